@@ -1,0 +1,272 @@
+//! Loading an app: manifest + runtime config → components composed, compiled,
+//! linked and pre-instantiated, with their grants resolved.
+//!
+//! Everything that can be refused is refused here, before the first request,
+//! with a [`ConfigError`] naming the file, the field and the fix.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::{Component, Linker};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+use crate::allowed_hosts::{AllowList, AllowedHost};
+use crate::compose::{self, DENIED_NAMESPACE};
+use crate::engine::{CompileCache, Compiled, Runtime};
+use crate::error::ConfigError;
+use crate::manifest::{Manifest, RawStaticResponse, TriggerRoute, TriggerTarget};
+use crate::metrics::Metrics;
+use crate::outbound::OutboundTimeouts;
+use crate::routes::{Route, Router};
+use crate::runtime_config::RuntimeConfig;
+use crate::state::{Grants, HostState};
+use crate::variables::{self, Declared, Values};
+use crate::{deny, files, spin_api};
+
+/// How to load the app.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub manifest: PathBuf,
+    pub runtime_config: Option<PathBuf>,
+    /// Where `default` stores and databases live; `<app dir>/.spin` by default.
+    pub state_dir: Option<PathBuf>,
+    /// The compile cache; `None` disables it.
+    pub cache_dir: Option<PathBuf>,
+    /// A path on the app listener that serves metrics, if any.
+    pub metrics_path: Option<String>,
+}
+
+/// What a route leads to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Component(String),
+    Static(RawStaticResponse),
+}
+
+/// A component ready to serve requests.
+pub struct Prepared {
+    pub id: String,
+    pub pre: ProxyPre<HostState>,
+    pub grants: Arc<Grants>,
+}
+
+/// A loaded app.
+pub struct App {
+    pub manifest: Manifest,
+    pub router: Router<Target>,
+    pub components: HashMap<String, Arc<Prepared>>,
+    pub runtime: Runtime,
+    pub metrics: Arc<Metrics>,
+    pub metrics_path: Option<String>,
+    pub timeouts: OutboundTimeouts,
+}
+
+fn config_err(file: &Path, field: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) -> anyhow::Error {
+    ConfigError::new(file, field, problem, fix).into()
+}
+
+impl App {
+    pub fn load(opts: &LoadOptions) -> anyhow::Result<App> {
+        let manifest = Manifest::load(&opts.manifest)?;
+        let mf = manifest.path.clone();
+        let state_dir = opts.state_dir.clone().unwrap_or_else(|| manifest.dir.join(".spin"));
+        std::fs::create_dir_all(&state_dir)
+            .map_err(|e| config_err(&mf, "", format!("cannot create the state directory {}: {e}", state_dir.display()), "make the app directory writable or pass `--state-dir`"))?;
+        let rc = match &opts.runtime_config {
+            Some(p) => RuntimeConfig::load(p, &state_dir)?,
+            None => RuntimeConfig::defaults(&state_dir),
+        };
+        if let Some(p) = &opts.runtime_config {
+            for id in rc.limited_components() {
+                if !manifest.components.contains_key(id) {
+                    return Err(config_err(p, format!("limits.component.{id}"), format!("the app has no component `{id}`"), "use a component id from the manifest"));
+                }
+            }
+        }
+
+        let declared: BTreeMap<String, Declared> = manifest
+            .variables
+            .iter()
+            .map(|(n, v)| (n.clone(), Declared { default: v.default.clone(), required: v.required, secret: v.secret }))
+            .collect();
+        let values = variables::resolve(&declared, &rc.providers, &|k| std::env::var(k).ok()).map_err(|missing| {
+            let name = &missing[0];
+            config_err(
+                &mf,
+                format!("variables.{name}"),
+                format!("required variable `{name}` has no value"),
+                format!("set SPIN_VARIABLE_{}=… in the environment, or give it a value in a runtime-config variables provider", name.to_ascii_uppercase()),
+            )
+        })?;
+        let values = Arc::new(values);
+
+        let max_memory = manifest.components.keys().map(|id| rc.limits(id).memory).max().unwrap_or(128 << 20);
+        let runtime = Runtime::new(max_memory)?;
+        let cache = CompileCache::new(opts.cache_dir.clone());
+        let metrics = Arc::new(Metrics::default());
+
+        let mut components = HashMap::new();
+        for (id, c) in &manifest.components {
+            let field = |f: &str| format!("component.{id}.{f}");
+            let mut key_value = BTreeMap::new();
+            for (i, label) in c.key_value_stores.iter().enumerate() {
+                let Some(store) = rc.key_value_stores.get(label) else {
+                    return Err(config_err(&mf, field(&format!("key_value_stores[{i}]")), format!("no key-value store is labelled `{label}`"), format!("map it in the runtime config: `[key_value_store.{label}]` with `type = \"spin\"`")));
+                };
+                key_value.insert(label.clone(), store.path.clone());
+            }
+            let mut sqlite = BTreeMap::new();
+            for (i, label) in c.sqlite_databases.iter().enumerate() {
+                let Some(db) = rc.sqlite_databases.get(label) else {
+                    return Err(config_err(&mf, field(&format!("sqlite_databases[{i}]")), format!("no SQLite database is labelled `{label}`"), format!("map it in the runtime config: `[sqlite_database.{label}]` with `type = \"spin\"`")));
+                };
+                sqlite.insert(label.clone(), db.path.clone());
+            }
+            let allowed_hosts = Arc::new(allow_list(&mf, id, &c.allowed_outbound_hosts, &values)?);
+            let mounts = files::prepare(&manifest.dir, &c.files, &c.exclude_files, &state_dir.join("files").join(id))
+                .map_err(|p| config_err(&mf, field("files"), p, "list files that exist under the app directory"))?;
+
+            let started = Instant::now();
+            let bytes = read_source(&mf, &field("source"), &c.source)?;
+            let bytes = if c.dependencies.is_empty() {
+                bytes
+            } else {
+                let mut deps = Vec::new();
+                for d in &c.dependencies {
+                    let dep_field = field(&format!("dependencies.\"{}\"", d.import));
+                    deps.push(compose::Dep { key: &d.import, bytes: read_source(&mf, &dep_field, &d.source)?, export: d.export.as_deref(), inherits: &d.inherits });
+                }
+                compose::compose(&bytes, &deps).map_err(|p| config_err(&mf, field("dependencies"), p, "make each dependency export the interface its key names, or fix the key"))?
+            };
+            let (component, how) = cache
+                .load(&runtime.engine, &bytes)
+                .map_err(|e| config_err(&mf, field("source"), format!("`{}` is not a valid Wasm component: {e:#}", c.source.display()), "build it for wasm32-wasip2 as a component (cargo build --target wasm32-wasip2)"))?;
+            tracing::info!(
+                component = %id,
+                "{} in {:.0?}",
+                if how == Compiled::FromCache { "loaded from the compile cache" } else { "compiled" },
+                started.elapsed()
+            );
+
+            let linker = linker_for(&runtime, &component, id)?;
+            let instance_pre = linker.instantiate_pre(&component).map_err(|e| unsatisfied(&mf, id, &runtime, &component, e))?;
+            let pre = ProxyPre::new(instance_pre).map_err(|_| {
+                config_err(&mf, field("source"), "the component does not export `wasi:http/incoming-handler@0.2.x`", "build it as an HTTP component (spin-sdk's `#[http_component]`)")
+            })?;
+            let grants = Arc::new(Grants {
+                component: id.clone(),
+                variables: c.variables.clone(),
+                values: values.clone(),
+                key_value,
+                sqlite,
+                allowed_hosts,
+                environment: c.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                mounts,
+                limits: rc.limits(id),
+            });
+            components.insert(id.clone(), Arc::new(Prepared { id: id.clone(), pre, grants }));
+        }
+
+        let mut routes: Vec<(Route, Target)> = Vec::new();
+        for t in &manifest.triggers {
+            let target = match &t.target {
+                TriggerTarget::Component(id) => Target::Component(id.clone()),
+                TriggerTarget::Static(s) => Target::Static(s.clone()),
+            };
+            if let TriggerRoute::Public(r) = &t.route {
+                routes.push((r.clone(), target));
+            }
+        }
+        if let Some(path) = &opts.metrics_path {
+            let clash = routes.iter().find(|(r, _)| r.pattern() == path.as_str() || (r.is_wildcard() && path.starts_with(r.pattern().trim_end_matches("/..."))));
+            if let Some((r, _)) = clash.filter(|(r, _)| r.pattern() == path.as_str()) {
+                return Err(config_err(&mf, "trigger.http", format!("route `{}` is also the metrics path", r.raw()), "pass another `--metrics` path or port"));
+            }
+        }
+
+        Ok(App {
+            manifest,
+            router: Router::new(routes),
+            components,
+            runtime,
+            metrics,
+            metrics_path: opts.metrics_path.clone(),
+            timeouts: OutboundTimeouts::default(),
+        })
+    }
+}
+
+fn read_source(manifest: &Path, field: &str, path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        let problem = if e.kind() == std::io::ErrorKind::NotFound {
+            format!("file `{}` does not exist", path.display())
+        } else {
+            format!("cannot read `{}`: {e}", path.display())
+        };
+        config_err(manifest, field, problem, "build the component first (`skyport build`) or correct the path")
+    })
+}
+
+fn allow_list(mf: &Path, id: &str, entries: &[String], values: &Values) -> anyhow::Result<AllowList> {
+    let mut list = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let field = format!("component.{id}.allowed_outbound_hosts[{i}]");
+        let template = variables::Template::parse(entry).map_err(|p| config_err(mf, &field, p, "write references as `{{ app_variable }}`"))?;
+        let rendered = template
+            .render(values)
+            .map_err(|v| config_err(mf, &field, format!("`{entry}` uses variable `{v}`, which has no value"), format!("give `{v}` a value or a default")))?;
+        // Messages quote the entry as written, so a secret never reaches a log.
+        let host = AllowedHost::parse(&rendered.value).map_err(|p| {
+            let p = if rendered.secret { format!("`{entry}` does not render to a valid entry") } else { p };
+            config_err(mf, &field, p, "write entries as `scheme://host[:port]`, such as `https://*.example.com`")
+        })?;
+        list.push(host);
+    }
+    Ok(AllowList::new(list))
+}
+
+fn linker_for(runtime: &Runtime, component: &Component, id: &str) -> anyhow::Result<Linker<HostState>> {
+    let mut linker = Linker::new(&runtime.engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    spin_api::add_to_linker(&mut linker)?;
+    deny::add_denied_stubs(&mut linker, &runtime.engine, component, id)?;
+    Ok(linker)
+}
+
+/// Interfaces the host provides, for naming what an app imports that it does not.
+const PROVIDED: &[&str] = &[
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:filesystem/",
+    "wasi:io/",
+    "wasi:random/",
+    "wasi:sockets/",
+    "wasi:http/types@0.2",
+    "wasi:http/outgoing-handler@0.2",
+    "fermyon:spin/variables@2.0.0",
+    "fermyon:spin/key-value@2.0.0",
+    "fermyon:spin/sqlite@2.0.0",
+    "spin:sqlite/sqlite@3.0.0",
+    DENIED_NAMESPACE,
+];
+
+fn unsatisfied(mf: &Path, id: &str, runtime: &Runtime, component: &Component, err: wasmtime::Error) -> anyhow::Error {
+    let missing: Vec<String> = component
+        .component_type()
+        .imports(&runtime.engine)
+        .map(|(name, _)| name.to_string())
+        .filter(|name| !PROVIDED.iter().any(|p| name.starts_with(p)))
+        .collect();
+    if missing.is_empty() {
+        return config_err(mf, format!("component.{id}"), format!("the component cannot be linked: {err:#}"), "rebuild it against wasi 0.2 and spin-sdk 5.x interfaces");
+    }
+    config_err(
+        mf,
+        format!("component.{id}.dependencies"),
+        format!("the component imports {}, which skyport does not provide and no dependency satisfies", missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")),
+        format!("add `[component.{id}.dependencies]` with `\"{}\" = {{ path = \"….wasm\" }}`", missing[0]),
+    )
+}

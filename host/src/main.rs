@@ -1,0 +1,137 @@
+//! The `skyport` command: `up` serves a Spin app, `build` builds its components.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use skyport::app::{App, LoadOptions};
+use skyport::engine::CompileCache;
+use skyport::error::ConfigError;
+
+#[derive(Parser)]
+#[command(name = "skyport", version, about = "Run Spin applications on wasmtime")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app described by spin.toml.
+    Up(UpArgs),
+    /// Run each component's build command.
+    Build {
+        /// The manifest (default: ./spin.toml).
+        #[arg(long = "from", short = 'f', default_value = "spin.toml")]
+        from: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct UpArgs {
+    /// The manifest (default: ./spin.toml).
+    #[arg(long = "from", short = 'f', default_value = "spin.toml")]
+    from: PathBuf,
+    /// The address to serve on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: String,
+    /// A runtime-config file (variables providers, stores, databases, limits).
+    #[arg(long = "runtime-config-file")]
+    runtime_config_file: Option<PathBuf>,
+    /// Where `default` key-value stores and SQLite databases live (default: <app>/.spin).
+    #[arg(long = "state-dir")]
+    state_dir: Option<PathBuf>,
+    /// The compile cache directory (default: ~/.cache/skyport).
+    #[arg(long = "cache-dir")]
+    cache_dir: Option<PathBuf>,
+    /// Compile every component afresh and cache nothing.
+    #[arg(long = "no-cache")]
+    no_cache: bool,
+    /// Serve Prometheus metrics at a path on the app listener (`/metrics`) or on
+    /// an address of their own (`127.0.0.1:9090`).
+    #[arg(long)]
+    metrics: Option<String>,
+    /// Run `skyport build` first.
+    #[arg(long)]
+    build: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SKYPORT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,wasmtime_wasi_http=warn,cranelift=warn,wasmtime=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build { from } => skyport::build::build(&from),
+        Command::Up(args) => up(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            match e.downcast_ref::<ConfigError>() {
+                Some(c) => eprintln!("Error: {c}"),
+                None => eprintln!("Error: {e:#}"),
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn up(args: UpArgs) -> anyhow::Result<()> {
+    if args.build {
+        skyport::build::build(&args.from)?;
+    }
+    let (metrics_path, metrics_addr) = match &args.metrics {
+        Some(m) if m.starts_with('/') => (Some(m.clone()), None),
+        Some(m) => (None, Some(m.clone())),
+        None => (None, None),
+    };
+    let opts = LoadOptions {
+        manifest: args.from.clone(),
+        runtime_config: args.runtime_config_file.clone(),
+        state_dir: args.state_dir.clone(),
+        cache_dir: if args.no_cache { None } else { args.cache_dir.clone().or_else(CompileCache::default_dir) },
+        metrics_path,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let app = Arc::new(tokio::task::block_in_place(|| App::load(&opts))?);
+        app.runtime.start_epoch_ticker();
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (pass another `--listen` address)", args.listen))?;
+        let addr = listener.local_addr()?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "Serving http://{addr}")?;
+        writeln!(out, "Available Routes:")?;
+        for (route, target) in app.router.routes() {
+            let name = match target {
+                skyport::app::Target::Component(id) => id.as_str(),
+                skyport::app::Target::Static(_) => "(static response)",
+            };
+            let wildcard = if route.is_wildcard() { " (wildcard)" } else { "" };
+            writeln!(out, "  {name}: http://{addr}{}{wildcard}", route.pattern().trim_end_matches("/..."))?;
+        }
+        if let Some(m) = &app.metrics_path {
+            writeln!(out, "Metrics: http://{addr}{m}")?;
+        }
+        if let Some(m) = &metrics_addr {
+            let ml = tokio::net::TcpListener::bind(m)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {m} for metrics: {e}"))?;
+            writeln!(out, "Metrics: http://{}/metrics", ml.local_addr()?)?;
+            tokio::spawn(skyport::server::serve_metrics(app.clone(), ml));
+        }
+        out.flush()?;
+        drop(out);
+        tokio::select! {
+            r = skyport::server::serve(app, listener) => r,
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    })
+}

@@ -1,0 +1,709 @@
+//! `spin.toml` (manifest v2): the serde schema and the checks that turn it into
+//! an [`App`] the runtime can trust.
+//!
+//! The schema mirrors Spin's field for field and refuses unknown fields, so an
+//! app that `skyport up` accepts means the same thing on Spin. Checks that need
+//! the runtime config or the Wasm itself live in `app.rs`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::allowed_hosts::AllowedHost;
+use crate::error::{from_toml, ConfigError};
+use crate::routes::Route;
+use crate::variables::{self, Template};
+
+// ---------------------------------------------------------------------------
+// The schema, as written in spin.toml.
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    spin_manifest_version: toml::Value,
+    application: RawApplication,
+    #[serde(default)]
+    variables: BTreeMap<String, RawVariable>,
+    #[serde(default)]
+    trigger: BTreeMap<String, Vec<toml::Table>>,
+    #[serde(default)]
+    component: BTreeMap<String, RawComponent>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApplication {
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    authors: Vec<String>,
+    #[serde(default)]
+    targets: Vec<toml::Value>,
+    #[serde(default)]
+    trigger: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    tool: toml::Table,
+}
+
+/// An app-level variable: `name = { default = "…" }` or `{ required = true }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVariable {
+    #[serde(default)]
+    pub default: Option<String>,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttpTrigger {
+    #[serde(default)]
+    id: Option<String>,
+    route: RawRoute,
+    #[serde(default)]
+    component: Option<RawComponentRef>,
+    #[serde(default)]
+    executor: Option<RawExecutor>,
+    #[serde(default)]
+    static_response: Option<RawStaticResponse>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawRoute {
+    Path(String),
+    Private { private: bool },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawComponentRef {
+    Id(String),
+    Inline(Box<RawComponent>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExecutor {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStaticResponse {
+    #[serde(default)]
+    pub status_code: Option<u16>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawComponent {
+    source: RawSource,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    variables: BTreeMap<String, String>,
+    #[serde(default)]
+    environment: BTreeMap<String, String>,
+    #[serde(default)]
+    files: Vec<RawFiles>,
+    #[serde(default)]
+    exclude_files: Vec<String>,
+    #[serde(default)]
+    allowed_http_hosts: Option<Vec<String>>,
+    #[serde(default)]
+    allowed_outbound_hosts: Vec<String>,
+    #[serde(default)]
+    key_value_stores: Vec<String>,
+    #[serde(default)]
+    sqlite_databases: Vec<String>,
+    #[serde(default)]
+    ai_models: Vec<String>,
+    #[serde(default)]
+    build: Option<RawBuild>,
+    #[serde(default)]
+    tool: toml::Table,
+    #[serde(default)]
+    dependencies_inherit_configuration: bool,
+    #[serde(default)]
+    dependencies: BTreeMap<String, RawDependency>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawSource {
+    Path(String),
+    Remote(toml::Table),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawFiles {
+    Pattern(String),
+    Mapping { source: String, destination: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuild {
+    pub command: RawCommands,
+    #[serde(default)]
+    pub workdir: Option<String>,
+    #[serde(default)]
+    pub watch: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawCommands {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawDependency {
+    Version(String),
+    Table(RawDependencyTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDependencyTable {
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    export: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    registry: Option<String>,
+    #[serde(default)]
+    package: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    digest: Option<String>,
+    #[serde(default)]
+    component: Option<String>,
+    #[serde(default)]
+    inherit_configuration: Option<RawInherit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawInherit {
+    All(bool),
+    Some(Vec<String>),
+}
+
+// ---------------------------------------------------------------------------
+// The checked model.
+// ---------------------------------------------------------------------------
+
+/// A manifest that passed every check that does not need the Wasm.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The manifest file.
+    pub path: PathBuf,
+    /// The directory relative paths are resolved against.
+    pub dir: PathBuf,
+    pub name: String,
+    pub version: Option<String>,
+    pub description: Option<String>,
+    /// `[application.trigger.http] base`, normalised to start with `/` and not end with one.
+    pub base: String,
+    pub variables: BTreeMap<String, RawVariable>,
+    pub triggers: Vec<HttpTrigger>,
+    pub components: BTreeMap<String, Component>,
+}
+
+/// One `[[trigger.http]]`.
+#[derive(Debug, Clone)]
+pub struct HttpTrigger {
+    pub id: Option<String>,
+    pub route: TriggerRoute,
+    pub target: TriggerTarget,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TriggerRoute {
+    Public(Route),
+    Private,
+}
+
+#[derive(Debug, Clone)]
+pub enum TriggerTarget {
+    Component(String),
+    Static(RawStaticResponse),
+}
+
+/// The capability sets Spin lets a dependency inherit from its parent.
+pub const CAPABILITY_SETS: &[&str] = &[
+    "ai_models",
+    "allowed_outbound_hosts",
+    "environment",
+    "files",
+    "key_value_stores",
+    "sqlite_databases",
+    "variables",
+];
+
+/// One `[component.<id>]`.
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub id: String,
+    pub source: PathBuf,
+    pub description: Option<String>,
+    pub variables: BTreeMap<String, Template>,
+    pub environment: BTreeMap<String, String>,
+    pub files: Vec<FileMount>,
+    pub exclude_files: Vec<String>,
+    pub allowed_outbound_hosts: Vec<String>,
+    pub key_value_stores: Vec<String>,
+    pub sqlite_databases: Vec<String>,
+    pub build: Option<RawBuild>,
+    pub dependencies: Vec<Dependency>,
+}
+
+/// `files` entries: a glob relative to the app dir, or a directory mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileMount {
+    Pattern(String),
+    Mapping { source: PathBuf, destination: String },
+}
+
+/// One entry of a component's `dependencies`.
+#[derive(Debug, Clone)]
+pub struct Dependency {
+    /// The import it satisfies: `ns:pkg/iface@ver`, `ns:pkg/iface`, `ns:pkg@ver` or `ns:pkg`.
+    pub import: String,
+    pub source: PathBuf,
+    /// Which export of the dependency satisfies the import (default: the same name).
+    pub export: Option<String>,
+    /// The capability sets it inherits from its parent component.
+    pub inherits: BTreeSet<String>,
+}
+
+impl Manifest {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::new(
+                path,
+                "",
+                format!("cannot read the manifest: {e}"),
+                "run `skyport up` in the app's directory or name the manifest with `--from FILE`",
+            )
+        })?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        Self::parse(path, &dir, &text)
+    }
+
+    /// Checks manifest `text` as if read from `path`, resolving paths against `dir`.
+    pub fn parse(path: &Path, dir: &Path, text: &str) -> Result<Self, ConfigError> {
+        let raw: RawManifest = toml::from_str(text).map_err(|e| from_toml(path, e, text))?;
+        let err = |field: &str, problem: String, fix: &str| ConfigError::new(path, field, problem, fix);
+
+        if raw.spin_manifest_version.as_integer() != Some(2)
+            && raw.spin_manifest_version.as_str() != Some("2")
+        {
+            return Err(err(
+                "spin_manifest_version",
+                format!("version {} is not supported", raw.spin_manifest_version),
+                "skyport reads manifest version 2; set `spin_manifest_version = 2` (run `spin doctor` to migrate a version 1 manifest)",
+            ));
+        }
+        let _ = (&raw.application.authors, &raw.application.targets, &raw.application.tool);
+
+        let mut base = "/".to_string();
+        for (trigger_type, settings) in &raw.application.trigger {
+            if trigger_type != "http" {
+                return Err(err(
+                    &format!("application.trigger.{trigger_type}"),
+                    format!("skyport has no `{trigger_type}` trigger"),
+                    "skyport runs HTTP triggers only; remove this table",
+                ));
+            }
+            for (key, value) in settings {
+                match (key.as_str(), value.as_str()) {
+                    ("base", Some(b)) => base = b.to_string(),
+                    _ => {
+                        return Err(err(
+                            &format!("application.trigger.http.{key}"),
+                            "unknown HTTP trigger setting".into(),
+                            "the only setting is `base = \"/prefix\"`",
+                        ))
+                    }
+                }
+            }
+        }
+        let base = normalise_base(&base).map_err(|p| {
+            err("application.trigger.http.base", p, "write the base as an absolute path such as `/api`")
+        })?;
+
+        for (name, var) in &raw.variables {
+            let field = format!("variables.{name}");
+            variables::check_name(name).map_err(|p| err(&field, p, "use lowercase letters, digits and underscores, starting with a letter"))?;
+            if var.required && var.default.is_some() {
+                return Err(err(
+                    &field,
+                    "a variable cannot be both `required` and have a `default`".into(),
+                    "remove `default` or `required = true`",
+                ));
+            }
+        }
+
+        let mut components = BTreeMap::new();
+        for (id, rc) in raw.component {
+            let c = check_component(path, dir, &id, rc, &raw.variables)?;
+            components.insert(id, c);
+        }
+
+        let mut triggers = Vec::new();
+        let mut routes_seen: BTreeMap<String, usize> = BTreeMap::new();
+        for (trigger_type, list) in raw.trigger {
+            if trigger_type != "http" {
+                return Err(err(
+                    &format!("trigger.{trigger_type}"),
+                    format!("skyport has no `{trigger_type}` trigger"),
+                    "skyport runs `[[trigger.http]]` only",
+                ));
+            }
+            for (index, table) in list.into_iter().enumerate() {
+                let field = format!("trigger.http[{index}]");
+                let rt: RawHttpTrigger = table.try_into().map_err(|e: toml::de::Error| {
+                    err(&field, e.message().trim().to_string(), "the fields are `route`, `component`, `executor`, `static_response` and `id`")
+                })?;
+                if let Some(exec) = &rt.executor {
+                    if exec.kind != "http" {
+                        return Err(err(
+                            &format!("{field}.executor"),
+                            format!("executor `{}` is not supported", exec.kind),
+                            "use `executor = { type = \"http\" }` (the default) with a wasi:http component",
+                        ));
+                    }
+                }
+                let route = match rt.route {
+                    RawRoute::Path(p) => {
+                        let r = Route::parse(&base, &p).map_err(|problem| {
+                            err(&format!("{field}.route"), problem, "write a route such as `/api/...`, `/users/:id` or `/health`")
+                        })?;
+                        if let Some(prev) = routes_seen.insert(r.pattern().to_string(), index) {
+                            return Err(err(
+                                &format!("{field}.route"),
+                                format!("route `{p}` is also the route of trigger.http[{prev}]"),
+                                "give each trigger its own route",
+                            ));
+                        }
+                        TriggerRoute::Public(r)
+                    }
+                    RawRoute::Private { private: true } => TriggerRoute::Private,
+                    RawRoute::Private { private: false } => {
+                        return Err(err(
+                            &format!("{field}.route"),
+                            "`{ private = false }` is not a route".into(),
+                            "give a path such as `/api/...`, or `{ private = true }` for a component reachable only by service chaining",
+                        ))
+                    }
+                };
+                let target = match (rt.component, rt.static_response) {
+                    (Some(_), Some(_)) => {
+                        return Err(err(&field, "a trigger has either `component` or `static_response`, not both".into(), "remove one of them"))
+                    }
+                    (None, None) => {
+                        return Err(err(&field, "missing field `component`".into(), "name the component this route runs: `component = \"my-component\"`"))
+                    }
+                    (None, Some(s)) => TriggerTarget::Static(s),
+                    (Some(RawComponentRef::Id(id)), None) => {
+                        if !components.contains_key(&id) {
+                            let known: Vec<_> = components.keys().cloned().collect();
+                            return Err(err(
+                                &format!("{field}.component"),
+                                format!("no component is named `{id}`"),
+                                &format!("add `[component.{id}]` or use one of: {}", known.join(", ")),
+                            ));
+                        }
+                        TriggerTarget::Component(id)
+                    }
+                    (Some(RawComponentRef::Inline(rc)), None) => {
+                        let id = rt.id.clone().unwrap_or_else(|| format!("inline-component{index}"));
+                        let c = check_component(path, dir, &id, *rc, &raw.variables)?;
+                        components.insert(id.clone(), c);
+                        TriggerTarget::Component(id)
+                    }
+                };
+                triggers.push(HttpTrigger { id: rt.id, route, target });
+            }
+        }
+        if triggers.is_empty() {
+            return Err(err("trigger.http", "the app has no HTTP triggers".into(), "add a `[[trigger.http]]` with a `route` and a `component`"));
+        }
+
+        Ok(Manifest {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+            name: raw.application.name,
+            version: raw.application.version,
+            description: raw.application.description,
+            base,
+            variables: raw.variables,
+            triggers,
+            components,
+        })
+    }
+}
+
+fn normalise_base(base: &str) -> Result<String, String> {
+    if !base.starts_with('/') {
+        return Err(format!("base `{base}` does not start with `/`"));
+    }
+    let trimmed = base.trim_end_matches('/');
+    Ok(if trimmed.is_empty() { "/".into() } else { trimmed.into() })
+}
+
+fn check_component(
+    path: &Path,
+    dir: &Path,
+    id: &str,
+    rc: RawComponent,
+    app_vars: &BTreeMap<String, RawVariable>,
+) -> Result<Component, ConfigError> {
+    let at = |f: &str| format!("component.{id}.{f}");
+    let err = |field: String, problem: String, fix: &str| ConfigError::new(path, field, problem, fix);
+
+    if !is_kebab(id) {
+        return Err(err(format!("component.{id}"), format!("`{id}` is not a valid component id"), "use lowercase kebab-case, such as `my-component`"));
+    }
+    let source = match rc.source {
+        RawSource::Path(p) => dir.join(p),
+        RawSource::Remote(_) => {
+            return Err(err(at("source"), "remote sources (`{ url, digest }`) are not fetched by skyport".into(), "download the component and give its path: `source = \"path/to/component.wasm\"`"))
+        }
+    };
+    if rc.allowed_http_hosts.is_some() {
+        return Err(err(at("allowed_http_hosts"), "`allowed_http_hosts` is the manifest v1 field".into(), "use `allowed_outbound_hosts = [\"https://example.com\"]` (a scheme is required)"));
+    }
+    if !rc.ai_models.is_empty() {
+        return Err(err(at("ai_models"), "skyport serves no AI models".into(), "remove `ai_models`"));
+    }
+    let _ = (&rc.tool, &rc.description);
+
+    let mut variables = BTreeMap::new();
+    for (name, text) in rc.variables {
+        let field = at(&format!("variables.{name}"));
+        variables::check_name(&name).map_err(|p| err(field.clone(), p, "use lowercase letters, digits and underscores, starting with a letter"))?;
+        let t = Template::parse(&text).map_err(|p| err(field.clone(), p, "write references as `{{ app_variable }}`"))?;
+        for r in t.references() {
+            if !app_vars.contains_key(r) {
+                return Err(err(field, format!("the template refers to `{r}`, which `[variables]` does not define"), &format!("add `{r} = {{ default = \"…\" }}` (or `required = true`) to `[variables]`")));
+            }
+        }
+        variables.insert(name, t);
+    }
+
+    for (i, entry) in rc.allowed_outbound_hosts.iter().enumerate() {
+        let field = at(&format!("allowed_outbound_hosts[{i}]"));
+        let t = Template::parse(entry).map_err(|p| err(field.clone(), p, "write references as `{{ app_variable }}`"))?;
+        for r in t.references() {
+            if !app_vars.contains_key(r) {
+                return Err(err(field, format!("`{entry}` refers to `{r}`, which `[variables]` does not define"), &format!("add `{r}` to `[variables]`")));
+            }
+        }
+        // Templated entries are parsed once the variables are resolved.
+        if t.references().next().is_none() {
+            AllowedHost::parse(entry).map_err(|p| err(field, p, "write entries as `scheme://host[:port]`, such as `https://*.example.com` or `http://127.0.0.1:8080`"))?;
+        }
+    }
+
+    for (i, label) in rc.key_value_stores.iter().enumerate() {
+        if label.is_empty() {
+            return Err(err(at(&format!("key_value_stores[{i}]")), "empty store label".into(), "use `default` or a label mapped in the runtime config"));
+        }
+    }
+
+    let files = rc
+        .files
+        .into_iter()
+        .map(|f| match f {
+            RawFiles::Pattern(p) => FileMount::Pattern(p),
+            RawFiles::Mapping { source, destination } => FileMount::Mapping { source: dir.join(source), destination },
+        })
+        .collect();
+
+    let mut dependencies = Vec::new();
+    for (import, dep) in rc.dependencies {
+        let field = at(&format!("dependencies.\"{import}\""));
+        check_import_name(&import).map_err(|p| err(field.clone(), p, "name an import such as `my:pkg/iface@1.0.0`, `my:pkg/iface` or `my:pkg`"))?;
+        let table = match dep {
+            RawDependency::Version(v) => {
+                return Err(err(field, format!("registry dependencies (`\"{v}\"`) are not fetched by skyport"), "give the component's path: `{ path = \"dep.wasm\" }`"))
+            }
+            RawDependency::Table(t) => t,
+        };
+        if table.url.is_some() || table.registry.is_some() || table.version.is_some() || table.digest.is_some() || table.package.is_some() {
+            return Err(err(field, "only `path` dependencies are supported by skyport".into(), "download the dependency and give `{ path = \"dep.wasm\" }`"));
+        }
+        if table.component.is_some() {
+            return Err(err(field, "dependencies on app components (`component = …`) are not supported by skyport".into(), "give the component's path: `{ path = \"dep.wasm\" }`"));
+        }
+        let Some(dep_path) = table.path else {
+            return Err(err(field, "the dependency has no source".into(), "add `path = \"dep.wasm\"`"));
+        };
+        if table.export.is_some() && !import.contains('/') {
+            return Err(err(field, "a package-level dependency cannot name an `export`".into(), "remove `export`, or name the interface in the key"));
+        }
+        let inherits: BTreeSet<String> = match table.inherit_configuration {
+            None => {
+                if rc.dependencies_inherit_configuration {
+                    CAPABILITY_SETS.iter().map(|s| s.to_string()).collect()
+                } else {
+                    BTreeSet::new()
+                }
+            }
+            Some(_) if rc.dependencies_inherit_configuration => {
+                return Err(err(field, "`inherit_configuration` cannot be combined with `dependencies_inherit_configuration = true`".into(), "use one or the other"));
+            }
+            Some(RawInherit::All(true)) => CAPABILITY_SETS.iter().map(|s| s.to_string()).collect(),
+            Some(RawInherit::All(false)) => BTreeSet::new(),
+            Some(RawInherit::Some(list)) => {
+                let mut set = BTreeSet::new();
+                for name in list {
+                    if !CAPABILITY_SETS.contains(&name.as_str()) {
+                        return Err(err(format!("{field}.inherit_configuration"), format!("`{name}` is not a capability set"), &format!("use any of: {}", CAPABILITY_SETS.join(", "))));
+                    }
+                    set.insert(name);
+                }
+                set
+            }
+        };
+        dependencies.push(Dependency { import, source: dir.join(dep_path), export: table.export, inherits });
+    }
+
+    Ok(Component {
+        id: id.to_string(),
+        source,
+        description: rc.description,
+        variables,
+        environment: rc.environment,
+        files,
+        exclude_files: rc.exclude_files,
+        allowed_outbound_hosts: rc.allowed_outbound_hosts,
+        key_value_stores: rc.key_value_stores,
+        sqlite_databases: rc.sqlite_databases,
+        build: rc.build,
+        dependencies,
+    })
+}
+
+fn is_kebab(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('-').all(|w| {
+            !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+/// Checks a dependency key: `ns:pkg`, `ns:pkg@ver`, `ns:pkg/iface` or `ns:pkg/iface@ver`.
+fn check_import_name(name: &str) -> Result<(), String> {
+    let (unversioned, version) = match name.split_once('@') {
+        Some((n, v)) => (n, Some(v)),
+        None => (name, None),
+    };
+    let Some((ns, rest)) = unversioned.split_once(':') else {
+        return Err(format!("`{name}` is not a package or interface name (no `namespace:`)"));
+    };
+    let (pkg, iface) = match rest.split_once('/') {
+        Some((p, i)) => (p, Some(i)),
+        None => (rest, None),
+    };
+    if !is_kebab(ns) || !is_kebab(pkg) || iface.is_some_and(|i| !is_kebab(i)) {
+        return Err(format!("`{name}` is not a valid package or interface name"));
+    }
+    if let Some(v) = version {
+        if v.split('.').count() != 3 || v.split('.').any(|p| p.is_empty()) {
+            return Err(format!("`{v}` in `{name}` is not a semver version"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, ConfigError> {
+        Manifest::parse(Path::new("spin.toml"), Path::new("."), text)
+    }
+
+    const HEAD: &str = "spin_manifest_version = 2\n[application]\nname = \"t\"\n";
+
+    #[test]
+    fn minimal_manifest_parses() {
+        let m = parse(&format!("{HEAD}[[trigger.http]]\nroute = \"/...\"\ncomponent = \"a\"\n[component.a]\nsource = \"a.wasm\"\n")).unwrap();
+        assert_eq!(m.triggers.len(), 1);
+        assert_eq!(m.components["a"].source, Path::new("./a.wasm"));
+    }
+
+    #[test]
+    fn unknown_field_is_named_with_its_line() {
+        let e = parse(&format!("{HEAD}[component.a]\nsource = \"a.wasm\"\nallowed_outbound_host = []\n")).unwrap_err();
+        assert!(e.problem.contains("unknown field `allowed_outbound_host`"), "{e}");
+        assert_eq!(e.field, "line 6, column 1");
+    }
+
+    #[test]
+    fn undefined_template_variable_is_refused() {
+        let e = parse(&format!("{HEAD}[[trigger.http]]\nroute = \"/\"\ncomponent = \"a\"\n[component.a]\nsource = \"a.wasm\"\nvariables = {{ k = \"{{{{ nope }}}}\" }}\n")).unwrap_err();
+        assert_eq!(e.field, "component.a.variables.k");
+        assert!(e.problem.contains("`nope`"));
+    }
+
+    #[test]
+    fn duplicate_route_is_refused() {
+        let e = parse(&format!("{HEAD}[[trigger.http]]\nroute = \"/x\"\ncomponent = \"a\"\n[[trigger.http]]\nroute = \"/x\"\ncomponent = \"a\"\n[component.a]\nsource = \"a.wasm\"\n")).unwrap_err();
+        assert_eq!(e.field, "trigger.http[1].route");
+    }
+
+    #[test]
+    fn dependency_inheritance_forms() {
+        let m = parse(&format!(
+            "{HEAD}[[trigger.http]]\nroute = \"/\"\ncomponent = \"a\"\n[component.a]\nsource = \"a.wasm\"\n\
+             [component.a.dependencies]\n\"x:y/z@1.0.0\" = {{ path = \"d.wasm\", inherit_configuration = [\"variables\"] }}\n\"x:w\" = {{ path = \"e.wasm\" }}\n"
+        ))
+        .unwrap();
+        let deps = &m.components["a"].dependencies;
+        assert_eq!(deps.len(), 2);
+        let w = deps.iter().find(|d| d.import == "x:w").unwrap();
+        assert!(w.inherits.is_empty());
+        let z = deps.iter().find(|d| d.import == "x:y/z@1.0.0").unwrap();
+        assert_eq!(z.inherits.iter().collect::<Vec<_>>(), vec!["variables"]);
+    }
+
+    #[test]
+    fn import_names() {
+        assert!(check_import_name("a:b/c@1.2.3").is_ok());
+        assert!(check_import_name("a:b").is_ok());
+        assert!(check_import_name("ab").is_err());
+        assert!(check_import_name("a:b@1.2").is_err());
+    }
+}

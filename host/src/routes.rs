@@ -1,0 +1,250 @@
+//! Spin's HTTP route semantics: exact routes, `:name` segments, trailing `/...`
+//! wildcards; exact beats wildcard and the longest prefix wins.
+//!
+//! A [`Route`] is parsed once at start-up with the app's `base` folded in; a
+//! [`Router`] picks the route for a request path and reports what Spin passes
+//! to the guest (path info and named matches).
+
+/// One parsed route, with the app base applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    /// The route as written in the manifest, e.g. `/users/:id/...`.
+    raw: String,
+    /// The route with the base applied, e.g. `/api/users/:id/...`.
+    pattern: String,
+    segments: Vec<Segment>,
+    wildcard: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+/// What a successful match tells the guest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteMatch<'a> {
+    pub route: &'a Route,
+    /// The part of the path after the route's fixed prefix (`spin-path-info`).
+    pub path_info: String,
+    /// `:name` segments and their values.
+    pub params: Vec<(String, String)>,
+}
+
+impl Route {
+    /// Parses `route` as written under `[[trigger.http]]`, under `base`.
+    pub fn parse(base: &str, route: &str) -> Result<Route, String> {
+        if !route.starts_with('/') {
+            return Err(format!("route `{route}` does not start with `/`"));
+        }
+        if route.contains('?') || route.contains('#') {
+            return Err(format!("route `{route}` contains a query or fragment"));
+        }
+        let mut segments = Vec::new();
+        let mut wildcard = false;
+        let parts: Vec<&str> = route.trim_start_matches('/').split('/').collect();
+        let count = parts.len();
+        for (i, part) in parts.into_iter().enumerate() {
+            let last = i + 1 == count;
+            match part {
+                "" if last => {}
+                "" => return Err(format!("route `{route}` has an empty segment (`//`)")),
+                "..." | "*" if last => wildcard = true,
+                "..." | "*" => return Err(format!("route `{route}`: `{part}` may only end a route")),
+                p if p.starts_with(':') => {
+                    let name = &p[1..];
+                    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                        return Err(format!("route `{route}`: `{p}` is not a valid named segment"));
+                    }
+                    if segments.iter().any(|s| matches!(s, Segment::Param(n) if n == name)) {
+                        return Err(format!("route `{route}` names `:{name}` twice"));
+                    }
+                    segments.push(Segment::Param(name.to_string()));
+                }
+                p if p.contains("...") || p.contains('*') => {
+                    return Err(format!("route `{route}`: wildcards must be a whole final segment (`/...`)"))
+                }
+                p => segments.push(Segment::Literal(p.to_string())),
+            }
+        }
+        let mut base_segments: Vec<Segment> = base
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| Segment::Literal(s.to_string()))
+            .collect();
+        if route.starts_with("/.well-known/spin/") {
+            return Err(format!("route `{route}` is reserved by the runtime"));
+        }
+        base_segments.extend(segments);
+        let segments = base_segments;
+        let mut pattern = String::new();
+        for s in &segments {
+            pattern.push('/');
+            match s {
+                Segment::Literal(l) => pattern.push_str(l),
+                Segment::Param(p) => {
+                    pattern.push(':');
+                    pattern.push_str(p);
+                }
+            }
+        }
+        if wildcard {
+            pattern.push_str("/...");
+        }
+        if pattern.is_empty() {
+            pattern.push('/');
+        }
+        Ok(Route { raw: route.to_string(), pattern, segments, wildcard })
+    }
+
+    /// The route with the base applied, as in `spin-matched-route`.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The route as the manifest writes it (`spin-raw-component-route`).
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// The route without its wildcard (`spin-component-route`).
+    pub fn component_route(&self) -> &str {
+        let r = self.raw.trim_end_matches("...").trim_end_matches('*');
+        let r = if r.len() > 1 { r.trim_end_matches('/') } else { r };
+        if r.is_empty() { "/" } else { r }
+    }
+
+    pub fn is_wildcard(&self) -> bool {
+        self.wildcard
+    }
+
+    /// How specific the route is; the router prefers larger keys.
+    fn rank(&self) -> (bool, usize, usize) {
+        let literals = self.segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count();
+        (!self.wildcard, self.segments.len(), literals)
+    }
+
+    fn matches(&self, path: &str) -> Option<RouteMatch<'_>> {
+        let trimmed = path.strip_prefix('/').unwrap_or(path);
+        let parts: Vec<&str> = if trimmed.is_empty() {
+            Vec::new()
+        } else {
+            trimmed.split('/').collect()
+        };
+        // A trailing slash on an exact route is tolerated, as Spin does.
+        let parts: Vec<&str> = if !self.wildcard && parts.last() == Some(&"") {
+            parts[..parts.len() - 1].to_vec()
+        } else {
+            parts
+        };
+        if parts.len() < self.segments.len() || (!self.wildcard && parts.len() != self.segments.len()) {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (seg, part) in self.segments.iter().zip(&parts) {
+            match seg {
+                Segment::Literal(l) if l == part => {}
+                Segment::Literal(_) => return None,
+                Segment::Param(_) if part.is_empty() => return None,
+                Segment::Param(name) => params.push((name.clone(), part.to_string())),
+            }
+        }
+        let rest = &parts[self.segments.len()..];
+        let path_info = if rest.is_empty() { String::new() } else { format!("/{}", rest.join("/")) };
+        Some(RouteMatch { route: self, path_info, params })
+    }
+}
+
+/// Routes with their targets; `T` is whatever the server runs for a route.
+#[derive(Debug)]
+pub struct Router<T> {
+    routes: Vec<(Route, T)>,
+}
+
+impl<T> Router<T> {
+    /// Builds a router; routes are ordered most specific first.
+    pub fn new(mut routes: Vec<(Route, T)>) -> Self {
+        routes.sort_by(|a, b| b.0.rank().cmp(&a.0.rank()));
+        Router { routes }
+    }
+
+    /// The most specific route that matches `path`, with its target.
+    pub fn route(&self, path: &str) -> Option<(RouteMatch<'_>, &T)> {
+        self.routes.iter().find_map(|(r, t)| r.matches(path).map(|m| (m, t)))
+    }
+
+    pub fn routes(&self) -> impl Iterator<Item = &(Route, T)> {
+        self.routes.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn router(base: &str, routes: &[&str]) -> Router<String> {
+        Router::new(routes.iter().map(|r| (Route::parse(base, r).unwrap(), r.to_string())).collect())
+    }
+
+    fn pick(r: &Router<String>, path: &str) -> Option<String> {
+        r.route(path).map(|(_, t)| t.clone())
+    }
+
+    #[test]
+    fn exact_beats_wildcard_and_longest_prefix_wins() {
+        let r = router("/", &["/...", "/api/...", "/api/users", "/api/users/..."]);
+        assert_eq!(pick(&r, "/api/users").as_deref(), Some("/api/users"));
+        assert_eq!(pick(&r, "/api/users/7").as_deref(), Some("/api/users/..."));
+        assert_eq!(pick(&r, "/api/x").as_deref(), Some("/api/..."));
+        assert_eq!(pick(&r, "/other").as_deref(), Some("/..."));
+        assert_eq!(pick(&r, "/").as_deref(), Some("/..."));
+    }
+
+    #[test]
+    fn wildcard_matches_its_own_prefix_and_reports_path_info() {
+        let r = router("/", &["/static/..."]);
+        let (m, _) = r.route("/static").unwrap();
+        assert_eq!(m.path_info, "");
+        let (m, _) = r.route("/static/css/a.css").unwrap();
+        assert_eq!(m.path_info, "/css/a.css");
+        assert!(r.route("/staticx").is_none());
+    }
+
+    #[test]
+    fn named_segments() {
+        let r = router("/", &["/users/:id", "/users/:id/posts/:post"]);
+        let (m, t) = r.route("/users/42/posts/9").unwrap();
+        assert_eq!(t, "/users/:id/posts/:post");
+        assert_eq!(m.params, vec![("id".into(), "42".into()), ("post".into(), "9".into())]);
+        assert!(r.route("/users").is_none());
+        assert!(r.route("/users/1/2").is_none());
+    }
+
+    #[test]
+    fn literal_beats_param() {
+        let r = router("/", &["/users/:id", "/users/me"]);
+        assert_eq!(pick(&r, "/users/me").as_deref(), Some("/users/me"));
+        assert_eq!(pick(&r, "/users/you").as_deref(), Some("/users/:id"));
+    }
+
+    #[test]
+    fn base_is_prefixed() {
+        let r = router("/base", &["/hello/..."]);
+        assert!(r.route("/hello").is_none());
+        let (m, _) = r.route("/base/hello/x").unwrap();
+        assert_eq!(m.route.pattern(), "/base/hello/...");
+        assert_eq!(m.route.component_route(), "/hello");
+        assert_eq!(m.path_info, "/x");
+    }
+
+    #[test]
+    fn malformed_routes_are_refused() {
+        assert!(Route::parse("/", "nope").is_err());
+        assert!(Route::parse("/", "/a/.../b").is_err());
+        assert!(Route::parse("/", "/a//b").is_err());
+        assert!(Route::parse("/", "/a/:").is_err());
+        assert!(Route::parse("/", "/a/x*").is_err());
+        assert!(Route::parse("/", "/.well-known/spin/health").is_err());
+    }
+}

@@ -1,0 +1,275 @@
+//! The runtime-config file (`--runtime-config-file`): Spin's variables
+//! providers, key-value stores and SQLite databases, plus skyport's limits.
+//!
+//! Paths in the file are relative to the file itself, as in Spin. Without a
+//! file every label but `default` is refused and the limits take their defaults.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{from_toml, ConfigError};
+use crate::variables::{parse_dotenv, Provider};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRuntimeConfig {
+    #[serde(default)]
+    variables_provider: Vec<RawProvider>,
+    #[serde(default)]
+    config_provider: Vec<RawProvider>,
+    #[serde(default)]
+    key_value_store: BTreeMap<String, RawStore>,
+    #[serde(default)]
+    sqlite_database: BTreeMap<String, RawStore>,
+    #[serde(default)]
+    limits: Option<RawLimits>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    prefix: Option<String>,
+    #[serde(default)]
+    dotenv_path: Option<String>,
+    #[serde(default)]
+    values: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    path: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimitValues {
+    memory_mb: Option<u64>,
+    cpu_time_ms: Option<u64>,
+    timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    #[serde(flatten)]
+    defaults: RawLimitValues,
+    #[serde(default)]
+    component: BTreeMap<String, RawLimitValues>,
+}
+
+/// Resource limits for one component's requests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// The most linear memory one instance may hold, in bytes.
+    pub memory: usize,
+    /// The most time the guest may spend running Wasm for one request.
+    pub cpu_time: Duration,
+    /// The most wall-clock time one request may take, I/O included.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    /// In the spirit of edge platforms: 128 MiB of memory; CPU time is more
+    /// generous than a pure edge function's since OAuth callbacks and ARM
+    /// calls run crypto and JSON work, and wall time covers slow upstreams.
+    fn default() -> Self {
+        Limits {
+            memory: 128 << 20,
+            cpu_time: Duration::from_millis(1000),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Limits {
+    fn with(self, raw: &RawLimitValues) -> Limits {
+        Limits {
+            memory: raw.memory_mb.map(|m| (m as usize) << 20).unwrap_or(self.memory),
+            cpu_time: raw.cpu_time_ms.map(Duration::from_millis).unwrap_or(self.cpu_time),
+            timeout: raw.timeout_ms.map(Duration::from_millis).unwrap_or(self.timeout),
+        }
+    }
+}
+
+/// Where a label's data lives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+}
+
+/// The checked runtime config.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    pub providers: Vec<Provider>,
+    pub key_value_stores: BTreeMap<String, StoreConfig>,
+    pub sqlite_databases: BTreeMap<String, StoreConfig>,
+    default_limits: Limits,
+    component_limits: BTreeMap<String, Limits>,
+}
+
+impl RuntimeConfig {
+    /// The config used without a file: the env provider, `default` labels in
+    /// `state_dir`, default limits.
+    pub fn defaults(state_dir: &Path) -> Self {
+        let mut rc = RuntimeConfig {
+            providers: vec![Provider::Env { prefix: "SPIN_VARIABLE".into(), dotenv: BTreeMap::new() }],
+            key_value_stores: BTreeMap::new(),
+            sqlite_databases: BTreeMap::new(),
+            default_limits: Limits::default(),
+            component_limits: BTreeMap::new(),
+        };
+        rc.add_default_labels(state_dir);
+        rc
+    }
+
+    fn add_default_labels(&mut self, state_dir: &Path) {
+        self.key_value_stores
+            .entry("default".into())
+            .or_insert_with(|| StoreConfig { path: state_dir.join("sqlite_key_value.db") });
+        self.sqlite_databases
+            .entry("default".into())
+            .or_insert_with(|| StoreConfig { path: state_dir.join("sqlite_db.db") });
+    }
+
+    /// Reads `path`; `state_dir` holds the `default` labels unless the file maps them.
+    pub fn load(path: &Path, state_dir: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::new(path, "", format!("cannot read the runtime config: {e}"), "check the path given to `--runtime-config-file`")
+        })?;
+        Self::parse(path, &text, state_dir)
+    }
+
+    pub fn parse(path: &Path, text: &str, state_dir: &Path) -> Result<Self, ConfigError> {
+        let raw: RawRuntimeConfig = toml::from_str(text).map_err(|e| from_toml(path, e, text))?;
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let mut rc = RuntimeConfig::defaults(state_dir);
+        rc.key_value_stores.clear();
+        rc.sqlite_databases.clear();
+
+        for (i, p) in raw.variables_provider.iter().chain(&raw.config_provider).enumerate() {
+            let field = format!("variables_provider[{i}]");
+            match p.kind.as_str() {
+                "env" => {
+                    let dotenv = match &p.dotenv_path {
+                        Some(f) => {
+                            let file = dir.join(f);
+                            let text = std::fs::read_to_string(&file).map_err(|e| {
+                                ConfigError::new(path, format!("{field}.dotenv_path"), format!("cannot read `{}`: {e}", file.display()), "create the file or remove `dotenv_path`")
+                            })?;
+                            parse_dotenv(&text)
+                        }
+                        None => BTreeMap::new(),
+                    };
+                    let prefix = p.prefix.clone().unwrap_or_else(|| "SPIN_VARIABLE".into());
+                    // The default env provider is always first; a configured one replaces it.
+                    rc.providers.retain(|p| !matches!(p, Provider::Env { prefix: existing, .. } if *existing == prefix));
+                    rc.providers.push(Provider::Env { prefix, dotenv });
+                }
+                "static" => rc.providers.push(Provider::Static(p.values.clone())),
+                other => {
+                    return Err(ConfigError::new(
+                        path,
+                        format!("{field}.type"),
+                        format!("variables provider `{other}` is not supported by skyport"),
+                        "use `env` or `static`",
+                    ))
+                }
+            }
+        }
+
+        for (section, raw_map, target, default_file) in [
+            ("key_value_store", &raw.key_value_store, &mut rc.key_value_stores, "sqlite_key_value.db"),
+            ("sqlite_database", &raw.sqlite_database, &mut rc.sqlite_databases, "sqlite_db.db"),
+        ] {
+            for (label, store) in raw_map {
+                let field = format!("{section}.{label}");
+                if store.kind != "spin" {
+                    return Err(ConfigError::new(
+                        path,
+                        format!("{field}.type"),
+                        format!("backend `{}` is not supported by skyport", store.kind),
+                        "use `type = \"spin\"` (an embedded SQLite file) with an optional `path`",
+                    ));
+                }
+                let file = match &store.path {
+                    Some(p) => dir.join(p),
+                    None => state_dir.join(format!("{label}-{default_file}")),
+                };
+                target.insert(label.clone(), StoreConfig { path: file });
+            }
+        }
+        rc.add_default_labels(state_dir);
+
+        if let Some(limits) = &raw.limits {
+            rc.default_limits = Limits::default().with(&limits.defaults);
+            for (id, l) in &limits.component {
+                rc.component_limits.insert(id.clone(), rc.default_limits.with(l));
+            }
+        }
+        for (id, l) in rc.component_limits.iter() {
+            if l.memory < 1 << 20 {
+                return Err(ConfigError::new(path, format!("limits.component.{id}.memory_mb"), "a component needs at least 1 MiB".to_string(), "raise `memory_mb`"));
+            }
+        }
+        if rc.default_limits.memory < 1 << 20 {
+            return Err(ConfigError::new(path, "limits.memory_mb", "a component needs at least 1 MiB".to_string(), "raise `memory_mb`"));
+        }
+        Ok(rc)
+    }
+
+    /// The limits for component `id`.
+    pub fn limits(&self, id: &str) -> Limits {
+        self.component_limits.get(id).copied().unwrap_or(self.default_limits)
+    }
+
+    /// Component ids that `[limits.component.*]` names.
+    pub fn limited_components(&self) -> impl Iterator<Item = &str> {
+        self.component_limits.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_have_default_labels() {
+        let rc = RuntimeConfig::defaults(Path::new(".spin"));
+        assert_eq!(rc.key_value_stores["default"].path, Path::new(".spin/sqlite_key_value.db"));
+        assert_eq!(rc.limits("x"), Limits::default());
+    }
+
+    #[test]
+    fn stores_limits_and_providers() {
+        let rc = RuntimeConfig::parse(
+            Path::new("cfg/rc.toml"),
+            "[[variables_provider]]\ntype = \"static\"\nvalues = { a = \"1\" }\n\
+             [key_value_store.cache]\ntype = \"spin\"\npath = \"cache.db\"\n\
+             [limits]\nmemory_mb = 64\n[limits.component.slow]\ncpu_time_ms = 20\n",
+            Path::new(".spin"),
+        )
+        .unwrap();
+        assert_eq!(rc.key_value_stores["cache"].path, Path::new("cfg/cache.db"));
+        assert!(rc.key_value_stores.contains_key("default"));
+        assert_eq!(rc.limits("other").memory, 64 << 20);
+        assert_eq!(rc.limits("slow").cpu_time, Duration::from_millis(20));
+        assert_eq!(rc.limits("slow").memory, 64 << 20);
+        assert_eq!(rc.providers.len(), 2);
+    }
+
+    #[test]
+    fn unsupported_backend_is_named() {
+        let e = RuntimeConfig::parse(Path::new("rc.toml"), "[key_value_store.x]\ntype = \"redis\"\n", Path::new(".spin")).unwrap_err();
+        assert_eq!(e.field, "key_value_store.x.type");
+    }
+}

@@ -1,0 +1,181 @@
+//! `fermyon:spin/sqlite@2.0.0` and `spin:sqlite/sqlite@3.0.0` over embedded
+//! SQLite files, one per label.
+//!
+//! Both versions share one implementation ([`Connection::execute`]); the two
+//! `Host` impls only translate their own generated types. Each `open` gets its
+//! own connection, so a guest's `BEGIN … COMMIT` spans only its own statements.
+
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use wasmtime::component::Resource;
+
+use super::fermyon::spin::sqlite as v2;
+use super::open_database;
+use super::spin::sqlite::sqlite as v3;
+use crate::state::HostState;
+
+/// An open database connection.
+pub struct Connection {
+    conn: rusqlite::Connection,
+    last_insert_rowid: i64,
+    changes: u64,
+}
+
+/// A version-neutral failure.
+enum Failure {
+    NoSuchDatabase,
+    AccessDenied,
+    InvalidConnection,
+    Io(String),
+}
+
+struct Rows {
+    columns: Vec<String>,
+    rows: Vec<Vec<SqlValue>>,
+}
+
+impl Connection {
+    fn execute(&mut self, statement: &str, params: Vec<SqlValue>) -> Result<Rows, Failure> {
+        let io = |e: rusqlite::Error| Failure::Io(e.to_string());
+        let mut stmt = self.conn.prepare(statement).map_err(io)?;
+        let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+        let width = columns.len();
+        let mut rows = Vec::new();
+        {
+            let mut cursor = stmt.query(rusqlite::params_from_iter(params)).map_err(io)?;
+            while let Some(row) = cursor.next().map_err(io)? {
+                let mut values = Vec::with_capacity(width);
+                for i in 0..width {
+                    values.push(match row.get_ref(i).map_err(io)? {
+                        ValueRef::Null => SqlValue::Null,
+                        ValueRef::Integer(n) => SqlValue::Integer(n),
+                        ValueRef::Real(f) => SqlValue::Real(f),
+                        ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+                        ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
+                    });
+                }
+                rows.push(values);
+            }
+        }
+        drop(stmt);
+        self.last_insert_rowid = self.conn.last_insert_rowid();
+        self.changes = self.conn.changes();
+        Ok(Rows { columns, rows })
+    }
+}
+
+impl HostState {
+    fn open_sqlite(&mut self, label: &str) -> Result<Resource<Connection>, Failure> {
+        let Some(path) = self.grants.sqlite.get(label) else {
+            tracing::warn!(
+                component = %self.grants.component,
+                "SQLite database `{label}` denied: add it to `sqlite_databases` in the component's manifest"
+            );
+            return Err(Failure::AccessDenied);
+        };
+        let conn = open_database(path).map_err(|e| Failure::Io(e.to_string()))?;
+        self.table
+            .push(Connection { conn, last_insert_rowid: 0, changes: 0 })
+            .map_err(|_| Failure::NoSuchDatabase)
+    }
+
+    fn sqlite(&mut self, conn: &Resource<Connection>) -> Result<&mut Connection, Failure> {
+        self.table.get_mut(conn).map_err(|_| Failure::InvalidConnection)
+    }
+}
+
+macro_rules! sqlite_version {
+    ($m:ident) => {
+        impl From<Failure> for $m::Error {
+            fn from(f: Failure) -> Self {
+                match f {
+                    Failure::NoSuchDatabase => $m::Error::NoSuchDatabase,
+                    Failure::AccessDenied => $m::Error::AccessDenied,
+                    Failure::InvalidConnection => $m::Error::InvalidConnection,
+                    Failure::Io(s) => $m::Error::Io(s),
+                }
+            }
+        }
+
+        impl From<$m::Value> for SqlValue {
+            fn from(v: $m::Value) -> Self {
+                match v {
+                    $m::Value::Integer(n) => SqlValue::Integer(n),
+                    $m::Value::Real(f) => SqlValue::Real(f),
+                    $m::Value::Text(t) => SqlValue::Text(t),
+                    $m::Value::Blob(b) => SqlValue::Blob(b),
+                    $m::Value::Null => SqlValue::Null,
+                }
+            }
+        }
+
+        impl From<SqlValue> for $m::Value {
+            fn from(v: SqlValue) -> Self {
+                match v {
+                    SqlValue::Integer(n) => $m::Value::Integer(n),
+                    SqlValue::Real(f) => $m::Value::Real(f),
+                    SqlValue::Text(t) => $m::Value::Text(t),
+                    SqlValue::Blob(b) => $m::Value::Blob(b),
+                    SqlValue::Null => $m::Value::Null,
+                }
+            }
+        }
+
+        impl From<Rows> for $m::QueryResult {
+            fn from(r: Rows) -> Self {
+                $m::QueryResult {
+                    columns: r.columns,
+                    rows: r
+                        .rows
+                        .into_iter()
+                        .map(|values| $m::RowResult { values: values.into_iter().map(Into::into).collect() })
+                        .collect(),
+                }
+            }
+        }
+
+        impl $m::Host for HostState {}
+    };
+}
+
+sqlite_version!(v2);
+sqlite_version!(v3);
+
+impl v2::HostConnection for HostState {
+    fn open(&mut self, database: String) -> Result<Resource<Connection>, v2::Error> {
+        Ok(self.open_sqlite(&database)?)
+    }
+
+    fn execute(&mut self, conn: Resource<Connection>, statement: String, parameters: Vec<v2::Value>) -> Result<v2::QueryResult, v2::Error> {
+        let params = parameters.into_iter().map(Into::into).collect();
+        Ok(self.sqlite(&conn)?.execute(&statement, params)?.into())
+    }
+
+    fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
+        self.table.delete(conn)?;
+        Ok(())
+    }
+}
+
+impl v3::HostConnection for HostState {
+    fn open(&mut self, database: String) -> Result<Resource<Connection>, v3::Error> {
+        Ok(self.open_sqlite(&database)?)
+    }
+
+    fn execute(&mut self, conn: Resource<Connection>, statement: String, parameters: Vec<v3::Value>) -> Result<v3::QueryResult, v3::Error> {
+        let params = parameters.into_iter().map(Into::into).collect();
+        Ok(self.sqlite(&conn)?.execute(&statement, params)?.into())
+    }
+
+    fn last_insert_rowid(&mut self, conn: Resource<Connection>) -> i64 {
+        self.sqlite(&conn).map(|c| c.last_insert_rowid).unwrap_or(0)
+    }
+
+    fn changes(&mut self, conn: Resource<Connection>) -> u64 {
+        self.sqlite(&conn).map(|c| c.changes).unwrap_or(0)
+    }
+
+    fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
+        self.table.delete(conn)?;
+        Ok(())
+    }
+}

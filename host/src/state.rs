@@ -1,0 +1,103 @@
+//! What one request's `Store` holds: the WASI and wasi:http contexts, the
+//! component's grants, and the limits it runs under.
+//!
+//! A fresh [`HostState`] is made per request from the component's shared
+//! [`Grants`], so nothing leaks from one request to the next.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::allowed_hosts::AllowList;
+use crate::outbound::OutboundHooks;
+use crate::runtime_config::Limits;
+use crate::variables::{Template, Values};
+
+/// Everything a component was granted by its manifest, resolved at start-up.
+#[derive(Debug)]
+pub struct Grants {
+    pub component: String,
+    pub variables: BTreeMap<String, Template>,
+    pub values: Arc<Values>,
+    /// Granted key-value labels and the database file behind each.
+    pub key_value: BTreeMap<String, PathBuf>,
+    /// Granted SQLite labels and their database files.
+    pub sqlite: BTreeMap<String, PathBuf>,
+    pub allowed_hosts: Arc<AllowList>,
+    pub environment: Vec<(String, String)>,
+    /// Host directory → guest path, read-only.
+    pub mounts: Vec<(PathBuf, String)>,
+    pub limits: Limits,
+}
+
+/// Which limit ended a request, if one did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kill {
+    Memory,
+    CpuTime,
+    Timeout,
+}
+
+impl Kill {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kill::Memory => "memory",
+            Kill::CpuTime => "cpu_time",
+            Kill::Timeout => "timeout",
+        }
+    }
+}
+
+/// The `T` of every `Store<T>`.
+pub struct HostState {
+    pub wasi: WasiCtx,
+    pub http: WasiHttpCtx,
+    pub table: ResourceTable,
+    pub hooks: OutboundHooks,
+    pub grants: Arc<Grants>,
+    pub memory: MemoryLimiter,
+    /// Epoch ticks during which the guest was running Wasm.
+    pub cpu_ticks: u64,
+    pub killed: Option<Kill>,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+/// Caps linear memory; a refused growth traps with a message naming the limit.
+pub struct MemoryLimiter {
+    pub max: usize,
+    pub exceeded: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max {
+            self.exceeded = true;
+            wasmtime::bail!(
+                "memory limit exceeded: the guest asked for {} MiB, its limit is {} MiB (raise `memory_mb` under [limits] in the runtime config)",
+                desired >> 20,
+                self.max >> 20
+            );
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
