@@ -148,7 +148,8 @@ pub fn compose(main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, String> {
                 continue;
             }
             let denied = denied_name(&name);
-            let node = match graph.imports().find(|(n, _, _)| *n == denied).and_then(|(_, _, node)| node) {
+            let existing = graph.imports().find(|(n, _, _)| *n == denied).and_then(|(_, _, node)| node);
+            let node = match existing {
                 Some(node) => node,
                 None => graph.import(denied.clone(), kind).map_err(|e| format!("cannot deny `{name}` to dependency `{}`: {e}", dep.key))?,
             };

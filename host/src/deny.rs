@@ -22,10 +22,10 @@ pub fn add_denied_stubs(linker: &mut Linker<HostState>, engine: &Engine, compone
         }
         let original = original_name(name).unwrap_or_else(|| name.to_string());
         let set = capability_of(&original).unwrap_or("the matching capability");
-        let ComponentItem::ComponentInstance(instance) = item else { continue };
+        let ComponentItem::ComponentInstance(instance) = item.ty else { continue };
         let mut li = linker.instance(name)?;
-        for (export, ty) in instance.exports(engine) {
-            stub(&mut li, export, &ty, &original, set, id)?;
+        for (export, ext) in instance.exports(engine) {
+            stub(&mut li, export, &ext.ty, &original, set, id)?;
         }
     }
     Ok(())

@@ -26,7 +26,6 @@ pub struct Runtime {
 
 fn base_config() -> Config {
     let mut c = Config::new();
-    c.async_support(true);
     c.wasm_component_model(true);
     c.epoch_interruption(true);
     c
@@ -68,7 +67,7 @@ impl Runtime {
             match Engine::new(&c) {
                 Ok(engine) => return Ok(Runtime { engine, pooling: true }),
                 Err(e) if std::env::var("SKYPORT_POOLING").as_deref() == Ok("1") => {
-                    return Err(e.context("SKYPORT_POOLING=1 but the pooling allocator is unavailable"))
+                    return Err(anyhow::Error::from(e).context("SKYPORT_POOLING=1 but the pooling allocator is unavailable"))
                 }
                 Err(e) => tracing::info!("pooling allocator unavailable ({e:#}); instantiating on demand"),
             }

@@ -148,7 +148,7 @@ struct RawComponent {
 #[serde(untagged)]
 enum RawSource {
     Path(String),
-    Remote(toml::Table),
+    Remote { url: String, digest: Option<String> },
 }
 
 #[derive(Debug, Deserialize)]
@@ -496,8 +496,9 @@ fn check_component(
     }
     let source = match rc.source {
         RawSource::Path(p) => dir.join(p),
-        RawSource::Remote(_) => {
-            return Err(err(at("source"), "remote sources (`{ url, digest }`) are not fetched by skyport".into(), "download the component and give its path: `source = \"path/to/component.wasm\"`"))
+        RawSource::Remote { url, digest } => {
+            let _ = digest;
+            return Err(err(at("source"), format!("remote source `{url}` is not fetched by skyport"), "download the component and give its path: `source = \"path/to/component.wasm\"`"))
         }
     };
     if rc.allowed_http_hosts.is_some() {

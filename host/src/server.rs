@@ -20,7 +20,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, UpdateDeadline};
-use wasmtime_wasi::{DirPerms, FilePerms, WasiCtxBuilder};
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
 
@@ -164,7 +164,7 @@ fn new_store(app: &App, prepared: &Prepared) -> anyhow::Result<Store<HostState>>
     // Network access goes through wasi:http and its allow-list only.
     wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
     for (host_dir, guest) in &grants.mounts {
-        wasi.preopened_dir(host_dir, guest, DirPerms::READ, FilePerms::READ)?;
+        wasi.preopened_dir(host_dir, guest, FsPerms::ReadOnly)?;
     }
     let limits = grants.limits;
     let state = HostState {
@@ -253,7 +253,7 @@ async fn run(app: &Arc<App>, prepared: &Arc<Prepared>, m: &RouteMatch<'_>, mut r
                 Ok(Err((e, kill))) => {
                     if let Some(k) = kill {
                         app.metrics.limit_kill(&id, k.label());
-                        tracing::warn!(component = %id, limit = k.label(), "request stopped: {e:#}");
+                        tracing::warn!(component = %id, limit = %k.label(), "request stopped: {e:#}");
                     } else {
                         tracing::error!(component = %id, "guest failed: {e:?}");
                     }

@@ -1,0 +1,116 @@
+//! Component dependencies composed like Spin: an import satisfied by another
+//! component, with and without inherited configuration.
+
+mod support;
+
+use support::{Host, Opts, TempDir};
+
+fn app(inherit: &str) -> String {
+    support::manifest(&format!(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "deps"
+[variables]
+secret = {{ default = "open-sesame" }}
+[[trigger.http]]
+route = "/..."
+component = "caller"
+[component.caller]
+source = "{{greet-caller}}"
+variables = {{ secret = "{{{{ secret }}}}" }}
+{inherit}
+[component.caller.dependencies]
+"skyport-test:greet/greeter@0.1.0" = {{ path = "{{greeter}}" {extra} }}
+"#,
+        inherit = if inherit == "component-wide" { "dependencies_inherit_configuration = true" } else { "" },
+        extra = match inherit {
+            "variables" => ", inherit_configuration = [\"variables\"]",
+            "hosts-only" => ", inherit_configuration = [\"allowed_outbound_hosts\"]",
+            _ => "",
+        }
+    ))
+}
+
+#[test]
+fn a_dependency_satisfies_the_import() {
+    let dir = TempDir::new("deps-plain");
+    dir.write("spin.toml", &app("none"));
+    let host = Host::start(dir.path(), &Opts::default());
+    assert_eq!(host.get("/greet?name=Ada"), (200, "Hello, Ada, from a dependency!".into()));
+}
+
+#[test]
+fn a_non_inheriting_dependency_cannot_use_host_capabilities() {
+    for case in ["none", "hosts-only"] {
+        let dir = TempDir::new("deps-deny");
+        dir.write("spin.toml", &app(case));
+        let host = Host::start(dir.path(), &Opts::default());
+        let (status, body) = host.get("/secret");
+        assert_eq!(status, 500, "{case}: the dependency read a variable it does not inherit: {body}");
+        assert!(!body.contains("open-sesame"), "{body}");
+        let log = host.wait_log("does not inherit `variables`");
+        assert!(log.contains("called `fermyon:spin/variables@2.0.0#get`, but it does not inherit `variables`"), "{case}: {log}");
+        // The importing component itself still works.
+        assert_eq!(host.get("/greet?name=x").0, 200);
+    }
+}
+
+#[test]
+fn an_inheriting_dependency_uses_the_parent_configuration() {
+    for case in ["variables", "component-wide"] {
+        let dir = TempDir::new("deps-inherit");
+        dir.write("spin.toml", &app(case));
+        let host = Host::start(dir.path(), &Opts::default());
+        assert_eq!(host.get("/secret"), (200, "secret=open-sesame".into()), "{case}");
+    }
+}
+
+#[test]
+fn an_unsatisfied_import_is_refused_at_start() {
+    let dir = TempDir::new("deps-missing");
+    dir.write(
+        "spin.toml",
+        &support::manifest(
+            r#"
+spin_manifest_version = 2
+[application]
+name = "deps"
+[[trigger.http]]
+route = "/..."
+component = "caller"
+[component.caller]
+source = "{greet-caller}"
+"#,
+        ),
+    );
+    let err = support::start_fails(dir.path(), &Opts::default());
+    assert!(err.contains("`component.caller.dependencies`"), "{err}");
+    assert!(err.contains("imports `skyport-test:greet/greeter@0.1.0`"), "{err}");
+    assert!(err.contains("\"skyport-test:greet/greeter@0.1.0\" = { path = "), "{err}");
+}
+
+#[test]
+fn a_dependency_that_exports_the_wrong_thing_is_refused() {
+    let dir = TempDir::new("deps-wrong");
+    dir.write(
+        "spin.toml",
+        &support::manifest(
+            r#"
+spin_manifest_version = 2
+[application]
+name = "deps"
+[[trigger.http]]
+route = "/..."
+component = "caller"
+[component.caller]
+source = "{greet-caller}"
+[component.caller.dependencies]
+"skyport-test:greet/greeter@0.1.0" = { path = "{hello}" }
+"#,
+        ),
+    );
+    let err = support::start_fails(dir.path(), &Opts::default());
+    assert!(err.contains("`component.caller.dependencies`"), "{err}");
+    assert!(err.contains("does not export `skyport-test:greet/greeter@0.1.0`"), "{err}");
+}

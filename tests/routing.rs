@@ -1,0 +1,142 @@
+//! Spin's route table and request headers, through the real host.
+
+mod support;
+
+use serde_json::Value;
+use support::{Host, Opts, TempDir};
+
+const APP: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "routing"
+
+[[trigger.http]]
+route = "/..."
+component = "catchall"
+[[trigger.http]]
+route = "/api/..."
+component = "api"
+[[trigger.http]]
+route = "/api/users"
+component = "users"
+[[trigger.http]]
+route = "/api/users/..."
+component = "user"
+[[trigger.http]]
+route = "/users/:id/posts/:post"
+component = "named"
+[[trigger.http]]
+route = { private = true }
+component = "hidden"
+[[trigger.http]]
+route = "/teapot"
+static_response = { status_code = 418, headers = { x-static = "yes" }, body = "short and stout" }
+
+[component.catchall]
+source = "{probe}"
+[component.api]
+source = "{probe}"
+[component.users]
+source = "{probe}"
+[component.user]
+source = "{probe}"
+[component.named]
+source = "{probe}"
+[component.hidden]
+source = "{probe}"
+"#;
+
+fn echo(host: &Host, path: &str) -> Value {
+    let (status, body) = host.get(path);
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+}
+
+fn header<'a>(v: &'a Value, name: &str) -> &'a str {
+    v["headers"][name].as_str().unwrap_or_else(|| panic!("no header {name} in {v}"))
+}
+
+#[test]
+fn routes_headers_and_static_responses() {
+    let dir = TempDir::new("routing");
+    dir.write("spin.toml", &support::manifest(APP));
+    let host = Host::start(dir.path(), &Opts::default());
+
+    // Exact beats wildcard.
+    let v = echo(&host, "/api/users");
+    assert_eq!(header(&v, "spin-matched-route"), "/api/users");
+    assert_eq!(header(&v, "spin-path-info"), "");
+
+    // Longest prefix wins among wildcards.
+    let v = echo(&host, "/api/users/7/profile?x=1");
+    assert_eq!(header(&v, "spin-matched-route"), "/api/users/...");
+    assert_eq!(header(&v, "spin-component-route"), "/api/users");
+    assert_eq!(header(&v, "spin-raw-component-route"), "/api/users/...");
+    assert_eq!(header(&v, "spin-path-info"), "/7/profile");
+    assert_eq!(header(&v, "spin-full-url"), format!("{}/api/users/7/profile?x=1", host.url));
+    assert_eq!(header(&v, "spin-base-path"), "/");
+    assert!(header(&v, "spin-client-addr").starts_with("127.0.0.1:"));
+
+    let v = echo(&host, "/api/other");
+    assert_eq!(header(&v, "spin-matched-route"), "/api/...");
+    assert_eq!(header(&v, "spin-path-info"), "/other");
+
+    // Named segments.
+    let v = echo(&host, "/users/42/posts/abc");
+    assert_eq!(header(&v, "spin-matched-route"), "/users/:id/posts/:post");
+    assert_eq!(header(&v, "spin-path-match-id"), "42");
+    assert_eq!(header(&v, "spin-path-match-post"), "abc");
+
+    // Everything else falls to the catch-all, including the root.
+    let v = echo(&host, "/users/42");
+    assert_eq!(header(&v, "spin-matched-route"), "/...");
+    assert_eq!(header(&v, "spin-path-info"), "/users/42");
+    let v = echo(&host, "/");
+    assert_eq!(header(&v, "spin-matched-route"), "/...");
+
+    // A static response runs no Wasm.
+    let (status, body) = host.get("/teapot");
+    assert_eq!((status, body.as_str()), (418, "short and stout"));
+
+    // Reserved health route.
+    assert_eq!(host.get("/.well-known/spin/health"), (200, "OK".to_string()));
+
+    // The private component has no public route.
+    let out = host.stdout();
+    assert!(out.contains("users: "), "{out}");
+    assert!(!out.contains("hidden"), "a private component must not be listed:\n{out}");
+
+    // One log line per request: method, route, component, status, duration.
+    let log = host.wait_log("GET /api/users route=/api/users component=users status=200");
+    assert!(log.contains("GET /api/users route=/api/users component=users status=200 duration="), "{log}");
+    assert!(log.contains("GET /teapot route=/teapot component=(static) status=418"), "{log}");
+}
+
+#[test]
+fn base_prefixes_every_route() {
+    let dir = TempDir::new("base");
+    dir.write(
+        "spin.toml",
+        &support::manifest(
+            r#"
+spin_manifest_version = 2
+[application]
+name = "based"
+[application.trigger.http]
+base = "/base"
+[[trigger.http]]
+route = "/hello/..."
+component = "probe"
+[component.probe]
+source = "{probe}"
+"#,
+        ),
+    );
+    let host = Host::start(dir.path(), &Opts::default());
+    assert_eq!(host.get("/hello/x").0, 404);
+    let v = echo(&host, "/base/hello/x");
+    assert_eq!(header(&v, "spin-matched-route"), "/base/hello/...");
+    assert_eq!(header(&v, "spin-component-route"), "/hello");
+    assert_eq!(header(&v, "spin-base-path"), "/base");
+    assert_eq!(header(&v, "spin-path-info"), "/x");
+}
