@@ -9,9 +9,18 @@ const HEAD: &str = "spin_manifest_version = 2\n[application]\nname = \"bad\"\n";
 
 fn refused(manifest: &str, rc: Option<&str>) -> String {
     let dir = TempDir::new("bad");
-    dir.write("spin.toml", &support::manifest(&format!("{HEAD}{manifest}")));
+    dir.write(
+        "spin.toml",
+        &support::manifest(&format!("{HEAD}{manifest}")),
+    );
     let runtime_config = rc.map(|t| dir.write("rc.toml", t));
-    let err = support::start_fails(dir.path(), &Opts { runtime_config, ..Opts::default() });
+    let err = support::start_fails(
+        dir.path(),
+        &Opts {
+            runtime_config,
+            ..Opts::default()
+        },
+    );
     assert!(err.contains("fix: "), "no fix given:\n{err}");
     err
 }
@@ -21,13 +30,22 @@ const OK_TRIGGER: &str = "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"a\"\
 
 #[test]
 fn unknown_field() {
-    let err = refused(&format!("{OK_TRIGGER}{OK_COMPONENT}allowed_outbound_host = []\n"), None);
-    assert!(err.contains("spin.toml: `line 9, column 1`: unknown field `allowed_outbound_host`"), "{err}");
+    let err = refused(
+        &format!("{OK_TRIGGER}{OK_COMPONENT}allowed_outbound_host = []\n"),
+        None,
+    );
+    assert!(
+        err.contains("spin.toml: `line 9, column 1`: unknown field `allowed_outbound_host`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn missing_source_file() {
-    let err = refused(&format!("{OK_TRIGGER}[component.a]\nsource = \"nowhere/a.wasm\"\n"), None);
+    let err = refused(
+        &format!("{OK_TRIGGER}[component.a]\nsource = \"nowhere/a.wasm\"\n"),
+        None,
+    );
     assert!(err.contains("`component.a.source`: file `"), "{err}");
     assert!(err.contains("nowhere/a.wasm` does not exist"), "{err}");
     assert!(err.contains("skyport build"), "{err}");
@@ -36,37 +54,66 @@ fn missing_source_file() {
 #[test]
 fn duplicate_route() {
     let err = refused(&format!("{OK_TRIGGER}{OK_TRIGGER}{OK_COMPONENT}"), None);
-    assert!(err.contains("`trigger.http[1].route`: route `/...` is also the route of trigger.http[0]"), "{err}");
+    assert!(
+        err.contains("`trigger.http[1].route`: route `/...` is also the route of trigger.http[0]"),
+        "{err}"
+    );
 }
 
 #[test]
 fn malformed_route() {
-    let err = refused(&format!("[[trigger.http]]\nroute = \"/a/.../b\"\ncomponent = \"a\"\n{OK_COMPONENT}"), None);
+    let err = refused(
+        &format!("[[trigger.http]]\nroute = \"/a/.../b\"\ncomponent = \"a\"\n{OK_COMPONENT}"),
+        None,
+    );
     assert!(err.contains("`trigger.http[0].route`"), "{err}");
     assert!(err.contains("may only end a route"), "{err}");
 }
 
 #[test]
 fn trigger_names_a_missing_component() {
-    let err = refused(&format!("[[trigger.http]]\nroute = \"/\"\ncomponent = \"nope\"\n{OK_COMPONENT}"), None);
-    assert!(err.contains("`trigger.http[0].component`: no component is named `nope`"), "{err}");
+    let err = refused(
+        &format!("[[trigger.http]]\nroute = \"/\"\ncomponent = \"nope\"\n{OK_COMPONENT}"),
+        None,
+    );
+    assert!(
+        err.contains("`trigger.http[0].component`: no component is named `nope`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn malformed_allowed_host() {
-    let err = refused(&format!("{OK_TRIGGER}{OK_COMPONENT}allowed_outbound_hosts = [\"example.com\"]\n"), None);
-    assert!(err.contains("`component.a.allowed_outbound_hosts[0]`"), "{err}");
+    let err = refused(
+        &format!("{OK_TRIGGER}{OK_COMPONENT}allowed_outbound_hosts = [\"example.com\"]\n"),
+        None,
+    );
+    assert!(
+        err.contains("`component.a.allowed_outbound_hosts[0]`"),
+        "{err}"
+    );
     assert!(err.contains("has no scheme"), "{err}");
     assert!(err.contains("https://example.com"), "{err}");
-    let err = refused(&format!("{OK_TRIGGER}{OK_COMPONENT}allowed_outbound_hosts = [\"https://example.com/api\"]\n"), None);
+    let err = refused(
+        &format!(
+            "{OK_TRIGGER}{OK_COMPONENT}allowed_outbound_hosts = [\"https://example.com/api\"]\n"
+        ),
+        None,
+    );
     assert!(err.contains("paths are not allowed"), "{err}");
 }
 
 #[test]
 fn undefined_variable_in_a_template() {
-    let err = refused(&format!("{OK_TRIGGER}{OK_COMPONENT}variables = {{ k = \"{{{{ missing }}}}\" }}\n"), None);
+    let err = refused(
+        &format!("{OK_TRIGGER}{OK_COMPONENT}variables = {{ k = \"{{{{ missing }}}}\" }}\n"),
+        None,
+    );
     assert!(err.contains("`component.a.variables.k`"), "{err}");
-    assert!(err.contains("`missing`, which `[variables]` does not define"), "{err}");
+    assert!(
+        err.contains("`missing`, which `[variables]` does not define"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -81,7 +128,10 @@ fn manifest_version_one() {
 fn not_a_component() {
     let dir = TempDir::new("bad-wasm");
     dir.write("junk.wasm", "this is not wasm");
-    dir.write("spin.toml", &format!("{HEAD}{OK_TRIGGER}[component.a]\nsource = \"junk.wasm\"\n"));
+    dir.write(
+        "spin.toml",
+        &format!("{HEAD}{OK_TRIGGER}[component.a]\nsource = \"junk.wasm\"\n"),
+    );
     let err = support::start_fails(dir.path(), &Opts::default());
     assert!(err.contains("`component.a.source`"), "{err}");
     assert!(err.contains("is not a valid Wasm component"), "{err}");
@@ -89,11 +139,26 @@ fn not_a_component() {
 
 #[test]
 fn runtime_config_unknown_field_and_bad_backend() {
-    let err = refused(&format!("{OK_TRIGGER}{OK_COMPONENT}"), Some("[key_value_store.x]\ntype = \"redis\"\n"));
-    assert!(err.contains("rc.toml: `key_value_store.x.type`: backend `redis` is not supported"), "{err}");
-    let err = refused(&format!("{OK_TRIGGER}{OK_COMPONENT}"), Some("[limits]\nmemory = 3\n"));
+    let err = refused(
+        &format!("{OK_TRIGGER}{OK_COMPONENT}"),
+        Some("[key_value_store.x]\ntype = \"redis\"\n"),
+    );
+    assert!(
+        err.contains("rc.toml: `key_value_store.x.type`: backend `redis` is not supported"),
+        "{err}"
+    );
+    let err = refused(
+        &format!("{OK_TRIGGER}{OK_COMPONENT}"),
+        Some("[limits]\nmemory = 3\n"),
+    );
     assert!(err.contains("rc.toml"), "{err}");
     assert!(err.contains("unknown field `memory`"), "{err}");
-    let err = refused(&format!("{OK_TRIGGER}{OK_COMPONENT}"), Some("[limits.component.nope]\ncpu_time_ms = 5\n"));
-    assert!(err.contains("`limits.component.nope`: the app has no component `nope`"), "{err}");
+    let err = refused(
+        &format!("{OK_TRIGGER}{OK_COMPONENT}"),
+        Some("[limits.component.nope]\ncpu_time_ms = 5\n"),
+    );
+    assert!(
+        err.contains("`limits.component.nope`: the app has no component `nope`"),
+        "{err}"
+    );
 }

@@ -12,12 +12,18 @@ fn second_start_loads_from_the_cache() {
         "spin.toml",
         &support::manifest("spin_manifest_version = 2\n[application]\nname = \"c\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"a\"\n[component.a]\nsource = \"{hello}\"\n"),
     );
-    let opts = Opts { cache_dir: Some(cache.clone()), ..Opts::default() };
+    let opts = Opts {
+        cache_dir: Some(cache.clone()),
+        ..Opts::default()
+    };
 
     let first = Host::start(dir.path(), &opts);
     assert_eq!(first.get("/").0, 200);
     let log = first.stop();
-    assert!(log.contains("component=a") && log.contains(" compiled in "), "{log}");
+    assert!(
+        log.contains("component=a") && log.contains(" compiled in "),
+        "{log}"
+    );
     let entries: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
     assert_eq!(entries.len(), 1, "one compiled component in the cache");
 

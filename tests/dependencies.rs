@@ -23,7 +23,11 @@ variables = {{ secret = "{{{{ secret }}}}" }}
 [component.caller.dependencies]
 "skyport-test:greet/greeter@0.1.0" = {{ path = "{{greeter}}" {extra} }}
 "#,
-        inherit = if inherit == "component-wide" { "dependencies_inherit_configuration = true" } else { "" },
+        inherit = if inherit == "component-wide" {
+            "dependencies_inherit_configuration = true"
+        } else {
+            ""
+        },
         extra = match inherit {
             "variables" => ", inherit_configuration = [\"variables\"]",
             "hosts-only" => ", inherit_configuration = [\"allowed_outbound_hosts\"]",
@@ -37,7 +41,10 @@ fn a_dependency_satisfies_the_import() {
     let dir = TempDir::new("deps-plain");
     dir.write("spin.toml", &app("none"));
     let host = Host::start(dir.path(), &Opts::default());
-    assert_eq!(host.get("/greet?name=Ada"), (200, "Hello, Ada, from a dependency!".into()));
+    assert_eq!(
+        host.get("/greet?name=Ada"),
+        (200, "Hello, Ada, from a dependency!".into())
+    );
 }
 
 #[test]
@@ -47,10 +54,18 @@ fn a_non_inheriting_dependency_cannot_use_host_capabilities() {
         dir.write("spin.toml", &app(case));
         let host = Host::start(dir.path(), &Opts::default());
         let (status, body) = host.get("/secret");
-        assert_eq!(status, 500, "{case}: the dependency read a variable it does not inherit: {body}");
+        assert_eq!(
+            status, 500,
+            "{case}: the dependency read a variable it does not inherit: {body}"
+        );
         assert!(!body.contains("open-sesame"), "{body}");
         let log = host.wait_log("does not inherit `variables`");
-        assert!(log.contains("called `fermyon:spin/variables@2.0.0#get`, but it does not inherit `variables`"), "{case}: {log}");
+        assert!(
+            log.contains(
+                "called `fermyon:spin/variables@2.0.0#get`, but it does not inherit `variables`"
+            ),
+            "{case}: {log}"
+        );
         // The importing component itself still works.
         assert_eq!(host.get("/greet?name=x").0, 200);
     }
@@ -62,7 +77,11 @@ fn an_inheriting_dependency_uses_the_parent_configuration() {
         let dir = TempDir::new("deps-inherit");
         dir.write("spin.toml", &app(case));
         let host = Host::start(dir.path(), &Opts::default());
-        assert_eq!(host.get("/secret"), (200, "secret=open-sesame".into()), "{case}");
+        assert_eq!(
+            host.get("/secret"),
+            (200, "secret=open-sesame".into()),
+            "{case}"
+        );
     }
 }
 
@@ -86,8 +105,14 @@ source = "{greet-caller}"
     );
     let err = support::start_fails(dir.path(), &Opts::default());
     assert!(err.contains("`component.caller.dependencies`"), "{err}");
-    assert!(err.contains("imports `skyport-test:greet/greeter@0.1.0`"), "{err}");
-    assert!(err.contains("\"skyport-test:greet/greeter@0.1.0\" = { path = "), "{err}");
+    assert!(
+        err.contains("imports `skyport-test:greet/greeter@0.1.0`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\"skyport-test:greet/greeter@0.1.0\" = { path = "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -112,5 +137,8 @@ source = "{greet-caller}"
     );
     let err = support::start_fails(dir.path(), &Opts::default());
     assert!(err.contains("`component.caller.dependencies`"), "{err}");
-    assert!(err.contains("does not export `skyport-test:greet/greeter@0.1.0`"), "{err}");
+    assert!(
+        err.contains("does not export `skyport-test:greet/greeter@0.1.0`"),
+        "{err}"
+    );
 }

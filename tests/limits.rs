@@ -39,7 +39,14 @@ source = "{probe}"
         "rc.toml",
         "[limits]\nmemory_mb = 64\n[limits.component.bad]\ncpu_time_ms = 200\nmemory_mb = 32\n[limits.component.slow]\ncpu_time_ms = 60000\ntimeout_ms = 300\n",
     );
-    let host = Host::start(dir.path(), &Opts { runtime_config: Some(rc), args: vec!["--metrics".into(), "/metrics".into()], ..Opts::default() });
+    let host = Host::start(
+        dir.path(),
+        &Opts {
+            runtime_config: Some(rc),
+            args: vec!["--metrics".into(), "/metrics".into()],
+            ..Opts::default()
+        },
+    );
 
     let url = host.url.clone();
     let looping = thread::spawn({
@@ -69,14 +76,34 @@ source = "{probe}"
     // And the host is still fine afterwards.
     assert_eq!(host.get("/good?op=hello"), (200, "Hello, Skyport!".into()));
     let log = host.wait_log("limit=memory");
-    assert!(log.contains("limit=cpu_time") && log.contains("CPU time limit of 200 ms exceeded"), "{log}");
-    assert!(log.contains("limit=memory") && log.contains("its limit is 32 MiB"), "{log}");
+    assert!(
+        log.contains("limit=cpu_time") && log.contains("CPU time limit of 200 ms exceeded"),
+        "{log}"
+    );
+    assert!(
+        log.contains("limit=memory") && log.contains("its limit is 32 MiB"),
+        "{log}"
+    );
     assert!(log.contains("limit=timeout"), "{log}");
     let (_, metrics) = host.get("/metrics");
     for l in ["cpu_time", "memory"] {
-        assert!(metrics.contains(&format!("skyport_limit_kills_total{{component=\"bad\",limit=\"{l}\"}} 1")), "{metrics}");
+        assert!(
+            metrics.contains(&format!(
+                "skyport_limit_kills_total{{component=\"bad\",limit=\"{l}\"}} 1"
+            )),
+            "{metrics}"
+        );
     }
-    assert!(metrics.contains("skyport_limit_kills_total{component=\"slow\",limit=\"timeout\"} 1"), "{metrics}");
-    assert!(metrics.contains("skyport_instantiation_seconds_count{component=\"good\"} 2"), "{metrics}");
-    assert!(metrics.contains("skyport_requests_total{component=\"good\",status=\"200\"} 2"), "{metrics}");
+    assert!(
+        metrics.contains("skyport_limit_kills_total{component=\"slow\",limit=\"timeout\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("skyport_instantiation_seconds_count{component=\"good\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("skyport_requests_total{component=\"good\",status=\"200\"} 2"),
+        "{metrics}"
+    );
 }

@@ -34,7 +34,13 @@ source = "{{probe}}"
             port = allowed.port
         )),
     );
-    let host = Host::start(dir.path(), &Opts { args: vec!["--metrics".into(), "/metrics".into()], ..Opts::default() });
+    let host = Host::start(
+        dir.path(),
+        &Opts {
+            args: vec!["--metrics".into(), "/metrics".into()],
+            ..Opts::default()
+        },
+    );
 
     let url = format!("http://127.0.0.1:{}/x", allowed.port);
     let (status, body) = host.get(&format!("/open?op=fetch&url={url}"));
@@ -54,10 +60,137 @@ source = "{{probe}}"
     assert_eq!(allowed.hits(), 1);
 
     let log = host.wait_log("allowed_outbound_hosts` of component `closed`");
-    let entry = format!("add \"http://127.0.0.1:{}\" to `allowed_outbound_hosts` of component `closed`", allowed.port);
+    let entry = format!(
+        "add \"http://127.0.0.1:{}\" to `allowed_outbound_hosts` of component `closed`",
+        allowed.port
+    );
     assert!(log.contains(&entry), "{log}");
 
     let (_, metrics) = host.get("/metrics");
-    assert!(metrics.contains("skyport_outbound_denied_total{component=\"closed\"} 1"), "{metrics}");
-    assert!(metrics.contains("skyport_outbound_denied_total{component=\"open\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("skyport_outbound_denied_total{component=\"closed\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("skyport_outbound_denied_total{component=\"open\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn outbound_requests_time_out() {
+    let hanging = Upstream::hanging();
+    let dir = TempDir::new("outbound-timeout");
+    dir.write(
+        "spin.toml",
+        &support::manifest(&format!(
+            "spin_manifest_version = 2\n[application]\nname = \"t\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"a\"\n\
+             [component.a]\nsource = \"{{probe}}\"\nallowed_outbound_hosts = [\"http://127.0.0.1:{}\"]\n",
+            hanging.port
+        )),
+    );
+    let rc = dir.write("rc.toml", "[outbound_http]\ntimeout_ms = 300\n");
+    let host = Host::start(
+        dir.path(),
+        &Opts {
+            runtime_config: Some(rc),
+            ..Opts::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    let (status, body) = host.get(&format!(
+        "/?op=fetch&url=http://127.0.0.1:{}/",
+        hanging.port
+    ));
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("Timeout"), "{body}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the outbound timeout was not applied"
+    );
+    assert_eq!(hanging.hits(), 1);
+}
+
+#[test]
+fn service_chaining_reaches_private_components_only_when_granted() {
+    let dir = TempDir::new("chaining");
+    dir.write(
+        "spin.toml",
+        &support::manifest(
+            r#"
+spin_manifest_version = 2
+[application]
+name = "chaining"
+[[trigger.http]]
+route = "/front/..."
+component = "front"
+[[trigger.http]]
+route = "/wide/..."
+component = "wide"
+[[trigger.http]]
+route = { private = true }
+component = "back"
+[component.front]
+source = "{probe}"
+allowed_outbound_hosts = ["http://back.spin.internal"]
+[component.wide]
+source = "{probe}"
+allowed_outbound_hosts = ["*://*:*"]
+[component.back]
+source = "{probe}"
+"#,
+        ),
+    );
+    let host = Host::start(dir.path(), &Opts::default());
+    let (status, body) = host.get("/front?op=fetch&url=http://back.spin.internal/inner?op=hello");
+    assert_eq!((status, body.as_str()), (200, "200 Hello, Skyport!"));
+    // `*://*:*` does not grant chaining, as in Spin.
+    let (status, body) = host.get("/wide?op=fetch&url=http://back.spin.internal/inner?op=hello");
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("HttpRequestDenied"), "{body}");
+    // The private component has no public route.
+    assert_eq!(host.get("/inner?op=hello").0, 404);
+}
+
+#[test]
+fn metrics_on_their_own_address() {
+    let dir = TempDir::new("metrics-port");
+    dir.write(
+        "spin.toml",
+        &support::manifest("spin_manifest_version = 2\n[application]\nname = \"m\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"a\"\n[component.a]\nsource = \"{hello}\"\n"),
+    );
+    let host = Host::start(
+        dir.path(),
+        &Opts {
+            args: vec!["--metrics".into(), "127.0.0.1:0".into()],
+            ..Opts::default()
+        },
+    );
+    assert_eq!(host.get("/").0, 200);
+    let out = {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let out = host.stdout();
+            if out.contains("Metrics: ") || std::time::Instant::now() > deadline {
+                break out;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let url = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Metrics: "))
+        .expect("a metrics address")
+        .trim()
+        .to_string();
+    let (status, metrics) = support::get(&url);
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("skyport_requests_total{component=\"a\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("# TYPE skyport_instantiation_seconds histogram"),
+        "{metrics}"
+    );
 }

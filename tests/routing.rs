@@ -53,7 +53,9 @@ fn echo(host: &Host, path: &str) -> Value {
 }
 
 fn header<'a>(v: &'a Value, name: &str) -> &'a str {
-    v["headers"][name].as_str().unwrap_or_else(|| panic!("no header {name} in {v}"))
+    v["headers"][name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no header {name} in {v}"))
 }
 
 #[test]
@@ -73,7 +75,10 @@ fn routes_headers_and_static_responses() {
     assert_eq!(header(&v, "spin-component-route"), "/api/users");
     assert_eq!(header(&v, "spin-raw-component-route"), "/api/users/...");
     assert_eq!(header(&v, "spin-path-info"), "/7/profile");
-    assert_eq!(header(&v, "spin-full-url"), format!("{}/api/users/7/profile?x=1", host.url));
+    assert_eq!(
+        header(&v, "spin-full-url"),
+        format!("{}/api/users/7/profile?x=1", host.url)
+    );
     assert_eq!(header(&v, "spin-base-path"), "/");
     assert!(header(&v, "spin-client-addr").starts_with("127.0.0.1:"));
 
@@ -99,17 +104,29 @@ fn routes_headers_and_static_responses() {
     assert_eq!((status, body.as_str()), (418, "short and stout"));
 
     // Reserved health route.
-    assert_eq!(host.get("/.well-known/spin/health"), (200, "OK".to_string()));
+    assert_eq!(
+        host.get("/.well-known/spin/health"),
+        (200, "OK".to_string())
+    );
 
     // The private component has no public route.
     let out = host.stdout();
     assert!(out.contains("users: "), "{out}");
-    assert!(!out.contains("hidden"), "a private component must not be listed:\n{out}");
+    assert!(
+        !out.contains("hidden"),
+        "a private component must not be listed:\n{out}"
+    );
 
     // One log line per request: method, route, component, status, duration.
     let log = host.wait_log("GET /api/users route=/api/users component=users status=200");
-    assert!(log.contains("GET /api/users route=/api/users component=users status=200 duration="), "{log}");
-    assert!(log.contains("GET /teapot route=/teapot component=(static) status=418"), "{log}");
+    assert!(
+        log.contains("GET /api/users route=/api/users component=users status=200 duration="),
+        "{log}"
+    );
+    assert!(
+        log.contains("GET /teapot route=/teapot component=(static) status=418"),
+        "{log}"
+    );
 }
 
 #[test]

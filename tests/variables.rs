@@ -37,12 +37,18 @@ fn env_default_and_static_providers() {
         dir.path(),
         &Opts {
             runtime_config: Some(rc),
-            env: vec![("SPIN_VARIABLE_API_TOKEN".into(), secret.into()), ("SPIN_VARIABLE_GREETING".into(), "hi".into())],
+            env: vec![
+                ("SPIN_VARIABLE_API_TOKEN".into(), secret.into()),
+                ("SPIN_VARIABLE_GREETING".into(), "hi".into()),
+            ],
             ..Opts::default()
         },
     );
     // The env provider comes first, then the static one, then the default.
-    assert_eq!(host.get("/?op=var&name=greeting"), (200, "hi, world".into()));
+    assert_eq!(
+        host.get("/?op=var&name=greeting"),
+        (200, "hi, world".into())
+    );
     assert_eq!(host.get("/?op=var&name=where"), (200, "northeurope".into()));
     assert_eq!(host.get("/?op=var&name=token"), (200, secret.into()));
 
@@ -64,6 +70,9 @@ fn missing_required_variable_stops_the_start() {
     dir.write("spin.toml", &support::manifest(APP));
     let err = support::start_fails(dir.path(), &Opts::default());
     assert!(err.contains("`variables.api_token`"), "{err}");
-    assert!(err.contains("required variable `api_token` has no value"), "{err}");
+    assert!(
+        err.contains("required variable `api_token` has no value"),
+        "{err}"
+    );
     assert!(err.contains("SPIN_VARIABLE_API_TOKEN"), "{err}");
 }

@@ -24,8 +24,6 @@ enum HostPattern {
     Subdomain(String),
     Exact(String),
     Cidr(IpNet),
-    /// `self` / `self.alt`: the app itself; skyport answers those in-process.
-    SelfApp,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,13 +48,23 @@ impl AllowedHost {
     /// Parses one entry, explaining what is wrong when it is malformed.
     pub fn parse(text: &str) -> Result<Self, String> {
         let Some((scheme, rest)) = text.split_once("://") else {
-            let hint = if text == "*" { "*://*:*".to_string() } else { format!("https://{text}") };
-            return Err(format!("`{text}` has no scheme; every entry needs one, e.g. `{hint}`"));
+            let hint = if text == "*" {
+                "*://*:*".to_string()
+            } else {
+                format!("https://{text}")
+            };
+            return Err(format!(
+                "`{text}` has no scheme; every entry needs one, e.g. `{hint}`"
+            ));
         };
         if scheme.is_empty() {
             return Err(format!("`{text}` has an empty scheme"));
         }
-        if scheme != "*" && !scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
+        if scheme != "*"
+            && !scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
             return Err(format!("`{text}`: `{scheme}` is not a scheme"));
         }
         if rest.contains('{') || rest.contains(',') {
@@ -69,19 +77,32 @@ impl AllowedHost {
         let (host, port) = split_host_port(text, rest)?;
         let host = match host.as_str() {
             "*" => HostPattern::Any,
-            "self" | "self.alt" => HostPattern::SelfApp,
+            "self" | "self.alt" => {
+                return Err(format!("`{text}`: `self` requests are not supported by skyport; call a component with `http://<component>.spin.internal` and allow that host"));
+            }
             h if h.starts_with("*.") => {
                 let domain = &h[2..];
                 if domain.is_empty() || domain.contains('*') {
-                    return Err(format!("`{text}`: `{h}` is not a valid wildcard; use `*.example.com`"));
+                    return Err(format!(
+                        "`{text}`: `{h}` is not a valid wildcard; use `*.example.com`"
+                    ));
                 }
                 HostPattern::Subdomain(domain.to_ascii_lowercase())
             }
             h if h.contains('*') => {
-                return Err(format!("`{text}`: a wildcard host must be `*` or start with `*.`"));
+                return Err(format!(
+                    "`{text}`: a wildcard host must be `*` or start with `*.`"
+                ));
             }
-            h if h.contains('/') => HostPattern::Cidr(h.parse().map_err(|_| format!("`{text}`: `{h}` is not a CIDR range"))?),
-            h => HostPattern::Exact(h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()),
+            h if h.contains('/') => HostPattern::Cidr(
+                h.parse()
+                    .map_err(|_| format!("`{text}`: `{h}` is not a CIDR range"))?,
+            ),
+            h => HostPattern::Exact(
+                h.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_ascii_lowercase(),
+            ),
         };
         let ports = match port.as_deref() {
             None | Some("") => match default_port(scheme) {
@@ -93,15 +114,21 @@ impl AllowedHost {
             Some("*") => PortPattern::Any,
             Some(p) => match p.split_once("..") {
                 Some((a, b)) => {
-                    let a: u16 = a.parse().map_err(|_| format!("`{text}`: `{p}` is not a port range like `8000..8010`"))?;
-                    let b: u16 = b.parse().map_err(|_| format!("`{text}`: `{p}` is not a port range like `8000..8010`"))?;
+                    let a: u16 = a.parse().map_err(|_| {
+                        format!("`{text}`: `{p}` is not a port range like `8000..8010`")
+                    })?;
+                    let b: u16 = b.parse().map_err(|_| {
+                        format!("`{text}`: `{p}` is not a port range like `8000..8010`")
+                    })?;
                     if a > b {
                         return Err(format!("`{text}`: the range `{p}` is empty"));
                     }
                     PortPattern::Range(a, b)
                 }
                 None => {
-                    let n: u16 = p.parse().map_err(|_| format!("`{text}`: `{p}` is not a port"))?;
+                    let n: u16 = p
+                        .parse()
+                        .map_err(|_| format!("`{text}`: `{p}` is not a port"))?;
                     PortPattern::Range(n, n)
                 }
             },
@@ -122,8 +149,11 @@ impl AllowedHost {
         }
         let host_ok = match &self.host {
             HostPattern::Any => true,
-            HostPattern::SelfApp => false,
-            HostPattern::Subdomain(d) => host.len() > d.len() + 1 && host.ends_with(d.as_str()) && host[..host.len() - d.len()].ends_with('.'),
+            HostPattern::Subdomain(d) => {
+                host.len() > d.len() + 1
+                    && host.ends_with(d.as_str())
+                    && host[..host.len() - d.len()].ends_with('.')
+            }
             HostPattern::Exact(h) => h == host,
             HostPattern::Cidr(net) => host.parse::<IpAddr>().is_ok_and(|ip| net.contains(&ip)),
         };
@@ -155,7 +185,9 @@ fn split_host_port(text: &str, rest: &str) -> Result<(String, Option<String>), S
             };
             Ok((format!("{ip}/{len}"), port))
         }
-        Some(_) => Err(format!("`{text}`: paths are not allowed; the allow-list works at host level")),
+        Some(_) => Err(format!(
+            "`{text}`: paths are not allowed; the allow-list works at host level"
+        )),
         None => Ok(match rest.rsplit_once(':') {
             Some((h, p)) => (h.to_string(), Some(p.to_string())),
             None => (rest.to_string(), None),
@@ -177,16 +209,25 @@ impl AllowList {
     /// Whether a request to `scheme://host:port` may leave the component.
     pub fn allows(&self, scheme: &str, host: &str, port: Option<u16>) -> bool {
         let scheme = scheme.to_ascii_lowercase();
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
         let Some(port) = port.or_else(|| default_port(&scheme)) else {
             return false;
         };
         self.entries.iter().any(|e| e.allows(&scheme, &host, port))
     }
 
-    /// Whether the app itself (`self`) may be called.
-    pub fn allows_self(&self) -> bool {
-        self.entries.iter().any(|e| e.host == HostPattern::SelfApp)
+    /// Whether service chaining to component `id` (`http://id.spin.internal`)
+    /// is granted: only `*.spin.internal` or that exact host grants it.
+    pub fn allows_chaining(&self, id: &str) -> bool {
+        let exact = format!("{id}.spin.internal");
+        self.entries.iter().any(|e| match &e.host {
+            HostPattern::Subdomain(d) => d == "spin.internal",
+            HostPattern::Exact(h) => *h == exact,
+            _ => false,
+        })
     }
 
     /// The entry a user would add to allow `scheme://host:port`.
@@ -207,7 +248,12 @@ mod tests {
     use super::*;
 
     fn list(entries: &[&str]) -> AllowList {
-        AllowList::new(entries.iter().map(|e| AllowedHost::parse(e).unwrap()).collect())
+        AllowList::new(
+            entries
+                .iter()
+                .map(|e| AllowedHost::parse(e).unwrap())
+                .collect(),
+        )
     }
 
     #[test]
@@ -262,18 +308,38 @@ mod tests {
 
     #[test]
     fn malformed_entries() {
-        assert!(AllowedHost::parse("https://example.com/path").unwrap_err().contains("paths"));
-        assert!(AllowedHost::parse("https://{a,b}.com").unwrap_err().contains("not supported"));
+        assert!(AllowedHost::parse("https://example.com/path")
+            .unwrap_err()
+            .contains("paths"));
+        assert!(AllowedHost::parse("https://{a,b}.com")
+            .unwrap_err()
+            .contains("not supported"));
         assert!(AllowedHost::parse("https://ex*ample.com").is_err());
         assert!(AllowedHost::parse("https://example.com:99999").is_err());
         assert!(AllowedHost::parse("https://example.com:9..1").is_err());
-        assert!(AllowedHost::parse("*://example.com").unwrap_err().contains("well-known port"));
+        assert!(AllowedHost::parse("*://example.com")
+            .unwrap_err()
+            .contains("well-known port"));
         assert!(AllowedHost::parse("http://10.0.0.0/99:*").is_err());
     }
 
     #[test]
+    fn chaining_needs_an_explicit_grant() {
+        assert!(list(&["http://*.spin.internal"]).allows_chaining("a"));
+        assert!(list(&["http://a.spin.internal"]).allows_chaining("a"));
+        assert!(!list(&["http://a.spin.internal"]).allows_chaining("b"));
+        assert!(!list(&["*://*:*"]).allows_chaining("a"));
+    }
+
+    #[test]
     fn suggestion_omits_default_port() {
-        assert_eq!(AllowList::suggestion("https", "a.b", Some(443)), "https://a.b");
-        assert_eq!(AllowList::suggestion("http", "127.0.0.1", Some(9000)), "http://127.0.0.1:9000");
+        assert_eq!(
+            AllowList::suggestion("https", "a.b", Some(443)),
+            "https://a.b"
+        );
+        assert_eq!(
+            AllowList::suggestion("http", "127.0.0.1", Some(9000)),
+            "http://127.0.0.1:9000"
+        );
     }
 }

@@ -63,7 +63,12 @@ pub struct App {
     pub timeouts: OutboundTimeouts,
 }
 
-fn config_err(file: &Path, field: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) -> anyhow::Error {
+fn config_err(
+    file: &Path,
+    field: impl Into<String>,
+    problem: impl Into<String>,
+    fix: impl Into<String>,
+) -> anyhow::Error {
     ConfigError::new(file, field, problem, fix).into()
 }
 
@@ -71,9 +76,21 @@ impl App {
     pub fn load(opts: &LoadOptions) -> anyhow::Result<App> {
         let manifest = Manifest::load(&opts.manifest)?;
         let mf = manifest.path.clone();
-        let state_dir = opts.state_dir.clone().unwrap_or_else(|| manifest.dir.join(".spin"));
-        std::fs::create_dir_all(&state_dir)
-            .map_err(|e| config_err(&mf, "", format!("cannot create the state directory {}: {e}", state_dir.display()), "make the app directory writable or pass `--state-dir`"))?;
+        let state_dir = opts
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| manifest.dir.join(".spin"));
+        std::fs::create_dir_all(&state_dir).map_err(|e| {
+            config_err(
+                &mf,
+                "",
+                format!(
+                    "cannot create the state directory {}: {e}",
+                    state_dir.display()
+                ),
+                "make the app directory writable or pass `--state-dir`",
+            )
+        })?;
         let rc = match &opts.runtime_config {
             Some(p) => RuntimeConfig::load(p, &state_dir)?,
             None => RuntimeConfig::defaults(&state_dir),
@@ -81,7 +98,12 @@ impl App {
         if let Some(p) = &opts.runtime_config {
             for id in rc.limited_components() {
                 if !manifest.components.contains_key(id) {
-                    return Err(config_err(p, format!("limits.component.{id}"), format!("the app has no component `{id}`"), "use a component id from the manifest"));
+                    return Err(config_err(
+                        p,
+                        format!("limits.component.{id}"),
+                        format!("the app has no component `{id}`"),
+                        "use a component id from the manifest",
+                    ));
                 }
             }
         }
@@ -89,7 +111,16 @@ impl App {
         let declared: BTreeMap<String, Declared> = manifest
             .variables
             .iter()
-            .map(|(n, v)| (n.clone(), Declared { default: v.default.clone(), required: v.required, secret: v.secret }))
+            .map(|(n, v)| {
+                (
+                    n.clone(),
+                    Declared {
+                        default: v.default.clone(),
+                        required: v.required,
+                        secret: v.secret,
+                    },
+                )
+            })
             .collect();
         let values = variables::resolve(&declared, &rc.providers, &|k| std::env::var(k).ok()).map_err(|missing| {
             let name = &missing[0];
@@ -102,7 +133,12 @@ impl App {
         })?;
         let values = Arc::new(values);
 
-        let max_memory = manifest.components.keys().map(|id| rc.limits(id).memory).max().unwrap_or(128 << 20);
+        let max_memory = manifest
+            .components
+            .keys()
+            .map(|id| rc.limits(id).memory)
+            .max()
+            .unwrap_or(128 << 20);
         let runtime = Runtime::new(max_memory)?;
         let cache = CompileCache::new(opts.cache_dir.clone());
         let metrics = Arc::new(Metrics::default());
@@ -125,8 +161,20 @@ impl App {
                 sqlite.insert(label.clone(), db.path.clone());
             }
             let allowed_hosts = Arc::new(allow_list(&mf, id, &c.allowed_outbound_hosts, &values)?);
-            let mounts = files::prepare(&manifest.dir, &c.files, &c.exclude_files, &state_dir.join("files").join(id))
-                .map_err(|p| config_err(&mf, field("files"), p, "list files that exist under the app directory"))?;
+            let mounts = files::prepare(
+                &manifest.dir,
+                &c.files,
+                &c.exclude_files,
+                &state_dir.join("files").join(id),
+            )
+            .map_err(|p| {
+                config_err(
+                    &mf,
+                    field("files"),
+                    p,
+                    "list files that exist under the app directory",
+                )
+            })?;
 
             let started = Instant::now();
             let bytes = read_source(&mf, &field("source"), &c.source)?;
@@ -136,9 +184,21 @@ impl App {
                 let mut deps = Vec::new();
                 for d in &c.dependencies {
                     let dep_field = field(&format!("dependencies.\"{}\"", d.import));
-                    deps.push(compose::Dep { key: &d.import, bytes: read_source(&mf, &dep_field, &d.source)?, export: d.export.as_deref(), inherits: &d.inherits });
+                    deps.push(compose::Dep {
+                        key: &d.import,
+                        bytes: read_source(&mf, &dep_field, &d.source)?,
+                        export: d.export.as_deref(),
+                        inherits: &d.inherits,
+                    });
                 }
-                compose::compose(&bytes, &deps).map_err(|p| config_err(&mf, field("dependencies"), p, "make each dependency export the interface its key names, or fix the key"))?
+                compose::compose(&bytes, &deps).map_err(|p| {
+                    config_err(
+                        &mf,
+                        field("dependencies"),
+                        p,
+                        "make each dependency export the interface its key names, or fix the key",
+                    )
+                })?
             };
             let (component, how) = cache
                 .load(&runtime.engine, &bytes)
@@ -151,9 +211,16 @@ impl App {
             );
 
             let linker = linker_for(&runtime, &component, id)?;
-            let instance_pre = linker.instantiate_pre(&component).map_err(|e| unsatisfied(&mf, id, &runtime, &component, e))?;
+            let instance_pre = linker
+                .instantiate_pre(&component)
+                .map_err(|e| unsatisfied(&mf, id, &runtime, &component, e))?;
             let pre = ProxyPre::new(instance_pre).map_err(|_| {
-                config_err(&mf, field("source"), "the component does not export `wasi:http/incoming-handler@0.2.x`", "build it as an HTTP component (spin-sdk's `#[http_component]`)")
+                config_err(
+                    &mf,
+                    field("source"),
+                    "the component does not export `wasi:http/incoming-handler@0.2.x`",
+                    "build it as an HTTP component (spin-sdk's `#[http_component]`)",
+                )
             })?;
             let grants = Arc::new(Grants {
                 component: id.clone(),
@@ -162,11 +229,22 @@ impl App {
                 key_value,
                 sqlite,
                 allowed_hosts,
-                environment: c.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                environment: c
+                    .environment
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
                 mounts,
                 limits: rc.limits(id),
             });
-            components.insert(id.clone(), Arc::new(Prepared { id: id.clone(), pre, grants }));
+            components.insert(
+                id.clone(),
+                Arc::new(Prepared {
+                    id: id.clone(),
+                    pre,
+                    grants,
+                }),
+            );
         }
 
         let mut routes: Vec<(Route, Target)> = Vec::new();
@@ -179,10 +257,15 @@ impl App {
                 routes.push((r.clone(), target));
             }
         }
+        // The metrics path shadows wildcard routes; an exact route on it is a conflict.
         if let Some(path) = &opts.metrics_path {
-            let clash = routes.iter().find(|(r, _)| r.pattern() == path.as_str() || (r.is_wildcard() && path.starts_with(r.pattern().trim_end_matches("/..."))));
-            if let Some((r, _)) = clash.filter(|(r, _)| r.pattern() == path.as_str()) {
-                return Err(config_err(&mf, "trigger.http", format!("route `{}` is also the metrics path", r.raw()), "pass another `--metrics` path or port"));
+            if let Some((r, _)) = routes.iter().find(|(r, _)| r.pattern() == path.as_str()) {
+                return Err(config_err(
+                    &mf,
+                    "trigger.http",
+                    format!("route `{}` is also the metrics path", r.raw()),
+                    "pass another `--metrics` path or an address",
+                ));
             }
         }
 
@@ -193,7 +276,7 @@ impl App {
             runtime,
             metrics,
             metrics_path: opts.metrics_path.clone(),
-            timeouts: OutboundTimeouts::default(),
+            timeouts: rc.outbound,
         })
     }
 }
@@ -205,29 +288,58 @@ fn read_source(manifest: &Path, field: &str, path: &Path) -> anyhow::Result<Vec<
         } else {
             format!("cannot read `{}`: {e}", path.display())
         };
-        config_err(manifest, field, problem, "build the component first (`skyport build`) or correct the path")
+        config_err(
+            manifest,
+            field,
+            problem,
+            "build the component first (`skyport build`) or correct the path",
+        )
     })
 }
 
-fn allow_list(mf: &Path, id: &str, entries: &[String], values: &Values) -> anyhow::Result<AllowList> {
+fn allow_list(
+    mf: &Path,
+    id: &str,
+    entries: &[String],
+    values: &Values,
+) -> anyhow::Result<AllowList> {
     let mut list = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         let field = format!("component.{id}.allowed_outbound_hosts[{i}]");
-        let template = variables::Template::parse(entry).map_err(|p| config_err(mf, &field, p, "write references as `{{ app_variable }}`"))?;
-        let rendered = template
-            .render(values)
-            .map_err(|v| config_err(mf, &field, format!("`{entry}` uses variable `{v}`, which has no value"), format!("give `{v}` a value or a default")))?;
+        let template = variables::Template::parse(entry)
+            .map_err(|p| config_err(mf, &field, p, "write references as `{{ app_variable }}`"))?;
+        let rendered = template.render(values).map_err(|v| {
+            config_err(
+                mf,
+                &field,
+                format!("`{entry}` uses variable `{v}`, which has no value"),
+                format!("give `{v}` a value or a default"),
+            )
+        })?;
         // Messages quote the entry as written, so a secret never reaches a log.
         let host = AllowedHost::parse(&rendered.value).map_err(|p| {
-            let p = if rendered.secret { format!("`{entry}` does not render to a valid entry") } else { p };
-            config_err(mf, &field, p, "write entries as `scheme://host[:port]`, such as `https://*.example.com`")
+            let p = if rendered.secret {
+                format!("`{entry}` does not render to a valid entry")
+            } else {
+                p
+            };
+            config_err(
+                mf,
+                &field,
+                p,
+                "write entries as `scheme://host[:port]`, such as `https://*.example.com`",
+            )
         })?;
         list.push(host);
     }
     Ok(AllowList::new(list))
 }
 
-fn linker_for(runtime: &Runtime, component: &Component, id: &str) -> anyhow::Result<Linker<HostState>> {
+fn linker_for(
+    runtime: &Runtime,
+    component: &Component,
+    id: &str,
+) -> anyhow::Result<Linker<HostState>> {
     let mut linker = Linker::new(&runtime.engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
@@ -253,7 +365,13 @@ const PROVIDED: &[&str] = &[
     DENIED_NAMESPACE,
 ];
 
-fn unsatisfied(mf: &Path, id: &str, runtime: &Runtime, component: &Component, err: wasmtime::Error) -> anyhow::Error {
+fn unsatisfied(
+    mf: &Path,
+    id: &str,
+    runtime: &Runtime,
+    component: &Component,
+    err: wasmtime::Error,
+) -> anyhow::Error {
     let missing: Vec<String> = component
         .component_type()
         .imports(&runtime.engine)
@@ -261,12 +379,27 @@ fn unsatisfied(mf: &Path, id: &str, runtime: &Runtime, component: &Component, er
         .filter(|name| !PROVIDED.iter().any(|p| name.starts_with(p)))
         .collect();
     if missing.is_empty() {
-        return config_err(mf, format!("component.{id}"), format!("the component cannot be linked: {err:#}"), "rebuild it against wasi 0.2 and spin-sdk 5.x interfaces");
+        return config_err(
+            mf,
+            format!("component.{id}"),
+            format!("the component cannot be linked: {err:#}"),
+            "rebuild it against wasi 0.2 and spin-sdk 5.x interfaces",
+        );
     }
     config_err(
         mf,
         format!("component.{id}.dependencies"),
-        format!("the component imports {}, which skyport does not provide and no dependency satisfies", missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")),
-        format!("add `[component.{id}.dependencies]` with `\"{}\" = {{ path = \"….wasm\" }}`", missing[0]),
+        format!(
+            "the component imports {}, which skyport does not provide and no dependency satisfies",
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        format!(
+            "add `[component.{id}.dependencies]` with `\"{}\" = {{ path = \"….wasm\" }}`",
+            missing[0]
+        ),
     )
 }

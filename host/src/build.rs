@@ -14,14 +14,22 @@ use crate::manifest::{Manifest, RawCommands};
 
 /// Installs the wasm32-wasip2 target through rustup when it is missing.
 pub fn ensure_wasm_target() -> anyhow::Result<()> {
-    let Ok(out) = Command::new("rustup").args(["target", "list", "--installed"]).output() else {
+    let Ok(out) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+    else {
         return Ok(()); // No rustup: the toolchain is managed some other way.
     };
-    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-wasip2") {
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == "wasm32-wasip2")
+    {
         return Ok(());
     }
     eprintln!("Installing the wasm32-wasip2 target (rustup target add wasm32-wasip2)");
-    let status = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).status()?;
+    let status = Command::new("rustup")
+        .args(["target", "add", "wasm32-wasip2"])
+        .status()?;
     if !status.success() {
         bail!("`rustup target add wasm32-wasip2` failed; install the target and run `skyport build` again");
     }
@@ -55,7 +63,10 @@ pub fn build(manifest_path: &Path) -> anyhow::Result<()> {
                 .status()
                 .with_context(|| format!("running the build command of component `{id}`"))?;
             if !status.success() {
-                bail!("{}: `component.{id}.build.command` failed ({status}): `{command}`", manifest.path.display());
+                bail!(
+                    "{}: `component.{id}.build.command` failed ({status}): `{command}`",
+                    manifest.path.display()
+                );
             }
         }
     }

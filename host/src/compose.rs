@@ -34,9 +34,19 @@ pub fn capability_of(import: &str) -> Option<&'static str> {
                 "spin:redis/",
             ],
         ),
-        ("key_value_stores", &["fermyon:spin/key-value", "spin:key-value/", "wasi:keyvalue/"]),
+        (
+            "key_value_stores",
+            &[
+                "fermyon:spin/key-value",
+                "spin:key-value/",
+                "wasi:keyvalue/",
+            ],
+        ),
         ("sqlite_databases", &["fermyon:spin/sqlite", "spin:sqlite/"]),
-        ("variables", &["fermyon:spin/variables", "spin:variables/", "wasi:config/"]),
+        (
+            "variables",
+            &["fermyon:spin/variables", "spin:variables/", "wasi:config/"],
+        ),
         ("environment", &["wasi:cli/environment"]),
         ("files", &["wasi:filesystem/"]),
         ("ai_models", &["fermyon:spin/llm", "spin:llm/"]),
@@ -85,7 +95,12 @@ fn split_name(name: &str) -> (&str, Option<&str>, Option<&str>) {
 /// Semver compatibility as the component model uses it: same major, or for
 /// 0.x the same minor, or for 0.0.x the same patch.
 fn compatible(a: &str, b: &str) -> bool {
-    let parse = |v: &str| -> Vec<u64> { v.split(['.', '-']).take(3).map(|p| p.parse().unwrap_or(u64::MAX)).collect() };
+    let parse = |v: &str| -> Vec<u64> {
+        v.split(['.', '-'])
+            .take(3)
+            .map(|p| p.parse().unwrap_or(u64::MAX))
+            .collect()
+    };
     let (a, b) = (parse(a), parse(b));
     match (a.as_slice(), b.as_slice()) {
         ([0, 0, x], [0, 0, y]) => x == y,
@@ -118,40 +133,79 @@ pub fn compose(main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, String> {
     let main_pkg = Package::from_bytes("skyport:app", None, main.to_vec(), graph.types_mut())
         .map_err(|e| format!("the component is not a valid Wasm component: {e:#}"))?;
     let main_world = main_pkg.ty();
-    let main_id = graph.register_package(main_pkg).map_err(|e| e.to_string())?;
-    let main_imports: Vec<(String, ItemKind)> = graph.types()[main_world].imports.iter().map(|(n, k)| (n.clone(), *k)).collect();
+    let main_id = graph
+        .register_package(main_pkg)
+        .map_err(|e| e.to_string())?;
+    let main_imports: Vec<(String, ItemKind)> = graph.types()[main_world]
+        .imports
+        .iter()
+        .map(|(n, k)| (n.clone(), *k))
+        .collect();
     let main_exports: Vec<String> = graph.types()[main_world].exports.keys().cloned().collect();
 
     let mut args = Vec::new();
     for (index, dep) in deps.iter().enumerate() {
-        let satisfied: Vec<&String> = main_imports.iter().map(|(n, _)| n).filter(|n| key_matches(dep.key, n)).collect();
+        let satisfied: Vec<&String> = main_imports
+            .iter()
+            .map(|(n, _)| n)
+            .filter(|n| key_matches(dep.key, n))
+            .collect();
         if satisfied.is_empty() {
-            let imports: Vec<&str> = main_imports.iter().map(|(n, _)| n.as_str()).filter(|n| !n.starts_with("wasi:")).collect();
+            let imports: Vec<&str> = main_imports
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .filter(|n| !n.starts_with("wasi:"))
+                .collect();
             return Err(format!(
                 "dependency `{}` satisfies no import of the component (its non-WASI imports: {})",
                 dep.key,
-                if imports.is_empty() { "none".to_string() } else { imports.join(", ") }
+                if imports.is_empty() {
+                    "none".to_string()
+                } else {
+                    imports.join(", ")
+                }
             ));
         }
-        let pkg = Package::from_bytes(&format!("skyport:dep{index}"), None, dep.bytes.clone(), graph.types_mut())
-            .map_err(|e| format!("dependency `{}` is not a valid Wasm component: {e:#}", dep.key))?;
+        let pkg = Package::from_bytes(
+            &format!("skyport:dep{index}"),
+            None,
+            dep.bytes.clone(),
+            graph.types_mut(),
+        )
+        .map_err(|e| {
+            format!(
+                "dependency `{}` is not a valid Wasm component: {e:#}",
+                dep.key
+            )
+        })?;
         let dep_world = pkg.ty();
-        let dep_imports: Vec<(String, ItemKind)> = graph.types()[dep_world].imports.iter().map(|(n, k)| (n.clone(), *k)).collect();
+        let dep_imports: Vec<(String, ItemKind)> = graph.types()[dep_world]
+            .imports
+            .iter()
+            .map(|(n, k)| (n.clone(), *k))
+            .collect();
         let dep_exports: Vec<String> = graph.types()[dep_world].exports.keys().cloned().collect();
         let dep_id = graph.register_package(pkg).map_err(|e| e.to_string())?;
         let instance = graph.instantiate(dep_id);
 
         // What it does not inherit is rerouted to trapping host stubs.
         for (name, kind) in dep_imports {
-            let Some(set) = capability_of(&name) else { continue };
+            let Some(set) = capability_of(&name) else {
+                continue;
+            };
             if dep.inherits.contains(set) {
                 continue;
             }
             let denied = denied_name(&name);
-            let existing = graph.imports().find(|(n, _, _)| *n == denied).and_then(|(_, _, node)| node);
+            let existing = graph
+                .imports()
+                .find(|(n, _, _)| *n == denied)
+                .and_then(|(_, _, node)| node);
             let node = match existing {
                 Some(node) => node,
-                None => graph.import(denied.clone(), kind).map_err(|e| format!("cannot deny `{name}` to dependency `{}`: {e}", dep.key))?,
+                None => graph.import(denied.clone(), kind).map_err(|e| {
+                    format!("cannot deny `{name}` to dependency `{}`: {e}", dep.key)
+                })?,
             };
             graph
                 .set_instantiation_argument(instance, &name, node)
@@ -167,11 +221,13 @@ pub fn compose(main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, String> {
                         .iter()
                         .find(|e| {
                             let (epkg, eiface, ever) = split_name(e);
-                            epkg == ipkg && eiface == iiface && match (ever, iver) {
-                                (Some(a), Some(b)) => a == b || compatible(a, b),
-                                (None, None) => true,
-                                _ => false,
-                            }
+                            epkg == ipkg
+                                && eiface == iiface
+                                && match (ever, iver) {
+                                    (Some(a), Some(b)) => a == b || compatible(a, b),
+                                    (None, None) => true,
+                                    _ => false,
+                                }
                         })
                         .cloned()
                         .ok_or_else(|| {
@@ -197,11 +253,17 @@ pub fn compose(main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, String> {
             .map_err(|e| format!("dependency `{key}` cannot satisfy `{import}`: {e}"))?;
     }
     for export in main_exports {
-        let alias = graph.alias_instance_export(main_instance, &export).map_err(|e| e.to_string())?;
+        let alias = graph
+            .alias_instance_export(main_instance, &export)
+            .map_err(|e| e.to_string())?;
         graph.export(alias, export).map_err(|e| e.to_string())?;
     }
     graph
-        .encode(EncodeOptions { define_components: true, validate: true, processor: None })
+        .encode(EncodeOptions {
+            define_components: true,
+            validate: true,
+            processor: None,
+        })
         .map_err(|e| format!("composition failed: {e:#}"))
 }
 
@@ -225,14 +287,23 @@ mod tests {
     fn denied_names_round_trip() {
         let d = denied_name("fermyon:spin/variables@2.0.0");
         assert_eq!(d, "skyport-denied:fermyon-spin/variables@2.0.0");
-        assert_eq!(original_name(&d).as_deref(), Some("fermyon:spin/variables@2.0.0"));
+        assert_eq!(
+            original_name(&d).as_deref(),
+            Some("fermyon:spin/variables@2.0.0")
+        );
     }
 
     #[test]
     fn capabilities() {
-        assert_eq!(capability_of("wasi:http/outgoing-handler@0.2.6"), Some("allowed_outbound_hosts"));
+        assert_eq!(
+            capability_of("wasi:http/outgoing-handler@0.2.6"),
+            Some("allowed_outbound_hosts")
+        );
         assert_eq!(capability_of("wasi:http/types@0.2.6"), None);
-        assert_eq!(capability_of("fermyon:spin/key-value@2.0.0"), Some("key_value_stores"));
+        assert_eq!(
+            capability_of("fermyon:spin/key-value@2.0.0"),
+            Some("key_value_stores")
+        );
         assert_eq!(capability_of("wasi:cli/stdout@0.2.0"), None);
     }
 }

@@ -63,16 +63,29 @@ impl Runtime {
         };
         if want_pooling {
             let mut c = base_config();
-            c.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(max_memory)));
+            c.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(
+                max_memory,
+            )));
             match Engine::new(&c) {
-                Ok(engine) => return Ok(Runtime { engine, pooling: true }),
-                Err(e) if std::env::var("SKYPORT_POOLING").as_deref() == Ok("1") => {
-                    return Err(anyhow::Error::from(e).context("SKYPORT_POOLING=1 but the pooling allocator is unavailable"))
+                Ok(engine) => {
+                    return Ok(Runtime {
+                        engine,
+                        pooling: true,
+                    })
                 }
-                Err(e) => tracing::info!("pooling allocator unavailable ({e:#}); instantiating on demand"),
+                Err(e) if std::env::var("SKYPORT_POOLING").as_deref() == Ok("1") => {
+                    return Err(anyhow::Error::from(e)
+                        .context("SKYPORT_POOLING=1 but the pooling allocator is unavailable"))
+                }
+                Err(e) => {
+                    tracing::info!("pooling allocator unavailable ({e:#}); instantiating on demand")
+                }
             }
         }
-        Ok(Runtime { engine: Engine::new(&base_config())?, pooling: false })
+        Ok(Runtime {
+            engine: Engine::new(&base_config())?,
+            pooling: false,
+        })
     }
 
     /// Advances the epoch every [`EPOCH_TICK`] for as long as the engine lives.
@@ -118,7 +131,9 @@ impl CompileCache {
 
     fn key(engine: &Engine, bytes: &[u8]) -> String {
         let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut engine_hash);
+        engine
+            .precompile_compatibility_hash()
+            .hash(&mut engine_hash);
         let mut h = Sha256::new();
         h.update(bytes);
         h.update(engine_hash.finish().to_le_bytes());
@@ -139,7 +154,9 @@ impl CompileCache {
             // cache directory belongs to this user.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(c) => return Ok((c, Compiled::FromCache)),
-                Err(e) => tracing::warn!("ignoring unreadable cache entry {}: {e:#}", path.display()),
+                Err(e) => {
+                    tracing::warn!("ignoring unreadable cache entry {}: {e:#}", path.display())
+                }
             }
         }
         let compiled = engine.precompile_component(bytes)?;

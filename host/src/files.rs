@@ -11,7 +11,9 @@ use crate::manifest::FileMount;
 /// Matches a `/`-separated relative path against a glob with `*`, `?` and `**`.
 pub fn glob_match(pattern: &str, path: &str) -> bool {
     fn segs(s: &str) -> Vec<&str> {
-        s.split('/').filter(|p| !p.is_empty() && *p != ".").collect()
+        s.split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect()
     }
     fn seg_match(p: &[u8], s: &[u8]) -> bool {
         match (p.first(), s.first()) {
@@ -26,7 +28,11 @@ pub fn glob_match(pattern: &str, path: &str) -> bool {
         match p.first() {
             None => s.is_empty(),
             Some(&"**") => walk(&p[1..], s) || (!s.is_empty() && walk(p, &s[1..])),
-            Some(first) => !s.is_empty() && seg_match(first.as_bytes(), s[0].as_bytes()) && walk(&p[1..], &s[1..]),
+            Some(first) => {
+                !s.is_empty()
+                    && seg_match(first.as_bytes(), s[0].as_bytes())
+                    && walk(&p[1..], &s[1..])
+            }
         }
     }
     walk(&segs(pattern), &segs(path))
@@ -47,7 +53,12 @@ fn walk_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result
 
 /// Resolves a component's `files` into (host dir, guest path) mounts, staging
 /// glob matches into `stage_dir`.
-pub fn prepare(app_dir: &Path, files: &[FileMount], exclude: &[String], stage_dir: &Path) -> Result<Vec<(PathBuf, String)>, String> {
+pub fn prepare(
+    app_dir: &Path,
+    files: &[FileMount],
+    exclude: &[String],
+    stage_dir: &Path,
+) -> Result<Vec<(PathBuf, String)>, String> {
     let mut mounts = Vec::new();
     let patterns: Vec<&str> = files
         .iter()
@@ -57,23 +68,33 @@ pub fn prepare(app_dir: &Path, files: &[FileMount], exclude: &[String], stage_di
         })
         .collect();
     for f in files {
-        if let FileMount::Mapping { source, destination } = f {
+        if let FileMount::Mapping {
+            source,
+            destination,
+        } = f
+        {
             if !source.is_dir() {
                 return Err(format!("`{}` is not a directory", source.display()));
             }
             if !destination.starts_with('/') {
-                return Err(format!("destination `{destination}` must be an absolute guest path"));
+                return Err(format!(
+                    "destination `{destination}` must be an absolute guest path"
+                ));
             }
             mounts.push((source.clone(), destination.clone()));
         }
     }
     if !patterns.is_empty() {
         let mut all = Vec::new();
-        walk_files(app_dir, app_dir, &mut all).map_err(|e| format!("cannot list {}: {e}", app_dir.display()))?;
+        walk_files(app_dir, app_dir, &mut all)
+            .map_err(|e| format!("cannot list {}: {e}", app_dir.display()))?;
         let _ = std::fs::remove_dir_all(stage_dir);
-        std::fs::create_dir_all(stage_dir).map_err(|e| format!("cannot create {}: {e}", stage_dir.display()))?;
+        std::fs::create_dir_all(stage_dir)
+            .map_err(|e| format!("cannot create {}: {e}", stage_dir.display()))?;
         for rel in all {
-            let wanted = patterns.iter().any(|p| glob_match(p, &rel) || rel == p.trim_start_matches("./"));
+            let wanted = patterns
+                .iter()
+                .any(|p| glob_match(p, &rel) || rel == p.trim_start_matches("./"));
             if !wanted || exclude.iter().any(|x| glob_match(x, &rel)) || rel.starts_with(".spin/") {
                 continue;
             }
@@ -81,7 +102,8 @@ pub fn prepare(app_dir: &Path, files: &[FileMount], exclude: &[String], stage_di
             if let Some(parent) = dest.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
             }
-            std::fs::copy(app_dir.join(&rel), &dest).map_err(|e| format!("cannot stage `{rel}`: {e}"))?;
+            std::fs::copy(app_dir.join(&rel), &dest)
+                .map_err(|e| format!("cannot stage `{rel}`: {e}"))?;
         }
         mounts.push((stage_dir.to_path_buf(), "/".to_string()));
     }

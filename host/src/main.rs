@@ -60,8 +60,11 @@ struct UpArgs {
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SKYPORT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,wasmtime_wasi_http=warn,cranelift=warn,wasmtime=warn")),
+            tracing_subscriber::EnvFilter::try_from_env("SKYPORT_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(
+                    "info,wasmtime_wasi_http=warn,cranelift=warn,wasmtime=warn",
+                )
+            }),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -96,16 +99,27 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         manifest: args.from.clone(),
         runtime_config: args.runtime_config_file.clone(),
         state_dir: args.state_dir.clone(),
-        cache_dir: if args.no_cache { None } else { args.cache_dir.clone().or_else(CompileCache::default_dir) },
+        cache_dir: if args.no_cache {
+            None
+        } else {
+            args.cache_dir.clone().or_else(CompileCache::default_dir)
+        },
         metrics_path,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let app = Arc::new(tokio::task::block_in_place(|| App::load(&opts))?);
         app.runtime.start_epoch_ticker();
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (pass another `--listen` address)", args.listen))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot listen on {}: {e} (pass another `--listen` address)",
+                    args.listen
+                )
+            })?;
         let addr = listener.local_addr()?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "Serving http://{addr}")?;
@@ -115,8 +129,16 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
                 skyport::app::Target::Component(id) => id.as_str(),
                 skyport::app::Target::Static(_) => "(static response)",
             };
-            let wildcard = if route.is_wildcard() { " (wildcard)" } else { "" };
-            writeln!(out, "  {name}: http://{addr}{}{wildcard}", route.pattern().trim_end_matches("/..."))?;
+            let wildcard = if route.is_wildcard() {
+                " (wildcard)"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "  {name}: http://{addr}{}{wildcard}",
+                route.pattern().trim_end_matches("/...")
+            )?;
         }
         if let Some(m) = &app.metrics_path {
             writeln!(out, "Metrics: http://{addr}{m}")?;

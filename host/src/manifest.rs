@@ -285,7 +285,10 @@ pub struct Component {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FileMount {
     Pattern(String),
-    Mapping { source: PathBuf, destination: String },
+    Mapping {
+        source: PathBuf,
+        destination: String,
+    },
 }
 
 /// One entry of a component's `dependencies`.
@@ -322,7 +325,8 @@ impl Manifest {
     /// Checks manifest `text` as if read from `path`, resolving paths against `dir`.
     pub fn parse(path: &Path, dir: &Path, text: &str) -> Result<Self, ConfigError> {
         let raw: RawManifest = toml::from_str(text).map_err(|e| from_toml(path, e, text))?;
-        let err = |field: &str, problem: String, fix: &str| ConfigError::new(path, field, problem, fix);
+        let err =
+            |field: &str, problem: String, fix: &str| ConfigError::new(path, field, problem, fix);
 
         if raw.spin_manifest_version.as_integer() != Some(2)
             && raw.spin_manifest_version.as_str() != Some("2")
@@ -333,7 +337,11 @@ impl Manifest {
                 "skyport reads manifest version 2; set `spin_manifest_version = 2` (run `spin doctor` to migrate a version 1 manifest)",
             ));
         }
-        let _ = (&raw.application.authors, &raw.application.targets, &raw.application.tool);
+        let _ = (
+            &raw.application.authors,
+            &raw.application.targets,
+            &raw.application.tool,
+        );
 
         let mut base = "/".to_string();
         for (trigger_type, settings) in &raw.application.trigger {
@@ -358,12 +366,22 @@ impl Manifest {
             }
         }
         let base = normalise_base(&base).map_err(|p| {
-            err("application.trigger.http.base", p, "write the base as an absolute path such as `/api`")
+            err(
+                "application.trigger.http.base",
+                p,
+                "write the base as an absolute path such as `/api`",
+            )
         })?;
 
         for (name, var) in &raw.variables {
             let field = format!("variables.{name}");
-            variables::check_name(name).map_err(|p| err(&field, p, "use lowercase letters, digits and underscores, starting with a letter"))?;
+            variables::check_name(name).map_err(|p| {
+                err(
+                    &field,
+                    p,
+                    "use lowercase letters, digits and underscores, starting with a letter",
+                )
+            })?;
             if var.required && var.default.is_some() {
                 return Err(err(
                     &field,
@@ -426,37 +444,59 @@ impl Manifest {
                         ))
                     }
                 };
-                let target = match (rt.component, rt.static_response) {
-                    (Some(_), Some(_)) => {
-                        return Err(err(&field, "a trigger has either `component` or `static_response`, not both".into(), "remove one of them"))
-                    }
-                    (None, None) => {
-                        return Err(err(&field, "missing field `component`".into(), "name the component this route runs: `component = \"my-component\"`"))
-                    }
-                    (None, Some(s)) => TriggerTarget::Static(s),
-                    (Some(RawComponentRef::Id(id)), None) => {
-                        if !components.contains_key(&id) {
-                            let known: Vec<_> = components.keys().cloned().collect();
+                let target =
+                    match (rt.component, rt.static_response) {
+                        (Some(_), Some(_)) => {
                             return Err(err(
-                                &format!("{field}.component"),
-                                format!("no component is named `{id}`"),
-                                &format!("add `[component.{id}]` or use one of: {}", known.join(", ")),
-                            ));
+                                &field,
+                                "a trigger has either `component` or `static_response`, not both"
+                                    .into(),
+                                "remove one of them",
+                            ))
                         }
-                        TriggerTarget::Component(id)
-                    }
-                    (Some(RawComponentRef::Inline(rc)), None) => {
-                        let id = rt.id.clone().unwrap_or_else(|| format!("inline-component{index}"));
-                        let c = check_component(path, dir, &id, *rc, &raw.variables)?;
-                        components.insert(id.clone(), c);
-                        TriggerTarget::Component(id)
-                    }
-                };
-                triggers.push(HttpTrigger { id: rt.id, route, target });
+                        (None, None) => return Err(err(
+                            &field,
+                            "missing field `component`".into(),
+                            "name the component this route runs: `component = \"my-component\"`",
+                        )),
+                        (None, Some(s)) => TriggerTarget::Static(s),
+                        (Some(RawComponentRef::Id(id)), None) => {
+                            if !components.contains_key(&id) {
+                                let known: Vec<_> = components.keys().cloned().collect();
+                                return Err(err(
+                                    &format!("{field}.component"),
+                                    format!("no component is named `{id}`"),
+                                    &format!(
+                                        "add `[component.{id}]` or use one of: {}",
+                                        known.join(", ")
+                                    ),
+                                ));
+                            }
+                            TriggerTarget::Component(id)
+                        }
+                        (Some(RawComponentRef::Inline(rc)), None) => {
+                            let id = rt
+                                .id
+                                .clone()
+                                .unwrap_or_else(|| format!("inline-component{index}"));
+                            let c = check_component(path, dir, &id, *rc, &raw.variables)?;
+                            components.insert(id.clone(), c);
+                            TriggerTarget::Component(id)
+                        }
+                    };
+                triggers.push(HttpTrigger {
+                    id: rt.id,
+                    route,
+                    target,
+                });
             }
         }
         if triggers.is_empty() {
-            return Err(err("trigger.http", "the app has no HTTP triggers".into(), "add a `[[trigger.http]]` with a `route` and a `component`"));
+            return Err(err(
+                "trigger.http",
+                "the app has no HTTP triggers".into(),
+                "add a `[[trigger.http]]` with a `route` and a `component`",
+            ));
         }
 
         Ok(Manifest {
@@ -478,7 +518,11 @@ fn normalise_base(base: &str) -> Result<String, String> {
         return Err(format!("base `{base}` does not start with `/`"));
     }
     let trimmed = base.trim_end_matches('/');
-    Ok(if trimmed.is_empty() { "/".into() } else { trimmed.into() })
+    Ok(if trimmed.is_empty() {
+        "/".into()
+    } else {
+        trimmed.into()
+    })
 }
 
 fn check_component(
@@ -489,34 +533,64 @@ fn check_component(
     app_vars: &BTreeMap<String, RawVariable>,
 ) -> Result<Component, ConfigError> {
     let at = |f: &str| format!("component.{id}.{f}");
-    let err = |field: String, problem: String, fix: &str| ConfigError::new(path, field, problem, fix);
+    let err =
+        |field: String, problem: String, fix: &str| ConfigError::new(path, field, problem, fix);
 
     if !is_kebab(id) {
-        return Err(err(format!("component.{id}"), format!("`{id}` is not a valid component id"), "use lowercase kebab-case, such as `my-component`"));
+        return Err(err(
+            format!("component.{id}"),
+            format!("`{id}` is not a valid component id"),
+            "use lowercase kebab-case, such as `my-component`",
+        ));
     }
     let source = match rc.source {
         RawSource::Path(p) => dir.join(p),
         RawSource::Remote { url, digest } => {
             let _ = digest;
-            return Err(err(at("source"), format!("remote source `{url}` is not fetched by skyport"), "download the component and give its path: `source = \"path/to/component.wasm\"`"))
+            return Err(err(
+                at("source"),
+                format!("remote source `{url}` is not fetched by skyport"),
+                "download the component and give its path: `source = \"path/to/component.wasm\"`",
+            ));
         }
     };
     if rc.allowed_http_hosts.is_some() {
-        return Err(err(at("allowed_http_hosts"), "`allowed_http_hosts` is the manifest v1 field".into(), "use `allowed_outbound_hosts = [\"https://example.com\"]` (a scheme is required)"));
+        return Err(err(
+            at("allowed_http_hosts"),
+            "`allowed_http_hosts` is the manifest v1 field".into(),
+            "use `allowed_outbound_hosts = [\"https://example.com\"]` (a scheme is required)",
+        ));
     }
     if !rc.ai_models.is_empty() {
-        return Err(err(at("ai_models"), "skyport serves no AI models".into(), "remove `ai_models`"));
+        return Err(err(
+            at("ai_models"),
+            "skyport serves no AI models".into(),
+            "remove `ai_models`",
+        ));
     }
     let _ = (&rc.tool, &rc.description);
 
     let mut variables = BTreeMap::new();
     for (name, text) in rc.variables {
         let field = at(&format!("variables.{name}"));
-        variables::check_name(&name).map_err(|p| err(field.clone(), p, "use lowercase letters, digits and underscores, starting with a letter"))?;
-        let t = Template::parse(&text).map_err(|p| err(field.clone(), p, "write references as `{{ app_variable }}`"))?;
+        variables::check_name(&name).map_err(|p| {
+            err(
+                field.clone(),
+                p,
+                "use lowercase letters, digits and underscores, starting with a letter",
+            )
+        })?;
+        let t = Template::parse(&text)
+            .map_err(|p| err(field.clone(), p, "write references as `{{ app_variable }}`"))?;
         for r in t.references() {
             if !app_vars.contains_key(r) {
-                return Err(err(field, format!("the template refers to `{r}`, which `[variables]` does not define"), &format!("add `{r} = {{ default = \"…\" }}` (or `required = true`) to `[variables]`")));
+                return Err(err(
+                    field,
+                    format!("the template refers to `{r}`, which `[variables]` does not define"),
+                    &format!(
+                        "add `{r} = {{ default = \"…\" }}` (or `required = true`) to `[variables]`"
+                    ),
+                ));
             }
         }
         variables.insert(name, t);
@@ -524,10 +598,15 @@ fn check_component(
 
     for (i, entry) in rc.allowed_outbound_hosts.iter().enumerate() {
         let field = at(&format!("allowed_outbound_hosts[{i}]"));
-        let t = Template::parse(entry).map_err(|p| err(field.clone(), p, "write references as `{{ app_variable }}`"))?;
+        let t = Template::parse(entry)
+            .map_err(|p| err(field.clone(), p, "write references as `{{ app_variable }}`"))?;
         for r in t.references() {
             if !app_vars.contains_key(r) {
-                return Err(err(field, format!("`{entry}` refers to `{r}`, which `[variables]` does not define"), &format!("add `{r}` to `[variables]`")));
+                return Err(err(
+                    field,
+                    format!("`{entry}` refers to `{r}`, which `[variables]` does not define"),
+                    &format!("add `{r}` to `[variables]`"),
+                ));
             }
         }
         // Templated entries are parsed once the variables are resolved.
@@ -538,7 +617,11 @@ fn check_component(
 
     for (i, label) in rc.key_value_stores.iter().enumerate() {
         if label.is_empty() {
-            return Err(err(at(&format!("key_value_stores[{i}]")), "empty store label".into(), "use `default` or a label mapped in the runtime config"));
+            return Err(err(
+                at(&format!("key_value_stores[{i}]")),
+                "empty store label".into(),
+                "use `default` or a label mapped in the runtime config",
+            ));
         }
     }
 
@@ -547,31 +630,69 @@ fn check_component(
         .into_iter()
         .map(|f| match f {
             RawFiles::Pattern(p) => FileMount::Pattern(p),
-            RawFiles::Mapping { source, destination } => FileMount::Mapping { source: dir.join(source), destination },
+            RawFiles::Mapping {
+                source,
+                destination,
+            } => FileMount::Mapping {
+                source: dir.join(source),
+                destination,
+            },
         })
         .collect();
 
     let mut dependencies = Vec::new();
     for (import, dep) in rc.dependencies {
         let field = at(&format!("dependencies.\"{import}\""));
-        check_import_name(&import).map_err(|p| err(field.clone(), p, "name an import such as `my:pkg/iface@1.0.0`, `my:pkg/iface` or `my:pkg`"))?;
+        check_import_name(&import).map_err(|p| {
+            err(
+                field.clone(),
+                p,
+                "name an import such as `my:pkg/iface@1.0.0`, `my:pkg/iface` or `my:pkg`",
+            )
+        })?;
         let table = match dep {
             RawDependency::Version(v) => {
-                return Err(err(field, format!("registry dependencies (`\"{v}\"`) are not fetched by skyport"), "give the component's path: `{ path = \"dep.wasm\" }`"))
+                return Err(err(
+                    field,
+                    format!("registry dependencies (`\"{v}\"`) are not fetched by skyport"),
+                    "give the component's path: `{ path = \"dep.wasm\" }`",
+                ))
             }
             RawDependency::Table(t) => t,
         };
-        if table.url.is_some() || table.registry.is_some() || table.version.is_some() || table.digest.is_some() || table.package.is_some() {
-            return Err(err(field, "only `path` dependencies are supported by skyport".into(), "download the dependency and give `{ path = \"dep.wasm\" }`"));
+        if table.url.is_some()
+            || table.registry.is_some()
+            || table.version.is_some()
+            || table.digest.is_some()
+            || table.package.is_some()
+        {
+            return Err(err(
+                field,
+                "only `path` dependencies are supported by skyport".into(),
+                "download the dependency and give `{ path = \"dep.wasm\" }`",
+            ));
         }
         if table.component.is_some() {
-            return Err(err(field, "dependencies on app components (`component = …`) are not supported by skyport".into(), "give the component's path: `{ path = \"dep.wasm\" }`"));
+            return Err(err(
+                field,
+                "dependencies on app components (`component = …`) are not supported by skyport"
+                    .into(),
+                "give the component's path: `{ path = \"dep.wasm\" }`",
+            ));
         }
         let Some(dep_path) = table.path else {
-            return Err(err(field, "the dependency has no source".into(), "add `path = \"dep.wasm\"`"));
+            return Err(err(
+                field,
+                "the dependency has no source".into(),
+                "add `path = \"dep.wasm\"`",
+            ));
         };
         if table.export.is_some() && !import.contains('/') {
-            return Err(err(field, "a package-level dependency cannot name an `export`".into(), "remove `export`, or name the interface in the key"));
+            return Err(err(
+                field,
+                "a package-level dependency cannot name an `export`".into(),
+                "remove `export`, or name the interface in the key",
+            ));
         }
         let inherits: BTreeSet<String> = match table.inherit_configuration {
             None => {
@@ -590,14 +711,23 @@ fn check_component(
                 let mut set = BTreeSet::new();
                 for name in list {
                     if !CAPABILITY_SETS.contains(&name.as_str()) {
-                        return Err(err(format!("{field}.inherit_configuration"), format!("`{name}` is not a capability set"), &format!("use any of: {}", CAPABILITY_SETS.join(", "))));
+                        return Err(err(
+                            format!("{field}.inherit_configuration"),
+                            format!("`{name}` is not a capability set"),
+                            &format!("use any of: {}", CAPABILITY_SETS.join(", ")),
+                        ));
                     }
                     set.insert(name);
                 }
                 set
             }
         };
-        dependencies.push(Dependency { import, source: dir.join(dep_path), export: table.export, inherits });
+        dependencies.push(Dependency {
+            import,
+            source: dir.join(dep_path),
+            export: table.export,
+            inherits,
+        });
     }
 
     Ok(Component {
@@ -619,7 +749,9 @@ fn check_component(
 fn is_kebab(s: &str) -> bool {
     !s.is_empty()
         && s.split('-').all(|w| {
-            !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         })
         && s.starts_with(|c: char| c.is_ascii_lowercase())
 }
@@ -631,7 +763,9 @@ fn check_import_name(name: &str) -> Result<(), String> {
         None => (name, None),
     };
     let Some((ns, rest)) = unversioned.split_once(':') else {
-        return Err(format!("`{name}` is not a package or interface name (no `namespace:`)"));
+        return Err(format!(
+            "`{name}` is not a package or interface name (no `namespace:`)"
+        ));
     };
     let (pkg, iface) = match rest.split_once('/') {
         Some((p, i)) => (p, Some(i)),
@@ -667,8 +801,14 @@ mod tests {
 
     #[test]
     fn unknown_field_is_named_with_its_line() {
-        let e = parse(&format!("{HEAD}[component.a]\nsource = \"a.wasm\"\nallowed_outbound_host = []\n")).unwrap_err();
-        assert!(e.problem.contains("unknown field `allowed_outbound_host`"), "{e}");
+        let e = parse(&format!(
+            "{HEAD}[component.a]\nsource = \"a.wasm\"\nallowed_outbound_host = []\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.problem.contains("unknown field `allowed_outbound_host`"),
+            "{e}"
+        );
         assert_eq!(e.field, "line 6, column 1");
     }
 

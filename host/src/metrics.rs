@@ -10,7 +10,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Upper bounds of the duration histograms, in seconds.
-const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -37,9 +39,17 @@ impl Histogram {
     fn render(&self, out: &mut String, name: &str, labels: &str) {
         let sep = if labels.is_empty() { "" } else { "," };
         for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {}", self.counts.get(i).copied().unwrap_or(0));
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {}",
+                self.counts.get(i).copied().unwrap_or(0)
+            );
         }
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.count);
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
+            self.count
+        );
         let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
         let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
     }
@@ -61,7 +71,9 @@ pub struct Metrics {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl Metrics {
@@ -71,13 +83,23 @@ impl Metrics {
 
     pub fn request(&self, component: &str, status: u16, took: Duration) {
         self.with(|m| {
-            *m.requests.entry((component.to_string(), status)).or_default() += 1;
-            m.durations.entry(component.to_string()).or_default().observe(took);
+            *m.requests
+                .entry((component.to_string(), status))
+                .or_default() += 1;
+            m.durations
+                .entry(component.to_string())
+                .or_default()
+                .observe(took);
         });
     }
 
     pub fn instantiated(&self, component: &str, took: Duration) {
-        self.with(|m| m.instantiation.entry(component.to_string()).or_default().observe(took));
+        self.with(|m| {
+            m.instantiation
+                .entry(component.to_string())
+                .or_default()
+                .observe(took)
+        });
     }
 
     pub fn outbound_denied(&self, component: &str) {
@@ -130,7 +152,8 @@ mod tests {
         m.limit_kill("b", "memory");
         let text = m.render();
         assert!(text.contains("skyport_requests_total{component=\"a\",status=\"200\"} 2"));
-        assert!(text.contains("skyport_request_duration_seconds_bucket{component=\"a\",le=\"0.005\"} 1"));
+        assert!(text
+            .contains("skyport_request_duration_seconds_bucket{component=\"a\",le=\"0.005\"} 1"));
         assert!(text.contains("skyport_request_duration_seconds_count{component=\"a\"} 2"));
         assert!(text.contains("skyport_outbound_denied_total{component=\"a\"} 1"));
         assert!(text.contains("skyport_limit_kills_total{component=\"b\",limit=\"memory\"} 1"));

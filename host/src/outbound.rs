@@ -1,15 +1,18 @@
 //! Outbound HTTP (`wasi:http/outgoing-handler`): the allow-list check, the
-//! connect and total timeouts, and the log line that tells a user which
-//! `allowed_outbound_hosts` entry to add.
+//! connect and total timeouts, service chaining to `<component>.spin.internal`,
+//! and the log line that tells a user which `allowed_outbound_hosts` entry to add.
 //!
 //! A denied request fails in the guest with `HttpRequestDenied`, as on Spin.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::BodyExt;
-use wasmtime_wasi_http::{default_send_request, Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+use wasmtime_wasi_http::{
+    default_send_request, Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks,
+};
 
 use crate::allowed_hosts::AllowList;
 use crate::metrics::Metrics;
@@ -34,17 +37,49 @@ impl Default for OutboundTimeouts {
     }
 }
 
+/// The answer of a chained (in-process) request.
+pub type ChainFuture =
+    Pin<Box<dyn Future<Output = Result<http::Response<WasiBody>, HttpError>> + Send>>;
+
+/// Runs a request against another component of the same app, in-process.
+pub type Chain = Arc<dyn Fn(&str, http::Request<WasiBody>) -> ChainFuture + Send + Sync>;
+
+/// The suffix that names an app component for service chaining.
+const INTERNAL: &str = ".spin.internal";
+
 /// The per-request hooks wasi:http calls into.
 pub struct OutboundHooks {
     pub component: Arc<str>,
     pub allow: Arc<AllowList>,
     pub metrics: Arc<Metrics>,
     pub timeouts: OutboundTimeouts,
+    pub chain: Chain,
+}
+
+impl OutboundHooks {
+    fn deny(&self, scheme: &str, host: &str, port: Option<u16>) -> ResponseFuture {
+        let entry = AllowList::suggestion(scheme, host, port);
+        tracing::warn!(
+            component = %self.component,
+            "outbound request to {scheme}://{host}{} denied: add \"{entry}\" to `allowed_outbound_hosts` of component `{}`",
+            port.map(|p| format!(":{p}")).unwrap_or_default(),
+            self.component
+        );
+        self.metrics.outbound_denied(&self.component);
+        Box::new(async { Err(HttpError::HttpRequestDenied) })
+    }
 }
 
 type ResponseFuture = Box<
-    dyn Future<Output = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>>
-        + Send,
+    dyn Future<
+            Output = Result<
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                ),
+                HttpError,
+            >,
+        > + Send,
 >;
 
 impl WasiHttpHooks for OutboundHooks {
@@ -58,32 +93,46 @@ impl WasiHttpHooks for OutboundHooks {
         let scheme = uri.scheme_str().unwrap_or("https").to_string();
         let host = uri.host().unwrap_or("").to_string();
         let port = uri.port_u16();
+        if let Some(target) = host.strip_suffix(INTERNAL) {
+            // Chaining needs an explicit grant; `*://*:*` does not give it.
+            if !self.allow.allows_chaining(target) {
+                return self.deny(&scheme, &host, port);
+            }
+            let call = (self.chain)(target, request);
+            return Box::new(async move {
+                let response = call.await?;
+                Ok((
+                    response,
+                    Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
+                ))
+            });
+        }
         if !self.allow.allows(&scheme, &host, port) {
-            let entry = AllowList::suggestion(&scheme, &host, port);
-            tracing::warn!(
-                component = %self.component,
-                "outbound request to {scheme}://{host}{} denied: add \"{entry}\" to `allowed_outbound_hosts` of component `{}`",
-                port.map(|p| format!(":{p}")).unwrap_or_default(),
-                self.component
-            );
-            self.metrics.outbound_denied(&self.component);
-            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+            return self.deny(&scheme, &host, port);
         }
         let t = self.timeouts;
         // A guest may ask for shorter timeouts, never longer ones.
-        let pick = |asked: Option<Duration>, cap: Duration| asked.map(|a| a.min(cap)).unwrap_or(cap);
+        let pick =
+            |asked: Option<Duration>, cap: Duration| asked.map(|a| a.min(cap)).unwrap_or(cap);
         let options = RequestOptions {
             connect_timeout: Some(pick(options.and_then(|o| o.connect_timeout), t.connect)),
             first_byte_timeout: Some(pick(options.and_then(|o| o.first_byte_timeout), t.total)),
-            between_bytes_timeout: Some(pick(options.and_then(|o| o.between_bytes_timeout), t.between_bytes)),
+            between_bytes_timeout: Some(pick(
+                options.and_then(|o| o.between_bytes_timeout),
+                t.between_bytes,
+            )),
         };
         Box::new(async move {
-            let sent = tokio::time::timeout(t.total, default_send_request(request, Some(options))).await;
+            let sent =
+                tokio::time::timeout(t.total, default_send_request(request, Some(options))).await;
             let (response, io) = match sent {
                 Ok(result) => result?,
                 Err(_) => return Err(HttpError::ConnectionReadTimeout),
             };
-            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
         })
     }
 }

@@ -51,19 +51,32 @@ impl Route {
                 "" if last => {}
                 "" => return Err(format!("route `{route}` has an empty segment (`//`)")),
                 "..." | "*" if last => wildcard = true,
-                "..." | "*" => return Err(format!("route `{route}`: `{part}` may only end a route")),
+                "..." | "*" => {
+                    return Err(format!("route `{route}`: `{part}` may only end a route"))
+                }
                 p if p.starts_with(':') => {
                     let name = &p[1..];
-                    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-                        return Err(format!("route `{route}`: `{p}` is not a valid named segment"));
+                    if name.is_empty()
+                        || !name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                    {
+                        return Err(format!(
+                            "route `{route}`: `{p}` is not a valid named segment"
+                        ));
                     }
-                    if segments.iter().any(|s| matches!(s, Segment::Param(n) if n == name)) {
+                    if segments
+                        .iter()
+                        .any(|s| matches!(s, Segment::Param(n) if n == name))
+                    {
                         return Err(format!("route `{route}` names `:{name}` twice"));
                     }
                     segments.push(Segment::Param(name.to_string()));
                 }
                 p if p.contains("...") || p.contains('*') => {
-                    return Err(format!("route `{route}`: wildcards must be a whole final segment (`/...`)"))
+                    return Err(format!(
+                        "route `{route}`: wildcards must be a whole final segment (`/...`)"
+                    ))
                 }
                 p => segments.push(Segment::Literal(p.to_string())),
             }
@@ -95,7 +108,12 @@ impl Route {
         if pattern.is_empty() {
             pattern.push('/');
         }
-        Ok(Route { raw: route.to_string(), pattern, segments, wildcard })
+        Ok(Route {
+            raw: route.to_string(),
+            pattern,
+            segments,
+            wildcard,
+        })
     }
 
     /// The route with the base applied, as in `spin-matched-route`.
@@ -111,8 +129,16 @@ impl Route {
     /// The route without its wildcard (`spin-component-route`).
     pub fn component_route(&self) -> &str {
         let r = self.raw.trim_end_matches("...").trim_end_matches('*');
-        let r = if r.len() > 1 { r.trim_end_matches('/') } else { r };
-        if r.is_empty() { "/" } else { r }
+        let r = if r.len() > 1 {
+            r.trim_end_matches('/')
+        } else {
+            r
+        };
+        if r.is_empty() {
+            "/"
+        } else {
+            r
+        }
     }
 
     pub fn is_wildcard(&self) -> bool {
@@ -121,7 +147,11 @@ impl Route {
 
     /// How specific the route is; the router prefers larger keys.
     fn rank(&self) -> (bool, usize, usize) {
-        let literals = self.segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count();
+        let literals = self
+            .segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Literal(_)))
+            .count();
         (!self.wildcard, self.segments.len(), literals)
     }
 
@@ -138,7 +168,9 @@ impl Route {
         } else {
             parts
         };
-        if parts.len() < self.segments.len() || (!self.wildcard && parts.len() != self.segments.len()) {
+        if parts.len() < self.segments.len()
+            || (!self.wildcard && parts.len() != self.segments.len())
+        {
             return None;
         }
         let mut params = Vec::new();
@@ -151,8 +183,16 @@ impl Route {
             }
         }
         let rest = &parts[self.segments.len()..];
-        let path_info = if rest.is_empty() { String::new() } else { format!("/{}", rest.join("/")) };
-        Some(RouteMatch { route: self, path_info, params })
+        let path_info = if rest.is_empty() {
+            String::new()
+        } else {
+            format!("/{}", rest.join("/"))
+        };
+        Some(RouteMatch {
+            route: self,
+            path_info,
+            params,
+        })
     }
 }
 
@@ -171,7 +211,9 @@ impl<T> Router<T> {
 
     /// The most specific route that matches `path`, with its target.
     pub fn route(&self, path: &str) -> Option<(RouteMatch<'_>, &T)> {
-        self.routes.iter().find_map(|(r, t)| r.matches(path).map(|m| (m, t)))
+        self.routes
+            .iter()
+            .find_map(|(r, t)| r.matches(path).map(|m| (m, t)))
     }
 
     pub fn routes(&self) -> impl Iterator<Item = &(Route, T)> {
@@ -184,7 +226,12 @@ mod tests {
     use super::*;
 
     fn router(base: &str, routes: &[&str]) -> Router<String> {
-        Router::new(routes.iter().map(|r| (Route::parse(base, r).unwrap(), r.to_string())).collect())
+        Router::new(
+            routes
+                .iter()
+                .map(|r| (Route::parse(base, r).unwrap(), r.to_string()))
+                .collect(),
+        )
     }
 
     fn pick(r: &Router<String>, path: &str) -> Option<String> {
@@ -216,7 +263,10 @@ mod tests {
         let r = router("/", &["/users/:id", "/users/:id/posts/:post"]);
         let (m, t) = r.route("/users/42/posts/9").unwrap();
         assert_eq!(t, "/users/:id/posts/:post");
-        assert_eq!(m.params, vec![("id".into(), "42".into()), ("post".into(), "9".into())]);
+        assert_eq!(
+            m.params,
+            vec![("id".into(), "42".into()), ("post".into(), "9".into())]
+        );
         assert!(r.route("/users").is_none());
         assert!(r.route("/users/1/2").is_none());
     }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{from_toml, ConfigError};
+use crate::outbound::OutboundTimeouts;
 use crate::variables::{parse_dotenv, Provider};
 
 #[derive(Debug, Default, Deserialize)]
@@ -26,6 +27,15 @@ struct RawRuntimeConfig {
     sqlite_database: BTreeMap<String, RawStore>,
     #[serde(default)]
     limits: Option<RawLimits>,
+    #[serde(default)]
+    outbound_http: Option<RawOutbound>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutbound {
+    connect_timeout_ms: Option<u64>,
+    timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,9 +104,18 @@ impl Default for Limits {
 impl Limits {
     fn with(self, raw: &RawLimitValues) -> Limits {
         Limits {
-            memory: raw.memory_mb.map(|m| (m as usize) << 20).unwrap_or(self.memory),
-            cpu_time: raw.cpu_time_ms.map(Duration::from_millis).unwrap_or(self.cpu_time),
-            timeout: raw.timeout_ms.map(Duration::from_millis).unwrap_or(self.timeout),
+            memory: raw
+                .memory_mb
+                .map(|m| (m as usize) << 20)
+                .unwrap_or(self.memory),
+            cpu_time: raw
+                .cpu_time_ms
+                .map(Duration::from_millis)
+                .unwrap_or(self.cpu_time),
+            timeout: raw
+                .timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(self.timeout),
         }
     }
 }
@@ -113,6 +132,7 @@ pub struct RuntimeConfig {
     pub providers: Vec<Provider>,
     pub key_value_stores: BTreeMap<String, StoreConfig>,
     pub sqlite_databases: BTreeMap<String, StoreConfig>,
+    pub outbound: OutboundTimeouts,
     default_limits: Limits,
     component_limits: BTreeMap<String, Limits>,
 }
@@ -122,9 +142,13 @@ impl RuntimeConfig {
     /// `state_dir`, default limits.
     pub fn defaults(state_dir: &Path) -> Self {
         let mut rc = RuntimeConfig {
-            providers: vec![Provider::Env { prefix: "SPIN_VARIABLE".into(), dotenv: BTreeMap::new() }],
+            providers: vec![Provider::Env {
+                prefix: "SPIN_VARIABLE".into(),
+                dotenv: BTreeMap::new(),
+            }],
             key_value_stores: BTreeMap::new(),
             sqlite_databases: BTreeMap::new(),
+            outbound: OutboundTimeouts::default(),
             default_limits: Limits::default(),
             component_limits: BTreeMap::new(),
         };
@@ -135,28 +159,45 @@ impl RuntimeConfig {
     fn add_default_labels(&mut self, state_dir: &Path) {
         self.key_value_stores
             .entry("default".into())
-            .or_insert_with(|| StoreConfig { path: state_dir.join("sqlite_key_value.db") });
+            .or_insert_with(|| StoreConfig {
+                path: state_dir.join("sqlite_key_value.db"),
+            });
         self.sqlite_databases
             .entry("default".into())
-            .or_insert_with(|| StoreConfig { path: state_dir.join("sqlite_db.db") });
+            .or_insert_with(|| StoreConfig {
+                path: state_dir.join("sqlite_db.db"),
+            });
     }
 
     /// Reads `path`; `state_dir` holds the `default` labels unless the file maps them.
     pub fn load(path: &Path, state_dir: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::new(path, "", format!("cannot read the runtime config: {e}"), "check the path given to `--runtime-config-file`")
+            ConfigError::new(
+                path,
+                "",
+                format!("cannot read the runtime config: {e}"),
+                "check the path given to `--runtime-config-file`",
+            )
         })?;
         Self::parse(path, &text, state_dir)
     }
 
     pub fn parse(path: &Path, text: &str, state_dir: &Path) -> Result<Self, ConfigError> {
         let raw: RawRuntimeConfig = toml::from_str(text).map_err(|e| from_toml(path, e, text))?;
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let mut rc = RuntimeConfig::defaults(state_dir);
         rc.key_value_stores.clear();
         rc.sqlite_databases.clear();
 
-        for (i, p) in raw.variables_provider.iter().chain(&raw.config_provider).enumerate() {
+        for (i, p) in raw
+            .variables_provider
+            .iter()
+            .chain(&raw.config_provider)
+            .enumerate()
+        {
             let field = format!("variables_provider[{i}]");
             match p.kind.as_str() {
                 "env" => {
@@ -164,7 +205,12 @@ impl RuntimeConfig {
                         Some(f) => {
                             let file = dir.join(f);
                             let text = std::fs::read_to_string(&file).map_err(|e| {
-                                ConfigError::new(path, format!("{field}.dotenv_path"), format!("cannot read `{}`: {e}", file.display()), "create the file or remove `dotenv_path`")
+                                ConfigError::new(
+                                    path,
+                                    format!("{field}.dotenv_path"),
+                                    format!("cannot read `{}`: {e}", file.display()),
+                                    "create the file or remove `dotenv_path`",
+                                )
                             })?;
                             parse_dotenv(&text)
                         }
@@ -188,8 +234,18 @@ impl RuntimeConfig {
         }
 
         for (section, raw_map, target, default_file) in [
-            ("key_value_store", &raw.key_value_store, &mut rc.key_value_stores, "sqlite_key_value.db"),
-            ("sqlite_database", &raw.sqlite_database, &mut rc.sqlite_databases, "sqlite_db.db"),
+            (
+                "key_value_store",
+                &raw.key_value_store,
+                &mut rc.key_value_stores,
+                "sqlite_key_value.db",
+            ),
+            (
+                "sqlite_database",
+                &raw.sqlite_database,
+                &mut rc.sqlite_databases,
+                "sqlite_db.db",
+            ),
         ] {
             for (label, store) in raw_map {
                 let field = format!("{section}.{label}");
@@ -210,26 +266,49 @@ impl RuntimeConfig {
         }
         rc.add_default_labels(state_dir);
 
+        if let Some(o) = &raw.outbound_http {
+            if let Some(ms) = o.connect_timeout_ms {
+                rc.outbound.connect = Duration::from_millis(ms);
+            }
+            if let Some(ms) = o.timeout_ms {
+                rc.outbound.total = Duration::from_millis(ms);
+                rc.outbound.between_bytes = Duration::from_millis(ms);
+            }
+        }
         if let Some(limits) = &raw.limits {
             rc.default_limits = Limits::default().with(&limits.defaults);
             for (id, l) in &limits.component {
-                rc.component_limits.insert(id.clone(), rc.default_limits.with(l));
+                rc.component_limits
+                    .insert(id.clone(), rc.default_limits.with(l));
             }
         }
         for (id, l) in rc.component_limits.iter() {
             if l.memory < 1 << 20 {
-                return Err(ConfigError::new(path, format!("limits.component.{id}.memory_mb"), "a component needs at least 1 MiB".to_string(), "raise `memory_mb`"));
+                return Err(ConfigError::new(
+                    path,
+                    format!("limits.component.{id}.memory_mb"),
+                    "a component needs at least 1 MiB".to_string(),
+                    "raise `memory_mb`",
+                ));
             }
         }
         if rc.default_limits.memory < 1 << 20 {
-            return Err(ConfigError::new(path, "limits.memory_mb", "a component needs at least 1 MiB".to_string(), "raise `memory_mb`"));
+            return Err(ConfigError::new(
+                path,
+                "limits.memory_mb",
+                "a component needs at least 1 MiB".to_string(),
+                "raise `memory_mb`",
+            ));
         }
         Ok(rc)
     }
 
     /// The limits for component `id`.
     pub fn limits(&self, id: &str) -> Limits {
-        self.component_limits.get(id).copied().unwrap_or(self.default_limits)
+        self.component_limits
+            .get(id)
+            .copied()
+            .unwrap_or(self.default_limits)
     }
 
     /// Component ids that `[limits.component.*]` names.
@@ -245,7 +324,10 @@ mod tests {
     #[test]
     fn defaults_have_default_labels() {
         let rc = RuntimeConfig::defaults(Path::new(".spin"));
-        assert_eq!(rc.key_value_stores["default"].path, Path::new(".spin/sqlite_key_value.db"));
+        assert_eq!(
+            rc.key_value_stores["default"].path,
+            Path::new(".spin/sqlite_key_value.db")
+        );
         assert_eq!(rc.limits("x"), Limits::default());
     }
 
@@ -269,7 +351,12 @@ mod tests {
 
     #[test]
     fn unsupported_backend_is_named() {
-        let e = RuntimeConfig::parse(Path::new("rc.toml"), "[key_value_store.x]\ntype = \"redis\"\n", Path::new(".spin")).unwrap_err();
+        let e = RuntimeConfig::parse(
+            Path::new("rc.toml"),
+            "[key_value_store.x]\ntype = \"redis\"\n",
+            Path::new(".spin"),
+        )
+        .unwrap_err();
         assert_eq!(e.field, "key_value_store.x.type");
     }
 }

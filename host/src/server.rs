@@ -22,12 +22,12 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
+use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpView};
 
 use crate::app::{App, Prepared, Target};
 use crate::engine::EPOCH_TICK;
-use crate::outbound::OutboundHooks;
-use crate::routes::RouteMatch;
+use crate::outbound::{Chain, OutboundHooks};
+use crate::routes::{Route, RouteMatch};
 use crate::state::{HostState, Kill, MemoryLimiter};
 
 /// The response body type.
@@ -37,9 +37,16 @@ pub type Body = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
 const HEALTH: &str = "/.well-known/spin/health";
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
-    let mut r = Response::new(Full::new(body.into()).map_err(|never| match never {}).boxed_unsync());
+    let mut r = Response::new(
+        Full::new(body.into())
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
     *r.status_mut() = status;
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }
 
@@ -84,18 +91,28 @@ pub async fn serve_metrics(app: Arc<App>, listener: TcpListener) -> anyhow::Resu
                 let app = app.clone();
                 async move { Ok::<_, Infallible>(metrics_response(&app)) }
             });
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
 
 fn metrics_response(app: &App) -> Response<Body> {
     let mut r = text(StatusCode::OK, app.metrics.render());
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
     r
 }
 
-async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr, local: SocketAddr) -> Response<Body> {
+async fn handle(
+    app: Arc<App>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> Response<Body> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -106,11 +123,21 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr, local: 
         return text(StatusCode::OK, "OK");
     }
     let (route, component, response) = match app.router.route(&path) {
-        None => ("-".to_string(), "-".to_string(), text(StatusCode::NOT_FOUND, "Not Found")),
+        None => (
+            "-".to_string(),
+            "-".to_string(),
+            text(StatusCode::NOT_FOUND, "Not Found"),
+        ),
         Some((m, Target::Static(s))) => {
-            let mut r = text(StatusCode::from_u16(s.status_code.unwrap_or(200)).unwrap_or(StatusCode::OK), s.body.clone().unwrap_or_default());
+            let mut r = text(
+                StatusCode::from_u16(s.status_code.unwrap_or(200)).unwrap_or(StatusCode::OK),
+                s.body.clone().unwrap_or_default(),
+            );
             for (k, v) in &s.headers {
-                if let (Ok(k), Ok(v)) = (HeaderName::try_from(k.as_str()), HeaderValue::try_from(v.as_str())) {
+                if let (Ok(k), Ok(v)) = (
+                    HeaderName::try_from(k.as_str()),
+                    HeaderValue::try_from(v.as_str()),
+                ) {
                     r.headers_mut().insert(k, v);
                 }
             }
@@ -130,9 +157,24 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr, local: 
 }
 
 /// Adds the headers Spin gives a guest about the route it was reached by.
-fn spin_headers(req: &mut Request<Incoming>, m: &RouteMatch<'_>, base: &str, peer: SocketAddr, local: SocketAddr) {
-    let host = req.headers().get(HOST).and_then(|h| h.to_str().ok()).map(str::to_string).unwrap_or_else(|| local.to_string());
-    let path_and_query = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+fn spin_headers<B>(
+    req: &mut Request<B>,
+    m: &RouteMatch<'_>,
+    base: &str,
+    peer: SocketAddr,
+    local: SocketAddr,
+) {
+    let host = req
+        .headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| local.to_string());
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
     let full_url = format!("http://{host}{path_and_query}");
     let mut set = |name: &str, value: &str| {
         if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
@@ -147,7 +189,10 @@ fn spin_headers(req: &mut Request<Incoming>, m: &RouteMatch<'_>, base: &str, pee
     set("spin-base-path", base);
     set("spin-client-addr", &peer.to_string());
     for (name, value) in &m.params {
-        set(&format!("spin-path-match-{}", name.to_ascii_lowercase()), value);
+        set(
+            &format!("spin-path-match-{}", name.to_ascii_lowercase()),
+            value,
+        );
     }
     // wasi:http needs an authority; HTTP/1.0 clients may send no Host.
     if req.uri().authority().is_none() && !req.headers().contains_key(HOST) {
@@ -157,12 +202,62 @@ fn spin_headers(req: &mut Request<Incoming>, m: &RouteMatch<'_>, base: &str, pee
     }
 }
 
-fn new_store(app: &App, prepared: &Prepared) -> anyhow::Result<Store<HostState>> {
+/// Service chaining: runs `http://<id>.spin.internal/...` requests against
+/// component `id` in-process, with the route it would have from outside (or
+/// a catch-all route for a private component).
+fn chain(app: &Arc<App>) -> Chain {
+    let weak = Arc::downgrade(app);
+    Arc::new(move |id: &str, req: Request<WasiBody>| {
+        let weak = weak.clone();
+        let id = id.to_string();
+        Box::pin(async move {
+            let app = weak
+                .upgrade()
+                .ok_or(wasmtime_wasi_http::Error::DestinationUnavailable)?;
+            let prepared = app
+                .components
+                .get(&id)
+                .cloned()
+                .ok_or(wasmtime_wasi_http::Error::DestinationNotFound)?;
+            let path = req.uri().path().to_string();
+            let private = Route::parse("/", "/...").expect("a valid route");
+            let own = app
+                .router
+                .route(&path)
+                .filter(|(_, t)| matches!(t, Target::Component(c) if *c == id));
+            let m = match own {
+                Some((m, _)) => m,
+                None => private_match(&private, &path),
+            };
+            let local: SocketAddr = ([127, 0, 0, 1], 0).into();
+            let started = Instant::now();
+            let response = run(&app, &prepared, &m, req, local, local).await;
+            app.metrics
+                .request(&id, response.status().as_u16(), started.elapsed());
+            tracing::info!(target: "skyport::request", "chained {path} component={id} status={}", response.status().as_u16());
+            Ok(response)
+        })
+    })
+}
+
+fn private_match<'a>(route: &'a Route, path: &str) -> RouteMatch<'a> {
+    RouteMatch {
+        route,
+        path_info: path.to_string(),
+        params: Vec::new(),
+    }
+}
+
+fn new_store(app: &Arc<App>, prepared: &Prepared) -> anyhow::Result<Store<HostState>> {
     let grants = prepared.grants.clone();
     let mut wasi = WasiCtxBuilder::new();
-    wasi.envs(&grants.environment).inherit_stdout().inherit_stderr();
+    wasi.envs(&grants.environment)
+        .inherit_stdout()
+        .inherit_stderr();
     // Network access goes through wasi:http and its allow-list only.
-    wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+    wasi.allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
     for (host_dir, guest) in &grants.mounts {
         wasi.preopened_dir(host_dir, guest, FsPerms::ReadOnly)?;
     }
@@ -176,9 +271,13 @@ fn new_store(app: &App, prepared: &Prepared) -> anyhow::Result<Store<HostState>>
             allow: grants.allowed_hosts.clone(),
             metrics: app.metrics.clone(),
             timeouts: app.timeouts,
+            chain: chain(app),
         },
         grants,
-        memory: MemoryLimiter { max: limits.memory, exceeded: false },
+        memory: MemoryLimiter {
+            max: limits.memory,
+            exceeded: false,
+        },
         cpu_ticks: 0,
         killed: None,
     };
@@ -186,7 +285,11 @@ fn new_store(app: &App, prepared: &Prepared) -> anyhow::Result<Store<HostState>>
     store.limiter(|s| &mut s.memory);
     // The callback runs only while Wasm executes, so counting its calls counts
     // the ticks the guest spent computing, not waiting on I/O.
-    let budget = limits.cpu_time.as_millis().div_ceil(EPOCH_TICK.as_millis()).max(1) as u64;
+    let budget = limits
+        .cpu_time
+        .as_millis()
+        .div_ceil(EPOCH_TICK.as_millis())
+        .max(1) as u64;
     let cpu_ms = limits.cpu_time.as_millis();
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |mut ctx| {
@@ -201,7 +304,18 @@ fn new_store(app: &App, prepared: &Prepared) -> anyhow::Result<Store<HostState>>
     Ok(store)
 }
 
-async fn run(app: &Arc<App>, prepared: &Arc<Prepared>, m: &RouteMatch<'_>, mut req: Request<Incoming>, peer: SocketAddr, local: SocketAddr) -> Response<Body> {
+async fn run<B>(
+    app: &Arc<App>,
+    prepared: &Arc<Prepared>,
+    m: &RouteMatch<'_>,
+    mut req: Request<B>,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> Response<Body>
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<wasmtime_wasi_http::Error>,
+{
     spin_headers(&mut req, m, &app.manifest.base, peer, local);
     let id = prepared.id.clone();
     let mut store = match new_store(app, prepared) {
@@ -213,7 +327,10 @@ async fn run(app: &Arc<App>, prepared: &Arc<Prepared>, m: &RouteMatch<'_>, mut r
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
     let setup = (|| {
-        let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
+        let incoming = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, req)?;
         let out = store.data_mut().http().new_response_outparam(tx)?;
         anyhow::Ok((incoming, out))
     })();
@@ -231,7 +348,10 @@ async fn run(app: &Arc<App>, prepared: &Arc<Prepared>, m: &RouteMatch<'_>, mut r
             let t0 = Instant::now();
             let proxy = pre.instantiate_async(&mut store).await?;
             metrics.instantiated(&task_id, t0.elapsed());
-            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, out).await
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, incoming, out)
+                .await
         };
         match tokio::time::timeout(timeout, run).await {
             Ok(Ok(())) => Ok(()),
@@ -247,13 +367,17 @@ async fn run(app: &Arc<App>, prepared: &Arc<Prepared>, m: &RouteMatch<'_>, mut r
     let report = {
         let app = app.clone();
         let id = id.clone();
-        move |result: Result<Result<(), (wasmtime::Error, Option<Kill>)>, tokio::task::JoinError>| -> Option<Kill> {
+        move |result: Result<
+            Result<(), (wasmtime::Error, Option<Kill>)>,
+            tokio::task::JoinError,
+        >|
+              -> Option<Kill> {
             match result {
                 Ok(Ok(())) => None,
                 Ok(Err((e, kill))) => {
                     if let Some(k) = kill {
                         app.metrics.limit_kill(&id, k.label());
-                        tracing::warn!(component = %id, limit = %k.label(), "request stopped: {e:#}");
+                        tracing::warn!(component = %id, limit = %k.label(), "request stopped: {}", e.root_cause());
                     } else {
                         tracing::error!(component = %id, "guest failed: {e:?}");
                     }
@@ -283,9 +407,18 @@ async fn run(app: &Arc<App>, prepared: &Arc<Prepared>, m: &RouteMatch<'_>, mut r
             text(StatusCode::BAD_GATEWAY, format!("Bad Gateway: {code:?}"))
         }
         Err(_) => match report(task.await) {
-            Some(Kill::Timeout) => text(StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout: the component did not answer in time"),
-            Some(Kill::Memory) => text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error: the component exceeded its memory limit"),
-            Some(Kill::CpuTime) => text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error: the component exceeded its CPU time limit"),
+            Some(Kill::Timeout) => text(
+                StatusCode::GATEWAY_TIMEOUT,
+                "Gateway Timeout: the component did not answer in time",
+            ),
+            Some(Kill::Memory) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error: the component exceeded its memory limit",
+            ),
+            Some(Kill::CpuTime) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error: the component exceeded its CPU time limit",
+            ),
             None => text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
         },
     }

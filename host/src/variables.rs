@@ -11,7 +11,9 @@ use std::fmt;
 /// Checks a variable name: lowercase letters, digits and `_`, starting with a letter.
 pub fn check_name(name: &str) -> Result<(), String> {
     let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if ok {
         Ok(())
     } else {
@@ -116,7 +118,10 @@ impl Values {
 #[derive(Debug, Clone)]
 pub enum Provider {
     /// `SPIN_VARIABLE_<NAME>` (or another prefix), plus an optional dotenv file.
-    Env { prefix: String, dotenv: BTreeMap<String, String> },
+    Env {
+        prefix: String,
+        dotenv: BTreeMap<String, String>,
+    },
     /// Values written in the runtime config.
     Static(BTreeMap<String, String>),
 }
@@ -151,10 +156,19 @@ pub fn resolve(
     let mut values = BTreeMap::new();
     let mut missing = Vec::new();
     for (name, decl) in declared {
-        let found = providers.iter().find_map(|p| p.lookup(name, env)).or_else(|| decl.default.clone());
+        let found = providers
+            .iter()
+            .find_map(|p| p.lookup(name, env))
+            .or_else(|| decl.default.clone());
         match found {
             Some(value) => {
-                values.insert(name.clone(), Rendered { value, secret: decl.secret });
+                values.insert(
+                    name.clone(),
+                    Rendered {
+                        value,
+                        secret: decl.secret,
+                    },
+                );
             }
             None if decl.required => missing.push(name.clone()),
             None => {}
@@ -175,7 +189,10 @@ pub fn parse_dotenv(text: &str) -> BTreeMap<String, String> {
         .filter_map(|l| l.strip_prefix("export ").unwrap_or(l).split_once('='))
         .map(|(k, v)| {
             let v = v.trim();
-            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v);
             (k.trim().to_string(), v.to_string())
         })
         .collect()
@@ -188,7 +205,16 @@ mod tests {
     fn declared(entries: &[(&str, Option<&str>, bool, bool)]) -> BTreeMap<String, Declared> {
         entries
             .iter()
-            .map(|(n, d, r, s)| (n.to_string(), Declared { default: d.map(str::to_string), required: *r, secret: *s }))
+            .map(|(n, d, r, s)| {
+                (
+                    n.to_string(),
+                    Declared {
+                        default: d.map(str::to_string),
+                        required: *r,
+                        secret: *s,
+                    },
+                )
+            })
             .collect()
     }
 
@@ -196,7 +222,15 @@ mod tests {
     fn templates_parse_and_render() {
         let t = Template::parse("https://{{ host }}:{{port}}/").unwrap();
         assert_eq!(t.references().collect::<Vec<_>>(), vec!["host", "port"]);
-        let values = resolve(&declared(&[("host", Some("h"), false, false), ("port", Some("1"), false, true)]), &[], &|_| None).unwrap();
+        let values = resolve(
+            &declared(&[
+                ("host", Some("h"), false, false),
+                ("port", Some("1"), false, true),
+            ]),
+            &[],
+            &|_| None,
+        )
+        .unwrap();
         let r = t.render(&values).unwrap();
         assert_eq!(r.value, "https://h:1/");
         assert!(r.secret, "a template using a secret is secret");
@@ -212,11 +246,24 @@ mod tests {
 
     #[test]
     fn providers_in_order_then_default() {
-        let d = declared(&[("a", Some("default"), false, false), ("b", None, true, false), ("c", None, false, false)]);
+        let d = declared(&[
+            ("a", Some("default"), false, false),
+            ("b", None, true, false),
+            ("c", None, false, false),
+        ]);
         let env = |k: &str| (k == "SPIN_VARIABLE_A").then(|| "from-env".to_string());
         let providers = vec![
-            Provider::Env { prefix: "SPIN_VARIABLE".into(), dotenv: BTreeMap::new() },
-            Provider::Static([("a".to_string(), "static".to_string()), ("b".to_string(), "sb".to_string())].into()),
+            Provider::Env {
+                prefix: "SPIN_VARIABLE".into(),
+                dotenv: BTreeMap::new(),
+            },
+            Provider::Static(
+                [
+                    ("a".to_string(), "static".to_string()),
+                    ("b".to_string(), "sb".to_string()),
+                ]
+                .into(),
+            ),
         ];
         let v = resolve(&d, &providers, &env).unwrap();
         assert_eq!(v.get("a").unwrap().value, "from-env");
@@ -227,7 +274,10 @@ mod tests {
     #[test]
     fn missing_required_is_reported() {
         let d = declared(&[("token_key", None, true, true)]);
-        assert_eq!(resolve(&d, &[], &|_| None).unwrap_err(), vec!["token_key".to_string()]);
+        assert_eq!(
+            resolve(&d, &[], &|_| None).unwrap_err(),
+            vec!["token_key".to_string()]
+        );
     }
 
     #[test]

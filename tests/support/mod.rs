@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Builds the test components once per test binary (cargo makes later builds
@@ -22,10 +25,21 @@ pub fn wasm_dir() -> &'static Path {
         let target = root().join("target").join("wasm-components");
         let out = target.join("wasm32-wasip2").join("wasm");
         if std::env::var_os("SKYPORT_TEST_SKIP_WASM_BUILD").is_none() {
-            let _ = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).output();
+            let _ = Command::new("rustup")
+                .args(["target", "add", "wasm32-wasip2"])
+                .output();
             let status = Command::new(env!("CARGO"))
                 .args(["build", "--target", "wasm32-wasip2", "--profile", "wasm"])
-                .args(["-p", "probe", "-p", "hello", "-p", "greeter", "-p", "greet-caller"])
+                .args([
+                    "-p",
+                    "probe",
+                    "-p",
+                    "hello",
+                    "-p",
+                    "greeter",
+                    "-p",
+                    "greet-caller",
+                ])
                 .arg("--target-dir")
                 .arg(&target)
                 .current_dir(root())
@@ -39,7 +53,10 @@ pub fn wasm_dir() -> &'static Path {
 
 /// The path of a test component, e.g. `wasm("probe")`.
 pub fn wasm(name: &str) -> String {
-    wasm_dir().join(format!("{}.wasm", name.replace('-', "_"))).display().to_string()
+    wasm_dir()
+        .join(format!("{}.wasm", name.replace('-', "_")))
+        .display()
+        .to_string()
 }
 
 /// A scratch directory removed when dropped.
@@ -53,7 +70,10 @@ impl TempDir {
             *g += 1;
             *g
         };
-        let dir = root().join("target").join("test-apps").join(format!("{tag}-{}-{n}", std::process::id()));
+        let dir = root()
+            .join("target")
+            .join("test-apps")
+            .join(format!("{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -115,8 +135,12 @@ pub struct Opts {
 
 fn command(dir: &Path, opts: &Opts) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_skyport"));
-    cmd.arg("up").arg("--from").arg(dir.join("spin.toml")).args(["--listen", "127.0.0.1:0"]);
-    cmd.arg("--cache-dir").arg(opts.cache_dir.clone().unwrap_or_else(cache_dir));
+    cmd.arg("up")
+        .arg("--from")
+        .arg(dir.join("spin.toml"))
+        .args(["--listen", "127.0.0.1:0"]);
+    cmd.arg("--cache-dir")
+        .arg(opts.cache_dir.clone().unwrap_or_else(cache_dir));
     if let Some(rc) = &opts.runtime_config {
         cmd.arg("--runtime-config-file").arg(rc);
     }
@@ -132,7 +156,13 @@ impl Host {
     /// Starts `skyport up` for the app in `dir` and waits until it serves.
     pub fn start(dir: &Path, opts: &Opts) -> Host {
         wasm_dir();
-        let log = dir.join(format!("skyport-{}.log", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()));
+        let log = dir.join(format!(
+            "skyport-{}.log",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
         let mut child = command(dir, opts)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -145,7 +175,10 @@ impl Host {
             let mut line = String::new();
             if reader.read_line(&mut line).unwrap_or(0) == 0 {
                 let _ = child.wait();
-                panic!("skyport exited before serving:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+                panic!(
+                    "skyport exited before serving:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
             }
             first.push_str(&line);
             url = line.trim().strip_prefix("Serving ").map(str::to_string);
@@ -160,12 +193,20 @@ impl Host {
                 if n == 0 {
                     break;
                 }
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
         let url = url.unwrap();
         let addr = url.trim_start_matches("http://").to_string();
-        Host { child, url, addr, log, stdout }
+        Host {
+            child,
+            url,
+            addr,
+            log,
+            stdout,
+        }
     }
 
     /// What the host has printed on stdout so far.
@@ -211,11 +252,22 @@ impl Drop for Host {
 /// Runs `skyport up` expecting it to refuse the app; returns what it printed.
 pub fn start_fails(dir: &Path, opts: &Opts) -> String {
     wasm_dir();
-    let out = command(dir, opts).stdout(Stdio::piped()).stderr(Stdio::piped()).output().unwrap();
-    assert!(!out.status.success(), "skyport accepted an app it should refuse:\n{}", String::from_utf8_lossy(&out.stdout));
+    let out = command(dir, opts)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "skyport accepted an app it should refuse:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "skyport panicked:\n{stderr}");
-    assert!(!stderr.contains("stack backtrace"), "skyport printed a backtrace:\n{stderr}");
+    assert!(
+        !stderr.contains("stack backtrace"),
+        "skyport printed a backtrace:\n{stderr}"
+    );
     stderr
 }
 
@@ -225,12 +277,18 @@ pub fn get(url: &str) -> (u16, String) {
 }
 
 pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build();
     let mut req = agent.request(method, url);
     for (k, v) in headers {
         req = req.set(k, v);
     }
-    let result = if body.is_empty() { req.call() } else { req.send_string(body) };
+    let result = if body.is_empty() {
+        req.call()
+    } else {
+        req.send_string(body)
+    };
     match result {
         Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
         Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
@@ -264,7 +322,27 @@ impl Upstream {
                         Ok(n) => seen.extend_from_slice(&buf[..n]),
                     }
                 }
-                let _ = write!(s, "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Upstream { port, hits }
+    }
+
+    /// A server that accepts connections and never answers.
+    pub fn hanging() -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(stream);
             }
         });
         Upstream { port, hits }

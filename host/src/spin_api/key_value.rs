@@ -50,7 +50,11 @@ impl HostStore for HostState {
     fn get(&mut self, store: Resource<KvStore>, key: String) -> Result<Option<Vec<u8>>, Error> {
         let s = self.kv(&store)?;
         s.conn
-            .query_row("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2", (&s.label, &key), |r| r.get(0))
+            .query_row(
+                "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                (&s.label, &key),
+                |r| r.get(0),
+            )
             .optional()
             .map_err(other)
     }
@@ -70,7 +74,10 @@ impl HostStore for HostState {
     fn delete(&mut self, store: Resource<KvStore>, key: String) -> Result<(), Error> {
         let s = self.kv(&store)?;
         s.conn
-            .execute("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2", (&s.label, &key))
+            .execute(
+                "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                (&s.label, &key),
+            )
             .map(|_| ())
             .map_err(other)
     }
@@ -81,7 +88,10 @@ impl HostStore for HostState {
 
     fn get_keys(&mut self, store: Resource<KvStore>) -> Result<Vec<String>, Error> {
         let s = self.kv(&store)?;
-        let mut stmt = s.conn.prepare("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key").map_err(other)?;
+        let mut stmt = s
+            .conn
+            .prepare("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")
+            .map_err(other)?;
         let keys = stmt.query_map([&s.label], |r| r.get(0)).map_err(other)?;
         keys.collect::<Result<Vec<String>, _>>().map_err(other)
     }

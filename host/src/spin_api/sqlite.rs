@@ -49,7 +49,9 @@ impl Connection {
                         ValueRef::Null => SqlValue::Null,
                         ValueRef::Integer(n) => SqlValue::Integer(n),
                         ValueRef::Real(f) => SqlValue::Real(f),
-                        ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+                        ValueRef::Text(t) => {
+                            SqlValue::Text(String::from_utf8_lossy(t).into_owned())
+                        }
                         ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
                     });
                 }
@@ -74,12 +76,18 @@ impl HostState {
         };
         let conn = open_database(path).map_err(|e| Failure::Io(e.to_string()))?;
         self.table
-            .push(Connection { conn, last_insert_rowid: 0, changes: 0 })
+            .push(Connection {
+                conn,
+                last_insert_rowid: 0,
+                changes: 0,
+            })
             .map_err(|_| Failure::NoSuchDatabase)
     }
 
     fn sqlite(&mut self, conn: &Resource<Connection>) -> Result<&mut Connection, Failure> {
-        self.table.get_mut(conn).map_err(|_| Failure::InvalidConnection)
+        self.table
+            .get_mut(conn)
+            .map_err(|_| Failure::InvalidConnection)
     }
 }
 
@@ -127,7 +135,9 @@ macro_rules! sqlite_version {
                     rows: r
                         .rows
                         .into_iter()
-                        .map(|values| $m::RowResult { values: values.into_iter().map(Into::into).collect() })
+                        .map(|values| $m::RowResult {
+                            values: values.into_iter().map(Into::into).collect(),
+                        })
                         .collect(),
                 }
             }
@@ -145,7 +155,12 @@ impl v2::HostConnection for HostState {
         Ok(self.open_sqlite(&database)?)
     }
 
-    fn execute(&mut self, conn: Resource<Connection>, statement: String, parameters: Vec<v2::Value>) -> Result<v2::QueryResult, v2::Error> {
+    fn execute(
+        &mut self,
+        conn: Resource<Connection>,
+        statement: String,
+        parameters: Vec<v2::Value>,
+    ) -> Result<v2::QueryResult, v2::Error> {
         let params = parameters.into_iter().map(Into::into).collect();
         Ok(self.sqlite(&conn)?.execute(&statement, params)?.into())
     }
@@ -161,7 +176,12 @@ impl v3::HostConnection for HostState {
         Ok(self.open_sqlite(&database)?)
     }
 
-    fn execute(&mut self, conn: Resource<Connection>, statement: String, parameters: Vec<v3::Value>) -> Result<v3::QueryResult, v3::Error> {
+    fn execute(
+        &mut self,
+        conn: Resource<Connection>,
+        statement: String,
+        parameters: Vec<v3::Value>,
+    ) -> Result<v3::QueryResult, v3::Error> {
         let params = parameters.into_iter().map(Into::into).collect();
         Ok(self.sqlite(&conn)?.execute(&statement, params)?.into())
     }

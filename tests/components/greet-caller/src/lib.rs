@@ -12,7 +12,11 @@ fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
     let body = if req.path().ends_with("/secret") {
         greeter::secret()
     } else {
-        let name = req.query().strip_prefix("name=").unwrap_or("world").to_string();
+        let name = req
+            .query()
+            .strip_prefix("name=")
+            .unwrap_or("world")
+            .to_string();
         greeter::greet(&name)
     };
     Ok(Response::new(200, body))

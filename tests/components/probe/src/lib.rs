@@ -53,12 +53,20 @@ fn fail(status: u16, body: impl Into<String>) -> Response {
 #[http_component]
 async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
     let q = query(&req);
-    let arg = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let arg = |k: &str| {
+        q.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     Ok(match arg("op").as_str() {
         "" | "echo" => {
             let mut headers = serde_json::Map::new();
             for (k, v) in req.headers() {
-                headers.insert(k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned().into());
+                headers.insert(
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned().into(),
+                );
             }
             let method = format!("{:?}", req.method());
             let body = serde_json::json!({
@@ -68,12 +76,20 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
                 "headers": headers,
                 "body_len": req.body().len(),
             });
-            Response::builder().status(200).header("content-type", "application/json").body(body.to_string()).build()
+            Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .build()
         }
         "fetch" => {
             let outbound = Request::new(Method::Get, arg("url"));
             match spin_sdk::http::send::<_, Response>(outbound).await {
-                Ok(r) => ok(format!("{} {}", r.status(), String::from_utf8_lossy(r.body()))),
+                Ok(r) => ok(format!(
+                    "{} {}",
+                    r.status(),
+                    String::from_utf8_lossy(r.body())
+                )),
                 Err(e) => fail(502, format!("{e:?}")),
             }
         }
