@@ -8,10 +8,7 @@ use support::{Host, Opts, TempDir};
 fn second_start_loads_from_the_cache() {
     let dir = TempDir::new("cache");
     let cache = dir.path().join("compile-cache");
-    dir.write(
-        "spin.toml",
-        &support::manifest("spin_manifest_version = 2\n[application]\nname = \"c\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"a\"\n[component.a]\nsource = \"{hello}\"\n"),
-    );
+    dir.write("spin.toml", &support::one_component("{hello}", ""));
     let opts = Opts {
         cache_dir: Some(cache.clone()),
         ..Opts::default()

@@ -83,11 +83,13 @@ fn outbound_requests_time_out() {
     let dir = TempDir::new("outbound-timeout");
     dir.write(
         "spin.toml",
-        &support::manifest(&format!(
-            "spin_manifest_version = 2\n[application]\nname = \"t\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"a\"\n\
-             [component.a]\nsource = \"{{probe}}\"\nallowed_outbound_hosts = [\"http://127.0.0.1:{}\"]\n",
-            hanging.port
-        )),
+        &support::one_component(
+            "{probe}",
+            &format!(
+                "allowed_outbound_hosts = [\"http://127.0.0.1:{}\"]\n",
+                hanging.port
+            ),
+        ),
     );
     let rc = dir.write("rc.toml", "[outbound_http]\ntimeout_ms = 300\n");
     let host = Host::start(
@@ -155,10 +157,7 @@ source = "{probe}"
 #[test]
 fn metrics_on_their_own_address() {
     let dir = TempDir::new("metrics-port");
-    dir.write(
-        "spin.toml",
-        &support::manifest("spin_manifest_version = 2\n[application]\nname = \"m\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"a\"\n[component.a]\nsource = \"{hello}\"\n"),
-    );
+    dir.write("spin.toml", &support::one_component("{hello}", ""));
     let host = Host::start(
         dir.path(),
         &Opts {

@@ -110,6 +110,14 @@ pub fn manifest(text: &str) -> String {
     out
 }
 
+/// An app with one catch-all route to component `a` built from `source`
+/// (a placeholder such as `{probe}`), with `extra` lines for that component.
+pub fn one_component(source: &str, extra: &str) -> String {
+    manifest(&format!(
+        "spin_manifest_version = 2\n[application]\nname = \"test\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"a\"\n[component.a]\nsource = \"{source}\"\n{extra}"
+    ))
+}
+
 /// The shared compile cache of the test run, so each component compiles once.
 pub fn cache_dir() -> PathBuf {
     root().join("target").join("test-compile-cache")

@@ -91,8 +91,10 @@ impl HostState {
     }
 }
 
+/// Implements one version of the interface over [`Connection::execute`];
+/// `$extra` adds the methods only that version has.
 macro_rules! sqlite_version {
-    ($m:ident) => {
+    ($m:ident, { $($extra:tt)* }) => {
         impl From<Failure> for $m::Error {
             fn from(f: Failure) -> Self {
                 match f {
@@ -135,57 +137,36 @@ macro_rules! sqlite_version {
                     rows: r
                         .rows
                         .into_iter()
-                        .map(|values| $m::RowResult {
-                            values: values.into_iter().map(Into::into).collect(),
-                        })
+                        .map(|values| $m::RowResult { values: values.into_iter().map(Into::into).collect() })
                         .collect(),
                 }
             }
         }
 
         impl $m::Host for HostState {}
+
+        impl $m::HostConnection for HostState {
+            fn open(&mut self, database: String) -> Result<Resource<Connection>, $m::Error> {
+                Ok(self.open_sqlite(&database)?)
+            }
+
+            fn execute(&mut self, conn: Resource<Connection>, statement: String, parameters: Vec<$m::Value>) -> Result<$m::QueryResult, $m::Error> {
+                let params = parameters.into_iter().map(Into::into).collect();
+                Ok(self.sqlite(&conn)?.execute(&statement, params)?.into())
+            }
+
+            fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
+                self.table.delete(conn)?;
+                Ok(())
+            }
+
+            $($extra)*
+        }
     };
 }
 
-sqlite_version!(v2);
-sqlite_version!(v3);
-
-impl v2::HostConnection for HostState {
-    fn open(&mut self, database: String) -> Result<Resource<Connection>, v2::Error> {
-        Ok(self.open_sqlite(&database)?)
-    }
-
-    fn execute(
-        &mut self,
-        conn: Resource<Connection>,
-        statement: String,
-        parameters: Vec<v2::Value>,
-    ) -> Result<v2::QueryResult, v2::Error> {
-        let params = parameters.into_iter().map(Into::into).collect();
-        Ok(self.sqlite(&conn)?.execute(&statement, params)?.into())
-    }
-
-    fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
-        self.table.delete(conn)?;
-        Ok(())
-    }
-}
-
-impl v3::HostConnection for HostState {
-    fn open(&mut self, database: String) -> Result<Resource<Connection>, v3::Error> {
-        Ok(self.open_sqlite(&database)?)
-    }
-
-    fn execute(
-        &mut self,
-        conn: Resource<Connection>,
-        statement: String,
-        parameters: Vec<v3::Value>,
-    ) -> Result<v3::QueryResult, v3::Error> {
-        let params = parameters.into_iter().map(Into::into).collect();
-        Ok(self.sqlite(&conn)?.execute(&statement, params)?.into())
-    }
-
+sqlite_version!(v2, {});
+sqlite_version!(v3, {
     fn last_insert_rowid(&mut self, conn: Resource<Connection>) -> i64 {
         self.sqlite(&conn).map(|c| c.last_insert_rowid).unwrap_or(0)
     }
@@ -193,9 +174,4 @@ impl v3::HostConnection for HostState {
     fn changes(&mut self, conn: Resource<Connection>) -> u64 {
         self.sqlite(&conn).map(|c| c.changes).unwrap_or(0)
     }
-
-    fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
-        self.table.delete(conn)?;
-        Ok(())
-    }
-}
+});
