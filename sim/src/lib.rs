@@ -1,0 +1,235 @@
+//! An emulator of the Microsoft identity platform, the Azure Resource Manager
+//! subset Skyport uses, the Retail Prices API and a blob front door — one
+//! server, started in-process by tests ([`Sim::spawn`]) or by `skyport sim`.
+//!
+//! `world` is the seed and `state` the live world; `identity`, `arm/`,
+//! `prices` and `blob` serve the wire formats of reference/azure.md; `admin`
+//! scripts the world; this file routes requests and injects faults.
+
+pub mod admin;
+pub mod arm;
+pub mod blob;
+pub mod http;
+pub mod identity;
+pub mod jwt;
+pub mod prices;
+pub mod sharedkey;
+pub mod state;
+pub mod world;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::http::{Req, Resp};
+use crate::state::{guid, Logged, State};
+pub use admin::Command;
+pub use world::World;
+
+/// A running emulator.
+pub struct Sim {
+    state: Arc<Mutex<State>>,
+    /// `http://127.0.0.1:PORT`: the identity authority, ARM endpoint and
+    /// prices host all at once.
+    pub url: String,
+    _runtime: Option<std::thread::JoinHandle<()>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Creates the world's seeded resources: resource groups and DNS zones.
+fn seed(state: &mut State) {
+    for z in state.world.dns_zones.clone() {
+        let rg_id = format!("/subscriptions/{}/resourceGroups/{}", z.subscription, z.resource_group);
+        if state.resource(&rg_id).is_none() {
+            let body = json!({ "id": rg_id, "name": z.resource_group, "type": "Microsoft.Resources/resourceGroups", "location": z.resource_group_location, "tags": {}, "properties": { "provisioningState": "Succeeded" } });
+            state.resources.insert(rg_id.to_ascii_lowercase(), state::Resource { id: rg_id.clone(), kind: "resourceGroups".into(), subscription: z.subscription.clone(), resource_group: Some(z.resource_group.clone()), body });
+        }
+        let g = arm::store::Group { sub: z.subscription.clone(), rg: z.resource_group.clone() };
+        arm::dns::create_zone(state, &g, &z.name, None);
+    }
+}
+
+impl Sim {
+    /// Starts the emulator on `addr` inside the current tokio runtime.
+    pub async fn start(world: World, addr: &str) -> anyhow::Result<Sim> {
+        world.check().map_err(anyhow::Error::msg)?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let mut st = State::new(world, url.clone());
+        seed(&mut st);
+        let state = Arc::new(Mutex::new(st));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let handler_state = state.clone();
+        let handler = Arc::new(move |req: Req| {
+            let state = handler_state.clone();
+            Box::pin(async move { route(state, req).await }) as std::pin::Pin<Box<dyn std::future::Future<Output = Resp> + Send>>
+        });
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = http::serve(listener, handler) => {}
+                _ = rx => {}
+            }
+        });
+        Ok(Sim { state, url, _runtime: None, shutdown: Some(tx) })
+    }
+
+    /// Starts the emulator on an ephemeral 127.0.0.1 port with a runtime of
+    /// its own, for synchronous tests.
+    pub fn spawn(world: World) -> anyhow::Result<Sim> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = std::thread::Builder::new().name("skyport-sim".into()).spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
+            rt.block_on(async move {
+                match Sim::start(world, "127.0.0.1:0").await {
+                    Ok(mut sim) => {
+                        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+                        let inner = sim.shutdown.take();
+                        let _ = tx.send(Ok((sim.state.clone(), sim.url.clone(), stop_tx)));
+                        let _ = stop_rx.await;
+                        drop(inner);
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
+                }
+            });
+        })?;
+        let (state, url, stop) = rx.recv()??;
+        Ok(Sim { state, url, _runtime: Some(handle), shutdown: Some(stop) })
+    }
+
+    /// Changes the world.
+    pub fn command(&self, command: Command) -> Result<(), String> {
+        admin::apply(&mut lock(&self.state), command)
+    }
+
+    /// Every resource that exists (id, type, provisioningState).
+    pub fn inventory(&self) -> Vec<serde_json::Value> {
+        admin::inventory(&lock(&self.state))
+    }
+
+    /// Every request answered so far.
+    pub fn requests(&self) -> Vec<Logged> {
+        lock(&self.state).log.clone()
+    }
+
+    /// Runs `f` on the live state (for assertions no command covers).
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut lock(&self.state))
+    }
+
+    /// The token endpoint of `tenant` (`common`, `organizations` or an id).
+    pub fn token_url(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/oauth2/v2.0/token", self.url)
+    }
+
+    pub fn authorize_url(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/oauth2/v2.0/authorize", self.url)
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A chance in [0, 1).
+fn chance() -> f64 {
+    let b = uuid::Uuid::new_v4().as_u128();
+    (b >> 75) as f64 / (1u64 << 53) as f64
+}
+
+/// Picks the fault that applies to a request, spending its count.
+fn take_fault(state: &mut State, req: &Req) -> Option<state::Fault> {
+    let path = req.path.to_ascii_lowercase();
+    let i = state.faults.iter().position(|f| {
+        (f.path == "*" || path.contains(&f.path.to_ascii_lowercase()))
+            && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(req.method.as_str()))
+            && f.count != Some(0)
+    })?;
+    if let Some(p) = state.faults[i].probability {
+        if chance() >= p {
+            return None;
+        }
+    }
+    let f = state.faults[i].clone();
+    if let Some(c) = state.faults[i].count.as_mut() {
+        *c -= 1;
+    }
+    Some(f)
+}
+
+fn is_identity(segments: &[String]) -> bool {
+    matches!(segments.get(1).map(String::as_str), Some("oauth2") | Some("v2.0"))
+}
+
+fn fault_response(f: &state::Fault, identity: bool) -> Option<Resp> {
+    if f.drop_connection {
+        let mut r = Resp::new(500);
+        r.drop_connection = true;
+        return Some(r);
+    }
+    let status = f.status?;
+    let retry = f.retry_after.unwrap_or(1);
+    let resp = if identity {
+        identity::token_error(status, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
+    } else if status == 429 {
+        arm::errors::arm_error(429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - 'Read_ObservationWindow_00:05:00'. For more information, see - https://aka.ms/srpthrottlinglimits")
+            .header("x-ms-ratelimit-remaining-subscription-reads", "0")
+            .header("x-ms-ratelimit-remaining-subscription-writes", "0")
+    } else {
+        let code = if status == 503 { "ServiceUnavailable" } else { "InternalServerError" };
+        arm::errors::arm_error(status, code, "The server encountered a temporary error. Please retry the request.")
+    };
+    Some(resp.header("retry-after", retry.to_string()))
+}
+
+async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
+    let segments = req.segments();
+    if segments.first().map(String::as_str) == Some("_sim") {
+        return admin::handle(&mut lock(&state), &req);
+    }
+    let fault = take_fault(&mut lock(&state), &req);
+    if let Some(ms) = fault.as_ref().and_then(|f| f.latency_ms) {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let identity_path = is_identity(&segments);
+    let mut resp = match fault.as_ref().and_then(|f| fault_response(f, identity_path)) {
+        Some(r) => r,
+        None => {
+            let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
+            let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+            match l.as_slice() {
+                [_, "oauth2", "v2.0", "authorize"] => identity::authorize(&mut lock(&state), &segments[0], &req),
+                [_, "oauth2", "v2.0", "token"] => identity::token(&mut lock(&state), &segments[0], &req),
+                [_, "v2.0", "adminconsent"] => identity::admin_consent(&mut lock(&state), &segments[0], &req),
+                [_, "v2.0", ".well-known", "openid-configuration"] => identity::openid_configuration(&lock(&state), &segments[0]),
+                ["api", "retail", "prices"] => prices::handle(&lock(&state), &req),
+                ["_blob", ..] => {
+                    let plan = blob::plan(&mut lock(&state), &req);
+                    match plan {
+                        blob::Plan::Answer(r) => r,
+                        blob::Plan::Forward { url, headers, method, body } => blob::forward(&url, headers, method, body).await,
+                    }
+                }
+                [] => Resp::json(200, &json!({ "emulator": "skyport-sim", "authority": lock(&state).base_url, "admin": "/_sim/world" })),
+                _ => arm::handle(&mut lock(&state), &req),
+            }
+        }
+    };
+    if !identity_path {
+        let correlation = req.header("x-ms-correlation-request-id").map(str::to_string).unwrap_or_else(guid);
+        resp = resp.header("x-ms-request-id", guid()).header("x-ms-correlation-request-id", correlation).header("x-ms-routing-request-id", format!("WESTEUROPE:{}", guid()));
+    }
+    let grant = (identity_path && segments.last().is_some_and(|s| s == "token")).then(|| req.form().get("grant_type").cloned().unwrap_or_default());
+    lock(&state).log.push(Logged { method: req.method.to_string(), path: req.path.clone(), status: resp.status.as_u16(), grant });
+    resp
+}
