@@ -53,7 +53,8 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
         Command::NextSignIn { outcome } => state.next_sign_in = Some(outcome),
         Command::Revoke { user, reason } => {
             let id = state.user(&user).ok_or(format!("no user `{user}`"))?.id.clone();
-            state.revocations.insert(id, (now(), reason));
+            let seq = state.next_seq();
+            state.revocations.insert(id, (seq, reason));
         }
         Command::SetRole { user, subscription, role } => {
             let u = state.user(&user).ok_or(format!("no user `{user}`"))?.clone();

@@ -499,7 +499,7 @@ pub fn token(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
                 return token_error(400, "invalid_grant", 70000, "The provided value for the 'refresh_token' parameter is not valid. It was issued to another client.");
             }
             if let Some((at, why)) = state.revocations.get(&grant.user) {
-                if *at >= grant.issued {
+                if *at > grant.seq {
                     let (code, text) = why.aadsts();
                     let issued = chrono::DateTime::from_timestamp(grant.issued, 0).map(|d| d.to_rfc3339()).unwrap_or_default();
                     return token_error(400, "invalid_grant", code, &text.replace("{issued}", &issued));
@@ -561,7 +561,8 @@ fn issue(state: &mut State, app: &App, user_id: &str, tenant: &str, scope: &str)
     });
     if scopes.iter().any(|s| s.eq_ignore_ascii_case("offline_access")) {
         let rt = format!("1.A{}{}{}", guid().replace('-', ""), guid().replace('-', ""), guid().replace('-', ""));
-        state.grants.insert(rt.clone(), Grant { client_id: app.client_id.clone(), user: user.id.clone(), scope: scope.to_string(), issued: iat });
+        let seq = state.next_seq();
+        state.grants.insert(rt.clone(), Grant { client_id: app.client_id.clone(), user: user.id.clone(), scope: scope.to_string(), issued: iat, seq });
         body["refresh_token"] = Value::String(rt);
     }
     if scopes.iter().any(|s| s.eq_ignore_ascii_case("openid")) {

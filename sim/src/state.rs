@@ -68,6 +68,8 @@ pub struct Grant {
     pub user: String,
     pub scope: String,
     pub issued: i64,
+    /// Order of issue, to compare with revocations made in the same second.
+    pub seq: u64,
 }
 
 /// A long-running operation.
@@ -163,8 +165,10 @@ pub struct State {
     pub key: Vec<u8>,
     pub codes: HashMap<String, Code>,
     pub grants: HashMap<String, Grant>,
-    /// user id → when and why their grants were revoked.
-    pub revocations: HashMap<String, (i64, Revocation)>,
+    /// user id → (sequence number, reason): grants issued before it are revoked.
+    pub revocations: HashMap<String, (u64, Revocation)>,
+    /// A counter ordering grants and revocations.
+    pub seq: u64,
     /// (user, client) pairs that consented.
     pub consents: HashSet<(String, String)>,
     /// (tenant, client) pairs an admin consented for.
@@ -198,6 +202,7 @@ impl State {
             codes: HashMap::new(),
             grants: HashMap::new(),
             revocations: HashMap::new(),
+            seq: 0,
             consents: HashSet::new(),
             admin_consents: HashSet::new(),
             next_sign_in: None,
@@ -245,6 +250,12 @@ impl State {
         self.subscription(subscription)
             .and_then(|s| s.providers.iter().find(|(k, _)| k.eq_ignore_ascii_case(namespace)).map(|(_, v)| v.clone()))
             .unwrap_or_else(|| "NotRegistered".into())
+    }
+
+    /// The next sequence number.
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
     }
 
     pub fn resource(&self, id: &str) -> Option<&Resource> {
