@@ -26,7 +26,7 @@ fn xml_error(status: u16, code: &str, message: &str, extra: &str) -> Resp {
     let body = format!(
         "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}\nRequestId:{}\nTime:{}</Message>{extra}</Error>",
         guid(),
-        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.7fZ")
+        crate::state::iso_now()
     );
     Resp::new(status).header("content-type", "application/xml").header("x-ms-error-code", code).header("x-ms-request-id", guid()).body(body)
 }

@@ -130,7 +130,11 @@ where
                         body,
                         peer,
                     };
-                    let resp = handler(req).await;
+                    // A handler that panics answers 500 instead of dropping the connection.
+                    let resp = match tokio::spawn(handler(req)).await {
+                        Ok(resp) => resp,
+                        Err(e) => Resp::json(500, &serde_json::json!({ "error": { "code": "InternalServerError", "message": format!("the emulator failed: {e}") } })),
+                    };
                     if resp.drop_connection {
                         return Err(std::io::Error::other("connection dropped by fault injection"));
                     }

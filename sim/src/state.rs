@@ -277,7 +277,8 @@ pub fn now() -> i64 {
 
 /// ISO 8601 with fractional seconds, as ARM writes times.
 pub fn iso_now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.7fZ").to_string()
+    let now = chrono::Utc::now();
+    format!("{}.{:07}Z", now.format("%Y-%m-%dT%H:%M:%S"), now.timestamp_subsec_nanos() / 100)
 }
 
 /// A new GUID.
