@@ -90,7 +90,7 @@ pub fn plan(state: &mut State, req: &Req) -> Plan {
         return Plan::Answer(xml_error(403, "KeyBasedAuthenticationNotPermitted", "Key based authentication is not permitted on this storage account.", ""));
     }
     let sts = sharedkey::string_to_sign(req.method.as_str(), &headers, account, &req.path, &req.query);
-    let keys: Vec<String> = acct.body["keys"].as_array().map(|k| k.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+    let keys = state.storage_keys.get(account).cloned().unwrap_or_default();
     let signed_ok = auth.strip_prefix("SharedKey ").and_then(|rest| rest.split_once(':')).is_some_and(|(name, sig)| {
         name == account && keys.iter().any(|k| sharedkey::sign(k, &sts).as_deref() == Some(sig))
     });

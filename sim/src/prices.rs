@@ -113,6 +113,8 @@ pub fn handle(state: &State, req: &Req) -> Resp {
         .into_iter()
         .filter(|item| {
             clauses.iter().all(|(field, value)| {
+                // The filter says `priceType`; items carry it as `type`.
+                let field = if field.eq_ignore_ascii_case("priceType") { "type" } else { field.as_str() };
                 let found = item.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(field))).map(|(_, v)| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
                 found.is_some_and(|f| if case_sensitive { f == *value } else { f.eq_ignore_ascii_case(value) })
             })

@@ -185,6 +185,8 @@ pub struct State {
     pub lro_failures: Vec<LroFailure>,
     /// (subscription, reads|writes|deletes) → (remaining, last refill).
     pub rate: HashMap<(String, &'static str), (f64, std::time::Instant)>,
+    /// Storage account name → its two keys (kept apart from the body ARM returns).
+    pub storage_keys: HashMap<String, Vec<String>>,
     /// (account, container, blob) → bytes, when no Azurite is configured.
     pub blobs: BTreeMap<(String, String, String), Vec<u8>>,
     pub log: Vec<Logged>,
@@ -213,6 +215,7 @@ impl State {
             faults: Vec::new(),
             lro_failures: Vec::new(),
             rate: HashMap::new(),
+            storage_keys: HashMap::new(),
             blobs: BTreeMap::new(),
             log: Vec::new(),
             next_ip: 10,

@@ -72,7 +72,7 @@ fn random_key() -> String {
 pub fn account(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(ACCOUNT, name);
     match req.method {
-        Method::GET => store::get(state, &id).map(|b| Resp::json(200, &public(&b))).unwrap_or_else(|| store::not_found(ACCOUNT, name, &g.rg)),
+        Method::GET => store::get(state, &id).map(|b| Resp::json(200, &b)).unwrap_or_else(|| store::not_found(ACCOUNT, name, &g.rg)),
         Method::PUT => create(state, req, g, name, &id),
         Method::PATCH => {
             let Some(existing) = state.resource(&id).cloned() else { return store::not_found(ACCOUNT, name, &g.rg) };
@@ -93,7 +93,7 @@ pub fn account(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
                 updated["tags"] = tags.clone();
             }
             store::put(state, ACCOUNT, Some(g), &g.sub, &id, updated.clone());
-            Resp::json(200, &public(&updated))
+            Resp::json(200, &updated)
         }
         Method::DELETE => {
             if state.resource(&id).is_none() {
@@ -103,19 +103,11 @@ pub fn account(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
             state.resources.retain(|k, _| !k.starts_with(&prefix));
             store::remove(state, &id);
             state.blobs.retain(|(a, _, _), _| a != name);
+            state.storage_keys.remove(name);
             Resp::new(200)
         }
         _ => arm_error(405, "MethodNotAllowed", "The method is not allowed."),
     }
-}
-
-/// The account body without the keys the emulator keeps beside it.
-fn public(b: &Value) -> Value {
-    let mut b = b.clone();
-    if let Some(o) = b.as_object_mut() {
-        o.remove("keys");
-    }
-    b
 }
 
 fn check_acls(acls: &Value) -> Result<(), Resp> {
@@ -175,7 +167,7 @@ fn create(state: &mut State, req: &Req, g: &Group, name: &str, id: &str) -> Resp
     }
     if let Some(existing) = state.resource(id).cloned() {
         // An unchanged re-PUT is a synchronous 200.
-        return Resp::json(200, &public(&existing.body));
+        return Resp::json(200, &existing.body);
     }
     let blob = format!("{}/_blob/{name}/", state.base_url);
     let now = iso_now();
@@ -206,8 +198,8 @@ fn create(state: &mut State, req: &Req, g: &Group, name: &str, id: &str) -> Resp
             "networkAcls": acls,
             "encryption": { "keySource": "Microsoft.Storage", "services": { "blob": { "enabled": true, "keyType": "Account" } } },
         },
-        "keys": [random_key(), random_key()],
     });
+    state.storage_keys.insert(name.to_string(), vec![random_key(), random_key()]);
     store::put(state, ACCOUNT, Some(g), &g.sub, id, out);
     let op = lro::start(state, &g.sub, &loc, "Microsoft.Storage", OpKind::Put(id.to_string()), &req.path);
     lro::headers(state, Resp::new(202), &op, false, true)
@@ -219,7 +211,7 @@ pub fn list_keys(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
         return arm_error(405, "MethodNotAllowed", "Use POST.");
     }
     let Some(acct) = state.resource(&g.id(ACCOUNT, name)) else { return store::not_found(ACCOUNT, name, &g.rg) };
-    let keys = acct.body["keys"].as_array().cloned().unwrap_or_default();
+    let keys = state.storage_keys.get(name).cloned().unwrap_or_default();
     let created = acct.body["properties"]["creationTime"].clone();
     let keys: Vec<Value> = keys.iter().enumerate().map(|(i, k)| json!({ "keyName": format!("key{}", i + 1), "value": k, "permissions": "FULL", "creationTime": created })).collect();
     Resp::json(200, &json!({ "keys": keys }))
