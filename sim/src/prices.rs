@@ -16,6 +16,7 @@ fn region_facts(region: &str) -> (f64, &'static str) {
     match region {
         "eastus" => (1.0, "US East"),
         "westus2" => (1.0, "US West 2"),
+        "westus" => (1.06, "US West"),
         "centralus" => (1.04, "US Central"),
         "westeurope" => (1.12, "EU West"),
         "northeurope" => (1.08, "EU North"),
@@ -32,6 +33,7 @@ fn series(family: &str) -> &'static str {
         "standardBSFamily" => "BS",
         "standardDSv5Family" => "Dsv5",
         "standardFSv2Family" => "FSv2",
+        "standardDv2Family" => "Dv2",
         _ => "General",
     }
 }
@@ -43,7 +45,7 @@ fn round(p: f64) -> f64 {
 /// Every price item the emulator knows.
 pub fn catalogue() -> Vec<Value> {
     let mut items = Vec::new();
-    for (region, _, _) in REGIONS {
+    for region in REGIONS.iter().map(|r| r.name) {
         let (mult, location) = region_facts(region);
         for (arm_sku, family, _, _, base) in VM_SIZES {
             let sku = arm_sku.trim_start_matches("Standard_").replace('_', " ");

@@ -221,18 +221,44 @@ pub mod defaults {
     pub const DNS_RESOURCE_GROUP: &str = "dns";
 }
 
+/// A region: name, display name, geography, physical location, latitude, longitude, paired region.
+pub struct Region {
+    pub name: &'static str,
+    pub display: &'static str,
+    pub geography: &'static str,
+    pub physical: &'static str,
+    pub latitude: &'static str,
+    pub longitude: &'static str,
+    pub paired: &'static str,
+}
+
+const fn region(name: &'static str, display: &'static str, geography: &'static str, physical: &'static str, latitude: &'static str, longitude: &'static str, paired: &'static str) -> Region {
+    Region { name, display, geography, physical, latitude, longitude, paired }
+}
+
 /// The guide's six regions first, then others the emulator offers.
-pub const REGIONS: &[(&str, &str, &str)] = &[
-    ("eastus", "East US", "US"),
-    ("westus2", "West US 2", "US"),
-    ("westeurope", "West Europe", "Europe"),
-    ("northeurope", "North Europe", "Europe"),
-    ("southeastasia", "Southeast Asia", "Asia Pacific"),
-    ("australiaeast", "Australia East", "Asia Pacific"),
-    ("centralus", "Central US", "US"),
-    ("uksouth", "UK South", "Europe"),
-    ("japaneast", "Japan East", "Asia Pacific"),
+pub const REGIONS: &[Region] = &[
+    region("eastus", "East US", "US", "Virginia", "37.3719", "-79.8164", "westus"),
+    region("westus2", "West US 2", "US", "Washington", "47.233", "-119.852", "westcentralus"),
+    region("westeurope", "West Europe", "Europe", "Netherlands", "52.3667", "4.9", "northeurope"),
+    region("northeurope", "North Europe", "Europe", "Ireland", "53.3478", "-6.2597", "westeurope"),
+    region("southeastasia", "Southeast Asia", "Asia Pacific", "Singapore", "1.283", "103.833", "eastasia"),
+    region("australiaeast", "Australia East", "Asia Pacific", "New South Wales", "-33.86", "151.2094", "australiasoutheast"),
+    region("westus", "West US", "US", "California", "37.783", "-122.417", "eastus"),
+    region("centralus", "Central US", "US", "Iowa", "41.5908", "-93.6208", "eastus2"),
+    region("uksouth", "UK South", "Europe", "London", "50.941", "-0.799", "ukwest"),
+    region("japaneast", "Japan East", "Asia Pacific", "Tokyo, Saitama", "35.68", "139.77", "japanwest"),
 ];
+
+/// Whether `name` is a region the emulator offers.
+pub fn is_region(name: &str) -> bool {
+    REGIONS.iter().any(|r| r.name == name)
+}
+
+/// Region names, comma-separated, for error messages.
+pub fn region_list() -> String {
+    REGIONS.iter().map(|r| r.name).collect::<Vec<_>>().join(",")
+}
 
 /// A VM size the emulator offers: name, family, vCPUs, memory GiB, Linux $/hour in eastus.
 pub const VM_SIZES: &[(&str, &str, u64, f64, f64)] = &[
@@ -244,6 +270,7 @@ pub const VM_SIZES: &[(&str, &str, u64, f64, f64)] = &[
     ("Standard_D2s_v5", "standardDSv5Family", 2, 8.0, 0.096),
     ("Standard_D4s_v5", "standardDSv5Family", 4, 16.0, 0.192),
     ("Standard_F2s_v2", "standardFSv2Family", 2, 4.0, 0.0846),
+    ("Standard_D1_v2", "standardDv2Family", 1, 3.5, 0.057),
 ];
 
 impl Default for World {
@@ -286,6 +313,7 @@ impl Default for World {
                     Quota { name: "standardBSFamily".into(), location: "*".into(), limit: 10 },
                     Quota { name: "standardDSv5Family".into(), location: "*".into(), limit: 10 },
                     Quota { name: "standardFSv2Family".into(), location: "*".into(), limit: 10 },
+                    Quota { name: "standardDv2Family".into(), location: "*".into(), limit: 10 },
                 ],
                 sku_restrictions: vec![],
             }],

@@ -40,8 +40,8 @@ pub fn skus(state: &mut State, sub: &str, req: &Req) -> Resp {
         return arm_error(400, "InvalidFilter", "Only the filter \"location eq '<location>'\" is supported.");
     }
     let mut items = Vec::new();
-    for (region, _, _) in REGIONS {
-        if only.as_deref().is_some_and(|o| o != *region) {
+    for region in REGIONS.iter().map(|r| r.name) {
+        if only.as_deref().is_some_and(|o| o != region) {
             continue;
         }
         for (name, family, vcpus, mem, _) in VM_SIZES {

@@ -12,7 +12,7 @@ use super::store::{self, Group};
 use super::body;
 use crate::http::{Req, Resp};
 use crate::state::State;
-use crate::world::REGIONS;
+use crate::world::{is_region, region_list};
 
 pub const VNET: &str = "Microsoft.Network/virtualNetworks";
 pub const PIP: &str = "Microsoft.Network/publicIPAddresses";
@@ -24,8 +24,8 @@ pub fn location(b: &Value) -> Result<String, Resp> {
     let Some(loc) = b["location"].as_str().map(|l| l.to_ascii_lowercase().replace(' ', "")) else {
         return Err(arm_error(400, "LocationRequired", "The location property is required for this definition."));
     };
-    if !REGIONS.iter().any(|(r, _, _)| *r == loc) {
-        return Err(arm_error(400, "LocationNotAvailableForResourceType", &format!("The provided location '{loc}' is not available for resource type. List of available regions is '{}'.", REGIONS.iter().map(|r| r.0).collect::<Vec<_>>().join(","))));
+    if !is_region(&loc) {
+        return Err(arm_error(400, "LocationNotAvailableForResourceType", &format!("The provided location '{loc}' is not available for resource type. List of available regions is '{}'.", region_list())));
     }
     Ok(loc)
 }
@@ -355,10 +355,12 @@ pub fn interface(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
                 return invalid_parameter("A network interface needs at least one IP configuration.", "properties.ipConfigurations");
             }
             let mut out_configs = Vec::new();
+            // A secondary configuration without a subnet takes the primary's.
+            let primary_subnet = configs[0]["properties"]["subnet"]["id"].as_str().map(str::to_string);
             for (i, c) in configs.iter().enumerate() {
                 let cname = c["name"].as_str().unwrap_or("ipconfig1").to_string();
                 let p = &c["properties"];
-                let Some(subnet_id) = p["subnet"]["id"].as_str() else {
+                let Some(subnet_id) = p["subnet"]["id"].as_str().or(if i > 0 { primary_subnet.as_deref() } else { None }) else {
                     return invalid_parameter(&format!("IP configuration {cname} needs a subnet."), &format!("properties.ipConfigurations[{i}].properties.subnet"));
                 };
                 let Some((vnet_loc, prefix)) = find_subnet(state, subnet_id) else { return missing_reference(subnet_id, &id) };

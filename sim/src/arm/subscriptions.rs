@@ -10,7 +10,7 @@ use super::store::{self, Group};
 use super::{body, lro, Caller};
 use crate::http::{Req, Resp};
 use crate::state::{OpKind, State};
-use crate::world::{REGIONS, ROLES};
+use crate::world::{is_region, region_list, REGIONS, ROLES};
 
 /// `GET /tenants`: the tenants the caller belongs to.
 pub fn tenants(state: &mut State, caller: &Caller, req: &Req) -> Resp {
@@ -68,14 +68,18 @@ pub fn get(state: &State, sub: &str) -> Resp {
 pub fn locations(state: &mut State, sub: &str, req: &Req) -> Resp {
     let items: Vec<Value> = REGIONS
         .iter()
-        .map(|(name, display, geo)| {
+        .map(|r| {
             json!({
-                "id": format!("/subscriptions/{sub}/locations/{name}"),
-                "name": name,
-                "displayName": display,
-                "regionalDisplayName": format!("({geo}) {display}"),
+                "id": format!("/subscriptions/{sub}/locations/{}", r.name),
+                "name": r.name,
+                "displayName": r.display,
+                "regionalDisplayName": format!("({}) {}", r.geography, r.display),
                 "type": "Region",
-                "metadata": { "regionType": "Physical", "regionCategory": "Recommended", "geographyGroup": geo },
+                "metadata": {
+                    "regionType": "Physical", "regionCategory": "Recommended", "geographyGroup": r.geography,
+                    "longitude": r.longitude, "latitude": r.latitude, "physicalLocation": r.physical,
+                    "pairedRegion": [{ "name": r.paired, "id": format!("/subscriptions/{sub}/locations/{}", r.paired) }],
+                },
             })
         })
         .collect();
@@ -91,7 +95,7 @@ const NAMESPACES: &[(&str, &[&str])] = &[
 
 fn provider_json(state: &State, sub: &str, ns: &str) -> Value {
     let types = NAMESPACES.iter().find(|(n, _)| n.eq_ignore_ascii_case(ns)).map(|(_, t)| *t).unwrap_or(&[]);
-    let locations: Vec<&str> = REGIONS.iter().map(|(_, d, _)| *d).collect();
+    let locations: Vec<&str> = REGIONS.iter().map(|r| r.display).collect();
     json!({
         "id": format!("/subscriptions/{sub}/providers/{ns}"),
         "namespace": ns,
@@ -236,8 +240,8 @@ pub fn resource_group(state: &mut State, req: &Req, sub: &str, name: &str) -> Re
             let Some(location) = b["location"].as_str().map(str::to_ascii_lowercase) else {
                 return arm_error(400, "LocationRequired", "The location property is required for this definition.");
             };
-            if !REGIONS.iter().any(|(r, _, _)| *r == location) {
-                return arm_error(400, "LocationNotAvailableForResourceGroup", &format!("The provided location '{location}' is not available for resource group. List of available regions is '{}'.", REGIONS.iter().map(|r| r.0).collect::<Vec<_>>().join(",")));
+            if !is_region(&location) {
+                return arm_error(400, "LocationNotAvailableForResourceGroup", &format!("The provided location '{location}' is not available for resource group. List of available regions is '{}'.", region_list()));
             }
             if !valid_group_name(name) {
                 return arm_error(400, "InvalidResourceGroup", &format!("The provided resource group name '{name}' has these invalid characters or is too long. It must be 1–90 characters of letters, digits, '_', '-', '.', '(' and ')', and not end in a period."));
