@@ -38,8 +38,9 @@ fn escape(s: &str) -> String {
 /// What the front door decided under the lock.
 pub enum Plan {
     Answer(Resp),
-    /// Forward to Azurite: (url, headers, method, body).
-    Forward { url: String, headers: Vec<(String, String)>, method: Method, body: Bytes },
+    /// Forward to Azurite, after making sure the container behind it exists
+    /// (containers made through ARM exist only in the emulator until then).
+    Forward { url: String, headers: Vec<(String, String)>, method: Method, body: Bytes, container: Option<(String, String)> },
 }
 
 fn firewall_allows(acls: &serde_json::Value, ip: IpAddr) -> bool {
@@ -127,7 +128,8 @@ pub fn plan(state: &mut State, req: &Req) -> Plan {
         let sig = sharedkey::sign(AZURITE_KEY, &sts).unwrap_or_default();
         fwd.push(("authorization".into(), format!("SharedKey {AZURITE_ACCOUNT}:{sig}")));
         let query = if req.raw_query.is_empty() { String::new() } else { format!("?{}", req.raw_query) };
-        return Plan::Forward { url: format!("{}{path}{query}", azurite.trim_end_matches('/')), headers: fwd, method: req.method.clone(), body: req.body.clone() };
+        let ensure = (!blob.is_empty()).then(|| (azurite.trim_end_matches('/').to_string(), format!("/{AZURITE_ACCOUNT}/{mapped}")));
+        return Plan::Forward { url: format!("{}{path}{query}", azurite.trim_end_matches('/')), headers: fwd, method: req.method.clone(), body: req.body.clone(), container: ensure };
     }
     Plan::Answer(in_memory(state, req, account, container, blob, restype, comp))
 }
@@ -177,6 +179,16 @@ fn in_memory(state: &mut State, req: &Req, account: &str, container: &str, blob:
         },
         _ => xml_error(400, "UnsupportedHttpVerb", "The resource doesn't support specified Http Verb.", ""),
     }
+}
+
+/// Creates a container in Azurite unless it exists (409 is fine).
+pub async fn ensure_container(base: &str, path: &str) {
+    let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let mut headers = vec![("x-ms-date".to_string(), date), ("x-ms-version".to_string(), "2025-01-05".to_string())];
+    let query = vec![("restype".to_string(), "container".to_string())];
+    let sts = sharedkey::string_to_sign("PUT", &headers, AZURITE_ACCOUNT, path, &query);
+    headers.push(("authorization".into(), format!("SharedKey {AZURITE_ACCOUNT}:{}", sharedkey::sign(AZURITE_KEY, &sts).unwrap_or_default())));
+    let _ = forward(&format!("{base}{path}?restype=container"), headers, Method::PUT, Bytes::new()).await;
 }
 
 /// Sends a forwarded request to Azurite and relays its answer.

@@ -217,7 +217,12 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
                     let plan = blob::plan(&mut lock(&state), &req);
                     match plan {
                         blob::Plan::Answer(r) => r,
-                        blob::Plan::Forward { url, headers, method, body } => blob::forward(&url, headers, method, body).await,
+                        blob::Plan::Forward { url, headers, method, body, container } => {
+                            if let Some((base, path)) = container {
+                                blob::ensure_container(&base, &path).await;
+                            }
+                            blob::forward(&url, headers, method, body).await
+                        }
                     }
                 }
                 [] => Resp::json(200, &json!({ "emulator": "skyport-sim", "authority": lock(&state).base_url, "admin": "/_sim/world" })),
