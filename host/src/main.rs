@@ -20,6 +20,15 @@ struct Cli {
 enum Command {
     /// Serve the app described by spin.toml.
     Up(UpArgs),
+    /// Serve the Azure emulator (identity platform, ARM, prices, blob front door).
+    Sim {
+        /// The address to serve on.
+        #[arg(long, default_value = "127.0.0.1:4000")]
+        listen: String,
+        /// A world file (TOML); without it the default world.
+        #[arg(long)]
+        world: Option<PathBuf>,
+    },
     /// Run each component's build command.
     Build {
         /// The manifest (default: ./spin.toml).
@@ -73,6 +82,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Build { from } => skyport::build::build(&from),
         Command::Up(args) => up(args),
+        Command::Sim { listen, world } => sim(&listen, world.as_deref()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -157,4 +167,54 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => Ok(()),
         }
     })
+}
+
+fn sim(listen: &str, world_file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let world = match world_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read the world file {}: {e}", path.display()))?;
+            sim::World::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}\n  fix: correct the world file (see `skyport sim` in the README for its sections)", path.display()))?
+        }
+        None => sim::World::default(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let summary = summary(&world);
+        let emulator = sim::Sim::start(world, listen).await.map_err(|e| anyhow::anyhow!("cannot start the emulator on {listen}: {e}"))?;
+        let url = &emulator.url;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "Azure emulator serving {url}")?;
+        writeln!(out, "  authority:    {url}/common  (token: {url}/common/oauth2/v2.0/token)")?;
+        writeln!(out, "  ARM endpoint: {url}")?;
+        writeln!(out, "  prices:       {url}/api/retail/prices")?;
+        writeln!(out, "  admin:        {url}/_sim/world, POST {url}/_sim/commands")?;
+        write!(out, "{summary}")?;
+        out.flush()?;
+        drop(out);
+        tokio::signal::ctrl_c().await?;
+        drop(emulator);
+        Ok(())
+    })
+}
+
+/// What a person needs to point a client at the emulator.
+fn summary(world: &sim::World) -> String {
+    let mut s = String::new();
+    for app in &world.apps {
+        s.push_str(&format!("  app {}: client id {}", app.name, app.client_id));
+        if let Some(secret) = &app.client_secret {
+            s.push_str(&format!(", client secret {secret}"));
+        }
+        s.push_str(&format!("\n    redirect URIs (any port on loopback): {}\n", app.redirect_uris.join(", ")));
+    }
+    for user in &world.users {
+        let roles: Vec<String> = world
+            .role_assignments
+            .iter()
+            .filter(|r| r.user == user.id || r.user == user.username)
+            .map(|r| format!("{} of {}", r.role, r.subscription))
+            .collect();
+        s.push_str(&format!("  user {} ({}){}\n", user.username, user.name, if roles.is_empty() { String::new() } else { format!(": {}", roles.join(", ")) }));
+    }
+    s
 }
