@@ -39,11 +39,24 @@ fn get(url: &str) -> (u16, String) {
 fn prints_what_a_client_needs_and_serves_it() {
     let (mut child, lines) = start(&[]);
     let text = lines.join("\n");
-    let url = lines[0].strip_prefix("Azure emulator serving ").expect("the first line names the URL").to_string();
-    for needle in ["authority:", "ARM endpoint:", "client id 5b7e4c1d-2a9f-4e83-b6d0-9c3f1a2e8b47", "client secret ", "http://localhost:3000/oauth/azure/callback", "user ada@contoso.onmicrosoft.com", "Owner of "] {
+    let url = lines[0]
+        .strip_prefix("Azure emulator serving ")
+        .expect("the first line names the URL")
+        .to_string();
+    for needle in [
+        "authority:",
+        "ARM endpoint:",
+        "client id 5b7e4c1d-2a9f-4e83-b6d0-9c3f1a2e8b47",
+        "client secret ",
+        "http://localhost:3000/oauth/azure/callback",
+        "user ada@contoso.onmicrosoft.com",
+        "Owner of ",
+    ] {
         assert!(text.contains(needle), "missing {needle}:\n{text}");
     }
-    let (status, body) = get(&format!("{url}/common/v2.0/.well-known/openid-configuration"));
+    let (status, body) = get(&format!(
+        "{url}/common/v2.0/.well-known/openid-configuration"
+    ));
     assert_eq!(status, 200);
     assert!(body.contains("/common/oauth2/v2.0/authorize"));
     let _ = child.kill();
@@ -79,17 +92,39 @@ redirect_uris = ["https://platform.example/oauth/azure/callback"]
     .unwrap();
     let (mut child, lines) = start(&["--world", world.to_str().unwrap()]);
     let text = lines.join("\n");
-    assert!(text.contains("user grace@fabrikam.onmicrosoft.com (Grace Hopper)"), "{text}");
-    let url = lines[0].strip_prefix("Azure emulator serving ").unwrap().to_string();
+    assert!(
+        text.contains("user grace@fabrikam.onmicrosoft.com (Grace Hopper)"),
+        "{text}"
+    );
+    let url = lines[0]
+        .strip_prefix("Azure emulator serving ")
+        .unwrap()
+        .to_string();
     let (_, w) = get(&format!("{url}/_sim/world"));
     assert!(w.contains("Fabrikam"));
     let _ = child.kill();
     let _ = child.wait();
 
-    std::fs::write(&world, "[[users]]\nid = \"u\"\nname = \"n\"\nusername = \"x@y\"\ntenant = \"nope\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_skyport")).args(["sim", "--listen", "127.0.0.1:0", "--world", world.to_str().unwrap()]).output().unwrap();
+    std::fs::write(
+        &world,
+        "[[users]]\nid = \"u\"\nname = \"n\"\nusername = \"x@y\"\ntenant = \"nope\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_skyport"))
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--world",
+            world.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("user `x@y` names unknown tenant `nope`") && err.contains("fix:"), "{err}");
+    assert!(
+        err.contains("user `x@y` names unknown tenant `nope`") && err.contains("fix:"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

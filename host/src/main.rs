@@ -172,22 +172,34 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
 fn sim(listen: &str, world_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let world = match world_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read the world file {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("cannot read the world file {}: {e}", path.display())
+            })?;
             sim::World::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}\n  fix: correct the world file (see `skyport sim` in the README for its sections)", path.display()))?
         }
         None => sim::World::default(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let summary = summary(&world);
-        let emulator = sim::Sim::start(world, listen).await.map_err(|e| anyhow::anyhow!("cannot start the emulator on {listen}: {e}"))?;
+        let emulator = sim::Sim::start(world, listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot start the emulator on {listen}: {e}"))?;
         let url = &emulator.url;
         let mut out = std::io::stdout().lock();
         writeln!(out, "Azure emulator serving {url}")?;
-        writeln!(out, "  authority:    {url}/common  (token: {url}/common/oauth2/v2.0/token)")?;
+        writeln!(
+            out,
+            "  authority:    {url}/common  (token: {url}/common/oauth2/v2.0/token)"
+        )?;
         writeln!(out, "  ARM endpoint: {url}")?;
         writeln!(out, "  prices:       {url}/api/retail/prices")?;
-        writeln!(out, "  admin:        {url}/_sim/world, POST {url}/_sim/commands")?;
+        writeln!(
+            out,
+            "  admin:        {url}/_sim/world, POST {url}/_sim/commands"
+        )?;
         write!(out, "{summary}")?;
         out.flush()?;
         drop(out);
@@ -205,7 +217,10 @@ fn summary(world: &sim::World) -> String {
         if let Some(secret) = &app.client_secret {
             s.push_str(&format!(", client secret {secret}"));
         }
-        s.push_str(&format!("\n    redirect URIs (any port on loopback): {}\n", app.redirect_uris.join(", ")));
+        s.push_str(&format!(
+            "\n    redirect URIs (any port on loopback): {}\n",
+            app.redirect_uris.join(", ")
+        ));
     }
     for user in &world.users {
         let roles: Vec<String> = world
@@ -214,7 +229,16 @@ fn summary(world: &sim::World) -> String {
             .filter(|r| r.user == user.id || r.user == user.username)
             .map(|r| format!("{} of {}", r.role, r.subscription))
             .collect();
-        s.push_str(&format!("  user {} ({}){}\n", user.username, user.name, if roles.is_empty() { String::new() } else { format!(": {}", roles.join(", ")) }));
+        s.push_str(&format!(
+            "  user {} ({}){}\n",
+            user.username,
+            user.name,
+            if roles.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", roles.join(", "))
+            }
+        ));
     }
     s
 }

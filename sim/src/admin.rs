@@ -14,28 +14,67 @@ use crate::world::{Quota, RoleAssignment, SkuRestriction, Subscription, User, RO
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     /// The next sign-in ends this way instead of with a code.
-    NextSignIn { outcome: SignInOutcome },
+    NextSignIn {
+        outcome: SignInOutcome,
+    },
     /// Revokes every grant the user holds (password change, MFA reset, expiry).
-    Revoke { user: String, reason: Revocation },
+    Revoke {
+        user: String,
+        reason: Revocation,
+    },
     /// Gives a user a role on a subscription; `role: null` removes their roles.
-    SetRole { user: String, subscription: String, role: Option<String> },
+    SetRole {
+        user: String,
+        subscription: String,
+        role: Option<String>,
+    },
     /// Sets a provider's registration state (e.g. NotRegistered).
-    SetProvider { subscription: String, namespace: String, state: String },
+    SetProvider {
+        subscription: String,
+        namespace: String,
+        state: String,
+    },
     /// Sets a quota limit (`location` defaults to every region).
-    SetQuota { subscription: String, name: String, location: Option<String>, limit: u64 },
+    SetQuota {
+        subscription: String,
+        name: String,
+        location: Option<String>,
+        limit: u64,
+    },
     /// Makes a VM size unavailable in some regions.
-    RestrictSku { subscription: String, size: String, locations: Vec<String> },
-    SetSubscriptionState { subscription: String, state: String },
-    AddFault { fault: Fault },
+    RestrictSku {
+        subscription: String,
+        size: String,
+        locations: Vec<String>,
+    },
+    SetSubscriptionState {
+        subscription: String,
+        state: String,
+    },
+    AddFault {
+        fault: Fault,
+    },
     ClearFaults,
     /// The next operation whose path contains `path` ends Failed.
-    FailNextOperation { failure: LroFailure },
+    FailNextOperation {
+        failure: LroFailure,
+    },
     /// Every access token issued so far is treated as expired.
     ExpireAccessTokens,
-    AddRedirectUri { client_id: String, redirect_uri: String },
-    RequireAdminConsent { tenant: String, required: bool },
-    AddUser { user: User },
-    AddSubscription { subscription: Subscription },
+    AddRedirectUri {
+        client_id: String,
+        redirect_uri: String,
+    },
+    RequireAdminConsent {
+        tenant: String,
+        required: bool,
+    },
+    AddUser {
+        user: User,
+    },
+    AddSubscription {
+        subscription: Subscription,
+    },
     /// Changes behaviour knobs; absent fields keep their values.
     Settings {
         lro_polls: Option<u32>,
@@ -52,51 +91,122 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
     match command {
         Command::NextSignIn { outcome } => state.next_sign_in = Some(outcome),
         Command::Revoke { user, reason } => {
-            let id = state.user(&user).ok_or(format!("no user `{user}`"))?.id.clone();
+            let id = state
+                .user(&user)
+                .ok_or(format!("no user `{user}`"))?
+                .id
+                .clone();
             let seq = state.next_seq();
             state.revocations.insert(id, (seq, reason));
         }
-        Command::SetRole { user, subscription, role } => {
-            let u = state.user(&user).ok_or(format!("no user `{user}`"))?.clone();
-            state.subscription(&subscription).ok_or(format!("no subscription `{subscription}`"))?;
-            state.world.role_assignments.retain(|r| !((r.user == u.id || r.user.eq_ignore_ascii_case(&u.username)) && r.subscription.eq_ignore_ascii_case(&subscription)));
+        Command::SetRole {
+            user,
+            subscription,
+            role,
+        } => {
+            let u = state
+                .user(&user)
+                .ok_or(format!("no user `{user}`"))?
+                .clone();
+            state
+                .subscription(&subscription)
+                .ok_or(format!("no subscription `{subscription}`"))?;
+            state.world.role_assignments.retain(|r| {
+                !((r.user == u.id || r.user.eq_ignore_ascii_case(&u.username))
+                    && r.subscription.eq_ignore_ascii_case(&subscription))
+            });
             if let Some(role) = role {
                 if !ROLES.iter().any(|(n, _)| *n == role) {
                     return Err(format!("`{role}` is not Owner, Contributor or Reader"));
                 }
-                state.world.role_assignments.push(RoleAssignment { user: u.id, subscription, role });
+                state.world.role_assignments.push(RoleAssignment {
+                    user: u.id,
+                    subscription,
+                    role,
+                });
             }
         }
-        Command::SetProvider { subscription, namespace, state: reg } => {
-            let s = state.subscription_mut(&subscription).ok_or(format!("no subscription `{subscription}`"))?;
+        Command::SetProvider {
+            subscription,
+            namespace,
+            state: reg,
+        } => {
+            let s = state
+                .subscription_mut(&subscription)
+                .ok_or(format!("no subscription `{subscription}`"))?;
             s.providers.insert(namespace.clone(), reg);
-            state.registering.remove(&(subscription.to_ascii_lowercase(), namespace));
+            state
+                .registering
+                .remove(&(subscription.to_ascii_lowercase(), namespace));
         }
-        Command::SetQuota { subscription, name, location, limit } => {
-            let s = state.subscription_mut(&subscription).ok_or(format!("no subscription `{subscription}`"))?;
+        Command::SetQuota {
+            subscription,
+            name,
+            location,
+            limit,
+        } => {
+            let s = state
+                .subscription_mut(&subscription)
+                .ok_or(format!("no subscription `{subscription}`"))?;
             let location = location.unwrap_or_else(|| "*".into());
-            s.quotas.retain(|q| !(q.name.eq_ignore_ascii_case(&name) && q.location.eq_ignore_ascii_case(&location)));
-            s.quotas.push(Quota { name, location, limit });
+            s.quotas.retain(|q| {
+                !(q.name.eq_ignore_ascii_case(&name) && q.location.eq_ignore_ascii_case(&location))
+            });
+            s.quotas.push(Quota {
+                name,
+                location,
+                limit,
+            });
         }
-        Command::RestrictSku { subscription, size, locations } => {
-            let s = state.subscription_mut(&subscription).ok_or(format!("no subscription `{subscription}`"))?;
-            s.sku_restrictions.push(SkuRestriction { size, locations, reason: "NotAvailableForSubscription".into() });
+        Command::RestrictSku {
+            subscription,
+            size,
+            locations,
+        } => {
+            let s = state
+                .subscription_mut(&subscription)
+                .ok_or(format!("no subscription `{subscription}`"))?;
+            s.sku_restrictions.push(SkuRestriction {
+                size,
+                locations,
+                reason: "NotAvailableForSubscription".into(),
+            });
         }
-        Command::SetSubscriptionState { subscription, state: st } => {
-            state.subscription_mut(&subscription).ok_or(format!("no subscription `{subscription}`"))?.state = st;
+        Command::SetSubscriptionState {
+            subscription,
+            state: st,
+        } => {
+            state
+                .subscription_mut(&subscription)
+                .ok_or(format!("no subscription `{subscription}`"))?
+                .state = st;
         }
         Command::AddFault { fault } => state.faults.push(fault),
         Command::ClearFaults => state.faults.clear(),
         Command::FailNextOperation { failure } => state.lro_failures.push(failure),
         Command::ExpireAccessTokens => state.tokens_expired_before = Some(now() + 1),
-        Command::AddRedirectUri { client_id, redirect_uri } => {
-            let app = state.world.apps.iter_mut().find(|a| a.client_id.eq_ignore_ascii_case(&client_id)).ok_or(format!("no app `{client_id}`"))?;
+        Command::AddRedirectUri {
+            client_id,
+            redirect_uri,
+        } => {
+            let app = state
+                .world
+                .apps
+                .iter_mut()
+                .find(|a| a.client_id.eq_ignore_ascii_case(&client_id))
+                .ok_or(format!("no app `{client_id}`"))?;
             if !app.redirect_uris.contains(&redirect_uri) {
                 app.redirect_uris.push(redirect_uri);
             }
         }
         Command::RequireAdminConsent { tenant, required } => {
-            state.world.tenants.iter_mut().find(|t| t.id.eq_ignore_ascii_case(&tenant)).ok_or(format!("no tenant `{tenant}`"))?.admin_consent_required = required;
+            state
+                .world
+                .tenants
+                .iter_mut()
+                .find(|t| t.id.eq_ignore_ascii_case(&tenant))
+                .ok_or(format!("no tenant `{tenant}`"))?
+                .admin_consent_required = required;
         }
         Command::AddUser { user } => {
             if !state.world.tenants.iter().any(|t| t.id == user.tenant) {
@@ -106,10 +216,20 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
             state.world.users.push(user);
         }
         Command::AddSubscription { subscription } => {
-            state.world.subscriptions.retain(|s| s.id != subscription.id);
+            state
+                .world
+                .subscriptions
+                .retain(|s| s.id != subscription.id);
             state.world.subscriptions.push(subscription);
         }
-        Command::Settings { lro_polls, registration_polls, retry_after_secs, access_token_lifetime_secs, page_size, azurite_url } => {
+        Command::Settings {
+            lro_polls,
+            registration_polls,
+            retry_after_secs,
+            access_token_lifetime_secs,
+            page_size,
+            azurite_url,
+        } => {
             let s = &mut state.world.settings;
             if let Some(v) = lro_polls {
                 s.lro_polls = v;
@@ -146,7 +266,9 @@ pub fn inventory(state: &State) -> Vec<Value> {
 /// `/_sim/…`.
 pub fn handle(state: &mut State, req: &Req) -> Resp {
     match (req.method.as_str(), req.path.trim_end_matches('/')) {
-        ("GET", "/_sim/world") => Resp::json(200, &serde_json::to_value(&state.world).unwrap_or_default()),
+        ("GET", "/_sim/world") => {
+            Resp::json(200, &serde_json::to_value(&state.world).unwrap_or_default())
+        }
         ("GET", "/_sim/resources") => Resp::json(200, &json!({ "value": inventory(state) })),
         ("GET", "/_sim/requests") => Resp::json(200, &json!({ "value": state.log })),
         ("DELETE", "/_sim/requests") => {
@@ -160,6 +282,9 @@ pub fn handle(state: &mut State, req: &Req) -> Resp {
             },
             Err(e) => Resp::json(400, &json!({ "error": format!("not a command: {e}") })),
         },
-        _ => Resp::json(404, &json!({ "error": "admin endpoints: GET /_sim/world, /_sim/resources, /_sim/requests; POST /_sim/commands" })),
+        _ => Resp::json(
+            404,
+            &json!({ "error": "admin endpoints: GET /_sim/world, /_sim/resources, /_sim/requests; POST /_sim/commands" }),
+        ),
     }
 }

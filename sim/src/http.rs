@@ -28,7 +28,10 @@ pub struct Req {
 impl Req {
     /// A query parameter, matched case-insensitively as ARM does.
     pub fn q(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -37,7 +40,9 @@ impl Req {
 
     /// The body as `application/x-www-form-urlencoded` fields.
     pub fn form(&self) -> BTreeMap<String, String> {
-        url::form_urlencoded::parse(&self.body).into_owned().collect()
+        url::form_urlencoded::parse(&self.body)
+            .into_owned()
+            .collect()
     }
 
     /// The body as JSON, or `None` when it is empty or malformed.
@@ -50,7 +55,12 @@ impl Req {
         self.path
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default())
+            .map(|s| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            })
             .collect()
     }
 }
@@ -67,19 +77,30 @@ pub struct Resp {
 
 impl Resp {
     pub fn new(status: u16) -> Resp {
-        Resp { status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), headers: Vec::new(), body: Bytes::new(), drop_connection: false }
+        Resp {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            headers: Vec::new(),
+            body: Bytes::new(),
+            drop_connection: false,
+        }
     }
 
     pub fn json(status: u16, value: &serde_json::Value) -> Resp {
-        Resp::new(status).header("content-type", "application/json; charset=utf-8").body(value.to_string())
+        Resp::new(status)
+            .header("content-type", "application/json; charset=utf-8")
+            .body(value.to_string())
     }
 
     pub fn html(status: u16, text: String) -> Resp {
-        Resp::new(status).header("content-type", "text/html; charset=utf-8").body(text)
+        Resp::new(status)
+            .header("content-type", "text/html; charset=utf-8")
+            .body(text)
     }
 
     pub fn text(status: u16, text: impl Into<String>) -> Resp {
-        Resp::new(status).header("content-type", "text/plain; charset=utf-8").body(text.into())
+        Resp::new(status)
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(text.into())
     }
 
     pub fn redirect(location: &str) -> Resp {
@@ -97,7 +118,10 @@ impl Resp {
     }
 
     pub fn get_header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -109,20 +133,31 @@ pub fn enc(s: &str) -> String {
 /// Serves `handler` on `listener` until the task is dropped.
 pub async fn serve<H>(listener: TcpListener, handler: Arc<H>)
 where
-    H: Fn(Req) -> std::pin::Pin<Box<dyn std::future::Future<Output = Resp> + Send>> + Send + Sync + 'static,
+    H: Fn(Req) -> std::pin::Pin<Box<dyn std::future::Future<Output = Resp> + Send>>
+        + Send
+        + Sync
+        + 'static,
 {
     loop {
-        let Ok((stream, peer)) = listener.accept().await else { continue };
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
         let handler = handler.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req: hyper::Request<Incoming>| {
                 let handler = handler.clone();
                 async move {
                     let (parts, body) = req.into_parts();
-                    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                    let body = body
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default();
                     let raw_query = parts.uri.query().unwrap_or("").to_string();
                     let req = Req {
-                        query: url::form_urlencoded::parse(raw_query.as_bytes()).into_owned().collect(),
+                        query: url::form_urlencoded::parse(raw_query.as_bytes())
+                            .into_owned()
+                            .collect(),
                         raw_query,
                         method: parts.method,
                         path: parts.uri.path().to_string(),
@@ -133,23 +168,31 @@ where
                     // A handler that panics answers 500 instead of dropping the connection.
                     let resp = match tokio::spawn(handler(req)).await {
                         Ok(resp) => resp,
-                        Err(e) => Resp::json(500, &serde_json::json!({ "error": { "code": "InternalServerError", "message": format!("the emulator failed: {e}") } })),
+                        Err(e) => Resp::json(
+                            500,
+                            &serde_json::json!({ "error": { "code": "InternalServerError", "message": format!("the emulator failed: {e}") } }),
+                        ),
                     };
                     if resp.drop_connection {
-                        return Err(std::io::Error::other("connection dropped by fault injection"));
+                        return Err(std::io::Error::other(
+                            "connection dropped by fault injection",
+                        ));
                     }
                     let mut out = hyper::Response::new(Full::new(resp.body));
                     *out.status_mut() = resp.status;
                     for (k, v) in resp.headers {
-                        if let (Ok(k), Ok(v)) = (http::HeaderName::try_from(k), HeaderValue::try_from(v)) {
+                        if let (Ok(k), Ok(v)) =
+                            (http::HeaderName::try_from(k), HeaderValue::try_from(v))
+                        {
                             out.headers_mut().append(k, v);
                         }
                     }
                     Ok::<_, std::io::Error>(out)
                 }
             });
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
-

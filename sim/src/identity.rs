@@ -28,7 +28,10 @@ fn page(title: &str, body: &str) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A Microsoft-style error page (no redirect), as for AADSTS50011.
@@ -96,13 +99,25 @@ pub fn redirect_matches(registered: &str, given: &str) -> bool {
     if registered == given {
         return true;
     }
-    let (Ok(r), Ok(g)) = (url::Url::parse(registered), url::Url::parse(given)) else { return false };
-    let loopback = |u: &url::Url| u.scheme() == "http" && matches!(u.host_str(), Some("localhost") | Some("127.0.0.1"));
-    loopback(&r) && loopback(&g) && r.host_str() == g.host_str() && r.path() == g.path() && r.query() == g.query()
+    let (Ok(r), Ok(g)) = (url::Url::parse(registered), url::Url::parse(given)) else {
+        return false;
+    };
+    let loopback = |u: &url::Url| {
+        u.scheme() == "http" && matches!(u.host_str(), Some("localhost") | Some("127.0.0.1"))
+    };
+    loopback(&r)
+        && loopback(&g)
+        && r.host_str() == g.host_str()
+        && r.path() == g.path()
+        && r.query() == g.query()
 }
 
 fn app<'a>(state: &'a State, client_id: &str) -> Option<&'a App> {
-    state.world.apps.iter().find(|a| a.client_id.eq_ignore_ascii_case(client_id))
+    state
+        .world
+        .apps
+        .iter()
+        .find(|a| a.client_id.eq_ignore_ascii_case(client_id))
 }
 
 /// Describes a scope for the consent page; `None` for scopes the emulator does not know.
@@ -113,38 +128,79 @@ fn describe(scope: &str) -> Option<&'static str> {
         "profile" => "View your basic profile",
         "email" => "View your email address",
         "offline_access" => "Maintain access to data you have given it access to",
-        _ if is_arm_scope(&s) => "Access Azure Service Management as you (Windows Azure Service Management API)",
+        _ if is_arm_scope(&s) => {
+            "Access Azure Service Management as you (Windows Azure Service Management API)"
+        }
         _ => return None,
     })
 }
 
 fn is_arm_scope(scope: &str) -> bool {
     let s = scope.to_ascii_lowercase();
-    ["https://management.azure.com/", "https://management.core.windows.net/", "https://management.core.windows.net//"]
-        .iter()
-        .any(|p| s.strip_prefix(p).is_some_and(|rest| rest == "user_impersonation" || rest == ".default"))
+    [
+        "https://management.azure.com/",
+        "https://management.core.windows.net/",
+        "https://management.core.windows.net//",
+    ]
+    .iter()
+    .any(|p| {
+        s.strip_prefix(p)
+            .is_some_and(|rest| rest == "user_impersonation" || rest == ".default")
+    })
 }
 
 /// The authorize parameters that travel through the consent form.
-const CARRIED: &[&str] = &["client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "code_challenge", "code_challenge_method", "nonce", "login_hint", "prompt"];
+const CARRIED: &[&str] = &[
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "response_mode",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+    "login_hint",
+    "prompt",
+];
 
-fn param(req: &Req, form: &std::collections::BTreeMap<String, String>, name: &str) -> Option<String> {
-    form.get(name).cloned().or_else(|| req.q(name).map(str::to_string))
+fn param(
+    req: &Req,
+    form: &std::collections::BTreeMap<String, String>,
+    name: &str,
+) -> Option<String> {
+    form.get(name)
+        .cloned()
+        .or_else(|| req.q(name).map(str::to_string))
 }
 
 /// Sends the authorization response to the client the way `response_mode` asks.
 fn respond(redirect_uri: &str, mode: Option<&str>, fields: &[(&str, String)]) -> Resp {
     match mode {
         Some("form_post") => {
-            let inputs: String = fields.iter().map(|(k, v)| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", escape(v))).collect();
+            let inputs: String = fields
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
+                        escape(v)
+                    )
+                })
+                .collect();
             Resp::html(200, format!("<!doctype html><html><body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"{}\">{inputs}<noscript><button>Continue</button></noscript></form></body></html>", escape(redirect_uri)))
         }
         Some("fragment") => {
-            let q: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect();
+            let q: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("{k}={}", enc(v)))
+                .collect();
             Resp::redirect(&format!("{redirect_uri}#{}", q.join("&")))
         }
         _ => {
-            let q: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect();
+            let q: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("{k}={}", enc(v)))
+                .collect();
             let sep = if redirect_uri.contains('?') { '&' } else { '?' };
             Resp::redirect(&format!("{redirect_uri}{sep}{}", q.join("&")))
         }
@@ -153,14 +209,22 @@ fn respond(redirect_uri: &str, mode: Option<&str>, fields: &[(&str, String)]) ->
 
 /// `GET|POST /{tenant}/oauth2/v2.0/authorize`.
 pub fn authorize(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
-    let form = if req.method == http::Method::POST { req.form() } else { Default::default() };
+    let form = if req.method == http::Method::POST {
+        req.form()
+    } else {
+        Default::default()
+    };
     let p = |n: &str| param(req, &form, n);
     let authority = match authority(state, tenant_segment) {
         Ok(a) => a,
         Err(page) => return page,
     };
     let Some(client_id) = p("client_id") else {
-        return error_page(400, 900144, "The request body must contain the following parameter: 'client_id'.");
+        return error_page(
+            400,
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        );
     };
     let Some(app) = app(state, &client_id).cloned() else {
         return error_page(400, 700016, &format!("Application with identifier '{client_id}' was not found in the directory '{tenant_segment}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."));
@@ -171,15 +235,28 @@ pub fn authorize(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
     let redirect_uri = match p("redirect_uri") {
         Some(r) => r,
         None if app.redirect_uris.len() == 1 => app.redirect_uris[0].clone(),
-        None => return error_page(400, 900144, "The request body must contain the following parameter: 'redirect_uri'."),
+        None => {
+            return error_page(
+                400,
+                900144,
+                "The request body must contain the following parameter: 'redirect_uri'.",
+            )
+        }
     };
-    if !app.redirect_uris.iter().any(|r| redirect_matches(r, &redirect_uri)) {
+    if !app
+        .redirect_uris
+        .iter()
+        .any(|r| redirect_matches(r, &redirect_uri))
+    {
         return error_page(400, 50011, &format!("The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{client_id}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this."));
     }
     let mode = p("response_mode");
     let st = p("state").unwrap_or_default();
     let fail = |error: &str, code: u32, description: &str| {
-        let mut fields = vec![("error", error.to_string()), ("error_description", format!("AADSTS{code}: {description}"))];
+        let mut fields = vec![
+            ("error", error.to_string()),
+            ("error_description", format!("AADSTS{code}: {description}")),
+        ];
         if !st.is_empty() {
             fields.push(("state", st.clone()));
         }
@@ -191,7 +268,11 @@ pub fn authorize(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
     let scope = p("scope").unwrap_or_default();
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     if scopes.is_empty() {
-        return fail("invalid_request", 900144, "The request body must contain the following parameter: 'scope'.");
+        return fail(
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'scope'.",
+        );
     }
     if let Some(unknown) = scopes.iter().find(|s| describe(s).is_none()) {
         return fail("invalid_scope", 70011, &format!("The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {unknown} is not valid."));
@@ -199,7 +280,11 @@ pub fn authorize(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
     let challenge = p("code_challenge");
     let method = p("code_challenge_method").unwrap_or_else(|| "plain".into());
     if challenge.is_some() && method != "S256" && method != "plain" {
-        return fail("invalid_request", 50148, "The code_challenge_method is not supported; use S256.");
+        return fail(
+            "invalid_request",
+            50148,
+            "The code_challenge_method is not supported; use S256.",
+        );
     }
 
     let decision = form.get("decision").map(String::as_str);
@@ -210,7 +295,10 @@ pub fn authorize(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
         let mut fields = vec![
             ("error", "access_denied".to_string()),
             ("error_subcode", "cancel".to_string()),
-            ("error_description", "AADSTS65004: User declined to consent to access the app.".to_string()),
+            (
+                "error_description",
+                "AADSTS65004: User declined to consent to access the app.".to_string(),
+            ),
         ];
         if !st.is_empty() {
             fields.push(("state", st.clone()));
@@ -218,12 +306,22 @@ pub fn authorize(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
         return respond(&redirect_uri, mode.as_deref(), &fields);
     }
 
-    let username = form.get("user").cloned().or_else(|| p("login_hint")).unwrap_or_default();
+    let username = form
+        .get("user")
+        .cloned()
+        .or_else(|| p("login_hint"))
+        .unwrap_or_default();
     let Some(user) = state.user(&username).cloned() else {
         return error_page(400, 50034, &format!("The user account {username} does not exist in the directory. To sign into this application, the account must be added to the directory."));
     };
     let tenant = match &authority {
-        Authority::Any => state.world.tenants.iter().find(|t| t.id == user.tenant).cloned().expect("checked world"),
+        Authority::Any => state
+            .world
+            .tenants
+            .iter()
+            .find(|t| t.id == user.tenant)
+            .cloned()
+            .expect("checked world"),
         Authority::Tenant(t) => {
             if user.tenant != t.id && !user.guest_of.contains(&t.id) {
                 return error_page(400, 50020, &format!("User account '{}' from identity provider 'https://sts.windows.net/{}/' does not exist in tenant '{}' and cannot access the application '{client_id}'({}) in that tenant.", user.username, user.tenant, t.name, app.name));
@@ -236,7 +334,10 @@ pub fn authorize(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
         let mut fields = vec![
             ("error", "access_denied".to_string()),
             ("error_subcode", "cancel".to_string()),
-            ("error_description", "AADSTS65004: User declined to consent to access the app.".to_string()),
+            (
+                "error_description",
+                "AADSTS65004: User declined to consent to access the app.".to_string(),
+            ),
         ];
         if !st.is_empty() {
             fields.push(("state", st.clone()));
@@ -244,12 +345,17 @@ pub fn authorize(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
         return respond(&redirect_uri, mode.as_deref(), &fields);
     }
     let needs_admin = scripted == Some(SignInOutcome::AdminConsentRequired)
-        || (tenant.admin_consent_required && !state.admin_consents.contains(&(tenant.id.clone(), app.client_id.clone())));
+        || (tenant.admin_consent_required
+            && !state
+                .admin_consents
+                .contains(&(tenant.id.clone(), app.client_id.clone())));
     if needs_admin {
         return admin_approval_page(&tenant, &app, &redirect_uri, mode.as_deref(), &st);
     }
 
-    state.consents.insert((user.id.clone(), app.client_id.clone()));
+    state
+        .consents
+        .insert((user.id.clone(), app.client_id.clone()));
     let code = format!("1.{}{}", guid().replace('-', ""), guid().replace('-', ""));
     state.codes.insert(
         code.clone(),
@@ -272,10 +378,25 @@ pub fn authorize(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
     respond(&redirect_uri, mode.as_deref(), &fields)
 }
 
-fn consent_page(state: &State, tenant_segment: &str, app: &App, req: &Req, form: &std::collections::BTreeMap<String, String>, scopes: &[&str], authority: &Authority) -> Resp {
+fn consent_page(
+    state: &State,
+    tenant_segment: &str,
+    app: &App,
+    req: &Req,
+    form: &std::collections::BTreeMap<String, String>,
+    scopes: &[&str],
+    authority: &Authority,
+) -> Resp {
     let hidden: String = CARRIED
         .iter()
-        .filter_map(|n| param(req, form, n).map(|v| format!("<input type=\"hidden\" name=\"{n}\" value=\"{}\">", escape(&v))))
+        .filter_map(|n| {
+            param(req, form, n).map(|v| {
+                format!(
+                    "<input type=\"hidden\" name=\"{n}\" value=\"{}\">",
+                    escape(&v)
+                )
+            })
+        })
         .collect();
     let users: Vec<_> = state
         .world
@@ -290,8 +411,20 @@ fn consent_page(state: &State, tenant_segment: &str, app: &App, req: &Req, form:
     let options: String = users
         .iter()
         .map(|u| {
-            let selected = if hint.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(&u.username)) { " selected" } else { "" };
-            format!("<option value=\"{}\"{selected}>{} ({})</option>", escape(&u.username), escape(&u.name), escape(&u.username))
+            let selected = if hint
+                .as_deref()
+                .is_some_and(|h| h.eq_ignore_ascii_case(&u.username))
+            {
+                " selected"
+            } else {
+                ""
+            };
+            format!(
+                "<option value=\"{}\"{selected}>{} ({})</option>",
+                escape(&u.username),
+                escape(&u.name),
+                escape(&u.username)
+            )
         })
         .collect();
     let mut seen = std::collections::BTreeSet::new();
@@ -320,7 +453,13 @@ fn consent_page(state: &State, tenant_segment: &str, app: &App, req: &Req, form:
     )
 }
 
-fn admin_approval_page(tenant: &Tenant, app: &App, redirect_uri: &str, mode: Option<&str>, st: &str) -> Resp {
+fn admin_approval_page(
+    tenant: &Tenant,
+    app: &App,
+    redirect_uri: &str,
+    mode: Option<&str>,
+    st: &str,
+) -> Resp {
     let mut fields = vec![
         ("error", "access_denied".to_string()),
         ("error_description", format!("AADSTS90094: Admin consent is required for the permissions requested by this application. An admin of '{}' must grant consent.", tenant.name)),
@@ -329,7 +468,10 @@ fn admin_approval_page(tenant: &Tenant, app: &App, redirect_uri: &str, mode: Opt
         fields.push(("state", st.to_string()));
     }
     let back = respond(redirect_uri, mode, &fields);
-    let href = back.get_header("location").unwrap_or(redirect_uri).to_string();
+    let href = back
+        .get_header("location")
+        .unwrap_or(redirect_uri)
+        .to_string();
     Resp::html(
         200,
         page(
@@ -347,25 +489,43 @@ fn admin_approval_page(tenant: &Tenant, app: &App, redirect_uri: &str, mode: Opt
 
 /// `GET|POST /{tenant}/v2.0/adminconsent`.
 pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
-    let form = if req.method == http::Method::POST { req.form() } else { Default::default() };
+    let form = if req.method == http::Method::POST {
+        req.form()
+    } else {
+        Default::default()
+    };
     let p = |n: &str| param(req, &form, n);
     let tenant = match authority(state, tenant_segment) {
         Ok(Authority::Tenant(t)) => t,
-        Ok(Authority::Any) => return error_page(400, 90002, "Admin consent needs a tenant id or domain in the URL, not common or organizations."),
+        Ok(Authority::Any) => return error_page(
+            400,
+            90002,
+            "Admin consent needs a tenant id or domain in the URL, not common or organizations.",
+        ),
         Err(page) => return page,
     };
     let Some(app) = p("client_id").and_then(|c| app(state, &c).cloned()) else {
         return error_page(400, 700016, "Application was not found in the directory.");
     };
     let redirect_uri = p("redirect_uri").unwrap_or_else(|| app.redirect_uris[0].clone());
-    if !app.redirect_uris.iter().any(|r| redirect_matches(r, &redirect_uri)) {
+    if !app
+        .redirect_uris
+        .iter()
+        .any(|r| redirect_matches(r, &redirect_uri))
+    {
         return error_page(400, 50011, &format!("The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{}'.", app.client_id));
     }
     let st = p("state").unwrap_or_default();
     match form.get("decision").map(String::as_str) {
         Some("accept") => {
-            state.admin_consents.insert((tenant.id.clone(), app.client_id.clone()));
-            let mut fields = vec![("admin_consent", "True".to_string()), ("tenant", tenant.id.clone()), ("scope", p("scope").unwrap_or_default())];
+            state
+                .admin_consents
+                .insert((tenant.id.clone(), app.client_id.clone()));
+            let mut fields = vec![
+                ("admin_consent", "True".to_string()),
+                ("tenant", tenant.id.clone()),
+                ("scope", p("scope").unwrap_or_default()),
+            ];
             if !st.is_empty() {
                 fields.push(("state", st));
             }
@@ -375,7 +535,10 @@ pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp
             let mut fields = vec![
                 ("admin_consent", "True".to_string()),
                 ("error", "consent_required".to_string()),
-                ("error_description", "AADSTS65004: User declined to consent to access the app.".to_string()),
+                (
+                    "error_description",
+                    "AADSTS65004: User declined to consent to access the app.".to_string(),
+                ),
             ];
             if !st.is_empty() {
                 fields.push(("state", st));
@@ -385,7 +548,14 @@ pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp
         None => {
             let hidden: String = ["client_id", "redirect_uri", "scope", "state"]
                 .iter()
-                .filter_map(|n| p(n).map(|v| format!("<input type=\"hidden\" name=\"{n}\" value=\"{}\">", escape(&v))))
+                .filter_map(|n| {
+                    p(n).map(|v| {
+                        format!(
+                            "<input type=\"hidden\" name=\"{n}\" value=\"{}\">",
+                            escape(&v)
+                        )
+                    })
+                })
                 .collect();
             Resp::html(
                 200,
@@ -408,17 +578,28 @@ pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp
 fn basic_auth(req: &Req) -> Option<(String, String)> {
     use base64::Engine;
     let value = req.header("authorization")?.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(value.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
-    let d = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let d = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
     Some((d(id), d(secret)))
 }
 
 fn pkce_ok(challenge: &(String, String), verifier: &str) -> bool {
     use base64::Engine;
     match challenge.1.as_str() {
-        "S256" => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == challenge.0,
+        "S256" => {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(Sha256::digest(verifier.as_bytes()))
+                == challenge.0
+        }
         _ => challenge.0 == verifier,
     }
 }
@@ -426,7 +607,12 @@ fn pkce_ok(challenge: &(String, String), verifier: &str) -> bool {
 /// `POST /{tenant}/oauth2/v2.0/token`.
 pub fn token(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
     if req.method != http::Method::POST {
-        return token_error(405, "invalid_request", 900561, "The endpoint only accepts POST requests.");
+        return token_error(
+            405,
+            "invalid_request",
+            900561,
+            "The endpoint only accepts POST requests.",
+        );
     }
     let content_type = req.header("content-type").unwrap_or("");
     if !content_type.starts_with("application/x-www-form-urlencoded") {
@@ -434,14 +620,32 @@ pub fn token(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
     }
     let authority = match authority(state, tenant_segment) {
         Ok(a) => a,
-        Err(_) => return token_error(400, "invalid_request", 90002, &format!("Tenant '{tenant_segment}' not found.")),
+        Err(_) => {
+            return token_error(
+                400,
+                "invalid_request",
+                90002,
+                &format!("Tenant '{tenant_segment}' not found."),
+            )
+        }
     };
     let form = req.form();
     let basic = basic_auth(req);
-    let client_id = form.get("client_id").cloned().or_else(|| basic.as_ref().map(|b| b.0.clone()));
-    let secret = form.get("client_secret").cloned().or_else(|| basic.as_ref().map(|b| b.1.clone()));
+    let client_id = form
+        .get("client_id")
+        .cloned()
+        .or_else(|| basic.as_ref().map(|b| b.0.clone()));
+    let secret = form
+        .get("client_secret")
+        .cloned()
+        .or_else(|| basic.as_ref().map(|b| b.1.clone()));
     let Some(client_id) = client_id else {
-        return token_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.");
+        return token_error(
+            400,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        );
     };
     let Some(app) = app(state, &client_id).cloned() else {
         return token_error(400, "unauthorized_client", 700016, &format!("Application with identifier '{client_id}' was not found in the directory '{tenant_segment}'."));
@@ -455,15 +659,30 @@ pub fn token(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
         _ => {}
     }
     let Some(grant_type) = form.get("grant_type") else {
-        return token_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.");
+        return token_error(
+            400,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'grant_type'.",
+        );
     };
     match grant_type.as_str() {
         "authorization_code" => {
             let Some(code_value) = form.get("code") else {
-                return token_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'code'.");
+                return token_error(
+                    400,
+                    "invalid_request",
+                    900144,
+                    "The request body must contain the following parameter: 'code'.",
+                );
             };
             let Some(code) = state.codes.get_mut(code_value) else {
-                return token_error(400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.");
+                return token_error(
+                    400,
+                    "invalid_grant",
+                    9002313,
+                    "Invalid request. Request is malformed or invalid.",
+                );
             };
             if code.redeemed {
                 return token_error(400, "invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.");
@@ -490,10 +709,20 @@ pub fn token(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
         }
         "refresh_token" => {
             let Some(rt) = form.get("refresh_token") else {
-                return token_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'refresh_token'.");
+                return token_error(
+                    400,
+                    "invalid_request",
+                    900144,
+                    "The request body must contain the following parameter: 'refresh_token'.",
+                );
             };
             let Some(grant) = state.grants.get(rt).cloned() else {
-                return token_error(400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.");
+                return token_error(
+                    400,
+                    "invalid_grant",
+                    9002313,
+                    "Invalid request. Request is malformed or invalid.",
+                );
             };
             if !grant.client_id.eq_ignore_ascii_case(&app.client_id) {
                 return token_error(400, "invalid_grant", 70000, "The provided value for the 'refresh_token' parameter is not valid. It was issued to another client.");
@@ -501,19 +730,39 @@ pub fn token(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
             if let Some((at, why)) = state.revocations.get(&grant.user) {
                 if *at > grant.seq {
                     let (code, text) = why.aadsts();
-                    let issued = chrono::DateTime::from_timestamp(grant.issued, 0).map(|d| d.to_rfc3339()).unwrap_or_default();
-                    return token_error(400, "invalid_grant", code, &text.replace("{issued}", &issued));
+                    let issued = chrono::DateTime::from_timestamp(grant.issued, 0)
+                        .map(|d| d.to_rfc3339())
+                        .unwrap_or_default();
+                    return token_error(
+                        400,
+                        "invalid_grant",
+                        code,
+                        &text.replace("{issued}", &issued),
+                    );
                 }
             }
             let user = grant.user.clone();
             let Some(u) = state.user(&user).cloned() else {
-                return token_error(400, "invalid_grant", 50034, "The user account does not exist in the directory.");
+                return token_error(
+                    400,
+                    "invalid_grant",
+                    50034,
+                    "The user account does not exist in the directory.",
+                );
             };
             let tenant = match authority {
                 Authority::Any => u.tenant.clone(),
                 Authority::Tenant(t) => {
                     if u.tenant != t.id && !u.guest_of.contains(&t.id) {
-                        return token_error(400, "invalid_grant", 50020, &format!("User account '{}' does not exist in tenant '{}'.", u.username, t.name));
+                        return token_error(
+                            400,
+                            "invalid_grant",
+                            50020,
+                            &format!(
+                                "User account '{}' does not exist in tenant '{}'.",
+                                u.username, t.name
+                            ),
+                        );
                     }
                     t.id
                 }
@@ -521,17 +770,28 @@ pub fn token(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
             let scope = form.get("scope").cloned().unwrap_or(grant.scope.clone());
             issue(state, &app, &user, &tenant, &scope)
         }
-        other => token_error(400, "unsupported_grant_type", 70003, &format!("The app requested an unsupported grant type '{other}'.")),
+        other => token_error(
+            400,
+            "unsupported_grant_type",
+            70003,
+            &format!("The app requested an unsupported grant type '{other}'."),
+        ),
     }
 }
 
 /// Mints an access token (and a refresh and id token when asked for).
 fn issue(state: &mut State, app: &App, user_id: &str, tenant: &str, scope: &str) -> Resp {
-    let user = state.user(user_id).cloned().expect("users are never removed");
+    let user = state
+        .user(user_id)
+        .cloned()
+        .expect("users are never removed");
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     let lifetime = state.world.settings.access_token_lifetime_secs;
     let iat = now();
-    let audience = if scopes.iter().any(|s| s.to_ascii_lowercase().starts_with("https://management.core.windows.net")) {
+    let audience = if scopes.iter().any(|s| {
+        s.to_ascii_lowercase()
+            .starts_with("https://management.core.windows.net")
+    }) {
         "https://management.core.windows.net/"
     } else {
         ARM_AUDIENCE
@@ -559,10 +819,27 @@ fn issue(state: &mut State, app: &App, user_id: &str, tenant: &str, scope: &str)
         "ext_expires_in": lifetime,
         "access_token": access,
     });
-    if scopes.iter().any(|s| s.eq_ignore_ascii_case("offline_access")) {
-        let rt = format!("1.A{}{}{}", guid().replace('-', ""), guid().replace('-', ""), guid().replace('-', ""));
+    if scopes
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case("offline_access"))
+    {
+        let rt = format!(
+            "1.A{}{}{}",
+            guid().replace('-', ""),
+            guid().replace('-', ""),
+            guid().replace('-', "")
+        );
         let seq = state.next_seq();
-        state.grants.insert(rt.clone(), Grant { client_id: app.client_id.clone(), user: user.id.clone(), scope: scope.to_string(), issued: iat, seq });
+        state.grants.insert(
+            rt.clone(),
+            Grant {
+                client_id: app.client_id.clone(),
+                user: user.id.clone(),
+                scope: scope.to_string(),
+                issued: iat,
+                seq,
+            },
+        );
         body["refresh_token"] = Value::String(rt);
     }
     if scopes.iter().any(|s| s.eq_ignore_ascii_case("openid")) {
@@ -578,7 +855,9 @@ fn issue(state: &mut State, app: &App, user_id: &str, tenant: &str, scope: &str)
             }),
         ));
     }
-    Resp::json(200, &body).header("cache-control", "no-store").header("pragma", "no-cache")
+    Resp::json(200, &body)
+        .header("cache-control", "no-store")
+        .header("pragma", "no-cache")
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
@@ -606,17 +885,36 @@ mod tests {
 
     #[test]
     fn loopback_ports_are_flexible_others_exact() {
-        assert!(redirect_matches("http://localhost:3000/cb", "http://localhost:51234/cb"));
-        assert!(redirect_matches("http://127.0.0.1/cb", "http://127.0.0.1:9/cb"));
-        assert!(!redirect_matches("http://localhost:3000/cb", "http://localhost:3000/other"));
-        assert!(!redirect_matches("https://app.example.com/cb", "https://app.example.com:8443/cb"));
-        assert!(!redirect_matches("http://localhost:3000/cb", "http://127.0.0.1:3000/cb"));
+        assert!(redirect_matches(
+            "http://localhost:3000/cb",
+            "http://localhost:51234/cb"
+        ));
+        assert!(redirect_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:9/cb"
+        ));
+        assert!(!redirect_matches(
+            "http://localhost:3000/cb",
+            "http://localhost:3000/other"
+        ));
+        assert!(!redirect_matches(
+            "https://app.example.com/cb",
+            "https://app.example.com:8443/cb"
+        ));
+        assert!(!redirect_matches(
+            "http://localhost:3000/cb",
+            "http://127.0.0.1:3000/cb"
+        ));
     }
 
     #[test]
     fn arm_scopes() {
-        assert!(is_arm_scope("https://management.azure.com/user_impersonation"));
-        assert!(is_arm_scope("https://management.core.windows.net//user_impersonation"));
+        assert!(is_arm_scope(
+            "https://management.azure.com/user_impersonation"
+        ));
+        assert!(is_arm_scope(
+            "https://management.core.windows.net//user_impersonation"
+        ));
         assert!(is_arm_scope("https://management.azure.com/.default"));
         assert!(!is_arm_scope("https://graph.microsoft.com/User.Read"));
     }
@@ -624,7 +922,10 @@ mod tests {
     #[test]
     fn pkce_s256() {
         // RFC 7636 appendix B.
-        let ch = ("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_string(), "S256".to_string());
+        let ch = (
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_string(),
+            "S256".to_string(),
+        );
         assert!(pkce_ok(&ch, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
         assert!(!pkce_ok(&ch, "wrong"));
     }

@@ -29,7 +29,9 @@ pub enum Invalid {
 /// Checks the signature and returns the claims (expiry is the caller's call).
 pub fn decode(key: &[u8], token: &str) -> Result<Value, Invalid> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(Invalid::Malformed);
     };
     let sig = B64.decode(s).map_err(|_| Invalid::Malformed)?;

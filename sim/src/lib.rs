@@ -44,12 +44,27 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 /// Creates the world's seeded resources: resource groups and DNS zones.
 fn seed(state: &mut State) {
     for z in state.world.dns_zones.clone() {
-        let rg_id = format!("/subscriptions/{}/resourceGroups/{}", z.subscription, z.resource_group);
+        let rg_id = format!(
+            "/subscriptions/{}/resourceGroups/{}",
+            z.subscription, z.resource_group
+        );
         if state.resource(&rg_id).is_none() {
             let body = json!({ "id": rg_id, "name": z.resource_group, "type": "Microsoft.Resources/resourceGroups", "location": z.resource_group_location, "tags": {}, "properties": { "provisioningState": "Succeeded" } });
-            state.resources.insert(rg_id.to_ascii_lowercase(), state::Resource { id: rg_id.clone(), kind: "resourceGroups".into(), subscription: z.subscription.clone(), resource_group: Some(z.resource_group.clone()), body });
+            state.resources.insert(
+                rg_id.to_ascii_lowercase(),
+                state::Resource {
+                    id: rg_id.clone(),
+                    kind: "resourceGroups".into(),
+                    subscription: z.subscription.clone(),
+                    resource_group: Some(z.resource_group.clone()),
+                    body,
+                },
+            );
         }
-        let g = arm::store::Group { sub: z.subscription.clone(), rg: z.resource_group.clone() };
+        let g = arm::store::Group {
+            sub: z.subscription.clone(),
+            rg: z.resource_group.clone(),
+        };
         arm::dns::create_zone(state, &g, &z.name, None);
     }
 }
@@ -67,7 +82,8 @@ impl Sim {
         let handler_state = state.clone();
         let handler = Arc::new(move |req: Req| {
             let state = handler_state.clone();
-            Box::pin(async move { route(state, req).await }) as std::pin::Pin<Box<dyn std::future::Future<Output = Resp> + Send>>
+            Box::pin(async move { route(state, req).await })
+                as std::pin::Pin<Box<dyn std::future::Future<Output = Resp> + Send>>
         });
         tokio::spawn(async move {
             tokio::select! {
@@ -75,32 +91,48 @@ impl Sim {
                 _ = rx => {}
             }
         });
-        Ok(Sim { state, url, _runtime: None, shutdown: Some(tx) })
+        Ok(Sim {
+            state,
+            url,
+            _runtime: None,
+            shutdown: Some(tx),
+        })
     }
 
     /// Starts the emulator on an ephemeral 127.0.0.1 port with a runtime of
     /// its own, for synchronous tests.
     pub fn spawn(world: World) -> anyhow::Result<Sim> {
         let (tx, rx) = std::sync::mpsc::channel();
-        let handle = std::thread::Builder::new().name("skyport-sim".into()).spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime");
-            rt.block_on(async move {
-                match Sim::start(world, "127.0.0.1:0").await {
-                    Ok(mut sim) => {
-                        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-                        let inner = sim.shutdown.take();
-                        let _ = tx.send(Ok((sim.state.clone(), sim.url.clone(), stop_tx)));
-                        let _ = stop_rx.await;
-                        drop(inner);
+        let handle = std::thread::Builder::new()
+            .name("skyport-sim".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("a tokio runtime");
+                rt.block_on(async move {
+                    match Sim::start(world, "127.0.0.1:0").await {
+                        Ok(mut sim) => {
+                            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+                            let inner = sim.shutdown.take();
+                            let _ = tx.send(Ok((sim.state.clone(), sim.url.clone(), stop_tx)));
+                            let _ = stop_rx.await;
+                            drop(inner);
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                        }
                     }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                    }
-                }
-            });
-        })?;
+                });
+            })?;
         let (state, url, stop) = rx.recv()??;
-        Ok(Sim { state, url, _runtime: Some(handle), shutdown: Some(stop) })
+        Ok(Sim {
+            state,
+            url,
+            _runtime: Some(handle),
+            shutdown: Some(stop),
+        })
     }
 
     /// Changes the world.
@@ -152,7 +184,9 @@ fn take_fault(state: &mut State, req: &Req) -> Option<state::Fault> {
     let path = req.path.to_ascii_lowercase();
     let i = state.faults.iter().position(|f| {
         (f.path == "*" || path.contains(&f.path.to_ascii_lowercase()))
-            && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(req.method.as_str()))
+            && f.method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(req.method.as_str()))
             && f.count != Some(0)
     })?;
     if let Some(p) = state.faults[i].probability {
@@ -168,7 +202,10 @@ fn take_fault(state: &mut State, req: &Req) -> Option<state::Fault> {
 }
 
 fn is_identity(segments: &[String]) -> bool {
-    matches!(segments.get(1).map(String::as_str), Some("oauth2") | Some("v2.0"))
+    matches!(
+        segments.get(1).map(String::as_str),
+        Some("oauth2") | Some("v2.0")
+    )
 }
 
 fn fault_response(f: &state::Fault, identity: bool) -> Option<Resp> {
@@ -180,14 +217,27 @@ fn fault_response(f: &state::Fault, identity: bool) -> Option<Resp> {
     let status = f.status?;
     let retry = f.retry_after.unwrap_or(1);
     let resp = if identity {
-        identity::token_error(status, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
+        identity::token_error(
+            status,
+            "temporarily_unavailable",
+            90033,
+            "A transient error has occurred. Please try again.",
+        )
     } else if status == 429 {
         arm::errors::arm_error(429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - 'Read_ObservationWindow_00:05:00'. For more information, see - https://aka.ms/srpthrottlinglimits")
             .header("x-ms-ratelimit-remaining-subscription-reads", "0")
             .header("x-ms-ratelimit-remaining-subscription-writes", "0")
     } else {
-        let code = if status == 503 { "ServiceUnavailable" } else { "InternalServerError" };
-        arm::errors::arm_error(status, code, "The server encountered a temporary error. Please retry the request.")
+        let code = if status == 503 {
+            "ServiceUnavailable"
+        } else {
+            "InternalServerError"
+        };
+        arm::errors::arm_error(
+            status,
+            code,
+            "The server encountered a temporary error. Please retry the request.",
+        )
     };
     Some(resp.header("retry-after", retry.to_string()))
 }
@@ -202,22 +252,39 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let identity_path = is_identity(&segments);
-    let mut resp = match fault.as_ref().and_then(|f| fault_response(f, identity_path)) {
+    let mut resp = match fault
+        .as_ref()
+        .and_then(|f| fault_response(f, identity_path))
+    {
         Some(r) => r,
         None => {
             let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
             let l: Vec<&str> = lower.iter().map(String::as_str).collect();
             match l.as_slice() {
-                [_, "oauth2", "v2.0", "authorize"] => identity::authorize(&mut lock(&state), &segments[0], &req),
-                [_, "oauth2", "v2.0", "token"] => identity::token(&mut lock(&state), &segments[0], &req),
-                [_, "v2.0", "adminconsent"] => identity::admin_consent(&mut lock(&state), &segments[0], &req),
-                [_, "v2.0", ".well-known", "openid-configuration"] => identity::openid_configuration(&lock(&state), &segments[0]),
+                [_, "oauth2", "v2.0", "authorize"] => {
+                    identity::authorize(&mut lock(&state), &segments[0], &req)
+                }
+                [_, "oauth2", "v2.0", "token"] => {
+                    identity::token(&mut lock(&state), &segments[0], &req)
+                }
+                [_, "v2.0", "adminconsent"] => {
+                    identity::admin_consent(&mut lock(&state), &segments[0], &req)
+                }
+                [_, "v2.0", ".well-known", "openid-configuration"] => {
+                    identity::openid_configuration(&lock(&state), &segments[0])
+                }
                 ["api", "retail", "prices"] => prices::handle(&lock(&state), &req),
                 ["_blob", ..] => {
                     let plan = blob::plan(&mut lock(&state), &req);
                     match plan {
                         blob::Plan::Answer(r) => r,
-                        blob::Plan::Forward { url, headers, method, body, container } => {
+                        blob::Plan::Forward {
+                            url,
+                            headers,
+                            method,
+                            body,
+                            container,
+                        } => {
                             if let Some((base, path)) = container {
                                 blob::ensure_container(&base, &path).await;
                             }
@@ -225,16 +292,31 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
                         }
                     }
                 }
-                [] => Resp::json(200, &json!({ "emulator": "skyport-sim", "authority": lock(&state).base_url, "admin": "/_sim/world" })),
+                [] => Resp::json(
+                    200,
+                    &json!({ "emulator": "skyport-sim", "authority": lock(&state).base_url, "admin": "/_sim/world" }),
+                ),
                 _ => arm::handle(&mut lock(&state), &req),
             }
         }
     };
     if !identity_path {
-        let correlation = req.header("x-ms-correlation-request-id").map(str::to_string).unwrap_or_else(guid);
-        resp = resp.header("x-ms-request-id", guid()).header("x-ms-correlation-request-id", correlation).header("x-ms-routing-request-id", format!("WESTEUROPE:{}", guid()));
+        let correlation = req
+            .header("x-ms-correlation-request-id")
+            .map(str::to_string)
+            .unwrap_or_else(guid);
+        resp = resp
+            .header("x-ms-request-id", guid())
+            .header("x-ms-correlation-request-id", correlation)
+            .header("x-ms-routing-request-id", format!("WESTEUROPE:{}", guid()));
     }
-    let grant = (identity_path && segments.last().is_some_and(|s| s == "token")).then(|| req.form().get("grant_type").cloned().unwrap_or_default());
-    lock(&state).log.push(Logged { method: req.method.to_string(), path: req.path.clone(), status: resp.status.as_u16(), grant });
+    let grant = (identity_path && segments.last().is_some_and(|s| s == "token"))
+        .then(|| req.form().get("grant_type").cloned().unwrap_or_default());
+    lock(&state).log.push(Logged {
+        method: req.method.to_string(),
+        path: req.path.clone(),
+        status: resp.status.as_u16(),
+        grant,
+    });
     resp
 }

@@ -52,7 +52,11 @@ pub fn catalogue() -> Vec<Value> {
             let linux = round(base * mult);
             let product = format!("Virtual Machines {} Series", series(family));
             let item = |product: &str, sku_name: &str, meter: &str, price: f64, kind: &str| {
-                let meter_id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("{region}/{product}/{meter}/{kind}").as_bytes()).to_string();
+                let meter_id = uuid::Uuid::new_v5(
+                    &uuid::Uuid::NAMESPACE_URL,
+                    format!("{region}/{product}/{meter}/{kind}").as_bytes(),
+                )
+                .to_string();
                 json!({
                     "currencyCode": "USD", "tierMinimumUnits": 0.0, "retailPrice": price, "unitPrice": price,
                     "armRegionName": region, "location": location, "effectiveStartDate": "2024-06-01T00:00:00Z",
@@ -62,11 +66,41 @@ pub fn catalogue() -> Vec<Value> {
                 })
             };
             items.push(item(&product, &sku, &sku, linux, "Consumption"));
-            items.push(item(&format!("{product} Windows"), &sku, &sku, round(linux * 1.85), "Consumption"));
-            items.push(item(&product, &format!("{sku} Spot"), &format!("{sku} Spot"), round(linux * 0.2), "Consumption"));
-            items.push(item(&product, &format!("{sku} Low Priority"), &format!("{sku} Low Priority"), round(linux * 0.2), "Consumption"));
-            items.push(item(&product, &sku, &sku, round(linux * 0.9), "DevTestConsumption"));
-            let mut reserved = item(&product, &sku, &sku, round(linux * 8760.0 * 0.6), "Reservation");
+            items.push(item(
+                &format!("{product} Windows"),
+                &sku,
+                &sku,
+                round(linux * 1.85),
+                "Consumption",
+            ));
+            items.push(item(
+                &product,
+                &format!("{sku} Spot"),
+                &format!("{sku} Spot"),
+                round(linux * 0.2),
+                "Consumption",
+            ));
+            items.push(item(
+                &product,
+                &format!("{sku} Low Priority"),
+                &format!("{sku} Low Priority"),
+                round(linux * 0.2),
+                "Consumption",
+            ));
+            items.push(item(
+                &product,
+                &sku,
+                &sku,
+                round(linux * 0.9),
+                "DevTestConsumption",
+            ));
+            let mut reserved = item(
+                &product,
+                &sku,
+                &sku,
+                round(linux * 8760.0 * 0.6),
+                "Reservation",
+            );
             reserved["reservationTerm"] = json!("1 Year");
             items.push(reserved);
         }
@@ -87,7 +121,16 @@ fn parse_filter(filter: &str) -> Result<Vec<(String, String)>, String> {
         let Some((field, value)) = part.split_once(" eq ") else {
             return Err(format!("Unsupported filter expression '{}'. Use clauses like serviceName eq 'Virtual Machines' joined with 'and'.", part.trim()));
         };
-        let value = value.trim().strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).ok_or_else(|| format!("The value in '{}' must be quoted with single quotes.", part.trim()))?;
+        let value = value
+            .trim()
+            .strip_prefix('\'')
+            .and_then(|v| v.strip_suffix('\''))
+            .ok_or_else(|| {
+                format!(
+                    "The value in '{}' must be quoted with single quotes.",
+                    part.trim()
+                )
+            })?;
         clauses.push((field.trim().to_string(), value.to_string()));
         rest = next.trim();
     }
@@ -97,28 +140,64 @@ fn parse_filter(filter: &str) -> Result<Vec<(String, String)>, String> {
 /// `GET /api/retail/prices`.
 pub fn handle(state: &State, req: &Req) -> Resp {
     let filter = req.q("$filter").unwrap_or("").to_string();
-    let clauses = if filter.trim().is_empty() { Ok(vec![]) } else { parse_filter(&filter) };
+    let clauses = if filter.trim().is_empty() {
+        Ok(vec![])
+    } else {
+        parse_filter(&filter)
+    };
     let clauses = match clauses {
         Ok(c) => c,
-        Err(message) => return Resp::json(400, &json!({ "Error": { "Code": "InvalidFilter", "Message": message } })),
+        Err(message) => {
+            return Resp::json(
+                400,
+                &json!({ "Error": { "Code": "InvalidFilter", "Message": message } }),
+            )
+        }
     };
     // From 2023-01-01-preview on, filter values are case-sensitive.
-    let case_sensitive = req.q("api-version").is_some_and(|v| v >= "2023-01-01-preview");
-    let currency = req.q("currencyCode").map(|c| c.trim_matches('\'').to_ascii_uppercase()).unwrap_or_else(|| "USD".into());
+    let case_sensitive = req
+        .q("api-version")
+        .is_some_and(|v| v >= "2023-01-01-preview");
+    let currency = req
+        .q("currencyCode")
+        .map(|c| c.trim_matches('\'').to_ascii_uppercase())
+        .unwrap_or_else(|| "USD".into());
     let rate = match currency.as_str() {
         "USD" => 1.0,
         "EUR" => 0.92,
         "GBP" => 0.79,
-        other => return Resp::json(400, &json!({ "Error": { "Code": "InvalidCurrency", "Message": format!("Currency '{other}' is not supported.") } })),
+        other => {
+            return Resp::json(
+                400,
+                &json!({ "Error": { "Code": "InvalidCurrency", "Message": format!("Currency '{other}' is not supported.") } }),
+            )
+        }
     };
     let mut items: Vec<Value> = catalogue()
         .into_iter()
         .filter(|item| {
             clauses.iter().all(|(field, value)| {
                 // The filter says `priceType`; items carry it as `type`.
-                let field = if field.eq_ignore_ascii_case("priceType") { "type" } else { field.as_str() };
-                let found = item.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(field))).map(|(_, v)| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-                found.is_some_and(|f| if case_sensitive { f == *value } else { f.eq_ignore_ascii_case(value) })
+                let field = if field.eq_ignore_ascii_case("priceType") {
+                    "type"
+                } else {
+                    field.as_str()
+                };
+                let found = item
+                    .as_object()
+                    .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(field)))
+                    .map(|(_, v)| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    });
+                found.is_some_and(|f| {
+                    if case_sensitive {
+                        f == *value
+                    } else {
+                        f.eq_ignore_ascii_case(value)
+                    }
+                })
             })
         })
         .collect();
@@ -133,8 +212,18 @@ pub fn handle(state: &State, req: &Req) -> Resp {
     let end = (skip + PAGE).min(items.len());
     let page: Vec<Value> = items.get(skip..end).map(|s| s.to_vec()).unwrap_or_default();
     let next = (end < items.len()).then(|| {
-        let kept: Vec<String> = req.query.iter().filter(|(k, _)| k != "$skip").map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
-        format!("{}/api/retail/prices?{}{}%24skip={end}", state.base_url, kept.join("&"), if kept.is_empty() { "" } else { "&" })
+        let kept: Vec<String> = req
+            .query
+            .iter()
+            .filter(|(k, _)| k != "$skip")
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect();
+        format!(
+            "{}/api/retail/prices?{}{}%24skip={end}",
+            state.base_url,
+            kept.join("&"),
+            if kept.is_empty() { "" } else { "&" }
+        )
     });
     Resp::json(
         200,
@@ -148,8 +237,15 @@ mod tests {
 
     #[test]
     fn filters() {
-        let c = parse_filter("serviceName eq 'Virtual Machines' and armRegionName eq 'eastus'").unwrap();
-        assert_eq!(c, vec![("serviceName".into(), "Virtual Machines".into()), ("armRegionName".into(), "eastus".into())]);
+        let c = parse_filter("serviceName eq 'Virtual Machines' and armRegionName eq 'eastus'")
+            .unwrap();
+        assert_eq!(
+            c,
+            vec![
+                ("serviceName".into(), "Virtual Machines".into()),
+                ("armRegionName".into(), "eastus".into())
+            ]
+        );
         assert!(parse_filter("contains(x, 'y')").is_err());
     }
 
@@ -157,8 +253,16 @@ mod tests {
     fn one_linux_on_demand_price_per_size_and_region() {
         let linux: Vec<Value> = catalogue()
             .into_iter()
-            .filter(|i| i["armSkuName"] == "Standard_B2s" && i["armRegionName"] == "eastus" && i["type"] == "Consumption")
-            .filter(|i| !i["productName"].as_str().unwrap().ends_with("Windows") && !i["meterName"].as_str().unwrap().contains("Spot") && !i["meterName"].as_str().unwrap().contains("Low Priority"))
+            .filter(|i| {
+                i["armSkuName"] == "Standard_B2s"
+                    && i["armRegionName"] == "eastus"
+                    && i["type"] == "Consumption"
+            })
+            .filter(|i| {
+                !i["productName"].as_str().unwrap().ends_with("Windows")
+                    && !i["meterName"].as_str().unwrap().contains("Spot")
+                    && !i["meterName"].as_str().unwrap().contains("Low Priority")
+            })
             .collect();
         assert_eq!(linux.len(), 1);
         assert_eq!(linux[0]["retailPrice"], 0.0416);

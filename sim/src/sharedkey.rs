@@ -9,14 +9,35 @@ use sha2::Sha256;
 
 /// The header values the string-to-sign takes, in order.
 const STANDARD_HEADERS: &[&str] = &[
-    "content-encoding", "content-language", "content-length", "content-md5", "content-type", "date",
-    "if-modified-since", "if-match", "if-none-match", "if-unmodified-since", "range",
+    "content-encoding",
+    "content-language",
+    "content-length",
+    "content-md5",
+    "content-type",
+    "date",
+    "if-modified-since",
+    "if-match",
+    "if-none-match",
+    "if-unmodified-since",
+    "range",
 ];
 
 /// Builds the SharedKey string-to-sign (service version 2009-09-19 and later).
 /// `path` is the URL path as sent (starting with `/`), `query` its decoded pairs.
-pub fn string_to_sign(method: &str, headers: &[(String, String)], account: &str, path: &str, query: &[(String, String)]) -> String {
-    let get = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+pub fn string_to_sign(
+    method: &str,
+    headers: &[(String, String)],
+    account: &str,
+    path: &str,
+    query: &[(String, String)],
+) -> String {
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
     let mut out = format!("{}\n", method.to_ascii_uppercase());
     for h in STANDARD_HEADERS {
         let mut v = get(h);
@@ -68,10 +89,16 @@ mod tests {
     fn canonical_form() {
         let headers = vec![
             ("x-ms-version".to_string(), "2025-01-05".to_string()),
-            ("x-ms-date".to_string(), "Mon, 01 Jan 2024 00:00:00 GMT".to_string()),
+            (
+                "x-ms-date".to_string(),
+                "Mon, 01 Jan 2024 00:00:00 GMT".to_string(),
+            ),
             ("Content-Length".to_string(), "0".to_string()),
         ];
-        let q = vec![("restype".to_string(), "container".to_string()), ("comp".to_string(), "list".to_string())];
+        let q = vec![
+            ("restype".to_string(), "container".to_string()),
+            ("comp".to_string(), "list".to_string()),
+        ];
         let s = string_to_sign("get", &headers, "acct", "/c", &q);
         assert_eq!(s, "GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\nx-ms-version:2025-01-05\n/acct/c\ncomp:list\nrestype:container");
         assert!(sign("a2V5", &s).is_some());

@@ -34,6 +34,12 @@ pub enum Revocation {
     MfaRegistration,
     /// The refresh token expired through inactivity: AADSTS700082.
     Expired,
+    /// The presented MFA expired: AADSTS50078.
+    MfaExpired,
+    /// Conditional Access sign-in frequency ended the session: AADSTS70043.
+    SignInFrequency,
+    /// Blocked by Conditional Access: AADSTS53003.
+    ConditionalAccess,
 }
 
 impl Revocation {
@@ -44,6 +50,9 @@ impl Revocation {
             Revocation::MfaRequired => (50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '797f4846-ba00-4fd7-ba43-dac1f8f63013'."),
             Revocation::MfaRegistration => (50079, "Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access '797f4846-ba00-4fd7-ba43-dac1f8f63013'."),
             Revocation::Expired => (700082, "The refresh token has expired due to inactivity. The token was issued on {issued} and was inactive for 90.00:00:00."),
+            Revocation::MfaExpired => (50078, "Presented multi-factor authentication has expired due to policies configured by your administrator, you must refresh your multi-factor authentication to access '797f4846-ba00-4fd7-ba43-dac1f8f63013'."),
+            Revocation::SignInFrequency => (70043, "The refresh token has expired or is invalid due to sign-in frequency checks by conditional access. The token was issued on {issued}."),
+            Revocation::ConditionalAccess => (53003, "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance."),
         }
     }
 }
@@ -224,34 +233,55 @@ impl State {
 
     /// A user by id or username (case-insensitive).
     pub fn user(&self, key: &str) -> Option<&User> {
-        self.world.users.iter().find(|u| u.id == key || u.username.eq_ignore_ascii_case(key))
+        self.world
+            .users
+            .iter()
+            .find(|u| u.id == key || u.username.eq_ignore_ascii_case(key))
     }
 
     /// The role `user_id` holds on `subscription`, if any (the strongest).
     pub fn role(&self, user_id: &str, subscription: &str) -> Option<&'static str> {
-        let Some(user) = self.user(user_id) else { return None };
+        let Some(user) = self.user(user_id) else {
+            return None;
+        };
         let held: Vec<&str> = self
             .world
             .role_assignments
             .iter()
-            .filter(|r| (r.user == user.id || r.user.eq_ignore_ascii_case(&user.username)) && r.subscription.eq_ignore_ascii_case(subscription))
+            .filter(|r| {
+                (r.user == user.id || r.user.eq_ignore_ascii_case(&user.username))
+                    && r.subscription.eq_ignore_ascii_case(subscription)
+            })
             .map(|r| r.role.as_str())
             .collect();
-        ["Owner", "Contributor", "Reader"].into_iter().find(|r| held.contains(r))
+        ["Owner", "Contributor", "Reader"]
+            .into_iter()
+            .find(|r| held.contains(r))
     }
 
     pub fn subscription(&self, id: &str) -> Option<&crate::world::Subscription> {
-        self.world.subscriptions.iter().find(|s| s.id.eq_ignore_ascii_case(id))
+        self.world
+            .subscriptions
+            .iter()
+            .find(|s| s.id.eq_ignore_ascii_case(id))
     }
 
     pub fn subscription_mut(&mut self, id: &str) -> Option<&mut crate::world::Subscription> {
-        self.world.subscriptions.iter_mut().find(|s| s.id.eq_ignore_ascii_case(id))
+        self.world
+            .subscriptions
+            .iter_mut()
+            .find(|s| s.id.eq_ignore_ascii_case(id))
     }
 
     /// The registration state of `namespace` on `subscription`.
     pub fn provider_state(&self, subscription: &str, namespace: &str) -> String {
         self.subscription(subscription)
-            .and_then(|s| s.providers.iter().find(|(k, _)| k.eq_ignore_ascii_case(namespace)).map(|(_, v)| v.clone()))
+            .and_then(|s| {
+                s.providers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(namespace))
+                    .map(|(_, v)| v.clone())
+            })
             .unwrap_or_else(|| "NotRegistered".into())
     }
 
@@ -269,7 +299,12 @@ impl State {
     pub fn allocate_ip(&mut self) -> String {
         let n = self.next_ip;
         self.next_ip += 1;
-        format!("20.{}.{}.{}", 100 + (n >> 16) % 100, (n >> 8) & 0xff, n & 0xff)
+        format!(
+            "20.{}.{}.{}",
+            100 + (n >> 16) % 100,
+            (n >> 8) & 0xff,
+            n & 0xff
+        )
     }
 }
 
@@ -281,7 +316,11 @@ pub fn now() -> i64 {
 /// ISO 8601 with fractional seconds, as ARM writes times.
 pub fn iso_now() -> String {
     let now = chrono::Utc::now();
-    format!("{}.{:07}Z", now.format("%Y-%m-%dT%H:%M:%S"), now.timestamp_subsec_nanos() / 100)
+    format!(
+        "{}.{:07}Z",
+        now.format("%Y-%m-%dT%H:%M:%S"),
+        now.timestamp_subsec_nanos() / 100
+    )
 }
 
 /// A new GUID.

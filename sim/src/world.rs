@@ -18,7 +18,11 @@ pub const ROLES: &[(&str, &str)] = &[
 ];
 
 /// The resource providers Skyport needs.
-pub const PROVIDERS: &[&str] = &["Microsoft.Compute", "Microsoft.Network", "Microsoft.Storage"];
+pub const PROVIDERS: &[&str] = &[
+    "Microsoft.Compute",
+    "Microsoft.Network",
+    "Microsoft.Storage",
+];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,22 +236,106 @@ pub struct Region {
     pub paired: &'static str,
 }
 
-const fn region(name: &'static str, display: &'static str, geography: &'static str, physical: &'static str, latitude: &'static str, longitude: &'static str, paired: &'static str) -> Region {
-    Region { name, display, geography, physical, latitude, longitude, paired }
+const fn region(
+    name: &'static str,
+    display: &'static str,
+    geography: &'static str,
+    physical: &'static str,
+    latitude: &'static str,
+    longitude: &'static str,
+    paired: &'static str,
+) -> Region {
+    Region {
+        name,
+        display,
+        geography,
+        physical,
+        latitude,
+        longitude,
+        paired,
+    }
 }
 
 /// The guide's six regions first, then others the emulator offers.
 pub const REGIONS: &[Region] = &[
-    region("eastus", "East US", "US", "Virginia", "37.3719", "-79.8164", "westus"),
-    region("westus2", "West US 2", "US", "Washington", "47.233", "-119.852", "westcentralus"),
-    region("westeurope", "West Europe", "Europe", "Netherlands", "52.3667", "4.9", "northeurope"),
-    region("northeurope", "North Europe", "Europe", "Ireland", "53.3478", "-6.2597", "westeurope"),
-    region("southeastasia", "Southeast Asia", "Asia Pacific", "Singapore", "1.283", "103.833", "eastasia"),
-    region("australiaeast", "Australia East", "Asia Pacific", "New South Wales", "-33.86", "151.2094", "australiasoutheast"),
-    region("westus", "West US", "US", "California", "37.783", "-122.417", "eastus"),
-    region("centralus", "Central US", "US", "Iowa", "41.5908", "-93.6208", "eastus2"),
-    region("uksouth", "UK South", "Europe", "London", "50.941", "-0.799", "ukwest"),
-    region("japaneast", "Japan East", "Asia Pacific", "Tokyo, Saitama", "35.68", "139.77", "japanwest"),
+    region(
+        "eastus", "East US", "US", "Virginia", "37.3719", "-79.8164", "westus",
+    ),
+    region(
+        "westus2",
+        "West US 2",
+        "US",
+        "Washington",
+        "47.233",
+        "-119.852",
+        "westcentralus",
+    ),
+    region(
+        "westeurope",
+        "West Europe",
+        "Europe",
+        "Netherlands",
+        "52.3667",
+        "4.9",
+        "northeurope",
+    ),
+    region(
+        "northeurope",
+        "North Europe",
+        "Europe",
+        "Ireland",
+        "53.3478",
+        "-6.2597",
+        "westeurope",
+    ),
+    region(
+        "southeastasia",
+        "Southeast Asia",
+        "Asia Pacific",
+        "Singapore",
+        "1.283",
+        "103.833",
+        "eastasia",
+    ),
+    region(
+        "australiaeast",
+        "Australia East",
+        "Asia Pacific",
+        "New South Wales",
+        "-33.86",
+        "151.2094",
+        "australiasoutheast",
+    ),
+    region(
+        "westus",
+        "West US",
+        "US",
+        "California",
+        "37.783",
+        "-122.417",
+        "eastus",
+    ),
+    region(
+        "centralus",
+        "Central US",
+        "US",
+        "Iowa",
+        "41.5908",
+        "-93.6208",
+        "eastus2",
+    ),
+    region(
+        "uksouth", "UK South", "Europe", "London", "50.941", "-0.799", "ukwest",
+    ),
+    region(
+        "japaneast",
+        "Japan East",
+        "Asia Pacific",
+        "Tokyo, Saitama",
+        "35.68",
+        "139.77",
+        "japanwest",
+    ),
 ];
 
 /// Whether `name` is a region the emulator offers.
@@ -276,7 +364,10 @@ pub const VM_SIZES: &[(&str, &str, u64, f64, f64)] = &[
 impl Default for World {
     fn default() -> Self {
         use defaults::*;
-        let registered = super::world::PROVIDERS.iter().map(|p| (p.to_string(), "Registered".to_string())).collect();
+        let registered = super::world::PROVIDERS
+            .iter()
+            .map(|p| (p.to_string(), "Registered".to_string()))
+            .collect();
         World {
             tenants: vec![Tenant {
                 id: TENANT.into(),
@@ -308,16 +399,44 @@ impl Default for World {
                 state: "Enabled".into(),
                 providers: registered,
                 quotas: vec![
-                    Quota { name: "cores".into(), location: "*".into(), limit: 20 },
-                    Quota { name: "virtualMachines".into(), location: "*".into(), limit: 25 },
-                    Quota { name: "standardBSFamily".into(), location: "*".into(), limit: 10 },
-                    Quota { name: "standardDSv5Family".into(), location: "*".into(), limit: 10 },
-                    Quota { name: "standardFSv2Family".into(), location: "*".into(), limit: 10 },
-                    Quota { name: "standardDv2Family".into(), location: "*".into(), limit: 10 },
+                    Quota {
+                        name: "cores".into(),
+                        location: "*".into(),
+                        limit: 20,
+                    },
+                    Quota {
+                        name: "virtualMachines".into(),
+                        location: "*".into(),
+                        limit: 25,
+                    },
+                    Quota {
+                        name: "standardBSFamily".into(),
+                        location: "*".into(),
+                        limit: 10,
+                    },
+                    Quota {
+                        name: "standardDSv5Family".into(),
+                        location: "*".into(),
+                        limit: 10,
+                    },
+                    Quota {
+                        name: "standardFSv2Family".into(),
+                        location: "*".into(),
+                        limit: 10,
+                    },
+                    Quota {
+                        name: "standardDv2Family".into(),
+                        location: "*".into(),
+                        limit: 10,
+                    },
                 ],
                 sku_restrictions: vec![],
             }],
-            role_assignments: vec![RoleAssignment { user: USER.into(), subscription: SUBSCRIPTION.into(), role: "Owner".into() }],
+            role_assignments: vec![RoleAssignment {
+                user: USER.into(),
+                subscription: SUBSCRIPTION.into(),
+                role: "Owner".into(),
+            }],
             dns_zones: vec![DnsZone {
                 subscription: SUBSCRIPTION.into(),
                 resource_group: DNS_RESOURCE_GROUP.into(),
@@ -344,23 +463,39 @@ impl World {
         let tenant = |id: &str| self.tenants.iter().any(|t| t.id == id);
         for u in &self.users {
             if !tenant(&u.tenant) {
-                return Err(format!("user `{}` names unknown tenant `{}`", u.username, u.tenant));
+                return Err(format!(
+                    "user `{}` names unknown tenant `{}`",
+                    u.username, u.tenant
+                ));
             }
         }
         for s in &self.subscriptions {
             if !tenant(&s.tenant) {
-                return Err(format!("subscription `{}` names unknown tenant `{}`", s.id, s.tenant));
+                return Err(format!(
+                    "subscription `{}` names unknown tenant `{}`",
+                    s.id, s.tenant
+                ));
             }
         }
         for r in &self.role_assignments {
             if !ROLES.iter().any(|(n, _)| *n == r.role) {
-                return Err(format!("role `{}` is not Owner, Contributor or Reader", r.role));
+                return Err(format!(
+                    "role `{}` is not Owner, Contributor or Reader",
+                    r.role
+                ));
             }
-            if !self.users.iter().any(|u| u.id == r.user || u.username == r.user) {
+            if !self
+                .users
+                .iter()
+                .any(|u| u.id == r.user || u.username == r.user)
+            {
                 return Err(format!("role assignment names unknown user `{}`", r.user));
             }
             if !self.subscriptions.iter().any(|s| s.id == r.subscription) {
-                return Err(format!("role assignment names unknown subscription `{}`", r.subscription));
+                return Err(format!(
+                    "role assignment names unknown subscription `{}`",
+                    r.subscription
+                ));
             }
         }
         Ok(())
@@ -380,7 +515,10 @@ mod tests {
     fn world_file_round_trips() {
         let text = toml::to_string(&World::default()).unwrap();
         let w = World::from_toml(&text).unwrap();
-        assert_eq!(w.subscriptions[0].providers["Microsoft.Compute"], "Registered");
+        assert_eq!(
+            w.subscriptions[0].providers["Microsoft.Compute"],
+            "Registered"
+        );
     }
 
     #[test]

@@ -9,15 +9,26 @@ use support::*;
 #[test]
 fn tokens_are_checked() {
     let sim = start();
-    let r = call("GET", &format!("{}/subscriptions?{API}", sim.url), &[], None);
+    let r = call(
+        "GET",
+        &format!("{}/subscriptions?{API}", sim.url),
+        &[],
+        None,
+    );
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["error"]["code"], "AuthenticationFailed");
     let r = arm(&sim, "not.a.token", "GET", "/subscriptions", None);
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["error"]["code"], "InvalidAuthenticationToken");
     // A token signed by someone else.
-    let forged = sim::jwt::encode(b"another key", &serde_json::json!({"aud": "https://management.azure.com", "tid": TENANT, "oid": USER, "exp": sim::state::now() + 600}));
-    assert_eq!(arm(&sim, &forged, "GET", "/subscriptions", None).json()["error"]["code"], "InvalidAuthenticationToken");
+    let forged = sim::jwt::encode(
+        b"another key",
+        &serde_json::json!({"aud": "https://management.azure.com", "tid": TENANT, "oid": USER, "exp": sim::state::now() + 600}),
+    );
+    assert_eq!(
+        arm(&sim, &forged, "GET", "/subscriptions", None).json()["error"]["code"],
+        "InvalidAuthenticationToken"
+    );
 
     let token = token(&sim);
     assert_eq!(arm(&sim, &token, "GET", "/subscriptions", None).status, 200);
@@ -26,14 +37,25 @@ fn tokens_are_checked() {
     assert_eq!(r.status, 401);
     let e = r.json();
     assert_eq!(e["error"]["code"], "ExpiredAuthenticationToken");
-    assert!(e["error"]["message"].as_str().unwrap().starts_with("The access token expiry UTC time"), "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("The access token expiry UTC time"),
+        "{e}"
+    );
 }
 
 #[test]
 fn api_version_is_mandatory() {
     let sim = start();
     let token = token(&sim);
-    let r = call("GET", &format!("{}/subscriptions", sim.url), &[("authorization", &format!("Bearer {token}"))], None);
+    let r = call(
+        "GET",
+        &format!("{}/subscriptions", sim.url),
+        &[("authorization", &format!("Bearer {token}"))],
+        None,
+    );
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"]["code"], "MissingApiVersionParameter");
 }
@@ -43,25 +65,71 @@ fn roles_decide_what_a_caller_may_do() {
     let sim = start();
     let token = token(&sim);
     let body = serde_json::json!({ "location": "eastus" });
-    assert_eq!(arm(&sim, &token, "PUT", &rg("owner-rg"), Some(&body)).status, 201);
+    assert_eq!(
+        arm(&sim, &token, "PUT", &rg("owner-rg"), Some(&body)).status,
+        201
+    );
 
-    sim.command(Command::SetRole { user: USERNAME.into(), subscription: SUBSCRIPTION.into(), role: Some("Reader".into()) }).unwrap();
-    assert_eq!(arm(&sim, &token, "GET", &rg("owner-rg"), None).status, 200, "a Reader reads");
+    sim.command(Command::SetRole {
+        user: USERNAME.into(),
+        subscription: SUBSCRIPTION.into(),
+        role: Some("Reader".into()),
+    })
+    .unwrap();
+    assert_eq!(
+        arm(&sim, &token, "GET", &rg("owner-rg"), None).status,
+        200,
+        "a Reader reads"
+    );
     let r = arm(&sim, &token, "PUT", &rg("reader-rg"), Some(&body));
     assert_eq!(r.status, 403);
     let e = r.json();
     assert_eq!(e["error"]["code"], "AuthorizationFailed");
     let message = e["error"]["message"].as_str().unwrap();
-    assert!(message.contains(&format!("with object id '{USER}'")), "{message}");
-    assert!(message.contains("'Microsoft.Resources/subscriptions/resourceGroups/write'"), "{message}");
-    assert!(message.contains(&format!("over scope '/subscriptions/{SUBSCRIPTION}'")), "{message}");
-    let p = arm(&sim, &token, "GET", &format!("{}/providers/Microsoft.Authorization/permissions", sub()), None).json();
+    assert!(
+        message.contains(&format!("with object id '{USER}'")),
+        "{message}"
+    );
+    assert!(
+        message.contains("'Microsoft.Resources/subscriptions/resourceGroups/write'"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("over scope '/subscriptions/{SUBSCRIPTION}'")),
+        "{message}"
+    );
+    let p = arm(
+        &sim,
+        &token,
+        "GET",
+        &format!("{}/providers/Microsoft.Authorization/permissions", sub()),
+        None,
+    )
+    .json();
     assert_eq!(p["value"][0]["actions"][0], "*/read");
 
-    sim.command(Command::SetRole { user: USERNAME.into(), subscription: SUBSCRIPTION.into(), role: None }).unwrap();
+    sim.command(Command::SetRole {
+        user: USERNAME.into(),
+        subscription: SUBSCRIPTION.into(),
+        role: None,
+    })
+    .unwrap();
     assert_eq!(arm(&sim, &token, "GET", &rg("owner-rg"), None).status, 403);
-    assert_eq!(arm(&sim, &token, "GET", "/subscriptions", None).json()["value"].as_array().unwrap().len(), 0, "no role, no subscription listed");
-    let p = arm(&sim, &token, "GET", &format!("{}/providers/Microsoft.Authorization/permissions", sub()), None);
+    assert_eq!(
+        arm(&sim, &token, "GET", "/subscriptions", None).json()["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "no role, no subscription listed"
+    );
+    let p = arm(
+        &sim,
+        &token,
+        "GET",
+        &format!("{}/providers/Microsoft.Authorization/permissions", sub()),
+        None,
+    );
     assert_eq!(p.status, 200);
     assert_eq!(p.json()["value"], serde_json::json!([]));
 }
@@ -70,9 +138,22 @@ fn roles_decide_what_a_caller_may_do() {
 fn disabled_subscriptions_are_read_only() {
     let sim = start();
     let token = token(&sim);
-    sim.command(Command::SetSubscriptionState { subscription: SUBSCRIPTION.into(), state: "Disabled".into() }).unwrap();
-    assert_eq!(arm(&sim, &token, "GET", &sub(), None).json()["state"], "Disabled");
-    let r = arm(&sim, &token, "PUT", &rg("x"), Some(&serde_json::json!({ "location": "eastus" })));
+    sim.command(Command::SetSubscriptionState {
+        subscription: SUBSCRIPTION.into(),
+        state: "Disabled".into(),
+    })
+    .unwrap();
+    assert_eq!(
+        arm(&sim, &token, "GET", &sub(), None).json()["state"],
+        "Disabled"
+    );
+    let r = arm(
+        &sim,
+        &token,
+        "PUT",
+        &rg("x"),
+        Some(&serde_json::json!({ "location": "eastus" })),
+    );
     assert_eq!(r.status, 409);
     assert_eq!(r.json()["error"]["code"], "ReadOnlyDisabledSubscription");
 }

@@ -30,14 +30,29 @@ impl Drop for Azurite {
 fn start_azurite() -> Option<Azurite> {
     let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../node_modules/.bin/azurite-blob");
     if !bin.exists() {
-        println!("skipped: Azurite is not installed at {} (run `npm install` in the repository)", bin.display());
+        println!(
+            "skipped: Azurite is not installed at {} (run `npm install` in the repository)",
+            bin.display()
+        );
         return None;
     }
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = std::env::temp_dir().join(format!("skyport-azurite-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let child = Command::new(&bin)
-        .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--disableTelemetry", "--skipApiVersionCheck", "--location"])
+        .args([
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            &port.to_string(),
+            "--disableTelemetry",
+            "--skipApiVersionCheck",
+            "--location",
+        ])
         .arg(&dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -48,46 +63,147 @@ fn start_azurite() -> Option<Azurite> {
         assert!(Instant::now() < deadline, "Azurite did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
-    Some(Azurite { child, url: format!("http://127.0.0.1:{port}"), _dir: dir })
+    Some(Azurite {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    })
 }
 
 /// A SharedKey-signed request.
-fn signed(method: &str, url: &str, account: &str, key: &str, body: &str, extra: &[(&str, &str)]) -> Reply {
+fn signed(
+    method: &str,
+    url: &str,
+    account: &str,
+    key: &str,
+    body: &str,
+    extra: &[(&str, &str)],
+) -> Reply {
     let parsed = url::Url::parse(url).unwrap();
-    let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    let mut headers: Vec<(String, String)> = vec![("x-ms-date".into(), date), ("x-ms-version".into(), "2025-01-05".into())];
+    let date = chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let mut headers: Vec<(String, String)> = vec![
+        ("x-ms-date".into(), date),
+        ("x-ms-version".into(), "2025-01-05".into()),
+    ];
     headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     if !body.is_empty() {
         headers.push(("content-length".into(), body.len().to_string()));
     }
     let query: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
     let sts = sim::sharedkey::string_to_sign(method, &headers, account, parsed.path(), &query);
-    headers.push(("authorization".into(), format!("SharedKey {account}:{}", sim::sharedkey::sign(key, &sts).unwrap())));
-    let hs: Vec<(&str, &str)> = headers.iter().filter(|(k, _)| k != "content-length").map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    call(method, url, &hs, if body.is_empty() && method != "PUT" { None } else { Some(body) })
+    headers.push((
+        "authorization".into(),
+        format!(
+            "SharedKey {account}:{}",
+            sim::sharedkey::sign(key, &sts).unwrap()
+        ),
+    ));
+    let hs: Vec<(&str, &str)> = headers
+        .iter()
+        .filter(|(k, _)| k != "content-length")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    call(
+        method,
+        url,
+        &hs,
+        if body.is_empty() && method != "PUT" {
+            None
+        } else {
+            Some(body)
+        },
+    )
 }
 
 #[test]
 fn blobs_land_in_azurite() {
-    let Some(azurite) = start_azurite() else { return };
+    let Some(azurite) = start_azurite() else {
+        return;
+    };
     let sim = start();
-    sim.command(sim::Command::Settings { lro_polls: None, registration_polls: None, retry_after_secs: None, access_token_lifetime_secs: None, page_size: None, azurite_url: Some(azurite.url.clone()) }).unwrap();
+    sim.command(sim::Command::Settings {
+        lro_polls: None,
+        registration_polls: None,
+        retry_after_secs: None,
+        access_token_lifetime_secs: None,
+        page_size: None,
+        azurite_url: Some(azurite.url.clone()),
+    })
+    .unwrap();
     let token = token(&sim);
-    arm(&sim, &token, "PUT", &rg("b"), Some(&json!({ "location": "westeurope" })));
-    let acct = format!("{}/providers/Microsoft.Storage/storageAccounts/skyportazurite", rg("b"));
-    let r = arm(&sim, &token, "PUT", &acct, Some(&json!({ "location": "westeurope", "kind": "StorageV2", "sku": { "name": "Standard_LRS" } })));
-    let endpoint = wait(&sim, &token, &r).json()["properties"]["primaryEndpoints"]["blob"].as_str().unwrap().to_string();
-    arm(&sim, &token, "PUT", &format!("{acct}/blobServices/default/containers/probe"), Some(&json!({})));
-    let key = arm(&sim, &token, "POST", &format!("{acct}/listKeys"), None).json()["keys"][0]["value"].as_str().unwrap().to_string();
+    arm(
+        &sim,
+        &token,
+        "PUT",
+        &rg("b"),
+        Some(&json!({ "location": "westeurope" })),
+    );
+    let acct = format!(
+        "{}/providers/Microsoft.Storage/storageAccounts/skyportazurite",
+        rg("b")
+    );
+    let r = arm(
+        &sim,
+        &token,
+        "PUT",
+        &acct,
+        Some(
+            &json!({ "location": "westeurope", "kind": "StorageV2", "sku": { "name": "Standard_LRS" } }),
+        ),
+    );
+    let endpoint = wait(&sim, &token, &r).json()["properties"]["primaryEndpoints"]["blob"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    arm(
+        &sim,
+        &token,
+        "PUT",
+        &format!("{acct}/blobServices/default/containers/probe"),
+        Some(&json!({})),
+    );
+    let key = arm(&sim, &token, "POST", &format!("{acct}/listKeys"), None).json()["keys"][0]
+        ["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let url = format!("{endpoint}probe/skyport-probe.txt");
-    let put = signed("PUT", &url, "skyportazurite", &key, "written through the front door", &[("x-ms-blob-type", "BlockBlob")]);
+    let put = signed(
+        "PUT",
+        &url,
+        "skyportazurite",
+        &key,
+        "written through the front door",
+        &[("x-ms-blob-type", "BlockBlob")],
+    );
     assert_eq!(put.status, 201, "{}", put.body);
     // Azurite holds it, under the container the front door maps to.
-    let direct = signed("GET", &format!("{}/{AZURITE_ACCOUNT}/skyportazurite-probe/skyport-probe.txt", azurite.url), AZURITE_ACCOUNT, AZURITE_KEY, "", &[]);
-    assert_eq!((direct.status, direct.body.as_str()), (200, "written through the front door"));
+    let direct = signed(
+        "GET",
+        &format!(
+            "{}/{AZURITE_ACCOUNT}/skyportazurite-probe/skyport-probe.txt",
+            azurite.url
+        ),
+        AZURITE_ACCOUNT,
+        AZURITE_KEY,
+        "",
+        &[],
+    );
+    assert_eq!(
+        (direct.status, direct.body.as_str()),
+        (200, "written through the front door")
+    );
     let got = signed("GET", &url, "skyportazurite", &key, "", &[]);
     assert_eq!(got.body, "written through the front door");
-    assert_eq!(signed("DELETE", &url, "skyportazurite", &key, "", &[]).status, 202);
-    assert_eq!(signed("GET", &url, "skyportazurite", &key, "", &[]).status, 404);
+    assert_eq!(
+        signed("DELETE", &url, "skyportazurite", &key, "", &[]).status,
+        202
+    );
+    assert_eq!(
+        signed("GET", &url, "skyportazurite", &key, "", &[]).status,
+        404
+    );
 }

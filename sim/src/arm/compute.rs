@@ -6,10 +6,10 @@ use base64::Engine;
 use http::Method;
 use serde_json::{json, Value};
 
+use super::body;
 use super::errors::{arm_error, invalid_parameter};
 use super::network::location;
 use super::store::{self, Group};
-use super::body;
 use crate::http::{Req, Resp};
 use crate::state::{guid, iso_now, State};
 use crate::world::{REGIONS, VM_SIZES};
@@ -19,9 +19,38 @@ pub const DISK: &str = "Microsoft.Compute/disks";
 
 /// User names Azure refuses for the admin account.
 const RESERVED_USERS: &[&str] = &[
-    "administrator", "admin", "user", "user1", "test", "user2", "test1", "user3", "admin1", "1", "123", "a", "actuser", "adm", "admin2",
-    "aspnet", "backup", "console", "david", "guest", "john", "owner", "root", "server", "sql", "support", "support_388945a0", "sys", "test2",
-    "test3", "user4", "user5",
+    "administrator",
+    "admin",
+    "user",
+    "user1",
+    "test",
+    "user2",
+    "test1",
+    "user3",
+    "admin1",
+    "1",
+    "123",
+    "a",
+    "actuser",
+    "adm",
+    "admin2",
+    "aspnet",
+    "backup",
+    "console",
+    "david",
+    "guest",
+    "john",
+    "owner",
+    "root",
+    "server",
+    "sql",
+    "support",
+    "support_388945a0",
+    "sys",
+    "test2",
+    "test3",
+    "user4",
+    "user5",
 ];
 
 fn size(name: &str) -> Option<&'static (&'static str, &'static str, u64, f64, f64)> {
@@ -29,15 +58,31 @@ fn size(name: &str) -> Option<&'static (&'static str, &'static str, u64, f64, f6
 }
 
 fn restricted(state: &State, sub: &str, size: &str, loc: &str) -> Option<String> {
-    state.subscription(sub)?.sku_restrictions.iter().find(|r| r.size.eq_ignore_ascii_case(size) && r.locations.iter().any(|l| l.eq_ignore_ascii_case(loc))).map(|r| r.reason.clone())
+    state
+        .subscription(sub)?
+        .sku_restrictions
+        .iter()
+        .find(|r| {
+            r.size.eq_ignore_ascii_case(size)
+                && r.locations.iter().any(|l| l.eq_ignore_ascii_case(loc))
+        })
+        .map(|r| r.reason.clone())
 }
 
 /// `GET …/providers/Microsoft.Compute/skus[?$filter=location eq 'x']`.
 pub fn skus(state: &mut State, sub: &str, req: &Req) -> Resp {
     let filter = req.q("$filter").unwrap_or("");
-    let only = filter.split('\'').nth(1).filter(|_| filter.to_ascii_lowercase().contains("location eq")).map(str::to_ascii_lowercase);
+    let only = filter
+        .split('\'')
+        .nth(1)
+        .filter(|_| filter.to_ascii_lowercase().contains("location eq"))
+        .map(str::to_ascii_lowercase);
     if !filter.is_empty() && only.is_none() {
-        return arm_error(400, "InvalidFilter", "Only the filter \"location eq '<location>'\" is supported.");
+        return arm_error(
+            400,
+            "InvalidFilter",
+            "Only the filter \"location eq '<location>'\" is supported.",
+        );
     }
     let mut items = Vec::new();
     for region in REGIONS.iter().map(|r| r.name) {
@@ -86,11 +131,18 @@ fn quota_label(name: &str) -> String {
 
 /// The limit of quota `name` in `loc` (a regional entry beats `*`).
 fn limit(state: &State, sub: &str, name: &str, loc: &str) -> u64 {
-    let quotas = state.subscription(sub).map(|s| s.quotas.clone()).unwrap_or_default();
+    let quotas = state
+        .subscription(sub)
+        .map(|s| s.quotas.clone())
+        .unwrap_or_default();
     quotas
         .iter()
         .find(|q| q.name.eq_ignore_ascii_case(name) && q.location.eq_ignore_ascii_case(loc))
-        .or_else(|| quotas.iter().find(|q| q.name.eq_ignore_ascii_case(name) && q.location == "*"))
+        .or_else(|| {
+            quotas
+                .iter()
+                .find(|q| q.name.eq_ignore_ascii_case(name) && q.location == "*")
+        })
         .map(|q| q.limit)
         .unwrap_or(0)
 }
@@ -100,7 +152,11 @@ fn usage(state: &State, sub: &str, name: &str, loc: &str, except: Option<&str>) 
     state
         .resources
         .values()
-        .filter(|r| r.kind == VM && r.subscription.eq_ignore_ascii_case(sub) && r.body["location"].as_str() == Some(loc))
+        .filter(|r| {
+            r.kind == VM
+                && r.subscription.eq_ignore_ascii_case(sub)
+                && r.body["location"].as_str() == Some(loc)
+        })
         .filter(|r| except.is_none_or(|e| !r.id.eq_ignore_ascii_case(e)))
         .filter_map(|r| size(r.body["properties"]["hardwareProfile"]["vmSize"].as_str()?))
         .map(|(_, family, vcpus, _, _)| match name {
@@ -136,10 +192,20 @@ pub fn vm_sizes(state: &mut State, _sub: &str, _loc: &str, req: &Req) -> Resp {
 }
 
 /// The first thing wrong with a VM body, as ARM would answer it.
-fn check_vm(state: &State, g: &Group, id: &str, name: &str, loc: &str, b: &Value) -> Result<(), Resp> {
+fn check_vm(
+    state: &State,
+    g: &Group,
+    id: &str,
+    name: &str,
+    loc: &str,
+    b: &Value,
+) -> Result<(), Resp> {
     let p = &b["properties"];
     let Some(size_name) = p["hardwareProfile"]["vmSize"].as_str() else {
-        return Err(invalid_parameter("Required parameter 'hardwareProfile.vmSize' is missing (null).", "vmSize"));
+        return Err(invalid_parameter(
+            "Required parameter 'hardwareProfile.vmSize' is missing (null).",
+            "vmSize",
+        ));
     };
     let Some((size_name, family, vcpus, _, _)) = size(size_name) else {
         let valid: Vec<&str> = VM_SIZES.iter().map(|s| s.0).collect();
@@ -161,24 +227,43 @@ fn check_vm(state: &State, g: &Group, id: &str, name: &str, loc: &str, b: &Value
         }
     }
     let image = &p["storageProfile"]["imageReference"];
-    if image["id"].is_null() && ["publisher", "offer", "sku"].iter().any(|k| image[k].as_str().is_none_or(str::is_empty)) {
+    if image["id"].is_null()
+        && ["publisher", "offer", "sku"]
+            .iter()
+            .any(|k| image[k].as_str().is_none_or(str::is_empty))
+    {
         return Err(invalid_parameter("Required parameter 'storageProfile.imageReference' must name publisher, offer, sku and version.", "imageReference"));
     }
     let os = &p["osProfile"];
     let Some(admin) = os["adminUsername"].as_str() else {
-        return Err(invalid_parameter("Required parameter 'adminUsername' is missing (null).", "adminUsername"));
+        return Err(invalid_parameter(
+            "Required parameter 'adminUsername' is missing (null).",
+            "adminUsername",
+        ));
     };
-    if RESERVED_USERS.contains(&admin.to_ascii_lowercase().as_str()) || admin.len() > 64 || admin.is_empty() {
-        return Err(invalid_parameter("The Admin Username specified is not allowed.", "adminUsername"));
+    if RESERVED_USERS.contains(&admin.to_ascii_lowercase().as_str())
+        || admin.len() > 64
+        || admin.is_empty()
+    {
+        return Err(invalid_parameter(
+            "The Admin Username specified is not allowed.",
+            "adminUsername",
+        ));
     }
     let linux = &os["linuxConfiguration"];
-    let keys = linux["ssh"]["publicKeys"].as_array().cloned().unwrap_or_default();
+    let keys = linux["ssh"]["publicKeys"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if linux["disablePasswordAuthentication"].as_bool() == Some(true) {
         if keys.is_empty() {
             return Err(invalid_parameter("Required parameter 'linuxConfiguration.ssh.publicKeys' is missing: password authentication is disabled, so an SSH key is needed.", "linuxConfiguration.ssh.publicKeys"));
         }
     } else if os["adminPassword"].as_str().is_none() {
-        return Err(invalid_parameter("Required parameter 'adminPassword' is missing (null).", "adminPassword"));
+        return Err(invalid_parameter(
+            "Required parameter 'adminPassword' is missing (null).",
+            "adminPassword",
+        ));
     }
     let expected_path = format!("/home/{admin}/.ssh/authorized_keys");
     for k in &keys {
@@ -186,9 +271,18 @@ fn check_vm(state: &State, g: &Group, id: &str, name: &str, loc: &str, b: &Value
             return Err(invalid_parameter(&format!("Destination path for SSH public keys is currently limited to its default value {expected_path} due to a known issue in Linux provisioning agent."), "linuxConfiguration.ssh.publicKeys.path"));
         }
         let data = k["keyData"].as_str().unwrap_or("");
-        let ok = ["ssh-rsa ", "ssh-ed25519 ", "ecdsa-sha2-nistp256 "].iter().any(|p| data.starts_with(p)) && data.split_whitespace().nth(1).is_some_and(|b| base64::engine::general_purpose::STANDARD.decode(b).is_ok());
+        let ok = ["ssh-rsa ", "ssh-ed25519 ", "ecdsa-sha2-nistp256 "]
+            .iter()
+            .any(|p| data.starts_with(p))
+            && data
+                .split_whitespace()
+                .nth(1)
+                .is_some_and(|b| base64::engine::general_purpose::STANDARD.decode(b).is_ok());
         if !ok {
-            return Err(invalid_parameter("The value of parameter linuxConfiguration.ssh.publicKeys.keyData is invalid.", "linuxConfiguration.ssh.publicKeys.keyData"));
+            return Err(invalid_parameter(
+                "The value of parameter linuxConfiguration.ssh.publicKeys.keyData is invalid.",
+                "linuxConfiguration.ssh.publicKeys.keyData",
+            ));
         }
     }
     if let Some(custom) = os["customData"].as_str() {
@@ -198,21 +292,32 @@ fn check_vm(state: &State, g: &Group, id: &str, name: &str, loc: &str, b: &Value
             Err(_) => return Err(invalid_parameter("Custom data in OSProfile must be in Base64 encoding and with a maximum length of 87380 characters.", "customData")),
         }
     }
-    let nics = p["networkProfile"]["networkInterfaces"].as_array().cloned().unwrap_or_default();
+    let nics = p["networkProfile"]["networkInterfaces"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if nics.is_empty() {
         return Err(invalid_parameter("Virtual machine must have at least one network interface: properties.networkProfile.networkInterfaces.", "networkProfile"));
     }
     for n in &nics {
         let nic_id = n["id"].as_str().unwrap_or("");
         let Some(nic) = state.resource(nic_id) else {
-            return Err(arm_error(404, "NotFound", &format!("Resource {nic_id} not found.")));
+            return Err(arm_error(
+                404,
+                "NotFound",
+                &format!("Resource {nic_id} not found."),
+            ));
         };
         if nic.body["location"].as_str() != Some(loc) {
             return Err(invalid_parameter(&format!("The network interface {nic_id} is in location '{}', but the virtual machine {name} is in '{loc}'; they must be in the same location.", nic.body["location"].as_str().unwrap_or("")), "networkProfile.networkInterfaces"));
         }
         if let Some(other) = nic.body["properties"]["virtualMachine"]["id"].as_str() {
             if !other.eq_ignore_ascii_case(id) && state.resource(other).is_some() {
-                return Err(arm_error(400, "NicInUse", &format!("Network Interface {nic_id} is used by existing resource {other}.")));
+                return Err(arm_error(
+                    400,
+                    "NicInUse",
+                    &format!("Network Interface {nic_id} is used by existing resource {other}."),
+                ));
             }
         }
     }
@@ -222,7 +327,9 @@ fn check_vm(state: &State, g: &Group, id: &str, name: &str, loc: &str, b: &Value
 pub fn virtual_machine(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(VM, name);
     match req.method {
-        Method::GET => store::get(state, &id).map(|b| Resp::json(200, &b)).unwrap_or_else(|| store::not_found(VM, name, &g.rg)),
+        Method::GET => store::get(state, &id)
+            .map(|b| Resp::json(200, &b))
+            .unwrap_or_else(|| store::not_found(VM, name, &g.rg)),
         Method::PUT => {
             let b = match body(req) {
                 Ok(b) => b,
@@ -247,7 +354,11 @@ pub fn virtual_machine(state: &mut State, req: &Req, g: &Group, name: &str) -> R
             }
             let disk_name = existing
                 .as_ref()
-                .and_then(|e| e.body["properties"]["storageProfile"]["osDisk"]["name"].as_str().map(str::to_string))
+                .and_then(|e| {
+                    e.body["properties"]["storageProfile"]["osDisk"]["name"]
+                        .as_str()
+                        .map(str::to_string)
+                })
                 .unwrap_or_else(|| format!("{name}_OsDisk_1_{}", guid().replace('-', "")));
             let disk_id = g.id(DISK, &disk_name);
             let mut os_disk = p["storageProfile"]["osDisk"].clone();
@@ -276,27 +387,45 @@ pub fn virtual_machine(state: &mut State, req: &Req, g: &Group, name: &str) -> R
                 "properties": { "osType": "Linux", "diskSizeGB": p["storageProfile"]["osDisk"]["diskSizeGB"].as_u64().unwrap_or(30), "diskState": "Attached", "provisioningState": "Succeeded" },
             });
             store::put(state, DISK, Some(g), &g.sub, &disk_id, disk);
-            for n in p["networkProfile"]["networkInterfaces"].as_array().cloned().unwrap_or_default() {
-                if let Some(nic) = n["id"].as_str().and_then(|i| state.resources.get_mut(&i.to_ascii_lowercase())) {
+            for n in p["networkProfile"]["networkInterfaces"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                if let Some(nic) = n["id"]
+                    .as_str()
+                    .and_then(|i| state.resources.get_mut(&i.to_ascii_lowercase()))
+                {
                     nic.body["properties"]["virtualMachine"] = json!({ "id": id });
                 }
             }
             resp
         }
         Method::DELETE => {
-            let Some(vm) = state.resource(&id).cloned() else { return Resp::new(204) };
+            let Some(vm) = state.resource(&id).cloned() else {
+                return Resp::new(204);
+            };
             let mut ids = vec![id.clone()];
             let os_disk = &vm.body["properties"]["storageProfile"]["osDisk"];
             if os_disk["deleteOption"].as_str() == Some("Delete") {
                 if let Some(d) = os_disk["managedDisk"]["id"].as_str() {
                     ids.push(d.to_string());
                 }
-            } else if let Some(d) = os_disk["managedDisk"]["id"].as_str().and_then(|d| state.resources.get_mut(&d.to_ascii_lowercase())) {
+            } else if let Some(d) = os_disk["managedDisk"]["id"]
+                .as_str()
+                .and_then(|d| state.resources.get_mut(&d.to_ascii_lowercase()))
+            {
                 d.body["managedBy"] = Value::Null;
                 d.body["properties"]["diskState"] = json!("Unattached");
             }
-            for n in vm.body["properties"]["networkProfile"]["networkInterfaces"].as_array().cloned().unwrap_or_default() {
-                let Some(nic_id) = n["id"].as_str() else { continue };
+            for n in vm.body["properties"]["networkProfile"]["networkInterfaces"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                let Some(nic_id) = n["id"].as_str() else {
+                    continue;
+                };
                 if n["properties"]["deleteOption"].as_str() == Some("Delete") {
                     ids.push(nic_id.to_string());
                 } else if let Some(nic) = state.resources.get_mut(&nic_id.to_ascii_lowercase()) {
@@ -313,8 +442,13 @@ pub fn virtual_machine(state: &mut State, req: &Req, g: &Group, name: &str) -> R
 
 pub fn instance_view(state: &mut State, g: &Group, name: &str) -> Resp {
     let id = g.id(VM, name);
-    let Some(vm) = store::get(state, &id) else { return store::not_found(VM, name, &g.rg) };
-    let prov = vm["properties"]["provisioningState"].as_str().unwrap_or("Succeeded").to_string();
+    let Some(vm) = store::get(state, &id) else {
+        return store::not_found(VM, name, &g.rg);
+    };
+    let prov = vm["properties"]["provisioningState"]
+        .as_str()
+        .unwrap_or("Succeeded")
+        .to_string();
     let running = prov == "Succeeded";
     Resp::json(
         200,
@@ -328,4 +462,3 @@ pub fn instance_view(state: &mut State, g: &Group, name: &str) -> Resp {
         }),
     )
 }
-

@@ -12,14 +12,33 @@ use crate::http::{Req, Resp};
 use crate::state::{guid, OpKind, State};
 
 pub const ZONE: &str = "Microsoft.Network/dnsZones";
-const NAME_SERVERS: [&str; 4] = ["ns1-01.azure-dns.com.", "ns2-01.azure-dns.net.", "ns3-01.azure-dns.org.", "ns4-01.azure-dns.info."];
+const NAME_SERVERS: [&str; 4] = [
+    "ns1-01.azure-dns.com.",
+    "ns2-01.azure-dns.net.",
+    "ns3-01.azure-dns.org.",
+    "ns4-01.azure-dns.info.",
+];
 
 /// Record types the emulator serves and the property each keeps its records in.
-const TYPES: &[(&str, &str)] = &[("A", "ARecords"), ("AAAA", "AAAARecords"), ("CNAME", "CNAMERecord"), ("TXT", "TXTRecords"), ("NS", "NSRecords"), ("SOA", "SOARecord")];
+const TYPES: &[(&str, &str)] = &[
+    ("A", "ARecords"),
+    ("AAAA", "AAAARecords"),
+    ("CNAME", "CNAMERecord"),
+    ("TXT", "TXTRecords"),
+    ("NS", "NSRecords"),
+    ("SOA", "SOARecord"),
+];
 
 fn valid_zone_name(name: &str) -> bool {
     let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
-    labels.len() >= 2 && labels.iter().all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && !l.starts_with('-') && !l.ends_with('-'))
+    labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
 }
 
 fn record_id(zone_id: &str, ty: &str, rel: &str) -> String {
@@ -34,8 +53,17 @@ fn fqdn(rel: &str, zone: &str) -> String {
     }
 }
 
-fn record_json(zone_id: &str, zone: &str, ty: &str, rel: &str, ttl: u64, records: (&str, Value), metadata: Value) -> Value {
-    let mut props = json!({ "TTL": ttl, "fqdn": fqdn(rel, zone), "provisioningState": "Succeeded" });
+fn record_json(
+    zone_id: &str,
+    zone: &str,
+    ty: &str,
+    rel: &str,
+    ttl: u64,
+    records: (&str, Value),
+    metadata: Value,
+) -> Value {
+    let mut props =
+        json!({ "TTL": ttl, "fqdn": fqdn(rel, zone), "provisioningState": "Succeeded" });
     if !metadata.is_null() {
         props["metadata"] = metadata;
     }
@@ -45,7 +73,11 @@ fn record_json(zone_id: &str, zone: &str, ty: &str, rel: &str, ttl: u64, records
 
 fn count_records(state: &mut State, zone_id: &str) {
     let prefix = format!("{}/", zone_id.to_ascii_lowercase());
-    let n = state.resources.keys().filter(|k| k.starts_with(&prefix)).count();
+    let n = state
+        .resources
+        .keys()
+        .filter(|k| k.starts_with(&prefix))
+        .count();
     if let Some(z) = state.resources.get_mut(&zone_id.to_ascii_lowercase()) {
         z.body["properties"]["numberOfRecordSets"] = json!(n);
     }
@@ -53,7 +85,11 @@ fn count_records(state: &mut State, zone_id: &str) {
 
 fn precondition(req: &Req, existing: Option<&Value>, what: &str) -> Result<(), Resp> {
     if req.header("if-none-match") == Some("*") && existing.is_some() {
-        return Err(arm_error(412, "PreconditionFailed", &format!("The {what} exists already and hence cannot be created again.")));
+        return Err(arm_error(
+            412,
+            "PreconditionFailed",
+            &format!("The {what} exists already and hence cannot be created again."),
+        ));
     }
     if let Some(expected) = req.header("if-match") {
         let current = existing.and_then(|e| e["etag"].as_str());
@@ -62,7 +98,11 @@ fn precondition(req: &Req, existing: Option<&Value>, what: &str) -> Result<(), R
             None => false,
         };
         if !matches {
-            return Err(arm_error(412, "PreconditionFailed", &format!("The {what} has been modified (etag mismatch).")));
+            return Err(arm_error(
+                412,
+                "PreconditionFailed",
+                &format!("The {what} has been modified (etag mismatch)."),
+            ));
         }
     }
     Ok(())
@@ -73,23 +113,39 @@ pub fn zone(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(ZONE, name);
     let existing = state.resource(&id).map(|r| r.body.clone());
     match req.method {
-        Method::GET => existing.map(|b| Resp::json(200, &b)).unwrap_or_else(|| store::not_found(ZONE, name, &g.rg)),
+        Method::GET => existing
+            .map(|b| Resp::json(200, &b))
+            .unwrap_or_else(|| store::not_found(ZONE, name, &g.rg)),
         Method::PUT => {
             let b = match body(req) {
                 Ok(b) => b,
                 Err(r) => return r,
             };
-            if b["location"].as_str().is_some_and(|l| !l.eq_ignore_ascii_case("global")) || b["location"].is_null() {
-                return invalid_parameter("The location of a DNS zone must be 'global'.", "location");
+            if b["location"]
+                .as_str()
+                .is_some_and(|l| !l.eq_ignore_ascii_case("global"))
+                || b["location"].is_null()
+            {
+                return invalid_parameter(
+                    "The location of a DNS zone must be 'global'.",
+                    "location",
+                );
             }
             if !valid_zone_name(name) {
-                return arm_error(400, "BadRequest", &format!("The zone name '{name}' is invalid."));
+                return arm_error(
+                    400,
+                    "BadRequest",
+                    &format!("The zone name '{name}' is invalid."),
+                );
             }
             if let Err(r) = precondition(req, existing.as_ref(), &format!("zone {name}")) {
                 return r;
             }
             create_zone(state, g, name, b.get("tags").cloned());
-            let body = state.resource(&id).map(|r| r.body.clone()).unwrap_or_default();
+            let body = state
+                .resource(&id)
+                .map(|r| r.body.clone())
+                .unwrap_or_default();
             Resp::json(if existing.is_some() { 200 } else { 201 }, &body)
         }
         Method::DELETE => {
@@ -100,9 +156,21 @@ pub fn zone(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
                 return r;
             }
             let prefix = format!("{}/", id.to_ascii_lowercase());
-            let mut ids: Vec<String> = state.resources.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, r)| r.id.clone()).collect();
+            let mut ids: Vec<String> = state
+                .resources
+                .iter()
+                .filter(|(k, _)| k.starts_with(&prefix))
+                .map(|(_, r)| r.id.clone())
+                .collect();
             ids.insert(0, id.clone());
-            let op = lro::start(state, &g.sub, "global", "Microsoft.Network", OpKind::Delete(ids), &req.path);
+            let op = lro::start(
+                state,
+                &g.sub,
+                "global",
+                "Microsoft.Network",
+                OpKind::Delete(ids),
+                &req.path,
+            );
             lro::headers(state, Resp::new(202), &op, true, true)
         }
         _ => arm_error(405, "MethodNotAllowed", "The method is not allowed."),
@@ -120,12 +188,37 @@ pub fn create_zone(state: &mut State, g: &Group, name: &str, tags: Option<Value>
     });
     store::put(state, ZONE, Some(g), &g.sub, &id, zone);
     if existed.is_none() {
-        let ns: Vec<Value> = NAME_SERVERS.iter().map(|n| json!({ "nsdname": n })).collect();
-        let ns_set = record_json(&id, name, "NS", "@", 172800, ("NSRecords", Value::Array(ns)), Value::Null);
+        let ns: Vec<Value> = NAME_SERVERS
+            .iter()
+            .map(|n| json!({ "nsdname": n }))
+            .collect();
+        let ns_set = record_json(
+            &id,
+            name,
+            "NS",
+            "@",
+            172800,
+            ("NSRecords", Value::Array(ns)),
+            Value::Null,
+        );
         let soa = json!({ "host": NAME_SERVERS[0], "email": "azuredns-hostmaster.microsoft.com", "serialNumber": 1, "refreshTime": 3600, "retryTime": 300, "expireTime": 2419200, "minimumTTL": 300 });
         let soa_set = record_json(&id, name, "SOA", "@", 3600, ("SOARecord", soa), Value::Null);
-        store::put(state, &format!("{ZONE}/NS"), Some(g), &g.sub, &record_id(&id, "NS", "@"), ns_set);
-        store::put(state, &format!("{ZONE}/SOA"), Some(g), &g.sub, &record_id(&id, "SOA", "@"), soa_set);
+        store::put(
+            state,
+            &format!("{ZONE}/NS"),
+            Some(g),
+            &g.sub,
+            &record_id(&id, "NS", "@"),
+            ns_set,
+        );
+        store::put(
+            state,
+            &format!("{ZONE}/SOA"),
+            Some(g),
+            &g.sub,
+            &record_id(&id, "SOA", "@"),
+            soa_set,
+        );
     }
     count_records(state, &id);
 }
@@ -137,63 +230,125 @@ pub fn list_records(state: &mut State, req: &Req, g: &Group, zone: &str, ty: Opt
         return store::not_found(ZONE, zone, &g.rg);
     }
     let prefix = match ty {
-        Some(t) => format!("{}/{}/", zone_id.to_ascii_lowercase(), t.to_ascii_lowercase()),
+        Some(t) => format!(
+            "{}/{}/",
+            zone_id.to_ascii_lowercase(),
+            t.to_ascii_lowercase()
+        ),
         None => format!("{}/", zone_id.to_ascii_lowercase()),
     };
-    let items: Vec<Value> = state.resources.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, r)| r.body.clone()).collect();
+    let items: Vec<Value> = state
+        .resources
+        .iter()
+        .filter(|(k, _)| k.starts_with(&prefix))
+        .map(|(_, r)| r.body.clone())
+        .collect();
     store::page(state, req, items)
 }
 
 /// Checks a record set body for `ty`; returns (ttl, (property, records)).
 fn check_records(ty: &str, rel: &str, props: &Value) -> Result<(u64, (&'static str, Value)), Resp> {
-    let Some((_, prop)) = TYPES.iter().find(|(t, _)| *t == ty) else { unreachable!("type checked by the caller") };
+    let Some((_, prop)) = TYPES.iter().find(|(t, _)| *t == ty) else {
+        unreachable!("type checked by the caller")
+    };
     for (other_ty, other) in TYPES {
         if *other_ty != ty && !props[*other].is_null() {
-            return Err(arm_error(400, "BadRequest", &format!("The record set of type {ty} cannot contain {other}.")));
+            return Err(arm_error(
+                400,
+                "BadRequest",
+                &format!("The record set of type {ty} cannot contain {other}."),
+            ));
         }
     }
     let ttl = props["TTL"].as_u64().unwrap_or(3600);
     if ttl > 2147483647 {
-        return Err(invalid_parameter("TTL must be between 0 and 2147483647.", "properties.TTL"));
+        return Err(invalid_parameter(
+            "TTL must be between 0 and 2147483647.",
+            "properties.TTL",
+        ));
     }
     let records = props[*prop].clone();
     match ty {
         "A" | "AAAA" => {
-            let key = if ty == "A" { "ipv4Address" } else { "ipv6Address" };
+            let key = if ty == "A" {
+                "ipv4Address"
+            } else {
+                "ipv6Address"
+            };
             let list = records.as_array().cloned().unwrap_or_default();
             for r in &list {
                 let text = r[key].as_str().unwrap_or("");
-                let ok = if ty == "A" { text.parse::<std::net::Ipv4Addr>().is_ok() } else { text.parse::<std::net::Ipv6Addr>().is_ok() };
+                let ok = if ty == "A" {
+                    text.parse::<std::net::Ipv4Addr>().is_ok()
+                } else {
+                    text.parse::<std::net::Ipv6Addr>().is_ok()
+                };
                 if !ok {
-                    return Err(invalid_parameter(&format!("The value '{text}' is not a valid {key}."), &format!("properties.{prop}")));
+                    return Err(invalid_parameter(
+                        &format!("The value '{text}' is not a valid {key}."),
+                        &format!("properties.{prop}"),
+                    ));
                 }
             }
         }
         "CNAME" => {
             if rel == "@" {
-                return Err(arm_error(400, "BadRequest", "A CNAME record set cannot be created at the zone apex (@)."));
+                return Err(arm_error(
+                    400,
+                    "BadRequest",
+                    "A CNAME record set cannot be created at the zone apex (@).",
+                ));
             }
             if records["cname"].as_str().is_none_or(str::is_empty) {
-                return Err(invalid_parameter("A CNAME record set needs CNAMERecord.cname.", "properties.CNAMERecord"));
+                return Err(invalid_parameter(
+                    "A CNAME record set needs CNAMERecord.cname.",
+                    "properties.CNAMERecord",
+                ));
             }
         }
         "TXT" => {
             for r in records.as_array().cloned().unwrap_or_default() {
                 let values = r["value"].as_array().cloned().unwrap_or_default();
-                if values.is_empty() || values.iter().any(|v| v.as_str().is_none_or(|s| s.len() > 1024)) {
-                    return Err(invalid_parameter("Each TXT record needs a value: an array of strings.", "properties.TXTRecords"));
+                if values.is_empty()
+                    || values
+                        .iter()
+                        .any(|v| v.as_str().is_none_or(|s| s.len() > 1024))
+                {
+                    return Err(invalid_parameter(
+                        "Each TXT record needs a value: an array of strings.",
+                        "properties.TXTRecords",
+                    ));
                 }
             }
         }
         _ => {}
     }
-    Ok((ttl, (prop, if records.is_null() { json!([]) } else { records })))
+    Ok((
+        ttl,
+        (
+            prop,
+            if records.is_null() {
+                json!([])
+            } else {
+                records
+            },
+        ),
+    ))
 }
 
 /// `PUT|PATCH|GET|DELETE …/dnsZones/{zone}/{type}/{relativeName}`.
-pub fn record_set(state: &mut State, req: &Req, g: &Group, zone: &str, ty: &str, rel: &str) -> Resp {
+pub fn record_set(
+    state: &mut State,
+    req: &Req,
+    g: &Group,
+    zone: &str,
+    ty: &str,
+    rel: &str,
+) -> Resp {
     let zone_id = g.id(ZONE, zone);
-    let Some(zone_body) = state.resource(&zone_id).map(|r| r.body.clone()) else { return store::not_found(ZONE, zone, &g.rg) };
+    let Some(zone_body) = state.resource(&zone_id).map(|r| r.body.clone()) else {
+        return store::not_found(ZONE, zone, &g.rg);
+    };
     let zone_name = zone_body["name"].as_str().unwrap_or(zone).to_string();
     let ty = ty.to_ascii_uppercase();
     if !TYPES.iter().any(|(t, _)| *t == ty) {

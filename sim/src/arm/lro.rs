@@ -13,7 +13,14 @@ use crate::http::{Req, Resp};
 use crate::state::{guid, iso_now, OpKind, Operation, State};
 
 /// Starts an operation; returns its id. With `lro_polls = 0` it ends at once.
-pub fn start(state: &mut State, sub: &str, location: &str, namespace: &str, kind: OpKind, path: &str) -> String {
+pub fn start(
+    state: &mut State,
+    sub: &str,
+    location: &str,
+    namespace: &str,
+    kind: OpKind,
+    path: &str,
+) -> String {
     let lower = path.to_ascii_lowercase();
     let failure = state
         .lro_failures
@@ -44,7 +51,10 @@ pub fn start(state: &mut State, sub: &str, location: &str, namespace: &str, kind
 /// The `Azure-AsyncOperation` URL of an operation.
 pub fn async_url(state: &State, op: &str) -> String {
     let o = &state.operations[op];
-    format!("{}/subscriptions/{}/providers/{}/locations/{}/operations/{op}?api-version=2024-07-01", state.base_url, o.subscription, o.namespace, o.location)
+    format!(
+        "{}/subscriptions/{}/providers/{}/locations/{}/operations/{op}?api-version=2024-07-01",
+        state.base_url, o.subscription, o.namespace, o.location
+    )
 }
 
 /// The `Location` URL of an operation (Storage's shape for storage accounts,
@@ -60,7 +70,10 @@ pub fn location_url(state: &State, op: &str) -> String {
 
 /// Adds the polling headers of `op` to `resp`.
 pub fn headers(state: &State, resp: Resp, op: &str, async_op: bool, location: bool) -> Resp {
-    let mut resp = resp.header("retry-after", state.world.settings.retry_after_secs.to_string());
+    let mut resp = resp.header(
+        "retry-after",
+        state.world.settings.retry_after_secs.to_string(),
+    );
     if async_op {
         resp = resp.header("azure-asyncoperation", async_url(state, op));
     }
@@ -75,7 +88,10 @@ pub fn touch(state: &mut State, resource_id: &str) {
     let ids: Vec<String> = state
         .operations
         .values()
-        .filter(|o| o.status == "InProgress" && matches!(&o.kind, OpKind::Put(id) if id.eq_ignore_ascii_case(resource_id)))
+        .filter(|o| {
+            o.status == "InProgress"
+                && matches!(&o.kind, OpKind::Put(id) if id.eq_ignore_ascii_case(resource_id))
+        })
         .map(|o| o.id.clone())
         .collect();
     for id in ids {
@@ -84,7 +100,9 @@ pub fn touch(state: &mut State, resource_id: &str) {
 }
 
 fn advance(state: &mut State, id: &str) {
-    let Some(op) = state.operations.get_mut(id) else { return };
+    let Some(op) = state.operations.get_mut(id) else {
+        return;
+    };
     if op.status != "InProgress" {
         return;
     }
@@ -104,7 +122,9 @@ fn set_state(state: &mut State, id: &str, value: &str) {
 }
 
 fn finish(state: &mut State, id: &str) {
-    let Some(op) = state.operations.get(id).cloned() else { return };
+    let Some(op) = state.operations.get(id).cloned() else {
+        return;
+    };
     let failed = op.failure.is_some();
     match &op.kind {
         OpKind::Put(rid) => {
@@ -126,20 +146,29 @@ fn finish(state: &mut State, id: &str) {
         }
     }
     let op = state.operations.get_mut(id).expect("present");
-    op.status = if failed { "Failed".into() } else { "Succeeded".into() };
+    op.status = if failed {
+        "Failed".into()
+    } else {
+        "Succeeded".into()
+    };
     op.end = Some(iso_now());
 }
 
 /// GET of an operation URL.
 pub fn poll(state: &mut State, id: &str, req: &Req) -> Resp {
     if !state.operations.contains_key(id) {
-        return arm_error(404, "OperationNotFound", &format!("The operation '{id}' could not be found."));
+        return arm_error(
+            404,
+            "OperationNotFound",
+            &format!("The operation '{id}' could not be found."),
+        );
     }
     advance(state, id);
     let op = state.operations[id].clone();
     let status_style = req.path.to_ascii_lowercase().contains("/operations/");
     if status_style {
-        let mut body = json!({ "id": req.path, "name": op.id, "status": op.status, "startTime": op.start });
+        let mut body =
+            json!({ "id": req.path, "name": op.id, "status": op.status, "startTime": op.start });
         if let Some(end) = &op.end {
             body["endTime"] = Value::String(end.clone());
         }
@@ -148,7 +177,10 @@ pub fn poll(state: &mut State, id: &str, req: &Req) -> Resp {
                 body["error"] = json!({ "code": code, "message": message });
             }
         }
-        return Resp::json(200, &body).header("retry-after", state.world.settings.retry_after_secs.to_string());
+        return Resp::json(200, &body).header(
+            "retry-after",
+            state.world.settings.retry_after_secs.to_string(),
+        );
     }
     match op.status.as_str() {
         "InProgress" => headers(state, Resp::new(202), id, false, true),

@@ -7,9 +7,9 @@ use http::Method;
 use ipnet::Ipv4Net;
 use serde_json::{json, Value};
 
+use super::body;
 use super::errors::{arm_error, invalid_parameter};
 use super::store::{self, Group};
-use super::body;
 use crate::http::{Req, Resp};
 use crate::state::State;
 use crate::world::{is_region, region_list};
@@ -21,8 +21,15 @@ pub const NIC: &str = "Microsoft.Network/networkInterfaces";
 
 /// Reads and checks `location`; every regional resource needs one.
 pub fn location(b: &Value) -> Result<String, Resp> {
-    let Some(loc) = b["location"].as_str().map(|l| l.to_ascii_lowercase().replace(' ', "")) else {
-        return Err(arm_error(400, "LocationRequired", "The location property is required for this definition."));
+    let Some(loc) = b["location"]
+        .as_str()
+        .map(|l| l.to_ascii_lowercase().replace(' ', ""))
+    else {
+        return Err(arm_error(
+            400,
+            "LocationRequired",
+            "The location property is required for this definition.",
+        ));
     };
     if !is_region(&loc) {
         return Err(arm_error(400, "LocationNotAvailableForResourceType", &format!("The provided location '{loc}' is not available for resource type. List of available regions is '{}'.", region_list())));
@@ -39,7 +46,12 @@ fn base(g: &Group, kind: &str, name: &str, loc: &str, b: &Value) -> Value {
 }
 
 fn cidr(text: &str, target: &str) -> Result<Ipv4Net, Resp> {
-    text.parse::<Ipv4Net>().map_err(|_| invalid_parameter(&format!("Value '{text}' is not a valid IPv4 address prefix."), target))
+    text.parse::<Ipv4Net>().map_err(|_| {
+        invalid_parameter(
+            &format!("Value '{text}' is not a valid IPv4 address prefix."),
+            target,
+        )
+    })
 }
 
 fn subnet_json(vnet_id: &str, name: &str, prefix: &str) -> Value {
@@ -57,15 +69,23 @@ fn check_subnets(vnet_id: &str, space: &[Ipv4Net], subnets: &[Value]) -> Result<
     let mut out = Vec::new();
     for (i, s) in subnets.iter().enumerate() {
         let target = format!("properties.subnets[{i}]");
-        let Some(name) = s["name"].as_str() else { return Err(invalid_parameter("A subnet needs a name.", &target)) };
+        let Some(name) = s["name"].as_str() else {
+            return Err(invalid_parameter("A subnet needs a name.", &target));
+        };
         let Some(prefix) = s["properties"]["addressPrefix"].as_str() else {
-            return Err(invalid_parameter(&format!("Subnet '{name}' needs properties.addressPrefix."), &target));
+            return Err(invalid_parameter(
+                &format!("Subnet '{name}' needs properties.addressPrefix."),
+                &target,
+            ));
         };
         let net = cidr(prefix, &format!("{target}.properties.addressPrefix"))?;
         if !space.iter().any(|sp| sp.contains(&net)) {
             return Err(arm_error(400, "NetcfgSubnetRangeOutsideVnet", &format!("Subnet '{name}' is not valid because its IP address range is outside the IP address range of virtual network '{vnet_id}'.")));
         }
-        if let Some((other, _)) = seen.iter().find(|(_, n)| n.contains(&net.network()) || net.contains(&n.network())) {
+        if let Some((other, _)) = seen
+            .iter()
+            .find(|(_, n)| n.contains(&net.network()) || net.contains(&n.network()))
+        {
             return Err(arm_error(400, "NetcfgSubnetRangesOverlap", &format!("Subnet '{name}' is not valid because its IP address range overlaps with that of an existing subnet '{other}' in the virtual network.")));
         }
         seen.push((name.to_string(), net));
@@ -77,7 +97,9 @@ fn check_subnets(vnet_id: &str, space: &[Ipv4Net], subnets: &[Value]) -> Result<
 pub fn virtual_network(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(VNET, name);
     match req.method {
-        Method::GET => store::get(state, &id).map(|b| Resp::json(200, &b)).unwrap_or_else(|| store::not_found(VNET, name, &g.rg)),
+        Method::GET => store::get(state, &id)
+            .map(|b| Resp::json(200, &b))
+            .unwrap_or_else(|| store::not_found(VNET, name, &g.rg)),
         Method::PUT => {
             let b = match body(req) {
                 Ok(b) => b,
@@ -87,9 +109,15 @@ pub fn virtual_network(state: &mut State, req: &Req, g: &Group, name: &str) -> R
                 Ok(l) => l,
                 Err(r) => return r,
             };
-            let prefixes: Vec<&str> = b["properties"]["addressSpace"]["addressPrefixes"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+            let prefixes: Vec<&str> = b["properties"]["addressSpace"]["addressPrefixes"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default();
             if prefixes.is_empty() {
-                return invalid_parameter("A virtual network needs properties.addressSpace.addressPrefixes.", "properties.addressSpace");
+                return invalid_parameter(
+                    "A virtual network needs properties.addressSpace.addressPrefixes.",
+                    "properties.addressSpace",
+                );
             }
             let mut space = Vec::new();
             for p in &prefixes {
@@ -98,16 +126,27 @@ pub fn virtual_network(state: &mut State, req: &Req, g: &Group, name: &str) -> R
                     Err(r) => return r,
                 }
             }
-            let subnets = b["properties"]["subnets"].as_array().cloned().unwrap_or_default();
+            let subnets = b["properties"]["subnets"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let subnets = match check_subnets(&id, &space, &subnets) {
                 Ok(s) => s,
                 Err(r) => return r,
             };
             // A subnet a NIC uses cannot disappear in an update.
             if let Some(old) = state.resource(&id) {
-                for s in old.body["properties"]["subnets"].as_array().cloned().unwrap_or_default() {
+                for s in old.body["properties"]["subnets"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                {
                     let sid = s["id"].as_str().unwrap_or_default();
-                    let kept = subnets.iter().any(|n| n["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(sid)));
+                    let kept = subnets.iter().any(|n| {
+                        n["id"]
+                            .as_str()
+                            .is_some_and(|x| x.eq_ignore_ascii_case(sid))
+                    });
                     if !kept && !store::referrers(state, sid, NIC).is_empty() {
                         return arm_error(400, "InUseSubnetCannotBeDeleted", &format!("Subnet {} is in use by a network interface and cannot be deleted. In order to delete the subnet, delete all the resources within the subnet.", s["name"].as_str().unwrap_or("")));
                     }
@@ -133,25 +172,53 @@ pub fn virtual_network(state: &mut State, req: &Req, g: &Group, name: &str) -> R
 /// `…/virtualNetworks/{vnet}/subnets/{name}`: a subnet as a child resource.
 pub fn subnet(state: &mut State, req: &Req, g: &Group, vnet: &str, name: &str) -> Resp {
     let vnet_id = g.id(VNET, vnet);
-    let Some(v) = state.resource(&vnet_id).cloned() else { return store::not_found(VNET, vnet, &g.rg) };
+    let Some(v) = state.resource(&vnet_id).cloned() else {
+        return store::not_found(VNET, vnet, &g.rg);
+    };
     let sid = format!("{}/subnets/{name}", v.id);
-    let subnets = v.body["properties"]["subnets"].as_array().cloned().unwrap_or_default();
-    let existing = subnets.iter().find(|s| s["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name))).cloned();
+    let subnets = v.body["properties"]["subnets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let existing = subnets
+        .iter()
+        .find(|s| {
+            s["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .cloned();
     match req.method {
-        Method::GET => existing.map(|s| Resp::json(200, &s)).unwrap_or_else(|| arm_error(404, "NotFound", &format!("Resource {sid} not found."))),
+        Method::GET => existing
+            .map(|s| Resp::json(200, &s))
+            .unwrap_or_else(|| arm_error(404, "NotFound", &format!("Resource {sid} not found."))),
         Method::PUT => {
             let b = match body(req) {
                 Ok(b) => b,
                 Err(r) => return r,
             };
-            let mut list: Vec<Value> = subnets.into_iter().filter(|s| !s["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name))).collect();
+            let mut list: Vec<Value> = subnets
+                .into_iter()
+                .filter(|s| {
+                    !s["name"]
+                        .as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                })
+                .collect();
             list.push(json!({ "name": name, "properties": { "addressPrefix": b["properties"]["addressPrefix"].clone() } }));
-            let space: Vec<Ipv4Net> = v.body["properties"]["addressSpace"]["addressPrefixes"].as_array().map(|a| a.iter().filter_map(|p| p.as_str()?.parse().ok()).collect()).unwrap_or_default();
+            let space: Vec<Ipv4Net> = v.body["properties"]["addressSpace"]["addressPrefixes"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|p| p.as_str()?.parse().ok()).collect())
+                .unwrap_or_default();
             let checked = match check_subnets(&v.id, &space, &list) {
                 Ok(s) => s,
                 Err(r) => return r,
             };
-            let created = checked.iter().find(|s| s["name"] == name).cloned().unwrap_or_default();
+            let created = checked
+                .iter()
+                .find(|s| s["name"] == name)
+                .cloned()
+                .unwrap_or_default();
             if let Some(r) = state.resources.get_mut(&vnet_id.to_ascii_lowercase()) {
                 r.body["properties"]["subnets"] = Value::Array(checked);
             }
@@ -165,7 +232,14 @@ pub fn subnet(state: &mut State, req: &Req, g: &Group, vnet: &str, name: &str) -
                 return arm_error(400, "InUseSubnetCannotBeDeleted", &format!("Subnet {name} is in use and cannot be deleted. In order to delete the subnet, delete all the resources within the subnet."));
             }
             if let Some(r) = state.resources.get_mut(&vnet_id.to_ascii_lowercase()) {
-                let kept: Vec<Value> = subnets.into_iter().filter(|s| !s["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name))).collect();
+                let kept: Vec<Value> = subnets
+                    .into_iter()
+                    .filter(|s| {
+                        !s["name"]
+                            .as_str()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                    })
+                    .collect();
                 r.body["properties"]["subnets"] = Value::Array(kept);
             }
             Resp::new(200)
@@ -177,7 +251,9 @@ pub fn subnet(state: &mut State, req: &Req, g: &Group, vnet: &str, name: &str) -
 pub fn public_ip(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(PIP, name);
     match req.method {
-        Method::GET => store::get(state, &id).map(|b| Resp::json(200, &b)).unwrap_or_else(|| store::not_found(PIP, name, &g.rg)),
+        Method::GET => store::get(state, &id)
+            .map(|b| Resp::json(200, &b))
+            .unwrap_or_else(|| store::not_found(PIP, name, &g.rg)),
         Method::PUT => {
             let b = match body(req) {
                 Ok(b) => b,
@@ -189,15 +265,31 @@ pub fn public_ip(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
             };
             let sku = b["sku"]["name"].as_str().unwrap_or("Basic");
             if sku != "Basic" && sku != "Standard" {
-                return invalid_parameter(&format!("The SKU '{sku}' is not valid; use Basic or Standard."), "sku.name");
+                return invalid_parameter(
+                    &format!("The SKU '{sku}' is not valid; use Basic or Standard."),
+                    "sku.name",
+                );
             }
-            let default_method = if sku == "Standard" { "Static" } else { "Dynamic" };
-            let method = b["properties"]["publicIPAllocationMethod"].as_str().unwrap_or(default_method);
+            let default_method = if sku == "Standard" {
+                "Static"
+            } else {
+                "Dynamic"
+            };
+            let method = b["properties"]["publicIPAllocationMethod"]
+                .as_str()
+                .unwrap_or(default_method);
             if sku == "Standard" && method != "Static" {
-                return arm_error(400, "StandardSkuPublicIPAddressesMustBeStatic", &format!("Standard sku publicIp {id} must have AllocationMethod set to Static."));
+                return arm_error(
+                    400,
+                    "StandardSkuPublicIPAddressesMustBeStatic",
+                    &format!(
+                        "Standard sku publicIp {id} must have AllocationMethod set to Static."
+                    ),
+                );
             }
             let mut out = base(g, PIP, name, &loc, &b);
-            out["sku"] = json!({ "name": sku, "tier": b["sku"]["tier"].as_str().unwrap_or("Regional") });
+            out["sku"] =
+                json!({ "name": sku, "tier": b["sku"]["tier"].as_str().unwrap_or("Regional") });
             if let Some(z) = b.get("zones") {
                 out["zones"] = z.clone();
             }
@@ -261,7 +353,9 @@ fn check_rules(nsg_id: &str, rules: &[Value]) -> Result<Vec<Value>, Resp> {
     let mut used: Vec<(String, u64)> = Vec::new();
     for (i, r) in rules.iter().enumerate() {
         let t = format!("properties.securityRules[{i}]");
-        let Some(name) = r["name"].as_str() else { return Err(invalid_parameter("A security rule needs a name.", &t)) };
+        let Some(name) = r["name"].as_str() else {
+            return Err(invalid_parameter("A security rule needs a name.", &t));
+        };
         let p = &r["properties"];
         let priority = p["priority"].as_u64().unwrap_or(0);
         if !(100..=4096).contains(&priority) {
@@ -269,18 +363,38 @@ fn check_rules(nsg_id: &str, rules: &[Value]) -> Result<Vec<Value>, Resp> {
         }
         let direction = p["direction"].as_str().unwrap_or("");
         if direction != "Inbound" && direction != "Outbound" {
-            return Err(invalid_parameter(&format!("Security rule {name} needs direction Inbound or Outbound."), &format!("{t}.properties.direction")));
+            return Err(invalid_parameter(
+                &format!("Security rule {name} needs direction Inbound or Outbound."),
+                &format!("{t}.properties.direction"),
+            ));
         }
         if !matches!(p["access"].as_str(), Some("Allow" | "Deny")) {
-            return Err(invalid_parameter(&format!("Security rule {name} needs access Allow or Deny."), &format!("{t}.properties.access")));
+            return Err(invalid_parameter(
+                &format!("Security rule {name} needs access Allow or Deny."),
+                &format!("{t}.properties.access"),
+            ));
         }
-        if !matches!(p["protocol"].as_str(), Some("Tcp" | "Udp" | "Icmp" | "Esp" | "Ah" | "*")) {
-            return Err(invalid_parameter(&format!("Security rule {name} has an invalid protocol."), &format!("{t}.properties.protocol")));
+        if !matches!(
+            p["protocol"].as_str(),
+            Some("Tcp" | "Udp" | "Icmp" | "Esp" | "Ah" | "*")
+        ) {
+            return Err(invalid_parameter(
+                &format!("Security rule {name} has an invalid protocol."),
+                &format!("{t}.properties.protocol"),
+            ));
         }
         if p["destinationPortRange"].is_null() && p["destinationPortRanges"].is_null() {
-            return Err(invalid_parameter(&format!("Security rule {name} needs destinationPortRange or destinationPortRanges."), &format!("{t}.properties")));
+            return Err(invalid_parameter(
+                &format!(
+                    "Security rule {name} needs destinationPortRange or destinationPortRanges."
+                ),
+                &format!("{t}.properties"),
+            ));
         }
-        if let Some((other, _)) = used.iter().find(|(d, pr)| d == direction && *pr == priority) {
+        if let Some((other, _)) = used
+            .iter()
+            .find(|(d, pr)| d == direction && *pr == priority)
+        {
             return Err(arm_error(400, "SecurityRuleConflict", &format!("Security rule {name} conflicts with rule {other}. Rules cannot have the same Priority and Direction.")));
         }
         used.push((direction.to_string(), priority));
@@ -294,7 +408,9 @@ fn check_rules(nsg_id: &str, rules: &[Value]) -> Result<Vec<Value>, Resp> {
 pub fn security_group(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(NSG, name);
     match req.method {
-        Method::GET => store::get(state, &id).map(|b| Resp::json(200, &b)).unwrap_or_else(|| store::not_found(NSG, name, &g.rg)),
+        Method::GET => store::get(state, &id)
+            .map(|b| Resp::json(200, &b))
+            .unwrap_or_else(|| store::not_found(NSG, name, &g.rg)),
         Method::PUT => {
             let b = match body(req) {
                 Ok(b) => b,
@@ -304,12 +420,19 @@ pub fn security_group(state: &mut State, req: &Req, g: &Group, name: &str) -> Re
                 Ok(l) => l,
                 Err(r) => return r,
             };
-            let rules = match check_rules(&id, b["properties"]["securityRules"].as_array().map(Vec::as_slice).unwrap_or(&[])) {
+            let rules = match check_rules(
+                &id,
+                b["properties"]["securityRules"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+            ) {
                 Ok(r) => r,
                 Err(r) => return r,
             };
             let mut out = base(g, NSG, name, &loc, &b);
-            out["properties"] = json!({ "securityRules": rules, "defaultSecurityRules": default_rules(&id) });
+            out["properties"] =
+                json!({ "securityRules": rules, "defaultSecurityRules": default_rules(&id) });
             store::put_with_operation(state, req, g, NSG, out, "Updating")
         }
         Method::DELETE => {
@@ -329,8 +452,18 @@ pub fn security_group(state: &mut State, req: &Req, g: &Group, name: &str) -> Re
 fn find_subnet(state: &State, subnet_id: &str) -> Option<(String, String)> {
     let (vnet_id, name) = subnet_id.rsplit_once("/subnets/")?;
     let v = state.resource(vnet_id)?;
-    let s = v.body["properties"]["subnets"].as_array()?.iter().find(|s| s["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))?;
-    Some((v.body["location"].as_str()?.to_string(), s["properties"]["addressPrefix"].as_str()?.to_string()))
+    let s = v.body["properties"]["subnets"]
+        .as_array()?
+        .iter()
+        .find(|s| {
+            s["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })?;
+    Some((
+        v.body["location"].as_str()?.to_string(),
+        s["properties"]["addressPrefix"].as_str()?.to_string(),
+    ))
 }
 
 fn missing_reference(referenced: &str, by: &str) -> Resp {
@@ -340,7 +473,9 @@ fn missing_reference(referenced: &str, by: &str) -> Resp {
 pub fn interface(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(NIC, name);
     match req.method {
-        Method::GET => store::get(state, &id).map(|b| Resp::json(200, &b)).unwrap_or_else(|| store::not_found(NIC, name, &g.rg)),
+        Method::GET => store::get(state, &id)
+            .map(|b| Resp::json(200, &b))
+            .unwrap_or_else(|| store::not_found(NIC, name, &g.rg)),
         Method::PUT => {
             let b = match body(req) {
                 Ok(b) => b,
@@ -350,20 +485,37 @@ pub fn interface(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
                 Ok(l) => l,
                 Err(r) => return r,
             };
-            let configs = b["properties"]["ipConfigurations"].as_array().cloned().unwrap_or_default();
+            let configs = b["properties"]["ipConfigurations"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             if configs.is_empty() {
-                return invalid_parameter("A network interface needs at least one IP configuration.", "properties.ipConfigurations");
+                return invalid_parameter(
+                    "A network interface needs at least one IP configuration.",
+                    "properties.ipConfigurations",
+                );
             }
             let mut out_configs = Vec::new();
             // A secondary configuration without a subnet takes the primary's.
-            let primary_subnet = configs[0]["properties"]["subnet"]["id"].as_str().map(str::to_string);
+            let primary_subnet = configs[0]["properties"]["subnet"]["id"]
+                .as_str()
+                .map(str::to_string);
             for (i, c) in configs.iter().enumerate() {
                 let cname = c["name"].as_str().unwrap_or("ipconfig1").to_string();
                 let p = &c["properties"];
-                let Some(subnet_id) = p["subnet"]["id"].as_str().or(if i > 0 { primary_subnet.as_deref() } else { None }) else {
-                    return invalid_parameter(&format!("IP configuration {cname} needs a subnet."), &format!("properties.ipConfigurations[{i}].properties.subnet"));
+                let Some(subnet_id) = p["subnet"]["id"].as_str().or(if i > 0 {
+                    primary_subnet.as_deref()
+                } else {
+                    None
+                }) else {
+                    return invalid_parameter(
+                        &format!("IP configuration {cname} needs a subnet."),
+                        &format!("properties.ipConfigurations[{i}].properties.subnet"),
+                    );
                 };
-                let Some((vnet_loc, prefix)) = find_subnet(state, subnet_id) else { return missing_reference(subnet_id, &id) };
+                let Some((vnet_loc, prefix)) = find_subnet(state, subnet_id) else {
+                    return missing_reference(subnet_id, &id);
+                };
                 if vnet_loc != loc {
                     return arm_error(400, "InvalidResourceReference", &format!("Resource {subnet_id} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."));
                 }
@@ -376,13 +528,19 @@ pub fn interface(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
                     "privateIPAddress": prefix.parse::<Ipv4Net>().ok().and_then(|n| n.hosts().nth(3 + i)).map(|a| a.to_string()).unwrap_or_default(),
                 });
                 if let Some(pip_id) = p["publicIPAddress"]["id"].as_str() {
-                    let Some(pip) = state.resource(pip_id) else { return missing_reference(pip_id, &id) };
+                    let Some(pip) = state.resource(pip_id) else {
+                        return missing_reference(pip_id, &id);
+                    };
                     if pip.body["location"].as_str() != Some(loc.as_str()) {
                         return missing_reference(pip_id, &id);
                     }
                     let users = store::referrers(state, pip_id, NIC);
                     if users.iter().any(|u| !u.eq_ignore_ascii_case(&id)) {
-                        return arm_error(400, "PublicIPAddressInUse", &format!("Resource {pip_id} is already in use by {}.", users[0]));
+                        return arm_error(
+                            400,
+                            "PublicIPAddressInUse",
+                            &format!("Resource {pip_id} is already in use by {}.", users[0]),
+                        );
                     }
                     props["publicIPAddress"] = json!({ "id": pip_id });
                 }
@@ -401,14 +559,19 @@ pub fn interface(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
                 }
                 props["networkSecurityGroup"] = json!({ "id": nsg_id });
             }
-            if let Some(vm) = state.resource(&id).and_then(|r| r.body["properties"].get("virtualMachine").cloned()) {
+            if let Some(vm) = state
+                .resource(&id)
+                .and_then(|r| r.body["properties"].get("virtualMachine").cloned())
+            {
                 props["virtualMachine"] = vm;
             }
             out["properties"] = props;
             store::put_with_operation(state, req, g, NIC, out, "Updating")
         }
         Method::DELETE => {
-            let Some(nic) = state.resource(&id).cloned() else { return Resp::new(204) };
+            let Some(nic) = state.resource(&id).cloned() else {
+                return Resp::new(204);
+            };
             if let Some(vm) = nic.body["properties"]["virtualMachine"]["id"].as_str() {
                 if state.resource(vm).is_some() {
                     return arm_error(400, "NicInUse", &format!("Network Interface {id} is used by existing resource {vm}. In order to delete the network interface, it must be dissociated from the resource. To learn more, see aka.ms/deletenic."));
@@ -422,7 +585,9 @@ pub fn interface(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
 
 /// Completes what creation does beyond the body: a public IP gets its address.
 pub fn on_created(state: &mut State, id: &str) {
-    let is_pip = state.resource(id).is_some_and(|r| r.kind == PIP && r.body["properties"].get("ipAddress").is_none());
+    let is_pip = state
+        .resource(id)
+        .is_some_and(|r| r.kind == PIP && r.body["properties"].get("ipAddress").is_none());
     if is_pip {
         let ip = state.allocate_ip();
         if let Some(r) = state.resources.get_mut(&id.to_ascii_lowercase()) {

@@ -21,13 +21,18 @@ pub const CONTAINER: &str = "Microsoft.Storage/storageAccounts/blobServices/cont
 
 /// Storage account names: 3–24 lowercase letters and digits.
 pub fn valid_account_name(name: &str) -> bool {
-    (3..=24).contains(&name.len()) && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    (3..=24).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
 }
 
 /// Container names: 3–63 lowercase letters, digits and single hyphens, starting with a letter or digit.
 pub fn valid_container_name(name: &str) -> bool {
     (3..=63).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && !name.ends_with('-')
         && !name.contains("--")
@@ -35,7 +40,10 @@ pub fn valid_container_name(name: &str) -> bool {
 
 /// Finds an account by name anywhere in the world.
 pub fn find_account<'a>(state: &'a State, name: &str) -> Option<&'a crate::state::Resource> {
-    state.resources.values().find(|r| r.kind == ACCOUNT && r.body["name"].as_str().is_some_and(|n| n == name))
+    state
+        .resources
+        .values()
+        .find(|r| r.kind == ACCOUNT && r.body["name"].as_str().is_some_and(|n| n == name))
 }
 
 fn name_message(name: &str) -> String {
@@ -51,31 +59,53 @@ pub fn check_name(state: &mut State, req: &Req) -> Resp {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let Some(name) = b["name"].as_str() else { return invalid_parameter("The name is required.", "name") };
-    if b["type"].as_str().is_some_and(|t| !t.eq_ignore_ascii_case(ACCOUNT)) {
-        return invalid_parameter("The type must be Microsoft.Storage/storageAccounts.", "type");
+    let Some(name) = b["name"].as_str() else {
+        return invalid_parameter("The name is required.", "name");
+    };
+    if b["type"]
+        .as_str()
+        .is_some_and(|t| !t.eq_ignore_ascii_case(ACCOUNT))
+    {
+        return invalid_parameter(
+            "The type must be Microsoft.Storage/storageAccounts.",
+            "type",
+        );
     }
     if !valid_account_name(name) {
-        return Resp::json(200, &json!({ "nameAvailable": false, "reason": "AccountNameInvalid", "message": name_message(name) }));
+        return Resp::json(
+            200,
+            &json!({ "nameAvailable": false, "reason": "AccountNameInvalid", "message": name_message(name) }),
+        );
     }
-    if find_account(state, name).is_some() || state.world.taken_storage_names.iter().any(|t| t == name) {
-        return Resp::json(200, &json!({ "nameAvailable": false, "reason": "AlreadyExists", "message": format!("The storage account named {name} is already taken.") }));
+    if find_account(state, name).is_some()
+        || state.world.taken_storage_names.iter().any(|t| t == name)
+    {
+        return Resp::json(
+            200,
+            &json!({ "nameAvailable": false, "reason": "AlreadyExists", "message": format!("The storage account named {name} is already taken.") }),
+        );
     }
     Resp::json(200, &json!({ "nameAvailable": true }))
 }
 
 fn random_key() -> String {
-    let bytes: Vec<u8> = (0..4).flat_map(|_| *uuid::Uuid::new_v4().as_bytes()).collect();
+    let bytes: Vec<u8> = (0..4)
+        .flat_map(|_| *uuid::Uuid::new_v4().as_bytes())
+        .collect();
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 pub fn account(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(ACCOUNT, name);
     match req.method {
-        Method::GET => store::get(state, &id).map(|b| Resp::json(200, &b)).unwrap_or_else(|| store::not_found(ACCOUNT, name, &g.rg)),
+        Method::GET => store::get(state, &id)
+            .map(|b| Resp::json(200, &b))
+            .unwrap_or_else(|| store::not_found(ACCOUNT, name, &g.rg)),
         Method::PUT => create(state, req, g, name, &id),
         Method::PATCH => {
-            let Some(existing) = state.resource(&id).cloned() else { return store::not_found(ACCOUNT, name, &g.rg) };
+            let Some(existing) = state.resource(&id).cloned() else {
+                return store::not_found(ACCOUNT, name, &g.rg);
+            };
             let b = match body(req) {
                 Ok(b) => b,
                 Err(r) => return r,
@@ -116,14 +146,20 @@ fn check_acls(acls: &Value) -> Result<(), Resp> {
     }
     if let Some(a) = acls["defaultAction"].as_str() {
         if a != "Allow" && a != "Deny" {
-            return Err(invalid_parameter("networkAcls.defaultAction must be Allow or Deny.", "networkAcls.defaultAction"));
+            return Err(invalid_parameter(
+                "networkAcls.defaultAction must be Allow or Deny.",
+                "networkAcls.defaultAction",
+            ));
         }
     }
     for rule in acls["ipRules"].as_array().cloned().unwrap_or_default() {
         let v = rule["value"].as_str().unwrap_or("");
         let ok = v.parse::<std::net::Ipv4Addr>().is_ok() || v.parse::<ipnet::Ipv4Net>().is_ok();
         if !ok {
-            return Err(invalid_parameter(&format!("{v} is not a valid IP address or range."), "networkAcls.ipRules"));
+            return Err(invalid_parameter(
+                &format!("{v} is not a valid IP address or range."),
+                "networkAcls.ipRules",
+            ));
         }
     }
     Ok(())
@@ -141,27 +177,66 @@ fn create(state: &mut State, req: &Req, g: &Group, name: &str, id: &str) -> Resp
         Ok(l) => l,
         Err(r) => return r,
     };
-    let Some(sku) = b["sku"]["name"].as_str() else { return invalid_parameter("The sku is required: sku.name (e.g. Standard_LRS).", "sku") };
-    const SKUS: &[&str] = &["Standard_LRS", "Standard_GRS", "Standard_RAGRS", "Standard_ZRS", "Premium_LRS", "Premium_ZRS", "Standard_GZRS", "Standard_RAGZRS"];
+    let Some(sku) = b["sku"]["name"].as_str() else {
+        return invalid_parameter("The sku is required: sku.name (e.g. Standard_LRS).", "sku");
+    };
+    const SKUS: &[&str] = &[
+        "Standard_LRS",
+        "Standard_GRS",
+        "Standard_RAGRS",
+        "Standard_ZRS",
+        "Premium_LRS",
+        "Premium_ZRS",
+        "Standard_GZRS",
+        "Standard_RAGZRS",
+    ];
     if !SKUS.contains(&sku) {
-        return invalid_parameter(&format!("The value '{sku}' is not valid for sku.name."), "sku.name");
+        return invalid_parameter(
+            &format!("The value '{sku}' is not valid for sku.name."),
+            "sku.name",
+        );
     }
-    let Some(kind) = b["kind"].as_str() else { return invalid_parameter("The kind is required (e.g. StorageV2).", "kind") };
-    if !["StorageV2", "Storage", "BlobStorage", "BlockBlobStorage", "FileStorage"].contains(&kind) {
-        return invalid_parameter(&format!("The value '{kind}' is not valid for kind."), "kind");
+    let Some(kind) = b["kind"].as_str() else {
+        return invalid_parameter("The kind is required (e.g. StorageV2).", "kind");
+    };
+    if ![
+        "StorageV2",
+        "Storage",
+        "BlobStorage",
+        "BlockBlobStorage",
+        "FileStorage",
+    ]
+    .contains(&kind)
+    {
+        return invalid_parameter(
+            &format!("The value '{kind}' is not valid for kind."),
+            "kind",
+        );
     }
     if let Some(existing) = find_account(state, name) {
         if !existing.id.eq_ignore_ascii_case(id) {
             if existing.subscription.eq_ignore_ascii_case(&g.sub) {
                 return arm_error(409, "StorageAccountInAnotherResourceGroup", &format!("The account {name} is already in another resource group in this subscription."));
             }
-            return arm_error(409, "StorageAccountAlreadyTaken", &format!("The storage account named {name} is already taken."));
+            return arm_error(
+                409,
+                "StorageAccountAlreadyTaken",
+                &format!("The storage account named {name} is already taken."),
+            );
         }
     } else if state.world.taken_storage_names.iter().any(|t| t == name) {
-        return arm_error(409, "StorageAccountAlreadyTaken", &format!("The storage account named {name} is already taken."));
+        return arm_error(
+            409,
+            "StorageAccountAlreadyTaken",
+            &format!("The storage account named {name} is already taken."),
+        );
     }
     let props = &b["properties"];
-    let acls = if props["networkAcls"].is_null() { json!({ "bypass": "AzureServices", "defaultAction": "Allow", "ipRules": [], "virtualNetworkRules": [] }) } else { props["networkAcls"].clone() };
+    let acls = if props["networkAcls"].is_null() {
+        json!({ "bypass": "AzureServices", "defaultAction": "Allow", "ipRules": [], "virtualNetworkRules": [] })
+    } else {
+        props["networkAcls"].clone()
+    };
     if let Err(r) = check_acls(&acls) {
         return r;
     }
@@ -199,9 +274,18 @@ fn create(state: &mut State, req: &Req, g: &Group, name: &str, id: &str) -> Resp
             "encryption": { "keySource": "Microsoft.Storage", "services": { "blob": { "enabled": true, "keyType": "Account" } } },
         },
     });
-    state.storage_keys.insert(name.to_string(), vec![random_key(), random_key()]);
+    state
+        .storage_keys
+        .insert(name.to_string(), vec![random_key(), random_key()]);
     store::put(state, ACCOUNT, Some(g), &g.sub, id, out);
-    let op = lro::start(state, &g.sub, &loc, "Microsoft.Storage", OpKind::Put(id.to_string()), &req.path);
+    let op = lro::start(
+        state,
+        &g.sub,
+        &loc,
+        "Microsoft.Storage",
+        OpKind::Put(id.to_string()),
+        &req.path,
+    );
     lro::headers(state, Resp::new(202), &op, false, true)
 }
 
@@ -210,7 +294,9 @@ pub fn list_keys(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     if req.method != Method::POST {
         return arm_error(405, "MethodNotAllowed", "Use POST.");
     }
-    let Some(acct) = state.resource(&g.id(ACCOUNT, name)) else { return store::not_found(ACCOUNT, name, &g.rg) };
+    let Some(acct) = state.resource(&g.id(ACCOUNT, name)) else {
+        return store::not_found(ACCOUNT, name, &g.rg);
+    };
     let keys = state.storage_keys.get(name).cloned().unwrap_or_default();
     let created = acct.body["properties"]["creationTime"].clone();
     let keys: Vec<Value> = keys.iter().enumerate().map(|(i, k)| json!({ "keyName": format!("key{}", i + 1), "value": k, "permissions": "FULL", "creationTime": created })).collect();
@@ -232,17 +318,36 @@ pub fn list_containers(state: &mut State, req: &Req, g: &Group, account: &str) -
     if state.resource(&account_id).is_none() {
         return store::not_found(ACCOUNT, account, &g.rg);
     }
-    let prefix = format!("{}/blobservices/default/containers/", account_id.to_ascii_lowercase());
-    let items: Vec<Value> = state.resources.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, r)| r.body.clone()).collect();
+    let prefix = format!(
+        "{}/blobservices/default/containers/",
+        account_id.to_ascii_lowercase()
+    );
+    let items: Vec<Value> = state
+        .resources
+        .iter()
+        .filter(|(k, _)| k.starts_with(&prefix))
+        .map(|(_, r)| r.body.clone())
+        .collect();
     store::page(state, req, items)
 }
 
 pub fn container(state: &mut State, req: &Req, g: &Group, account: &str, name: &str) -> Resp {
     let account_id = g.id(ACCOUNT, account);
-    let Some(acct) = store::get(state, &account_id) else { return store::not_found(ACCOUNT, account, &g.rg) };
+    let Some(acct) = store::get(state, &account_id) else {
+        return store::not_found(ACCOUNT, account, &g.rg);
+    };
     let id = format!("{account_id}/blobServices/default/containers/{name}");
     match req.method {
-        Method::GET => state.resource(&id).map(|r| Resp::json(200, &r.body)).unwrap_or_else(|| arm_error(404, "ContainerNotFound", "The specified container does not exist.")),
+        Method::GET => state
+            .resource(&id)
+            .map(|r| Resp::json(200, &r.body))
+            .unwrap_or_else(|| {
+                arm_error(
+                    404,
+                    "ContainerNotFound",
+                    "The specified container does not exist.",
+                )
+            }),
         Method::PUT => {
             if acct["properties"]["provisioningState"] != "Succeeded" {
                 return arm_error(409, "StorageAccountIsNotProvisioned", &format!("The storage account provisioning state must be 'Succeeded' before executing the operation. Account {account} is '{}'.", acct["properties"]["provisioningState"].as_str().unwrap_or("")));
@@ -250,10 +355,21 @@ pub fn container(state: &mut State, req: &Req, g: &Group, account: &str, name: &
             if !valid_container_name(name) {
                 return arm_error(400, "ContainerOperationFailure", "The specified resource name contains invalid characters or is not 3–63 lowercase letters, digits and single hyphens.");
             }
-            let b = if req.body.is_empty() { json!({}) } else { match body(req) { Ok(b) => b, Err(r) => return r } };
+            let b = if req.body.is_empty() {
+                json!({})
+            } else {
+                match body(req) {
+                    Ok(b) => b,
+                    Err(r) => return r,
+                }
+            };
             let access = b["properties"]["publicAccess"].as_str().unwrap_or("None");
             if access != "None" && acct["properties"]["allowBlobPublicAccess"] == false {
-                return arm_error(409, "PublicAccessNotPermitted", "Public access is not permitted on this storage account.");
+                return arm_error(
+                    409,
+                    "PublicAccessNotPermitted",
+                    "Public access is not permitted on this storage account.",
+                );
             }
             let existed = state.resource(&id).is_some();
             let out = container_json(&account_id, name, access);
@@ -264,7 +380,9 @@ pub fn container(state: &mut State, req: &Req, g: &Group, account: &str, name: &
             if store::remove(state, &id).is_none() {
                 return Resp::new(204);
             }
-            state.blobs.retain(|(a, c, _), _| !(a == account && c == name));
+            state
+                .blobs
+                .retain(|(a, c, _), _| !(a == account && c == name));
             Resp::new(200)
         }
         _ => arm_error(405, "MethodNotAllowed", "The method is not allowed."),

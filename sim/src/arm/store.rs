@@ -18,7 +18,10 @@ pub struct Group {
 impl Group {
     /// The id of a resource of `kind` (`Namespace/type`) named `name`.
     pub fn id(&self, kind: &str, name: &str) -> String {
-        format!("/subscriptions/{}/resourceGroups/{}/providers/{kind}/{name}", self.sub, self.rg)
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/{kind}/{name}",
+            self.sub, self.rg
+        )
     }
 
     pub fn rg_id(&self) -> String {
@@ -30,7 +33,13 @@ impl Group {
 pub fn put(state: &mut State, kind: &str, g: Option<&Group>, sub: &str, id: &str, body: Value) {
     state.resources.insert(
         id.to_ascii_lowercase(),
-        Resource { id: id.to_string(), kind: kind.to_string(), subscription: sub.to_string(), resource_group: g.map(|g| g.rg.clone()), body },
+        Resource {
+            id: id.to_string(),
+            kind: kind.to_string(),
+            subscription: sub.to_string(),
+            resource_group: g.map(|g| g.rg.clone()),
+            body,
+        },
     );
 }
 
@@ -52,7 +61,10 @@ pub fn not_found(kind: &str, name: &str, rg: &str) -> Resp {
 /// Answers a list with one page of `items`, and a `nextLink` when more follow.
 pub fn page(state: &State, req: &Req, items: Vec<Value>) -> Resp {
     let size = state.world.settings.page_size.max(1);
-    let skip: usize = req.q("$skiptoken").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let skip: usize = req
+        .q("$skiptoken")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let end = (skip + size).min(items.len());
     let chunk: Vec<Value> = items.get(skip..end).map(|s| s.to_vec()).unwrap_or_default();
     let mut body = json!({ "value": chunk });
@@ -67,7 +79,10 @@ pub fn page(state: &State, req: &Req, items: Vec<Value>) -> Resp {
         if !q.is_empty() {
             q.push('&');
         }
-        body["nextLink"] = Value::String(format!("{}{}?{q}%24skiptoken={end}", state.base_url, req.path));
+        body["nextLink"] = Value::String(format!(
+            "{}{}?{q}%24skiptoken={end}",
+            state.base_url, req.path
+        ));
     }
     Resp::json(200, &body)
 }
@@ -75,13 +90,23 @@ pub fn page(state: &State, req: &Req, items: Vec<Value>) -> Resp {
 /// Lists resources of `kind` in a subscription or one of its groups.
 pub fn list(state: &mut State, req: &Req, sub: &str, rg: Option<&str>, kind: &str) -> Resp {
     if req.method != Method::GET {
-        return arm_error(405, "MethodNotAllowed", "The requested method is not allowed on a collection.");
+        return arm_error(
+            405,
+            "MethodNotAllowed",
+            "The requested method is not allowed on a collection.",
+        );
     }
     let items: Vec<Value> = state
         .resources
         .values()
         .filter(|r| r.kind == kind && r.subscription.eq_ignore_ascii_case(sub))
-        .filter(|r| rg.is_none_or(|g| r.resource_group.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(g))))
+        .filter(|r| {
+            rg.is_none_or(|g| {
+                r.resource_group
+                    .as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(g))
+            })
+        })
         .map(|r| r.body.clone())
         .collect();
     page(state, req, items)
@@ -99,14 +124,25 @@ pub fn simple_get_delete(state: &mut State, req: &Req, g: &Group, kind: &str, na
             Some(_) => Resp::new(200),
             None => Resp::new(204),
         },
-        _ => arm_error(405, "MethodNotAllowed", &format!("{kind} are created by the emulator, not by PUT.")),
+        _ => arm_error(
+            405,
+            "MethodNotAllowed",
+            &format!("{kind} are created by the emulator, not by PUT."),
+        ),
     }
 }
 
 /// Stores a validated resource and answers like ARM's asynchronous PUT:
 /// 201 (new) or 200 (update) with `Azure-AsyncOperation` and `Retry-After`.
 /// `body` must already carry `id`, `name`, `type` and `location`.
-pub fn put_with_operation(state: &mut State, req: &Req, g: &Group, kind: &str, mut body: Value, creating: &str) -> Resp {
+pub fn put_with_operation(
+    state: &mut State,
+    req: &Req,
+    g: &Group,
+    kind: &str,
+    mut body: Value,
+    creating: &str,
+) -> Resp {
     let id = body["id"].as_str().unwrap_or_default().to_string();
     let existed = state.resource(&id).is_some();
     let location = body["location"].as_str().unwrap_or("global").to_string();
@@ -114,18 +150,48 @@ pub fn put_with_operation(state: &mut State, req: &Req, g: &Group, kind: &str, m
     if body.get("properties").is_none() {
         body["properties"] = json!({});
     }
-    body["properties"]["provisioningState"] = Value::String(if existed { "Updating".into() } else { creating.into() });
+    body["properties"]["provisioningState"] = Value::String(if existed {
+        "Updating".into()
+    } else {
+        creating.into()
+    });
     put(state, kind, Some(g), &g.sub, &id, body);
     let namespace = kind.split('/').next().unwrap_or(kind).to_string();
-    let op = super::lro::start(state, &g.sub, &location, &namespace, crate::state::OpKind::Put(id.clone()), &req.path);
-    let current = state.resource(&id).map(|r| r.body.clone()).unwrap_or_default();
-    super::lro::headers(state, Resp::json(if existed { 200 } else { 201 }, &current), &op, true, false)
+    let op = super::lro::start(
+        state,
+        &g.sub,
+        &location,
+        &namespace,
+        crate::state::OpKind::Put(id.clone()),
+        &req.path,
+    );
+    let current = state
+        .resource(&id)
+        .map(|r| r.body.clone())
+        .unwrap_or_default();
+    super::lro::headers(
+        state,
+        Resp::json(if existed { 200 } else { 201 }, &current),
+        &op,
+        true,
+        false,
+    )
 }
 
 /// Starts deleting `ids` (the resource first) as an operation: 202 with
 /// `Azure-AsyncOperation` and `Location`.
-pub fn delete_with_operation(state: &mut State, req: &Req, g: &Group, kind: &str, ids: Vec<String>) -> Resp {
-    let location = ids.first().and_then(|id| state.resource(id)).and_then(|r| r.body["location"].as_str().map(str::to_string)).unwrap_or_else(|| "global".into());
+pub fn delete_with_operation(
+    state: &mut State,
+    req: &Req,
+    g: &Group,
+    kind: &str,
+    ids: Vec<String>,
+) -> Resp {
+    let location = ids
+        .first()
+        .and_then(|id| state.resource(id))
+        .and_then(|r| r.body["location"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "global".into());
     for id in &ids {
         if let Some(r) = state.resources.get_mut(&id.to_ascii_lowercase()) {
             if r.body.get("properties").is_none() {
@@ -135,7 +201,14 @@ pub fn delete_with_operation(state: &mut State, req: &Req, g: &Group, kind: &str
         }
     }
     let namespace = kind.split('/').next().unwrap_or(kind).to_string();
-    let op = super::lro::start(state, &g.sub, &location, &namespace, crate::state::OpKind::Delete(ids), &req.path);
+    let op = super::lro::start(
+        state,
+        &g.sub,
+        &location,
+        &namespace,
+        crate::state::OpKind::Delete(ids),
+        &req.path,
+    );
     super::lro::headers(state, Resp::new(202), &op, true, true)
 }
 

@@ -14,7 +14,9 @@ use crate::world::{is_region, region_list, REGIONS, ROLES};
 
 /// `GET /tenants`: the tenants the caller belongs to.
 pub fn tenants(state: &mut State, caller: &Caller, req: &Req) -> Resp {
-    let Some(user) = state.user(&caller.oid).cloned() else { return store::page(state, req, vec![]) };
+    let Some(user) = state.user(&caller.oid).cloned() else {
+        return store::page(state, req, vec![]);
+    };
     let items: Vec<Value> = state
         .world
         .tenants
@@ -61,7 +63,11 @@ pub fn list(state: &mut State, caller: &Caller, req: &Req) -> Resp {
 pub fn get(state: &State, sub: &str) -> Resp {
     match state.subscription(sub) {
         Some(s) => Resp::json(200, &subscription_json(s)),
-        None => arm_error(404, "SubscriptionNotFound", &format!("The subscription '{sub}' could not be found.")),
+        None => arm_error(
+            404,
+            "SubscriptionNotFound",
+            &format!("The subscription '{sub}' could not be found."),
+        ),
     }
 }
 
@@ -88,13 +94,38 @@ pub fn locations(state: &mut State, sub: &str, req: &Req) -> Resp {
 
 /// Namespaces the emulator knows and the resource types it lists for each.
 const NAMESPACES: &[(&str, &[&str])] = &[
-    ("Microsoft.Compute", &["virtualMachines", "disks", "locations/usages", "locations/vmSizes", "skus"]),
-    ("Microsoft.Network", &["virtualNetworks", "publicIPAddresses", "networkSecurityGroups", "networkInterfaces", "dnszones"]),
-    ("Microsoft.Storage", &["storageAccounts", "checkNameAvailability"]),
+    (
+        "Microsoft.Compute",
+        &[
+            "virtualMachines",
+            "disks",
+            "locations/usages",
+            "locations/vmSizes",
+            "skus",
+        ],
+    ),
+    (
+        "Microsoft.Network",
+        &[
+            "virtualNetworks",
+            "publicIPAddresses",
+            "networkSecurityGroups",
+            "networkInterfaces",
+            "dnszones",
+        ],
+    ),
+    (
+        "Microsoft.Storage",
+        &["storageAccounts", "checkNameAvailability"],
+    ),
 ];
 
 fn provider_json(state: &State, sub: &str, ns: &str) -> Value {
-    let types = NAMESPACES.iter().find(|(n, _)| n.eq_ignore_ascii_case(ns)).map(|(_, t)| *t).unwrap_or(&[]);
+    let types = NAMESPACES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(ns))
+        .map(|(_, t)| *t)
+        .unwrap_or(&[]);
     let locations: Vec<&str> = REGIONS.iter().map(|r| r.display).collect();
     json!({
         "id": format!("/subscriptions/{sub}/providers/{ns}"),
@@ -106,7 +137,10 @@ fn provider_json(state: &State, sub: &str, ns: &str) -> Value {
 }
 
 fn canonical_namespace(ns: &str) -> Option<&'static str> {
-    NAMESPACES.iter().map(|(n, _)| *n).find(|n| n.eq_ignore_ascii_case(ns))
+    NAMESPACES
+        .iter()
+        .map(|(n, _)| *n)
+        .find(|n| n.eq_ignore_ascii_case(ns))
 }
 
 /// Counts a look at a provider that is Registering.
@@ -127,13 +161,20 @@ pub fn providers(state: &mut State, sub: &str, req: &Req) -> Resp {
     for (ns, _) in NAMESPACES {
         progress(state, sub, ns);
     }
-    let items: Vec<Value> = NAMESPACES.iter().map(|(ns, _)| provider_json(state, sub, ns)).collect();
+    let items: Vec<Value> = NAMESPACES
+        .iter()
+        .map(|(ns, _)| provider_json(state, sub, ns))
+        .collect();
     store::page(state, req, items)
 }
 
 pub fn provider(state: &mut State, sub: &str, ns: &str) -> Resp {
     let Some(ns) = canonical_namespace(ns) else {
-        return arm_error(404, "InvalidResourceNamespace", &format!("The resource namespace '{ns}' is invalid."));
+        return arm_error(
+            404,
+            "InvalidResourceNamespace",
+            &format!("The resource namespace '{ns}' is invalid."),
+        );
     };
     progress(state, sub, ns);
     Resp::json(200, &provider_json(state, sub, ns))
@@ -141,16 +182,26 @@ pub fn provider(state: &mut State, sub: &str, ns: &str) -> Resp {
 
 pub fn register(state: &mut State, sub: &str, ns: &str) -> Resp {
     let Some(ns) = canonical_namespace(ns) else {
-        return arm_error(404, "InvalidResourceNamespace", &format!("The resource namespace '{ns}' is invalid."));
+        return arm_error(
+            404,
+            "InvalidResourceNamespace",
+            &format!("The resource namespace '{ns}' is invalid."),
+        );
     };
     if state.provider_state(sub, ns) != "Registered" {
         let polls = state.world.settings.registration_polls;
-        let next = if polls == 0 { "Registered" } else { "Registering" };
+        let next = if polls == 0 {
+            "Registered"
+        } else {
+            "Registering"
+        };
         if let Some(s) = state.subscription_mut(sub) {
             s.providers.insert(ns.to_string(), next.into());
         }
         if polls > 0 {
-            state.registering.insert((sub.to_ascii_lowercase(), ns.to_string()), polls);
+            state
+                .registering
+                .insert((sub.to_ascii_lowercase(), ns.to_string()), polls);
         }
     }
     Resp::json(200, &provider_json(state, sub, ns))
@@ -158,19 +209,27 @@ pub fn register(state: &mut State, sub: &str, ns: &str) -> Resp {
 
 pub fn unregister(state: &mut State, sub: &str, ns: &str) -> Resp {
     let Some(ns) = canonical_namespace(ns) else {
-        return arm_error(404, "InvalidResourceNamespace", &format!("The resource namespace '{ns}' is invalid."));
+        return arm_error(
+            404,
+            "InvalidResourceNamespace",
+            &format!("The resource namespace '{ns}' is invalid."),
+        );
     };
     if let Some(s) = state.subscription_mut(sub) {
         s.providers.insert(ns.to_string(), "NotRegistered".into());
     }
-    state.registering.remove(&(sub.to_ascii_lowercase(), ns.to_string()));
+    state
+        .registering
+        .remove(&(sub.to_ascii_lowercase(), ns.to_string()));
     Resp::json(200, &provider_json(state, sub, ns))
 }
 
 /// The actions and notActions a built-in role grants.
 pub fn role_permissions(role: &str) -> Value {
     match role {
-        "Owner" => json!({ "actions": ["*"], "notActions": [], "dataActions": [], "notDataActions": [] }),
+        "Owner" => {
+            json!({ "actions": ["*"], "notActions": [], "dataActions": [], "notDataActions": [] })
+        }
         "Contributor" => json!({
             "actions": ["*"],
             "notActions": [
@@ -180,13 +239,19 @@ pub fn role_permissions(role: &str) -> Value {
             ],
             "dataActions": [], "notDataActions": []
         }),
-        _ => json!({ "actions": ["*/read"], "notActions": [], "dataActions": [], "notDataActions": [] }),
+        _ => {
+            json!({ "actions": ["*/read"], "notActions": [], "dataActions": [], "notDataActions": [] })
+        }
     }
 }
 
 /// `GET …/providers/Microsoft.Authorization/permissions`: the caller's effective permissions.
 pub fn permissions(state: &mut State, caller: &Caller, sub: &str, req: &Req) -> Resp {
-    let items: Vec<Value> = state.role(&caller.oid, sub).map(role_permissions).into_iter().collect();
+    let items: Vec<Value> = state
+        .role(&caller.oid, sub)
+        .map(role_permissions)
+        .into_iter()
+        .collect();
     store::page(state, req, items)
 }
 
@@ -197,7 +262,11 @@ pub fn role_assignments(state: &mut State, caller: &Caller, sub: &str, req: &Req
     let principal = if filter.contains("asTarget()") {
         Some(caller.oid.clone())
     } else {
-        filter.split("assignedTo('").nth(1).and_then(|r| r.split('\'').next()).map(str::to_string)
+        filter
+            .split("assignedTo('")
+            .nth(1)
+            .and_then(|r| r.split('\'').next())
+            .map(str::to_string)
     };
     let items: Vec<Value> = state
         .world
@@ -238,7 +307,11 @@ pub fn resource_group(state: &mut State, req: &Req, sub: &str, name: &str) -> Re
                 Err(r) => return r,
             };
             let Some(location) = b["location"].as_str().map(str::to_ascii_lowercase) else {
-                return arm_error(400, "LocationRequired", "The location property is required for this definition.");
+                return arm_error(
+                    400,
+                    "LocationRequired",
+                    "The location property is required for this definition.",
+                );
             };
             if !is_region(&location) {
                 return arm_error(400, "LocationNotAvailableForResourceGroup", &format!("The provided location '{location}' is not available for resource group. List of available regions is '{}'.", region_list()));
@@ -251,7 +324,10 @@ pub fn resource_group(state: &mut State, req: &Req, sub: &str, name: &str) -> Re
                     return arm_error(409, "InvalidResourceGroupLocation", &format!("Invalid resource group location '{location}'. The Resource group already exists in location '{}'.", e.body["location"].as_str().unwrap_or("")));
                 }
             }
-            let stored_name = existing.as_ref().and_then(|e| e.body["name"].as_str().map(str::to_string)).unwrap_or_else(|| name.to_string());
+            let stored_name = existing
+                .as_ref()
+                .and_then(|e| e.body["name"].as_str().map(str::to_string))
+                .unwrap_or_else(|| name.to_string());
             let id = format!("/subscriptions/{sub}/resourceGroups/{stored_name}");
             let rg = json!({
                 "id": id, "name": stored_name, "type": "Microsoft.Resources/resourceGroups", "location": location,
@@ -260,23 +336,44 @@ pub fn resource_group(state: &mut State, req: &Req, sub: &str, name: &str) -> Re
             });
             state.resources.insert(
                 id.to_ascii_lowercase(),
-                crate::state::Resource { id: id.clone(), kind: "resourceGroups".into(), subscription: sub.to_string(), resource_group: Some(stored_name.clone()), body: rg.clone() },
+                crate::state::Resource {
+                    id: id.clone(),
+                    kind: "resourceGroups".into(),
+                    subscription: sub.to_string(),
+                    resource_group: Some(stored_name.clone()),
+                    body: rg.clone(),
+                },
             );
             Resp::json(if existing.is_some() { 200 } else { 201 }, &rg)
         }
         Method::GET => match existing {
             Some(r) => Resp::json(200, &r.body),
-            None => arm_error(404, "ResourceGroupNotFound", &format!("Resource group '{name}' could not be found.")),
+            None => arm_error(
+                404,
+                "ResourceGroupNotFound",
+                &format!("Resource group '{name}' could not be found."),
+            ),
         },
         Method::HEAD => Resp::new(if existing.is_some() { 204 } else { 404 }),
         Method::DELETE => {
-            let Some(rg) = existing else { return Resp::new(204) };
-            let g = Group { sub: sub.to_string(), rg: rg.body["name"].as_str().unwrap_or(name).to_string() };
+            let Some(rg) = existing else {
+                return Resp::new(204);
+            };
+            let g = Group {
+                sub: sub.to_string(),
+                rg: rg.body["name"].as_str().unwrap_or(name).to_string(),
+            };
             // ARM deletes everything in the group, then the group.
             let mut ids: Vec<String> = state
                 .resources
                 .values()
-                .filter(|r| r.kind != "resourceGroups" && r.subscription.eq_ignore_ascii_case(sub) && r.resource_group.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(&g.rg)))
+                .filter(|r| {
+                    r.kind != "resourceGroups"
+                        && r.subscription.eq_ignore_ascii_case(sub)
+                        && r.resource_group
+                            .as_deref()
+                            .is_some_and(|x| x.eq_ignore_ascii_case(&g.rg))
+                })
                 .map(|r| r.id.clone())
                 .collect();
             ids.push(rg.id.clone());
@@ -286,13 +383,29 @@ pub fn resource_group(state: &mut State, req: &Req, sub: &str, name: &str) -> Re
                 }
             }
             let location = rg.body["location"].as_str().unwrap_or("eastus").to_string();
-            let op = lro::start(state, sub, &location, "Microsoft.Resources", OpKind::Delete(ids), &req.path);
+            let op = lro::start(
+                state,
+                sub,
+                &location,
+                "Microsoft.Resources",
+                OpKind::Delete(ids),
+                &req.path,
+            );
             lro::headers(state, Resp::new(202), &op, false, true)
         }
-        _ => arm_error(405, "MethodNotAllowed", "The method is not allowed on a resource group."),
+        _ => arm_error(
+            405,
+            "MethodNotAllowed",
+            "The method is not allowed on a resource group.",
+        ),
     }
 }
 
 fn valid_group_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 90 && !name.ends_with('.') && name.chars().all(|c| c.is_alphanumeric() || "_-.()".contains(c))
+    !name.is_empty()
+        && name.len() <= 90
+        && !name.ends_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "_-.()".contains(c))
 }

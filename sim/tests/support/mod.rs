@@ -26,23 +26,34 @@ impl Reply {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The query parameters of a redirect's Location.
     pub fn redirect_params(&self) -> Vec<(String, String)> {
-        let loc = self.header("location").unwrap_or_else(|| panic!("no redirect ({}): {}", self.status, self.body));
+        let loc = self
+            .header("location")
+            .unwrap_or_else(|| panic!("no redirect ({}): {}", self.status, self.body));
         let url = url::Url::parse(loc).unwrap();
         url.query_pairs().into_owned().collect()
     }
 
     pub fn param(&self, name: &str) -> Option<String> {
-        self.redirect_params().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.redirect_params()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 }
 
 fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().redirects(0).timeout(Duration::from_secs(20)).build()
+    ureq::AgentBuilder::new()
+        .redirects(0)
+        .timeout(Duration::from_secs(20))
+        .build()
 }
 
 pub fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
@@ -60,13 +71,33 @@ pub fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str
         Err(e) => panic!("{method} {url}: {e}"),
     };
     let status = resp.status();
-    let headers = resp.headers_names().into_iter().flat_map(|n| resp.all(&n).into_iter().map(|v| (n.clone(), v.to_string())).collect::<Vec<_>>()).collect();
-    Reply { status, headers, body: resp.into_string().unwrap_or_default() }
+    let headers = resp
+        .headers_names()
+        .into_iter()
+        .flat_map(|n| {
+            resp.all(&n)
+                .into_iter()
+                .map(|v| (n.clone(), v.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: resp.into_string().unwrap_or_default(),
+    }
 }
 
 pub fn form(url: &str, fields: &[(&str, &str)]) -> Reply {
-    let body: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-    call("POST", url, &[("content-type", "application/x-www-form-urlencoded")], Some(&body))
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    call(
+        "POST",
+        url,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(&body),
+    )
 }
 
 pub fn start() -> Sim {
@@ -79,15 +110,28 @@ pub fn start_with(world: World) -> Sim {
 
 /// A PKCE pair (verifier, S256 challenge).
 pub fn pkce() -> (String, String) {
-    let verifier = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let verifier = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
 }
 
-pub const SCOPE: &str = "https://management.azure.com/user_impersonation offline_access openid profile";
+pub const SCOPE: &str =
+    "https://management.azure.com/user_impersonation offline_access openid profile";
 
 /// Drives the consent page: returns the redirect (or page) the decision leads to.
-pub fn authorize(sim: &Sim, tenant: &str, user: &str, decision: &str, challenge: &str, state: &str) -> Reply {
+pub fn authorize(
+    sim: &Sim,
+    tenant: &str,
+    user: &str,
+    decision: &str,
+    challenge: &str,
+    state: &str,
+) -> Reply {
     let q = [
         ("client_id", CLIENT_ID),
         ("response_type", "code"),
@@ -97,8 +141,15 @@ pub fn authorize(sim: &Sim, tenant: &str, user: &str, decision: &str, challenge:
         ("code_challenge", challenge),
         ("code_challenge_method", "S256"),
     ];
-    let query: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(q).finish();
-    let page = call("GET", &format!("{}?{query}", sim.authorize_url(tenant)), &[], None);
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(q)
+        .finish();
+    let page = call(
+        "GET",
+        &format!("{}?{query}", sim.authorize_url(tenant)),
+        &[],
+        None,
+    );
     assert_eq!(page.status, 200, "consent page: {}", page.body);
     let mut fields: Vec<(&str, &str)> = q.to_vec();
     fields.push(("user", user));
@@ -114,7 +165,14 @@ pub fn sign_in(sim: &Sim, user: &str) -> Value {
     let code = r.param("code").expect("a code");
     let t = form(
         &sim.token_url("common"),
-        &[("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET), ("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", &verifier)],
+        &[
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ],
     );
     assert_eq!(t.status, 200, "{}", t.body);
     t.json()
@@ -122,13 +180,26 @@ pub fn sign_in(sim: &Sim, user: &str) -> Value {
 
 /// An access token for the default user.
 pub fn token(sim: &Sim) -> String {
-    sign_in(sim, USERNAME)["access_token"].as_str().unwrap().to_string()
+    sign_in(sim, USERNAME)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// An ARM call with a bearer token; `path` may carry its own query.
 pub fn arm(sim: &Sim, token: &str, method: &str, path: &str, body: Option<&Value>) -> Reply {
-    let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", sim.url) };
-    let url = if url.contains("api-version=") { url } else if url.contains('?') { format!("{url}&{API}") } else { format!("{url}?{API}") };
+    let url = if path.starts_with("http") {
+        path.to_string()
+    } else {
+        format!("{}{path}", sim.url)
+    };
+    let url = if url.contains("api-version=") {
+        url
+    } else if url.contains('?') {
+        format!("{url}&{API}")
+    } else {
+        format!("{url}?{API}")
+    };
     let auth = format!("Bearer {token}");
     let text = body.map(|b| b.to_string());
     let mut headers = vec![("authorization", auth.as_str())];
@@ -149,14 +220,24 @@ pub fn rg(name: &str) -> String {
 
 /// Polls an operation until it is no longer in progress; returns the last reply.
 pub fn wait(sim: &Sim, token: &str, reply: &Reply) -> Reply {
-    let (url, status_style) = match (reply.header("azure-asyncoperation"), reply.header("location")) {
+    let (url, status_style) = match (
+        reply.header("azure-asyncoperation"),
+        reply.header("location"),
+    ) {
         (Some(u), _) => (u.to_string(), true),
         (None, Some(u)) => (u.to_string(), false),
-        _ => panic!("no operation to wait for ({}): {}", reply.status, reply.body),
+        _ => panic!(
+            "no operation to wait for ({}): {}",
+            reply.status, reply.body
+        ),
     };
     for _ in 0..50 {
         let r = arm(sim, token, "GET", &url, None);
-        let done = if status_style { r.json()["status"] != "InProgress" } else { r.status != 202 };
+        let done = if status_style {
+            r.json()["status"] != "InProgress"
+        } else {
+            r.status != 202
+        };
         if done {
             return r;
         }

@@ -1,0 +1,277 @@
+//! A small Azure Resource Manager client shared by the Azure plugins: `error`
+//! reads ARM's error envelope, `retry` decides what to retry and how long to
+//! wait, and this file sends requests, follows `nextLink` and polls
+//! long-running operations.
+//!
+//! It is transport-agnostic — plugins send through wasi:http, unit tests
+//! through a scripted fake — so every rule here is tested natively.
+
+pub mod error;
+pub mod retry;
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub use error::ArmError;
+pub use retry::RetryPolicy;
+
+/// An HTTP request as the client builds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+/// An HTTP response.
+#[derive(Debug, Clone, Default)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+/// Sends requests; `Err` is a failure to get any response (connect, DNS, denied).
+pub trait Transport {
+    fn send(&self, request: &Request) -> Result<Response, String>;
+    /// Waits before a retry or a poll.
+    fn sleep(&self, duration: Duration);
+}
+
+/// An ARM client for one access token.
+pub struct Arm<'a, T: Transport> {
+    pub base: &'a str,
+    pub token: &'a str,
+    pub transport: &'a T,
+    pub retry: RetryPolicy,
+}
+
+/// Appends `api-version` unless the URL carries one (as nextLinks do).
+fn with_api_version(url: &str, api_version: &str) -> String {
+    if url.contains("api-version=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&api-version={api_version}")
+    } else {
+        format!("{url}?api-version={api_version}")
+    }
+}
+
+impl<'a, T: Transport> Arm<'a, T> {
+    pub fn new(base: &'a str, token: &'a str, transport: &'a T) -> Self {
+        Arm {
+            base: base.trim_end_matches('/'),
+            token,
+            transport,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    fn url(&self, path: &str, api_version: &str) -> String {
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        with_api_version(&url, api_version)
+    }
+
+    /// Sends one request with the retry policy; non-2xx answers become [`ArmError`].
+    pub fn send(
+        &self,
+        method: &'static str,
+        path: &str,
+        api_version: &str,
+        body: Option<&Value>,
+    ) -> Result<Response, ArmError> {
+        let request = Request {
+            method,
+            url: self.url(path, api_version),
+            headers: {
+                let mut h = vec![
+                    (
+                        "authorization".to_string(),
+                        format!("Bearer {}", self.token),
+                    ),
+                    ("accept".to_string(), "application/json".to_string()),
+                ];
+                if body.is_some() {
+                    h.push(("content-type".to_string(), "application/json".to_string()));
+                }
+                h
+            },
+            body: body.map(|b| b.to_string().into_bytes()),
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = self.transport.send(&request);
+            let failure = match outcome {
+                Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
+                Ok(resp) => ArmError::from_response(&resp),
+                Err(e) => ArmError::transport(&e),
+            };
+            match self.retry.wait(method, &failure, attempt) {
+                Some(wait) => self.transport.sleep(wait),
+                None => return Err(failure),
+            }
+        }
+    }
+
+    /// GET and parse JSON.
+    pub fn get(&self, path: &str, api_version: &str) -> Result<Value, ArmError> {
+        let resp = self.send("GET", path, api_version, None)?;
+        Ok(resp.json().unwrap_or(Value::Null))
+    }
+
+    /// GETs every page of a list, following `nextLink`.
+    pub fn list(&self, path: &str, api_version: &str) -> Result<Vec<Value>, ArmError> {
+        let mut items = Vec::new();
+        let mut next = Some(path.to_string());
+        let mut pages = 0;
+        while let Some(url) = next {
+            pages += 1;
+            if pages > 1000 {
+                return Err(ArmError::other(
+                    "TooManyPages",
+                    "the list did not end after 1000 pages",
+                ));
+            }
+            let page = self.get(&url, api_version)?;
+            items.extend(page["value"].as_array().cloned().unwrap_or_default());
+            next = page["nextLink"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
+        }
+        Ok(items)
+    }
+
+    /// POST with an optional JSON body.
+    pub fn post(
+        &self,
+        path: &str,
+        api_version: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ArmError> {
+        let resp = self.send("POST", path, api_version, body)?;
+        Ok(resp.json().unwrap_or(Value::Null))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fake {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// Answers requests from a script and records them and the sleeps.
+    pub struct Fake {
+        pub script: RefCell<Vec<Result<Response, String>>>,
+        pub seen: RefCell<Vec<Request>>,
+        pub slept: RefCell<Vec<Duration>>,
+    }
+
+    impl Fake {
+        pub fn new(script: Vec<Result<Response, String>>) -> Fake {
+            Fake {
+                script: RefCell::new(script),
+                seen: RefCell::new(Vec::new()),
+                slept: RefCell::new(Vec::new()),
+            }
+        }
+    }
+
+    pub fn json(status: u16, body: &str) -> Result<Response, String> {
+        Ok(Response {
+            status,
+            headers: vec![],
+            body: body.as_bytes().to_vec(),
+        })
+    }
+
+    impl Transport for Fake {
+        fn send(&self, request: &Request) -> Result<Response, String> {
+            self.seen.borrow_mut().push(request.clone());
+            self.script.borrow_mut().remove(0)
+        }
+        fn sleep(&self, d: Duration) {
+            self.slept.borrow_mut().push(d);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::*;
+    use super::*;
+
+    #[test]
+    fn lists_follow_next_link_and_keep_its_api_version() {
+        let t = Fake::new(vec![
+            json(
+                200,
+                r#"{"value":[1,2],"nextLink":"https://m.example/subscriptions?api-version=2022-12-01&$skiptoken=2"}"#,
+            ),
+            json(200, r#"{"value":[3]}"#),
+        ]);
+        let arm = Arm::new("https://m.example", "tok", &t);
+        assert_eq!(
+            arm.list("/subscriptions", "2022-12-01").unwrap(),
+            vec![Value::from(1), Value::from(2), Value::from(3)]
+        );
+        let seen = t.seen.borrow();
+        assert_eq!(
+            seen[0].url,
+            "https://m.example/subscriptions?api-version=2022-12-01"
+        );
+        assert_eq!(
+            seen[1].url,
+            "https://m.example/subscriptions?api-version=2022-12-01&$skiptoken=2"
+        );
+        assert!(seen[0]
+            .headers
+            .contains(&("authorization".into(), "Bearer tok".into())));
+    }
+
+    #[test]
+    fn throttling_is_retried_after_the_asked_delay() {
+        let t = Fake::new(vec![
+            Ok(Response {
+                status: 429,
+                headers: vec![("Retry-After".into(), "3".into())],
+                body: br#"{"error":{"code":"TooManyRequests","message":"slow down"}}"#.to_vec(),
+            }),
+            json(200, r#"{"ok":true}"#),
+        ]);
+        let arm = Arm::new("https://m.example", "tok", &t);
+        assert_eq!(arm.get("/x", "v").unwrap()["ok"], true);
+        assert_eq!(*t.slept.borrow(), vec![Duration::from_secs(3)]);
+    }
+
+    #[test]
+    fn client_errors_are_not_retried() {
+        let t = Fake::new(vec![json(
+            403,
+            r#"{"error":{"code":"AuthorizationFailed","message":"no"}}"#,
+        )]);
+        let arm = Arm::new("https://m.example", "tok", &t);
+        let e = arm.get("/x", "v").unwrap_err();
+        assert_eq!((e.status, e.code.as_str()), (403, "AuthorizationFailed"));
+        assert!(t.slept.borrow().is_empty());
+    }
+}
