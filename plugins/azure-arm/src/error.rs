@@ -6,6 +6,22 @@ use serde_json::Value;
 
 use crate::Response;
 
+/// The contract's error cases (`skyport:cloud/types.error`), without the WIT types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Unauthorized,
+    Forbidden,
+    NotRegistered,
+    QuotaExceeded,
+    SkuNotAvailable,
+    Throttled,
+    NotFound,
+    Conflict,
+    InvalidInput,
+    Unavailable,
+    Other,
+}
+
 /// A failed ARM call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArmError {
@@ -96,6 +112,25 @@ impl ArmError {
         }
     }
 
+    /// Which of the contract's error cases this is.
+    pub fn kind(&self) -> Kind {
+        match (self.status, self.code.as_str()) {
+            (_, "MissingSubscriptionRegistration") => Kind::NotRegistered,
+            (_, "SkuNotAvailable") => Kind::SkuNotAvailable,
+            (_, "QuotaExceeded" | "ResourceQuotaExceeded") => Kind::QuotaExceeded,
+            (_, "OperationNotAllowed") if self.message.contains("quota") => Kind::QuotaExceeded,
+            (429, _) => Kind::Throttled,
+            (401, _) => Kind::Unauthorized,
+            (403, _) => Kind::Forbidden,
+            (404, _) => Kind::NotFound,
+            (409 | 412, _) => Kind::Conflict,
+            (400, _) => Kind::InvalidInput,
+            (0, "ConnectionFailed") => Kind::Unavailable,
+            (s, _) if s >= 500 => Kind::Unavailable,
+            _ => Kind::Other,
+        }
+    }
+
     /// Whether retrying could help: throttling, server errors, lost connections.
     pub fn is_transient(&self) -> bool {
         self.status == 429
@@ -147,5 +182,36 @@ mod tests {
         assert_eq!(e.code, "Http502");
         assert!(e.is_transient());
         assert!(!ArmError::transport("HttpRequestDenied").is_transient());
+        assert_eq!(e.kind(), Kind::Unavailable);
+    }
+
+    #[test]
+    fn kinds() {
+        let k = |status, code: &str, message: &str| {
+            ArmError {
+                status,
+                code: code.into(),
+                message: message.into(),
+                target: None,
+                retry_after: None,
+            }
+            .kind()
+        };
+        assert_eq!(
+            k(409, "MissingSubscriptionRegistration", ""),
+            Kind::NotRegistered
+        );
+        assert_eq!(
+            k(
+                409,
+                "OperationNotAllowed",
+                "exceeding approved standardBSFamily Cores quota"
+            ),
+            Kind::QuotaExceeded
+        );
+        assert_eq!(k(409, "SkuNotAvailable", ""), Kind::SkuNotAvailable);
+        assert_eq!(k(403, "AuthorizationFailed", ""), Kind::Forbidden);
+        assert_eq!(k(401, "ExpiredAuthenticationToken", ""), Kind::Unauthorized);
+        assert_eq!(k(429, "TooManyRequests", ""), Kind::Throttled);
     }
 }

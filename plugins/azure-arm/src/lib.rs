@@ -1,12 +1,14 @@
 //! A small Azure Resource Manager client shared by the Azure plugins: `error`
 //! reads ARM's error envelope, `retry` decides what to retry and how long to
-//! wait, and this file sends requests, follows `nextLink` and polls
-//! long-running operations.
+//! wait, `rbac` evaluates effective permissions, `aad` classifies identity
+//! errors, and this file sends requests and follows `nextLink`.
 //!
 //! It is transport-agnostic — plugins send through wasi:http, unit tests
 //! through a scripted fake — so every rule here is tested natively.
 
+pub mod aad;
 pub mod error;
+pub mod rbac;
 pub mod retry;
 
 use std::time::Duration;
