@@ -10,6 +10,8 @@ pub mod aad;
 pub mod error;
 pub mod rbac;
 pub mod retry;
+#[cfg(feature = "spin")]
+pub mod spin_transport;
 
 use std::time::Duration;
 
