@@ -345,6 +345,13 @@ fn linker_for(
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     spin_api::add_to_linker(&mut linker)?;
     deny::add_denied_stubs(&mut linker, &runtime.engine, component, id)?;
+    // Interfaces that only define types (records, variants) carry nothing to
+    // link; an empty instance satisfies them.
+    for (name, item) in component.component_type().imports(&runtime.engine) {
+        if type_only(runtime, &item.ty) && !name.starts_with("wasi:") && !name.starts_with("fermyon:") && !name.starts_with("spin:") {
+            linker.instance(name)?;
+        }
+    }
     Ok(linker)
 }
 
@@ -365,6 +372,14 @@ const PROVIDED: &[&str] = &[
     DENIED_NAMESPACE,
 ];
 
+/// Whether a component import is an interface that only defines types.
+fn type_only(runtime: &Runtime, item: &wasmtime::component::types::ComponentItem) -> bool {
+    match item {
+        wasmtime::component::types::ComponentItem::ComponentInstance(i) => i.exports(&runtime.engine).all(|(_, e)| matches!(e.ty, wasmtime::component::types::ComponentItem::Type(_))),
+        _ => false,
+    }
+}
+
 fn unsatisfied(
     mf: &Path,
     id: &str,
@@ -375,6 +390,7 @@ fn unsatisfied(
     let missing: Vec<String> = component
         .component_type()
         .imports(&runtime.engine)
+        .filter(|(_, item)| !type_only(runtime, &item.ty))
         .map(|(name, _)| name.to_string())
         .filter(|name| !PROVIDED.iter().any(|p| name.starts_with(p)))
         .collect();

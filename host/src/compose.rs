@@ -127,6 +127,26 @@ fn key_matches(key: &str, import: &str) -> bool {
     }
 }
 
+/// Whether two interface names name the same interface at compatible versions.
+fn same_interface(a: &str, b: &str) -> bool {
+    let (ap, ai, av) = split_name(a);
+    let (bp, bi, bv) = split_name(b);
+    ap == bp && ai == bi && match (av, bv) {
+        (Some(x), Some(y)) => x == y || compatible(x, y),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// The export names of a component, read without a composition graph.
+fn exports_of(bytes: &[u8]) -> Vec<String> {
+    let mut types = wac_graph::types::Types::default();
+    match Package::from_bytes("skyport:probe", None, bytes.to_vec(), &mut types) {
+        Ok(p) => types[p.ty()].exports.keys().cloned().collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Composes `main` with its dependencies; returns the composed component.
 pub fn compose(main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, String> {
     let mut graph = CompositionGraph::new();
@@ -145,10 +165,15 @@ pub fn compose(main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, String> {
 
     let mut args = Vec::new();
     for (index, dep) in deps.iter().enumerate() {
+        // A package-level key (`ns:pkg`) takes the interfaces the dependency
+        // exports; the package's type-only interfaces stay imports.
+        let exported = exports_of(&dep.bytes);
+        let package_level = !dep.key.contains('/');
         let satisfied: Vec<&String> = main_imports
             .iter()
             .map(|(n, _)| n)
             .filter(|n| key_matches(dep.key, n))
+            .filter(|n| !package_level || exported.iter().any(|e| same_interface(e, n)))
             .collect();
         if satisfied.is_empty() {
             let imports: Vec<&str> = main_imports
@@ -216,19 +241,9 @@ pub fn compose(main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, String> {
             let export = match dep.export {
                 Some(e) => e.to_string(),
                 None => {
-                    let (ipkg, iiface, iver) = split_name(import);
                     dep_exports
                         .iter()
-                        .find(|e| {
-                            let (epkg, eiface, ever) = split_name(e);
-                            epkg == ipkg
-                                && eiface == iiface
-                                && match (ever, iver) {
-                                    (Some(a), Some(b)) => a == b || compatible(a, b),
-                                    (None, None) => true,
-                                    _ => false,
-                                }
-                        })
+                        .find(|e| same_interface(e, import))
                         .cloned()
                         .ok_or_else(|| {
                             format!(

@@ -11,10 +11,10 @@ fn base(cloud: &Cloud) -> &str {
     cloud.authority.trim_end_matches('/')
 }
 
-/// The delegated ARM scope for the cloud's management endpoint
+/// The delegated ARM scope for the cloud's management resource
 /// (`https://management.azure.com/user_impersonation` in the public cloud).
 fn arm_scope(cloud: &Cloud) -> String {
-    format!("{}/user_impersonation", cloud.management.trim_end_matches('/'))
+    format!("{}/user_impersonation", cloud.resource.trim_end_matches('/'))
 }
 
 fn enc(s: &str) -> String {

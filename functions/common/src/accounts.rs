@@ -1,0 +1,256 @@
+//! Connected accounts: storing them with sealed tokens, what the API shows of
+//! them (never a token), checking their subscriptions through the plugin, and
+//! keeping their access token fresh — one refresh per account at a time.
+
+use serde_json::{json, Value};
+use spin_sdk::sqlite::{Connection, QueryResult};
+
+use crate::api::ApiError;
+use crate::config::Config;
+use crate::crypto::Keys;
+use crate::db::{get_int, get_text, int, text};
+use crate::oauth::{self, TokenFailure, Tokens};
+use crate::plugin_account as account;
+use crate::plugin_identity::TokenOutcome;
+use crate::plugin_types::{Capability, Error as PluginError, Session};
+
+/// Refresh this long before the access token expires.
+const REFRESH_EARLY: i64 = 300;
+/// A refresh lease outlives a stuck refresh by this much.
+const LEASE: i64 = 30;
+
+/// A stored account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub org_id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    pub user_name: Option<String>,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub tokens: String,
+    pub access_expires_at: i64,
+    pub subscriptions: Value,
+    pub last_checked: Option<i64>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, org_id, tenant_id, user_id, user_name, status, status_reason, tokens, access_expires_at, subscriptions, last_checked, created_at";
+
+fn from_row(r: &QueryResult, i: usize) -> Account {
+    Account {
+        id: get_text(r, i, "id").unwrap_or_default(),
+        org_id: get_text(r, i, "org_id").unwrap_or_default(),
+        tenant_id: get_text(r, i, "tenant_id").unwrap_or_default(),
+        user_id: get_text(r, i, "user_id").unwrap_or_default(),
+        user_name: get_text(r, i, "user_name"),
+        status: get_text(r, i, "status").unwrap_or_default(),
+        status_reason: get_text(r, i, "status_reason"),
+        tokens: get_text(r, i, "tokens").unwrap_or_default(),
+        access_expires_at: get_int(r, i, "access_expires_at").unwrap_or(0),
+        subscriptions: get_text(r, i, "subscriptions").and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(json!([])),
+        last_checked: get_int(r, i, "last_checked"),
+        created_at: get_int(r, i, "created_at").unwrap_or(0),
+    }
+}
+
+/// The organization's account `id`; another organization's answers 404.
+pub fn load(db: &Connection, org: &str, id: &str) -> Result<Account, ApiError> {
+    crate::api::check_id(id, "account")?;
+    let r = db.execute(&format!("SELECT {COLUMNS} FROM accounts WHERE id = ? AND org_id = ?"), &[text(id), text(org)])?;
+    if r.rows.is_empty() {
+        return Err(ApiError::not_found("account"));
+    }
+    Ok(from_row(&r, 0))
+}
+
+pub fn list(db: &Connection, org: &str) -> Result<Vec<Account>, ApiError> {
+    let r = db.execute(&format!("SELECT {COLUMNS} FROM accounts WHERE org_id = ? ORDER BY created_at"), &[text(org)])?;
+    Ok((0..r.rows.len()).map(|i| from_row(&r, i)).collect())
+}
+
+fn capability_name(c: Capability) -> &'static str {
+    match c {
+        Capability::Compute => "Compute",
+        Capability::Storage => "Storage",
+        Capability::Dns => "DNS",
+    }
+}
+
+/// What the API shows of an account: status, tenant, subscriptions and badges — never a token.
+pub fn to_json(a: &Account) -> Value {
+    let subs = a.subscriptions.as_array().cloned().unwrap_or_default();
+    let mut badges = Vec::new();
+    let mut withheld = Vec::new();
+    for name in ["Compute", "Storage", "DNS"] {
+        let statuses: Vec<&Value> = subs.iter().filter_map(|s| s["capabilities"].as_array()).flatten().filter(|c| c["capability"] == name).collect();
+        if statuses.iter().any(|c| c["available"] == true) {
+            badges.push(name);
+        } else {
+            let reason = statuses.iter().find_map(|c| c["reason"].as_str()).unwrap_or("No subscription of this account can serve it.");
+            withheld.push(json!({ "capability": name, "reason": reason }));
+        }
+    }
+    if a.status != "Active" {
+        badges.clear();
+    }
+    json!({
+        "id": a.id,
+        "provider": "azure",
+        "status": a.status,
+        "status_reason": a.status_reason,
+        "tenant_id": a.tenant_id,
+        "user": { "id": a.user_id, "name": a.user_name },
+        "subscriptions": subs,
+        "badges": badges,
+        "badges_withheld": withheld,
+        "last_checked": a.last_checked,
+        "created_at": a.created_at,
+    })
+}
+
+/// The guide's wording for a plugin error, as an API error.
+pub fn plugin_error(e: PluginError) -> ApiError {
+    match e {
+        PluginError::Unauthorized(d) => ApiError::new(401, "provider_unauthorized", &format!("Azure refused the access token: {}", d.message), "Refresh the account; if it persists, reconnect it."),
+        PluginError::Forbidden(d) => ApiError::new(403, "authorization_denied", &format!("Authorization Denied: {}", d.message), "Ask an Owner of the subscription to give you the Owner or Contributor role (Subscriptions › Access control (IAM)), then refresh the account."),
+        PluginError::NotRegistered(d) => ApiError::new(409, "provider_not_registered", &format!("The subscription is not registered for {}.", d.target.clone().unwrap_or_default()), "Register the resource provider (Subscriptions › Resource providers), or use the register endpoint.").with("namespace", json!(d.target)),
+        PluginError::QuotaExceeded(d) => ApiError::new(409, "quota_exceeded", &d.message, "Check quotas (Usage + quotas), request an increase, or try another region or size."),
+        PluginError::SkuNotAvailable(d) => ApiError::new(409, "size_not_available", &d.message, "Try another region or VM size."),
+        PluginError::Throttled(t) => ApiError::new(503, "throttled", &format!("Azure is throttling requests: {}", t.detail.message), &format!("Try again in {} seconds.", t.retry_after_seconds)),
+        PluginError::NotFound(d) => ApiError::new(404, "provider_not_found", &d.message, "Check that the subscription or resource still exists."),
+        PluginError::Conflict(d) => ApiError::new(409, "conflict", &d.message, "Reload and try again."),
+        PluginError::InvalidInput(d) => ApiError::new(400, "invalid_input", &d.message, "Correct the request."),
+        PluginError::Unavailable(d) => ApiError::new(503, "provider_unavailable", &format!("Azure could not be reached: {}", d.message), "Try again in a minute."),
+        PluginError::Other(d) => ApiError::new(502, "provider_error", &format!("{}: {}", d.code, d.message), "Try again; if it persists, report it."),
+    }
+}
+
+/// Lists the user's subscriptions (in every tenant the token can reach) and
+/// checks each one's prerequisites.
+pub async fn discover(cfg: &Config, tokens: &Tokens, home_tenant: &str) -> Result<Value, ApiError> {
+    let session = Session { cloud: cfg.cloud.clone(), access_token: tokens.access_token.clone() };
+    let mut out = Vec::new();
+    let mut sessions = vec![(home_tenant.to_string(), session.clone())];
+    // Other tenants' subscriptions need a token from their own authority.
+    if let (Ok(tenants), Some(rt)) = (account::list_tenants(&session), tokens.refresh_token.as_deref()) {
+        for t in tenants.into_iter().filter(|t| t.id != home_tenant) {
+            if let Ok(other) = oauth::refresh(cfg, rt, &t.id).await {
+                sessions.push((t.id.clone(), Session { cloud: cfg.cloud.clone(), access_token: other.access_token }));
+            }
+        }
+    }
+    for (_, s) in &sessions {
+        for sub in account::list_subscriptions(s).map_err(plugin_error)? {
+            let checked = account::check(s, &sub.id).map_err(plugin_error)?;
+            out.push(json!({
+                "id": sub.id,
+                "name": sub.name,
+                "tenant_id": sub.tenant_id,
+                "state": sub.state,
+                "role": checked.role,
+                "can_write": checked.can_write,
+                "providers": checked.providers.iter().map(|p| json!({ "namespace": p.namespace, "state": p.state })).collect::<Vec<_>>(),
+                "capabilities": checked.capabilities.iter().map(|c| json!({ "capability": capability_name(c.capability), "available": c.available, "reason": c.reason })).collect::<Vec<_>>(),
+            }));
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+/// Seals and stores new tokens, and clears the refresh lease.
+pub fn store_tokens(db: &Connection, keys: &Keys, id: &str, tokens: &Tokens) -> Result<(), ApiError> {
+    let sealed = keys.seal(serde_json::to_string(tokens).unwrap_or_default().as_bytes(), id);
+    db.execute(
+        "UPDATE accounts SET tokens = ?, access_expires_at = ?, refresh_lock = NULL, updated_at = ? WHERE id = ?",
+        &[text(&sealed), int(tokens.expires_at), int(crate::now()), text(id)],
+    )?;
+    Ok(())
+}
+
+pub fn open_tokens(keys: &Keys, a: &Account) -> Result<Tokens, ApiError> {
+    let plain = keys.open(&a.tokens, &a.id)?;
+    serde_json::from_slice(&plain).map_err(|_| ApiError::internal("stored tokens are damaged"))
+}
+
+fn set_status(db: &Connection, id: &str, status: &str, reason: Option<&str>) -> Result<(), ApiError> {
+    db.execute(
+        "UPDATE accounts SET status = ?, status_reason = ?, refresh_lock = NULL, updated_at = ? WHERE id = ?",
+        &[text(status), crate::db::opt_text(reason), int(crate::now()), text(id)],
+    )?;
+    Ok(())
+}
+
+fn expired_error(reason: &str) -> ApiError {
+    ApiError::new(401, "account_expired", &format!("Expired: the Azure authorization for this account is no longer valid ({reason})."), "Reconnect the account: POST /api/v1/accounts/{id}/reconnect, then sign in again.")
+}
+
+/// A valid access token for the account, refreshing it when it is about to
+/// expire. Concurrent callers share one refresh: the first takes a lease in
+/// the database, the others wait for its result.
+pub async fn access_token(db: &Connection, cfg: &Config, keys: &Keys, id: &str) -> Result<Tokens, ApiError> {
+    let deadline = crate::now() + LEASE + 5;
+    loop {
+        let r = db.execute(&format!("SELECT {COLUMNS} FROM accounts WHERE id = ?"), &[text(id)])?;
+        if r.rows.is_empty() {
+            return Err(ApiError::not_found("account"));
+        }
+        let a = from_row(&r, 0);
+        if a.status == "Expired" {
+            return Err(expired_error(a.status_reason.as_deref().unwrap_or("the grant was revoked")));
+        }
+        let tokens = open_tokens(keys, &a)?;
+        let now = crate::now();
+        if a.access_expires_at - REFRESH_EARLY > now {
+            return Ok(tokens);
+        }
+        // Take the lease, or wait for whoever holds it.
+        db.execute("UPDATE accounts SET refresh_lock = ? WHERE id = ? AND (refresh_lock IS NULL OR refresh_lock < ?)", &[int(now + LEASE), text(id), int(now)])?;
+        if crate::db::changes(db)? == 1 {
+            return refresh_now(db, cfg, keys, &a, &tokens).await;
+        }
+        if crate::now() > deadline {
+            return Err(ApiError::new(503, "refresh_in_progress", "Another request is refreshing this account's token and has not finished.", "Try again in a few seconds."));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+async fn refresh_now(db: &Connection, cfg: &Config, keys: &Keys, a: &Account, tokens: &Tokens) -> Result<Tokens, ApiError> {
+    let Some(rt) = tokens.refresh_token.as_deref() else {
+        set_status(db, &a.id, "Expired", Some("no refresh token was granted (offline_access)"))?;
+        return Err(expired_error("no refresh token"));
+    };
+    match oauth::refresh(cfg, rt, &a.tenant_id).await {
+        Ok(new) => {
+            store_tokens(db, keys, &a.id, &new)?;
+            Ok(new)
+        }
+        Err(TokenFailure::Provider(TokenOutcome::GrantExpired(reason))) | Err(TokenFailure::Provider(TokenOutcome::AdminConsentRequired(reason))) => {
+            set_status(db, &a.id, "Expired", Some(&reason))?;
+            Err(expired_error(&reason))
+        }
+        Err(other) => {
+            // Transient or configuration failures leave the account as it was.
+            db.execute("UPDATE accounts SET refresh_lock = NULL WHERE id = ?", &[text(&a.id)])?;
+            let detail = match other {
+                TokenFailure::Provider(TokenOutcome::ClientMisconfigured(m)) => return Err(ApiError::config(&format!("Azure rejected the app registration ({m})"), "check `azure_client_id` and `azure_client_secret`")),
+                TokenFailure::Provider(TokenOutcome::Transient(m)) | TokenFailure::Provider(TokenOutcome::Failed(m)) | TokenFailure::Unreachable(m) => m,
+                TokenFailure::Provider(_) => String::new(),
+            };
+            Err(ApiError::new(503, "token_refresh_failed", &format!("The token could not be refreshed right now: {detail}"), "Try again in a minute."))
+        }
+    }
+}
+
+/// Re-checks the account's subscriptions now (the refresh icon).
+pub async fn recheck(db: &Connection, cfg: &Config, keys: &Keys, a: &Account) -> Result<Account, ApiError> {
+    let tokens = access_token(db, cfg, keys, &a.id).await?;
+    let subs = discover(cfg, &tokens, &a.tenant_id).await?;
+    db.execute(
+        "UPDATE accounts SET subscriptions = ?, last_checked = ?, status = 'Active', status_reason = NULL, updated_at = ? WHERE id = ?",
+        &[text(&subs.to_string()), int(crate::now()), int(crate::now()), text(&a.id)],
+    )?;
+    load(db, &a.org_id, &a.id)
+}

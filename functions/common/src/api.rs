@@ -1,0 +1,94 @@
+//! JSON answers and the one error shape every endpoint uses: a stable
+//! machine `code`, a `message` in the guide's words, and a `remedy`.
+
+use serde_json::{json, Value};
+use spin_sdk::http::Response;
+
+/// The largest request body an endpoint reads.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// An error answered to an API client.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub remedy: String,
+    /// Extra fields (e.g. an admin-consent link).
+    pub extra: Value,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &str, message: &str, remedy: &str) -> ApiError {
+        ApiError { status, code: code.into(), message: message.into(), remedy: remedy.into(), extra: Value::Null }
+    }
+
+    pub fn with(mut self, key: &str, value: Value) -> ApiError {
+        if !self.extra.is_object() {
+            self.extra = json!({});
+        }
+        self.extra[key] = value;
+        self
+    }
+
+    pub fn unauthenticated() -> ApiError {
+        ApiError::new(401, "unauthenticated", "This request carries no valid API key.", "Send `Authorization: Bearer <api key>` with a key of your organization.")
+    }
+
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(404, "not_found", &format!("No {what} with that id exists in your organization."), "Check the id; list what exists with GET on the collection.")
+    }
+
+    pub fn bad_request(code: &str, message: &str, remedy: &str) -> ApiError {
+        ApiError::new(400, code, message, remedy)
+    }
+
+    pub fn config(message: &str, remedy: &str) -> ApiError {
+        ApiError::new(500, "misconfigured", &format!("Skyport is not configured: {message}."), remedy)
+    }
+
+    pub fn internal(message: &str) -> ApiError {
+        ApiError::new(500, "internal", message, "Try again; if it persists, report it with the time of the request.")
+    }
+
+    pub fn response(&self) -> Response {
+        let mut body = json!({ "error": { "code": self.code, "message": self.message, "remedy": self.remedy } });
+        if let Some(extra) = self.extra.as_object() {
+            for (k, v) in extra {
+                body["error"][k] = v.clone();
+            }
+        }
+        json_response(self.status, &body)
+    }
+}
+
+impl From<spin_sdk::sqlite::Error> for ApiError {
+    fn from(e: spin_sdk::sqlite::Error) -> Self {
+        ApiError::internal(&format!("the database failed: {e:?}"))
+    }
+}
+
+pub fn json_response(status: u16, body: &Value) -> Response {
+    Response::builder().status(status).header("content-type", "application/json").header("cache-control", "no-store").body(body.to_string()).build()
+}
+
+/// Parses a JSON body, refusing oversized or malformed ones with a 4xx.
+pub fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    if body.len() > MAX_BODY {
+        return Err(ApiError::new(413, "body_too_large", &format!("The request body is {} bytes; the limit is {MAX_BODY}.", body.len()), "Send a smaller body."));
+    }
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("malformed_json", &format!("The body is not valid JSON: {e}."), "Send a JSON object with the documented fields."))
+}
+
+/// Checks that an id looks like one the API hands out.
+pub fn check_id(id: &str, what: &str) -> Result<(), ApiError> {
+    let ok = id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request("malformed_id", &format!("`{id}` is not a valid {what} id."), "Use an id returned by the API."))
+    }
+}

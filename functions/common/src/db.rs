@@ -1,0 +1,71 @@
+//! The app's SQLite database (label `default`): the schema, applied on open,
+//! and small helpers over spin-sdk's SQLite interface.
+
+use spin_sdk::sqlite::{Connection, QueryResult, Value};
+
+use crate::api::ApiError;
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS orgs (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS api_keys (key_hash TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), created_at INTEGER NOT NULL)",
+    // One row per sign-in started: single-use, expiring state and its PKCE verifier.
+    "CREATE TABLE IF NOT EXISTS pending (state TEXT PRIMARY KEY, org_id TEXT NOT NULL, account_id TEXT, verifier TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL, authorize_url TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER)",
+    "CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, provider TEXT NOT NULL,
+        tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, user_name TEXT, status TEXT NOT NULL, status_reason TEXT,
+        tokens TEXT NOT NULL, access_expires_at INTEGER NOT NULL, subscriptions TEXT NOT NULL DEFAULT '[]',
+        last_checked INTEGER, refresh_lock INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS accounts_org ON accounts (org_id)",
+    // Refused callbacks and other events worth keeping.
+    "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT, kind TEXT NOT NULL, detail TEXT NOT NULL, at INTEGER NOT NULL)",
+];
+
+/// Opens the database and makes sure the schema exists.
+pub fn open() -> Result<Connection, ApiError> {
+    let db = Connection::open_default().map_err(|e| ApiError::config(&format!("the SQLite database `default` cannot be opened ({e:?})"), "grant it with `sqlite_databases = [\"default\"]` on the component"))?;
+    for statement in SCHEMA {
+        db.execute(statement, &[])?;
+    }
+    Ok(db)
+}
+
+pub fn text(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+pub fn int(n: i64) -> Value {
+    Value::Integer(n)
+}
+
+pub fn opt_text(s: Option<&str>) -> Value {
+    s.map(text).unwrap_or(Value::Null)
+}
+
+/// The value of `column` in row `row` as text.
+pub fn get_text(r: &QueryResult, row: usize, column: &str) -> Option<String> {
+    let i = r.columns.iter().position(|c| c == column)?;
+    match r.rows.get(row)?.values.get(i)? {
+        Value::Text(t) => Some(t.clone()),
+        Value::Integer(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+pub fn get_int(r: &QueryResult, row: usize, column: &str) -> Option<i64> {
+    let i = r.columns.iter().position(|c| c == column)?;
+    match r.rows.get(row)?.values.get(i)? {
+        Value::Integer(n) => Some(*n),
+        _ => None,
+    }
+}
+
+/// How many rows the last statement changed.
+pub fn changes(db: &Connection) -> Result<i64, ApiError> {
+    let r = db.execute("SELECT changes() AS n", &[])?;
+    Ok(get_int(&r, 0, "n").unwrap_or(0))
+}
+
+/// Records an event (refused state, reconnect mismatch…).
+pub fn event(db: &Connection, org: Option<&str>, kind: &str, detail: &str) {
+    let _ = db.execute("INSERT INTO events (org_id, kind, detail, at) VALUES (?, ?, ?, ?)", &[opt_text(org), text(kind), text(detail), int(crate::now())]);
+}

@@ -1,0 +1,56 @@
+//! The page the sign-in popup lands on: it tells the opener window what
+//! happened and closes; opened without a popup, it shows the outcome with a
+//! link back to the console.
+
+use serde_json::{json, Value};
+use spin_sdk::http::Response;
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The outcome of a sign-in, as the console shows it.
+pub struct Outcome {
+    /// `connected`, `authorization_denied`, `admin_consent_required`,
+    /// `no_subscriptions`, `wrong_account`, `invalid_state`, `token_error`.
+    pub code: &'static str,
+    pub title: String,
+    pub message: String,
+    pub remedy: String,
+    pub account_id: Option<String>,
+    pub extra: Value,
+}
+
+pub fn render(o: &Outcome) -> Response {
+    let data = json!({
+        "type": "skyport:azure-connect",
+        "outcome": o.code,
+        "title": o.title,
+        "message": o.message,
+        "remedy": o.remedy,
+        "account_id": o.account_id,
+        "details": o.extra,
+    });
+    // `</` cannot appear inside the script: escape it in the JSON.
+    let payload = data.to_string().replace("</", "<\\/");
+    let status = match o.code {
+        "connected" => 200,
+        "invalid_state" => 400,
+        _ => 200,
+    };
+    let link = match o.extra["admin_consent_url"].as_str() {
+        Some(url) => format!("<p><a id=\"admin-consent\" href=\"{}\">Admin consent link</a> — send it to an administrator of your organization.</p>", escape(url)),
+        None => String::new(),
+    };
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\
+         <body><main><h1 id=\"outcome\" data-outcome=\"{code}\">{title}</h1><p id=\"message\">{message}</p><p id=\"remedy\">{remedy}</p>{link}\
+         <p><a href=\"/\">Back to Skyport</a></p></main>\
+         <script>(function(){{var d={payload};if(window.opener&&!window.opener.closed){{window.opener.postMessage(d,window.location.origin);window.close();}}}})();</script></body></html>",
+        title = escape(&o.title),
+        code = o.code,
+        message = escape(&o.message),
+        remedy = escape(&o.remedy),
+    );
+    Response::builder().status(status).header("content-type", "text/html; charset=utf-8").header("cache-control", "no-store").body(body).build()
+}

@@ -1,0 +1,252 @@
+//! The connect function: `POST /api/v1/accounts/azure/connect` starts a
+//! sign-in, `GET /oauth/azure/start` sends the popup to it, and
+//! `GET /oauth/azure/callback` finishes it — state checked, code redeemed,
+//! subscriptions discovered and checked, the account stored.
+
+use serde_json::json;
+use skyport_functions::api::{json_response, ApiError};
+use skyport_functions::config::Config;
+use skyport_functions::crypto::Keys;
+use skyport_functions::db::{self, get_int, get_text, int, text};
+use skyport_functions::pages::{render, Outcome};
+use skyport_functions::plugin_identity::{self as identity, CallbackOutcome, TokenOutcome};
+use skyport_functions::{accounts, oauth, orgs};
+use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http_component;
+
+#[http_component]
+async fn handle(req: Request) -> Response {
+    match route(req).await {
+        Ok(r) => r,
+        Err(e) => e.response(),
+    }
+}
+
+async fn route(req: Request) -> Result<Response, ApiError> {
+    match (req.method(), req.path()) {
+        (Method::Post, "/api/v1/accounts/azure/connect") => start(&req),
+        (Method::Get, "/oauth/azure/start") => popup(&req),
+        (Method::Get, "/oauth/azure/callback") => Ok(callback(&req).await),
+        (_, "/api/v1/accounts/azure/connect" | "/oauth/azure/start" | "/oauth/azure/callback") => {
+            Err(ApiError::new(405, "method_not_allowed", "This endpoint does not take that method.", "Use POST to start a connection and GET for the browser steps."))
+        }
+        _ => Err(ApiError::new(404, "no_such_endpoint", "There is no such endpoint.", "See the README for the API.")),
+    }
+}
+
+/// `scheme://host[:port]` of the URL the request came in on.
+pub fn origin(req: &Request) -> String {
+    let full = req.header("spin-full-url").and_then(|h| h.as_str()).unwrap_or("http://localhost:3000/");
+    let after = full.find("://").map(|i| i + 3).unwrap_or(0);
+    let end = full[after..].find('/').map(|i| i + after).unwrap_or(full.len());
+    full[..end].to_string()
+}
+
+fn query(req: &Request) -> Vec<(String, String)> {
+    req.query()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(v) => {
+                    out.push(v);
+                    i += 2;
+                }
+                None => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `POST /api/v1/accounts/azure/connect`.
+fn start(req: &Request) -> Result<Response, ApiError> {
+    let db = db::open()?;
+    let org = orgs::authenticate(&db, req)?;
+    let cfg = Config::load()?;
+    let keys = Keys::load()?;
+    let started = oauth::start(&db, &cfg, &keys, &org, None, &origin(req))?;
+    Ok(json_response(
+        201,
+        &json!({
+            "authorize_url": started.authorize_url,
+            "popup_url": format!("/oauth/azure/start?state={}", started.state),
+            "state": started.state,
+            "expires_at": started.expires_at,
+        }),
+    ))
+}
+
+/// `GET /oauth/azure/start?state=…`: the popup's first stop, a redirect to sign-in.
+fn popup(req: &Request) -> Result<Response, ApiError> {
+    let state = query(req).into_iter().find(|(k, _)| k == "state").map(|(_, v)| v).unwrap_or_default();
+    let db = db::open()?;
+    let r = db.execute("SELECT authorize_url, expires_at, used_at FROM pending WHERE state = ?", &[text(&state)])?;
+    let usable = get_int(&r, 0, "expires_at").is_some_and(|e| e > skyport_functions::now()) && get_int(&r, 0, "used_at").is_none();
+    match get_text(&r, 0, "authorize_url").filter(|_| usable) {
+        Some(url) => Ok(Response::builder().status(302).header("location", url).header("cache-control", "no-store").build()),
+        None => Ok(render(&invalid_state("This sign-in link is not valid or has expired."))),
+    }
+}
+
+fn invalid_state(message: &str) -> Outcome {
+    Outcome {
+        code: "invalid_state",
+        title: "Sign-in link not valid".into(),
+        message: message.into(),
+        remedy: "Start again from Settings › Cloud Accounts › Add Account.".into(),
+        account_id: None,
+        extra: json!({}),
+    }
+}
+
+fn outcome(code: &'static str, title: &str, message: &str, remedy: &str) -> Outcome {
+    Outcome { code, title: title.into(), message: message.into(), remedy: remedy.into(), account_id: None, extra: json!({}) }
+}
+
+fn denied() -> Outcome {
+    outcome(
+        "authorization_denied",
+        "Authorization Denied",
+        "The Microsoft sign-in was cancelled or the permissions were declined, so Skyport has no access to the account.",
+        "Try again and click Accept on the permissions page. If your organization blocks it, ask an administrator.",
+    )
+}
+
+fn admin_consent(cfg: &Config, tenant: &str, redirect_uri: &str, detail: &str) -> Outcome {
+    let url = identity::admin_consent_url(&cfg.cloud, tenant, &cfg.client_id, redirect_uri, &skyport_functions::random_token(16));
+    let mut o = outcome(
+        "admin_consent_required",
+        "Admin consent required",
+        &format!("Your organization lets only administrators approve apps like Skyport. {detail}"),
+        "Send the admin consent link to a Global Administrator or Cloud Application Administrator. After they accept, Skyport appears in Entra ID › Enterprise Applications and you can connect again.",
+    );
+    o.extra = json!({ "admin_consent_url": url });
+    o
+}
+
+/// `GET /oauth/azure/callback`: always answers with the popup page.
+async fn callback(req: &Request) -> Response {
+    match finish(req).await {
+        Ok(o) => render(&o),
+        Err(e) => render(&outcome("error", "Connection failed", &e.message, &e.remedy)),
+    }
+}
+
+async fn finish(req: &Request) -> Result<Outcome, ApiError> {
+    let q = query(req);
+    let param = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let db = db::open()?;
+    let Some(state) = param("state") else {
+        db::event(&db, None, "state_missing", "a callback without state");
+        return Ok(invalid_state("The answer from Microsoft carried no state."));
+    };
+    let r = db.execute("SELECT org_id, account_id, verifier, redirect_uri, expires_at, used_at FROM pending WHERE state = ?", &[text(&state)])?;
+    let Some(org) = get_text(&r, 0, "org_id") else {
+        db::event(&db, None, "state_unknown", "a callback with an unknown state");
+        return Ok(invalid_state("This sign-in is not one Skyport started."));
+    };
+    if get_int(&r, 0, "used_at").is_some() {
+        db::event(&db, Some(&org), "state_reused", "a callback replayed a used state");
+        return Ok(invalid_state("This sign-in was already used."));
+    }
+    if get_int(&r, 0, "expires_at").unwrap_or(0) < skyport_functions::now() {
+        db::event(&db, Some(&org), "state_expired", "a callback after the state expired");
+        return Ok(invalid_state("The sign-in took longer than ten minutes."));
+    }
+    // Single use, even against a concurrent replay.
+    db.execute("UPDATE pending SET used_at = ? WHERE state = ? AND used_at IS NULL", &[int(skyport_functions::now()), text(&state)])?;
+    if db::changes(&db)? != 1 {
+        db::event(&db, Some(&org), "state_reused", "a concurrent replay of a state");
+        return Ok(invalid_state("This sign-in was already used."));
+    }
+    let account_id = get_text(&r, 0, "account_id");
+    let redirect_uri = get_text(&r, 0, "redirect_uri").unwrap_or_default();
+    let cfg = Config::load()?;
+    let keys = Keys::load()?;
+
+    if let Some(error) = param("error") {
+        return Ok(match identity::classify_callback(&error, param("error_description").as_deref(), param("error_subcode").as_deref()) {
+            CallbackOutcome::Denied => denied(),
+            CallbackOutcome::AdminConsentRequired => admin_consent(&cfg, &cfg.tenant, &redirect_uri, ""),
+            CallbackOutcome::Failed(m) => outcome("sign_in_failed", "Sign-in failed", &m, "Try again; if it persists, check the app registration."),
+        });
+    }
+    let Some(code) = param("code") else { return Ok(invalid_state("The answer from Microsoft carried no code.")) };
+    let verifier = String::from_utf8(keys.open(&get_text(&r, 0, "verifier").unwrap_or_default(), &state)?).unwrap_or_default();
+    let tokens = match oauth::exchange(&cfg, &code, &verifier, &redirect_uri).await {
+        Ok(t) => t,
+        Err(oauth::TokenFailure::Provider(TokenOutcome::AdminConsentRequired(m))) => return Ok(admin_consent(&cfg, &cfg.tenant, &redirect_uri, &m)),
+        Err(oauth::TokenFailure::Provider(TokenOutcome::ClientMisconfigured(m))) => {
+            return Ok(outcome("token_error", "Connection failed", &format!("Azure rejected Skyport's app registration: {m}"), "An administrator of this Skyport must check the client id and secret (the azure_client_id and azure_client_secret variables)."))
+        }
+        Err(oauth::TokenFailure::Provider(TokenOutcome::GrantExpired(m) | TokenOutcome::Failed(m) | TokenOutcome::Transient(m))) | Err(oauth::TokenFailure::Unreachable(m)) => {
+            return Ok(outcome("token_error", "Connection failed", &format!("The sign-in could not be completed: {m}"), "Start again from Add Account."))
+        }
+    };
+    let Some(who) = identity::principal_of(&tokens.access_token) else {
+        return Ok(outcome("token_error", "Connection failed", "The access token does not say who signed in.", "Start again from Add Account."));
+    };
+    let now = skyport_functions::now();
+
+    if let Some(id) = account_id {
+        let a = accounts::load(&db, &org, &id)?;
+        if a.tenant_id != who.tenant_id || a.user_id != who.user_id {
+            db::event(&db, Some(&org), "reconnect_mismatch", &format!("account {id} reconnected as another user"));
+            let mut o = outcome(
+                "wrong_account",
+                "Different account",
+                &format!("You signed in as a different user or directory than this account's ({}).", a.user_name.as_deref().unwrap_or(&a.user_id)),
+                "Reconnect signed in as the same Microsoft user, or add the other user as a new account.",
+            );
+            o.account_id = Some(id);
+            return Ok(o);
+        }
+        accounts::store_tokens(&db, &keys, &id, &tokens)?;
+        let a = accounts::recheck(&db, &cfg, &keys, &a).await?;
+        let mut o = outcome("connected", "Connected", "The account is Active again.", "");
+        o.account_id = Some(a.id);
+        return Ok(o);
+    }
+
+    let subscriptions = accounts::discover(&cfg, &tokens, &who.tenant_id).await?;
+    if subscriptions.as_array().is_none_or(|s| s.is_empty()) {
+        return Ok(outcome(
+            "no_subscriptions",
+            "No subscriptions found",
+            "This Microsoft account has no Azure subscription Skyport can use.",
+            "Check that you signed in with the right account, that you hold the Owner or Contributor role on a subscription (Subscriptions › Access control (IAM)), or create a subscription, then connect again.",
+        ));
+    }
+    // The same Azure user connected again updates the account it already has.
+    let existing = db.execute("SELECT id FROM accounts WHERE org_id = ? AND tenant_id = ? AND user_id = ?", &[text(&org), text(&who.tenant_id), text(&who.user_id)])?;
+    let id = get_text(&existing, 0, "id").unwrap_or_else(skyport_functions::new_id);
+    if existing.rows.is_empty() {
+        db.execute(
+            "INSERT INTO accounts (id, org_id, provider, tenant_id, user_id, user_name, status, tokens, access_expires_at, subscriptions, last_checked, created_at, updated_at)
+             VALUES (?, ?, 'azure', ?, ?, ?, 'Active', '', 0, ?, ?, ?, ?)",
+            &[text(&id), text(&org), text(&who.tenant_id), text(&who.user_id), db::opt_text(who.name.as_deref()), text(&subscriptions.to_string()), int(now), int(now), int(now)],
+        )?;
+    } else {
+        db.execute("UPDATE accounts SET status = 'Active', status_reason = NULL, subscriptions = ?, last_checked = ?, updated_at = ? WHERE id = ?", &[text(&subscriptions.to_string()), int(now), int(now), text(&id)])?;
+    }
+    accounts::store_tokens(&db, &keys, &id, &tokens)?;
+    let mut o = outcome("connected", "Connected", "The Azure account is connected and Active.", "");
+    o.account_id = Some(id);
+    Ok(o)
+}
