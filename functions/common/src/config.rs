@@ -28,7 +28,7 @@ impl Config {
             cloud: Cloud {
                 authority: get("azure_authority").unwrap_or_else(|| "https://login.microsoftonline.com".into()),
                 management: get("azure_management").unwrap_or_else(|| "https://management.azure.com".into()),
-                resource: get("azure_resource").unwrap_or_else(|| "https://management.azure.com".into()),
+                audience: get("azure_resource").unwrap_or_else(|| "https://management.azure.com".into()),
             },
             tenant: get("azure_tenant").unwrap_or_else(|| "organizations".into()),
         })

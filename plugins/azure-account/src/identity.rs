@@ -14,7 +14,7 @@ fn base(cloud: &Cloud) -> &str {
 /// The delegated ARM scope for the cloud's management resource
 /// (`https://management.azure.com/user_impersonation` in the public cloud).
 fn arm_scope(cloud: &Cloud) -> String {
-    format!("{}/user_impersonation", cloud.resource.trim_end_matches('/'))
+    format!("{}/user_impersonation", cloud.audience.trim_end_matches('/'))
 }
 
 fn enc(s: &str) -> String {
