@@ -348,7 +348,11 @@ fn linker_for(
     // Interfaces that only define types (records, variants) carry nothing to
     // link; an empty instance satisfies them.
     for (name, item) in component.component_type().imports(&runtime.engine) {
-        if type_only(runtime, &item.ty) && !name.starts_with("wasi:") && !name.starts_with("fermyon:") && !name.starts_with("spin:") {
+        if type_only(runtime, &item.ty)
+            && !name.starts_with("wasi:")
+            && !name.starts_with("fermyon:")
+            && !name.starts_with("spin:")
+        {
             linker.instance(name)?;
         }
     }
@@ -375,7 +379,9 @@ const PROVIDED: &[&str] = &[
 /// Whether a component import is an interface that only defines types.
 fn type_only(runtime: &Runtime, item: &wasmtime::component::types::ComponentItem) -> bool {
     match item {
-        wasmtime::component::types::ComponentItem::ComponentInstance(i) => i.exports(&runtime.engine).all(|(_, e)| matches!(e.ty, wasmtime::component::types::ComponentItem::Type(_))),
+        wasmtime::component::types::ComponentItem::ComponentInstance(i) => i
+            .exports(&runtime.engine)
+            .all(|(_, e)| matches!(e.ty, wasmtime::component::types::ComponentItem::Type(_))),
         _ => false,
     }
 }

@@ -131,11 +131,13 @@ fn key_matches(key: &str, import: &str) -> bool {
 fn same_interface(a: &str, b: &str) -> bool {
     let (ap, ai, av) = split_name(a);
     let (bp, bi, bv) = split_name(b);
-    ap == bp && ai == bi && match (av, bv) {
-        (Some(x), Some(y)) => x == y || compatible(x, y),
-        (None, None) => true,
-        _ => false,
-    }
+    ap == bp
+        && ai == bi
+        && match (av, bv) {
+            (Some(x), Some(y)) => x == y || compatible(x, y),
+            (None, None) => true,
+            _ => false,
+        }
 }
 
 /// The export names of a component, read without a composition graph.
@@ -240,19 +242,17 @@ pub fn compose(main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, String> {
         for import in satisfied {
             let export = match dep.export {
                 Some(e) => e.to_string(),
-                None => {
-                    dep_exports
-                        .iter()
-                        .find(|e| same_interface(e, import))
-                        .cloned()
-                        .ok_or_else(|| {
-                            format!(
-                                "dependency `{}` does not export `{import}` (it exports: {})",
-                                dep.key,
-                                dep_exports.join(", ")
-                            )
-                        })?
-                }
+                None => dep_exports
+                    .iter()
+                    .find(|e| same_interface(e, import))
+                    .cloned()
+                    .ok_or_else(|| {
+                        format!(
+                            "dependency `{}` does not export `{import}` (it exports: {})",
+                            dep.key,
+                            dep_exports.join(", ")
+                        )
+                    })?,
             };
             let alias = graph
                 .alias_instance_export(instance, &export)

@@ -1,6 +1,9 @@
 //! What every scenario shares: building the test components once, starting the
-//! real `skyport` binary on an ephemeral port, and talking HTTP to it.
+//! real `skyport` binary on an ephemeral port, and talking HTTP to it;
+//! `product` adds the real app against the emulator.
 #![allow(dead_code)]
+
+pub mod product;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -24,9 +24,15 @@ async fn handle(req: Request) -> Response {
 const REVOKE: &str = "Skyport no longer holds tokens for this account. To revoke the app itself, open Microsoft Entra ID › Enterprise Applications, select Skyport, and choose Properties › Delete (or Permissions › Review permissions to revoke consent).";
 
 fn origin(req: &Request) -> String {
-    let full = req.header("spin-full-url").and_then(|h| h.as_str()).unwrap_or("http://localhost:3000/");
+    let full = req
+        .header("spin-full-url")
+        .and_then(|h| h.as_str())
+        .unwrap_or("http://localhost:3000/");
     let after = full.find("://").map(|i| i + 3).unwrap_or(0);
-    let end = full[after..].find('/').map(|i| i + after).unwrap_or(full.len());
+    let end = full[after..]
+        .find('/')
+        .map(|i| i + after)
+        .unwrap_or(full.len());
     full[..end].to_string()
 }
 
@@ -41,15 +47,27 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     let org = orgs::authenticate(&db, &req)?;
     match (method, segments.as_slice()) {
         (Method::Get, ["api", "v1", "accounts"]) => {
-            let list: Vec<_> = accounts::list(&db, &org)?.iter().map(accounts::to_json).collect();
+            let list: Vec<_> = accounts::list(&db, &org)?
+                .iter()
+                .map(accounts::to_json)
+                .collect();
             Ok(json_response(200, &json!({ "accounts": list })))
         }
-        (Method::Get, ["api", "v1", "accounts", id]) => Ok(json_response(200, &accounts::to_json(&accounts::load(&db, &org, id)?))),
+        (Method::Get, ["api", "v1", "accounts", id]) => Ok(json_response(
+            200,
+            &accounts::to_json(&accounts::load(&db, &org, id)?),
+        )),
         (Method::Delete, ["api", "v1", "accounts", id]) => {
             accounts::load(&db, &org, id)?;
-            db.execute("DELETE FROM accounts WHERE id = ? AND org_id = ?", &[db::text(id), db::text(&org)])?;
+            db.execute(
+                "DELETE FROM accounts WHERE id = ? AND org_id = ?",
+                &[db::text(id), db::text(&org)],
+            )?;
             db.execute("DELETE FROM pending WHERE account_id = ?", &[db::text(id)])?;
-            Ok(json_response(200, &json!({ "deleted": id, "revoke": REVOKE })))
+            Ok(json_response(
+                200,
+                &json!({ "deleted": id, "revoke": REVOKE }),
+            ))
         }
         (Method::Post, ["api", "v1", "accounts", id, "refresh"]) => {
             let (cfg, keys) = (Config::load()?, Keys::load()?);
@@ -71,36 +89,83 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 }),
             ))
         }
-        (Method::Post, ["api", "v1", "accounts", id, "subscriptions", sub, "providers", namespace, "register"]) => {
+        (
+            Method::Post,
+            ["api", "v1", "accounts", id, "subscriptions", sub, "providers", namespace, "register"],
+        ) => {
             let (cfg, keys) = (Config::load()?, Keys::load()?);
             let a = accounts::load(&db, &org, id)?;
             check_id(sub, "subscription")?;
-            if !["Microsoft.Compute", "Microsoft.Network", "Microsoft.Storage"].iter().any(|n| n.eq_ignore_ascii_case(namespace)) {
-                return Err(ApiError::bad_request("unknown_provider", &format!("`{namespace}` is not a resource provider Skyport needs."), "Use Microsoft.Compute, Microsoft.Network or Microsoft.Storage."));
+            if ![
+                "Microsoft.Compute",
+                "Microsoft.Network",
+                "Microsoft.Storage",
+            ]
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(namespace))
+            {
+                return Err(ApiError::bad_request(
+                    "unknown_provider",
+                    &format!("`{namespace}` is not a resource provider Skyport needs."),
+                    "Use Microsoft.Compute, Microsoft.Network or Microsoft.Storage.",
+                ));
             }
             let tokens = accounts::access_token(&db, &cfg, &keys, &a.id).await?;
-            let session = Session { cloud: cfg.cloud.clone(), access_token: tokens.access_token };
-            let provider = plugin_account::register_provider(&session, sub, namespace).map_err(accounts::plugin_error)?;
+            let session = Session {
+                cloud: cfg.cloud.clone(),
+                access_token: tokens.access_token,
+            };
+            let provider = plugin_account::register_provider(&session, sub, namespace)
+                .map_err(accounts::plugin_error)?;
             let a = accounts::recheck(&db, &cfg, &keys, &a).await?;
-            Ok(json_response(202, &json!({ "provider": { "namespace": provider.namespace, "state": provider.state }, "account": accounts::to_json(&a) })))
+            Ok(json_response(
+                202,
+                &json!({ "provider": { "namespace": provider.namespace, "state": provider.state }, "account": accounts::to_json(&a) }),
+            ))
         }
-        (_, ["api", "v1", "accounts", ..]) => Err(ApiError::new(404, "no_such_endpoint", "There is no such endpoint or method.", "See the README for the accounts API.")),
-        _ => Err(ApiError::new(404, "no_such_endpoint", "There is no such endpoint.", "See the README for the API.")),
+        (_, ["api", "v1", "accounts", ..]) => Err(ApiError::new(
+            404,
+            "no_such_endpoint",
+            "There is no such endpoint or method.",
+            "See the README for the accounts API.",
+        )),
+        _ => Err(ApiError::new(
+            404,
+            "no_such_endpoint",
+            "There is no such endpoint.",
+            "See the README for the API.",
+        )),
     }
 }
 
 /// `POST /api/v1/orgs {"name": "…"}` with the bootstrap key: a new organization and its key.
 fn create_org(req: &Request) -> Result<Response, ApiError> {
-    let key = req.header("authorization").and_then(|h| h.as_str()).and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
+    let key = req
+        .header("authorization")
+        .and_then(|h| h.as_str())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .unwrap_or("");
     if bootstrap_api_key().is_none_or(|b| b != key) {
-        return Err(ApiError::new(403, "forbidden", "Only the bootstrap API key may create organizations.", "Use the key set in the `bootstrap_api_key` variable."));
+        return Err(ApiError::new(
+            403,
+            "forbidden",
+            "Only the bootstrap API key may create organizations.",
+            "Use the key set in the `bootstrap_api_key` variable.",
+        ));
     }
     let body = json_body(req.body())?;
     let name = body["name"].as_str().unwrap_or("").trim();
     if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::bad_request("invalid_name", "An organization needs a name of 1–100 characters.", "Send {\"name\": \"Acme\"}."));
+        return Err(ApiError::bad_request(
+            "invalid_name",
+            "An organization needs a name of 1–100 characters.",
+            "Send {\"name\": \"Acme\"}.",
+        ));
     }
     let db = db::open()?;
     let (id, api_key) = orgs::create(&db, name)?;
-    Ok(json_response(201, &json!({ "id": id, "name": name, "api_key": api_key })))
+    Ok(json_response(
+        201,
+        &json!({ "id": id, "name": name, "api_key": api_key }),
+    ))
 }

@@ -49,7 +49,9 @@ fn from_row(r: &QueryResult, i: usize) -> Account {
         status_reason: get_text(r, i, "status_reason"),
         tokens: get_text(r, i, "tokens").unwrap_or_default(),
         access_expires_at: get_int(r, i, "access_expires_at").unwrap_or(0),
-        subscriptions: get_text(r, i, "subscriptions").and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(json!([])),
+        subscriptions: get_text(r, i, "subscriptions")
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or(json!([])),
         last_checked: get_int(r, i, "last_checked"),
         created_at: get_int(r, i, "created_at").unwrap_or(0),
     }
@@ -58,7 +60,10 @@ fn from_row(r: &QueryResult, i: usize) -> Account {
 /// The organization's account `id`; another organization's answers 404.
 pub fn load(db: &Connection, org: &str, id: &str) -> Result<Account, ApiError> {
     crate::api::check_id(id, "account")?;
-    let r = db.execute(&format!("SELECT {COLUMNS} FROM accounts WHERE id = ? AND org_id = ?"), &[text(id), text(org)])?;
+    let r = db.execute(
+        &format!("SELECT {COLUMNS} FROM accounts WHERE id = ? AND org_id = ?"),
+        &[text(id), text(org)],
+    )?;
     if r.rows.is_empty() {
         return Err(ApiError::not_found("account"));
     }
@@ -66,7 +71,10 @@ pub fn load(db: &Connection, org: &str, id: &str) -> Result<Account, ApiError> {
 }
 
 pub fn list(db: &Connection, org: &str) -> Result<Vec<Account>, ApiError> {
-    let r = db.execute(&format!("SELECT {COLUMNS} FROM accounts WHERE org_id = ? ORDER BY created_at"), &[text(org)])?;
+    let r = db.execute(
+        &format!("SELECT {COLUMNS} FROM accounts WHERE org_id = ? ORDER BY created_at"),
+        &[text(org)],
+    )?;
     Ok((0..r.rows.len()).map(|i| from_row(&r, i)).collect())
 }
 
@@ -84,11 +92,19 @@ pub fn to_json(a: &Account) -> Value {
     let mut badges = Vec::new();
     let mut withheld = Vec::new();
     for name in ["Compute", "Storage", "DNS"] {
-        let statuses: Vec<&Value> = subs.iter().filter_map(|s| s["capabilities"].as_array()).flatten().filter(|c| c["capability"] == name).collect();
+        let statuses: Vec<&Value> = subs
+            .iter()
+            .filter_map(|s| s["capabilities"].as_array())
+            .flatten()
+            .filter(|c| c["capability"] == name)
+            .collect();
         if statuses.iter().any(|c| c["available"] == true) {
             badges.push(name);
         } else {
-            let reason = statuses.iter().find_map(|c| c["reason"].as_str()).unwrap_or("No subscription of this account can serve it.");
+            let reason = statuses
+                .iter()
+                .find_map(|c| c["reason"].as_str())
+                .unwrap_or("No subscription of this account can serve it.");
             withheld.push(json!({ "capability": name, "reason": reason }));
         }
     }
@@ -130,14 +146,26 @@ pub fn plugin_error(e: PluginError) -> ApiError {
 /// Lists the user's subscriptions (in every tenant the token can reach) and
 /// checks each one's prerequisites.
 pub async fn discover(cfg: &Config, tokens: &Tokens, home_tenant: &str) -> Result<Value, ApiError> {
-    let session = Session { cloud: cfg.cloud.clone(), access_token: tokens.access_token.clone() };
+    let session = Session {
+        cloud: cfg.cloud.clone(),
+        access_token: tokens.access_token.clone(),
+    };
     let mut out = Vec::new();
     let mut sessions = vec![(home_tenant.to_string(), session.clone())];
     // Other tenants' subscriptions need a token from their own authority.
-    if let (Ok(tenants), Some(rt)) = (account::list_tenants(&session), tokens.refresh_token.as_deref()) {
+    if let (Ok(tenants), Some(rt)) = (
+        account::list_tenants(&session),
+        tokens.refresh_token.as_deref(),
+    ) {
         for t in tenants.into_iter().filter(|t| t.id != home_tenant) {
             if let Ok(other) = oauth::refresh(cfg, rt, &t.id).await {
-                sessions.push((t.id.clone(), Session { cloud: cfg.cloud.clone(), access_token: other.access_token }));
+                sessions.push((
+                    t.id.clone(),
+                    Session {
+                        cloud: cfg.cloud.clone(),
+                        access_token: other.access_token,
+                    },
+                ));
             }
         }
     }
@@ -160,8 +188,16 @@ pub async fn discover(cfg: &Config, tokens: &Tokens, home_tenant: &str) -> Resul
 }
 
 /// Seals and stores new tokens, and clears the refresh lease.
-pub fn store_tokens(db: &Connection, keys: &Keys, id: &str, tokens: &Tokens) -> Result<(), ApiError> {
-    let sealed = keys.seal(serde_json::to_string(tokens).unwrap_or_default().as_bytes(), id);
+pub fn store_tokens(
+    db: &Connection,
+    keys: &Keys,
+    id: &str,
+    tokens: &Tokens,
+) -> Result<(), ApiError> {
+    let sealed = keys.seal(
+        serde_json::to_string(tokens).unwrap_or_default().as_bytes(),
+        id,
+    );
     db.execute(
         "UPDATE accounts SET tokens = ?, access_expires_at = ?, refresh_lock = NULL, updated_at = ? WHERE id = ?",
         &[text(&sealed), int(tokens.expires_at), int(crate::now()), text(id)],
@@ -174,7 +210,12 @@ pub fn open_tokens(keys: &Keys, a: &Account) -> Result<Tokens, ApiError> {
     serde_json::from_slice(&plain).map_err(|_| ApiError::internal("stored tokens are damaged"))
 }
 
-fn set_status(db: &Connection, id: &str, status: &str, reason: Option<&str>) -> Result<(), ApiError> {
+fn set_status(
+    db: &Connection,
+    id: &str,
+    status: &str,
+    reason: Option<&str>,
+) -> Result<(), ApiError> {
     db.execute(
         "UPDATE accounts SET status = ?, status_reason = ?, refresh_lock = NULL, updated_at = ? WHERE id = ?",
         &[text(status), crate::db::opt_text(reason), int(crate::now()), text(id)],
@@ -183,22 +224,41 @@ fn set_status(db: &Connection, id: &str, status: &str, reason: Option<&str>) -> 
 }
 
 fn expired_error(reason: &str) -> ApiError {
-    ApiError::new(401, "account_expired", &format!("Expired: the Azure authorization for this account is no longer valid ({reason})."), "Reconnect the account: POST /api/v1/accounts/{id}/reconnect, then sign in again.")
+    ApiError::new(
+        401,
+        "account_expired",
+        &format!(
+            "Expired: the Azure authorization for this account is no longer valid ({reason})."
+        ),
+        "Reconnect the account: POST /api/v1/accounts/{id}/reconnect, then sign in again.",
+    )
 }
 
 /// A valid access token for the account, refreshing it when it is about to
 /// expire. Concurrent callers share one refresh: the first takes a lease in
 /// the database, the others wait for its result.
-pub async fn access_token(db: &Connection, cfg: &Config, keys: &Keys, id: &str) -> Result<Tokens, ApiError> {
+pub async fn access_token(
+    db: &Connection,
+    cfg: &Config,
+    keys: &Keys,
+    id: &str,
+) -> Result<Tokens, ApiError> {
     let deadline = crate::now() + LEASE + 5;
     loop {
-        let r = db.execute(&format!("SELECT {COLUMNS} FROM accounts WHERE id = ?"), &[text(id)])?;
+        let r = db.execute(
+            &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?"),
+            &[text(id)],
+        )?;
         if r.rows.is_empty() {
             return Err(ApiError::not_found("account"));
         }
         let a = from_row(&r, 0);
         if a.status == "Expired" {
-            return Err(expired_error(a.status_reason.as_deref().unwrap_or("the grant was revoked")));
+            return Err(expired_error(
+                a.status_reason
+                    .as_deref()
+                    .unwrap_or("the grant was revoked"),
+            ));
         }
         let tokens = open_tokens(keys, &a)?;
         let now = crate::now();
@@ -211,15 +271,31 @@ pub async fn access_token(db: &Connection, cfg: &Config, keys: &Keys, id: &str) 
             return refresh_now(db, cfg, keys, &a, &tokens).await;
         }
         if crate::now() > deadline {
-            return Err(ApiError::new(503, "refresh_in_progress", "Another request is refreshing this account's token and has not finished.", "Try again in a few seconds."));
+            return Err(ApiError::new(
+                503,
+                "refresh_in_progress",
+                "Another request is refreshing this account's token and has not finished.",
+                "Try again in a few seconds.",
+            ));
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 
-async fn refresh_now(db: &Connection, cfg: &Config, keys: &Keys, a: &Account, tokens: &Tokens) -> Result<Tokens, ApiError> {
+async fn refresh_now(
+    db: &Connection,
+    cfg: &Config,
+    keys: &Keys,
+    a: &Account,
+    tokens: &Tokens,
+) -> Result<Tokens, ApiError> {
     let Some(rt) = tokens.refresh_token.as_deref() else {
-        set_status(db, &a.id, "Expired", Some("no refresh token was granted (offline_access)"))?;
+        set_status(
+            db,
+            &a.id,
+            "Expired",
+            Some("no refresh token was granted (offline_access)"),
+        )?;
         return Err(expired_error("no refresh token"));
     };
     match oauth::refresh(cfg, rt, &a.tenant_id).await {
@@ -227,27 +303,68 @@ async fn refresh_now(db: &Connection, cfg: &Config, keys: &Keys, a: &Account, to
             store_tokens(db, keys, &a.id, &new)?;
             Ok(new)
         }
-        Err(TokenFailure::Provider(TokenOutcome::GrantExpired(reason))) | Err(TokenFailure::Provider(TokenOutcome::AdminConsentRequired(reason))) => {
+        Err(TokenFailure::Provider(TokenOutcome::GrantExpired(reason)))
+        | Err(TokenFailure::Provider(TokenOutcome::AdminConsentRequired(reason))) => {
             set_status(db, &a.id, "Expired", Some(&reason))?;
             Err(expired_error(&reason))
         }
         Err(other) => {
             // Transient or configuration failures leave the account as it was.
-            db.execute("UPDATE accounts SET refresh_lock = NULL WHERE id = ?", &[text(&a.id)])?;
+            db.execute(
+                "UPDATE accounts SET refresh_lock = NULL WHERE id = ?",
+                &[text(&a.id)],
+            )?;
             let detail = match other {
-                TokenFailure::Provider(TokenOutcome::ClientMisconfigured(m)) => return Err(ApiError::config(&format!("Azure rejected the app registration ({m})"), "check `azure_client_id` and `azure_client_secret`")),
-                TokenFailure::Provider(TokenOutcome::Transient(m)) | TokenFailure::Provider(TokenOutcome::Failed(m)) | TokenFailure::Unreachable(m) => m,
+                TokenFailure::Provider(TokenOutcome::ClientMisconfigured(m)) => {
+                    return Err(ApiError::config(
+                        &format!("Azure rejected the app registration ({m})"),
+                        "check `azure_client_id` and `azure_client_secret`",
+                    ))
+                }
+                TokenFailure::Provider(TokenOutcome::Transient(m))
+                | TokenFailure::Provider(TokenOutcome::Failed(m))
+                | TokenFailure::Unreachable(m) => m,
                 TokenFailure::Provider(_) => String::new(),
             };
-            Err(ApiError::new(503, "token_refresh_failed", &format!("The token could not be refreshed right now: {detail}"), "Try again in a minute."))
+            Err(ApiError::new(
+                503,
+                "token_refresh_failed",
+                &format!("The token could not be refreshed right now: {detail}"),
+                "Try again in a minute.",
+            ))
         }
     }
 }
 
-/// Re-checks the account's subscriptions now (the refresh icon).
-pub async fn recheck(db: &Connection, cfg: &Config, keys: &Keys, a: &Account) -> Result<Account, ApiError> {
+/// Marks the stored access token stale, unless another request already replaced it.
+fn invalidate(db: &Connection, id: &str, sealed: &str) -> Result<(), ApiError> {
+    db.execute(
+        "UPDATE accounts SET access_expires_at = 0 WHERE id = ? AND tokens = ?",
+        &[text(id), text(sealed)],
+    )?;
+    Ok(())
+}
+
+/// Re-checks the account's subscriptions now (the refresh icon). A token ARM
+/// refuses (revoked or expired early) is refreshed and the check retried once.
+pub async fn recheck(
+    db: &Connection,
+    cfg: &Config,
+    keys: &Keys,
+    a: &Account,
+) -> Result<Account, ApiError> {
     let tokens = access_token(db, cfg, keys, &a.id).await?;
-    let subs = discover(cfg, &tokens, &a.tenant_id).await?;
+    let subs = match discover(cfg, &tokens, &a.tenant_id).await {
+        Err(e) if e.code == "provider_unauthorized" => {
+            let current = load(db, &a.org_id, &a.id)?;
+            if open_tokens(keys, &current)?.access_token == tokens.access_token {
+                invalidate(db, &a.id, &current.tokens)?;
+            }
+            let fresh = access_token(db, cfg, keys, &a.id).await?;
+            discover(cfg, &fresh, &a.tenant_id).await?
+        }
+        other => other?,
+    };
     db.execute(
         "UPDATE accounts SET subscriptions = ?, last_checked = ?, status = 'Active', status_reason = NULL, updated_at = ? WHERE id = ?",
         &[text(&subs.to_string()), int(crate::now()), int(crate::now()), text(&a.id)],

@@ -20,7 +20,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, code: &str, message: &str, remedy: &str) -> ApiError {
-        ApiError { status, code: code.into(), message: message.into(), remedy: remedy.into(), extra: Value::Null }
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+            remedy: remedy.into(),
+            extra: Value::Null,
+        }
     }
 
     pub fn with(mut self, key: &str, value: Value) -> ApiError {
@@ -32,11 +38,21 @@ impl ApiError {
     }
 
     pub fn unauthenticated() -> ApiError {
-        ApiError::new(401, "unauthenticated", "This request carries no valid API key.", "Send `Authorization: Bearer <api key>` with a key of your organization.")
+        ApiError::new(
+            401,
+            "unauthenticated",
+            "This request carries no valid API key.",
+            "Send `Authorization: Bearer <api key>` with a key of your organization.",
+        )
     }
 
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(404, "not_found", &format!("No {what} with that id exists in your organization."), "Check the id; list what exists with GET on the collection.")
+        ApiError::new(
+            404,
+            "not_found",
+            &format!("No {what} with that id exists in your organization."),
+            "Check the id; list what exists with GET on the collection.",
+        )
     }
 
     pub fn bad_request(code: &str, message: &str, remedy: &str) -> ApiError {
@@ -44,11 +60,21 @@ impl ApiError {
     }
 
     pub fn config(message: &str, remedy: &str) -> ApiError {
-        ApiError::new(500, "misconfigured", &format!("Skyport is not configured: {message}."), remedy)
+        ApiError::new(
+            500,
+            "misconfigured",
+            &format!("Skyport is not configured: {message}."),
+            remedy,
+        )
     }
 
     pub fn internal(message: &str) -> ApiError {
-        ApiError::new(500, "internal", message, "Try again; if it persists, report it with the time of the request.")
+        ApiError::new(
+            500,
+            "internal",
+            message,
+            "Try again; if it persists, report it with the time of the request.",
+        )
     }
 
     pub fn response(&self) -> Response {
@@ -69,18 +95,37 @@ impl From<spin_sdk::sqlite::Error> for ApiError {
 }
 
 pub fn json_response(status: u16, body: &Value) -> Response {
-    Response::builder().status(status).header("content-type", "application/json").header("cache-control", "no-store").body(body.to_string()).build()
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .body(body.to_string())
+        .build()
 }
 
 /// Parses a JSON body, refusing oversized or malformed ones with a 4xx.
 pub fn json_body(body: &[u8]) -> Result<Value, ApiError> {
     if body.len() > MAX_BODY {
-        return Err(ApiError::new(413, "body_too_large", &format!("The request body is {} bytes; the limit is {MAX_BODY}.", body.len()), "Send a smaller body."));
+        return Err(ApiError::new(
+            413,
+            "body_too_large",
+            &format!(
+                "The request body is {} bytes; the limit is {MAX_BODY}.",
+                body.len()
+            ),
+            "Send a smaller body.",
+        ));
     }
     if body.is_empty() {
         return Ok(json!({}));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("malformed_json", &format!("The body is not valid JSON: {e}."), "Send a JSON object with the documented fields."))
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            &format!("The body is not valid JSON: {e}."),
+            "Send a JSON object with the documented fields.",
+        )
+    })
 }
 
 /// Checks that an id looks like one the API hands out.
@@ -89,6 +134,10 @@ pub fn check_id(id: &str, what: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::bad_request("malformed_id", &format!("`{id}` is not a valid {what} id."), "Use an id returned by the API."))
+        Err(ApiError::bad_request(
+            "malformed_id",
+            &format!("`{id}` is not a valid {what} id."),
+            "Use an id returned by the API.",
+        ))
     }
 }

@@ -21,14 +21,20 @@ fn get(name: &str) -> Option<String> {
 
 impl Config {
     pub fn load() -> Result<Config, ApiError> {
-        let missing = |what: &str| ApiError::config(&format!("the variable `{what}` is not set"), &format!("set SPIN_VARIABLE_{} (see the README: connecting a real Azure app registration)", what.to_ascii_uppercase()));
+        let missing = |what: &str| {
+            ApiError::config(&format!("the variable `{what}` is not set"), &format!("set SPIN_VARIABLE_{} (see the README: connecting a real Azure app registration)", what.to_ascii_uppercase()))
+        };
         Ok(Config {
             client_id: get("azure_client_id").ok_or_else(|| missing("azure_client_id"))?,
-            client_secret: get("azure_client_secret").ok_or_else(|| missing("azure_client_secret"))?,
+            client_secret: get("azure_client_secret")
+                .ok_or_else(|| missing("azure_client_secret"))?,
             cloud: Cloud {
-                authority: get("azure_authority").unwrap_or_else(|| "https://login.microsoftonline.com".into()),
-                management: get("azure_management").unwrap_or_else(|| "https://management.azure.com".into()),
-                audience: get("azure_resource").unwrap_or_else(|| "https://management.azure.com".into()),
+                authority: get("azure_authority")
+                    .unwrap_or_else(|| "https://login.microsoftonline.com".into()),
+                management: get("azure_management")
+                    .unwrap_or_else(|| "https://management.azure.com".into()),
+                audience: get("azure_resource")
+                    .unwrap_or_else(|| "https://management.azure.com".into()),
             },
             tenant: get("azure_tenant").unwrap_or_else(|| "organizations".into()),
         })

@@ -18,12 +18,26 @@ pub struct Key {
 }
 
 fn parse(text: &str, name: &str) -> Result<Key, ApiError> {
-    let bytes = B64.decode(text.trim()).map_err(|_| ApiError::config(&format!("`{name}` is not base64"), "set it to 32 random bytes in base64, e.g. the output of `openssl rand -base64 32`"))?;
+    let bytes = B64.decode(text.trim()).map_err(|_| {
+        ApiError::config(
+            &format!("`{name}` is not base64"),
+            "set it to 32 random bytes in base64, e.g. the output of `openssl rand -base64 32`",
+        )
+    })?;
     if bytes.len() != 32 {
-        return Err(ApiError::config(&format!("`{name}` is {} bytes, not 32", bytes.len()), "set it to 32 random bytes in base64, e.g. the output of `openssl rand -base64 32`"));
+        return Err(ApiError::config(
+            &format!("`{name}` is {} bytes, not 32", bytes.len()),
+            "set it to 32 random bytes in base64, e.g. the output of `openssl rand -base64 32`",
+        ));
     }
-    let id: String = Sha256::digest(&bytes)[..4].iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Key { id, cipher: XChaCha20Poly1305::new_from_slice(&bytes).expect("32 bytes") })
+    let id: String = Sha256::digest(&bytes)[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Key {
+        id,
+        cipher: XChaCha20Poly1305::new_from_slice(&bytes).expect("32 bytes"),
+    })
 }
 
 /// The keys in use: the current one and, during a rotation, the previous.
@@ -36,14 +50,34 @@ impl Keys {
     pub fn load() -> Result<Keys, ApiError> {
         let (current, previous) = crate::config::token_keys();
         let current = current.ok_or_else(|| ApiError::config("the secret variable `token_key` is not set", "set SPIN_VARIABLE_TOKEN_KEY to 32 random bytes in base64 (`openssl rand -base64 32`)"))?;
-        Ok(Keys { current: parse(&current, "token_key")?, previous: previous.map(|p| parse(&p, "token_key_previous")).transpose()? })
+        Ok(Keys {
+            current: parse(&current, "token_key")?,
+            previous: previous
+                .map(|p| parse(&p, "token_key_previous"))
+                .transpose()?,
+        })
     }
 
     /// Seals `plain`, bound to `context` (the account id), as `id:nonce:ciphertext`.
     pub fn seal(&self, plain: &[u8], context: &str) -> String {
         let nonce = crate::random_bytes(24);
-        let sealed = self.current.cipher.encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad: context.as_bytes() }).expect("encryption cannot fail");
-        format!("{}:{}:{}", self.current.id, B64.encode(nonce), B64.encode(sealed))
+        let sealed = self
+            .current
+            .cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plain,
+                    aad: context.as_bytes(),
+                },
+            )
+            .expect("encryption cannot fail");
+        format!(
+            "{}:{}:{}",
+            self.current.id,
+            B64.encode(nonce),
+            B64.encode(sealed)
+        )
     }
 
     /// Opens a sealed value with whichever key sealed it.
@@ -55,9 +89,21 @@ impl Keys {
         let key = [Some(&self.current), self.previous.as_ref()].into_iter().flatten().find(|k| k.id == id).ok_or_else(|| {
             ApiError::config("stored tokens were sealed with a key that is neither `token_key` nor `token_key_previous`", "set `token_key_previous` to the key that was in use before the rotation")
         })?;
-        let nonce = B64.decode(nonce).map_err(|_| ApiError::internal("a stored token is damaged"))?;
-        let body = B64.decode(body).map_err(|_| ApiError::internal("a stored token is damaged"))?;
-        key.cipher.decrypt(XNonce::from_slice(&nonce), Payload { msg: &body, aad: context.as_bytes() }).map_err(|_| ApiError::internal("a stored token failed its integrity check"))
+        let nonce = B64
+            .decode(nonce)
+            .map_err(|_| ApiError::internal("a stored token is damaged"))?;
+        let body = B64
+            .decode(body)
+            .map_err(|_| ApiError::internal("a stored token is damaged"))?;
+        key.cipher
+            .decrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &body,
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| ApiError::internal("a stored token failed its integrity check"))
     }
 
     /// Whether `sealed` was sealed with the current key.

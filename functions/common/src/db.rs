@@ -22,7 +22,12 @@ const SCHEMA: &[&str] = &[
 
 /// Opens the database and makes sure the schema exists.
 pub fn open() -> Result<Connection, ApiError> {
-    let db = Connection::open_default().map_err(|e| ApiError::config(&format!("the SQLite database `default` cannot be opened ({e:?})"), "grant it with `sqlite_databases = [\"default\"]` on the component"))?;
+    let db = Connection::open_default().map_err(|e| {
+        ApiError::config(
+            &format!("the SQLite database `default` cannot be opened ({e:?})"),
+            "grant it with `sqlite_databases = [\"default\"]` on the component",
+        )
+    })?;
     for statement in SCHEMA {
         db.execute(statement, &[])?;
     }
@@ -67,5 +72,8 @@ pub fn changes(db: &Connection) -> Result<i64, ApiError> {
 
 /// Records an event (refused state, reconnect mismatch…).
 pub fn event(db: &Connection, org: Option<&str>, kind: &str, detail: &str) {
-    let _ = db.execute("INSERT INTO events (org_id, kind, detail, at) VALUES (?, ?, ?, ?)", &[opt_text(org), text(kind), text(detail), int(crate::now())]);
+    let _ = db.execute(
+        "INSERT INTO events (org_id, kind, detail, at) VALUES (?, ?, ?, ?)",
+        &[opt_text(org), text(kind), text(detail), int(crate::now())],
+    );
 }

@@ -18,11 +18,16 @@ pub mod pages;
 
 wit_bindgen::generate!({ path: "../../wit", world: "account-client" });
 
-pub use skyport::cloud::{account as plugin_account, identity as plugin_identity, types as plugin_types};
+pub use skyport::cloud::{
+    account as plugin_account, identity as plugin_identity, types as plugin_types,
+};
 
 /// Seconds since the epoch.
 pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// `n` random bytes from the host (wasi:random).
@@ -42,5 +47,12 @@ pub fn random_token(n: usize) -> String {
 pub fn new_id() -> String {
     let b = random_bytes(16);
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-4{}-{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-4{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }

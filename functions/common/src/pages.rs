@@ -6,7 +6,10 @@ use serde_json::{json, Value};
 use spin_sdk::http::Response;
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The outcome of a sign-in, as the console shows it.
@@ -52,5 +55,10 @@ pub fn render(o: &Outcome) -> Response {
         message = escape(&o.message),
         remedy = escape(&o.remedy),
     );
-    Response::builder().status(status).header("content-type", "text/html; charset=utf-8").header("cache-control", "no-store").body(body).build()
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/html; charset=utf-8")
+        .header("cache-control", "no-store")
+        .body(body)
+        .build()
 }

@@ -28,17 +28,33 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (Method::Get, "/oauth/azure/start") => popup(&req),
         (Method::Get, "/oauth/azure/callback") => Ok(callback(&req).await),
         (_, "/api/v1/accounts/azure/connect" | "/oauth/azure/start" | "/oauth/azure/callback") => {
-            Err(ApiError::new(405, "method_not_allowed", "This endpoint does not take that method.", "Use POST to start a connection and GET for the browser steps."))
+            Err(ApiError::new(
+                405,
+                "method_not_allowed",
+                "This endpoint does not take that method.",
+                "Use POST to start a connection and GET for the browser steps.",
+            ))
         }
-        _ => Err(ApiError::new(404, "no_such_endpoint", "There is no such endpoint.", "See the README for the API.")),
+        _ => Err(ApiError::new(
+            404,
+            "no_such_endpoint",
+            "There is no such endpoint.",
+            "See the README for the API.",
+        )),
     }
 }
 
 /// `scheme://host[:port]` of the URL the request came in on.
 pub fn origin(req: &Request) -> String {
-    let full = req.header("spin-full-url").and_then(|h| h.as_str()).unwrap_or("http://localhost:3000/");
+    let full = req
+        .header("spin-full-url")
+        .and_then(|h| h.as_str())
+        .unwrap_or("http://localhost:3000/");
     let after = full.find("://").map(|i| i + 3).unwrap_or(0);
-    let end = full[after..].find('/').map(|i| i + after).unwrap_or(full.len());
+    let end = full[after..]
+        .find('/')
+        .map(|i| i + after)
+        .unwrap_or(full.len());
     full[..end].to_string()
 }
 
@@ -60,7 +76,10 @@ fn decode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            b'%' if i + 2 < b.len() => match std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 Some(v) => {
                     out.push(v);
                     i += 2;
@@ -94,13 +113,27 @@ fn start(req: &Request) -> Result<Response, ApiError> {
 
 /// `GET /oauth/azure/start?state=…`: the popup's first stop, a redirect to sign-in.
 fn popup(req: &Request) -> Result<Response, ApiError> {
-    let state = query(req).into_iter().find(|(k, _)| k == "state").map(|(_, v)| v).unwrap_or_default();
+    let state = query(req)
+        .into_iter()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
     let db = db::open()?;
-    let r = db.execute("SELECT authorize_url, expires_at, used_at FROM pending WHERE state = ?", &[text(&state)])?;
-    let usable = get_int(&r, 0, "expires_at").is_some_and(|e| e > skyport_functions::now()) && get_int(&r, 0, "used_at").is_none();
+    let r = db.execute(
+        "SELECT authorize_url, expires_at, used_at FROM pending WHERE state = ?",
+        &[text(&state)],
+    )?;
+    let usable = get_int(&r, 0, "expires_at").is_some_and(|e| e > skyport_functions::now())
+        && get_int(&r, 0, "used_at").is_none();
     match get_text(&r, 0, "authorize_url").filter(|_| usable) {
-        Some(url) => Ok(Response::builder().status(302).header("location", url).header("cache-control", "no-store").build()),
-        None => Ok(render(&invalid_state("This sign-in link is not valid or has expired."))),
+        Some(url) => Ok(Response::builder()
+            .status(302)
+            .header("location", url)
+            .header("cache-control", "no-store")
+            .build()),
+        None => Ok(render(&invalid_state(
+            "This sign-in link is not valid or has expired.",
+        ))),
     }
 }
 
@@ -116,7 +149,14 @@ fn invalid_state(message: &str) -> Outcome {
 }
 
 fn outcome(code: &'static str, title: &str, message: &str, remedy: &str) -> Outcome {
-    Outcome { code, title: title.into(), message: message.into(), remedy: remedy.into(), account_id: None, extra: json!({}) }
+    Outcome {
+        code,
+        title: title.into(),
+        message: message.into(),
+        remedy: remedy.into(),
+        account_id: None,
+        extra: json!({}),
+    }
 }
 
 fn denied() -> Outcome {
@@ -129,7 +169,13 @@ fn denied() -> Outcome {
 }
 
 fn admin_consent(cfg: &Config, tenant: &str, redirect_uri: &str, detail: &str) -> Outcome {
-    let url = identity::admin_consent_url(&cfg.cloud, tenant, &cfg.client_id, redirect_uri, &skyport_functions::random_token(16));
+    let url = identity::admin_consent_url(
+        &cfg.cloud,
+        tenant,
+        &cfg.client_id,
+        redirect_uri,
+        &skyport_functions::random_token(16),
+    );
     let mut o = outcome(
         "admin_consent_required",
         "Admin consent required",
@@ -144,7 +190,12 @@ fn admin_consent(cfg: &Config, tenant: &str, redirect_uri: &str, detail: &str) -
 async fn callback(req: &Request) -> Response {
     match finish(req).await {
         Ok(o) => render(&o),
-        Err(e) => render(&outcome("error", "Connection failed", &e.message, &e.remedy)),
+        Err(e) => render(&outcome(
+            "error",
+            "Connection failed",
+            &e.message,
+            &e.remedy,
+        )),
     }
 }
 
@@ -158,21 +209,44 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
     };
     let r = db.execute("SELECT org_id, account_id, verifier, redirect_uri, expires_at, used_at FROM pending WHERE state = ?", &[text(&state)])?;
     let Some(org) = get_text(&r, 0, "org_id") else {
-        db::event(&db, None, "state_unknown", "a callback with an unknown state");
+        db::event(
+            &db,
+            None,
+            "state_unknown",
+            "a callback with an unknown state",
+        );
         return Ok(invalid_state("This sign-in is not one Skyport started."));
     };
     if get_int(&r, 0, "used_at").is_some() {
-        db::event(&db, Some(&org), "state_reused", "a callback replayed a used state");
+        db::event(
+            &db,
+            Some(&org),
+            "state_reused",
+            "a callback replayed a used state",
+        );
         return Ok(invalid_state("This sign-in was already used."));
     }
     if get_int(&r, 0, "expires_at").unwrap_or(0) < skyport_functions::now() {
-        db::event(&db, Some(&org), "state_expired", "a callback after the state expired");
+        db::event(
+            &db,
+            Some(&org),
+            "state_expired",
+            "a callback after the state expired",
+        );
         return Ok(invalid_state("The sign-in took longer than ten minutes."));
     }
     // Single use, even against a concurrent replay.
-    db.execute("UPDATE pending SET used_at = ? WHERE state = ? AND used_at IS NULL", &[int(skyport_functions::now()), text(&state)])?;
+    db.execute(
+        "UPDATE pending SET used_at = ? WHERE state = ? AND used_at IS NULL",
+        &[int(skyport_functions::now()), text(&state)],
+    )?;
     if db::changes(&db)? != 1 {
-        db::event(&db, Some(&org), "state_reused", "a concurrent replay of a state");
+        db::event(
+            &db,
+            Some(&org),
+            "state_reused",
+            "a concurrent replay of a state",
+        );
         return Ok(invalid_state("This sign-in was already used."));
     }
     let account_id = get_text(&r, 0, "account_id");
@@ -181,14 +255,31 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
     let keys = Keys::load()?;
 
     if let Some(error) = param("error") {
-        return Ok(match identity::classify_callback(&error, param("error_description").as_deref(), param("error_subcode").as_deref()) {
-            CallbackOutcome::Denied => denied(),
-            CallbackOutcome::AdminConsentRequired => admin_consent(&cfg, &cfg.tenant, &redirect_uri, ""),
-            CallbackOutcome::Failed(m) => outcome("sign_in_failed", "Sign-in failed", &m, "Try again; if it persists, check the app registration."),
-        });
+        return Ok(
+            match identity::classify_callback(
+                &error,
+                param("error_description").as_deref(),
+                param("error_subcode").as_deref(),
+            ) {
+                CallbackOutcome::Denied => denied(),
+                CallbackOutcome::AdminConsentRequired => {
+                    admin_consent(&cfg, &cfg.tenant, &redirect_uri, "")
+                }
+                CallbackOutcome::Failed(m) => outcome(
+                    "sign_in_failed",
+                    "Sign-in failed",
+                    &m,
+                    "Try again; if it persists, check the app registration.",
+                ),
+            },
+        );
     }
-    let Some(code) = param("code") else { return Ok(invalid_state("The answer from Microsoft carried no code.")) };
-    let verifier = String::from_utf8(keys.open(&get_text(&r, 0, "verifier").unwrap_or_default(), &state)?).unwrap_or_default();
+    let Some(code) = param("code") else {
+        return Ok(invalid_state("The answer from Microsoft carried no code."));
+    };
+    let verifier =
+        String::from_utf8(keys.open(&get_text(&r, 0, "verifier").unwrap_or_default(), &state)?)
+            .unwrap_or_default();
     let tokens = match oauth::exchange(&cfg, &code, &verifier, &redirect_uri).await {
         Ok(t) => t,
         Err(oauth::TokenFailure::Provider(TokenOutcome::AdminConsentRequired(m))) => return Ok(admin_consent(&cfg, &cfg.tenant, &redirect_uri, &m)),
@@ -200,14 +291,24 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
         }
     };
     let Some(who) = identity::principal_of(&tokens.access_token) else {
-        return Ok(outcome("token_error", "Connection failed", "The access token does not say who signed in.", "Start again from Add Account."));
+        return Ok(outcome(
+            "token_error",
+            "Connection failed",
+            "The access token does not say who signed in.",
+            "Start again from Add Account.",
+        ));
     };
     let now = skyport_functions::now();
 
     if let Some(id) = account_id {
         let a = accounts::load(&db, &org, &id)?;
         if a.tenant_id != who.tenant_id || a.user_id != who.user_id {
-            db::event(&db, Some(&org), "reconnect_mismatch", &format!("account {id} reconnected as another user"));
+            db::event(
+                &db,
+                Some(&org),
+                "reconnect_mismatch",
+                &format!("account {id} reconnected as another user"),
+            );
             let mut o = outcome(
                 "wrong_account",
                 "Different account",
@@ -234,7 +335,10 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
         ));
     }
     // The same Azure user connected again updates the account it already has.
-    let existing = db.execute("SELECT id FROM accounts WHERE org_id = ? AND tenant_id = ? AND user_id = ?", &[text(&org), text(&who.tenant_id), text(&who.user_id)])?;
+    let existing = db.execute(
+        "SELECT id FROM accounts WHERE org_id = ? AND tenant_id = ? AND user_id = ?",
+        &[text(&org), text(&who.tenant_id), text(&who.user_id)],
+    )?;
     let id = get_text(&existing, 0, "id").unwrap_or_else(skyport_functions::new_id);
     if existing.rows.is_empty() {
         db.execute(
@@ -246,7 +350,12 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
         db.execute("UPDATE accounts SET status = 'Active', status_reason = NULL, subscriptions = ?, last_checked = ?, updated_at = ? WHERE id = ?", &[text(&subscriptions.to_string()), int(now), int(now), text(&id)])?;
     }
     accounts::store_tokens(&db, &keys, &id, &tokens)?;
-    let mut o = outcome("connected", "Connected", "The Azure account is connected and Active.", "");
+    let mut o = outcome(
+        "connected",
+        "Connected",
+        "The Azure account is connected and Active.",
+        "",
+    );
     o.account_id = Some(id);
     Ok(o)
 }

@@ -4,7 +4,9 @@ use azure_arm::spin_transport::SpinTransport;
 use azure_arm::{rbac, Arm};
 use serde_json::Value;
 
-use crate::exports::skyport::cloud::account::{CapabilityStatus, Guest, Prerequisites, Provider, Subscription, Tenant};
+use crate::exports::skyport::cloud::account::{
+    CapabilityStatus, Guest, Prerequisites, Provider, Subscription, Tenant,
+};
 use crate::skyport::cloud::types::{Capability, Error, Session};
 use crate::{to_wit, Plugin};
 
@@ -14,9 +16,21 @@ const AUTHORIZATION_API: &str = "2022-04-01";
 
 /// The providers each capability needs.
 const NEEDS: &[(Capability, &[&str], &str)] = &[
-    (Capability::Compute, &["Microsoft.Compute", "Microsoft.Network"], "Microsoft.Compute/virtualMachines/write"),
-    (Capability::Storage, &["Microsoft.Storage"], "Microsoft.Storage/storageAccounts/write"),
-    (Capability::Dns, &["Microsoft.Network"], "Microsoft.Network/dnsZones/write"),
+    (
+        Capability::Compute,
+        &["Microsoft.Compute", "Microsoft.Network"],
+        "Microsoft.Compute/virtualMachines/write",
+    ),
+    (
+        Capability::Storage,
+        &["Microsoft.Storage"],
+        "Microsoft.Storage/storageAccounts/write",
+    ),
+    (
+        Capability::Dns,
+        &["Microsoft.Network"],
+        "Microsoft.Network/dnsZones/write",
+    ),
 ];
 
 fn subscription(v: &Value) -> Subscription {
@@ -28,7 +42,10 @@ fn subscription(v: &Value) -> Subscription {
     }
 }
 
-fn with_arm<R>(session: &Session, f: impl FnOnce(&Arm<'_, SpinTransport>) -> Result<R, azure_arm::ArmError>) -> Result<R, Error> {
+fn with_arm<R>(
+    session: &Session,
+    f: impl FnOnce(&Arm<'_, SpinTransport>) -> Result<R, azure_arm::ArmError>,
+) -> Result<R, Error> {
     let transport = SpinTransport;
     let arm = Arm::new(&session.cloud.management, &session.access_token, &transport);
     f(&arm).map_err(to_wit)
@@ -36,7 +53,8 @@ fn with_arm<R>(session: &Session, f: impl FnOnce(&Arm<'_, SpinTransport>) -> Res
 
 /// The token's object id, to find the caller's own role assignments.
 fn caller_oid(token: &str) -> Option<String> {
-    <Plugin as crate::exports::skyport::cloud::identity::Guest>::principal_of(token.to_string()).map(|p| p.user_id)
+    <Plugin as crate::exports::skyport::cloud::identity::Guest>::principal_of(token.to_string())
+        .map(|p| p.user_id)
 }
 
 impl Guest for Plugin {
@@ -54,12 +72,18 @@ impl Guest for Plugin {
     }
 
     fn list_subscriptions(session: Session) -> Result<Vec<Subscription>, Error> {
-        with_arm(&session, |arm| arm.list("/subscriptions", SUBSCRIPTIONS_API)).map(|items| items.iter().map(subscription).collect())
+        with_arm(&session, |arm| {
+            arm.list("/subscriptions", SUBSCRIPTIONS_API)
+        })
+        .map(|items| items.iter().map(subscription).collect())
     }
 
     fn check(session: Session, subscription_id: String) -> Result<Prerequisites, Error> {
         with_arm(&session, |arm| {
-            let sub = subscription(&arm.get(&format!("/subscriptions/{subscription_id}"), SUBSCRIPTIONS_API)?);
+            let sub = subscription(&arm.get(
+                &format!("/subscriptions/{subscription_id}"),
+                SUBSCRIPTIONS_API,
+            )?);
             let permissions = arm.list(&format!("/subscriptions/{subscription_id}/providers/Microsoft.Authorization/permissions"), AUTHORIZATION_API)?;
             let role = match caller_oid(&session.access_token) {
                 Some(oid) => {
@@ -69,11 +93,27 @@ impl Guest for Plugin {
                 }
                 None => None,
             };
-            let can_write = rbac::allows(&permissions, "Microsoft.Resources/subscriptions/resourceGroups/write");
+            let can_write = rbac::allows(
+                &permissions,
+                "Microsoft.Resources/subscriptions/resourceGroups/write",
+            );
             let mut providers = Vec::new();
-            for ns in ["Microsoft.Compute", "Microsoft.Network", "Microsoft.Storage"] {
-                let p = arm.get(&format!("/subscriptions/{subscription_id}/providers/{ns}"), RESOURCES_API)?;
-                providers.push(Provider { namespace: ns.to_string(), state: p["registrationState"].as_str().unwrap_or("NotRegistered").to_string() });
+            for ns in [
+                "Microsoft.Compute",
+                "Microsoft.Network",
+                "Microsoft.Storage",
+            ] {
+                let p = arm.get(
+                    &format!("/subscriptions/{subscription_id}/providers/{ns}"),
+                    RESOURCES_API,
+                )?;
+                providers.push(Provider {
+                    namespace: ns.to_string(),
+                    state: p["registrationState"]
+                        .as_str()
+                        .unwrap_or("NotRegistered")
+                        .to_string(),
+                });
             }
             let usable_state = matches!(sub.state.as_str(), "Enabled" | "Warned");
             let capabilities = NEEDS
@@ -95,14 +135,34 @@ impl Guest for Plugin {
                     CapabilityStatus { capability: *cap, available: reason.is_none(), reason }
                 })
                 .collect();
-            Ok(Prerequisites { subscription: sub, role, can_write, providers, capabilities })
+            Ok(Prerequisites {
+                subscription: sub,
+                role,
+                can_write,
+                providers,
+                capabilities,
+            })
         })
     }
 
-    fn register_provider(session: Session, subscription_id: String, namespace: String) -> Result<Provider, Error> {
+    fn register_provider(
+        session: Session,
+        subscription_id: String,
+        namespace: String,
+    ) -> Result<Provider, Error> {
         with_arm(&session, |arm| {
-            let p = arm.post(&format!("/subscriptions/{subscription_id}/providers/{namespace}/register"), RESOURCES_API, None)?;
-            Ok(Provider { namespace: p["namespace"].as_str().unwrap_or(&namespace).to_string(), state: p["registrationState"].as_str().unwrap_or("Registering").to_string() })
+            let p = arm.post(
+                &format!("/subscriptions/{subscription_id}/providers/{namespace}/register"),
+                RESOURCES_API,
+                None,
+            )?;
+            Ok(Provider {
+                namespace: p["namespace"].as_str().unwrap_or(&namespace).to_string(),
+                state: p["registrationState"]
+                    .as_str()
+                    .unwrap_or("Registering")
+                    .to_string(),
+            })
         })
     }
 }

@@ -3,7 +3,9 @@
 use azure_arm::aad::{self, Callback, TokenError};
 use base64::Engine;
 
-use crate::exports::skyport::cloud::identity::{CallbackOutcome, Guest, OauthEndpoints, Principal, TokenOutcome};
+use crate::exports::skyport::cloud::identity::{
+    CallbackOutcome, Guest, OauthEndpoints, Principal, TokenOutcome,
+};
 use crate::skyport::cloud::types::Cloud;
 use crate::Plugin;
 
@@ -14,14 +16,19 @@ fn base(cloud: &Cloud) -> &str {
 /// The delegated ARM scope for the cloud's management resource
 /// (`https://management.azure.com/user_impersonation` in the public cloud).
 fn arm_scope(cloud: &Cloud) -> String {
-    format!("{}/user_impersonation", cloud.audience.trim_end_matches('/'))
+    format!(
+        "{}/user_impersonation",
+        cloud.audience.trim_end_matches('/')
+    )
 }
 
 fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -33,11 +40,22 @@ impl Guest for Plugin {
         OauthEndpoints {
             authorize_url: format!("{}/{tenant}/oauth2/v2.0/authorize", base(&cloud)),
             token_url: format!("{}/{tenant}/oauth2/v2.0/token", base(&cloud)),
-            scopes: vec![arm_scope(&cloud), "offline_access".into(), "openid".into(), "profile".into()],
+            scopes: vec![
+                arm_scope(&cloud),
+                "offline_access".into(),
+                "openid".into(),
+                "profile".into(),
+            ],
         }
     }
 
-    fn admin_consent_url(cloud: Cloud, tenant: String, client_id: String, redirect_uri: String, state: String) -> String {
+    fn admin_consent_url(
+        cloud: Cloud,
+        tenant: String,
+        client_id: String,
+        redirect_uri: String,
+        state: String,
+    ) -> String {
         format!(
             "{}/{tenant}/v2.0/adminconsent?client_id={}&scope={}&redirect_uri={}&state={}",
             base(&cloud),
@@ -48,7 +66,11 @@ impl Guest for Plugin {
         )
     }
 
-    fn classify_callback(error: String, description: Option<String>, subcode: Option<String>) -> CallbackOutcome {
+    fn classify_callback(
+        error: String,
+        description: Option<String>,
+        subcode: Option<String>,
+    ) -> CallbackOutcome {
         match aad::classify_callback(&error, description.as_deref(), subcode.as_deref()) {
             Callback::Denied => CallbackOutcome::Denied,
             Callback::AdminConsentRequired => CallbackOutcome::AdminConsentRequired,
@@ -68,12 +90,17 @@ impl Guest for Plugin {
 
     fn principal_of(access_token: String) -> Option<Principal> {
         let payload = access_token.split('.').nth(1)?;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .ok()?;
         let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         Some(Principal {
             tenant_id: claims["tid"].as_str()?.to_string(),
             user_id: claims["oid"].as_str()?.to_string(),
-            name: claims["name"].as_str().or(claims["upn"].as_str()).map(str::to_string),
+            name: claims["name"]
+                .as_str()
+                .or(claims["upn"].as_str())
+                .map(str::to_string),
         })
     }
 }

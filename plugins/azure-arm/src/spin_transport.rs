@@ -31,10 +31,19 @@ impl Transport for SpinTransport {
         if let Some(body) = &request.body {
             builder.body(body.clone());
         }
-        let response: SpinResponse = spin_sdk::http::run(spin_sdk::http::send(builder.build())).map_err(|e| format!("{e:?}"))?;
+        let response: SpinResponse = spin_sdk::http::run(spin_sdk::http::send(builder.build()))
+            .map_err(|e| format!("{e:?}"))?;
         Ok(Response {
             status: *response.status(),
-            headers: response.headers().map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect(),
+            headers: response
+                .headers()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
             body: response.body().to_vec(),
         })
     }

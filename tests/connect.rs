@@ -1,0 +1,164 @@
+//! Connecting an Azure account: the popup flow to Active with three badges,
+//! and every way it can end otherwise.
+
+mod support;
+
+use sim::state::SignInOutcome;
+use sim::world::defaults::*;
+use sim::{Command, World};
+use support::product::{Product, BOOTSTRAP_KEY};
+
+#[test]
+fn connect_makes_an_active_account_with_three_badges() {
+    let p = Product::start(World::default());
+    let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let (status, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["status"], "Active");
+    assert_eq!(a["tenant_id"], TENANT);
+    assert_eq!(
+        a["badges"],
+        serde_json::json!(["Compute", "Storage", "DNS"])
+    );
+    let sub = &a["subscriptions"][0];
+    assert_eq!(sub["id"], SUBSCRIPTION);
+    assert_eq!(sub["state"], "Enabled");
+    assert_eq!(sub["role"], "Owner");
+    assert_eq!(sub["providers"].as_array().unwrap().len(), 3);
+    assert!(a["last_checked"].is_number());
+    let text = a.to_string();
+    assert!(
+        !text.contains("eyJ") && !text.contains("refresh"),
+        "no token in the API: {text}"
+    );
+
+    // The popup page tells the opener and closes.
+    let url = p.start_connect(BOOTSTRAP_KEY, None);
+    let (_, html, _) = p.sign_in(&url, USERNAME, "accept");
+    assert!(
+        html.contains("window.opener.postMessage") && html.contains("\"outcome\":\"connected\""),
+        "{html}"
+    );
+    // Connecting the same Azure user again updates the same account.
+    let (_, list) = p.api("GET", "/api/v1/accounts", BOOTSTRAP_KEY, "");
+    assert_eq!(list["accounts"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn deny_and_admin_consent_are_reported_with_their_remedy() {
+    let p = Product::start(World::default());
+    let url = p.start_connect(BOOTSTRAP_KEY, None);
+    let (_, html, outcome) = p.sign_in(&url, USERNAME, "deny");
+    assert_eq!(outcome, "authorization_denied");
+    assert!(
+        html.contains("Authorization Denied") && html.contains("click Accept"),
+        "{html}"
+    );
+
+    p.sim
+        .command(Command::NextSignIn {
+            outcome: SignInOutcome::AdminConsentRequired,
+        })
+        .unwrap();
+    let url = p.start_connect(BOOTSTRAP_KEY, None);
+    let (_, html, outcome) = p.sign_in(&url, USERNAME, "accept");
+    assert_eq!(outcome, "admin_consent_required");
+    assert!(
+        html.contains("Admin consent required") && html.contains("Enterprise Applications"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("/v2.0/adminconsent?client_id={CLIENT_ID}")),
+        "the admin-consent link: {html}"
+    );
+    let (_, list) = p.api("GET", "/api/v1/accounts", BOOTSTRAP_KEY, "");
+    assert_eq!(
+        list["accounts"].as_array().unwrap().len(),
+        0,
+        "nothing was connected"
+    );
+}
+
+#[test]
+fn state_is_single_use_expiring_and_unforgeable() {
+    let p = Product::start(World::default());
+    let url = p.start_connect(BOOTSTRAP_KEY, None);
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    // Capture the callback URL without opening it, to replay it.
+    let parsed = url::Url::parse(&url).unwrap();
+    let mut fields: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
+    fields.push(("user".into(), USERNAME.into()));
+    fields.push(("decision".into(), "accept".into()));
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = agent
+        .post(&format!("{}{}", p.sim.url, parsed.path()))
+        .send_form(&pairs)
+        .unwrap();
+    let callback = r.header("location").unwrap().to_string();
+    assert_eq!(p.callback(&callback).2, "connected");
+    let (status, html, outcome) = p.callback(&callback);
+    assert_eq!((status, outcome.as_str()), (400, "invalid_state"), "{html}");
+    assert!(html.contains("already used"));
+    let forged = format!(
+        "{}/oauth/azure/callback?code=abc&state=forged-state",
+        p.host.url
+    );
+    assert_eq!(p.callback(&forged).2, "invalid_state");
+    // Both refusals are recorded.
+    let db = p.dir.path().join(".spin").join("sqlite_db.db");
+    let bytes = std::fs::read(&db).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("state_reused")
+            || std::fs::read(db.with_extension("db-wal"))
+                .map(|w| String::from_utf8_lossy(&w).contains("state_reused"))
+                .unwrap_or(false)
+    );
+}
+
+#[test]
+fn organizations_see_only_their_own_accounts() {
+    let p = Product::start(World::default());
+    let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let other = p.new_org("Other Co");
+    let (status, list) = p.api("GET", "/api/v1/accounts", &other, "");
+    assert_eq!(status, 200);
+    assert_eq!(list["accounts"], serde_json::json!([]));
+    for (method, path) in [
+        ("GET", format!("/api/v1/accounts/{id}")),
+        ("POST", format!("/api/v1/accounts/{id}/refresh")),
+        ("DELETE", format!("/api/v1/accounts/{id}")),
+    ] {
+        let (status, v) = p.api(method, &path, &other, "");
+        assert_eq!(status, 404, "{method} {path}: {v}");
+        assert_eq!(v["error"]["code"], "not_found");
+    }
+    let (status, v) = p.api("GET", "/api/v1/accounts", "not-a-key", "");
+    assert_eq!(status, 401);
+    assert!(v["error"]["remedy"]
+        .as_str()
+        .unwrap()
+        .contains("Authorization: Bearer"));
+}
+
+#[test]
+fn bad_input_gets_a_4xx_with_code_message_and_remedy() {
+    let p = Product::start(World::default());
+    let (status, v) = p.api("GET", "/api/v1/accounts/not-an-id", BOOTSTRAP_KEY, "");
+    assert_eq!(status, 400);
+    assert_eq!(v["error"]["code"], "malformed_id");
+    let big = format!("{{\"name\":\"{}\"}}", "x".repeat(70_000));
+    let (status, v) = p.api("POST", "/api/v1/orgs", BOOTSTRAP_KEY, &big);
+    assert_eq!(status, 413, "{v}");
+    let (status, v) = p.api("POST", "/api/v1/orgs", BOOTSTRAP_KEY, "{not json");
+    assert_eq!(status, 400);
+    assert_eq!(v["error"]["code"], "malformed_json");
+    let (status, _) = p.api("PUT", "/api/v1/accounts/azure/connect", BOOTSTRAP_KEY, "");
+    assert_eq!(status, 405);
+    for v in [&v] {
+        assert!(v["error"]["message"].is_string() && v["error"]["remedy"].is_string());
+    }
+}

@@ -1,0 +1,219 @@
+//! The product under test: the real spin.toml with the real components,
+//! served by the real host against the emulator, and the sign-in a user
+//! clicks through, driven over HTTP.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use sim::world::defaults::*;
+use sim::{Sim, World};
+
+use super::{root, Host, Opts, TempDir};
+
+/// Where the product components are built (once per test binary).
+pub fn product_wasm_dir() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let target = root().join("target").join("wasm-components");
+        if std::env::var_os("SKYPORT_TEST_SKIP_WASM_BUILD").is_none() {
+            let _ = Command::new("rustup")
+                .args(["target", "add", "wasm32-wasip2"])
+                .output();
+            let status = Command::new(env!("CARGO"))
+                .args([
+                    "build",
+                    "--target",
+                    "wasm32-wasip2",
+                    "--profile",
+                    "wasm",
+                    "-p",
+                    "connect",
+                    "-p",
+                    "accounts",
+                    "-p",
+                    "azure-account",
+                ])
+                .arg("--target-dir")
+                .arg(&target)
+                .current_dir(root())
+                .status()
+                .expect("running cargo");
+            assert!(status.success(), "building the product components failed");
+        }
+        target.join("wasm32-wasip2").join("wasm")
+    })
+}
+
+pub const BOOTSTRAP_KEY: &str = "sk_bootstrap_test_0123456789";
+pub const TOKEN_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// The emulator plus the host serving the product's spin.toml.
+pub struct Product {
+    pub sim: Sim,
+    pub host: Host,
+    pub dir: TempDir,
+    pub opts: Opts,
+}
+
+impl Product {
+    pub fn start(world: World) -> Product {
+        let sim = Sim::spawn(world).expect("the emulator starts");
+        let dir = TempDir::new("product");
+        let manifest = std::fs::read_to_string(root().join("spin.toml")).unwrap();
+        let wasm = product_wasm_dir().display().to_string();
+        dir.write(
+            "spin.toml",
+            &manifest.replace("target/wasm32-wasip2/wasm", &wasm),
+        );
+        let opts = Opts {
+            env: vec![
+                ("SPIN_VARIABLE_AZURE_CLIENT_ID".into(), CLIENT_ID.into()),
+                (
+                    "SPIN_VARIABLE_AZURE_CLIENT_SECRET".into(),
+                    CLIENT_SECRET.into(),
+                ),
+                ("SPIN_VARIABLE_AZURE_AUTHORITY".into(), sim.url.clone()),
+                ("SPIN_VARIABLE_AZURE_MANAGEMENT".into(), sim.url.clone()),
+                ("SPIN_VARIABLE_TOKEN_KEY".into(), TOKEN_KEY.into()),
+                (
+                    "SPIN_VARIABLE_BOOTSTRAP_API_KEY".into(),
+                    BOOTSTRAP_KEY.into(),
+                ),
+            ],
+            ..Opts::default()
+        };
+        let host = Host::start(dir.path(), &opts);
+        Product {
+            sim,
+            host,
+            dir,
+            opts,
+        }
+    }
+
+    /// Stops and starts the host again on the same app directory.
+    pub fn restart(&mut self) {
+        let old = std::mem::replace(&mut self.host, Host::start(self.dir.path(), &self.opts));
+        drop(old);
+    }
+
+    pub fn api(&self, method: &str, path: &str, key: &str, body: &str) -> (u16, Value) {
+        let auth = format!("Bearer {key}");
+        let (status, text) = super::request(
+            method,
+            &format!("{}{path}", self.host.url),
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            body,
+        );
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Starts a connection (or a reconnect) and returns the authorize URL.
+    pub fn start_connect(&self, key: &str, reconnect: Option<&str>) -> String {
+        let (status, v) = match reconnect {
+            Some(id) => self.api("POST", &format!("/api/v1/accounts/{id}/reconnect"), key, ""),
+            None => self.api("POST", "/api/v1/accounts/azure/connect", key, ""),
+        };
+        assert_eq!(status, 201, "{v}");
+        v["authorize_url"].as_str().unwrap().to_string()
+    }
+
+    /// Clicks through the emulator's consent page as `user`; returns the
+    /// callback page the host answers with (status, html, outcome).
+    pub fn sign_in(
+        &self,
+        authorize_url: &str,
+        user: &str,
+        decision: &str,
+    ) -> (u16, String, String) {
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let page = agent.get(authorize_url).call().expect("the consent page");
+        assert_eq!(page.status(), 200);
+        let url = url::Url::parse(authorize_url).unwrap();
+        let mut fields: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        fields.push(("user".into(), user.into()));
+        fields.push(("decision".into(), decision.into()));
+        let post_url = format!(
+            "{}://{}{}",
+            url.scheme(),
+            url.host_str().unwrap(),
+            url.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ) + url.path();
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let resp = match agent.post(&post_url).send_form(&pairs) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{e}"),
+        };
+        let target = if resp.status() == 302 {
+            resp.header("location").unwrap().to_string()
+        } else {
+            // "Need admin approval": follow its link back to the app.
+            let html = resp.into_string().unwrap();
+            html.split("id=\"return\" href=\"")
+                .nth(1)
+                .expect("a return link")
+                .split('"')
+                .next()
+                .unwrap()
+                .replace("&amp;", "&")
+        };
+        self.callback(&target)
+    }
+
+    /// Opens a callback URL on the host.
+    pub fn callback(&self, url: &str) -> (u16, String, String) {
+        let (status, html) = super::get(url);
+        let outcome = html
+            .split("data-outcome=\"")
+            .nth(1)
+            .map(|s| s.split('"').next().unwrap().to_string())
+            .unwrap_or_default();
+        (status, html, outcome)
+    }
+
+    /// Connects the default user; returns the account id.
+    pub fn connect(&self, key: &str, user: &str) -> String {
+        let url = self.start_connect(key, None);
+        let (status, html, outcome) = self.sign_in(&url, user, "accept");
+        assert_eq!((status, outcome.as_str()), (200, "connected"), "{html}");
+        let (_, v) = self.api("GET", "/api/v1/accounts", key, "");
+        v["accounts"].as_array().unwrap().last().unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// A second organization's API key.
+    pub fn new_org(&self, name: &str) -> String {
+        let (status, v) = self.api(
+            "POST",
+            "/api/v1/orgs",
+            BOOTSTRAP_KEY,
+            &format!("{{\"name\":\"{name}\"}}"),
+        );
+        assert_eq!(status, 201, "{v}");
+        v["api_key"].as_str().unwrap().to_string()
+    }
+
+    /// How many refresh-token grants the emulator has answered.
+    pub fn refresh_grants(&self) -> usize {
+        self.sim
+            .requests()
+            .iter()
+            .filter(|r| r.grant.as_deref() == Some("refresh_token") && r.status == 200)
+            .count()
+    }
+}
