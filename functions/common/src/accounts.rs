@@ -205,6 +205,12 @@ pub fn store_tokens(
     Ok(())
 }
 
+/// Stores the tokens of a fresh sign-in and makes the account Active again.
+pub fn reactivate(db: &Connection, keys: &Keys, id: &str, tokens: &Tokens) -> Result<(), ApiError> {
+    store_tokens(db, keys, id, tokens)?;
+    set_status(db, id, "Active", None)
+}
+
 pub fn open_tokens(keys: &Keys, a: &Account) -> Result<Tokens, ApiError> {
     let plain = keys.open(&a.tokens, &a.id)?;
     serde_json::from_slice(&plain).map_err(|_| ApiError::internal("stored tokens are damaged"))

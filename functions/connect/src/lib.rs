@@ -318,7 +318,7 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
             o.account_id = Some(id);
             return Ok(o);
         }
-        accounts::store_tokens(&db, &keys, &id, &tokens)?;
+        accounts::reactivate(&db, &keys, &id, &tokens)?;
         let a = accounts::recheck(&db, &cfg, &keys, &a).await?;
         let mut o = outcome("connected", "Connected", "The account is Active again.", "");
         o.account_id = Some(a.id);

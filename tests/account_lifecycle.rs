@@ -1,0 +1,75 @@
+//! Deleting an account, what survives a restart, and what is never stored or
+//! logged in clear.
+
+mod support;
+
+use sim::world::defaults::*;
+use sim::World;
+use support::product::{Product, BOOTSTRAP_KEY};
+
+#[test]
+fn delete_removes_the_account_and_says_how_to_revoke_the_app() {
+    let p = Product::start(World::default());
+    let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let (status, v) = p.api(
+        "DELETE",
+        &format!("/api/v1/accounts/{id}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{v}");
+    assert!(v["revoke"]
+        .as_str()
+        .unwrap()
+        .contains("Enterprise Applications"));
+    assert_eq!(
+        p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "")
+            .0,
+        404
+    );
+}
+
+#[test]
+fn accounts_survive_a_restart_and_tokens_are_never_in_clear() {
+    let mut p = Product::start(World::default());
+    let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+    p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    p.restart();
+    let (status, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
+    assert_eq!((status, a["status"].as_str()), (200, Some("Active")));
+
+    // Every refresh token the emulator issued, and any JWT, must be absent
+    // from the database files and the host's log.
+    let refresh_tokens: Vec<String> = p.sim.with_state(|s| s.grants.keys().cloned().collect());
+    assert!(!refresh_tokens.is_empty());
+    let spin = p.dir.path().join(".spin");
+    let mut haystacks: Vec<(String, String)> = std::fs::read_dir(&spin)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| {
+            (
+                e.path().display().to_string(),
+                String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned(),
+            )
+        })
+        .collect();
+    haystacks.push(("host log".into(), p.host.log()));
+    for (name, text) in &haystacks {
+        assert!(
+            !text.contains("eyJ0eXAi") && !text.contains("eyJhbGci"),
+            "a JWT in clear in {name}"
+        );
+        for rt in &refresh_tokens {
+            assert!(
+                !text.contains(rt.as_str()),
+                "a refresh token in clear in {name}"
+            );
+        }
+    }
+}

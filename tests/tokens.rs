@@ -1,0 +1,174 @@
+//! Tokens refresh by themselves, one refresh per account at a time, and a
+//! dead grant turns the account Expired until it is reconnected.
+
+mod support;
+
+use sim::state::Revocation;
+use sim::world::defaults::*;
+use sim::world::User;
+use sim::{Command, World};
+use support::product::{Product, BOOTSTRAP_KEY};
+
+/// Connects with access tokens that are "about to expire" two seconds later,
+/// then makes new ones long-lived again.
+fn connect_with_expiring_token(p: &Product) -> String {
+    let settings = |secs| Command::Settings {
+        lro_polls: None,
+        registration_polls: None,
+        retry_after_secs: None,
+        access_token_lifetime_secs: Some(secs),
+        page_size: None,
+        azurite_url: None,
+    };
+    p.sim.command(settings(301)).unwrap();
+    let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+    p.sim.command(settings(3599)).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    id
+}
+
+#[test]
+fn an_expiring_token_is_refreshed_silently() {
+    let p = Product::start(World::default());
+    let id = connect_with_expiring_token(&p);
+    let before = p.refresh_grants();
+    let (status, a) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["status"], "Active");
+    assert_eq!(p.refresh_grants(), before + 1);
+    // The new token is fresh: no further refresh.
+    p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(p.refresh_grants(), before + 1);
+}
+
+#[test]
+fn twenty_concurrent_requests_cause_exactly_one_refresh() {
+    let p = Product::start(World::default());
+    let id = connect_with_expiring_token(&p);
+    let before = p.refresh_grants();
+    let url = format!("{}/api/v1/accounts/{id}/refresh", p.host.url);
+    let threads: Vec<_> = (0..20)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                support::request(
+                    "POST",
+                    &url,
+                    &[("authorization", &format!("Bearer {BOOTSTRAP_KEY}"))],
+                    "",
+                )
+                .0
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(
+        p.refresh_grants() - before,
+        1,
+        "one refresh for twenty requests"
+    );
+}
+
+#[test]
+fn a_password_change_expires_the_account_until_reconnected() {
+    let mut w = World::default();
+    w.users.push(User {
+        id: "6c1c0f4a-6b9e-4d52-9b3a-51d2a7c9e004".into(),
+        name: "Other User".into(),
+        username: "other@contoso.onmicrosoft.com".into(),
+        tenant: TENANT.into(),
+        guest_of: vec![],
+    });
+    w.role_assignments.push(sim::world::RoleAssignment {
+        user: "other@contoso.onmicrosoft.com".into(),
+        subscription: SUBSCRIPTION.into(),
+        role: "Owner".into(),
+    });
+    let p = Product::start(w);
+    let id = connect_with_expiring_token(&p);
+    p.sim
+        .command(Command::Revoke {
+            user: USERNAME.into(),
+            reason: Revocation::PasswordChange,
+        })
+        .unwrap();
+    let (status, e) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 401, "{e}");
+    assert_eq!(e["error"]["code"], "account_expired");
+    let (_, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
+    assert_eq!(a["status"], "Expired");
+    assert!(
+        a["status_reason"].as_str().unwrap().contains("password"),
+        "{a}"
+    );
+    assert_eq!(a["badges"], serde_json::json!([]));
+
+    // Reconnecting as somebody else is refused; as the same user it restores the account.
+    let url = p.start_connect(BOOTSTRAP_KEY, Some(&id));
+    let (_, html, outcome) = p.sign_in(&url, "other@contoso.onmicrosoft.com", "accept");
+    assert_eq!(outcome, "wrong_account", "{html}");
+    let url = p.start_connect(BOOTSTRAP_KEY, Some(&id));
+    let (_, html, outcome) = p.sign_in(&url, USERNAME, "accept");
+    assert_eq!(outcome, "connected", "{html}");
+    let (_, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
+    assert_eq!(
+        (a["id"].as_str(), a["status"].as_str()),
+        (Some(id.as_str()), Some("Active"))
+    );
+    assert_eq!(
+        a["badges"],
+        serde_json::json!(["Compute", "Storage", "DNS"])
+    );
+}
+
+#[test]
+fn a_transient_failure_does_not_expire_the_account() {
+    let p = Product::start(World::default());
+    let id = connect_with_expiring_token(&p);
+    p.sim
+        .command(Command::AddFault {
+            fault: sim::state::Fault {
+                path: "/oauth2/v2.0/token".into(),
+                method: None,
+                status: Some(503),
+                count: Some(1),
+                probability: None,
+                latency_ms: None,
+                drop_connection: false,
+                retry_after: Some(1),
+            },
+        })
+        .unwrap();
+    let (status, e) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 503, "{e}");
+    let (_, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
+    assert_eq!(a["status"], "Active");
+    let (status, _) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200);
+}
