@@ -64,6 +64,10 @@ struct UpArgs {
     /// Run `skyport build` first.
     #[arg(long)]
     build: bool,
+    /// Run against the built-in Azure emulator: start it, and configure the
+    /// app's variables (client, endpoints, token key, an API key) for it.
+    #[arg(long)]
+    sandbox: bool,
 }
 
 fn main() -> std::process::ExitCode {
@@ -105,6 +109,8 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         Some(m) => (None, Some(m.clone())),
         None => (None, None),
     };
+    // The emulator runs on a runtime of its own for as long as the host does.
+    let _emulator = if args.sandbox { Some(sandbox(&args)?) } else { None };
     let opts = LoadOptions {
         manifest: args.from.clone(),
         runtime_config: args.runtime_config_file.clone(),
@@ -241,4 +247,54 @@ fn summary(world: &sim::World) -> String {
         ));
     }
     s
+}
+
+/// Reads a value kept in the state directory, or makes and keeps one.
+fn kept(path: &std::path::Path, make: impl FnOnce() -> String) -> anyhow::Result<String> {
+    if let Ok(v) = std::fs::read_to_string(path) {
+        if !v.trim().is_empty() {
+            return Ok(v.trim().to_string());
+        }
+    }
+    let v = make();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, &v)?;
+    Ok(v)
+}
+
+fn random_bytes(n: usize) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
+    Ok(buf)
+}
+
+/// Starts the emulator and points the app's variables at it (variables the
+/// environment already sets win).
+fn sandbox(args: &UpArgs) -> anyhow::Result<sim::Sim> {
+    use base64::Engine;
+    let emulator = sim::Sim::spawn(sim::World::default())?;
+    let app_dir = args.from.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new(".")).to_path_buf();
+    let state = args.state_dir.clone().unwrap_or_else(|| app_dir.join(".spin"));
+    let token_key = kept(&state.join("sandbox-token-key"), || base64::engine::general_purpose::STANDARD.encode(random_bytes(32).unwrap_or_default()))?;
+    let api_key = kept(&state.join("sandbox-api-key"), || format!("sk_sandbox_{}", random_bytes(16).unwrap_or_default().iter().map(|b| format!("{b:02x}")).collect::<String>()))?;
+    let defaults = [
+        ("AZURE_CLIENT_ID", sim::world::defaults::CLIENT_ID.to_string()),
+        ("AZURE_CLIENT_SECRET", sim::world::defaults::CLIENT_SECRET.to_string()),
+        ("AZURE_AUTHORITY", emulator.url.clone()),
+        ("AZURE_MANAGEMENT", emulator.url.clone()),
+        ("TOKEN_KEY", token_key),
+        ("BOOTSTRAP_API_KEY", api_key.clone()),
+    ];
+    for (name, value) in defaults {
+        let var = format!("SPIN_VARIABLE_{name}");
+        if std::env::var_os(&var).is_none() {
+            std::env::set_var(var, value);
+        }
+    }
+    println!("Sandbox: the Azure emulator serves {} (sign in as {})", emulator.url, sim::world::defaults::USERNAME);
+    println!("Sandbox API key: {}", std::env::var("SPIN_VARIABLE_BOOTSTRAP_API_KEY").unwrap_or(api_key));
+    Ok(emulator)
 }
