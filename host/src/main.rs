@@ -110,7 +110,11 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         None => (None, None),
     };
     // The emulator runs on a runtime of its own for as long as the host does.
-    let _emulator = if args.sandbox { Some(sandbox(&args)?) } else { None };
+    let _emulator = if args.sandbox {
+        Some(sandbox(&args)?)
+    } else {
+        None
+    };
     let opts = LoadOptions {
         manifest: args.from.clone(),
         runtime_config: args.runtime_config_file.clone(),
@@ -276,13 +280,38 @@ fn random_bytes(n: usize) -> anyhow::Result<Vec<u8>> {
 fn sandbox(args: &UpArgs) -> anyhow::Result<sim::Sim> {
     use base64::Engine;
     let emulator = sim::Sim::spawn(sim::World::default())?;
-    let app_dir = args.from.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new(".")).to_path_buf();
-    let state = args.state_dir.clone().unwrap_or_else(|| app_dir.join(".spin"));
-    let token_key = kept(&state.join("sandbox-token-key"), || base64::engine::general_purpose::STANDARD.encode(random_bytes(32).unwrap_or_default()))?;
-    let api_key = kept(&state.join("sandbox-api-key"), || format!("sk_sandbox_{}", random_bytes(16).unwrap_or_default().iter().map(|b| format!("{b:02x}")).collect::<String>()))?;
+    let app_dir = args
+        .from
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
+        .to_path_buf();
+    let state = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| app_dir.join(".spin"));
+    let token_key = kept(&state.join("sandbox-token-key"), || {
+        base64::engine::general_purpose::STANDARD.encode(random_bytes(32).unwrap_or_default())
+    })?;
+    let api_key = kept(&state.join("sandbox-api-key"), || {
+        format!(
+            "sk_sandbox_{}",
+            random_bytes(16)
+                .unwrap_or_default()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
+    })?;
     let defaults = [
-        ("AZURE_CLIENT_ID", sim::world::defaults::CLIENT_ID.to_string()),
-        ("AZURE_CLIENT_SECRET", sim::world::defaults::CLIENT_SECRET.to_string()),
+        (
+            "AZURE_CLIENT_ID",
+            sim::world::defaults::CLIENT_ID.to_string(),
+        ),
+        (
+            "AZURE_CLIENT_SECRET",
+            sim::world::defaults::CLIENT_SECRET.to_string(),
+        ),
         ("AZURE_AUTHORITY", emulator.url.clone()),
         ("AZURE_MANAGEMENT", emulator.url.clone()),
         ("TOKEN_KEY", token_key),
@@ -294,7 +323,14 @@ fn sandbox(args: &UpArgs) -> anyhow::Result<sim::Sim> {
             std::env::set_var(var, value);
         }
     }
-    println!("Sandbox: the Azure emulator serves {} (sign in as {})", emulator.url, sim::world::defaults::USERNAME);
-    println!("Sandbox API key: {}", std::env::var("SPIN_VARIABLE_BOOTSTRAP_API_KEY").unwrap_or(api_key));
+    println!(
+        "Sandbox: the Azure emulator serves {} (sign in as {})",
+        emulator.url,
+        sim::world::defaults::USERNAME
+    );
+    println!(
+        "Sandbox API key: {}",
+        std::env::var("SPIN_VARIABLE_BOOTSTRAP_API_KEY").unwrap_or(api_key)
+    );
     Ok(emulator)
 }

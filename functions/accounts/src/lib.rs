@@ -3,7 +3,7 @@
 //! create further organizations with the bootstrap key.
 
 use serde_json::json;
-use skyport_functions::api::{check_id, json_body, json_response, ApiError};
+use skyport_functions::api::{check_id, json_body, json_response, origin, ApiError};
 use skyport_functions::config::{bootstrap_api_key, Config};
 use skyport_functions::crypto::Keys;
 use skyport_functions::plugin_account;
@@ -22,19 +22,6 @@ async fn handle(req: Request) -> Response {
 
 /// What the user must do to revoke Skyport's access on the Azure side.
 const REVOKE: &str = "Skyport no longer holds tokens for this account. To revoke the app itself, open Microsoft Entra ID › Enterprise Applications, select Skyport, and choose Properties › Delete (or Permissions › Review permissions to revoke consent).";
-
-fn origin(req: &Request) -> String {
-    let full = req
-        .header("spin-full-url")
-        .and_then(|h| h.as_str())
-        .unwrap_or("http://localhost:3000/");
-    let after = full.find("://").map(|i| i + 3).unwrap_or(0);
-    let end = full[after..]
-        .find('/')
-        .map(|i| i + after)
-        .unwrap_or(full.len());
-    full[..end].to_string()
-}
 
 async fn route(req: Request) -> Result<Response, ApiError> {
     let path = req.path().trim_end_matches('/').to_string();

@@ -2,7 +2,7 @@
 //! machine `code`, a `message` in the guide's words, and a `remedy`.
 
 use serde_json::{json, Value};
-use spin_sdk::http::Response;
+use spin_sdk::http::{Request, Response};
 
 /// The largest request body an endpoint reads.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -140,4 +140,54 @@ pub fn check_id(id: &str, what: &str) -> Result<(), ApiError> {
             "Use an id returned by the API.",
         ))
     }
+}
+
+/// `scheme://host[:port]` of the URL the request came in on.
+pub fn origin(req: &Request) -> String {
+    let full = req
+        .header("spin-full-url")
+        .and_then(|h| h.as_str())
+        .unwrap_or("http://localhost:3000/");
+    let after = full.find("://").map(|i| i + 3).unwrap_or(0);
+    let end = full[after..]
+        .find('/')
+        .map(|i| i + after)
+        .unwrap_or(full.len());
+    full[..end].to_string()
+}
+
+pub fn query(req: &Request) -> Vec<(String, String)> {
+    req.query()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// Percent-decodes a query component (`+` is a space).
+pub fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                Some(v) => {
+                    out.push(v);
+                    i += 2;
+                }
+                None => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -4,7 +4,7 @@
 //! subscriptions discovered and checked, the account stored.
 
 use serde_json::json;
-use skyport_functions::api::{json_response, ApiError};
+use skyport_functions::api::{json_response, origin, query, ApiError};
 use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_int, get_text, int, text};
@@ -42,55 +42,6 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             "See the README for the API.",
         )),
     }
-}
-
-/// `scheme://host[:port]` of the URL the request came in on.
-pub fn origin(req: &Request) -> String {
-    let full = req
-        .header("spin-full-url")
-        .and_then(|h| h.as_str())
-        .unwrap_or("http://localhost:3000/");
-    let after = full.find("://").map(|i| i + 3).unwrap_or(0);
-    let end = full[after..]
-        .find('/')
-        .map(|i| i + after)
-        .unwrap_or(full.len());
-    full[..end].to_string()
-}
-
-fn query(req: &Request) -> Vec<(String, String)> {
-    req.query()
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                Some(v) => {
-                    out.push(v);
-                    i += 2;
-                }
-                None => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `POST /api/v1/accounts/azure/connect`.

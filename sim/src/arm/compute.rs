@@ -6,9 +6,8 @@ use base64::Engine;
 use http::Method;
 use serde_json::{json, Value};
 
-use super::body;
 use super::errors::{arm_error, invalid_parameter};
-use super::network::location;
+use super::network::body_and_location;
 use super::store::{self, Group};
 use crate::http::{Req, Resp};
 use crate::state::{guid, iso_now, State};
@@ -331,12 +330,8 @@ pub fn virtual_machine(state: &mut State, req: &Req, g: &Group, name: &str) -> R
             .map(|b| Resp::json(200, &b))
             .unwrap_or_else(|| store::not_found(VM, name, &g.rg)),
         Method::PUT => {
-            let b = match body(req) {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            let loc = match location(&b) {
-                Ok(l) => l,
+            let (b, loc) = match body_and_location(req) {
+                Ok(x) => x,
                 Err(r) => return r,
             };
             if let Err(r) = check_vm(state, g, &id, name, &loc, &b) {

@@ -19,6 +19,13 @@ pub const PIP: &str = "Microsoft.Network/publicIPAddresses";
 pub const NSG: &str = "Microsoft.Network/networkSecurityGroups";
 pub const NIC: &str = "Microsoft.Network/networkInterfaces";
 
+/// Reads a PUT's JSON body and its `location`.
+pub fn body_and_location(req: &Req) -> Result<(Value, String), Resp> {
+    let b = body(req)?;
+    let loc = location(&b)?;
+    Ok((b, loc))
+}
+
 /// Reads and checks `location`; every regional resource needs one.
 pub fn location(b: &Value) -> Result<String, Resp> {
     let Some(loc) = b["location"]
@@ -101,12 +108,8 @@ pub fn virtual_network(state: &mut State, req: &Req, g: &Group, name: &str) -> R
             .map(|b| Resp::json(200, &b))
             .unwrap_or_else(|| store::not_found(VNET, name, &g.rg)),
         Method::PUT => {
-            let b = match body(req) {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            let loc = match location(&b) {
-                Ok(l) => l,
+            let (b, loc) = match body_and_location(req) {
+                Ok(x) => x,
                 Err(r) => return r,
             };
             let prefixes: Vec<&str> = b["properties"]["addressSpace"]["addressPrefixes"]
@@ -255,12 +258,8 @@ pub fn public_ip(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
             .map(|b| Resp::json(200, &b))
             .unwrap_or_else(|| store::not_found(PIP, name, &g.rg)),
         Method::PUT => {
-            let b = match body(req) {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            let loc = match location(&b) {
-                Ok(l) => l,
+            let (b, loc) = match body_and_location(req) {
+                Ok(x) => x,
                 Err(r) => return r,
             };
             let sku = b["sku"]["name"].as_str().unwrap_or("Basic");
@@ -412,12 +411,8 @@ pub fn security_group(state: &mut State, req: &Req, g: &Group, name: &str) -> Re
             .map(|b| Resp::json(200, &b))
             .unwrap_or_else(|| store::not_found(NSG, name, &g.rg)),
         Method::PUT => {
-            let b = match body(req) {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            let loc = match location(&b) {
-                Ok(l) => l,
+            let (b, loc) = match body_and_location(req) {
+                Ok(x) => x,
                 Err(r) => return r,
             };
             let rules = match check_rules(
@@ -477,12 +472,8 @@ pub fn interface(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
             .map(|b| Resp::json(200, &b))
             .unwrap_or_else(|| store::not_found(NIC, name, &g.rg)),
         Method::PUT => {
-            let b = match body(req) {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            let loc = match location(&b) {
-                Ok(l) => l,
+            let (b, loc) = match body_and_location(req) {
+                Ok(x) => x,
                 Err(r) => return r,
             };
             let configs = b["properties"]["ipConfigurations"]
