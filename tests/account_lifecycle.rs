@@ -73,3 +73,65 @@ fn accounts_survive_a_restart_and_tokens_are_never_in_clear() {
         }
     }
 }
+
+#[test]
+fn the_token_key_can_be_rotated() {
+    let mut p = Product::start(World::default());
+    let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let new_key = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+    let set = |p: &mut Product, name: &str, value: Option<&str>| {
+        p.opts.env.retain(|(k, _)| k != name);
+        if let Some(v) = value {
+            p.opts.env.push((name.to_string(), v.to_string()));
+        }
+    };
+    // Rotate: the new key is current, the old one previous; using the account re-seals.
+    set(&mut p, "SPIN_VARIABLE_TOKEN_KEY", Some(new_key));
+    set(
+        &mut p,
+        "SPIN_VARIABLE_TOKEN_KEY_PREVIOUS",
+        Some(support::product::TOKEN_KEY),
+    );
+    p.restart();
+    assert_eq!(
+        p.api(
+            "POST",
+            &format!("/api/v1/accounts/{id}/refresh"),
+            BOOTSTRAP_KEY,
+            ""
+        )
+        .0,
+        200
+    );
+    // The old key can go.
+    set(&mut p, "SPIN_VARIABLE_TOKEN_KEY_PREVIOUS", None);
+    p.restart();
+    let (status, a) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!((status, a["status"].as_str()), (200, Some("Active")), "{a}");
+    // Without the key that sealed them, tokens are not readable and the error says how to fix it.
+    set(
+        &mut p,
+        "SPIN_VARIABLE_TOKEN_KEY",
+        Some(support::product::TOKEN_KEY),
+    );
+    p.restart();
+    let (status, e) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 500);
+    assert!(
+        e["error"]["remedy"]
+            .as_str()
+            .unwrap()
+            .contains("token_key_previous"),
+        "{e}"
+    );
+}

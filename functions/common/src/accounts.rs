@@ -267,6 +267,19 @@ pub async fn access_token(
             ));
         }
         let tokens = open_tokens(keys, &a)?;
+        // After a key rotation, re-seal with the current key on first use.
+        if !keys.is_current(&a.tokens) {
+            let sealed = keys.seal(
+                serde_json::to_string(&tokens)
+                    .unwrap_or_default()
+                    .as_bytes(),
+                &a.id,
+            );
+            db.execute(
+                "UPDATE accounts SET tokens = ? WHERE id = ? AND tokens = ?",
+                &[text(&sealed), text(&a.id), text(&a.tokens)],
+            )?;
+        }
         let now = crate::now();
         if a.access_expires_at - REFRESH_EARLY > now {
             return Ok(tokens);
