@@ -42,6 +42,8 @@ pub fn wasm_dir() -> &'static Path {
                     "greeter",
                     "-p",
                     "greet-caller",
+                    "-p",
+                    "kv-dns",
                 ])
                 .arg("--target-dir")
                 .arg(&target)

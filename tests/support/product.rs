@@ -60,13 +60,18 @@ pub struct Product {
 
 impl Product {
     pub fn start(world: World) -> Product {
+        Product::start_with_manifest(world, |m| m.to_string())
+    }
+
+    /// Starts the product with the real spin.toml changed by `edit`.
+    pub fn start_with_manifest(world: World, edit: impl FnOnce(&str) -> String) -> Product {
         let sim = Sim::spawn(world).expect("the emulator starts");
         let dir = TempDir::new("product");
         let manifest = std::fs::read_to_string(root().join("spin.toml")).unwrap();
         let wasm = product_wasm_dir().display().to_string();
         dir.write(
             "spin.toml",
-            &manifest.replace("target/wasm32-wasip2/wasm", &wasm),
+            &edit(&manifest.replace("target/wasm32-wasip2/wasm", &wasm)),
         );
         let opts = Opts {
             env: vec![

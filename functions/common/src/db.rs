@@ -16,6 +16,9 @@ const SCHEMA: &[&str] = &[
         tokens TEXT NOT NULL, access_expires_at INTEGER NOT NULL, subscriptions TEXT NOT NULL DEFAULT '[]',
         last_checked INTEGER, refresh_lock INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
     "CREATE INDEX IF NOT EXISTS accounts_org ON accounts (org_id)",
+    // Zones chosen for an organization's domains.
+    "CREATE TABLE IF NOT EXISTS dns_domains (org_id TEXT NOT NULL, name TEXT NOT NULL, account_id TEXT NOT NULL, zone_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL, PRIMARY KEY (org_id, name))",
     // Refused callbacks and other events worth keeping.
     "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT, kind TEXT NOT NULL, detail TEXT NOT NULL, at INTEGER NOT NULL)",
 ];

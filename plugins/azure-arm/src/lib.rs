@@ -103,6 +103,18 @@ impl<'a, T: Transport> Arm<'a, T> {
         api_version: &str,
         body: Option<&Value>,
     ) -> Result<Response, ArmError> {
+        self.send_with(method, path, api_version, body, &[])
+    }
+
+    /// [`Arm::send`] with extra headers (e.g. `If-Match`).
+    pub fn send_with(
+        &self,
+        method: &'static str,
+        path: &str,
+        api_version: &str,
+        body: Option<&Value>,
+        extra: &[(&str, &str)],
+    ) -> Result<Response, ArmError> {
         let request = Request {
             method,
             url: self.url(path, api_version),
@@ -117,6 +129,7 @@ impl<'a, T: Transport> Arm<'a, T> {
                 if body.is_some() {
                     h.push(("content-type".to_string(), "application/json".to_string()));
                 }
+                h.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
                 h
             },
             body: body.map(|b| b.to_string().into_bytes()),

@@ -1,0 +1,256 @@
+//! The DNS function (DNS Providers › Quick Setup): list a connected
+//! account's zones, choose one for a domain, see its name servers, and
+//! create, update and delete records — with etags, so a concurrent change is
+//! refused rather than overwritten. The DNS plugin is whatever spin.toml wires
+//! to `skyport:cloud/dns`.
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "dns-client",
+    with: { "skyport:cloud/types@0.1.1": skyport_functions::plugin_types },
+});
+
+use serde_json::{json, Value};
+use skyport::cloud::dns::{self as plugin, Precondition, RecordSet, RecordType};
+use skyport_functions::api::{check_id, json_body, json_response, query, ApiError};
+use skyport_functions::config::Config;
+use skyport_functions::crypto::Keys;
+use skyport_functions::db::{self, get_text, int, text};
+use skyport_functions::plugin_types::Session;
+use skyport_functions::{accounts, orgs};
+use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http_component;
+
+#[http_component]
+async fn handle(req: Request) -> Response {
+    match route(req).await {
+        Ok(r) => r,
+        Err(e) => e.response(),
+    }
+}
+
+fn type_of(s: &str) -> Result<RecordType, ApiError> {
+    Ok(match s.to_ascii_uppercase().as_str() {
+        "A" => RecordType::A,
+        "AAAA" => RecordType::Aaaa,
+        "CNAME" => RecordType::Cname,
+        "TXT" => RecordType::Txt,
+        other => {
+            return Err(ApiError::bad_request(
+                "unsupported_record_type",
+                &format!("`{other}` records are not managed here."),
+                "Use A, AAAA, CNAME or TXT.",
+            ))
+        }
+    })
+}
+
+fn type_name(t: RecordType) -> &'static str {
+    match t {
+        RecordType::A => "A",
+        RecordType::Aaaa => "AAAA",
+        RecordType::Cname => "CNAME",
+        RecordType::Txt => "TXT",
+    }
+}
+
+fn record_json(r: &RecordSet) -> Value {
+    json!({ "name": r.name, "type": type_name(r.record_type), "ttl": r.ttl, "values": r.values, "etag": r.etag, "fqdn": r.fqdn })
+}
+
+/// Turns a write conflict into the answer a client can act on.
+fn conflict(e: skyport_functions::plugin_types::Error) -> ApiError {
+    match e {
+        skyport_functions::plugin_types::Error::Conflict(d) => ApiError::new(
+            412,
+            "record_changed",
+            &format!(
+                "The record changed since you read it, or already exists: {}",
+                d.message
+            ),
+            "Read the record again (GET …/records) and retry with its current etag.",
+        ),
+        other => accounts::plugin_error(other),
+    }
+}
+
+/// Checks a DNS label path: letters, digits, hyphens, underscores and dots, or `@`.
+fn check_name(name: &str) -> Result<(), ApiError> {
+    let ok = name == "@"
+        || (!name.is_empty()
+            && name.len() <= 253
+            && name.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '*')
+            }));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_name",
+            &format!("`{name}` is not a valid record name."),
+            "Use a name relative to the zone, such as `www` or `@` for the apex.",
+        ))
+    }
+}
+
+async fn session(
+    db: &spin_sdk::sqlite::Connection,
+    org: &str,
+    account_id: &str,
+) -> Result<Session, ApiError> {
+    let (cfg, keys) = (Config::load()?, Keys::load()?);
+    let a = accounts::load(db, org, account_id)?;
+    let tokens = accounts::access_token(db, &cfg, &keys, &a.id).await?;
+    Ok(Session {
+        cloud: cfg.cloud,
+        access_token: tokens.access_token,
+    })
+}
+
+/// The organization's chosen domain: (account id, zone id).
+fn domain(
+    db: &spin_sdk::sqlite::Connection,
+    org: &str,
+    name: &str,
+) -> Result<(String, String), ApiError> {
+    let r = db.execute(
+        "SELECT account_id, zone_id FROM dns_domains WHERE org_id = ? AND name = ?",
+        &[text(org), text(&name.to_ascii_lowercase())],
+    )?;
+    match (get_text(&r, 0, "account_id"), get_text(&r, 0, "zone_id")) {
+        (Some(a), Some(z)) => Ok((a, z)),
+        _ => Err(ApiError::new(
+            404,
+            "not_found",
+            &format!("`{name}` is not one of your organization's DNS domains."),
+            "Choose a zone first: POST /api/v1/dns/domains.",
+        )),
+    }
+}
+
+async fn route(req: Request) -> Result<Response, ApiError> {
+    let path = req.path().trim_end_matches('/').to_string();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let db = db::open()?;
+    let org = orgs::authenticate(&db, &req)?;
+    match (req.method().clone(), segments.as_slice()) {
+        (Method::Get, ["api", "v1", "accounts", id, "subscriptions", sub, "dns", "zones"]) => {
+            check_id(sub, "subscription")?;
+            let s = session(&db, &org, id).await?;
+            let zones = plugin::list_zones(&s, sub).map_err(accounts::plugin_error)?;
+            let zones: Vec<Value> = zones.iter().map(|z| json!({ "id": z.id, "name": z.name, "name_servers": z.name_servers, "record_sets": z.record_sets })).collect();
+            Ok(json_response(200, &json!({ "zones": zones })))
+        }
+        (Method::Post, ["api", "v1", "dns", "domains"]) => {
+            let body = json_body(req.body())?;
+            let (Some(account), Some(zone_id)) =
+                (body["account_id"].as_str(), body["zone_id"].as_str())
+            else {
+                return Err(ApiError::bad_request("missing_fields", "`account_id` and `zone_id` are required.", "Send {\"account_id\": \"…\", \"zone_id\": \"…\"} with a zone from GET …/dns/zones."));
+            };
+            let s = session(&db, &org, account).await?;
+            let zone = plugin::get_zone(&s, zone_id).map_err(accounts::plugin_error)?;
+            db.execute(
+                "INSERT INTO dns_domains (org_id, name, account_id, zone_id, created_at) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (org_id, name) DO UPDATE SET account_id = excluded.account_id, zone_id = excluded.zone_id",
+                &[text(&org), text(&zone.name.to_ascii_lowercase()), text(account), text(&zone.id), int(skyport_functions::now())],
+            )?;
+            Ok(json_response(
+                201,
+                &json!({ "domain": zone.name, "account_id": account, "zone_id": zone.id, "name_servers": zone.name_servers }),
+            ))
+        }
+        (Method::Get, ["api", "v1", "dns", "domains"]) => {
+            let r = db.execute(
+                "SELECT name, account_id, zone_id FROM dns_domains WHERE org_id = ? ORDER BY name",
+                &[text(&org)],
+            )?;
+            let list: Vec<Value> = (0..r.rows.len()).map(|i| json!({ "domain": get_text(&r, i, "name"), "account_id": get_text(&r, i, "account_id"), "zone_id": get_text(&r, i, "zone_id") })).collect();
+            Ok(json_response(200, &json!({ "domains": list })))
+        }
+        (Method::Get, ["api", "v1", "dns", "domains", name]) => {
+            let (account, zone_id) = domain(&db, &org, name)?;
+            let s = session(&db, &org, &account).await?;
+            let zone = plugin::get_zone(&s, &zone_id).map_err(accounts::plugin_error)?;
+            Ok(json_response(
+                200,
+                &json!({ "domain": zone.name, "account_id": account, "zone_id": zone.id, "name_servers": zone.name_servers, "record_sets": zone.record_sets }),
+            ))
+        }
+        (Method::Get, ["api", "v1", "dns", "domains", name, "records"]) => {
+            let (account, zone_id) = domain(&db, &org, name)?;
+            let s = session(&db, &org, &account).await?;
+            let records = plugin::list_records(&s, &zone_id).map_err(accounts::plugin_error)?;
+            Ok(json_response(
+                200,
+                &json!({ "records": records.iter().map(record_json).collect::<Vec<_>>() }),
+            ))
+        }
+        (Method::Put, ["api", "v1", "dns", "domains", name, "records", ty, rel]) => {
+            let record_type = type_of(ty)?;
+            check_name(rel)?;
+            let body = json_body(req.body())?;
+            let values: Vec<String> = body["values"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if values.is_empty() {
+                return Err(ApiError::bad_request(
+                    "missing_values",
+                    "A record needs at least one value.",
+                    "Send {\"ttl\": 300, \"values\": [\"203.0.113.10\"]}.",
+                ));
+            }
+            let ttl = body["ttl"].as_u64().unwrap_or(300).min(u32::MAX as u64) as u32;
+            let precondition = match (
+                req.header("if-match").and_then(|h| h.as_str()),
+                req.header("if-none-match").and_then(|h| h.as_str()),
+            ) {
+                (Some(etag), _) => Precondition::Etag(etag.to_string()),
+                (None, Some("*")) => Precondition::Absent,
+                _ => Precondition::None,
+            };
+            let (account, zone_id) = domain(&db, &org, name)?;
+            let s = session(&db, &org, &account).await?;
+            let r = plugin::set_record(&s, &zone_id, rel, record_type, ttl, &values, &precondition)
+                .map_err(conflict)?;
+            Ok(json_response(200, &record_json(&r)))
+        }
+        (Method::Delete, ["api", "v1", "dns", "domains", name, "records", ty, rel]) => {
+            let record_type = type_of(ty)?;
+            check_name(rel)?;
+            let etag = req
+                .header("if-match")
+                .and_then(|h| h.as_str())
+                .map(str::to_string)
+                .or_else(|| {
+                    query(&req)
+                        .into_iter()
+                        .find(|(k, _)| k == "etag")
+                        .map(|(_, v)| v)
+                });
+            let precondition = etag.map(Precondition::Etag).unwrap_or(Precondition::None);
+            let (account, zone_id) = domain(&db, &org, name)?;
+            let s = session(&db, &org, &account).await?;
+            plugin::delete_record(&s, &zone_id, rel, record_type, &precondition)
+                .map_err(conflict)?;
+            Ok(json_response(
+                200,
+                &json!({ "deleted": { "name": rel, "type": type_name(record_type) } }),
+            ))
+        }
+        _ => Err(ApiError::new(
+            404,
+            "no_such_endpoint",
+            "There is no such DNS endpoint or method.",
+            "See the README for the DNS API.",
+        )),
+    }
+}
