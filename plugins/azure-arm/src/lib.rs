@@ -7,6 +7,7 @@
 //! through a scripted fake — so every rule here is tested natively.
 
 pub mod aad;
+pub mod blob;
 pub mod error;
 pub mod rbac;
 pub mod retry;
