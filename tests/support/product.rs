@@ -34,7 +34,15 @@ pub fn product_wasm_dir() -> &'static PathBuf {
                     "-p",
                     "accounts",
                     "-p",
+                    "dns",
+                    "-p",
+                    "storage",
+                    "-p",
                     "azure-account",
+                    "-p",
+                    "azure-dns",
+                    "-p",
+                    "azure-storage",
                 ])
                 .arg("--target-dir")
                 .arg(&target)

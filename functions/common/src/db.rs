@@ -19,6 +19,11 @@ const SCHEMA: &[&str] = &[
     // Zones chosen for an organization's domains.
     "CREATE TABLE IF NOT EXISTS dns_domains (org_id TEXT NOT NULL, name TEXT NOT NULL, account_id TEXT NOT NULL, zone_id TEXT NOT NULL,
         created_at INTEGER NOT NULL, PRIMARY KEY (org_id, name))",
+    // Backup storage set-ups in progress and done, and the targets they made.
+    "CREATE TABLE IF NOT EXISTS storage_ops (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, account_id TEXT NOT NULL, container TEXT NOT NULL,
+        token TEXT NOT NULL, status TEXT NOT NULL, step TEXT NOT NULL, error TEXT, target_id TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS backup_targets (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, account_id TEXT NOT NULL, storage_account_id TEXT NOT NULL,
+        storage_account TEXT NOT NULL, container TEXT NOT NULL, endpoint TEXT NOT NULL, verified_at INTEGER NOT NULL)",
     // Refused callbacks and other events worth keeping.
     "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT, kind TEXT NOT NULL, detail TEXT NOT NULL, at INTEGER NOT NULL)",
 ];

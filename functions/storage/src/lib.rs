@@ -1,0 +1,291 @@
+//! The storage function (Storage › Quick Setup): list a connected account's
+//! storage accounts and containers, then set up backup storage — create the
+//! account when needed (an operation persisted and advanced on each poll),
+//! the container, and an access check through the data plane — ending in a
+//! backup target the platform can use. Keys are never stored.
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "storage-client",
+    with: { "skyport:cloud/types@0.1.1": skyport_functions::plugin_types },
+});
+
+use serde_json::{json, Value};
+use skyport::cloud::storage::{self as plugin, Access, StorageAccount};
+use skyport_functions::api::{check_id, json_body, json_response, ApiError};
+use skyport_functions::config::Config;
+use skyport_functions::crypto::Keys;
+use skyport_functions::db::{self, get_text, int, text};
+use skyport_functions::plugin_types::Session;
+use skyport_functions::{accounts, orgs};
+use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http_component;
+use spin_sdk::sqlite::Connection;
+
+#[http_component]
+async fn handle(req: Request) -> Response {
+    match route(req).await {
+        Ok(r) => r,
+        Err(e) => e.response(),
+    }
+}
+
+async fn session(db: &Connection, org: &str, account_id: &str) -> Result<Session, ApiError> {
+    let (cfg, keys) = (Config::load()?, Keys::load()?);
+    let a = accounts::load(db, org, account_id)?;
+    let tokens = accounts::access_token(db, &cfg, &keys, &a.id).await?;
+    Ok(Session {
+        cloud: cfg.cloud,
+        access_token: tokens.access_token,
+    })
+}
+
+fn account_json(a: &StorageAccount) -> Value {
+    json!({ "id": a.id, "name": a.name, "region": a.region, "blob_endpoint": a.blob_endpoint, "state": a.state })
+}
+
+fn valid_account_name(n: &str) -> bool {
+    (3..=24).contains(&n.len())
+        && n.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
+fn valid_container(n: &str) -> bool {
+    (3..=63).contains(&n.len())
+        && n.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && n.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && !n.ends_with('-')
+        && !n.contains("--")
+}
+
+fn op_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
+    let r = db.execute(
+        "SELECT id, status, step, error, target_id FROM storage_ops WHERE id = ?",
+        &[text(id)],
+    )?;
+    let mut v = json!({ "id": get_text(&r, 0, "id"), "status": get_text(&r, 0, "status"), "step": get_text(&r, 0, "step") });
+    if let Some(e) = get_text(&r, 0, "error") {
+        v["error"] = serde_json::from_str(&e).unwrap_or(json!(e));
+    }
+    if let Some(t) = get_text(&r, 0, "target_id") {
+        v["target"] = target_json(db, &t)?;
+    }
+    Ok(v)
+}
+
+fn target_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
+    let r = db.execute("SELECT id, account_id, storage_account_id, storage_account, container, endpoint, verified_at FROM backup_targets WHERE id = ?", &[text(id)])?;
+    Ok(json!({
+        "id": get_text(&r, 0, "id"), "account_id": get_text(&r, 0, "account_id"), "storage_account_id": get_text(&r, 0, "storage_account_id"),
+        "storage_account": get_text(&r, 0, "storage_account"), "container": get_text(&r, 0, "container"), "endpoint": get_text(&r, 0, "endpoint"),
+        "verified_at": db::get_int(&r, 0, "verified_at"),
+    }))
+}
+
+fn finish(
+    db: &Connection,
+    id: &str,
+    status: &str,
+    step: &str,
+    error: Option<&ApiError>,
+) -> Result<(), ApiError> {
+    let e = error
+        .map(|e| json!({ "code": e.code, "message": e.message, "remedy": e.remedy }).to_string());
+    db.execute(
+        "UPDATE storage_ops SET status = ?, step = ?, error = ?, updated_at = ? WHERE id = ?",
+        &[
+            text(status),
+            text(step),
+            db::opt_text(e.as_deref()),
+            int(skyport_functions::now()),
+            text(id),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Moves a set-up on: the account creation, then the container and the access check.
+async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
+    let r = db.execute(
+        "SELECT account_id, container, token, status FROM storage_ops WHERE id = ? AND org_id = ?",
+        &[text(id), text(org)],
+    )?;
+    let (Some(account_id), Some(container), Some(token)) = (
+        get_text(&r, 0, "account_id"),
+        get_text(&r, 0, "container"),
+        get_text(&r, 0, "token"),
+    ) else {
+        return Err(ApiError::not_found("storage operation"));
+    };
+    if get_text(&r, 0, "status").as_deref() != Some("running") {
+        return Ok(());
+    }
+    let s = session(db, org, &account_id).await?;
+    let op = match plugin::advance(&s, &token) {
+        Ok(op) => op,
+        Err(e) => {
+            let err = accounts::plugin_error(e);
+            finish(
+                db,
+                id,
+                "failed",
+                "Creating the storage account failed",
+                Some(&err),
+            )?;
+            return Ok(());
+        }
+    };
+    db.execute(
+        "UPDATE storage_ops SET token = ?, step = ?, updated_at = ? WHERE id = ?",
+        &[
+            text(&op.token),
+            text(&op.step),
+            int(skyport_functions::now()),
+            text(id),
+        ],
+    )?;
+    let Some(acct) = op.account.filter(|_| op.done) else {
+        return Ok(());
+    };
+    if let Err(e) = plugin::create_container(&s, &acct.id, &container) {
+        finish(
+            db,
+            id,
+            "failed",
+            "Creating the container failed",
+            Some(&accounts::plugin_error(e)),
+        )?;
+        return Ok(());
+    }
+    match plugin::verify_access(&s, &acct.id, &container) {
+        Ok(Access::Verified) => {
+            let target = skyport_functions::new_id();
+            db.execute(
+                "INSERT INTO backup_targets (id, org_id, account_id, storage_account_id, storage_account, container, endpoint, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                &[text(&target), text(org), text(&account_id), text(&acct.id), text(&acct.name), text(&container), text(&format!("{}{container}", acct.blob_endpoint)), int(skyport_functions::now())],
+            )?;
+            db.execute("UPDATE storage_ops SET target_id = ? WHERE id = ?", &[text(&target), text(id)])?;
+            finish(db, id, "succeeded", "Access verified", None)
+        }
+        Ok(Access::NetworkDenied(detail)) => finish(
+            db,
+            id,
+            "failed",
+            "Access check refused",
+            Some(&ApiError::new(403, "storage_access_denied", &format!("Storage access denied: {detail}."), "Allow the platform's addresses in the storage account's Networking › Firewalls and virtual networks (or allow all networks), then run the quick setup again.")),
+        ),
+        Ok(Access::Failed(detail)) => finish(db, id, "failed", "Access check failed", Some(&ApiError::new(502, "storage_check_failed", &format!("The access check failed: {detail}."), "Check the storage account in the Azure portal and try again."))),
+        Err(e) => finish(db, id, "failed", "Access check failed", Some(&accounts::plugin_error(e))),
+    }
+}
+
+async fn route(req: Request) -> Result<Response, ApiError> {
+    let path = req.path().trim_end_matches('/').to_string();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let db = db::open()?;
+    let org = orgs::authenticate(&db, &req)?;
+    match (req.method().clone(), segments.as_slice()) {
+        (
+            Method::Get,
+            ["api", "v1", "accounts", id, "subscriptions", sub, "storage", "accounts"],
+        ) => {
+            check_id(sub, "subscription")?;
+            let s = session(&db, &org, id).await?;
+            let list = plugin::list_accounts(&s, sub).map_err(accounts::plugin_error)?;
+            let mut out = Vec::new();
+            for a in &list {
+                let mut v = account_json(a);
+                v["containers"] = json!(plugin::list_containers(&s, &a.id).unwrap_or_default());
+                out.push(v);
+            }
+            Ok(json_response(200, &json!({ "storage_accounts": out })))
+        }
+        (Method::Post, ["api", "v1", "storage", "setup"]) => {
+            let b = json_body(req.body())?;
+            let field = |k: &str| {
+                b[k].as_str().map(str::to_string).ok_or_else(|| {
+                    ApiError::bad_request(
+                        "missing_fields",
+                        &format!("`{k}` is required."),
+                        "Send account_id, subscription_id, region, storage_account and container.",
+                    )
+                })
+            };
+            let (account_id, sub, region, name, container) = (
+                field("account_id")?,
+                field("subscription_id")?,
+                field("region")?,
+                field("storage_account")?,
+                field("container")?,
+            );
+            let group = b["resource_group"]
+                .as_str()
+                .unwrap_or("skyport-backups")
+                .to_string();
+            if !valid_account_name(&name) {
+                return Err(ApiError::bad_request(
+                    "invalid_storage_name",
+                    &format!("`{name}` is not a valid storage account name."),
+                    "Use 3–24 lowercase letters and digits; the name must be unique across Azure.",
+                ));
+            }
+            if !valid_container(&container) {
+                return Err(ApiError::bad_request(
+                    "invalid_container_name",
+                    &format!("`{container}` is not a valid container name."),
+                    "Use 3–63 lowercase letters, digits and single hyphens.",
+                ));
+            }
+            check_id(&sub, "subscription")?;
+            let s = session(&db, &org, &account_id).await?;
+            let existing = plugin::list_accounts(&s, &sub)
+                .map_err(accounts::plugin_error)?
+                .into_iter()
+                .find(|a| a.name == name);
+            let op = match existing {
+                Some(a) => plugin::create_account(&s, &sub, a.id.split("/resourceGroups/").nth(1).and_then(|r| r.split('/').next()).unwrap_or(&group), &name, &a.region),
+                None => {
+                    if let Some(reason) = plugin::check_name(&s, &sub, &name).map_err(accounts::plugin_error)? {
+                        return Err(ApiError::new(409, "storage_name_taken", &format!("The storage account name `{name}` cannot be used: {reason}"), "Choose another name; storage account names are unique across all of Azure."));
+                    }
+                    plugin::create_account(&s, &sub, &group, &name, &region)
+                }
+            }
+            .map_err(accounts::plugin_error)?;
+            let id = skyport_functions::new_id();
+            let now = skyport_functions::now();
+            db.execute(
+                "INSERT INTO storage_ops (id, org_id, account_id, container, token, status, step, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                &[text(&id), text(&org), text(&account_id), text(&container), text(&op.token), text(&op.step), int(now), int(now)],
+            )?;
+            if op.done {
+                advance(&db, &org, &id).await?;
+            }
+            Ok(json_response(202, &op_json(&db, &id)?))
+        }
+        (Method::Get, ["api", "v1", "storage", "operations", id]) => {
+            check_id(id, "operation")?;
+            advance(&db, &org, id).await?;
+            Ok(json_response(200, &op_json(&db, id)?))
+        }
+        (Method::Get, ["api", "v1", "storage", "targets"]) => {
+            let r = db.execute(
+                "SELECT id FROM backup_targets WHERE org_id = ? ORDER BY verified_at",
+                &[text(&org)],
+            )?;
+            let ids: Vec<String> = (0..r.rows.len())
+                .filter_map(|i| get_text(&r, i, "id"))
+                .collect();
+            let list: Result<Vec<Value>, ApiError> =
+                ids.iter().map(|t| target_json(&db, t)).collect();
+            Ok(json_response(200, &json!({ "targets": list? })))
+        }
+        _ => Err(ApiError::new(
+            404,
+            "no_such_endpoint",
+            "There is no such storage endpoint or method.",
+            "See the README for the storage API.",
+        )),
+    }
+}

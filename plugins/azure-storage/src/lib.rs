@@ -1,0 +1,329 @@
+//! The Azure storage plugin: `skyport:cloud/storage` over ARM's
+//! `Microsoft.Storage` (accounts, keys, containers) and the Blob service's
+//! data plane (the access check), signed with SharedKey.
+
+wit_bindgen::generate!({ path: "../../wit", world: "storage-plugin" });
+
+use azure_arm::spin_transport::SpinTransport;
+use azure_arm::{blob, Arm, ArmError, Request, Transport};
+use exports::skyport::cloud::storage::{Access, Guest, Operation, StorageAccount};
+use serde_json::{json, Value};
+use skyport::cloud::types::{self as wit, Session};
+
+const API: &str = "2023-05-01";
+const GROUPS_API: &str = "2021-04-01";
+const BLOB_VERSION: &str = "2025-01-05";
+
+fn to_wit(e: ArmError) -> wit::Error {
+    use azure_arm::error::Kind;
+    let d = wit::Detail {
+        code: e.code.clone(),
+        message: e.message.clone(),
+        target: e.target.clone(),
+    };
+    match e.kind() {
+        Kind::Unauthorized => wit::Error::Unauthorized(d),
+        Kind::Forbidden => wit::Error::Forbidden(d),
+        Kind::NotRegistered => wit::Error::NotRegistered(d),
+        Kind::QuotaExceeded => wit::Error::QuotaExceeded(d),
+        Kind::SkuNotAvailable => wit::Error::SkuNotAvailable(d),
+        Kind::Throttled => wit::Error::Throttled(wit::Throttle {
+            detail: d,
+            retry_after_seconds: e.retry_after.unwrap_or(1) as u32,
+        }),
+        Kind::NotFound => wit::Error::NotFound(d),
+        Kind::Conflict => wit::Error::Conflict(d),
+        Kind::InvalidInput => wit::Error::InvalidInput(d),
+        Kind::Unavailable => wit::Error::Unavailable(d),
+        Kind::Other => wit::Error::Other(d),
+    }
+}
+
+fn with_arm<R>(
+    session: &Session,
+    f: impl FnOnce(&Arm<'_, SpinTransport>) -> Result<R, ArmError>,
+) -> Result<R, wit::Error> {
+    let transport = SpinTransport;
+    let arm = Arm::new(&session.cloud.management, &session.access_token, &transport);
+    f(&arm).map_err(to_wit)
+}
+
+fn account(v: &Value) -> StorageAccount {
+    StorageAccount {
+        id: v["id"].as_str().unwrap_or_default().to_string(),
+        name: v["name"].as_str().unwrap_or_default().to_string(),
+        region: v["location"].as_str().unwrap_or_default().to_string(),
+        blob_endpoint: v["properties"]["primaryEndpoints"]["blob"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        state: v["properties"]["provisioningState"]
+            .as_str()
+            .unwrap_or("Unknown")
+            .to_string(),
+    }
+}
+
+/// What an operation token carries.
+fn token(account_id: &str, poll: Option<&str>) -> String {
+    json!({ "account": account_id, "poll": poll }).to_string()
+}
+
+struct Plugin;
+
+impl Guest for Plugin {
+    fn list_accounts(session: Session, scope: String) -> Result<Vec<StorageAccount>, wit::Error> {
+        with_arm(&session, |arm| {
+            arm.list(
+                &format!("/subscriptions/{scope}/providers/Microsoft.Storage/storageAccounts"),
+                API,
+            )
+        })
+        .map(|a| a.iter().map(account).collect())
+    }
+
+    fn check_name(
+        session: Session,
+        scope: String,
+        name: String,
+    ) -> Result<Option<String>, wit::Error> {
+        with_arm(&session, |arm| {
+            let r = arm.post(
+                &format!(
+                    "/subscriptions/{scope}/providers/Microsoft.Storage/checkNameAvailability"
+                ),
+                API,
+                Some(&json!({ "name": name, "type": "Microsoft.Storage/storageAccounts" })),
+            )?;
+            Ok(if r["nameAvailable"] == true {
+                None
+            } else {
+                Some(
+                    r["message"]
+                        .as_str()
+                        .unwrap_or("The name is not available.")
+                        .to_string(),
+                )
+            })
+        })
+    }
+
+    fn create_account(
+        session: Session,
+        scope: String,
+        resource_group: String,
+        name: String,
+        region: String,
+    ) -> Result<Operation, wit::Error> {
+        with_arm(&session, |arm| {
+            arm.send(
+                "PUT",
+                &format!("/subscriptions/{scope}/resourcegroups/{resource_group}"),
+                GROUPS_API,
+                Some(&json!({ "location": region, "tags": { "managed-by": "skyport" } })),
+            )?;
+            let id = format!("/subscriptions/{scope}/resourceGroups/{resource_group}/providers/Microsoft.Storage/storageAccounts/{name}");
+            let body = json!({
+                "location": region, "kind": "StorageV2", "sku": { "name": "Standard_LRS" }, "tags": { "managed-by": "skyport" },
+                "properties": { "minimumTlsVersion": "TLS1_2", "supportsHttpsTrafficOnly": true, "allowBlobPublicAccess": false, "allowSharedKeyAccess": true, "accessTier": "Hot" }
+            });
+            let resp = arm.send("PUT", &id, API, Some(&body))?;
+            if resp.status == 202 {
+                let poll = resp
+                    .header("location")
+                    .or(resp.header("azure-asyncoperation"))
+                    .map(str::to_string);
+                return Ok(Operation {
+                    token: token(&id, poll.as_deref()),
+                    step: "Creating the storage account".into(),
+                    done: false,
+                    account: None,
+                });
+            }
+            let a = resp.json().map(|v| account(&v));
+            let done = a.as_ref().is_some_and(|a| a.state == "Succeeded");
+            Ok(Operation {
+                token: token(&id, None),
+                step: if done {
+                    "Created".into()
+                } else {
+                    "Creating the storage account".into()
+                },
+                done,
+                account: a,
+            })
+        })
+    }
+
+    fn advance(session: Session, token_text: String) -> Result<Operation, wit::Error> {
+        let t: Value = serde_json::from_str(&token_text).map_err(|_| {
+            wit::Error::InvalidInput(wit::Detail {
+                code: "BadToken".into(),
+                message: "not an operation token of this plugin".into(),
+                target: None,
+            })
+        })?;
+        let id = t["account"].as_str().unwrap_or_default().to_string();
+        with_arm(&session, |arm| {
+            if let Some(poll) = t["poll"].as_str() {
+                let resp = arm.send("GET", poll, API, None)?;
+                if resp.status == 202 {
+                    return Ok(Operation {
+                        token: token_text.clone(),
+                        step: "Creating the storage account".into(),
+                        done: false,
+                        account: None,
+                    });
+                }
+            }
+            let a = account(&arm.get(&id, API)?);
+            let done = a.state == "Succeeded";
+            Ok(Operation {
+                token: token(&id, None),
+                step: if done {
+                    "Created".into()
+                } else {
+                    "Creating the storage account".into()
+                },
+                done,
+                account: Some(a),
+            })
+        })
+    }
+
+    fn list_containers(session: Session, account_id: String) -> Result<Vec<String>, wit::Error> {
+        with_arm(&session, |arm| {
+            arm.list(
+                &format!("{account_id}/blobServices/default/containers"),
+                API,
+            )
+        })
+        .map(|c| {
+            c.iter()
+                .filter_map(|c| c["name"].as_str().map(str::to_string))
+                .collect()
+        })
+    }
+
+    fn create_container(
+        session: Session,
+        account_id: String,
+        name: String,
+    ) -> Result<(), wit::Error> {
+        with_arm(&session, |arm| {
+            arm.send(
+                "PUT",
+                &format!("{account_id}/blobServices/default/containers/{name}"),
+                API,
+                Some(&json!({ "properties": { "publicAccess": "None" } })),
+            )
+            .map(|_| ())
+        })
+    }
+
+    fn verify_access(
+        session: Session,
+        account_id: String,
+        container: String,
+    ) -> Result<Access, wit::Error> {
+        let (acct, key) = with_arm(&session, |arm| {
+            let acct = account(&arm.get(&account_id, API)?);
+            let keys = arm.post(&format!("{account_id}/listKeys"), API, None)?;
+            Ok((
+                acct,
+                keys["keys"][0]["value"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            ))
+        })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let url = format!(
+            "{}{container}/skyport-access-check-{}",
+            acct.blob_endpoint,
+            now.as_nanos()
+        );
+        let probe = b"skyport access check";
+        let transport = SpinTransport;
+        for (method, body) in [
+            ("PUT", Some(probe.to_vec())),
+            ("GET", None),
+            ("DELETE", None),
+        ] {
+            let request = signed(method, &url, &acct.name, &key, body, now.as_secs());
+            let resp = match transport.send(&request) {
+                Ok(r) => r,
+                Err(e) => {
+                    return Ok(Access::Failed(format!(
+                        "the blob endpoint could not be reached: {e}"
+                    )))
+                }
+            };
+            if resp.status == 403 && resp.header("x-ms-error-code") == Some("AuthorizationFailure")
+            {
+                return Ok(Access::NetworkDenied(
+                    "the storage account's network rules refused the request".into(),
+                ));
+            }
+            if !(200..300).contains(&resp.status) {
+                let code = resp
+                    .header("x-ms-error-code")
+                    .unwrap_or("error")
+                    .to_string();
+                return Ok(Access::Failed(format!(
+                    "{method} of the probe blob failed: {} {code}",
+                    resp.status
+                )));
+            }
+            if method == "GET" && resp.body != probe {
+                return Ok(Access::Failed(
+                    "the probe blob read back different bytes".into(),
+                ));
+            }
+        }
+        Ok(Access::Verified)
+    }
+}
+
+/// A SharedKey-signed data-plane request.
+fn signed(
+    method: &'static str,
+    url: &str,
+    account: &str,
+    key: &str,
+    body: Option<Vec<u8>>,
+    now: u64,
+) -> Request {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = url[after_scheme..]
+        .find('/')
+        .map(|i| i + after_scheme)
+        .unwrap_or(url.len());
+    let path = &url[path_start..];
+    let mut headers = vec![
+        ("x-ms-date".to_string(), blob::http_date(now)),
+        ("x-ms-version".to_string(), BLOB_VERSION.to_string()),
+    ];
+    if let Some(b) = &body {
+        headers.push(("x-ms-blob-type".to_string(), "BlockBlob".to_string()));
+        headers.push(("content-length".to_string(), b.len().to_string()));
+    }
+    let sts = blob::string_to_sign(method, &headers, account, path, &[]);
+    headers.push((
+        "authorization".to_string(),
+        format!(
+            "SharedKey {account}:{}",
+            blob::sign(key, &sts).unwrap_or_default()
+        ),
+    ));
+    Request {
+        method,
+        url: url.to_string(),
+        headers,
+        body,
+    }
+}
+
+export!(Plugin);

@@ -1,0 +1,147 @@
+//! Backup storage quick setup: a storage account (created as an operation),
+//! a container, a data-plane access check, and a backup target — or
+//! "Storage access denied" when the account's network rules refuse us.
+
+mod support;
+
+use serde_json::json;
+use sim::world::defaults::*;
+use sim::World;
+use support::product::{Product, BOOTSTRAP_KEY};
+
+fn setup(p: &Product, account: &str, name: &str) -> serde_json::Value {
+    let body = json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": "westeurope", "storage_account": name, "container": "backups" });
+    let (status, op) = p.api(
+        "POST",
+        "/api/v1/storage/setup",
+        BOOTSTRAP_KEY,
+        &body.to_string(),
+    );
+    assert_eq!(status, 202, "{op}");
+    let id = op["id"].as_str().unwrap().to_string();
+    let mut last = op;
+    for _ in 0..20 {
+        if last["status"] != "running" {
+            return last;
+        }
+        let (_, next) = p.api(
+            "GET",
+            &format!("/api/v1/storage/operations/{id}"),
+            BOOTSTRAP_KEY,
+            "",
+        );
+        last = next;
+    }
+    panic!("the set-up never finished: {last}");
+}
+
+#[test]
+fn quick_setup_creates_an_account_and_container_and_verifies_access() {
+    let p = Product::start(World::default());
+    let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let done = setup(&p, &id, "skyportbackup01");
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let target = &done["target"];
+    assert_eq!(target["storage_account"], "skyportbackup01");
+    assert_eq!(target["container"], "backups");
+    assert!(
+        target["endpoint"]
+            .as_str()
+            .unwrap()
+            .ends_with("/skyportbackup01/backups"),
+        "{target}"
+    );
+    let (_, targets) = p.api("GET", "/api/v1/storage/targets", BOOTSTRAP_KEY, "");
+    assert_eq!(targets["targets"].as_array().unwrap().len(), 1);
+    // The account is what the guide asks for, and the probe blob is gone.
+    let acct = p
+        .sim
+        .with_state(|s| {
+            s.resources
+                .values()
+                .find(|r| r.kind == "Microsoft.Storage/storageAccounts")
+                .map(|r| r.body.clone())
+        })
+        .unwrap();
+    assert_eq!(acct["kind"], "StorageV2");
+    assert_eq!(acct["sku"]["name"], "Standard_LRS");
+    assert_eq!(acct["properties"]["minimumTlsVersion"], "TLS1_2");
+    assert_eq!(acct["properties"]["supportsHttpsTrafficOnly"], true);
+    assert!(
+        p.sim.with_state(|s| s.blobs.is_empty()),
+        "the probe blob was deleted"
+    );
+    let (_, list) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{id}/subscriptions/{SUBSCRIPTION}/storage/accounts"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(
+        list["storage_accounts"][0]["containers"],
+        json!(["backups"])
+    );
+    // Keys are fetched when needed, never stored.
+    let key = p
+        .sim
+        .with_state(|s| s.storage_keys["skyportbackup01"][0].clone());
+    let db = std::fs::read(p.dir.path().join(".spin").join("sqlite_db.db")).unwrap();
+    assert!(!String::from_utf8_lossy(&db).contains(&key));
+}
+
+#[test]
+fn network_rules_are_reported_as_storage_access_denied() {
+    let p = Product::start(World::default());
+    let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+    assert_eq!(setup(&p, &id, "skyportlocked01")["status"], "succeeded");
+    p.sim.with_state(|s| {
+        let acct = s
+            .resources
+            .values_mut()
+            .find(|r| r.kind == "Microsoft.Storage/storageAccounts")
+            .unwrap();
+        acct.body["properties"]["networkAcls"] = json!({ "defaultAction": "Deny", "ipRules": [] });
+    });
+    let done = setup(&p, &id, "skyportlocked01");
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "storage_access_denied");
+    assert!(done["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Storage access denied"));
+    assert!(done["error"]["remedy"]
+        .as_str()
+        .unwrap()
+        .contains("allow all networks"));
+}
+
+#[test]
+fn a_taken_name_is_refused_before_anything_is_made() {
+    let p = Product::start(World::default());
+    let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let body = json!({ "account_id": id, "subscription_id": SUBSCRIPTION, "region": "westeurope", "storage_account": "contoso", "container": "backups" });
+    let (status, e) = p.api(
+        "POST",
+        "/api/v1/storage/setup",
+        BOOTSTRAP_KEY,
+        &body.to_string(),
+    );
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["error"]["code"], "storage_name_taken");
+    let body = json!({ "account_id": id, "subscription_id": SUBSCRIPTION, "region": "westeurope", "storage_account": "Bad_Name", "container": "backups" });
+    assert_eq!(
+        p.api(
+            "POST",
+            "/api/v1/storage/setup",
+            BOOTSTRAP_KEY,
+            &body.to_string()
+        )
+        .0,
+        400
+    );
+    assert!(!p
+        .sim
+        .inventory()
+        .iter()
+        .any(|r| r["type"] == "Microsoft.Storage/storageAccounts"));
+}
