@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod arm;
+pub mod azurite;
 pub mod blob;
 pub mod http;
 pub mod identity;

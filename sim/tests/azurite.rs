@@ -4,71 +4,11 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sim::blob::{AZURITE_ACCOUNT, AZURITE_KEY};
 use support::*;
-
-struct Azurite {
-    child: Child,
-    url: String,
-    _dir: PathBuf,
-}
-
-impl Drop for Azurite {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self._dir);
-    }
-}
-
-fn start_azurite() -> Option<Azurite> {
-    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../node_modules/.bin/azurite-blob");
-    if !bin.exists() {
-        println!(
-            "skipped: Azurite is not installed at {} (run `npm install` in the repository)",
-            bin.display()
-        );
-        return None;
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dir = std::env::temp_dir().join(format!("skyport-azurite-{}-{port}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let child = Command::new(&bin)
-        .args([
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            &port.to_string(),
-            "--disableTelemetry",
-            "--skipApiVersionCheck",
-            "--location",
-        ])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting azurite-blob");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "Azurite did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Some(Azurite {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
-    })
-}
 
 /// A SharedKey-signed request.
 fn signed(
@@ -119,9 +59,14 @@ fn signed(
 
 #[test]
 fn blobs_land_in_azurite() {
-    let Some(azurite) = start_azurite() else {
-        return;
-    };
+    let azurite =
+        match sim::azurite::Azurite::start(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")) {
+            Ok(a) => a,
+            Err(reason) => {
+                println!("skipped: {reason}");
+                return;
+            }
+        };
     let sim = start();
     sim.command(sim::Command::Settings {
         lro_polls: None,
