@@ -314,6 +314,7 @@ fn sandbox(args: &UpArgs) -> anyhow::Result<sim::Sim> {
         ),
         ("AZURE_AUTHORITY", emulator.url.clone()),
         ("AZURE_MANAGEMENT", emulator.url.clone()),
+        ("AZURE_PRICES", emulator.url.clone()),
         ("TOKEN_KEY", token_key),
         ("BOOTSTRAP_API_KEY", api_key.clone()),
     ];

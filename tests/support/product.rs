@@ -38,6 +38,10 @@ pub fn product_wasm_dir() -> &'static PathBuf {
                     "-p",
                     "storage",
                     "-p",
+                    "servers",
+                    "-p",
+                    "azure-compute",
+                    "-p",
                     "azure-account",
                     "-p",
                     "azure-dns",
@@ -90,6 +94,7 @@ impl Product {
                 ),
                 ("SPIN_VARIABLE_AZURE_AUTHORITY".into(), sim.url.clone()),
                 ("SPIN_VARIABLE_AZURE_MANAGEMENT".into(), sim.url.clone()),
+                ("SPIN_VARIABLE_AZURE_PRICES".into(), sim.url.clone()),
                 ("SPIN_VARIABLE_TOKEN_KEY".into(), TOKEN_KEY.into()),
                 (
                     "SPIN_VARIABLE_BOOTSTRAP_API_KEY".into(),

@@ -24,6 +24,15 @@ const SCHEMA: &[&str] = &[
         token TEXT NOT NULL, status TEXT NOT NULL, step TEXT NOT NULL, error TEXT, target_id TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS backup_targets (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, account_id TEXT NOT NULL, storage_account_id TEXT NOT NULL,
         storage_account TEXT NOT NULL, container TEXT NOT NULL, endpoint TEXT NOT NULL, verified_at INTEGER NOT NULL)",
+    // Servers, the operations that make and remove them, and idempotency keys.
+    "CREATE TABLE IF NOT EXISTS servers (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, account_id TEXT NOT NULL, subscription_id TEXT NOT NULL,
+        name TEXT NOT NULL, region TEXT NOT NULL, size TEXT NOT NULL, status TEXT NOT NULL, provider_id TEXT NOT NULL, public_ip TEXT,
+        resources TEXT NOT NULL DEFAULT '[]', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS operations (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, kind TEXT NOT NULL, server_id TEXT NOT NULL,
+        token TEXT NOT NULL, status TEXT NOT NULL, step TEXT NOT NULL, step_index INTEGER NOT NULL, steps INTEGER NOT NULL,
+        error TEXT, cleanup_id TEXT, lease INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS idempotency (org_id TEXT NOT NULL, key TEXT NOT NULL, request TEXT NOT NULL, operation_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL, PRIMARY KEY (org_id, key))",
     // Refused callbacks and other events worth keeping.
     "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT, kind TEXT NOT NULL, detail TEXT NOT NULL, at INTEGER NOT NULL)",
 ];

@@ -1,0 +1,513 @@
+//! The servers function (Servers › Add Server › Provision from Cloud): the
+//! catalogue with prices, and servers created and deleted as operations that
+//! are persisted after every step and advanced when polled — so a restart
+//! loses nothing and an `Idempotency-Key` never makes a second server. A
+//! failed creation cleans up after itself and says what happened.
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "compute-client",
+    with: { "skyport:cloud/types@0.1.1": skyport_functions::plugin_types },
+});
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use skyport::cloud::compute::{self as plugin, Operation, ServerSpec};
+use skyport_functions::api::{check_id, json_body, json_response, query, ApiError};
+use skyport_functions::config::Config;
+use skyport_functions::crypto::Keys;
+use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
+use skyport_functions::plugin_types::{Error as PluginError, Session};
+use skyport_functions::{accounts, orgs};
+use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http_component;
+use spin_sdk::sqlite::Connection;
+
+/// How long one request may hold an operation while advancing it.
+const LEASE: i64 = 60;
+
+#[http_component]
+async fn handle(req: Request) -> Response {
+    match route(req).await {
+        Ok(r) => r,
+        Err(e) => e.response(),
+    }
+}
+
+async fn session(db: &Connection, org: &str, account_id: &str) -> Result<Session, ApiError> {
+    let (cfg, keys) = (Config::load()?, Keys::load()?);
+    let a = accounts::load(db, org, account_id)?;
+    let tokens = accounts::access_token(db, &cfg, &keys, &a.id).await?;
+    Ok(Session {
+        cloud: cfg.cloud,
+        access_token: tokens.access_token,
+    })
+}
+
+fn prices_endpoint() -> String {
+    spin_sdk::variables::get("azure_prices")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "https://prices.azure.com".into())
+}
+
+/// The guide's wording for a refusal before anything is written.
+fn preflight_error(e: PluginError) -> ApiError {
+    match e {
+        PluginError::QuotaExceeded(d) => ApiError::new(409, "quota_exceeded", &format!("VM creation failed: not enough quota. {}", d.message), "Check quotas (Subscriptions › Usage + quotas) and request an increase, or try another region or a smaller size."),
+        PluginError::SkuNotAvailable(d) => ApiError::new(409, "size_not_available", &format!("VM creation failed: {}", d.message), "Try another region or VM size."),
+        PluginError::NotRegistered(d) => ApiError::new(
+            409,
+            "provider_not_registered",
+            &format!("VM creation failed: the subscription is not registered for {}.", d.target.clone().unwrap_or_default()),
+            "Register Microsoft.Compute and Microsoft.Network (Subscriptions › Resource providers, or the account's register endpoint), then try again.",
+        )
+        .with("namespace", json!(d.target)),
+        other => accounts::plugin_error(other),
+    }
+}
+
+/// A step that failed at the provider, with its code and a remedy.
+fn step_error(e: PluginError) -> Value {
+    let (code, message) = match &e {
+        PluginError::Throttled(t) => (t.detail.code.clone(), t.detail.message.clone()),
+        PluginError::Unauthorized(d)
+        | PluginError::Forbidden(d)
+        | PluginError::NotRegistered(d)
+        | PluginError::QuotaExceeded(d)
+        | PluginError::SkuNotAvailable(d)
+        | PluginError::NotFound(d)
+        | PluginError::Conflict(d)
+        | PluginError::InvalidInput(d)
+        | PluginError::Unavailable(d)
+        | PluginError::Other(d) => (d.code.clone(), d.message.clone()),
+    };
+    let remedy = match code.as_str() {
+        "AllocationFailed" | "ZonalAllocationFailed" | "SkuNotAvailable" => {
+            "Azure has no capacity for this size here now: try another region or size."
+        }
+        "OperationNotAllowed" | "QuotaExceeded" => {
+            "Check quotas (Usage + quotas), try another region, or request an increase."
+        }
+        "MissingSubscriptionRegistration" => {
+            "Register Microsoft.Compute and Microsoft.Network, then try again."
+        }
+        "RequestDisallowedByPolicy" => {
+            "An Azure Policy of your organization forbids this; ask its administrators."
+        }
+        _ => "Try again; if it fails the same way, check the subscription in the Azure portal.",
+    };
+    json!({ "code": "provisioning_failed", "provider_code": code, "message": format!("VM creation failed: {message}"), "remedy": remedy })
+}
+
+fn operation_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
+    let r = db.execute("SELECT id, kind, server_id, status, step, step_index, steps, error, cleanup_id FROM operations WHERE id = ?", &[text(id)])?;
+    if r.rows.is_empty() {
+        return Err(ApiError::not_found("operation"));
+    }
+    let mut v = json!({
+        "id": get_text(&r, 0, "id"), "kind": get_text(&r, 0, "kind"), "server_id": get_text(&r, 0, "server_id"),
+        "status": get_text(&r, 0, "status"), "step": get_text(&r, 0, "step"),
+        "progress": { "step": get_int(&r, 0, "step_index"), "of": get_int(&r, 0, "steps") },
+    });
+    if let Some(e) = get_text(&r, 0, "error") {
+        v["error"] = serde_json::from_str(&e).unwrap_or(json!(e));
+    }
+    if let Some(c) = get_text(&r, 0, "cleanup_id") {
+        v["cleanup"] = operation_json(db, &c)?;
+    }
+    if let Some(s) = get_text(&r, 0, "server_id") {
+        v["server"] = server_json(db, &s)?;
+    }
+    Ok(v)
+}
+
+fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
+    let r = db.execute("SELECT id, account_id, subscription_id, name, region, size, status, public_ip, resources, created_at FROM servers WHERE id = ?", &[text(id)])?;
+    if r.rows.is_empty() {
+        return Ok(Value::Null);
+    }
+    Ok(json!({
+        "id": get_text(&r, 0, "id"), "account_id": get_text(&r, 0, "account_id"), "subscription_id": get_text(&r, 0, "subscription_id"),
+        "name": get_text(&r, 0, "name"), "region": get_text(&r, 0, "region"), "size": get_text(&r, 0, "size"), "status": get_text(&r, 0, "status"),
+        "public_ip": get_text(&r, 0, "public_ip"), "resources": get_text(&r, 0, "resources").and_then(|s| serde_json::from_str::<Value>(&s).ok()),
+        "created_at": get_int(&r, 0, "created_at"),
+    }))
+}
+
+fn insert_operation(
+    db: &Connection,
+    id: &str,
+    org: &str,
+    kind: &str,
+    server: &str,
+    op: &Operation,
+) -> Result<(), ApiError> {
+    let now = skyport_functions::now();
+    db.execute(
+        "INSERT INTO operations (id, org_id, kind, server_id, token, status, step, step_index, steps, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+        &[text(id), text(org), text(kind), text(server), text(&op.token), text(&op.step), int(op.step_index as i64), int(op.steps as i64), int(now), int(now)],
+    )?;
+    Ok(())
+}
+
+/// Advances an operation by one step if nobody else is; persists the new token first.
+async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
+    let r = db.execute("SELECT kind, server_id, token, status, cleanup_id FROM operations WHERE id = ? AND org_id = ?", &[text(id), text(org)])?;
+    if r.rows.is_empty() {
+        return Err(ApiError::not_found("operation"));
+    }
+    if let Some(c) = get_text(&r, 0, "cleanup_id") {
+        Box::pin(advance(db, org, &c)).await?;
+    }
+    if get_text(&r, 0, "status").as_deref() != Some("running") {
+        return Ok(());
+    }
+    let now = skyport_functions::now();
+    db.execute(
+        "UPDATE operations SET lease = ? WHERE id = ? AND (lease IS NULL OR lease < ?)",
+        &[int(now + LEASE), text(id), int(now)],
+    )?;
+    if db::changes(db)? != 1 {
+        return Ok(());
+    }
+    let (kind, server_id, token) = (
+        get_text(&r, 0, "kind").unwrap_or_default(),
+        get_text(&r, 0, "server_id").unwrap_or_default(),
+        get_text(&r, 0, "token").unwrap_or_default(),
+    );
+    let s = db.execute(
+        "SELECT account_id FROM servers WHERE id = ?",
+        &[text(&server_id)],
+    )?;
+    let session = session(db, org, &get_text(&s, 0, "account_id").unwrap_or_default()).await?;
+    let now = skyport_functions::now();
+    match plugin::advance(&session, &token) {
+        Ok(op) => {
+            db.execute(
+                "UPDATE operations SET token = ?, step = ?, step_index = ?, steps = ?, status = ?, lease = NULL, updated_at = ? WHERE id = ?",
+                &[text(&op.token), text(&op.step), int(op.step_index as i64), int(op.steps as i64), text(if op.done { "succeeded" } else { "running" }), int(now), text(id)],
+            )?;
+            if op.done {
+                match kind.as_str() {
+                    "create" => {
+                        let srv = op.server.as_ref();
+                        db.execute(
+                            "UPDATE servers SET status = 'running', public_ip = ?, resources = ?, updated_at = ? WHERE id = ?",
+                            &[opt_text(srv.and_then(|s| s.public_ip.as_deref())), text(&json!(srv.map(|s| s.resources.clone()).unwrap_or_default()).to_string()), int(now), text(&server_id)],
+                        )?;
+                    }
+                    "delete" => {
+                        db.execute("UPDATE servers SET status = 'deleted', public_ip = NULL, updated_at = ? WHERE id = ?", &[int(now), text(&server_id)])?;
+                    }
+                    _ => {
+                        db.execute("UPDATE servers SET status = 'failed', updated_at = ? WHERE id = ? AND status = 'cleaning up'", &[int(now), text(&server_id)])?;
+                    }
+                }
+            }
+        }
+        Err(PluginError::Throttled(_)) | Err(PluginError::Unavailable(_)) => {
+            // Retries were exhausted for now; the next poll tries again.
+            db.execute(
+                "UPDATE operations SET lease = NULL WHERE id = ?",
+                &[text(id)],
+            )?;
+        }
+        Err(e) => {
+            let error = step_error(e);
+            db.execute("UPDATE operations SET status = 'failed', error = ?, lease = NULL, updated_at = ? WHERE id = ?", &[text(&error.to_string()), int(now), text(id)])?;
+            if kind == "create" {
+                // Remove what the creation made: the server's whole group.
+                let p = db.execute(
+                    "SELECT provider_id FROM servers WHERE id = ?",
+                    &[text(&server_id)],
+                )?;
+                if let Ok(cleanup) = plugin::delete_server(
+                    &session,
+                    &get_text(&p, 0, "provider_id").unwrap_or_default(),
+                ) {
+                    let cid = skyport_functions::new_id();
+                    insert_operation(db, &cid, org, "cleanup", &server_id, &cleanup)?;
+                    db.execute(
+                        "UPDATE operations SET cleanup_id = ? WHERE id = ?",
+                        &[text(&cid), text(id)],
+                    )?;
+                    db.execute(
+                        "UPDATE servers SET status = 'cleaning up', updated_at = ? WHERE id = ?",
+                        &[int(now), text(&server_id)],
+                    )?;
+                }
+            } else {
+                db.execute(
+                    "UPDATE servers SET status = 'failed', updated_at = ? WHERE id = ?",
+                    &[int(now), text(&server_id)],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn valid_name(n: &str) -> bool {
+    (1..=40).contains(&n.len())
+        && n.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && n.starts_with(|c: char| c.is_ascii_lowercase())
+        && !n.ends_with('-')
+}
+
+/// `POST /api/v1/servers`.
+async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, ApiError> {
+    let Some(key) = req
+        .header("idempotency-key")
+        .and_then(|h| h.as_str())
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+    else {
+        return Err(ApiError::bad_request(
+            "idempotency_key_required",
+            "Creating a server needs an `Idempotency-Key` header.",
+            "Send a unique key per server, e.g. a UUID; repeat it when you retry.",
+        ));
+    };
+    let b = json_body(req.body())?;
+    let field = |k: &str| {
+        b[k].as_str()
+            .map(str::to_string)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "missing_fields",
+                    &format!("`{k}` is required."),
+                    "Send account_id, subscription_id, region, size, name and ssh_public_key.",
+                )
+            })
+    };
+    let (account, sub, region, size, name, ssh) = (
+        field("account_id")?,
+        field("subscription_id")?,
+        field("region")?,
+        field("size")?,
+        field("name")?,
+        field("ssh_public_key")?,
+    );
+    check_id(&account, "account")?;
+    check_id(&sub, "subscription")?;
+    if !valid_name(&name) {
+        return Err(ApiError::bad_request(
+            "invalid_server_name",
+            &format!("`{name}` is not a valid server name."),
+            "Use 1–40 lowercase letters, digits and hyphens, starting with a letter.",
+        ));
+    }
+    if !["ssh-rsa ", "ssh-ed25519 ", "ecdsa-sha2-"]
+        .iter()
+        .any(|p| ssh.starts_with(p))
+    {
+        return Err(ApiError::bad_request(
+            "invalid_ssh_key",
+            "The SSH public key is not in OpenSSH format.",
+            "Paste the contents of your `.pub` file, e.g. `ssh-ed25519 AAAA… you@host`.",
+        ));
+    }
+    let admin = b["admin_username"]
+        .as_str()
+        .unwrap_or("azureuser")
+        .to_string();
+    let cloud_init = b["cloud_init"].as_str().map(str::to_string);
+    let fingerprint: String = Sha256::digest(b.to_string().as_bytes())
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect();
+
+    // One operation per key, even for concurrent requests: the first insert wins.
+    let op_id = skyport_functions::new_id();
+    db.execute("INSERT INTO idempotency (org_id, key, request, operation_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", &[text(org), text(key), text(&fingerprint), text(&op_id), int(skyport_functions::now())])?;
+    if db::changes(db)? == 0 {
+        let r = db.execute(
+            "SELECT request, operation_id FROM idempotency WHERE org_id = ? AND key = ?",
+            &[text(org), text(key)],
+        )?;
+        if get_text(&r, 0, "request").as_deref() != Some(fingerprint.as_str()) {
+            return Err(ApiError::new(
+                422,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for a different request.",
+                "Use a new key for a different server.",
+            ));
+        }
+        let existing = get_text(&r, 0, "operation_id").unwrap_or_default();
+        // The first request may still be writing its operation.
+        for _ in 0..200 {
+            if let Ok(v) = operation_json(db, &existing) {
+                return Ok(json_response(202, &v));
+            }
+            if db
+                .execute(
+                    "SELECT 1 AS x FROM idempotency WHERE org_id = ? AND key = ?",
+                    &[text(org), text(key)],
+                )?
+                .rows
+                .is_empty()
+            {
+                return Err(ApiError::new(
+                    409,
+                    "retry",
+                    "The first request with this key was refused.",
+                    "Send the request again.",
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        return Err(ApiError::new(
+            503,
+            "in_progress",
+            "The first request with this key is still being processed.",
+            "Retry in a few seconds.",
+        ));
+    }
+    let refuse = |db: &Connection, e: ApiError| -> Result<Response, ApiError> {
+        db.execute(
+            "DELETE FROM idempotency WHERE org_id = ? AND key = ?",
+            &[text(org), text(key)],
+        )?;
+        Err(e)
+    };
+    let session = match session(db, org, &account).await {
+        Ok(s) => s,
+        Err(e) => return refuse(db, e),
+    };
+    let spec = ServerSpec {
+        scope: sub.clone(),
+        region: region.clone(),
+        size: size.clone(),
+        name: name.clone(),
+        admin_username: admin,
+        ssh_public_key: ssh,
+        cloud_init,
+    };
+    if let Err(e) = plugin::preflight(&session, &spec) {
+        return refuse(db, preflight_error(e));
+    }
+    let op = match plugin::create_server(&session, &spec) {
+        Ok(op) => op,
+        Err(e) => return refuse(db, accounts::plugin_error(e)),
+    };
+    let server_id = skyport_functions::new_id();
+    let provider_id = op.server.as_ref().map(|s| s.id.clone()).unwrap_or_default();
+    let now = skyport_functions::now();
+    db.execute(
+        "INSERT INTO servers (id, org_id, account_id, subscription_id, name, region, size, status, provider_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?)",
+        &[text(&server_id), text(org), text(&account), text(&sub), text(&name), text(&region), text(&size), text(&provider_id), int(now), int(now)],
+    )?;
+    insert_operation(db, &op_id, org, "create", &server_id, &op)?;
+    Ok(json_response(202, &operation_json(db, &op_id)?))
+}
+
+async fn route(req: Request) -> Result<Response, ApiError> {
+    let path = req.path().trim_end_matches('/').to_string();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let db = db::open()?;
+    let org = orgs::authenticate(&db, &req)?;
+    match (req.method().clone(), segments.as_slice()) {
+        (
+            Method::Get,
+            ["api", "v1", "accounts", id, "subscriptions", sub, "compute", "regions"],
+        ) => {
+            check_id(sub, "subscription")?;
+            let s = session(&db, &org, id).await?;
+            let regions = plugin::list_regions(&s, sub).map_err(accounts::plugin_error)?;
+            Ok(json_response(
+                200,
+                &json!({ "regions": regions.iter().map(|r| json!({ "name": r.name, "display_name": r.display_name })).collect::<Vec<_>>() }),
+            ))
+        }
+        (Method::Get, ["api", "v1", "accounts", id, "subscriptions", sub, "compute", "sizes"]) => {
+            check_id(sub, "subscription")?;
+            let region = query(&req)
+                .into_iter()
+                .find(|(k, _)| k == "region")
+                .map(|(_, v)| v)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "missing_region",
+                        "`region` is required.",
+                        "Add ?region=eastus.",
+                    )
+                })?;
+            let s = session(&db, &org, id).await?;
+            let sizes = plugin::list_sizes(&s, sub, &region).map_err(accounts::plugin_error)?;
+            let prices = prices_endpoint();
+            let list: Vec<Value> = sizes
+                .iter()
+                .map(|z| {
+                    let price = plugin::hourly_price(&prices, &region, &z.name).ok().flatten();
+                    json!({ "name": z.name, "vcpus": z.vcpus, "memory_gb": z.memory_gb, "family": z.family,
+                        "hourly_price": price.as_ref().map(|p| p.hourly), "currency": price.as_ref().map(|p| p.currency.clone()),
+                        "monthly_estimate": price.as_ref().map(|p| (p.hourly * 730.0 * 100.0).round() / 100.0) })
+                })
+                .collect();
+            Ok(json_response(
+                200,
+                &json!({ "region": region, "sizes": list }),
+            ))
+        }
+        (Method::Post, ["api", "v1", "servers"]) => create(&db, &org, &req).await,
+        (Method::Get, ["api", "v1", "servers"]) => {
+            let r = db.execute("SELECT id FROM servers WHERE org_id = ? AND status != 'deleted' ORDER BY created_at", &[text(&org)])?;
+            let ids: Vec<String> = (0..r.rows.len())
+                .filter_map(|i| get_text(&r, i, "id"))
+                .collect();
+            let list: Result<Vec<Value>, ApiError> =
+                ids.iter().map(|i| server_json(&db, i)).collect();
+            Ok(json_response(200, &json!({ "servers": list? })))
+        }
+        (Method::Get, ["api", "v1", "servers", id]) => {
+            check_id(id, "server")?;
+            let r = db.execute(
+                "SELECT id FROM servers WHERE id = ? AND org_id = ?",
+                &[text(id), text(&org)],
+            )?;
+            if r.rows.is_empty() {
+                return Err(ApiError::not_found("server"));
+            }
+            Ok(json_response(200, &server_json(&db, id)?))
+        }
+        (Method::Delete, ["api", "v1", "servers", id]) => {
+            check_id(id, "server")?;
+            let r = db.execute(
+                "SELECT account_id, provider_id, status FROM servers WHERE id = ? AND org_id = ?",
+                &[text(id), text(&org)],
+            )?;
+            if r.rows.is_empty() || get_text(&r, 0, "status").as_deref() == Some("deleted") {
+                return Err(ApiError::not_found("server"));
+            }
+            let s = session(
+                &db,
+                &org,
+                &get_text(&r, 0, "account_id").unwrap_or_default(),
+            )
+            .await?;
+            let op = plugin::delete_server(&s, &get_text(&r, 0, "provider_id").unwrap_or_default())
+                .map_err(accounts::plugin_error)?;
+            let op_id = skyport_functions::new_id();
+            insert_operation(&db, &op_id, &org, "delete", id, &op)?;
+            db.execute(
+                "UPDATE servers SET status = 'deleting', updated_at = ? WHERE id = ?",
+                &[int(skyport_functions::now()), text(id)],
+            )?;
+            Ok(json_response(202, &operation_json(&db, &op_id)?))
+        }
+        (Method::Get, ["api", "v1", "operations", id]) => {
+            check_id(id, "operation")?;
+            advance(&db, &org, id).await?;
+            Ok(json_response(200, &operation_json(&db, id)?))
+        }
+        _ => Err(ApiError::new(
+            404,
+            "no_such_endpoint",
+            "There is no such servers endpoint or method.",
+            "See the README for the servers API.",
+        )),
+    }
+}

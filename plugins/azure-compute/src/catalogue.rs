@@ -1,0 +1,271 @@
+//! Regions, sizes, prices and the preflight checks.
+
+use azure_arm::{ArmError, Request, Transport};
+use serde_json::Value;
+
+use crate::exports::skyport::cloud::compute::{Guest, Operation, Price, Region, ServerSpec, Size};
+use crate::skyport::cloud::types::{self as wit, Session};
+use crate::{steps, with_arm, Plugin};
+
+const COMPUTE_API: &str = "2024-07-01";
+const SKUS_API: &str = "2021-07-01";
+const SUBSCRIPTIONS_API: &str = "2022-12-01";
+const RESOURCES_API: &str = "2021-04-01";
+
+/// The regions the guide names, offered first in this order.
+const GUIDE_REGIONS: &[&str] = &[
+    "eastus",
+    "westus2",
+    "westeurope",
+    "northeurope",
+    "southeastasia",
+    "australiaeast",
+];
+
+fn fail(status: u16, code: &str, message: String, target: Option<&str>) -> ArmError {
+    ArmError {
+        status,
+        code: code.into(),
+        message,
+        target: target.map(str::to_string),
+        retry_after: None,
+    }
+}
+
+/// The VM SKUs offered in `region`, with whether the subscription may use each.
+fn skus(
+    arm: &azure_arm::Arm<'_, azure_arm::spin_transport::SpinTransport>,
+    scope: &str,
+    region: &str,
+) -> Result<Vec<(Value, bool)>, ArmError> {
+    let all = arm.list(&format!("/subscriptions/{scope}/providers/Microsoft.Compute/skus?$filter=location%20eq%20'{region}'"), SKUS_API)?;
+    Ok(all
+        .into_iter()
+        .filter(|s| s["resourceType"] == "virtualMachines")
+        .map(|s| {
+            let restricted = s["restrictions"].as_array().is_some_and(|r| {
+                r.iter().any(|x| {
+                    x["type"] == "Location"
+                        && x["values"].as_array().is_some_and(|v| {
+                            v.iter()
+                                .any(|l| l.as_str().is_some_and(|l| l.eq_ignore_ascii_case(region)))
+                        })
+                })
+            });
+            (s, !restricted)
+        })
+        .collect())
+}
+
+fn capability(s: &Value, name: &str) -> Option<String> {
+    s["capabilities"]
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == name)
+        .and_then(|c| c["value"].as_str())
+        .map(str::to_string)
+}
+
+/// Percent-encodes a query value.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Guest for Plugin {
+    fn list_regions(session: Session, scope: String) -> Result<Vec<Region>, wit::Error> {
+        with_arm(&session, |arm| {
+            let all = arm.list(
+                &format!("/subscriptions/{scope}/locations"),
+                SUBSCRIPTIONS_API,
+            )?;
+            let mut regions: Vec<Region> = all
+                .iter()
+                .filter(|l| {
+                    l["metadata"]["regionType"]
+                        .as_str()
+                        .is_none_or(|t| t == "Physical")
+                })
+                .map(|l| Region {
+                    name: l["name"].as_str().unwrap_or_default().to_string(),
+                    display_name: l["displayName"].as_str().unwrap_or_default().to_string(),
+                })
+                .collect();
+            regions.sort_by_key(|r| {
+                (
+                    GUIDE_REGIONS
+                        .iter()
+                        .position(|g| *g == r.name)
+                        .unwrap_or(usize::MAX),
+                    r.name.clone(),
+                )
+            });
+            Ok(regions)
+        })
+    }
+
+    fn list_sizes(
+        session: Session,
+        scope: String,
+        region: String,
+    ) -> Result<Vec<Size>, wit::Error> {
+        with_arm(&session, |arm| {
+            Ok(skus(arm, &scope, &region)?
+                .into_iter()
+                .filter(|(_, usable)| *usable)
+                .map(|(s, _)| Size {
+                    name: s["name"].as_str().unwrap_or_default().to_string(),
+                    vcpus: capability(&s, "vCPUs")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0),
+                    memory_gb: capability(&s, "MemoryGB")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0.0),
+                    family: s["family"].as_str().unwrap_or_default().to_string(),
+                })
+                .collect())
+        })
+    }
+
+    fn hourly_price(
+        prices_endpoint: String,
+        region: String,
+        size: String,
+    ) -> Result<Option<Price>, wit::Error> {
+        let filter = format!("serviceName eq 'Virtual Machines' and armRegionName eq '{region}' and armSkuName eq '{size}' and priceType eq 'Consumption'");
+        let mut url = Some(format!(
+            "{}/api/retail/prices?$filter={}",
+            prices_endpoint.trim_end_matches('/'),
+            enc(&filter)
+        ));
+        let transport = azure_arm::spin_transport::SpinTransport;
+        let mut pages = 0;
+        while let Some(u) = url.take() {
+            pages += 1;
+            let resp = transport
+                .send(&Request {
+                    method: "GET",
+                    url: u,
+                    headers: vec![("accept".into(), "application/json".into())],
+                    body: None,
+                })
+                .map_err(|e| {
+                    wit::Error::Unavailable(wit::Detail {
+                        code: "PricesUnavailable".into(),
+                        message: e,
+                        target: None,
+                    })
+                })?;
+            let page: Value = resp.json().unwrap_or(Value::Null);
+            // Linux on demand: not Windows, not Spot or Low Priority, the primary meter.
+            let found = page["Items"].as_array().into_iter().flatten().find(|i| {
+                let product = i["productName"].as_str().unwrap_or("");
+                let meter = i["meterName"].as_str().unwrap_or("");
+                i["type"] == "Consumption"
+                    && !product.ends_with(" Windows")
+                    && !meter.contains("Spot")
+                    && !meter.contains("Low Priority")
+                    && i["isPrimaryMeterRegion"] != false
+            });
+            if let Some(i) = found {
+                return Ok(Some(Price {
+                    hourly: i["retailPrice"].as_f64().unwrap_or(0.0),
+                    currency: i["currencyCode"].as_str().unwrap_or("USD").to_string(),
+                }));
+            }
+            url = page["NextPageLink"]
+                .as_str()
+                .filter(|_| pages < 20)
+                .map(str::to_string);
+        }
+        Ok(None)
+    }
+
+    fn preflight(session: Session, spec: ServerSpec) -> Result<(), wit::Error> {
+        with_arm(&session, |arm| {
+            for ns in ["Microsoft.Compute", "Microsoft.Network"] {
+                let p = arm.get(
+                    &format!("/subscriptions/{}/providers/{ns}", spec.scope),
+                    RESOURCES_API,
+                )?;
+                if p["registrationState"] != "Registered" {
+                    return Err(fail(
+                        409,
+                        "MissingSubscriptionRegistration",
+                        format!("The subscription is not registered to use namespace '{ns}'."),
+                        Some(ns),
+                    ));
+                }
+            }
+            let offered = skus(arm, &spec.scope, &spec.region)?;
+            let Some((sku, usable)) = offered.iter().find(|(s, _)| {
+                s["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&spec.size))
+            }) else {
+                return Err(fail(
+                    409,
+                    "SkuNotAvailable",
+                    format!("The size {} is not offered in {}.", spec.size, spec.region),
+                    Some("size"),
+                ));
+            };
+            if !usable {
+                return Err(fail(
+                    409,
+                    "SkuNotAvailable",
+                    format!(
+                        "The size {} is not available to this subscription in {}.",
+                        spec.size, spec.region
+                    ),
+                    Some("size"),
+                ));
+            }
+            let vcpus: u64 = capability(sku, "vCPUs")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let family = sku["family"].as_str().unwrap_or_default();
+            let usages = arm.list(
+                &format!(
+                    "/subscriptions/{}/providers/Microsoft.Compute/locations/{}/usages",
+                    spec.scope, spec.region
+                ),
+                COMPUTE_API,
+            )?;
+            for (quota, label) in [("cores", "Total Regional vCPUs"), (family, family)] {
+                if let Some(u) = usages.iter().find(|u| {
+                    u["name"]["value"]
+                        .as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(quota))
+                }) {
+                    let (current, limit) = (
+                        u["currentValue"].as_u64().unwrap_or(0),
+                        u["limit"].as_u64().unwrap_or(0),
+                    );
+                    if current + vcpus > limit {
+                        return Err(fail(409, "QuotaExceeded", format!("{label} quota in {}: limit {limit}, in use {current}, this server needs {vcpus} more.", spec.region), Some(quota)));
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn create_server(_session: Session, spec: ServerSpec) -> Result<Operation, wit::Error> {
+        Ok(steps::plan_create(&spec))
+    }
+
+    fn delete_server(_session: Session, server_id: String) -> Result<Operation, wit::Error> {
+        steps::plan_delete(&server_id)
+    }
+
+    fn advance(session: Session, token: String) -> Result<Operation, wit::Error> {
+        steps::advance(&session, &token)
+    }
+}

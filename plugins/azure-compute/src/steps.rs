@@ -1,0 +1,311 @@
+//! A server's creation and deletion as a state machine. The token is the
+//! whole state (JSON); each `advance` either checks the long-running
+//! operation in flight or makes the next idempotent PUT, so replaying a step
+//! after a crash re-asserts what exists instead of making it twice.
+
+use azure_arm::{Arm, ArmError};
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::exports::skyport::cloud::compute::{Operation, Server, ServerSpec};
+use crate::skyport::cloud::types::{self as wit, Session};
+use crate::with_arm;
+
+const NETWORK_API: &str = "2024-05-01";
+const COMPUTE_API: &str = "2024-07-01";
+const GROUPS_API: &str = "2021-04-01";
+
+const CREATE_STEPS: &[&str] = &[
+    "Creating the resource group",
+    "Creating the virtual network",
+    "Creating the public IP address",
+    "Creating the network security group",
+    "Creating the network interface",
+    "Creating the virtual machine",
+    "Reading the public IP address",
+];
+
+struct Ids {
+    group: String,
+    vnet: String,
+    ip: String,
+    nsg: String,
+    nic: String,
+    vm: String,
+}
+
+fn ids(scope: &str, name: &str) -> Ids {
+    let group = format!("/subscriptions/{scope}/resourceGroups/skyport-{name}");
+    let net = format!("{group}/providers/Microsoft.Network");
+    Ids {
+        vnet: format!("{net}/virtualNetworks/{name}-vnet"),
+        ip: format!("{net}/publicIPAddresses/{name}-ip"),
+        nsg: format!("{net}/networkSecurityGroups/{name}-nsg"),
+        nic: format!("{net}/networkInterfaces/{name}-nic"),
+        vm: format!("{group}/providers/Microsoft.Compute/virtualMachines/{name}"),
+        group,
+    }
+}
+
+fn server(t: &Value, public_ip: Option<String>) -> Server {
+    let name = t["name"].as_str().unwrap_or_default();
+    let i = ids(t["scope"].as_str().unwrap_or_default(), name);
+    Server {
+        id: i.vm.clone(),
+        name: name.to_string(),
+        region: t["region"].as_str().unwrap_or_default().to_string(),
+        size: t["size"].as_str().unwrap_or_default().to_string(),
+        public_ip,
+        resources: vec![i.group, i.vnet, i.ip, i.nsg, i.nic, i.vm],
+    }
+}
+
+fn operation(t: &Value, done: bool, public_ip: Option<String>) -> Operation {
+    let create = t["kind"] == "create";
+    let step = t["step"].as_u64().unwrap_or(1) as usize;
+    let steps: &[&str] = if create {
+        CREATE_STEPS
+    } else {
+        &["Deleting the server's resource group"]
+    };
+    let index = step.clamp(1, steps.len());
+    Operation {
+        token: t.to_string(),
+        step: if done {
+            if create {
+                "Server ready".into()
+            } else {
+                "Server deleted".into()
+            }
+        } else {
+            steps[index - 1].to_string()
+        },
+        step_index: index as u32,
+        steps: steps.len() as u32,
+        done,
+        server: create.then(|| server(t, public_ip)),
+    }
+}
+
+pub fn plan_create(spec: &ServerSpec) -> Operation {
+    let t = json!({
+        "kind": "create", "scope": spec.scope, "region": spec.region, "size": spec.size, "name": spec.name,
+        "admin": spec.admin_username, "key": spec.ssh_public_key, "cloud_init": spec.cloud_init, "step": 1, "poll": null,
+    });
+    operation(&t, false, None)
+}
+
+pub fn plan_delete(server_id: &str) -> Result<Operation, wit::Error> {
+    let bad = || {
+        wit::Error::InvalidInput(wit::Detail {
+            code: "BadServerId".into(),
+            message: format!("`{server_id}` is not a server id of this plugin"),
+            target: None,
+        })
+    };
+    let rest = server_id.strip_prefix("/subscriptions/").ok_or_else(bad)?;
+    let (scope, rest) = rest.split_once("/resourceGroups/").ok_or_else(bad)?;
+    let (group, rest) = rest.split_once('/').ok_or_else(bad)?;
+    let name = rest.rsplit('/').next().ok_or_else(bad)?;
+    let t = json!({ "kind": "delete", "scope": scope, "group": group, "name": name, "step": 1, "poll": null });
+    Ok(operation(&t, false, None))
+}
+
+/// The state of the long-running operation at `url`.
+enum Poll {
+    Running,
+    Done,
+    Failed(ArmError),
+}
+
+fn poll(
+    arm: &Arm<'_, azure_arm::spin_transport::SpinTransport>,
+    url: &str,
+) -> Result<Poll, ArmError> {
+    let resp = match arm.send("GET", url, COMPUTE_API, None) {
+        Ok(r) => r,
+        // A Location poll reports a failure as an error status.
+        Err(e) if e.status >= 400 && e.status < 500 && e.status != 429 => {
+            return Ok(Poll::Failed(e))
+        }
+        Err(e) => return Err(e),
+    };
+    if resp.status == 202 {
+        return Ok(Poll::Running);
+    }
+    let body = resp.json().unwrap_or(Value::Null);
+    Ok(match body["status"].as_str() {
+        None | Some("Succeeded") => Poll::Done,
+        Some("Failed") | Some("Canceled") | Some("Cancelled") => Poll::Failed(ArmError {
+            status: 409,
+            code: body["error"]["code"]
+                .as_str()
+                .unwrap_or("OperationFailed")
+                .to_string(),
+            message: body["error"]["message"]
+                .as_str()
+                .unwrap_or("the operation failed")
+                .to_string(),
+            target: None,
+            retry_after: None,
+        }),
+        Some(_) => Poll::Running,
+    })
+}
+
+/// PUTs a resource; returns the operation to poll when it is still being made.
+fn put(
+    arm: &Arm<'_, azure_arm::spin_transport::SpinTransport>,
+    id: &str,
+    api: &str,
+    body: &Value,
+) -> Result<Option<String>, ArmError> {
+    let resp = arm.send("PUT", id, api, Some(body))?;
+    let state = resp.json().and_then(|b| {
+        b["properties"]["provisioningState"]
+            .as_str()
+            .map(str::to_string)
+    });
+    if state.as_deref() == Some("Succeeded") {
+        return Ok(None);
+    }
+    Ok(resp
+        .header("azure-asyncoperation")
+        .or(resp.header("location"))
+        .map(str::to_string))
+}
+
+fn rule(name: &str, priority: u32, port: &str) -> Value {
+    json!({ "name": name, "properties": { "priority": priority, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+        "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": port } })
+}
+
+/// The PUT that makes step `step` of a creation.
+fn create_step(
+    arm: &Arm<'_, azure_arm::spin_transport::SpinTransport>,
+    t: &Value,
+    step: u64,
+) -> Result<Option<String>, ArmError> {
+    let s = |k: &str| t[k].as_str().unwrap_or_default().to_string();
+    let (region, name) = (s("region"), s("name"));
+    let i = ids(&s("scope"), &name);
+    let tags = json!({ "managed-by": "skyport", "skyport-server": name });
+    match step {
+        1 => put(
+            arm,
+            &i.group,
+            GROUPS_API,
+            &json!({ "location": region, "tags": tags }),
+        ),
+        2 => put(
+            arm,
+            &i.vnet,
+            NETWORK_API,
+            &json!({ "location": region, "tags": tags, "properties": {
+            "addressSpace": { "addressPrefixes": ["10.0.0.0/16"] },
+            "subnets": [{ "name": "default", "properties": { "addressPrefix": "10.0.0.0/24" } }] } }),
+        ),
+        3 => put(
+            arm,
+            &i.ip,
+            NETWORK_API,
+            &json!({ "location": region, "tags": tags, "sku": { "name": "Standard", "tier": "Regional" },
+            "properties": { "publicIPAllocationMethod": "Static", "publicIPAddressVersion": "IPv4" } }),
+        ),
+        4 => put(
+            arm,
+            &i.nsg,
+            NETWORK_API,
+            &json!({ "location": region, "tags": tags, "properties": {
+            "securityRules": [rule("ssh", 1000, "22"), rule("http", 1010, "80"), rule("https", 1020, "443")] } }),
+        ),
+        5 => put(
+            arm,
+            &i.nic,
+            NETWORK_API,
+            &json!({ "location": region, "tags": tags, "properties": {
+            "networkSecurityGroup": { "id": i.nsg },
+            "ipConfigurations": [{ "name": "ipconfig1", "properties": {
+                "subnet": { "id": format!("{}/subnets/default", i.vnet) }, "privateIPAllocationMethod": "Dynamic", "publicIPAddress": { "id": i.ip } } }] } }),
+        ),
+        6 => {
+            let admin = s("admin");
+            let mut os = json!({
+                "computerName": name, "adminUsername": admin,
+                "linuxConfiguration": { "disablePasswordAuthentication": true, "ssh": { "publicKeys": [{ "path": format!("/home/{admin}/.ssh/authorized_keys"), "keyData": s("key") }] } },
+            });
+            if let Some(ci) = t["cloud_init"].as_str() {
+                os["customData"] = json!(base64::engine::general_purpose::STANDARD.encode(ci));
+            }
+            put(
+                arm,
+                &i.vm,
+                COMPUTE_API,
+                &json!({ "location": region, "tags": tags, "properties": {
+                "hardwareProfile": { "vmSize": s("size") },
+                "storageProfile": {
+                    "imageReference": { "publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest" },
+                    "osDisk": { "createOption": "FromImage", "caching": "ReadWrite", "deleteOption": "Delete", "managedDisk": { "storageAccountType": "StandardSSD_LRS" } } },
+                "osProfile": os,
+                "networkProfile": { "networkInterfaces": [{ "id": i.nic, "properties": { "primary": true, "deleteOption": "Delete" } }] } } }),
+            )
+        }
+        _ => Ok(None),
+    }
+}
+
+pub fn advance(session: &Session, token: &str) -> Result<Operation, wit::Error> {
+    let mut t: Value = serde_json::from_str(token).map_err(|_| {
+        wit::Error::InvalidInput(wit::Detail {
+            code: "BadToken".into(),
+            message: "not an operation token of this plugin".into(),
+            target: None,
+        })
+    })?;
+    with_arm(session, |arm| {
+        if let Some(url) = t["poll"].as_str().map(str::to_string) {
+            match poll(arm, &url)? {
+                Poll::Running => return Ok(operation(&t, false, None)),
+                Poll::Failed(e) => return Err(e),
+                Poll::Done => {
+                    t["poll"] = Value::Null;
+                    if t["kind"] == "delete" {
+                        return Ok(operation(&t, true, None));
+                    }
+                    t["step"] = json!(t["step"].as_u64().unwrap_or(1) + 1);
+                }
+            }
+        }
+        let step = t["step"].as_u64().unwrap_or(1);
+        if t["kind"] == "delete" {
+            let group = format!(
+                "/subscriptions/{}/resourceGroups/{}",
+                t["scope"].as_str().unwrap_or_default(),
+                t["group"].as_str().unwrap_or_default()
+            );
+            let resp = arm.send("DELETE", &group, GROUPS_API, None)?;
+            if resp.status == 202 {
+                t["poll"] = json!(resp
+                    .header("location")
+                    .or(resp.header("azure-asyncoperation"))
+                    .unwrap_or_default());
+                return Ok(operation(&t, false, None));
+            }
+            return Ok(operation(&t, true, None));
+        }
+        if step as usize >= CREATE_STEPS.len() {
+            let name = t["name"].as_str().unwrap_or_default().to_string();
+            let ip = arm.get(
+                &ids(t["scope"].as_str().unwrap_or_default(), &name).ip,
+                NETWORK_API,
+            )?;
+            let address = ip["properties"]["ipAddress"].as_str().map(str::to_string);
+            return Ok(operation(&t, address.is_some(), address));
+        }
+        match create_step(arm, &t, step)? {
+            Some(url) => t["poll"] = json!(url),
+            None => t["step"] = json!(step + 1),
+        }
+        Ok(operation(&t, false, None))
+    })
+}
