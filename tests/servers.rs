@@ -200,7 +200,41 @@ fn a_server_comes_up_step_by_step_and_is_deleted() {
         (Some("Standard"), Some("Static"))
     );
 
+    // One call gives the server a hostname in the organization's zone.
+    let zone_id = p
+        .api(
+            "GET",
+            &format!("/api/v1/accounts/{id}/subscriptions/{SUBSCRIPTION}/dns/zones"),
+            BOOTSTRAP_KEY,
+            "",
+        )
+        .1["zones"][0]["id"]
+        .clone();
+    p.api(
+        "POST",
+        "/api/v1/dns/domains",
+        BOOTSTRAP_KEY,
+        &json!({ "account_id": id, "zone_id": zone_id }).to_string(),
+    );
     let sid = server["id"].as_str().unwrap();
+    let auth = format!("Bearer {BOOTSTRAP_KEY}");
+    let (status, text) = support::request(
+        "PUT",
+        &format!(
+            "{}/api/v1/dns/domains/{DNS_ZONE}/hostnames/web1",
+            p.host.url
+        ),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        &json!({ "server_id": sid }).to_string(),
+    );
+    assert_eq!(status, 200, "{text}");
+    let record: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(record["values"][0], server["public_ip"]);
+    assert_eq!(record["fqdn"], format!("web1.{DNS_ZONE}"));
+
     let (status, del) = p.api(
         "DELETE",
         &format!("/api/v1/servers/{sid}"),

@@ -223,6 +223,48 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 .map_err(conflict)?;
             Ok(json_response(200, &record_json(&r)))
         }
+        // A server gets a hostname in the zone in one call: an A record at its address.
+        (Method::Put, ["api", "v1", "dns", "domains", name, "hostnames", host]) => {
+            check_name(host)?;
+            let body = json_body(req.body())?;
+            let server = body["server_id"].as_str().ok_or_else(|| {
+                ApiError::bad_request(
+                    "missing_fields",
+                    "`server_id` is required.",
+                    "Send {\"server_id\": \"…\"} with one of your servers.",
+                )
+            })?;
+            check_id(server, "server")?;
+            let r = db.execute(
+                "SELECT public_ip, status FROM servers WHERE id = ? AND org_id = ?",
+                &[text(server), text(&org)],
+            )?;
+            if r.rows.is_empty() {
+                return Err(ApiError::not_found("server"));
+            }
+            let Some(ip) = get_text(&r, 0, "public_ip") else {
+                return Err(ApiError::new(
+                    409,
+                    "server_not_ready",
+                    "The server has no public IP address yet.",
+                    "Wait until its creation finishes, then try again.",
+                ));
+            };
+            let (account, zone_id) = domain(&db, &org, name)?;
+            let s = session(&db, &org, &account).await?;
+            let ttl = body["ttl"].as_u64().unwrap_or(300) as u32;
+            let r = plugin::set_record(
+                &s,
+                &zone_id,
+                host,
+                RecordType::A,
+                ttl,
+                &[ip],
+                &Precondition::None,
+            )
+            .map_err(conflict)?;
+            Ok(json_response(200, &record_json(&r)))
+        }
         (Method::Delete, ["api", "v1", "dns", "domains", name, "records", ty, rel]) => {
             let record_type = type_of(ty)?;
             check_name(rel)?;

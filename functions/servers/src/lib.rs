@@ -63,6 +63,7 @@ fn preflight_error(e: PluginError) -> ApiError {
             "Register Microsoft.Compute and Microsoft.Network (Subscriptions › Resource providers, or the account's register endpoint), then try again.",
         )
         .with("namespace", json!(d.target)),
+        PluginError::Conflict(d) if d.code == "SubscriptionNotActive" => ApiError::new(409, "subscription_not_active", &format!("VM creation failed: {}", d.message), "Re-enable the subscription (Cost Management + Billing), or choose another subscription."),
         other => accounts::plugin_error(other),
     }
 }

@@ -189,6 +189,16 @@ impl Guest for Plugin {
 
     fn preflight(session: Session, spec: ServerSpec) -> Result<(), wit::Error> {
         with_arm(&session, |arm| {
+            let sub = arm.get(&format!("/subscriptions/{}", spec.scope), SUBSCRIPTIONS_API)?;
+            let state = sub["state"].as_str().unwrap_or("Unknown");
+            if state != "Enabled" && state != "Warned" {
+                return Err(fail(
+                    409,
+                    "SubscriptionNotActive",
+                    format!("The subscription is {state}; it must be Enabled to create resources."),
+                    Some("subscription"),
+                ));
+            }
             for ns in ["Microsoft.Compute", "Microsoft.Network"] {
                 let p = arm.get(
                     &format!("/subscriptions/{}/providers/{ns}", spec.scope),
