@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// How often the epoch advances; CPU time is counted in these ticks.
+/// How often the epoch advances: how often a running guest is checked against its CPU budget.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The engine and whether it pools instances.

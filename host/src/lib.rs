@@ -11,6 +11,7 @@ pub mod allowed_hosts;
 pub mod app;
 pub mod build;
 pub mod compose;
+pub mod cpu;
 pub mod deny;
 pub mod engine;
 pub mod error;

@@ -25,7 +25,6 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpView};
 
 use crate::app::{App, Prepared, Target};
-use crate::engine::EPOCH_TICK;
 use crate::outbound::{Chain, OutboundHooks};
 use crate::routes::{Route, RouteMatch};
 use crate::state::{HostState, Kill, MemoryLimiter};
@@ -278,24 +277,28 @@ fn new_store(app: &Arc<App>, prepared: &Prepared) -> anyhow::Result<Store<HostSt
             max: limits.memory,
             exceeded: false,
         },
-        cpu_ticks: 0,
+        cpu_used: std::time::Duration::ZERO,
+        cpu_mark: None,
         killed: None,
     };
     let mut store = Store::new(&app.runtime.engine, state);
     store.limiter(|s| &mut s.memory);
-    // The callback runs only while Wasm executes, so counting its calls counts
-    // the ticks the guest spent computing, not waiting on I/O.
-    let budget = limits
-        .cpu_time
-        .as_millis()
-        .div_ceil(EPOCH_TICK.as_millis())
-        .max(1) as u64;
-    let cpu_ms = limits.cpu_time.as_millis();
+    // The callback runs only while Wasm executes. Each call adds the thread's
+    // CPU time spent since the previous call on the same thread, so time spent
+    // waiting on I/O or descheduled on a busy machine is not charged.
+    let budget = limits.cpu_time;
+    let cpu_ms = budget.as_millis();
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |mut ctx| {
         let s = ctx.data_mut();
-        s.cpu_ticks += 1;
-        if s.cpu_ticks > budget {
+        let now = (std::thread::current().id(), crate::cpu::thread_time());
+        if let Some((thread, at)) = s.cpu_mark {
+            if thread == now.0 {
+                s.cpu_used += now.1.saturating_sub(at);
+            }
+        }
+        s.cpu_mark = Some(now);
+        if s.cpu_used > budget {
             s.killed = Some(Kill::CpuTime);
             wasmtime::bail!("CPU time limit of {cpu_ms} ms exceeded (raise `cpu_time_ms` under [limits] in the runtime config)");
         }

@@ -61,8 +61,10 @@ pub struct HostState {
     pub hooks: OutboundHooks,
     pub grants: Arc<Grants>,
     pub memory: MemoryLimiter,
-    /// Epoch ticks during which the guest was running Wasm.
-    pub cpu_ticks: u64,
+    /// CPU time the guest has spent running Wasm.
+    pub cpu_used: std::time::Duration,
+    /// The thread and its CPU clock at the last epoch check.
+    pub cpu_mark: Option<(std::thread::ThreadId, std::time::Duration)>,
     pub killed: Option<Kill>,
 }
 
