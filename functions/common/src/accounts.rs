@@ -390,3 +390,15 @@ pub async fn recheck(
     )?;
     load(db, &a.org_id, &a.id)
 }
+
+/// A session for one call of a provider plugin: the cloud's endpoints and a
+/// fresh access token for the organization's account.
+pub async fn session(db: &Connection, org: &str, account_id: &str) -> Result<Session, ApiError> {
+    let (cfg, keys) = (Config::load()?, Keys::load()?);
+    let a = load(db, org, account_id)?;
+    let tokens = access_token(db, &cfg, &keys, &a.id).await?;
+    Ok(Session {
+        cloud: cfg.cloud,
+        access_token: tokens.access_token,
+    })
+}

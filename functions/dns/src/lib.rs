@@ -13,10 +13,7 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use skyport::cloud::dns::{self as plugin, Precondition, RecordSet, RecordType};
 use skyport_functions::api::{check_id, json_body, json_response, query, ApiError};
-use skyport_functions::config::Config;
-use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_text, int, text};
-use skyport_functions::plugin_types::Session;
 use skyport_functions::{accounts, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -96,20 +93,6 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
-async fn session(
-    db: &spin_sdk::sqlite::Connection,
-    org: &str,
-    account_id: &str,
-) -> Result<Session, ApiError> {
-    let (cfg, keys) = (Config::load()?, Keys::load()?);
-    let a = accounts::load(db, org, account_id)?;
-    let tokens = accounts::access_token(db, &cfg, &keys, &a.id).await?;
-    Ok(Session {
-        cloud: cfg.cloud,
-        access_token: tokens.access_token,
-    })
-}
-
 /// The organization's chosen domain: (account id, zone id).
 fn domain(
     db: &spin_sdk::sqlite::Connection,
@@ -139,7 +122,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     match (req.method().clone(), segments.as_slice()) {
         (Method::Get, ["api", "v1", "accounts", id, "subscriptions", sub, "dns", "zones"]) => {
             check_id(sub, "subscription")?;
-            let s = session(&db, &org, id).await?;
+            let s = accounts::session(&db, &org, id).await?;
             let zones = plugin::list_zones(&s, sub).map_err(accounts::plugin_error)?;
             let zones: Vec<Value> = zones.iter().map(|z| json!({ "id": z.id, "name": z.name, "name_servers": z.name_servers, "record_sets": z.record_sets })).collect();
             Ok(json_response(200, &json!({ "zones": zones })))
@@ -151,7 +134,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             else {
                 return Err(ApiError::bad_request("missing_fields", "`account_id` and `zone_id` are required.", "Send {\"account_id\": \"…\", \"zone_id\": \"…\"} with a zone from GET …/dns/zones."));
             };
-            let s = session(&db, &org, account).await?;
+            let s = accounts::session(&db, &org, account).await?;
             let zone = plugin::get_zone(&s, zone_id).map_err(accounts::plugin_error)?;
             db.execute(
                 "INSERT INTO dns_domains (org_id, name, account_id, zone_id, created_at) VALUES (?, ?, ?, ?, ?)
@@ -173,7 +156,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Get, ["api", "v1", "dns", "domains", name]) => {
             let (account, zone_id) = domain(&db, &org, name)?;
-            let s = session(&db, &org, &account).await?;
+            let s = accounts::session(&db, &org, &account).await?;
             let zone = plugin::get_zone(&s, &zone_id).map_err(accounts::plugin_error)?;
             Ok(json_response(
                 200,
@@ -182,7 +165,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Get, ["api", "v1", "dns", "domains", name, "records"]) => {
             let (account, zone_id) = domain(&db, &org, name)?;
-            let s = session(&db, &org, &account).await?;
+            let s = accounts::session(&db, &org, &account).await?;
             let records = plugin::list_records(&s, &zone_id).map_err(accounts::plugin_error)?;
             Ok(json_response(
                 200,
@@ -218,7 +201,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 _ => Precondition::None,
             };
             let (account, zone_id) = domain(&db, &org, name)?;
-            let s = session(&db, &org, &account).await?;
+            let s = accounts::session(&db, &org, &account).await?;
             let r = plugin::set_record(&s, &zone_id, rel, record_type, ttl, &values, &precondition)
                 .map_err(conflict)?;
             Ok(json_response(200, &record_json(&r)))
@@ -251,7 +234,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 ));
             };
             let (account, zone_id) = domain(&db, &org, name)?;
-            let s = session(&db, &org, &account).await?;
+            let s = accounts::session(&db, &org, &account).await?;
             let ttl = body["ttl"].as_u64().unwrap_or(300) as u32;
             let r = plugin::set_record(
                 &s,
@@ -280,7 +263,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 });
             let precondition = etag.map(Precondition::Etag).unwrap_or(Precondition::None);
             let (account, zone_id) = domain(&db, &org, name)?;
-            let s = session(&db, &org, &account).await?;
+            let s = accounts::session(&db, &org, &account).await?;
             plugin::delete_record(&s, &zone_id, rel, record_type, &precondition)
                 .map_err(conflict)?;
             Ok(json_response(

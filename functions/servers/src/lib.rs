@@ -14,10 +14,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use skyport::cloud::compute::{self as plugin, Operation, ServerSpec};
 use skyport_functions::api::{check_id, json_body, json_response, query, ApiError};
-use skyport_functions::config::Config;
-use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
-use skyport_functions::plugin_types::{Error as PluginError, Session};
+use skyport_functions::plugin_types::Error as PluginError;
 use skyport_functions::{accounts, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -32,16 +30,6 @@ async fn handle(req: Request) -> Response {
         Ok(r) => r,
         Err(e) => e.response(),
     }
-}
-
-async fn session(db: &Connection, org: &str, account_id: &str) -> Result<Session, ApiError> {
-    let (cfg, keys) = (Config::load()?, Keys::load()?);
-    let a = accounts::load(db, org, account_id)?;
-    let tokens = accounts::access_token(db, &cfg, &keys, &a.id).await?;
-    Ok(Session {
-        cloud: cfg.cloud,
-        access_token: tokens.access_token,
-    })
 }
 
 fn prices_endpoint() -> String {
@@ -181,7 +169,8 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
         "SELECT account_id FROM servers WHERE id = ?",
         &[text(&server_id)],
     )?;
-    let session = session(db, org, &get_text(&s, 0, "account_id").unwrap_or_default()).await?;
+    let session =
+        accounts::session(db, org, &get_text(&s, 0, "account_id").unwrap_or_default()).await?;
     let now = skyport_functions::now();
     match plugin::advance(&session, &token) {
         Ok(op) => {
@@ -374,7 +363,7 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
         )?;
         Err(e)
     };
-    let session = match session(db, org, &account).await {
+    let session = match accounts::session(db, org, &account).await {
         Ok(s) => s,
         Err(e) => return refuse(db, e),
     };
@@ -416,7 +405,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             ["api", "v1", "accounts", id, "subscriptions", sub, "compute", "regions"],
         ) => {
             check_id(sub, "subscription")?;
-            let s = session(&db, &org, id).await?;
+            let s = accounts::session(&db, &org, id).await?;
             let regions = plugin::list_regions(&s, sub).map_err(accounts::plugin_error)?;
             Ok(json_response(
                 200,
@@ -436,7 +425,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                         "Add ?region=eastus.",
                     )
                 })?;
-            let s = session(&db, &org, id).await?;
+            let s = accounts::session(&db, &org, id).await?;
             let sizes = plugin::list_sizes(&s, sub, &region).map_err(accounts::plugin_error)?;
             let prices = prices_endpoint();
             let list: Vec<Value> = sizes
@@ -483,7 +472,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             if r.rows.is_empty() || get_text(&r, 0, "status").as_deref() == Some("deleted") {
                 return Err(ApiError::not_found("server"));
             }
-            let s = session(
+            let s = accounts::session(
                 &db,
                 &org,
                 &get_text(&r, 0, "account_id").unwrap_or_default(),

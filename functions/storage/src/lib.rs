@@ -13,10 +13,7 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use skyport::cloud::storage::{self as plugin, Access, StorageAccount};
 use skyport_functions::api::{check_id, json_body, json_response, ApiError};
-use skyport_functions::config::Config;
-use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_text, int, text};
-use skyport_functions::plugin_types::Session;
 use skyport_functions::{accounts, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -28,16 +25,6 @@ async fn handle(req: Request) -> Response {
         Ok(r) => r,
         Err(e) => e.response(),
     }
-}
-
-async fn session(db: &Connection, org: &str, account_id: &str) -> Result<Session, ApiError> {
-    let (cfg, keys) = (Config::load()?, Keys::load()?);
-    let a = accounts::load(db, org, account_id)?;
-    let tokens = accounts::access_token(db, &cfg, &keys, &a.id).await?;
-    Ok(Session {
-        cloud: cfg.cloud,
-        access_token: tokens.access_token,
-    })
 }
 
 fn account_json(a: &StorageAccount) -> Value {
@@ -121,7 +108,7 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
     if get_text(&r, 0, "status").as_deref() != Some("running") {
         return Ok(());
     }
-    let s = session(db, org, &account_id).await?;
+    let s = accounts::session(db, org, &account_id).await?;
     let op = match plugin::advance(&s, &token) {
         Ok(op) => op,
         Err(e) => {
@@ -191,7 +178,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             ["api", "v1", "accounts", id, "subscriptions", sub, "storage", "accounts"],
         ) => {
             check_id(sub, "subscription")?;
-            let s = session(&db, &org, id).await?;
+            let s = accounts::session(&db, &org, id).await?;
             let list = plugin::list_accounts(&s, sub).map_err(accounts::plugin_error)?;
             let mut out = Vec::new();
             for a in &list {
@@ -238,7 +225,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 ));
             }
             check_id(&sub, "subscription")?;
-            let s = session(&db, &org, &account_id).await?;
+            let s = accounts::session(&db, &org, &account_id).await?;
             let existing = plugin::list_accounts(&s, &sub)
                 .map_err(accounts::plugin_error)?
                 .into_iter()

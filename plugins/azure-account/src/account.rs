@@ -1,14 +1,14 @@
 //! `skyport:cloud/account` through Azure Resource Manager.
 
-use azure_arm::spin_transport::SpinTransport;
-use azure_arm::{rbac, Arm};
+use azure_arm::rbac;
 use serde_json::Value;
 
 use crate::exports::skyport::cloud::account::{
     CapabilityStatus, Guest, Prerequisites, Provider, Subscription, Tenant,
 };
-use crate::skyport::cloud::types::{Capability, Error, Session};
-use crate::{to_wit, Plugin};
+use crate::Plugin;
+use azure_arm::contract::types::{Capability, Error, Session};
+use azure_arm::contract::with_arm;
 
 const SUBSCRIPTIONS_API: &str = "2022-12-01";
 const RESOURCES_API: &str = "2021-04-01";
@@ -40,15 +40,6 @@ fn subscription(v: &Value) -> Subscription {
         tenant_id: v["tenantId"].as_str().unwrap_or_default().to_string(),
         state: v["state"].as_str().unwrap_or("Unknown").to_string(),
     }
-}
-
-fn with_arm<R>(
-    session: &Session,
-    f: impl FnOnce(&Arm<'_, SpinTransport>) -> Result<R, azure_arm::ArmError>,
-) -> Result<R, Error> {
-    let transport = SpinTransport;
-    let arm = Arm::new(&session.cloud.management, &session.access_token, &transport);
-    f(&arm).map_err(to_wit)
 }
 
 /// The token's object id, to find the caller's own role assignments.

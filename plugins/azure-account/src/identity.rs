@@ -6,8 +6,8 @@ use base64::Engine;
 use crate::exports::skyport::cloud::identity::{
     CallbackOutcome, Guest, OauthEndpoints, Principal, TokenOutcome,
 };
-use crate::skyport::cloud::types::Cloud;
 use crate::Plugin;
+use azure_arm::contract::types::Cloud;
 
 fn base(cloud: &Cloud) -> &str {
     cloud.authority.trim_end_matches('/')

@@ -8,35 +8,7 @@
 mod account;
 mod identity;
 
-wit_bindgen::generate!({ path: "../../wit", world: "account-plugin" });
-
-use skyport::cloud::types as wit;
-
-/// Turns an ARM failure into the contract's error.
-pub(crate) fn to_wit(e: azure_arm::ArmError) -> wit::Error {
-    use azure_arm::error::Kind;
-    let detail = wit::Detail {
-        code: e.code.clone(),
-        message: e.message.clone(),
-        target: e.target.clone(),
-    };
-    match e.kind() {
-        Kind::Unauthorized => wit::Error::Unauthorized(detail),
-        Kind::Forbidden => wit::Error::Forbidden(detail),
-        Kind::NotRegistered => wit::Error::NotRegistered(detail),
-        Kind::QuotaExceeded => wit::Error::QuotaExceeded(detail),
-        Kind::SkuNotAvailable => wit::Error::SkuNotAvailable(detail),
-        Kind::Throttled => wit::Error::Throttled(wit::Throttle {
-            detail,
-            retry_after_seconds: e.retry_after.unwrap_or(1) as u32,
-        }),
-        Kind::NotFound => wit::Error::NotFound(detail),
-        Kind::Conflict => wit::Error::Conflict(detail),
-        Kind::InvalidInput => wit::Error::InvalidInput(detail),
-        Kind::Unavailable => wit::Error::Unavailable(detail),
-        Kind::Other => wit::Error::Other(detail),
-    }
-}
+wit_bindgen::generate!({ path: "../../wit", world: "account-plugin", with: { "skyport:cloud/types@0.1.1": azure_arm::contract::types } });
 
 struct Plugin;
 

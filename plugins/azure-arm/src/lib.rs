@@ -8,6 +8,8 @@
 
 pub mod aad;
 pub mod blob;
+#[cfg(feature = "spin")]
+pub mod contract;
 pub mod error;
 pub mod rbac;
 pub mod retry;

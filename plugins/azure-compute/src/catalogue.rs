@@ -4,8 +4,8 @@ use azure_arm::{ArmError, Request, Transport};
 use serde_json::Value;
 
 use crate::exports::skyport::cloud::compute::{Guest, Operation, Price, Region, ServerSpec, Size};
-use crate::skyport::cloud::types::{self as wit, Session};
 use crate::{steps, with_arm, Plugin};
+use azure_arm::contract::types::{self as wit, Session};
 
 const COMPUTE_API: &str = "2024-07-01";
 const SKUS_API: &str = "2021-07-01";

@@ -8,8 +8,8 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::exports::skyport::cloud::compute::{Operation, Server, ServerSpec};
-use crate::skyport::cloud::types::{self as wit, Session};
 use crate::with_arm;
+use azure_arm::contract::types::{self as wit, Session};
 
 const NETWORK_API: &str = "2024-05-01";
 const COMPUTE_API: &str = "2024-07-01";

@@ -2,49 +2,14 @@
 //! `Microsoft.Network/dnsZones` (api-version 2018-05-01). Zone ids are ARM
 //! resource ids; etags map to If-Match / If-None-Match.
 
-wit_bindgen::generate!({ path: "../../wit", world: "dns-plugin" });
+wit_bindgen::generate!({ path: "../../wit", world: "dns-plugin", with: { "skyport:cloud/types@0.1.1": azure_arm::contract::types } });
 
-use azure_arm::spin_transport::SpinTransport;
-use azure_arm::{Arm, ArmError};
+use azure_arm::contract::types::{self as wit, Session};
+use azure_arm::contract::with_arm;
 use exports::skyport::cloud::dns::{Guest, Precondition, RecordSet, RecordType, Zone};
 use serde_json::{json, Value};
-use skyport::cloud::types::{self as wit, Session};
 
 const API: &str = "2018-05-01";
-
-fn to_wit(e: ArmError) -> wit::Error {
-    use azure_arm::error::Kind;
-    let d = wit::Detail {
-        code: e.code.clone(),
-        message: e.message.clone(),
-        target: e.target.clone(),
-    };
-    match e.kind() {
-        Kind::Unauthorized => wit::Error::Unauthorized(d),
-        Kind::Forbidden => wit::Error::Forbidden(d),
-        Kind::NotRegistered => wit::Error::NotRegistered(d),
-        Kind::QuotaExceeded => wit::Error::QuotaExceeded(d),
-        Kind::SkuNotAvailable => wit::Error::SkuNotAvailable(d),
-        Kind::Throttled => wit::Error::Throttled(wit::Throttle {
-            detail: d,
-            retry_after_seconds: e.retry_after.unwrap_or(1) as u32,
-        }),
-        Kind::NotFound => wit::Error::NotFound(d),
-        Kind::Conflict => wit::Error::Conflict(d),
-        Kind::InvalidInput => wit::Error::InvalidInput(d),
-        Kind::Unavailable => wit::Error::Unavailable(d),
-        Kind::Other => wit::Error::Other(d),
-    }
-}
-
-fn with_arm<R>(
-    session: &Session,
-    f: impl FnOnce(&Arm<'_, SpinTransport>) -> Result<R, ArmError>,
-) -> Result<R, wit::Error> {
-    let transport = SpinTransport;
-    let arm = Arm::new(&session.cloud.management, &session.access_token, &transport);
-    f(&arm).map_err(to_wit)
-}
 
 fn zone(v: &Value) -> Zone {
     Zone {

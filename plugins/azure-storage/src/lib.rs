@@ -2,51 +2,18 @@
 //! `Microsoft.Storage` (accounts, keys, containers) and the Blob service's
 //! data plane (the access check), signed with SharedKey.
 
-wit_bindgen::generate!({ path: "../../wit", world: "storage-plugin" });
+wit_bindgen::generate!({ path: "../../wit", world: "storage-plugin", with: { "skyport:cloud/types@0.1.1": azure_arm::contract::types } });
 
+use azure_arm::contract::types::{self as wit, Session};
+use azure_arm::contract::with_arm;
 use azure_arm::spin_transport::SpinTransport;
-use azure_arm::{blob, Arm, ArmError, Request, Transport};
+use azure_arm::{blob, Request, Transport};
 use exports::skyport::cloud::storage::{Access, Guest, Operation, StorageAccount};
 use serde_json::{json, Value};
-use skyport::cloud::types::{self as wit, Session};
 
 const API: &str = "2023-05-01";
 const GROUPS_API: &str = "2021-04-01";
 const BLOB_VERSION: &str = "2025-01-05";
-
-fn to_wit(e: ArmError) -> wit::Error {
-    use azure_arm::error::Kind;
-    let d = wit::Detail {
-        code: e.code.clone(),
-        message: e.message.clone(),
-        target: e.target.clone(),
-    };
-    match e.kind() {
-        Kind::Unauthorized => wit::Error::Unauthorized(d),
-        Kind::Forbidden => wit::Error::Forbidden(d),
-        Kind::NotRegistered => wit::Error::NotRegistered(d),
-        Kind::QuotaExceeded => wit::Error::QuotaExceeded(d),
-        Kind::SkuNotAvailable => wit::Error::SkuNotAvailable(d),
-        Kind::Throttled => wit::Error::Throttled(wit::Throttle {
-            detail: d,
-            retry_after_seconds: e.retry_after.unwrap_or(1) as u32,
-        }),
-        Kind::NotFound => wit::Error::NotFound(d),
-        Kind::Conflict => wit::Error::Conflict(d),
-        Kind::InvalidInput => wit::Error::InvalidInput(d),
-        Kind::Unavailable => wit::Error::Unavailable(d),
-        Kind::Other => wit::Error::Other(d),
-    }
-}
-
-fn with_arm<R>(
-    session: &Session,
-    f: impl FnOnce(&Arm<'_, SpinTransport>) -> Result<R, ArmError>,
-) -> Result<R, wit::Error> {
-    let transport = SpinTransport;
-    let arm = Arm::new(&session.cloud.management, &session.access_token, &transport);
-    f(&arm).map_err(to_wit)
-}
 
 fn account(v: &Value) -> StorageAccount {
     StorageAccount {
