@@ -175,7 +175,11 @@ fn param(
 }
 
 /// Sends the authorization response to the client the way `response_mode` asks.
-fn respond(redirect_uri: &str, mode: Option<&str>, fields: &[(&str, String)]) -> Resp {
+fn respond(redirect_uri: &str, mode: Option<&str>, fields: &[(&str, String)], state: &str) -> Resp {
+    let mut fields = fields.to_vec();
+    if !state.is_empty() {
+        fields.push(("state", state.to_string()));
+    }
     match mode {
         Some("form_post") => {
             let inputs: String = fields
@@ -205,6 +209,19 @@ fn respond(redirect_uri: &str, mode: Option<&str>, fields: &[(&str, String)]) ->
             Resp::redirect(&format!("{redirect_uri}{sep}{}", q.join("&")))
         }
     }
+}
+
+/// The answer when the user cancels: `access_denied` with `error_subcode=cancel`.
+fn declined(redirect_uri: &str, mode: Option<&str>, st: &str) -> Resp {
+    let fields = [
+        ("error", "access_denied".to_string()),
+        ("error_subcode", "cancel".to_string()),
+        (
+            "error_description",
+            "AADSTS65004: User declined to consent to access the app.".to_string(),
+        ),
+    ];
+    respond(redirect_uri, mode, &fields, st)
 }
 
 /// `GET|POST /{tenant}/oauth2/v2.0/authorize`.
@@ -253,14 +270,11 @@ pub fn authorize(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
     let mode = p("response_mode");
     let st = p("state").unwrap_or_default();
     let fail = |error: &str, code: u32, description: &str| {
-        let mut fields = vec![
+        let fields = vec![
             ("error", error.to_string()),
             ("error_description", format!("AADSTS{code}: {description}")),
         ];
-        if !st.is_empty() {
-            fields.push(("state", st.clone()));
-        }
-        respond(&redirect_uri, mode.as_deref(), &fields)
+        respond(&redirect_uri, mode.as_deref(), &fields, &st)
     };
     if p("response_type").as_deref() != Some("code") {
         return fail("unsupported_response_type", 700054, "response_type 'code' is required; this emulator implements the authorization code flow.");
@@ -292,18 +306,7 @@ pub fn authorize(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
         return consent_page(state, tenant_segment, &app, req, &form, &scopes, &authority);
     }
     if decision == Some("deny") {
-        let mut fields = vec![
-            ("error", "access_denied".to_string()),
-            ("error_subcode", "cancel".to_string()),
-            (
-                "error_description",
-                "AADSTS65004: User declined to consent to access the app.".to_string(),
-            ),
-        ];
-        if !st.is_empty() {
-            fields.push(("state", st.clone()));
-        }
-        return respond(&redirect_uri, mode.as_deref(), &fields);
+        return declined(&redirect_uri, mode.as_deref(), &st);
     }
 
     let username = form
@@ -331,18 +334,7 @@ pub fn authorize(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
     };
     let scripted = state.next_sign_in.take();
     if scripted == Some(SignInOutcome::Deny) {
-        let mut fields = vec![
-            ("error", "access_denied".to_string()),
-            ("error_subcode", "cancel".to_string()),
-            (
-                "error_description",
-                "AADSTS65004: User declined to consent to access the app.".to_string(),
-            ),
-        ];
-        if !st.is_empty() {
-            fields.push(("state", st.clone()));
-        }
-        return respond(&redirect_uri, mode.as_deref(), &fields);
+        return declined(&redirect_uri, mode.as_deref(), &st);
     }
     let needs_admin = scripted == Some(SignInOutcome::AdminConsentRequired)
         || (tenant.admin_consent_required
@@ -371,11 +363,8 @@ pub fn authorize(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
         },
     );
     let mut fields = vec![("code", code)];
-    if !st.is_empty() {
-        fields.push(("state", st.clone()));
-    }
     fields.push(("session_state", guid()));
-    respond(&redirect_uri, mode.as_deref(), &fields)
+    respond(&redirect_uri, mode.as_deref(), &fields, &st)
 }
 
 fn consent_page(
@@ -460,14 +449,11 @@ fn admin_approval_page(
     mode: Option<&str>,
     st: &str,
 ) -> Resp {
-    let mut fields = vec![
+    let fields = vec![
         ("error", "access_denied".to_string()),
         ("error_description", format!("AADSTS90094: Admin consent is required for the permissions requested by this application. An admin of '{}' must grant consent.", tenant.name)),
     ];
-    if !st.is_empty() {
-        fields.push(("state", st.to_string()));
-    }
-    let back = respond(redirect_uri, mode, &fields);
+    let back = respond(redirect_uri, mode, &fields, st);
     let href = back
         .get_header("location")
         .unwrap_or(redirect_uri)
@@ -521,18 +507,15 @@ pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp
             state
                 .admin_consents
                 .insert((tenant.id.clone(), app.client_id.clone()));
-            let mut fields = vec![
+            let fields = vec![
                 ("admin_consent", "True".to_string()),
                 ("tenant", tenant.id.clone()),
                 ("scope", p("scope").unwrap_or_default()),
             ];
-            if !st.is_empty() {
-                fields.push(("state", st));
-            }
-            respond(&redirect_uri, None, &fields)
+            respond(&redirect_uri, None, &fields, &st)
         }
         Some(_) => {
-            let mut fields = vec![
+            let fields = vec![
                 ("admin_consent", "True".to_string()),
                 ("error", "consent_required".to_string()),
                 (
@@ -540,10 +523,7 @@ pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp
                     "AADSTS65004: User declined to consent to access the app.".to_string(),
                 ),
             ];
-            if !st.is_empty() {
-                fields.push(("state", st));
-            }
-            respond(&redirect_uri, None, &fields)
+            respond(&redirect_uri, None, &fields, &st)
         }
         None => {
             let hidden: String = ["client_id", "redirect_uri", "scope", "state"]

@@ -244,3 +244,47 @@ pub fn wait(sim: &Sim, token: &str, reply: &Reply) -> Reply {
     }
     panic!("operation never finished: {url}")
 }
+
+/// A blob data-plane request signed with SharedKey, as a client would send it.
+pub fn blob(
+    method: &str,
+    url: &str,
+    account: &str,
+    key: &str,
+    body: &str,
+    extra: &[(&str, &str)],
+) -> Reply {
+    let parsed = url::Url::parse(url).unwrap();
+    let date = chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let mut headers: Vec<(String, String)> = vec![
+        ("x-ms-date".into(), date),
+        ("x-ms-version".into(), "2025-01-05".into()),
+    ];
+    for (k, v) in extra {
+        headers.push((k.to_string(), v.to_string()));
+    }
+    if !body.is_empty() {
+        headers.push(("content-length".into(), body.len().to_string()));
+    }
+    let query: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
+    let sts = sim::sharedkey::string_to_sign(method, &headers, account, parsed.path(), &query);
+    let sig = sim::sharedkey::sign(key, &sts).unwrap();
+    headers.push(("authorization".into(), format!("SharedKey {account}:{sig}")));
+    let hs: Vec<(&str, &str)> = headers
+        .iter()
+        .filter(|(k, _)| k != "content-length")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    call(
+        method,
+        url,
+        &hs,
+        if body.is_empty() && method != "PUT" {
+            None
+        } else {
+            Some(body)
+        },
+    )
+}
