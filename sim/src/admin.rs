@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::http::{Req, Resp};
-use crate::state::{now, Fault, LroFailure, Revocation, SignInOutcome, State};
+use crate::state::{Fault, LroFailure, Revocation, SignInOutcome, State};
 use crate::world::{Quota, RoleAssignment, SkuRestriction, Subscription, User, ROLES};
 
 /// A change to the world.
@@ -184,7 +184,7 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
         Command::AddFault { fault } => state.faults.push(fault),
         Command::ClearFaults => state.faults.clear(),
         Command::FailNextOperation { failure } => state.lro_failures.push(failure),
-        Command::ExpireAccessTokens => state.tokens_expired_before = Some(now() + 1),
+        Command::ExpireAccessTokens => state.tokens_expired_before = Some(state.seq),
         Command::AddRedirectUri {
             client_id,
             redirect_uri,

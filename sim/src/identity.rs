@@ -768,6 +768,7 @@ fn issue(state: &mut State, app: &App, user_id: &str, tenant: &str, scope: &str)
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     let lifetime = state.world.settings.access_token_lifetime_secs;
     let iat = now();
+    let seq = state.next_seq();
     let audience = if scopes.iter().any(|s| {
         s.to_ascii_lowercase()
             .starts_with("https://management.core.windows.net")
@@ -788,6 +789,8 @@ fn issue(state: &mut State, app: &App, user_id: &str, tenant: &str, scope: &str)
             "name": user.name, "upn": user.username,
             "scp": "user_impersonation",
             "uti": guid(),
+            // Orders tokens against `expire_access_tokens` within one second.
+            "xms_seq": seq,
             "ver": "1.0",
         }),
     );

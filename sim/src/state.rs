@@ -183,8 +183,8 @@ pub struct State {
     /// (tenant, client) pairs an admin consented for.
     pub admin_consents: HashSet<(String, String)>,
     pub next_sign_in: Option<SignInOutcome>,
-    /// Access tokens issued before this instant are treated as expired.
-    pub tokens_expired_before: Option<i64>,
+    /// Access tokens issued at or before this sequence number are treated as expired.
+    pub tokens_expired_before: Option<u64>,
     /// Lowercased id → resource.
     pub resources: BTreeMap<String, Resource>,
     pub operations: HashMap<String, Operation>,

@@ -40,6 +40,8 @@ pub fn product_wasm_dir() -> &'static PathBuf {
                     "-p",
                     "servers",
                     "-p",
+                    "console",
+                    "-p",
                     "azure-compute",
                     "-p",
                     "azure-account",

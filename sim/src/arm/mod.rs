@@ -77,10 +77,10 @@ fn authenticate(state: &State, req: &Req) -> Result<Caller, Resp> {
         return Err(arm_error(401, "InvalidAuthenticationTokenAudience", &format!("The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'.")));
     }
     let exp = claims["exp"].as_i64().unwrap_or(0);
-    let iat = claims["iat"].as_i64().unwrap_or(0);
+    let seq = claims["xms_seq"].as_u64().unwrap_or(0);
     let forced = state
         .tokens_expired_before
-        .is_some_and(|cutoff| iat < cutoff);
+        .is_some_and(|cutoff| seq <= cutoff);
     if exp <= now() || forced {
         let fmt = |t: i64| {
             chrono::DateTime::from_timestamp(t, 0)
