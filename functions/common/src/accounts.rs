@@ -236,7 +236,7 @@ fn expired_error(reason: &str) -> ApiError {
         &format!(
             "Expired: the Azure authorization for this account is no longer valid ({reason})."
         ),
-        "Reconnect the account: POST /api/v1/accounts/{id}/reconnect, then sign in again.",
+        "Reconnect the account (the Reconnect button, or POST /api/v1/accounts/{id}/reconnect) and sign in again as the same user.",
     )
 }
 
