@@ -205,7 +205,7 @@ pub struct Router<T> {
 impl<T> Router<T> {
     /// Builds a router; routes are ordered most specific first.
     pub fn new(mut routes: Vec<(Route, T)>) -> Self {
-        routes.sort_by(|a, b| b.0.rank().cmp(&a.0.rank()));
+        routes.sort_by_key(|route| std::cmp::Reverse(route.0.rank()));
         Router { routes }
     }
 

@@ -241,9 +241,7 @@ impl State {
 
     /// The role `user_id` holds on `subscription`, if any (the strongest).
     pub fn role(&self, user_id: &str, subscription: &str) -> Option<&'static str> {
-        let Some(user) = self.user(user_id) else {
-            return None;
-        };
+        let user = self.user(user_id)?;
         let held: Vec<&str> = self
             .world
             .role_assignments
