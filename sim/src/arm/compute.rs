@@ -326,9 +326,7 @@ fn check_vm(
 pub fn virtual_machine(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(VM, name);
     match req.method {
-        Method::GET => store::get(state, &id)
-            .map(|b| Resp::json(200, &b))
-            .unwrap_or_else(|| store::not_found(VM, name, &g.rg)),
+        Method::GET => store::read(state, g, VM, name),
         Method::PUT => {
             let (b, loc) = match body_and_location(req) {
                 Ok(x) => x,

@@ -104,9 +104,7 @@ fn check_subnets(vnet_id: &str, space: &[Ipv4Net], subnets: &[Value]) -> Result<
 pub fn virtual_network(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(VNET, name);
     match req.method {
-        Method::GET => store::get(state, &id)
-            .map(|b| Resp::json(200, &b))
-            .unwrap_or_else(|| store::not_found(VNET, name, &g.rg)),
+        Method::GET => store::read(state, g, VNET, name),
         Method::PUT => {
             let (b, loc) = match body_and_location(req) {
                 Ok(x) => x,
@@ -254,9 +252,7 @@ pub fn subnet(state: &mut State, req: &Req, g: &Group, vnet: &str, name: &str) -
 pub fn public_ip(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(PIP, name);
     match req.method {
-        Method::GET => store::get(state, &id)
-            .map(|b| Resp::json(200, &b))
-            .unwrap_or_else(|| store::not_found(PIP, name, &g.rg)),
+        Method::GET => store::read(state, g, PIP, name),
         Method::PUT => {
             let (b, loc) = match body_and_location(req) {
                 Ok(x) => x,
@@ -407,9 +403,7 @@ fn check_rules(nsg_id: &str, rules: &[Value]) -> Result<Vec<Value>, Resp> {
 pub fn security_group(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(NSG, name);
     match req.method {
-        Method::GET => store::get(state, &id)
-            .map(|b| Resp::json(200, &b))
-            .unwrap_or_else(|| store::not_found(NSG, name, &g.rg)),
+        Method::GET => store::read(state, g, NSG, name),
         Method::PUT => {
             let (b, loc) = match body_and_location(req) {
                 Ok(x) => x,
@@ -468,9 +462,7 @@ fn missing_reference(referenced: &str, by: &str) -> Resp {
 pub fn interface(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(NIC, name);
     match req.method {
-        Method::GET => store::get(state, &id)
-            .map(|b| Resp::json(200, &b))
-            .unwrap_or_else(|| store::not_found(NIC, name, &g.rg)),
+        Method::GET => store::read(state, g, NIC, name),
         Method::PUT => {
             let (b, loc) = match body_and_location(req) {
                 Ok(x) => x,

@@ -98,9 +98,7 @@ fn random_key() -> String {
 pub fn account(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(ACCOUNT, name);
     match req.method {
-        Method::GET => store::get(state, &id)
-            .map(|b| Resp::json(200, &b))
-            .unwrap_or_else(|| store::not_found(ACCOUNT, name, &g.rg)),
+        Method::GET => store::read(state, g, ACCOUNT, name),
         Method::PUT => create(state, req, g, name, &id),
         Method::PATCH => {
             let Some(existing) = state.resource(&id).cloned() else {

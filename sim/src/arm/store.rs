@@ -53,6 +53,14 @@ pub fn get(state: &mut State, id: &str) -> Option<Value> {
     state.resource(id).map(|r| r.body.clone())
 }
 
+/// GET of a resource in a group: its body, or ARM's not-found answer.
+pub fn read(state: &mut State, g: &Group, kind: &str, name: &str) -> Resp {
+    match get(state, &g.id(kind, name)) {
+        Some(body) => Resp::json(200, &body),
+        None => not_found(kind, name, &g.rg),
+    }
+}
+
 /// The standard not-found answer for a resource in a group.
 pub fn not_found(kind: &str, name: &str, rg: &str) -> Resp {
     arm_error(404, "ResourceNotFound", &format!("The Resource '{kind}/{name}' under resource group '{rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"))
@@ -116,10 +124,7 @@ pub fn list(state: &mut State, req: &Req, sub: &str, rg: Option<&str>, kind: &st
 pub fn simple_get_delete(state: &mut State, req: &Req, g: &Group, kind: &str, name: &str) -> Resp {
     let id = g.id(kind, name);
     match req.method {
-        Method::GET => match get(state, &id) {
-            Some(body) => Resp::json(200, &body),
-            None => not_found(kind, name, &g.rg),
-        },
+        Method::GET => read(state, g, kind, name),
         Method::DELETE => match remove(state, &id) {
             Some(_) => Resp::new(200),
             None => Resp::new(204),
