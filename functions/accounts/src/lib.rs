@@ -3,7 +3,7 @@
 //! create further organizations with the bootstrap key.
 
 use serde_json::json;
-use skyport_functions::api::{check_id, json_body, json_response, origin, ApiError};
+use skyport_functions::api::{check_id, json_body, json_response, origin, segments, ApiError};
 use skyport_functions::config::{bootstrap_api_key, Config};
 use skyport_functions::crypto::Keys;
 use skyport_functions::plugin_account;
@@ -24,8 +24,7 @@ async fn handle(req: Request) -> Response {
 const REVOKE: &str = "Skyport no longer holds tokens for this account. To revoke the app itself, open Microsoft Entra ID › Enterprise Applications, select Skyport, and choose Properties › Delete (or Permissions › Review permissions to revoke consent).";
 
 async fn route(req: Request) -> Result<Response, ApiError> {
-    let path = req.path().trim_end_matches('/').to_string();
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let segments = segments(req.path());
     let method = req.method().clone();
     if segments == ["api", "v1", "orgs"] && method == Method::Post {
         return create_org(&req);
@@ -110,18 +109,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 &json!({ "provider": { "namespace": provider.namespace, "state": provider.state }, "account": accounts::to_json(&a) }),
             ))
         }
-        (_, ["api", "v1", "accounts", ..]) => Err(ApiError::new(
-            404,
-            "no_such_endpoint",
-            "There is no such endpoint or method.",
-            "See the README for the accounts API.",
-        )),
-        _ => Err(ApiError::new(
-            404,
-            "no_such_endpoint",
-            "There is no such endpoint.",
-            "See the README for the API.",
-        )),
+        (_, ["api", "v1", "accounts", ..]) => Err(ApiError::no_such_endpoint(Some("accounts"))),
+        _ => Err(ApiError::no_such_endpoint(None)),
     }
 }
 

@@ -55,6 +55,22 @@ impl ApiError {
         )
     }
 
+    /// The 404 for a path or method no route takes; `api` names the API
+    /// whose README section to read (`None`: the API as a whole).
+    pub fn no_such_endpoint(api: Option<&str>) -> ApiError {
+        let (message, remedy) = match api {
+            Some(api) => (
+                format!("There is no such {api} endpoint or method."),
+                format!("See the README for the {api} API."),
+            ),
+            None => (
+                "There is no such endpoint.".to_string(),
+                "See the README for the API.".to_string(),
+            ),
+        };
+        ApiError::new(404, "no_such_endpoint", &message, &remedy)
+    }
+
     pub fn bad_request(code: &str, message: &str, remedy: &str) -> ApiError {
         ApiError::new(400, code, message, remedy)
     }
@@ -92,6 +108,12 @@ impl From<spin_sdk::sqlite::Error> for ApiError {
     fn from(e: spin_sdk::sqlite::Error) -> Self {
         ApiError::internal(&format!("the database failed: {e:?}"))
     }
+}
+
+/// The non-empty segments of a request path: `/api/v1/servers/` gives
+/// `["api", "v1", "servers"]`, so routes match with or without a trailing slash.
+pub fn segments(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
 }
 
 pub fn json_response(status: u16, body: &Value) -> Response {
@@ -190,4 +212,28 @@ pub fn decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_ignore_leading_trailing_and_doubled_slashes() {
+        assert_eq!(segments("/api/v1/servers/"), ["api", "v1", "servers"]);
+        assert_eq!(segments("//api//v1"), ["api", "v1"]);
+        assert!(segments("/").is_empty());
+    }
+
+    #[test]
+    fn no_such_endpoint_names_the_api_to_read_about() {
+        let e = ApiError::no_such_endpoint(Some("DNS"));
+        assert_eq!(e.status, 404);
+        assert_eq!(e.code, "no_such_endpoint");
+        assert_eq!(e.message, "There is no such DNS endpoint or method.");
+        assert_eq!(e.remedy, "See the README for the DNS API.");
+        let e = ApiError::no_such_endpoint(None);
+        assert_eq!(e.message, "There is no such endpoint.");
+        assert_eq!(e.remedy, "See the README for the API.");
+    }
 }

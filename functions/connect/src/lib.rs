@@ -35,12 +35,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 "Use POST to start a connection and GET for the browser steps.",
             ))
         }
-        _ => Err(ApiError::new(
-            404,
-            "no_such_endpoint",
-            "There is no such endpoint.",
-            "See the README for the API.",
-        )),
+        _ => Err(ApiError::no_such_endpoint(None)),
     }
 }
 

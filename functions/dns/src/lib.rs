@@ -12,7 +12,7 @@ wit_bindgen::generate!({
 
 use serde_json::{json, Value};
 use skyport::cloud::dns::{self as plugin, Precondition, RecordSet, RecordType};
-use skyport_functions::api::{check_id, json_body, json_response, query, ApiError};
+use skyport_functions::api::{check_id, json_body, json_response, query, segments, ApiError};
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::{accounts, orgs};
 use spin_sdk::http::{Method, Request, Response};
@@ -115,8 +115,7 @@ fn domain(
 }
 
 async fn route(req: Request) -> Result<Response, ApiError> {
-    let path = req.path().trim_end_matches('/').to_string();
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let segments = segments(req.path());
     let db = db::open()?;
     let org = orgs::authenticate(&db, &req)?;
     match (req.method().clone(), segments.as_slice()) {
@@ -271,11 +270,6 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 &json!({ "deleted": { "name": rel, "type": type_name(record_type) } }),
             ))
         }
-        _ => Err(ApiError::new(
-            404,
-            "no_such_endpoint",
-            "There is no such DNS endpoint or method.",
-            "See the README for the DNS API.",
-        )),
+        _ => Err(ApiError::no_such_endpoint(Some("DNS"))),
     }
 }

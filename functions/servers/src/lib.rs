@@ -13,7 +13,7 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use skyport::cloud::compute::{self as plugin, Operation, ServerSpec};
-use skyport_functions::api::{check_id, json_body, json_response, query, ApiError};
+use skyport_functions::api::{check_id, json_body, json_response, query, segments, ApiError};
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::plugin_types::Error as PluginError;
 use skyport_functions::{accounts, orgs};
@@ -395,8 +395,7 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
 }
 
 async fn route(req: Request) -> Result<Response, ApiError> {
-    let path = req.path().trim_end_matches('/').to_string();
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let segments = segments(req.path());
     let db = db::open()?;
     let org = orgs::authenticate(&db, &req)?;
     match (req.method().clone(), segments.as_slice()) {
@@ -493,11 +492,6 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             advance(&db, &org, id).await?;
             Ok(json_response(200, &operation_json(&db, id)?))
         }
-        _ => Err(ApiError::new(
-            404,
-            "no_such_endpoint",
-            "There is no such servers endpoint or method.",
-            "See the README for the servers API.",
-        )),
+        _ => Err(ApiError::no_such_endpoint(Some("servers"))),
     }
 }

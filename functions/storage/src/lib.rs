@@ -12,7 +12,7 @@ wit_bindgen::generate!({
 
 use serde_json::{json, Value};
 use skyport::cloud::storage::{self as plugin, Access, StorageAccount};
-use skyport_functions::api::{check_id, json_body, json_response, ApiError};
+use skyport_functions::api::{check_id, json_body, json_response, segments, ApiError};
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::{accounts, orgs};
 use spin_sdk::http::{Method, Request, Response};
@@ -168,8 +168,7 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
 }
 
 async fn route(req: Request) -> Result<Response, ApiError> {
-    let path = req.path().trim_end_matches('/').to_string();
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let segments = segments(req.path());
     let db = db::open()?;
     let org = orgs::authenticate(&db, &req)?;
     match (req.method().clone(), segments.as_slice()) {
@@ -268,11 +267,6 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 ids.iter().map(|t| target_json(&db, t)).collect();
             Ok(json_response(200, &json!({ "targets": list? })))
         }
-        _ => Err(ApiError::new(
-            404,
-            "no_such_endpoint",
-            "There is no such storage endpoint or method.",
-            "See the README for the storage API.",
-        )),
+        _ => Err(ApiError::no_such_endpoint(Some("storage"))),
     }
 }
