@@ -237,13 +237,7 @@ pub fn list_records(state: &mut State, req: &Req, g: &Group, zone: &str, ty: Opt
         ),
         None => format!("{}/", zone_id.to_ascii_lowercase()),
     };
-    let items: Vec<Value> = state
-        .resources
-        .iter()
-        .filter(|(k, _)| k.starts_with(&prefix))
-        .map(|(_, r)| r.body.clone())
-        .collect();
-    store::page(state, req, items)
+    store::list_under(state, req, &prefix)
 }
 
 /// Checks a record set body for `ty`; returns (ttl, (property, records)).

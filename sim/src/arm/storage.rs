@@ -320,13 +320,7 @@ pub fn list_containers(state: &mut State, req: &Req, g: &Group, account: &str) -
         "{}/blobservices/default/containers/",
         account_id.to_ascii_lowercase()
     );
-    let items: Vec<Value> = state
-        .resources
-        .iter()
-        .filter(|(k, _)| k.starts_with(&prefix))
-        .map(|(_, r)| r.body.clone())
-        .collect();
-    store::page(state, req, items)
+    store::list_under(state, req, &prefix)
 }
 
 pub fn container(state: &mut State, req: &Req, g: &Group, account: &str, name: &str) -> Resp {

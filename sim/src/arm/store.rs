@@ -95,6 +95,18 @@ pub fn page(state: &State, req: &Req, items: Vec<Value>) -> Resp {
     Resp::json(200, &body)
 }
 
+/// Lists the child resources whose ids start with `prefix` (lower case),
+/// like a zone's record sets or an account's containers.
+pub fn list_under(state: &State, req: &Req, prefix: &str) -> Resp {
+    let items: Vec<Value> = state
+        .resources
+        .iter()
+        .filter(|(k, _)| k.starts_with(prefix))
+        .map(|(_, r)| r.body.clone())
+        .collect();
+    page(state, req, items)
+}
+
 /// Lists resources of `kind` in a subscription or one of its groups.
 pub fn list(state: &mut State, req: &Req, sub: &str, rg: Option<&str>, kind: &str) -> Resp {
     if req.method != Method::GET {
