@@ -36,6 +36,33 @@ fn token(account_id: &str, poll: Option<&str>) -> String {
     json!({ "account": account_id, "poll": poll }).to_string()
 }
 
+/// An operation ARM is still running (202 on the PUT or on its poll).
+fn creating(token: String) -> Operation {
+    Operation {
+        token,
+        step: "Creating the storage account".into(),
+        done: false,
+        account: None,
+    }
+}
+
+/// Where creation stands once ARM answers with the account (if it did):
+/// done when its provisioning state is `Succeeded`, else still creating.
+fn progress(account_id: &str, account: Option<StorageAccount>) -> Operation {
+    match account {
+        Some(a) if a.state == "Succeeded" => Operation {
+            token: token(account_id, None),
+            step: "Created".into(),
+            done: true,
+            account: Some(a),
+        },
+        account => Operation {
+            account,
+            ..creating(token(account_id, None))
+        },
+    }
+}
+
 struct Plugin;
 
 impl Guest for Plugin {
@@ -100,25 +127,9 @@ impl Guest for Plugin {
                     .header("location")
                     .or(resp.header("azure-asyncoperation"))
                     .map(str::to_string);
-                return Ok(Operation {
-                    token: token(&id, poll.as_deref()),
-                    step: "Creating the storage account".into(),
-                    done: false,
-                    account: None,
-                });
+                return Ok(creating(token(&id, poll.as_deref())));
             }
-            let a = resp.json().map(|v| account(&v));
-            let done = a.as_ref().is_some_and(|a| a.state == "Succeeded");
-            Ok(Operation {
-                token: token(&id, None),
-                step: if done {
-                    "Created".into()
-                } else {
-                    "Creating the storage account".into()
-                },
-                done,
-                account: a,
-            })
+            Ok(progress(&id, resp.json().map(|v| account(&v))))
         })
     }
 
@@ -135,26 +146,10 @@ impl Guest for Plugin {
             if let Some(poll) = t["poll"].as_str() {
                 let resp = arm.send("GET", poll, API, None)?;
                 if resp.status == 202 {
-                    return Ok(Operation {
-                        token: token_text.clone(),
-                        step: "Creating the storage account".into(),
-                        done: false,
-                        account: None,
-                    });
+                    return Ok(creating(token_text.clone()));
                 }
             }
-            let a = account(&arm.get(&id, API)?);
-            let done = a.state == "Succeeded";
-            Ok(Operation {
-                token: token(&id, None),
-                step: if done {
-                    "Created".into()
-                } else {
-                    "Creating the storage account".into()
-                },
-                done,
-                account: Some(a),
-            })
+            Ok(progress(&id, Some(account(&arm.get(&id, API)?))))
         })
     }
 
