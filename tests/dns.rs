@@ -190,10 +190,10 @@ fn another_dns_plugin_runs_under_the_same_functions() {
     let p = Product::start_with_manifest(World::default(), |m| {
         let azure = m
             .lines()
-            .find(|l| l.starts_with("\"skyport:cloud/dns@0.1.1\""))
+            .find(|l| l.starts_with("\"skyport:dns/dns@0.2.0\""))
             .unwrap()
             .to_string();
-        m.replace(&azure, &format!("\"skyport:cloud/dns@0.1.1\" = {{ path = \"{kv_dns}\", inherit_configuration = [\"key_value_stores\"] }}"))
+        m.replace(&azure, &format!("\"skyport:dns/dns@0.2.0\" = {{ path = \"{kv_dns}\", inherit_configuration = [\"key_value_stores\"] }}"))
             .replace("[component.dns.variables]", "key_value_stores = [\"default\"]\n[component.dns.variables]")
     });
     let id = p.connect(BOOTSTRAP_KEY, USERNAME);

@@ -185,18 +185,18 @@ impl App {
                 for d in &c.dependencies {
                     let dep_field = field(&format!("dependencies.\"{}\"", d.import));
                     deps.push(compose::Dep {
-                        key: &d.import,
+                        name: &d.name,
                         bytes: read_source(&mf, &dep_field, &d.source)?,
                         export: d.export.as_deref(),
                         inherits: &d.inherits,
                     });
                 }
-                compose::compose(&bytes, &deps).map_err(|p| {
+                compose::compose(id, &bytes, &deps).map_err(|e| {
                     config_err(
                         &mf,
                         field("dependencies"),
-                        p,
-                        "make each dependency export the interface its key names, or fix the key",
+                        format!("failed to resolve dependencies for component {id:?}: {e}"),
+                        e.fix(),
                     )
                 })?
             };

@@ -1,58 +1,88 @@
-//! Component `dependencies`, composed the way Spin composes them: each
-//! dependency is instantiated inside the importing component with wac-graph,
-//! and what it does not inherit is cut off from the host.
+//! Component `dependencies`, composed exactly as Spin 4 composes them
+//! (spin-compose): the same name matching, the same package registration, the
+//! same refusals with Spin's sentences, the same export lookup and subtype check.
 //!
-//! Spin wraps a non-inheriting dependency in a "deny adapter". Skyport gets the
-//! same effect by renaming each ungranted capability import of the dependency
-//! into the `skyport-denied` namespace; the host links every such import to a
-//! function that traps with a message naming the grant to add (`deny.rs`).
+//! What a dependency does not inherit is cut off the way Spin's deny adapter
+//! cuts it: every import of a capability set it was not granted (Spin's list of
+//! interface names, semver-compatible versions included) is renamed into the
+//! `skyport-denied` namespace, and `deny.rs` links those to host functions that
+//! answer as Spin's adapter does (an "access denied" error, an empty
+//! environment) and log the grant that would allow the call.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
 
-use wac_graph::types::{ItemKind, Package};
-use wac_graph::{CompositionGraph, EncodeOptions};
+use wac_graph::types::{are_semver_compatible, ItemKind, Package, SubtypeChecker, WorldId};
+use wac_graph::{CompositionGraph, NodeId};
+
+use crate::dependencies::{matches_import, DependencyName};
 
 /// The namespace denied capability imports are renamed into.
 pub const DENIED_NAMESPACE: &str = "skyport-denied";
 
-/// Which capability set (Spin's names) an import belongs to, if it is one.
+/// Spin's capability sets and the host interfaces each one covers (Spin 4.0.2,
+/// crates/capabilities). A dependency that does not inherit a set cannot reach
+/// these interfaces, at these or semver-compatible versions.
+pub const CAPABILITY_INTERFACES: &[(&str, &[&str])] = &[
+    ("ai_models", &["fermyon:spin/llm", "fermyon:spin/llm@2.0.0"]),
+    (
+        "allowed_outbound_hosts",
+        &[
+            "fermyon:spin/http",
+            "fermyon:spin/mysql",
+            "fermyon:spin/postgres",
+            "fermyon:spin/redis",
+            "fermyon:spin/mqtt@2.0.0",
+            "fermyon:spin/mysql@2.0.0",
+            "fermyon:spin/postgres@2.0.0",
+            "fermyon:spin/redis@2.0.0",
+            "spin:mqtt/mqtt@3.0.0",
+            "spin:postgres/postgres@3.0.0",
+            "spin:postgres/postgres@4.2.0",
+            "spin:redis/redis@3.0.0",
+            "wasi:http/outgoing-handler@0.2.6",
+            "wasi:sockets/ip-name-lookup@0.2.6",
+            "wasi:sockets/tcp-create-socket@0.2.6",
+            "wasi:sockets/tcp@0.2.6",
+            "wasi:sockets/udp-create-socket@0.2.6",
+            "wasi:sockets/udp@0.2.6",
+        ],
+    ),
+    ("environment", &["wasi:cli/environment@0.2.6"]),
+    ("files", &["wasi:filesystem/preopens@0.2.6"]),
+    (
+        "key_value_stores",
+        &[
+            "fermyon:spin/key-value",
+            "fermyon:spin/key-value@2.0.0",
+            "spin:key-value/key-value@3.0.0",
+            "wasi:keyvalue/store@0.2.0-draft2",
+        ],
+    ),
+    (
+        "sqlite_databases",
+        &[
+            "fermyon:spin/sqlite",
+            "fermyon:spin/sqlite@2.0.0",
+            "spin:sqlite/sqlite@3.1.0",
+        ],
+    ),
+    (
+        "variables",
+        &[
+            "fermyon:spin/config",
+            "fermyon:spin/variables@2.0.0",
+            "spin:variables/variables@3.0.0",
+            "wasi:config/store@0.2.0-draft-2024-09-27",
+        ],
+    ),
+];
+
+/// Which capability set an import belongs to, if it is one Spin can deny.
 pub fn capability_of(import: &str) -> Option<&'static str> {
-    const SETS: &[(&str, &[&str])] = &[
-        (
-            "allowed_outbound_hosts",
-            &[
-                "wasi:http/outgoing-handler",
-                "wasi:http/client",
-                "wasi:sockets/",
-                "fermyon:spin/http",
-                "fermyon:spin/redis",
-                "fermyon:spin/mysql",
-                "fermyon:spin/postgres",
-                "fermyon:spin/mqtt",
-                "spin:postgres/",
-                "spin:mqtt/",
-                "spin:redis/",
-            ],
-        ),
-        (
-            "key_value_stores",
-            &[
-                "fermyon:spin/key-value",
-                "spin:key-value/",
-                "wasi:keyvalue/",
-            ],
-        ),
-        ("sqlite_databases", &["fermyon:spin/sqlite", "spin:sqlite/"]),
-        (
-            "variables",
-            &["fermyon:spin/variables", "spin:variables/", "wasi:config/"],
-        ),
-        ("environment", &["wasi:cli/environment"]),
-        ("files", &["wasi:filesystem/"]),
-        ("ai_models", &["fermyon:spin/llm", "spin:llm/"]),
-    ];
-    SETS.iter()
-        .find(|(_, prefixes)| prefixes.iter().any(|p| import.starts_with(p)))
+    CAPABILITY_INTERFACES
+        .iter()
+        .find(|(_, names)| names.iter().any(|n| are_semver_compatible(n, import)))
         .map(|(set, _)| *set)
 }
 
@@ -73,230 +103,309 @@ pub fn original_name(denied: &str) -> Option<String> {
 
 /// A dependency ready to compose.
 pub struct Dep<'a> {
-    /// The manifest key: `ns:pkg/iface@ver`, `ns:pkg/iface`, `ns:pkg@ver` or `ns:pkg`.
-    pub key: &'a str,
+    pub name: &'a DependencyName,
     pub bytes: Vec<u8>,
+    /// The export that satisfies the import, when it is not the import's own name.
     pub export: Option<&'a str>,
+    /// The capability sets it inherits from its parent component.
     pub inherits: &'a BTreeSet<String>,
 }
 
-/// Splits `ns:pkg/iface@1.2.3` into (`ns:pkg`, `Some(iface)`, `Some("1.2.3")`).
-fn split_name(name: &str) -> (&str, Option<&str>, Option<&str>) {
-    let (unversioned, version) = match name.split_once('@') {
-        Some((n, v)) => (n, Some(v)),
-        None => (name, None),
-    };
-    match unversioned.split_once('/') {
-        Some((pkg, iface)) => (pkg, Some(iface), version),
-        None => (unversioned, None, version),
-    }
+/// Why composition failed: Spin's `ComposeError`, with Spin's wording.
+#[derive(Debug)]
+pub enum ComposeError {
+    UnmatchedDependencyName {
+        component_id: String,
+        dependency_name: String,
+        imports: Vec<String>,
+    },
+    DependencyConflicts {
+        component_id: String,
+        conflicts: Vec<(String, Vec<String>)>,
+    },
+    MissingExport {
+        dependency_name: String,
+        export_name: String,
+        import_name: String,
+        exports: Vec<String>,
+    },
+    /// "an error occurred when preparing dependencies", and its cause.
+    Prepare(String),
+    Encode(String),
 }
 
-/// Semver compatibility as the component model uses it: same major, or for
-/// 0.x the same minor, or for 0.0.x the same patch.
-fn compatible(a: &str, b: &str) -> bool {
-    let parse = |v: &str| -> Vec<u64> {
-        v.split(['.', '-'])
-            .take(3)
-            .map(|p| p.parse().unwrap_or(u64::MAX))
-            .collect()
-    };
-    let (a, b) = (parse(a), parse(b));
-    match (a.as_slice(), b.as_slice()) {
-        ([0, 0, x], [0, 0, y]) => x == y,
-        ([0, x, _], [0, y, _]) => x == y,
-        ([x, ..], [y, ..]) => x == y,
-        _ => false,
-    }
-}
-
-/// Whether a dependency key satisfies an import name.
-fn key_matches(key: &str, import: &str) -> bool {
-    let (kpkg, kiface, kver) = split_name(key);
-    let (ipkg, iiface, iver) = split_name(import);
-    if kpkg != ipkg || iiface.is_none() {
-        return false;
-    }
-    if kiface.is_some() && kiface != iiface {
-        return false;
-    }
-    match (kver, iver) {
-        (None, _) => true,
-        (Some(k), Some(i)) => k == i || compatible(k, i),
-        (Some(_), None) => false,
-    }
-}
-
-/// Whether two interface names name the same interface at compatible versions.
-fn same_interface(a: &str, b: &str) -> bool {
-    let (ap, ai, av) = split_name(a);
-    let (bp, bi, bv) = split_name(b);
-    ap == bp
-        && ai == bi
-        && match (av, bv) {
-            (Some(x), Some(y)) => x == y || compatible(x, y),
-            (None, None) => true,
-            _ => false,
+impl fmt::Display for ComposeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ComposeError::UnmatchedDependencyName {
+                component_id,
+                dependency_name,
+                ..
+            } => write!(
+                f,
+                "dependency '{dependency_name}' doesn't match any imports of component '{component_id}'"
+            ),
+            ComposeError::DependencyConflicts {
+                component_id,
+                conflicts,
+            } => {
+                let list: Vec<String> = conflicts
+                    .iter()
+                    .map(|(import, names)| {
+                        format!(
+                            "import '{import}' satisfied by dependencies: '{}'",
+                            names.join(", ")
+                        )
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "component '{component_id}' has dependency conflicts: {}",
+                    list.join("; ")
+                )
+            }
+            ComposeError::MissingExport {
+                dependency_name,
+                export_name,
+                import_name,
+                ..
+            } => write!(
+                f,
+                "dependency '{dependency_name}' doesn't export '{export_name}' to satisfy import '{import_name}'"
+            ),
+            ComposeError::Prepare(cause) => {
+                write!(f, "an error occurred when preparing dependencies: {cause}")
+            }
+            ComposeError::Encode(cause) => write!(f, "failed to encode composition graph: {cause}"),
         }
-}
-
-/// The export names of a component, read without a composition graph.
-fn exports_of(bytes: &[u8]) -> Vec<String> {
-    let mut types = wac_graph::types::Types::default();
-    match Package::from_bytes("skyport:probe", None, bytes.to_vec(), &mut types) {
-        Ok(p) => types[p.ty()].exports.keys().cloned().collect(),
-        Err(_) => Vec::new(),
     }
 }
 
-/// Composes `main` with its dependencies; returns the composed component.
-pub fn compose(main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, String> {
+impl ComposeError {
+    /// What to change in the manifest (or the dependency) to get past it.
+    pub fn fix(&self) -> String {
+        match self {
+            ComposeError::UnmatchedDependencyName { imports, .. } => format!(
+                "name an import of the component, exactly (versions must be equal); it imports: {}",
+                list(imports)
+            ),
+            ComposeError::DependencyConflicts { .. } => {
+                "give each import one dependency: name the interface in the keys".into()
+            }
+            ComposeError::MissingExport {
+                dependency_name,
+                exports,
+                ..
+            } if !dependency_name.contains('/') => format!(
+                "a package-level key matches every import of that package, type-only interfaces \
+                 included; key the dependency by interface (`ns:pkg/iface@version`) for each \
+                 interface it exports: {}",
+                list(exports)
+            ),
+            ComposeError::MissingExport { exports, .. } => format!(
+                "make the dependency export the import's interface, or set `export` to one of its exports: {}",
+                list(exports)
+            ),
+            ComposeError::Prepare(cause) if cause.contains("already been registered") => {
+                "Spin registers each dependency under its package (`ns:pkg`), so a component can \
+                 take one dependency per package: put the interfaces in packages of their own, or \
+                 take them all from one dependency with a package-level key"
+                    .into()
+            }
+            ComposeError::Prepare(_) | ComposeError::Encode(_) => {
+                "check that each dependency is a component exporting what its key names, with the types the importing component expects".into()
+            }
+        }
+    }
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "nothing".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+struct DependencyInfo {
+    name: String,
+    instance: NodeId,
+    world: WorldId,
+    export: Option<String>,
+}
+
+/// Composes the component `id` with its dependencies, as Spin does; a
+/// component without dependencies is returned unchanged.
+pub fn compose(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, ComposeError> {
+    if deps.is_empty() {
+        return Ok(main.to_vec());
+    }
     let mut graph = CompositionGraph::new();
-    let main_pkg = Package::from_bytes("skyport:app", None, main.to_vec(), graph.types_mut())
-        .map_err(|e| format!("the component is not a valid Wasm component: {e:#}"))?;
-    let main_world = main_pkg.ty();
-    let main_id = graph
-        .register_package(main_pkg)
-        .map_err(|e| e.to_string())?;
-    let main_imports: Vec<(String, ItemKind)> = graph.types()[main_world]
+    let (main_world, main_instance) = register(&mut graph, id, main)?;
+    let imports: Vec<String> = graph.types()[main_world].imports.keys().cloned().collect();
+
+    // Spin keeps dependencies in a sorted map: compose in that order.
+    let mut ordered: Vec<&Dep<'_>> = deps.iter().collect();
+    ordered.sort_by(|a, b| a.name.cmp(b.name));
+
+    let mut infos: Vec<DependencyInfo> = Vec::new();
+    let mut mappings: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for dep in ordered {
+        let mut matched = Vec::new();
+        for import in &imports {
+            if matches_import(dep.name, import).map_err(ComposeError::Prepare)? {
+                matched.push(import.clone());
+            }
+        }
+        if matched.is_empty() {
+            return Err(ComposeError::UnmatchedDependencyName {
+                component_id: id.to_string(),
+                dependency_name: dep.name.to_string(),
+                imports: imports
+                    .iter()
+                    .filter(|i| !i.starts_with("wasi:"))
+                    .cloned()
+                    .collect(),
+            });
+        }
+        infos.push(register_dependency(&mut graph, dep)?);
+        for import in matched {
+            mappings.entry(import).or_default().push(infos.len() - 1);
+        }
+    }
+
+    let conflicts: Vec<(String, Vec<String>)> = mappings
+        .iter()
+        .filter(|(_, users)| users.len() > 1)
+        .map(|(import, users)| {
+            (
+                import.clone(),
+                users.iter().map(|&u| infos[u].name.clone()).collect(),
+            )
+        })
+        .collect();
+    if !conflicts.is_empty() {
+        return Err(ComposeError::DependencyConflicts {
+            component_id: id.to_string(),
+            conflicts,
+        });
+    }
+
+    let mut cache = HashSet::new();
+    let mut checker = SubtypeChecker::new(&mut cache);
+    let mut arguments = Vec::new();
+    for (import, users) in mappings {
+        let info = &infos[users[0]];
+        let export = info.export.clone().unwrap_or_else(|| import.clone());
+        let dep_exports = &graph.types()[info.world].exports;
+        let Some(export_ty) = dep_exports.get(&export).copied() else {
+            return Err(ComposeError::MissingExport {
+                dependency_name: info.name.clone(),
+                export_name: export,
+                import_name: import,
+                exports: dep_exports.keys().cloned().collect(),
+            });
+        };
+        let import_ty: ItemKind = graph.types()[main_world].imports[&import];
+        checker
+            .is_subtype(export_ty, graph.types(), import_ty, graph.types())
+            .map_err(|e| {
+                ComposeError::Prepare(format!(
+                    "dependency '{}' exports '{export}' which is not compatible with import '{import}': {e:#}",
+                    info.name
+                ))
+            })?;
+        let node = graph
+            .alias_instance_export(info.instance, &export)
+            .map_err(|e| ComposeError::Prepare(e.to_string()))?;
+        arguments.push((import, node));
+    }
+    for (import, node) in arguments {
+        graph
+            .set_instantiation_argument(main_instance, &import, node)
+            .map_err(|e| ComposeError::Prepare(e.to_string()))?;
+    }
+
+    let exports: Vec<String> = graph.types()[main_world].exports.keys().cloned().collect();
+    for export in exports {
+        let node = graph
+            .alias_instance_export(main_instance, &export)
+            .map_err(|e| ComposeError::Prepare(e.to_string()))?;
+        graph
+            .export(node, &export)
+            .map_err(|e| ComposeError::Prepare(e.to_string()))?;
+    }
+    graph
+        .encode(Default::default())
+        .map_err(|e| ComposeError::Encode(format!("{e:#}")))
+}
+
+/// Registers a component under `name` and instantiates it.
+fn register(
+    graph: &mut CompositionGraph,
+    name: &str,
+    bytes: &[u8],
+) -> Result<(WorldId, NodeId), ComposeError> {
+    let package = Package::from_bytes(name, None, bytes.to_vec(), graph.types_mut())
+        .map_err(|e| ComposeError::Prepare(format!("{e:#}")))?;
+    let world = package.ty();
+    let id = graph
+        .register_package(package)
+        .map_err(|e| ComposeError::Prepare(e.to_string()))?;
+    Ok((world, graph.instantiate(id)))
+}
+
+/// Registers a dependency under its package name (`ns:pkg`, or the plain
+/// name), as Spin does, and denies what it does not inherit.
+fn register_dependency(
+    graph: &mut CompositionGraph,
+    dep: &Dep<'_>,
+) -> Result<DependencyInfo, ComposeError> {
+    let package = match dep.name {
+        DependencyName::Package(p) => p.package(),
+        DependencyName::Plain(p) => p.clone(),
+    };
+    let (world, instance) = register(graph, &package, &dep.bytes)?;
+    let dep_imports: Vec<(String, ItemKind)> = graph.types()[world]
         .imports
         .iter()
         .map(|(n, k)| (n.clone(), *k))
         .collect();
-    let main_exports: Vec<String> = graph.types()[main_world].exports.keys().cloned().collect();
-
-    let mut args = Vec::new();
-    for (index, dep) in deps.iter().enumerate() {
-        // A package-level key (`ns:pkg`) takes the interfaces the dependency
-        // exports; the package's type-only interfaces stay imports.
-        let exported = exports_of(&dep.bytes);
-        let package_level = !dep.key.contains('/');
-        let satisfied: Vec<&String> = main_imports
-            .iter()
-            .map(|(n, _)| n)
-            .filter(|n| key_matches(dep.key, n))
-            .filter(|n| !package_level || exported.iter().any(|e| same_interface(e, n)))
-            .collect();
-        if satisfied.is_empty() {
-            let imports: Vec<&str> = main_imports
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .filter(|n| !n.starts_with("wasi:"))
-                .collect();
-            return Err(format!(
-                "dependency `{}` satisfies no import of the component (its non-WASI imports: {})",
-                dep.key,
-                if imports.is_empty() {
-                    "none".to_string()
-                } else {
-                    imports.join(", ")
-                }
-            ));
+    for (name, kind) in dep_imports {
+        let Some(set) = capability_of(&name) else {
+            continue;
+        };
+        if dep.inherits.contains(set) {
+            continue;
         }
-        let pkg = Package::from_bytes(
-            &format!("skyport:dep{index}"),
-            None,
-            dep.bytes.clone(),
-            graph.types_mut(),
-        )
-        .map_err(|e| {
-            format!(
-                "dependency `{}` is not a valid Wasm component: {e:#}",
-                dep.key
-            )
-        })?;
-        let dep_world = pkg.ty();
-        let dep_imports: Vec<(String, ItemKind)> = graph.types()[dep_world]
-            .imports
-            .iter()
-            .map(|(n, k)| (n.clone(), *k))
-            .collect();
-        let dep_exports: Vec<String> = graph.types()[dep_world].exports.keys().cloned().collect();
-        let dep_id = graph.register_package(pkg).map_err(|e| e.to_string())?;
-        let instance = graph.instantiate(dep_id);
-
-        // What it does not inherit is rerouted to trapping host stubs.
-        for (name, kind) in dep_imports {
-            let Some(set) = capability_of(&name) else {
-                continue;
-            };
-            if dep.inherits.contains(set) {
-                continue;
-            }
-            let denied = denied_name(&name);
-            let existing = graph
-                .imports()
-                .find(|(n, _, _)| *n == denied)
-                .and_then(|(_, _, node)| node);
-            let node = match existing {
-                Some(node) => node,
-                None => graph.import(denied.clone(), kind).map_err(|e| {
-                    format!("cannot deny `{name}` to dependency `{}`: {e}", dep.key)
-                })?,
-            };
-            graph
-                .set_instantiation_argument(instance, &name, node)
-                .map_err(|e| format!("cannot deny `{name}` to dependency `{}`: {e}", dep.key))?;
-        }
-
-        for import in satisfied {
-            let export = match dep.export {
-                Some(e) => e.to_string(),
-                None => dep_exports
-                    .iter()
-                    .find(|e| same_interface(e, import))
-                    .cloned()
-                    .ok_or_else(|| {
-                        format!(
-                            "dependency `{}` does not export `{import}` (it exports: {})",
-                            dep.key,
-                            dep_exports.join(", ")
-                        )
-                    })?,
-            };
-            let alias = graph
-                .alias_instance_export(instance, &export)
-                .map_err(|e| format!("dependency `{}`: {e}", dep.key))?;
-            args.push((import.clone(), alias, dep.key));
-        }
-    }
-
-    let main_instance = graph.instantiate(main_id);
-    for (import, alias, key) in args {
+        let denied = denied_name(&name);
+        let existing = graph
+            .imports()
+            .find(|(n, _, _)| *n == denied)
+            .and_then(|(_, _, node)| node);
+        let node = match existing {
+            Some(node) => node,
+            None => graph.import(denied, kind).map_err(|e| {
+                ComposeError::Prepare(format!("cannot deny `{name}` to '{}': {e}", dep.name))
+            })?,
+        };
         graph
-            .set_instantiation_argument(main_instance, &import, alias)
-            .map_err(|e| format!("dependency `{key}` cannot satisfy `{import}`: {e}"))?;
+            .set_instantiation_argument(instance, &name, node)
+            .map_err(|e| {
+                ComposeError::Prepare(format!("cannot deny `{name}` to '{}': {e}", dep.name))
+            })?;
     }
-    for export in main_exports {
-        let alias = graph
-            .alias_instance_export(main_instance, &export)
-            .map_err(|e| e.to_string())?;
-        graph.export(alias, export).map_err(|e| e.to_string())?;
-    }
-    graph
-        .encode(EncodeOptions {
-            define_components: true,
-            validate: true,
-            processor: None,
-        })
-        .map_err(|e| format!("composition failed: {e:#}"))
+    Ok(DependencyInfo {
+        name: dep.name.to_string(),
+        instance,
+        world,
+        export: dep.export.map(str::to_string),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_match_imports() {
-        assert!(key_matches("a:b/c@1.0.0", "a:b/c@1.0.0"));
-        assert!(key_matches("a:b/c@1.0.0", "a:b/c@1.2.0"));
-        assert!(!key_matches("a:b/c@1.0.0", "a:b/c@2.0.0"));
-        assert!(key_matches("a:b/c", "a:b/c@0.3.0"));
-        assert!(key_matches("a:b", "a:b/c@1.0.0"));
-        assert!(key_matches("a:b@0.1.0", "a:b/d@0.1.5"));
-        assert!(!key_matches("a:b@0.1.0", "a:b/d@0.2.0"));
-        assert!(!key_matches("a:b/c", "a:b/d"));
-    }
 
     #[test]
     fn denied_names_round_trip() {
@@ -309,15 +418,23 @@ mod tests {
     }
 
     #[test]
-    fn capabilities() {
+    fn capabilities_are_spins_interfaces() {
+        // Semver-compatible versions of a listed interface are covered.
         assert_eq!(
-            capability_of("wasi:http/outgoing-handler@0.2.6"),
+            capability_of("wasi:http/outgoing-handler@0.2.0"),
             Some("allowed_outbound_hosts")
         );
         assert_eq!(capability_of("wasi:http/types@0.2.6"), None);
+        // Spin leaves these to the host even for a non-inheriting dependency.
+        assert_eq!(capability_of("wasi:sockets/network@0.2.6"), None);
+        assert_eq!(capability_of("wasi:http/outgoing-handler@0.3.0"), None);
         assert_eq!(
             capability_of("fermyon:spin/key-value@2.0.0"),
             Some("key_value_stores")
+        );
+        assert_eq!(
+            capability_of("wasi:cli/environment@0.2.3"),
+            Some("environment")
         );
         assert_eq!(capability_of("wasi:cli/stdout@0.2.0"), None);
     }

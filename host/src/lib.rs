@@ -3,7 +3,8 @@
 //!
 //! `manifest`, `runtime_config`, `routes`, `allowed_hosts` and `variables` read
 //! and check configuration; `app` turns it into pre-instantiated components
-//! (`compose` and `deny` wire dependencies, `engine` compiles and caches);
+//! (`dependencies` checks their names as Spin does, `compose` and `deny`
+//! wire them, `engine` compiles and caches);
 //! `server` serves requests with `state`, `outbound` and `spin_api` supplying
 //! what a guest may reach.
 
@@ -13,6 +14,7 @@ pub mod build;
 pub mod compose;
 pub mod cpu;
 pub mod deny;
+pub mod dependencies;
 pub mod engine;
 pub mod error;
 pub mod files;

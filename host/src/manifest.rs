@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::allowed_hosts::AllowedHost;
+use crate::dependencies::{self, DependencyName, SourceKind};
 use crate::error::{from_toml, ConfigError};
 use crate::routes::Route;
 use crate::variables::{self, Template};
@@ -139,7 +140,7 @@ struct RawComponent {
     #[serde(default)]
     tool: toml::Table,
     #[serde(default)]
-    dependencies_inherit_configuration: bool,
+    dependencies_inherit_configuration: Option<bool>,
     #[serde(default)]
     dependencies: BTreeMap<String, RawDependency>,
 }
@@ -294,8 +295,10 @@ pub enum FileMount {
 /// One entry of a component's `dependencies`.
 #[derive(Debug, Clone)]
 pub struct Dependency {
-    /// The import it satisfies: `ns:pkg/iface@ver`, `ns:pkg/iface`, `ns:pkg@ver` or `ns:pkg`.
+    /// The key as written: `ns:pkg/iface@ver`, `ns:pkg/iface`, `ns:pkg@ver`, `ns:pkg` or `plain-name`.
     pub import: String,
+    /// The key, parsed.
+    pub name: DependencyName,
     pub source: PathBuf,
     /// Which export of the dependency satisfies the import (default: the same name).
     pub export: Option<String>,
@@ -640,16 +643,89 @@ fn check_component(
         })
         .collect();
 
-    let mut dependencies = Vec::new();
-    for (import, dep) in rc.dependencies {
-        let field = at(&format!("dependencies.\"{import}\""));
-        check_import_name(&import).map_err(|p| {
+    let dependencies = check_dependencies(
+        path,
+        dir,
+        id,
+        rc.dependencies_inherit_configuration,
+        rc.dependencies,
+    )?;
+
+    Ok(Component {
+        id: id.to_string(),
+        source,
+        description: rc.description,
+        variables,
+        environment: rc.environment,
+        files,
+        exclude_files: rc.exclude_files,
+        allowed_outbound_hosts: rc.allowed_outbound_hosts,
+        key_value_stores: rc.key_value_stores,
+        sqlite_databases: rc.sqlite_databases,
+        build: rc.build,
+        dependencies,
+    })
+}
+
+/// A component's `dependencies`: first the rules Spin checks before it loads
+/// anything (with Spin's reasons), then what skyport can load (local paths).
+fn check_dependencies(
+    path: &Path,
+    dir: &Path,
+    id: &str,
+    component_wide: Option<bool>,
+    raw: BTreeMap<String, RawDependency>,
+) -> Result<Vec<Dependency>, ConfigError> {
+    let field = format!("component.{id}.dependencies");
+    let err =
+        |field: String, problem: String, fix: &str| ConfigError::new(path, field, problem, fix);
+
+    let per_dependency = raw
+        .values()
+        .any(|d| matches!(d, RawDependency::Table(t) if t.inherit_configuration.is_some()));
+    if component_wide.is_some() && per_dependency {
+        return Err(err(
+            format!("component.{id}.dependencies_inherit_configuration"),
+            format!(
+                "Component `{id}` specifies both `dependencies_inherit_configuration` and \
+                 per-dependency `inherit_configuration`. These are mutually exclusive; use one or the other."
+            ),
+            "remove `dependencies_inherit_configuration` and give each dependency its `inherit_configuration`",
+        ));
+    }
+
+    let mut named = Vec::new();
+    for (key, dep) in &raw {
+        let name: DependencyName = key.parse().map_err(|p: String| {
             err(
-                field.clone(),
-                p,
-                "name an import such as `my:pkg/iface@1.0.0`, `my:pkg/iface` or `my:pkg`",
+                format!("{field}.\"{key}\""),
+                format!("`{key}` is not a dependency name: {p}"),
+                "name an import such as `my:pkg/iface@1.0.0`, `my:pkg/iface`, `my:pkg` or `plain-name`",
             )
         })?;
+        let (kind, export) = match dep {
+            RawDependency::Version(_) => (SourceKind::Version, false),
+            RawDependency::Table(t) if t.version.is_some() => (
+                SourceKind::Registry {
+                    has_package: t.package.is_some(),
+                },
+                t.export.is_some(),
+            ),
+            RawDependency::Table(t) => (SourceKind::Other, t.export.is_some()),
+        };
+        named.push((name, kind, export));
+    }
+    dependencies::validate(&named).map_err(|p| {
+        err(
+            field.clone(),
+            format!("component {id:?} has invalid dependencies: {p}"),
+            "give each dependency a package name, and give two dependencies of one package different interfaces or incompatible versions",
+        )
+    })?;
+
+    let mut out = Vec::new();
+    for ((import, dep), (name, _, _)) in raw.into_iter().zip(named) {
+        let field = format!("{field}.\"{import}\"");
         let table = match dep {
             RawDependency::Version(v) => {
                 return Err(err(
@@ -687,63 +763,46 @@ fn check_component(
                 "add `path = \"dep.wasm\"`",
             ));
         };
-        if table.export.is_some() && !import.contains('/') {
-            return Err(err(
-                field,
-                "a package-level dependency cannot name an `export`".into(),
-                "remove `export`, or name the interface in the key",
-            ));
-        }
+        let all = || CAPABILITY_SETS.iter().map(|s| s.to_string()).collect();
+        // Spin: omitted or `false` inherits nothing, `true` everything, a list
+        // the sets it names (names it does not know are ignored).
         let inherits: BTreeSet<String> = match table.inherit_configuration {
-            None => {
-                if rc.dependencies_inherit_configuration {
-                    CAPABILITY_SETS.iter().map(|s| s.to_string()).collect()
-                } else {
-                    BTreeSet::new()
-                }
-            }
-            Some(_) if rc.dependencies_inherit_configuration => {
-                return Err(err(field, "`inherit_configuration` cannot be combined with `dependencies_inherit_configuration = true`".into(), "use one or the other"));
-            }
-            Some(RawInherit::All(true)) => CAPABILITY_SETS.iter().map(|s| s.to_string()).collect(),
-            Some(RawInherit::All(false)) => BTreeSet::new(),
+            None if component_wide == Some(true) => all(),
+            None | Some(RawInherit::All(false)) => BTreeSet::new(),
+            Some(RawInherit::All(true)) => all(),
             Some(RawInherit::Some(list)) => {
-                let mut set = BTreeSet::new();
-                for name in list {
-                    if !CAPABILITY_SETS.contains(&name.as_str()) {
+                for name in &list {
+                    let snake = !name.is_empty()
+                        && name
+                            .split('_')
+                            .all(|w| w.starts_with(|c: char| c.is_ascii_lowercase()));
+                    if !(is_kebab(name) || snake) {
                         return Err(err(
                             format!("{field}.inherit_configuration"),
-                            format!("`{name}` is not a capability set"),
+                            format!("`{name}`: expected kebab-case or snake_case"),
                             &format!("use any of: {}", CAPABILITY_SETS.join(", ")),
                         ));
                     }
-                    set.insert(name);
+                    if !CAPABILITY_SETS.contains(&name.as_str()) {
+                        tracing::warn!(
+                            "{}: `{field}.inherit_configuration`: `{name}` is not a capability set, so it grants nothing (as on Spin); the sets are: {}",
+                            path.display(),
+                            CAPABILITY_SETS.join(", ")
+                        );
+                    }
                 }
-                set
+                list.into_iter().collect()
             }
         };
-        dependencies.push(Dependency {
+        out.push(Dependency {
             import,
+            name,
             source: dir.join(dep_path),
             export: table.export,
             inherits,
         });
     }
-
-    Ok(Component {
-        id: id.to_string(),
-        source,
-        description: rc.description,
-        variables,
-        environment: rc.environment,
-        files,
-        exclude_files: rc.exclude_files,
-        allowed_outbound_hosts: rc.allowed_outbound_hosts,
-        key_value_stores: rc.key_value_stores,
-        sqlite_databases: rc.sqlite_databases,
-        build: rc.build,
-        dependencies,
-    })
+    Ok(out)
 }
 
 fn is_kebab(s: &str) -> bool {
@@ -754,32 +813,6 @@ fn is_kebab(s: &str) -> bool {
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         })
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-}
-
-/// Checks a dependency key: `ns:pkg`, `ns:pkg@ver`, `ns:pkg/iface` or `ns:pkg/iface@ver`.
-fn check_import_name(name: &str) -> Result<(), String> {
-    let (unversioned, version) = match name.split_once('@') {
-        Some((n, v)) => (n, Some(v)),
-        None => (name, None),
-    };
-    let Some((ns, rest)) = unversioned.split_once(':') else {
-        return Err(format!(
-            "`{name}` is not a package or interface name (no `namespace:`)"
-        ));
-    };
-    let (pkg, iface) = match rest.split_once('/') {
-        Some((p, i)) => (p, Some(i)),
-        None => (rest, None),
-    };
-    if !is_kebab(ns) || !is_kebab(pkg) || iface.is_some_and(|i| !is_kebab(i)) {
-        return Err(format!("`{name}` is not a valid package or interface name"));
-    }
-    if let Some(v) = version {
-        if v.split('.').count() != 3 || v.split('.').any(|p| p.is_empty()) {
-            return Err(format!("`{v}` in `{name}` is not a semver version"));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -838,13 +871,5 @@ mod tests {
         assert!(w.inherits.is_empty());
         let z = deps.iter().find(|d| d.import == "x:y/z@1.0.0").unwrap();
         assert_eq!(z.inherits.iter().collect::<Vec<_>>(), vec!["variables"]);
-    }
-
-    #[test]
-    fn import_names() {
-        assert!(check_import_name("a:b/c@1.2.3").is_ok());
-        assert!(check_import_name("a:b").is_ok());
-        assert!(check_import_name("ab").is_err());
-        assert!(check_import_name("a:b@1.2").is_err());
     }
 }

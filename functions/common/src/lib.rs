@@ -4,8 +4,8 @@
 //! the authorization-code flow, `accounts` keeps accounts and their tokens
 //! fresh, and `pages` renders the popup's closing page.
 //!
-//! Provider specifics come from the plugin behind `skyport:cloud` (imported
-//! here and wired in spin.toml), never from this crate.
+//! Provider specifics come from the plugins behind `skyport:identity` and
+//! `skyport:account` (imported here and wired in spin.toml), never from this crate.
 
 pub mod accounts;
 pub mod api;
@@ -16,11 +16,11 @@ pub mod oauth;
 pub mod orgs;
 pub mod pages;
 
-wit_bindgen::generate!({ path: "../../wit", world: "account-client" });
+wit_bindgen::generate!({ path: "../../wit", world: "account-client", generate_all });
 
-pub use skyport::cloud::{
-    account as plugin_account, identity as plugin_identity, types as plugin_types,
-};
+pub use skyport::account::account as plugin_account;
+pub use skyport::identity::identity as plugin_identity;
+pub use skyport::types::types as plugin_types;
 
 /// Seconds since the epoch.
 pub fn now() -> i64 {

@@ -2,16 +2,17 @@
 //! account's zones, choose one for a domain, see its name servers, and
 //! create, update and delete records — with etags, so a concurrent change is
 //! refused rather than overwritten. The DNS plugin is whatever spin.toml wires
-//! to `skyport:cloud/dns`.
+//! to `skyport:dns`.
 
 wit_bindgen::generate!({
     path: "../../wit",
     world: "dns-client",
-    with: { "skyport:cloud/types@0.1.1": skyport_functions::plugin_types },
+    generate_all,
+    with: { "skyport:types/types@0.2.0": skyport_functions::plugin_types },
 });
 
 use serde_json::{json, Value};
-use skyport::cloud::dns::{self as plugin, Precondition, RecordSet, RecordType};
+use skyport::dns::dns::{self as plugin, Precondition, RecordSet, RecordType};
 use skyport_functions::api::{check_id, json_body, json_response, query, segments, ApiError};
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::{accounts, orgs};

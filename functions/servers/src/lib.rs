@@ -7,12 +7,13 @@
 wit_bindgen::generate!({
     path: "../../wit",
     world: "compute-client",
-    with: { "skyport:cloud/types@0.1.1": skyport_functions::plugin_types },
+    generate_all,
+    with: { "skyport:types/types@0.2.0": skyport_functions::plugin_types },
 });
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use skyport::cloud::compute::{self as plugin, Operation, ServerSpec};
+use skyport::compute::compute::{self as plugin, Operation, ServerSpec};
 use skyport_functions::api::{check_id, json_body, json_response, query, segments, ApiError};
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::plugin_types::Error as PluginError;

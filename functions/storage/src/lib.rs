@@ -7,11 +7,12 @@
 wit_bindgen::generate!({
     path: "../../wit",
     world: "storage-client",
-    with: { "skyport:cloud/types@0.1.1": skyport_functions::plugin_types },
+    generate_all,
+    with: { "skyport:types/types@0.2.0": skyport_functions::plugin_types },
 });
 
 use serde_json::{json, Value};
-use skyport::cloud::storage::{self as plugin, Access, StorageAccount};
+use skyport::storage::storage::{self as plugin, Access, StorageAccount};
 use skyport_functions::api::{check_id, json_body, json_response, segments, ApiError};
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::{accounts, orgs};

@@ -1,9 +1,9 @@
-//! `skyport:cloud/account` through Azure Resource Manager.
+//! `skyport:account` through Azure Resource Manager.
 
 use azure_arm::rbac;
 use serde_json::Value;
 
-use crate::exports::skyport::cloud::account::{
+use crate::exports::skyport::account::account::{
     CapabilityStatus, Guest, Prerequisites, Provider, Subscription, Tenant,
 };
 use crate::Plugin;
@@ -44,7 +44,7 @@ fn subscription(v: &Value) -> Subscription {
 
 /// The token's object id, to find the caller's own role assignments.
 fn caller_oid(token: &str) -> Option<String> {
-    <Plugin as crate::exports::skyport::cloud::identity::Guest>::principal_of(token.to_string())
+    <Plugin as crate::exports::skyport::identity::identity::Guest>::principal_of(token.to_string())
         .map(|p| p.user_id)
 }
 

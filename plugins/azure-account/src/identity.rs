@@ -1,9 +1,9 @@
-//! `skyport:cloud/identity` for the Microsoft identity platform v2.
+//! `skyport:identity` for the Microsoft identity platform v2.
 
 use azure_arm::aad::{self, Callback, TokenError};
 use base64::Engine;
 
-use crate::exports::skyport::cloud::identity::{
+use crate::exports::skyport::identity::identity::{
     CallbackOutcome, Guest, OauthEndpoints, Principal, TokenOutcome,
 };
 use crate::Plugin;

@@ -8,7 +8,7 @@
 mod account;
 mod identity;
 
-wit_bindgen::generate!({ path: "../../wit", world: "account-plugin", with: { "skyport:cloud/types@0.1.1": azure_arm::contract::types } });
+wit_bindgen::generate!({ path: "../../wit", world: "account-plugin", generate_all, with: { "skyport:types/types@0.2.0": azure_arm::contract::types } });
 
 struct Plugin;
 

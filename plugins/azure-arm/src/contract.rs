@@ -1,11 +1,11 @@
 //! What every Azure plugin shares at the contract's edge: the bindings of
-//! `skyport:cloud/types` (plugins map theirs to these with wit-bindgen's
+//! `skyport:types` (plugins map theirs to these with wit-bindgen's
 //! `with`), the translation of an ARM failure into the contract's `error`,
 //! and an ARM client for one call's session.
 
-wit_bindgen::generate!({ path: "../../wit", world: "types-only" });
+wit_bindgen::generate!({ path: "../../wit", world: "types-only", generate_all });
 
-pub use skyport::cloud::types;
+pub use skyport::types::types;
 
 use crate::error::Kind;
 use crate::spin_transport::SpinTransport;

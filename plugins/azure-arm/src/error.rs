@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::Response;
 
-/// The contract's error cases (`skyport:cloud/types.error`), without the WIT types.
+/// The contract's error cases (`skyport:types/types.error`), without the WIT types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Unauthorized,

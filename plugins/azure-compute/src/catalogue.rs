@@ -3,7 +3,9 @@
 use azure_arm::{ArmError, Request, Transport};
 use serde_json::Value;
 
-use crate::exports::skyport::cloud::compute::{Guest, Operation, Price, Region, ServerSpec, Size};
+use crate::exports::skyport::compute::compute::{
+    Guest, Operation, Price, Region, ServerSpec, Size,
+};
 use crate::{steps, with_arm, Plugin};
 use azure_arm::contract::types::{self as wit, Session};
 

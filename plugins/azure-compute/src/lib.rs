@@ -1,4 +1,4 @@
-//! The Azure compute plugin: `skyport:cloud/compute` over ARM. A server is a
+//! The Azure compute plugin: `skyport:compute` over ARM. A server is a
 //! resource group of its own holding a virtual network, a static Standard
 //! public IP, a security group open on 22/80/443, a NIC and an Ubuntu LTS VM
 //! with SSH-key login only; `steps.rs` walks them one idempotent PUT at a
@@ -7,7 +7,7 @@
 mod catalogue;
 mod steps;
 
-wit_bindgen::generate!({ path: "../../wit", world: "compute-plugin", with: { "skyport:cloud/types@0.1.1": azure_arm::contract::types } });
+wit_bindgen::generate!({ path: "../../wit", world: "compute-plugin", generate_all, with: { "skyport:types/types@0.2.0": azure_arm::contract::types } });
 
 pub(crate) use azure_arm::contract::with_arm;
 

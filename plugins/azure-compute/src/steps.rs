@@ -7,7 +7,7 @@ use azure_arm::{Arm, ArmError};
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::exports::skyport::cloud::compute::{Operation, Server, ServerSpec};
+use crate::exports::skyport::compute::compute::{Operation, Server, ServerSpec};
 use crate::with_arm;
 use azure_arm::contract::types::{self as wit, Session};
 

@@ -1,12 +1,12 @@
-//! The Azure DNS plugin: `skyport:cloud/dns` over ARM's
+//! The Azure DNS plugin: `skyport:dns` over ARM's
 //! `Microsoft.Network/dnsZones` (api-version 2018-05-01). Zone ids are ARM
 //! resource ids; etags map to If-Match / If-None-Match.
 
-wit_bindgen::generate!({ path: "../../wit", world: "dns-plugin", with: { "skyport:cloud/types@0.1.1": azure_arm::contract::types } });
+wit_bindgen::generate!({ path: "../../wit", world: "dns-plugin", generate_all, with: { "skyport:types/types@0.2.0": azure_arm::contract::types } });
 
 use azure_arm::contract::types::{self as wit, Session};
 use azure_arm::contract::with_arm;
-use exports::skyport::cloud::dns::{Guest, Precondition, RecordSet, RecordType, Zone};
+use exports::skyport::dns::dns::{Guest, Precondition, RecordSet, RecordType, Zone};
 use serde_json::{json, Value};
 
 const API: &str = "2018-05-01";

@@ -1,14 +1,14 @@
-//! The Azure storage plugin: `skyport:cloud/storage` over ARM's
+//! The Azure storage plugin: `skyport:storage` over ARM's
 //! `Microsoft.Storage` (accounts, keys, containers) and the Blob service's
 //! data plane (the access check), signed with SharedKey.
 
-wit_bindgen::generate!({ path: "../../wit", world: "storage-plugin", with: { "skyport:cloud/types@0.1.1": azure_arm::contract::types } });
+wit_bindgen::generate!({ path: "../../wit", world: "storage-plugin", generate_all, with: { "skyport:types/types@0.2.0": azure_arm::contract::types } });
 
 use azure_arm::contract::types::{self as wit, Session};
 use azure_arm::contract::with_arm;
 use azure_arm::spin_transport::SpinTransport;
 use azure_arm::{blob, Request, Transport};
-use exports::skyport::cloud::storage::{Access, Guest, Operation, StorageAccount};
+use exports::skyport::storage::storage::{Access, Guest, Operation, StorageAccount};
 use serde_json::{json, Value};
 
 const API: &str = "2023-05-01";

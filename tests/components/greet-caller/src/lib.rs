@@ -11,6 +11,8 @@ use spin_sdk::http_component;
 fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
     let body = if req.path().ends_with("/secret") {
         greeter::secret()
+    } else if req.path().ends_with("/tone") {
+        format!("{:?}", greeter::mood())
     } else {
         let name = req
             .query()

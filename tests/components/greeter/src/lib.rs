@@ -2,7 +2,9 @@
 
 wit_bindgen::generate!({ path: "../../wit", world: "provider" });
 
+use exports::skyport_test::greet::farewell::Guest as Farewell;
 use exports::skyport_test::greet::greeter::Guest;
+use skyport_test::greet::types::Tone;
 
 struct Greeter;
 
@@ -11,12 +13,23 @@ impl Guest for Greeter {
         format!("Hello, {name}, from a dependency!")
     }
 
+    fn mood() -> Tone {
+        Tone::Warm
+    }
+
     fn secret() -> String {
-        // Traps on the host side unless this dependency inherits `variables`.
+        // Unless this dependency inherits `variables`, the host answers as
+        // Spin's deny adapter does: `undefined`.
         match spin_sdk::variables::get("secret") {
             Ok(v) => format!("secret={v}"),
             Err(e) => format!("error={e:?}"),
         }
+    }
+}
+
+impl Farewell for Greeter {
+    fn bye(name: String) -> String {
+        format!("Goodbye, {name}.")
     }
 }
 

@@ -2,11 +2,11 @@
 //! `default` key-value store (plugins are instantiated per request, so state
 //! must live somewhere durable). It inherits only `key_value_stores`.
 
-wit_bindgen::generate!({ path: "../../../wit", world: "dns-plugin" });
+wit_bindgen::generate!({ path: "../../../wit", world: "dns-plugin", generate_all });
 
-use exports::skyport::cloud::dns::{Guest, Precondition, RecordSet, RecordType, Zone};
+use exports::skyport::dns::dns::{Guest, Precondition, RecordSet, RecordType, Zone};
 use serde_json::{json, Value};
-use skyport::cloud::types::{Detail, Error, Session};
+use skyport::types::types::{Detail, Error, Session};
 use spin_sdk::key_value::Store;
 
 const ZONE: &str = "example.test";
@@ -90,7 +90,7 @@ impl Guest for Plugin {
     fn list_zones(_: Session, _scope: String) -> Result<Vec<Zone>, Error> {
         Ok(vec![Self::get_zone(
             Session {
-                cloud: skyport::cloud::types::Cloud {
+                cloud: skyport::types::types::Cloud {
                     authority: String::new(),
                     management: String::new(),
                     audience: String::new(),
