@@ -3,7 +3,9 @@
 //! create further organizations with the bootstrap key.
 
 use serde_json::json;
-use skyport_functions::api::{check_id, json_body, json_response, origin, segments, ApiError};
+use skyport_functions::api::{
+    check_id, json_body, json_response, opt_str, origin, segments, ApiError,
+};
 use skyport_functions::config::{bootstrap_api_key, Config};
 use skyport_functions::crypto::Keys;
 use skyport_functions::plugin_account;
@@ -130,7 +132,7 @@ fn create_org(req: &Request) -> Result<Response, ApiError> {
         ));
     }
     let body = json_body(req.body())?;
-    let name = body["name"].as_str().unwrap_or("").trim();
+    let name = opt_str(&body, "name", 100)?.unwrap_or("").trim();
     if name.is_empty() || name.len() > 100 {
         return Err(ApiError::bad_request(
             "invalid_name",

@@ -141,13 +141,108 @@ pub fn json_body(body: &[u8]) -> Result<Value, ApiError> {
     if body.is_empty() {
         return Ok(json!({}));
     }
-    serde_json::from_slice(body).map_err(|e| {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(
             "malformed_json",
             &format!("The body is not valid JSON: {e}."),
             "Send a JSON object with the documented fields.",
         )
-    })
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            "The body is JSON but not an object.",
+            "Send a JSON object with the documented fields.",
+        ));
+    }
+    Ok(value)
+}
+
+fn wrong_type(field: &str, expected: &str) -> ApiError {
+    ApiError::bad_request(
+        "invalid_field",
+        &format!("`{field}` must be {expected}."),
+        &format!("Send `{field}` as {expected}, or leave it out where it is optional."),
+    )
+    .with("field", json!(field))
+}
+
+/// A string field: `None` when absent or null; a 400 naming the field when it
+/// has another type, is longer than `max` characters or holds control characters.
+pub fn opt_str<'a>(body: &'a Value, field: &str, max: usize) -> Result<Option<&'a str>, ApiError> {
+    match &body[field] {
+        Value::Null => Ok(None),
+        Value::String(s) if s.chars().count() <= max && !s.chars().any(char::is_control) => {
+            Ok(Some(s.as_str()))
+        }
+        Value::String(_) => Err(wrong_type(
+            field,
+            &format!("a string of at most {max} characters without control characters"),
+        )),
+        _ => Err(wrong_type(field, "a string")),
+    }
+}
+
+/// A required, non-empty string field (see [`opt_str`]).
+pub fn req_str<'a>(body: &'a Value, field: &str, max: usize) -> Result<&'a str, ApiError> {
+    opt_str(body, field, max)?
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "missing_fields",
+                &format!("`{field}` is required."),
+                &format!("Send `{field}` as a non-empty string."),
+            )
+            .with("field", json!(field))
+        })
+}
+
+/// An integer field within `min..=max`; `None` when absent or null.
+pub fn opt_int(body: &Value, field: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+    match &body[field] {
+        Value::Null => Ok(None),
+        Value::Number(n) => match n.as_i64() {
+            Some(v) if (min..=max).contains(&v) => Ok(Some(v)),
+            _ => Err(wrong_type(
+                field,
+                &format!("a whole number from {min} to {max}"),
+            )),
+        },
+        _ => Err(wrong_type(
+            field,
+            &format!("a whole number from {min} to {max}"),
+        )),
+    }
+}
+
+/// A list of strings (each at most `max` characters); `None` when absent or null.
+pub fn opt_str_list(
+    body: &Value,
+    field: &str,
+    max: usize,
+) -> Result<Option<Vec<String>>, ApiError> {
+    match &body[field] {
+        Value::Null => Ok(None),
+        Value::Array(items) if items.len() <= 100 => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s)
+                    if s.chars().count() <= max && !s.chars().any(char::is_control) =>
+                {
+                    Ok(s.clone())
+                }
+                _ => Err(wrong_type(
+                    field,
+                    &format!("a list of at most 100 strings of at most {max} characters"),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        _ => Err(wrong_type(
+            field,
+            &format!("a list of at most 100 strings of at most {max} characters"),
+        )),
+    }
 }
 
 /// Checks that an id looks like one the API hands out.
@@ -223,6 +318,29 @@ mod tests {
         assert_eq!(segments("/api/v1/servers/"), ["api", "v1", "servers"]);
         assert_eq!(segments("//api//v1"), ["api", "v1"]);
         assert!(segments("/").is_empty());
+    }
+
+    #[test]
+    fn fields_are_typed() {
+        let b =
+            json!({ "name": "web", "ttl": "300", "n": 5, "values": ["a", 1], "ctl": "a\u{0}b" });
+        assert_eq!(req_str(&b, "name", 10).unwrap(), "web");
+        assert_eq!(
+            req_str(&b, "absent", 10).unwrap_err().code,
+            "missing_fields"
+        );
+        assert_eq!(opt_str(&b, "n", 10).unwrap_err().code, "invalid_field");
+        assert_eq!(opt_str(&b, "ctl", 10).unwrap_err().code, "invalid_field");
+        assert_eq!(opt_str(&b, "name", 2).unwrap_err().code, "invalid_field");
+        let e = opt_int(&b, "ttl", 1, 100).unwrap_err();
+        assert_eq!((e.status, e.code.as_str()), (400, "invalid_field"));
+        assert_eq!(e.extra["field"], "ttl");
+        assert_eq!(opt_int(&b, "n", 1, 10).unwrap(), Some(5));
+        assert!(opt_int(&b, "n", 6, 10).is_err());
+        assert_eq!(opt_int(&b, "absent", 1, 10).unwrap(), None);
+        assert!(opt_str_list(&b, "values", 10).is_err());
+        assert!(json_body(b"[1]").is_err());
+        assert!(json_body(b"{}").is_ok());
     }
 
     #[test]

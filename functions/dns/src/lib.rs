@@ -13,7 +13,9 @@ wit_bindgen::generate!({
 
 use serde_json::{json, Value};
 use skyport::dns::dns::{self as plugin, Precondition, RecordSet, RecordType};
-use skyport_functions::api::{check_id, json_body, json_response, query, segments, ApiError};
+use skyport_functions::api::{
+    check_id, json_body, json_response, opt_int, opt_str_list, query, req_str, segments, ApiError,
+};
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::{accounts, orgs};
 use spin_sdk::http::{Method, Request, Response};
@@ -129,11 +131,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Post, ["api", "v1", "dns", "domains"]) => {
             let body = json_body(req.body())?;
-            let (Some(account), Some(zone_id)) =
-                (body["account_id"].as_str(), body["zone_id"].as_str())
-            else {
-                return Err(ApiError::bad_request("missing_fields", "`account_id` and `zone_id` are required.", "Send {\"account_id\": \"…\", \"zone_id\": \"…\"} with a zone from GET …/dns/zones."));
-            };
+            let account = req_str(&body, "account_id", 64)?;
+            let zone_id = req_str(&body, "zone_id", 1024)?;
+            check_id(account, "account")?;
             let s = accounts::session(&db, &org, account).await?;
             let zone = plugin::get_zone(&s, zone_id).map_err(accounts::plugin_error)?;
             db.execute(
@@ -176,14 +176,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let record_type = type_of(ty)?;
             check_name(rel)?;
             let body = json_body(req.body())?;
-            let values: Vec<String> = body["values"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let values = opt_str_list(&body, "values", 1024)?.unwrap_or_default();
             if values.is_empty() {
                 return Err(ApiError::bad_request(
                     "missing_values",
@@ -191,7 +184,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                     "Send {\"ttl\": 300, \"values\": [\"203.0.113.10\"]}.",
                 ));
             }
-            let ttl = body["ttl"].as_u64().unwrap_or(300).min(u32::MAX as u64) as u32;
+            let ttl = opt_int(&body, "ttl", 1, i64::from(i32::MAX))?.unwrap_or(300) as u32;
             let precondition = match (
                 req.header("if-match").and_then(|h| h.as_str()),
                 req.header("if-none-match").and_then(|h| h.as_str()),
@@ -210,13 +203,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (Method::Put, ["api", "v1", "dns", "domains", name, "hostnames", host]) => {
             check_name(host)?;
             let body = json_body(req.body())?;
-            let server = body["server_id"].as_str().ok_or_else(|| {
-                ApiError::bad_request(
-                    "missing_fields",
-                    "`server_id` is required.",
-                    "Send {\"server_id\": \"…\"} with one of your servers.",
-                )
-            })?;
+            let server = req_str(&body, "server_id", 64)?;
             check_id(server, "server")?;
             let r = db.execute(
                 "SELECT public_ip, status FROM servers WHERE id = ? AND org_id = ?",
@@ -235,7 +222,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             };
             let (account, zone_id) = domain(&db, &org, name)?;
             let s = accounts::session(&db, &org, &account).await?;
-            let ttl = body["ttl"].as_u64().unwrap_or(300) as u32;
+            let ttl = opt_int(&body, "ttl", 1, i64::from(i32::MAX))?.unwrap_or(300) as u32;
             let r = plugin::set_record(
                 &s,
                 &zone_id,

@@ -14,7 +14,9 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use skyport::compute::compute::{self as plugin, Operation, ServerSpec};
-use skyport_functions::api::{check_id, json_body, json_response, query, segments, ApiError};
+use skyport_functions::api::{
+    check_id, json_body, json_response, opt_str, query, req_str, segments, ApiError,
+};
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::plugin_types::Error as PluginError;
 use skyport_functions::{accounts, orgs};
@@ -263,16 +265,16 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
     };
     let b = json_body(req.body())?;
     let field = |k: &str| {
-        b[k].as_str()
-            .map(str::to_string)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "missing_fields",
-                    &format!("`{k}` is required."),
-                    "Send account_id, subscription_id, region, size, name and ssh_public_key.",
-                )
-            })
+        req_str(
+            &b,
+            k,
+            if k == "ssh_public_key" {
+                16 * 1024
+            } else {
+                256
+            },
+        )
+        .map(str::to_string)
     };
     let (account, sub, region, size, name, ssh) = (
         field("account_id")?,
@@ -301,11 +303,20 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
             "Paste the contents of your `.pub` file, e.g. `ssh-ed25519 AAAA… you@host`.",
         ));
     }
-    let admin = b["admin_username"]
-        .as_str()
+    let admin = opt_str(&b, "admin_username", 32)?
         .unwrap_or("azureuser")
         .to_string();
-    let cloud_init = b["cloud_init"].as_str().map(str::to_string);
+    let cloud_init = match &b["cloud_init"] {
+        serde_json::Value::String(c) if c.len() <= 64 * 1024 => Some(c.clone()),
+        serde_json::Value::Null => None,
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                "`cloud_init` must be a string of at most 64 KiB.",
+                "Send the cloud-init document as one string, or leave it out.",
+            ))
+        }
+    };
     let fingerprint: String = Sha256::digest(b.to_string().as_bytes())
         .iter()
         .map(|x| format!("{x:02x}"))

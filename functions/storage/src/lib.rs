@@ -13,8 +13,11 @@ wit_bindgen::generate!({
 
 use serde_json::{json, Value};
 use skyport::storage::storage::{self as plugin, Access, StorageAccount};
-use skyport_functions::api::{check_id, json_body, json_response, segments, ApiError};
+use skyport_functions::api::{
+    check_id, json_body, json_response, opt_str, req_str, segments, ApiError,
+};
 use skyport_functions::db::{self, get_text, int, text};
+use skyport_functions::plugin_types::Error as PluginError;
 use skyport_functions::{accounts, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -190,15 +193,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Post, ["api", "v1", "storage", "setup"]) => {
             let b = json_body(req.body())?;
-            let field = |k: &str| {
-                b[k].as_str().map(str::to_string).ok_or_else(|| {
-                    ApiError::bad_request(
-                        "missing_fields",
-                        &format!("`{k}` is required."),
-                        "Send account_id, subscription_id, region, storage_account and container.",
-                    )
-                })
-            };
+            let field = |k: &str| req_str(&b, k, 256).map(str::to_string);
             let (account_id, sub, region, name, container) = (
                 field("account_id")?,
                 field("subscription_id")?,
@@ -206,8 +201,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 field("storage_account")?,
                 field("container")?,
             );
-            let group = b["resource_group"]
-                .as_str()
+            let group = opt_str(&b, "resource_group", 90)?
                 .unwrap_or("skyport-backups")
                 .to_string();
             if !valid_account_name(&name) {
@@ -226,20 +220,18 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             }
             check_id(&sub, "subscription")?;
             let s = accounts::session(&db, &org, &account_id).await?;
-            let existing = plugin::list_accounts(&s, &sub)
-                .map_err(accounts::plugin_error)?
-                .into_iter()
-                .find(|a| a.name == name);
-            let op = match existing {
-                Some(a) => plugin::create_account(&s, &sub, a.id.split("/resourceGroups/").nth(1).and_then(|r| r.split('/').next()).unwrap_or(&group), &name, &a.region),
-                None => {
-                    if let Some(reason) = plugin::check_name(&s, &sub, &name).map_err(accounts::plugin_error)? {
-                        return Err(ApiError::new(409, "storage_name_taken", &format!("The storage account name `{name}` cannot be used: {reason}"), "Choose another name; storage account names are unique across all of Azure."));
-                    }
-                    plugin::create_account(&s, &sub, &group, &name, &region)
-                }
+            let op =
+                plugin::create_account(&s, &sub, &group, &name, &region).map_err(|e| {
+                    match e {
+                PluginError::Conflict(d) if d.code == "StorageAccountAlreadyTaken" => ApiError::new(
+                    409,
+                    "storage_name_taken",
+                    &format!("The storage account name `{name}` cannot be used: {}", d.message),
+                    "Choose another name; storage account names are unique across all of Azure.",
+                ),
+                e => accounts::plugin_error(e),
             }
-            .map_err(accounts::plugin_error)?;
+                })?;
             let id = skyport_functions::new_id();
             let now = skyport_functions::now();
             db.execute(

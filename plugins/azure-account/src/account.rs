@@ -1,5 +1,6 @@
 //! `skyport:account` through Azure Resource Manager.
 
+use azure_arm::names::{self, Name};
 use azure_arm::rbac;
 use serde_json::Value;
 
@@ -71,6 +72,7 @@ impl Guest for Plugin {
 
     fn check(session: Session, subscription_id: String) -> Result<Prerequisites, Error> {
         with_arm(&session, |arm| {
+            names::check(Name::Subscription, &subscription_id)?;
             let sub = subscription(&arm.get(
                 &format!("/subscriptions/{subscription_id}"),
                 SUBSCRIPTIONS_API,
@@ -142,6 +144,8 @@ impl Guest for Plugin {
         namespace: String,
     ) -> Result<Provider, Error> {
         with_arm(&session, |arm| {
+            names::check(Name::Subscription, &subscription_id)?;
+            names::check(Name::ProviderNamespace, &namespace)?;
             let p = arm.post(
                 &format!("/subscriptions/{subscription_id}/providers/{namespace}/register"),
                 RESOURCES_API,

@@ -102,6 +102,17 @@ impl ArmError {
         }
     }
 
+    /// A URL Skyport refused to send: a value would have changed its path or query.
+    pub fn invalid_url(message: &str) -> ArmError {
+        ArmError {
+            status: 400,
+            code: "InvalidRequestUrl".into(),
+            message: format!("Skyport did not send the request: {message}."),
+            target: None,
+            retry_after: None,
+        }
+    }
+
     pub fn other(code: &str, message: &str) -> ArmError {
         ArmError {
             status: 0,

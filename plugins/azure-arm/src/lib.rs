@@ -1,7 +1,8 @@
 //! A small Azure Resource Manager client shared by the Azure plugins: `error`
 //! reads ARM's error envelope, `retry` decides what to retry and how long to
 //! wait, `rbac` evaluates effective permissions, `aad` classifies identity
-//! errors, and this file sends requests and follows `nextLink`.
+//! errors, `names` checks every value before it becomes part of a URL, and
+//! this file sends requests and follows `nextLink`.
 //!
 //! It is transport-agnostic — plugins send through wasi:http, unit tests
 //! through a scripted fake — so every rule here is tested natively.
@@ -11,6 +12,7 @@ pub mod blob;
 #[cfg(feature = "spin")]
 pub mod contract;
 pub mod error;
+pub mod names;
 pub mod rbac;
 pub mod retry;
 #[cfg(feature = "spin")]
@@ -89,13 +91,31 @@ impl<'a, T: Transport> Arm<'a, T> {
         }
     }
 
-    fn url(&self, path: &str, api_version: &str) -> String {
-        let url = if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_string()
+    /// The URL for `path` (relative to the base, or an absolute link ARM
+    /// gave: a `nextLink` or an operation to poll). A path any segment could
+    /// bend, or an absolute URL outside the base, is refused unsent.
+    fn url(&self, path: &str, api_version: &str) -> Result<String, ArmError> {
+        let relative = if path.starts_with("http://") || path.starts_with("https://") {
+            path.strip_prefix(self.base)
+                .filter(|rest| rest.starts_with('/'))
+                .ok_or_else(|| {
+                    ArmError::invalid_url(&format!(
+                        "the link {path:?} does not lead to the management endpoint"
+                    ))
+                })?
         } else {
-            format!("{}{path}", self.base)
+            path
         };
-        with_api_version(&url, api_version)
+        if !names::path_is_safe(relative) {
+            return Err(ArmError::invalid_url(&format!(
+                "the path {:?} has a segment that would change the resource or query it names",
+                relative.chars().take(200).collect::<String>()
+            )));
+        }
+        Ok(with_api_version(
+            &format!("{}{relative}", self.base),
+            api_version,
+        ))
     }
 
     /// Sends one request with the retry policy; non-2xx answers become [`ArmError`].
@@ -120,7 +140,7 @@ impl<'a, T: Transport> Arm<'a, T> {
     ) -> Result<Response, ArmError> {
         let request = Request {
             method,
-            url: self.url(path, api_version),
+            url: self.url(path, api_version)?,
             headers: {
                 let mut h = vec![
                     (
@@ -293,5 +313,24 @@ mod tests {
         let e = arm.get("/x", "v").unwrap_err();
         assert_eq!((e.status, e.code.as_str()), (403, "AuthorizationFailed"));
         assert!(t.slept.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_path_a_segment_would_bend_is_never_sent() {
+        let t = Fake::new(vec![]);
+        let arm = Arm::new("https://m.example", "tok", &t);
+        for path in [
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/web9-nsg?api-version=2024-05-01#",
+            "/subscriptions/s/resourceGroups/../x",
+            "/subscriptions/s/resourceGroups/rg%2Fx",
+            "https://evil.example/subscriptions/s",
+            "https://m.example.evil/subscriptions/s",
+            "/subscriptions/s/resourceGroups/a b",
+        ] {
+            let e = arm.get(path, "v").unwrap_err();
+            assert_eq!(e.code, "InvalidRequestUrl", "{path}");
+            assert_eq!(e.kind(), error::Kind::InvalidInput);
+        }
+        assert!(t.seen.borrow().is_empty(), "nothing reached the transport");
     }
 }

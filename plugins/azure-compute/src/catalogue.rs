@@ -8,6 +8,7 @@ use crate::exports::skyport::compute::compute::{
 };
 use crate::{steps, with_arm, Plugin};
 use azure_arm::contract::types::{self as wit, Session};
+use azure_arm::names::{self, Name};
 
 const COMPUTE_API: &str = "2024-07-01";
 const SKUS_API: &str = "2021-07-01";
@@ -80,9 +81,61 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
+/// Every part of a spec that reaches a URL or the VM, checked before any call.
+fn check_spec(spec: &ServerSpec) -> Result<(), ArmError> {
+    names::check(Name::Subscription, &spec.scope)?;
+    names::check(Name::Region, &spec.region)?;
+    names::check(Name::VmSize, &spec.size)?;
+    names::check(Name::Server, &spec.name)?;
+    let admin = &spec.admin_username;
+    let admin_ok = (1..=32).contains(&admin.len())
+        && admin.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && admin
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && !["root", "admin", "administrator", "guest", "user", "test"].contains(&admin.as_str());
+    if !admin_ok {
+        return Err(fail(
+            400,
+            "InvalidAdminUsername",
+            format!("`{}` is not a usable Linux admin user name: use 1–32 lowercase letters, digits, `_` and `-`, starting with a letter or `_`, other than root, admin, administrator, guest, user or test.", admin.chars().take(40).collect::<String>().escape_debug()),
+            Some("admin_username"),
+        ));
+    }
+    let key = spec.ssh_public_key.trim();
+    let mut parts = key.split_whitespace();
+    let key_ok = key.len() <= 16 * 1024
+        && parts.next().is_some_and(|t| {
+            [
+                "ssh-rsa",
+                "ssh-ed25519",
+                "ecdsa-sha2-nistp256",
+                "ecdsa-sha2-nistp384",
+                "ecdsa-sha2-nistp521",
+            ]
+            .contains(&t)
+        })
+        && parts.next().is_some_and(|b| {
+            b.len() >= 16
+                && b.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=')
+        })
+        && !key.contains(['\n', '\r']);
+    if !key_ok {
+        return Err(fail(
+            400,
+            "InvalidSshPublicKey",
+            "The SSH public key is not an OpenSSH public key (`ssh-ed25519 AAAA… comment` or `ssh-rsa AAAA…`).".into(),
+            Some("ssh_public_key"),
+        ));
+    }
+    Ok(())
+}
+
 impl Guest for Plugin {
     fn list_regions(session: Session, scope: String) -> Result<Vec<Region>, wit::Error> {
         with_arm(&session, |arm| {
+            names::check(Name::Subscription, &scope)?;
             let all = arm.list(
                 &format!("/subscriptions/{scope}/locations"),
                 SUBSCRIPTIONS_API,
@@ -118,6 +171,8 @@ impl Guest for Plugin {
         region: String,
     ) -> Result<Vec<Size>, wit::Error> {
         with_arm(&session, |arm| {
+            names::check(Name::Subscription, &scope)?;
+            names::check(Name::Region, &region)?;
             Ok(skus(arm, &scope, &region)?
                 .into_iter()
                 .filter(|(_, usable)| *usable)
@@ -140,6 +195,8 @@ impl Guest for Plugin {
         region: String,
         size: String,
     ) -> Result<Option<Price>, wit::Error> {
+        names::check(Name::Region, &region).map_err(azure_arm::contract::to_wit)?;
+        names::check(Name::VmSize, &size).map_err(azure_arm::contract::to_wit)?;
         let filter = format!("serviceName eq 'Virtual Machines' and armRegionName eq '{region}' and armSkuName eq '{size}' and priceType eq 'Consumption'");
         let mut url = Some(format!(
             "{}/api/retail/prices?$filter={}",
@@ -191,6 +248,7 @@ impl Guest for Plugin {
 
     fn preflight(session: Session, spec: ServerSpec) -> Result<(), wit::Error> {
         with_arm(&session, |arm| {
+            check_spec(&spec)?;
             let sub = arm.get(&format!("/subscriptions/{}", spec.scope), SUBSCRIPTIONS_API)?;
             let state = sub["state"].as_str().unwrap_or("Unknown");
             if state != "Enabled" && state != "Warned" {
@@ -270,6 +328,7 @@ impl Guest for Plugin {
     }
 
     fn create_server(_session: Session, spec: ServerSpec) -> Result<Operation, wit::Error> {
+        check_spec(&spec).map_err(azure_arm::contract::to_wit)?;
         Ok(steps::plan_create(&spec))
     }
 

@@ -103,10 +103,15 @@ pub fn plan_delete(server_id: &str) -> Result<Operation, wit::Error> {
             target: None,
         })
     };
-    let rest = server_id.strip_prefix("/subscriptions/").ok_or_else(bad)?;
-    let (scope, rest) = rest.split_once("/resourceGroups/").ok_or_else(bad)?;
-    let (group, rest) = rest.split_once('/').ok_or_else(bad)?;
-    let name = rest.rsplit('/').next().ok_or_else(bad)?;
+    let id = azure_arm::names::resource_id(
+        server_id,
+        "Microsoft.Compute",
+        "virtualMachines",
+        azure_arm::names::Name::Server,
+        None,
+    )
+    .map_err(|_| bad())?;
+    let (scope, group, name) = (id.subscription, id.resource_group, id.name);
     let t = json!({ "kind": "delete", "scope": scope, "group": group, "name": name, "step": 1, "poll": null });
     Ok(operation(&t, false, None))
 }

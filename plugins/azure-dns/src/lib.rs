@@ -6,6 +6,8 @@ wit_bindgen::generate!({ path: "../../wit", world: "dns-plugin", generate_all, w
 
 use azure_arm::contract::types::{self as wit, Session};
 use azure_arm::contract::with_arm;
+use azure_arm::names::{self, Name};
+use azure_arm::ArmError;
 use exports::skyport::dns::dns::{Guest, Precondition, RecordSet, RecordType, Zone};
 use serde_json::{json, Value};
 
@@ -127,11 +129,25 @@ fn headers(p: &Precondition) -> Vec<(&'static str, String)> {
     }
 }
 
+/// A zone id checked and rebuilt from its parts: a `Microsoft.Network/dnszones`
+/// resource and nothing else.
+fn zone_path(zone_id: &str) -> Result<String, ArmError> {
+    Ok(names::resource_id(
+        zone_id,
+        "Microsoft.Network",
+        "dnszones",
+        Name::DnsZone,
+        None,
+    )?
+    .to_path("Microsoft.Network", "dnszones"))
+}
+
 struct Plugin;
 
 impl Guest for Plugin {
     fn list_zones(session: Session, scope: String) -> Result<Vec<Zone>, wit::Error> {
         with_arm(&session, |arm| {
+            names::check(Name::Subscription, &scope)?;
             arm.list(
                 &format!("/subscriptions/{scope}/providers/Microsoft.Network/dnszones"),
                 API,
@@ -141,12 +157,12 @@ impl Guest for Plugin {
     }
 
     fn get_zone(session: Session, zone_id: String) -> Result<Zone, wit::Error> {
-        with_arm(&session, |arm| arm.get(&zone_id, API)).map(|z| zone(&z))
+        with_arm(&session, |arm| arm.get(&zone_path(&zone_id)?, API)).map(|z| zone(&z))
     }
 
     fn list_records(session: Session, zone_id: String) -> Result<Vec<RecordSet>, wit::Error> {
         with_arm(&session, |arm| {
-            arm.list(&format!("{zone_id}/recordsets"), API)
+            arm.list(&format!("{}/recordsets", zone_path(&zone_id)?), API)
         })
         .map(|r| r.iter().filter_map(record_set).collect())
     }
@@ -163,9 +179,11 @@ impl Guest for Plugin {
         let h = headers(&precondition);
         let extra: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
         with_arm(&session, |arm| {
+            let zone = zone_path(&zone_id)?;
+            names::check(Name::RecordName, &name)?;
             let resp = arm.send_with(
                 "PUT",
-                &format!("{zone_id}/{}/{name}", type_name(record_type)),
+                &format!("{zone}/{}/{name}", type_name(record_type)),
                 API,
                 Some(&body(record_type, ttl, &values)),
                 &extra,
@@ -193,9 +211,11 @@ impl Guest for Plugin {
         let h = headers(&precondition);
         let extra: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
         with_arm(&session, |arm| {
+            let zone = zone_path(&zone_id)?;
+            names::check(Name::RecordName, &name)?;
             arm.send_with(
                 "DELETE",
-                &format!("{zone_id}/{}/{name}", type_name(record_type)),
+                &format!("{zone}/{}/{name}", type_name(record_type)),
                 API,
                 None,
                 &extra,

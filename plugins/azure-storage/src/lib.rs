@@ -6,7 +6,9 @@ wit_bindgen::generate!({ path: "../../wit", world: "storage-plugin", generate_al
 
 use azure_arm::contract::types::{self as wit, Session};
 use azure_arm::contract::with_arm;
+use azure_arm::names::{self, Name};
 use azure_arm::spin_transport::SpinTransport;
+use azure_arm::ArmError;
 use azure_arm::{blob, Request, Transport};
 use exports::skyport::storage::storage::{Access, Guest, Operation, StorageAccount};
 use serde_json::{json, Value};
@@ -63,11 +65,24 @@ fn progress(account_id: &str, account: Option<StorageAccount>) -> Operation {
     }
 }
 
+/// A storage account id checked and rebuilt from its parts.
+fn account_path(id: &str) -> Result<String, ArmError> {
+    Ok(names::resource_id(
+        id,
+        "Microsoft.Storage",
+        "storageAccounts",
+        Name::StorageAccount,
+        None,
+    )?
+    .to_path("Microsoft.Storage", "storageAccounts"))
+}
+
 struct Plugin;
 
 impl Guest for Plugin {
     fn list_accounts(session: Session, scope: String) -> Result<Vec<StorageAccount>, wit::Error> {
         with_arm(&session, |arm| {
+            names::check(Name::Subscription, &scope)?;
             arm.list(
                 &format!("/subscriptions/{scope}/providers/Microsoft.Storage/storageAccounts"),
                 API,
@@ -82,6 +97,8 @@ impl Guest for Plugin {
         name: String,
     ) -> Result<Option<String>, wit::Error> {
         with_arm(&session, |arm| {
+            names::check(Name::Subscription, &scope)?;
+            names::check(Name::StorageAccount, &name)?;
             let r = arm.post(
                 &format!(
                     "/subscriptions/{scope}/providers/Microsoft.Storage/checkNameAvailability"
@@ -110,12 +127,57 @@ impl Guest for Plugin {
         region: String,
     ) -> Result<Operation, wit::Error> {
         with_arm(&session, |arm| {
-            arm.send(
-                "PUT",
-                &format!("/subscriptions/{scope}/resourcegroups/{resource_group}"),
-                GROUPS_API,
-                Some(&json!({ "location": region, "tags": { "managed-by": "skyport" } })),
+            names::check(Name::Subscription, &scope)?;
+            names::check(Name::ResourceGroup, &resource_group)?;
+            names::check(Name::StorageAccount, &name)?;
+            names::check(Name::Region, &region)?;
+            // An account the user already has is only read: a create-PUT on
+            // it would overwrite its SKU, network rules and tags.
+            let existing = arm
+                .list(
+                    &format!("/subscriptions/{scope}/providers/Microsoft.Storage/storageAccounts"),
+                    API,
+                )?
+                .into_iter()
+                .find(|a| a["name"].as_str() == Some(name.as_str()));
+            if let Some(a) = existing {
+                let a = account(&a);
+                let id = account_path(&a.id)?;
+                return Ok(progress(&id, Some(a)));
+            }
+            let available = arm.post(
+                &format!(
+                    "/subscriptions/{scope}/providers/Microsoft.Storage/checkNameAvailability"
+                ),
+                API,
+                Some(&json!({ "name": name, "type": "Microsoft.Storage/storageAccounts" })),
             )?;
+            if available["nameAvailable"] == false {
+                return Err(ArmError {
+                    status: 409,
+                    code: "StorageAccountAlreadyTaken".into(),
+                    message: available["message"]
+                        .as_str()
+                        .unwrap_or("The storage account name is already taken.")
+                        .to_string(),
+                    target: Some("name".into()),
+                    retry_after: None,
+                });
+            }
+            // The group is created when missing, and left as it is when not.
+            let group = format!("/subscriptions/{scope}/resourceGroups/{resource_group}");
+            match arm.get(&group, GROUPS_API) {
+                Ok(_) => {}
+                Err(e) if e.status == 404 => {
+                    arm.send(
+                        "PUT",
+                        &group,
+                        GROUPS_API,
+                        Some(&json!({ "location": region, "tags": { "managed-by": "skyport" } })),
+                    )?;
+                }
+                Err(e) => return Err(e),
+            }
             let id = format!("/subscriptions/{scope}/resourceGroups/{resource_group}/providers/Microsoft.Storage/storageAccounts/{name}");
             let body = json!({
                 "location": region, "kind": "StorageV2", "sku": { "name": "Standard_LRS" }, "tags": { "managed-by": "skyport" },
@@ -143,6 +205,7 @@ impl Guest for Plugin {
         })?;
         let id = t["account"].as_str().unwrap_or_default().to_string();
         with_arm(&session, |arm| {
+            let id = account_path(&id)?;
             if let Some(poll) = t["poll"].as_str() {
                 let resp = arm.send("GET", poll, API, None)?;
                 if resp.status == 202 {
@@ -156,7 +219,10 @@ impl Guest for Plugin {
     fn list_containers(session: Session, account_id: String) -> Result<Vec<String>, wit::Error> {
         with_arm(&session, |arm| {
             arm.list(
-                &format!("{account_id}/blobServices/default/containers"),
+                &format!(
+                    "{}/blobServices/default/containers",
+                    account_path(&account_id)?
+                ),
                 API,
             )
         })
@@ -173,6 +239,8 @@ impl Guest for Plugin {
         name: String,
     ) -> Result<(), wit::Error> {
         with_arm(&session, |arm| {
+            let account_id = account_path(&account_id)?;
+            names::check(Name::Container, &name)?;
             arm.send(
                 "PUT",
                 &format!("{account_id}/blobServices/default/containers/{name}"),
@@ -189,6 +257,8 @@ impl Guest for Plugin {
         container: String,
     ) -> Result<Access, wit::Error> {
         let (acct, key) = with_arm(&session, |arm| {
+            let account_id = account_path(&account_id)?;
+            names::check(Name::Container, &container)?;
             let acct = account(&arm.get(&account_id, API)?);
             let keys = arm.post(&format!("{account_id}/listKeys"), API, None)?;
             Ok((
