@@ -50,6 +50,8 @@ pub struct Prepared {
     pub id: String,
     pub pre: ProxyPre<HostState>,
     pub grants: Arc<Grants>,
+    /// One permit per instance that may run at once (`max_concurrency`).
+    pub running: Arc<tokio::sync::Semaphore>,
 }
 
 /// A loaded app.
@@ -222,6 +224,7 @@ impl App {
                     "build it as an HTTP component (spin-sdk's `#[http_component]`)",
                 )
             })?;
+            let limits = rc.limits(id);
             let grants = Arc::new(Grants {
                 component: id.clone(),
                 variables: c.variables.clone(),
@@ -235,7 +238,7 @@ impl App {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
                 mounts,
-                limits: rc.limits(id),
+                limits,
             });
             components.insert(
                 id.clone(),
@@ -243,6 +246,7 @@ impl App {
                     id: id.clone(),
                     pre,
                     grants,
+                    running: Arc::new(tokio::sync::Semaphore::new(limits.max_concurrency)),
                 }),
             );
         }

@@ -369,7 +369,7 @@ mod tests {
         assert!("foo_bar".parse::<DependencyName>().is_err());
         assert!("a/b".parse::<DependencyName>().is_err());
         assert!("A:b".parse::<DependencyName>().is_err());
-        let mut v = vec![name("b:a"), name("x-y"), name("a:z/i"), name("a:z@0.1.0")];
+        let mut v = [name("b:a"), name("x-y"), name("a:z/i"), name("a:z@0.1.0")];
         v.sort();
         let order: Vec<String> = v.iter().map(|n| n.to_string()).collect();
         assert_eq!(order, ["x-y", "a:z/i", "a:z@0.1.0", "b:a"]);

@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests, durations, instantiation time, denied outbound
-//! calls and limit kills, rendered in the text exposition format.
+//! calls, limit kills and requests refused before an instance existed,
+//! rendered in the text exposition format.
 //!
 //! Counters are keyed by small label sets held in mutex-guarded maps; the lock
 //! is taken once per event and never across an await.
@@ -62,6 +63,7 @@ struct Inner {
     instantiation: BTreeMap<String, Histogram>,
     denied: BTreeMap<String, u64>,
     kills: BTreeMap<(String, &'static str), u64>,
+    refusals: BTreeMap<(String, &'static str), u64>,
 }
 
 /// The host's metrics registry.
@@ -110,6 +112,16 @@ impl Metrics {
         self.with(|m| *m.kills.entry((component.to_string(), limit)).or_default() += 1);
     }
 
+    /// A request refused before an instance existed (body too large or too
+    /// slow, too many instances running, a request head too slow).
+    pub fn refused(&self, component: &str, reason: &'static str) {
+        self.with(|m| {
+            *m.refusals
+                .entry((component.to_string(), reason))
+                .or_default() += 1
+        });
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         self.with(|m| {
@@ -134,6 +146,10 @@ impl Metrics {
             for ((c, l), n) in &m.kills {
                 let _ = writeln!(out, "skyport_limit_kills_total{{component=\"{}\",limit=\"{l}\"}} {n}", escape(c));
             }
+            out.push_str("# HELP skyport_refusals_total Requests refused before an instance existed, by reason.\n# TYPE skyport_refusals_total counter\n");
+            for ((c, r), n) in &m.refusals {
+                let _ = writeln!(out, "skyport_refusals_total{{component=\"{}\",reason=\"{r}\"}} {n}", escape(c));
+            }
             out
         })
     }
@@ -150,6 +166,7 @@ mod tests {
         m.request("a", 200, Duration::from_millis(30));
         m.outbound_denied("a");
         m.limit_kill("b", "memory");
+        m.refused("b", "concurrency");
         let text = m.render();
         assert!(text.contains("skyport_requests_total{component=\"a\",status=\"200\"} 2"));
         assert!(text
@@ -157,5 +174,6 @@ mod tests {
         assert!(text.contains("skyport_request_duration_seconds_count{component=\"a\"} 2"));
         assert!(text.contains("skyport_outbound_denied_total{component=\"a\"} 1"));
         assert!(text.contains("skyport_limit_kills_total{component=\"b\",limit=\"memory\"} 1"));
+        assert!(text.contains("skyport_refusals_total{component=\"b\",reason=\"concurrency\"} 1"));
     }
 }

@@ -66,6 +66,9 @@ struct RawLimitValues {
     memory_mb: Option<u64>,
     cpu_time_ms: Option<u64>,
     timeout_ms: Option<u64>,
+    max_body_bytes: Option<u64>,
+    body_timeout_ms: Option<u64>,
+    max_concurrency: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,17 +89,28 @@ pub struct Limits {
     pub cpu_time: Duration,
     /// The most wall-clock time one request may take, I/O included.
     pub timeout: Duration,
+    /// The largest request body the host accepts, in bytes; it is read in
+    /// full before an instance exists.
+    pub max_body: u64,
+    /// The most time the client may take to send the whole request body.
+    pub body_timeout: Duration,
+    /// The most instances of the component running at once.
+    pub max_concurrency: usize,
 }
 
 impl Default for Limits {
     /// In the spirit of edge platforms: 128 MiB of memory; CPU time is more
     /// generous than a pure edge function's since OAuth callbacks and ARM
     /// calls run crypto and JSON work, and wall time covers slow upstreams.
+    /// Request bodies: 1 MiB within 10 s; 256 instances of a component at once.
     fn default() -> Self {
         Limits {
             memory: 128 << 20,
             cpu_time: Duration::from_millis(1000),
             timeout: Duration::from_secs(60),
+            max_body: 1 << 20,
+            body_timeout: Duration::from_secs(10),
+            max_concurrency: 256,
         }
     }
 }
@@ -116,9 +130,53 @@ impl Limits {
                 .timeout_ms
                 .map(Duration::from_millis)
                 .unwrap_or(self.timeout),
+            max_body: raw.max_body_bytes.unwrap_or(self.max_body),
+            body_timeout: raw
+                .body_timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(self.body_timeout),
+            max_concurrency: raw.max_concurrency.unwrap_or(self.max_concurrency),
         }
     }
+
+    /// Refuses limits no request could live under; `section` is `limits` or
+    /// `limits.component.<id>`.
+    fn check(&self, path: &Path, section: &str) -> Result<(), ConfigError> {
+        let refuse = |key: &str, problem: &str, fix: &str| {
+            Err(ConfigError::new(
+                path,
+                format!("{section}.{key}"),
+                problem.to_string(),
+                fix.to_string(),
+            ))
+        };
+        if self.memory < 1 << 20 {
+            return refuse(
+                "memory_mb",
+                "a component needs at least 1 MiB",
+                "raise `memory_mb`",
+            );
+        }
+        if self.body_timeout.is_zero() {
+            return refuse(
+                "body_timeout_ms",
+                "a zero body timeout would refuse every request with a body",
+                "give `body_timeout_ms` a positive number of milliseconds",
+            );
+        }
+        if self.max_concurrency == 0 || self.max_concurrency > MAX_CONCURRENCY {
+            return refuse(
+                "max_concurrency",
+                &format!("`max_concurrency` must be between 1 and {MAX_CONCURRENCY}"),
+                "give `max_concurrency` a number in that range",
+            );
+        }
+        Ok(())
+    }
 }
+
+/// The largest `max_concurrency` accepted.
+const MAX_CONCURRENCY: usize = 1 << 20;
 
 /// Where a label's data lives.
 #[derive(Debug, Clone, PartialEq)]
@@ -282,23 +340,9 @@ impl RuntimeConfig {
                     .insert(id.clone(), rc.default_limits.with(l));
             }
         }
+        rc.default_limits.check(path, "limits")?;
         for (id, l) in rc.component_limits.iter() {
-            if l.memory < 1 << 20 {
-                return Err(ConfigError::new(
-                    path,
-                    format!("limits.component.{id}.memory_mb"),
-                    "a component needs at least 1 MiB".to_string(),
-                    "raise `memory_mb`",
-                ));
-            }
-        }
-        if rc.default_limits.memory < 1 << 20 {
-            return Err(ConfigError::new(
-                path,
-                "limits.memory_mb",
-                "a component needs at least 1 MiB".to_string(),
-                "raise `memory_mb`",
-            ));
+            l.check(path, &format!("limits.component.{id}"))?;
         }
         Ok(rc)
     }
@@ -347,6 +391,41 @@ mod tests {
         assert_eq!(rc.limits("slow").cpu_time, Duration::from_millis(20));
         assert_eq!(rc.limits("slow").memory, 64 << 20);
         assert_eq!(rc.providers.len(), 2);
+    }
+
+    #[test]
+    fn request_bounds() {
+        let rc = RuntimeConfig::parse(
+            Path::new("rc.toml"),
+            "[limits]\nmax_body_bytes = 2048\nbody_timeout_ms = 500\n\
+             [limits.component.tight]\nmax_body_bytes = 16\nmax_concurrency = 1\n",
+            Path::new(".spin"),
+        )
+        .unwrap();
+        let other = rc.limits("other");
+        assert_eq!(other.max_body, 2048);
+        assert_eq!(other.body_timeout, Duration::from_millis(500));
+        assert_eq!(other.max_concurrency, 256);
+        let tight = rc.limits("tight");
+        assert_eq!(tight.max_body, 16);
+        assert_eq!(tight.body_timeout, Duration::from_millis(500));
+        assert_eq!(tight.max_concurrency, 1);
+        assert_eq!(Limits::default().max_body, 1 << 20);
+
+        let e = RuntimeConfig::parse(
+            Path::new("rc.toml"),
+            "[limits.component.x]\nmax_concurrency = 0\n",
+            Path::new(".spin"),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "limits.component.x.max_concurrency");
+        let e = RuntimeConfig::parse(
+            Path::new("rc.toml"),
+            "[limits]\nbody_timeout_ms = 0\n",
+            Path::new(".spin"),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "limits.body_timeout_ms");
     }
 
     #[test]

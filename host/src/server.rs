@@ -4,20 +4,31 @@
 //! Each request gets its own `Store` instantiated from the component's
 //! pre-built `InstancePre`; the guest runs in its own task so that a trap, a
 //! limit kill or a timeout ends that request only.
+//!
+//! A request is bounded before an instance exists: its head must arrive within
+//! [`HEADER_TIMEOUT`], its body is read in full by the host (at most
+//! `max_body_bytes`, within `body_timeout_ms`), and only then does it take one
+//! of the component's `max_concurrency` slots, held until the guest's task
+//! ends. A client that sends slowly costs a socket and a small task, never an
+//! instance.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, HOST};
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_TYPE, HOST, RETRY_AFTER};
 use http::{Request, Response, StatusCode};
-use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
-use hyper::body::Incoming;
+use http_body_util::{
+    combinators::UnsyncBoxBody, BodyExt, Collected, Full, LengthLimitError, Limited,
+};
+use hyper::body::{Body as _, Incoming};
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
@@ -27,13 +38,26 @@ use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpView};
 use crate::app::{App, Prepared, Target};
 use crate::outbound::{Chain, OutboundHooks};
 use crate::routes::{Route, RouteMatch};
-use crate::state::{HostState, Kill, MemoryLimiter};
+use crate::state::{HostState, Kill, MemoryLimiter, Refusal};
 
 /// The response body type.
 pub type Body = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
 
 /// The path Spin reserves for its health check.
 const HEALTH: &str = "/.well-known/spin/health";
+
+/// How long a client may take to send a request head (and how long an idle
+/// keep-alive connection stays open).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The HTTP/1 connection settings of every listener.
+fn http1() -> hyper::server::conn::http1::Builder {
+    let mut b = hyper::server::conn::http1::Builder::new();
+    b.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .keep_alive(true);
+    b
+}
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(
@@ -65,16 +89,28 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) -> anyhow::Result<()> {
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| {
+            // A header timeout before the first request is a refusal; after
+            // one, it is an idle keep-alive connection being closed.
+            let served = Arc::new(AtomicBool::new(false));
+            let service = service_fn({
                 let app = app.clone();
-                async move { Ok::<_, Infallible>(handle(app, req, peer, local).await) }
+                let served = served.clone();
+                move |req| {
+                    served.store(true, Ordering::Relaxed);
+                    let app = app.clone();
+                    async move { Ok::<_, Infallible>(handle(app, req, peer, local).await) }
+                }
             });
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
+            if let Err(e) = http1()
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
-                tracing::debug!("connection from {peer}: {e}");
+                if e.is_timeout() && !served.load(Ordering::Relaxed) {
+                    app.metrics.refused("-", "header_timeout");
+                    tracing::warn!(target: "skyport::request", "{peer} sent no complete request head within {} s, connection closed refused=header_timeout", HEADER_TIMEOUT.as_secs());
+                } else {
+                    tracing::debug!("connection from {peer}: {e}");
+                }
             }
         });
     }
@@ -90,7 +126,7 @@ pub async fn serve_metrics(app: Arc<App>, listener: TcpListener) -> anyhow::Resu
                 let app = app.clone();
                 async move { Ok::<_, Infallible>(metrics_response(&app)) }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
+            let _ = http1()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
@@ -121,6 +157,7 @@ async fn handle(
     if path == HEALTH {
         return text(StatusCode::OK, "OK");
     }
+    let mut refused = None;
     let (route, component, response) = match app.router.route(&path) {
         None => (
             "-".to_string(),
@@ -144,14 +181,114 @@ async fn handle(
         }
         Some((m, Target::Component(id))) => {
             let prepared = app.components[id].clone();
-            let response = run(&app, &prepared, &m, req, peer, local).await;
+            let response = match admit(&prepared, req).await {
+                Ok((req, permit)) => run(&app, &prepared, &m, req, peer, local, permit).await,
+                Err(r) => {
+                    app.metrics.refused(id, r.label());
+                    refused = Some(r.label());
+                    refusal(r, &prepared)
+                }
+            };
             (m.route.pattern().to_string(), id.clone(), response)
         }
     };
     let took = started.elapsed();
     let status = response.status().as_u16();
     app.metrics.request(&component, status, took);
-    tracing::info!(target: "skyport::request", "{method} {path} route={route} component={component} status={status} duration={:.3}ms", took.as_secs_f64() * 1000.0);
+    let ms = took.as_secs_f64() * 1000.0;
+    match refused {
+        None => {
+            tracing::info!(target: "skyport::request", "{method} {path} route={route} component={component} status={status} duration={ms:.3}ms")
+        }
+        Some(r) => {
+            tracing::warn!(target: "skyport::request", "{method} {path} route={route} component={component} status={status} duration={ms:.3}ms refused={r}")
+        }
+    }
+    response
+}
+
+/// Bounds a request before an instance exists for it: a declared body over
+/// the limit is refused unread; otherwise the whole body is read (never more
+/// than the limit, within the body timeout) and a concurrency slot is taken.
+async fn admit(
+    prepared: &Prepared,
+    req: Request<Incoming>,
+) -> Result<(Request<Collected<Bytes>>, OwnedSemaphorePermit), Refusal> {
+    let limits = prepared.grants.limits;
+    // Content-Length, when given, is the body's exact size.
+    if req.body().size_hint().lower() > limits.max_body {
+        return Err(Refusal::BodySize);
+    }
+    // All slots taken: refuse before spending time on the body.
+    if prepared.running.available_permits() == 0 {
+        return Err(Refusal::Concurrency);
+    }
+    let (parts, body) = req.into_parts();
+    let max = usize::try_from(limits.max_body).unwrap_or(usize::MAX);
+    let body =
+        match tokio::time::timeout(limits.body_timeout, Limited::new(body, max).collect()).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(e)) if e.is::<LengthLimitError>() => return Err(Refusal::BodySize),
+            Ok(Err(e)) => {
+                tracing::debug!(component = %prepared.id, "reading the request body: {e}");
+                return Err(Refusal::BodyError);
+            }
+            Err(_) => return Err(Refusal::BodyTimeout),
+        };
+    let permit = prepared
+        .running
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| Refusal::Concurrency)?;
+    Ok((Request::from_parts(parts, body), permit))
+}
+
+/// The answer to a refused request: it names the limit and the runtime-config
+/// key that raises it, and closes the connection (the body may be unread).
+fn refusal(r: Refusal, prepared: &Prepared) -> Response<Body> {
+    let limits = prepared.grants.limits;
+    let id = &prepared.id;
+    let raise = |key: &str| {
+        format!("raise `{key}` under [limits] or [limits.component.{id}] in the runtime config")
+    };
+    let mut response = match r {
+        Refusal::BodySize => text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "Payload Too Large: the request body is over the limit of {} bytes ({})",
+                limits.max_body,
+                raise("max_body_bytes")
+            ),
+        ),
+        Refusal::BodyTimeout => text(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "Request Timeout: the request body did not arrive within {} ms ({})",
+                limits.body_timeout.as_millis(),
+                raise("body_timeout_ms")
+            ),
+        ),
+        Refusal::BodyError => text(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: the request body could not be read",
+        ),
+        Refusal::Concurrency => {
+            let mut r = text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "Service Unavailable: component `{id}` is running its limit of {} requests at once; retry shortly ({})",
+                    limits.max_concurrency,
+                    raise("max_concurrency")
+                ),
+            );
+            r.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
+    };
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
     response
 }
 
@@ -230,10 +367,47 @@ fn chain(app: &Arc<App>) -> Chain {
             };
             let local: SocketAddr = ([127, 0, 0, 1], 0).into();
             let started = Instant::now();
-            let response = run(&app, &prepared, &m, req, local, local).await;
-            app.metrics
-                .request(&id, response.status().as_u16(), started.elapsed());
-            tracing::info!(target: "skyport::request", "chained {path} component={id} status={}", response.status().as_u16());
+            // The body comes from a running guest: it is streamed, cut off
+            // with an error past the limit, and a full component answers 503.
+            let max = prepared.grants.limits.max_body;
+            let admitted = if req.body().size_hint().lower() > max {
+                Err(Refusal::BodySize)
+            } else {
+                prepared
+                    .running
+                    .clone()
+                    .try_acquire_owned()
+                    .map_err(|_| Refusal::Concurrency)
+            };
+            let mut refused = None;
+            let response = match admitted {
+                Ok(permit) => {
+                    let req = req.map(|body| {
+                        Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX)).map_err(
+                            move |e| match e.downcast::<wasmtime_wasi_http::Error>() {
+                                Ok(e) => *e,
+                                Err(_) => wasmtime_wasi_http::Error::HttpRequestBodySize(Some(max)),
+                            },
+                        )
+                    });
+                    run(&app, &prepared, &m, req, local, local, permit).await
+                }
+                Err(r) => {
+                    app.metrics.refused(&id, r.label());
+                    refused = Some(r.label());
+                    refusal(r, &prepared)
+                }
+            };
+            let status = response.status().as_u16();
+            app.metrics.request(&id, status, started.elapsed());
+            match refused {
+                None => {
+                    tracing::info!(target: "skyport::request", "chained {path} component={id} status={status}")
+                }
+                Some(r) => {
+                    tracing::warn!(target: "skyport::request", "chained {path} component={id} status={status} refused={r}")
+                }
+            }
             Ok(response)
         })
     })
@@ -314,6 +488,7 @@ async fn run<B>(
     mut req: Request<B>,
     peer: SocketAddr,
     local: SocketAddr,
+    permit: OwnedSemaphorePermit,
 ) -> Response<Body>
 where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
@@ -347,6 +522,8 @@ where
     let metrics = app.metrics.clone();
     let task_id = id.clone();
     let task = tokio::spawn(async move {
+        // The slot is the component's until the guest is done, body included.
+        let _slot = permit;
         let run = async {
             let t0 = Instant::now();
             let proxy = pre.instantiate_async(&mut store).await?;

@@ -53,6 +53,30 @@ impl Kill {
     }
 }
 
+/// Why a request was answered before an instance existed for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The body is larger than `max_body_bytes` (413).
+    BodySize,
+    /// The body did not arrive within `body_timeout_ms` (408).
+    BodyTimeout,
+    /// The body could not be read: the client went away or sent a malformed one (400).
+    BodyError,
+    /// `max_concurrency` instances of the component are running (503).
+    Concurrency,
+}
+
+impl Refusal {
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::BodySize => "body_size",
+            Refusal::BodyTimeout => "body_timeout",
+            Refusal::BodyError => "body_error",
+            Refusal::Concurrency => "concurrency",
+        }
+    }
+}
+
 /// The `T` of every `Store<T>`.
 pub struct HostState {
     pub wasi: WasiCtx,
