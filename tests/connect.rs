@@ -36,9 +36,11 @@ fn connect_makes_an_active_account_with_three_badges() {
     let url = p.start_connect(BOOTSTRAP_KEY, None);
     let (_, html, _) = p.sign_in(&url, USERNAME, "accept");
     assert!(
-        html.contains("window.opener.postMessage") && html.contains("\"outcome\":\"connected\""),
+        html.contains("window.opener.postMessage") && html.contains("\"outcome\":\"signed_in\""),
         "{html}"
     );
+    let (status, claimed) = p.claim(BOOTSTRAP_KEY, &html);
+    assert_eq!(status, 200, "{claimed}");
     // Connecting the same Azure user again updates the same account.
     let (_, list) = p.api("GET", "/api/v1/accounts", BOOTSTRAP_KEY, "");
     assert_eq!(list["accounts"].as_array().unwrap().len(), 1);
@@ -98,7 +100,7 @@ fn state_is_single_use_expiring_and_unforgeable() {
         .send_form(&pairs)
         .unwrap();
     let callback = r.header("location").unwrap().to_string();
-    assert_eq!(p.callback(&callback).2, "connected");
+    assert_eq!(p.callback(&callback).2, "signed_in");
     let (status, html, outcome) = p.callback(&callback);
     assert_eq!((status, outcome.as_str()), (400, "invalid_state"), "{html}");
     assert!(html.contains("already used"));

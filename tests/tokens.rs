@@ -125,7 +125,9 @@ fn a_password_change_expires_the_account_until_reconnected() {
     assert_eq!(outcome, "wrong_account", "{html}");
     let url = p.start_connect(BOOTSTRAP_KEY, Some(&id));
     let (_, html, outcome) = p.sign_in(&url, USERNAME, "accept");
-    assert_eq!(outcome, "connected", "{html}");
+    assert_eq!(outcome, "signed_in", "{html}");
+    let (status, claimed) = p.claim(BOOTSTRAP_KEY, &html);
+    assert_eq!(status, 200, "{claimed}");
     let (_, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
     assert_eq!(
         (a["id"].as_str(), a["status"].as_str()),

@@ -109,9 +109,17 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         Some(m) => (None, Some(m.clone())),
         None => (None, None),
     };
+    // Bound first, so the sandbox can tell the app where it is served.
+    let listener = std::net::TcpListener::bind(&args.listen).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {}: {e} (pass another `--listen` address)",
+            args.listen
+        )
+    })?;
+    listener.set_nonblocking(true)?;
     // The emulator runs on a runtime of its own for as long as the host does.
     let _emulator = if args.sandbox {
-        Some(sandbox(&args)?)
+        Some(sandbox(&args, listener.local_addr()?)?)
     } else {
         None
     };
@@ -132,14 +140,7 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let app = Arc::new(tokio::task::block_in_place(|| App::load(&opts))?);
         app.runtime.start_epoch_ticker();
-        let listener = tokio::net::TcpListener::bind(&args.listen)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot listen on {}: {e} (pass another `--listen` address)",
-                    args.listen
-                )
-            })?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         let addr = listener.local_addr()?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "Serving http://{addr}")?;
@@ -277,7 +278,7 @@ fn random_bytes(n: usize) -> anyhow::Result<Vec<u8>> {
 
 /// Starts the emulator and points the app's variables at it (variables the
 /// environment already sets win).
-fn sandbox(args: &UpArgs) -> anyhow::Result<sim::Sim> {
+fn sandbox(args: &UpArgs, served: std::net::SocketAddr) -> anyhow::Result<sim::Sim> {
     use base64::Engine;
     let emulator = sim::Sim::spawn(sim::World::default())?;
     let app_dir = args
@@ -316,6 +317,14 @@ fn sandbox(args: &UpArgs) -> anyhow::Result<sim::Sim> {
         ("AZURE_MANAGEMENT", emulator.url.clone()),
         ("AZURE_PRICES", emulator.url.clone()),
         ("TOKEN_KEY", token_key),
+        ("PUBLIC_URL", {
+            // A browser cannot open 0.0.0.0: name the loopback address instead.
+            let mut at = served;
+            if at.ip().is_unspecified() {
+                at.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            format!("http://{at}")
+        }),
         ("BOOTSTRAP_API_KEY", api_key.clone()),
     ];
     for (name, value) in defaults {

@@ -123,6 +123,16 @@ pub fn one_component(source: &str, extra: &str) -> String {
     ))
 }
 
+/// A free port on 127.0.0.1 (for an app that must know its own address
+/// before it starts, such as the product's `public_url`).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The shared compile cache of the test run, so each component compiles once.
 pub fn cache_dir() -> PathBuf {
     root().join("target").join("test-compile-cache")
@@ -140,6 +150,8 @@ pub struct Host {
 /// How to start a host.
 #[derive(Default, Clone)]
 pub struct Opts {
+    /// The address to serve on (default `127.0.0.1:0`, an ephemeral port).
+    pub listen: Option<String>,
     pub runtime_config: Option<PathBuf>,
     pub env: Vec<(String, String)>,
     pub args: Vec<String>,
@@ -151,7 +163,8 @@ fn command(dir: &Path, opts: &Opts) -> Command {
     cmd.arg("up")
         .arg("--from")
         .arg(dir.join("spin.toml"))
-        .args(["--listen", "127.0.0.1:0"]);
+        .arg("--listen")
+        .arg(opts.listen.as_deref().unwrap_or("127.0.0.1:0"));
     cmd.arg("--cache-dir")
         .arg(opts.cache_dir.clone().unwrap_or_else(cache_dir));
     if let Some(rc) = &opts.runtime_config {

@@ -87,8 +87,14 @@ impl Product {
             "spin.toml",
             &edit(&manifest.replace("target/wasm32-wasip2/wasm", &wasm)),
         );
+        let port = super::free_port();
         let opts = Opts {
+            listen: Some(format!("127.0.0.1:{port}")),
             env: vec![
+                (
+                    "SPIN_VARIABLE_PUBLIC_URL".into(),
+                    format!("http://127.0.0.1:{port}"),
+                ),
                 ("SPIN_VARIABLE_AZURE_CLIENT_ID".into(), CLIENT_ID.into()),
                 (
                     "SPIN_VARIABLE_AZURE_CLIENT_SECRET".into(),
@@ -208,12 +214,28 @@ impl Product {
     pub fn connect(&self, key: &str, user: &str) -> String {
         let url = self.start_connect(key, None);
         let (status, html, outcome) = self.sign_in(&url, user, "accept");
-        assert_eq!((status, outcome.as_str()), (200, "connected"), "{html}");
-        let (_, v) = self.api("GET", "/api/v1/accounts", key, "");
-        v["accounts"].as_array().unwrap().last().unwrap()["id"]
-            .as_str()
-            .unwrap()
+        assert_eq!((status, outcome.as_str()), (200, "signed_in"), "{html}");
+        let (status, v) = self.claim(key, &html);
+        assert!(status == 201 || status == 200, "the claim: {status} {v}");
+        assert_eq!(v["outcome"], "connected", "{v}");
+        v["account"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// The claim a finished sign-in's page carries (what the popup posts to
+    /// the window that opened it).
+    pub fn claim_of(html: &str) -> String {
+        html.split("data-claim=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| panic!("no claim on the page: {html}"))
             .to_string()
+    }
+
+    /// Redeems the claim on a finished sign-in's page with `key`.
+    pub fn claim(&self, key: &str, html: &str) -> (u16, Value) {
+        let body = serde_json::json!({ "claim": Product::claim_of(html) }).to_string();
+        self.api("POST", "/api/v1/accounts/azure/claim", key, &body)
     }
 
     /// A second organization's API key.

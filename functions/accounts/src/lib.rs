@@ -3,9 +3,7 @@
 //! create further organizations with the bootstrap key.
 
 use serde_json::json;
-use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, origin, segments, ApiError,
-};
+use skyport_functions::api::{check_id, json_body, json_response, opt_str, segments, ApiError};
 use skyport_functions::config::{bootstrap_api_key, Config};
 use skyport_functions::crypto::Keys;
 use skyport_functions::plugin_account;
@@ -66,7 +64,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (Method::Post, ["api", "v1", "accounts", id, "reconnect"]) => {
             let (cfg, keys) = (Config::load()?, Keys::load()?);
             accounts::load(&db, &org, id)?;
-            let started = oauth::start(&db, &cfg, &keys, &org, Some(id), &origin(&req))?;
+            let started = oauth::start(&db, &cfg, &keys, &org, Some(id))?;
             Ok(json_response(
                 201,
                 &json!({

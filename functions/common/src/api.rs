@@ -259,20 +259,6 @@ pub fn check_id(id: &str, what: &str) -> Result<(), ApiError> {
     }
 }
 
-/// `scheme://host[:port]` of the URL the request came in on.
-pub fn origin(req: &Request) -> String {
-    let full = req
-        .header("spin-full-url")
-        .and_then(|h| h.as_str())
-        .unwrap_or("http://localhost:3000/");
-    let after = full.find("://").map(|i| i + 3).unwrap_or(0);
-    let end = full[after..]
-        .find('/')
-        .map(|i| i + after)
-        .unwrap_or(full.len());
-    full[..end].to_string()
-}
-
 pub fn query(req: &Request) -> Vec<(String, String)> {
     req.query()
         .split('&')

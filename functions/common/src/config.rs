@@ -50,3 +50,30 @@ pub fn token_keys() -> (Option<String>, Option<String>) {
 pub fn bootstrap_api_key() -> Option<String> {
     get("bootstrap_api_key")
 }
+
+/// Where users reach Skyport: `scheme://host[:port]`, from the variable
+/// `public_url`, never from a request's Host header (which a caller chooses).
+pub fn public_url() -> Result<String, ApiError> {
+    let url = get("public_url").ok_or_else(|| {
+        ApiError::config(
+            "the variable `public_url` is not set",
+            "set SPIN_VARIABLE_PUBLIC_URL to the address users reach Skyport at, e.g. https://skyport.example.com",
+        )
+    })?;
+    let url = url.trim_end_matches('/').to_string();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let ok = rest.is_some_and(|host| {
+        !host.is_empty()
+            && !host.contains(['/', '?', '#', '@', ' '])
+            && host.chars().all(|c| c.is_ascii_graphic())
+    });
+    if !ok {
+        return Err(ApiError::config(
+            &format!("`public_url` is `{url}`, not a scheme and host"),
+            "set it to scheme and host only, e.g. https://skyport.example.com (https in production)",
+        ));
+    }
+    Ok(url)
+}

@@ -11,6 +11,11 @@ const SCHEMA: &[&str] = &[
     // One row per sign-in started: single-use, expiring state and its PKCE verifier.
     "CREATE TABLE IF NOT EXISTS pending (state TEXT PRIMARY KEY, org_id TEXT NOT NULL, account_id TEXT, verifier TEXT NOT NULL,
         redirect_uri TEXT NOT NULL, authorize_url TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER)",
+    // A finished sign-in waiting for the client that started it to claim it
+    // with its own API key; its tokens (sealed) are discarded unused when it expires.
+    "CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, account_id TEXT, tokens TEXT NOT NULL,
+        tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, user_name TEXT, subscriptions TEXT NOT NULL DEFAULT '[]',
+        created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, provider TEXT NOT NULL,
         tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, user_name TEXT, status TEXT NOT NULL, status_reason TEXT,
         tokens TEXT NOT NULL, access_expires_at INTEGER NOT NULL, subscriptions TEXT NOT NULL DEFAULT '[]',

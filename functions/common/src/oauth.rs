@@ -116,9 +116,8 @@ pub fn start(
     keys: &Keys,
     org: &str,
     account: Option<&str>,
-    origin: &str,
 ) -> Result<Started, ApiError> {
-    let redirect_uri = format!("{}{CALLBACK_PATH}", origin.trim_end_matches('/'));
+    let redirect_uri = format!("{}{CALLBACK_PATH}", crate::config::public_url()?);
     let verifier = crate::random_token(48);
     let challenge =
         PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.clone()));

@@ -1,10 +1,17 @@
 //! The connect function: `POST /api/v1/accounts/azure/connect` starts a
-//! sign-in, `GET /oauth/azure/start` sends the popup to it, and
+//! sign-in, `GET /oauth/azure/start` sends the popup to it,
 //! `GET /oauth/azure/callback` finishes it — state checked, code redeemed,
-//! subscriptions discovered and checked, the account stored.
+//! subscriptions discovered — into a claim, and
+//! `POST /api/v1/accounts/azure/claim` stores the account for the client that
+//! started the sign-in, with that client's own API key.
+//!
+//! The claim is what keeps a sign-in in the organization that began it: a
+//! sign-in link sent to somebody else ends in *their* browser, which holds no
+//! key of the sender's organization, so nobody can claim it and its tokens are
+//! discarded unused when it expires.
 
 use serde_json::json;
-use skyport_functions::api::{json_response, origin, query, ApiError};
+use skyport_functions::api::{json_body, json_response, query, req_str, ApiError};
 use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_int, get_text, int, text};
@@ -25,16 +32,21 @@ async fn handle(req: Request) -> Response {
 async fn route(req: Request) -> Result<Response, ApiError> {
     match (req.method(), req.path()) {
         (Method::Post, "/api/v1/accounts/azure/connect") => start(&req),
+        (Method::Post, "/api/v1/accounts/azure/claim") => claim(&req).await,
         (Method::Get, "/oauth/azure/start") => popup(&req),
         (Method::Get, "/oauth/azure/callback") => Ok(callback(&req).await),
-        (_, "/api/v1/accounts/azure/connect" | "/oauth/azure/start" | "/oauth/azure/callback") => {
-            Err(ApiError::new(
-                405,
-                "method_not_allowed",
-                "This endpoint does not take that method.",
-                "Use POST to start a connection and GET for the browser steps.",
-            ))
-        }
+        (
+            _,
+            "/api/v1/accounts/azure/connect"
+            | "/api/v1/accounts/azure/claim"
+            | "/oauth/azure/start"
+            | "/oauth/azure/callback",
+        ) => Err(ApiError::new(
+            405,
+            "method_not_allowed",
+            "This endpoint does not take that method.",
+            "Use POST to start a connection and GET for the browser steps.",
+        )),
         _ => Err(ApiError::no_such_endpoint(None)),
     }
 }
@@ -45,7 +57,7 @@ fn start(req: &Request) -> Result<Response, ApiError> {
     let org = orgs::authenticate(&db, req)?;
     let cfg = Config::load()?;
     let keys = Keys::load()?;
-    let started = oauth::start(&db, &cfg, &keys, &org, None, &origin(req))?;
+    let started = oauth::start(&db, &cfg, &keys, &org, None)?;
     Ok(json_response(
         201,
         &json!({
@@ -145,10 +157,16 @@ async fn callback(req: &Request) -> Response {
     }
 }
 
+/// How long a finished sign-in waits for its client's claim.
+const CLAIM_TTL: i64 = 300;
+
 async fn finish(req: &Request) -> Result<Outcome, ApiError> {
     let q = query(req);
     let param = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let db = db::open()?;
+    let now = skyport_functions::now();
+    // Sign-ins nobody claimed in time: their tokens are discarded unused.
+    db.execute("DELETE FROM claims WHERE expires_at < ?", &[int(now)])?;
     let Some(state) = param("state") else {
         db::event(&db, None, "state_missing", "a callback without state");
         return Ok(invalid_state("The answer from Microsoft carried no state."));
@@ -172,7 +190,7 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
         );
         return Ok(invalid_state("This sign-in was already used."));
     }
-    if get_int(&r, 0, "expires_at").unwrap_or(0) < skyport_functions::now() {
+    if get_int(&r, 0, "expires_at").unwrap_or(0) < now {
         db::event(
             &db,
             Some(&org),
@@ -181,25 +199,13 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
         );
         return Ok(invalid_state("The sign-in took longer than ten minutes."));
     }
-    // Single use, even against a concurrent replay.
-    db.execute(
-        "UPDATE pending SET used_at = ? WHERE state = ? AND used_at IS NULL",
-        &[int(skyport_functions::now()), text(&state)],
-    )?;
-    if db::changes(&db)? != 1 {
-        db::event(
-            &db,
-            Some(&org),
-            "state_reused",
-            "a concurrent replay of a state",
-        );
-        return Ok(invalid_state("This sign-in was already used."));
-    }
     let account_id = get_text(&r, 0, "account_id");
     let redirect_uri = get_text(&r, 0, "redirect_uri").unwrap_or_default();
     let cfg = Config::load()?;
     let keys = Keys::load()?;
 
+    // An error or a code that does not redeem leaves the state as it was:
+    // whoever holds a state cannot spoil the sign-in it belongs to.
     if let Some(error) = param("error") {
         return Ok(
             match identity::classify_callback(
@@ -233,9 +239,25 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
             return Ok(outcome("token_error", "Connection failed", &format!("Azure rejected Skyport's app registration: {m}"), "An administrator of this Skyport must check the client id and secret (the azure_client_id and azure_client_secret variables)."))
         }
         Err(oauth::TokenFailure::Provider(TokenOutcome::GrantExpired(m) | TokenOutcome::Failed(m) | TokenOutcome::Transient(m))) | Err(oauth::TokenFailure::Unreachable(m)) => {
+            db::event(&db, Some(&org), "code_refused", "a callback whose code did not redeem");
             return Ok(outcome("token_error", "Connection failed", &format!("The sign-in could not be completed: {m}"), "Start again from Add Account."))
         }
     };
+    // The code redeemed: now the state is spent, once, even against a
+    // concurrent replay.
+    db.execute(
+        "UPDATE pending SET used_at = ? WHERE state = ? AND used_at IS NULL",
+        &[int(now), text(&state)],
+    )?;
+    if db::changes(&db)? != 1 {
+        db::event(
+            &db,
+            Some(&org),
+            "state_reused",
+            "a concurrent replay of a state",
+        );
+        return Ok(invalid_state("This sign-in was already used."));
+    }
     let Some(who) = identity::principal_of(&tokens.access_token) else {
         return Ok(outcome(
             "token_error",
@@ -244,10 +266,10 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
             "Start again from Add Account.",
         ));
     };
-    let now = skyport_functions::now();
 
-    if let Some(id) = account_id {
-        let a = accounts::load(&db, &org, &id)?;
+    let mut subscriptions = serde_json::Value::Array(Vec::new());
+    if let Some(id) = &account_id {
+        let a = accounts::load(&db, &org, id)?;
         if a.tenant_id != who.tenant_id || a.user_id != who.user_id {
             db::event(
                 &db,
@@ -261,47 +283,118 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
                 &format!("You signed in as a different user or directory than this account's ({}).", a.user_name.as_deref().unwrap_or(&a.user_id)),
                 "Reconnect signed in as the same Microsoft user, or add the other user as a new account.",
             );
-            o.account_id = Some(id);
+            o.account_id = Some(id.clone());
             return Ok(o);
         }
+    } else {
+        subscriptions = accounts::discover(&cfg, &tokens, &who.tenant_id).await?;
+        if subscriptions.as_array().is_none_or(|s| s.is_empty()) {
+            return Ok(outcome(
+                "no_subscriptions",
+                "No subscriptions found",
+                "This Microsoft account has no Azure subscription Skyport can use.",
+                "Check that you signed in with the right account, that you hold the Owner or Contributor role on a subscription (Subscriptions › Access control (IAM)), or create a subscription, then connect again.",
+            ));
+        }
+    }
+    let claim = skyport_functions::random_token(32);
+    let sealed = keys.seal(&serde_json::to_vec(&tokens).unwrap_or_default(), &claim);
+    db.execute(
+        "INSERT INTO claims (id, org_id, account_id, tokens, tenant_id, user_id, user_name, subscriptions, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[text(&claim), text(&org), db::opt_text(account_id.as_deref()), text(&sealed), text(&who.tenant_id), text(&who.user_id), db::opt_text(who.name.as_deref()), text(&subscriptions.to_string()), int(now), int(now + CLAIM_TTL)],
+    )?;
+    let mut o = outcome(
+        "signed_in",
+        "Signed in",
+        "Skyport is finishing the connection in the window that started it.",
+        "If this window stays open, return to the Skyport window where you clicked Add Account; a sign-in started anywhere else is not connected.",
+    );
+    o.account_id = account_id;
+    o.extra = json!({ "claim": claim, "expires_at": now + CLAIM_TTL });
+    Ok(o)
+}
+
+/// `POST /api/v1/accounts/azure/claim {"claim": "…"}`: the client that
+/// started a sign-in stores its account. Only that client's organization can
+/// claim it, once, within five minutes.
+async fn claim(req: &Request) -> Result<Response, ApiError> {
+    let db = db::open()?;
+    let org = orgs::authenticate(&db, req)?;
+    let body = json_body(req.body())?;
+    let claim = req_str(&body, "claim", 128)?;
+    let now = skyport_functions::now();
+    db.execute("DELETE FROM claims WHERE expires_at < ?", &[int(now)])?;
+    let r = db.execute(
+        "SELECT org_id, account_id, tokens, tenant_id, user_id, user_name, subscriptions FROM claims WHERE id = ?",
+        &[text(claim)],
+    )?;
+    let not_found = || {
+        ApiError::new(
+            404,
+            "claim_not_found",
+            "No finished sign-in with that claim is waiting for your organization.",
+            "Claims expire five minutes after the sign-in and can be used once, by the organization that started it: start again with Add Account.",
+        )
+    };
+    if get_text(&r, 0, "org_id").as_deref() != Some(org.as_str()) {
+        if !r.rows.is_empty() {
+            db::event(
+                &db,
+                Some(&org),
+                "claim_refused",
+                "a claim of a sign-in another organization started",
+            );
+        }
+        return Err(not_found());
+    }
+    // Single use: the row goes, tokens and all, before anything is stored.
+    db.execute(
+        "DELETE FROM claims WHERE id = ? AND org_id = ?",
+        &[text(claim), text(&org)],
+    )?;
+    if db::changes(&db)? != 1 {
+        return Err(not_found());
+    }
+    let keys = Keys::load()?;
+    let cfg = Config::load()?;
+    let sealed = get_text(&r, 0, "tokens").unwrap_or_default();
+    let tokens: oauth::Tokens = serde_json::from_slice(&keys.open(&sealed, claim)?)
+        .map_err(|_| ApiError::internal("a claim's tokens could not be read"))?;
+
+    if let Some(id) = get_text(&r, 0, "account_id") {
+        let a = accounts::load(&db, &org, &id)?;
         accounts::reactivate(&db, &keys, &id, &tokens)?;
         let a = accounts::recheck(&db, &cfg, &keys, &a).await?;
-        let mut o = outcome("connected", "Connected", "The account is Active again.", "");
-        o.account_id = Some(a.id);
-        return Ok(o);
-    }
-
-    let subscriptions = accounts::discover(&cfg, &tokens, &who.tenant_id).await?;
-    if subscriptions.as_array().is_none_or(|s| s.is_empty()) {
-        return Ok(outcome(
-            "no_subscriptions",
-            "No subscriptions found",
-            "This Microsoft account has no Azure subscription Skyport can use.",
-            "Check that you signed in with the right account, that you hold the Owner or Contributor role on a subscription (Subscriptions › Access control (IAM)), or create a subscription, then connect again.",
+        return Ok(json_response(
+            200,
+            &json!({ "outcome": "connected", "account": accounts::to_json(&a) }),
         ));
     }
+    let (tenant, user) = (
+        get_text(&r, 0, "tenant_id").unwrap_or_default(),
+        get_text(&r, 0, "user_id").unwrap_or_default(),
+    );
+    let subscriptions = get_text(&r, 0, "subscriptions").unwrap_or_else(|| "[]".into());
     // The same Azure user connected again updates the account it already has.
     let existing = db.execute(
         "SELECT id FROM accounts WHERE org_id = ? AND tenant_id = ? AND user_id = ?",
-        &[text(&org), text(&who.tenant_id), text(&who.user_id)],
+        &[text(&org), text(&tenant), text(&user)],
     )?;
     let id = get_text(&existing, 0, "id").unwrap_or_else(skyport_functions::new_id);
     if existing.rows.is_empty() {
         db.execute(
             "INSERT INTO accounts (id, org_id, provider, tenant_id, user_id, user_name, status, tokens, access_expires_at, subscriptions, last_checked, created_at, updated_at)
              VALUES (?, ?, 'azure', ?, ?, ?, 'Active', '', 0, ?, ?, ?, ?)",
-            &[text(&id), text(&org), text(&who.tenant_id), text(&who.user_id), db::opt_text(who.name.as_deref()), text(&subscriptions.to_string()), int(now), int(now), int(now)],
+            &[text(&id), text(&org), text(&tenant), text(&user), db::opt_text(get_text(&r, 0, "user_name").as_deref()), text(&subscriptions), int(now), int(now), int(now)],
         )?;
     } else {
-        db.execute("UPDATE accounts SET status = 'Active', status_reason = NULL, subscriptions = ?, last_checked = ?, updated_at = ? WHERE id = ?", &[text(&subscriptions.to_string()), int(now), int(now), text(&id)])?;
+        db.execute("UPDATE accounts SET status = 'Active', status_reason = NULL, subscriptions = ?, last_checked = ?, updated_at = ? WHERE id = ?", &[text(&subscriptions), int(now), int(now), text(&id)])?;
     }
     accounts::store_tokens(&db, &keys, &id, &tokens)?;
-    let mut o = outcome(
-        "connected",
-        "Connected",
-        "The Azure account is connected and Active.",
-        "",
-    );
-    o.account_id = Some(id);
-    Ok(o)
+    let a = accounts::load(&db, &org, &id)?;
+    Ok(json_response(
+        if existing.rows.is_empty() { 201 } else { 200 },
+        &json!({ "outcome": "connected", "account": accounts::to_json(&a) }),
+    ))
 }

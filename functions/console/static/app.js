@@ -83,10 +83,21 @@ async function connect(reconnectId) {
   } catch (e) { fail(e); }
 }
 
-window.addEventListener("message", (ev) => {
+// The sign-in popup reports back; a finished sign-in is a claim this window
+// redeems with its own API key, so a sign-in lands only in this organization.
+window.addEventListener("message", async (ev) => {
   if (ev.origin !== window.location.origin || !ev.data || ev.data.type !== "skyport:azure-connect") return;
   const d = ev.data;
-  notice(d.title, d.message, d.remedy, d.outcome !== "connected");
+  if (d.outcome === "signed_in" && d.details && d.details.claim) {
+    try {
+      const r = await api("POST", "/api/v1/accounts/azure/claim", { claim: d.details.claim });
+      const a = r.account;
+      notice("Connected", a.status === "Active" ? "The Azure account is connected and Active." : `The account is ${a.status}.`, a.status_reason || "", a.status !== "Active");
+    } catch (e) { fail(e); }
+    await loadAccounts().catch(fail);
+    return;
+  }
+  notice(d.title, d.message, d.remedy, true);
   if (d.details && d.details.admin_consent_url) {
     $("notice").append(el("p", {}, el("a", { href: d.details.admin_consent_url, id: "admin-consent-link" }, "Admin consent link")));
   }
