@@ -109,8 +109,12 @@ fn a_password_change_expires_the_account_until_reconnected() {
         BOOTSTRAP_KEY,
         "",
     );
-    assert_eq!(status, 401, "{e}");
+    assert_eq!(status, 409, "{e}");
     assert_eq!(e["error"]["code"], "account_expired");
+    assert!(
+        e["error"]["remedy"].as_str().unwrap().contains("Reconnect"),
+        "{e}"
+    );
     let (_, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
     assert_eq!(a["status"], "Expired");
     assert!(

@@ -231,7 +231,7 @@ fn set_status(
 
 fn expired_error(reason: &str) -> ApiError {
     ApiError::new(
-        401,
+        409,
         "account_expired",
         &format!(
             "Expired: the Azure authorization for this account is no longer valid ({reason})."
@@ -375,11 +375,7 @@ pub async fn recheck(
     let tokens = access_token(db, cfg, keys, &a.id).await?;
     let subs = match discover(cfg, &tokens, &a.tenant_id).await {
         Err(e) if e.code == "provider_unauthorized" => {
-            let current = load(db, &a.org_id, &a.id)?;
-            if open_tokens(keys, &current)?.access_token == tokens.access_token {
-                invalidate(db, &a.id, &current.tokens)?;
-            }
-            let fresh = access_token(db, cfg, keys, &a.id).await?;
+            let fresh = renewed(db, cfg, keys, &a.org_id, &a.id, &tokens.access_token).await?;
             discover(cfg, &fresh, &a.tenant_id).await?
         }
         other => other?,
@@ -389,6 +385,25 @@ pub async fn recheck(
         &[text(&subs.to_string()), int(crate::now()), int(crate::now()), text(&a.id)],
     )?;
     load(db, &a.org_id, &a.id)
+}
+
+/// Fresh tokens after the provider refused `refused` although it had not
+/// expired by its own clock (revoked or rotated early): the stored token is
+/// marked stale unless another request already replaced it, then refreshed
+/// once. A dead grant turns the account Expired here (409 `account_expired`).
+async fn renewed(
+    db: &Connection,
+    cfg: &Config,
+    keys: &Keys,
+    org: &str,
+    id: &str,
+    refused: &str,
+) -> Result<Tokens, ApiError> {
+    let current = load(db, org, id)?;
+    if open_tokens(keys, &current)?.access_token == refused {
+        invalidate(db, id, &current.tokens)?;
+    }
+    access_token(db, cfg, keys, id).await
 }
 
 /// A session for one call of a provider plugin: the cloud's endpoints and a
@@ -401,4 +416,40 @@ pub async fn session(db: &Connection, org: &str, account_id: &str) -> Result<Ses
         cloud: cfg.cloud,
         access_token: tokens.access_token,
     })
+}
+
+/// A new session for the account after the provider refused `stale`'s token.
+pub async fn renew(
+    db: &Connection,
+    org: &str,
+    account_id: &str,
+    stale: &Session,
+) -> Result<Session, ApiError> {
+    let (cfg, keys) = (Config::load()?, Keys::load()?);
+    let tokens = renewed(db, &cfg, &keys, org, account_id, &stale.access_token).await?;
+    Ok(Session {
+        cloud: cfg.cloud,
+        access_token: tokens.access_token,
+    })
+}
+
+/// Calls a provider plugin for the account; when the provider refuses a token
+/// that had not expired by its own clock, refreshes it once and calls once
+/// more, so an early-revoked token recovers without anybody clicking Refresh.
+/// The outer error is Skyport's (no session, an Expired account); the inner
+/// result is the plugin's answer, for the caller to word.
+pub async fn call<T>(
+    db: &Connection,
+    org: &str,
+    account_id: &str,
+    f: impl Fn(&Session) -> Result<T, PluginError>,
+) -> Result<Result<T, PluginError>, ApiError> {
+    let s = session(db, org, account_id).await?;
+    match f(&s) {
+        Err(PluginError::Unauthorized(_)) => {
+            let fresh = renew(db, org, account_id, &s).await?;
+            Ok(f(&fresh))
+        }
+        other => Ok(other),
+    }
 }

@@ -124,8 +124,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     match (req.method().clone(), segments.as_slice()) {
         (Method::Get, ["api", "v1", "accounts", id, "subscriptions", sub, "dns", "zones"]) => {
             check_id(sub, "subscription")?;
-            let s = accounts::session(&db, &org, id).await?;
-            let zones = plugin::list_zones(&s, sub).map_err(accounts::plugin_error)?;
+            let zones = accounts::call(&db, &org, id, |s| plugin::list_zones(s, sub))
+                .await?
+                .map_err(accounts::plugin_error)?;
             let zones: Vec<Value> = zones.iter().map(|z| json!({ "id": z.id, "name": z.name, "name_servers": z.name_servers, "record_sets": z.record_sets })).collect();
             Ok(json_response(200, &json!({ "zones": zones })))
         }
@@ -134,8 +135,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let account = req_str(&body, "account_id", 64)?;
             let zone_id = req_str(&body, "zone_id", 1024)?;
             check_id(account, "account")?;
-            let s = accounts::session(&db, &org, account).await?;
-            let zone = plugin::get_zone(&s, zone_id).map_err(accounts::plugin_error)?;
+            let zone = accounts::call(&db, &org, account, |s| plugin::get_zone(s, zone_id))
+                .await?
+                .map_err(accounts::plugin_error)?;
             db.execute(
                 "INSERT INTO dns_domains (org_id, name, account_id, zone_id, created_at) VALUES (?, ?, ?, ?, ?)
                  ON CONFLICT (org_id, name) DO UPDATE SET account_id = excluded.account_id, zone_id = excluded.zone_id",
@@ -156,8 +158,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Get, ["api", "v1", "dns", "domains", name]) => {
             let (account, zone_id) = domain(&db, &org, name)?;
-            let s = accounts::session(&db, &org, &account).await?;
-            let zone = plugin::get_zone(&s, &zone_id).map_err(accounts::plugin_error)?;
+            let zone = accounts::call(&db, &org, &account, |s| plugin::get_zone(s, &zone_id))
+                .await?
+                .map_err(accounts::plugin_error)?;
             Ok(json_response(
                 200,
                 &json!({ "domain": zone.name, "account_id": account, "zone_id": zone.id, "name_servers": zone.name_servers, "record_sets": zone.record_sets }),
@@ -165,8 +168,10 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Get, ["api", "v1", "dns", "domains", name, "records"]) => {
             let (account, zone_id) = domain(&db, &org, name)?;
-            let s = accounts::session(&db, &org, &account).await?;
-            let records = plugin::list_records(&s, &zone_id).map_err(accounts::plugin_error)?;
+            let records =
+                accounts::call(&db, &org, &account, |s| plugin::list_records(s, &zone_id))
+                    .await?
+                    .map_err(accounts::plugin_error)?;
             Ok(json_response(
                 200,
                 &json!({ "records": records.iter().map(record_json).collect::<Vec<_>>() }),
@@ -194,9 +199,11 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 _ => Precondition::None,
             };
             let (account, zone_id) = domain(&db, &org, name)?;
-            let s = accounts::session(&db, &org, &account).await?;
-            let r = plugin::set_record(&s, &zone_id, rel, record_type, ttl, &values, &precondition)
-                .map_err(conflict)?;
+            let r = accounts::call(&db, &org, &account, |s| {
+                plugin::set_record(s, &zone_id, rel, record_type, ttl, &values, &precondition)
+            })
+            .await?
+            .map_err(conflict)?;
             Ok(json_response(200, &record_json(&r)))
         }
         // A server gets a hostname in the zone in one call: an A record at its address.
@@ -221,17 +228,20 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 ));
             };
             let (account, zone_id) = domain(&db, &org, name)?;
-            let s = accounts::session(&db, &org, &account).await?;
             let ttl = opt_int(&body, "ttl", 1, i64::from(i32::MAX))?.unwrap_or(300) as u32;
-            let r = plugin::set_record(
-                &s,
-                &zone_id,
-                host,
-                RecordType::A,
-                ttl,
-                &[ip],
-                &Precondition::None,
-            )
+            let values = [ip];
+            let r = accounts::call(&db, &org, &account, |s| {
+                plugin::set_record(
+                    s,
+                    &zone_id,
+                    host,
+                    RecordType::A,
+                    ttl,
+                    &values,
+                    &Precondition::None,
+                )
+            })
+            .await?
             .map_err(conflict)?;
             Ok(json_response(200, &record_json(&r)))
         }
@@ -250,9 +260,11 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 });
             let precondition = etag.map(Precondition::Etag).unwrap_or(Precondition::None);
             let (account, zone_id) = domain(&db, &org, name)?;
-            let s = accounts::session(&db, &org, &account).await?;
-            plugin::delete_record(&s, &zone_id, rel, record_type, &precondition)
-                .map_err(conflict)?;
+            accounts::call(&db, &org, &account, |s| {
+                plugin::delete_record(s, &zone_id, rel, record_type, &precondition)
+            })
+            .await?
+            .map_err(conflict)?;
             Ok(json_response(
                 200,
                 &json!({ "deleted": { "name": rel, "type": type_name(record_type) } }),

@@ -172,10 +172,10 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
         "SELECT account_id FROM servers WHERE id = ?",
         &[text(&server_id)],
     )?;
-    let session =
-        accounts::session(db, org, &get_text(&s, 0, "account_id").unwrap_or_default()).await?;
+    let account = get_text(&s, 0, "account_id").unwrap_or_default();
+    let advanced = accounts::call(db, org, &account, |s| plugin::advance(s, &token)).await?;
     let now = skyport_functions::now();
-    match plugin::advance(&session, &token) {
+    match advanced {
         Ok(op) => {
             db.execute(
                 "UPDATE operations SET token = ?, step = ?, step_index = ?, steps = ?, status = ?, lease = NULL, updated_at = ? WHERE id = ?",
@@ -215,10 +215,12 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
                     "SELECT provider_id FROM servers WHERE id = ?",
                     &[text(&server_id)],
                 )?;
-                if let Ok(cleanup) = plugin::delete_server(
-                    &session,
-                    &get_text(&p, 0, "provider_id").unwrap_or_default(),
-                ) {
+                let provider_id = get_text(&p, 0, "provider_id").unwrap_or_default();
+                if let Ok(Ok(cleanup)) = accounts::call(db, org, &account, |s| {
+                    plugin::delete_server(s, &provider_id)
+                })
+                .await
+                {
                     let cid = skyport_functions::new_id();
                     insert_operation(db, &cid, org, "cleanup", &server_id, &cleanup)?;
                     db.execute(
@@ -375,10 +377,6 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
         )?;
         Err(e)
     };
-    let session = match accounts::session(db, org, &account).await {
-        Ok(s) => s,
-        Err(e) => return refuse(db, e),
-    };
     let spec = ServerSpec {
         scope: sub.clone(),
         region: region.clone(),
@@ -388,12 +386,15 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
         ssh_public_key: ssh,
         cloud_init,
     };
-    if let Err(e) = plugin::preflight(&session, &spec) {
-        return refuse(db, preflight_error(e));
+    match accounts::call(db, org, &account, |s| plugin::preflight(s, &spec)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return refuse(db, preflight_error(e)),
+        Err(e) => return refuse(db, e),
     }
-    let op = match plugin::create_server(&session, &spec) {
-        Ok(op) => op,
-        Err(e) => return refuse(db, accounts::plugin_error(e)),
+    let op = match accounts::call(db, org, &account, |s| plugin::create_server(s, &spec)).await {
+        Ok(Ok(op)) => op,
+        Ok(Err(e)) => return refuse(db, accounts::plugin_error(e)),
+        Err(e) => return refuse(db, e),
     };
     let server_id = skyport_functions::new_id();
     let provider_id = op.server.as_ref().map(|s| s.id.clone()).unwrap_or_default();
@@ -416,8 +417,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             ["api", "v1", "accounts", id, "subscriptions", sub, "compute", "regions"],
         ) => {
             check_id(sub, "subscription")?;
-            let s = accounts::session(&db, &org, id).await?;
-            let regions = plugin::list_regions(&s, sub).map_err(accounts::plugin_error)?;
+            let regions = accounts::call(&db, &org, id, |s| plugin::list_regions(s, sub))
+                .await?
+                .map_err(accounts::plugin_error)?;
             Ok(json_response(
                 200,
                 &json!({ "regions": regions.iter().map(|r| json!({ "name": r.name, "display_name": r.display_name })).collect::<Vec<_>>() }),
@@ -436,8 +438,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                         "Add ?region=eastus.",
                     )
                 })?;
-            let s = accounts::session(&db, &org, id).await?;
-            let sizes = plugin::list_sizes(&s, sub, &region).map_err(accounts::plugin_error)?;
+            let sizes = accounts::call(&db, &org, id, |s| plugin::list_sizes(s, sub, &region))
+                .await?
+                .map_err(accounts::plugin_error)?;
             let prices = prices_endpoint();
             let list: Vec<Value> = sizes
                 .iter()
@@ -483,14 +486,13 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             if r.rows.is_empty() || get_text(&r, 0, "status").as_deref() == Some("deleted") {
                 return Err(ApiError::not_found("server"));
             }
-            let s = accounts::session(
-                &db,
-                &org,
-                &get_text(&r, 0, "account_id").unwrap_or_default(),
-            )
-            .await?;
-            let op = plugin::delete_server(&s, &get_text(&r, 0, "provider_id").unwrap_or_default())
-                .map_err(accounts::plugin_error)?;
+            let provider_id = get_text(&r, 0, "provider_id").unwrap_or_default();
+            let account = get_text(&r, 0, "account_id").unwrap_or_default();
+            let op = accounts::call(&db, &org, &account, |s| {
+                plugin::delete_server(s, &provider_id)
+            })
+            .await?
+            .map_err(accounts::plugin_error)?;
             let op_id = skyport_functions::new_id();
             insert_operation(&db, &op_id, &org, "delete", id, &op)?;
             db.execute(

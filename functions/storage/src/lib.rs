@@ -112,8 +112,7 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
     if get_text(&r, 0, "status").as_deref() != Some("running") {
         return Ok(());
     }
-    let s = accounts::session(db, org, &account_id).await?;
-    let op = match plugin::advance(&s, &token) {
+    let op = match accounts::call(db, org, &account_id, |s| plugin::advance(s, &token)).await? {
         Ok(op) => op,
         Err(e) => {
             let err = accounts::plugin_error(e);
@@ -139,7 +138,11 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
     let Some(acct) = op.account.filter(|_| op.done) else {
         return Ok(());
     };
-    if let Err(e) = plugin::create_container(&s, &acct.id, &container) {
+    if let Err(e) = accounts::call(db, org, &account_id, |s| {
+        plugin::create_container(s, &acct.id, &container)
+    })
+    .await?
+    {
         finish(
             db,
             id,
@@ -149,7 +152,9 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
         )?;
         return Ok(());
     }
-    match plugin::verify_access(&s, &acct.id, &container) {
+    match accounts::call(db, org, &account_id, |s| plugin::verify_access(s, &acct.id, &container))
+        .await?
+    {
         Ok(Access::Verified) => {
             let target = skyport_functions::new_id();
             db.execute(
@@ -181,12 +186,20 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             ["api", "v1", "accounts", id, "subscriptions", sub, "storage", "accounts"],
         ) => {
             check_id(sub, "subscription")?;
-            let s = accounts::session(&db, &org, id).await?;
-            let list = plugin::list_accounts(&s, sub).map_err(accounts::plugin_error)?;
+            let (list, containers) = accounts::call(&db, &org, id, |s| {
+                let list = plugin::list_accounts(s, sub)?;
+                let containers: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|a| plugin::list_containers(s, &a.id).unwrap_or_default())
+                    .collect();
+                Ok((list, containers))
+            })
+            .await?
+            .map_err(accounts::plugin_error)?;
             let mut out = Vec::new();
-            for a in &list {
+            for (a, c) in list.iter().zip(containers) {
                 let mut v = account_json(a);
-                v["containers"] = json!(plugin::list_containers(&s, &a.id).unwrap_or_default());
+                v["containers"] = json!(c);
                 out.push(v);
             }
             Ok(json_response(200, &json!({ "storage_accounts": out })))
@@ -219,19 +232,22 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 ));
             }
             check_id(&sub, "subscription")?;
-            let s = accounts::session(&db, &org, &account_id).await?;
-            let op =
-                plugin::create_account(&s, &sub, &group, &name, &region).map_err(|e| {
-                    match e {
+            let op = accounts::call(&db, &org, &account_id, |s| {
+                plugin::create_account(s, &sub, &group, &name, &region)
+            })
+            .await?
+            .map_err(|e| match e {
                 PluginError::Conflict(d) if d.code == "StorageAccountAlreadyTaken" => ApiError::new(
                     409,
                     "storage_name_taken",
-                    &format!("The storage account name `{name}` cannot be used: {}", d.message),
+                    &format!(
+                        "The storage account name `{name}` cannot be used: {}",
+                        d.message
+                    ),
                     "Choose another name; storage account names are unique across all of Azure.",
                 ),
                 e => accounts::plugin_error(e),
-            }
-                })?;
+            })?;
             let id = skyport_functions::new_id();
             let now = skyport_functions::now();
             db.execute(
