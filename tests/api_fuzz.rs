@@ -126,9 +126,12 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// Percent-encodes everything but unreserved characters.
+/// Percent-encodes everything but unreserved characters, dots included (a
+/// client would resolve a bare `..` segment before sending it).
 fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('.', "%2E")
 }
 
 #[test]
