@@ -8,44 +8,18 @@ use serde_json::{json, Value};
 use sim::state::{Fault, LroFailure};
 use sim::world::defaults::*;
 use sim::{Command, World};
-use support::product::{Product, BOOTSTRAP_KEY};
-
-const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHb0c2t5cG9ydA== me@host";
+use support::product::{server_spec, Product, BOOTSTRAP_KEY, SSH_KEY as KEY};
 
 fn spec(account: &str, name: &str, size: &str) -> String {
-    json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": "westeurope", "size": size, "name": name, "ssh_public_key": KEY, "cloud_init": "#cloud-config\npackages: [nginx]\n" }).to_string()
+    server_spec(account, name, "westeurope", size)
 }
 
 fn post(p: &Product, body: &str, key: &str) -> (u16, Value) {
-    let auth = format!("Bearer {BOOTSTRAP_KEY}");
-    let (status, text) = support::request(
-        "POST",
-        &format!("{}/api/v1/servers", p.host.url),
-        &[
-            ("authorization", &auth),
-            ("content-type", "application/json"),
-            ("idempotency-key", key),
-        ],
-        body,
-    );
-    (status, serde_json::from_str(&text).unwrap_or(json!(text)))
+    p.create_server(body, key)
 }
 
 fn wait(p: &Product, op: &str) -> Value {
-    for _ in 0..200 {
-        let (status, v) = p.api(
-            "GET",
-            &format!("/api/v1/operations/{op}"),
-            BOOTSTRAP_KEY,
-            "",
-        );
-        assert_eq!(status, 200, "{v}");
-        let cleanup_running = v["cleanup"]["status"] == "running";
-        if v["status"] != "running" && !cleanup_running {
-            return v;
-        }
-    }
-    panic!("operation {op} never finished");
+    p.wait_operation(op)
 }
 
 fn count(p: &Product, kind: &str) -> usize {

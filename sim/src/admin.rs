@@ -259,7 +259,7 @@ pub fn inventory(state: &State) -> Vec<Value> {
     state
         .resources
         .values()
-        .map(|r| json!({ "id": r.id, "type": r.kind, "provisioningState": r.body["properties"]["provisioningState"] }))
+        .map(|r| json!({ "id": r.id, "name": r.body["name"], "type": r.kind, "tags": r.body["tags"], "provisioningState": r.body["properties"]["provisioningState"] }))
         .collect()
 }
 

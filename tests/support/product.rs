@@ -62,6 +62,14 @@ pub fn product_wasm_dir() -> &'static PathBuf {
 }
 
 pub const BOOTSTRAP_KEY: &str = "sk_bootstrap_test_0123456789";
+
+/// An OpenSSH public key for test servers.
+pub const SSH_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHb0c2t5cG9ydA== me@host";
+
+/// The body of `POST /api/v1/servers`.
+pub fn server_spec(account: &str, name: &str, region: &str, size: &str) -> String {
+    serde_json::json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": region, "size": size, "name": name, "ssh_public_key": SSH_KEY, "cloud_init": "#cloud-config\npackages: [nginx]\n" }).to_string()
+}
 pub const TOKEN_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 /// The emulator plus the host serving the product's spin.toml.
@@ -121,9 +129,12 @@ impl Product {
     }
 
     /// Stops and starts the host again on the same app directory.
+    /// Stops the host (SIGKILL) and starts it again on the same app
+    /// directory and address (the product's `public_url` names the address).
     pub fn restart(&mut self) {
-        let old = std::mem::replace(&mut self.host, Host::start(self.dir.path(), &self.opts));
-        drop(old);
+        let _ = self.host.child.kill();
+        let _ = self.host.child.wait();
+        self.host = Host::start(self.dir.path(), &self.opts);
     }
 
     pub fn api(&self, method: &str, path: &str, key: &str, body: &str) -> (u16, Value) {
@@ -141,6 +152,43 @@ impl Product {
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
+    }
+
+    /// `POST /api/v1/servers` with the bootstrap key and an Idempotency-Key.
+    pub fn create_server(&self, body: &str, idempotency_key: &str) -> (u16, Value) {
+        let auth = format!("Bearer {BOOTSTRAP_KEY}");
+        let (status, text) = super::request(
+            "POST",
+            &format!("{}/api/v1/servers", self.host.url),
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+                ("idempotency-key", idempotency_key),
+            ],
+            body,
+        );
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Polls an operation until it (and its clean-up) ends.
+    pub fn wait_operation(&self, op: &str) -> Value {
+        for _ in 0..200 {
+            let (status, v) = self.api(
+                "GET",
+                &format!("/api/v1/operations/{op}"),
+                BOOTSTRAP_KEY,
+                "",
+            );
+            assert_eq!(status, 200, "{v}");
+            let cleanup_running = v["cleanup"]["status"] == "running";
+            if v["status"] != "running" && !cleanup_running {
+                return v;
+            }
+        }
+        panic!("operation {op} never finished");
     }
 
     /// Starts a connection (or a reconnect) and returns the authorize URL.

@@ -25,7 +25,14 @@ use spin_sdk::http_component;
 use spin_sdk::sqlite::Connection;
 
 /// How long one request may hold an operation while advancing it.
-const LEASE: i64 = 60;
+/// How long one request may hold an operation before another takes it over.
+/// Short, so a request killed mid-step stalls nothing for long; a step that
+/// outlives it is harmless, since every write compares the token it read.
+const LEASE: i64 = 15;
+
+/// How long an Idempotency-Key's first request may take to create its
+/// operation; after that a replay takes the key over (the first request died).
+const KEY_LEASE: i64 = 20;
 
 #[http_component]
 async fn handle(req: Request) -> Response {
@@ -145,7 +152,10 @@ fn insert_operation(
 
 /// Advances an operation by one step if nobody else is; persists the new token first.
 async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
-    let r = db.execute("SELECT kind, server_id, token, status, cleanup_id FROM operations WHERE id = ? AND org_id = ?", &[text(id), text(org)])?;
+    let r = db.execute(
+        "SELECT status, cleanup_id FROM operations WHERE id = ? AND org_id = ?",
+        &[text(id), text(org)],
+    )?;
     if r.rows.is_empty() {
         return Err(ApiError::not_found("operation"));
     }
@@ -157,12 +167,18 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
     }
     let now = skyport_functions::now();
     db.execute(
-        "UPDATE operations SET lease = ? WHERE id = ? AND (lease IS NULL OR lease < ?)",
+        "UPDATE operations SET lease = ? WHERE id = ? AND status = 'running' AND (lease IS NULL OR lease < ?)",
         &[int(now + LEASE), text(id), int(now)],
     )?;
     if db::changes(db)? != 1 {
         return Ok(());
     }
+    // Read the state only once the lease is ours: a poll that read before
+    // another committed must not act on (or write back) the older step.
+    let r = db.execute(
+        "SELECT kind, server_id, token FROM operations WHERE id = ?",
+        &[text(id)],
+    )?;
     let (kind, server_id, token) = (
         get_text(&r, 0, "kind").unwrap_or_default(),
         get_text(&r, 0, "server_id").unwrap_or_default(),
@@ -177,10 +193,15 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
     let now = skyport_functions::now();
     match advanced {
         Ok(op) => {
+            // Compare-and-set on the token read: a request whose lease was
+            // taken over writes nothing.
             db.execute(
-                "UPDATE operations SET token = ?, step = ?, step_index = ?, steps = ?, status = ?, lease = NULL, updated_at = ? WHERE id = ?",
-                &[text(&op.token), text(&op.step), int(op.step_index as i64), int(op.steps as i64), text(if op.done { "succeeded" } else { "running" }), int(now), text(id)],
+                "UPDATE operations SET token = ?, step = ?, step_index = ?, steps = ?, status = ?, lease = NULL, updated_at = ? WHERE id = ? AND token = ? AND status = 'running'",
+                &[text(&op.token), text(&op.step), int(op.step_index as i64), int(op.steps as i64), text(if op.done { "succeeded" } else { "running" }), int(now), text(id), text(&token)],
             )?;
+            if db::changes(db)? != 1 {
+                return Ok(());
+            }
             if op.done {
                 match kind.as_str() {
                     "create" => {
@@ -208,7 +229,10 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
         }
         Err(e) => {
             let error = step_error(e);
-            db.execute("UPDATE operations SET status = 'failed', error = ?, lease = NULL, updated_at = ? WHERE id = ?", &[text(&error.to_string()), int(now), text(id)])?;
+            db.execute("UPDATE operations SET status = 'failed', error = ?, lease = NULL, updated_at = ? WHERE id = ? AND token = ? AND status = 'running'", &[text(&error.to_string()), int(now), text(id), text(&token)])?;
+            if db::changes(db)? != 1 {
+                return Ok(());
+            }
             if kind == "create" {
                 // Remove what the creation made: the server's whole group.
                 let p = db.execute(
@@ -217,7 +241,7 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
                 )?;
                 let provider_id = get_text(&p, 0, "provider_id").unwrap_or_default();
                 if let Ok(Ok(cleanup)) = accounts::call(db, org, &account, |s| {
-                    plugin::delete_server(s, &provider_id)
+                    plugin::delete_server(s, &provider_id, &server_id)
                 })
                 .await
                 {
@@ -324,59 +348,30 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
         .map(|x| format!("{x:02x}"))
         .collect();
 
-    // One operation per key, even for concurrent requests: the first insert wins.
-    let op_id = skyport_functions::new_id();
-    db.execute("INSERT INTO idempotency (org_id, key, request, operation_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", &[text(org), text(key), text(&fingerprint), text(&op_id), int(skyport_functions::now())])?;
+    // One operation per key, even for concurrent requests: the first insert
+    // wins. A key whose first request died before its operation existed is
+    // taken over once its lease runs out, so no crash makes a key unusable.
+    let mut op_id = skyport_functions::new_id();
+    let now = skyport_functions::now();
+    db.execute("INSERT INTO idempotency (org_id, key, request, operation_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", &[text(org), text(key), text(&fingerprint), text(&op_id), int(now)])?;
     if db::changes(db)? == 0 {
-        let r = db.execute(
-            "SELECT request, operation_id FROM idempotency WHERE org_id = ? AND key = ?",
-            &[text(org), text(key)],
-        )?;
-        if get_text(&r, 0, "request").as_deref() != Some(fingerprint.as_str()) {
-            return Err(ApiError::new(
-                422,
-                "idempotency_key_reused",
-                "This Idempotency-Key was used for a different request.",
-                "Use a new key for a different server.",
-            ));
+        match replay(db, org, key, &fingerprint)? {
+            Replay::Operation(v) => return Ok(json_response(202, &v)),
+            Replay::TakeOver(id) => op_id = id,
         }
-        let existing = get_text(&r, 0, "operation_id").unwrap_or_default();
-        // The first request may still be writing its operation.
-        for _ in 0..200 {
-            if let Ok(v) = operation_json(db, &existing) {
-                return Ok(json_response(202, &v));
-            }
-            if db
-                .execute(
-                    "SELECT 1 AS x FROM idempotency WHERE org_id = ? AND key = ?",
-                    &[text(org), text(key)],
-                )?
-                .rows
-                .is_empty()
-            {
-                return Err(ApiError::new(
-                    409,
-                    "retry",
-                    "The first request with this key was refused.",
-                    "Send the request again.",
-                ));
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        return Err(ApiError::new(
-            503,
-            "in_progress",
-            "The first request with this key is still being processed.",
-            "Retry in a few seconds.",
-        ));
     }
     let refuse = |db: &Connection, e: ApiError| -> Result<Response, ApiError> {
         db.execute(
-            "DELETE FROM idempotency WHERE org_id = ? AND key = ?",
-            &[text(org), text(key)],
+            "DELETE FROM idempotency WHERE org_id = ? AND key = ? AND operation_id = ?",
+            &[text(org), text(key), text(&op_id)],
         )?;
         Err(e)
     };
+    if let Some(e) = name_taken(db, org, &name)? {
+        return refuse(db, e);
+    }
+    // The server's id names and tags everything made for it.
+    let server_id = skyport_functions::new_id();
     let spec = ServerSpec {
         scope: sub.clone(),
         region: region.clone(),
@@ -385,6 +380,8 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
         admin_username: admin,
         ssh_public_key: ssh,
         cloud_init,
+        owner: server_id.clone(),
+        labels: vec![("skyport-org".into(), org.to_string())],
     };
     match accounts::call(db, org, &account, |s| plugin::preflight(s, &spec)).await {
         Ok(Ok(())) => {}
@@ -396,15 +393,113 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
         Ok(Err(e)) => return refuse(db, accounts::plugin_error(e)),
         Err(e) => return refuse(db, e),
     };
-    let server_id = skyport_functions::new_id();
     let provider_id = op.server.as_ref().map(|s| s.id.clone()).unwrap_or_default();
     let now = skyport_functions::now();
-    db.execute(
-        "INSERT INTO servers (id, org_id, account_id, subscription_id, name, region, size, status, provider_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?)",
-        &[text(&server_id), text(org), text(&account), text(&sub), text(&name), text(&region), text(&size), text(&provider_id), int(now), int(now)],
-    )?;
-    insert_operation(db, &op_id, org, "create", &server_id, &op)?;
+    // The server and its operation appear together, or not at all; the name
+    // is checked again inside, against a concurrent create of the same name.
+    db.execute("BEGIN IMMEDIATE", &[])?;
+    let written = (|| -> Result<Option<ApiError>, ApiError> {
+        if let Some(e) = name_taken(db, org, &name)? {
+            return Ok(Some(e));
+        }
+        db.execute(
+            "INSERT INTO servers (id, org_id, account_id, subscription_id, name, region, size, status, provider_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?)",
+            &[text(&server_id), text(org), text(&account), text(&sub), text(&name), text(&region), text(&size), text(&provider_id), int(now), int(now)],
+        )?;
+        insert_operation(db, &op_id, org, "create", &server_id, &op)?;
+        Ok(None)
+    })();
+    match written {
+        Ok(None) => {
+            db.execute("COMMIT", &[])?;
+        }
+        Ok(Some(e)) => {
+            db.execute("ROLLBACK", &[])?;
+            return refuse(db, e);
+        }
+        Err(e) => {
+            let _ = db.execute("ROLLBACK", &[]);
+            return refuse(db, e);
+        }
+    }
     Ok(json_response(202, &operation_json(db, &op_id)?))
+}
+
+/// What a replayed Idempotency-Key leads to.
+enum Replay {
+    /// The operation the key made.
+    Operation(Value),
+    /// The first request died before making it: carry on in its place.
+    TakeOver(String),
+}
+
+/// A key seen before: its operation, a takeover, or (while the first request
+/// is still working) a short wait.
+fn replay(db: &Connection, org: &str, key: &str, fingerprint: &str) -> Result<Replay, ApiError> {
+    let deadline = skyport_functions::now() + 10;
+    loop {
+        let r = db.execute(
+            "SELECT request, operation_id, created_at FROM idempotency WHERE org_id = ? AND key = ?",
+            &[text(org), text(key)],
+        )?;
+        if r.rows.is_empty() {
+            return Err(ApiError::new(
+                409,
+                "retry",
+                "The first request with this key was refused.",
+                "Send the request again.",
+            ));
+        }
+        if get_text(&r, 0, "request").as_deref() != Some(fingerprint) {
+            return Err(ApiError::new(
+                422,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for a different request.",
+                "Use a new key for a different server.",
+            ));
+        }
+        let existing = get_text(&r, 0, "operation_id").unwrap_or_default();
+        if let Ok(v) = operation_json(db, &existing) {
+            return Ok(Replay::Operation(v));
+        }
+        let started = get_int(&r, 0, "created_at").unwrap_or(0);
+        let now = skyport_functions::now();
+        if started + KEY_LEASE < now {
+            db.execute(
+                "UPDATE idempotency SET created_at = ? WHERE org_id = ? AND key = ? AND created_at = ?",
+                &[int(now), text(org), text(key), int(started)],
+            )?;
+            if db::changes(db)? == 1 {
+                return Ok(Replay::TakeOver(existing));
+            }
+        }
+        if now > deadline {
+            return Err(ApiError::new(
+                503,
+                "in_progress",
+                "The first request with this key is still being processed.",
+                "Retry in a few seconds with the same key.",
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The refusal of a name a live server of the organization already has.
+fn name_taken(db: &Connection, org: &str, name: &str) -> Result<Option<ApiError>, ApiError> {
+    let r = db.execute(
+        "SELECT id FROM servers WHERE org_id = ? AND name = ? AND status NOT IN ('deleted', 'failed')",
+        &[text(org), text(name)],
+    )?;
+    Ok(get_text(&r, 0, "id").map(|id| {
+        ApiError::new(
+            409,
+            "name_taken",
+            &format!("A server named `{name}` already exists in your organization."),
+            "Choose another name, or delete that server first.",
+        )
+        .with("server_id", json!(id))
+    }))
 }
 
 async fn route(req: Request) -> Result<Response, ApiError> {
@@ -488,8 +583,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             }
             let provider_id = get_text(&r, 0, "provider_id").unwrap_or_default();
             let account = get_text(&r, 0, "account_id").unwrap_or_default();
+            let owner = id.to_string();
             let op = accounts::call(&db, &org, &account, |s| {
-                plugin::delete_server(s, &provider_id)
+                plugin::delete_server(s, &provider_id, &owner)
             })
             .await?
             .map_err(accounts::plugin_error)?;

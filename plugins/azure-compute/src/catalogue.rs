@@ -87,6 +87,33 @@ fn check_spec(spec: &ServerSpec) -> Result<(), ArmError> {
     names::check(Name::Region, &spec.region)?;
     names::check(Name::VmSize, &spec.size)?;
     names::check(Name::Server, &spec.name)?;
+    let owner_ok = (8..=64).contains(&spec.owner.len())
+        && spec
+            .owner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !owner_ok {
+        return Err(fail(
+            400,
+            "InvalidOwner",
+            "The server's owner id must be 8–64 letters, digits and hyphens.".into(),
+            Some("owner"),
+        ));
+    }
+    let labels_ok = spec.labels.len() <= 10
+        && spec.labels.iter().all(|(k, v)| {
+            (1..=128).contains(&k.len())
+                && v.len() <= 256
+                && !k.contains(['<', '>', '%', '&', '\\', '?', '/'])
+        });
+    if !labels_ok {
+        return Err(fail(
+            400,
+            "InvalidLabels",
+            "Labels are at most 10 tags, names of 1–128 characters without <>%&\\?/ and values of at most 256.".into(),
+            Some("labels"),
+        ));
+    }
     let admin = &spec.admin_username;
     let admin_ok = (1..=32).contains(&admin.len())
         && admin.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
@@ -249,6 +276,14 @@ impl Guest for Plugin {
     fn preflight(session: Session, spec: ServerSpec) -> Result<(), wit::Error> {
         with_arm(&session, |arm| {
             check_spec(&spec)?;
+            // Nothing that is not this server's may stand where it would be made.
+            let group = steps::ids(&spec.scope, &spec.name, &spec.owner).group;
+            match arm.get(&group, RESOURCES_API) {
+                Ok(g) if !steps::owned_by(&g, &spec.owner) => return Err(steps::not_owned(&group)),
+                Ok(_) => {}
+                Err(e) if e.status == 404 => {}
+                Err(e) => return Err(e),
+            }
             let sub = arm.get(&format!("/subscriptions/{}", spec.scope), SUBSCRIPTIONS_API)?;
             let state = sub["state"].as_str().unwrap_or("Unknown");
             if state != "Enabled" && state != "Warned" {
@@ -332,8 +367,12 @@ impl Guest for Plugin {
         Ok(steps::plan_create(&spec))
     }
 
-    fn delete_server(_session: Session, server_id: String) -> Result<Operation, wit::Error> {
-        steps::plan_delete(&server_id)
+    fn delete_server(
+        _session: Session,
+        server_id: String,
+        owner: String,
+    ) -> Result<Operation, wit::Error> {
+        steps::plan_delete(&server_id, &owner)
     }
 
     fn advance(session: Session, token: String) -> Result<Operation, wit::Error> {

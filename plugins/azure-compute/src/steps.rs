@@ -25,8 +25,8 @@ const CREATE_STEPS: &[&str] = &[
     "Reading the public IP address",
 ];
 
-struct Ids {
-    group: String,
+pub struct Ids {
+    pub group: String,
     vnet: String,
     ip: String,
     nsg: String,
@@ -34,8 +34,31 @@ struct Ids {
     vm: String,
 }
 
-fn ids(scope: &str, name: &str) -> Ids {
-    let group = format!("/subscriptions/{scope}/resourceGroups/skyport-{name}");
+/// The tag that says which server a resource belongs to.
+pub const OWNER_TAG: &str = "skyport-server";
+
+/// The server's own resource group: its name and a short form of its owner
+/// id, so two servers of one name (in any region) never share a group.
+pub fn group_name(name: &str, owner: &str) -> String {
+    let short: String = owner
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(8)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    format!("skyport-{name}-{short}")
+}
+
+/// Whether a resource (as ARM returns it) carries `owner`'s tag.
+pub fn owned_by(resource: &Value, owner: &str) -> bool {
+    !owner.is_empty() && resource["tags"][OWNER_TAG].as_str() == Some(owner)
+}
+
+pub fn ids(scope: &str, name: &str, owner: &str) -> Ids {
+    let group = format!(
+        "/subscriptions/{scope}/resourceGroups/{}",
+        group_name(name, owner)
+    );
     let net = format!("{group}/providers/Microsoft.Network");
     Ids {
         vnet: format!("{net}/virtualNetworks/{name}-vnet"),
@@ -49,7 +72,11 @@ fn ids(scope: &str, name: &str) -> Ids {
 
 fn server(t: &Value, public_ip: Option<String>) -> Server {
     let name = t["name"].as_str().unwrap_or_default();
-    let i = ids(t["scope"].as_str().unwrap_or_default(), name);
+    let i = ids(
+        t["scope"].as_str().unwrap_or_default(),
+        name,
+        t["owner"].as_str().unwrap_or_default(),
+    );
     Server {
         id: i.vm.clone(),
         name: name.to_string(),
@@ -66,7 +93,7 @@ fn operation(t: &Value, done: bool, public_ip: Option<String>) -> Operation {
     let steps: &[&str] = if create {
         CREATE_STEPS
     } else {
-        &["Deleting the server's resource group"]
+        &["Checking and deleting the server's resource group"]
     };
     let index = step.clamp(1, steps.len());
     Operation {
@@ -88,14 +115,20 @@ fn operation(t: &Value, done: bool, public_ip: Option<String>) -> Operation {
 }
 
 pub fn plan_create(spec: &ServerSpec) -> Operation {
+    let labels: serde_json::Map<String, Value> = spec
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
     let t = json!({
         "kind": "create", "scope": spec.scope, "region": spec.region, "size": spec.size, "name": spec.name,
         "admin": spec.admin_username, "key": spec.ssh_public_key, "cloud_init": spec.cloud_init, "step": 1, "poll": null,
+        "owner": spec.owner, "labels": labels,
     });
     operation(&t, false, None)
 }
 
-pub fn plan_delete(server_id: &str) -> Result<Operation, wit::Error> {
+pub fn plan_delete(server_id: &str, owner: &str) -> Result<Operation, wit::Error> {
     let bad = || {
         wit::Error::InvalidInput(wit::Detail {
             code: "BadServerId".into(),
@@ -112,8 +145,65 @@ pub fn plan_delete(server_id: &str) -> Result<Operation, wit::Error> {
     )
     .map_err(|_| bad())?;
     let (scope, group, name) = (id.subscription, id.resource_group, id.name);
-    let t = json!({ "kind": "delete", "scope": scope, "group": group, "name": name, "step": 1, "poll": null });
+    let t = json!({ "kind": "delete", "scope": scope, "group": group, "name": name, "owner": owner, "step": 1, "poll": null });
     Ok(operation(&t, false, None))
+}
+
+/// The refusal to touch a group Skyport cannot prove is this server's.
+pub fn not_owned(group: &str) -> ArmError {
+    ArmError {
+        status: 409,
+        code: "ResourceGroupNotOwned".into(),
+        message: format!("The resource group {group} exists and does not belong to this server (its `{OWNER_TAG}` tag differs), so Skyport leaves it alone."),
+        target: Some(group.to_string()),
+        retry_after: None,
+    }
+}
+
+/// Checks that everything in the server's group is the server's: tagged with
+/// its owner id, or managed by something that is (the VM's OS disk).
+fn check_group_is_ours(
+    arm: &Arm<'_, azure_arm::spin_transport::SpinTransport>,
+    group: &str,
+    owner: &str,
+) -> Result<bool, ArmError> {
+    let g = match arm.get(group, GROUPS_API) {
+        Ok(g) => g,
+        Err(e) if e.status == 404 => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if !owned_by(&g, owner) {
+        return Err(not_owned(group));
+    }
+    let inside = arm.list(&format!("{group}/resources"), GROUPS_API)?;
+    let ours: Vec<String> = inside
+        .iter()
+        .filter(|r| owned_by(r, owner))
+        .filter_map(|r| r["id"].as_str().map(str::to_ascii_lowercase))
+        .collect();
+    let foreign: Vec<&str> = inside
+        .iter()
+        .filter(|r| !owned_by(r, owner))
+        .filter(|r| {
+            !r["managedBy"]
+                .as_str()
+                .is_some_and(|m| ours.contains(&m.to_ascii_lowercase()))
+        })
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    if !foreign.is_empty() {
+        return Err(ArmError {
+            status: 409,
+            code: "ResourceGroupHoldsOtherResources".into(),
+            message: format!(
+                "The server's resource group also holds {} that Skyport did not create for this server, so Skyport does not delete the group.",
+                foreign.join(", ")
+            ),
+            target: Some(group.to_string()),
+            retry_after: None,
+        });
+    }
+    Ok(true)
 }
 
 /// The state of the long-running operation at `url`.
@@ -192,16 +282,30 @@ fn create_step(
     step: u64,
 ) -> Result<Option<String>, ArmError> {
     let s = |k: &str| t[k].as_str().unwrap_or_default().to_string();
-    let (region, name) = (s("region"), s("name"));
-    let i = ids(&s("scope"), &name);
-    let tags = json!({ "managed-by": "skyport", "skyport-server": name });
+    let (region, name, owner) = (s("region"), s("name"), s("owner"));
+    let i = ids(&s("scope"), &name, &owner);
+    let mut tags = json!({ "managed-by": "skyport", OWNER_TAG: owner, "skyport-name": name });
+    if let Some(labels) = t["labels"].as_object() {
+        for (k, v) in labels {
+            tags[k] = v.clone();
+        }
+    }
     match step {
-        1 => put(
-            arm,
-            &i.group,
-            GROUPS_API,
-            &json!({ "location": region, "tags": tags }),
-        ),
+        1 => {
+            // A group that exists and is not this server's is never written to.
+            match arm.get(&i.group, GROUPS_API) {
+                Ok(g) if !owned_by(&g, &owner) => return Err(not_owned(&i.group)),
+                Ok(_) => {}
+                Err(e) if e.status == 404 => {}
+                Err(e) => return Err(e),
+            }
+            put(
+                arm,
+                &i.group,
+                GROUPS_API,
+                &json!({ "location": region, "tags": tags }),
+            )
+        }
         2 => put(
             arm,
             &i.vnet,
@@ -288,6 +392,11 @@ pub fn advance(session: &Session, token: &str) -> Result<Operation, wit::Error> 
                 t["scope"].as_str().unwrap_or_default(),
                 t["group"].as_str().unwrap_or_default()
             );
+            // Only a group that is wholly this server's is deleted; one that
+            // is already gone is done.
+            if !check_group_is_ours(arm, &group, t["owner"].as_str().unwrap_or_default())? {
+                return Ok(operation(&t, true, None));
+            }
             let resp = arm.send("DELETE", &group, GROUPS_API, None)?;
             if resp.status == 202 {
                 t["poll"] = json!(resp
@@ -301,7 +410,12 @@ pub fn advance(session: &Session, token: &str) -> Result<Operation, wit::Error> 
         if step as usize >= CREATE_STEPS.len() {
             let name = t["name"].as_str().unwrap_or_default().to_string();
             let ip = arm.get(
-                &ids(t["scope"].as_str().unwrap_or_default(), &name).ip,
+                &ids(
+                    t["scope"].as_str().unwrap_or_default(),
+                    &name,
+                    t["owner"].as_str().unwrap_or_default(),
+                )
+                .ip,
                 NETWORK_API,
             )?;
             let address = ip["properties"]["ipAddress"].as_str().map(str::to_string);

@@ -340,8 +340,52 @@ fn route(
         ["subscriptions", _, "resourcegroups", _, "providers", ..] => {
             in_group(state, req, seg, lower, sub)
         }
+        ["subscriptions", _, "resourcegroups", _, "resources"] if *m == Method::GET => {
+            resources_in_group(state, req, sub, &seg[3])
+        }
         _ => not_found_path(req),
     }
+}
+
+/// `Resources - List By Resource Group`: every top-level resource in a group,
+/// in the generic shape (id, name, type, location, tags, managedBy).
+fn resources_in_group(state: &mut State, req: &Req, sub: &str, rg: &str) -> Resp {
+    if state
+        .resource(&format!("/subscriptions/{sub}/resourcegroups/{rg}"))
+        .is_none()
+    {
+        return arm_error(
+            404,
+            "ResourceGroupNotFound",
+            &format!("Resource group '{rg}' could not be found."),
+        );
+    }
+    let items: Vec<serde_json::Value> = state
+        .resources
+        .values()
+        .filter(|r| r.subscription.eq_ignore_ascii_case(sub))
+        .filter(|r| {
+            r.resource_group
+                .as_deref()
+                .is_some_and(|g| g.eq_ignore_ascii_case(rg))
+        })
+        // Top-level types only (`Namespace/type`), as ARM lists them.
+        .filter(|r| r.kind != "resourceGroups" && r.kind.matches('/').count() == 1)
+        .map(|r| {
+            let mut v = serde_json::json!({
+                "id": r.body["id"], "name": r.body["name"], "type": r.kind,
+                "location": r.body["location"],
+            });
+            if !r.body["tags"].is_null() {
+                v["tags"] = r.body["tags"].clone();
+            }
+            if !r.body["managedBy"].is_null() {
+                v["managedBy"] = r.body["managedBy"].clone();
+            }
+            v
+        })
+        .collect();
+    store::page(state, req, items)
 }
 
 fn not_found_path(req: &Req) -> Resp {

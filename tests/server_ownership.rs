@@ -1,0 +1,170 @@
+//! Every resource Skyport creates belongs to exactly one server and says so:
+//! a group unique per server, tagged with the server's and the organization's
+//! ids; a name a live server has is refused; clean-up and delete touch only
+//! what carries the server's tag, and never a group holding anything else.
+
+mod support;
+
+use serde_json::{json, Value};
+use sim::arm::store::{self, Group};
+use sim::world::defaults::*;
+use sim::World;
+use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+
+fn groups(p: &Product, prefix: &str) -> Vec<Value> {
+    p.sim
+        .inventory()
+        .into_iter()
+        .filter(|r| r["type"] == "resourceGroups")
+        .filter(|r| {
+            r["id"]
+                .as_str()
+                .unwrap()
+                .to_ascii_lowercase()
+                .contains(&format!("/resourcegroups/{prefix}"))
+        })
+        .collect()
+}
+
+fn running_server(p: &Product, account: &str, name: &str, region: &str, key: &str) -> Value {
+    let (status, op) = p.create_server(&server_spec(account, name, region, "Standard_B2s"), key);
+    assert_eq!(status, 202, "{op}");
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let server = op["server"]["id"].as_str().unwrap().to_string();
+    let (_, s) = p.api(
+        "GET",
+        &format!("/api/v1/servers/{server}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(s["status"], "running", "{s}");
+    s
+}
+
+#[test]
+fn a_name_in_use_is_refused_and_the_first_server_is_untouched() {
+    let p = Product::start(World::default());
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let first = running_server(&p, &account, "web1", "eastus", "k-1");
+
+    // The same name in another region, and in the same region.
+    for (region, key) in [("westus2", "k-2"), ("eastus", "k-3")] {
+        let (status, e) =
+            p.create_server(&server_spec(&account, "web1", region, "Standard_B2s"), key);
+        assert_eq!(status, 409, "{e}");
+        assert_eq!(e["error"]["code"], "name_taken");
+        assert_eq!(e["error"]["server_id"], first["id"]);
+    }
+    // A replay of the first key is still the first server's operation.
+    let (status, op) = p.create_server(
+        &server_spec(&account, "web1", "eastus", "Standard_B2s"),
+        "k-1",
+    );
+    assert_eq!(status, 202, "{op}");
+    assert_eq!(op["server"]["id"], first["id"]);
+
+    let (_, s) = p.api(
+        "GET",
+        &format!("/api/v1/servers/{}", first["id"].as_str().unwrap()),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(s["status"], "running");
+    assert_eq!(groups(&p, "skyport-web1").len(), 1, "one group for web1");
+    assert_eq!(
+        p.sim
+            .inventory()
+            .iter()
+            .filter(|r| r["type"] == "Microsoft.Compute/virtualMachines")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn the_group_is_the_servers_own_and_tagged_with_its_ids() {
+    let p = Product::start(World::default());
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    // A user group named like Skyport's storage default holds a storage account.
+    p.sim.with_state(|s| {
+        let g = Group { sub: SUBSCRIPTION.into(), rg: "skyport-backups".into() };
+        store::put(s, "resourceGroups", None, SUBSCRIPTION, &g.rg_id(), json!({ "id": g.rg_id(), "name": g.rg, "location": "eastus", "properties": { "provisioningState": "Succeeded" } }));
+        let id = g.id("Microsoft.Storage/storageAccounts", "userbackups");
+        store::put(s, "Microsoft.Storage/storageAccounts", Some(&g), SUBSCRIPTION, &id, json!({ "id": id, "name": "userbackups", "location": "eastus" }));
+    });
+    let server = running_server(&p, &account, "backups", "eastus", "k-b");
+    let server_id = server["id"].as_str().unwrap();
+    let mine = groups(&p, "skyport-backups-");
+    assert_eq!(mine.len(), 1, "a group of its own: {mine:?}");
+    assert_eq!(mine[0]["tags"]["skyport-server"], server_id);
+    assert!(mine[0]["tags"]["skyport-org"].is_string(), "{}", mine[0]);
+    let vm = p
+        .sim
+        .inventory()
+        .into_iter()
+        .find(|r| r["type"] == "Microsoft.Compute/virtualMachines")
+        .unwrap();
+    assert_eq!(vm["tags"]["skyport-server"], server_id);
+
+    // Deleting the server removes its group and nothing of the user's.
+    let (status, op) = p.api(
+        "DELETE",
+        &format!("/api/v1/servers/{server_id}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 202, "{op}");
+    assert_eq!(
+        p.wait_operation(op["id"].as_str().unwrap())["status"],
+        "succeeded"
+    );
+    assert!(groups(&p, "skyport-backups-").is_empty());
+    assert_eq!(
+        groups(&p, "skyport-backups").len(),
+        1,
+        "the user's group stays"
+    );
+    assert!(
+        p.sim.inventory().iter().any(|r| r["name"] == "userbackups"),
+        "the user's storage account stays"
+    );
+}
+
+#[test]
+fn a_group_holding_anything_else_is_not_deleted() {
+    let p = Product::start(World::default());
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let server = running_server(&p, &account, "api", "eastus", "k-a");
+    let server_id = server["id"].as_str().unwrap();
+    // The user puts something of their own into the server's group.
+    let group = groups(&p, "skyport-api-")[0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    p.sim.with_state(|s| {
+        let g = Group { sub: SUBSCRIPTION.into(), rg: group.clone() };
+        let id = g.id("Microsoft.Network/publicIPAddresses", "users-own-ip");
+        store::put(s, "Microsoft.Network/publicIPAddresses", Some(&g), SUBSCRIPTION, &id, json!({ "id": id, "name": "users-own-ip", "location": "eastus", "properties": { "provisioningState": "Succeeded" } }));
+    });
+    let (status, op) = p.api(
+        "DELETE",
+        &format!("/api/v1/servers/{server_id}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 202, "{op}");
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "failed", "{done}");
+    let error = done["error"].to_string();
+    assert!(
+        error.contains("users-own-ip"),
+        "the failure names what is not Skyport's: {error}"
+    );
+    assert_eq!(groups(&p, "skyport-api-").len(), 1, "the group stays");
+    assert!(p
+        .sim
+        .inventory()
+        .iter()
+        .any(|r| r["name"] == "users-own-ip"));
+}
