@@ -126,12 +126,9 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// Percent-encodes everything but unreserved characters, dots included (a
-/// client would resolve a bare `..` segment before sending it).
+/// Percent-encodes everything but unreserved characters.
 fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('.', "%2E")
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[test]
@@ -228,7 +225,10 @@ fn no_input_makes_the_api_fail_or_panic() {
                     text.chars().take(400).collect::<String>()
                 )));
             }
-            if status >= 400 && path.starts_with("/api/") && status != 413 {
+            // A client resolves `.`/`..` segments (also encoded ones) before
+            // sending, so some paths leave every route: the host's plain 404.
+            let unrouted = status == 404 && text == "Not Found";
+            if status >= 400 && path.starts_with("/api/") && status != 413 && !unrouted {
                 let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
                 if !v["error"]["code"].is_string() || !v["error"]["remedy"].is_string() {
                     return Err(TestCaseError::fail(format!(
