@@ -1,10 +1,13 @@
 //! The accounts function: list and show connected accounts, re-check one
 //! now, reconnect it, register a missing resource provider, delete it — and
-//! create further organizations with the bootstrap key.
+//! organizations: who am I (`/api/v1/orgs/me`), an organization's API keys,
+//! and further organizations created with the bootstrap key.
 
 use serde_json::json;
-use skyport_functions::api::{check_id, json_body, json_response, opt_str, segments, ApiError};
-use skyport_functions::config::{bootstrap_api_key, Config};
+use skyport_functions::api::{
+    check_id, json_body, json_response, opt_str, req_str, segments, ApiError,
+};
+use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::plugin_account;
 use skyport_functions::plugin_types::Session;
@@ -28,6 +31,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     let method = req.method().clone();
     if segments == ["api", "v1", "orgs"] && method == Method::Post {
         return create_org(&req);
+    }
+    if segments.starts_with(&["api", "v1", "orgs"]) {
+        return org_route(&req, &segments);
     }
     let db = db::open()?;
     let org = orgs::authenticate(&db, &req)?;
@@ -114,34 +120,72 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     }
 }
 
-/// `POST /api/v1/orgs {"name": "…"}` with the bootstrap key: a new organization and its key.
+/// `POST /api/v1/orgs {"name": "…"}` with the current bootstrap key: a new
+/// organization and its first key.
 fn create_org(req: &Request) -> Result<Response, ApiError> {
-    let key = req
-        .header("authorization")
-        .and_then(|h| h.as_str())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if bootstrap_api_key().is_none_or(|b| b != key) {
+    if !orgs::presented_key(req).is_some_and(orgs::is_bootstrap_key) {
+        // Not the operator: a 401 for no valid key, a 403 for another key.
+        orgs::caller(&db::open()?, req)?;
         return Err(ApiError::new(
             403,
             "forbidden",
-            "Only the bootstrap API key may create organizations.",
-            "Use the key set in the `bootstrap_api_key` variable.",
+            "Only the current bootstrap API key may create organizations.",
+            "Ask the operator: organizations are created with the key set in the `bootstrap_api_key` variable. To add a key to your own organization, use POST /api/v1/orgs/me/keys.",
         ));
     }
     let body = json_body(req.body())?;
     let name = opt_str(&body, "name", 100)?.unwrap_or("").trim();
-    if name.is_empty() || name.len() > 100 {
+    if name.is_empty() {
         return Err(ApiError::bad_request(
             "invalid_name",
             "An organization needs a name of 1–100 characters.",
             "Send {\"name\": \"Acme\"}.",
-        ));
+        )
+        .with("field", json!("name")));
     }
     let db = db::open()?;
-    let (id, api_key) = orgs::create(&db, name)?;
+    let (id, key) = orgs::create(&db, name)?;
     Ok(json_response(
         201,
-        &json!({ "id": id, "name": name, "api_key": api_key }),
+        &json!({
+            "id": id,
+            "name": name,
+            "api_key": key.secret,
+            "key": key.json,
+            "notice": "Store the API key now: it is shown only this once.",
+        }),
     ))
+}
+
+/// `/api/v1/orgs/{org}[/keys[/{key_id}]]`, where `{org}` is `me` or the
+/// caller's own organization id.
+fn org_route(req: &Request, segments: &[&str]) -> Result<Response, ApiError> {
+    let db = db::open()?;
+    let caller = orgs::caller(&db, req)?;
+    let method = req.method().clone();
+    match (method, segments) {
+        (Method::Get, ["api", "v1", "orgs", org]) => {
+            orgs::own_org(&caller, org)?;
+            Ok(json_response(200, &orgs::describe(&db, &caller)?))
+        }
+        (Method::Get, ["api", "v1", "orgs", org, "keys"]) => {
+            let org = orgs::own_org(&caller, org)?;
+            Ok(json_response(
+                200,
+                &json!({ "org_id": org, "keys": orgs::list_keys(&db, org)? }),
+            ))
+        }
+        (Method::Post, ["api", "v1", "orgs", org, "keys"]) => {
+            let org = orgs::own_org(&caller, org)?;
+            let body = json_body(req.body())?;
+            let name = req_str(&body, "name", 100)?.trim();
+            let key = orgs::create_key(&db, org, name)?;
+            Ok(json_response(201, &key.answer()))
+        }
+        (Method::Delete, ["api", "v1", "orgs", org, "keys", key_id]) => {
+            orgs::own_org(&caller, org)?;
+            Ok(json_response(200, &orgs::revoke_key(&db, &caller, key_id)?))
+        }
+        _ => Err(ApiError::no_such_endpoint(Some("organizations"))),
+    }
 }

@@ -7,7 +7,16 @@ use crate::api::ApiError;
 
 const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS orgs (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    // The organization the variable `bootstrap_api_key` opens: one row, made once.
+    "CREATE TABLE IF NOT EXISTS bootstrap_org (id INTEGER PRIMARY KEY CHECK (id = 1), org_id TEXT NOT NULL REFERENCES orgs(id), created_at INTEGER NOT NULL)",
+    // API keys before key management (hashes only). Nothing writes here any
+    // more; the `orgs` module copies its rows into `keys`, once each.
     "CREATE TABLE IF NOT EXISTS api_keys (key_hash TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), created_at INTEGER NOT NULL)",
+    // API keys: the SHA-256 of the key, never the key; `prefix` recognizes it
+    // in lists (NULL for keys copied from `api_keys`, `migrated` = 1).
+    "CREATE TABLE IF NOT EXISTS keys (id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), key_hash TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL, prefix TEXT, migrated INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, last_used_at INTEGER, revoked_at INTEGER)",
+    "CREATE INDEX IF NOT EXISTS keys_org ON keys (org_id)",
     // One row per sign-in started: single-use, expiring state and its PKCE verifier.
     "CREATE TABLE IF NOT EXISTS pending (state TEXT PRIMARY KEY, org_id TEXT NOT NULL, account_id TEXT, verifier TEXT NOT NULL,
         redirect_uri TEXT NOT NULL, authorize_url TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER)",
