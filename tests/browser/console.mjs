@@ -78,9 +78,12 @@ try {
   await page.fill("#server-name", "web1");
   await page.fill("#server-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHb0c2t5cG9ydA== me@host");
   await shot("servers");
-  await page.click("#server-form button[type=submit]");
+  // A double click submits once: one key per form, the button disabled in flight.
+  await page.dblclick("#server-form button[type=submit]");
   await page.waitForSelector("#notice-title:has-text('Server ready')", { timeout: 180000 });
   await page.waitForSelector("[data-server] .ip");
+  const servers = await page.$$eval("[data-server]", (s) => s.length);
+  if (servers !== 1) throw new Error(`a double click made ${servers} servers`);
 
   current = "backup storage quick setup";
   step(current);

@@ -31,7 +31,7 @@ async function api(method, path, body, headers) {
   });
   const data = await r.json().catch(() => ({}));
   if (!r.ok) {
-    const e = data.error || { code: "error", message: `The request failed (${r.status}).`, remedy: "" };
+    const e = Object.assign({ status: r.status }, data.error || { code: "error", message: `The request failed (${r.status}).`, remedy: "" });
     if (r.status === 401 && e.code === "unauthenticated") { sessionStorage.removeItem("skyport-api-key"); route(); }
     throw e;
   }
@@ -185,15 +185,32 @@ async function follow(op, progress, step) {
 
 async function createServer(ev) {
   ev.preventDefault();
+  const form = ev.currentTarget;
+  const button = form.querySelector("button");
+  // A double click, or a second Enter, while the first is in flight does nothing.
+  if (form.dataset.busy) return;
+  form.dataset.busy = "1";
+  if (button) button.disabled = true;
+  // One Idempotency-Key per submitted form: repeating the submission after a
+  // lost answer repeats the key, so it can never make a second server.
+  if (!form.dataset.key) form.dataset.key = crypto.randomUUID();
   const { account, sub } = pick("server-account");
   const body = { account_id: account, subscription_id: sub, region: $("server-region").value, size: $("server-size").value, name: $("server-name").value, ssh_public_key: $("server-key").value.trim() };
   $("server-progress").hidden = false;
   try {
-    const op = await api("POST", "/api/v1/servers", body, { "idempotency-key": crypto.randomUUID() });
+    const op = await api("POST", "/api/v1/servers", body, { "idempotency-key": form.dataset.key });
+    delete form.dataset.key;
     const done = await follow(op.id, $("server-progress-bar"), $("server-step"));
     if (done.status === "succeeded") notice("Server ready", `${done.server.name} is running at ${done.server.public_ip}.`, "");
-    else notice(done.error.message, done.error.message, done.error.remedy, true);
-  } catch (e) { fail(e); }
+    else notice("Server failed", done.error.message, done.error.remedy, true);
+  } catch (e) {
+    // A refusal is final for this form's contents; a lost answer is not.
+    if (e.status && e.status < 500) delete form.dataset.key;
+    fail(e);
+  } finally {
+    delete form.dataset.busy;
+    if (button) button.disabled = false;
+  }
   await loadServers().catch(fail);
 }
 

@@ -83,8 +83,9 @@ fn finish(
 ) -> Result<(), ApiError> {
     let e = error
         .map(|e| json!({ "code": e.code, "message": e.message, "remedy": e.remedy }).to_string());
+    // Only a running operation ends, once: concurrent polls cannot end it twice.
     db.execute(
-        "UPDATE storage_ops SET status = ?, step = ?, error = ?, updated_at = ? WHERE id = ?",
+        "UPDATE storage_ops SET status = ?, step = ?, error = ?, updated_at = ? WHERE id = ? AND status = 'running'",
         &[
             text(status),
             text(step),
@@ -156,13 +157,31 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
         .await?
     {
         Ok(Access::Verified) => {
+            // The operation ends and its one target appears together, even
+            // when several polls verified access at the same time.
             let target = skyport_functions::new_id();
-            db.execute(
-                "INSERT INTO backup_targets (id, org_id, account_id, storage_account_id, storage_account, container, endpoint, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                &[text(&target), text(org), text(&account_id), text(&acct.id), text(&acct.name), text(&container), text(&format!("{}{container}", acct.blob_endpoint)), int(skyport_functions::now())],
-            )?;
-            db.execute("UPDATE storage_ops SET target_id = ? WHERE id = ?", &[text(&target), text(id)])?;
-            finish(db, id, "succeeded", "Access verified", None)
+            db.execute("BEGIN IMMEDIATE", &[])?;
+            let written = (|| -> Result<(), ApiError> {
+                finish(db, id, "succeeded", "Access verified", None)?;
+                if db::changes(db)? == 1 {
+                    db.execute(
+                        "INSERT INTO backup_targets (id, org_id, account_id, storage_account_id, storage_account, container, endpoint, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        &[text(&target), text(org), text(&account_id), text(&acct.id), text(&acct.name), text(&container), text(&format!("{}{container}", acct.blob_endpoint)), int(skyport_functions::now())],
+                    )?;
+                    db.execute("UPDATE storage_ops SET target_id = ? WHERE id = ?", &[text(&target), text(id)])?;
+                }
+                Ok(())
+            })();
+            match written {
+                Ok(()) => {
+                    db.execute("COMMIT", &[])?;
+                    Ok(())
+                }
+                Err(e) => {
+                    let _ = db.execute("ROLLBACK", &[]);
+                    Err(e)
+                }
+            }
         }
         Ok(Access::NetworkDenied(detail)) => finish(
             db,
