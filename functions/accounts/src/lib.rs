@@ -5,7 +5,7 @@
 
 use serde_json::json;
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, req_str, segments, ApiError,
+    check_id, json_body, json_response, opt_str, query, req_str, segments, ApiError,
 };
 use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
@@ -50,16 +50,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             &accounts::to_json(&accounts::load(&db, &org, id)?),
         )),
         (Method::Delete, ["api", "v1", "accounts", id]) => {
-            accounts::load(&db, &org, id)?;
-            db.execute(
-                "DELETE FROM accounts WHERE id = ? AND org_id = ?",
-                &[db::text(id), db::text(&org)],
-            )?;
-            db.execute("DELETE FROM pending WHERE account_id = ?", &[db::text(id)])?;
-            Ok(json_response(
-                200,
-                &json!({ "deleted": id, "revoke": REVOKE }),
-            ))
+            delete_account(&db, &org, id, &req).await
         }
         (Method::Post, ["api", "v1", "accounts", id, "refresh"]) => {
             let (cfg, keys) = (Config::load()?, Keys::load()?);
@@ -188,4 +179,133 @@ fn org_route(req: &Request, segments: &[&str]) -> Result<Response, ApiError> {
         }
         _ => Err(ApiError::no_such_endpoint(Some("organizations"))),
     }
+}
+
+/// What still uses an account: live servers, backup targets, domains.
+struct Dependents {
+    servers: Vec<serde_json::Value>,
+    backup_targets: Vec<serde_json::Value>,
+    domains: Vec<serde_json::Value>,
+}
+
+fn dependents(
+    db: &spin_sdk::sqlite::Connection,
+    org: &str,
+    id: &str,
+) -> Result<Dependents, ApiError> {
+    let rows = |sql: &str, cols: &[&str]| -> Result<Vec<serde_json::Value>, ApiError> {
+        let r = db.execute(sql, &[db::text(org), db::text(id)])?;
+        Ok((0..r.rows.len())
+            .map(|i| {
+                let mut v = json!({});
+                for c in cols {
+                    v[*c] = json!(db::get_text(&r, i, c));
+                }
+                v
+            })
+            .collect())
+    };
+    Ok(Dependents {
+        servers: rows(
+            "SELECT id, name, status FROM servers WHERE org_id = ? AND account_id = ? AND status NOT IN ('deleted', 'failed') ORDER BY name",
+            &["id", "name", "status"],
+        )?,
+        backup_targets: rows(
+            "SELECT id, storage_account, container FROM backup_targets WHERE org_id = ? AND account_id = ? ORDER BY storage_account",
+            &["id", "storage_account", "container"],
+        )?,
+        domains: rows(
+            "SELECT name FROM dns_domains WHERE org_id = ? AND account_id = ? ORDER BY name",
+            &["name"],
+        )?,
+    })
+}
+
+/// `DELETE /api/v1/accounts/{id}[?cascade=true]`. An account something
+/// still uses is not deleted (that would orphan servers that keep billing):
+/// 409 lists what uses it. With `cascade=true` its servers are deleted
+/// through their own operations, its backup targets and domains detached (the
+/// storage accounts and zones are the user's and stay), and the account goes
+/// when its last server is gone.
+async fn delete_account(
+    db: &spin_sdk::sqlite::Connection,
+    org: &str,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    accounts::load(db, org, id)?;
+    let cascade = query(req)
+        .iter()
+        .any(|(k, v)| k == "cascade" && v == "true");
+    let deps = dependents(db, org, id)?;
+    let in_use =
+        !deps.servers.is_empty() || !deps.backup_targets.is_empty() || !deps.domains.is_empty();
+    if in_use && !cascade {
+        return Err(ApiError::new(
+            409,
+            "account_in_use",
+            &format!(
+                "The account is still used by {} server(s), {} backup target(s) and {} domain(s).",
+                deps.servers.len(),
+                deps.backup_targets.len(),
+                deps.domains.len()
+            ),
+            &format!("Delete those servers and detach the backup targets and domains first, or send DELETE /api/v1/accounts/{id}?cascade=true to have Skyport delete its servers and detach the rest (storage accounts and DNS zones stay yours)."),
+        )
+        .with("servers", json!(deps.servers))
+        .with("backup_targets", json!(deps.backup_targets))
+        .with("domains", json!(deps.domains)));
+    }
+    db.execute(
+        "DELETE FROM backup_targets WHERE org_id = ? AND account_id = ?",
+        &[db::text(org), db::text(id)],
+    )?;
+    db.execute(
+        "DELETE FROM dns_domains WHERE org_id = ? AND account_id = ?",
+        &[db::text(org), db::text(id)],
+    )?;
+    if deps.servers.is_empty() {
+        db.execute(
+            "DELETE FROM accounts WHERE id = ? AND org_id = ?",
+            &[db::text(id), db::text(org)],
+        )?;
+        db.execute("DELETE FROM pending WHERE account_id = ?", &[db::text(id)])?;
+        return Ok(json_response(
+            200,
+            &json!({ "deleted": id, "revoke": REVOKE, "detached": { "backup_targets": deps.backup_targets, "domains": deps.domains } }),
+        ));
+    }
+    // The servers go through the servers function (service chaining), as
+    // any client's deletes do; the account stays, with its tokens, until they
+    // are gone.
+    db.execute(
+        "UPDATE accounts SET status = 'Deleting', status_reason = 'its servers are being deleted', updated_at = ? WHERE id = ? AND org_id = ?",
+        &[db::int(skyport_functions::now()), db::text(id), db::text(org)],
+    )?;
+    let auth = req
+        .header("authorization")
+        .and_then(|h| h.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let mut operations = Vec::new();
+    for server in &deps.servers {
+        let sid = server["id"].as_str().unwrap_or_default();
+        let chained = spin_sdk::http::Request::builder()
+            .method(Method::Delete)
+            .uri(format!("http://servers.spin.internal/api/v1/servers/{sid}"))
+            .header("authorization", auth.as_str())
+            .build();
+        let answer = match spin_sdk::http::send::<_, Response>(chained).await {
+            Ok(r) => serde_json::from_slice::<serde_json::Value>(r.body())
+                .unwrap_or_else(|_| json!({ "status": *r.status() })),
+            Err(e) => {
+                json!({ "error": { "code": "chaining_failed", "message": format!("{e:?}") } })
+            }
+        };
+        operations.push(json!({ "server_id": sid, "operation": answer }));
+    }
+    Ok(json_response(
+        202,
+        &json!({ "deleting": id, "operations": operations, "revoke": REVOKE, "detached": { "backup_targets": deps.backup_targets, "domains": deps.domains } }),
+    ))
 }

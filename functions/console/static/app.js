@@ -106,8 +106,19 @@ window.addEventListener("message", async (ev) => {
 
 async function remove(a) {
   if (!(await confirmDialog(`Delete the account of ${a.user.name || a.user.id}? Skyport forgets its tokens.`))) return;
-  try { const r = await api("DELETE", `/api/v1/accounts/${a.id}`); notice("Account deleted", r.revoke, ""); }
-  catch (e) { fail(e); }
+  try {
+    let r;
+    try { r = await api("DELETE", `/api/v1/accounts/${a.id}`); }
+    catch (e) {
+      if (e.code !== "account_in_use") throw e;
+      // Say exactly what goes with it before anything is deleted.
+      const names = (list, f) => list.map(f).join(", ") || "none";
+      const what = `Servers to delete: ${names(e.servers, (s) => s.name)}. Backup targets to detach: ${names(e.backup_targets, (t) => `${t.storage_account}/${t.container}`)}. Domains to detach: ${names(e.domains, (d) => d.name)}. Storage accounts and DNS zones stay yours.`;
+      if (!(await confirmDialog(`This account is still in use. ${what} Delete them and the account?`))) return;
+      r = await api("DELETE", `/api/v1/accounts/${a.id}?cascade=true`);
+    }
+    notice(r.deleting ? "Deleting the account" : "Account deleted", r.deleting ? "Its servers are being deleted; the account goes with the last one." : r.revoke, r.deleting ? r.revoke : "");
+  } catch (e) { fail(e); }
   await loadAccounts().catch(fail);
 }
 

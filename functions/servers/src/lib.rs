@@ -213,6 +213,12 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
                     }
                     "delete" => {
                         db.execute("UPDATE servers SET status = 'deleted', public_ip = NULL, updated_at = ? WHERE id = ?", &[int(now), text(&server_id)])?;
+                        // An account deleted with cascade goes with its last server.
+                        db.execute(
+                            "DELETE FROM accounts WHERE status = 'Deleting' AND id = ? AND NOT EXISTS
+                             (SELECT 1 FROM servers WHERE account_id = ? AND status NOT IN ('deleted', 'failed'))",
+                            &[text(&account), text(&account)],
+                        )?;
                     }
                     _ => {
                         db.execute("UPDATE servers SET status = 'failed', updated_at = ? WHERE id = ? AND status = 'cleaning up'", &[int(now), text(&server_id)])?;

@@ -1,0 +1,102 @@
+//! An account its servers, backup targets or domains still use is not
+//! deleted (that would leave servers billing with nobody able to delete
+//! them): the refusal lists what uses it; with `cascade=true` the servers are
+//! deleted through their operations, the rest detached, and the account goes
+//! with its last server.
+
+mod support;
+
+use serde_json::json;
+use sim::world::defaults::*;
+use sim::World;
+use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+
+fn vms(p: &Product) -> usize {
+    p.sim
+        .inventory()
+        .iter()
+        .filter(|r| r["type"] == "Microsoft.Compute/virtualMachines")
+        .count()
+}
+
+#[test]
+fn an_account_in_use_is_refused_then_deleted_with_cascade() {
+    let p = Product::start(World::default());
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let (status, op) = p.create_server(
+        &server_spec(&account, "app1", "eastus", "Standard_B2s"),
+        "dep-1",
+    );
+    assert_eq!(status, 202, "{op}");
+    assert_eq!(
+        p.wait_operation(op["id"].as_str().unwrap())["status"],
+        "succeeded"
+    );
+    let server = op["server"]["id"].as_str().unwrap().to_string();
+    let zone_id = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{DNS_RESOURCE_GROUP}/providers/Microsoft.Network/dnszones/{DNS_ZONE}");
+    let (status, d) = p.api(
+        "POST",
+        "/api/v1/dns/domains",
+        BOOTSTRAP_KEY,
+        &json!({ "account_id": account, "zone_id": zone_id }).to_string(),
+    );
+    assert_eq!(status, 201, "{d}");
+
+    let (status, e) = p.api(
+        "DELETE",
+        &format!("/api/v1/accounts/{account}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["error"]["code"], "account_in_use");
+    assert_eq!(e["error"]["servers"][0]["id"], server.as_str());
+    assert_eq!(e["error"]["domains"][0]["name"], DNS_ZONE);
+    assert!(e["error"]["remedy"]
+        .as_str()
+        .unwrap()
+        .contains("cascade=true"));
+    let (status, _) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{account}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "the account stays");
+    assert_eq!(vms(&p), 1);
+
+    let (status, v) = p.api(
+        "DELETE",
+        &format!("/api/v1/accounts/{account}?cascade=true"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 202, "{v}");
+    assert_eq!(v["detached"]["domains"][0]["name"], DNS_ZONE);
+    let op = v["operations"][0]["operation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, a) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{account}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(a["status"], "Deleting", "{a}");
+    assert_eq!(p.wait_operation(&op)["status"], "succeeded");
+    assert_eq!(vms(&p), 0, "the server's VM is gone");
+    let (status, _) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{account}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 404, "the account went with its last server");
+    let (_, domains) = p.api("GET", "/api/v1/dns/domains", BOOTSTRAP_KEY, "");
+    assert_eq!(domains["domains"], json!([]));
+    assert!(
+        p.sim.inventory().iter().any(|r| r["name"] == DNS_ZONE),
+        "the user's zone stays"
+    );
+}
