@@ -138,6 +138,30 @@ impl<'a, T: Transport> Arm<'a, T> {
         body: Option<&Value>,
         extra: &[(&str, &str)],
     ) -> Result<Response, ArmError> {
+        self.send_retried_as(method, method, path, api_version, body, extra)
+    }
+
+    /// A POST that only reads (`listKeys`, `checkNameAvailability`): retried
+    /// on server errors like a GET, since repeating it changes nothing.
+    pub fn post_read(
+        &self,
+        path: &str,
+        api_version: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ArmError> {
+        let resp = self.send_retried_as("POST", "GET", path, api_version, body, &[])?;
+        Ok(resp.json().unwrap_or(Value::Null))
+    }
+
+    fn send_retried_as(
+        &self,
+        method: &'static str,
+        retry_as: &str,
+        path: &str,
+        api_version: &str,
+        body: Option<&Value>,
+        extra: &[(&str, &str)],
+    ) -> Result<Response, ArmError> {
         let request = Request {
             method,
             url: self.url(path, api_version)?,
@@ -166,7 +190,7 @@ impl<'a, T: Transport> Arm<'a, T> {
                 Ok(resp) => ArmError::from_response(&resp),
                 Err(e) => ArmError::transport(&e),
             };
-            match self.retry.wait(method, &failure, attempt) {
+            match self.retry.wait(retry_as, &failure, attempt) {
                 Some(wait) => self.transport.sleep(wait),
                 None => return Err(failure),
             }
@@ -332,5 +356,31 @@ mod tests {
             assert_eq!(e.kind(), error::Kind::InvalidInput);
         }
         assert!(t.seen.borrow().is_empty(), "nothing reached the transport");
+    }
+
+    #[test]
+    fn a_read_only_post_is_retried_on_server_errors() {
+        let t = Fake::new(vec![
+            json(
+                503,
+                r#"{"error":{"code":"ServiceUnavailable","message":"busy"}}"#,
+            ),
+            json(200, r#"{"keys":[{"value":"k"}]}"#),
+        ]);
+        let arm = Arm::new("https://m.example", "tok", &t);
+        assert_eq!(
+            arm.post_read("/x/listKeys", "v", None).unwrap()["keys"][0]["value"],
+            "k"
+        );
+        assert_eq!(t.seen.borrow().len(), 2);
+        assert_eq!(t.seen.borrow()[1].method, "POST");
+        // An ordinary POST is not repeated after a server error.
+        let t = Fake::new(vec![json(
+            503,
+            r#"{"error":{"code":"ServiceUnavailable"}}"#,
+        )]);
+        let arm = Arm::new("https://m.example", "tok", &t);
+        assert!(arm.post("/x/register", "v", None).is_err());
+        assert_eq!(t.seen.borrow().len(), 1);
     }
 }

@@ -99,7 +99,7 @@ impl Guest for Plugin {
         with_arm(&session, |arm| {
             names::check(Name::Subscription, &scope)?;
             names::check(Name::StorageAccount, &name)?;
-            let r = arm.post(
+            let r = arm.post_read(
                 &format!(
                     "/subscriptions/{scope}/providers/Microsoft.Storage/checkNameAvailability"
                 ),
@@ -145,7 +145,7 @@ impl Guest for Plugin {
                 let id = account_path(&a.id)?;
                 return Ok(progress(&id, Some(a)));
             }
-            let available = arm.post(
+            let available = arm.post_read(
                 &format!(
                     "/subscriptions/{scope}/providers/Microsoft.Storage/checkNameAvailability"
                 ),
@@ -260,7 +260,7 @@ impl Guest for Plugin {
             let account_id = account_path(&account_id)?;
             names::check(Name::Container, &container)?;
             let acct = account(&arm.get(&account_id, API)?);
-            let keys = arm.post(&format!("{account_id}/listKeys"), API, None)?;
+            let keys = arm.post_read(&format!("{account_id}/listKeys"), API, None)?;
             Ok((
                 acct,
                 keys["keys"][0]["value"]
@@ -284,15 +284,26 @@ impl Guest for Plugin {
             ("GET", None),
             ("DELETE", None),
         ] {
-            let request = signed(method, &url, &acct.name, &key, body, now.as_secs());
-            let resp = match transport.send(&request) {
-                Ok(r) => r,
-                Err(e) => {
-                    return Ok(Access::Failed(format!(
-                        "the blob endpoint could not be reached: {e}"
-                    )))
+            // The probe is safe to repeat (an overwrite, a read, a delete):
+            // a dropped connection or a 5xx is tried again, with backoff.
+            let mut attempt = 0;
+            let resp = loop {
+                attempt += 1;
+                let request = signed(method, &url, &acct.name, &key, body.clone(), now.as_secs());
+                match transport.send(&request) {
+                    Ok(r) if r.status < 500 || attempt >= 4 => break r,
+                    Err(e) if attempt >= 4 => {
+                        return Ok(Access::Failed(format!(
+                            "the blob endpoint could not be reached: {e}"
+                        )))
+                    }
+                    _ => transport.sleep(std::time::Duration::from_millis(250 << attempt)),
                 }
             };
+            // A repeated delete may find the probe already gone.
+            if method == "DELETE" && resp.status == 404 && attempt > 1 {
+                continue;
+            }
             if resp.status == 403 && resp.header("x-ms-error-code") == Some("AuthorizationFailure")
             {
                 return Ok(Access::NetworkDenied(

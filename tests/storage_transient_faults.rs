@@ -1,0 +1,80 @@
+//! Safe storage steps ride out passing failures: a 503 on listKeys and a 500
+//! (then a dropped connection) on the probe blob are retried, and the quick
+//! setup still ends with access verified and one backup target.
+
+mod support;
+
+use serde_json::json;
+use sim::state::Fault;
+use sim::world::defaults::*;
+use sim::{Command, World};
+use support::product::{Product, BOOTSTRAP_KEY};
+
+fn once(path: &str, method: &str, status: Option<u16>, drop_connection: bool) -> Command {
+    Command::AddFault {
+        fault: Fault {
+            path: path.into(),
+            method: Some(method.into()),
+            status,
+            count: Some(1),
+            probability: None,
+            latency_ms: None,
+            drop_connection,
+            retry_after: None,
+        },
+    }
+}
+
+#[test]
+fn list_keys_and_the_probe_blob_are_retried() {
+    let p = Product::start(World::default());
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    p.sim
+        .command(once("/listKeys", "POST", Some(503), false))
+        .unwrap();
+    p.sim
+        .command(once("skyport-access-check", "PUT", Some(500), false))
+        .unwrap();
+    p.sim
+        .command(once("skyport-access-check", "GET", None, true))
+        .unwrap();
+    let body = json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": "westeurope", "storage_account": "skyportretry1", "container": "backups" });
+    let (status, mut op) = p.api(
+        "POST",
+        "/api/v1/storage/setup",
+        BOOTSTRAP_KEY,
+        &body.to_string(),
+    );
+    assert_eq!(status, 202, "{op}");
+    for _ in 0..40 {
+        if op["status"] != "running" {
+            break;
+        }
+        op = p
+            .api(
+                "GET",
+                &format!("/api/v1/storage/operations/{}", op["id"].as_str().unwrap()),
+                BOOTSTRAP_KEY,
+                "",
+            )
+            .1;
+    }
+    assert_eq!(op["status"], "succeeded", "{op}");
+    let failed: Vec<String> = p
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.status >= 500)
+        .map(|r| format!("{} {} {}", r.method, r.path, r.status))
+        .collect();
+    assert!(
+        failed.iter().any(|f| f.contains("listKeys")),
+        "the 503 happened: {failed:?}"
+    );
+    assert!(
+        failed.iter().any(|f| f.contains("skyport-access-check")),
+        "the 500 happened: {failed:?}"
+    );
+    let (_, targets) = p.api("GET", "/api/v1/storage/targets", BOOTSTRAP_KEY, "");
+    assert_eq!(targets["targets"].as_array().unwrap().len(), 1);
+}
