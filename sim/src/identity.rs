@@ -360,6 +360,7 @@ pub fn authorize(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
             challenge: challenge.map(|c| (c, method)),
             expires: now() + 600,
             redeemed: false,
+            nonce: p("nonce").filter(|n| !n.is_empty()),
         },
     );
     let mut fields = vec![("code", code)];
@@ -474,6 +475,10 @@ fn admin_approval_page(
 }
 
 /// `GET|POST /{tenant}/v2.0/adminconsent`.
+///
+/// `{tenant}` is a tenant id, a verified domain, or `organizations` (the
+/// admin's home tenant is then the one consented for); `common` is refused,
+/// since a personal account cannot consent for an organization.
 pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
     let form = if req.method == http::Method::POST {
         req.form()
@@ -481,14 +486,20 @@ pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp
         Default::default()
     };
     let p = |n: &str| param(req, &form, n);
-    let tenant = match authority(state, tenant_segment) {
-        Ok(Authority::Tenant(t)) => t,
-        Ok(Authority::Any) => return error_page(
-            400,
-            90002,
-            "Admin consent needs a tenant id or domain in the URL, not common or organizations.",
-        ),
-        Err(page) => return page,
+    let fixed = match tenant_segment.to_ascii_lowercase().as_str() {
+        "common" => {
+            return error_page(
+                400,
+                90002,
+                "Tenant 'common' is not valid for admin consent. Use a tenant ID, a verified domain of the tenant, or 'organizations'; personal Microsoft accounts cannot grant consent for an organization.",
+            )
+        }
+        "organizations" => None,
+        _ => match authority(state, tenant_segment) {
+            Ok(Authority::Tenant(t)) => Some(t),
+            Ok(Authority::Any) => unreachable!("common and organizations are handled above"),
+            Err(page) => return page,
+        },
     };
     let Some(app) = p("client_id").and_then(|c| app(state, &c).cloned()) else {
         return error_page(400, 700016, "Application was not found in the directory.");
@@ -502,8 +513,30 @@ pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp
         return error_page(400, 50011, &format!("The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{}'.", app.client_id));
     }
     let st = p("state").unwrap_or_default();
-    match form.get("decision").map(String::as_str) {
-        Some("accept") => {
+    let decision = form.get("decision").map(String::as_str);
+    // With `organizations` the admin signs in first; their home tenant is
+    // the one that consents.
+    let signed_in = form
+        .get("user")
+        .cloned()
+        .or_else(|| p("login_hint"))
+        .and_then(|u| state.user(&u).cloned());
+    let tenant = match (&fixed, decision, &signed_in) {
+        (Some(t), _, _) => Some(t.clone()),
+        (None, Some(_), Some(u)) => state
+            .world
+            .tenants
+            .iter()
+            .find(|t| t.id == u.tenant)
+            .cloned(),
+        (None, Some("accept"), None) => {
+            let username = form.get("user").cloned().unwrap_or_default();
+            return error_page(400, 50034, &format!("The user account {username} does not exist in the directory. To sign into this application, the account must be added to the directory."));
+        }
+        (None, _, _) => None,
+    };
+    match (decision, tenant) {
+        (Some("accept"), Some(tenant)) => {
             state
                 .admin_consents
                 .insert((tenant.id.clone(), app.client_id.clone()));
@@ -514,7 +547,7 @@ pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp
             ];
             respond(&redirect_uri, None, &fields, &st)
         }
-        Some(_) => {
+        (Some(_), _) => {
             let fields = vec![
                 ("admin_consent", "True".to_string()),
                 ("error", "consent_required".to_string()),
@@ -525,7 +558,7 @@ pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp
             ];
             respond(&redirect_uri, None, &fields, &st)
         }
-        None => {
+        (None, tenant) => {
             let hidden: String = ["client_id", "redirect_uri", "scope", "state"]
                 .iter()
                 .filter_map(|n| {
@@ -537,17 +570,47 @@ pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp
                     })
                 })
                 .collect();
+            let (org, picker) = match &tenant {
+                Some(t) => (escape(&t.name), String::new()),
+                None => {
+                    let hint = p("login_hint");
+                    let options: String = state
+                        .world
+                        .users
+                        .iter()
+                        .map(|u| {
+                            let selected = if hint
+                                .as_deref()
+                                .is_some_and(|h| h.eq_ignore_ascii_case(&u.username))
+                            {
+                                " selected"
+                            } else {
+                                ""
+                            };
+                            format!(
+                                "<option value=\"{}\"{selected}>{} ({})</option>",
+                                escape(&u.username),
+                                escape(&u.name),
+                                escape(&u.username)
+                            )
+                        })
+                        .collect();
+                    (
+                        "your organization".to_string(),
+                        format!("<p><label for=\"user\">Sign in as</label><br><select id=\"user\" name=\"user\">{options}</select></p>"),
+                    )
+                }
+            };
             Resp::html(
                 200,
                 page(
                     "Permissions requested — accept for your organization",
                     &format!(
                         "<form method=\"post\" action=\"/{}/v2.0/adminconsent\">{hidden}<h1>Permissions requested</h1>\
-                         <p><strong>{}</strong><br>Accept for your organization ({})</p><ul><li>Access Azure Service Management as organization users</li></ul>\
+                         <p><strong>{}</strong><br>Accept for your organization ({org})</p><ul><li>Access Azure Service Management as organization users</li></ul>{picker}\
                          <button name=\"decision\" value=\"deny\" id=\"deny\">Cancel</button> <button class=\"primary\" name=\"decision\" value=\"accept\" id=\"accept\">Accept</button></form>",
                         escape(tenant_segment),
                         escape(&app.name),
-                        escape(&tenant.name)
                     ),
                 ),
             )
@@ -685,7 +748,11 @@ pub fn token(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
             }
             code.redeemed = true;
             let code = code.clone();
-            issue(state, &app, &code.user, &code.tenant, &code.scope)
+            let extras = Extras {
+                nonce: code.nonce.as_deref(),
+                client_info: wants_client_info(&form),
+            };
+            issue(state, &app, &code.user, &code.tenant, &code.scope, extras)
         }
         "refresh_token" => {
             let Some(rt) = form.get("refresh_token") else {
@@ -748,7 +815,11 @@ pub fn token(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
                 }
             };
             let scope = form.get("scope").cloned().unwrap_or(grant.scope.clone());
-            issue(state, &app, &user, &tenant, &scope)
+            let extras = Extras {
+                nonce: None,
+                client_info: wants_client_info(&form),
+            };
+            issue(state, &app, &user, &tenant, &scope, extras)
         }
         other => token_error(
             400,
@@ -759,8 +830,35 @@ pub fn token(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
     }
 }
 
+/// What a token response carries beyond the tokens.
+struct Extras<'a> {
+    /// The authorize request's `nonce`, for the id_token.
+    nonce: Option<&'a str>,
+    /// `client_info=1` was sent: answer with `client_info`.
+    client_info: bool,
+}
+
+fn wants_client_info(form: &std::collections::BTreeMap<String, String>) -> bool {
+    form.get("client_info").map(String::as_str) == Some("1")
+}
+
+/// The `client_info` of a token response: base64url (no padding) of
+/// `{"uid": <user object id>, "utid": <the user's home tenant id>}`.
+pub fn client_info(uid: &str, utid: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(json!({ "uid": uid, "utid": utid }).to_string())
+}
+
 /// Mints an access token (and a refresh and id token when asked for).
-fn issue(state: &mut State, app: &App, user_id: &str, tenant: &str, scope: &str) -> Resp {
+fn issue(
+    state: &mut State,
+    app: &App,
+    user_id: &str,
+    tenant: &str,
+    scope: &str,
+    extras: Extras<'_>,
+) -> Resp {
     let user = state
         .user(user_id)
         .cloned()
@@ -826,17 +924,21 @@ fn issue(state: &mut State, app: &App, user_id: &str, tenant: &str, scope: &str)
         body["refresh_token"] = Value::String(rt);
     }
     if scopes.iter().any(|s| s.eq_ignore_ascii_case("openid")) {
-        body["id_token"] = Value::String(crate::jwt::encode(
-            &state.key,
-            &json!({
-                "aud": app.client_id,
-                "iss": format!("{}/{tenant}/v2.0", state.base_url),
-                "iat": iat, "nbf": iat, "exp": iat + lifetime,
-                "oid": user.id, "sub": user.id, "tid": tenant,
-                "name": user.name, "preferred_username": user.username,
-                "ver": "2.0",
-            }),
-        ));
+        let mut claims = json!({
+            "aud": app.client_id,
+            "iss": format!("{}/{tenant}/v2.0", state.base_url),
+            "iat": iat, "nbf": iat, "exp": iat + lifetime,
+            "oid": user.id, "sub": user.id, "tid": tenant,
+            "name": user.name, "preferred_username": user.username,
+            "ver": "2.0",
+        });
+        if let Some(nonce) = extras.nonce {
+            claims["nonce"] = Value::String(nonce.to_string());
+        }
+        body["id_token"] = Value::String(crate::jwt::encode(&state.key, &claims));
+    }
+    if extras.client_info {
+        body["client_info"] = Value::String(client_info(&user.id, &user.tenant));
     }
     Resp::json(200, &body)
         .header("cache-control", "no-store")

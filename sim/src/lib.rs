@@ -209,6 +209,13 @@ fn is_identity(segments: &[String]) -> bool {
     )
 }
 
+/// Whether ARM (or the identity platform) sends `Retry-After` with `status`:
+/// throttling (429) and unavailability (503) only. Long-running-operation
+/// polls carry it too, but those are answered by `arm::lro`, not by faults.
+pub fn sends_retry_after(status: u16) -> bool {
+    matches!(status, 429 | 503)
+}
+
 fn fault_response(f: &state::Fault, identity: bool) -> Option<Resp> {
     if f.drop_connection {
         let mut r = Resp::new(500);
@@ -229,18 +236,24 @@ fn fault_response(f: &state::Fault, identity: bool) -> Option<Resp> {
             .header("x-ms-ratelimit-remaining-subscription-reads", "0")
             .header("x-ms-ratelimit-remaining-subscription-writes", "0")
     } else {
-        let code = if status == 503 {
-            "ServiceUnavailable"
-        } else {
-            "InternalServerError"
+        let (code, message) = match status {
+            400 => ("BadRequest", "The request is invalid."),
+            401 => ("AuthenticationFailed", "Authentication failed."),
+            403 => ("AuthorizationFailed", "The client does not have authorization to perform this action."),
+            404 => ("ResourceNotFound", "The resource was not found."),
+            409 => ("Conflict", "The request conflicts with the current state of the resource."),
+            502 => ("BadGateway", "The server received an invalid response from an upstream server. Please retry the request."),
+            503 => ("ServiceUnavailable", "The server encountered a temporary error. Please retry the request."),
+            504 => ("GatewayTimeout", "The gateway did not receive a response within the specified time period."),
+            _ => ("InternalServerError", "The server encountered a temporary error. Please retry the request."),
         };
-        arm::errors::arm_error(
-            status,
-            code,
-            "The server encountered a temporary error. Please retry the request.",
-        )
+        arm::errors::arm_error(status, code, message)
     };
-    Some(resp.header("retry-after", retry.to_string()))
+    Some(if sends_retry_after(status) {
+        resp.header("retry-after", retry.to_string())
+    } else {
+        resp
+    })
 }
 
 async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {

@@ -68,6 +68,8 @@ pub struct Code {
     pub challenge: Option<(String, String)>,
     pub expires: i64,
     pub redeemed: bool,
+    /// The authorize request's `nonce`, echoed in the id_token.
+    pub nonce: Option<String>,
 }
 
 /// What a refresh token stands for.

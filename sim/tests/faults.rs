@@ -113,3 +113,90 @@ fn server_errors_latency_and_dropped_connections() {
     assert_eq!(r.status, 503);
     assert_eq!(r.json()["error"], "temporarily_unavailable");
 }
+
+#[test]
+fn retry_after_only_where_arm_sends_it() {
+    let sim = start();
+    let token = token(&sim);
+    for (status, code, retry) in [
+        (429, "TooManyRequests", true),
+        (503, "ServiceUnavailable", true),
+        (400, "BadRequest", false),
+        (404, "ResourceNotFound", false),
+        (500, "InternalServerError", false),
+        (502, "BadGateway", false),
+    ] {
+        sim.command(Command::AddFault {
+            fault: fault("/locations", Some(status), Some(1)),
+        })
+        .unwrap();
+        let r = arm(&sim, &token, "GET", &format!("{}/locations", sub()), None);
+        assert_eq!(r.status, status);
+        assert_eq!(r.json()["error"]["code"], code, "{status}");
+        assert_eq!(
+            r.header("retry-after"),
+            retry.then_some("2"),
+            "Retry-After on a {status}"
+        );
+    }
+    // A fault without its own retry_after still says when to come back.
+    let mut bare = fault("/locations", Some(503), Some(1));
+    bare.retry_after = None;
+    sim.command(Command::AddFault { fault: bare }).unwrap();
+    let r = arm(&sim, &token, "GET", &format!("{}/locations", sub()), None);
+    assert_eq!(r.header("retry-after"), Some("1"));
+
+    // The token endpoint likewise: 503 carries it, 500 does not.
+    for (status, retry) in [(503, true), (500, false)] {
+        sim.command(Command::AddFault {
+            fault: fault("/oauth2/v2.0/token", Some(status), Some(1)),
+        })
+        .unwrap();
+        let r = form(&sim.token_url("common"), &[("grant_type", "refresh_token")]);
+        assert_eq!(r.status, status);
+        assert_eq!(r.header("retry-after").is_some(), retry, "{status}");
+    }
+}
+
+#[test]
+fn operation_polls_carry_retry_after_while_running() {
+    let sim = start();
+    let token = token(&sim);
+    let g = arm(
+        &sim,
+        &token,
+        "PUT",
+        &rg("polls"),
+        Some(&serde_json::json!({ "location": "westeurope" })),
+    );
+    assert!(g.status == 200 || g.status == 201, "{}", g.body);
+    let r = arm(
+        &sim,
+        &token,
+        "PUT",
+        &format!(
+            "{}/providers/Microsoft.Network/virtualNetworks/vnet?api-version=2024-05-01",
+            rg("polls")
+        ),
+        Some(&serde_json::json!({
+            "location": "westeurope",
+            "properties": { "addressSpace": { "addressPrefixes": ["10.0.0.0/16"] } }
+        })),
+    );
+    assert!(r.status == 200 || r.status == 201, "{}", r.body);
+    let url = r.header("azure-asyncoperation").unwrap().to_string();
+    let mut saw_running = false;
+    for _ in 0..50 {
+        let p = arm(&sim, &token, "GET", &url, None);
+        assert_eq!(p.status, 200);
+        if p.json()["status"] == "InProgress" {
+            saw_running = true;
+            assert!(p.header("retry-after").is_some(), "a running poll");
+        } else {
+            assert_eq!(p.json()["status"], "Succeeded");
+            assert!(p.header("retry-after").is_none(), "a finished poll");
+            break;
+        }
+    }
+    assert!(saw_running, "the operation took polls");
+}

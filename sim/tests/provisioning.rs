@@ -431,3 +431,99 @@ fn a_scripted_failure_ends_the_operation_failed() {
         "Failed"
     );
 }
+
+#[test]
+fn instance_view_in_azures_shape_directly_and_through_expand() {
+    let sim = start();
+    let token = token(&sim);
+    let nic = network(&sim, &token, "view", "westeurope");
+    let vm_path = format!(
+        "{}/providers/Microsoft.Compute/virtualMachines/web1",
+        rg("view")
+    );
+    let r = put(
+        &sim,
+        &token,
+        &vm_path,
+        vm_body("Standard_B2s", "westeurope", &nic),
+    );
+    // While it is being created, the views say so.
+    let early = arm(
+        &sim,
+        &token,
+        "GET",
+        &format!("{vm_path}?$expand=instanceView"),
+        None,
+    )
+    .json();
+    let statuses = &early["properties"]["instanceView"]["statuses"];
+    assert_eq!(statuses[0]["code"], "ProvisioningState/creating", "{early}");
+    assert_eq!(statuses[1]["code"], "PowerState/starting", "{early}");
+    assert_eq!(wait(&sim, &token, &r).json()["status"], "Succeeded");
+
+    // A plain GET has no instance view.
+    let plain = arm(&sim, &token, "GET", &vm_path, None).json();
+    assert!(
+        plain["properties"].get("instanceView").is_none(),
+        "{plain}"
+    );
+
+    let expanded = arm(
+        &sim,
+        &token,
+        "GET",
+        &format!("{vm_path}?$expand=instanceView"),
+        None,
+    );
+    assert_eq!(expanded.status, 200, "{}", expanded.body);
+    let vm = expanded.json();
+    assert_eq!(vm["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(vm["properties"]["hardwareProfile"]["vmSize"], "Standard_B2s");
+    let view = &vm["properties"]["instanceView"];
+    assert_eq!(view["computerName"], "web1");
+    assert_eq!(view["osName"], "ubuntu");
+    let statuses = view["statuses"].as_array().expect("statuses");
+    assert_eq!(statuses.len(), 2, "{view}");
+    assert_eq!(statuses[0]["code"], "ProvisioningState/succeeded");
+    assert_eq!(statuses[0]["level"], "Info");
+    assert_eq!(statuses[0]["displayStatus"], "Provisioning succeeded");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(statuses[0]["time"].as_str().unwrap()).is_ok(),
+        "{view}"
+    );
+    assert_eq!(
+        statuses[1],
+        json!({ "code": "PowerState/running", "level": "Info", "displayStatus": "VM running" })
+    );
+    assert_eq!(
+        view["disks"][0]["name"],
+        vm["properties"]["storageProfile"]["osDisk"]["name"]
+    );
+    assert_eq!(view["vmAgent"]["statuses"][0]["displayStatus"], "Ready");
+
+    // `…/instanceView` answers the same view on its own.
+    let direct = arm(&sim, &token, "GET", &format!("{vm_path}/instanceView"), None);
+    assert_eq!(direct.status, 200);
+    let direct = direct.json();
+    assert_eq!(direct["statuses"][0], view["statuses"][0]);
+    assert_eq!(direct["statuses"][1], view["statuses"][1]);
+    assert_eq!(direct["computerName"], "web1");
+
+    // The case of `$expand` and its value does not matter; a missing VM is 404.
+    let lower = arm(
+        &sim,
+        &token,
+        "GET",
+        &format!("{vm_path}?$EXPAND=instanceview"),
+        None,
+    )
+    .json();
+    assert!(lower["properties"]["instanceView"]["statuses"].is_array());
+    let missing = format!(
+        "{}/providers/Microsoft.Compute/virtualMachines/nope/instanceView",
+        rg("view")
+    );
+    let r = arm(&sim, &token, "GET", &missing, None);
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["code"], "ResourceNotFound");
+}

@@ -47,6 +47,9 @@ const SCHEMA: &[&str] = &[
         error TEXT, cleanup_id TEXT, lease INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS idempotency (org_id TEXT NOT NULL, key TEXT NOT NULL, request TEXT NOT NULL, operation_id TEXT NOT NULL,
         created_at INTEGER NOT NULL, PRIMARY KEY (org_id, key))",
+    // Short named locks (e.g. one create at a time per subscription and
+    // region, so parallel creates see each other against the quota).
+    "CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL)",
     // Refused callbacks and other events worth keeping.
     "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT, kind TEXT NOT NULL, detail TEXT NOT NULL, at INTEGER NOT NULL)",
 ];
@@ -107,4 +110,39 @@ pub fn event(db: &Connection, org: Option<&str>, kind: &str, detail: &str) {
         "INSERT INTO events (org_id, kind, detail, at) VALUES (?, ?, ?, ?)",
         &[opt_text(org), text(kind), text(detail), int(crate::now())],
     );
+}
+
+/// Takes the named lock for `ttl` seconds, waiting up to `wait` seconds for
+/// whoever holds it; a holder that died loses it when its time runs out.
+/// Returns the holder token to release it with, or `None` when it stayed busy.
+pub fn lock(db: &Connection, name: &str, ttl: i64, wait: i64) -> Result<Option<String>, ApiError> {
+    let holder = crate::new_id();
+    let deadline = crate::now() + wait;
+    loop {
+        let now = crate::now();
+        db.execute(
+            "DELETE FROM locks WHERE name = ? AND expires_at < ?",
+            &[text(name), int(now)],
+        )?;
+        db.execute(
+            "INSERT OR IGNORE INTO locks (name, holder, expires_at) VALUES (?, ?, ?)",
+            &[text(name), text(&holder), int(now + ttl)],
+        )?;
+        if changes(db)? == 1 {
+            return Ok(Some(holder));
+        }
+        if now > deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Releases a lock taken with [`lock`] (only if still held by `holder`).
+pub fn unlock(db: &Connection, name: &str, holder: &str) -> Result<(), ApiError> {
+    db.execute(
+        "DELETE FROM locks WHERE name = ? AND holder = ?",
+        &[text(name), text(holder)],
+    )?;
+    Ok(())
 }

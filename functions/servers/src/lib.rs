@@ -376,6 +376,83 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
     if let Some(e) = name_taken(db, org, &name)? {
         return refuse(db, e);
     }
+    // One create at a time per subscription and region, so each preflight
+    // counts the servers admitted before it against the quotas.
+    let lock_name = format!(
+        "create:{org}:{}:{}",
+        sub.to_ascii_lowercase(),
+        region.to_ascii_lowercase()
+    );
+    let Some(holder) = db::lock(db, &lock_name, 60, 20)? else {
+        return refuse(
+            db,
+            ApiError::new(
+                503,
+                "busy",
+                "Other servers are being checked in this subscription and region.",
+                "Retry in a few seconds with the same Idempotency-Key.",
+            ),
+        );
+    };
+    let new = NewServer {
+        account,
+        sub,
+        region,
+        size,
+        name,
+        admin,
+        ssh,
+        cloud_init,
+    };
+    let answer = admit(db, org, &op_id, new).await;
+    db::unlock(db, &lock_name, &holder)?;
+    match answer {
+        Ok(r) => Ok(r),
+        Err(e) => refuse(db, e),
+    }
+}
+
+/// What `POST /api/v1/servers` asked for, checked.
+struct NewServer {
+    account: String,
+    sub: String,
+    region: String,
+    size: String,
+    name: String,
+    admin: String,
+    ssh: String,
+    cloud_init: Option<String>,
+}
+
+/// Preflight, plan, and the server and its operation written together; an
+/// error leaves nothing behind (the caller frees the key).
+async fn admit(
+    db: &Connection,
+    org: &str,
+    op_id: &str,
+    new: NewServer,
+) -> Result<Response, ApiError> {
+    let NewServer {
+        account,
+        sub,
+        region,
+        size,
+        name,
+        admin,
+        ssh,
+        cloud_init,
+    } = new;
+    // Sizes of this organization's servers still being made here, before
+    // their VM exists (the provider's usage counts them from then on).
+    let r = db.execute(
+        "SELECT s.size FROM servers s JOIN operations o ON o.server_id = s.id AND o.kind = 'create'
+         WHERE s.org_id = ? AND s.subscription_id = ? AND lower(s.region) = lower(?) AND s.status = 'provisioning'
+           AND o.status = 'running' AND o.step_index < 6",
+        &[text(org), text(&sub), text(&region)],
+    )?;
+    let pending: Vec<String> = (0..r.rows.len())
+        .filter_map(|i| get_text(&r, i, "size"))
+        .collect();
     // The server's id names and tags everything made for it.
     let server_id = skyport_functions::new_id();
     let spec = ServerSpec {
@@ -388,17 +465,14 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
         cloud_init,
         owner: server_id.clone(),
         labels: vec![("skyport-org".into(), org.to_string())],
+        pending,
     };
-    match accounts::call(db, org, &account, |s| plugin::preflight(s, &spec)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return refuse(db, preflight_error(e)),
-        Err(e) => return refuse(db, e),
-    }
-    let op = match accounts::call(db, org, &account, |s| plugin::create_server(s, &spec)).await {
-        Ok(Ok(op)) => op,
-        Ok(Err(e)) => return refuse(db, accounts::plugin_error(e)),
-        Err(e) => return refuse(db, e),
-    };
+    accounts::call(db, org, &account, |s| plugin::preflight(s, &spec))
+        .await?
+        .map_err(preflight_error)?;
+    let op = accounts::call(db, org, &account, |s| plugin::create_server(s, &spec))
+        .await?
+        .map_err(accounts::plugin_error)?;
     let provider_id = op.server.as_ref().map(|s| s.id.clone()).unwrap_or_default();
     let now = skyport_functions::now();
     // The server and its operation appear together, or not at all; the name
@@ -412,7 +486,7 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
             "INSERT INTO servers (id, org_id, account_id, subscription_id, name, region, size, status, provider_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?)",
             &[text(&server_id), text(org), text(&account), text(&sub), text(&name), text(&region), text(&size), text(&provider_id), int(now), int(now)],
         )?;
-        insert_operation(db, &op_id, org, "create", &server_id, &op)?;
+        insert_operation(db, op_id, org, "create", &server_id, &op)?;
         Ok(None)
     })();
     match written {
@@ -421,14 +495,14 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
         }
         Ok(Some(e)) => {
             db.execute("ROLLBACK", &[])?;
-            return refuse(db, e);
+            return Err(e);
         }
         Err(e) => {
             let _ = db.execute("ROLLBACK", &[]);
-            return refuse(db, e);
+            return Err(e);
         }
     }
-    Ok(json_response(202, &operation_json(db, &op_id)?))
+    Ok(json_response(202, &operation_json(db, op_id)?))
 }
 
 /// What a replayed Idempotency-Key leads to.

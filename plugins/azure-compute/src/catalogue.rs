@@ -100,6 +100,19 @@ fn check_spec(spec: &ServerSpec) -> Result<(), ArmError> {
             Some("owner"),
         ));
     }
+    if spec.pending.len() > 1000
+        || spec
+            .pending
+            .iter()
+            .any(|p| names::check(Name::VmSize, p).is_err())
+    {
+        return Err(fail(
+            400,
+            "InvalidPending",
+            "Pending sizes are at most 1000 VM size names.".into(),
+            Some("pending"),
+        ));
+    }
     let labels_ok = spec.labels.len() <= 10
         && spec.labels.iter().all(|(k, v)| {
             (1..=128).contains(&k.len())
@@ -332,10 +345,27 @@ impl Guest for Plugin {
                     Some("size"),
                 ));
             }
-            let vcpus: u64 = capability(sku, "vCPUs")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1);
+            let cores = |s: &Value| -> u64 {
+                capability(s, "vCPUs")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1)
+            };
+            let vcpus = cores(sku);
             let family = sku["family"].as_str().unwrap_or_default();
+            // Servers still being created are not in the usage yet: count them.
+            let (mut pending_total, mut pending_family) = (0u64, 0u64);
+            for size in &spec.pending {
+                if let Some((p, _)) = offered.iter().find(|(s, _)| {
+                    s["name"]
+                        .as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(size))
+                }) {
+                    pending_total += cores(p);
+                    if p["family"].as_str() == Some(family) {
+                        pending_family += cores(p);
+                    }
+                }
+            }
             let usages = arm.list(
                 &format!(
                     "/subscriptions/{}/providers/Microsoft.Compute/locations/{}/usages",
@@ -343,7 +373,10 @@ impl Guest for Plugin {
                 ),
                 COMPUTE_API,
             )?;
-            for (quota, label) in [("cores", "Total Regional vCPUs"), (family, family)] {
+            for (quota, label, pending) in [
+                ("cores", "Total Regional vCPUs", pending_total),
+                (family, family, pending_family),
+            ] {
                 if let Some(u) = usages.iter().find(|u| {
                     u["name"]["value"]
                         .as_str()
@@ -353,8 +386,13 @@ impl Guest for Plugin {
                         u["currentValue"].as_u64().unwrap_or(0),
                         u["limit"].as_u64().unwrap_or(0),
                     );
-                    if current + vcpus > limit {
-                        return Err(fail(409, "QuotaExceeded", format!("{label} quota in {}: limit {limit}, in use {current}, this server needs {vcpus} more.", spec.region), Some(quota)));
+                    if current + pending + vcpus > limit {
+                        let creating = if pending > 0 {
+                            format!(", {pending} more for servers still being created")
+                        } else {
+                            String::new()
+                        };
+                        return Err(fail(409, "QuotaExceeded", format!("{label} quota in {}: limit {limit}, in use {current}{creating}; this server needs {vcpus} more.", spec.region), Some(quota)));
                     }
                 }
             }

@@ -326,7 +326,7 @@ fn check_vm(
 pub fn virtual_machine(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     let id = g.id(VM, name);
     match req.method {
-        Method::GET => store::read(state, g, VM, name),
+        Method::GET => get_vm(state, req, g, name),
         Method::PUT => {
             let (b, loc) = match body_and_location(req) {
                 Ok(x) => x,
@@ -433,25 +433,84 @@ pub fn virtual_machine(state: &mut State, req: &Req, g: &Group, name: &str) -> R
     }
 }
 
-pub fn instance_view(state: &mut State, g: &Group, name: &str) -> Resp {
+/// A VM's instance view in Azure's `VirtualMachineInstanceView` shape: the
+/// provisioning state (with its time) and the power state among `statuses`,
+/// the guest agent and the OS disk.
+fn instance_view_body(vm: &Value) -> Value {
+    let props = &vm["properties"];
+    let prov = props["provisioningState"]
+        .as_str()
+        .unwrap_or("Succeeded")
+        .to_string();
+    let lower = prov.to_ascii_lowercase();
+    let time = props["timeCreated"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(iso_now);
+    let display = match lower.as_str() {
+        "succeeded" => "Provisioning succeeded".to_string(),
+        "failed" => "Provisioning failed".to_string(),
+        _ => prov.clone(),
+    };
+    let (power, power_display) = match lower.as_str() {
+        "succeeded" => ("PowerState/running", "VM running"),
+        "failed" => ("PowerState/stopped", "VM stopped"),
+        "deleting" => ("PowerState/stopping", "VM stopping"),
+        _ => ("PowerState/starting", "VM starting"),
+    };
+    let level = if lower == "failed" { "Error" } else { "Info" };
+    let running = lower == "succeeded";
+    let mut view = json!({
+        "computerName": props["osProfile"]["computerName"],
+        "osName": "ubuntu",
+        "osVersion": "24.04",
+        "hyperVGeneration": "V2",
+        "statuses": [
+            { "code": format!("ProvisioningState/{lower}"), "level": level, "displayStatus": display, "time": time },
+            { "code": power, "level": "Info", "displayStatus": power_display },
+        ],
+    });
+    if let Some(disk) = props["storageProfile"]["osDisk"]["name"].as_str() {
+        view["disks"] = json!([{
+            "name": disk,
+            "statuses": [{ "code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "time": time }],
+        }]);
+    }
+    if running {
+        view["vmAgent"] = json!({
+            "vmAgentVersion": "2.13.1.1",
+            "statuses": [{ "code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Ready", "message": "Guest Agent is running", "time": iso_now() }],
+            "extensionHandlers": [],
+        });
+    }
+    view
+}
+
+/// `GET …/virtualMachines/{vm}?$expand=instanceView`: the VM with
+/// `properties.instanceView`.
+fn get_vm(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
+    let expand = req
+        .q("$expand")
+        .is_some_and(|e| e.split(',').any(|x| x.trim().eq_ignore_ascii_case("instanceView")));
+    match store::get(state, &g.id(VM, name)) {
+        Some(mut body) => {
+            if expand {
+                body["properties"]["instanceView"] = instance_view_body(&body);
+            }
+            Resp::json(200, &body)
+        }
+        None => store::not_found(VM, name, &g.rg),
+    }
+}
+
+/// `GET …/virtualMachines/{vm}/instanceView`.
+pub fn instance_view(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
+    if req.method != Method::GET {
+        return arm_error(405, "MethodNotAllowed", "The method is not allowed.");
+    }
     let id = g.id(VM, name);
     let Some(vm) = store::get(state, &id) else {
         return store::not_found(VM, name, &g.rg);
     };
-    let prov = vm["properties"]["provisioningState"]
-        .as_str()
-        .unwrap_or("Succeeded")
-        .to_string();
-    let running = prov == "Succeeded";
-    Resp::json(
-        200,
-        &json!({
-            "computerName": vm["properties"]["osProfile"]["computerName"],
-            "osName": "ubuntu", "osVersion": "24.04",
-            "statuses": [
-                { "code": format!("ProvisioningState/{}", prov.to_ascii_lowercase()), "level": "Info", "displayStatus": format!("Provisioning {}", prov.to_ascii_lowercase()) },
-                { "code": if running { "PowerState/running" } else { "PowerState/starting" }, "level": "Info", "displayStatus": if running { "VM running" } else { "VM starting" } },
-            ],
-        }),
-    )
+    Resp::json(200, &instance_view_body(&vm))
 }

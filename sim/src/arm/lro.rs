@@ -177,10 +177,16 @@ pub fn poll(state: &mut State, id: &str, req: &Req) -> Resp {
                 body["error"] = json!({ "code": code, "message": message });
             }
         }
-        return Resp::json(200, &body).header(
-            "retry-after",
-            state.world.settings.retry_after_secs.to_string(),
-        );
+        let resp = Resp::json(200, &body);
+        // Only a poll that is still running tells the client when to ask again.
+        return if op.status == "InProgress" {
+            resp.header(
+                "retry-after",
+                state.world.settings.retry_after_secs.to_string(),
+            )
+        } else {
+            resp
+        };
     }
     match op.status.as_str() {
         "InProgress" => headers(state, Resp::new(202), id, false, true),

@@ -487,7 +487,7 @@ fn in_group(state: &mut State, req: &Req, seg: &[String], lower: &[String], sub:
             compute::virtual_machine(state, req, &g, &names[2])
         }
         ["microsoft.compute", "virtualmachines", _, "instanceview"] => {
-            compute::instance_view(state, &g, &names[2])
+            compute::instance_view(state, req, &g, &names[2])
         }
         ["microsoft.compute", "disks"] => {
             store::list(state, req, sub, Some(&g.rg), "Microsoft.Compute/disks")
