@@ -159,6 +159,9 @@ pub fn plan(state: &mut State, req: &Req) -> Plan {
         return Plan::Answer(xml_error(403, "AuthenticationFailed", "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.", &detail));
     }
 
+    if container.is_empty() {
+        return Plan::Answer(account_level(state, req, &acct, account));
+    }
     let container_id = format!("{}/blobServices/default/containers/{container}", acct.id);
     let restype = req.q("restype").unwrap_or("");
     let comp = req.q("comp").unwrap_or("");
@@ -180,7 +183,7 @@ pub fn plan(state: &mut State, req: &Req) -> Plan {
                 "",
             ));
         }
-        let body = serde_json::json!({ "id": container_id, "name": container, "type": CONTAINER, "properties": { "publicAccess": "None" } });
+        let body = crate::arm::storage::container_json(&acct.id, container, "None");
         state.resources.insert(
             container_id.to_ascii_lowercase(),
             crate::state::Resource {
@@ -252,6 +255,202 @@ pub fn plan(state: &mut State, req: &Req) -> Plan {
     ))
 }
 
+/// An HTTP date (RFC 1123), as the Blob service writes `Last-Modified`.
+fn http_date(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// A new ETag in the Blob service's style, quoted.
+fn new_etag() -> String {
+    format!(
+        "\"0x8D{}\"",
+        &guid().replace('-', "")[..13].to_ascii_uppercase()
+    )
+}
+
+/// What a `x-ms-range` (preferred) or `Range` header asks of a blob of `len` bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ByteRange {
+    /// No range, or one the service ignores: the whole blob.
+    Whole,
+    /// Bytes `start..=end`.
+    Part(u64, u64),
+    /// Starts at or past the end: 416 InvalidRange.
+    Unsatisfiable,
+}
+
+/// Reads `bytes=a-b` or `bytes=a-`; `b` past the end is cut to the end.
+pub fn byte_range(spec: Option<&str>, len: u64) -> ByteRange {
+    let Some(r) = spec.and_then(|s| s.trim().strip_prefix("bytes=")) else {
+        return ByteRange::Whole;
+    };
+    let Some((a, b)) = r.split_once('-') else {
+        return ByteRange::Whole;
+    };
+    let Ok(start) = a.trim().parse::<u64>() else {
+        return ByteRange::Whole;
+    };
+    let end = match b.trim() {
+        "" => None,
+        e => match e.parse::<u64>() {
+            Ok(e) if e >= start => Some(e),
+            _ => return ByteRange::Whole,
+        },
+    };
+    if start >= len {
+        return ByteRange::Unsatisfiable;
+    }
+    ByteRange::Part(start, end.map_or(len - 1, |e| e.min(len - 1)))
+}
+
+fn etag_matches(header: &str, etag: &str) -> bool {
+    header
+        .split(',')
+        .any(|t| t.trim() == "*" || t.trim() == etag)
+}
+
+/// Percent-decodes a blob name as it appears in the path.
+fn decode_name(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| raw.to_string())
+}
+
+/// Requests on the account itself: list containers, account information.
+fn account_level(state: &State, req: &Req, acct: &crate::state::Resource, account: &str) -> Resp {
+    let comp = req.q("comp").unwrap_or("");
+    let restype = req.q("restype").unwrap_or("");
+    match (&req.method, restype, comp) {
+        (&Method::GET, _, "list") => list_containers(state, req, acct, account),
+        (&Method::GET | &Method::HEAD, "account", "properties") => Resp::new(200)
+            .header(
+                "x-ms-sku-name",
+                acct.body["sku"]["name"]
+                    .as_str()
+                    .unwrap_or("Standard_LRS")
+                    .to_string(),
+            )
+            .header(
+                "x-ms-account-kind",
+                acct.body["kind"].as_str().unwrap_or("StorageV2").to_string(),
+            )
+            .header("x-ms-is-hns-enabled", "false"),
+        _ => xml_error(
+            400,
+            "InvalidQueryParameterValue",
+            "Value for one of the query parameters specified in the request URI is invalid.",
+            &format!(
+                "<QueryParameterName>comp</QueryParameterName><QueryParameterValue>{}</QueryParameterValue><Reason />",
+                escape(comp)
+            ),
+        ),
+    }
+}
+
+/// `GET /{account}/?comp=list`: the account's containers, in the Blob
+/// service's `EnumerationResults` shape, with `prefix`, `marker` and
+/// `maxresults`. Listings carry ETags unquoted, as the service writes them.
+fn list_containers(state: &State, req: &Req, acct: &crate::state::Resource, account: &str) -> Resp {
+    let under = format!("{}/blobservices/default/containers/", acct.id).to_ascii_lowercase();
+    let mut containers: Vec<&crate::state::Resource> = state
+        .resources
+        .iter()
+        .filter(|(k, r)| k.starts_with(&under) && r.kind == CONTAINER)
+        .map(|(_, r)| r)
+        .collect();
+    containers.sort_by(|a, b| a.body["name"].as_str().cmp(&b.body["name"].as_str()));
+    let prefix = req.q("prefix").unwrap_or("");
+    let marker = req.q("marker").unwrap_or("");
+    let max: usize = req
+        .q("maxresults")
+        .and_then(|m| m.parse().ok())
+        .filter(|m| *m > 0)
+        .unwrap_or(5000);
+    let names: Vec<(&str, &crate::state::Resource)> = containers
+        .iter()
+        .filter_map(|r| r.body["name"].as_str().map(|n| (n, *r)))
+        .filter(|(n, _)| n.starts_with(prefix) && *n >= marker)
+        .collect();
+    let (page, rest) = names.split_at(names.len().min(max));
+    let items: String = page
+        .iter()
+        .map(|(name, r)| {
+            let p = &r.body["properties"];
+            let modified = p["lastModifiedTime"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .unwrap_or_else(chrono::Utc::now);
+            let etag = r.body["etag"].as_str().unwrap_or("\"0x8D0000000000000\"");
+            let public = match p["publicAccess"].as_str() {
+                Some("Container") => "<PublicAccess>container</PublicAccess>",
+                Some("Blob") => "<PublicAccess>blob</PublicAccess>",
+                _ => "",
+            };
+            format!(
+                "<Container><Name>{}</Name><Properties><Last-Modified>{}</Last-Modified><Etag>{}</Etag><LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState>{public}<DefaultEncryptionScope>$account-encryption-key</DefaultEncryptionScope><DenyEncryptionScopeOverride>false</DenyEncryptionScopeOverride><HasImmutabilityPolicy>false</HasImmutabilityPolicy><HasLegalHold>false</HasLegalHold></Properties></Container>",
+                escape(name),
+                http_date(modified),
+                escape(etag.trim_matches('"'))
+            )
+        })
+        .collect();
+    let opt = |tag: &str, v: &str| {
+        if v.is_empty() {
+            String::new()
+        } else {
+            format!("<{tag}>{}</{tag}>", escape(v))
+        }
+    };
+    let next = rest
+        .first()
+        .map(|(n, _)| format!("<NextMarker>{}</NextMarker>", escape(n)))
+        .unwrap_or_else(|| "<NextMarker />".to_string());
+    let max_tag = req
+        .q("maxresults")
+        .map(|m| format!("<MaxResults>{}</MaxResults>", escape(m)))
+        .unwrap_or_default();
+    Resp::new(200)
+        .header("content-type", "application/xml")
+        .body(format!(
+            "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"{}/_blob/{account}/\">{}{}{max_tag}<Containers>{items}</Containers>{next}</EnumerationResults>",
+            state.base_url,
+            opt("Prefix", prefix),
+            opt("Marker", marker),
+        ))
+}
+
+fn blob_not_found() -> Resp {
+    xml_error(
+        404,
+        "BlobNotFound",
+        "The specified blob does not exist.",
+        "",
+    )
+}
+
+fn condition_not_met() -> Resp {
+    xml_error(
+        412,
+        "ConditionNotMet",
+        "The condition specified using HTTP conditional header(s) is not met.",
+        "",
+    )
+}
+
 fn in_memory(
     state: &mut State,
     req: &Req,
@@ -261,14 +460,22 @@ fn in_memory(
     restype: &str,
     comp: &str,
 ) -> Resp {
-    let key = (account.to_string(), container.to_string(), blob.to_string());
-    let now = chrono::Utc::now()
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string();
+    let blob = decode_name(blob);
+    let key = (account.to_string(), container.to_string(), blob.clone());
+    let now = chrono::Utc::now();
     match (&req.method, blob.is_empty()) {
         (&Method::PUT, true) if restype == "container" => Resp::new(201)
-            .header("etag", format!("\"0x{}\"", &guid().replace('-', "")[..15]))
-            .header("last-modified", now),
+            .header("etag", new_etag())
+            .header("last-modified", http_date(now)),
+        (&Method::GET | &Method::HEAD, true) if restype == "container" && comp.is_empty() => {
+            Resp::new(200)
+                .header("etag", new_etag())
+                .header("last-modified", http_date(now))
+                .header("x-ms-lease-status", "unlocked")
+                .header("x-ms-lease-state", "available")
+                .header("x-ms-has-immutability-policy", "false")
+                .header("x-ms-has-legal-hold", "false")
+        }
         (&Method::DELETE, true) if restype == "container" => {
             state
                 .blobs
@@ -276,14 +483,28 @@ fn in_memory(
             Resp::new(202)
         }
         (&Method::GET, true) if comp == "list" => {
+            let prefix = req.q("prefix").unwrap_or("");
             let names: String = state
                 .blobs
                 .iter()
-                .filter(|((a, c, _), _)| a == account && c == container)
-                .map(|((_, _, b), data)| format!("<Blob><Name>{}</Name><Properties><Content-Length>{}</Content-Length><BlobType>BlockBlob</BlobType></Properties></Blob>", escape(b), data.len()))
+                .filter(|((a, c, b), _)| a == account && c == container && b.starts_with(prefix))
+                .map(|((_, _, b), stored)| format!(
+                    "<Blob><Name>{}</Name><Properties><Creation-Time>{}</Creation-Time><Last-Modified>{}</Last-Modified><Etag>{}</Etag><Content-Length>{}</Content-Length><Content-Type>{}</Content-Type><BlobType>BlockBlob</BlobType><AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred><LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState><ServerEncrypted>true</ServerEncrypted></Properties><OrMetadata /></Blob>",
+                    escape(b),
+                    http_date(stored.created),
+                    http_date(stored.last_modified),
+                    escape(stored.etag.trim_matches('"')),
+                    stored.data.len(),
+                    escape(&stored.content_type),
+                ))
                 .collect();
+            let prefix_tag = if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("<Prefix>{}</Prefix>", escape(prefix))
+            };
             Resp::new(200).header("content-type", "application/xml").body(format!(
-                "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"{}/_blob/{account}/\" ContainerName=\"{container}\"><Blobs>{names}</Blobs><NextMarker /></EnumerationResults>",
+                "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"{}/_blob/{account}/\" ContainerName=\"{container}\">{prefix_tag}<Blobs>{names}</Blobs><NextMarker /></EnumerationResults>",
                 state.base_url
             ))
         }
@@ -296,39 +517,107 @@ fn in_memory(
                     "<HeaderName>x-ms-blob-type</HeaderName>",
                 );
             }
-            state.blobs.insert(key, req.body.to_vec());
-            Resp::new(201)
-                .header("etag", format!("\"0x{}\"", &guid().replace('-', "")[..15]))
-                .header("last-modified", now)
-                .header("x-ms-request-server-encrypted", "true")
-        }
-        (&Method::GET | &Method::HEAD, false) => match state.blobs.get(&key) {
-            Some(data) => {
-                let r = Resp::new(200)
-                    .header("content-type", "application/octet-stream")
-                    .header("x-ms-blob-type", "BlockBlob")
-                    .header("last-modified", now);
-                if req.method == Method::HEAD {
-                    r.header("content-length", data.len().to_string())
-                } else {
-                    r.body(data.clone())
+            let existing = state.blobs.get(&key);
+            if let Some(cond) = req.header("if-none-match") {
+                if existing.is_some_and(|b| etag_matches(cond, &b.etag)) {
+                    return if cond.trim() == "*" {
+                        xml_error(
+                            409,
+                            "BlobAlreadyExists",
+                            "The specified blob already exists.",
+                            "",
+                        )
+                    } else {
+                        condition_not_met()
+                    };
                 }
             }
-            None => xml_error(
-                404,
-                "BlobNotFound",
-                "The specified blob does not exist.",
-                "",
-            ),
-        },
+            if let Some(cond) = req.header("if-match") {
+                if !existing.is_some_and(|b| etag_matches(cond, &b.etag)) {
+                    return condition_not_met();
+                }
+            }
+            let content_type = req
+                .header("x-ms-blob-content-type")
+                .or_else(|| req.header("content-type"))
+                .filter(|t| !t.is_empty())
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            let created = existing.map_or(now, |b| b.created);
+            let etag = new_etag();
+            state.blobs.insert(
+                key,
+                crate::state::StoredBlob {
+                    data: req.body.to_vec(),
+                    etag: etag.clone(),
+                    created,
+                    last_modified: now,
+                    content_type,
+                },
+            );
+            Resp::new(201)
+                .header("etag", etag)
+                .header("last-modified", http_date(now))
+                .header("x-ms-request-server-encrypted", "true")
+        }
+        (&Method::GET | &Method::HEAD, false) => {
+            let Some(stored) = state.blobs.get(&key) else {
+                return blob_not_found();
+            };
+            if let Some(cond) = req.header("if-match") {
+                if !etag_matches(cond, &stored.etag) {
+                    return condition_not_met();
+                }
+            }
+            if let Some(cond) = req.header("if-none-match") {
+                if etag_matches(cond, &stored.etag) {
+                    return Resp::new(304)
+                        .header("etag", stored.etag.clone())
+                        .header("last-modified", http_date(stored.last_modified));
+                }
+            }
+            let total = stored.data.len() as u64;
+            let head = req.method == Method::HEAD;
+            let mut r = Resp::new(200)
+                .header("content-type", stored.content_type.clone())
+                .header("etag", stored.etag.clone())
+                .header("last-modified", http_date(stored.last_modified))
+                .header("x-ms-creation-time", http_date(stored.created))
+                .header("x-ms-blob-type", "BlockBlob")
+                .header("accept-ranges", "bytes")
+                .header("x-ms-lease-status", "unlocked")
+                .header("x-ms-lease-state", "available")
+                .header("x-ms-server-encrypted", "true");
+            if head {
+                return r
+                    .header("content-length", total.to_string())
+                    .header("x-ms-access-tier", "Hot")
+                    .header("x-ms-access-tier-inferred", "true");
+            }
+            let spec = req.header("x-ms-range").or_else(|| req.header("range"));
+            match byte_range(spec, total) {
+                ByteRange::Whole => r
+                    .header("content-length", total.to_string())
+                    .body(stored.data.clone()),
+                ByteRange::Part(a, b) => {
+                    let part = stored.data[a as usize..=b as usize].to_vec();
+                    r.status = http::StatusCode::PARTIAL_CONTENT;
+                    r.header("content-range", format!("bytes {a}-{b}/{total}"))
+                        .header("content-length", part.len().to_string())
+                        .body(part)
+                }
+                ByteRange::Unsatisfiable => xml_error(
+                    416,
+                    "InvalidRange",
+                    "The range specified is invalid for the current size of the resource.",
+                    "",
+                )
+                .header("content-range", format!("bytes */{total}")),
+            }
+        }
         (&Method::DELETE, false) => match state.blobs.remove(&key) {
             Some(_) => Resp::new(202).header("x-ms-delete-type-permanent", "true"),
-            None => xml_error(
-                404,
-                "BlobNotFound",
-                "The specified blob does not exist.",
-                "",
-            ),
+            None => blob_not_found(),
         },
         _ => xml_error(
             400,
@@ -408,7 +697,9 @@ pub async fn forward(
             let mut out = Resp::new(status);
             for (k, v) in response.headers() {
                 if let Ok(v) = v.to_str() {
-                    if k != "content-length" && k != "transfer-encoding" && k != "connection" {
+                    // Content-Length stays: the body is relayed whole, and a
+                    // HEAD has no body to count it from.
+                    if k != "transfer-encoding" && k != "connection" {
                         out = out.header(k.as_str(), v);
                     }
                 }

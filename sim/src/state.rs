@@ -83,6 +83,17 @@ pub struct Grant {
     pub seq: u64,
 }
 
+/// A blob of the in-memory blob store.
+#[derive(Debug, Clone)]
+pub struct StoredBlob {
+    pub data: Vec<u8>,
+    /// Quoted, as the `ETag` header carries it.
+    pub etag: String,
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub last_modified: chrono::DateTime<chrono::Utc>,
+    pub content_type: String,
+}
+
 /// A long-running operation.
 #[derive(Debug, Clone, Serialize)]
 pub struct Operation {
@@ -198,8 +209,8 @@ pub struct State {
     pub rate: HashMap<(String, &'static str), (f64, std::time::Instant)>,
     /// Storage account name → its two keys (kept apart from the body ARM returns).
     pub storage_keys: HashMap<String, Vec<String>>,
-    /// (account, container, blob) → bytes, when no Azurite is configured.
-    pub blobs: BTreeMap<(String, String, String), Vec<u8>>,
+    /// (account, container, blob) → the blob, when no Azurite is configured.
+    pub blobs: BTreeMap<(String, String, String), StoredBlob>,
     pub log: Vec<Logged>,
     /// Deterministic public IPs: the next host number.
     pub next_ip: u32,

@@ -96,6 +96,37 @@ fn blobs_land_in_azurite() {
     );
     let got = blob("GET", &url, "skyportazurite", &key, "", &[]);
     assert_eq!(got.body, "written through the front door");
+    // HEAD keeps Azurite's Content-Length; ranges are Azurite's to answer.
+    let head = blob("HEAD", &url, "skyportazurite", &key, "", &[]);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("30"));
+    assert!(head.header("etag").is_some() && head.header("last-modified").is_some());
+    assert_eq!(head.header("x-ms-blob-type"), Some("BlockBlob"));
+    let part = blob(
+        "GET",
+        &url,
+        "skyportazurite",
+        &key,
+        "",
+        &[("x-ms-range", "bytes=0-6")],
+    );
+    assert_eq!((part.status, part.body.as_str()), (206, "written"));
+    assert_eq!(part.header("content-range"), Some("bytes 0-6/30"));
+    // The account root lists the emulator's containers, not Azurite's names.
+    let list = blob(
+        "GET",
+        &format!("{endpoint}?comp=list"),
+        "skyportazurite",
+        &key,
+        "",
+        &[],
+    );
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(
+        list.body.contains("<Name>probe</Name>") && !list.body.contains("skyportazurite-probe"),
+        "{}",
+        list.body
+    );
     assert_eq!(
         blob("DELETE", &url, "skyportazurite", &key, "", &[]).status,
         202

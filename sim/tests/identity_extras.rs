@@ -37,8 +37,7 @@ fn code_with(sim: &sim::Sim, extra: &[(&str, &str)]) -> (String, String) {
     for (k, v) in extra {
         if *k == "nonce" {
             assert!(
-                page.body
-                    .contains(&format!("name=\"nonce\" value=\"{v}\"")),
+                page.body.contains(&format!("name=\"nonce\" value=\"{v}\"")),
                 "the consent form carries the nonce: {}",
                 page.body
             );
@@ -249,7 +248,11 @@ fn admin_consent_through_organizations_consents_for_the_admins_home_tenant() {
         "{}",
         page.body
     );
-    let r = consent(&sim, "organizations", Some("admin@fabrikam.onmicrosoft.com"));
+    let r = consent(
+        &sim,
+        "organizations",
+        Some("admin@fabrikam.onmicrosoft.com"),
+    );
     assert_eq!(r.status, 302, "{}", r.body);
     assert_eq!(r.param("admin_consent").as_deref(), Some("True"));
     assert_eq!(r.param("tenant").as_deref(), Some(FABRIKAM));

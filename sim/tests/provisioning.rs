@@ -463,10 +463,7 @@ fn instance_view_in_azures_shape_directly_and_through_expand() {
 
     // A plain GET has no instance view.
     let plain = arm(&sim, &token, "GET", &vm_path, None).json();
-    assert!(
-        plain["properties"].get("instanceView").is_none(),
-        "{plain}"
-    );
+    assert!(plain["properties"].get("instanceView").is_none(), "{plain}");
 
     let expanded = arm(
         &sim,
@@ -478,7 +475,10 @@ fn instance_view_in_azures_shape_directly_and_through_expand() {
     assert_eq!(expanded.status, 200, "{}", expanded.body);
     let vm = expanded.json();
     assert_eq!(vm["properties"]["provisioningState"], "Succeeded");
-    assert_eq!(vm["properties"]["hardwareProfile"]["vmSize"], "Standard_B2s");
+    assert_eq!(
+        vm["properties"]["hardwareProfile"]["vmSize"],
+        "Standard_B2s"
+    );
     let view = &vm["properties"]["instanceView"];
     assert_eq!(view["computerName"], "web1");
     assert_eq!(view["osName"], "ubuntu");
@@ -502,7 +502,13 @@ fn instance_view_in_azures_shape_directly_and_through_expand() {
     assert_eq!(view["vmAgent"]["statuses"][0]["displayStatus"], "Ready");
 
     // `…/instanceView` answers the same view on its own.
-    let direct = arm(&sim, &token, "GET", &format!("{vm_path}/instanceView"), None);
+    let direct = arm(
+        &sim,
+        &token,
+        "GET",
+        &format!("{vm_path}/instanceView"),
+        None,
+    );
     assert_eq!(direct.status, 200);
     let direct = direct.json();
     assert_eq!(direct["statuses"][0], view["statuses"][0]);

@@ -173,9 +173,12 @@ impl Product {
         )
     }
 
-    /// Polls an operation until it (and its clean-up) ends.
+    /// Polls an operation until it (and its clean-up) ends: each poll moves
+    /// it one step, unless a request that died still holds its lease (then
+    /// it waits for the lease to run out), so the bound is time, not polls.
     pub fn wait_operation(&self, op: &str) -> Value {
-        for _ in 0..200 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        loop {
             let (status, v) = self.api(
                 "GET",
                 &format!("/api/v1/operations/{op}"),
@@ -187,8 +190,12 @@ impl Product {
             if v["status"] != "running" && !cleanup_running {
                 return v;
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "operation {op} never finished: {v}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        panic!("operation {op} never finished");
     }
 
     /// Starts a connection (or a reconnect) and returns the authorize URL.

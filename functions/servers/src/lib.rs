@@ -358,12 +358,21 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
     // wins. A key whose first request died before its operation existed is
     // taken over once its lease runs out, so no crash makes a key unusable.
     let mut op_id = skyport_functions::new_id();
-    let now = skyport_functions::now();
-    db.execute("INSERT INTO idempotency (org_id, key, request, operation_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", &[text(org), text(key), text(&fingerprint), text(&op_id), int(now)])?;
-    if db::changes(db)? == 0 {
+    loop {
+        let now = skyport_functions::now();
+        db.execute("INSERT INTO idempotency (org_id, key, request, operation_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", &[text(org), text(key), text(&fingerprint), text(&op_id), int(now)])?;
+        if db::changes(db)? == 1 {
+            break;
+        }
         match replay(db, org, key, &fingerprint)? {
             Replay::Operation(v) => return Ok(json_response(202, &v)),
-            Replay::TakeOver(id) => op_id = id,
+            Replay::TakeOver(id) => {
+                op_id = id;
+                break;
+            }
+            // The first request was refused and freed the key: this one
+            // becomes the first.
+            Replay::Freed => continue,
         }
     }
     let refuse = |db: &Connection, e: ApiError| -> Result<Response, ApiError> {
@@ -383,7 +392,7 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
         sub.to_ascii_lowercase(),
         region.to_ascii_lowercase()
     );
-    let Some(holder) = db::lock(db, &lock_name, 60, 20)? else {
+    let Some(holder) = db::lock(db, &lock_name, 20, 25)? else {
         return refuse(
             db,
             ApiError::new(
@@ -511,6 +520,8 @@ enum Replay {
     Operation(Value),
     /// The first request died before making it: carry on in its place.
     TakeOver(String),
+    /// The first request was refused and the key is free again.
+    Freed,
 }
 
 /// A key seen before: its operation, a takeover, or (while the first request
@@ -523,12 +534,7 @@ fn replay(db: &Connection, org: &str, key: &str, fingerprint: &str) -> Result<Re
             &[text(org), text(key)],
         )?;
         if r.rows.is_empty() {
-            return Err(ApiError::new(
-                409,
-                "retry",
-                "The first request with this key was refused.",
-                "Send the request again.",
-            ));
+            return Ok(Replay::Freed);
         }
         if get_text(&r, 0, "request").as_deref() != Some(fingerprint) {
             return Err(ApiError::new(

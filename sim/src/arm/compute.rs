@@ -489,9 +489,10 @@ fn instance_view_body(vm: &Value) -> Value {
 /// `GET …/virtualMachines/{vm}?$expand=instanceView`: the VM with
 /// `properties.instanceView`.
 fn get_vm(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
-    let expand = req
-        .q("$expand")
-        .is_some_and(|e| e.split(',').any(|x| x.trim().eq_ignore_ascii_case("instanceView")));
+    let expand = req.q("$expand").is_some_and(|e| {
+        e.split(',')
+            .any(|x| x.trim().eq_ignore_ascii_case("instanceView"))
+    });
     match store::get(state, &g.id(VM, name)) {
         Some(mut body) => {
             if expand {

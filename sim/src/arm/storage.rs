@@ -301,7 +301,7 @@ pub fn list_keys(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     Resp::json(200, &json!({ "keys": keys }))
 }
 
-fn container_json(account_id: &str, name: &str, public_access: &str) -> Value {
+pub(crate) fn container_json(account_id: &str, name: &str, public_access: &str) -> Value {
     json!({
         "id": format!("{account_id}/blobServices/default/containers/{name}"),
         "name": name,
