@@ -347,6 +347,10 @@ fn a_failed_step_reports_its_code_and_cleans_up() {
     let done = wait(&p, op["id"].as_str().unwrap());
     assert_eq!(done["status"], "failed", "{done}");
     assert_eq!(done["error"]["provider_code"], "AllocationFailed");
+    assert_eq!(
+        done["error"]["step"], "Creating the virtual machine",
+        "the failure names the step that failed"
+    );
     assert!(done["error"]["remedy"]
         .as_str()
         .unwrap()

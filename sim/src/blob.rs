@@ -4,6 +4,13 @@
 //! ARM's listKeys hands out, then serves the request from Azurite when one is
 //! configured, or from a small in-memory store otherwise.
 //!
+//! The in-memory store answers as the Blob service does where clients look:
+//! ranged GETs (`x-ms-range` or `Range`: 206 with `Content-Range`, 416
+//! `InvalidRange` past the end), `ETag` / `Last-Modified` / `Content-Length` /
+//! `x-ms-blob-type` on GET and HEAD, conditional headers, and container
+//! listings at the account root (`?comp=list`, answered from the emulator's
+//! own containers with or without Azurite).
+//!
 //! Clients sign the path they send, so the canonical resource is
 //! `/{account}/_blob/{account}/…` here, as it is `/{account}/{account}/…`
 //! against Azurite's path-style URLs.
@@ -23,7 +30,7 @@ pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
 pub const AZURITE_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-fn xml_error(status: u16, code: &str, message: &str, extra: &str) -> Resp {
+pub(crate) fn xml_error(status: u16, code: &str, message: &str, extra: &str) -> Resp {
     let body = format!(
         "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}\nRequestId:{}\nTime:{}</Message>{extra}</Error>",
         guid(),

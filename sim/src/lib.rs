@@ -216,7 +216,15 @@ pub fn sends_retry_after(status: u16) -> bool {
     matches!(status, 429 | 503)
 }
 
-fn fault_response(f: &state::Fault, identity: bool) -> Option<Resp> {
+/// Which service a faulted request was for: each answers in its own format.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Identity,
+    Blob,
+    Arm,
+}
+
+fn fault_response(f: &state::Fault, service: Service) -> Option<Resp> {
     if f.drop_connection {
         let mut r = Resp::new(500);
         r.drop_connection = true;
@@ -224,7 +232,27 @@ fn fault_response(f: &state::Fault, identity: bool) -> Option<Resp> {
     }
     let status = f.status?;
     let retry = f.retry_after.unwrap_or(1);
-    let resp = if identity {
+    let resp = if service == Service::Blob {
+        // The Blob service's XML error, not ARM's JSON envelope.
+        let (code, message) = match status {
+            429 | 503 => (
+                "ServerBusy",
+                "The server is currently unable to receive requests. Please retry your request.",
+            ),
+            400 => ("InvalidInput", "One of the request inputs is not valid."),
+            403 => (
+                "AuthorizationFailure",
+                "This request is not authorized to perform this operation.",
+            ),
+            404 => ("ResourceNotFound", "The specified resource does not exist."),
+            500..=599 => (
+                "InternalError",
+                "The server encountered an internal error. Please retry the request.",
+            ),
+            _ => ("InvalidInput", "One of the request inputs is not valid."),
+        };
+        blob::xml_error(status, code, message, "")
+    } else if service == Service::Identity {
         identity::token_error(
             status,
             "temporarily_unavailable",
@@ -266,10 +294,16 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let identity_path = is_identity(&segments);
-    let mut resp = match fault
-        .as_ref()
-        .and_then(|f| fault_response(f, identity_path))
-    {
+    let mut resp = match fault.as_ref().and_then(|f| {
+        let service = if identity_path {
+            Service::Identity
+        } else if segments.first().map(String::as_str) == Some("_blob") {
+            Service::Blob
+        } else {
+            Service::Arm
+        };
+        fault_response(f, service)
+    }) {
         Some(r) => r,
         None => {
             let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();

@@ -153,6 +153,8 @@ pub struct Fault {
     pub latency_ms: Option<u64>,
     #[serde(default)]
     pub drop_connection: bool,
+    /// Seconds for `Retry-After` (default 1), sent only with a 429 or a 503
+    /// as Azure does; a 400, 404 or 500 carries none.
     #[serde(default)]
     pub retry_after: Option<u32>,
 }

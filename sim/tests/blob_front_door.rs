@@ -401,3 +401,36 @@ fn byte_ranges_parse_as_the_service_reads_them() {
     assert_eq!(byte_range(Some("items=0-1"), 10), Whole);
     assert_eq!(byte_range(Some("bytes=-5"), 10), Whole);
 }
+
+#[test]
+fn faults_at_the_front_door_answer_in_the_blob_services_xml() {
+    let sim = start();
+    let (endpoint, key) = account(&sim, ACCT);
+    let fault = |status| sim::state::Fault {
+        path: "/_blob/".into(),
+        method: Some("GET".into()),
+        status: Some(status),
+        count: Some(1),
+        probability: None,
+        latency_ms: None,
+        drop_connection: false,
+        retry_after: Some(3),
+    };
+    let url = format!("{endpoint}?comp=list");
+    for (status, code, retry) in [(503, "ServerBusy", Some("3")), (500, "InternalError", None)] {
+        sim.command(sim::Command::AddFault {
+            fault: fault(status),
+        })
+        .unwrap();
+        let r = blob("GET", &url, ACCT, &key, "", &[]);
+        assert_eq!(r.status, status);
+        assert_eq!(r.header("x-ms-error-code"), Some(code));
+        assert!(
+            r.body.contains(&format!("<Error><Code>{code}</Code>")),
+            "{}",
+            r.body
+        );
+        assert_eq!(r.header("retry-after"), retry, "{status}");
+    }
+    assert_eq!(blob("GET", &url, ACCT, &key, "", &[]).status, 200);
+}

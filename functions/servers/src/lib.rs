@@ -234,7 +234,11 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
             )?;
         }
         Err(e) => {
-            let error = step_error(e);
+            let mut error = step_error(e);
+            let r = db.execute("SELECT step FROM operations WHERE id = ?", &[text(id)])?;
+            if let Some(step) = get_text(&r, 0, "step") {
+                error["step"] = json!(step);
+            }
             db.execute("UPDATE operations SET status = 'failed', error = ?, lease = NULL, updated_at = ? WHERE id = ? AND token = ? AND status = 'running'", &[text(&error.to_string()), int(now), text(id), text(&token)])?;
             if db::changes(db)? != 1 {
                 return Ok(());

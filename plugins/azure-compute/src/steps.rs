@@ -381,7 +381,11 @@ pub fn advance(session: &Session, token: &str) -> Result<Operation, wit::Error> 
                     if t["kind"] == "delete" {
                         return Ok(operation(&t, true, None));
                     }
+                    // The next step starts on the next advance, after the
+                    // platform has persisted this one: a failure is then
+                    // always reported against the step that failed.
                     t["step"] = json!(t["step"].as_u64().unwrap_or(1) + 1);
+                    return Ok(operation(&t, false, None));
                 }
             }
         }
