@@ -78,3 +78,54 @@ fn list_keys_and_the_probe_blob_are_retried() {
     let (_, targets) = p.api("GET", "/api/v1/storage/targets", BOOTSTRAP_KEY, "");
     assert_eq!(targets["targets"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_setup_that_fails_removes_what_it_created_and_only_that() {
+    let p = Product::start(World::default());
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    // The container cannot be made: the setup fails after creating the account.
+    p.sim
+        .command(once(
+            "/blobServices/default/containers/",
+            "PUT",
+            Some(400),
+            false,
+        ))
+        .unwrap();
+    let body = json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": "westeurope", "storage_account": "skyportdoomed1", "container": "backups", "resource_group": "skyport-doomed" });
+    let (status, mut op) = p.api(
+        "POST",
+        "/api/v1/storage/setup",
+        BOOTSTRAP_KEY,
+        &body.to_string(),
+    );
+    assert_eq!(status, 202, "{op}");
+    for _ in 0..40 {
+        if op["status"] != "running" {
+            break;
+        }
+        op = p
+            .api(
+                "GET",
+                &format!("/api/v1/storage/operations/{}", op["id"].as_str().unwrap()),
+                BOOTSTRAP_KEY,
+                "",
+            )
+            .1;
+    }
+    assert_eq!(op["status"], "failed", "{op}");
+    assert_eq!(op["step"], "Creating the container failed", "{op}");
+    let inventory = p.sim.inventory();
+    assert!(
+        !inventory.iter().any(|r| r["name"] == "skyportdoomed1"),
+        "the account it made is removed: {inventory:?}"
+    );
+    assert!(
+        !inventory
+            .iter()
+            .any(|r| r["name"] == "skyport-doomed" && r["provisioningState"] != "Deleting"),
+        "the group it made is removed (or being deleted): {inventory:?}"
+    );
+    let (_, targets) = p.api("GET", "/api/v1/storage/targets", BOOTSTRAP_KEY, "");
+    assert_eq!(targets["targets"], json!([]));
+}

@@ -117,14 +117,15 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
         Ok(op) => op,
         Err(e) => {
             let err = accounts::plugin_error(e);
-            finish(
+            return fail(
                 db,
+                org,
+                &account_id,
                 id,
-                "failed",
                 "Creating the storage account failed",
-                Some(&err),
-            )?;
-            return Ok(());
+                &err,
+            )
+            .await;
         }
     };
     db.execute(
@@ -144,14 +145,16 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
     })
     .await?
     {
-        finish(
+        let err = accounts::plugin_error(e);
+        return fail(
             db,
+            org,
+            &account_id,
             id,
-            "failed",
             "Creating the container failed",
-            Some(&accounts::plugin_error(e)),
-        )?;
-        return Ok(());
+            &err,
+        )
+        .await;
     }
     match accounts::call(db, org, &account_id, |s| plugin::verify_access(s, &acct.id, &container))
         .await?
@@ -183,16 +186,38 @@ async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
                 }
             }
         }
-        Ok(Access::NetworkDenied(detail)) => finish(
-            db,
-            id,
-            "failed",
+        Ok(Access::NetworkDenied(detail)) => fail(
+            db, org, &account_id, id,
             "Access check refused",
-            Some(&ApiError::new(403, "storage_access_denied", &format!("Storage access denied: {detail}."), "Allow the platform's addresses in the storage account's Networking › Firewalls and virtual networks (or allow all networks), then run the quick setup again.")),
-        ),
-        Ok(Access::Failed(detail)) => finish(db, id, "failed", "Access check failed", Some(&ApiError::new(502, "storage_check_failed", &format!("The access check failed: {detail}."), "Check the storage account in the Azure portal and try again."))),
-        Err(e) => finish(db, id, "failed", "Access check failed", Some(&accounts::plugin_error(e))),
+            &ApiError::new(403, "storage_access_denied", &format!("Storage access denied: {detail}."), "Allow the platform's addresses in the storage account's Networking › Firewalls and virtual networks (or allow all networks), then run the quick setup again."),
+        ).await,
+        Ok(Access::Failed(detail)) => fail(db, org, &account_id, id, "Access check failed", &ApiError::new(502, "storage_check_failed", &format!("The access check failed: {detail}."), "Check the storage account in the Azure portal and try again.")).await,
+        Err(e) => fail(db, org, &account_id, id, "Access check failed", &accounts::plugin_error(e)).await,
     }
+}
+
+/// Ends a setup as failed (once) and removes what it created — the storage
+/// account and group it made, never ones the user had.
+async fn fail(
+    db: &Connection,
+    org: &str,
+    account_id: &str,
+    id: &str,
+    step: &str,
+    err: &ApiError,
+) -> Result<(), ApiError> {
+    finish(db, id, "failed", step, Some(err))?;
+    if db::changes(db)? != 1 {
+        return Ok(());
+    }
+    let r = db.execute("SELECT token FROM storage_ops WHERE id = ?", &[text(id)])?;
+    let token = get_text(&r, 0, "token").unwrap_or_default();
+    match accounts::call(db, org, account_id, |s| plugin::discard(s, &token)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => db::event(db, Some(org), "storage_discard_failed", &format!("{e:?}")),
+        Err(e) => db::event(db, Some(org), "storage_discard_failed", &e.message),
+    }
+    Ok(())
 }
 
 async fn route(req: Request) -> Result<Response, ApiError> {

@@ -33,9 +33,27 @@ fn account(v: &Value) -> StorageAccount {
     }
 }
 
+/// What this operation made itself (and so may remove): never a thing the
+/// user had before.
+#[derive(Clone, Copy, Default)]
+struct Made {
+    account: bool,
+    group: bool,
+}
+
+impl Made {
+    fn of(t: &Value) -> Made {
+        Made {
+            account: t["made"]["account"] == true,
+            group: t["made"]["group"] == true,
+        }
+    }
+}
+
 /// What an operation token carries.
-fn token(account_id: &str, poll: Option<&str>) -> String {
-    json!({ "account": account_id, "poll": poll }).to_string()
+fn token(account_id: &str, poll: Option<&str>, made: Made) -> String {
+    json!({ "account": account_id, "poll": poll, "made": { "account": made.account, "group": made.group } })
+        .to_string()
 }
 
 /// An operation ARM is still running (202 on the PUT or on its poll).
@@ -50,17 +68,17 @@ fn creating(token: String) -> Operation {
 
 /// Where creation stands once ARM answers with the account (if it did):
 /// done when its provisioning state is `Succeeded`, else still creating.
-fn progress(account_id: &str, account: Option<StorageAccount>) -> Operation {
+fn progress(account_id: &str, account: Option<StorageAccount>, made: Made) -> Operation {
     match account {
         Some(a) if a.state == "Succeeded" => Operation {
-            token: token(account_id, None),
+            token: token(account_id, None, made),
             step: "Created".into(),
             done: true,
             account: Some(a),
         },
         account => Operation {
             account,
-            ..creating(token(account_id, None))
+            ..creating(token(account_id, None, made))
         },
     }
 }
@@ -143,7 +161,7 @@ impl Guest for Plugin {
             if let Some(a) = existing {
                 let a = account(&a);
                 let id = account_path(&a.id)?;
-                return Ok(progress(&id, Some(a)));
+                return Ok(progress(&id, Some(a), Made::default()));
             }
             let available = arm.post_read(
                 &format!(
@@ -166,9 +184,14 @@ impl Guest for Plugin {
             }
             // The group is created when missing, and left as it is when not.
             let group = format!("/subscriptions/{scope}/resourceGroups/{resource_group}");
+            let mut made = Made {
+                account: true,
+                group: false,
+            };
             match arm.get(&group, GROUPS_API) {
                 Ok(_) => {}
                 Err(e) if e.status == 404 => {
+                    made.group = true;
                     arm.send(
                         "PUT",
                         &group,
@@ -189,9 +212,9 @@ impl Guest for Plugin {
                     .header("location")
                     .or(resp.header("azure-asyncoperation"))
                     .map(str::to_string);
-                return Ok(creating(token(&id, poll.as_deref())));
+                return Ok(creating(token(&id, poll.as_deref(), made)));
             }
-            Ok(progress(&id, resp.json().map(|v| account(&v))))
+            Ok(progress(&id, resp.json().map(|v| account(&v)), made))
         })
     }
 
@@ -212,7 +235,58 @@ impl Guest for Plugin {
                     return Ok(creating(token_text.clone()));
                 }
             }
-            Ok(progress(&id, Some(account(&arm.get(&id, API)?))))
+            Ok(progress(
+                &id,
+                Some(account(&arm.get(&id, API)?)),
+                Made::of(&t),
+            ))
+        })
+    }
+
+    fn discard(session: Session, token_text: String) -> Result<(), wit::Error> {
+        let t: Value = serde_json::from_str(&token_text).map_err(|_| {
+            wit::Error::InvalidInput(wit::Detail {
+                code: "BadToken".into(),
+                message: "not an operation token of this plugin".into(),
+                target: None,
+            })
+        })?;
+        let made = Made::of(&t);
+        let id = t["account"].as_str().unwrap_or_default().to_string();
+        with_arm(&session, |arm| {
+            let id = account_path(&id)?;
+            if made.account {
+                // Made by this operation, and still marked as Skyport's.
+                match arm.get(&id, API) {
+                    Ok(a) if a["tags"]["managed-by"] == "skyport" => {
+                        arm.send("DELETE", &id, API, None)?;
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.status == 404 => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if made.group {
+                let group = id
+                    .split("/providers/")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let empty = arm
+                    .list(&format!("{group}/resources"), GROUPS_API)?
+                    .is_empty();
+                if empty {
+                    match arm.get(&group, GROUPS_API) {
+                        Ok(g) if g["tags"]["managed-by"] == "skyport" => {
+                            arm.send("DELETE", &group, GROUPS_API, None)?;
+                        }
+                        Ok(_) => {}
+                        Err(e) if e.status == 404 => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Ok(())
         })
     }
 
