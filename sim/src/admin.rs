@@ -55,6 +55,10 @@ pub enum Command {
         fault: Fault,
     },
     ClearFaults,
+    /// Decides probabilistic faults from this seed from now on.
+    SeedFaults {
+        seed: u64,
+    },
     /// The next operation whose path contains `path` ends Failed.
     FailNextOperation {
         failure: LroFailure,
@@ -183,6 +187,7 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
         }
         Command::AddFault { fault } => state.faults.push(fault),
         Command::ClearFaults => state.faults.clear(),
+        Command::SeedFaults { seed } => state.fault_rng = Some(seed.max(1)),
         Command::FailNextOperation { failure } => state.lro_failures.push(failure),
         Command::ExpireAccessTokens => state.tokens_expired_before = Some(state.seq),
         Command::AddRedirectUri {

@@ -191,7 +191,16 @@ fn take_fault(state: &mut State, req: &Req) -> Option<state::Fault> {
             && f.count != Some(0)
     })?;
     if let Some(p) = state.faults[i].probability {
-        if chance() >= p {
+        let draw = match state.fault_rng.as_mut() {
+            Some(x) => {
+                *x ^= *x << 13;
+                *x ^= *x >> 7;
+                *x ^= *x << 17;
+                (*x >> 11) as f64 / (1u64 << 53) as f64
+            }
+            None => chance(),
+        };
+        if draw >= p {
             return None;
         }
     }

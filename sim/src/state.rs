@@ -206,6 +206,9 @@ pub struct State {
     /// (subscription, namespace) → polls until Registered.
     pub registering: HashMap<(String, String), u32>,
     pub faults: Vec<Fault>,
+    /// When set, the state of the generator that decides probabilistic
+    /// faults (xorshift), so a fault matrix can be replayed from its seed.
+    pub fault_rng: Option<u64>,
     pub lro_failures: Vec<LroFailure>,
     /// (subscription, reads|writes|deletes) → (remaining, last refill).
     pub rate: HashMap<(String, &'static str), (f64, std::time::Instant)>,
@@ -237,6 +240,7 @@ impl State {
             operations: HashMap::new(),
             registering: HashMap::new(),
             faults: Vec::new(),
+            fault_rng: None,
             lro_failures: Vec::new(),
             rate: HashMap::new(),
             storage_keys: HashMap::new(),
