@@ -11,14 +11,6 @@ use sim::world::defaults::*;
 use sim::World;
 use support::product::{server_spec, Product, BOOTSTRAP_KEY};
 
-fn vms(p: &Product) -> usize {
-    p.sim
-        .inventory()
-        .iter()
-        .filter(|r| r["type"] == "Microsoft.Compute/virtualMachines")
-        .count()
-}
-
 #[test]
 fn an_account_in_use_is_refused_then_deleted_with_cascade() {
     let p = Product::start(World::default());
@@ -63,7 +55,7 @@ fn an_account_in_use_is_refused_then_deleted_with_cascade() {
         "",
     );
     assert_eq!(status, 200, "the account stays");
-    assert_eq!(vms(&p), 1);
+    assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 1);
 
     let (status, v) = p.api(
         "DELETE",
@@ -85,7 +77,11 @@ fn an_account_in_use_is_refused_then_deleted_with_cascade() {
     );
     assert_eq!(a["status"], "Deleting", "{a}");
     assert_eq!(p.wait_operation(&op)["status"], "succeeded");
-    assert_eq!(vms(&p), 0, "the server's VM is gone");
+    assert_eq!(
+        p.count("Microsoft.Compute/virtualMachines"),
+        0,
+        "the server's VM is gone"
+    );
     let (status, _) = p.api(
         "GET",
         &format!("/api/v1/accounts/{account}"),

@@ -149,20 +149,7 @@ fn every_operation_ends_cleanly_under_faults() {
     }
     let mut storage_ok = Vec::new();
     for (op, name) in &storage_ops {
-        let mut v = Value::Null;
-        for _ in 0..200 {
-            v = p
-                .api(
-                    "GET",
-                    &format!("/api/v1/storage/operations/{op}"),
-                    BOOTSTRAP_KEY,
-                    "",
-                )
-                .1;
-            if v["status"] != "running" {
-                break;
-            }
-        }
+        let v = p.wait_storage(op);
         ended_with_reason(&v);
         if v["status"] == "succeeded" {
             storage_ok.push(name.clone());

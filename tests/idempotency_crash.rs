@@ -44,14 +44,6 @@ fn dead_request(p: &mut Product, key: &str, body: &str, age: i64) -> String {
     op
 }
 
-fn vms(p: &Product) -> usize {
-    p.sim
-        .inventory()
-        .iter()
-        .filter(|r| r["type"] == "Microsoft.Compute/virtualMachines")
-        .count()
-}
-
 #[test]
 fn a_key_left_by_a_killed_request_is_taken_over() {
     let mut p = Product::start(World::default());
@@ -66,7 +58,7 @@ fn a_key_left_by_a_killed_request_is_taken_over() {
     assert_eq!(p.wait_operation(&op)["status"], "succeeded");
     let (status, again) = p.create_server(&body, "crash-key-1");
     assert_eq!((status, again["id"].as_str()), (202, Some(op.as_str())));
-    assert_eq!(vms(&p), 1);
+    assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 1);
 
     // Killed a moment ago: in progress for a while, then taken over.
     let body = server_spec(&account, "crash2", "eastus", "Standard_B2s");
@@ -88,5 +80,5 @@ fn a_key_left_by_a_killed_request_is_taken_over() {
         );
     }
     assert_eq!(p.wait_operation(&op)["status"], "succeeded");
-    assert_eq!(vms(&p), 2);
+    assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 2);
 }

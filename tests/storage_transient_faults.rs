@@ -39,26 +39,14 @@ fn list_keys_and_the_probe_blob_are_retried() {
         .command(once("skyport-access-check", "GET", None, true))
         .unwrap();
     let body = json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": "westeurope", "storage_account": "skyportretry1", "container": "backups" });
-    let (status, mut op) = p.api(
+    let (status, op) = p.api(
         "POST",
         "/api/v1/storage/setup",
         BOOTSTRAP_KEY,
         &body.to_string(),
     );
     assert_eq!(status, 202, "{op}");
-    for _ in 0..40 {
-        if op["status"] != "running" {
-            break;
-        }
-        op = p
-            .api(
-                "GET",
-                &format!("/api/v1/storage/operations/{}", op["id"].as_str().unwrap()),
-                BOOTSTRAP_KEY,
-                "",
-            )
-            .1;
-    }
+    let op = p.wait_storage(op["id"].as_str().unwrap());
     assert_eq!(op["status"], "succeeded", "{op}");
     let failed: Vec<String> = p
         .sim
@@ -93,26 +81,14 @@ fn a_setup_that_fails_removes_what_it_created_and_only_that() {
         ))
         .unwrap();
     let body = json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": "westeurope", "storage_account": "skyportdoomed1", "container": "backups", "resource_group": "skyport-doomed" });
-    let (status, mut op) = p.api(
+    let (status, op) = p.api(
         "POST",
         "/api/v1/storage/setup",
         BOOTSTRAP_KEY,
         &body.to_string(),
     );
     assert_eq!(status, 202, "{op}");
-    for _ in 0..40 {
-        if op["status"] != "running" {
-            break;
-        }
-        op = p
-            .api(
-                "GET",
-                &format!("/api/v1/storage/operations/{}", op["id"].as_str().unwrap()),
-                BOOTSTRAP_KEY,
-                "",
-            )
-            .1;
-    }
+    let op = p.wait_storage(op["id"].as_str().unwrap());
     assert_eq!(op["status"], "failed", "{op}");
     assert_eq!(op["step"], "Creating the container failed", "{op}");
     let inventory = p.sim.inventory();

@@ -198,6 +198,37 @@ impl Product {
         }
     }
 
+    /// Polls a storage setup until it ends.
+    pub fn wait_storage(&self, op: &str) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        loop {
+            let (status, v) = self.api(
+                "GET",
+                &format!("/api/v1/storage/operations/{op}"),
+                BOOTSTRAP_KEY,
+                "",
+            );
+            assert_eq!(status, 200, "{v}");
+            if v["status"] != "running" {
+                return v;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "storage setup {op} never finished: {v}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// How many resources of `kind` the emulator holds (not being deleted).
+    pub fn count(&self, kind: &str) -> usize {
+        self.sim
+            .inventory()
+            .iter()
+            .filter(|r| r["type"] == kind && r["provisioningState"] != "Deleting")
+            .count()
+    }
+
     /// Starts a connection (or a reconnect) and returns the authorize URL.
     pub fn start_connect(&self, key: &str, reconnect: Option<&str>) -> String {
         let (status, v) = match reconnect {

@@ -50,6 +50,17 @@ impl Made {
     }
 }
 
+/// An operation token of this plugin, read back.
+fn parse_token(text: &str) -> Result<Value, wit::Error> {
+    serde_json::from_str(text).map_err(|_| {
+        wit::Error::InvalidInput(wit::Detail {
+            code: "BadToken".into(),
+            message: "not an operation token of this plugin".into(),
+            target: None,
+        })
+    })
+}
+
 /// What an operation token carries.
 fn token(account_id: &str, poll: Option<&str>, made: Made) -> String {
     json!({ "account": account_id, "poll": poll, "made": { "account": made.account, "group": made.group } })
@@ -219,13 +230,7 @@ impl Guest for Plugin {
     }
 
     fn advance(session: Session, token_text: String) -> Result<Operation, wit::Error> {
-        let t: Value = serde_json::from_str(&token_text).map_err(|_| {
-            wit::Error::InvalidInput(wit::Detail {
-                code: "BadToken".into(),
-                message: "not an operation token of this plugin".into(),
-                target: None,
-            })
-        })?;
+        let t = parse_token(&token_text)?;
         let id = t["account"].as_str().unwrap_or_default().to_string();
         with_arm(&session, |arm| {
             let id = account_path(&id)?;
@@ -244,13 +249,7 @@ impl Guest for Plugin {
     }
 
     fn discard(session: Session, token_text: String) -> Result<(), wit::Error> {
-        let t: Value = serde_json::from_str(&token_text).map_err(|_| {
-            wit::Error::InvalidInput(wit::Detail {
-                code: "BadToken".into(),
-                message: "not an operation token of this plugin".into(),
-                target: None,
-            })
-        })?;
+        let t = parse_token(&token_text)?;
         let made = Made::of(&t);
         let id = t["account"].as_str().unwrap_or_default().to_string();
         with_arm(&session, |arm| {
