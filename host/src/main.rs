@@ -280,7 +280,6 @@ fn random_bytes(n: usize) -> anyhow::Result<Vec<u8>> {
 /// environment already sets win).
 fn sandbox(args: &UpArgs, served: std::net::SocketAddr) -> anyhow::Result<sim::Sim> {
     use base64::Engine;
-    let emulator = sim::Sim::spawn(sim::World::default())?;
     let app_dir = args
         .from
         .parent()
@@ -291,6 +290,33 @@ fn sandbox(args: &UpArgs, served: std::net::SocketAddr) -> anyhow::Result<sim::S
         .state_dir
         .clone()
         .unwrap_or_else(|| app_dir.join(".spin"));
+    // The emulator's world outlives a restart (its port too, when free), so
+    // accounts connected in an earlier run stay Active.
+    let kept_world = state.join("sandbox-emulator.json");
+    let saved: Option<serde_json::Value> = std::fs::read_to_string(&kept_world)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let snapshot: Option<sim::state::Snapshot> = saved
+        .as_ref()
+        .and_then(|v| serde_json::from_value(v["snapshot"].clone()).ok());
+    if saved.is_some() && snapshot.is_none() {
+        eprintln!(
+            "warning: {} could not be read; the emulator starts with a fresh world",
+            kept_world.display()
+        );
+    }
+    let port = saved.as_ref().and_then(|v| v["port"].as_u64());
+    let emulator = match port {
+        Some(p) => sim::Sim::spawn_from(
+            sim::World::default(),
+            &format!("127.0.0.1:{p}"),
+            snapshot.clone(),
+        )
+        .or_else(|_| sim::Sim::spawn_from(sim::World::default(), "127.0.0.1:0", snapshot))?,
+        None => sim::Sim::spawn_from(sim::World::default(), "127.0.0.1:0", snapshot)?,
+    };
+    std::fs::create_dir_all(&state)?;
+    emulator.keep_in(kept_world, std::time::Duration::from_secs(1));
     let token_key = kept(&state.join("sandbox-token-key"), || {
         base64::engine::general_purpose::STANDARD.encode(random_bytes(32).unwrap_or_default())
     })?;

@@ -73,11 +73,23 @@ fn seed(state: &mut State) {
 impl Sim {
     /// Starts the emulator on `addr` inside the current tokio runtime.
     pub async fn start(world: World, addr: &str) -> anyhow::Result<Sim> {
+        Sim::start_from(world, addr, None).await
+    }
+
+    /// [`Sim::start`], continuing from a snapshot of an earlier run.
+    pub async fn start_from(
+        world: World,
+        addr: &str,
+        snapshot: Option<state::Snapshot>,
+    ) -> anyhow::Result<Sim> {
         world.check().map_err(anyhow::Error::msg)?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let mut st = State::new(world, url.clone());
         seed(&mut st);
+        if let Some(s) = snapshot {
+            st.restore(s);
+        }
         let state = Arc::new(Mutex::new(st));
         let (tx, rx) = tokio::sync::oneshot::channel();
         let handler_state = state.clone();
@@ -103,6 +115,16 @@ impl Sim {
     /// Starts the emulator on an ephemeral 127.0.0.1 port with a runtime of
     /// its own, for synchronous tests.
     pub fn spawn(world: World) -> anyhow::Result<Sim> {
+        Sim::spawn_from(world, "127.0.0.1:0", None)
+    }
+
+    /// [`Sim::spawn`] on `addr`, continuing from a snapshot of an earlier run.
+    pub fn spawn_from(
+        world: World,
+        addr: &str,
+        snapshot: Option<state::Snapshot>,
+    ) -> anyhow::Result<Sim> {
+        let addr = addr.to_string();
         let (tx, rx) = std::sync::mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("skyport-sim".into())
@@ -113,7 +135,7 @@ impl Sim {
                     .build()
                     .expect("a tokio runtime");
                 rt.block_on(async move {
-                    match Sim::start(world, "127.0.0.1:0").await {
+                    match Sim::start_from(world, &addr, snapshot).await {
                         Ok(mut sim) => {
                             let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
                             let inner = sim.shutdown.take();
@@ -134,6 +156,29 @@ impl Sim {
             _runtime: Some(handle),
             shutdown: Some(stop),
         })
+    }
+
+    /// What of the live state outlives a restart (see [`state::Snapshot`]).
+    pub fn snapshot(&self) -> state::Snapshot {
+        lock(&self.state).snapshot()
+    }
+
+    /// Keeps the state in `path` from now on: written every `every` (to a
+    /// temporary file, then renamed, so a kill never leaves half a file) for
+    /// as long as the process runs. Read it back with [`Sim::spawn_from`].
+    pub fn keep_in(&self, path: std::path::PathBuf, every: std::time::Duration) {
+        let state = self.state.clone();
+        let url = self.url.clone();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(every);
+            let snapshot = lock(&state).snapshot();
+            let port = url.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
+            let saved = serde_json::json!({ "port": port, "snapshot": snapshot });
+            let tmp = path.with_extension("tmp");
+            if std::fs::write(&tmp, saved.to_string()).is_ok() {
+                let _ = std::fs::rename(&tmp, &path);
+            }
+        });
     }
 
     /// Changes the world.

@@ -73,7 +73,7 @@ pub struct Code {
 }
 
 /// What a refresh token stands for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Grant {
     pub client_id: String,
     pub user: String,
@@ -95,7 +95,7 @@ pub struct StoredBlob {
 }
 
 /// A long-running operation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Operation {
     pub id: String,
     pub subscription: String,
@@ -110,7 +110,7 @@ pub struct Operation {
     pub end: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum OpKind {
     /// A PUT of this resource.
     Put(String),
@@ -119,7 +119,7 @@ pub enum OpKind {
 }
 
 /// A resource that exists.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Resource {
     /// Its id, in the case it was created with.
     pub id: String,
@@ -343,4 +343,68 @@ pub fn iso_now() -> String {
 /// A new GUID.
 pub fn guid() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// What of the live state outlives the process: signing key, grants and
+/// consents, revocations, resources, operations and storage keys — so a
+/// restarted emulator (the sandbox's) keeps every connected account working.
+/// Codes, faults and the request log are transient and not kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub key: Vec<u8>,
+    pub grants: HashMap<String, Grant>,
+    pub revocations: HashMap<String, (u64, Revocation)>,
+    pub seq: u64,
+    pub consents: Vec<(String, String)>,
+    pub admin_consents: Vec<(String, String)>,
+    pub tokens_expired_before: Option<u64>,
+    pub resources: BTreeMap<String, Resource>,
+    pub operations: HashMap<String, Operation>,
+    pub registering: Vec<(String, String, u32)>,
+    pub storage_keys: HashMap<String, Vec<String>>,
+    pub next_ip: u32,
+}
+
+impl State {
+    /// The part of the state worth keeping across a restart.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            key: self.key.clone(),
+            grants: self.grants.clone(),
+            revocations: self.revocations.clone(),
+            seq: self.seq,
+            consents: self.consents.iter().cloned().collect(),
+            admin_consents: self.admin_consents.iter().cloned().collect(),
+            tokens_expired_before: self.tokens_expired_before,
+            resources: self.resources.clone(),
+            operations: self.operations.clone(),
+            registering: self
+                .registering
+                .iter()
+                .map(|((a, b), n)| (a.clone(), b.clone(), *n))
+                .collect(),
+            storage_keys: self.storage_keys.clone(),
+            next_ip: self.next_ip,
+        }
+    }
+
+    /// Puts a snapshot back (over a freshly seeded state).
+    pub fn restore(&mut self, s: Snapshot) {
+        self.key = s.key;
+        self.grants = s.grants;
+        self.revocations = s.revocations;
+        self.seq = s.seq;
+        self.consents = s.consents.into_iter().collect();
+        self.admin_consents = s.admin_consents.into_iter().collect();
+        self.tokens_expired_before = s.tokens_expired_before;
+        self.resources = s.resources;
+        self.operations = s.operations;
+        self.registering = s
+            .registering
+            .into_iter()
+            .map(|(a, b, n)| ((a, b), n))
+            .collect();
+        self.storage_keys = s.storage_keys;
+        self.next_ip = s.next_ip;
+    }
 }

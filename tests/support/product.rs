@@ -61,6 +61,19 @@ pub fn product_wasm_dir() -> &'static PathBuf {
     })
 }
 
+/// A directory holding the product's spin.toml (changed by `edit`) with the
+/// built components.
+pub fn product_app(edit: impl FnOnce(&str) -> String) -> TempDir {
+    let dir = TempDir::new("product");
+    let manifest = std::fs::read_to_string(root().join("spin.toml")).unwrap();
+    let wasm = product_wasm_dir().display().to_string();
+    dir.write(
+        "spin.toml",
+        &edit(&manifest.replace("target/wasm32-wasip2/wasm", &wasm)),
+    );
+    dir
+}
+
 pub const BOOTSTRAP_KEY: &str = "sk_bootstrap_test_0123456789";
 
 /// An OpenSSH public key for test servers.
@@ -88,13 +101,7 @@ impl Product {
     /// Starts the product with the real spin.toml changed by `edit`.
     pub fn start_with_manifest(world: World, edit: impl FnOnce(&str) -> String) -> Product {
         let sim = Sim::spawn(world).expect("the emulator starts");
-        let dir = TempDir::new("product");
-        let manifest = std::fs::read_to_string(root().join("spin.toml")).unwrap();
-        let wasm = product_wasm_dir().display().to_string();
-        dir.write(
-            "spin.toml",
-            &edit(&manifest.replace("target/wasm32-wasip2/wasm", &wasm)),
-        );
+        let dir = product_app(edit);
         let port = super::free_port();
         let opts = Opts {
             listen: Some(format!("127.0.0.1:{port}")),
