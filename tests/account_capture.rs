@@ -155,3 +155,22 @@ fn the_redirect_uri_is_configuration_and_the_page_is_locked_down() {
     );
     assert!(html.contains("history.replaceState"), "{html}");
 }
+
+#[test]
+fn without_public_url_the_app_runs_and_sign_in_says_what_to_set() {
+    let mut p = Product::start(World::default());
+    p.opts.env.retain(|(k, _)| k != "SPIN_VARIABLE_PUBLIC_URL");
+    p.restart();
+    let (status, list) = p.api("GET", "/api/v1/accounts", BOOTSTRAP_KEY, "");
+    assert_eq!(status, 200, "{list}");
+    let (status, e) = p.api("POST", "/api/v1/accounts/azure/connect", BOOTSTRAP_KEY, "");
+    assert_eq!(status, 500, "{e}");
+    assert_eq!(e["error"]["code"], "misconfigured");
+    assert!(
+        e["error"]["remedy"]
+            .as_str()
+            .unwrap()
+            .contains("SPIN_VARIABLE_PUBLIC_URL"),
+        "{e}"
+    );
+}
