@@ -1,11 +1,14 @@
-//! The app's SQLite database (label `default`): the schema, applied on open,
-//! and small helpers over spin-sdk's SQLite interface.
+//! The app's SQLite database (label `default`): the schema as versioned
+//! migrations, applied once per database on open (a version check per
+//! request otherwise), and small helpers over spin-sdk's SQLite interface.
 
 use spin_sdk::sqlite::{Connection, QueryResult, Value};
 
 use crate::api::ApiError;
 
-const SCHEMA: &[&str] = &[
+/// The schema as it stood when versions began. Every statement tolerates a
+/// database made before then, so migration 1 also adopts those.
+const SCHEMA_V1: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS orgs (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL)",
     // The organization the variable `bootstrap_api_key` opens: one row, made once.
     "CREATE TABLE IF NOT EXISTS bootstrap_org (id INTEGER PRIMARY KEY CHECK (id = 1), org_id TEXT NOT NULL REFERENCES orgs(id), created_at INTEGER NOT NULL)",
@@ -54,7 +57,31 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT, kind TEXT NOT NULL, detail TEXT NOT NULL, at INTEGER NOT NULL)",
 ];
 
-/// Opens the database and makes sure the schema exists.
+/// One step of a migration.
+enum Step {
+    Sql(&'static str),
+    Run(fn(&Connection) -> Result<(), ApiError>),
+}
+
+/// The migrations, in order; the database's `user_version` counts those
+/// applied. Never change a published one: append.
+fn migrations() -> Vec<Vec<Step>> {
+    vec![
+        // 1: the schema of the first versioned release.
+        SCHEMA_V1.iter().map(|s| Step::Sql(s)).collect(),
+        // 2: keys of databases made before key management, copied once.
+        vec![Step::Run(crate::orgs::copy_legacy_keys)],
+    ]
+}
+
+fn user_version(db: &Connection) -> Result<usize, ApiError> {
+    let r = db.execute("PRAGMA user_version", &[])?;
+    Ok(get_int(&r, 0, "user_version").unwrap_or(0).max(0) as usize)
+}
+
+/// Opens the database and brings its schema up to date: one version read
+/// per request, and the missing migrations — once, in one transaction each
+/// run, all or nothing — when the database is behind.
 pub fn open() -> Result<Connection, ApiError> {
     let db = Connection::open_default().map_err(|e| {
         ApiError::config(
@@ -62,10 +89,51 @@ pub fn open() -> Result<Connection, ApiError> {
             "grant it with `sqlite_databases = [\"default\"]` on the component",
         )
     })?;
-    for statement in SCHEMA {
-        db.execute(statement, &[])?;
+    let all = migrations();
+    if user_version(&db)? < all.len() {
+        migrate(&db, &all)?;
     }
     Ok(db)
+}
+
+fn migrate(db: &Connection, all: &[Vec<Step>]) -> Result<(), ApiError> {
+    db.execute("BEGIN IMMEDIATE", &[])?;
+    // Another request may have migrated while this one waited for the lock.
+    let from = match user_version(db) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = db.execute("ROLLBACK", &[]);
+            return Err(e);
+        }
+    };
+    for (n, steps) in all.iter().enumerate().skip(from) {
+        for step in steps {
+            let done = match step {
+                Step::Sql(sql) => db.execute(sql, &[]).map(|_| ()).map_err(ApiError::from),
+                Step::Run(f) => f(db),
+            };
+            if let Err(e) = done {
+                let _ = db.execute("ROLLBACK", &[]);
+                return Err(ApiError::config(
+                    &format!(
+                        "database migration {} of {} failed ({}), and the database was left as it was",
+                        n + 1,
+                        all.len(),
+                        e.message
+                    ),
+                    "restore the database from a backup, or report the error with this message",
+                ));
+            }
+        }
+    }
+    let set = db
+        .execute(&format!("PRAGMA user_version = {}", all.len()), &[])
+        .and_then(|_| db.execute("COMMIT", &[]));
+    if let Err(e) = set {
+        let _ = db.execute("ROLLBACK", &[]);
+        return Err(e.into());
+    }
+    Ok(())
 }
 
 pub fn text(s: &str) -> Value {

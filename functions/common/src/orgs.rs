@@ -105,7 +105,6 @@ pub fn authenticate(db: &Connection, req: &Request) -> Result<String, ApiError> 
 /// The organization and key of the request's caller, or a 401.
 pub fn caller(db: &Connection, req: &Request) -> Result<Caller, ApiError> {
     let key = presented_key(req).ok_or_else(ApiError::unauthenticated)?;
-    migrate(db)?;
     if is_bootstrap_key(key) {
         return Ok(Caller {
             org: bootstrap(db, &hash(key))?,
@@ -144,10 +143,9 @@ pub fn caller(db: &Connection, req: &Request) -> Result<Caller, ApiError> {
 }
 
 /// Copies keys of databases made before key management (`api_keys`: hash,
-/// organization, time) into `keys`, each once: a row is copied only while its
-/// hash is missing from `keys`, and keys are revoked, never deleted, so none
-/// comes back. Costs one indexed read once nothing is left to copy.
-fn migrate(db: &Connection) -> Result<(), ApiError> {
+/// organization, time) into `keys`: a schema migration, run once per
+/// database (`db::open`); a row is copied only while its hash is missing.
+pub(crate) fn copy_legacy_keys(db: &Connection) -> Result<(), ApiError> {
     let pending = db.execute(
         "SELECT key_hash, org_id, created_at FROM api_keys WHERE key_hash NOT IN (SELECT key_hash FROM keys)",
         &[],
