@@ -5,7 +5,7 @@
 
 use serde_json::json;
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, query, req_str, segments, ApiError,
+    check_id, json_body, json_response, opt_str, page, query, req_str, segments, ApiError,
 };
 use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
@@ -39,11 +39,12 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     let org = orgs::authenticate(&db, &req)?;
     match (method, segments.as_slice()) {
         (Method::Get, ["api", "v1", "accounts"]) => {
-            let list: Vec<_> = accounts::list(&db, &org)?
-                .iter()
-                .map(accounts::to_json)
-                .collect();
-            Ok(json_response(200, &json!({ "accounts": list })))
+            let (list, next) = accounts::list(&db, &org, &page(&req)?)?;
+            let list: Vec<_> = list.iter().map(accounts::to_json).collect();
+            Ok(json_response(
+                200,
+                &json!({ "accounts": list, "next": next }),
+            ))
         }
         (Method::Get, ["api", "v1", "accounts", id]) => Ok(json_response(
             200,

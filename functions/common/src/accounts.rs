@@ -70,12 +70,26 @@ pub fn load(db: &Connection, org: &str, id: &str) -> Result<Account, ApiError> {
     Ok(from_row(&r, 0))
 }
 
-pub fn list(db: &Connection, org: &str) -> Result<Vec<Account>, ApiError> {
+/// One page of the organization's accounts, oldest first, and the next cursor.
+pub fn list(
+    db: &Connection,
+    org: &str,
+    page: &crate::api::Page,
+) -> Result<(Vec<Account>, Option<String>), ApiError> {
+    let (cond, mut values) = crate::db::after(page, "created_at", "id");
+    let mut params = vec![text(org)];
+    params.append(&mut values);
+    params.push(int(page.limit as i64 + 1));
     let r = db.execute(
-        &format!("SELECT {COLUMNS} FROM accounts WHERE org_id = ? ORDER BY created_at"),
-        &[text(org)],
+        &format!(
+            "SELECT {COLUMNS} FROM accounts WHERE org_id = ?{cond} ORDER BY created_at, id LIMIT ?"
+        ),
+        &params,
     )?;
-    Ok((0..r.rows.len()).map(|i| from_row(&r, i)).collect())
+    let rows: Vec<Account> = (0..r.rows.len()).map(|i| from_row(&r, i)).collect();
+    Ok(crate::db::paged(rows, page, |a| {
+        (a.created_at, a.id.clone())
+    }))
 }
 
 fn capability_name(c: Capability) -> &'static str {

@@ -158,6 +158,71 @@ pub fn json_body(body: &[u8]) -> Result<Value, ApiError> {
     Ok(value)
 }
 
+/// One page of a list: `?limit=` (1–100, default 50) and `?cursor=` (the
+/// `next` of the page before). Cursors are opaque to clients; inside they are
+/// the sort key of the last item, so pages stay stable while items are added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub limit: usize,
+    /// The sort key (time, id) after which this page starts.
+    pub after: Option<(i64, String)>,
+}
+
+/// Reads `limit` and `cursor` from the query.
+pub fn page(req: &Request) -> Result<Page, ApiError> {
+    page_of(&query(req))
+}
+
+fn page_of(q: &[(String, String)]) -> Result<Page, ApiError> {
+    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let limit = match get("limit") {
+        None => 50,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=100).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_limit",
+                    &format!(
+                        "`limit` is `{}`; it must be a whole number from 1 to 100.",
+                        v.chars().take(20).collect::<String>()
+                    ),
+                    "Leave it out for 50, or send ?limit=100 at most.",
+                ))
+            }
+        },
+    };
+    let after = match get("cursor").filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_cursor",
+                "The cursor is not one this API handed out.",
+                "Send the `next` value of the previous page unchanged, or no cursor for the first page.",
+            )
+        })?),
+    };
+    Ok(Page { limit, after })
+}
+
+/// The cursor that continues after the item with this sort key.
+pub fn cursor(at: i64, id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{at}:{id}"))
+}
+
+fn decode_cursor(c: &str) -> Option<(i64, String)> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c.as_bytes())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (at, id) = text.split_once(':')?;
+    if id.is_empty() || id.len() > 200 {
+        return None;
+    }
+    Some((at.parse().ok()?, id.to_string()))
+}
+
 fn wrong_type(field: &str, expected: &str) -> ApiError {
     ApiError::bad_request(
         "invalid_field",
@@ -304,6 +369,44 @@ mod tests {
         assert_eq!(segments("/api/v1/servers/"), ["api", "v1", "servers"]);
         assert_eq!(segments("//api//v1"), ["api", "v1"]);
         assert!(segments("/").is_empty());
+    }
+
+    #[test]
+    fn pages_read_limit_and_cursor() {
+        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            page_of(&q(&[])).unwrap(),
+            Page {
+                limit: 50,
+                after: None
+            }
+        );
+        let c = cursor(1700000000, "abc-1");
+        let p = page_of(&q(&[("limit", "2"), ("cursor", &c)])).unwrap();
+        assert_eq!(
+            p,
+            Page {
+                limit: 2,
+                after: Some((1700000000, "abc-1".into()))
+            }
+        );
+        for bad in ["0", "101", "x", "-1"] {
+            assert_eq!(
+                page_of(&q(&[("limit", bad)])).unwrap_err().code,
+                "invalid_limit"
+            );
+        }
+        for bad in ["not-base64!", "bm9jb2xvbg", &cursor(1, "")] {
+            assert_eq!(
+                page_of(&q(&[("cursor", bad)])).unwrap_err().code,
+                "invalid_cursor"
+            );
+        }
     }
 
     #[test]

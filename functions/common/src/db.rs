@@ -4,7 +4,7 @@
 
 use spin_sdk::sqlite::{Connection, QueryResult, Value};
 
-use crate::api::ApiError;
+use crate::api::{ApiError, Page};
 
 /// The schema as it stood when versions began. Every statement tolerates a
 /// database made before then, so migration 1 also adopts those.
@@ -213,4 +213,61 @@ pub fn unlock(db: &Connection, name: &str, holder: &str) -> Result<(), ApiError>
         &[text(name), text(holder)],
     )?;
     Ok(())
+}
+
+/// The keyset condition for a page (`AND (t > ? OR (t = ? AND k > ?))` over
+/// the sort columns `t`, `k`) and its values; empty for the first page.
+pub fn after(page: &Page, time: &str, key: &str) -> (String, Vec<Value>) {
+    match &page.after {
+        None => (String::new(), Vec::new()),
+        Some((at, id)) => (
+            format!(" AND ({time} > ? OR ({time} = ? AND {key} > ?))"),
+            vec![int(*at), int(*at), text(id)],
+        ),
+    }
+}
+
+/// Cuts a page's rows (fetched with `LIMIT limit + 1`) to the limit and
+/// gives the cursor of the next page, if there is one.
+pub fn paged<T>(
+    mut rows: Vec<T>,
+    page: &Page,
+    key: impl Fn(&T) -> (i64, String),
+) -> (Vec<T>, Option<String>) {
+    if rows.len() <= page.limit {
+        return (rows, None);
+    }
+    rows.truncate(page.limit);
+    let next = rows.last().map(|r| {
+        let (at, id) = key(r);
+        crate::api::cursor(at, &id)
+    });
+    (rows, next)
+}
+
+/// One page of an organization's rows of `table` (a constant of the code,
+/// never input), as their `key` values in `(time, key)` order, and the next
+/// cursor. `filter` narrows it further (`AND status != 'deleted'`, or "").
+pub fn page_of_keys(
+    db: &Connection,
+    table: &str,
+    time: &str,
+    key: &str,
+    filter: &str,
+    org: &str,
+    page: &Page,
+) -> Result<(Vec<String>, Option<String>), ApiError> {
+    let (cond, mut values) = after(page, time, key);
+    let mut params = vec![text(org)];
+    params.append(&mut values);
+    params.push(int(page.limit as i64 + 1));
+    let r = db.execute(
+        &format!("SELECT {key} AS k, {time} AS t FROM {table} WHERE org_id = ? {filter}{cond} ORDER BY {time}, {key} LIMIT ?"),
+        &params,
+    )?;
+    let rows: Vec<(i64, String)> = (0..r.rows.len())
+        .filter_map(|i| Some((get_int(&r, i, "t")?, get_text(&r, i, "k")?)))
+        .collect();
+    let (rows, next) = paged(rows, page, |(t, k)| (*t, k.clone()));
+    Ok((rows.into_iter().map(|(_, k)| k).collect(), next))
 }

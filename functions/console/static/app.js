@@ -38,6 +38,19 @@ async function api(method, path, body, headers) {
   return data;
 }
 
+// Every page of a list: lists are paged (at most 100 items each), and the
+// console follows `next` to the end.
+async function every(path, field) {
+  let items = [];
+  let cursor = null;
+  do {
+    const page = await api("GET", `${path}?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    items = items.concat(page[field]);
+    cursor = page.next;
+  } while (cursor);
+  return items;
+}
+
 function fail(e) { notice(e.message ? e.message.split(":")[0] : "Failed", e.message, e.remedy, true); }
 
 // ---- Cloud Accounts -------------------------------------------------------
@@ -45,7 +58,7 @@ function fail(e) { notice(e.message ? e.message.split(":")[0] : "Failed", e.mess
 let accounts = [];
 
 async function loadAccounts() {
-  accounts = (await api("GET", "/api/v1/accounts")).accounts;
+  accounts = await every("/api/v1/accounts", "accounts");
   const list = $("account-list");
   list.replaceChildren(...accounts.map(accountCard));
   $("no-accounts").hidden = accounts.length > 0;
@@ -153,7 +166,7 @@ const pick = (id) => { const [account, sub] = $(id).value.split("|"); return { a
 // ---- Servers -------------------------------------------------------------
 
 async function loadServers() {
-  const servers = (await api("GET", "/api/v1/servers")).servers;
+  const servers = await every("/api/v1/servers", "servers");
   $("server-list").replaceChildren(...servers.map((s) => el("li", { "data-server": s.id },
     el("strong", {}, s.name), ` · ${s.region} · ${s.size} · `, el("span", { class: `status ${s.status}` }, s.status),
     s.public_ip ? el("p", { class: "ip" }, `Public IP: ${s.public_ip}`) : null,
@@ -235,7 +248,7 @@ async function deleteServer(s) {
 // ---- Storage -------------------------------------------------------------
 
 async function loadTargets() {
-  const targets = (await api("GET", "/api/v1/storage/targets")).targets;
+  const targets = await every("/api/v1/storage/targets", "targets");
   $("target-list").replaceChildren(...targets.map((t) => el("li", {}, el("strong", {}, `${t.storage_account}/${t.container}`), el("p", { class: "hint" }, `${t.endpoint} · verified`))));
 }
 
@@ -276,7 +289,7 @@ async function chooseZone(account, z) {
 }
 
 async function loadRecords() {
-  const records = (await api("GET", `/api/v1/dns/domains/${domain}/records`)).records;
+  const records = await every(`/api/v1/dns/domains/${domain}/records`, "records");
   $("record-list").replaceChildren(...records.map((r) => el("tr", { "data-record": `${r.type} ${r.name}` },
     el("td", {}, r.type), el("td", {}, r.name), el("td", {}, r.values.join(", ")), el("td", {}, String(r.ttl)),
     el("td", {}, el("button", { class: "delete", "aria-label": `Delete ${r.type} ${r.name}`, onclick: () => deleteRecord(r) }, "Delete")))));

@@ -14,7 +14,8 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use skyport::dns::dns::{self as plugin, Precondition, RecordSet, RecordType};
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_int, opt_str_list, query, req_str, segments, ApiError,
+    check_id, json_body, json_response, opt_int, opt_str_list, page, query, req_str, segments,
+    ApiError,
 };
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::{accounts, orgs};
@@ -149,12 +150,24 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             ))
         }
         (Method::Get, ["api", "v1", "dns", "domains"]) => {
-            let r = db.execute(
-                "SELECT name, account_id, zone_id FROM dns_domains WHERE org_id = ? ORDER BY name",
-                &[text(&org)],
+            let (names, next) = db::page_of_keys(
+                &db,
+                "dns_domains",
+                "created_at",
+                "name",
+                "",
+                &org,
+                &page(&req)?,
             )?;
-            let list: Vec<Value> = (0..r.rows.len()).map(|i| json!({ "domain": get_text(&r, i, "name"), "account_id": get_text(&r, i, "account_id"), "zone_id": get_text(&r, i, "zone_id") })).collect();
-            Ok(json_response(200, &json!({ "domains": list })))
+            let mut list = Vec::new();
+            for n in &names {
+                let (account, zone_id) = domain(&db, &org, n)?;
+                list.push(json!({ "domain": n, "account_id": account, "zone_id": zone_id }));
+            }
+            Ok(json_response(
+                200,
+                &json!({ "domains": list, "next": next }),
+            ))
         }
         (Method::Get, ["api", "v1", "dns", "domains", name]) => {
             let (account, zone_id) = domain(&db, &org, name)?;
@@ -168,13 +181,38 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Get, ["api", "v1", "dns", "domains", name, "records"]) => {
             let (account, zone_id) = domain(&db, &org, name)?;
+            let page = page(&req)?;
             let records =
                 accounts::call(&db, &org, &account, |s| plugin::list_records(s, &zone_id))
                     .await?
                     .map_err(accounts::plugin_error)?;
+            // The provider lists the zone whole; pages are cut here, in
+            // (type, name) order, with the same cursors as every list.
+            let mut records: Vec<(String, Value)> = records
+                .iter()
+                .map(|r| {
+                    let v = record_json(r);
+                    (
+                        format!(
+                            "{}/{}",
+                            v["type"].as_str().unwrap_or_default(),
+                            v["name"].as_str().unwrap_or_default()
+                        ),
+                        v,
+                    )
+                })
+                .collect();
+            records.sort_by(|a, b| a.0.cmp(&b.0));
+            let from = page.after.as_ref().map(|(_, k)| k.clone());
+            let rows: Vec<(String, Value)> = records
+                .into_iter()
+                .filter(|(k, _)| from.as_ref().is_none_or(|f| k > f))
+                .take(page.limit + 1)
+                .collect();
+            let (rows, next) = db::paged(rows, &page, |(k, _)| (0, k.clone()));
             Ok(json_response(
                 200,
-                &json!({ "records": records.iter().map(record_json).collect::<Vec<_>>() }),
+                &json!({ "records": rows.into_iter().map(|(_, v)| v).collect::<Vec<_>>(), "next": next }),
             ))
         }
         (Method::Put, ["api", "v1", "dns", "domains", name, "records", ty, rel]) => {

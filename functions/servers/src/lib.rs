@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use skyport::compute::compute::{self as plugin, Operation, ServerSpec};
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, query, req_str, segments, ApiError,
+    check_id, json_body, json_response, opt_str, page, query, req_str, segments, ApiError,
 };
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::plugin_types::Error as PluginError;
@@ -643,13 +643,21 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Post, ["api", "v1", "servers"]) => create(&db, &org, &req).await,
         (Method::Get, ["api", "v1", "servers"]) => {
-            let r = db.execute("SELECT id FROM servers WHERE org_id = ? AND status != 'deleted' ORDER BY created_at", &[text(&org)])?;
-            let ids: Vec<String> = (0..r.rows.len())
-                .filter_map(|i| get_text(&r, i, "id"))
-                .collect();
+            let (ids, next) = db::page_of_keys(
+                &db,
+                "servers",
+                "created_at",
+                "id",
+                "AND status != 'deleted'",
+                &org,
+                &page(&req)?,
+            )?;
             let list: Result<Vec<Value>, ApiError> =
                 ids.iter().map(|i| server_json(&db, i)).collect();
-            Ok(json_response(200, &json!({ "servers": list? })))
+            Ok(json_response(
+                200,
+                &json!({ "servers": list?, "next": next }),
+            ))
         }
         (Method::Get, ["api", "v1", "servers", id]) => {
             check_id(id, "server")?;

@@ -14,7 +14,7 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use skyport::storage::storage::{self as plugin, Access, StorageAccount};
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, req_str, segments, ApiError,
+    check_id, json_body, json_response, opt_str, page, req_str, segments, ApiError,
 };
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::plugin_types::Error as PluginError;
@@ -309,16 +309,21 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             Ok(json_response(200, &op_json(&db, id)?))
         }
         (Method::Get, ["api", "v1", "storage", "targets"]) => {
-            let r = db.execute(
-                "SELECT id FROM backup_targets WHERE org_id = ? ORDER BY verified_at",
-                &[text(&org)],
+            let (ids, next) = db::page_of_keys(
+                &db,
+                "backup_targets",
+                "verified_at",
+                "id",
+                "",
+                &org,
+                &page(&req)?,
             )?;
-            let ids: Vec<String> = (0..r.rows.len())
-                .filter_map(|i| get_text(&r, i, "id"))
-                .collect();
             let list: Result<Vec<Value>, ApiError> =
                 ids.iter().map(|t| target_json(&db, t)).collect();
-            Ok(json_response(200, &json!({ "targets": list? })))
+            Ok(json_response(
+                200,
+                &json!({ "targets": list?, "next": next }),
+            ))
         }
         _ => Err(ApiError::no_such_endpoint(Some("storage"))),
     }
