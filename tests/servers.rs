@@ -356,6 +356,14 @@ fn a_failed_step_reports_its_code_and_cleans_up() {
         .unwrap()
         .contains("another region or size"));
     assert_eq!(done["cleanup"]["status"], "succeeded", "{done}");
+    // The failed server says why, in the list too.
+    let (_, list) = p.api("GET", "/api/v1/servers", BOOTSTRAP_KEY, "");
+    let failed = &list["servers"][0];
+    assert_eq!(failed["status"], "failed", "{list}");
+    assert_eq!(
+        failed["error"]["provider_code"], "AllocationFailed",
+        "{list}"
+    );
     assert!(
         !group_exists(&p, "doomed"),
         "nothing is left behind: {:?}",

@@ -170,6 +170,7 @@ async function loadServers() {
   $("server-list").replaceChildren(...servers.map((s) => el("li", { "data-server": s.id },
     el("strong", {}, s.name), ` · ${s.region} · ${s.size} · `, el("span", { class: `status ${s.status}` }, s.status),
     s.public_ip ? el("p", { class: "ip" }, `Public IP: ${s.public_ip}`) : null,
+    s.error ? el("p", { class: "reason" }, `Why: ${s.error.step ? `${s.error.step}: ` : ""}${s.error.message} ${s.error.remedy || ""}`) : null,
     el("button", { class: "delete", onclick: () => deleteServer(s) }, "Delete"))));
 }
 

@@ -126,12 +126,23 @@ fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
     if r.rows.is_empty() {
         return Ok(Value::Null);
     }
-    Ok(json!({
+    let mut v = json!({
         "id": get_text(&r, 0, "id"), "account_id": get_text(&r, 0, "account_id"), "subscription_id": get_text(&r, 0, "subscription_id"),
         "name": get_text(&r, 0, "name"), "region": get_text(&r, 0, "region"), "size": get_text(&r, 0, "size"), "status": get_text(&r, 0, "status"),
         "public_ip": get_text(&r, 0, "public_ip"), "resources": get_text(&r, 0, "resources").and_then(|s| serde_json::from_str::<Value>(&s).ok()),
         "created_at": get_int(&r, 0, "created_at"),
-    }))
+    });
+    // A failed server says why: the error of its last failed operation.
+    if v["status"] == "failed" {
+        let e = db.execute(
+            "SELECT error FROM operations WHERE server_id = ? AND status = 'failed' AND error IS NOT NULL ORDER BY updated_at DESC LIMIT 1",
+            &[text(id)],
+        )?;
+        if let Some(e) = get_text(&e, 0, "error") {
+            v["error"] = serde_json::from_str(&e).unwrap_or(json!(e));
+        }
+    }
+    Ok(v)
 }
 
 fn insert_operation(
