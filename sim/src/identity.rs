@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::http::{enc, Req, Resp};
 use crate::state::{guid, now, Code, Grant, SignInOutcome, State};
-use crate::world::{App, Tenant};
+use crate::world::{App, Tenant, User};
 
 /// The audience of ARM access tokens.
 pub const ARM_AUDIENCE: &str = "https://management.azure.com";
@@ -398,25 +398,7 @@ fn consent_page(
         })
         .collect();
     let hint = param(req, form, "login_hint");
-    let options: String = users
-        .iter()
-        .map(|u| {
-            let selected = if hint
-                .as_deref()
-                .is_some_and(|h| h.eq_ignore_ascii_case(&u.username))
-            {
-                " selected"
-            } else {
-                ""
-            };
-            format!(
-                "<option value=\"{}\"{selected}>{} ({})</option>",
-                escape(&u.username),
-                escape(&u.name),
-                escape(&u.username)
-            )
-        })
-        .collect();
+    let options = user_options(users.iter().copied(), hint.as_deref());
     let mut seen = std::collections::BTreeSet::new();
     let permissions: String = scopes
         .iter()
@@ -574,27 +556,7 @@ pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp
                 Some(t) => (escape(&t.name), String::new()),
                 None => {
                     let hint = p("login_hint");
-                    let options: String = state
-                        .world
-                        .users
-                        .iter()
-                        .map(|u| {
-                            let selected = if hint
-                                .as_deref()
-                                .is_some_and(|h| h.eq_ignore_ascii_case(&u.username))
-                            {
-                                " selected"
-                            } else {
-                                ""
-                            };
-                            format!(
-                                "<option value=\"{}\"{selected}>{} ({})</option>",
-                                escape(&u.username),
-                                escape(&u.name),
-                                escape(&u.username)
-                            )
-                        })
-                        .collect();
+                    let options = user_options(state.world.users.iter(), hint.as_deref());
                     (
                         "your organization".to_string(),
                         format!("<p><label for=\"user\">Sign in as</label><br><select id=\"user\" name=\"user\">{options}</select></p>"),
@@ -962,6 +924,25 @@ pub fn openid_configuration(state: &State, tenant: &str) -> Resp {
             "id_token_signing_alg_values_supported": ["HS256"],
         }),
     )
+}
+
+/// The sign-in picker's `<option>`s, the one matching `login_hint` selected.
+fn user_options<'a>(users: impl Iterator<Item = &'a User>, hint: Option<&str>) -> String {
+    users
+        .map(|u| {
+            let selected = if hint.is_some_and(|h| h.eq_ignore_ascii_case(&u.username)) {
+                " selected"
+            } else {
+                ""
+            };
+            format!(
+                "<option value=\"{}\"{selected}>{} ({})</option>",
+                escape(&u.username),
+                escape(&u.name),
+                escape(&u.username)
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

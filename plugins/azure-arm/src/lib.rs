@@ -203,6 +203,15 @@ impl<'a, T: Transport> Arm<'a, T> {
         Ok(resp.json().unwrap_or(Value::Null))
     }
 
+    /// GET a resource that may not exist: `None` for a 404.
+    pub fn find(&self, path: &str, api_version: &str) -> Result<Option<Value>, ArmError> {
+        match self.get(path, api_version) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.status == 404 => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// GETs every page of a list, following `nextLink`.
     pub fn list(&self, path: &str, api_version: &str) -> Result<Vec<Value>, ArmError> {
         let mut items = Vec::new();
@@ -382,5 +391,24 @@ mod tests {
         let arm = Arm::new("https://m.example", "tok", &t);
         assert!(arm.post("/x/register", "v", None).is_err());
         assert_eq!(t.seen.borrow().len(), 1);
+    }
+
+    #[test]
+    fn find_answers_none_for_a_missing_resource_only() {
+        let t = Fake::new(vec![
+            json(
+                404,
+                r#"{"error":{"code":"ResourceGroupNotFound","message":"no"}}"#,
+            ),
+            json(200, r#"{"name":"rg"}"#),
+            json(
+                403,
+                r#"{"error":{"code":"AuthorizationFailed","message":"no"}}"#,
+            ),
+        ]);
+        let arm = Arm::new("https://m.example", "tok", &t);
+        assert_eq!(arm.find("/x", "v").unwrap(), None);
+        assert_eq!(arm.find("/x", "v").unwrap().unwrap()["name"], "rg");
+        assert_eq!(arm.find("/x", "v").unwrap_err().status, 403);
     }
 }

@@ -291,12 +291,7 @@ impl Guest for Plugin {
             check_spec(&spec)?;
             // Nothing that is not this server's may stand where it would be made.
             let group = steps::ids(&spec.scope, &spec.name, &spec.owner).group;
-            match arm.get(&group, RESOURCES_API) {
-                Ok(g) if !steps::owned_by(&g, &spec.owner) => return Err(steps::not_owned(&group)),
-                Ok(_) => {}
-                Err(e) if e.status == 404 => {}
-                Err(e) => return Err(e),
-            }
+            steps::refuse_foreign_group(arm, &group, &spec.owner)?;
             let sub = arm.get(&format!("/subscriptions/{}", spec.scope), SUBSCRIPTIONS_API)?;
             let state = sub["state"].as_str().unwrap_or("Unknown");
             if state != "Enabled" && state != "Warned" {

@@ -160,6 +160,19 @@ pub fn not_owned(group: &str) -> ArmError {
     }
 }
 
+/// Refuses when a group exists where the server's would be and is not the
+/// server's: Skyport never writes into it (preflight, and step 1 again).
+pub fn refuse_foreign_group(
+    arm: &Arm<'_, azure_arm::spin_transport::SpinTransport>,
+    group: &str,
+    owner: &str,
+) -> Result<(), ArmError> {
+    match arm.find(group, GROUPS_API)? {
+        Some(g) if !owned_by(&g, owner) => Err(not_owned(group)),
+        _ => Ok(()),
+    }
+}
+
 /// Checks that everything in the server's group is the server's: tagged with
 /// its owner id, or managed by something that is (the VM's OS disk).
 fn check_group_is_ours(
@@ -167,10 +180,8 @@ fn check_group_is_ours(
     group: &str,
     owner: &str,
 ) -> Result<bool, ArmError> {
-    let g = match arm.get(group, GROUPS_API) {
-        Ok(g) => g,
-        Err(e) if e.status == 404 => return Ok(false),
-        Err(e) => return Err(e),
+    let Some(g) = arm.find(group, GROUPS_API)? else {
+        return Ok(false);
     };
     if !owned_by(&g, owner) {
         return Err(not_owned(group));
@@ -292,13 +303,7 @@ fn create_step(
     }
     match step {
         1 => {
-            // A group that exists and is not this server's is never written to.
-            match arm.get(&i.group, GROUPS_API) {
-                Ok(g) if !owned_by(&g, &owner) => return Err(not_owned(&i.group)),
-                Ok(_) => {}
-                Err(e) if e.status == 404 => {}
-                Err(e) => return Err(e),
-            }
+            refuse_foreign_group(arm, &i.group, &owner)?;
             put(
                 arm,
                 &i.group,

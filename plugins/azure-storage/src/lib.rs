@@ -94,6 +94,20 @@ fn progress(account_id: &str, account: Option<StorageAccount>, made: Made) -> Op
     }
 }
 
+/// Deletes `id` if it still exists and still carries Skyport's tag.
+fn delete_if_skyports(
+    arm: &azure_arm::Arm<'_, SpinTransport>,
+    id: &str,
+    api: &str,
+) -> Result<(), ArmError> {
+    match arm.find(id, api)? {
+        Some(r) if r["tags"]["managed-by"] == "skyport" => {
+            arm.send("DELETE", id, api, None).map(|_| ())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A storage account id checked and rebuilt from its parts.
 fn account_path(id: &str) -> Result<String, ArmError> {
     Ok(names::resource_id(
@@ -199,18 +213,14 @@ impl Guest for Plugin {
                 account: true,
                 group: false,
             };
-            match arm.get(&group, GROUPS_API) {
-                Ok(_) => {}
-                Err(e) if e.status == 404 => {
-                    made.group = true;
-                    arm.send(
-                        "PUT",
-                        &group,
-                        GROUPS_API,
-                        Some(&json!({ "location": region, "tags": { "managed-by": "skyport" } })),
-                    )?;
-                }
-                Err(e) => return Err(e),
+            if arm.find(&group, GROUPS_API)?.is_none() {
+                made.group = true;
+                arm.send(
+                    "PUT",
+                    &group,
+                    GROUPS_API,
+                    Some(&json!({ "location": region, "tags": { "managed-by": "skyport" } })),
+                )?;
             }
             let id = format!("/subscriptions/{scope}/resourceGroups/{resource_group}/providers/Microsoft.Storage/storageAccounts/{name}");
             let body = json!({
@@ -256,14 +266,7 @@ impl Guest for Plugin {
             let id = account_path(&id)?;
             if made.account {
                 // Made by this operation, and still marked as Skyport's.
-                match arm.get(&id, API) {
-                    Ok(a) if a["tags"]["managed-by"] == "skyport" => {
-                        arm.send("DELETE", &id, API, None)?;
-                    }
-                    Ok(_) => {}
-                    Err(e) if e.status == 404 => {}
-                    Err(e) => return Err(e),
-                }
+                delete_if_skyports(arm, &id, API)?;
             }
             if made.group {
                 let group = id
@@ -275,14 +278,7 @@ impl Guest for Plugin {
                     .list(&format!("{group}/resources"), GROUPS_API)?
                     .is_empty();
                 if empty {
-                    match arm.get(&group, GROUPS_API) {
-                        Ok(g) if g["tags"]["managed-by"] == "skyport" => {
-                            arm.send("DELETE", &group, GROUPS_API, None)?;
-                        }
-                        Ok(_) => {}
-                        Err(e) if e.status == 404 => {}
-                        Err(e) => return Err(e),
-                    }
+                    delete_if_skyports(arm, &group, GROUPS_API)?;
                 }
             }
             Ok(())
