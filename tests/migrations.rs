@@ -52,3 +52,78 @@ fn migrations_run_once_and_a_failed_one_changes_nothing() {
     assert_eq!(tables, 0, "the migration's tables were rolled back");
     assert_eq!(version(&db), 0);
 }
+
+/// Migration 3 moves every operation into one table: a database of the
+/// release before it, with a server's operation and a finished storage
+/// set-up in the old tables, answers for both afterwards.
+#[test]
+fn operations_of_the_release_before_move_into_one_engine() {
+    let mut p = Product::start(World::default());
+    let (status, _) = p.api("GET", "/api/v1/accounts", BOOTSTRAP_KEY, "");
+    assert_eq!(status, 200);
+    let db = p.dir.path().join(".spin").join("sqlite_db.db");
+    let _ = p.host.child.kill();
+    let _ = p.host.child.wait();
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let org: String = conn
+            .query_row("SELECT org_id FROM bootstrap_org", [], |r| r.get(0))
+            .unwrap();
+        // The tables as the release before migration 3 had them.
+        conn.execute_batch(&format!(
+            "DROP TABLE operations;
+             CREATE TABLE operations (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, kind TEXT NOT NULL, server_id TEXT NOT NULL,
+                token TEXT NOT NULL, status TEXT NOT NULL, step TEXT NOT NULL, step_index INTEGER NOT NULL, steps INTEGER NOT NULL,
+                error TEXT, cleanup_id TEXT, lease INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+             CREATE TABLE storage_ops (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, account_id TEXT NOT NULL, container TEXT NOT NULL,
+                token TEXT NOT NULL, status TEXT NOT NULL, step TEXT NOT NULL, error TEXT, target_id TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+             INSERT INTO servers (id, org_id, account_id, subscription_id, name, region, size, status, provider_id, created_at, updated_at)
+                VALUES ('11111111-1111-4111-8111-111111111111', '{org}', 'acc', 'sub', 'old', 'westeurope', 'Standard_B1s', 'running', 'pid', 1, 1);
+             INSERT INTO operations VALUES ('22222222-2222-4222-8222-222222222222', '{org}', 'create', '11111111-1111-4111-8111-111111111111',
+                'tok', 'succeeded', 'Done', 6, 6, NULL, NULL, NULL, 1, 2);
+             INSERT INTO backup_targets VALUES ('33333333-3333-4333-8333-333333333333', '{org}', 'acc', '/subscriptions/sub/x', 'oldstore', 'backups',
+                'https://oldstore.blob.core.windows.net/backups', 3);
+             INSERT INTO storage_ops VALUES ('44444444-4444-4444-8444-444444444444', '{org}', 'acc', 'backups', 'tok', 'succeeded', 'Access verified',
+                NULL, '33333333-3333-4333-8333-333333333333', 1, 3);
+             PRAGMA user_version = 2;"
+        ))
+        .unwrap();
+    }
+    p.restart();
+    let (status, op) = p.api(
+        "GET",
+        "/api/v1/operations/22222222-2222-4222-8222-222222222222",
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{op}");
+    assert_eq!(op["status"], "succeeded");
+    assert_eq!(op["server"]["name"], "old");
+    let (status, setup) = p.api(
+        "GET",
+        "/api/v1/storage/operations/44444444-4444-4444-8444-444444444444",
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{setup}");
+    assert_eq!(setup["status"], "succeeded");
+    assert_eq!(setup["target"]["storage_account"], "oldstore");
+    assert!(version(&db) >= 3);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let old: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'storage_ops'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(old, 0, "the old table is gone once its rows moved");
+    let account: String = conn
+        .query_row(
+            "SELECT account_id FROM operations WHERE id = '22222222-2222-4222-8222-222222222222'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(account, "acc", "a server's operation learns its account");
+}

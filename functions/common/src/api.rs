@@ -93,14 +93,34 @@ impl ApiError {
         )
     }
 
-    pub fn response(&self) -> Response {
-        let mut body = json!({ "error": { "code": self.code, "message": self.message, "remedy": self.remedy } });
+    /// The error object answered to clients: code, message, remedy and extras.
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({ "code": self.code, "message": self.message, "remedy": self.remedy });
         if let Some(extra) = self.extra.as_object() {
-            for (k, v) in extra {
-                body["error"][k] = v.clone();
+            for (k, x) in extra {
+                v[k] = x.clone();
             }
         }
-        json_response(self.status, &body)
+        v
+    }
+
+    /// The error an object from [`ApiError::to_json`] describes, answered
+    /// with `status`.
+    pub fn from_json(status: u16, v: &Value) -> ApiError {
+        let field = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let mut e = ApiError::new(status, &field("code"), &field("message"), &field("remedy"));
+        if let Some(o) = v.as_object() {
+            for (k, x) in o {
+                if !["code", "message", "remedy"].contains(&k.as_str()) {
+                    e = e.with(k, x.clone());
+                }
+            }
+        }
+        e
+    }
+
+    pub fn response(&self) -> Response {
+        json_response(self.status, &json!({ "error": self.to_json() }))
     }
 }
 

@@ -57,6 +57,25 @@ const SCHEMA_V1: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT, kind TEXT NOT NULL, detail TEXT NOT NULL, at INTEGER NOT NULL)",
 ];
 
+/// Migration 3: `operations` becomes every function's, and the storage
+/// set-ups move into it (their target's id becomes the subject).
+const ONE_ENGINE: &[&str] = &[
+    "ALTER TABLE operations RENAME COLUMN server_id TO subject_id",
+    "ALTER TABLE operations ADD COLUMN account_id TEXT",
+    "ALTER TABLE operations ADD COLUMN data TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE operations ADD COLUMN result TEXT",
+    "ALTER TABLE operations ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE operations ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
+    "UPDATE operations SET account_id = (SELECT account_id FROM servers WHERE servers.id = operations.subject_id) WHERE account_id IS NULL",
+    "INSERT INTO operations (id, org_id, kind, subject_id, account_id, data, token, status, step, step_index, steps, error, created_at, updated_at)
+     SELECT id, org_id, 'storage_setup', COALESCE(target_id, id), account_id, json_object('container', container), token, status, step,
+            CASE status WHEN 'running' THEN 1 ELSE 2 END, 2, error, created_at, updated_at FROM storage_ops",
+    "DROP TABLE storage_ops",
+    // The jobs component's scan: running operations whose lease is free.
+    "CREATE INDEX IF NOT EXISTS operations_running ON operations (status, lease)",
+    "CREATE INDEX IF NOT EXISTS operations_subject ON operations (subject_id)",
+];
+
 /// One step of a migration.
 enum Step {
     Sql(&'static str),
@@ -71,6 +90,10 @@ fn migrations() -> Vec<Vec<Step>> {
         SCHEMA_V1.iter().map(|s| Step::Sql(s)).collect(),
         // 2: keys of databases made before key management, copied once.
         vec![Step::Run(crate::orgs::copy_legacy_keys)],
+        // 3: one operation engine: servers', storage set-ups' and DNS
+        // changes' operations in one table, with a version for
+        // compare-and-set, their account, parameters, result and retries.
+        ONE_ENGINE.iter().map(|s| Step::Sql(s)).collect(),
     ]
 }
 

@@ -13,6 +13,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod oauth;
+pub mod ops;
 pub mod orgs;
 pub mod pages;
 

@@ -171,7 +171,24 @@ async function loadServers() {
     el("strong", {}, s.name), ` · ${s.region} · ${s.size} · `, el("span", { class: `status ${s.status}` }, s.status),
     s.public_ip ? el("p", { class: "ip" }, `Public IP: ${s.public_ip}`) : null,
     s.error ? el("p", { class: "reason" }, `Why: ${s.error.step ? `${s.error.step}: ` : ""}${s.error.message} ${s.error.remedy || ""}`) : null,
+    s.status === "failed" ? el("button", { class: "retry", onclick: (ev) => retryServer(s, ev.currentTarget) }, "Retry") : null,
     el("button", { class: "delete", onclick: () => deleteServer(s) }, "Delete"))));
+}
+
+async function retryServer(s, button) {
+  // Like the form: one key per attempt, the button off while it is in flight.
+  if (button.disabled) return;
+  button.disabled = true;
+  if (!button.dataset.key) button.dataset.key = crypto.randomUUID();
+  $("server-progress").hidden = false;
+  try {
+    const op = await api("POST", `/api/v1/servers/${s.id}/retry`, {}, { "idempotency-key": button.dataset.key });
+    const done = await follow(op.id, $("server-progress-bar"), $("server-step"));
+    if (done.status === "succeeded") notice("Server ready", `${done.server.name} is running at ${done.server.public_ip}.`, "");
+    else notice("Server failed", done.error.message, done.error.remedy, true);
+  } catch (e) { fail(e); }
+  finally { button.disabled = false; }
+  await loadServers().catch(fail);
 }
 
 async function loadRegions() {

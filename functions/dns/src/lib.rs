@@ -18,9 +18,12 @@ use skyport_functions::api::{
     ApiError,
 };
 use skyport_functions::db::{self, get_text, int, text};
+use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
+use skyport_functions::plugin_types::Error as PluginError;
 use skyport_functions::{accounts, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
+use spin_sdk::sqlite::Connection;
 
 #[http_component]
 async fn handle(req: Request) -> Response {
@@ -116,6 +119,183 @@ fn domain(
             "Choose a zone first: POST /api/v1/dns/domains.",
         )),
     }
+}
+
+/// The kind of a DNS change's operation.
+const RECORD: &str = "dns_record";
+
+/// A DNS change as the engine keeps it: what to write, fixed when asked.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Change {
+    zone_id: String,
+    name: String,
+    #[serde(rename = "type")]
+    record_type: String,
+    /// `None` deletes the record set.
+    values: Option<Vec<String>>,
+    ttl: u32,
+    /// `If-Match` etag, or `*` for If-None-Match (create only).
+    precondition: Option<String>,
+}
+
+impl Change {
+    fn precondition(&self) -> Precondition {
+        match self.precondition.as_deref() {
+            Some("*") => Precondition::Absent,
+            Some(etag) => Precondition::Etag(etag.to_string()),
+            None => Precondition::None,
+        }
+    }
+}
+
+/// DNS changes: one step, the write itself. A write resumed after a crash
+/// that finds its own values already there is done, not a conflict.
+struct Records;
+
+impl ops::Handler for Records {
+    async fn step(&self, db: &Connection, op: &Op) -> Result<Next, ApiError> {
+        let Ok(change) = serde_json::from_value::<Change>(op.data.clone()) else {
+            return Ok(Next::Failed(ApiError::internal(
+                "the DNS change could not be read back",
+            )));
+        };
+        let record_type = type_of(&change.record_type)?;
+        let written = accounts::call(db, &op.org, &op.account, |s| match &change.values {
+            Some(values) => plugin::set_record(
+                s,
+                &change.zone_id,
+                &change.name,
+                record_type,
+                change.ttl,
+                values,
+                &change.precondition(),
+            )
+            .map(|r| record_json(&r)),
+            None => plugin::delete_record(
+                s,
+                &change.zone_id,
+                &change.name,
+                record_type,
+                &change.precondition(),
+            )
+            .map(
+                |()| json!({ "deleted": { "name": change.name, "type": type_name(record_type) } }),
+            ),
+        })
+        .await?;
+        let done = |result: Value| {
+            Next::Done(Progress {
+                token: String::new(),
+                step: "Written".into(),
+                index: 1,
+                of: 1,
+                result,
+            })
+        };
+        Ok(match written {
+            Ok(v) => done(v),
+            Err(PluginError::NotFound(_)) if change.values.is_none() => {
+                done(json!({ "deleted": { "name": change.name, "type": type_name(record_type) } }))
+            }
+            Err(PluginError::Conflict(d)) if op.resumed() => {
+                // An earlier try may have written it before a crash: if the
+                // record now holds exactly what was asked, it is done.
+                let current = accounts::call(db, &op.org, &op.account, |s| {
+                    plugin::list_records(s, &change.zone_id)
+                })
+                .await?;
+                let mine = current.ok().and_then(|list| {
+                    list.into_iter().find(|r| {
+                        r.name == change.name
+                            && r.record_type == record_type
+                            && Some(&r.values) == change.values.as_ref()
+                            && r.ttl == change.ttl
+                    })
+                });
+                match mine {
+                    Some(r) => done(record_json(&r)),
+                    None => Next::Failed(conflict(PluginError::Conflict(d))),
+                }
+            }
+            Err(e @ (PluginError::Throttled(_) | PluginError::Unavailable(_))) => {
+                Next::Later(accounts::plugin_error(e))
+            }
+            Err(e) => Next::Failed(conflict(e)),
+        })
+    }
+
+    fn ended(&self, _db: &Connection, _op: &Op, _how: Ended<'_>) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+/// Runs a DNS change as an operation: recorded first, then written at once.
+/// The answer is the written record (200), the refusal, or — when Azure is
+/// throttling or unreachable — 202 with the operation, which finishes later.
+async fn run_change(
+    db: &Connection,
+    org: &str,
+    req: &Request,
+    domain_name: &str,
+    account: &str,
+    change: Change,
+) -> Result<Response, ApiError> {
+    let data = serde_json::to_value(&change).map_err(|e| ApiError::internal(&e.to_string()))?;
+    let key = ops::idempotency_key(req)?;
+    let id = match &key {
+        Some(k) => match ops::claim_key(
+            db,
+            org,
+            k,
+            &ops::fingerprint(&json!({ "path": req.path(), "change": data })),
+        )? {
+            Key::Existing(id) => return outcome(db, &id),
+            Key::Fresh(id) => id,
+        },
+        None => skyport_functions::new_id(),
+    };
+    let subject = format!(
+        "{}/{}/{}",
+        domain_name.to_ascii_lowercase(),
+        change.record_type,
+        change.name
+    );
+    let new = NewOp {
+        id: &id,
+        org,
+        kind: RECORD,
+        subject: &subject,
+        account,
+        data,
+    };
+    let first = Progress {
+        token: String::new(),
+        step: "Writing the record".into(),
+        index: 1,
+        of: 1,
+        result: Value::Null,
+    };
+    ops::insert(db, &new, &first)?;
+    if let Err(e) = ops::advance(db, &id, &Records).await {
+        // Refused before reaching the provider: the change is not made later.
+        ops::abandon(db, &id, &e)?;
+        return Err(e);
+    }
+    outcome(db, &id)
+}
+
+/// What a DNS change's operation came to, as the answer to its request.
+fn outcome(db: &Connection, id: &str) -> Result<Response, ApiError> {
+    if let Some(e) = ops::error_of(db, id)? {
+        return Err(e.with("operation_id", json!(id)));
+    }
+    let v = ops::json(db, id)?.ok_or_else(|| ApiError::not_found("operation"))?;
+    if v["status"] == "succeeded" {
+        let mut r = v["result"].clone();
+        r["operation_id"] = json!(id);
+        return Ok(json_response(200, &r));
+    }
+    Ok(json_response(202, &v))
 }
 
 async fn route(req: Request) -> Result<Response, ApiError> {
@@ -232,17 +412,20 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 req.header("if-match").and_then(|h| h.as_str()),
                 req.header("if-none-match").and_then(|h| h.as_str()),
             ) {
-                (Some(etag), _) => Precondition::Etag(etag.to_string()),
-                (None, Some("*")) => Precondition::Absent,
-                _ => Precondition::None,
+                (Some(etag), _) if etag != "*" => Some(etag.to_string()),
+                (None, Some("*")) => Some("*".to_string()),
+                _ => None,
             };
             let (account, zone_id) = domain(&db, &org, name)?;
-            let r = accounts::call(&db, &org, &account, |s| {
-                plugin::set_record(s, &zone_id, rel, record_type, ttl, &values, &precondition)
-            })
-            .await?
-            .map_err(conflict)?;
-            Ok(json_response(200, &record_json(&r)))
+            let change = Change {
+                zone_id,
+                name: rel.to_string(),
+                record_type: type_name(record_type).into(),
+                values: Some(values),
+                ttl,
+                precondition,
+            };
+            run_change(&db, &org, &req, name, &account, change).await
         }
         // A server gets a hostname in the zone in one call: an A record at its address.
         (Method::Put, ["api", "v1", "dns", "domains", name, "hostnames", host]) => {
@@ -267,21 +450,15 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             };
             let (account, zone_id) = domain(&db, &org, name)?;
             let ttl = opt_int(&body, "ttl", 1, i64::from(i32::MAX))?.unwrap_or(300) as u32;
-            let values = [ip];
-            let r = accounts::call(&db, &org, &account, |s| {
-                plugin::set_record(
-                    s,
-                    &zone_id,
-                    host,
-                    RecordType::A,
-                    ttl,
-                    &values,
-                    &Precondition::None,
-                )
-            })
-            .await?
-            .map_err(conflict)?;
-            Ok(json_response(200, &record_json(&r)))
+            let change = Change {
+                zone_id,
+                name: host.to_string(),
+                record_type: "A".into(),
+                values: Some(vec![ip]),
+                ttl,
+                precondition: None,
+            };
+            run_change(&db, &org, &req, name, &account, change).await
         }
         (Method::Delete, ["api", "v1", "dns", "domains", name, "records", ty, rel]) => {
             let record_type = type_of(ty)?;
@@ -296,17 +473,25 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                         .find(|(k, _)| k == "etag")
                         .map(|(_, v)| v)
                 });
-            let precondition = etag.map(Precondition::Etag).unwrap_or(Precondition::None);
             let (account, zone_id) = domain(&db, &org, name)?;
-            accounts::call(&db, &org, &account, |s| {
-                plugin::delete_record(s, &zone_id, rel, record_type, &precondition)
-            })
-            .await?
-            .map_err(conflict)?;
-            Ok(json_response(
-                200,
-                &json!({ "deleted": { "name": rel, "type": type_name(record_type) } }),
-            ))
+            let change = Change {
+                zone_id,
+                name: rel.to_string(),
+                record_type: type_name(record_type).into(),
+                values: None,
+                ttl: 0,
+                precondition: etag,
+            };
+            run_change(&db, &org, &req, name, &account, change).await
+        }
+        (Method::Get, ["api", "v1", "dns", "operations", id]) => {
+            check_id(id, "operation")?;
+            if ops::kind_of(&db, &org, id)? != RECORD {
+                return Err(ApiError::not_found("DNS operation"));
+            }
+            ops::advance(&db, id, &Records).await?;
+            let v = ops::json(&db, id)?.ok_or_else(|| ApiError::not_found("operation"))?;
+            Ok(json_response(200, &v))
         }
         _ => Err(ApiError::no_such_endpoint(Some("DNS"))),
     }

@@ -12,27 +12,17 @@ wit_bindgen::generate!({
 });
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use skyport::compute::compute::{self as plugin, Operation, ServerSpec};
 use skyport_functions::api::{
     check_id, json_body, json_response, opt_str, page, query, req_str, segments, ApiError,
 };
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
+use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
 use skyport_functions::plugin_types::Error as PluginError;
 use skyport_functions::{accounts, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::sqlite::Connection;
-
-/// How long one request may hold an operation while advancing it.
-/// How long one request may hold an operation before another takes it over.
-/// Short, so a request killed mid-step stalls nothing for long; a step that
-/// outlives it is harmless, since every write compares the token it read.
-const LEASE: i64 = 15;
-
-/// How long an Idempotency-Key's first request may take to create its
-/// operation; after that a replay takes the key over (the first request died).
-const KEY_LEASE: i64 = 20;
 
 #[http_component]
 async fn handle(req: Request) -> Response {
@@ -67,7 +57,7 @@ fn preflight_error(e: PluginError) -> ApiError {
 }
 
 /// A step that failed at the provider, with its code and a remedy.
-fn step_error(e: PluginError) -> Value {
+fn step_error(e: PluginError) -> ApiError {
     let (code, message) = match &e {
         PluginError::Throttled(t) => (t.detail.code.clone(), t.detail.message.clone()),
         PluginError::Unauthorized(d)
@@ -96,30 +86,28 @@ fn step_error(e: PluginError) -> Value {
         }
         _ => "Try again; if it fails the same way, check the subscription in the Azure portal.",
     };
-    json!({ "code": "provisioning_failed", "provider_code": code, "message": format!("VM creation failed: {message}"), "remedy": remedy })
+    ApiError::new(
+        502,
+        "provisioning_failed",
+        &format!("VM creation failed: {message}"),
+        remedy,
+    )
+    .with("provider_code", json!(code))
 }
 
+/// An operation as clients see it, with its server (for the server kinds).
 fn operation_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
-    let r = db.execute("SELECT id, kind, server_id, status, step, step_index, steps, error, cleanup_id FROM operations WHERE id = ?", &[text(id)])?;
-    if r.rows.is_empty() {
-        return Err(ApiError::not_found("operation"));
-    }
-    let mut v = json!({
-        "id": get_text(&r, 0, "id"), "kind": get_text(&r, 0, "kind"), "server_id": get_text(&r, 0, "server_id"),
-        "status": get_text(&r, 0, "status"), "step": get_text(&r, 0, "step"),
-        "progress": { "step": get_int(&r, 0, "step_index"), "of": get_int(&r, 0, "steps") },
-    });
-    if let Some(e) = get_text(&r, 0, "error") {
-        v["error"] = serde_json::from_str(&e).unwrap_or(json!(e));
-    }
-    if let Some(c) = get_text(&r, 0, "cleanup_id") {
-        v["cleanup"] = operation_json(db, &c)?;
-    }
-    if let Some(s) = get_text(&r, 0, "server_id") {
-        v["server"] = server_json(db, &s)?;
+    let mut v = ops::json(db, id)?.ok_or_else(|| ApiError::not_found("operation"))?;
+    if SERVER_KINDS.contains(&v["kind"].as_str().unwrap_or_default()) {
+        let server = v["subject_id"].as_str().unwrap_or_default().to_string();
+        v["server_id"] = json!(server);
+        v["server"] = server_json(db, &server)?;
     }
     Ok(v)
 }
+
+/// The operations this function advances.
+const SERVER_KINDS: [&str; 3] = ["create", "delete", "cleanup"];
 
 fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
     let r = db.execute("SELECT id, account_id, subscription_id, name, region, size, status, public_ip, resources, created_at FROM servers WHERE id = ?", &[text(id)])?;
@@ -135,157 +123,134 @@ fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
     // A failed server says why: the error of its last failed operation.
     if v["status"] == "failed" {
         let e = db.execute(
-            "SELECT error FROM operations WHERE server_id = ? AND status = 'failed' AND error IS NOT NULL ORDER BY updated_at DESC LIMIT 1",
+            "SELECT id FROM operations WHERE subject_id = ? AND status = 'failed' ORDER BY updated_at DESC LIMIT 1",
             &[text(id)],
         )?;
-        if let Some(e) = get_text(&e, 0, "error") {
-            v["error"] = serde_json::from_str(&e).unwrap_or(json!(e));
+        if let Some(op) = get_text(&e, 0, "id") {
+            if let Some(e) = ops::error_of(db, &op)? {
+                v["error"] = e.to_json();
+            }
         }
     }
     Ok(v)
 }
 
-fn insert_operation(
-    db: &Connection,
-    id: &str,
-    org: &str,
-    kind: &str,
-    server: &str,
-    op: &Operation,
-) -> Result<(), ApiError> {
-    let now = skyport_functions::now();
-    db.execute(
-        "INSERT INTO operations (id, org_id, kind, server_id, token, status, step, step_index, steps, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
-        &[text(id), text(org), text(kind), text(server), text(&op.token), text(&op.step), int(op.step_index as i64), int(op.steps as i64), int(now), int(now)],
-    )?;
-    Ok(())
+/// A compute operation's progress, as the engine records it.
+fn progress(op: &Operation) -> Progress {
+    Progress {
+        token: op.token.clone(),
+        step: op.step.clone(),
+        index: op.step_index,
+        of: op.steps,
+        result: op
+            .server
+            .as_ref()
+            .map(|s| json!({ "public_ip": s.public_ip, "resources": s.resources }))
+            .unwrap_or(Value::Null),
+    }
 }
 
-/// Advances an operation by one step if nobody else is; persists the new token first.
-async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
-    let r = db.execute(
-        "SELECT status, cleanup_id FROM operations WHERE id = ? AND org_id = ?",
-        &[text(id), text(org)],
-    )?;
-    if r.rows.is_empty() {
-        return Err(ApiError::not_found("operation"));
-    }
-    if let Some(c) = get_text(&r, 0, "cleanup_id") {
-        Box::pin(advance(db, org, &c)).await?;
-    }
-    if get_text(&r, 0, "status").as_deref() != Some("running") {
-        return Ok(());
-    }
-    let now = skyport_functions::now();
-    db.execute(
-        "UPDATE operations SET lease = ? WHERE id = ? AND status = 'running' AND (lease IS NULL OR lease < ?)",
-        &[int(now + LEASE), text(id), int(now)],
-    )?;
-    if db::changes(db)? != 1 {
-        return Ok(());
-    }
-    // Read the state only once the lease is ours: a poll that read before
-    // another committed must not act on (or write back) the older step.
-    let r = db.execute(
-        "SELECT kind, server_id, token FROM operations WHERE id = ?",
-        &[text(id)],
-    )?;
-    let (kind, server_id, token) = (
-        get_text(&r, 0, "kind").unwrap_or_default(),
-        get_text(&r, 0, "server_id").unwrap_or_default(),
-        get_text(&r, 0, "token").unwrap_or_default(),
-    );
-    let s = db.execute(
-        "SELECT account_id FROM servers WHERE id = ?",
-        &[text(&server_id)],
-    )?;
-    let account = get_text(&s, 0, "account_id").unwrap_or_default();
-    let advanced = accounts::call(db, org, &account, |s| plugin::advance(s, &token)).await?;
-    let now = skyport_functions::now();
-    match advanced {
-        Ok(op) => {
-            // Compare-and-set on the token read: a request whose lease was
-            // taken over writes nothing.
-            db.execute(
-                "UPDATE operations SET token = ?, step = ?, step_index = ?, steps = ?, status = ?, lease = NULL, updated_at = ? WHERE id = ? AND token = ? AND status = 'running'",
-                &[text(&op.token), text(&op.step), int(op.step_index as i64), int(op.steps as i64), text(if op.done { "succeeded" } else { "running" }), int(now), text(id), text(&token)],
-            )?;
-            if db::changes(db)? != 1 {
-                return Ok(());
-            }
-            if op.done {
-                match kind.as_str() {
-                    "create" => {
-                        let srv = op.server.as_ref();
-                        db.execute(
-                            "UPDATE servers SET status = 'running', public_ip = ?, resources = ?, updated_at = ? WHERE id = ?",
-                            &[opt_text(srv.and_then(|s| s.public_ip.as_deref())), text(&json!(srv.map(|s| s.resources.clone()).unwrap_or_default()).to_string()), int(now), text(&server_id)],
-                        )?;
-                    }
-                    "delete" => {
-                        db.execute("UPDATE servers SET status = 'deleted', public_ip = NULL, updated_at = ? WHERE id = ?", &[int(now), text(&server_id)])?;
-                        // An account deleted with cascade goes with its last server.
-                        db.execute(
-                            "DELETE FROM accounts WHERE status = 'Deleting' AND id = ? AND NOT EXISTS
-                             (SELECT 1 FROM servers WHERE account_id = ? AND status NOT IN ('deleted', 'failed'))",
-                            &[text(&account), text(&account)],
-                        )?;
-                    }
-                    _ => {
-                        db.execute("UPDATE servers SET status = 'failed', updated_at = ? WHERE id = ? AND status = 'cleaning up'", &[int(now), text(&server_id)])?;
-                    }
+/// Servers' operations: `create`, `delete`, and the `cleanup` that removes
+/// what a failed creation made.
+struct Compute;
+
+impl ops::Handler for Compute {
+    async fn step(&self, db: &Connection, op: &Op) -> Result<Next, ApiError> {
+        Ok(
+            match accounts::call(db, &op.org, &op.account, |s| plugin::advance(s, &op.token))
+                .await?
+            {
+                Ok(o) if o.done => Next::Done(progress(&o)),
+                Ok(o) => Next::Moved(progress(&o)),
+                // Retries were exhausted for now; the engine tries again later.
+                Err(e @ (PluginError::Throttled(_) | PluginError::Unavailable(_))) => {
+                    Next::Later(step_error(e))
                 }
-            }
-        }
-        Err(PluginError::Throttled(_)) | Err(PluginError::Unavailable(_)) => {
-            // Retries were exhausted for now; the next poll tries again.
-            db.execute(
-                "UPDATE operations SET lease = NULL WHERE id = ?",
-                &[text(id)],
-            )?;
-        }
-        Err(e) => {
-            let mut error = step_error(e);
-            let r = db.execute("SELECT step FROM operations WHERE id = ?", &[text(id)])?;
-            if let Some(step) = get_text(&r, 0, "step") {
-                error["step"] = json!(step);
-            }
-            db.execute("UPDATE operations SET status = 'failed', error = ?, lease = NULL, updated_at = ? WHERE id = ? AND token = ? AND status = 'running'", &[text(&error.to_string()), int(now), text(id), text(&token)])?;
-            if db::changes(db)? != 1 {
-                return Ok(());
-            }
-            if kind == "create" {
-                // Remove what the creation made: the server's whole group.
-                let p = db.execute(
-                    "SELECT provider_id FROM servers WHERE id = ?",
-                    &[text(&server_id)],
+                Err(e) => Next::Failed(step_error(e)),
+            },
+        )
+    }
+
+    fn ended(&self, db: &Connection, op: &Op, how: Ended<'_>) -> Result<(), ApiError> {
+        let now = skyport_functions::now();
+        match (op.kind.as_str(), how) {
+            ("create", Ended::Succeeded(p)) => {
+                db.execute(
+                    "UPDATE servers SET status = 'running', public_ip = ?, resources = ?, updated_at = ? WHERE id = ?",
+                    &[opt_text(p.result["public_ip"].as_str()), text(&json!(p.result["resources"].as_array().cloned().unwrap_or_default()).to_string()), int(now), text(&op.subject)],
                 )?;
-                let provider_id = get_text(&p, 0, "provider_id").unwrap_or_default();
-                if let Ok(Ok(cleanup)) = accounts::call(db, org, &account, |s| {
-                    plugin::delete_server(s, &provider_id, &server_id)
-                })
-                .await
-                {
-                    let cid = skyport_functions::new_id();
-                    insert_operation(db, &cid, org, "cleanup", &server_id, &cleanup)?;
-                    db.execute(
-                        "UPDATE operations SET cleanup_id = ? WHERE id = ?",
-                        &[text(&cid), text(id)],
-                    )?;
-                    db.execute(
-                        "UPDATE servers SET status = 'cleaning up', updated_at = ? WHERE id = ?",
-                        &[int(now), text(&server_id)],
-                    )?;
-                }
-            } else {
+            }
+            ("delete", Ended::Succeeded(_)) => {
+                db.execute("UPDATE servers SET status = 'deleted', public_ip = NULL, updated_at = ? WHERE id = ?", &[int(now), text(&op.subject)])?;
+                // An account deleted with cascade goes with its last server.
+                db.execute(
+                    "DELETE FROM accounts WHERE status = 'Deleting' AND id = ? AND NOT EXISTS
+                     (SELECT 1 FROM servers WHERE account_id = ? AND status NOT IN ('deleted', 'failed'))",
+                    &[text(&op.account), text(&op.account)],
+                )?;
+            }
+            // A failed creation is undone by a clean-up, after which the
+            // server stays as `failed` with its reason.
+            ("create", Ended::Failed(_)) => {}
+            ("cleanup", _) => {
+                db.execute("UPDATE servers SET status = 'failed', updated_at = ? WHERE id = ? AND status = 'cleaning up'", &[int(now), text(&op.subject)])?;
+            }
+            (_, Ended::Failed(_)) => {
                 db.execute(
                     "UPDATE servers SET status = 'failed', updated_at = ? WHERE id = ?",
-                    &[int(now), text(&server_id)],
+                    &[int(now), text(&op.subject)],
+                )?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Removes what a failed creation made: the server's own group, checked
+    /// for its tags by the plugin.
+    async fn undo(&self, db: &Connection, op: &Op) -> Result<(), ApiError> {
+        if op.kind != "create" {
+            return Ok(());
+        }
+        let p = db.execute(
+            "SELECT provider_id FROM servers WHERE id = ?",
+            &[text(&op.subject)],
+        )?;
+        let provider_id = get_text(&p, 0, "provider_id").unwrap_or_default();
+        let now = skyport_functions::now();
+        let planned = accounts::call(db, &op.org, &op.account, |s| {
+            plugin::delete_server(s, &provider_id, &op.subject)
+        })
+        .await;
+        match planned {
+            Ok(Ok(cleanup)) => {
+                let cid = skyport_functions::new_id();
+                let new = NewOp {
+                    id: &cid,
+                    org: &op.org,
+                    kind: "cleanup",
+                    subject: &op.subject,
+                    account: &op.account,
+                    data: json!({}),
+                };
+                ops::insert(db, &new, &progress(&cleanup))?;
+                ops::set_cleanup(db, &op.id, &cid)?;
+                db.execute(
+                    "UPDATE servers SET status = 'cleaning up', updated_at = ? WHERE id = ?",
+                    &[int(now), text(&op.subject)],
+                )?;
+            }
+            _ => {
+                // The clean-up could not even be planned: the server shows
+                // as failed, and deleting it retries the removal.
+                db.execute(
+                    "UPDATE servers SET status = 'failed', updated_at = ? WHERE id = ?",
+                    &[int(now), text(&op.subject)],
                 )?;
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 fn valid_name(n: &str) -> bool {
@@ -298,19 +263,28 @@ fn valid_name(n: &str) -> bool {
 
 /// `POST /api/v1/servers`.
 async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, ApiError> {
-    let Some(key) = req
-        .header("idempotency-key")
-        .and_then(|h| h.as_str())
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 200)
-    else {
-        return Err(ApiError::bad_request(
+    let key = required_key(req)?;
+    create_from(db, org, &key, json_body(req.body())?).await
+}
+
+/// The Idempotency-Key a server creation needs.
+fn required_key(req: &Request) -> Result<String, ApiError> {
+    ops::idempotency_key(req)?.ok_or_else(|| {
+        ApiError::bad_request(
             "idempotency_key_required",
             "Creating a server needs an `Idempotency-Key` header.",
             "Send a unique key per server, e.g. a UUID; repeat it when you retry.",
-        ));
-    };
-    let b = json_body(req.body())?;
+        )
+    })
+}
+
+/// Creates a server from a request body, once per Idempotency-Key.
+async fn create_from(
+    db: &Connection,
+    org: &str,
+    key: &str,
+    b: Value,
+) -> Result<Response, ApiError> {
     let field = |k: &str| {
         req_str(
             &b,
@@ -364,37 +338,12 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
             ))
         }
     };
-    let fingerprint: String = Sha256::digest(b.to_string().as_bytes())
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect();
-
-    // One operation per key, even for concurrent requests: the first insert
-    // wins. A key whose first request died before its operation existed is
-    // taken over once its lease runs out, so no crash makes a key unusable.
-    let mut op_id = skyport_functions::new_id();
-    loop {
-        let now = skyport_functions::now();
-        db.execute("INSERT INTO idempotency (org_id, key, request, operation_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", &[text(org), text(key), text(&fingerprint), text(&op_id), int(now)])?;
-        if db::changes(db)? == 1 {
-            break;
-        }
-        match replay(db, org, key, &fingerprint)? {
-            Replay::Operation(v) => return Ok(json_response(202, &v)),
-            Replay::TakeOver(id) => {
-                op_id = id;
-                break;
-            }
-            // The first request was refused and freed the key: this one
-            // becomes the first.
-            Replay::Freed => continue,
-        }
-    }
+    let op_id = match ops::claim_key(db, org, key, &ops::fingerprint(&b))? {
+        Key::Existing(id) => return Ok(json_response(202, &operation_json(db, &id)?)),
+        Key::Fresh(id) => id,
+    };
     let refuse = |db: &Connection, e: ApiError| -> Result<Response, ApiError> {
-        db.execute(
-            "DELETE FROM idempotency WHERE org_id = ? AND key = ? AND operation_id = ?",
-            &[text(org), text(key), text(&op_id)],
-        )?;
+        ops::free_key(db, org, key, &op_id)?;
         Err(e)
     };
     if let Some(e) = name_taken(db, org, &name)? {
@@ -427,6 +376,7 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
         admin,
         ssh,
         cloud_init,
+        request: b.clone(),
     };
     let answer = admit(db, org, &op_id, new).await;
     db::unlock(db, &lock_name, &holder)?;
@@ -434,6 +384,62 @@ async fn create(db: &Connection, org: &str, req: &Request) -> Result<Response, A
         Ok(r) => Ok(r),
         Err(e) => refuse(db, e),
     }
+}
+
+/// `POST /api/v1/servers/{id}/retry`: a failed server, made again from the
+/// request that first made it. The failed one leaves the list once the new
+/// one is admitted (its own clean-up has already removed what it made).
+async fn retry(db: &Connection, org: &str, key: &str, id: &str) -> Result<Response, ApiError> {
+    let r = db.execute(
+        "SELECT s.status, o.data, o.cleanup_id, c.status AS cleanup FROM servers s
+         JOIN operations o ON o.subject_id = s.id AND o.kind = 'create'
+         LEFT JOIN operations c ON c.id = o.cleanup_id
+         WHERE s.id = ? AND s.org_id = ?",
+        &[text(id), text(org)],
+    )?;
+    if r.rows.is_empty() {
+        return Err(ApiError::not_found("server"));
+    }
+    // A replayed retry answers with the operation its key made, even once
+    // the failed server has left the list.
+    let replayed = db.execute(
+        "SELECT 1 AS x FROM idempotency WHERE org_id = ? AND key = ?",
+        &[text(org), text(key)],
+    )?;
+    if get_text(&r, 0, "status").as_deref() != Some("failed") && replayed.rows.is_empty() {
+        return Err(ApiError::new(
+            409,
+            "not_failed",
+            "Only a failed server can be retried.",
+            "Wait for it to finish, or delete it and create a new one.",
+        ));
+    }
+    if get_text(&r, 0, "cleanup").is_some_and(|c| c != "succeeded") {
+        return Err(ApiError::new(
+            409,
+            "cleanup_unfinished",
+            "What the failed attempt made has not all been removed yet.",
+            "Delete the server (it removes what is left), then create it again.",
+        ));
+    }
+    let request = get_text(&r, 0, "data")
+        .and_then(|d| serde_json::from_str::<Value>(&d).ok())
+        .map(|d| d["request"].clone())
+        .filter(Value::is_object)
+        .ok_or_else(|| {
+            ApiError::new(
+                409,
+                "retry_unavailable",
+                "This server was made before Skyport kept its request, so it cannot be repeated.",
+                "Create the server again from the form.",
+            )
+        })?;
+    let answer = create_from(db, org, key, request).await?;
+    db.execute(
+        "UPDATE servers SET status = 'retried', updated_at = ? WHERE id = ? AND status = 'failed'",
+        &[int(skyport_functions::now()), text(id)],
+    )?;
+    Ok(answer)
 }
 
 /// What `POST /api/v1/servers` asked for, checked.
@@ -446,6 +452,8 @@ struct NewServer {
     admin: String,
     ssh: String,
     cloud_init: Option<String>,
+    /// The request as sent, kept with the operation so Retry repeats it.
+    request: Value,
 }
 
 /// Preflight, plan, and the server and its operation written together; an
@@ -465,11 +473,12 @@ async fn admit(
         admin,
         ssh,
         cloud_init,
+        request,
     } = new;
     // Sizes of this organization's servers still being made here, before
     // their VM exists (the provider's usage counts them from then on).
     let r = db.execute(
-        "SELECT s.size FROM servers s JOIN operations o ON o.server_id = s.id AND o.kind = 'create'
+        "SELECT s.size FROM servers s JOIN operations o ON o.subject_id = s.id AND o.kind = 'create'
          WHERE s.org_id = ? AND s.subscription_id = ? AND lower(s.region) = lower(?) AND s.status = 'provisioning'
            AND o.status = 'running' AND o.step_index < 6",
         &[text(org), text(&sub), text(&region)],
@@ -510,7 +519,15 @@ async fn admit(
             "INSERT INTO servers (id, org_id, account_id, subscription_id, name, region, size, status, provider_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?)",
             &[text(&server_id), text(org), text(&account), text(&sub), text(&name), text(&region), text(&size), text(&provider_id), int(now), int(now)],
         )?;
-        insert_operation(db, op_id, org, "create", &server_id, &op)?;
+        let new = NewOp {
+            id: op_id,
+            org,
+            kind: "create",
+            subject: &server_id,
+            account: &account,
+            data: json!({ "request": request }),
+        };
+        ops::insert(db, &new, &progress(&op))?;
         Ok(None)
     })();
     match written {
@@ -529,67 +546,10 @@ async fn admit(
     Ok(json_response(202, &operation_json(db, op_id)?))
 }
 
-/// What a replayed Idempotency-Key leads to.
-enum Replay {
-    /// The operation the key made.
-    Operation(Value),
-    /// The first request died before making it: carry on in its place.
-    TakeOver(String),
-    /// The first request was refused and the key is free again.
-    Freed,
-}
-
-/// A key seen before: its operation, a takeover, or (while the first request
-/// is still working) a short wait.
-fn replay(db: &Connection, org: &str, key: &str, fingerprint: &str) -> Result<Replay, ApiError> {
-    let deadline = skyport_functions::now() + 10;
-    loop {
-        let r = db.execute(
-            "SELECT request, operation_id, created_at FROM idempotency WHERE org_id = ? AND key = ?",
-            &[text(org), text(key)],
-        )?;
-        if r.rows.is_empty() {
-            return Ok(Replay::Freed);
-        }
-        if get_text(&r, 0, "request").as_deref() != Some(fingerprint) {
-            return Err(ApiError::new(
-                422,
-                "idempotency_key_reused",
-                "This Idempotency-Key was used for a different request.",
-                "Use a new key for a different server.",
-            ));
-        }
-        let existing = get_text(&r, 0, "operation_id").unwrap_or_default();
-        if let Ok(v) = operation_json(db, &existing) {
-            return Ok(Replay::Operation(v));
-        }
-        let started = get_int(&r, 0, "created_at").unwrap_or(0);
-        let now = skyport_functions::now();
-        if started + KEY_LEASE < now {
-            db.execute(
-                "UPDATE idempotency SET created_at = ? WHERE org_id = ? AND key = ? AND created_at = ?",
-                &[int(now), text(org), text(key), int(started)],
-            )?;
-            if db::changes(db)? == 1 {
-                return Ok(Replay::TakeOver(existing));
-            }
-        }
-        if now > deadline {
-            return Err(ApiError::new(
-                503,
-                "in_progress",
-                "The first request with this key is still being processed.",
-                "Retry in a few seconds with the same key.",
-            ));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
 /// The refusal of a name a live server of the organization already has.
 fn name_taken(db: &Connection, org: &str, name: &str) -> Result<Option<ApiError>, ApiError> {
     let r = db.execute(
-        "SELECT id FROM servers WHERE org_id = ? AND name = ? AND status NOT IN ('deleted', 'failed')",
+        "SELECT id FROM servers WHERE org_id = ? AND name = ? AND status NOT IN ('deleted', 'failed', 'retried')",
         &[text(org), text(name)],
     )?;
     Ok(get_text(&r, 0, "id").map(|id| {
@@ -659,7 +619,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 "servers",
                 "created_at",
                 "id",
-                "AND status != 'deleted'",
+                "AND status NOT IN ('deleted', 'retried')",
                 &org,
                 &page(&req)?,
             )?;
@@ -681,6 +641,11 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             }
             Ok(json_response(200, &server_json(&db, id)?))
         }
+        (Method::Post, ["api", "v1", "servers", id, "retry"]) => {
+            check_id(id, "server")?;
+            let key = required_key(&req)?;
+            retry(&db, &org, &key, id).await
+        }
         (Method::Delete, ["api", "v1", "servers", id]) => {
             check_id(id, "server")?;
             let r = db.execute(
@@ -699,7 +664,15 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             .await?
             .map_err(accounts::plugin_error)?;
             let op_id = skyport_functions::new_id();
-            insert_operation(&db, &op_id, &org, "delete", id, &op)?;
+            let new = NewOp {
+                id: &op_id,
+                org: &org,
+                kind: "delete",
+                subject: id,
+                account: &account,
+                data: json!({}),
+            };
+            ops::insert(&db, &new, &progress(&op))?;
             db.execute(
                 "UPDATE servers SET status = 'deleting', updated_at = ? WHERE id = ?",
                 &[int(skyport_functions::now()), text(id)],
@@ -708,7 +681,10 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Get, ["api", "v1", "operations", id]) => {
             check_id(id, "operation")?;
-            advance(&db, &org, id).await?;
+            let kind = ops::kind_of(&db, &org, id)?;
+            if SERVER_KINDS.contains(&kind.as_str()) {
+                ops::advance(&db, id, &Compute).await?;
+            }
             Ok(json_response(200, &operation_json(&db, id)?))
         }
         _ => Err(ApiError::no_such_endpoint(Some("servers"))),

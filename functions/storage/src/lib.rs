@@ -17,6 +17,7 @@ use skyport_functions::api::{
     check_id, json_body, json_response, opt_str, page, req_str, segments, ApiError,
 };
 use skyport_functions::db::{self, get_text, int, text};
+use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
 use skyport_functions::plugin_types::Error as PluginError;
 use skyport_functions::{accounts, orgs};
 use spin_sdk::http::{Method, Request, Response};
@@ -50,17 +51,15 @@ fn valid_container(n: &str) -> bool {
         && !n.contains("--")
 }
 
+/// The kind of a backup storage set-up's operation.
+const SETUP: &str = "storage_setup";
+
+/// A set-up as clients see it, with its backup target once there is one.
 fn op_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
-    let r = db.execute(
-        "SELECT id, status, step, error, target_id FROM storage_ops WHERE id = ?",
-        &[text(id)],
-    )?;
-    let mut v = json!({ "id": get_text(&r, 0, "id"), "status": get_text(&r, 0, "status"), "step": get_text(&r, 0, "step") });
-    if let Some(e) = get_text(&r, 0, "error") {
-        v["error"] = serde_json::from_str(&e).unwrap_or(json!(e));
-    }
-    if let Some(t) = get_text(&r, 0, "target_id") {
-        v["target"] = target_json(db, &t)?;
+    let mut v = ops::json(db, id)?.ok_or_else(|| ApiError::not_found("storage operation"))?;
+    if v["status"] == "succeeded" {
+        let target = v["subject_id"].as_str().unwrap_or_default().to_string();
+        v["target"] = target_json(db, &target)?;
     }
     Ok(v)
 }
@@ -74,150 +73,106 @@ fn target_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
     }))
 }
 
-fn finish(
-    db: &Connection,
-    id: &str,
-    status: &str,
-    step: &str,
-    error: Option<&ApiError>,
-) -> Result<(), ApiError> {
-    let e = error
-        .map(|e| json!({ "code": e.code, "message": e.message, "remedy": e.remedy }).to_string());
-    // Only a running operation ends, once: concurrent polls cannot end it twice.
-    db.execute(
-        "UPDATE storage_ops SET status = ?, step = ?, error = ?, updated_at = ? WHERE id = ? AND status = 'running'",
-        &[
-            text(status),
-            text(step),
-            db::opt_text(e.as_deref()),
-            int(skyport_functions::now()),
-            text(id),
-        ],
-    )?;
-    Ok(())
+/// A plugin error met at `step`: transient ones are retried later, the
+/// rest end the set-up with the guide's wording.
+fn failed_at(step: &str, e: PluginError) -> Next {
+    let transient = matches!(e, PluginError::Throttled(_) | PluginError::Unavailable(_));
+    let err = accounts::plugin_error(e).with("step", json!(step));
+    if transient {
+        Next::Later(err)
+    } else {
+        Next::Failed(err)
+    }
 }
 
-/// Moves a set-up on: the account creation, then the container and the access check.
-async fn advance(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
-    let r = db.execute(
-        "SELECT account_id, container, token, status FROM storage_ops WHERE id = ? AND org_id = ?",
-        &[text(id), text(org)],
-    )?;
-    let (Some(account_id), Some(container), Some(token)) = (
-        get_text(&r, 0, "account_id"),
-        get_text(&r, 0, "container"),
-        get_text(&r, 0, "token"),
-    ) else {
-        return Err(ApiError::not_found("storage operation"));
-    };
-    if get_text(&r, 0, "status").as_deref() != Some("running") {
-        return Ok(());
-    }
-    let op = match accounts::call(db, org, &account_id, |s| plugin::advance(s, &token)).await? {
-        Ok(op) => op,
-        Err(e) => {
-            let err = accounts::plugin_error(e);
-            return fail(
-                db,
-                org,
-                &account_id,
-                id,
-                "Creating the storage account failed",
-                &err,
-            )
-            .await;
+/// Backup storage set-ups: the account's creation (one step per poll until
+/// Azure is done), then the container and the access check, ending in the
+/// backup target — written in the same transaction as the operation's end,
+/// so however many polls race, exactly one target appears.
+struct Setup;
+
+impl ops::Handler for Setup {
+    async fn step(&self, db: &Connection, op: &Op) -> Result<Next, ApiError> {
+        let container = op.data["container"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let made = match accounts::call(db, &op.org, &op.account, |s| plugin::advance(s, &op.token))
+            .await?
+        {
+            Ok(o) => o,
+            Err(e) => return Ok(failed_at("Creating the storage account failed", e)),
+        };
+        let progress = |step: &str, index: u32| Progress {
+            token: made.token.clone(),
+            step: step.to_string(),
+            index,
+            of: 3,
+            result: Value::Null,
+        };
+        let Some(acct) = made.account.clone().filter(|_| made.done) else {
+            return Ok(Next::Moved(progress(&made.step, 1)));
+        };
+        // Each call below may take a while: keep the lease, or stop if
+        // another request took it over (it does these steps itself).
+        if !ops::renew(db, op)? {
+            return Ok(Next::Moved(progress(&made.step, 1)));
         }
-    };
-    db.execute(
-        "UPDATE storage_ops SET token = ?, step = ?, updated_at = ? WHERE id = ?",
-        &[
-            text(&op.token),
-            text(&op.step),
-            int(skyport_functions::now()),
-            text(id),
-        ],
-    )?;
-    let Some(acct) = op.account.filter(|_| op.done) else {
-        return Ok(());
-    };
-    if let Err(e) = accounts::call(db, org, &account_id, |s| {
-        plugin::create_container(s, &acct.id, &container)
-    })
-    .await?
-    {
-        let err = accounts::plugin_error(e);
-        return fail(
-            db,
-            org,
-            &account_id,
-            id,
-            "Creating the container failed",
-            &err,
-        )
-        .await;
-    }
-    match accounts::call(db, org, &account_id, |s| plugin::verify_access(s, &acct.id, &container))
+        if let Err(e) = accounts::call(db, &op.org, &op.account, |s| {
+            plugin::create_container(s, &acct.id, &container)
+        })
         .await?
-    {
-        Ok(Access::Verified) => {
-            // The operation ends and its one target appears together, even
-            // when several polls verified access at the same time.
-            let target = skyport_functions::new_id();
-            db.execute("BEGIN IMMEDIATE", &[])?;
-            let written = (|| -> Result<(), ApiError> {
-                finish(db, id, "succeeded", "Access verified", None)?;
-                if db::changes(db)? == 1 {
-                    db.execute(
-                        "INSERT INTO backup_targets (id, org_id, account_id, storage_account_id, storage_account, container, endpoint, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        &[text(&target), text(org), text(&account_id), text(&acct.id), text(&acct.name), text(&container), text(&format!("{}{container}", acct.blob_endpoint)), int(skyport_functions::now())],
-                    )?;
-                    db.execute("UPDATE storage_ops SET target_id = ? WHERE id = ?", &[text(&target), text(id)])?;
-                }
-                Ok(())
-            })();
-            match written {
-                Ok(()) => {
-                    db.execute("COMMIT", &[])?;
-                    Ok(())
-                }
-                Err(e) => {
-                    let _ = db.execute("ROLLBACK", &[]);
-                    Err(e)
-                }
-            }
+        {
+            return Ok(failed_at("Creating the container failed", e));
         }
-        Ok(Access::NetworkDenied(detail)) => fail(
-            db, org, &account_id, id,
-            "Access check refused",
-            &ApiError::new(403, "storage_access_denied", &format!("Storage access denied: {detail}."), "Allow the platform's addresses in the storage account's Networking › Firewalls and virtual networks (or allow all networks), then run the quick setup again."),
-        ).await,
-        Ok(Access::Failed(detail)) => fail(db, org, &account_id, id, "Access check failed", &ApiError::new(502, "storage_check_failed", &format!("The access check failed: {detail}."), "Check the storage account in the Azure portal and try again.")).await,
-        Err(e) => fail(db, org, &account_id, id, "Access check failed", &accounts::plugin_error(e)).await,
+        if !ops::renew(db, op)? {
+            return Ok(Next::Moved(progress("Checking access", 2)));
+        }
+        Ok(match accounts::call(db, &op.org, &op.account, |s| plugin::verify_access(s, &acct.id, &container)).await? {
+            Ok(Access::Verified) => Next::Done(Progress {
+                result: json!({ "storage_account_id": acct.id, "storage_account": acct.name, "endpoint": format!("{}{container}", acct.blob_endpoint) }),
+                ..progress("Access verified", 3)
+            }),
+            Ok(Access::NetworkDenied(detail)) => Next::Failed(
+                ApiError::new(403, "storage_access_denied", &format!("Storage access denied: {detail}."), "Allow the platform's addresses in the storage account's Networking › Firewalls and virtual networks (or allow all networks), then run the quick setup again.")
+                    .with("step", json!("Access check refused")),
+            ),
+            Ok(Access::Failed(detail)) => Next::Failed(
+                ApiError::new(502, "storage_check_failed", &format!("The access check failed: {detail}."), "Check the storage account in the Azure portal and try again.")
+                    .with("step", json!("Access check failed")),
+            ),
+            Err(e) => failed_at("Access check failed", e),
+        })
     }
-}
 
-/// Ends a setup as failed (once) and removes what it created — the storage
-/// account and group it made, never ones the user had.
-async fn fail(
-    db: &Connection,
-    org: &str,
-    account_id: &str,
-    id: &str,
-    step: &str,
-    err: &ApiError,
-) -> Result<(), ApiError> {
-    finish(db, id, "failed", step, Some(err))?;
-    if db::changes(db)? != 1 {
-        return Ok(());
+    fn ended(&self, db: &Connection, op: &Op, how: Ended<'_>) -> Result<(), ApiError> {
+        if let Ended::Succeeded(p) = how {
+            let r = &p.result;
+            let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            db.execute(
+                "INSERT INTO backup_targets (id, org_id, account_id, storage_account_id, storage_account, container, endpoint, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                &[text(&op.subject), text(&op.org), text(&op.account), text(&field("storage_account_id")), text(&field("storage_account")),
+                  text(op.data["container"].as_str().unwrap_or_default()), text(&field("endpoint")), int(skyport_functions::now())],
+            )?;
+        }
+        Ok(())
     }
-    let r = db.execute("SELECT token FROM storage_ops WHERE id = ?", &[text(id)])?;
-    let token = get_text(&r, 0, "token").unwrap_or_default();
-    match accounts::call(db, org, account_id, |s| plugin::discard(s, &token)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => db::event(db, Some(org), "storage_discard_failed", &format!("{e:?}")),
-        Err(e) => db::event(db, Some(org), "storage_discard_failed", &e.message),
+
+    /// Removes what the set-up created — the storage account and group it
+    /// made, never ones the user had.
+    async fn undo(&self, db: &Connection, op: &Op) -> Result<(), ApiError> {
+        match accounts::call(db, &op.org, &op.account, |s| plugin::discard(s, &op.token)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => db::event(
+                db,
+                Some(&op.org),
+                "storage_discard_failed",
+                &format!("{e:?}"),
+            ),
+            Err(e) => db::event(db, Some(&op.org), "storage_discard_failed", &e.message),
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 async fn route(req: Request) -> Result<Response, ApiError> {
@@ -276,11 +231,21 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 ));
             }
             check_id(&sub, "subscription")?;
-            let op = accounts::call(&db, &org, &account_id, |s| {
+            let key = ops::idempotency_key(&req)?;
+            let id = match &key {
+                Some(k) => match ops::claim_key(&db, &org, k, &ops::fingerprint(&b))? {
+                    Key::Existing(id) => return Ok(json_response(202, &op_json(&db, &id)?)),
+                    Key::Fresh(id) => id,
+                },
+                None => skyport_functions::new_id(),
+            };
+            let planned = accounts::call(&db, &org, &account_id, |s| {
                 plugin::create_account(s, &sub, &group, &name, &region)
             })
-            .await?
-            .map_err(|e| match e {
+            .await
+            .and_then(|r| {
+                r.map_err(|e| {
+                    match e {
                 PluginError::Conflict(d) if d.code == "StorageAccountAlreadyTaken" => ApiError::new(
                     409,
                     "storage_name_taken",
@@ -291,21 +256,47 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                     "Choose another name; storage account names are unique across all of Azure.",
                 ),
                 e => accounts::plugin_error(e),
-            })?;
-            let id = skyport_functions::new_id();
-            let now = skyport_functions::now();
-            db.execute(
-                "INSERT INTO storage_ops (id, org_id, account_id, container, token, status, step, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-                &[text(&id), text(&org), text(&account_id), text(&container), text(&op.token), text(&op.step), int(now), int(now)],
-            )?;
+            }
+                })
+            });
+            let op = match planned {
+                Ok(op) => op,
+                Err(e) => {
+                    if let Some(k) = &key {
+                        ops::free_key(&db, &org, k, &id)?;
+                    }
+                    return Err(e);
+                }
+            };
+            // The target's id is fixed now and names the set-up's subject.
+            let target = skyport_functions::new_id();
+            let new = NewOp {
+                id: &id,
+                org: &org,
+                kind: SETUP,
+                subject: &target,
+                account: &account_id,
+                data: json!({ "container": container }),
+            };
+            let first = Progress {
+                token: op.token.clone(),
+                step: op.step.clone(),
+                index: 1,
+                of: 3,
+                result: Value::Null,
+            };
+            ops::insert(&db, &new, &first)?;
             if op.done {
-                advance(&db, &org, &id).await?;
+                ops::advance(&db, &id, &Setup).await?;
             }
             Ok(json_response(202, &op_json(&db, &id)?))
         }
         (Method::Get, ["api", "v1", "storage", "operations", id]) => {
             check_id(id, "operation")?;
-            advance(&db, &org, id).await?;
+            if ops::kind_of(&db, &org, id)? != SETUP {
+                return Err(ApiError::not_found("storage operation"));
+            }
+            ops::advance(&db, id, &Setup).await?;
             Ok(json_response(200, &op_json(&db, id)?))
         }
         (Method::Get, ["api", "v1", "storage", "targets"]) => {

@@ -1,0 +1,73 @@
+//! A failed server says why and can be retried: the retry makes it again
+//! from the request that first made it, once per Idempotency-Key, and the
+//! failed attempt leaves the list.
+
+mod support;
+
+use sim::state::LroFailure;
+use sim::world::defaults::*;
+use sim::{Command, World};
+use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+
+fn retry(p: &Product, server: &str, key: &str) -> (u16, serde_json::Value) {
+    let auth = format!("Bearer {BOOTSTRAP_KEY}");
+    let (status, text) = support::request(
+        "POST",
+        &format!("{}/api/v1/servers/{server}/retry", p.host.url),
+        &[("authorization", &auth), ("idempotency-key", key)],
+        "",
+    );
+    (status, serde_json::from_str(&text).unwrap())
+}
+
+#[test]
+fn a_failed_server_is_retried_from_its_own_request() {
+    let p = Product::start(World::default());
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    p.sim
+        .command(Command::FailNextOperation {
+            failure: LroFailure {
+                path: "virtualMachines/again".into(),
+                code: "AllocationFailed".into(),
+                message: "Allocation failed.".into(),
+            },
+        })
+        .unwrap();
+    let (status, op) = p.create_server(
+        &server_spec(&account, "again", "westeurope", "Standard_B1s"),
+        "first",
+    );
+    assert_eq!(status, 202, "{op}");
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "failed", "{done}");
+    let failed = done["server_id"].as_str().unwrap().to_string();
+
+    // A running server cannot be retried; an unknown one is 404.
+    let (status, e) = retry(&p, "00000000-0000-4000-8000-000000000000", "x");
+    assert_eq!(status, 404, "{e}");
+
+    let (status, op) = retry(&p, &failed, "retry-1");
+    assert_eq!(status, 202, "{op}");
+    // The same key again is the same operation, not a third server.
+    let (status, again) = retry(&p, &failed, "retry-1");
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(again["id"], op["id"]);
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["server"]["name"], "again");
+    assert_eq!(done["server"]["region"], "westeurope");
+    let new = done["server_id"].as_str().unwrap();
+    assert_ne!(new, failed);
+
+    // The list shows the new server only; the old one is not retried twice.
+    let (_, list) = p.api("GET", "/api/v1/servers", BOOTSTRAP_KEY, "");
+    let servers = list["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 1, "{list}");
+    assert_eq!(servers[0]["id"], new);
+    let (status, e) = retry(&p, &failed, "retry-2");
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["error"]["code"], "not_failed");
+    let (status, e) = retry(&p, new, "retry-3");
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 1);
+}
