@@ -96,3 +96,54 @@ fn an_account_in_use_is_refused_then_deleted_with_cascade() {
         "the user's zone stays"
     );
 }
+
+/// A server whose account disappeared (releases before this protection let
+/// that happen) is not stuck: it says what to do, and once an account that
+/// reaches its subscription is connected again, deleting it works.
+#[test]
+fn an_orphaned_server_is_deleted_once_the_account_is_reconnected() {
+    let mut p = Product::start(World::default());
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let (status, op) = p.create_server(
+        &server_spec(&account, "orphan", "eastus", "Standard_B2s"),
+        "orphan-1",
+    );
+    assert_eq!(status, 202, "{op}");
+    assert_eq!(
+        p.wait_operation(op["id"].as_str().unwrap())["status"],
+        "succeeded"
+    );
+    let server = op["server"]["id"].as_str().unwrap().to_string();
+    // The account vanishes underneath the server, as an old release allowed.
+    let _ = p.host.child.kill();
+    let _ = p.host.child.wait();
+    rusqlite::Connection::open(p.dir.path().join(".spin").join("sqlite_db.db"))
+        .unwrap()
+        .execute("DELETE FROM accounts", [])
+        .unwrap();
+    p.restart();
+    let (status, e) = p.api(
+        "DELETE",
+        &format!("/api/v1/servers/{server}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["error"]["code"], "account_gone");
+    assert!(e["error"]["remedy"]
+        .as_str()
+        .unwrap()
+        .contains(SUBSCRIPTION));
+
+    p.connect(BOOTSTRAP_KEY, USERNAME);
+    let (status, op) = p.api(
+        "DELETE",
+        &format!("/api/v1/servers/{server}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 202, "{op}");
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 0);
+}

@@ -546,6 +546,45 @@ async fn admit(
     Ok(json_response(202, &operation_json(db, op_id)?))
 }
 
+/// The account to act for a server with: its own, or — when that one was
+/// deleted (releases before accounts in use were protected allowed it) — a
+/// connected account of the organization that reaches the server's
+/// subscription, which then adopts the server.
+fn account_for(
+    db: &Connection,
+    org: &str,
+    server: &str,
+    account: &str,
+    sub: &str,
+) -> Result<String, ApiError> {
+    let own = db.execute(
+        "SELECT id FROM accounts WHERE id = ? AND org_id = ?",
+        &[text(account), text(org)],
+    )?;
+    if !own.rows.is_empty() {
+        return Ok(account.to_string());
+    }
+    let other = db.execute(
+        "SELECT id FROM accounts WHERE org_id = ? AND status != 'Deleting'
+           AND EXISTS (SELECT 1 FROM json_each(accounts.subscriptions) WHERE lower(json_extract(value, '$.id')) = lower(?))
+         ORDER BY created_at DESC LIMIT 1",
+        &[text(org), text(sub)],
+    )?;
+    let Some(adopter) = get_text(&other, 0, "id") else {
+        return Err(ApiError::new(
+            409,
+            "account_gone",
+            "The account this server was created with is no longer connected.",
+            &format!("Connect an Azure account that can reach subscription {sub} (the same user is fine), then try again."),
+        ));
+    };
+    db.execute(
+        "UPDATE servers SET account_id = ?, updated_at = ? WHERE id = ?",
+        &[text(&adopter), int(skyport_functions::now()), text(server)],
+    )?;
+    Ok(adopter)
+}
+
 /// The refusal of a name a live server of the organization already has.
 fn name_taken(db: &Connection, org: &str, name: &str) -> Result<Option<ApiError>, ApiError> {
     let r = db.execute(
@@ -649,14 +688,20 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (Method::Delete, ["api", "v1", "servers", id]) => {
             check_id(id, "server")?;
             let r = db.execute(
-                "SELECT account_id, provider_id, status FROM servers WHERE id = ? AND org_id = ?",
+                "SELECT account_id, subscription_id, provider_id, status FROM servers WHERE id = ? AND org_id = ?",
                 &[text(id), text(&org)],
             )?;
             if r.rows.is_empty() || get_text(&r, 0, "status").as_deref() == Some("deleted") {
                 return Err(ApiError::not_found("server"));
             }
             let provider_id = get_text(&r, 0, "provider_id").unwrap_or_default();
-            let account = get_text(&r, 0, "account_id").unwrap_or_default();
+            let account = account_for(
+                &db,
+                &org,
+                id,
+                &get_text(&r, 0, "account_id").unwrap_or_default(),
+                &get_text(&r, 0, "subscription_id").unwrap_or_default(),
+            )?;
             let owner = id.to_string();
             let op = accounts::call(&db, &org, &account, |s| {
                 plugin::delete_server(s, &provider_id, &owner)
