@@ -48,7 +48,10 @@ pub enum Target {
 /// A component ready to serve requests.
 pub struct Prepared {
     pub id: String,
-    pub pre: ProxyPre<HostState>,
+    /// Its `wasi:http/incoming-handler`, for HTTP triggers and chaining.
+    pub pre: Option<ProxyPre<HostState>>,
+    /// Its `handle-cron-event`, for cron triggers.
+    pub cron: Option<crate::cron::SpinCronPre<HostState>>,
     pub grants: Arc<Grants>,
     /// One permit per instance that may run at once (`max_concurrency`).
     pub running: Arc<tokio::sync::Semaphore>,
@@ -216,14 +219,38 @@ impl App {
             let instance_pre = linker
                 .instantiate_pre(&component)
                 .map_err(|e| unsatisfied(&mf, id, &runtime, &component, e))?;
-            let pre = ProxyPre::new(instance_pre).map_err(|_| {
-                config_err(
-                    &mf,
-                    field("source"),
-                    "the component does not export `wasi:http/incoming-handler@0.2.x`",
-                    "build it as an HTTP component (spin-sdk's `#[http_component]`)",
-                )
-            })?;
+            // A component answers the triggers that name it: an HTTP
+            // trigger (or, with no trigger, service chaining) needs the
+            // wasi:http handler, a cron trigger `handle-cron-event`.
+            let cron_target = manifest.cron.iter().any(|t| t.component == *id);
+            let http_target = !cron_target
+                || manifest.triggers.iter().any(
+                    |t| matches!(&t.target, TriggerTarget::Component(c) if c == id),
+                );
+            let pre = match ProxyPre::new(instance_pre.clone()) {
+                Ok(p) => Some(p),
+                Err(_) if !http_target => None,
+                Err(_) => {
+                    return Err(config_err(
+                        &mf,
+                        field("source"),
+                        "the component does not export `wasi:http/incoming-handler@0.2.x`",
+                        "build it as an HTTP component (spin-sdk's `#[http_component]`)",
+                    ))
+                }
+            };
+            let cron = match crate::cron::SpinCronPre::new(instance_pre) {
+                Ok(p) => Some(p),
+                Err(_) if !cron_target => None,
+                Err(_) => {
+                    return Err(config_err(
+                        &mf,
+                        field("source"),
+                        "a cron trigger runs this component, but it does not export `handle-cron-event` (world `fermyon:spin-cron/spin-cron@2.0.0`)",
+                        "build it as a cron component (spin-cron-sdk's `#[cron_component]`, or export that function yourself)",
+                    ))
+                }
+            };
             let limits = rc.limits(id);
             let grants = Arc::new(Grants {
                 component: id.clone(),
@@ -245,6 +272,7 @@ impl App {
                 Arc::new(Prepared {
                     id: id.clone(),
                     pre,
+                    cron,
                     grants,
                     running: Arc::new(tokio::sync::Semaphore::new(limits.max_concurrency)),
                 }),

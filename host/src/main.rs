@@ -171,8 +171,12 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
             writeln!(out, "Metrics: http://{}/metrics", ml.local_addr()?)?;
             tokio::spawn(skyport::server::serve_metrics(app.clone(), ml));
         }
+        for t in &app.manifest.cron {
+            writeln!(out, "  cron: {} on `{}`", t.component, t.expression)?;
+        }
         out.flush()?;
         drop(out);
+        skyport::cron::start(&app);
         tokio::select! {
             r = skyport::server::serve(app, listener) => r,
             _ = tokio::signal::ctrl_c() => Ok(()),

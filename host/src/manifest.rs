@@ -88,7 +88,7 @@ enum RawRoute {
 
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum RawComponentRef {
+pub(crate) enum RawComponentRef {
     Id(String),
     Inline(Box<RawComponent>),
 }
@@ -113,7 +113,7 @@ pub struct RawStaticResponse {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawComponent {
+pub(crate) struct RawComponent {
     source: RawSource,
     #[serde(default)]
     description: Option<String>,
@@ -231,6 +231,8 @@ pub struct Manifest {
     pub base: String,
     pub variables: BTreeMap<String, RawVariable>,
     pub triggers: Vec<HttpTrigger>,
+    /// `[[trigger.cron]]`, in order.
+    pub cron: Vec<crate::cron::CronTrigger>,
     pub components: BTreeMap<String, Component>,
 }
 
@@ -402,12 +404,33 @@ impl Manifest {
 
         let mut triggers = Vec::new();
         let mut routes_seen: BTreeMap<String, usize> = BTreeMap::new();
+        let mut cron = Vec::new();
         for (trigger_type, list) in raw.trigger {
+            if trigger_type == "cron" {
+                for (index, table) in list.into_iter().enumerate() {
+                    let field = format!("trigger.cron[{index}]");
+                    let rt: crate::cron::RawCronTrigger = table
+                        .try_into()
+                        .map_err(|e: toml::de::Error| err(&field, e.message().trim().to_string(), crate::cron::FIELDS))?;
+                    let schedule = crate::cron::schedule(&rt.cron_expression).map_err(|problem| {
+                        err(&format!("{field}.cron_expression"), problem, crate::cron::EXPRESSION_FIX)
+                    })?;
+                    let inline_id = rt.id.clone().unwrap_or_else(|| format!("inline-cron-component{index}"));
+                    let component = resolve_component(path, dir, &field, rt.component, Some(&inline_id), index, &mut components, &raw.variables)?;
+                    cron.push(crate::cron::CronTrigger {
+                        id: rt.id,
+                        component,
+                        expression: rt.cron_expression,
+                        schedule,
+                    });
+                }
+                continue;
+            }
             if trigger_type != "http" {
                 return Err(err(
                     &format!("trigger.{trigger_type}"),
                     format!("skyport has no `{trigger_type}` trigger"),
-                    "skyport runs `[[trigger.http]]` only",
+                    "skyport runs `[[trigger.http]]` and `[[trigger.cron]]`",
                 ));
             }
             for (index, table) in list.into_iter().enumerate() {
@@ -463,29 +486,16 @@ impl Manifest {
                             "name the component this route runs: `component = \"my-component\"`",
                         )),
                         (None, Some(s)) => TriggerTarget::Static(s),
-                        (Some(RawComponentRef::Id(id)), None) => {
-                            if !components.contains_key(&id) {
-                                let known: Vec<_> = components.keys().cloned().collect();
-                                return Err(err(
-                                    &format!("{field}.component"),
-                                    format!("no component is named `{id}`"),
-                                    &format!(
-                                        "add `[component.{id}]` or use one of: {}",
-                                        known.join(", ")
-                                    ),
-                                ));
-                            }
-                            TriggerTarget::Component(id)
-                        }
-                        (Some(RawComponentRef::Inline(rc)), None) => {
-                            let id = rt
-                                .id
-                                .clone()
-                                .unwrap_or_else(|| format!("inline-component{index}"));
-                            let c = check_component(path, dir, &id, *rc, &raw.variables)?;
-                            components.insert(id.clone(), c);
-                            TriggerTarget::Component(id)
-                        }
+                        (Some(c), None) => TriggerTarget::Component(resolve_component(
+                            path,
+                            dir,
+                            &field,
+                            c,
+                            rt.id.as_deref(),
+                            index,
+                            &mut components,
+                            &raw.variables,
+                        )?),
                     };
                 triggers.push(HttpTrigger {
                     id: rt.id,
@@ -494,11 +504,11 @@ impl Manifest {
                 });
             }
         }
-        if triggers.is_empty() {
+        if triggers.is_empty() && cron.is_empty() {
             return Err(err(
                 "trigger.http",
-                "the app has no HTTP triggers".into(),
-                "add a `[[trigger.http]]` with a `route` and a `component`",
+                "the app has no triggers".into(),
+                "add a `[[trigger.http]]` with a `route` and a `component` (or a `[[trigger.cron]]`)",
             ));
         }
 
@@ -511,8 +521,46 @@ impl Manifest {
             base,
             variables: raw.variables,
             triggers,
+            cron,
             components,
         })
+    }
+}
+
+/// The component a trigger names: an id of `[component.*]`, or an inline
+/// component table (registered under the trigger's `id`, or a made-up one).
+#[allow(clippy::too_many_arguments)]
+fn resolve_component(
+    path: &Path,
+    dir: &Path,
+    field: &str,
+    c: RawComponentRef,
+    trigger_id: Option<&str>,
+    index: usize,
+    components: &mut BTreeMap<String, Component>,
+    app_vars: &BTreeMap<String, RawVariable>,
+) -> Result<String, ConfigError> {
+    match c {
+        RawComponentRef::Id(id) => {
+            if !components.contains_key(&id) {
+                let known: Vec<_> = components.keys().cloned().collect();
+                return Err(ConfigError::new(
+                    path,
+                    format!("{field}.component"),
+                    format!("no component is named `{id}`"),
+                    format!("add `[component.{id}]` or use one of: {}", known.join(", ")),
+                ));
+            }
+            Ok(id)
+        }
+        RawComponentRef::Inline(rc) => {
+            let id = trigger_id
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("inline-component{index}"));
+            let c = check_component(path, dir, &id, *rc, app_vars)?;
+            components.insert(id.clone(), c);
+            Ok(id)
+        }
     }
 }
 

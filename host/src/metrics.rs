@@ -64,6 +64,9 @@ struct Inner {
     denied: BTreeMap<String, u64>,
     kills: BTreeMap<(String, &'static str), u64>,
     refusals: BTreeMap<(String, &'static str), u64>,
+    cron_runs: BTreeMap<(String, &'static str), u64>,
+    cron_durations: BTreeMap<String, Histogram>,
+    cron_skipped: BTreeMap<String, u64>,
 }
 
 /// The host's metrics registry.
@@ -122,6 +125,24 @@ impl Metrics {
         });
     }
 
+    /// A cron run ended (`ok`, `error`, or the limit that stopped it).
+    pub fn cron_run(&self, component: &str, outcome: &'static str, took: Duration) {
+        self.with(|m| {
+            *m.cron_runs
+                .entry((component.to_string(), outcome))
+                .or_default() += 1;
+            m.cron_durations
+                .entry(component.to_string())
+                .or_default()
+                .observe(took);
+        });
+    }
+
+    /// Fire times skipped because the previous run was still going.
+    pub fn cron_skipped(&self, component: &str, n: u64) {
+        self.with(|m| *m.cron_skipped.entry(component.to_string()).or_default() += n);
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         self.with(|m| {
@@ -149,6 +170,18 @@ impl Metrics {
             out.push_str("# HELP skyport_refusals_total Requests refused before an instance existed, by reason.\n# TYPE skyport_refusals_total counter\n");
             for ((c, r), n) in &m.refusals {
                 let _ = writeln!(out, "skyport_refusals_total{{component=\"{}\",reason=\"{r}\"}} {n}", escape(c));
+            }
+            out.push_str("# HELP skyport_cron_runs_total Cron runs, by component and outcome.\n# TYPE skyport_cron_runs_total counter\n");
+            for ((c, o), n) in &m.cron_runs {
+                let _ = writeln!(out, "skyport_cron_runs_total{{component=\"{}\",outcome=\"{o}\"}} {n}", escape(c));
+            }
+            out.push_str("# HELP skyport_cron_run_duration_seconds Time a cron run took.\n# TYPE skyport_cron_run_duration_seconds histogram\n");
+            for (c, h) in &m.cron_durations {
+                h.render(&mut out, "skyport_cron_run_duration_seconds", &format!("component=\"{}\"", escape(c)));
+            }
+            out.push_str("# HELP skyport_cron_skipped_total Cron fire times skipped because the previous run had not ended.\n# TYPE skyport_cron_skipped_total counter\n");
+            for (c, n) in &m.cron_skipped {
+                let _ = writeln!(out, "skyport_cron_skipped_total{{component=\"{}\"}} {n}", escape(c));
             }
             out
         })

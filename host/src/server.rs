@@ -29,16 +29,13 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::OwnedSemaphorePermit;
-use wasmtime::component::ResourceTable;
-use wasmtime::{Store, UpdateDeadline};
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
-use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpView};
+use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
 use crate::app::{App, Prepared, Target};
-use crate::outbound::{Chain, OutboundHooks};
+use crate::outbound::Chain;
 use crate::routes::{Route, RouteMatch};
-use crate::state::{HostState, Kill, MemoryLimiter, Refusal};
+use crate::state::{Kill, Refusal};
 
 /// The response body type.
 pub type Body = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
@@ -341,7 +338,7 @@ fn spin_headers<B>(
 /// Service chaining: runs `http://<id>.spin.internal/...` requests against
 /// component `id` in-process, with the route it would have from outside (or
 /// a catch-all route for a private component).
-fn chain(app: &Arc<App>) -> Chain {
+pub(crate) fn chain(app: &Arc<App>) -> Chain {
     let weak = Arc::downgrade(app);
     Arc::new(move |id: &str, req: Request<WasiBody>| {
         let weak = weak.clone();
@@ -421,66 +418,6 @@ fn private_match<'a>(route: &'a Route, path: &str) -> RouteMatch<'a> {
     }
 }
 
-fn new_store(app: &Arc<App>, prepared: &Prepared) -> anyhow::Result<Store<HostState>> {
-    let grants = prepared.grants.clone();
-    let mut wasi = WasiCtxBuilder::new();
-    wasi.envs(&grants.environment)
-        .inherit_stdout()
-        .inherit_stderr();
-    // Network access goes through wasi:http and its allow-list only.
-    wasi.allow_tcp(false)
-        .allow_udp(false)
-        .allow_ip_name_lookup(false);
-    for (host_dir, guest) in &grants.mounts {
-        wasi.preopened_dir(host_dir, guest, FsPerms::ReadOnly)?;
-    }
-    let limits = grants.limits;
-    let state = HostState {
-        wasi: wasi.build(),
-        http: WasiHttpCtx::new(),
-        table: ResourceTable::new(),
-        hooks: OutboundHooks {
-            component: prepared.id.as_str().into(),
-            allow: grants.allowed_hosts.clone(),
-            metrics: app.metrics.clone(),
-            timeouts: app.timeouts,
-            chain: chain(app),
-        },
-        grants,
-        memory: MemoryLimiter {
-            max: limits.memory,
-            exceeded: false,
-        },
-        cpu_used: std::time::Duration::ZERO,
-        cpu_mark: None,
-        killed: None,
-    };
-    let mut store = Store::new(&app.runtime.engine, state);
-    store.limiter(|s| &mut s.memory);
-    // The callback runs only while Wasm executes. Each call adds the thread's
-    // CPU time spent since the previous call on the same thread, so time spent
-    // waiting on I/O or descheduled on a busy machine is not charged.
-    let budget = limits.cpu_time;
-    let cpu_ms = budget.as_millis();
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |mut ctx| {
-        let s = ctx.data_mut();
-        let now = (std::thread::current().id(), crate::cpu::thread_time());
-        if let Some((thread, at)) = s.cpu_mark {
-            if thread == now.0 {
-                s.cpu_used += now.1.saturating_sub(at);
-            }
-        }
-        s.cpu_mark = Some(now);
-        if s.cpu_used > budget {
-            s.killed = Some(Kill::CpuTime);
-            wasmtime::bail!("CPU time limit of {cpu_ms} ms exceeded (raise `cpu_time_ms` under [limits] in the runtime config)");
-        }
-        Ok(UpdateDeadline::Yield(1))
-    });
-    Ok(store)
-}
-
 async fn run<B>(
     app: &Arc<App>,
     prepared: &Arc<Prepared>,
@@ -496,7 +433,7 @@ where
 {
     spin_headers(&mut req, m, &app.manifest.base, peer, local);
     let id = prepared.id.clone();
-    let mut store = match new_store(app, prepared) {
+    let mut store = match crate::instance::new_store(app, prepared) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(component = %id, "cannot prepare the instance: {e:#}");
@@ -518,7 +455,13 @@ where
     };
 
     let timeout = prepared.grants.limits.timeout;
-    let pre = prepared.pre.clone();
+    let Some(pre) = prepared.pre.clone() else {
+        tracing::warn!(component = %id, "the component has no HTTP handler (it is a cron component)");
+        return text(
+            StatusCode::NOT_FOUND,
+            "Not Found: the component does not handle HTTP requests",
+        );
+    };
     let metrics = app.metrics.clone();
     let task_id = id.clone();
     let task = tokio::spawn(async move {
