@@ -224,9 +224,10 @@ impl App {
             // wasi:http handler, a cron trigger `handle-cron-event`.
             let cron_target = manifest.cron.iter().any(|t| t.component == *id);
             let http_target = !cron_target
-                || manifest.triggers.iter().any(
-                    |t| matches!(&t.target, TriggerTarget::Component(c) if c == id),
-                );
+                || manifest
+                    .triggers
+                    .iter()
+                    .any(|t| matches!(&t.target, TriggerTarget::Component(c) if c == id));
             let pre = match ProxyPre::new(instance_pre.clone()) {
                 Ok(p) => Some(p),
                 Err(_) if !http_target => None,

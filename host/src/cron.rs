@@ -104,10 +104,7 @@ pub async fn run_once(app: &Arc<App>, prepared: &Arc<Prepared>, timestamp: u64) 
     let id = prepared.id.clone();
     let t0 = Instant::now();
     let outcome = match prepared.running.clone().try_acquire_owned() {
-        Err(_) => Err((
-            "the component is at its max_concurrency".to_string(),
-            None,
-        )),
+        Err(_) => Err(("the component is at its max_concurrency".to_string(), None)),
         Ok(permit) => {
             let app2 = app.clone();
             let p = prepared.clone();
@@ -154,14 +151,18 @@ async fn call(
             None,
         ));
     };
-    let mut store = crate::instance::new_store(app, prepared).map_err(|e| (format!("{e:#}"), None))?;
+    let mut store =
+        crate::instance::new_store(app, prepared).map_err(|e| (format!("{e:#}"), None))?;
     let timeout = prepared.grants.limits.timeout;
     let run = async {
         let t0 = Instant::now();
         let guest = pre.instantiate_async(&mut store).await?;
         app.metrics.instantiated(&prepared.id, t0.elapsed());
         guest
-            .call_handle_cron_event(&mut store, fermyon::spin_cron::cron_types::Metadata { timestamp })
+            .call_handle_cron_event(
+                &mut store,
+                fermyon::spin_cron::cron_types::Metadata { timestamp },
+            )
             .await
     };
     match tokio::time::timeout(timeout, run).await {

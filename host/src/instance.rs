@@ -73,4 +73,3 @@ pub fn new_store(app: &Arc<App>, prepared: &Prepared) -> anyhow::Result<Store<Ho
     });
     Ok(store)
 }
-

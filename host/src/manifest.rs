@@ -409,14 +409,32 @@ impl Manifest {
             if trigger_type == "cron" {
                 for (index, table) in list.into_iter().enumerate() {
                     let field = format!("trigger.cron[{index}]");
-                    let rt: crate::cron::RawCronTrigger = table
-                        .try_into()
-                        .map_err(|e: toml::de::Error| err(&field, e.message().trim().to_string(), crate::cron::FIELDS))?;
-                    let schedule = crate::cron::schedule(&rt.cron_expression).map_err(|problem| {
-                        err(&format!("{field}.cron_expression"), problem, crate::cron::EXPRESSION_FIX)
-                    })?;
-                    let inline_id = rt.id.clone().unwrap_or_else(|| format!("inline-cron-component{index}"));
-                    let component = resolve_component(path, dir, &field, rt.component, Some(&inline_id), index, &mut components, &raw.variables)?;
+                    let rt: crate::cron::RawCronTrigger =
+                        table.try_into().map_err(|e: toml::de::Error| {
+                            err(&field, e.message().trim().to_string(), crate::cron::FIELDS)
+                        })?;
+                    let schedule =
+                        crate::cron::schedule(&rt.cron_expression).map_err(|problem| {
+                            err(
+                                &format!("{field}.cron_expression"),
+                                problem,
+                                crate::cron::EXPRESSION_FIX,
+                            )
+                        })?;
+                    let inline_id = rt
+                        .id
+                        .clone()
+                        .unwrap_or_else(|| format!("inline-cron-component{index}"));
+                    let component = resolve_component(
+                        path,
+                        dir,
+                        &field,
+                        rt.component,
+                        Some(&inline_id),
+                        index,
+                        &mut components,
+                        &raw.variables,
+                    )?;
                     cron.push(crate::cron::CronTrigger {
                         id: rt.id,
                         component,

@@ -44,6 +44,8 @@ pub fn wasm_dir() -> &'static Path {
                     "greet-caller",
                     "-p",
                     "kv-dns",
+                    "-p",
+                    "ticker",
                 ])
                 .arg("--target-dir")
                 .arg(&target)
@@ -106,10 +108,10 @@ impl Drop for TempDir {
     }
 }
 
-/// Replaces `{probe}`, `{hello}`, `{greeter}`, `{greet-caller}` with component paths.
+/// Replaces `{probe}`, `{hello}`, `{greeter}`, `{greet-caller}`, `{ticker}` with component paths.
 pub fn manifest(text: &str) -> String {
     let mut out = text.to_string();
-    for name in ["probe", "hello", "greeter", "greet-caller"] {
+    for name in ["probe", "hello", "greeter", "greet-caller", "ticker"] {
         out = out.replace(&format!("{{{name}}}"), &wasm(name));
     }
     out
