@@ -135,6 +135,23 @@ component = "failing"
 cron_expression = "* * * * * *"
 
 [[trigger.cron]]
+component = "chaining"
+cron_expression = "* * * * * *"
+
+[[trigger.http]]
+route = "/..."
+component = "web"
+
+[component.web]
+source = "{{hello}}"
+
+[component.chaining]
+source = "{{ticker}}"
+allowed_outbound_hosts = ["http://web.spin.internal"]
+[component.chaining.variables]
+probe = "chain"
+
+[[trigger.cron]]
 component = "trapping"
 cron_expression = "* * * * * *"
 
@@ -180,6 +197,13 @@ probe = "trap"
         log.contains("outbound request to https://example.com") && log.contains("denied"),
         "{log}"
     );
+    // Service chaining belongs to HTTP-triggered runs, as on Spin: from a
+    // cron run the name does not resolve.
+    assert!(
+        stdout.contains("probe chain=refused ErrorCode::DnsError"),
+        "{stdout}"
+    );
+    assert!(log.contains("service chaining is only available to HTTP-triggered runs"), "{log}");
     // A run that returns an error, or traps, is logged as such; the
     // schedule goes on.
     assert!(

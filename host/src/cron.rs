@@ -152,7 +152,7 @@ async fn call(
         ));
     };
     let mut store =
-        crate::instance::new_store(app, prepared).map_err(|e| (format!("{e:#}"), None))?;
+        crate::instance::new_store(app, prepared, false).map_err(|e| (format!("{e:#}"), None))?;
     let timeout = prepared.grants.limits.timeout;
     let run = async {
         let t0 = Instant::now();

@@ -13,8 +13,13 @@ use crate::app::{App, Prepared};
 use crate::outbound::OutboundHooks;
 use crate::state::{HostState, Kill, MemoryLimiter};
 
-/// A store for one run of `prepared`.
-pub fn new_store(app: &Arc<App>, prepared: &Prepared) -> anyhow::Result<Store<HostState>> {
+/// A store for one run of `prepared`; `chaining` gives it service chaining
+/// (HTTP-triggered runs only, as on Spin).
+pub fn new_store(
+    app: &Arc<App>,
+    prepared: &Prepared,
+    chaining: bool,
+) -> anyhow::Result<Store<HostState>> {
     let grants = prepared.grants.clone();
     let mut wasi = WasiCtxBuilder::new();
     wasi.envs(&grants.environment)
@@ -37,7 +42,7 @@ pub fn new_store(app: &Arc<App>, prepared: &Prepared) -> anyhow::Result<Store<Ho
             allow: grants.allowed_hosts.clone(),
             metrics: app.metrics.clone(),
             timeouts: app.timeouts,
-            chain: crate::server::chain(app),
+            chain: chaining.then(|| crate::server::chain(app)),
         },
         grants,
         memory: MemoryLimiter {

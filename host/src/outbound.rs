@@ -53,7 +53,9 @@ pub struct OutboundHooks {
     pub allow: Arc<AllowList>,
     pub metrics: Arc<Metrics>,
     pub timeouts: OutboundTimeouts,
-    pub chain: Chain,
+    /// Service chaining, for runs of the HTTP trigger only: Spin installs
+    /// it there and nowhere else, so a cron run cannot chain.
+    pub chain: Option<Chain>,
 }
 
 impl OutboundHooks {
@@ -98,7 +100,21 @@ impl WasiHttpHooks for OutboundHooks {
             if !self.allow.allows_chaining(target) {
                 return self.deny(&scheme, &host, port);
             }
-            let call = (self.chain)(target, request);
+            let Some(chain) = &self.chain else {
+                // As on Spin: outside an HTTP request the name is just a
+                // host name, and it does not resolve.
+                tracing::warn!(
+                    component = %self.component,
+                    "request to {host} failed: service chaining is only available to HTTP-triggered runs (as on Spin); this run was started by another trigger"
+                );
+                return Box::new(async {
+                    Err(HttpError::DnsError {
+                        rcode: Some("NXDOMAIN".into()),
+                        info_code: None,
+                    })
+                });
+            };
+            let call = chain(target, request);
             return Box::new(async move {
                 let response = call.await?;
                 Ok((

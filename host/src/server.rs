@@ -433,7 +433,7 @@ where
 {
     spin_headers(&mut req, m, &app.manifest.base, peer, local);
     let id = prepared.id.clone();
-    let mut store = match crate::instance::new_store(app, prepared) {
+    let mut store = match crate::instance::new_store(app, prepared, true) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(component = %id, "cannot prepare the instance: {e:#}");

@@ -33,14 +33,19 @@ impl Guest for Ticker {
                 Ok(_) => println!("probe kv=opened"),
                 Err(e) => println!("probe kv=refused {e:?}"),
             },
-            "http" => {
+            probe @ ("http" | "chain") => {
+                let url = if probe == "http" {
+                    "https://example.com/"
+                } else {
+                    "http://web.spin.internal/"
+                };
                 let sent = spin_sdk::http::run(async {
-                    let req = spin_sdk::http::Request::get("https://example.com/");
+                    let req = spin_sdk::http::Request::get(url);
                     spin_sdk::http::send::<_, spin_sdk::http::Response>(req).await
                 });
                 match sent {
-                    Ok(r) => println!("probe http=status {}", r.status()),
-                    Err(e) => println!("probe http=refused {e}"),
+                    Ok(r) => println!("probe {probe}=status {}", r.status()),
+                    Err(e) => println!("probe {probe}=refused {e}"),
                 }
             }
             "fail" => return Err(Error::Other("asked to fail".into())),
