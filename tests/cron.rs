@@ -203,7 +203,10 @@ probe = "trap"
         stdout.contains("probe chain=refused ErrorCode::DnsError"),
         "{stdout}"
     );
-    assert!(log.contains("service chaining is only available to HTTP-triggered runs"), "{log}");
+    assert!(
+        log.contains("service chaining is only available to HTTP-triggered runs"),
+        "{log}"
+    );
     // A run that returns an error, or traps, is logged as such; the
     // schedule goes on.
     assert!(

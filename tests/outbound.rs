@@ -193,3 +193,42 @@ fn metrics_on_their_own_address() {
         "{metrics}"
     );
 }
+
+/// As on Spin, an entry that an unset variable leaves empty is skipped (an
+/// optional endpoint), while an empty literal entry is refused at start.
+#[test]
+fn an_entry_left_empty_by_a_variable_is_skipped() {
+    let upstream = Upstream::start("from upstream");
+    let dir = TempDir::new("outbound-optional");
+    dir.write(
+        "spin.toml",
+        &support::manifest(&format!(
+            r#"
+spin_manifest_version = 2
+[application]
+name = "optional"
+[variables]
+optional_endpoint = {{ default = "" }}
+[[trigger.http]]
+route = "/..."
+component = "a"
+[component.a]
+source = "{{probe}}"
+allowed_outbound_hosts = ["{{{{ optional_endpoint }}}}", "http://127.0.0.1:{port}"]
+"#,
+            port = upstream.port
+        )),
+    );
+    let host = Host::start(dir.path(), &Opts::default());
+    let url = format!("http://127.0.0.1:{}/x", upstream.port);
+    let (status, body) = host.get(&format!("/?op=fetch&url={url}"));
+    assert_eq!((status, body.as_str()), (200, "200 from upstream"));
+    drop(host);
+
+    dir.write(
+        "spin.toml",
+        &support::one_component("{probe}", "allowed_outbound_hosts = [\"\"]\n"),
+    );
+    let err = support::start_fails(dir.path(), &Opts::default());
+    assert!(err.contains("allowed_outbound_hosts[0]"), "{err}");
+}

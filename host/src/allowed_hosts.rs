@@ -243,9 +243,21 @@ impl AllowList {
     }
 }
 
+/// Whether a rendered entry is empty: what an unset variable leaves.
+pub fn is_unset(rendered: &str) -> bool {
+    matches!(rendered, "" | "http://" | "https://")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unset_entries_are_recognized() {
+        assert!(is_unset(""));
+        assert!(is_unset("https://"));
+        assert!(!is_unset("https://example.com"));
+    }
 
     fn list(entries: &[&str]) -> AllowList {
         AllowList::new(

@@ -349,6 +349,12 @@ fn allow_list(
                 format!("give `{v}` a value or a default"),
             )
         })?;
+        // As on Spin: an entry that a variable leaves empty is an optional
+        // endpoint left unset, and is skipped; an empty literal is an error.
+        if template.references().next().is_some() && crate::allowed_hosts::is_unset(&rendered.value)
+        {
+            continue;
+        }
         // Messages quote the entry as written, so a secret never reaches a log.
         let host = AllowedHost::parse(&rendered.value).map_err(|p| {
             let p = if rendered.secret {
