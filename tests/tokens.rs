@@ -19,6 +19,7 @@ fn connect_with_expiring_token(p: &Product) -> String {
         access_token_lifetime_secs: Some(secs),
         page_size: None,
         azurite_url: None,
+        refresh_token_idle_secs: None,
     };
     p.sim.command(settings(301)).unwrap();
     let id = p.connect(BOOTSTRAP_KEY, USERNAME);

@@ -87,6 +87,7 @@ pub enum Command {
         access_token_lifetime_secs: Option<i64>,
         page_size: Option<usize>,
         azurite_url: Option<String>,
+        refresh_token_idle_secs: Option<i64>,
     },
 }
 
@@ -234,6 +235,7 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
             access_token_lifetime_secs,
             page_size,
             azurite_url,
+            refresh_token_idle_secs,
         } => {
             let s = &mut state.world.settings;
             if let Some(v) = lro_polls {
@@ -253,6 +255,9 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
             }
             if azurite_url.is_some() {
                 s.azurite_url = azurite_url;
+            }
+            if let Some(v) = refresh_token_idle_secs {
+                s.refresh_token_idle_secs = v.max(1);
             }
         }
     }

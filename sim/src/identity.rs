@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::http::{enc, Req, Resp};
-use crate::state::{guid, now, Code, Grant, SignInOutcome, State};
+use crate::state::{guid, now, Code, Grant, Revocation, SignInOutcome, State};
 use crate::world::{App, Tenant, User};
 
 /// The audience of ARM access tokens.
@@ -735,6 +735,26 @@ pub fn token(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
             };
             if !grant.client_id.eq_ignore_ascii_case(&app.client_id) {
                 return token_error(400, "invalid_grant", 70000, "The provided value for the 'refresh_token' parameter is not valid. It was issued to another client.");
+            }
+            // A refresh token unused for too long has died of inactivity.
+            let idle = now() - grant.issued;
+            if idle > state.world.settings.refresh_token_idle_secs {
+                let issued = chrono::DateTime::from_timestamp(grant.issued, 0)
+                    .map(|d| d.to_rfc3339())
+                    .unwrap_or_default();
+                let (code, text) = Revocation::Expired.aadsts();
+                let span = state.world.settings.refresh_token_idle_secs;
+                let text = text.replace("{issued}", &issued).replace(
+                    "90.00:00:00",
+                    &format!(
+                        "{}.{:02}:{:02}:{:02}",
+                        span / 86400,
+                        span % 86400 / 3600,
+                        span % 3600 / 60,
+                        span % 60
+                    ),
+                );
+                return token_error(400, "invalid_grant", code, &text);
             }
             if let Some((at, why)) = state.revocations.get(&grant.user) {
                 if *at > grant.seq {

@@ -165,10 +165,17 @@ pub struct Settings {
     /// blob front door forwards to; without it blobs are kept in memory.
     #[serde(default)]
     pub azurite_url: Option<String>,
+    /// How long a refresh token may go unused before it dies (AADSTS700082);
+    /// Entra's default is 90 days.
+    #[serde(default = "ninety_days")]
+    pub refresh_token_idle_secs: i64,
 }
 
 fn hour() -> i64 {
     3599
+}
+fn ninety_days() -> i64 {
+    90 * 24 * 3600
 }
 fn two() -> u32 {
     2
@@ -186,6 +193,7 @@ impl Default for Settings {
             retry_after_secs: 0,
             page_size: page(),
             azurite_url: None,
+            refresh_token_idle_secs: ninety_days(),
         }
     }
 }

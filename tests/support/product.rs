@@ -42,6 +42,8 @@ pub fn product_wasm_dir() -> &'static PathBuf {
                     "-p",
                     "console",
                     "-p",
+                    "jobs",
+                    "-p",
                     "azure-compute",
                     "-p",
                     "azure-account",

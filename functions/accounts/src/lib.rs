@@ -11,9 +11,11 @@ use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::plugin_account;
 use skyport_functions::plugin_types::Session;
-use skyport_functions::{accounts, db, oauth, orgs};
+use skyport_functions::{accounts, db, internal, oauth, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
+
+mod upkeep;
 
 #[http_component]
 async fn handle(req: Request) -> Response {
@@ -29,6 +31,11 @@ const REVOKE: &str = "Skyport no longer holds tokens for this account. To revoke
 async fn route(req: Request) -> Result<Response, ApiError> {
     let segments = segments(req.path());
     let method = req.method().clone();
+    if internal::is_jobs_call(&req, "accounts")? {
+        // The jobs component's turn: tokens kept alive, health re-checked.
+        let db = db::open()?;
+        return Ok(internal::answer(&upkeep::run(&db).await?));
+    }
     if segments == ["api", "v1", "orgs"] && method == Method::Post {
         return create_org(&req);
     }

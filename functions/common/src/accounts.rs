@@ -213,8 +213,8 @@ pub fn store_tokens(
         id,
     );
     db.execute(
-        "UPDATE accounts SET tokens = ?, access_expires_at = ?, refresh_lock = NULL, updated_at = ? WHERE id = ?",
-        &[text(&sealed), int(tokens.expires_at), int(crate::now()), text(id)],
+        "UPDATE accounts SET tokens = ?, access_expires_at = ?, refreshed_at = ?, refresh_lock = NULL, updated_at = ? WHERE id = ?",
+        &[text(&sealed), int(tokens.expires_at), int(crate::now()), int(crate::now()), text(id)],
     )?;
     Ok(())
 }
@@ -370,7 +370,7 @@ async fn refresh_now(
 }
 
 /// Marks the stored access token stale, unless another request already replaced it.
-fn invalidate(db: &Connection, id: &str, sealed: &str) -> Result<(), ApiError> {
+pub fn invalidate(db: &Connection, id: &str, sealed: &str) -> Result<(), ApiError> {
     db.execute(
         "UPDATE accounts SET access_expires_at = 0 WHERE id = ? AND tokens = ?",
         &[text(id), text(sealed)],

@@ -15,6 +15,8 @@ use crate::api::ApiError;
 pub struct Key {
     id: String,
     cipher: XChaCha20Poly1305,
+    /// Proves a request came from one of the app's own components.
+    internal: String,
 }
 
 fn parse(text: &str, name: &str) -> Result<Key, ApiError> {
@@ -34,9 +36,14 @@ fn parse(text: &str, name: &str) -> Result<Key, ApiError> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
+    let mut h = Sha256::new();
+    h.update(b"skyport internal calls\0");
+    h.update(&bytes);
+    let internal = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Ok(Key {
         id,
         cipher: XChaCha20Poly1305::new_from_slice(&bytes).expect("32 bytes"),
+        internal,
     })
 }
 
@@ -104,6 +111,20 @@ impl Keys {
                 },
             )
             .map_err(|_| ApiError::internal("a stored token failed its integrity check"))
+    }
+
+    /// The token the app's components send each other (derived from the
+    /// current key; the previous key's is accepted during a rotation).
+    pub fn internal_token(&self) -> &str {
+        &self.current.internal
+    }
+
+    /// Whether `token` is one of the app's own internal tokens.
+    pub fn is_internal(&self, token: &str) -> bool {
+        [Some(&self.current), self.previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|k| crate::orgs::constant_time_eq(k.internal.as_bytes(), token.as_bytes()))
     }
 
     /// Whether `sealed` was sealed with the current key.

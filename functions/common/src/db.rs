@@ -94,6 +94,13 @@ fn migrations() -> Vec<Vec<Step>> {
         // changes' operations in one table, with a version for
         // compare-and-set, their account, parameters, result and retries.
         ONE_ENGINE.iter().map(|s| Step::Sql(s)).collect(),
+        // 4: background upkeep of accounts: when their refresh token was
+        // last used, and when their health is checked next (with backoff).
+        vec![
+            Step::Sql("ALTER TABLE accounts ADD COLUMN refreshed_at INTEGER"),
+            Step::Sql("ALTER TABLE accounts ADD COLUMN next_check_at INTEGER"),
+            Step::Sql("ALTER TABLE accounts ADD COLUMN check_failures INTEGER NOT NULL DEFAULT 0"),
+        ],
     ]
 }
 

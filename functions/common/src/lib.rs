@@ -1,8 +1,9 @@
-//! What Skyport's HTTP functions share. `config` reads the app variables,
+//! What Skyport's functions share. `config` reads the app variables,
 //! `api` shapes JSON answers and errors, `db` owns the SQLite schema,
 //! `orgs` authenticates API keys, `crypto` seals tokens at rest, `oauth` runs
 //! the authorization-code flow, `accounts` keeps accounts and their tokens
-//! fresh, and `pages` renders the popup's closing page.
+//! fresh, `ops` is the one operation engine, `internal` carries the jobs
+//! component's calls, and `pages` renders the popup's closing page.
 //!
 //! Provider specifics come from the plugins behind `skyport:identity` and
 //! `skyport:account` (imported here and wired in spin.toml), never from this crate.
@@ -12,6 +13,7 @@ pub mod api;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod internal;
 pub mod oauth;
 pub mod ops;
 pub mod orgs;

@@ -215,6 +215,82 @@ pub async fn advance<H: Handler>(db: &Connection, id: &str, h: &H) -> Result<boo
     Ok(true)
 }
 
+/// Running operations of these kinds whose lease is free, fairly across
+/// organizations: every organization's oldest first, then their second
+/// oldest, and so on, at most `limit` in all.
+pub fn due(db: &Connection, kinds: &[&str], limit: usize) -> Result<Vec<String>, ApiError> {
+    let marks = vec!["?"; kinds.len()].join(", ");
+    let mut params: Vec<spin_sdk::sqlite::Value> = vec![int(crate::now())];
+    params.extend(kinds.iter().map(|k| text(k)));
+    params.push(int(limit as i64));
+    let r = db.execute(
+        &format!(
+            "SELECT id FROM (SELECT id, updated_at, ROW_NUMBER() OVER (PARTITION BY org_id ORDER BY updated_at, id) AS turn
+               FROM operations WHERE status = 'running' AND (lease IS NULL OR lease < ?) AND kind IN ({marks}))
+             ORDER BY turn, updated_at, id LIMIT ?"
+        ),
+        &params,
+    )?;
+    Ok((0..r.rows.len())
+        .filter_map(|i| get_text(&r, i, "id"))
+        .collect())
+}
+
+/// One background turn over the due operations of these kinds: each moves
+/// on as far as it goes without waiting on the provider (a step that leaves
+/// it where it was ends its turn), until `budget` is spent. Returns what was
+/// done, for the jobs component's log.
+pub async fn work<H: Handler>(
+    db: &Connection,
+    kinds: &[&str],
+    h: &H,
+    budget: std::time::Duration,
+) -> Result<Value, ApiError> {
+    let started = std::time::Instant::now();
+    let (mut touched, mut steps, mut finished) = (0, 0, 0);
+    let mut errors = Vec::new();
+    'ops: for id in due(db, kinds, 50)? {
+        touched += 1;
+        for _ in 0..30 {
+            if started.elapsed() > budget {
+                break 'ops;
+            }
+            let before = position(db, &id)?;
+            match advance(db, &id, h).await {
+                Ok(true) => steps += 1,
+                Ok(false) => break,
+                Err(e) => {
+                    errors.push(json!({ "operation": id, "code": e.code }));
+                    break;
+                }
+            }
+            let after = position(db, &id)?;
+            if after.0 != "running" {
+                finished += 1;
+                break;
+            }
+            if after == before {
+                // Waiting on the provider: the next turn looks again.
+                break;
+            }
+        }
+    }
+    Ok(json!({ "operations": touched, "steps": steps, "finished": finished, "errors": errors }))
+}
+
+/// Where an operation stands: status, step and its index.
+fn position(db: &Connection, id: &str) -> Result<(String, String, i64), ApiError> {
+    let r = db.execute(
+        "SELECT status, step, step_index FROM operations WHERE id = ?",
+        &[text(id)],
+    )?;
+    Ok((
+        get_text(&r, 0, "status").unwrap_or_default(),
+        get_text(&r, 0, "step").unwrap_or_default(),
+        get_int(&r, 0, "step_index").unwrap_or(0),
+    ))
+}
+
 /// Takes the lease of a running operation whose lease is free, and reads it.
 fn take(db: &Connection, id: &str) -> Result<Option<Op>, ApiError> {
     let now = crate::now();

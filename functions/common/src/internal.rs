@@ -1,0 +1,69 @@
+//! Calls between the app's own components: the jobs component asks each
+//! function to do its share of background work at `/internal/jobs/<name>`,
+//! through the app's own address (`public_url`) — a cron-triggered run has no
+//! service chaining on Spin. Each call carries a token derived from the
+//! app's `token_key`, so nothing outside the app can make one; without it the
+//! endpoints answer as if they did not exist.
+
+use spin_sdk::http::{Request, Response};
+
+use crate::api::{json_response, ApiError};
+use crate::crypto::Keys;
+
+/// The header carrying the internal token.
+pub const HEADER: &str = "x-skyport-internal";
+
+/// How long one function's share of a jobs run may take.
+pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// Whether `req` is the jobs component's call for `name`'s share of the
+/// work — checked: a call without the app's token is refused as if the
+/// endpoint did not exist.
+pub fn is_jobs_call(req: &Request, name: &str) -> Result<bool, ApiError> {
+    if req.path().trim_end_matches('/') != format!("/internal/jobs/{name}") {
+        return Ok(false);
+    }
+    if *req.method() != spin_sdk::http::Method::Post {
+        return Err(ApiError::no_such_endpoint(None));
+    }
+    check(req)?;
+    Ok(true)
+}
+
+/// Refuses a request to an internal endpoint that does not carry the app's
+/// token — as if the endpoint did not exist.
+pub fn check(req: &Request) -> Result<(), ApiError> {
+    let keys = Keys::load()?;
+    let given = req.header(HEADER).and_then(|h| h.as_str()).unwrap_or("");
+    if keys.is_internal(given) {
+        Ok(())
+    } else {
+        Err(ApiError::no_such_endpoint(None))
+    }
+}
+
+/// Posts to the app's own `path` (under `public_url`) with the internal
+/// token; returns the status and the JSON answer.
+pub async fn call(path: &str) -> Result<(u16, serde_json::Value), ApiError> {
+    let keys = Keys::load()?;
+    let base = crate::config::public_url()?;
+    let req = Request::builder()
+        .method(spin_sdk::http::Method::Post)
+        .uri(format!("{}{path}", base.trim_end_matches('/')))
+        .header(HEADER, keys.internal_token())
+        .build();
+    let res: Response = spin_sdk::http::send(req).await.map_err(|e| {
+        ApiError::config(
+            &format!("the app's own address {base} cannot be reached ({e})"),
+            "check that `public_url` is where this app is served, and allow it in the jobs component's allowed_outbound_hosts",
+        )
+    })?;
+    let status = *res.status();
+    let body = serde_json::from_slice(res.body()).unwrap_or(serde_json::Value::Null);
+    Ok((status, body))
+}
+
+/// The answer of an internal endpoint.
+pub fn answer(v: &serde_json::Value) -> Response {
+    json_response(200, v)
+}

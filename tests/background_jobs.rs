@@ -1,0 +1,164 @@
+//! Nothing waits on a browser: the jobs component, on the host's cron
+//! trigger, finishes operations nobody polls, re-checks account health so a
+//! revoked grant turns Expired without a click, and uses refresh tokens
+//! before they die of inactivity. The tests only wait and read.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sim::state::Revocation;
+use sim::world::defaults::*;
+use sim::{Command, World};
+use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+
+/// The product with jobs every second instead of every ten, and `env`.
+fn product(env: &[(&str, &str)]) -> Product {
+    let mut p = Product::start_with_manifest(World::default(), |m| {
+        let every_second = m.replace(
+            "cron_expression = \"*/10 * * * * *\"",
+            "cron_expression = \"* * * * * *\"",
+        );
+        assert_ne!(every_second, m, "spin.toml schedules the jobs component");
+        every_second
+    });
+    for (k, v) in env {
+        p.opts.env.push((k.to_string(), v.to_string()));
+    }
+    p.restart();
+    p
+}
+
+/// Reads `path` until `done` holds for its answer (at most `secs`).
+fn wait_for(p: &Product, path: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let (status, v) = p.api("GET", path, BOOTSTRAP_KEY, "");
+        assert_eq!(status, 200, "{v}");
+        if done(&v) {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} never got there: {v}\n{}",
+            p.host.log()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn work_nobody_polls_is_finished_in_the_background() {
+    let p = product(&[]);
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let (status, op) = p.create_server(
+        &server_spec(&account, "unwatched", "westeurope", "Standard_B1s"),
+        "bg-1",
+    );
+    assert_eq!(status, 202, "{op}");
+    let server = op["server"]["id"].as_str().unwrap().to_string();
+    let body = json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": "westeurope",
+        "storage_account": "skyportbg1", "container": "backups" });
+    let (status, setup) = p.api(
+        "POST",
+        "/api/v1/storage/setup",
+        BOOTSTRAP_KEY,
+        &body.to_string(),
+    );
+    assert_eq!(status, 202, "{setup}");
+    assert_eq!(setup["status"], "running", "{setup}");
+
+    // Only reads from here on: the server list and the targets list.
+    let s = wait_for(&p, &format!("/api/v1/servers/{server}"), 90, |v| {
+        v["status"] != "provisioning"
+    });
+    assert_eq!(s["status"], "running", "{s}");
+    assert!(s["public_ip"].is_string(), "{s}");
+    let t = wait_for(&p, "/api/v1/storage/targets", 60, |v| {
+        !v["targets"].as_array().unwrap().is_empty()
+    });
+    assert_eq!(t["targets"][0]["storage_account"], "skyportbg1");
+    assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 1);
+    let log = p.host.log();
+    assert!(log.contains("cron component=jobs outcome=ok"), "{log}");
+}
+
+#[test]
+fn a_revoked_grant_turns_expired_without_a_click() {
+    let p = product(&[("SPIN_VARIABLE_HEALTH_CHECK_SECONDS", "3")]);
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let path = format!("/api/v1/accounts/{account}");
+    let (_, a) = p.api("GET", &path, BOOTSTRAP_KEY, "");
+    assert_eq!(a["status"], "Active", "{a}");
+    p.sim
+        .command(Command::Revoke {
+            user: USERNAME.into(),
+            reason: Revocation::PasswordChange,
+        })
+        .unwrap();
+    let a = wait_for(&p, &path, 30, |v| v["status"] != "Active");
+    assert_eq!(a["status"], "Expired", "{a}");
+    assert!(
+        a.to_string().contains("50173") || a.to_string().contains("password"),
+        "the reason is Azure's: {a}"
+    );
+}
+
+/// Connects, then leaves the account alone for longer than the emulator
+/// lets a refresh token go unused; returns the account after a refresh.
+fn idle_account(keepalive: &str) -> Value {
+    let p = product(&[
+        ("SPIN_VARIABLE_TOKEN_KEEPALIVE_SECONDS", keepalive),
+        ("SPIN_VARIABLE_HEALTH_CHECK_SECONDS", "86400"),
+    ]);
+    // Refresh tokens die after 5 s unused ("90 days", sped up).
+    p.sim
+        .command(Command::Settings {
+            lro_polls: None,
+            registration_polls: None,
+            retry_after_secs: None,
+            access_token_lifetime_secs: None,
+            page_size: None,
+            azurite_url: None,
+            refresh_token_idle_secs: Some(5),
+        })
+        .unwrap();
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    std::thread::sleep(Duration::from_secs(9));
+    // Now the access token must be refreshed.
+    p.sim.command(Command::ExpireAccessTokens).unwrap();
+    let (_, a) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{account}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    let (_, a2) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{account}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    json!({ "refresh": a, "account": a2 })
+}
+
+#[test]
+fn refresh_tokens_are_used_before_they_die_of_inactivity() {
+    let kept = idle_account("2");
+    assert_eq!(kept["account"]["status"], "Active", "{kept}");
+}
+
+#[test]
+fn without_upkeep_an_idle_refresh_token_dies() {
+    // The control: with the keep-alive far away, the same wait kills the grant.
+    let lost = idle_account("100000");
+    assert_eq!(lost["account"]["status"], "Expired", "{lost}");
+    assert!(
+        lost["account"]["status_reason"]
+            .as_str()
+            .unwrap()
+            .contains("long time unused"),
+        "the reason is the inactivity (AADSTS700082): {lost}"
+    );
+}
