@@ -162,3 +162,37 @@ fn without_upkeep_an_idle_refresh_token_dies() {
         "the reason is the inactivity (AADSTS700082): {lost}"
     );
 }
+
+#[test]
+fn only_the_app_and_its_scheduler_start_background_work() {
+    let p = product(&[("SPIN_VARIABLE_JOBS_TOKEN", "jobs-secret-0123456789")]);
+    let post = |path: &str, headers: &[(&str, &str)]| {
+        support::request("POST", &format!("{}{path}", p.host.url), headers, "")
+    };
+    // A function's share, asked for from outside: as if it did not exist.
+    for share in ["servers", "storage", "dns", "accounts"] {
+        let (status, body) = post(&format!("/internal/jobs/{share}"), &[]);
+        assert_eq!(status, 404, "{share}: {body}");
+        let (status, body) = post(
+            &format!("/internal/jobs/{share}"),
+            &[("x-skyport-internal", "guess")],
+        );
+        assert_eq!(status, 404, "{share}: {body}");
+    }
+    // The scheduler's route wants the jobs token.
+    let (status, body) = post("/internal/jobs/run", &[]);
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = post(
+        "/internal/jobs/run",
+        &[("authorization", "Bearer jobs-secret-0123456789")],
+    );
+    assert_eq!(status, 200, "{body}");
+    let run: Value = serde_json::from_str(&body).unwrap();
+    for share in ["servers", "storage", "dns", "accounts"] {
+        assert!(
+            run[share].is_object() && run[share].get("error").is_none(),
+            "{run}"
+        );
+    }
+    assert!(run["servers"]["operations"].is_number(), "{run}");
+}

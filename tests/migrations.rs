@@ -69,7 +69,8 @@ fn operations_of_the_release_before_move_into_one_engine() {
         let org: String = conn
             .query_row("SELECT org_id FROM bootstrap_org", [], |r| r.get(0))
             .unwrap();
-        // The tables as the release before migration 3 had them.
+        // The tables as the release before migration 3 had them (and the
+        // accounts before migration 4).
         conn.execute_batch(&format!(
             "DROP TABLE operations;
              CREATE TABLE operations (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, kind TEXT NOT NULL, server_id TEXT NOT NULL,
@@ -85,6 +86,9 @@ fn operations_of_the_release_before_move_into_one_engine() {
                 'https://oldstore.blob.core.windows.net/backups', 3);
              INSERT INTO storage_ops VALUES ('44444444-4444-4444-8444-444444444444', '{org}', 'acc', 'backups', 'tok', 'succeeded', 'Access verified',
                 NULL, '33333333-3333-4333-8333-333333333333', 1, 3);
+             ALTER TABLE accounts DROP COLUMN refreshed_at;
+             ALTER TABLE accounts DROP COLUMN next_check_at;
+             ALTER TABLE accounts DROP COLUMN check_failures;
              PRAGMA user_version = 2;"
         ))
         .unwrap();
