@@ -66,6 +66,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub metrics_path: Option<String>,
     pub timeouts: OutboundTimeouts,
+    /// `[outbound_networking] block_networks` of the runtime config.
+    pub blocked: Arc<crate::blocked_networks::BlockedNetworks>,
 }
 
 fn config_err(
@@ -310,6 +312,7 @@ impl App {
             metrics,
             metrics_path: opts.metrics_path.clone(),
             timeouts: rc.outbound,
+            blocked: Arc::new(rc.blocked.clone()),
         })
     }
 }

@@ -42,6 +42,7 @@ pub fn new_store(
             allow: grants.allowed_hosts.clone(),
             metrics: app.metrics.clone(),
             timeouts: app.timeouts,
+            blocked: app.blocked.clone(),
             chain: chaining.then(|| crate::server::chain(app)),
         },
         grants,

@@ -10,6 +10,7 @@
 
 pub mod allowed_hosts;
 pub mod app;
+pub mod blocked_networks;
 pub mod build;
 pub mod compose;
 pub mod cpu;

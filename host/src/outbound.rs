@@ -15,6 +15,7 @@ use wasmtime_wasi_http::{
 };
 
 use crate::allowed_hosts::AllowList;
+use crate::blocked_networks::BlockedNetworks;
 use crate::metrics::Metrics;
 
 /// Timeouts for outbound requests.
@@ -53,6 +54,8 @@ pub struct OutboundHooks {
     pub allow: Arc<AllowList>,
     pub metrics: Arc<Metrics>,
     pub timeouts: OutboundTimeouts,
+    /// Addresses no request may reach (runtime config).
+    pub blocked: Arc<BlockedNetworks>,
     /// Service chaining, for runs of the HTTP trigger only: Spin installs
     /// it there and nowhere else, so a cron run cannot chain.
     pub chain: Option<Chain>,
@@ -138,6 +141,21 @@ impl WasiHttpHooks for OutboundHooks {
                 t.between_bytes,
             )),
         };
+        if !self.blocked.is_empty() {
+            let blocked = self.blocked.clone();
+            let component = self.component.clone();
+            return Box::new(async move {
+                match tokio::time::timeout(
+                    t.total,
+                    send_checked(request, options, &blocked, &component),
+                )
+                .await
+                {
+                    Ok(result) => result,
+                    Err(_) => Err(HttpError::ConnectionReadTimeout),
+                }
+            });
+        }
         Box::new(async move {
             let sent =
                 tokio::time::timeout(t.total, default_send_request(request, Some(options))).await;
@@ -151,4 +169,140 @@ impl WasiHttpHooks for OutboundHooks {
             ))
         })
     }
+}
+
+/// What a checked send answers: the response and the future driving its
+/// connection.
+type Sent = (
+    http::Response<WasiBody>,
+    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+);
+
+/// Sends a request when networks are blocked: the host name is resolved
+/// once, blocked addresses are dropped (all blocked: `destination-ip-
+/// prohibited`), and the connection goes to exactly the addresses checked —
+/// never to a second resolution, which DNS rebinding could point elsewhere.
+/// TLS still verifies the certificate against the host name.
+async fn send_checked(
+    mut request: http::Request<WasiBody>,
+    options: RequestOptions,
+    blocked: &BlockedNetworks,
+    component: &str,
+) -> Result<Sent, HttpError> {
+    let uri = request.uri().clone();
+    let host = uri.host().ok_or(HttpError::HttpRequestUriInvalid)?;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let tls = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    let connect = options.connect_timeout.unwrap_or(Duration::from_secs(10));
+
+    let resolved: Vec<std::net::SocketAddr> = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![(ip, port).into()],
+        Err(_) => {
+            match tokio::time::timeout(connect, tokio::net::lookup_host((host.as_str(), port)))
+                .await
+            {
+                Ok(Ok(a)) => a.collect(),
+                Ok(Err(_)) => {
+                    return Err(HttpError::DnsError {
+                        rcode: Some("address not available".into()),
+                        info_code: None,
+                    })
+                }
+                Err(_) => return Err(HttpError::DnsTimeout),
+            }
+        }
+    };
+    let (refused, allowed): (Vec<_>, Vec<_>) = resolved
+        .into_iter()
+        .partition(|a| blocked.is_blocked(a.ip()));
+    if allowed.is_empty() {
+        tracing::warn!(
+            component = %component,
+            "outbound request to {host} refused: every address it resolves to ({}) is in the runtime config's block_networks",
+            refused.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ")
+        );
+        return Err(HttpError::DestinationIpProhibited);
+    }
+
+    let stream =
+        match tokio::time::timeout(connect, tokio::net::TcpStream::connect(&allowed[..])).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(_)) => return Err(HttpError::ConnectionRefused),
+            Err(_) => return Err(HttpError::ConnectionTimeout),
+        };
+    let _ = stream.set_nodelay(true);
+    // The request line carries only the path; the Host header the authority.
+    let authority = uri.authority().map(|a| a.to_string()).unwrap_or_default();
+    if !request.headers().contains_key(http::header::HOST) {
+        if let Ok(v) = http::HeaderValue::from_str(&authority) {
+            request.headers_mut().insert(http::header::HOST, v);
+        }
+    }
+    *request.uri_mut() = http::Uri::builder()
+        .path_and_query(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
+        .build()
+        .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+
+    let first_byte = options
+        .first_byte_timeout
+        .unwrap_or(Duration::from_secs(30));
+    if tls {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+        };
+        let config = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from(host.clone())
+            .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+        let tls_stream = tokio::time::timeout(
+            connect,
+            tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, stream),
+        )
+        .await
+        .map_err(|_| HttpError::ConnectionTimeout)?
+        .map_err(|_| HttpError::TlsProtocolError)?;
+        exchange(tls_stream, request, connect, first_byte).await
+    } else {
+        exchange(stream, request, connect, first_byte).await
+    }
+}
+
+/// One HTTP/1 exchange over an open connection.
+async fn exchange<S>(
+    stream: S,
+    request: http::Request<WasiBody>,
+    connect: Duration,
+    first_byte: Duration,
+) -> Result<Sent, HttpError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut sender, conn) = tokio::time::timeout(
+        connect,
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)),
+    )
+    .await
+    .map_err(|_| HttpError::ConnectionTimeout)?
+    .map_err(|_| HttpError::ConnectionTerminated)?;
+    let driver = tokio::spawn(conn);
+    let response = tokio::time::timeout(first_byte, sender.send_request(request))
+        .await
+        .map_err(|_| HttpError::ConnectionReadTimeout)?
+        .map_err(|_| HttpError::ConnectionTerminated)?;
+    let response = response.map(|body| {
+        body.map_err(|_| HttpError::ConnectionTerminated)
+            .boxed_unsync()
+    });
+    let io = async move {
+        match driver.await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(HttpError::ConnectionTerminated),
+        }
+    };
+    Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
 }

@@ -29,6 +29,21 @@ struct RawRuntimeConfig {
     limits: Option<RawLimits>,
     #[serde(default)]
     outbound_http: Option<RawOutbound>,
+    #[serde(default)]
+    outbound_networking: Option<RawOutboundNetworking>,
+}
+
+/// Spin's `[outbound_networking]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutboundNetworking {
+    #[serde(default)]
+    block_networks: Vec<String>,
+    /// Accepted as Spin does; skyport does not cap connections.
+    #[serde(default)]
+    max_socket_connections: Option<usize>,
+    #[serde(default)]
+    max_total_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -191,6 +206,8 @@ pub struct RuntimeConfig {
     pub key_value_stores: BTreeMap<String, StoreConfig>,
     pub sqlite_databases: BTreeMap<String, StoreConfig>,
     pub outbound: OutboundTimeouts,
+    /// `[outbound_networking] block_networks`.
+    pub blocked: crate::blocked_networks::BlockedNetworks,
     default_limits: Limits,
     component_limits: BTreeMap<String, Limits>,
 }
@@ -207,6 +224,7 @@ impl RuntimeConfig {
             key_value_stores: BTreeMap::new(),
             sqlite_databases: BTreeMap::new(),
             outbound: OutboundTimeouts::default(),
+            blocked: Default::default(),
             default_limits: Limits::default(),
             component_limits: BTreeMap::new(),
         };
@@ -324,6 +342,20 @@ impl RuntimeConfig {
         }
         rc.add_default_labels(state_dir);
 
+        if let Some(n) = &raw.outbound_networking {
+            rc.blocked = crate::blocked_networks::BlockedNetworks::parse(&n.block_networks)
+                .map_err(|problem| {
+                    ConfigError::new(
+                        path,
+                        "outbound_networking.block_networks",
+                        problem,
+                        "list CIDR ranges such as `10.0.0.0/8`, and `private` for every non-public address",
+                    )
+                })?;
+            if n.max_socket_connections.is_some() || n.max_total_connections.is_some() {
+                tracing::warn!("`max_socket_connections` and `max_total_connections` in [outbound_networking] are accepted but not enforced by skyport");
+            }
+        }
         if let Some(o) = &raw.outbound_http {
             if let Some(ms) = o.connect_timeout_ms {
                 rc.outbound.connect = Duration::from_millis(ms);
