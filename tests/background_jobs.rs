@@ -170,7 +170,7 @@ fn only_the_app_and_its_scheduler_start_background_work() {
         support::request("POST", &format!("{}{path}", p.host.url), headers, "")
     };
     // A function's share, asked for from outside: as if it did not exist.
-    for share in ["servers", "storage", "dns", "accounts"] {
+    for share in ["servers", "storage", "dns", "accounts", "events"] {
         let (status, body) = post(&format!("/internal/jobs/{share}"), &[]);
         assert_eq!(status, 404, "{share}: {body}");
         let (status, body) = post(

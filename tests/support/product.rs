@@ -44,6 +44,8 @@ pub fn product_wasm_dir() -> &'static PathBuf {
                     "-p",
                     "jobs",
                     "-p",
+                    "events",
+                    "-p",
                     "azure-compute",
                     "-p",
                     "azure-account",

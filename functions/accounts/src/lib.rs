@@ -11,7 +11,7 @@ use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::plugin_account;
 use skyport_functions::plugin_types::Session;
-use skyport_functions::{accounts, db, internal, oauth, orgs};
+use skyport_functions::{accounts, db, events, internal, oauth, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
@@ -273,11 +273,15 @@ async fn delete_account(
         &[db::text(org), db::text(id)],
     )?;
     if deps.servers.is_empty() {
-        db.execute(
-            "DELETE FROM accounts WHERE id = ? AND org_id = ?",
-            &[db::text(id), db::text(org)],
-        )?;
-        db.execute("DELETE FROM pending WHERE account_id = ?", &[db::text(id)])?;
+        let data = accounts::to_json(&accounts::load(db, org, id)?);
+        db::transaction(db, || {
+            db.execute(
+                "DELETE FROM accounts WHERE id = ? AND org_id = ?",
+                &[db::text(id), db::text(org)],
+            )?;
+            db.execute("DELETE FROM pending WHERE account_id = ?", &[db::text(id)])?;
+            events::emit(db, org, "account.deleted", ("account", id), data)
+        })?;
         return Ok(json_response(
             200,
             &json!({ "deleted": id, "revoke": REVOKE, "detached": { "backup_targets": deps.backup_targets, "domains": deps.domains } }),

@@ -236,11 +236,35 @@ fn set_status(
     status: &str,
     reason: Option<&str>,
 ) -> Result<(), ApiError> {
-    db.execute(
-        "UPDATE accounts SET status = ?, status_reason = ?, refresh_lock = NULL, updated_at = ? WHERE id = ?",
-        &[text(status), crate::db::opt_text(reason), int(crate::now()), text(id)],
-    )?;
-    Ok(())
+    if status != "Expired" {
+        db.execute(
+            "UPDATE accounts SET status = ?, status_reason = ?, refresh_lock = NULL, updated_at = ? WHERE id = ?",
+            &[text(status), crate::db::opt_text(reason), int(crate::now()), text(id)],
+        )?;
+        return Ok(());
+    }
+    // Turning Expired is news for the platform: the event goes with it.
+    crate::db::transaction(db, || {
+        db.execute(
+            "UPDATE accounts SET status = 'Expired', status_reason = ?, refresh_lock = NULL, updated_at = ? WHERE id = ? AND status != 'Expired'",
+            &[crate::db::opt_text(reason), int(crate::now()), text(id)],
+        )?;
+        if crate::db::changes(db)? == 1 {
+            let r = db.execute(
+                &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?"),
+                &[text(id)],
+            )?;
+            let a = from_row(&r, 0);
+            crate::events::emit(
+                db,
+                &a.org_id,
+                "account.expired",
+                ("account", id),
+                to_json(&a),
+            )?;
+        }
+        Ok(())
+    })
 }
 
 fn expired_error(reason: &str) -> ApiError {

@@ -76,6 +76,26 @@ const ONE_ENGINE: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS operations_subject ON operations (subject_id)",
 ];
 
+/// Migration 5: events say what they are about and carry their data; webhook
+/// endpoints (secrets sealed like tokens) and one delivery per endpoint and event.
+const EVENTS: &[&str] = &[
+    "ALTER TABLE events ADD COLUMN uid TEXT",
+    "ALTER TABLE events ADD COLUMN object_type TEXT",
+    "ALTER TABLE events ADD COLUMN object_id TEXT",
+    "ALTER TABLE events ADD COLUMN data TEXT",
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_uid ON events (uid)",
+    "CREATE INDEX IF NOT EXISTS events_org ON events (org_id, id)",
+    "CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, url TEXT NOT NULL, events TEXT NOT NULL,
+        description TEXT, secret TEXT NOT NULL, previous_secret TEXT, previous_until INTEGER,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, disabled_at INTEGER)",
+    "CREATE INDEX IF NOT EXISTS webhooks_org ON webhooks (org_id)",
+    "CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, webhook_id TEXT NOT NULL, event_uid TEXT NOT NULL,
+        status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER, lease INTEGER, last_status INTEGER, last_error TEXT,
+        created_at INTEGER NOT NULL, delivered_at INTEGER)",
+    "CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_at)",
+    "CREATE INDEX IF NOT EXISTS deliveries_webhook ON deliveries (webhook_id, created_at)",
+];
+
 /// One step of a migration.
 enum Step {
     Sql(&'static str),
@@ -101,6 +121,9 @@ fn migrations() -> Vec<Vec<Step>> {
             Step::Sql("ALTER TABLE accounts ADD COLUMN next_check_at INTEGER"),
             Step::Sql("ALTER TABLE accounts ADD COLUMN check_failures INTEGER NOT NULL DEFAULT 0"),
         ],
+        // 5: events for the activity feed and webhooks, the endpoints, and
+        // the outbox of deliveries.
+        EVENTS.iter().map(|s| Step::Sql(s)).collect(),
     ]
 }
 
@@ -164,6 +187,28 @@ fn migrate(db: &Connection, all: &[Vec<Step>]) -> Result<(), ApiError> {
         return Err(e.into());
     }
     Ok(())
+}
+
+/// Runs `f` in one immediate transaction: committed when it returns `Ok`,
+/// rolled back otherwise.
+pub fn transaction<T>(
+    db: &Connection,
+    f: impl FnOnce() -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    db.execute("BEGIN IMMEDIATE", &[])?;
+    match f() {
+        Ok(v) => {
+            if let Err(e) = db.execute("COMMIT", &[]) {
+                let _ = db.execute("ROLLBACK", &[]);
+                return Err(e.into());
+            }
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = db.execute("ROLLBACK", &[]);
+            Err(e)
+        }
+    }
 }
 
 pub fn text(s: &str) -> Value {

@@ -2,7 +2,8 @@
 //! `api` shapes JSON answers and errors, `db` owns the SQLite schema,
 //! `orgs` authenticates API keys, `crypto` seals tokens at rest, `oauth` runs
 //! the authorization-code flow, `accounts` keeps accounts and their tokens
-//! fresh, `ops` is the one operation engine, `internal` carries the jobs
+//! fresh, `ops` is the one operation engine, `events` records what happened
+//! (the activity feed and the webhook outbox), `internal` carries the jobs
 //! component's calls, and `pages` renders the popup's closing page.
 //!
 //! Provider specifics come from the plugins behind `skyport:identity` and
@@ -13,6 +14,7 @@ pub mod api;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod events;
 pub mod internal;
 pub mod oauth;
 pub mod ops;

@@ -17,7 +17,7 @@ use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_int, get_text, int, text};
 use skyport_functions::pages::{render, Outcome};
 use skyport_functions::plugin_identity::{self as identity, CallbackOutcome, TokenOutcome};
-use skyport_functions::{accounts, oauth, orgs};
+use skyport_functions::{accounts, events, oauth, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
@@ -364,7 +364,12 @@ async fn claim(req: &Request) -> Result<Response, ApiError> {
 
     if let Some(id) = get_text(&r, 0, "account_id") {
         let a = accounts::load(&db, &org, &id)?;
-        accounts::reactivate(&db, &keys, &id, &tokens)?;
+        db::transaction(&db, || {
+            accounts::reactivate(&db, &keys, &id, &tokens)?;
+            let mut data = accounts::to_json(&accounts::load(&db, &org, &id)?);
+            data["reconnected"] = json!(true);
+            events::emit(&db, &org, "account.connected", ("account", &id), data)
+        })?;
         let a = accounts::recheck(&db, &cfg, &keys, &a).await?;
         return Ok(json_response(
             200,
@@ -382,19 +387,55 @@ async fn claim(req: &Request) -> Result<Response, ApiError> {
         &[text(&org), text(&tenant), text(&user)],
     )?;
     let id = get_text(&existing, 0, "id").unwrap_or_else(skyport_functions::new_id);
-    if existing.rows.is_empty() {
-        db.execute(
-            "INSERT INTO accounts (id, org_id, provider, tenant_id, user_id, user_name, status, tokens, access_expires_at, subscriptions, last_checked, created_at, updated_at)
-             VALUES (?, ?, 'azure', ?, ?, ?, 'Active', '', 0, ?, ?, ?, ?)",
-            &[text(&id), text(&org), text(&tenant), text(&user), db::opt_text(get_text(&r, 0, "user_name").as_deref()), text(&subscriptions), int(now), int(now), int(now)],
-        )?;
-    } else {
-        db.execute("UPDATE accounts SET status = 'Active', status_reason = NULL, subscriptions = ?, last_checked = ?, updated_at = ? WHERE id = ?", &[text(&subscriptions), int(now), int(now), text(&id)])?;
-    }
-    accounts::store_tokens(&db, &keys, &id, &tokens)?;
+    // The account, its tokens and the event appear together.
+    db::transaction(&db, || {
+        store_claimed(
+            &db,
+            &keys,
+            &org,
+            &id,
+            &r,
+            existing.rows.is_empty(),
+            &subscriptions,
+            &tokens,
+            now,
+        )
+    })?;
     let a = accounts::load(&db, &org, &id)?;
     Ok(json_response(
         if existing.rows.is_empty() { 201 } else { 200 },
         &json!({ "outcome": "connected", "account": accounts::to_json(&a) }),
     ))
+}
+
+/// Writes a claimed sign-in as a new account, or onto the one the same Azure
+/// user already has, and records `account.connected`.
+#[allow(clippy::too_many_arguments)]
+fn store_claimed(
+    db: &spin_sdk::sqlite::Connection,
+    keys: &Keys,
+    org: &str,
+    id: &str,
+    r: &spin_sdk::sqlite::QueryResult,
+    new: bool,
+    subscriptions: &str,
+    tokens: &oauth::Tokens,
+    now: i64,
+) -> Result<(), ApiError> {
+    let (tenant, user) = (
+        get_text(r, 0, "tenant_id").unwrap_or_default(),
+        get_text(r, 0, "user_id").unwrap_or_default(),
+    );
+    if new {
+        db.execute(
+            "INSERT INTO accounts (id, org_id, provider, tenant_id, user_id, user_name, status, tokens, access_expires_at, subscriptions, last_checked, created_at, updated_at)
+             VALUES (?, ?, 'azure', ?, ?, ?, 'Active', '', 0, ?, ?, ?, ?)",
+            &[text(id), text(org), text(&tenant), text(&user), db::opt_text(get_text(r, 0, "user_name").as_deref()), text(subscriptions), int(now), int(now), int(now)],
+        )?;
+    } else {
+        db.execute("UPDATE accounts SET status = 'Active', status_reason = NULL, subscriptions = ?, last_checked = ?, updated_at = ? WHERE id = ?", &[text(subscriptions), int(now), int(now), text(id)])?;
+    }
+    accounts::store_tokens(db, keys, id, tokens)?;
+    let data = accounts::to_json(&accounts::load(db, org, id)?);
+    events::emit(db, org, "account.connected", ("account", id), data)
 }

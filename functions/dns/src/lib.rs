@@ -20,7 +20,7 @@ use skyport_functions::api::{
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
 use skyport_functions::plugin_types::Error as PluginError;
-use skyport_functions::{accounts, internal, orgs};
+use skyport_functions::{accounts, events, internal, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::sqlite::Connection;
@@ -224,7 +224,18 @@ impl ops::Handler for Records {
         })
     }
 
-    fn ended(&self, _db: &Connection, _op: &Op, _how: Ended<'_>) -> Result<(), ApiError> {
+    fn ended(&self, db: &Connection, op: &Op, how: Ended<'_>) -> Result<(), ApiError> {
+        if let Ended::Succeeded(p) = how {
+            let mut data = p.result.clone();
+            data["domain"] = json!(op.subject.split('/').next());
+            events::emit(
+                db,
+                &op.org,
+                "dns.record_changed",
+                ("dns_record", &op.subject),
+                data,
+            )?;
+        }
         Ok(())
     }
 }

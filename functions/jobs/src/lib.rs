@@ -2,7 +2,8 @@
 //! schedule (`[[trigger.cron]]`, Spin's cron plugin or skyport), or when an
 //! outside scheduler posts to `/internal/jobs/run` with the `jobs_token`, it
 //! asks each function for its share of background work — operations
-//! finished, tokens kept alive, health re-checked — and logs what was done.
+//! finished, tokens kept alive, health re-checked, webhooks delivered — and
+//! logs what was done.
 //!
 //! The shares are asked for over HTTP at the app's own `public_url`: on
 //! Spin a cron-triggered run has no service chaining, and the work itself
@@ -21,7 +22,7 @@ use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
 /// The functions with background work, in the order they are asked.
-const SHARES: [&str; 4] = ["servers", "storage", "dns", "accounts"];
+const SHARES: [&str; 5] = ["servers", "storage", "dns", "accounts", "events"];
 
 /// Asks every function for its share; one failing share does not stop the
 /// others.

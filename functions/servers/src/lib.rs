@@ -19,7 +19,7 @@ use skyport_functions::api::{
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
 use skyport_functions::plugin_types::Error as PluginError;
-use skyport_functions::{accounts, internal, orgs};
+use skyport_functions::{accounts, events, internal, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::sqlite::Connection;
@@ -179,19 +179,44 @@ impl ops::Handler for Compute {
                     "UPDATE servers SET status = 'running', public_ip = ?, resources = ?, updated_at = ? WHERE id = ?",
                     &[opt_text(p.result["public_ip"].as_str()), text(&json!(p.result["resources"].as_array().cloned().unwrap_or_default()).to_string()), int(now), text(&op.subject)],
                 )?;
+                events::emit(
+                    db,
+                    &op.org,
+                    "server.ready",
+                    ("server", &op.subject),
+                    server_json(db, &op.subject)?,
+                )?;
+            }
+            ("create", Ended::Failed(e)) => {
+                let mut data = server_json(db, &op.subject)?;
+                data["error"] = e.to_json();
+                events::emit(db, &op.org, "server.failed", ("server", &op.subject), data)?;
             }
             ("delete", Ended::Succeeded(_)) => {
                 db.execute("UPDATE servers SET status = 'deleted', public_ip = NULL, updated_at = ? WHERE id = ?", &[int(now), text(&op.subject)])?;
+                events::emit(
+                    db,
+                    &op.org,
+                    "server.deleted",
+                    ("server", &op.subject),
+                    server_json(db, &op.subject)?,
+                )?;
                 // An account deleted with cascade goes with its last server.
                 db.execute(
                     "DELETE FROM accounts WHERE status = 'Deleting' AND id = ? AND NOT EXISTS
                      (SELECT 1 FROM servers WHERE account_id = ? AND status NOT IN ('deleted', 'failed'))",
                     &[text(&op.account), text(&op.account)],
                 )?;
+                if db::changes(db)? == 1 {
+                    events::emit(
+                        db,
+                        &op.org,
+                        "account.deleted",
+                        ("account", &op.account),
+                        json!({ "id": op.account, "cascade": true }),
+                    )?;
+                }
             }
-            // A failed creation is undone by a clean-up, after which the
-            // server stays as `failed` with its reason.
-            ("create", Ended::Failed(_)) => {}
             ("cleanup", _) => {
                 db.execute("UPDATE servers SET status = 'failed', updated_at = ? WHERE id = ? AND status = 'cleaning up'", &[int(now), text(&op.subject)])?;
             }

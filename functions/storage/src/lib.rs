@@ -19,7 +19,7 @@ use skyport_functions::api::{
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
 use skyport_functions::plugin_types::Error as PluginError;
-use skyport_functions::{accounts, internal, orgs};
+use skyport_functions::{accounts, events, internal, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::sqlite::Connection;
@@ -146,6 +146,18 @@ impl ops::Handler for Setup {
     }
 
     fn ended(&self, db: &Connection, op: &Op, how: Ended<'_>) -> Result<(), ApiError> {
+        if let Ended::Failed(e) = &how {
+            if e.code == "storage_access_denied" {
+                let data = json!({ "operation_id": op.id, "container": op.data["container"], "error": e.to_json() });
+                events::emit(
+                    db,
+                    &op.org,
+                    "storage.access_denied",
+                    ("storage_setup", &op.id),
+                    data,
+                )?;
+            }
+        }
         if let Ended::Succeeded(p) = how {
             let r = &p.result;
             let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
@@ -153,6 +165,13 @@ impl ops::Handler for Setup {
                 "INSERT INTO backup_targets (id, org_id, account_id, storage_account_id, storage_account, container, endpoint, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 &[text(&op.subject), text(&op.org), text(&op.account), text(&field("storage_account_id")), text(&field("storage_account")),
                   text(op.data["container"].as_str().unwrap_or_default()), text(&field("endpoint")), int(skyport_functions::now())],
+            )?;
+            events::emit(
+                db,
+                &op.org,
+                "storage.ready",
+                ("backup_target", &op.subject),
+                target_json(db, &op.subject)?,
             )?;
         }
         Ok(())

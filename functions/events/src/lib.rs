@@ -1,0 +1,316 @@
+//! The events function: the activity feed (`/api/v1/events`), the
+//! organization's webhook endpoints (`/api/v1/webhooks`: register, list,
+//! change, delete, rotate the secret, send a test, the delivery log and
+//! redelivery), and — as its share of each jobs run — delivery of the outbox:
+//! signed per Standard Webhooks, retried with backoff for about a day, then
+//! dead-lettered until redelivered.
+
+mod deliver;
+
+use serde_json::{json, Value};
+use skyport_functions::api::{
+    check_id, cursor, json_body, json_response, opt_str, page, query, req_str, segments, ApiError,
+};
+use skyport_functions::crypto::Keys;
+use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
+use skyport_functions::{events, internal, orgs};
+use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http_component;
+use spin_sdk::sqlite::Connection;
+
+#[http_component]
+async fn handle(req: Request) -> Response {
+    match route(req).await {
+        Ok(r) => r,
+        Err(e) => e.response(),
+    }
+}
+
+/// Checks a destination: an absolute http(s) URL with a host and no
+/// credentials. (Which addresses it may reach is the host's
+/// `block_networks`, checked when it is called.)
+fn check_url(url: &str) -> Result<(), ApiError> {
+    let bad = |why: &str| {
+        ApiError::bad_request(
+            "invalid_url",
+            &format!("The webhook URL {why}."),
+            "Send an absolute https URL such as `https://platform.example.com/hooks/skyport`.",
+        )
+    };
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| bad("must start with https:// (or http://)"))?;
+    if url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("is too long or contains spaces"));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() {
+        return Err(bad("has no host"));
+    }
+    if authority.contains('@') {
+        return Err(bad("must not carry credentials"));
+    }
+    Ok(())
+}
+
+/// Checks a list of event kinds (`*` for all).
+fn check_kinds(v: &Value) -> Result<Vec<String>, ApiError> {
+    let list = v.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_events",
+            "`events` must be a non-empty list of event types.",
+            &format!(
+                "Choose from: {} (or \"*\" for all).",
+                events::KINDS.join(", ")
+            ),
+        )
+    })?;
+    let mut out = Vec::new();
+    for k in list {
+        let k = k.as_str().unwrap_or_default();
+        if k != "*" && !events::KINDS.contains(&k) {
+            return Err(ApiError::bad_request(
+                "unknown_event_type",
+                &format!(
+                    "`{}` is not an event type.",
+                    k.chars().take(60).collect::<String>()
+                ),
+                &format!(
+                    "Choose from: {} (or \"*\" for all).",
+                    events::KINDS.join(", ")
+                ),
+            ));
+        }
+        out.push(k.to_string());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn webhook_json(db: &Connection, org: &str, id: &str) -> Result<Value, ApiError> {
+    let r = db.execute(
+        "SELECT id, url, events, description, created_at, updated_at, disabled_at FROM webhooks WHERE id = ? AND org_id = ?",
+        &[text(id), text(org)],
+    )?;
+    if r.rows.is_empty() {
+        return Err(ApiError::not_found("webhook"));
+    }
+    Ok(json!({
+        "id": get_text(&r, 0, "id"), "url": get_text(&r, 0, "url"),
+        "events": get_text(&r, 0, "events").and_then(|e| serde_json::from_str::<Value>(&e).ok()),
+        "description": get_text(&r, 0, "description"), "created_at": get_int(&r, 0, "created_at"),
+        "updated_at": get_int(&r, 0, "updated_at"), "enabled": get_int(&r, 0, "disabled_at").is_none(),
+    }))
+}
+
+async fn route(req: Request) -> Result<Response, ApiError> {
+    let segments = segments(req.path());
+    let db = db::open()?;
+    if internal::is_jobs_call(&req, "events")? {
+        // The jobs component's turn: deliver what is due.
+        return Ok(internal::answer(&deliver::due(&db).await?));
+    }
+    let org = orgs::authenticate(&db, &req)?;
+    let now = skyport_functions::now();
+    match (req.method().clone(), segments.as_slice()) {
+        (Method::Get, ["api", "v1", "events"]) => {
+            let q = query(&req);
+            let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            let page = page(&req)?;
+            let (list, next) = events::list(
+                &db,
+                &org,
+                get("kind").as_deref(),
+                get("object").as_deref(),
+                page.after.as_ref().map(|(id, _)| *id),
+                page.limit,
+            )?;
+            Ok(json_response(
+                200,
+                &json!({ "events": list, "next": next.map(|id| cursor(id, "e")) }),
+            ))
+        }
+        (Method::Post, ["api", "v1", "webhooks"]) => {
+            let b = json_body(req.body())?;
+            let url = req_str(&b, "url", 2048)?.to_string();
+            check_url(&url)?;
+            let kinds = check_kinds(&b["events"])?;
+            let description = opt_str(&b, "description", 200)?;
+            let id = skyport_functions::new_id();
+            let secret = events::new_secret();
+            let sealed = Keys::load()?.seal(secret.as_bytes(), &id);
+            db.execute(
+                "INSERT INTO webhooks (id, org_id, url, events, description, secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                &[text(&id), text(&org), text(&url), text(&json!(kinds).to_string()), opt_text(description), text(&sealed), int(now), int(now)],
+            )?;
+            let mut v = webhook_json(&db, &org, &id)?;
+            // Shown once: only its seal is kept.
+            v["secret"] = json!(secret);
+            Ok(json_response(201, &v))
+        }
+        (Method::Get, ["api", "v1", "webhooks"]) => {
+            let (ids, next) =
+                db::page_of_keys(&db, "webhooks", "created_at", "id", "", &org, &page(&req)?)?;
+            let list: Result<Vec<Value>, ApiError> =
+                ids.iter().map(|i| webhook_json(&db, &org, i)).collect();
+            Ok(json_response(
+                200,
+                &json!({ "webhooks": list?, "next": next }),
+            ))
+        }
+        (Method::Get, ["api", "v1", "webhooks", id]) => {
+            check_id(id, "webhook")?;
+            Ok(json_response(200, &webhook_json(&db, &org, id)?))
+        }
+        (Method::Patch, ["api", "v1", "webhooks", id]) => {
+            check_id(id, "webhook")?;
+            webhook_json(&db, &org, id)?;
+            let b = json_body(req.body())?;
+            if let Some(url) = opt_str(&b, "url", 2048)? {
+                check_url(url)?;
+                db.execute(
+                    "UPDATE webhooks SET url = ? WHERE id = ?",
+                    &[text(url), text(id)],
+                )?;
+            }
+            if !b["events"].is_null() {
+                let kinds = check_kinds(&b["events"])?;
+                db.execute(
+                    "UPDATE webhooks SET events = ? WHERE id = ?",
+                    &[text(&json!(kinds).to_string()), text(id)],
+                )?;
+            }
+            if let Some(d) = opt_str(&b, "description", 200)? {
+                db.execute(
+                    "UPDATE webhooks SET description = ? WHERE id = ?",
+                    &[text(d), text(id)],
+                )?;
+            }
+            match &b["enabled"] {
+                Value::Bool(true) => {
+                    db.execute(
+                        "UPDATE webhooks SET disabled_at = NULL WHERE id = ?",
+                        &[text(id)],
+                    )?;
+                }
+                Value::Bool(false) => {
+                    db.execute(
+                        "UPDATE webhooks SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL",
+                        &[int(now), text(id)],
+                    )?;
+                }
+                Value::Null => {}
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "invalid_field",
+                        "`enabled` must be true or false.",
+                        "Send {\"enabled\": false} to pause deliveries.",
+                    ))
+                }
+            }
+            db.execute(
+                "UPDATE webhooks SET updated_at = ? WHERE id = ?",
+                &[int(now), text(id)],
+            )?;
+            Ok(json_response(200, &webhook_json(&db, &org, id)?))
+        }
+        (Method::Delete, ["api", "v1", "webhooks", id]) => {
+            check_id(id, "webhook")?;
+            webhook_json(&db, &org, id)?;
+            db::transaction(&db, || {
+                db.execute("DELETE FROM deliveries WHERE webhook_id = ?", &[text(id)])?;
+                db.execute(
+                    "DELETE FROM webhooks WHERE id = ? AND org_id = ?",
+                    &[text(id), text(&org)],
+                )?;
+                Ok(())
+            })?;
+            Ok(json_response(200, &json!({ "deleted": id })))
+        }
+        (Method::Post, ["api", "v1", "webhooks", id, "rotate-secret"]) => {
+            check_id(id, "webhook")?;
+            webhook_json(&db, &org, id)?;
+            let secret = events::new_secret();
+            let keys = Keys::load()?;
+            // The old secret keeps signing alongside the new one for a day,
+            // so a receiver can switch without missing a delivery.
+            db.execute(
+                "UPDATE webhooks SET previous_secret = secret, previous_until = ?, secret = ?, updated_at = ? WHERE id = ?",
+                &[int(now + 24 * 3600), text(&keys.seal(secret.as_bytes(), id)), int(now), text(id)],
+            )?;
+            let mut v = webhook_json(&db, &org, id)?;
+            v["secret"] = json!(secret);
+            v["previous_secret_valid_until"] = json!(now + 24 * 3600);
+            Ok(json_response(200, &v))
+        }
+        (Method::Post, ["api", "v1", "webhooks", id, "test"]) => {
+            check_id(id, "webhook")?;
+            webhook_json(&db, &org, id)?;
+            let delivery = deliver::test_event(&db, &org, id)?;
+            deliver::attempt(&db, &delivery).await?;
+            Ok(json_response(200, &deliver::delivery_json(&db, &delivery)?))
+        }
+        (Method::Get, ["api", "v1", "webhooks", id, "deliveries"]) => {
+            check_id(id, "webhook")?;
+            webhook_json(&db, &org, id)?;
+            let page = page(&req)?;
+            let (list, next) = deliver::log(&db, id, &page)?;
+            Ok(json_response(
+                200,
+                &json!({ "deliveries": list, "next": next }),
+            ))
+        }
+        (Method::Post, ["api", "v1", "webhooks", id, "deliveries", delivery, "redeliver"]) => {
+            check_id(id, "webhook")?;
+            webhook_json(&db, &org, id)?;
+            if delivery.len() > 200 {
+                return Err(ApiError::not_found("delivery"));
+            }
+            db.execute(
+                "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = ?, lease = NULL WHERE id = ? AND webhook_id = ? AND status IN ('dead', 'delivered')",
+                &[int(now), text(delivery), text(id)],
+            )?;
+            if db::changes(&db)? != 1 {
+                let r = db.execute(
+                    "SELECT status FROM deliveries WHERE id = ? AND webhook_id = ?",
+                    &[text(delivery), text(id)],
+                )?;
+                return match get_text(&r, 0, "status") {
+                    None => Err(ApiError::not_found("delivery")),
+                    Some(_) => Err(ApiError::new(
+                        409,
+                        "delivery_pending",
+                        "This delivery is still being tried.",
+                        "Wait until it is delivered or dead-lettered.",
+                    )),
+                };
+            }
+            deliver::attempt(&db, delivery).await?;
+            Ok(json_response(200, &deliver::delivery_json(&db, delivery)?))
+        }
+        _ => Err(ApiError::no_such_endpoint(Some("events and webhooks"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_kinds_are_checked() {
+        assert!(check_url("https://platform.example.com/hooks").is_ok());
+        assert!(check_url("http://127.0.0.1:8080/x").is_ok());
+        assert!(check_url("ftp://example.com").is_err());
+        assert!(check_url("https://user:pw@example.com/").is_err());
+        assert!(check_url("https:///path").is_err());
+        assert!(check_url("https://exa mple.com").is_err());
+        assert_eq!(
+            check_kinds(&json!(["server.ready", "server.ready", "*"])).unwrap(),
+            vec!["*", "server.ready"]
+        );
+        assert!(check_kinds(&json!([])).is_err());
+        assert!(check_kinds(&json!(["server.exploded"])).is_err());
+    }
+}

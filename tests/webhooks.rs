@@ -1,0 +1,432 @@
+//! Webhooks out: an organization's endpoint receives the events it
+//! subscribed to, signed per Standard Webhooks — checked here by an
+//! independent implementation (the `standardwebhooks` package from PyPI) —
+//! is retried while it is down, dead-lettered when it stays down, and can be
+//! redelivered; the activity feed shows the same events; a destination in a
+//! blocked network is never reached.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sim::world::defaults::*;
+use sim::World;
+use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+
+/// A webhook receiver on 127.0.0.1: keeps every request (headers and
+/// body) and answers with the status it is set to.
+struct Receiver {
+    port: u16,
+    answer: Arc<AtomicU16>,
+    got: Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let answer = Arc::new(AtomicU16::new(200));
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let (a, g) = (answer.clone(), got.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut s) = stream else { continue };
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 8192];
+                let head_end = loop {
+                    if let Some(i) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break Some(i + 4);
+                    }
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break None,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                };
+                let Some(head_end) = head_end else { continue };
+                let head = String::from_utf8_lossy(&seen[..head_end]).to_string();
+                let headers: Vec<(String, String)> = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                    .collect();
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                while seen.len() < head_end + len {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = String::from_utf8_lossy(&seen[head_end..]).to_string();
+                let status = a.load(Ordering::SeqCst);
+                if status == 200 {
+                    g.lock().unwrap().push((headers, body));
+                }
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+            }
+        });
+        Receiver { port, answer, got }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hooks/skyport", self.port)
+    }
+
+    /// Waits until a delivery of event type `kind` arrived; returns it.
+    fn wait_for(&self, kind: &str, secs: u64) -> (Vec<(String, String)>, String) {
+        self.wait_or(kind, secs, || String::new())
+    }
+
+    /// [`Receiver::wait_for`], saying `why()` if it never comes.
+    fn wait_or(
+        &self,
+        kind: &str,
+        secs: u64,
+        why: impl Fn() -> String,
+    ) -> (Vec<(String, String)>, String) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(hit) = self.got.lock().unwrap().iter().find(|(_, b)| {
+                serde_json::from_str::<Value>(b)
+                    .map(|v| v["type"] == kind)
+                    .unwrap_or(false)
+            }) {
+                return hit.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no `{kind}` delivery arrived\n{}",
+                why()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// A Python with the `standardwebhooks` package, in a venv under target/
+/// (made here when .ci/run has not made it already).
+fn python() -> PathBuf {
+    let venv = support::root().join("target").join("py-standardwebhooks");
+    let py = venv.join("bin").join("python");
+    let ok = std::process::Command::new(&py)
+        .args(["-c", "import standardwebhooks"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        let made = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 makes a venv");
+        assert!(made.success());
+        let pip = std::process::Command::new(venv.join("bin").join("pip"))
+            .args(["install", "-q", "standardwebhooks==1.0.0"])
+            .status()
+            .expect("pip installs standardwebhooks");
+        assert!(
+            pip.success(),
+            "installing standardwebhooks from PyPI failed"
+        );
+    }
+    py
+}
+
+/// Verifies deliveries with the `standardwebhooks` package: one verdict
+/// ("ok" or the error) per delivery.
+fn verify(secret: &str, deliveries: &[(Vec<(String, String)>, String)]) -> Vec<String> {
+    let input = json!({
+        "secret": secret,
+        "deliveries": deliveries.iter().map(|(h, b)| json!({ "headers": h.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(), "body": b })).collect::<Vec<_>>(),
+    });
+    let script = r#"
+import json, sys
+from standardwebhooks.webhooks import Webhook
+data = json.load(sys.stdin)
+wh = Webhook(data["secret"])
+for d in data["deliveries"]:
+    try:
+        wh.verify(d["body"], d["headers"])
+        print("ok")
+    except Exception as e:
+        print("refused: %s" % e)
+"#;
+    let mut child = std::process::Command::new(python())
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn product() -> Product {
+    let mut p = Product::start_with_manifest(World::default(), |m| {
+        m.replace(
+            "cron_expression = \"*/10 * * * * *\"",
+            "cron_expression = \"* * * * * *\"",
+        )
+    });
+    p.opts.env.push((
+        "SPIN_VARIABLE_WEBHOOK_RETRY_SCHEDULE".into(),
+        "1,1,1".into(),
+    ));
+    p.restart();
+    p
+}
+
+fn deliveries(p: &Product, webhook: &str) -> Vec<Value> {
+    let (status, v) = p.api(
+        "GET",
+        &format!("/api/v1/webhooks/{webhook}/deliveries"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{v}");
+    v["deliveries"].as_array().unwrap().clone()
+}
+
+/// Waits until the newest delivery of `kind` has `status`.
+fn wait_delivery(p: &Product, webhook: &str, kind: &str, status: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let list = deliveries(p, webhook);
+        if let Some(d) = list.iter().find(|d| d["event_type"] == kind) {
+            if d["status"] == status {
+                return d.clone();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {kind} delivery became {status}: {list:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn events_are_delivered_signed_retried_and_redelivered() {
+    let receiver = Receiver::start();
+    let p = product();
+    let (status, hook) = p.api(
+        "POST",
+        "/api/v1/webhooks",
+        BOOTSTRAP_KEY,
+        &json!({ "url": receiver.url(), "events": ["account.connected", "server.ready", "dns.record_changed"], "description": "platform" }).to_string(),
+    );
+    assert_eq!(status, 201, "{hook}");
+    let secret = hook["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    let id = hook["id"].as_str().unwrap().to_string();
+    // The secret is shown once.
+    let (_, again) = p.api("GET", &format!("/api/v1/webhooks/{id}"), BOOTSTRAP_KEY, "");
+    assert!(again.get("secret").is_none(), "{again}");
+    // Unknown event types and bad URLs are refused.
+    let (status, e) = p.api(
+        "POST",
+        "/api/v1/webhooks",
+        BOOTSTRAP_KEY,
+        &json!({ "url": receiver.url(), "events": ["server.exploded"] }).to_string(),
+    );
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (400, Some("unknown_event_type"))
+    );
+
+    // Events happen; the jobs run delivers them.
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let (_, op) = p.create_server(
+        &server_spec(&account, "hooked", "westeurope", "Standard_B1s"),
+        "wh-1",
+    );
+    assert_eq!(
+        p.wait_operation(op["id"].as_str().unwrap())["status"],
+        "succeeded"
+    );
+    let connected = receiver.wait_or("account.connected", 30, || {
+        format!(
+            "{:?}\n{}\n{}",
+            deliveries(&p, &id),
+            p.host.stdout(),
+            p.host.log()
+        )
+    });
+    let ready = receiver.wait_for("server.ready", 30);
+    let body: Value = serde_json::from_str(&ready.1).unwrap();
+    assert_eq!(body["data"]["name"], "hooked");
+    assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
+    let header =
+        |h: &Vec<(String, String)>, k: &str| h.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert!(header(&ready.0, "webhook-id").unwrap().starts_with("evt_"));
+    assert!(header(&ready.0, "webhook-signature")
+        .unwrap()
+        .starts_with("v1,"));
+    // An independent implementation accepts the signatures, and refuses a
+    // tampered body.
+    let tampered = (ready.0.clone(), ready.1.replace("hooked", "hacked"));
+    let verdicts = verify(&secret, &[connected, ready, tampered]);
+    assert_eq!(verdicts[0], "ok", "{verdicts:?}");
+    assert_eq!(verdicts[1], "ok", "{verdicts:?}");
+    assert!(verdicts[2].starts_with("refused"), "{verdicts:?}");
+
+    // The activity feed has the same events.
+    let (status, feed) = p.api("GET", "/api/v1/events?kind=server", BOOTSTRAP_KEY, "");
+    assert_eq!(status, 200, "{feed}");
+    assert!(
+        feed["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "server.ready"),
+        "{feed}"
+    );
+
+    // The receiver is down: the delivery is retried, and arrives once it is back.
+    let zone_id = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{DNS_RESOURCE_GROUP}/providers/Microsoft.Network/dnszones/{DNS_ZONE}");
+    let (status, d) = p.api(
+        "POST",
+        "/api/v1/dns/domains",
+        BOOTSTRAP_KEY,
+        &json!({ "account_id": account, "zone_id": zone_id }).to_string(),
+    );
+    assert_eq!(status, 201, "{d}");
+    receiver.answer.store(503, Ordering::SeqCst);
+    let (status, r) = p.api(
+        "PUT",
+        &format!("/api/v1/dns/domains/{DNS_ZONE}/records/A/hook1"),
+        BOOTSTRAP_KEY,
+        &json!({ "ttl": 60, "values": ["20.1.1.1"] }).to_string(),
+    );
+    assert_eq!(status, 200, "{r}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = deliveries(&p, &id);
+        let d = list
+            .iter()
+            .find(|d| d["event_type"] == "dns.record_changed");
+        if d.is_some_and(|d| d["attempts"].as_i64().unwrap_or(0) >= 2) {
+            assert_eq!(d.unwrap()["last_status"], 503, "{list:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no retries: {list:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    receiver.answer.store(200, Ordering::SeqCst);
+    let d = wait_delivery(&p, &id, "dns.record_changed", "delivered");
+    assert!(d["attempts"].as_i64().unwrap() >= 3, "{d}");
+    receiver.wait_for("dns.record_changed", 5);
+
+    // Down for good: dead-lettered after the last retry, then redelivered.
+    receiver.answer.store(500, Ordering::SeqCst);
+    let (status, r) = p.api(
+        "PUT",
+        &format!("/api/v1/dns/domains/{DNS_ZONE}/records/A/hook2"),
+        BOOTSTRAP_KEY,
+        &json!({ "ttl": 60, "values": ["20.2.2.2"] }).to_string(),
+    );
+    assert_eq!(status, 200, "{r}");
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let dead = loop {
+        let list = deliveries(&p, &id);
+        if let Some(d) = list
+            .iter()
+            .find(|d| d["status"] == "dead" && d["event_type"] == "dns.record_changed")
+        {
+            break d.clone();
+        }
+        assert!(Instant::now() < deadline, "never dead-lettered: {list:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(dead["attempts"], 4, "once and three retries: {dead}");
+    receiver.answer.store(200, Ordering::SeqCst);
+    let (status, again) = p.api(
+        "POST",
+        &format!(
+            "/api/v1/webhooks/{id}/deliveries/{}/redeliver",
+            dead["id"].as_str().unwrap()
+        ),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["status"], "delivered", "{again}");
+
+    // A test event, on demand.
+    let (status, t) = p.api(
+        "POST",
+        &format!("/api/v1/webhooks/{id}/test"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["status"], "delivered", "{t}");
+    receiver.wait_for("webhook.test", 5);
+}
+
+#[test]
+fn a_destination_in_a_blocked_network_is_never_reached() {
+    let receiver = Receiver::start();
+    let mut p = product();
+    let rc = p.dir.write(
+        "runtime-config.toml",
+        "[outbound_networking]\nblock_networks = [\"private\"]\n",
+    );
+    p.opts.runtime_config = Some(rc);
+    p.restart();
+    for url in [
+        receiver.url(),
+        // A name that resolves to a private address is refused the same way.
+        format!("http://localhost:{}/hooks", receiver.port),
+    ] {
+        let (status, hook) = p.api(
+            "POST",
+            "/api/v1/webhooks",
+            BOOTSTRAP_KEY,
+            &json!({ "url": url, "events": ["*"] }).to_string(),
+        );
+        assert_eq!(status, 201, "{hook}");
+        let (status, t) = p.api(
+            "POST",
+            &format!("/api/v1/webhooks/{}/test", hook["id"].as_str().unwrap()),
+            BOOTSTRAP_KEY,
+            "",
+        );
+        assert_eq!(status, 200, "{t}");
+        assert_eq!(
+            t["status"], "pending",
+            "it will be retried, never delivered: {t}"
+        );
+        assert!(
+            t["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("DestinationIpProhibited"),
+            "{t}"
+        );
+    }
+    assert!(receiver.got.lock().unwrap().is_empty());
+}
