@@ -124,6 +124,14 @@ fn migrations() -> Vec<Vec<Step>> {
         // 5: events for the activity feed and webhooks, the endpoints, and
         // the outbox of deliveries.
         EVENTS.iter().map(|s| Step::Sql(s)).collect(),
+        // 6: incoming hooks and the messages they received (each acted on once).
+        vec![
+            Step::Sql("CREATE TABLE IF NOT EXISTS hooks (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, action TEXT NOT NULL, params TEXT NOT NULL,
+                description TEXT, secret TEXT NOT NULL, created_at INTEGER NOT NULL, disabled_at INTEGER)"),
+            Step::Sql("CREATE INDEX IF NOT EXISTS hooks_org ON hooks (org_id)"),
+            Step::Sql("CREATE TABLE IF NOT EXISTS hook_messages (hook_id TEXT NOT NULL, message_id TEXT NOT NULL, received_at INTEGER NOT NULL,
+                status INTEGER, outcome TEXT, PRIMARY KEY (hook_id, message_id))"),
+        ],
     ]
 }
 

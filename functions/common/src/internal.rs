@@ -13,6 +13,9 @@ use crate::crypto::Keys;
 /// The header carrying the internal token.
 pub const HEADER: &str = "x-skyport-internal";
 
+/// With the internal token: the organization a chained call acts for.
+pub const ORG_HEADER: &str = "x-skyport-org";
+
 /// How long one function's share of a jobs run may take.
 pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
 
@@ -61,6 +64,43 @@ pub async fn call(path: &str) -> Result<(u16, serde_json::Value), ApiError> {
     let status = *res.status();
     let body = serde_json::from_slice(res.body()).unwrap_or(serde_json::Value::Null);
     Ok((status, body))
+}
+
+/// Calls the app's own API at `path` through service chaining (the
+/// component `component`), acting for `org`: how an incoming hook runs its
+/// action with exactly the checks a client's request gets.
+pub async fn act_for(
+    org: &str,
+    component: &str,
+    method: spin_sdk::http::Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&serde_json::Value>,
+) -> Result<(u16, serde_json::Value), ApiError> {
+    let keys = Keys::load()?;
+    let mut b = Request::builder();
+    b.method(method)
+        .uri(format!("http://{component}.spin.internal{path}"))
+        .header(HEADER, keys.internal_token())
+        .header(ORG_HEADER, org)
+        .header("content-type", "application/json");
+    for (k, v) in headers {
+        b.header(*k, *v);
+    }
+    let req = b
+        .body(body.map(|v| v.to_string()).unwrap_or_default())
+        .build();
+    let res: Response = spin_sdk::http::send(req).await.map_err(|e| {
+        ApiError::config(
+            &format!("the component `{component}` cannot be reached ({e})"),
+            &format!("allow `http://{component}.spin.internal` in the events component's allowed_outbound_hosts"),
+        )
+    })?;
+    let status = *res.status();
+    Ok((
+        status,
+        serde_json::from_slice(res.body()).unwrap_or(serde_json::Value::Null),
+    ))
 }
 
 /// The answer of an internal endpoint.

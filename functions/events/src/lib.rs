@@ -3,9 +3,11 @@
 //! change, delete, rotate the secret, send a test, the delivery log and
 //! redelivery), and — as its share of each jobs run — delivery of the outbox:
 //! signed per Standard Webhooks, retried with backoff for about a day, then
-//! dead-lettered until redelivered.
+//! dead-lettered until redelivered. Incoming hooks (`/api/v1/hooks`,
+//! `POST /hooks/{id}`) run one action per signed message (`hooks`).
 
 mod deliver;
+mod hooks;
 
 use serde_json::{json, Value};
 use skyport_functions::api::{
@@ -111,6 +113,12 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     if internal::is_jobs_call(&req, "events")? {
         // The jobs component's turn: deliver what is due.
         return Ok(internal::answer(&deliver::due(&db).await?));
+    }
+    if let (Method::Post, ["hooks", id]) = (req.method().clone(), segments.as_slice()) {
+        // A signed message from outside: no API key, the signature is the proof.
+        check_id(id, "hook")?;
+        let (status, v) = hooks::receive(&db, id, &req).await?;
+        return Ok(json_response(if status < 300 { 202 } else { status }, &v));
     }
     let org = orgs::authenticate(&db, &req)?;
     let now = skyport_functions::now();
@@ -289,6 +297,34 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             }
             deliver::attempt(&db, delivery).await?;
             Ok(json_response(200, &deliver::delivery_json(&db, delivery)?))
+        }
+        (Method::Post, ["api", "v1", "hooks"]) => {
+            let b = json_body(req.body())?;
+            Ok(json_response(201, &hooks::create(&db, &org, &b)?))
+        }
+        (Method::Get, ["api", "v1", "hooks"]) => {
+            let (ids, next) =
+                db::page_of_keys(&db, "hooks", "created_at", "id", "", &org, &page(&req)?)?;
+            let list: Result<Vec<Value>, ApiError> =
+                ids.iter().map(|i| hooks::json_of(&db, &org, i)).collect();
+            Ok(json_response(200, &json!({ "hooks": list?, "next": next })))
+        }
+        (Method::Get, ["api", "v1", "hooks", id]) => {
+            check_id(id, "hook")?;
+            Ok(json_response(200, &hooks::json_of(&db, &org, id)?))
+        }
+        (Method::Delete, ["api", "v1", "hooks", id]) => {
+            check_id(id, "hook")?;
+            hooks::json_of(&db, &org, id)?;
+            db::transaction(&db, || {
+                db.execute("DELETE FROM hook_messages WHERE hook_id = ?", &[text(id)])?;
+                db.execute(
+                    "DELETE FROM hooks WHERE id = ? AND org_id = ?",
+                    &[text(id), text(&org)],
+                )?;
+                Ok(())
+            })?;
+            Ok(json_response(200, &json!({ "deleted": id })))
         }
         _ => Err(ApiError::no_such_endpoint(Some("events and webhooks"))),
     }
