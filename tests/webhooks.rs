@@ -19,12 +19,15 @@ use sim::world::defaults::*;
 use sim::World;
 use support::product::{server_spec, Product, BOOTSTRAP_KEY};
 
+/// What a receiver got: each request's headers and body.
+type Received = Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>;
+
 /// A webhook receiver on 127.0.0.1: keeps every request (headers and
 /// body) and answers with the status it is set to.
 struct Receiver {
     port: u16,
     answer: Arc<AtomicU16>,
-    got: Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>,
+    got: Received,
 }
 
 impl Receiver {
@@ -88,7 +91,7 @@ impl Receiver {
 
     /// Waits until a delivery of event type `kind` arrived; returns it.
     fn wait_for(&self, kind: &str, secs: u64) -> (Vec<(String, String)>, String) {
-        self.wait_or(kind, secs, || String::new())
+        self.wait_or(kind, secs, String::new)
     }
 
     /// [`Receiver::wait_for`], saying `why()` if it never comes.

@@ -296,7 +296,8 @@ mod tests {
 
     #[test]
     fn params_are_checked_and_only_open_fields_change() {
-        assert!(check_params("recheck_account", &json!({ "account_id": "a1" })).is_ok());
+        let id = "0b9d6c2e-1f3a-4c5b-8d7e-9a0b1c2d3e4f";
+        assert!(check_params("recheck_account", &json!({ "account_id": id })).is_ok());
         assert!(check_params("recheck_account", &json!({})).is_err());
         assert!(check_params("launch_missiles", &json!({})).is_err());
         assert!(check_params("recheck_account", &json!({ "account_id": "../x" })).is_err());
