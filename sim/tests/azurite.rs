@@ -28,6 +28,7 @@ fn blobs_land_in_azurite() {
         access_token_lifetime_secs: None,
         page_size: None,
         azurite_url: Some(azurite.url.clone()),
+        refresh_token_idle_secs: None,
     })
     .unwrap();
     let token = token(&sim);

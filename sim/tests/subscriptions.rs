@@ -58,6 +58,7 @@ fn lists_paginate_with_next_link() {
         access_token_lifetime_secs: None,
         page_size: Some(4),
         azurite_url: None,
+        refresh_token_idle_secs: None,
     })
     .unwrap();
     let token = token(&sim);

@@ -107,6 +107,13 @@ try {
   await page.waitForSelector("[data-record='A www']");
   await shot("dns");
 
+  current = "the activity feed";
+  step(current);
+  await page.click("#nav-activity");
+  await page.waitForSelector("[data-event='server.ready']");
+  await page.waitForSelector("[data-event='account.connected']");
+  await shot("activity");
+
   current = "a narrow screen";
   step(current);
   await page.setViewportSize({ width: 390, height: 800 });

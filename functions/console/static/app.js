@@ -328,9 +328,30 @@ async function deleteRecord(r) {
   await loadRecords().catch(fail);
 }
 
+// ---- Activity --------------------------------------------------------------
+
+async function loadActivity() {
+  const page = await api("GET", "/api/v1/events?limit=50");
+  $("event-list").replaceChildren(...page.events.map((e) => el("li", { "data-event": e.kind, class: e.kind.endsWith("failed") || e.kind.endsWith("expired") || e.kind.endsWith("refused") || e.kind.endsWith("denied") ? "failed" : "" },
+    el("time", { datetime: e.timestamp }, new Date(e.at * 1000).toLocaleString()), " ", el("strong", {}, e.kind), " ", e.summary && e.summary !== e.kind ? e.summary.slice(e.kind.length + 2) : "",
+    e.data && e.data.error ? el("p", { class: "reason" }, `${e.data.error.message || ""} ${e.data.error.remedy || ""}`) : null)));
+}
+
+// The screens that show state keep it current by themselves: work finishes
+// in the background, so a reload (or no reload) shows where it stands.
+async function refreshVisible() {
+  if (document.hidden || !key()) return;
+  const screen = location.hash.slice(1) || "accounts";
+  try {
+    if (screen === "accounts") await loadAccounts();
+    if (screen === "servers") await loadServers();
+    if (screen === "activity") await loadActivity();
+  } catch (_) { /* the next tick tries again; errors show on user actions */ }
+}
+
 // ---- Routing ---------------------------------------------------------------
 
-const screens = ["accounts", "servers", "storage", "dns"];
+const screens = ["accounts", "servers", "storage", "dns", "activity"];
 
 async function route() {
   const screen = location.hash.slice(1) || "accounts";
@@ -346,6 +367,7 @@ async function route() {
     await loadAccounts();
     if (screen === "servers") { await loadServers(); await loadRegions(); }
     if (screen === "storage") await loadTargets();
+    if (screen === "activity") await loadActivity();
   } catch (e) { fail(e); }
 }
 
@@ -361,5 +383,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("dns-load").addEventListener("click", () => loadZones().catch(fail));
   $("record-form").addEventListener("submit", saveRecord);
   window.addEventListener("hashchange", route);
+  setInterval(refreshVisible, 5000);
   route();
 });
