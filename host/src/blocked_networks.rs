@@ -57,13 +57,28 @@ impl BlockedNetworks {
             return true;
         }
         match ip {
-            IpAddr::V6(v6) => match v6.to_ipv4() {
+            IpAddr::V6(v6) => match embedded_v4(v6) {
                 Some(v4) => self.is_blocked(IpAddr::V4(v4)),
                 None => false,
             },
             IpAddr::V4(_) => false,
         }
     }
+}
+
+/// The IPv4 address an IPv6 address carries, if it carries one: mapped and
+/// compatible (`::ffff:a.b.c.d`, `::a.b.c.d`), NAT64 (`64:ff9b::/96`) and
+/// 6to4 (`2002:AABB:CCDD::/48`) — each of which reaches that IPv4 address.
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    if s[0] == 0x0064 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+        return Some(v4(s[6], s[7]));
+    }
+    if s[0] == 0x2002 {
+        return Some(v4(s[1], s[2]));
+    }
+    v6.to_ipv4()
 }
 
 /// Whether an address is globally routable: not loopback, private, shared,
@@ -113,6 +128,12 @@ fn is_global_v6(ip: Ipv6Addr) -> bool {
     if let Some(v4) = ip.to_ipv4_mapped() {
         return is_global_v4(v4);
     }
+    if let Some(v4) = embedded_v4(ip).filter(|_| ip.to_ipv4().is_none()) {
+        // NAT64 and 6to4 reach the IPv4 address they carry.
+        if !is_global_v4(v4) {
+            return false;
+        }
+    }
     let not_global = (s[0] & 0xfe00) == 0xfc00 // unique local
         || (s[0] & 0xffc0) == 0xfe80 // link-local
         || (s[0] & 0xff00) == 0xff00 // multicast
@@ -147,10 +168,18 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::7f00:1",
+            "2002:a00:1::1",
         ] {
             assert!(b.is_blocked(ip(blocked)), "{blocked}");
         }
-        for open in ["1.1.1.1", "20.50.2.1", "2606:4700::1111"] {
+        for open in [
+            "1.1.1.1",
+            "20.50.2.1",
+            "2606:4700::1111",
+            "64:ff9b::101:101",
+        ] {
             assert!(!b.is_blocked(ip(open)), "{open}");
         }
     }

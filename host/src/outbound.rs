@@ -247,9 +247,14 @@ async fn send_checked(
         .build()
         .map_err(|_| HttpError::HttpRequestUriInvalid)?;
 
-    let first_byte = options
-        .first_byte_timeout
-        .unwrap_or(Duration::from_secs(30));
+    let waits = (
+        options
+            .first_byte_timeout
+            .unwrap_or(Duration::from_secs(30)),
+        options
+            .between_bytes_timeout
+            .unwrap_or(Duration::from_secs(30)),
+    );
     if tls {
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.into(),
@@ -266,18 +271,19 @@ async fn send_checked(
         .await
         .map_err(|_| HttpError::ConnectionTimeout)?
         .map_err(|_| HttpError::TlsProtocolError)?;
-        exchange(tls_stream, request, connect, first_byte).await
+        exchange(tls_stream, request, connect, waits).await
     } else {
-        exchange(stream, request, connect, first_byte).await
+        exchange(stream, request, connect, waits).await
     }
 }
 
-/// One HTTP/1 exchange over an open connection.
+/// One HTTP/1 exchange over an open connection; `waits` are the first-byte
+/// and between-bytes timeouts.
 async fn exchange<S>(
     stream: S,
     request: http::Request<WasiBody>,
     connect: Duration,
-    first_byte: Duration,
+    (first_byte, between): (Duration, Duration),
 ) -> Result<Sent, HttpError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
@@ -295,8 +301,12 @@ where
         .map_err(|_| HttpError::ConnectionReadTimeout)?
         .map_err(|_| HttpError::ConnectionTerminated)?;
     let response = response.map(|body| {
-        body.map_err(|_| HttpError::ConnectionTerminated)
-            .boxed_unsync()
+        TimedBody {
+            inner: body,
+            between,
+            timer: Box::pin(tokio::time::sleep(between)),
+        }
+        .boxed_unsync()
     });
     let io = async move {
         match driver.await {
@@ -305,4 +315,45 @@ where
         }
     };
     Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
+}
+
+/// A response body that fails with `connection-read-timeout` when no part
+/// of it arrives for `between`, as the default sender's does.
+struct TimedBody {
+    inner: hyper::body::Incoming,
+    between: Duration,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl hyper::body::Body for TimedBody {
+    type Data = bytes::Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let next = tokio::time::Instant::now() + self.between;
+                self.timer.as_mut().reset(next);
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(_))) => Poll::Ready(Some(Err(HttpError::ConnectionTerminated))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => match self.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }

@@ -104,15 +104,18 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
         &[int(t - keepalive)],
     )?;
     for id in idle {
-        let r = db.execute("SELECT tokens FROM accounts WHERE id = ?", &[text(&id)])?;
-        if let Some(sealed) = get_text(&r, 0, "tokens") {
-            accounts::invalidate(db, &id, &sealed)?;
-        }
-        match accounts::access_token(db, &cfg, &keys, &id).await {
-            Ok(_) => out["kept_alive"] = json!(out["kept_alive"].as_i64().unwrap_or(0) + 1),
+        match accounts::force_refresh(db, &cfg, &keys, &id).await {
+            Ok(()) => out["kept_alive"] = json!(out["kept_alive"].as_i64().unwrap_or(0) + 1),
             Err(e) => {
                 if e.code == "account_expired" {
                     out["expired"] = json!(out["expired"].as_i64().unwrap_or(0) + 1);
+                } else {
+                    // A passing failure: try again in ten minutes, not at
+                    // every run.
+                    db.execute(
+                        "UPDATE accounts SET refreshed_at = ? WHERE id = ?",
+                        &[int(t - keepalive + 600), text(&id)],
+                    )?;
                 }
                 errors.push(json!({ "account": id, "code": e.code }));
             }
@@ -152,10 +155,10 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
         // revoked grant keeps its access token working until it expires,
         // and only the refresh tells.
         let checked = match accounts::load(db, &org, &id) {
-            Ok(a) => {
-                accounts::invalidate(db, &id, &a.tokens)?;
-                accounts::recheck(db, &cfg, &keys, &a).await.map(|_| ())
-            }
+            Ok(a) => match accounts::force_refresh(db, &cfg, &keys, &id).await {
+                Ok(()) => accounts::recheck(db, &cfg, &keys, &a).await.map(|_| ()),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         let failures = match &checked {

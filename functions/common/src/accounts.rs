@@ -339,6 +339,42 @@ pub async fn access_token(
     }
 }
 
+/// Uses the refresh token now, whatever the access token's expiry: the
+/// background keep-alive and health check. A refresh already under way
+/// elsewhere counts as this one; a passing failure leaves the stored tokens
+/// as they were (the access token keeps working until it expires).
+pub async fn force_refresh(
+    db: &Connection,
+    cfg: &Config,
+    keys: &Keys,
+    id: &str,
+) -> Result<(), ApiError> {
+    let now = crate::now();
+    db.execute(
+        "UPDATE accounts SET refresh_lock = ? WHERE id = ? AND status = 'Active' AND (refresh_lock IS NULL OR refresh_lock < ?)",
+        &[int(now + LEASE), text(id), int(now)],
+    )?;
+    if crate::db::changes(db)? != 1 {
+        return Ok(());
+    }
+    let r = db.execute(
+        &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?"),
+        &[text(id)],
+    )?;
+    let a = from_row(&r, 0);
+    let tokens = match open_tokens(keys, &a) {
+        Ok(t) => t,
+        Err(e) => {
+            db.execute(
+                "UPDATE accounts SET refresh_lock = NULL WHERE id = ?",
+                &[text(id)],
+            )?;
+            return Err(e);
+        }
+    };
+    refresh_now(db, cfg, keys, &a, &tokens).await.map(|_| ())
+}
+
 async fn refresh_now(
     db: &Connection,
     cfg: &Config,
@@ -394,7 +430,7 @@ async fn refresh_now(
 }
 
 /// Marks the stored access token stale, unless another request already replaced it.
-pub fn invalidate(db: &Connection, id: &str, sealed: &str) -> Result<(), ApiError> {
+fn invalidate(db: &Connection, id: &str, sealed: &str) -> Result<(), ApiError> {
     db.execute(
         "UPDATE accounts SET access_expires_at = 0 WHERE id = ? AND tokens = ?",
         &[text(id), text(sealed)],

@@ -15,8 +15,11 @@ use crate::api::ApiError;
 pub struct Key {
     id: String,
     cipher: XChaCha20Poly1305,
-    /// Proves a request came from one of the app's own components.
+    /// Proves a request came from one of the app's own components (the
+    /// jobs component's calls, which may travel over the network).
     internal: String,
+    /// Lets a component act for an organization (service chaining only).
+    act_for: String,
 }
 
 fn parse(text: &str, name: &str) -> Result<Key, ApiError> {
@@ -36,14 +39,17 @@ fn parse(text: &str, name: &str) -> Result<Key, ApiError> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let mut h = Sha256::new();
-    h.update(b"skyport internal calls\0");
-    h.update(&bytes);
-    let internal = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let derive = |label: &[u8]| -> String {
+        let mut h = Sha256::new();
+        h.update(label);
+        h.update(&bytes);
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    };
     Ok(Key {
         id,
         cipher: XChaCha20Poly1305::new_from_slice(&bytes).expect("32 bytes"),
-        internal,
+        internal: derive(b"skyport internal calls\0"),
+        act_for: derive(b"skyport acting for an organization\0"),
     })
 }
 
@@ -125,6 +131,21 @@ impl Keys {
             .into_iter()
             .flatten()
             .any(|k| crate::orgs::constant_time_eq(k.internal.as_bytes(), token.as_bytes()))
+    }
+
+    /// The token a component sends, over service chaining only, to act for
+    /// an organization; distinct from the internal token, so a leaked jobs
+    /// call cannot act for anyone.
+    pub fn act_for_token(&self) -> &str {
+        &self.current.act_for
+    }
+
+    /// Whether `token` is the app's act-for token.
+    pub fn is_act_for(&self, token: &str) -> bool {
+        [Some(&self.current), self.previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|k| crate::orgs::constant_time_eq(k.act_for.as_bytes(), token.as_bytes()))
     }
 
     /// Whether `sealed` was sealed with the current key.

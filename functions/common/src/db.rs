@@ -132,6 +132,9 @@ fn migrations() -> Vec<Vec<Step>> {
             Step::Sql("CREATE TABLE IF NOT EXISTS hook_messages (hook_id TEXT NOT NULL, message_id TEXT NOT NULL, received_at INTEGER NOT NULL,
                 status INTEGER, outcome TEXT, PRIMARY KEY (hook_id, message_id))"),
         ],
+        // 7: a failed operation owes its undo until it has run, so a crash
+        // between the failure and the clean-up loses nothing.
+        vec![Step::Sql("ALTER TABLE operations ADD COLUMN undo_pending INTEGER NOT NULL DEFAULT 0")],
     ]
 }
 

@@ -48,6 +48,12 @@ pub fn emit(
             text(object.0), text(object.1), text(&data.to_string()),
         ],
     )?;
+    // Only the kinds endpoints subscribe to are delivered; the rest (a hook
+    // refused, say) are for the feed, so nobody can make deliveries by
+    // knocking on a hook.
+    if !KINDS.contains(&kind) {
+        return Ok(());
+    }
     db.execute(
         "INSERT INTO deliveries (id, org_id, webhook_id, event_uid, status, attempts, next_at, created_at)
          SELECT ? || '_' || w.id, w.org_id, w.id, ?, 'pending', 0, ?, ? FROM webhooks w

@@ -13,7 +13,10 @@ use crate::crypto::Keys;
 /// The header carrying the internal token.
 pub const HEADER: &str = "x-skyport-internal";
 
-/// With the internal token: the organization a chained call acts for.
+/// The act-for token of a chained call acting for an organization.
+pub const ACT_HEADER: &str = "x-skyport-act-for";
+
+/// With the act-for token: the organization a chained call acts for.
 pub const ORG_HEADER: &str = "x-skyport-org";
 
 /// How long one function's share of a jobs run may take.
@@ -81,7 +84,7 @@ pub async fn act_for(
     let mut b = Request::builder();
     b.method(method)
         .uri(format!("http://{component}.spin.internal{path}"))
-        .header(HEADER, keys.internal_token())
+        .header(ACT_HEADER, keys.act_for_token())
         .header(ORG_HEADER, org)
         .header("content-type", "application/json");
     for (k, v) in headers {

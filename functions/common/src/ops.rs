@@ -161,7 +161,7 @@ pub fn kind_of(db: &Connection, org: &str, id: &str) -> Result<String, ApiError>
 /// first). Returns whether this call did a step.
 pub async fn advance<H: Handler>(db: &Connection, id: &str, h: &H) -> Result<bool, ApiError> {
     let r = db.execute(
-        "SELECT status, cleanup_id FROM operations WHERE id = ?",
+        "SELECT status, cleanup_id, undo_pending FROM operations WHERE id = ?",
         &[text(id)],
     )?;
     if r.rows.is_empty() {
@@ -170,6 +170,9 @@ pub async fn advance<H: Handler>(db: &Connection, id: &str, h: &H) -> Result<boo
     let mut moved = false;
     if let Some(c) = get_text(&r, 0, "cleanup_id") {
         moved = Box::pin(advance(db, &c, h)).await?;
+    }
+    if get_int(&r, 0, "undo_pending") == Some(1) {
+        return Ok(run_undo(db, id, h).await? || moved);
     }
     if get_text(&r, 0, "status").as_deref() != Some("running") {
         return Ok(moved);
@@ -208,14 +211,47 @@ pub async fn advance<H: Handler>(db: &Connection, id: &str, h: &H) -> Result<boo
         }
         Next::Later(e) | Next::Failed(e) => {
             if end(db, &op, Ended::Failed(&e), h)? {
-                h.undo(db, &op).await?;
+                run_undo(db, id, h).await?;
             }
         }
     }
     Ok(true)
 }
 
-/// Running operations of these kinds whose lease is free, fairly across
+/// Runs the undo of a failed operation that still owes one. The failure
+/// committed `undo_pending` with it, so an undo a crash interrupted is run
+/// again (by the next poll or jobs run) — handlers make theirs safe to repeat.
+async fn run_undo<H: Handler>(db: &Connection, id: &str, h: &H) -> Result<bool, ApiError> {
+    let now = crate::now();
+    db.execute(
+        "UPDATE operations SET lease = ?, version = version + 1
+         WHERE id = ? AND status = 'failed' AND undo_pending = 1 AND (lease IS NULL OR lease < ?)",
+        &[int(now + lease_seconds()), text(id), int(now)],
+    )?;
+    if db::changes(db)? != 1 {
+        return Ok(false);
+    }
+    let op = read(db, id)?;
+    match h.undo(db, &op).await {
+        Ok(()) => {
+            db.execute(
+                "UPDATE operations SET undo_pending = 0, lease = NULL WHERE id = ? AND version = ?",
+                &[text(id), int(op.version)],
+            )?;
+            Ok(true)
+        }
+        Err(e) => {
+            db.execute(
+                "UPDATE operations SET lease = NULL WHERE id = ? AND version = ?",
+                &[text(id), int(op.version)],
+            )?;
+            Err(e)
+        }
+    }
+}
+
+/// Running operations of these kinds whose lease is free (and failed ones
+/// still owing their undo), fairly across
 /// organizations: every organization's oldest first, then their second
 /// oldest, and so on, at most `limit` in all.
 pub fn due(db: &Connection, kinds: &[&str], limit: usize) -> Result<Vec<String>, ApiError> {
@@ -226,7 +262,7 @@ pub fn due(db: &Connection, kinds: &[&str], limit: usize) -> Result<Vec<String>,
     let r = db.execute(
         &format!(
             "SELECT id FROM (SELECT id, updated_at, ROW_NUMBER() OVER (PARTITION BY org_id ORDER BY updated_at, id) AS turn
-               FROM operations WHERE status = 'running' AND (lease IS NULL OR lease < ?) AND kind IN ({marks}))
+               FROM operations WHERE (status = 'running' OR undo_pending = 1) AND (lease IS NULL OR lease < ?) AND kind IN ({marks}))
              ORDER BY turn, updated_at, id LIMIT ?"
         ),
         &params,
@@ -304,11 +340,16 @@ fn take(db: &Connection, id: &str) -> Result<Option<Op>, ApiError> {
     }
     // Read only once the lease is ours: a poll that read before another
     // committed must not act on the older step.
+    read(db, id).map(Some)
+}
+
+/// An operation as stored now.
+fn read(db: &Connection, id: &str) -> Result<Op, ApiError> {
     let r = db.execute(
         "SELECT id, org_id, kind, subject_id, account_id, data, token, step, attempts, version FROM operations WHERE id = ?",
         &[text(id)],
     )?;
-    Ok(Some(Op {
+    Ok(Op {
         id: id.to_string(),
         org: get_text(&r, 0, "org_id").unwrap_or_default(),
         kind: get_text(&r, 0, "kind").unwrap_or_default(),
@@ -321,7 +362,7 @@ fn take(db: &Connection, id: &str) -> Result<Option<Op>, ApiError> {
         step: get_text(&r, 0, "step").unwrap_or_default(),
         attempts: get_int(&r, 0, "attempts").unwrap_or(0),
         version: get_int(&r, 0, "version").unwrap_or(0),
-    }))
+    })
 }
 
 /// Ends a running operation as failed with Skyport's own refusal (an
@@ -386,7 +427,7 @@ fn end<H: Handler>(db: &Connection, op: &Op, how: Ended<'_>, h: &H) -> Result<bo
             )?,
             // A failed operation's step is the one that failed.
             Ended::Failed(e) => db.execute(
-                "UPDATE operations SET status = 'failed', step = ?, error = ?, lease = NULL, version = version + 1, updated_at = ?
+                "UPDATE operations SET status = 'failed', step = ?, error = ?, undo_pending = 1, lease = NULL, version = version + 1, updated_at = ?
                  WHERE id = ? AND version = ?",
                 &[text(e.extra["step"].as_str().unwrap_or(&op.step)), text(&stored_error(op, e)), int(now), text(&op.id), int(op.version)],
             )?,
@@ -564,11 +605,23 @@ pub fn claim_key(
     }
 }
 
-/// Frees a key whose request was refused before it made its operation.
+/// Frees a key whose request was refused before it made its operation —
+/// never one whose operation exists (another request with the key made it).
 pub fn free_key(db: &Connection, org: &str, key: &str, op_id: &str) -> Result<(), ApiError> {
     db.execute(
-        "DELETE FROM idempotency WHERE org_id = ? AND key = ? AND operation_id = ?",
-        &[text(org), text(key), text(op_id)],
+        "DELETE FROM idempotency WHERE org_id = ? AND key = ? AND operation_id = ?
+           AND NOT EXISTS (SELECT 1 FROM operations WHERE id = ?)",
+        &[text(org), text(key), text(op_id), text(op_id)],
+    )?;
+    Ok(())
+}
+
+/// Keeps a claimed key's lease while its request is still working (after a
+/// long wait), so a replay does not take it over from a live request.
+pub fn keep_key(db: &Connection, org: &str, key: &str, op_id: &str) -> Result<(), ApiError> {
+    db.execute(
+        "UPDATE idempotency SET created_at = ? WHERE org_id = ? AND key = ? AND operation_id = ?",
+        &[int(crate::now()), text(org), text(key), text(op_id)],
     )?;
     Ok(())
 }

@@ -105,13 +105,20 @@ pub fn authenticate(db: &Connection, req: &Request) -> Result<String, ApiError> 
 /// The organization and key of the request's caller, or a 401.
 pub fn caller(db: &Connection, req: &Request) -> Result<Caller, ApiError> {
     // One of the app's own components acting for an organization (an
-    // incoming hook's action): the internal token proves it, the org header
-    // says for whom. Without a valid token the header means nothing.
+    // incoming hook's action, over service chaining): the act-for token
+    // proves it, the org header says for whom. Without a valid token the
+    // header means nothing.
     if let Some(org) = req
         .header(crate::internal::ORG_HEADER)
         .and_then(|h| h.as_str())
     {
-        crate::internal::check(req).map_err(|_| ApiError::unauthenticated())?;
+        let token = req
+            .header(crate::internal::ACT_HEADER)
+            .and_then(|h| h.as_str())
+            .unwrap_or("");
+        if !crate::crypto::Keys::load()?.is_act_for(token) {
+            return Err(ApiError::unauthenticated());
+        }
         let r = db.execute("SELECT id FROM orgs WHERE id = ?", &[text(org)])?;
         if r.rows.is_empty() {
             return Err(ApiError::unauthenticated());

@@ -10,7 +10,7 @@ use skyport_functions::api::{cursor, ApiError, Page};
 use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_int, get_text, int, text};
 use skyport_functions::events;
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{IncomingResponse, Method, Request};
 use spin_sdk::sqlite::Connection;
 
 /// How long one attempt may hold a delivery.
@@ -36,14 +36,16 @@ fn next_try(now: i64, attempts: i64, schedule: &[i64]) -> Option<i64> {
     schedule.get(i).map(|wait| now + wait)
 }
 
-/// The jobs share: every due delivery, fairly across organizations, within
-/// the run's budget.
+/// The jobs share: every due delivery of an enabled endpoint, fairly across
+/// organizations, within the run's budget. One delivery's error does not
+/// stop the others.
 pub async fn due(db: &Connection) -> Result<Value, ApiError> {
     let started = std::time::Instant::now();
     let now = skyport_functions::now();
     let r = db.execute(
-        "SELECT id FROM (SELECT id, next_at, ROW_NUMBER() OVER (PARTITION BY org_id ORDER BY next_at, id) AS turn
-           FROM deliveries WHERE status = 'pending' AND next_at <= ? AND (lease IS NULL OR lease < ?))
+        "SELECT id FROM (SELECT d.id, d.next_at, ROW_NUMBER() OVER (PARTITION BY d.org_id ORDER BY d.next_at, d.id) AS turn
+           FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+           WHERE d.status = 'pending' AND d.next_at <= ? AND (d.lease IS NULL OR d.lease < ?) AND w.disabled_at IS NULL)
          ORDER BY turn, next_at, id LIMIT 50",
         &[int(now), int(now)],
     )?;
@@ -51,33 +53,32 @@ pub async fn due(db: &Connection) -> Result<Value, ApiError> {
         .filter_map(|i| get_text(&r, i, "id"))
         .collect();
     let (mut delivered, mut failed) = (0, 0);
+    let mut errors = Vec::new();
     for id in &ids {
         if started.elapsed() > skyport_functions::internal::BUDGET {
             break;
         }
-        match attempt(db, id).await? {
-            Some(true) => delivered += 1,
-            Some(false) => failed += 1,
-            None => {}
+        match attempt(db, id).await {
+            Ok(Some(true)) => delivered += 1,
+            Ok(Some(false)) => failed += 1,
+            Ok(None) => {}
+            Err(e) => errors.push(json!({ "delivery": id, "code": e.code })),
         }
     }
-    Ok(json!({ "due": ids.len(), "delivered": delivered, "failed": failed }))
+    Ok(json!({ "due": ids.len(), "delivered": delivered, "failed": failed, "errors": errors }))
 }
 
-/// One attempt at a delivery, if nobody else is making one: `Some(true)`
-/// when the endpoint took it.
+/// One attempt at a delivery, if nobody else is making one and its endpoint
+/// is enabled: `Some(true)` when the endpoint took it.
+///
+/// The attempt is counted, and the next one scheduled, before anything is
+/// sent: an attempt that never returns (the instance killed by a limit, the
+/// host by a crash) still counts, so no delivery is tried forever.
 pub async fn attempt(db: &Connection, id: &str) -> Result<Option<bool>, ApiError> {
     let now = skyport_functions::now();
-    db.execute(
-        "UPDATE deliveries SET lease = ? WHERE id = ? AND status = 'pending' AND (lease IS NULL OR lease < ?)",
-        &[int(now + LEASE), text(id), int(now)],
-    )?;
-    if db::changes(db)? != 1 {
-        return Ok(None);
-    }
     let r = db.execute(
         "SELECT d.event_uid, d.attempts, w.id AS webhook, w.url, w.secret, w.previous_secret, w.previous_until, w.disabled_at
-         FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = ?",
+         FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = ? AND d.status = 'pending'",
         &[text(id)],
     )?;
     let (Some(uid), Some(webhook), Some(url), Some(sealed)) = (
@@ -88,6 +89,29 @@ pub async fn attempt(db: &Connection, id: &str) -> Result<Option<bool>, ApiError
     ) else {
         return Ok(None);
     };
+    if get_int(&r, 0, "disabled_at").is_some() {
+        return Ok(None);
+    }
+    let schedule = schedule();
+    let attempts = get_int(&r, 0, "attempts").unwrap_or(0) + 1;
+    if attempts > schedule.len() as i64 + 1 {
+        // Its last attempt never came back: it is dead.
+        db.execute(
+            "UPDATE deliveries SET status = 'dead', next_at = NULL, lease = NULL, last_error = COALESCE(last_error, 'the last attempt did not finish') WHERE id = ? AND status = 'pending'",
+            &[text(id)],
+        )?;
+        return Ok(Some(false));
+    }
+    // Should this attempt not return, the delivery is tried again (or found
+    // dead) after its next wait; the last one is looked at once more later.
+    let next = next_try(now, attempts, &schedule).unwrap_or(now + 2 * LEASE);
+    db.execute(
+        "UPDATE deliveries SET lease = ?, attempts = ?, next_at = ? WHERE id = ? AND status = 'pending' AND attempts = ? AND (lease IS NULL OR lease < ?)",
+        &[int(now + LEASE), int(attempts), int(next), text(id), int(attempts - 1), int(now)],
+    )?;
+    if db::changes(db)? != 1 {
+        return Ok(None);
+    }
     let keys = Keys::load()?;
     let open = |s: &str| -> Result<String, ApiError> {
         String::from_utf8(keys.open(s, &webhook)?)
@@ -122,18 +146,20 @@ pub async fn attempt(db: &Connection, id: &str) -> Result<Option<bool>, ApiError
         .header("webhook-signature", signatures.join(" "))
         .body(body)
         .build();
-    let outcome: Result<u16, String> = match spin_sdk::http::send::<_, Response>(req).await {
-        Ok(resp) if (200..300).contains(resp.status()) => Ok(*resp.status()),
+    // Only the status is read: an endpoint's answer body, however large or
+    // slow, is never taken in.
+    let outcome: Result<u16, String> = match spin_sdk::http::send::<_, IncomingResponse>(req).await
+    {
+        Ok(resp) if (200..300).contains(&resp.status()) => Ok(resp.status()),
         Ok(resp) => Err(format!("the endpoint answered {}", resp.status())),
         Err(e) => Err(format!("the endpoint could not be reached: {e}")),
     };
-    let attempts = get_int(&r, 0, "attempts").unwrap_or(0) + 1;
     let done = skyport_functions::now();
     match outcome {
         Ok(status) => {
             db.execute(
-                "UPDATE deliveries SET status = 'delivered', attempts = ?, last_status = ?, last_error = NULL, delivered_at = ?, next_at = NULL, lease = NULL WHERE id = ?",
-                &[int(attempts), int(status.into()), int(done), text(id)],
+                "UPDATE deliveries SET status = 'delivered', last_status = ?, last_error = NULL, delivered_at = ?, next_at = NULL, lease = NULL WHERE id = ?",
+                &[int(status.into()), int(done), text(id)],
             )?;
             Ok(Some(true))
         }
@@ -141,15 +167,14 @@ pub async fn attempt(db: &Connection, id: &str) -> Result<Option<bool>, ApiError
             let status = why
                 .strip_prefix("the endpoint answered ")
                 .and_then(|s| s.parse::<i64>().ok());
-            let next = next_try(done, attempts, &schedule());
+            let last = next_try(done, attempts, &schedule).is_none();
             db.execute(
-                "UPDATE deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_at = ?, lease = NULL WHERE id = ?",
+                "UPDATE deliveries SET status = ?, last_status = ?, last_error = ?, next_at = ?, lease = NULL WHERE id = ?",
                 &[
-                    text(if next.is_some() { "pending" } else { "dead" }),
-                    int(attempts),
+                    text(if last { "dead" } else { "pending" }),
                     status.map(int).unwrap_or(spin_sdk::sqlite::Value::Null),
                     text(&why),
-                    next.map(int).unwrap_or(spin_sdk::sqlite::Value::Null),
+                    if last { spin_sdk::sqlite::Value::Null } else { int(next) },
                     text(id),
                 ],
             )?;

@@ -2,7 +2,8 @@
 //! one action with fixed parameters — create a server, set a DNS record,
 //! re-check an account — and gets its URL and signing secret (shown once).
 //! `POST /hooks/{id}` signed per Standard Webhooks (timestamp within five
-//! minutes) runs the action once per `webhook-id`: a replay answers 409, a
+//! minutes) runs the action once per `webhook-id` (one whose action failed
+//! for a passing reason, 5xx, may be sent again): a replay answers 409, a
 //! bad signature or a stale timestamp 401, and neither acts. Every attempt is
 //! logged in the activity feed.
 //!
@@ -209,11 +210,15 @@ pub async fn receive(db: &Connection, id: &str, req: &Request) -> Result<(u16, V
         };
         return refuse(401, code, why);
     }
-    // Each message once: the first insert wins; a replay does nothing.
+    // Each message once: the first insert wins; a replay does nothing. A
+    // message whose action never finished (the instance died on it) may be
+    // sent again after a minute: its action is idempotent under its id.
     let now = skyport_functions::now();
     db.execute(
-        "INSERT INTO hook_messages (hook_id, message_id, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        &[text(id), text(&msg_id), int(now)],
+        "INSERT INTO hook_messages (hook_id, message_id, received_at) VALUES (?, ?, ?)
+         ON CONFLICT (hook_id, message_id) DO UPDATE SET received_at = excluded.received_at
+         WHERE hook_messages.status IS NULL AND hook_messages.received_at < ?",
+        &[text(id), text(&msg_id), int(now), int(now - 60)],
     )?;
     if db::changes(db)? != 1 {
         return refuse(409, "replayed", "this webhook-id was already received");
@@ -225,15 +230,24 @@ pub async fn receive(db: &Connection, id: &str, req: &Request) -> Result<(u16, V
         Ok(x) => x,
         Err(e) => (e.status, json!({ "error": e.to_json() })),
     };
-    db.execute(
-        "UPDATE hook_messages SET status = ?, outcome = ? WHERE hook_id = ? AND message_id = ?",
-        &[
-            int(status.into()),
-            text(&answer.to_string()),
-            text(id),
-            text(&msg_id),
-        ],
-    )?;
+    if status >= 500 {
+        // The action could not be done now (busy, unreachable): the sender's
+        // retry of this message may run it, rather than be refused as a replay.
+        db.execute(
+            "DELETE FROM hook_messages WHERE hook_id = ? AND message_id = ?",
+            &[text(id), text(&msg_id)],
+        )?;
+    } else {
+        db.execute(
+            "UPDATE hook_messages SET status = ?, outcome = ? WHERE hook_id = ? AND message_id = ?",
+            &[
+                int(status.into()),
+                text(&answer.to_string()),
+                text(id),
+                text(&msg_id),
+            ],
+        )?;
+    }
     events::emit(
         db,
         &org,

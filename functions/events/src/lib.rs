@@ -53,6 +53,17 @@ fn check_url(url: &str) -> Result<(), ApiError> {
     if authority.contains('@') {
         return Err(bad("must not carry credentials"));
     }
+    let host = authority
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(authority);
+    if host
+        .to_ascii_lowercase()
+        .trim_end_matches('.')
+        .ends_with(".spin.internal")
+    {
+        return Err(bad("names one of the app's own components"));
+    }
     Ok(())
 }
 
@@ -342,6 +353,8 @@ mod tests {
         assert!(check_url("https://user:pw@example.com/").is_err());
         assert!(check_url("https:///path").is_err());
         assert!(check_url("https://exa mple.com").is_err());
+        assert!(check_url("http://servers.spin.internal/api/v1/servers").is_err());
+        assert!(check_url("http://DNS.spin.internal.:80/").is_err());
         assert_eq!(
             check_kinds(&json!(["server.ready", "server.ready", "*"])).unwrap(),
             vec!["*", "server.ready"]

@@ -188,6 +188,11 @@ impl ops::Handler for Compute {
                 )?;
             }
             ("create", Ended::Failed(e)) => {
+                // What it made is removed next (the undo, owed until done).
+                db.execute(
+                    "UPDATE servers SET status = 'cleaning up', updated_at = ? WHERE id = ?",
+                    &[int(now), text(&op.subject)],
+                )?;
                 let mut data = server_json(db, &op.subject)?;
                 data["error"] = e.to_json();
                 events::emit(db, &op.org, "server.failed", ("server", &op.subject), data)?;
@@ -235,6 +240,14 @@ impl ops::Handler for Compute {
     /// for its tags by the plugin.
     async fn undo(&self, db: &Connection, op: &Op) -> Result<(), ApiError> {
         if op.kind != "create" {
+            return Ok(());
+        }
+        // Run again after a crash: a clean-up already planned is not planned twice.
+        let planned = db.execute(
+            "SELECT cleanup_id FROM operations WHERE id = ? AND cleanup_id IS NOT NULL",
+            &[text(&op.id)],
+        )?;
+        if !planned.rows.is_empty() {
             return Ok(());
         }
         let p = db.execute(
@@ -392,6 +405,9 @@ async fn create_from(
             ),
         );
     };
+    // The wait for the lock may have been long: the key is still this
+    // request's, not a dead one's.
+    ops::keep_key(db, org, key, &op_id)?;
     let new = NewServer {
         account,
         sub,
