@@ -12,28 +12,9 @@ use sim::world::defaults::*;
 use sim::World;
 use support::product::{Product, BOOTSTRAP_KEY};
 
-/// Signs a message with the `standardwebhooks` package (the venv the
-/// webhook scenario makes, or .ci/run).
+/// Signs a message with the `standardwebhooks` package from PyPI.
 fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
-    let py = support::root()
-        .join("target")
-        .join("py-standardwebhooks")
-        .join("bin")
-        .join("python");
-    if !py.exists() {
-        let venv = py.parent().unwrap().parent().unwrap();
-        assert!(std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(venv)
-            .status()
-            .unwrap()
-            .success());
-        assert!(std::process::Command::new(venv.join("bin").join("pip"))
-            .args(["install", "-q", "standardwebhooks==1.0.0"])
-            .status()
-            .unwrap()
-            .success());
-    }
+    let py = support::standard_webhooks_python();
     let script = r#"
 import json, sys, datetime
 from standardwebhooks.webhooks import Webhook
@@ -110,14 +91,7 @@ fn make_hook(p: &Product, action: &str, params: Value) -> (String, String) {
 fn a_signed_message_acts_once_and_forgeries_act_never() {
     let p = Product::start(World::default());
     let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let zone_id = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{DNS_RESOURCE_GROUP}/providers/Microsoft.Network/dnszones/{DNS_ZONE}");
-    let (status, d) = p.api(
-        "POST",
-        "/api/v1/dns/domains",
-        BOOTSTRAP_KEY,
-        &json!({ "account_id": account, "zone_id": zone_id }).to_string(),
-    );
-    assert_eq!(status, 201, "{d}");
+    p.choose_zone(&account);
     let (hook, secret) = make_hook(
         &p,
         "set_dns_record",

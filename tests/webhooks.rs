@@ -9,7 +9,6 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -120,35 +119,6 @@ impl Receiver {
     }
 }
 
-/// A Python with the `standardwebhooks` package, in a venv under target/
-/// (made here when .ci/run has not made it already).
-fn python() -> PathBuf {
-    let venv = support::root().join("target").join("py-standardwebhooks");
-    let py = venv.join("bin").join("python");
-    let ok = std::process::Command::new(&py)
-        .args(["-c", "import standardwebhooks"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        let made = std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 makes a venv");
-        assert!(made.success());
-        let pip = std::process::Command::new(venv.join("bin").join("pip"))
-            .args(["install", "-q", "standardwebhooks==1.0.0"])
-            .status()
-            .expect("pip installs standardwebhooks");
-        assert!(
-            pip.success(),
-            "installing standardwebhooks from PyPI failed"
-        );
-    }
-    py
-}
-
 /// Verifies deliveries with the `standardwebhooks` package: one verdict
 /// ("ok" or the error) per delivery.
 fn verify(secret: &str, deliveries: &[(Vec<(String, String)>, String)]) -> Vec<String> {
@@ -168,7 +138,7 @@ for d in data["deliveries"]:
     except Exception as e:
         print("refused: %s" % e)
 "#;
-    let mut child = std::process::Command::new(python())
+    let mut child = std::process::Command::new(support::standard_webhooks_python())
         .args(["-c", script])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -309,14 +279,7 @@ fn events_are_delivered_signed_retried_and_redelivered() {
     );
 
     // The receiver is down: the delivery is retried, and arrives once it is back.
-    let zone_id = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{DNS_RESOURCE_GROUP}/providers/Microsoft.Network/dnszones/{DNS_ZONE}");
-    let (status, d) = p.api(
-        "POST",
-        "/api/v1/dns/domains",
-        BOOTSTRAP_KEY,
-        &json!({ "account_id": account, "zone_id": zone_id }).to_string(),
-    );
-    assert_eq!(status, 201, "{d}");
+    p.choose_zone(&account);
     receiver.answer.store(503, Ordering::SeqCst);
     let (status, r) = p.api(
         "PUT",

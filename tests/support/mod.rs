@@ -380,3 +380,37 @@ impl Upstream {
         self.hits.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// A Python with the `standardwebhooks` package from PyPI — the independent
+/// Standard Webhooks implementation the webhook scenarios check against — in
+/// a venv under target/ that .ci/run makes (made here, once, if it is missing).
+pub fn standard_webhooks_python() -> PathBuf {
+    static PY: OnceLock<PathBuf> = OnceLock::new();
+    PY.get_or_init(|| {
+        let venv = root().join("target").join("py-standardwebhooks");
+        let py = venv.join("bin").join("python");
+        let ready = Command::new(&py)
+            .args(["-c", "import standardwebhooks"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ready {
+            let made = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .expect("python3 makes a venv");
+            assert!(made.success(), "python3 -m venv failed");
+            let pip = Command::new(venv.join("bin").join("pip"))
+                .args(["install", "-q", "standardwebhooks==1.0.0"])
+                .status()
+                .expect("pip installs standardwebhooks");
+            assert!(
+                pip.success(),
+                "installing standardwebhooks from PyPI failed"
+            );
+        }
+        py
+    })
+    .clone()
+}

@@ -231,6 +231,21 @@ impl Product {
         }
     }
 
+    /// Chooses the emulator's DNS zone for the organization's domain
+    /// through `account` (`POST /api/v1/dns/domains`).
+    pub fn choose_zone(&self, account: &str) -> Value {
+        use sim::world::defaults::{DNS_RESOURCE_GROUP, DNS_ZONE, SUBSCRIPTION};
+        let zone_id = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{DNS_RESOURCE_GROUP}/providers/Microsoft.Network/dnszones/{DNS_ZONE}");
+        let (status, d) = self.api(
+            "POST",
+            "/api/v1/dns/domains",
+            BOOTSTRAP_KEY,
+            &serde_json::json!({ "account_id": account, "zone_id": zone_id }).to_string(),
+        );
+        assert_eq!(status, 201, "{d}");
+        d
+    }
+
     /// How many resources of `kind` the emulator holds (not being deleted).
     pub fn count(&self, kind: &str) -> usize {
         self.sim

@@ -94,7 +94,7 @@ pub fn payload(db: &Connection, uid: &str) -> Result<Option<(String, Value)>, Ap
     let data: Value = get_text(&r, 0, "data")
         .and_then(|d| serde_json::from_str(&d).ok())
         .unwrap_or(Value::Null);
-    let timestamp = chrono_like(at);
+    let timestamp = rfc3339(at);
     Ok(Some((
         kind.clone(),
         json!({ "type": kind, "timestamp": timestamp, "data": data,
@@ -103,26 +103,10 @@ pub fn payload(db: &Connection, uid: &str) -> Result<Option<(String, Value)>, Ap
 }
 
 /// RFC 3339 in UTC for seconds since the epoch.
-pub fn chrono_like(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+pub fn rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A new signing secret: `whsec_` and 24 random bytes in base64.
@@ -198,7 +182,7 @@ pub fn list(
                 json!({
                     "id": get_text(&r, i, "uid").unwrap_or_else(|| format!("evt_legacy_{}", get_int(&r, i, "id").unwrap_or(0))),
                     "kind": get_text(&r, i, "kind"), "summary": get_text(&r, i, "detail"),
-                    "at": get_int(&r, i, "at"), "timestamp": chrono_like(get_int(&r, i, "at").unwrap_or(0)),
+                    "at": get_int(&r, i, "at"), "timestamp": rfc3339(get_int(&r, i, "at").unwrap_or(0)),
                     "object": { "type": get_text(&r, i, "object_type"), "id": get_text(&r, i, "object_id") },
                     "data": data,
                 }),
@@ -248,8 +232,8 @@ mod tests {
 
     #[test]
     fn timestamps_are_rfc3339() {
-        assert_eq!(chrono_like(0), "1970-01-01T00:00:00Z");
-        assert_eq!(chrono_like(1614265330), "2021-02-25T15:02:10Z");
-        assert_eq!(chrono_like(1795700000), "2026-11-26T13:33:20Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1614265330), "2021-02-25T15:02:10Z");
+        assert_eq!(rfc3339(1795700000), "2026-11-26T13:33:20Z");
     }
 }
