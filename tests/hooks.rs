@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::io::Write;
-
 use serde_json::{json, Value};
 use sim::world::defaults::*;
 use sim::World;
@@ -14,7 +12,6 @@ use support::product::{Product, BOOTSTRAP_KEY};
 
 /// Signs a message with the `standardwebhooks` package from PyPI.
 fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
-    let py = support::standard_webhooks_python();
     let script = r#"
 import json, sys, datetime
 from standardwebhooks.webhooks import Webhook
@@ -22,25 +19,10 @@ d = json.load(sys.stdin)
 ts = datetime.datetime.fromtimestamp(d["ts"], tz=datetime.timezone.utc)
 print(Webhook(d["secret"]).sign(d["id"], ts, d["body"]))
 "#;
-    let mut child = std::process::Command::new(&py)
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(
-            json!({ "secret": secret, "id": id, "ts": timestamp, "body": body })
-                .to_string()
-                .as_bytes(),
-        )
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let input = json!({ "secret": secret, "id": id, "ts": timestamp, "body": body });
+    support::standard_webhooks(script, &input)
+        .trim()
+        .to_string()
 }
 
 fn now() -> i64 {

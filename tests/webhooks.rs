@@ -138,20 +138,7 @@ for d in data["deliveries"]:
     except Exception as e:
         print("refused: %s" % e)
 "#;
-    let mut child = std::process::Command::new(support::standard_webhooks_python())
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
+    support::standard_webhooks(script, &input)
         .lines()
         .map(str::to_string)
         .collect()

@@ -381,6 +381,26 @@ impl Upstream {
     }
 }
 
+/// Runs a Python `script` with the `standardwebhooks` package, `input` as
+/// JSON on its standard input; returns what it printed.
+pub fn standard_webhooks(script: &str, input: &serde_json::Value) -> String {
+    let mut child = Command::new(standard_webhooks_python())
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("running python");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "the standardwebhooks script failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A Python with the `standardwebhooks` package from PyPI — the independent
 /// Standard Webhooks implementation the webhook scenarios check against — in
 /// a venv under target/ that .ci/run makes (made here, once, if it is missing).

@@ -369,12 +369,10 @@ fn read(db: &Connection, id: &str) -> Result<Op, ApiError> {
 /// Expired account…) when its requester was told so and should not see it
 /// happen later; nothing was written at the provider.
 pub fn abandon(db: &Connection, id: &str, e: &ApiError) -> Result<(), ApiError> {
-    let mut v = e.to_json();
-    v["http_status"] = json!(e.status);
     db.execute(
         "UPDATE operations SET status = 'failed', error = ?, lease = NULL, version = version + 1, updated_at = ?
          WHERE id = ? AND status = 'running'",
-        &[text(&v.to_string()), int(crate::now()), text(id)],
+        &[text(&record_of(e, "")), int(crate::now()), text(id)],
     )?;
     Ok(())
 }
@@ -405,9 +403,15 @@ fn release(db: &Connection, op: &Op) -> Result<(), ApiError> {
 /// The error as stored: the client's error object, the step it failed at,
 /// and the HTTP status it is answered with (not shown).
 fn stored_error(op: &Op, e: &ApiError) -> String {
+    record_of(e, &op.step)
+}
+
+/// An error as the `error` column keeps it; `step` is added unless the
+/// error names its own (or there is none).
+fn record_of(e: &ApiError, step: &str) -> String {
     let mut v = e.to_json();
-    if v.get("step").is_none() && !op.step.is_empty() {
-        v["step"] = json!(op.step);
+    if v.get("step").is_none() && !step.is_empty() {
+        v["step"] = json!(step);
     }
     v["http_status"] = json!(e.status);
     v.to_string()
@@ -417,8 +421,7 @@ fn stored_error(op: &Op, e: &ApiError) -> String {
 /// transaction; `false` when the lease had been taken over (nothing written).
 fn end<H: Handler>(db: &Connection, op: &Op, how: Ended<'_>, h: &H) -> Result<bool, ApiError> {
     let now = crate::now();
-    db.execute("BEGIN IMMEDIATE", &[])?;
-    let written = (|| -> Result<bool, ApiError> {
+    db::transaction(db, || {
         match &how {
             Ended::Succeeded(p) => db.execute(
                 "UPDATE operations SET token = ?, step = ?, step_index = ?, steps = ?, status = 'succeeded', error = NULL,
@@ -437,17 +440,7 @@ fn end<H: Handler>(db: &Connection, op: &Op, how: Ended<'_>, h: &H) -> Result<bo
         }
         h.ended(db, op, how)?;
         Ok(true)
-    })();
-    match written {
-        Ok(done) => {
-            db.execute("COMMIT", &[])?;
-            Ok(done)
-        }
-        Err(e) => {
-            let _ = db.execute("ROLLBACK", &[]);
-            Err(e)
-        }
-    }
+    })
 }
 
 /// The operation as clients see it: kind, subject, status, step, progress,

@@ -551,10 +551,9 @@ async fn admit(
     let now = skyport_functions::now();
     // The server and its operation appear together, or not at all; the name
     // is checked again inside, against a concurrent create of the same name.
-    db.execute("BEGIN IMMEDIATE", &[])?;
-    let written = (|| -> Result<Option<ApiError>, ApiError> {
+    db::transaction(db, || {
         if let Some(e) = name_taken(db, org, &name)? {
-            return Ok(Some(e));
+            return Err(e);
         }
         db.execute(
             "INSERT INTO servers (id, org_id, account_id, subscription_id, name, region, size, status, provider_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?)",
@@ -568,22 +567,8 @@ async fn admit(
             account: &account,
             data: json!({ "request": request }),
         };
-        ops::insert(db, &new, &progress(&op))?;
-        Ok(None)
-    })();
-    match written {
-        Ok(None) => {
-            db.execute("COMMIT", &[])?;
-        }
-        Ok(Some(e)) => {
-            db.execute("ROLLBACK", &[])?;
-            return Err(e);
-        }
-        Err(e) => {
-            let _ = db.execute("ROLLBACK", &[]);
-            return Err(e);
-        }
-    }
+        ops::insert(db, &new, &progress(&op))
+    })?;
     Ok(json_response(202, &operation_json(db, op_id)?))
 }
 
