@@ -5,52 +5,17 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use sim::state::Revocation;
 use sim::world::defaults::*;
-use sim::{Command, World};
+use sim::Command;
 use support::product::{server_spec, Product, BOOTSTRAP_KEY};
-
-/// The product with jobs every second instead of every ten, and `env`.
-fn product(env: &[(&str, &str)]) -> Product {
-    let mut p = Product::start_with_manifest(World::default(), |m| {
-        let every_second = m.replace(
-            "cron_expression = \"*/10 * * * * *\"",
-            "cron_expression = \"* * * * * *\"",
-        );
-        assert_ne!(every_second, m, "spin.toml schedules the jobs component");
-        every_second
-    });
-    for (k, v) in env {
-        p.opts.env.push((k.to_string(), v.to_string()));
-    }
-    p.restart();
-    p
-}
-
-/// Reads `path` until `done` holds for its answer (at most `secs`).
-fn wait_for(p: &Product, path: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let (status, v) = p.api("GET", path, BOOTSTRAP_KEY, "");
-        assert_eq!(status, 200, "{v}");
-        if done(&v) {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{path} never got there: {v}\n{}",
-            p.host.log()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
 
 #[test]
 fn work_nobody_polls_is_finished_in_the_background() {
-    let p = product(&[]);
+    let p = Product::with_jobs_every_second(&[]);
     let account = p.connect(BOOTSTRAP_KEY, USERNAME);
     let (status, op) = p.create_server(
         &server_spec(&account, "unwatched", "westeurope", "Standard_B1s"),
@@ -70,12 +35,12 @@ fn work_nobody_polls_is_finished_in_the_background() {
     assert_eq!(setup["status"], "running", "{setup}");
 
     // Only reads from here on: the server list and the targets list.
-    let s = wait_for(&p, &format!("/api/v1/servers/{server}"), 90, |v| {
+    let s = p.wait_for(&format!("/api/v1/servers/{server}"), 90, |v| {
         v["status"] != "provisioning"
     });
     assert_eq!(s["status"], "running", "{s}");
     assert!(s["public_ip"].is_string(), "{s}");
-    let t = wait_for(&p, "/api/v1/storage/targets", 60, |v| {
+    let t = p.wait_for("/api/v1/storage/targets", 60, |v| {
         !v["targets"].as_array().unwrap().is_empty()
     });
     assert_eq!(t["targets"][0]["storage_account"], "skyportbg1");
@@ -86,7 +51,7 @@ fn work_nobody_polls_is_finished_in_the_background() {
 
 #[test]
 fn a_revoked_grant_turns_expired_without_a_click() {
-    let p = product(&[("SPIN_VARIABLE_HEALTH_CHECK_SECONDS", "3")]);
+    let p = Product::with_jobs_every_second(&[("SPIN_VARIABLE_HEALTH_CHECK_SECONDS", "3")]);
     let account = p.connect(BOOTSTRAP_KEY, USERNAME);
     let path = format!("/api/v1/accounts/{account}");
     let (_, a) = p.api("GET", &path, BOOTSTRAP_KEY, "");
@@ -97,7 +62,7 @@ fn a_revoked_grant_turns_expired_without_a_click() {
             reason: Revocation::PasswordChange,
         })
         .unwrap();
-    let a = wait_for(&p, &path, 30, |v| v["status"] != "Active");
+    let a = p.wait_for(&path, 30, |v| v["status"] != "Active");
     assert_eq!(a["status"], "Expired", "{a}");
     assert!(
         a.to_string().contains("50173") || a.to_string().contains("password"),
@@ -108,7 +73,7 @@ fn a_revoked_grant_turns_expired_without_a_click() {
 /// Connects, then leaves the account alone for longer than the emulator
 /// lets a refresh token go unused; returns the account after a refresh.
 fn idle_account(keepalive: &str) -> Value {
-    let p = product(&[
+    let p = Product::with_jobs_every_second(&[
         ("SPIN_VARIABLE_TOKEN_KEEPALIVE_SECONDS", keepalive),
         ("SPIN_VARIABLE_HEALTH_CHECK_SECONDS", "86400"),
     ]);
@@ -165,7 +130,8 @@ fn without_upkeep_an_idle_refresh_token_dies() {
 
 #[test]
 fn only_the_app_and_its_scheduler_start_background_work() {
-    let p = product(&[("SPIN_VARIABLE_JOBS_TOKEN", "jobs-secret-0123456789")]);
+    let p =
+        Product::with_jobs_every_second(&[("SPIN_VARIABLE_JOBS_TOKEN", "jobs-secret-0123456789")]);
     let post = |path: &str, headers: &[(&str, &str)]| {
         support::request("POST", &format!("{}{path}", p.host.url), headers, "")
     };

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sim::world::defaults::*;
-use sim::World;
 use support::product::{server_spec, Product, BOOTSTRAP_KEY};
 
 /// What a receiver got: each request's headers and body.
@@ -145,18 +144,7 @@ for d in data["deliveries"]:
 }
 
 fn product() -> Product {
-    let mut p = Product::start_with_manifest(World::default(), |m| {
-        m.replace(
-            "cron_expression = \"*/10 * * * * *\"",
-            "cron_expression = \"* * * * * *\"",
-        )
-    });
-    p.opts.env.push((
-        "SPIN_VARIABLE_WEBHOOK_RETRY_SCHEDULE".into(),
-        "1,1,1".into(),
-    ));
-    p.restart();
-    p
+    Product::with_jobs_every_second(&[("SPIN_VARIABLE_WEBHOOK_RETRY_SCHEDULE", "1,1,1")])
 }
 
 fn deliveries(p: &Product, webhook: &str) -> Vec<Value> {

@@ -79,6 +79,22 @@ pub enum Command {
     AddSubscription {
         subscription: Subscription,
     },
+    /// Deletes a resource at once, as someone in the portal would: a
+    /// resource group takes everything in it.
+    DeleteResource {
+        id: String,
+    },
+    /// Replaces a resource's tags, as someone in the portal would.
+    SetTags {
+        id: String,
+        tags: std::collections::BTreeMap<String, String>,
+    },
+    /// Sets a VM's power at once (`running`, `stopped`, `deallocated`), as
+    /// someone in the portal would.
+    SetPower {
+        vm: String,
+        power: String,
+    },
     /// Changes behaviour knobs; absent fields keep their values.
     Settings {
         lro_polls: Option<u32>,
@@ -185,6 +201,51 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
                 .subscription_mut(&subscription)
                 .ok_or(format!("no subscription `{subscription}`"))?
                 .state = st;
+        }
+        Command::DeleteResource { id } => {
+            let key = id.to_ascii_lowercase();
+            let Some(gone) = state.resources.remove(&key) else {
+                return Err(format!("no resource {id}"));
+            };
+            if gone.kind == "resourceGroups" {
+                let sub = gone.subscription.clone();
+                let rg = gone.body["name"].as_str().unwrap_or_default().to_string();
+                state.resources.retain(|_, r| {
+                    !(r.subscription.eq_ignore_ascii_case(&sub)
+                        && r.resource_group
+                            .as_deref()
+                            .is_some_and(|g| g.eq_ignore_ascii_case(&rg)))
+                });
+            }
+            state
+                .vm_power
+                .retain(|vm, _| state.resources.contains_key(vm));
+        }
+        Command::SetTags { id, tags } => {
+            let Some(r) = state.resources.get_mut(&id.to_ascii_lowercase()) else {
+                return Err(format!("no resource {id}"));
+            };
+            r.body["tags"] = json!(tags);
+        }
+        Command::SetPower { vm, power } => {
+            let key = vm.to_ascii_lowercase();
+            match state.resources.get(&key) {
+                Some(r) if r.kind == "Microsoft.Compute/virtualMachines" => {}
+                _ => return Err(format!("no virtual machine {vm}")),
+            }
+            match power.as_str() {
+                "running" => {
+                    state.vm_power.remove(&key);
+                }
+                "stopped" | "deallocated" => {
+                    state.vm_power.insert(key, power);
+                }
+                _ => {
+                    return Err(format!(
+                        "power `{power}` is none of running, stopped, deallocated"
+                    ))
+                }
+            }
         }
         Command::AddFault { fault } => state.faults.push(fault),
         Command::ClearFaults => state.faults.clear(),

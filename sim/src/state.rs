@@ -116,6 +116,9 @@ pub enum OpKind {
     Put(String),
     /// A DELETE of these resources (a resource group takes all its contents).
     Delete(Vec<String>),
+    /// A VM's power action (`powerOff`, `deallocate`, `start`, `restart`):
+    /// the VM's power becomes `to` when it ends.
+    Power { vm: String, to: String },
 }
 
 /// A resource that exists.
@@ -219,6 +222,9 @@ pub struct State {
     pub log: Vec<Logged>,
     /// Deterministic public IPs: the next host number.
     pub next_ip: u32,
+    /// Lowercased VM id → its power (`stopped`, `deallocated`, or a
+    /// transition such as `stopping`); a VM not listed runs once provisioned.
+    pub vm_power: HashMap<String, String>,
 }
 
 impl State {
@@ -247,6 +253,7 @@ impl State {
             blobs: BTreeMap::new(),
             log: Vec::new(),
             next_ip: 10,
+            vm_power: HashMap::new(),
         }
     }
 

@@ -533,3 +533,52 @@ fn instance_view_in_azures_shape_directly_and_through_expand() {
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["error"]["code"], "ResourceNotFound");
 }
+
+#[test]
+fn power_actions_are_operations_the_instance_view_follows() {
+    let sim = start();
+    let token = token(&sim);
+    let nic = network(&sim, &token, "power", "westeurope");
+    let vm_path = format!(
+        "{}/providers/Microsoft.Compute/virtualMachines/web1",
+        rg("power")
+    );
+    let r = put(
+        &sim,
+        &token,
+        &vm_path,
+        vm_body("Standard_B2s", "westeurope", &nic),
+    );
+    assert_eq!(wait(&sim, &token, &r).json()["status"], "Succeeded");
+    let power = |sim: &sim::Sim| {
+        arm(sim, &token, "GET", &format!("{vm_path}/instanceView"), None).json()["statuses"][1]
+            ["code"]
+            .clone()
+    };
+    for (action, during, after) in [
+        (
+            "deallocate",
+            "PowerState/deallocating",
+            "PowerState/deallocated",
+        ),
+        ("start", "PowerState/starting", "PowerState/running"),
+        ("powerOff", "PowerState/stopping", "PowerState/stopped"),
+        ("restart", "PowerState/starting", "PowerState/running"),
+    ] {
+        let r = arm(&sim, &token, "POST", &format!("{vm_path}/{action}"), None);
+        assert_eq!(r.status, 202, "{action}: {}", r.body);
+        assert!(r.header("azure-asyncoperation").is_some(), "{action}");
+        assert!(r.header("location").is_some(), "{action}");
+        assert_eq!(power(&sim), during, "{action}");
+        assert_eq!(wait(&sim, &token, &r).json()["status"], "Succeeded");
+        assert_eq!(power(&sim), after, "{action}");
+    }
+    // Only POST, and only on a VM that exists.
+    let r = arm(&sim, &token, "GET", &format!("{vm_path}/deallocate"), None);
+    assert_eq!(r.status, 405);
+    let nope = format!(
+        "{}/providers/Microsoft.Compute/virtualMachines/nope/start",
+        rg("power")
+    );
+    assert_eq!(arm(&sim, &token, "POST", &nope, None).status, 404);
+}

@@ -139,7 +139,43 @@ impl Product {
         }
     }
 
-    /// Stops and starts the host again on the same app directory.
+    /// The product with its jobs component every second instead of every
+    /// ten, and the app variables `env` (`SPIN_VARIABLE_…`, value).
+    pub fn with_jobs_every_second(env: &[(&str, &str)]) -> Product {
+        let mut p = Product::start_with_manifest(World::default(), |m| {
+            let every_second = m.replace(
+                "cron_expression = \"*/10 * * * * *\"",
+                "cron_expression = \"* * * * * *\"",
+            );
+            assert_ne!(every_second, m, "spin.toml schedules the jobs component");
+            every_second
+        });
+        for (k, v) in env {
+            p.opts.env.push((k.to_string(), v.to_string()));
+        }
+        p.restart();
+        p
+    }
+
+    /// Reads `path` with the bootstrap key until `done` holds for its
+    /// answer; fails after `secs` with the last answer and the host's log.
+    pub fn wait_for(&self, path: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let (status, v) = self.api("GET", path, BOOTSTRAP_KEY, "");
+            assert_eq!(status, 200, "{v}");
+            if done(&v) {
+                return v;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{path} never got there: {v}\n{}",
+                self.host.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+    }
+
     /// Stops the host (SIGKILL) and starts it again on the same app
     /// directory and address (the product's `public_url` names the address).
     pub fn restart(&mut self) {

@@ -19,59 +19,12 @@ use skyport_functions::api::ApiError;
 use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::db::{get_int, get_text, int, text};
+use skyport_functions::schedule::{fair, next_check, plan_first_checks, seconds};
 use skyport_functions::{accounts, now};
 use spin_sdk::sqlite::Connection;
 
 /// Accounts looked at per run, for each kind of upkeep.
 const PER_RUN: i64 = 20;
-
-fn seconds(name: &str, default: i64) -> i64 {
-    spin_sdk::variables::get(name)
-        .ok()
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(default)
-}
-
-/// A fixed offset in `0..period` for an account, so its checks keep their
-/// place in the period instead of bunching up.
-fn stagger(id: &str, period: i64) -> i64 {
-    let h = id
-        .bytes()
-        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
-    (h % period.max(1) as u64) as i64
-}
-
-/// The next check after `failures` errors in a row: the period, or a
-/// shorter backoff (1, 2, 4… minutes, at most the period) after errors.
-fn next_check(now: i64, period: i64, failures: i64, id: &str) -> i64 {
-    if failures == 0 {
-        now + period - period / 10 + stagger(id, (period / 5).max(1))
-    } else {
-        now + (60i64 << (failures - 1).min(10)).min(period)
-    }
-}
-
-/// Ids chosen fairly across organizations from `FROM … WHERE …` (the
-/// account rows that qualify), at most [`PER_RUN`].
-fn fair(
-    db: &Connection,
-    from_where: &str,
-    params: &[spin_sdk::sqlite::Value],
-) -> Result<Vec<String>, ApiError> {
-    let mut p = params.to_vec();
-    p.push(int(PER_RUN));
-    let r = db.execute(
-        &format!(
-            "SELECT id FROM (SELECT a.id, ROW_NUMBER() OVER (PARTITION BY a.org_id ORDER BY a.id) AS turn {from_where})
-             ORDER BY turn, id LIMIT ?"
-        ),
-        &p,
-    )?;
-    Ok((0..r.rows.len())
-        .filter_map(|i| get_text(&r, i, "id"))
-        .collect())
-}
 
 /// One run of the accounts' upkeep; what it did, for the jobs log.
 pub async fn run(db: &Connection) -> Result<Value, ApiError> {
@@ -86,9 +39,10 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     // Access tokens of accounts with work in progress, before they expire.
     let busy = fair(
         db,
-        "FROM accounts a WHERE a.status = 'Active' AND a.access_expires_at < ?
-           AND EXISTS (SELECT 1 FROM operations o WHERE o.account_id = a.id AND o.status = 'running')",
+        "FROM accounts t WHERE t.status = 'Active' AND t.access_expires_at < ?
+           AND EXISTS (SELECT 1 FROM operations o WHERE o.account_id = t.id AND o.status = 'running')",
         &[int(t + 600)],
+        PER_RUN,
     )?;
     for id in busy {
         match accounts::access_token(db, &cfg, &keys, &id).await {
@@ -100,8 +54,9 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     // Refresh tokens not used for a while: use them now.
     let idle = fair(
         db,
-        "FROM accounts a WHERE a.status = 'Active' AND COALESCE(a.refreshed_at, a.created_at) < ?",
+        "FROM accounts t WHERE t.status = 'Active' AND COALESCE(t.refreshed_at, t.created_at) < ?",
         &[int(t - keepalive)],
+        PER_RUN,
     )?;
     for id in idle {
         match accounts::force_refresh(db, &cfg, &keys, &id).await {
@@ -123,22 +78,12 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     }
 
     // Health checks that are due; a first one is placed in the period.
-    let unplanned = db.execute(
-        "SELECT id FROM accounts WHERE status = 'Active' AND next_check_at IS NULL",
-        &[],
-    )?;
-    for i in 0..unplanned.rows.len() {
-        if let Some(id) = get_text(&unplanned, i, "id") {
-            db.execute(
-                "UPDATE accounts SET next_check_at = ? WHERE id = ? AND next_check_at IS NULL",
-                &[int(t + stagger(&id, period)), text(&id)],
-            )?;
-        }
-    }
+    plan_first_checks(db, "accounts", "status = 'Active'", t, period)?;
     let due = fair(
         db,
-        "FROM accounts a WHERE a.status = 'Active' AND a.next_check_at <= ?",
+        "FROM accounts t WHERE t.status = 'Active' AND t.next_check_at <= ?",
         &[int(t)],
+        PER_RUN,
     )?;
     for id in due {
         let r = db.execute(
@@ -184,22 +129,4 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     }
     out["errors"] = json!(errors);
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checks_spread_out_and_back_off() {
-        let period = 6 * 3600;
-        let a = next_check(0, period, 0, "a");
-        let b = next_check(0, period, 0, "some-other-account");
-        assert!((period * 9 / 10..=period * 11 / 10).contains(&a), "{a}");
-        assert!((period * 9 / 10..=period * 11 / 10).contains(&b), "{b}");
-        assert_ne!(a, b, "two accounts are not checked at the same second");
-        assert_eq!(next_check(0, period, 1, "a"), 60);
-        assert_eq!(next_check(0, period, 3, "a"), 240);
-        assert_eq!(next_check(0, period, 30, "a"), period, "backoff is capped");
-    }
 }

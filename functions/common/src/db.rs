@@ -135,6 +135,17 @@ fn migrations() -> Vec<Vec<Step>> {
         // 7: a failed operation owes its undo until it has run, so a crash
         // between the failure and the clean-up loses nothing.
         vec![Step::Sql("ALTER TABLE operations ADD COLUMN undo_pending INTEGER NOT NULL DEFAULT 0")],
+        // 8: the servers' watch: when each server is looked at next (with
+        // backoff), a change seen once and waiting to be confirmed, and why
+        // a server is stopped or missing.
+        vec![
+            Step::Sql("ALTER TABLE servers ADD COLUMN status_reason TEXT"),
+            Step::Sql("ALTER TABLE servers ADD COLUMN next_check_at INTEGER"),
+            Step::Sql("ALTER TABLE servers ADD COLUMN check_failures INTEGER NOT NULL DEFAULT 0"),
+            Step::Sql("ALTER TABLE servers ADD COLUMN observed TEXT"),
+            Step::Sql("ALTER TABLE servers ADD COLUMN checked_at INTEGER"),
+            Step::Sql("CREATE INDEX IF NOT EXISTS servers_watch ON servers (status, next_check_at)"),
+        ],
     ]
 }
 

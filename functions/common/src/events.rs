@@ -24,6 +24,8 @@ pub const KINDS: &[&str] = &[
     "server.failed",
     "server.deleted",
     "server.missing",
+    "server.stopped",
+    "server.started",
     "storage.ready",
     "storage.access_denied",
     "dns.record_changed",

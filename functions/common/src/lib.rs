@@ -4,7 +4,8 @@
 //! the authorization-code flow, `accounts` keeps accounts and their tokens
 //! fresh, `ops` is the one operation engine, `events` records what happened
 //! (the activity feed and the webhook outbox), `internal` carries the jobs
-//! component's calls, and `pages` renders the popup's closing page.
+//! component's calls, `schedule` paces and shares out the background checks,
+//! and `pages` renders the popup's closing page.
 //!
 //! Provider specifics come from the plugins behind `skyport:identity` and
 //! `skyport:account` (imported here and wired in spin.toml), never from this crate.
@@ -20,6 +21,7 @@ pub mod oauth;
 pub mod ops;
 pub mod orgs;
 pub mod pages;
+pub mod schedule;
 
 wit_bindgen::generate!({ path: "../../wit", world: "account-client", generate_all });
 

@@ -171,6 +171,8 @@ async function loadServers() {
     el("strong", {}, s.name), ` · ${s.region} · ${s.size} · `, el("span", { class: `status ${s.status}` }, s.status),
     s.public_ip ? el("p", { class: "ip" }, `Public IP: ${s.public_ip}`) : null,
     s.error ? el("p", { class: "reason" }, `Why: ${s.error.step ? `${s.error.step}: ` : ""}${s.error.message} ${s.error.remedy || ""}`) : null,
+    s.status === "stopped" ? el("p", { class: "reason" }, `${s.status_reason || "Stopped"} outside Skyport. Start it in the Azure portal, or delete it here.`) : null,
+    s.status === "missing" ? el("p", { class: "reason" }, `${s.status_reason || "Gone"}: it was deleted outside Skyport. Delete it here to remove it from the list.`) : null,
     s.status === "failed" ? el("button", { class: "retry", onclick: (ev) => retryServer(s, ev.currentTarget) }, "Retry") : null,
     el("button", { class: "delete", onclick: () => deleteServer(s) }, "Delete"))));
 }

@@ -4,6 +4,8 @@
 //! loses nothing and an `Idempotency-Key` never makes a second server. A
 //! failed creation cleans up after itself and says what happened.
 
+mod watch;
+
 wit_bindgen::generate!({
     path: "../../wit",
     world: "compute-client",
@@ -109,8 +111,8 @@ fn operation_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
 /// The operations this function advances.
 const SERVER_KINDS: [&str; 3] = ["create", "delete", "cleanup"];
 
-fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
-    let r = db.execute("SELECT id, account_id, subscription_id, name, region, size, status, public_ip, resources, created_at FROM servers WHERE id = ?", &[text(id)])?;
+pub(crate) fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
+    let r = db.execute("SELECT id, account_id, subscription_id, name, region, size, status, status_reason, checked_at, public_ip, resources, created_at FROM servers WHERE id = ?", &[text(id)])?;
     if r.rows.is_empty() {
         return Ok(Value::Null);
     }
@@ -118,8 +120,14 @@ fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
         "id": get_text(&r, 0, "id"), "account_id": get_text(&r, 0, "account_id"), "subscription_id": get_text(&r, 0, "subscription_id"),
         "name": get_text(&r, 0, "name"), "region": get_text(&r, 0, "region"), "size": get_text(&r, 0, "size"), "status": get_text(&r, 0, "status"),
         "public_ip": get_text(&r, 0, "public_ip"), "resources": get_text(&r, 0, "resources").and_then(|s| serde_json::from_str::<Value>(&s).ok()),
-        "created_at": get_int(&r, 0, "created_at"),
+        "created_at": get_int(&r, 0, "created_at"), "checked_at": get_int(&r, 0, "checked_at"),
     });
+    // A server stopped or gone outside Skyport says what its provider said.
+    if let Some(reason) = get_text(&r, 0, "status_reason")
+        .filter(|_| v["status"] == "stopped" || v["status"] == "missing")
+    {
+        v["status_reason"] = json!(reason);
+    }
     // A failed server says why: the error of its last failed operation.
     if v["status"] == "failed" {
         let e = db.execute(
@@ -632,8 +640,10 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     let segments = segments(req.path());
     let db = db::open()?;
     if internal::is_jobs_call(&req, "servers")? {
-        // The jobs component's turn: finish what nobody is polling.
-        let done = ops::work(&db, &SERVER_KINDS, &Compute, internal::BUDGET).await?;
+        // The jobs component's turn: finish what nobody is polling, then
+        // look at servers that may have changed outside Skyport.
+        let mut done = ops::work(&db, &SERVER_KINDS, &Compute, internal::BUDGET).await?;
+        done["watch"] = watch::run(&db).await?;
         return Ok(internal::answer(&done));
     }
     let org = orgs::authenticate(&db, &req)?;

@@ -1,8 +1,9 @@
 //! A small Azure Resource Manager client shared by the Azure plugins: `error`
 //! reads ARM's error envelope, `retry` decides what to retry and how long to
 //! wait, `rbac` evaluates effective permissions, `aad` classifies identity
-//! errors, `names` checks every value before it becomes part of a URL, and
-//! this file sends requests and follows `nextLink`.
+//! errors, `power` reads a VM's power state, `names` checks every value
+//! before it becomes part of a URL, and this file sends requests and follows
+//! `nextLink`.
 //!
 //! It is transport-agnostic — plugins send through wasi:http, unit tests
 //! through a scripted fake — so every rule here is tested natively.
@@ -13,6 +14,7 @@ pub mod blob;
 pub mod contract;
 pub mod error;
 pub mod names;
+pub mod power;
 pub mod rbac;
 pub mod retry;
 #[cfg(feature = "spin")]

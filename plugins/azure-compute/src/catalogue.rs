@@ -4,7 +4,7 @@ use azure_arm::{ArmError, Request, Transport};
 use serde_json::Value;
 
 use crate::exports::skyport::compute::compute::{
-    Guest, Operation, Price, Region, ServerSpec, Size,
+    Guest, Operation, Price, Region, ServerSpec, ServerStatus, Size,
 };
 use crate::{steps, with_arm, Plugin};
 use azure_arm::contract::types::{self as wit, Session};
@@ -406,6 +406,14 @@ impl Guest for Plugin {
         owner: String,
     ) -> Result<Operation, wit::Error> {
         steps::plan_delete(&server_id, &owner)
+    }
+
+    fn inspect_server(
+        session: Session,
+        server_id: String,
+        owner: String,
+    ) -> Result<ServerStatus, wit::Error> {
+        with_arm(&session, |arm| steps::inspect(arm, &server_id, &owner))
     }
 
     fn advance(session: Session, token: String) -> Result<Operation, wit::Error> {

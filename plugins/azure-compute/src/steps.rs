@@ -7,9 +7,12 @@ use azure_arm::{Arm, ArmError};
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::exports::skyport::compute::compute::{Operation, Server, ServerSpec};
+use crate::exports::skyport::compute::compute::{
+    Operation, Server, ServerSpec, ServerState, ServerStatus,
+};
 use crate::with_arm;
 use azure_arm::contract::types::{self as wit, Session};
+use azure_arm::power::Power;
 
 const NETWORK_API: &str = "2024-05-01";
 const COMPUTE_API: &str = "2024-07-01";
@@ -147,6 +150,47 @@ pub fn plan_delete(server_id: &str, owner: &str) -> Result<Operation, wit::Error
     let (scope, group, name) = (id.subscription, id.resource_group, id.name);
     let t = json!({ "kind": "delete", "scope": scope, "group": group, "name": name, "owner": owner, "step": 1, "poll": null });
     Ok(operation(&t, false, None))
+}
+
+/// A server's state as Azure sees it: its VM by id (checked like every id
+/// before it reaches a URL), then the VM's instance view. A VM that is gone,
+/// or that stands where the server's was without its owner tag, is missing.
+pub fn inspect(
+    arm: &Arm<'_, azure_arm::spin_transport::SpinTransport>,
+    server_id: &str,
+    owner: &str,
+) -> Result<ServerStatus, ArmError> {
+    azure_arm::names::resource_id(
+        server_id,
+        "Microsoft.Compute",
+        "virtualMachines",
+        azure_arm::names::Name::Server,
+        None,
+    )?;
+    let missing = |detail: &str| ServerStatus {
+        state: ServerState::Missing,
+        detail: detail.to_string(),
+    };
+    let Some(vm) = arm.find(server_id, COMPUTE_API)? else {
+        return Ok(missing("The virtual machine no longer exists"));
+    };
+    if !owned_by(&vm, owner) {
+        return Ok(missing(
+            "A virtual machine that is not this server's stands in its place",
+        ));
+    }
+    let view = match arm.find(&format!("{server_id}/instanceView"), COMPUTE_API)? {
+        Some(v) => v,
+        None => return Ok(missing("The virtual machine no longer exists")),
+    };
+    let (power, detail) = azure_arm::power::power(&view);
+    let state = match power {
+        Power::Running => ServerState::Running,
+        Power::Changing => ServerState::Changing,
+        Power::Stopped => ServerState::Stopped,
+        Power::Deallocated => ServerState::Deallocated,
+    };
+    Ok(ServerStatus { state, detail })
 }
 
 /// The refusal to touch a group Skyport cannot prove is this server's.

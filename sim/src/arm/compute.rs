@@ -10,7 +10,7 @@ use super::errors::{arm_error, invalid_parameter};
 use super::network::body_and_location;
 use super::store::{self, Group};
 use crate::http::{Req, Resp};
-use crate::state::{guid, iso_now, State};
+use crate::state::{guid, iso_now, OpKind, State};
 use crate::world::{REGIONS, VM_SIZES};
 
 pub const VM: &str = "Microsoft.Compute/virtualMachines";
@@ -336,6 +336,10 @@ pub fn virtual_machine(state: &mut State, req: &Req, g: &Group, name: &str) -> R
                 return r;
             }
             let existing = state.resource(&id).cloned();
+            if existing.is_none() {
+                // A new VM of a name used before starts out running.
+                state.vm_power.remove(&id.to_ascii_lowercase());
+            }
             let p = &b["properties"];
             let mut os = p["osProfile"].clone();
             // ARM never echoes custom data or passwords.
@@ -436,8 +440,11 @@ pub fn virtual_machine(state: &mut State, req: &Req, g: &Group, name: &str) -> R
 /// A VM's instance view in Azure's `VirtualMachineInstanceView` shape: the
 /// provisioning state (with its time) and the power state among `statuses`,
 /// the guest agent and the OS disk.
-fn instance_view_body(vm: &Value) -> Value {
+fn instance_view_body(state: &State, vm: &Value) -> Value {
     let props = &vm["properties"];
+    let power_now = vm["id"]
+        .as_str()
+        .and_then(|id| state.vm_power.get(&id.to_ascii_lowercase()));
     let prov = props["provisioningState"]
         .as_str()
         .unwrap_or("Succeeded")
@@ -452,14 +459,15 @@ fn instance_view_body(vm: &Value) -> Value {
         "failed" => "Provisioning failed".to_string(),
         _ => prov.clone(),
     };
-    let (power, power_display) = match lower.as_str() {
-        "succeeded" => ("PowerState/running", "VM running"),
-        "failed" => ("PowerState/stopped", "VM stopped"),
-        "deleting" => ("PowerState/stopping", "VM stopping"),
-        _ => ("PowerState/starting", "VM starting"),
+    let (power, power_display) = match (lower.as_str(), power_now) {
+        (_, Some(p)) => (format!("PowerState/{p}"), format!("VM {p}")),
+        ("succeeded", None) => ("PowerState/running".into(), "VM running".into()),
+        ("failed", None) => ("PowerState/stopped".into(), "VM stopped".into()),
+        ("deleting", None) => ("PowerState/stopping".into(), "VM stopping".into()),
+        _ => ("PowerState/starting".into(), "VM starting".into()),
     };
     let level = if lower == "failed" { "Error" } else { "Info" };
-    let running = lower == "succeeded";
+    let running = lower == "succeeded" && power_now.is_none();
     let mut view = json!({
         "computerName": props["osProfile"]["computerName"],
         "osName": "ubuntu",
@@ -496,7 +504,7 @@ fn get_vm(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
     match store::get(state, &g.id(VM, name)) {
         Some(mut body) => {
             if expand {
-                body["properties"]["instanceView"] = instance_view_body(&body);
+                body["properties"]["instanceView"] = instance_view_body(state, &body);
             }
             Resp::json(200, &body)
         }
@@ -513,5 +521,39 @@ pub fn instance_view(state: &mut State, req: &Req, g: &Group, name: &str) -> Res
     let Some(vm) = store::get(state, &id) else {
         return store::not_found(VM, name, &g.rg);
     };
-    Resp::json(200, &instance_view_body(&vm))
+    Resp::json(200, &instance_view_body(state, &vm))
+}
+
+/// `POST …/virtualMachines/{vm}/{powerOff|deallocate|start|restart}`: 202
+/// with the operation to poll; the instance view shows the transition
+/// (`stopping`, `deallocating`, `starting`) until it ends.
+pub fn power_action(state: &mut State, req: &Req, g: &Group, name: &str, action: &str) -> Resp {
+    if req.method != Method::POST {
+        return arm_error(405, "MethodNotAllowed", "The method is not allowed.");
+    }
+    let id = g.id(VM, name);
+    let Some(vm) = store::get(state, &id) else {
+        return store::not_found(VM, name, &g.rg);
+    };
+    let (during, to) = match action {
+        "poweroff" => ("stopping", "stopped"),
+        "deallocate" => ("deallocating", "deallocated"),
+        _ => ("starting", "running"),
+    };
+    let location = vm["location"].as_str().unwrap_or("eastus").to_string();
+    state
+        .vm_power
+        .insert(id.to_ascii_lowercase(), during.to_string());
+    let op = super::lro::start(
+        state,
+        &g.sub,
+        &location,
+        "Microsoft.Compute",
+        OpKind::Power {
+            vm: id,
+            to: to.to_string(),
+        },
+        &req.path,
+    );
+    super::lro::headers(state, Resp::new(202), &op, true, true)
 }

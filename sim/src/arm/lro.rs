@@ -144,6 +144,14 @@ fn finish(state: &mut State, id: &str) {
                 }
             }
         }
+        OpKind::Power { vm, to } => {
+            let key = vm.to_ascii_lowercase();
+            if failed || to == "running" {
+                state.vm_power.remove(&key);
+            } else {
+                state.vm_power.insert(key, to.clone());
+            }
+        }
     }
     let op = state.operations.get_mut(id).expect("present");
     op.status = if failed {
@@ -199,7 +207,7 @@ pub fn poll(state: &mut State, id: &str, req: &Req) -> Resp {
                 Some(r) => Resp::json(200, &r.body),
                 None => Resp::new(204),
             },
-            OpKind::Delete(_) => Resp::new(200),
+            OpKind::Delete(_) | OpKind::Power { .. } => Resp::new(200),
         },
     }
 }
