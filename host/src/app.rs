@@ -4,7 +4,7 @@
 //! Everything that can be refused is refused here, before the first request,
 //! with a [`ConfigError`] naming the file, the field and the fix.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,18 +12,21 @@ use std::time::Instant;
 use wasmtime::component::{Component, Linker};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-use crate::allowed_hosts::{AllowList, AllowedHost};
+use crate::capabilities::http_trigger::routes::{Route, Router};
+use crate::capabilities::http_trigger::{self, RawStaticResponse, TriggerRoute, TriggerTarget};
+use crate::capabilities::key_value::KeyValue;
+use crate::capabilities::outbound_http::OutboundHttp;
+use crate::capabilities::sqlite::Sqlite;
+use crate::capabilities::variables::{self, Variables};
+use crate::capabilities::{self, cron_trigger, Capability, GrantContext};
 use crate::compose::{self, DENIED_NAMESPACE};
 use crate::engine::{CompileCache, Compiled, Runtime};
 use crate::error::ConfigError;
-use crate::manifest::{Manifest, RawStaticResponse, TriggerRoute, TriggerTarget};
+use crate::manifest::Manifest;
 use crate::metrics::Metrics;
-use crate::outbound::OutboundTimeouts;
-use crate::routes::{Route, Router};
 use crate::runtime_config::RuntimeConfig;
 use crate::state::{Grants, HostState};
-use crate::variables::{self, Declared, Values};
-use crate::{deny, files, spin_api};
+use crate::{deny, files};
 
 /// How to load the app.
 #[derive(Debug, Clone, Default)]
@@ -51,7 +54,7 @@ pub struct Prepared {
     /// Its `wasi:http/incoming-handler`, for HTTP triggers and chaining.
     pub pre: Option<ProxyPre<HostState>>,
     /// Its `handle-cron-event`, for cron triggers.
-    pub cron: Option<crate::cron::SpinCronPre<HostState>>,
+    pub cron: Option<cron_trigger::SpinCronPre<HostState>>,
     pub grants: Arc<Grants>,
     /// One permit per instance that may run at once (`max_concurrency`).
     pub running: Arc<tokio::sync::Semaphore>,
@@ -65,9 +68,6 @@ pub struct App {
     pub runtime: Runtime,
     pub metrics: Arc<Metrics>,
     pub metrics_path: Option<String>,
-    pub timeouts: OutboundTimeouts,
-    /// `[outbound_networking] block_networks` of the runtime config.
-    pub blocked: Arc<crate::blocked_networks::BlockedNetworks>,
 }
 
 fn config_err(
@@ -115,21 +115,7 @@ impl App {
             }
         }
 
-        let declared: BTreeMap<String, Declared> = manifest
-            .variables
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.clone(),
-                    Declared {
-                        default: v.default.clone(),
-                        required: v.required,
-                        secret: v.secret,
-                    },
-                )
-            })
-            .collect();
-        let values = variables::resolve(&declared, &rc.providers, &|k| std::env::var(k).ok()).map_err(|missing| {
+        let values = variables::resolve_app(&manifest.variables, &rc.variables).map_err(|missing| {
             let name = &missing[0];
             config_err(
                 &mf,
@@ -139,6 +125,10 @@ impl App {
             )
         })?;
         let values = Arc::new(values);
+        let grant_ctx = GrantContext {
+            manifest: &mf,
+            values: &values,
+        };
 
         let max_memory = manifest
             .components
@@ -153,21 +143,11 @@ impl App {
         let mut components = HashMap::new();
         for (id, c) in &manifest.components {
             let field = |f: &str| format!("component.{id}.{f}");
-            let mut key_value = BTreeMap::new();
-            for (i, label) in c.key_value_stores.iter().enumerate() {
-                let Some(store) = rc.key_value_stores.get(label) else {
-                    return Err(config_err(&mf, field(&format!("key_value_stores[{i}]")), format!("no key-value store is labelled `{label}`"), format!("map it in the runtime config: `[key_value_store.{label}]` with `type = \"spin\"`")));
-                };
-                key_value.insert(label.clone(), store.path.clone());
-            }
-            let mut sqlite = BTreeMap::new();
-            for (i, label) in c.sqlite_databases.iter().enumerate() {
-                let Some(db) = rc.sqlite_databases.get(label) else {
-                    return Err(config_err(&mf, field(&format!("sqlite_databases[{i}]")), format!("no SQLite database is labelled `{label}`"), format!("map it in the runtime config: `[sqlite_database.{label}]` with `type = \"spin\"`")));
-                };
-                sqlite.insert(label.clone(), db.path.clone());
-            }
-            let allowed_hosts = Arc::new(allow_list(&mf, id, &c.allowed_outbound_hosts, &values)?);
+            // Each capability's grant, from the manifest and the runtime config.
+            let variables = Variables::grant(c, &rc.variables, &grant_ctx)?;
+            let key_value = KeyValue::grant(c, &rc.key_value, &grant_ctx)?;
+            let sqlite = Sqlite::grant(c, &rc.sqlite, &grant_ctx)?;
+            let outbound = OutboundHttp::grant(c, &rc.outbound_http, &grant_ctx)?;
             let mounts = files::prepare(
                 &manifest.dir,
                 &c.files,
@@ -230,38 +210,16 @@ impl App {
                     .triggers
                     .iter()
                     .any(|t| matches!(&t.target, TriggerTarget::Component(c) if c == id));
-            let pre = match ProxyPre::new(instance_pre.clone()) {
-                Ok(p) => Some(p),
-                Err(_) if !http_target => None,
-                Err(_) => {
-                    return Err(config_err(
-                        &mf,
-                        field("source"),
-                        "the component does not export `wasi:http/incoming-handler@0.2.x`",
-                        "build it as an HTTP component (spin-sdk's `#[http_component]`)",
-                    ))
-                }
-            };
-            let cron = match crate::cron::SpinCronPre::new(instance_pre) {
-                Ok(p) => Some(p),
-                Err(_) if !cron_target => None,
-                Err(_) => {
-                    return Err(config_err(
-                        &mf,
-                        field("source"),
-                        "a cron trigger runs this component, but it does not export `handle-cron-event` (world `fermyon:spin-cron/spin-cron@2.0.0`)",
-                        "build it as a cron component (spin-cron-sdk's `#[cron_component]`, or export that function yourself)",
-                    ))
-                }
-            };
+            let bound = |e: (String, String)| config_err(&mf, field("source"), e.0, e.1);
+            let pre = http_trigger::bind(instance_pre.clone(), http_target).map_err(bound)?;
+            let cron = cron_trigger::bind(instance_pre, cron_target).map_err(bound)?;
             let limits = rc.limits(id);
             let grants = Arc::new(Grants {
-                component: id.clone(),
-                variables: c.variables.clone(),
-                values: values.clone(),
-                key_value,
-                sqlite,
-                allowed_hosts,
+                component: id.as_str().into(),
+                variables: Arc::new(variables),
+                key_value: Arc::new(key_value),
+                sqlite: Arc::new(sqlite),
+                outbound_http: Arc::new(outbound),
                 environment: c
                     .environment
                     .iter()
@@ -311,8 +269,6 @@ impl App {
             runtime,
             metrics,
             metrics_path: opts.metrics_path.clone(),
-            timeouts: rc.outbound,
-            blocked: Arc::new(rc.blocked.clone()),
         })
     }
 }
@@ -333,50 +289,6 @@ fn read_source(manifest: &Path, field: &str, path: &Path) -> anyhow::Result<Vec<
     })
 }
 
-fn allow_list(
-    mf: &Path,
-    id: &str,
-    entries: &[String],
-    values: &Values,
-) -> anyhow::Result<AllowList> {
-    let mut list = Vec::new();
-    for (i, entry) in entries.iter().enumerate() {
-        let field = format!("component.{id}.allowed_outbound_hosts[{i}]");
-        let template = variables::Template::parse(entry)
-            .map_err(|p| config_err(mf, &field, p, "write references as `{{ app_variable }}`"))?;
-        let rendered = template.render(values).map_err(|v| {
-            config_err(
-                mf,
-                &field,
-                format!("`{entry}` uses variable `{v}`, which has no value"),
-                format!("give `{v}` a value or a default"),
-            )
-        })?;
-        // As on Spin: an entry that a variable leaves empty is an optional
-        // endpoint left unset, and is skipped; an empty literal is an error.
-        if template.references().next().is_some() && crate::allowed_hosts::is_unset(&rendered.value)
-        {
-            continue;
-        }
-        // Messages quote the entry as written, so a secret never reaches a log.
-        let host = AllowedHost::parse(&rendered.value).map_err(|p| {
-            let p = if rendered.secret {
-                format!("`{entry}` does not render to a valid entry")
-            } else {
-                p
-            };
-            config_err(
-                mf,
-                &field,
-                p,
-                "write entries as `scheme://host[:port]`, such as `https://*.example.com`",
-            )
-        })?;
-        list.push(host);
-    }
-    Ok(AllowList::new(list))
-}
-
 fn linker_for(
     runtime: &Runtime,
     component: &Component,
@@ -384,8 +296,7 @@ fn linker_for(
 ) -> anyhow::Result<Linker<HostState>> {
     let mut linker = Linker::new(&runtime.engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    spin_api::add_to_linker(&mut linker)?;
+    capabilities::add_to_linker(&mut linker)?;
     deny::add_denied_stubs(&mut linker, &runtime.engine, component, id)?;
     // Interfaces that only define types (records, variants) carry nothing to
     // link; an empty instance satisfies them.

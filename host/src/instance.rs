@@ -10,7 +10,11 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 
 use crate::app::{App, Prepared};
-use crate::outbound::OutboundHooks;
+use crate::capabilities::key_value::KeyValue;
+use crate::capabilities::outbound_http::OutboundHttp;
+use crate::capabilities::sqlite::Sqlite;
+use crate::capabilities::variables::Variables;
+use crate::capabilities::{Capability, InstanceContext};
 use crate::state::{HostState, Kill, MemoryLimiter};
 
 /// A store for one run of `prepared`; `chaining` gives it service chaining
@@ -33,19 +37,20 @@ pub fn new_store(
         wasi.preopened_dir(host_dir, guest, FsPerms::ReadOnly)?;
     }
     let limits = grants.limits;
+    let ctx = InstanceContext {
+        app,
+        component: &grants.component,
+        chaining,
+    };
     let state = HostState {
         wasi: wasi.build(),
         http: WasiHttpCtx::new(),
         table: ResourceTable::new(),
-        hooks: OutboundHooks {
-            component: prepared.id.as_str().into(),
-            allow: grants.allowed_hosts.clone(),
-            metrics: app.metrics.clone(),
-            timeouts: app.timeouts,
-            blocked: app.blocked.clone(),
-            chain: chaining.then(|| crate::server::chain(app)),
-        },
-        grants,
+        hooks: OutboundHttp::instance(&grants.outbound_http, &ctx),
+        variables: Variables::instance(&grants.variables, &ctx),
+        key_value: KeyValue::instance(&grants.key_value, &ctx),
+        sqlite: Sqlite::instance(&grants.sqlite, &ctx),
+        grants: grants.clone(),
         memory: MemoryLimiter {
             max: limits.memory,
             exceeded: false,

@@ -1,20 +1,20 @@
 //! Skyport's host: a wasmtime runtime that serves Spin applications (`spin.toml`,
 //! manifest v2) with Spin's meaning, plus limits, a compile cache and metrics.
 //!
-//! `manifest`, `runtime_config`, `routes`, `allowed_hosts` and `variables` read
-//! and check configuration; `app` turns it into pre-instantiated components
+//! `capabilities` holds one module per capability — the HTTP and cron
+//! triggers, variables, key-value, SQLite and outbound HTTP — each with its
+//! manifest section, runtime-config section, linker setup and per-instance
+//! state; `manifest` and `runtime_config` read the two files and hand each
+//! capability its part; `app` turns them into pre-instantiated components
 //! (`dependencies` checks their names as Spin does, `compose` and `deny`
-//! wire them, `engine` compiles and caches);
-//! `server` serves requests with `state`, `outbound` and `spin_api` supplying
-//! what a guest may reach.
+//! wire them, `engine` compiles and caches); `instance` makes one run's
+//! `Store` (`state`) with every capability's state.
 
-pub mod allowed_hosts;
 pub mod app;
-pub mod blocked_networks;
 pub mod build;
+pub mod capabilities;
 pub mod compose;
 pub mod cpu;
-pub mod cron;
 pub mod deny;
 pub mod dependencies;
 pub mod engine;
@@ -23,10 +23,5 @@ pub mod files;
 pub mod instance;
 pub mod manifest;
 pub mod metrics;
-pub mod outbound;
-pub mod routes;
 pub mod runtime_config;
-pub mod server;
-pub mod spin_api;
 pub mod state;
-pub mod variables;

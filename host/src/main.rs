@@ -169,16 +169,19 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {m} for metrics: {e}"))?;
             writeln!(out, "Metrics: http://{}/metrics", ml.local_addr()?)?;
-            tokio::spawn(skyport::server::serve_metrics(app.clone(), ml));
+            tokio::spawn(skyport::capabilities::http_trigger::serve::serve_metrics(
+                app.clone(),
+                ml,
+            ));
         }
         for t in &app.manifest.cron {
             writeln!(out, "  cron: {} on `{}`", t.component, t.expression)?;
         }
         out.flush()?;
         drop(out);
-        skyport::cron::start(&app);
+        skyport::capabilities::cron_trigger::start(&app);
         tokio::select! {
-            r = skyport::server::serve(app, listener) => r,
+            r = skyport::capabilities::http_trigger::serve::serve(app, listener) => r,
             _ = tokio::signal::ctrl_c() => Ok(()),
         }
     })

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::allowed_hosts::AllowedHost;
+use crate::capabilities::cron_trigger::{self, CronTrigger};
+use crate::capabilities::http_trigger::{self, HttpTrigger};
+use crate::capabilities::{self, variables, ManifestContext};
 use crate::dependencies::{self, DependencyName, SourceKind};
 use crate::error::{from_toml, ConfigError};
-use crate::routes::Route;
-use crate::variables::{self, Template};
 
 // ---------------------------------------------------------------------------
 // The schema, as written in spin.toml.
@@ -66,49 +66,10 @@ pub struct RawVariable {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHttpTrigger {
-    #[serde(default)]
-    id: Option<String>,
-    route: RawRoute,
-    #[serde(default)]
-    component: Option<RawComponentRef>,
-    #[serde(default)]
-    executor: Option<RawExecutor>,
-    #[serde(default)]
-    static_response: Option<RawStaticResponse>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RawRoute {
-    Path(String),
-    Private { private: bool },
-}
-
-#[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub(crate) enum RawComponentRef {
     Id(String),
     Inline(Box<RawComponent>),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawExecutor {
-    #[serde(rename = "type")]
-    kind: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawStaticResponse {
-    #[serde(default)]
-    pub status_code: Option<u16>,
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    #[serde(default)]
-    pub body: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,30 +191,11 @@ pub struct Manifest {
     /// `[application.trigger.http] base`, normalised to start with `/` and not end with one.
     pub base: String,
     pub variables: BTreeMap<String, RawVariable>,
+    /// `[[trigger.http]]`, in order.
     pub triggers: Vec<HttpTrigger>,
     /// `[[trigger.cron]]`, in order.
-    pub cron: Vec<crate::cron::CronTrigger>,
+    pub cron: Vec<CronTrigger>,
     pub components: BTreeMap<String, Component>,
-}
-
-/// One `[[trigger.http]]`.
-#[derive(Debug, Clone)]
-pub struct HttpTrigger {
-    pub id: Option<String>,
-    pub route: TriggerRoute,
-    pub target: TriggerTarget,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum TriggerRoute {
-    Public(Route),
-    Private,
-}
-
-#[derive(Debug, Clone)]
-pub enum TriggerTarget {
-    Component(String),
-    Static(RawStaticResponse),
 }
 
 /// The capability sets Spin lets a dependency inherit from its parent.
@@ -273,7 +215,8 @@ pub struct Component {
     pub id: String,
     pub source: PathBuf,
     pub description: Option<String>,
-    pub variables: BTreeMap<String, Template>,
+    /// `variables`, as written (templates over the app's `[variables]`).
+    pub variables: BTreeMap<String, String>,
     pub environment: BTreeMap<String, String>,
     pub files: Vec<FileMount>,
     pub exclude_files: Vec<String>,
@@ -357,26 +300,8 @@ impl Manifest {
                     "skyport runs HTTP triggers only; remove this table",
                 ));
             }
-            for (key, value) in settings {
-                match (key.as_str(), value.as_str()) {
-                    ("base", Some(b)) => base = b.to_string(),
-                    _ => {
-                        return Err(err(
-                            &format!("application.trigger.http.{key}"),
-                            "unknown HTTP trigger setting".into(),
-                            "the only setting is `base = \"/prefix\"`",
-                        ))
-                    }
-                }
-            }
+            base = http_trigger::base(path, settings)?;
         }
-        let base = normalise_base(&base).map_err(|p| {
-            err(
-                "application.trigger.http.base",
-                p,
-                "write the base as an absolute path such as `/api`",
-            )
-        })?;
 
         for (name, var) in &raw.variables {
             let field = format!("variables.{name}");
@@ -402,124 +327,33 @@ impl Manifest {
             components.insert(id, c);
         }
 
+        // Each trigger type's tables are checked by its module; an inline
+        // component joins `[component.*]` under the trigger's id.
         let mut triggers = Vec::new();
-        let mut routes_seen: BTreeMap<String, usize> = BTreeMap::new();
         let mut cron = Vec::new();
-        for (trigger_type, list) in raw.trigger {
-            if trigger_type == "cron" {
-                for (index, table) in list.into_iter().enumerate() {
-                    let field = format!("trigger.cron[{index}]");
-                    let rt: crate::cron::RawCronTrigger =
-                        table.try_into().map_err(|e: toml::de::Error| {
-                            err(&field, e.message().trim().to_string(), crate::cron::FIELDS)
-                        })?;
-                    let schedule =
-                        crate::cron::schedule(&rt.cron_expression).map_err(|problem| {
-                            err(
-                                &format!("{field}.cron_expression"),
-                                problem,
-                                crate::cron::EXPRESSION_FIX,
-                            )
-                        })?;
-                    let inline_id = rt
-                        .id
-                        .clone()
-                        .unwrap_or_else(|| format!("inline-cron-component{index}"));
-                    let component = resolve_component(
-                        path,
-                        dir,
-                        &field,
-                        rt.component,
-                        Some(&inline_id),
-                        index,
-                        &mut components,
-                        &raw.variables,
-                    )?;
-                    cron.push(crate::cron::CronTrigger {
-                        id: rt.id,
-                        component,
-                        expression: rt.cron_expression,
-                        schedule,
-                    });
+        let mut resolve = |field: &str, c: RawComponentRef, id: Option<&str>, index: usize| {
+            resolve_component(
+                path,
+                dir,
+                field,
+                c,
+                id,
+                index,
+                &mut components,
+                &raw.variables,
+            )
+        };
+        for (trigger_type, tables) in raw.trigger {
+            match trigger_type.as_str() {
+                "http" => triggers = http_trigger::check(path, &base, tables, &mut resolve)?,
+                "cron" => cron = cron_trigger::check(path, tables, &mut resolve)?,
+                other => {
+                    return Err(err(
+                        &format!("trigger.{other}"),
+                        format!("skyport has no `{other}` trigger"),
+                        "skyport runs `[[trigger.http]]` and `[[trigger.cron]]`",
+                    ))
                 }
-                continue;
-            }
-            if trigger_type != "http" {
-                return Err(err(
-                    &format!("trigger.{trigger_type}"),
-                    format!("skyport has no `{trigger_type}` trigger"),
-                    "skyport runs `[[trigger.http]]` and `[[trigger.cron]]`",
-                ));
-            }
-            for (index, table) in list.into_iter().enumerate() {
-                let field = format!("trigger.http[{index}]");
-                let rt: RawHttpTrigger = table.try_into().map_err(|e: toml::de::Error| {
-                    err(&field, e.message().trim().to_string(), "the fields are `route`, `component`, `executor`, `static_response` and `id`")
-                })?;
-                if let Some(exec) = &rt.executor {
-                    if exec.kind != "http" {
-                        return Err(err(
-                            &format!("{field}.executor"),
-                            format!("executor `{}` is not supported", exec.kind),
-                            "use `executor = { type = \"http\" }` (the default) with a wasi:http component",
-                        ));
-                    }
-                }
-                let route = match rt.route {
-                    RawRoute::Path(p) => {
-                        let r = Route::parse(&base, &p).map_err(|problem| {
-                            err(&format!("{field}.route"), problem, "write a route such as `/api/...`, `/users/:id` or `/health`")
-                        })?;
-                        if let Some(prev) = routes_seen.insert(r.pattern().to_string(), index) {
-                            return Err(err(
-                                &format!("{field}.route"),
-                                format!("route `{p}` is also the route of trigger.http[{prev}]"),
-                                "give each trigger its own route",
-                            ));
-                        }
-                        TriggerRoute::Public(r)
-                    }
-                    RawRoute::Private { private: true } => TriggerRoute::Private,
-                    RawRoute::Private { private: false } => {
-                        return Err(err(
-                            &format!("{field}.route"),
-                            "`{ private = false }` is not a route".into(),
-                            "give a path such as `/api/...`, or `{ private = true }` for a component reachable only by service chaining",
-                        ))
-                    }
-                };
-                let target =
-                    match (rt.component, rt.static_response) {
-                        (Some(_), Some(_)) => {
-                            return Err(err(
-                                &field,
-                                "a trigger has either `component` or `static_response`, not both"
-                                    .into(),
-                                "remove one of them",
-                            ))
-                        }
-                        (None, None) => return Err(err(
-                            &field,
-                            "missing field `component`".into(),
-                            "name the component this route runs: `component = \"my-component\"`",
-                        )),
-                        (None, Some(s)) => TriggerTarget::Static(s),
-                        (Some(c), None) => TriggerTarget::Component(resolve_component(
-                            path,
-                            dir,
-                            &field,
-                            c,
-                            rt.id.as_deref(),
-                            index,
-                            &mut components,
-                            &raw.variables,
-                        )?),
-                    };
-                triggers.push(HttpTrigger {
-                    id: rt.id,
-                    route,
-                    target,
-                });
             }
         }
         if triggers.is_empty() && cron.is_empty() {
@@ -582,18 +416,6 @@ fn resolve_component(
     }
 }
 
-fn normalise_base(base: &str) -> Result<String, String> {
-    if !base.starts_with('/') {
-        return Err(format!("base `{base}` does not start with `/`"));
-    }
-    let trimmed = base.trim_end_matches('/');
-    Ok(if trimmed.is_empty() {
-        "/".into()
-    } else {
-        trimmed.into()
-    })
-}
-
 fn check_component(
     path: &Path,
     dir: &Path,
@@ -639,61 +461,6 @@ fn check_component(
     }
     let _ = (&rc.tool, &rc.description);
 
-    let mut variables = BTreeMap::new();
-    for (name, text) in rc.variables {
-        let field = at(&format!("variables.{name}"));
-        variables::check_name(&name).map_err(|p| {
-            err(
-                field.clone(),
-                p,
-                "use lowercase letters, digits and underscores, starting with a letter",
-            )
-        })?;
-        let t = Template::parse(&text)
-            .map_err(|p| err(field.clone(), p, "write references as `{{ app_variable }}`"))?;
-        for r in t.references() {
-            if !app_vars.contains_key(r) {
-                return Err(err(
-                    field,
-                    format!("the template refers to `{r}`, which `[variables]` does not define"),
-                    &format!(
-                        "add `{r} = {{ default = \"…\" }}` (or `required = true`) to `[variables]`"
-                    ),
-                ));
-            }
-        }
-        variables.insert(name, t);
-    }
-
-    for (i, entry) in rc.allowed_outbound_hosts.iter().enumerate() {
-        let field = at(&format!("allowed_outbound_hosts[{i}]"));
-        let t = Template::parse(entry)
-            .map_err(|p| err(field.clone(), p, "write references as `{{ app_variable }}`"))?;
-        for r in t.references() {
-            if !app_vars.contains_key(r) {
-                return Err(err(
-                    field,
-                    format!("`{entry}` refers to `{r}`, which `[variables]` does not define"),
-                    &format!("add `{r}` to `[variables]`"),
-                ));
-            }
-        }
-        // Templated entries are parsed once the variables are resolved.
-        if t.references().next().is_none() {
-            AllowedHost::parse(entry).map_err(|p| err(field, p, "write entries as `scheme://host[:port]`, such as `https://*.example.com` or `http://127.0.0.1:8080`"))?;
-        }
-    }
-
-    for (i, label) in rc.key_value_stores.iter().enumerate() {
-        if label.is_empty() {
-            return Err(err(
-                at(&format!("key_value_stores[{i}]")),
-                "empty store label".into(),
-                "use `default` or a label mapped in the runtime config",
-            ));
-        }
-    }
-
     let files = rc
         .files
         .into_iter()
@@ -717,11 +484,11 @@ fn check_component(
         rc.dependencies,
     )?;
 
-    Ok(Component {
+    let component = Component {
         id: id.to_string(),
         source,
         description: rc.description,
-        variables,
+        variables: rc.variables,
         environment: rc.environment,
         files,
         exclude_files: rc.exclude_files,
@@ -730,7 +497,15 @@ fn check_component(
         sqlite_databases: rc.sqlite_databases,
         build: rc.build,
         dependencies,
-    })
+    };
+    capabilities::check_manifest(
+        &component,
+        &ManifestContext {
+            file: path,
+            app_variables: app_vars,
+        },
+    )?;
+    Ok(component)
 }
 
 /// A component's `dependencies`: first the rules Spin checks before it loads

@@ -1,78 +1,51 @@
-//! The runtime-config file (`--runtime-config-file`): Spin's variables
-//! providers, key-value stores and SQLite databases, plus skyport's limits.
+//! The runtime-config file (`--runtime-config-file`): its schema, whose
+//! tables each capability module checks (variables providers, key-value
+//! stores, SQLite databases, outbound HTTP), plus skyport's limits, which
+//! bound every run whatever triggers it.
 //!
 //! Paths in the file are relative to the file itself, as in Spin. Without a
 //! file every label but `default` is refused and the limits take their defaults.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::capabilities::key_value::{KeyValue, Labels, RawStore};
+use crate::capabilities::outbound_http::{
+    self, OutboundHttp, RawOutboundHttp, RawOutboundNetworking,
+};
+use crate::capabilities::sqlite::Sqlite;
+use crate::capabilities::variables::{self, RawProvider, Variables};
+use crate::capabilities::{Capability, RuntimeContext};
 use crate::error::{from_toml, ConfigError};
-use crate::outbound::OutboundTimeouts;
-use crate::variables::{parse_dotenv, Provider};
 
+/// The file as written; each table's type belongs to the capability that
+/// reads it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRuntimeConfig {
+    /// `variables`.
     #[serde(default)]
     variables_provider: Vec<RawProvider>,
+    /// `variables`, under Spin's older name.
     #[serde(default)]
     config_provider: Vec<RawProvider>,
+    /// `key_value`.
     #[serde(default)]
     key_value_store: BTreeMap<String, RawStore>,
+    /// `sqlite`.
     #[serde(default)]
     sqlite_database: BTreeMap<String, RawStore>,
+    /// `outbound_http`.
     #[serde(default)]
-    limits: Option<RawLimits>,
-    #[serde(default)]
-    outbound_http: Option<RawOutbound>,
+    outbound_http: Option<RawOutboundHttp>,
+    /// `outbound_http`.
     #[serde(default)]
     outbound_networking: Option<RawOutboundNetworking>,
-}
-
-/// Spin's `[outbound_networking]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOutboundNetworking {
     #[serde(default)]
-    block_networks: Vec<String>,
-    /// Accepted as Spin does; skyport does not cap connections.
-    #[serde(default)]
-    max_socket_connections: Option<usize>,
-    #[serde(default)]
-    max_total_connections: Option<usize>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOutbound {
-    connect_timeout_ms: Option<u64>,
-    timeout_ms: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProvider {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    prefix: Option<String>,
-    #[serde(default)]
-    dotenv_path: Option<String>,
-    #[serde(default)]
-    values: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStore {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    path: Option<String>,
+    limits: Option<RawLimits>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -193,21 +166,13 @@ impl Limits {
 /// The largest `max_concurrency` accepted.
 const MAX_CONCURRENCY: usize = 1 << 20;
 
-/// Where a label's data lives.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoreConfig {
-    pub path: PathBuf,
-}
-
-/// The checked runtime config.
+/// The checked runtime config: each capability's part, and the limits.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
-    pub providers: Vec<Provider>,
-    pub key_value_stores: BTreeMap<String, StoreConfig>,
-    pub sqlite_databases: BTreeMap<String, StoreConfig>,
-    pub outbound: OutboundTimeouts,
-    /// `[outbound_networking] block_networks`.
-    pub blocked: crate::blocked_networks::BlockedNetworks,
+    pub variables: variables::Config,
+    pub key_value: Labels,
+    pub sqlite: Labels,
+    pub outbound_http: outbound_http::Config,
     default_limits: Limits,
     component_limits: BTreeMap<String, Limits>,
 }
@@ -216,33 +181,8 @@ impl RuntimeConfig {
     /// The config used without a file: the env provider, `default` labels in
     /// `state_dir`, default limits.
     pub fn defaults(state_dir: &Path) -> Self {
-        let mut rc = RuntimeConfig {
-            providers: vec![Provider::Env {
-                prefix: "SPIN_VARIABLE".into(),
-                dotenv: BTreeMap::new(),
-            }],
-            key_value_stores: BTreeMap::new(),
-            sqlite_databases: BTreeMap::new(),
-            outbound: OutboundTimeouts::default(),
-            blocked: Default::default(),
-            default_limits: Limits::default(),
-            component_limits: BTreeMap::new(),
-        };
-        rc.add_default_labels(state_dir);
-        rc
-    }
-
-    fn add_default_labels(&mut self, state_dir: &Path) {
-        self.key_value_stores
-            .entry("default".into())
-            .or_insert_with(|| StoreConfig {
-                path: state_dir.join("sqlite_key_value.db"),
-            });
-        self.sqlite_databases
-            .entry("default".into())
-            .or_insert_with(|| StoreConfig {
-                path: state_dir.join("sqlite_db.db"),
-            });
+        Self::from_raw(Path::new(""), RawRuntimeConfig::default(), state_dir)
+            .expect("the empty runtime config is valid")
     }
 
     /// Reads `path`; `state_dir` holds the `default` labels unless the file maps them.
@@ -260,111 +200,39 @@ impl RuntimeConfig {
 
     pub fn parse(path: &Path, text: &str, state_dir: &Path) -> Result<Self, ConfigError> {
         let raw: RawRuntimeConfig = toml::from_str(text).map_err(|e| from_toml(path, e, text))?;
+        Self::from_raw(path, raw, state_dir)
+    }
+
+    /// Hands each capability its tables, then checks the limits.
+    fn from_raw(path: &Path, raw: RawRuntimeConfig, state_dir: &Path) -> Result<Self, ConfigError> {
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let mut rc = RuntimeConfig::defaults(state_dir);
-        rc.key_value_stores.clear();
-        rc.sqlite_databases.clear();
-
-        for (i, p) in raw
+        let ctx = RuntimeContext {
+            file: path,
+            dir,
+            state_dir,
+        };
+        let providers = raw
             .variables_provider
-            .iter()
-            .chain(&raw.config_provider)
-            .enumerate()
-        {
-            let field = format!("variables_provider[{i}]");
-            match p.kind.as_str() {
-                "env" => {
-                    let dotenv = match &p.dotenv_path {
-                        Some(f) => {
-                            let file = dir.join(f);
-                            let text = std::fs::read_to_string(&file).map_err(|e| {
-                                ConfigError::new(
-                                    path,
-                                    format!("{field}.dotenv_path"),
-                                    format!("cannot read `{}`: {e}", file.display()),
-                                    "create the file or remove `dotenv_path`",
-                                )
-                            })?;
-                            parse_dotenv(&text)
-                        }
-                        None => BTreeMap::new(),
-                    };
-                    let prefix = p.prefix.clone().unwrap_or_else(|| "SPIN_VARIABLE".into());
-                    // The default env provider is always first; a configured one replaces it.
-                    rc.providers.retain(|p| !matches!(p, Provider::Env { prefix: existing, .. } if *existing == prefix));
-                    rc.providers.push(Provider::Env { prefix, dotenv });
-                }
-                "static" => rc.providers.push(Provider::Static(p.values.clone())),
-                other => {
-                    return Err(ConfigError::new(
-                        path,
-                        format!("{field}.type"),
-                        format!("variables provider `{other}` is not supported by skyport"),
-                        "use `env` or `static`",
-                    ))
-                }
-            }
-        }
-
-        for (section, raw_map, target, default_file) in [
-            (
-                "key_value_store",
-                &raw.key_value_store,
-                &mut rc.key_value_stores,
-                "sqlite_key_value.db",
-            ),
-            (
-                "sqlite_database",
-                &raw.sqlite_database,
-                &mut rc.sqlite_databases,
-                "sqlite_db.db",
-            ),
-        ] {
-            for (label, store) in raw_map {
-                let field = format!("{section}.{label}");
-                if store.kind != "spin" {
-                    return Err(ConfigError::new(
-                        path,
-                        format!("{field}.type"),
-                        format!("backend `{}` is not supported by skyport", store.kind),
-                        "use `type = \"spin\"` (an embedded SQLite file) with an optional `path`",
-                    ));
-                }
-                let file = match &store.path {
-                    Some(p) => dir.join(p),
-                    None => state_dir.join(format!("{label}-{default_file}")),
-                };
-                target.insert(label.clone(), StoreConfig { path: file });
-            }
-        }
-        rc.add_default_labels(state_dir);
-
-        if let Some(n) = &raw.outbound_networking {
-            rc.blocked = crate::blocked_networks::BlockedNetworks::parse(&n.block_networks)
-                .map_err(|problem| {
-                    ConfigError::new(
-                        path,
-                        "outbound_networking.block_networks",
-                        problem,
-                        "list CIDR ranges such as `10.0.0.0/8`, and `private` for every non-public address",
-                    )
-                })?;
-            if n.max_socket_connections.is_some() || n.max_total_connections.is_some() {
-                tracing::warn!("`max_socket_connections` and `max_total_connections` in [outbound_networking] are accepted but not enforced by skyport");
-            }
-        }
-        if let Some(o) = &raw.outbound_http {
-            if let Some(ms) = o.connect_timeout_ms {
-                rc.outbound.connect = Duration::from_millis(ms);
-            }
-            if let Some(ms) = o.timeout_ms {
-                rc.outbound.total = Duration::from_millis(ms);
-                rc.outbound.between_bytes = Duration::from_millis(ms);
-            }
-        }
+            .into_iter()
+            .chain(raw.config_provider)
+            .collect();
+        let mut rc = RuntimeConfig {
+            variables: Variables::configure(providers, &ctx)?,
+            key_value: KeyValue::configure(raw.key_value_store, &ctx)?,
+            sqlite: Sqlite::configure(raw.sqlite_database, &ctx)?,
+            outbound_http: OutboundHttp::configure(
+                outbound_http::RuntimeSection {
+                    outbound_http: raw.outbound_http,
+                    outbound_networking: raw.outbound_networking,
+                },
+                &ctx,
+            )?,
+            default_limits: Limits::default(),
+            component_limits: BTreeMap::new(),
+        };
         if let Some(limits) = &raw.limits {
             rc.default_limits = Limits::default().with(&limits.defaults);
             for (id, l) in &limits.component {
@@ -401,7 +269,7 @@ mod tests {
     fn defaults_have_default_labels() {
         let rc = RuntimeConfig::defaults(Path::new(".spin"));
         assert_eq!(
-            rc.key_value_stores["default"].path,
+            rc.key_value["default"],
             Path::new(".spin/sqlite_key_value.db")
         );
         assert_eq!(rc.limits("x"), Limits::default());
@@ -417,12 +285,12 @@ mod tests {
             Path::new(".spin"),
         )
         .unwrap();
-        assert_eq!(rc.key_value_stores["cache"].path, Path::new("cfg/cache.db"));
-        assert!(rc.key_value_stores.contains_key("default"));
+        assert_eq!(rc.key_value["cache"], Path::new("cfg/cache.db"));
+        assert!(rc.key_value.contains_key("default"));
         assert_eq!(rc.limits("other").memory, 64 << 20);
         assert_eq!(rc.limits("slow").cpu_time, Duration::from_millis(20));
         assert_eq!(rc.limits("slow").memory, 64 << 20);
-        assert_eq!(rc.providers.len(), 2);
+        assert_eq!(rc.variables.providers.len(), 2);
     }
 
     #[test]

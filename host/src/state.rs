@@ -1,10 +1,10 @@
-//! What one request's `Store` holds: the WASI and wasi:http contexts, the
-//! component's grants, and the limits it runs under.
+//! What one run's `Store` holds: the WASI and wasi:http contexts, each
+//! capability's per-instance state, the component's grants, and the limits
+//! it runs under.
 //!
-//! A fresh [`HostState`] is made per request from the component's shared
+//! A fresh [`HostState`] is made per run from the component's shared
 //! [`Grants`], so nothing leaks from one request to the next.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -13,22 +13,20 @@ use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::allowed_hosts::AllowList;
-use crate::outbound::OutboundHooks;
+use crate::capabilities::{key_value, outbound_http, sqlite, variables};
 use crate::runtime_config::Limits;
-use crate::variables::{Template, Values};
 
-/// Everything a component was granted by its manifest, resolved at start-up.
+/// Everything a component was granted by its manifest, resolved at start-up:
+/// one grant per capability, and what WASI gives it.
 #[derive(Debug)]
 pub struct Grants {
-    pub component: String,
-    pub variables: BTreeMap<String, Template>,
-    pub values: Arc<Values>,
+    pub component: Arc<str>,
+    pub variables: Arc<variables::Grant>,
     /// Granted key-value labels and the database file behind each.
-    pub key_value: BTreeMap<String, PathBuf>,
+    pub key_value: Arc<key_value::Labels>,
     /// Granted SQLite labels and their database files.
-    pub sqlite: BTreeMap<String, PathBuf>,
-    pub allowed_hosts: Arc<AllowList>,
+    pub sqlite: Arc<key_value::Labels>,
+    pub outbound_http: Arc<outbound_http::Grant>,
     pub environment: Vec<(String, String)>,
     /// Host directory → guest path, read-only.
     pub mounts: Vec<(PathBuf, String)>,
@@ -81,8 +79,13 @@ impl Refusal {
 pub struct HostState {
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
+    /// WASI's and wasi:http's resources; each capability keeps its own.
     pub table: ResourceTable,
-    pub hooks: OutboundHooks,
+    /// Outbound HTTP's per-instance state (the hooks wasi:http calls).
+    pub hooks: outbound_http::OutboundHooks,
+    pub variables: variables::Instance,
+    pub key_value: key_value::Instance,
+    pub sqlite: sqlite::Instance,
     pub grants: Arc<Grants>,
     pub memory: MemoryLimiter,
     /// CPU time the guest has spent running Wasm.

@@ -1,17 +1,95 @@
-//! `fermyon:spin/sqlite@2.0.0` and `spin:sqlite/sqlite@3.0.0` over embedded
-//! SQLite files, one per label.
+//! SQLite: `fermyon:spin/sqlite@2.0.0` and `spin:sqlite/sqlite@3.0.0` over
+//! embedded SQLite files, one per label.
 //!
 //! Both versions share one implementation ([`Connection::execute`]); the two
 //! `Host` impls only translate their own generated types. Each `open` gets its
 //! own connection, so a guest's `BEGIN … COMMIT` spans only its own statements.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use wasmtime::component::Resource;
+use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 
 use super::fermyon::spin::sqlite as v2;
-use super::open_database;
+use super::key_value::{grant_labels, labels, Labels, RawStore};
 use super::spin::sqlite::sqlite as v3;
+use super::{
+    open_database, Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext,
+};
+use crate::error::ConfigError;
+use crate::manifest::Component;
 use crate::state::HostState;
+
+/// The SQLite capability.
+pub struct Sqlite;
+
+// ---------------------------------------------------------------------------
+// Manifest section: `sqlite_databases = ["default", …]`.
+// Runtime-config section: `[sqlite_database.<label>]`, mapped like key-value
+// stores.
+// ---------------------------------------------------------------------------
+
+impl Capability for Sqlite {
+    type RuntimeSection = BTreeMap<String, RawStore>;
+    type Config = Labels;
+    type Grant = Labels;
+    type Instance = Instance;
+
+    fn check_manifest(
+        _component: &Component,
+        _ctx: &ManifestContext<'_>,
+    ) -> Result<(), ConfigError> {
+        // Every label is checked against the runtime config when granted.
+        Ok(())
+    }
+
+    fn configure(
+        section: BTreeMap<String, RawStore>,
+        ctx: &RuntimeContext<'_>,
+    ) -> Result<Labels, ConfigError> {
+        labels("sqlite_database", &section, "sqlite_db.db", ctx)
+    }
+
+    fn grant(
+        component: &Component,
+        config: &Labels,
+        ctx: &GrantContext<'_>,
+    ) -> Result<Labels, ConfigError> {
+        grant_labels(
+            component,
+            "sqlite_databases",
+            &component.sqlite_databases,
+            config,
+            "sqlite_database",
+            "SQLite database",
+            ctx,
+        )
+    }
+
+    fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+        v2::add_to_linker::<_, HasSelf<Instance>>(linker, |s: &mut HostState| &mut s.sqlite)?;
+        v3::add_to_linker::<_, HasSelf<Instance>>(linker, |s: &mut HostState| &mut s.sqlite)
+    }
+
+    fn instance(grant: &Arc<Labels>, ctx: &InstanceContext<'_>) -> Instance {
+        Instance {
+            component: ctx.component.clone(),
+            granted: grant.clone(),
+            table: ResourceTable::new(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Per-instance state: the granted labels and this run's open connections.
+// ---------------------------------------------------------------------------
+
+pub struct Instance {
+    component: Arc<str>,
+    granted: Arc<Labels>,
+    table: ResourceTable,
+}
 
 /// An open database connection.
 pub struct Connection {
@@ -65,11 +143,11 @@ impl Connection {
     }
 }
 
-impl HostState {
+impl Instance {
     fn open_sqlite(&mut self, label: &str) -> Result<Resource<Connection>, Failure> {
-        let Some(path) = self.grants.sqlite.get(label) else {
+        let Some(path) = self.granted.get(label) else {
             tracing::warn!(
-                component = %self.grants.component,
+                component = %self.component,
                 "SQLite database `{label}` denied: add it to `sqlite_databases` in the component's manifest"
             );
             return Err(Failure::AccessDenied);
@@ -143,9 +221,9 @@ macro_rules! sqlite_version {
             }
         }
 
-        impl $m::Host for HostState {}
+        impl $m::Host for Instance {}
 
-        impl $m::HostConnection for HostState {
+        impl $m::HostConnection for Instance {
             fn open(&mut self, database: String) -> Result<Resource<Connection>, $m::Error> {
                 Ok(self.open_sqlite(&database)?)
             }

@@ -14,8 +14,8 @@ use wasmtime_wasi_http::{
     default_send_request, Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks,
 };
 
-use crate::allowed_hosts::AllowList;
-use crate::blocked_networks::BlockedNetworks;
+use super::allowed_hosts::AllowList;
+use super::blocked_networks::BlockedNetworks;
 use crate::metrics::Metrics;
 
 /// Timeouts for outbound requests.

@@ -3,11 +3,14 @@
 //! whose first field is seconds, and components exporting `handle-cron-event`
 //! of `fermyon:spin-cron/spin-cron@2.0.0` (`wit/deps/spin-cron`).
 //!
-//! Its parts, as every capability's: the manifest section ([`RawCronTrigger`],
-//! checked into [`CronTrigger`]), the guest binding ([`SpinCron`]), and the
-//! runtime ([`start`]): one task per trigger that runs its component in a
-//! fresh instance — the same grants, limits, logs and metrics as an HTTP
-//! request — and never starts a run before the previous one ended.
+//! Its parts, as every capability's: the manifest section
+//! ([`RawCronTrigger`], checked into [`CronTrigger`]); no runtime-config
+//! section of its own (`[limits]` bounds every run); the binding of the
+//! export ([`SpinCron`], [`bind`]); and the per-instance state — none beyond
+//! the `Store` every run gets — with the runtime ([`start`]): one task per
+//! trigger that runs its component in a fresh instance, with the same
+//! grants, limits, logs and metrics as an HTTP request, and never starts a
+//! run before the previous one ended.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -15,8 +18,13 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use std::path::Path;
+
+use wasmtime::component::InstancePre;
+
 use crate::app::{App, Prepared};
-use crate::state::Kill;
+use crate::error::ConfigError;
+use crate::state::{HostState, Kill};
 
 wasmtime::component::bindgen!({
     path: "../wit/deps/spin-cron",
@@ -35,7 +43,7 @@ pub(crate) struct RawCronTrigger {
 }
 
 /// The fields `[[trigger.cron]]` takes, for error messages.
-pub(crate) const FIELDS: &str = "the fields are `component` and `cron_expression`";
+const FIELDS: &str = "the fields are `component` and `cron_expression`";
 
 /// A checked `[[trigger.cron]]`.
 #[derive(Debug, Clone)]
@@ -62,6 +70,57 @@ pub fn schedule(expression: &str) -> Result<cron::Schedule, String> {
 /// The fix shown with a refused expression.
 pub const EXPRESSION_FIX: &str =
     "write `sec min hour day month weekday [year]`, e.g. `*/10 * * * * *` for every 10 seconds or `0 0 * * * *` for every hour";
+
+/// Checks the `[[trigger.cron]]` tables.
+pub(crate) fn check(
+    file: &Path,
+    tables: Vec<toml::Table>,
+    resolve: &mut crate::capabilities::http_trigger::Resolve<'_>,
+) -> Result<Vec<CronTrigger>, ConfigError> {
+    let mut cron = Vec::new();
+    for (index, table) in tables.into_iter().enumerate() {
+        let field = format!("trigger.cron[{index}]");
+        let rt: RawCronTrigger = table.try_into().map_err(|e: toml::de::Error| {
+            ConfigError::new(file, &field, e.message().trim(), FIELDS)
+        })?;
+        let schedule = schedule(&rt.cron_expression).map_err(|problem| {
+            ConfigError::new(
+                file,
+                format!("{field}.cron_expression"),
+                problem,
+                EXPRESSION_FIX,
+            )
+        })?;
+        let inline_id = rt
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("inline-cron-component{index}"));
+        let component = resolve(&field, rt.component, Some(&inline_id), index)?;
+        cron.push(CronTrigger {
+            id: rt.id,
+            component,
+            expression: rt.cron_expression,
+            schedule,
+        });
+    }
+    Ok(cron)
+}
+
+/// The component's `handle-cron-event`; an error when `required` (a cron
+/// trigger runs it) and it has none.
+pub(crate) fn bind(
+    pre: InstancePre<HostState>,
+    required: bool,
+) -> Result<Option<SpinCronPre<HostState>>, (String, String)> {
+    match SpinCronPre::new(pre) {
+        Ok(p) => Ok(Some(p)),
+        Err(_) if !required => Ok(None),
+        Err(_) => Err((
+            "a cron trigger runs this component, but it does not export `handle-cron-event` (world `fermyon:spin-cron/spin-cron@2.0.0`)".into(),
+            "build it as a cron component (spin-cron-sdk's `#[cron_component]`, or export that function yourself)".into(),
+        )),
+    }
+}
 
 /// Starts every cron trigger of the app; each runs until the process ends.
 pub fn start(app: &Arc<App>) {

@@ -32,9 +32,9 @@ use tokio::sync::OwnedSemaphorePermit;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
+use super::routes::{Route, RouteMatch};
 use crate::app::{App, Prepared, Target};
-use crate::outbound::Chain;
-use crate::routes::{Route, RouteMatch};
+use crate::capabilities::outbound_http::Chain;
 use crate::state::{Kill, Refusal};
 
 /// The response body type.

@@ -1,0 +1,238 @@
+//! The HTTP trigger: `[[trigger.http]]` routes (and `{ private = true }`
+//! components reached only by service chaining) served by a hyper listener
+//! that runs each request in a fresh instance. `routes.rs` matches paths as
+//! Spin does; `serve.rs` is the listener, the limits and the chaining.
+
+pub mod routes;
+pub mod serve;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use wasmtime::component::InstancePre;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+use crate::error::ConfigError;
+use crate::manifest::RawComponentRef;
+use crate::state::HostState;
+use routes::Route;
+
+// ---------------------------------------------------------------------------
+// Manifest section: `[application.trigger.http] base` and `[[trigger.http]]`.
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttpTrigger {
+    #[serde(default)]
+    id: Option<String>,
+    route: RawRoute,
+    #[serde(default)]
+    component: Option<RawComponentRef>,
+    #[serde(default)]
+    executor: Option<RawExecutor>,
+    #[serde(default)]
+    static_response: Option<RawStaticResponse>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawRoute {
+    Path(String),
+    Private { private: bool },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExecutor {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// `static_response = { status_code, headers, body }`: answered by the host.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStaticResponse {
+    #[serde(default)]
+    pub status_code: Option<u16>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+/// One checked `[[trigger.http]]`.
+#[derive(Debug, Clone)]
+pub struct HttpTrigger {
+    pub id: Option<String>,
+    pub route: TriggerRoute,
+    pub target: TriggerTarget,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TriggerRoute {
+    Public(Route),
+    Private,
+}
+
+#[derive(Debug, Clone)]
+pub enum TriggerTarget {
+    Component(String),
+    Static(RawStaticResponse),
+}
+
+/// `[application.trigger.http]`: only `base`, normalised to start with `/`
+/// and not end with one.
+pub(crate) fn base(file: &Path, settings: &toml::Table) -> Result<String, ConfigError> {
+    let mut base = "/".to_string();
+    for (key, value) in settings {
+        match (key.as_str(), value.as_str()) {
+            ("base", Some(b)) => base = b.to_string(),
+            _ => {
+                return Err(ConfigError::new(
+                    file,
+                    format!("application.trigger.http.{key}"),
+                    "unknown HTTP trigger setting",
+                    "the only setting is `base = \"/prefix\"`",
+                ))
+            }
+        }
+    }
+    normalise_base(&base).map_err(|p| {
+        ConfigError::new(
+            file,
+            "application.trigger.http.base",
+            p,
+            "write the base as an absolute path such as `/api`",
+        )
+    })
+}
+
+fn normalise_base(base: &str) -> Result<String, String> {
+    if !base.starts_with('/') {
+        return Err(format!("base `{base}` does not start with `/`"));
+    }
+    let trimmed = base.trim_end_matches('/');
+    Ok(if trimmed.is_empty() {
+        "/".into()
+    } else {
+        trimmed.into()
+    })
+}
+
+/// Resolves a trigger's `component` (an id, or an inline table registered
+/// under the trigger's id) into a component id: `(field, component, trigger
+/// id, index)`.
+pub(crate) type Resolve<'a> =
+    dyn FnMut(&str, RawComponentRef, Option<&str>, usize) -> Result<String, ConfigError> + 'a;
+
+/// Checks the `[[trigger.http]]` tables.
+pub(crate) fn check(
+    file: &Path,
+    base: &str,
+    tables: Vec<toml::Table>,
+    resolve: &mut Resolve<'_>,
+) -> Result<Vec<HttpTrigger>, ConfigError> {
+    let err = |field: &str, problem: String, fix: &str| ConfigError::new(file, field, problem, fix);
+    let mut triggers = Vec::new();
+    let mut routes_seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, table) in tables.into_iter().enumerate() {
+        let field = format!("trigger.http[{index}]");
+        let rt: RawHttpTrigger = table.try_into().map_err(|e: toml::de::Error| {
+            err(
+                &field,
+                e.message().trim().to_string(),
+                "the fields are `route`, `component`, `executor`, `static_response` and `id`",
+            )
+        })?;
+        if let Some(exec) = &rt.executor {
+            if exec.kind != "http" {
+                return Err(err(
+                    &format!("{field}.executor"),
+                    format!("executor `{}` is not supported", exec.kind),
+                    "use `executor = { type = \"http\" }` (the default) with a wasi:http component",
+                ));
+            }
+        }
+        let route = match rt.route {
+            RawRoute::Path(p) => {
+                let r = Route::parse(base, &p).map_err(|problem| {
+                    err(&format!("{field}.route"), problem, "write a route such as `/api/...`, `/users/:id` or `/health`")
+                })?;
+                if let Some(prev) = routes_seen.insert(r.pattern().to_string(), index) {
+                    return Err(err(
+                        &format!("{field}.route"),
+                        format!("route `{p}` is also the route of trigger.http[{prev}]"),
+                        "give each trigger its own route",
+                    ));
+                }
+                TriggerRoute::Public(r)
+            }
+            RawRoute::Private { private: true } => TriggerRoute::Private,
+            RawRoute::Private { private: false } => {
+                return Err(err(
+                    &format!("{field}.route"),
+                    "`{ private = false }` is not a route".into(),
+                    "give a path such as `/api/...`, or `{ private = true }` for a component reachable only by service chaining",
+                ))
+            }
+        };
+        let target = match (rt.component, rt.static_response) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    &field,
+                    "a trigger has either `component` or `static_response`, not both".into(),
+                    "remove one of them",
+                ))
+            }
+            (None, None) => {
+                return Err(err(
+                    &field,
+                    "missing field `component`".into(),
+                    "name the component this route runs: `component = \"my-component\"`",
+                ))
+            }
+            (None, Some(s)) => TriggerTarget::Static(s),
+            (Some(c), None) => {
+                TriggerTarget::Component(resolve(&field, c, rt.id.as_deref(), index)?)
+            }
+        };
+        triggers.push(HttpTrigger {
+            id: rt.id,
+            route,
+            target,
+        });
+    }
+    Ok(triggers)
+}
+
+// ---------------------------------------------------------------------------
+// Runtime-config section: none of its own; `[limits]` bounds every run,
+// whatever triggers it.
+//
+// Linker setup: the export it calls, `wasi:http/incoming-handler@0.2.x`,
+// bound once per component.
+// ---------------------------------------------------------------------------
+
+/// The component's HTTP handler; an error when `required` (an HTTP trigger
+/// or service chaining runs it) and it has none.
+pub(crate) fn bind(
+    pre: InstancePre<HostState>,
+    required: bool,
+) -> Result<Option<ProxyPre<HostState>>, (String, String)> {
+    match ProxyPre::new(pre) {
+        Ok(p) => Ok(Some(p)),
+        Err(_) if !required => Ok(None),
+        Err(_) => Err((
+            "the component does not export `wasi:http/incoming-handler@0.2.x`".into(),
+            "build it as an HTTP component (spin-sdk's `#[http_component]`)".into(),
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Per-instance state: the wasi:http context of the request's `Store`, and
+// service chaining in the outbound hooks (HTTP-triggered runs only, as on
+// Spin) — see `instance.rs` and `outbound_http`.
+// ---------------------------------------------------------------------------

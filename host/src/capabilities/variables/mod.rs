@@ -1,0 +1,244 @@
+//! Variables: `fermyon:spin/variables@2.0.0`. A component reads only the
+//! variables its manifest declares, rendered from the app variables that the
+//! runtime config's providers resolve at start-up; `template.rs` holds the
+//! templates, the resolved values and the providers.
+
+mod template;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use wasmtime::component::{HasSelf, Linker};
+
+pub use template::{
+    check_name, parse_dotenv, resolve, Declared, Provider, Rendered, Template, Values,
+};
+
+use super::fermyon::spin::variables::{self as wit, Error, Host};
+use super::{Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext};
+use crate::error::ConfigError;
+use crate::manifest::Component;
+use crate::state::HostState;
+
+/// The variables capability.
+pub struct Variables;
+
+// ---------------------------------------------------------------------------
+// Manifest section: `[component.<id>.variables]`, templates over `[variables]`.
+// ---------------------------------------------------------------------------
+
+/// Checks a template written at `field` against the app's `[variables]`.
+pub fn check_template(
+    file: &Path,
+    field: &str,
+    text: &str,
+    app_variables: &BTreeMap<String, crate::manifest::RawVariable>,
+) -> Result<Template, ConfigError> {
+    let t = Template::parse(text).map_err(|p| {
+        ConfigError::new(file, field, p, "write references as `{{ app_variable }}`")
+    })?;
+    if let Some(r) = t.references().find(|r| !app_variables.contains_key(*r)) {
+        return Err(ConfigError::new(
+            file,
+            field,
+            format!("`{text}` refers to `{r}`, which `[variables]` does not define"),
+            format!("add `{r} = {{ default = \"…\" }}` (or `required = true`) to `[variables]`"),
+        ));
+    }
+    Ok(t)
+}
+
+// ---------------------------------------------------------------------------
+// Runtime-config section: `[[variables_provider]]` (and Spin's older name,
+// `[[config_provider]]`).
+// ---------------------------------------------------------------------------
+
+/// One `[[variables_provider]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    prefix: Option<String>,
+    #[serde(default)]
+    dotenv_path: Option<String>,
+    #[serde(default)]
+    values: BTreeMap<String, String>,
+}
+
+/// The providers, asked in order; the environment (`SPIN_VARIABLE_…`) first
+/// unless a configured env provider replaces it.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub providers: Vec<Provider>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            providers: vec![Provider::Env {
+                prefix: "SPIN_VARIABLE".into(),
+                dotenv: BTreeMap::new(),
+            }],
+        }
+    }
+}
+
+/// What a component's variables render from: its templates and the app's values.
+#[derive(Debug)]
+pub struct Grant {
+    pub templates: BTreeMap<String, Template>,
+    pub values: Arc<Values>,
+}
+
+/// Resolves the app's `[variables]` with the configured providers; the
+/// names of required ones nobody answers otherwise.
+pub fn resolve_app(
+    app_variables: &BTreeMap<String, crate::manifest::RawVariable>,
+    config: &Config,
+) -> Result<Values, Vec<String>> {
+    let declared: BTreeMap<String, Declared> = app_variables
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.clone(),
+                Declared {
+                    default: v.default.clone(),
+                    required: v.required,
+                    secret: v.secret,
+                },
+            )
+        })
+        .collect();
+    resolve(&declared, &config.providers, &|k| std::env::var(k).ok())
+}
+
+impl Capability for Variables {
+    type RuntimeSection = Vec<RawProvider>;
+    type Config = Config;
+    type Grant = Grant;
+    type Instance = Instance;
+
+    fn check_manifest(component: &Component, ctx: &ManifestContext<'_>) -> Result<(), ConfigError> {
+        for (name, text) in &component.variables {
+            let field = format!("component.{}.variables.{name}", component.id);
+            check_name(name).map_err(|p| {
+                ConfigError::new(
+                    ctx.file,
+                    &field,
+                    p,
+                    "use lowercase letters, digits and underscores, starting with a letter",
+                )
+            })?;
+            check_template(ctx.file, &field, text, ctx.app_variables)?;
+        }
+        Ok(())
+    }
+
+    fn configure(
+        section: Vec<RawProvider>,
+        ctx: &RuntimeContext<'_>,
+    ) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        for (i, p) in section.iter().enumerate() {
+            let field = format!("variables_provider[{i}]");
+            match p.kind.as_str() {
+                "env" => {
+                    let dotenv = match &p.dotenv_path {
+                        Some(f) => {
+                            let file = ctx.dir.join(f);
+                            let text = std::fs::read_to_string(&file).map_err(|e| {
+                                ConfigError::new(
+                                    ctx.file,
+                                    format!("{field}.dotenv_path"),
+                                    format!("cannot read `{}`: {e}", file.display()),
+                                    "create the file or remove `dotenv_path`",
+                                )
+                            })?;
+                            parse_dotenv(&text)
+                        }
+                        None => BTreeMap::new(),
+                    };
+                    let prefix = p.prefix.clone().unwrap_or_else(|| "SPIN_VARIABLE".into());
+                    // A configured env provider replaces the default one of its prefix.
+                    config.providers.retain(|p| !matches!(p, Provider::Env { prefix: existing, .. } if *existing == prefix));
+                    config.providers.push(Provider::Env { prefix, dotenv });
+                }
+                "static" => config.providers.push(Provider::Static(p.values.clone())),
+                other => {
+                    return Err(ConfigError::new(
+                        ctx.file,
+                        format!("{field}.type"),
+                        format!("variables provider `{other}` is not supported by skyport"),
+                        "use `env` or `static`",
+                    ))
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    fn grant(
+        component: &Component,
+        _config: &Config,
+        ctx: &GrantContext<'_>,
+    ) -> Result<Grant, ConfigError> {
+        let mut templates = BTreeMap::new();
+        for (name, text) in &component.variables {
+            // Checked with the manifest; a template that parsed then parses now.
+            let t = Template::parse(text).map_err(|p| {
+                ConfigError::new(
+                    ctx.manifest,
+                    format!("component.{}.variables.{name}", component.id),
+                    p,
+                    "write references as `{{ app_variable }}`",
+                )
+            })?;
+            templates.insert(name.clone(), t);
+        }
+        Ok(Grant {
+            templates,
+            values: ctx.values.clone(),
+        })
+    }
+
+    fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+        wit::add_to_linker::<_, HasSelf<Instance>>(linker, |s: &mut HostState| &mut s.variables)
+    }
+
+    fn instance(grant: &Arc<Grant>, ctx: &InstanceContext<'_>) -> Instance {
+        Instance {
+            component: ctx.component.clone(),
+            grant: grant.clone(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Per-instance state.
+// ---------------------------------------------------------------------------
+
+/// What one run reads its variables from.
+pub struct Instance {
+    component: Arc<str>,
+    grant: Arc<Grant>,
+}
+
+impl Host for Instance {
+    fn get(&mut self, name: String) -> Result<String, Error> {
+        check_name(&name).map_err(Error::InvalidName)?;
+        let Some(template) = self.grant.templates.get(&name) else {
+            return Err(Error::Undefined(format!(
+                "component `{}` declares no variable `{name}`; add it under `[component.{}.variables]`",
+                self.component, self.component
+            )));
+        };
+        template
+            .render(&self.grant.values)
+            .map(|r| r.value)
+            .map_err(|missing| Error::Undefined(format!("app variable `{missing}` has no value")))
+    }
+}
