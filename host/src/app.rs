@@ -68,6 +68,11 @@ pub struct App {
     pub runtime: Runtime,
     pub metrics: Arc<Metrics>,
     pub metrics_path: Option<String>,
+    /// One connection to every database file a component was granted, open
+    /// for the app's life: runs open and close their own, and SQLite tears
+    /// a WAL down when its last connection closes, so without this a run
+    /// opening just then can fail `database is locked` without waiting.
+    _databases: Vec<std::sync::Mutex<rusqlite::Connection>>,
 }
 
 fn config_err(
@@ -141,6 +146,7 @@ impl App {
         let metrics = Arc::new(Metrics::default());
 
         let mut components = HashMap::new();
+        let mut database_files = std::collections::BTreeSet::new();
         for (id, c) in &manifest.components {
             let field = |f: &str| format!("component.{id}.{f}");
             // Each capability's grant, from the manifest and the runtime config.
@@ -148,6 +154,7 @@ impl App {
             let key_value = KeyValue::grant(c, &rc.key_value, &grant_ctx)?;
             let sqlite = Sqlite::grant(c, &rc.sqlite, &grant_ctx)?;
             let outbound = OutboundHttp::grant(c, &rc.outbound_http, &grant_ctx)?;
+            database_files.extend(key_value.values().chain(sqlite.values()).cloned());
             let mounts = files::prepare(
                 &manifest.dir,
                 &c.files,
@@ -262,6 +269,19 @@ impl App {
             }
         }
 
+        let mut databases = Vec::new();
+        for file in &database_files {
+            let conn = capabilities::open_database(file).map_err(|e| {
+                config_err(
+                    &mf,
+                    "",
+                    format!("cannot open the database {}: {e}", file.display()),
+                    "make its directory writable, or map the label to another `path` in the runtime config",
+                )
+            })?;
+            databases.push(std::sync::Mutex::new(conn));
+        }
+
         Ok(App {
             manifest,
             router: Router::new(routes),
@@ -269,6 +289,7 @@ impl App {
             runtime,
             metrics,
             metrics_path: opts.metrics_path.clone(),
+            _databases: databases,
         })
     }
 }
