@@ -128,3 +128,46 @@ redirect_uris = ["https://platform.example/oauth/azure/callback"]
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn with_tls_it_serves_https_under_the_authority_it_writes_out() {
+    let dir = std::env::temp_dir().join(format!("skyport-sim-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    let (mut child, lines) = start(&["--tls", "--ca-out", ca.to_str().unwrap()]);
+    let url = lines[0]
+        .strip_prefix("Azure emulator serving ")
+        .expect("the first line names the URL")
+        .to_string();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    assert!(lines[1].contains(ca.to_str().unwrap()), "{lines:?}");
+    let pem = std::fs::read_to_string(&ca).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    // An independent TLS client (Python's ssl, with its default checks):
+    // trusted with the file, refused without it.
+    let fetch = |cafile: Option<&std::path::Path>| {
+        let context = match cafile {
+            Some(f) => format!(
+                "ssl.create_default_context(cafile={:?})",
+                f.to_str().unwrap()
+            ),
+            None => "ssl.create_default_context()".into(),
+        };
+        Command::new("python3")
+            .arg("-c")
+            .arg(format!(
+                "import ssl, sys, urllib.request\n\
+                 try:\n    r = urllib.request.urlopen(sys.argv[1], context={context})\n    print(r.status)\n\
+                 except Exception as e:\n    print(type(e).__name__, e)"
+            ))
+            .arg(format!("{url}/common/v2.0/.well-known/openid-configuration"))
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap()
+    };
+    assert_eq!(fetch(Some(&ca)), "200");
+    let refused = fetch(None);
+    assert!(refused.contains("CERTIFICATE_VERIFY_FAILED"), "{refused}");
+    let _ = child.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -28,6 +28,18 @@ enum Command {
         /// A world file (TOML); without it the default world.
         #[arg(long)]
         world: Option<PathBuf>,
+        /// Serve https, with a certificate from a certificate authority made
+        /// at start (Microsoft's clients refuse a plain-http authority).
+        #[arg(long)]
+        tls: bool,
+        /// Where `--tls` writes the authority's certificate (PEM) for clients
+        /// to trust.
+        #[arg(
+            long = "ca-out",
+            default_value = "skyport-sim-ca.pem",
+            requires = "tls"
+        )]
+        ca_out: PathBuf,
     },
     /// Run each component's build command.
     Build {
@@ -86,7 +98,12 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Build { from } => skyport::build::build(&from),
         Command::Up(args) => up(args),
-        Command::Sim { listen, world } => sim(&listen, world.as_deref()),
+        Command::Sim {
+            listen,
+            world,
+            tls,
+            ca_out,
+        } => sim(&listen, world.as_deref(), tls.then_some(ca_out.as_path())),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -187,7 +204,12 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
     })
 }
 
-fn sim(listen: &str, world_file: Option<&std::path::Path>) -> anyhow::Result<()> {
+/// `skyport sim`; `ca_out` (with `--tls`) is where the authority's PEM goes.
+fn sim(
+    listen: &str,
+    world_file: Option<&std::path::Path>,
+    ca_out: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let world = match world_file {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -200,14 +222,34 @@ fn sim(listen: &str, world_file: Option<&std::path::Path>) -> anyhow::Result<()>
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let tls = match ca_out {
+        Some(path) => {
+            let tls = sim::tls::Tls::generate()?;
+            std::fs::write(path, &tls.ca_pem).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot write the CA certificate to {}: {e}\n  fix: pass a writable path with --ca-out",
+                    path.display()
+                )
+            })?;
+            Some(tls)
+        }
+        None => None,
+    };
     runtime.block_on(async move {
         let summary = summary(&world);
-        let emulator = sim::Sim::start(world, listen)
+        let emulator = sim::Sim::start_with(world, listen, None, tls)
             .await
             .map_err(|e| anyhow::anyhow!("cannot start the emulator on {listen}: {e}"))?;
         let url = &emulator.url;
         let mut out = std::io::stdout().lock();
         writeln!(out, "Azure emulator serving {url}")?;
+        if let Some(path) = ca_out {
+            writeln!(
+                out,
+                "  CA:           {} (trust it: REQUESTS_CA_BUNDLE / SSL_CERT_FILE, or `[outbound_http] ca_file` in skyport's runtime config)",
+                path.display()
+            )?;
+        }
         writeln!(
             out,
             "  authority:    {url}/common  (token: {url}/common/oauth2/v2.0/token)"

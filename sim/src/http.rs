@@ -131,8 +131,11 @@ pub fn enc(s: &str) -> String {
 }
 
 /// Serves `handler` on `listener` until the task is dropped.
-pub async fn serve<H>(listener: TcpListener, handler: Arc<H>)
-where
+pub async fn serve<H>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) where
     H: Fn(Req) -> std::pin::Pin<Box<dyn std::future::Future<Output = Resp> + Send>>
         + Send
         + Sync
@@ -143,6 +146,7 @@ where
             continue;
         };
         let handler = handler.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req: hyper::Request<Incoming>| {
                 let handler = handler.clone();
@@ -190,9 +194,19 @@ where
                     Ok::<_, std::io::Error>(out)
                 }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let http = hyper::server::conn::http1::Builder::new();
+            match &tls {
+                // A client that fails the handshake (an untrusted
+                // authority, plain http) just loses its connection.
+                Some(acceptor) => {
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                }
+                None => {
+                    let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                }
+            }
         });
     }
 }

@@ -16,6 +16,7 @@ pub mod jwt;
 pub mod prices;
 pub mod sharedkey;
 pub mod state;
+pub mod tls;
 pub mod world;
 
 use std::sync::{Arc, Mutex};
@@ -31,9 +32,11 @@ pub use world::World;
 /// A running emulator.
 pub struct Sim {
     state: Arc<Mutex<State>>,
-    /// `http://127.0.0.1:PORT`: the identity authority, ARM endpoint and
-    /// prices host all at once.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS): the identity
+    /// authority, ARM endpoint and prices host all at once.
     pub url: String,
+    /// With TLS, the PEM of the authority that signed its certificate.
+    pub ca_pem: Option<String>,
     _runtime: Option<std::thread::JoinHandle<()>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -82,9 +85,22 @@ impl Sim {
         addr: &str,
         snapshot: Option<state::Snapshot>,
     ) -> anyhow::Result<Sim> {
+        Sim::start_with(world, addr, snapshot, None).await
+    }
+
+    /// [`Sim::start_from`], serving https with `tls` when given.
+    pub async fn start_with(
+        world: World,
+        addr: &str,
+        snapshot: Option<state::Snapshot>,
+        tls: Option<tls::Tls>,
+    ) -> anyhow::Result<Sim> {
         world.check().map_err(anyhow::Error::msg)?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        let url = format!("http://{}", listener.local_addr()?);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr()?);
+        let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
+        let acceptor = tls.map(|t| t.acceptor);
         let mut st = State::new(world, url.clone());
         seed(&mut st);
         if let Some(s) = snapshot {
@@ -100,13 +116,14 @@ impl Sim {
         });
         tokio::spawn(async move {
             tokio::select! {
-                _ = http::serve(listener, handler) => {}
+                _ = http::serve(listener, handler, acceptor) => {}
                 _ = rx => {}
             }
         });
         Ok(Sim {
             state,
             url,
+            ca_pem,
             _runtime: None,
             shutdown: Some(tx),
         })
@@ -124,6 +141,16 @@ impl Sim {
         addr: &str,
         snapshot: Option<state::Snapshot>,
     ) -> anyhow::Result<Sim> {
+        Sim::spawn_with(world, addr, snapshot, None)
+    }
+
+    /// [`Sim::spawn_from`], serving https with `tls` when given.
+    pub fn spawn_with(
+        world: World,
+        addr: &str,
+        snapshot: Option<state::Snapshot>,
+        tls: Option<tls::Tls>,
+    ) -> anyhow::Result<Sim> {
         let addr = addr.to_string();
         let (tx, rx) = std::sync::mpsc::channel();
         let handle = std::thread::Builder::new()
@@ -135,11 +162,16 @@ impl Sim {
                     .build()
                     .expect("a tokio runtime");
                 rt.block_on(async move {
-                    match Sim::start_from(world, &addr, snapshot).await {
+                    match Sim::start_with(world, &addr, snapshot, tls).await {
                         Ok(mut sim) => {
                             let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
                             let inner = sim.shutdown.take();
-                            let _ = tx.send(Ok((sim.state.clone(), sim.url.clone(), stop_tx)));
+                            let _ = tx.send(Ok((
+                                sim.state.clone(),
+                                sim.url.clone(),
+                                sim.ca_pem.clone(),
+                                stop_tx,
+                            )));
                             let _ = stop_rx.await;
                             drop(inner);
                         }
@@ -149,10 +181,11 @@ impl Sim {
                     }
                 });
             })?;
-        let (state, url, stop) = rx.recv()??;
+        let (state, url, ca_pem, stop) = rx.recv()??;
         Ok(Sim {
             state,
             url,
+            ca_pem,
             _runtime: Some(handle),
             shutdown: Some(stop),
         })

@@ -402,35 +402,53 @@ pub fn standard_webhooks(script: &str, input: &serde_json::Value) -> String {
 }
 
 /// A Python with the `standardwebhooks` package from PyPI — the independent
-/// Standard Webhooks implementation the webhook scenarios check against — in
-/// a venv under target/ that .ci/run makes (made here, once, if it is missing).
+/// Standard Webhooks implementation the webhook scenarios check against.
 pub fn standard_webhooks_python() -> PathBuf {
     static PY: OnceLock<PathBuf> = OnceLock::new();
     PY.get_or_init(|| {
-        let venv = root().join("target").join("py-standardwebhooks");
-        let py = venv.join("bin").join("python");
-        let ready = Command::new(&py)
-            .args(["-c", "import standardwebhooks"])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !ready {
-            let made = Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .expect("python3 makes a venv");
-            assert!(made.success(), "python3 -m venv failed");
-            let pip = Command::new(venv.join("bin").join("pip"))
-                .args(["install", "-q", "standardwebhooks==1.0.0"])
-                .status()
-                .expect("pip installs standardwebhooks");
-            assert!(
-                pip.success(),
-                "installing standardwebhooks from PyPI failed"
-            );
-        }
-        py
+        python_with(
+            "py-standardwebhooks",
+            "standardwebhooks",
+            &["standardwebhooks==1.0.0"],
+        )
     })
     .clone()
+}
+
+/// A Python with Microsoft's `msal` from PyPI (and `requests`, which it
+/// brings), to drive the emulator with Microsoft's own client.
+pub fn msal_python() -> PathBuf {
+    static PY: OnceLock<PathBuf> = OnceLock::new();
+    PY.get_or_init(|| python_with("py-msal", "msal", &["msal==1.39.0"]))
+        .clone()
+}
+
+/// The Python of a venv under target/ that can import `module`: the one
+/// .ci/run makes, or made here once with `requirements` from PyPI.
+fn python_with(venv: &str, module: &str, requirements: &[&str]) -> PathBuf {
+    let venv = root().join("target").join(venv);
+    let py = venv.join("bin").join("python");
+    let ready = Command::new(&py)
+        .args(["-c", &format!("import {module}")])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ready {
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 makes a venv");
+        assert!(made.success(), "python3 -m venv failed");
+        let pip = Command::new(venv.join("bin").join("pip"))
+            .args(["install", "-q"])
+            .args(requirements)
+            .status()
+            .expect("pip runs");
+        assert!(
+            pip.success(),
+            "installing {requirements:?} from PyPI failed"
+        );
+    }
+    py
 }

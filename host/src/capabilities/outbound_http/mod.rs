@@ -44,6 +44,9 @@ const ENTRY_FIX: &str = "write entries as `scheme://host[:port]`, such as `https
 pub struct RawOutboundHttp {
     connect_timeout_ms: Option<u64>,
     timeout_ms: Option<u64>,
+    /// A PEM file of extra certificate authorities to trust beside the
+    /// public ones (e.g. the emulator's with `skyport sim --tls`).
+    ca_file: Option<String>,
 }
 
 /// Spin's `[outbound_networking]` as written.
@@ -66,11 +69,41 @@ pub struct RuntimeSection {
     pub outbound_networking: Option<RawOutboundNetworking>,
 }
 
-/// What every component's requests share: timeouts and blocked networks.
+/// What every component's requests share: timeouts, blocked networks, and
+/// the TLS roots when `ca_file` adds some.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub timeouts: OutboundTimeouts,
     pub blocked: Arc<BlockedNetworks>,
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// The public roots plus every certificate in the PEM file `path`.
+fn tls_with(path: &std::path::Path) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+    };
+    let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let mut added = 0;
+    for cert in certs {
+        let cert =
+            cert.map_err(|e| format!("`{}` is not a PEM certificate file: {e}", path.display()))?;
+        roots.add(cert).map_err(|e| {
+            format!(
+                "a certificate in `{}` is not a usable authority: {e}",
+                path.display()
+            )
+        })?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(format!("`{}` holds no certificate", path.display()));
+    }
+    Ok(rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// What one component may reach.
@@ -122,6 +155,17 @@ impl Capability for OutboundHttp {
             if let Some(ms) = o.timeout_ms {
                 config.timeouts.total = Duration::from_millis(ms);
                 config.timeouts.between_bytes = Duration::from_millis(ms);
+            }
+            if let Some(file) = &o.ca_file {
+                let tls = tls_with(&ctx.dir.join(file)).map_err(|problem| {
+                    ConfigError::new(
+                        ctx.file,
+                        "outbound_http.ca_file",
+                        problem,
+                        "name a PEM file of CA certificates, relative to the runtime config (e.g. the one `skyport sim --tls` writes)",
+                    )
+                })?;
+                config.tls = Some(Arc::new(tls));
             }
         }
         Ok(config)
@@ -193,6 +237,7 @@ impl Capability for OutboundHttp {
             metrics: ctx.app.metrics.clone(),
             timeouts: grant.config.timeouts,
             blocked: grant.config.blocked.clone(),
+            tls: grant.config.tls.clone(),
             chain: ctx
                 .chaining
                 .then(|| super::http_trigger::serve::chain(ctx.app)),

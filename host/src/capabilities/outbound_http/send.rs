@@ -56,6 +56,8 @@ pub struct OutboundHooks {
     pub timeouts: OutboundTimeouts,
     /// Addresses no request may reach (runtime config).
     pub blocked: Arc<BlockedNetworks>,
+    /// TLS with extra trusted authorities (`ca_file`), if any.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Service chaining, for runs of the HTTP trigger only: Spin installs
     /// it there and nowhere else, so a cron run cannot chain.
     pub chain: Option<Chain>,
@@ -141,13 +143,14 @@ impl WasiHttpHooks for OutboundHooks {
                 t.between_bytes,
             )),
         };
-        if !self.blocked.is_empty() {
+        if !self.blocked.is_empty() || self.tls.is_some() {
             let blocked = self.blocked.clone();
             let component = self.component.clone();
+            let tls = self.tls.clone();
             return Box::new(async move {
                 match tokio::time::timeout(
                     t.total,
-                    send_checked(request, options, &blocked, &component),
+                    send_checked(request, options, &blocked, &component, tls),
                 )
                 .await
                 {
@@ -178,16 +181,18 @@ type Sent = (
     Box<dyn Future<Output = Result<(), HttpError>> + Send>,
 );
 
-/// Sends a request when networks are blocked: the host name is resolved
-/// once, blocked addresses are dropped (all blocked: `destination-ip-
-/// prohibited`), and the connection goes to exactly the addresses checked —
-/// never to a second resolution, which DNS rebinding could point elsewhere.
-/// TLS still verifies the certificate against the host name.
+/// Sends a request when networks are blocked or extra authorities trusted:
+/// the host name is resolved once, blocked addresses are dropped (all
+/// blocked: `destination-ip-prohibited`), and the connection goes to exactly
+/// the addresses checked — never to a second resolution, which DNS rebinding
+/// could point elsewhere. TLS verifies the certificate against the host name,
+/// with the public roots and those of `tls` when given.
 async fn send_checked(
     mut request: http::Request<WasiBody>,
     options: RequestOptions,
     blocked: &BlockedNetworks,
     component: &str,
+    tls_config: Option<Arc<rustls::ClientConfig>>,
 ) -> Result<Sent, HttpError> {
     let uri = request.uri().clone();
     let host = uri.host().ok_or(HttpError::HttpRequestUriInvalid)?;
@@ -256,17 +261,21 @@ async fn send_checked(
             .unwrap_or(Duration::from_secs(30)),
     );
     if tls {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
-        };
-        let config = rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let config = tls_config.unwrap_or_else(|| {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+            };
+            Arc::new(
+                rustls::ClientConfig::builder()
+                    .with_root_certificates(roots)
+                    .with_no_client_auth(),
+            )
+        });
         let name = rustls::pki_types::ServerName::try_from(host.clone())
             .map_err(|_| HttpError::HttpRequestUriInvalid)?;
         let tls_stream = tokio::time::timeout(
             connect,
-            tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, stream),
+            tokio_rustls::TlsConnector::from(config).connect(name, stream),
         )
         .await
         .map_err(|_| HttpError::ConnectionTimeout)?

@@ -1,0 +1,116 @@
+//! The emulator over https (`skyport sim --tls`): the host reaches it only
+//! when its runtime config trusts the emulator's authority
+//! (`[outbound_http] ca_file`), and Microsoft's MSAL — which refuses a
+//! plain-http authority — completes its recommended sign-in flow against it.
+
+mod support;
+
+use std::process::Command;
+
+use sim::world::defaults::*;
+use sim::{Command as SimCommand, Sim, World};
+use support::{Host, Opts, TempDir};
+
+fn tls_emulator() -> Sim {
+    let tls = sim::tls::Tls::generate().expect("a certificate authority");
+    Sim::spawn_with(World::default(), "127.0.0.1:0", None, Some(tls)).expect("the emulator starts")
+}
+
+fn probe_app(dir: &TempDir, emulator: &str) {
+    dir.write(
+        "spin.toml",
+        &support::one_component(
+            "{probe}",
+            &format!("allowed_outbound_hosts = [\"{emulator}\"]\n"),
+        ),
+    );
+}
+
+#[test]
+fn the_host_trusts_the_emulators_authority_only_when_told() {
+    let emulator = tls_emulator();
+    assert!(
+        emulator.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        emulator.url
+    );
+    let dir = TempDir::new("emulator-tls");
+    probe_app(&dir, &emulator.url);
+    dir.write("ca.pem", emulator.ca_pem.as_deref().unwrap());
+    let discovery = format!(
+        "{}/{TENANT}/v2.0/.well-known/openid-configuration",
+        emulator.url
+    );
+
+    // Trusted: the request goes through, TLS checked against 127.0.0.1.
+    let rc = dir.write("trusting.toml", "[outbound_http]\nca_file = \"ca.pem\"\n");
+    let host = Host::start(
+        dir.path(),
+        &Opts {
+            runtime_config: Some(rc),
+            ..Opts::default()
+        },
+    );
+    let (status, body) = host.get(&format!("/?op=fetch&url={discovery}"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("200 "), "{body}");
+    assert!(body.contains("\"token_endpoint\""), "{body}");
+    drop(host);
+
+    // Not trusted (the default): the handshake fails in the guest.
+    let host = Host::start(dir.path(), &Opts::default());
+    let (status, body) = host.get(&format!("/?op=fetch&url={discovery}"));
+    assert_eq!(status, 502, "{body}");
+    assert!(body.to_ascii_lowercase().contains("tls"), "{body}");
+    drop(host);
+
+    // A file that is not a PEM of certificates stops the start, named.
+    dir.write("junk.pem", "not a certificate");
+    let rc = dir.write("junk.toml", "[outbound_http]\nca_file = \"junk.pem\"\n");
+    let err = support::start_fails(
+        dir.path(),
+        &Opts {
+            runtime_config: Some(rc),
+            ..Opts::default()
+        },
+    );
+    assert!(err.contains("outbound_http.ca_file"), "{err}");
+    assert!(err.contains("holds no certificate"), "{err}");
+}
+
+#[test]
+fn msal_completes_its_auth_code_flow_over_https() {
+    let emulator = tls_emulator();
+    let redirect = "http://localhost:8400/callback";
+    emulator
+        .command(SimCommand::AddRedirectUri {
+            client_id: CLIENT_ID.into(),
+            redirect_uri: redirect.into(),
+        })
+        .unwrap();
+    let dir = TempDir::new("msal");
+    let ca = dir.write("ca.pem", emulator.ca_pem.as_deref().unwrap());
+    let out = Command::new(support::msal_python())
+        .arg(support::root().join("tests/python/msal_flow.py"))
+        .env("EMULATOR", &emulator.url)
+        .env("TENANT", TENANT)
+        .env("CLIENT_ID", CLIENT_ID)
+        .env("CLIENT_SECRET", CLIENT_SECRET)
+        .env("USERNAME", USERNAME)
+        .env("REDIRECT_URI", redirect)
+        .env("REQUESTS_CA_BUNDLE", &ca)
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "MSAL's flow failed:\n{stdout}\n{stderr}"
+    );
+    let seen: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        seen["home_account_id"],
+        format!("{USER}.{TENANT}"),
+        "client_info gives MSAL the user's home account: {seen}"
+    );
+}
