@@ -78,8 +78,9 @@ fn the_host_trusts_the_emulators_authority_only_when_told() {
     assert!(err.contains("holds no certificate"), "{err}");
 }
 
-#[test]
-fn msal_completes_its_auth_code_flow_over_https() {
+/// Runs `tests/python/<script>` with Microsoft's clients against an https
+/// emulator that knows its redirect URI; what it printed, as JSON.
+fn run_python(script: &str) -> serde_json::Value {
     let emulator = tls_emulator();
     let redirect = "http://localhost:8400/callback";
     emulator
@@ -88,29 +89,43 @@ fn msal_completes_its_auth_code_flow_over_https() {
             redirect_uri: redirect.into(),
         })
         .unwrap();
-    let dir = TempDir::new("msal");
+    let dir = TempDir::new("azure-python");
     let ca = dir.write("ca.pem", emulator.ca_pem.as_deref().unwrap());
-    let out = Command::new(support::msal_python())
-        .arg(support::root().join("tests/python/msal_flow.py"))
+    let out = Command::new(support::azure_python())
+        .arg(support::root().join("tests/python").join(script))
         .env("EMULATOR", &emulator.url)
         .env("TENANT", TENANT)
+        .env("SUBSCRIPTION", SUBSCRIPTION)
         .env("CLIENT_ID", CLIENT_ID)
         .env("CLIENT_SECRET", CLIENT_SECRET)
         .env("USERNAME", USERNAME)
         .env("REDIRECT_URI", redirect)
+        .env("SSH_KEY", support::product::SSH_KEY)
         .env("REQUESTS_CA_BUNDLE", &ca)
         .output()
         .expect("python runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "MSAL's flow failed:\n{stdout}\n{stderr}"
-    );
-    let seen: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+    serde_json::from_str(stdout.trim()).unwrap()
+}
+
+#[test]
+fn msal_completes_its_auth_code_flow_over_https() {
+    let seen = run_python("msal_flow.py");
     assert_eq!(
         seen["home_account_id"],
         format!("{USER}.{TENANT}"),
         "client_info gives MSAL the user's home account: {seen}"
     );
+}
+
+#[test]
+fn the_management_sdks_create_power_and_delete_a_vm() {
+    let seen = run_python("arm_sdk.py");
+    assert_eq!(
+        seen["power"]["deallocate"][0], "PowerState/deallocated",
+        "{seen}"
+    );
+    assert_eq!(seen["power"]["restart"][0], "PowerState/running", "{seen}");
 }

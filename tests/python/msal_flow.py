@@ -9,45 +9,13 @@ account's home id from the token response's client_info.
 import hashlib
 import json
 import os
-import urllib.parse
 
-import msal
-import requests
+from emulator_signin import ARM_SCOPES as scopes, CLIENT_ID as client_id, REDIRECT as redirect
+from emulator_signin import TENANT as tenant, application, sign_in
 
-host = os.environ["EMULATOR"]
-tenant = os.environ["TENANT"]
-client_id = os.environ["CLIENT_ID"]
-redirect = os.environ["REDIRECT_URI"]
-scopes = ["https://management.azure.com/user_impersonation"]
-
-app = msal.ConfidentialClientApplication(
-    client_id,
-    client_credential=os.environ["CLIENT_SECRET"],
-    authority=f"{host}/{tenant}",
-    # A private host is not in Microsoft's instance list; MSAL documents
-    # turning discovery off for such authorities.
-    instance_discovery=False,
-)
-flow = app.initiate_auth_code_flow(scopes, redirect_uri=redirect)
+app = application()
+flow, params, result = sign_in(app)
 assert "code_verifier" in flow and "nonce" in flow, flow
-
-# The user signs in and consents on the emulator's page.
-session = requests.Session()
-page = session.get(flow["auth_uri"])
-assert page.status_code == 200, page.text
-asked = urllib.parse.urlsplit(flow["auth_uri"])
-fields = dict(urllib.parse.parse_qsl(asked.query))
-fields.update(user=os.environ["USERNAME"], decision="accept")
-answer = session.post(
-    f"{asked.scheme}://{asked.netloc}{asked.path}", data=fields, allow_redirects=False
-)
-assert answer.status_code == 302, (answer.status_code, answer.text)
-back = urllib.parse.urlsplit(answer.headers["Location"])
-assert f"{back.scheme}://{back.netloc}{back.path}" == redirect, back
-params = dict(urllib.parse.parse_qsl(back.query))
-
-result = app.acquire_token_by_auth_code_flow(flow, params)
-assert "access_token" in result, result
 claims = result["id_token_claims"]
 # MSAL sends the SHA-256 of its nonce and has checked the echo already;
 # check it independently too.

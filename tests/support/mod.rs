@@ -415,13 +415,29 @@ pub fn standard_webhooks_python() -> PathBuf {
     .clone()
 }
 
-/// A Python with Microsoft's `msal` from PyPI (and `requests`, which it
-/// brings), to drive the emulator with Microsoft's own client.
-pub fn msal_python() -> PathBuf {
+/// A Python with Microsoft's own clients from PyPI — `msal` (and
+/// `requests`, which it brings) and the management SDKs — to drive the
+/// emulator with them.
+pub fn azure_python() -> PathBuf {
     static PY: OnceLock<PathBuf> = OnceLock::new();
-    PY.get_or_init(|| python_with("py-msal", "msal", &["msal==1.39.0"]))
-        .clone()
+    PY.get_or_init(|| {
+        python_with(
+            "py-azure",
+            "msal, azure.mgmt.compute, azure.mgmt.network, azure.mgmt.resource.subscriptions",
+            AZURE_PACKAGES,
+        )
+    })
+    .clone()
 }
+
+/// What [`azure_python`] installs; .ci/run installs the same.
+const AZURE_PACKAGES: &[&str] = &[
+    "msal==1.39.0",
+    "azure-mgmt-resource==26.0.0",
+    "azure-mgmt-resource-subscriptions==1.0.0",
+    "azure-mgmt-compute==39.0.0",
+    "azure-mgmt-network==33.1.0",
+];
 
 /// The Python of a venv under target/ that can import `module`: the one
 /// .ci/run makes, or made here once with `requirements` from PyPI.
