@@ -1,7 +1,11 @@
-//! The emulator over https (`skyport sim --tls`): the host reaches it only
-//! when its runtime config trusts the emulator's authority
-//! (`[outbound_http] ca_file`), and Microsoft's MSAL — which refuses a
-//! plain-http authority — completes its recommended sign-in flow against it.
+//! The emulator over https (`skyport sim --tls`), held to Microsoft's own
+//! clients: the host reaches it only when its runtime config trusts the
+//! emulator's authority (`[outbound_http] ca_file`); MSAL — which refuses a
+//! plain-http authority — completes its recommended sign-in flow; and the
+//! management SDKs (resource, network, compute, storage, DNS) and
+//! azure-storage-blob do their work with their own pollers and models. The
+//! scripts are in tests/python; the packages are pinned in
+//! `support::azure_python` and .ci/run.
 
 mod support;
 
@@ -79,7 +83,7 @@ fn the_host_trusts_the_emulators_authority_only_when_told() {
 }
 
 /// Runs `tests/python/<script>` with Microsoft's clients against an https
-/// emulator that knows its redirect URI; what it printed, as JSON.
+/// emulator that knows its redirect URI; its last line, as JSON.
 fn run_python(script: &str) -> serde_json::Value {
     let emulator = tls_emulator();
     let redirect = "http://localhost:8400/callback";
@@ -107,7 +111,9 @@ fn run_python(script: &str) -> serde_json::Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
-    serde_json::from_str(stdout.trim()).unwrap()
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}):\n{stdout}"))
 }
 
 #[test]
@@ -128,4 +134,30 @@ fn the_management_sdks_create_power_and_delete_a_vm() {
         "{seen}"
     );
     assert_eq!(seen["power"]["restart"][0], "PowerState/running", "{seen}");
+}
+
+#[test]
+fn the_storage_sdks_make_an_account_and_use_its_blobs() {
+    let seen = run_python("storage_sdk.py");
+    assert_eq!(
+        seen["containers"],
+        serde_json::json!(["alpha", "beta"]),
+        "{seen}"
+    );
+    assert!(
+        seen["blob"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://127.0.0.1:"),
+        "{seen}"
+    );
+}
+
+#[test]
+fn the_dns_sdk_keeps_record_sets_with_etags() {
+    let seen = run_python("dns_sdk.py");
+    assert!(
+        seen["records"].to_string().contains("\"www\",\"A\""),
+        "{seen}"
+    );
 }

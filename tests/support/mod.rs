@@ -423,7 +423,7 @@ pub fn azure_python() -> PathBuf {
     PY.get_or_init(|| {
         python_with(
             "py-azure",
-            "msal, azure.mgmt.compute, azure.mgmt.network, azure.mgmt.resource.subscriptions",
+            "msal, azure.mgmt.compute, azure.mgmt.network, azure.mgmt.resource.subscriptions, azure.mgmt.storage, azure.mgmt.dns, azure.storage.blob",
             AZURE_PACKAGES,
         )
     })
@@ -437,6 +437,9 @@ const AZURE_PACKAGES: &[&str] = &[
     "azure-mgmt-resource-subscriptions==1.0.0",
     "azure-mgmt-compute==39.0.0",
     "azure-mgmt-network==33.1.0",
+    "azure-mgmt-storage==25.3.0",
+    "azure-mgmt-dns==9.0.0",
+    "azure-storage-blob==12.31.1",
 ];
 
 /// The Python of a venv under target/ that can import `module`: the one

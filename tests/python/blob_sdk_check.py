@@ -1,9 +1,8 @@
-"""Drives the emulator's in-memory blob store with Microsoft's azure-storage-blob.
+"""Drives the emulator's blob store with Microsoft's azure-storage-blob.
 
-Run by the ignored test `python_sdk_against_the_in_memory_store` in
-sim/tests/python_sdk.rs, which starts the emulator, makes a storage account
-with containers and passes ACCOUNT_URL, ACCOUNT and KEY. Not part of CI.
-Prints one line per check and `N passed, N failed` at the end.
+Run by storage_sdk.py once azure-mgmt-storage has made the account and its
+containers `alpha` and `beta`; reads ACCOUNT_URL, ACCOUNT and KEY. Prints one
+line per check and `N passed, N failed` at the end.
 """
 
 import os
