@@ -1,14 +1,17 @@
 """Microsoft's management SDKs against the emulator over https.
 
 azure-mgmt-resource (with -resource-subscriptions), -network and -compute, with MSAL's token and the SDKs'
-own pollers: a network, an interface and a VM made; the VM read with its
-instance view, deallocated, started, powered off and restarted; the group's
+own pollers and retry policy: a throttled read retried after Retry-After;
+a network, an interface and a VM made; the VM read with its
+instance view, deallocated, started, powered off, restarted and resized; the group's
 resources listed; everything deleted. Prints one JSON line of what it saw.
 """
 
 import json
 import os
 import time
+
+import requests
 
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ResourceNotFoundError
@@ -46,6 +49,17 @@ assert subscription in subscriptions, subscriptions
 resources = ResourceManagementClient(credential, subscription, **options)
 made = resources.resource_groups.create_or_update(group, {"location": region})
 assert made.name == group and made.properties.provisioning_state == "Succeeded", made
+
+# Throttled twice: the SDK's retry policy waits as told and gets through.
+fault = {"path": f"/resourcegroups/{group}", "method": "GET", "status": 429, "count": 2, "retry_after": 1}
+added = requests.post(f"{HOST}/_sim/commands", json={"action": "add_fault", "fault": fault})
+assert added.status_code == 204, added.text
+started = time.monotonic()
+assert resources.resource_groups.get(group).name == group
+throttled = [r for r in requests.get(f"{HOST}/_sim/requests").json()["value"]
+             if r["method"] == "GET" and r["path"].lower().endswith(f"/resourcegroups/{group}") and r["status"] == 429]
+assert len(throttled) == 2, throttled
+assert time.monotonic() - started >= 2, "the SDK did not wait for Retry-After"
 
 network = NetworkManagementClient(credential, subscription, **options)
 # The SDKs' own models, so their serialization is what is tested.
@@ -100,6 +114,13 @@ for name, action, state in [
     seen[name] = power()
     assert seen[name] == [state], (name, seen[name])
 
+# Resized with the SDK's update (a PATCH), as the portal does it.
+resized = compute.virtual_machines.begin_update(group, "sdk-vm", cm.VirtualMachineUpdate(
+    hardware_profile=cm.HardwareProfile(vm_size="Standard_B2s"),
+)).result()
+assert resized.hardware_profile.vm_size == "Standard_B2s", resized.hardware_profile
+assert compute.virtual_machines.get(group, "sdk-vm").hardware_profile.vm_size == "Standard_B2s"
+
 listed = sorted(r.name for r in resources.resources.list_by_resource_group(group))
 assert "sdk-vm" in listed and "sdk-vnet" in listed, listed
 
@@ -112,4 +133,4 @@ except ResourceNotFoundError as e:
 resources.resource_groups.begin_delete(group).result()
 assert not resources.resource_groups.check_existence(group)
 
-print(json.dumps({"power": seen, "listed": listed}))
+print(json.dumps({"power": seen, "listed": listed, "throttled": len(throttled)}))

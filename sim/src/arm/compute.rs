@@ -398,6 +398,24 @@ pub fn virtual_machine(state: &mut State, req: &Req, g: &Group, name: &str) -> R
             }
             resp
         }
+        // An update (the portal's and the SDKs' resize): a JSON merge patch
+        // of the VM as it is, checked like a PUT, then an operation.
+        Method::PATCH => {
+            let Some(current) = store::get(state, &id) else {
+                return store::not_found(VM, name, &g.rg);
+            };
+            let patch = match super::body(req) {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+            let mut merged = current;
+            merge_patch(&mut merged, &patch);
+            let loc = merged["location"].as_str().unwrap_or_default().to_string();
+            if let Err(r) = check_vm(state, g, &id, name, &loc, &merged) {
+                return r;
+            }
+            store::put_with_operation(state, req, g, VM, merged, "Updating")
+        }
         Method::DELETE => {
             let Some(vm) = state.resource(&id).cloned() else {
                 return Resp::new(204);
@@ -435,6 +453,37 @@ pub fn virtual_machine(state: &mut State, req: &Req, g: &Group, name: &str) -> R
         }
         _ => arm_error(405, "MethodNotAllowed", "The method is not allowed."),
     }
+}
+
+/// Applies a JSON merge patch (RFC 7396) to a resource as ARM's PATCH does:
+/// objects merge, anything else replaces, `null` removes. What names the
+/// resource (`id`, `name`, `type`, `location`) and its provisioning state
+/// are not the client's to change.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    fn merge(target: &mut Value, patch: &Value) {
+        match (target.as_object_mut(), patch.as_object()) {
+            (Some(t), Some(p)) => {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge(t.entry(k.clone()).or_insert(Value::Null), v);
+                    }
+                }
+            }
+            _ => *target = patch.clone(),
+        }
+    }
+    let mut patch = patch.clone();
+    if let Some(p) = patch.as_object_mut() {
+        for fixed in ["id", "name", "type", "location"] {
+            p.remove(fixed);
+        }
+        if let Some(props) = p.get_mut("properties").and_then(Value::as_object_mut) {
+            props.remove("provisioningState");
+        }
+    }
+    merge(target, &patch);
 }
 
 /// A VM's instance view in Azure's `VirtualMachineInstanceView` shape: the
@@ -556,4 +605,34 @@ pub fn power_action(state: &mut State, req: &Req, g: &Group, name: &str, action:
         &req.path,
     );
     super::lro::headers(state, Resp::new(202), &op, true, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_merge_patch_merges_objects_and_keeps_what_names_the_resource() {
+        let mut vm = json!({
+            "id": "/x/vm", "name": "vm", "location": "westeurope", "tags": { "a": "1" },
+            "properties": { "hardwareProfile": { "vmSize": "Standard_B1s" }, "provisioningState": "Succeeded",
+                            "osProfile": { "adminUsername": "azureuser" } },
+        });
+        merge_patch(
+            &mut vm,
+            &json!({
+                "name": "other", "location": "eastus", "tags": { "a": null, "b": "2" },
+                "properties": { "hardwareProfile": { "vmSize": "Standard_B2s" }, "provisioningState": "Failed" },
+            }),
+        );
+        assert_eq!(vm["name"], "vm");
+        assert_eq!(vm["location"], "westeurope");
+        assert_eq!(vm["tags"], json!({ "b": "2" }));
+        assert_eq!(
+            vm["properties"]["hardwareProfile"]["vmSize"],
+            "Standard_B2s"
+        );
+        assert_eq!(vm["properties"]["provisioningState"], "Succeeded");
+        assert_eq!(vm["properties"]["osProfile"]["adminUsername"], "azureuser");
+    }
 }
