@@ -933,15 +933,27 @@ pub fn openid_configuration(state: &State, tenant: &str) -> Resp {
     Resp::json(
         200,
         &json!({
-            "issuer": format!("{base}/{tenant}/v2.0"),
+            // Entra's multi-tenant documents name no tenant: the issuer has
+            // a placeholder each token's `tid` fills.
+            "issuer": match tenant.to_ascii_lowercase().as_str() {
+                "common" | "organizations" | "consumers" => format!("{base}/{{tenantid}}/v2.0"),
+                _ => format!("{base}/{tenant}/v2.0"),
+            },
             "authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/authorize"),
             "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
-            "response_types_supported": ["code"],
+            "jwks_uri": format!("{base}/{tenant}/discovery/v2.0/keys"),
+            "end_session_endpoint": format!("{base}/{tenant}/oauth2/v2.0/logout"),
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
             "response_modes_supported": ["query", "fragment", "form_post"],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
             "code_challenge_methods_supported": ["S256", "plain"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-            "id_token_signing_alg_values_supported": ["HS256"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "subject_types_supported": ["pairwise"],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "name", "nonce", "oid", "preferred_username", "tid", "ver"],
+            "request_uri_parameter_supported": false,
+            "tenant_region_scope": "EU",
+            "cloud_instance_name": "microsoftonline.com",
         }),
     )
 }

@@ -408,6 +408,9 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
                 [_, "v2.0", ".well-known", "openid-configuration"] => {
                     identity::openid_configuration(&lock(&state), &segments[0])
                 }
+                [_, "discovery", "v2.0", "keys"] | ["common", "discovery", "keys"] => {
+                    Resp::json(200, &jwt::jwks(&lock(&state).key))
+                }
                 ["api", "retail", "prices"] => prices::handle(&lock(&state), &req),
                 ["_blob", ..] => {
                     let plan = blob::plan(&mut lock(&state), &req);

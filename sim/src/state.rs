@@ -188,7 +188,7 @@ pub struct State {
     pub world: World,
     /// Where the emulator is served, e.g. `http://127.0.0.1:4000`.
     pub base_url: String,
-    /// HS256 key for the JWTs it issues.
+    /// The RS256 key its JWTs are signed with (PKCS#8 DER).
     pub key: Vec<u8>,
     pub codes: HashMap<String, Code>,
     pub grants: HashMap<String, Grant>,
@@ -229,7 +229,7 @@ pub struct State {
 
 impl State {
     pub fn new(world: World, base_url: String) -> State {
-        let key = format!("{}{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()).into_bytes();
+        let key = crate::jwt::new_key();
         State {
             world,
             base_url,
@@ -397,7 +397,11 @@ impl State {
 
     /// Puts a snapshot back (over a freshly seeded state).
     pub fn restore(&mut self, s: Snapshot) {
-        self.key = s.key;
+        // An older emulator's key of another kind is replaced: the tokens
+        // it signed expire, and the grants behind them stay.
+        if crate::jwt::usable(&s.key) {
+            self.key = s.key;
+        }
         self.grants = s.grants;
         self.revocations = s.revocations;
         self.seq = s.seq;

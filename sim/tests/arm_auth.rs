@@ -20,17 +20,32 @@ fn tokens_are_checked() {
     let r = arm(&sim, "not.a.token", "GET", "/subscriptions", None);
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["error"]["code"], "InvalidAuthenticationToken");
-    // A token signed by someone else.
-    let forged = sim::jwt::encode(
-        b"another key",
-        &serde_json::json!({"aud": "https://management.azure.com", "tid": TENANT, "oid": USER, "exp": sim::state::now() + 600}),
+    // A token signed some other way (HS256 with a key of the forger's
+    // choosing, the classic algorithm confusion), and a genuine token with
+    // its claims changed: both refused.
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let claims = serde_json::json!({"aud": "https://management.azure.com", "tid": TENANT, "oid": USER, "exp": sim::state::now() + 600});
+    let forged = format!(
+        "{}.{}.{}",
+        b64(r#"{"alg":"HS256","typ":"JWT"}"#),
+        b64(&claims.to_string()),
+        b64("signature")
     );
     assert_eq!(
         arm(&sim, &forged, "GET", "/subscriptions", None).json()["error"]["code"],
         "InvalidAuthenticationToken"
     );
-
     let token = token(&sim);
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut changed = sim::jwt::peek(&token).unwrap();
+    changed["oid"] = serde_json::json!("someone-else");
+    let tampered = format!("{}.{}.{}", parts[0], b64(&changed.to_string()), parts[2]);
+    assert_eq!(
+        arm(&sim, &tampered, "GET", "/subscriptions", None).json()["error"]["code"],
+        "InvalidAuthenticationToken"
+    );
+
     assert_eq!(arm(&sim, &token, "GET", "/subscriptions", None).status, 200);
     sim.command(Command::ExpireAccessTokens).unwrap();
     let r = arm(&sim, &token, "GET", "/subscriptions", None);
