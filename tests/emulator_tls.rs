@@ -15,9 +15,9 @@ use sim::world::defaults::*;
 use sim::{Command as SimCommand, Sim, World};
 use support::{Host, Opts, TempDir};
 
-fn tls_emulator() -> Sim {
+fn tls_emulator(world: World) -> Sim {
     let tls = sim::tls::Tls::generate().expect("a certificate authority");
-    Sim::spawn_with(World::default(), "127.0.0.1:0", None, Some(tls)).expect("the emulator starts")
+    Sim::spawn_with(world, "127.0.0.1:0", None, Some(tls)).expect("the emulator starts")
 }
 
 fn probe_app(dir: &TempDir, emulator: &str) {
@@ -32,7 +32,7 @@ fn probe_app(dir: &TempDir, emulator: &str) {
 
 #[test]
 fn the_host_trusts_the_emulators_authority_only_when_told() {
-    let emulator = tls_emulator();
+    let emulator = tls_emulator(World::default());
     assert!(
         emulator.url.starts_with("https://127.0.0.1:"),
         "{}",
@@ -85,7 +85,11 @@ fn the_host_trusts_the_emulators_authority_only_when_told() {
 /// Runs `tests/python/<script>` with Microsoft's clients against an https
 /// emulator that knows its redirect URI; its last line, as JSON.
 fn run_python(script: &str) -> serde_json::Value {
-    let emulator = tls_emulator();
+    run_python_in(script, World::default())
+}
+
+fn run_python_in(script: &str, world: World) -> serde_json::Value {
+    let emulator = tls_emulator(world);
     let redirect = "http://localhost:8400/callback";
     emulator
         .command(SimCommand::AddRedirectUri {
@@ -136,21 +140,70 @@ fn the_management_sdks_create_power_and_delete_a_vm() {
     assert_eq!(seen["power"]["restart"][0], "PowerState/running", "{seen}");
 }
 
+/// What storage_sdk.py saw: an account per way of giving the blob client
+/// its key, each with a path-style https endpoint the SDK read its name from.
+fn assert_blob_runs(seen: &serde_json::Value) {
+    for auth in ["key", "connection-string", "bare-key"] {
+        let run = &seen[auth];
+        assert_eq!(
+            run["containers"],
+            serde_json::json!(["alpha", "beta"]),
+            "{auth}: {seen}"
+        );
+        let endpoint = run["blob"].as_str().unwrap_or_default();
+        let account = run["account"].as_str().unwrap_or_default();
+        assert!(
+            endpoint.starts_with("https://127.0.0.1:")
+                && endpoint.ends_with(&format!("/{account}/")),
+            "{auth}: {seen}"
+        );
+    }
+}
+
 #[test]
 fn the_storage_sdks_make_an_account_and_use_its_blobs() {
-    let seen = run_python("storage_sdk.py");
-    assert_eq!(
-        seen["containers"],
-        serde_json::json!(["alpha", "beta"]),
-        "{seen}"
+    assert_blob_runs(&run_python("storage_sdk.py"));
+}
+
+#[test]
+fn the_blob_sdk_works_with_azurite_behind_the_emulator() {
+    // `npm ci` installs the pinned Azurite; .ci/run does.
+    let azurite =
+        sim::azurite::Azurite::start(&support::root()).unwrap_or_else(|reason| panic!("{reason}"));
+    let mut world = World::default();
+    world.settings.azurite_url = Some(azurite.url.clone());
+    assert_blob_runs(&run_python_in("storage_sdk.py", world));
+    // The blobs went through to Azurite: one the checks left is there, in
+    // the container that stands for the account's `alpha`.
+    let date = chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let headers = vec![
+        ("x-ms-date".to_string(), date.clone()),
+        ("x-ms-version".to_string(), "2025-01-05".to_string()),
+    ];
+    let path = format!(
+        "/{}/skyportsdk3-alpha/chunked.bin",
+        sim::blob::AZURITE_ACCOUNT
     );
-    assert!(
-        seen["blob"]
-            .as_str()
-            .unwrap()
-            .starts_with("https://127.0.0.1:"),
-        "{seen}"
+    let sts =
+        sim::sharedkey::string_to_sign("HEAD", &headers, sim::blob::AZURITE_ACCOUNT, &path, &[]);
+    let auth = format!(
+        "SharedKey {}:{}",
+        sim::blob::AZURITE_ACCOUNT,
+        sim::sharedkey::sign(sim::blob::AZURITE_KEY, &sts).unwrap()
     );
+    let (status, body) = support::request(
+        "HEAD",
+        &format!("{}{path}", azurite.url),
+        &[
+            ("x-ms-date", &date),
+            ("x-ms-version", "2025-01-05"),
+            ("authorization", &auth),
+        ],
+        "",
+    );
+    assert_eq!(status, 200, "the blob is in Azurite: {body}");
 }
 
 #[test]

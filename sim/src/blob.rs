@@ -1,5 +1,7 @@
-//! The blob data plane front door, `/_blob/{account}/{container}/{blob}`:
-//! it enforces the account's network rules (403 AuthorizationFailure, as the
+//! The blob data plane front door, `/{account}/{container}/{blob}` (the
+//! path style Azurite and the storage SDKs use for local endpoints, from which
+//! the SDKs derive the account name) and the older `/_blob/{account}/…`: it
+//! enforces the account's network rules (403 AuthorizationFailure, as the
 //! storage firewall answers), checks SharedKey signatures against the keys
 //! ARM's listKeys hands out, then serves the request from Azurite when one is
 //! configured, or from a small in-memory store otherwise.
@@ -12,8 +14,7 @@
 //! own containers with or without Azurite).
 //!
 //! Clients sign the path they send, so the canonical resource is
-//! `/{account}/_blob/{account}/…` here, as it is `/{account}/{account}/…`
-//! against Azurite's path-style URLs.
+//! `/{account}/{account}/…` here, as against Azurite's path-style URLs.
 
 use std::net::IpAddr;
 
@@ -93,12 +94,41 @@ fn azurite_container(account: &str, container: &str) -> String {
     )
 }
 
+/// Splits a front-door path into the endpoint's prefix (`""` or `"/_blob"`)
+/// and what follows it (`{account}/{container}/{blob}`).
+fn split_endpoint(path: &str) -> (&'static str, &str) {
+    let rest = path.trim_start_matches('/');
+    match rest.strip_prefix("_blob") {
+        Some(r) if r.is_empty() || r.starts_with('/') => ("/_blob", r.trim_start_matches('/')),
+        _ => ("", rest),
+    }
+}
+
+/// Whether a request that is not an identity request is for the blob
+/// service: under `/_blob/`, or under a storage account's name without ARM's
+/// `api-version` (every ARM request carries one; no blob request does).
+pub fn is_blob_request(state: &State, req: &Req) -> bool {
+    let (prefix, rest) = split_endpoint(&req.path);
+    if !prefix.is_empty() {
+        return true;
+    }
+    let first = rest.split('/').next().unwrap_or("");
+    req.q("api-version").is_none() && !first.is_empty() && find_account(state, first).is_some()
+}
+
+/// The account's blob endpoint as this request addressed it.
+fn service_endpoint(state: &State, req: &Req, account: &str) -> String {
+    let (prefix, _) = split_endpoint(&req.path);
+    format!("{}{prefix}/{account}/", state.base_url)
+}
+
 /// Decides how to answer a front-door request.
 pub fn plan(state: &mut State, req: &Req) -> Plan {
-    let segments: Vec<&str> = req.path.trim_start_matches('/').splitn(4, '/').collect();
-    let account = segments.get(1).copied().unwrap_or("");
-    let container = segments.get(2).copied().unwrap_or("");
-    let blob = segments.get(3).copied().unwrap_or("");
+    let (_, rest) = split_endpoint(&req.path);
+    let segments: Vec<&str> = rest.splitn(3, '/').collect();
+    let account = segments.first().copied().unwrap_or("");
+    let container = segments.get(1).copied().unwrap_or("");
+    let blob = segments.get(2).copied().unwrap_or("");
     let Some(acct) = find_account(state, account).cloned() else {
         return Plan::Answer(xml_error(
             404,
@@ -433,8 +463,8 @@ fn list_containers(state: &State, req: &Req, acct: &crate::state::Resource, acco
     Resp::new(200)
         .header("content-type", "application/xml")
         .body(format!(
-            "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"{}/_blob/{account}/\">{}{}{max_tag}<Containers>{items}</Containers>{next}</EnumerationResults>",
-            state.base_url,
+            "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"{}\">{}{}{max_tag}<Containers>{items}</Containers>{next}</EnumerationResults>",
+            service_endpoint(state, req, account),
             opt("Prefix", prefix),
             opt("Marker", marker),
         ))
@@ -511,8 +541,8 @@ fn in_memory(
                 format!("<Prefix>{}</Prefix>", escape(prefix))
             };
             Resp::new(200).header("content-type", "application/xml").body(format!(
-                "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"{}/_blob/{account}/\" ContainerName=\"{container}\">{prefix_tag}<Blobs>{names}</Blobs><NextMarker /></EnumerationResults>",
-                state.base_url
+                "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"{}\" ContainerName=\"{container}\">{prefix_tag}<Blobs>{names}</Blobs><NextMarker /></EnumerationResults>",
+                service_endpoint(state, req, account)
             ))
         }
         (&Method::PUT, false) => {

@@ -289,11 +289,15 @@ fn take_fault(state: &mut State, req: &Req) -> Option<state::Fault> {
     Some(f)
 }
 
+/// `/{tenant}/oauth2/v2.0/…` and `/{tenant}/v2.0/…`: the second and third
+/// segments together, so a blob container named `oauth2` is not taken for one.
 fn is_identity(segments: &[String]) -> bool {
-    matches!(
-        segments.get(1).map(String::as_str),
-        Some("oauth2") | Some("v2.0")
-    )
+    let at = |i: usize| segments.get(i).map(|s| s.to_ascii_lowercase());
+    match at(1).as_deref() {
+        Some("oauth2") => at(2).as_deref() == Some("v2.0"),
+        Some("v2.0") => true,
+        _ => false,
+    }
 }
 
 /// Whether ARM (or the identity platform) sends `Retry-After` with `status`:
@@ -381,10 +385,11 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let identity_path = is_identity(&segments);
+    let blob_path = !identity_path && blob::is_blob_request(&lock(&state), &req);
     let mut resp = match fault.as_ref().and_then(|f| {
         let service = if identity_path {
             Service::Identity
-        } else if segments.first().map(String::as_str) == Some("_blob") {
+        } else if blob_path {
             Service::Blob
         } else {
             Service::Arm
@@ -396,23 +401,7 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
             let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
             let l: Vec<&str> = lower.iter().map(String::as_str).collect();
             match l.as_slice() {
-                [_, "oauth2", "v2.0", "authorize"] => {
-                    identity::authorize(&mut lock(&state), &segments[0], &req)
-                }
-                [_, "oauth2", "v2.0", "token"] => {
-                    identity::token(&mut lock(&state), &segments[0], &req)
-                }
-                [_, "v2.0", "adminconsent"] => {
-                    identity::admin_consent(&mut lock(&state), &segments[0], &req)
-                }
-                [_, "v2.0", ".well-known", "openid-configuration"] => {
-                    identity::openid_configuration(&lock(&state), &segments[0])
-                }
-                [_, "discovery", "v2.0", "keys"] | ["common", "discovery", "keys"] => {
-                    Resp::json(200, &jwt::jwks(&lock(&state).key))
-                }
-                ["api", "retail", "prices"] => prices::handle(&lock(&state), &req),
-                ["_blob", ..] => {
+                _ if blob_path => {
                     let plan = blob::plan(&mut lock(&state), &req);
                     match plan {
                         blob::Plan::Answer(r) => r,
@@ -430,6 +419,22 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
                         }
                     }
                 }
+                [_, "oauth2", "v2.0", "authorize"] => {
+                    identity::authorize(&mut lock(&state), &segments[0], &req)
+                }
+                [_, "oauth2", "v2.0", "token"] => {
+                    identity::token(&mut lock(&state), &segments[0], &req)
+                }
+                [_, "v2.0", "adminconsent"] => {
+                    identity::admin_consent(&mut lock(&state), &segments[0], &req)
+                }
+                [_, "v2.0", ".well-known", "openid-configuration"] => {
+                    identity::openid_configuration(&lock(&state), &segments[0])
+                }
+                [_, "discovery", "v2.0", "keys"] | ["common", "discovery", "keys"] => {
+                    Resp::json(200, &jwt::jwks(&lock(&state).key))
+                }
+                ["api", "retail", "prices"] => prices::handle(&lock(&state), &req),
                 [] => Resp::json(
                     200,
                     &json!({ "emulator": "skyport-sim", "authority": lock(&state).base_url, "admin": "/_sim/world" }),

@@ -407,7 +407,7 @@ fn faults_at_the_front_door_answer_in_the_blob_services_xml() {
     let sim = start();
     let (endpoint, key) = account(&sim, ACCT);
     let fault = |status| sim::state::Fault {
-        path: "/_blob/".into(),
+        path: format!("/{ACCT}/"),
         method: Some("GET".into()),
         status: Some(status),
         count: Some(1),
@@ -433,4 +433,46 @@ fn faults_at_the_front_door_answer_in_the_blob_services_xml() {
         assert_eq!(r.header("retry-after"), retry, "{status}");
     }
     assert_eq!(blob("GET", &url, ACCT, &key, "", &[]).status, 200);
+}
+
+#[test]
+fn the_endpoint_is_path_style_and_the_older_blob_prefix_still_serves() {
+    let sim = start();
+    let (endpoint, key) = account(&sim, ACCT);
+    // Azurite's path style: the SDKs take the account name from the path of
+    // a local endpoint, so it must be the first segment and nothing else.
+    assert_eq!(endpoint, format!("{}/{ACCT}/", sim.url));
+    let listed = blob("GET", &format!("{endpoint}?comp=list"), ACCT, &key, "", &[]);
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert!(
+        listed
+            .body
+            .contains(&format!("ServiceEndpoint=\"{endpoint}\"")),
+        "{}",
+        listed.body
+    );
+    // Accounts made by earlier releases keep `/_blob/{account}/` endpoints.
+    let older = format!("{}/_blob/{ACCT}/", sim.url);
+    let r = blob("GET", &format!("{older}?comp=list"), ACCT, &key, "", &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains(&format!("ServiceEndpoint=\"{older}\"")),
+        "{}",
+        r.body
+    );
+    // A container named like an identity path segment is still a container.
+    let oauth = blob(
+        "PUT",
+        &format!("{endpoint}oauth2?restype=container"),
+        ACCT,
+        &key,
+        "",
+        &[],
+    );
+    assert_eq!(oauth.status, 201, "{}", oauth.body);
+    // With ARM's api-version, a path under the account's name is ARM's
+    // (it answers in ARM's JSON, not the blob service's XML).
+    let token = token(&sim);
+    let r = arm(&sim, &token, "GET", &format!("/{ACCT}/alpha"), None);
+    assert!(r.body.trim_start().starts_with('{'), "{}", r.body);
 }

@@ -1,7 +1,8 @@
 """Microsoft's management SDKs against the emulator over https.
 
 azure-mgmt-resource (with -resource-subscriptions), -network and -compute, with MSAL's token and the SDKs'
-own pollers and retry policy: a throttled read retried after Retry-After;
+own pollers and retry policy: a throttled (429) and an unavailable (503) read
+retried after Retry-After, a 400 not retried;
 a network, an interface and a VM made; the VM read with its
 instance view, deallocated, started, powered off, restarted and resized; the group's
 resources listed; everything deleted. Prints one JSON line of what it saw.
@@ -13,8 +14,7 @@ import time
 
 import requests
 
-from azure.core.credentials import AccessToken
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute import models as cm
 from azure.mgmt.network import NetworkManagementClient
@@ -22,24 +22,9 @@ from azure.mgmt.network import models as net
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
-from emulator_signin import HOST, application, sign_in
+from emulator_signin import HOST, management
 
-_, _, token = sign_in(application())
-
-
-class Credential:
-    """The user's ARM token from MSAL, as azure-core asks for it."""
-
-    def get_token(self, *scopes, **kwargs):
-        return AccessToken(token["access_token"], int(time.time()) + int(token["expires_in"]))
-
-
-credential = Credential()
-options = dict(
-    base_url=HOST,
-    credential_scopes=["https://management.azure.com/.default"],
-    polling_interval=0,
-)
+credential, options = management()
 subscription = os.environ["SUBSCRIPTION"]
 group, region = "sdk-rg", "westeurope"
 
@@ -60,6 +45,32 @@ throttled = [r for r in requests.get(f"{HOST}/_sim/requests").json()["value"]
              if r["method"] == "GET" and r["path"].lower().endswith(f"/resourcegroups/{group}") and r["status"] == 429]
 assert len(throttled) == 2, throttled
 assert time.monotonic() - started >= 2, "the SDK did not wait for Retry-After"
+
+
+def requests_to(path, status):
+    return [r for r in requests.get(f"{HOST}/_sim/requests").json()["value"]
+            if r["method"] == "GET" and r["path"].lower().endswith(path) and r["status"] == status]
+
+
+# Unavailable once (503 with Retry-After): retried after the wait, as ARM asks.
+fault = {"path": f"/resourcegroups/{group}", "method": "GET", "status": 503, "count": 1, "retry_after": 1}
+assert requests.post(f"{HOST}/_sim/commands", json={"action": "add_fault", "fault": fault}).status_code == 204
+started = time.monotonic()
+assert resources.resource_groups.get(group).name == group
+assert len(requests_to(f"/resourcegroups/{group}", 503)) == 1
+assert time.monotonic() - started >= 1, "the SDK did not wait for Retry-After on 503"
+
+# A 400 is the caller's mistake: ARM sends no Retry-After and the SDK does
+# not retry; its error carries ARM's code.
+fault = {"path": f"/resourcegroups/{group}", "method": "GET", "status": 400, "count": 1, "retry_after": 5}
+assert requests.post(f"{HOST}/_sim/commands", json={"action": "add_fault", "fault": fault}).status_code == 204
+try:
+    resources.resource_groups.get(group)
+    raise AssertionError("a 400 was not raised")
+except HttpResponseError as e:
+    assert e.status_code == 400 and e.error.code == "BadRequest", e
+    assert "retry-after" not in {k.lower() for k in e.response.headers}, e.response.headers
+assert len(requests_to(f"/resourcegroups/{group}", 400)) == 1, "the SDK retried a 400"
 
 network = NetworkManagementClient(credential, subscription, **options)
 # The SDKs' own models, so their serialization is what is tested.

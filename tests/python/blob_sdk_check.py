@@ -1,8 +1,11 @@
 """Drives the emulator's blob store with Microsoft's azure-storage-blob.
 
 Run by storage_sdk.py once azure-mgmt-storage has made the account and its
-containers `alpha` and `beta`; reads ACCOUNT_URL, ACCOUNT and KEY. Prints one
-line per check and `N passed, N failed` at the end.
+containers `alpha` and `beta`; reads ACCOUNT_URL, ACCOUNT, KEY and AUTH, the
+way the client is made: `key` (the name and key given), `connection-string`
+(as the portal shows it), or `bare-key` (only the key: the SDK takes the
+account name from the endpoint's path, as it does for local endpoints).
+Prints one line per check and `N passed, N failed` at the end.
 """
 
 import os
@@ -16,7 +19,20 @@ URL = os.environ["ACCOUNT_URL"]
 ACCOUNT = os.environ["ACCOUNT"]
 KEY = os.environ["KEY"]
 
-service = BlobServiceClient(URL, credential={"account_name": ACCOUNT, "account_key": KEY})
+AUTH = os.environ.get("AUTH", "key")
+
+if AUTH == "key":
+    service = BlobServiceClient(URL, credential={"account_name": ACCOUNT, "account_key": KEY})
+elif AUTH == "connection-string":
+    scheme = URL.split(":", 1)[0]
+    service = BlobServiceClient.from_connection_string(
+        f"DefaultEndpointsProtocol={scheme};AccountName={ACCOUNT};AccountKey={KEY};BlobEndpoint={URL};"
+    )
+elif AUTH == "bare-key":
+    service = BlobServiceClient(URL, credential=KEY)
+else:
+    raise SystemExit(f"unknown AUTH {AUTH!r}: use key, connection-string or bare-key")
+assert service.account_name == ACCOUNT, (service.account_name, ACCOUNT)
 container = service.get_container_client("alpha")
 TEXT = b"0123456789abcdefghij"
 

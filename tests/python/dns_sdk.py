@@ -5,29 +5,19 @@ deleting. Prints one JSON line.
 
 import json
 import os
-import time
 
-from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.dns import DnsManagementClient
 from azure.mgmt.dns import models as dm
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from emulator_signin import HOST, application, sign_in
+from emulator_signin import management
 
-_, _, token = sign_in(application())
-
-
-class Credential:
-    def get_token(self, *scopes, **kwargs):
-        return AccessToken(token["access_token"], int(time.time()) + int(token["expires_in"]))
-
-
-options = dict(base_url=HOST, credential_scopes=["https://management.azure.com/.default"], polling_interval=0)
+credential, options = management()
 subscription = os.environ["SUBSCRIPTION"]
 group, zone = "sdk-dns", "sdk-example.com"
-ResourceManagementClient(Credential(), subscription, **options).resource_groups.create_or_update(group, {"location": "westeurope"})
-dns = DnsManagementClient(Credential(), subscription, **options)
+ResourceManagementClient(credential, subscription, **options).resource_groups.create_or_update(group, {"location": "westeurope"})
+dns = DnsManagementClient(credential, subscription, **options)
 
 made = dns.zones.create_or_update(group, zone, dm.Zone(location="global"))
 assert made.name == zone and made.name_servers, made

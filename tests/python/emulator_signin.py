@@ -2,14 +2,18 @@
 
 Shared by the scripts here: `sign_in()` runs `initiate_auth_code_flow`, posts
 the emulator's sign-in form as the user would, and redeems the answer with
-`acquire_token_by_auth_code_flow`. Settings come from the environment.
+`acquire_token_by_auth_code_flow`; `management()` turns that token into the
+credential and options every azure-mgmt client takes. Settings come from the
+environment.
 """
 
 import os
+import time
 import urllib.parse
 
 import msal
 import requests
+from azure.core.credentials import AccessToken
 
 HOST = os.environ["EMULATOR"]
 TENANT = os.environ["TENANT"]
@@ -49,3 +53,26 @@ def sign_in(app):
     result = app.acquire_token_by_auth_code_flow(flow, params)
     assert "access_token" in result, result
     return flow, params, result
+
+
+class Credential:
+    """MSAL's ARM token, as azure-core's clients ask for it."""
+
+    def __init__(self, token):
+        self.token = token
+
+    def get_token(self, *scopes, **kwargs):
+        expires = int(time.time()) + int(self.token["expires_in"])
+        return AccessToken(self.token["access_token"], expires)
+
+
+def management():
+    """Signs in; returns the credential and the keyword arguments that point
+    a management client at the emulator (and make its pollers not wait)."""
+    _, _, token = sign_in(application())
+    options = dict(
+        base_url=HOST,
+        credential_scopes=["https://management.azure.com/.default"],
+        polling_interval=0,
+    )
+    return Credential(token), options

@@ -2,7 +2,7 @@
 //! 202 + Location operation), keys, network rule sets and blob containers.
 //!
 //! An account's blob endpoint is the emulator's blob front door
-//! (`/_blob/{account}/`, see `blob.rs`), which enforces the network rules and
+//! (`/{account}/`, see `blob.rs`), which enforces the network rules and
 //! stores blobs in Azurite when one is configured.
 
 use base64::Engine;
@@ -242,7 +242,7 @@ fn create(state: &mut State, req: &Req, g: &Group, name: &str, id: &str) -> Resp
         // An unchanged re-PUT is a synchronous 200.
         return Resp::json(200, &existing.body);
     }
-    let blob = format!("{}/_blob/{name}/", state.base_url);
+    let blob = format!("{}/{name}/", state.base_url);
     let now = iso_now();
     let out = json!({
         "id": id, "name": name, "type": ACCOUNT, "location": loc, "kind": kind,
