@@ -39,6 +39,9 @@ pub struct LoadOptions {
     pub cache_dir: Option<PathBuf>,
     /// A path on the app listener that serves metrics, if any.
     pub metrics_path: Option<String>,
+    /// PEM files of authorities outbound TLS trusts beside the runtime
+    /// config's (the sandbox's emulator, when it serves https).
+    pub trust: Vec<PathBuf>,
 }
 
 /// What a route leads to.
@@ -103,10 +106,20 @@ impl App {
                 "make the app directory writable or pass `--state-dir`",
             )
         })?;
-        let rc = match &opts.runtime_config {
+        let mut rc = match &opts.runtime_config {
             Some(p) => RuntimeConfig::load(p, &state_dir)?,
             None => RuntimeConfig::defaults(&state_dir),
         };
+        for pem in &opts.trust {
+            rc.outbound_http.tls = rc.outbound_http.tls.adding(pem).map_err(|problem| {
+                config_err(
+                    pem,
+                    "",
+                    problem,
+                    "remove the file to have the sandbox make a new authority",
+                )
+            })?;
+        }
         if let Some(p) = &opts.runtime_config {
             for id in rc.limited_components() {
                 if !manifest.components.contains_key(id) {

@@ -80,6 +80,11 @@ struct UpArgs {
     /// app's variables (client, endpoints, token key, an API key) for it.
     #[arg(long)]
     sandbox: bool,
+    /// Serve the sandbox's emulator over https, as Azure is: with a
+    /// certificate authority kept in the state directory
+    /// (`sandbox-ca.pem`), which the host trusts and a browser can be told to.
+    #[arg(long = "sandbox-tls", requires = "sandbox")]
+    sandbox_tls: bool,
 }
 
 fn main() -> std::process::ExitCode {
@@ -135,10 +140,11 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
     })?;
     listener.set_nonblocking(true)?;
     // The emulator runs on a runtime of its own for as long as the host does.
-    let _emulator = if args.sandbox {
-        Some(sandbox(&args, listener.local_addr()?)?)
+    let (_emulator, trust) = if args.sandbox {
+        let (emulator, ca) = sandbox(&args, listener.local_addr()?)?;
+        (Some(emulator), ca.into_iter().collect())
     } else {
-        None
+        (None, Vec::new())
     };
     let opts = LoadOptions {
         manifest: args.from.clone(),
@@ -150,6 +156,7 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
             args.cache_dir.clone().or_else(CompileCache::default_dir)
         },
         metrics_path,
+        trust,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -311,11 +318,55 @@ fn kept(path: &std::path::Path, make: impl FnOnce() -> String) -> anyhow::Result
         }
     }
     let v = make();
+    write_private(path, &v)?;
+    Ok(v)
+}
+
+/// Writes a secret readable by its owner only (keys, tokens).
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(path, &v)?;
-    Ok(v)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// The sandbox emulator's https: the authority's key is kept in the state
+/// directory, so its certificate (`sandbox-ca.pem`, written beside it) stays
+/// trusted across restarts. Returns the TLS settings and the certificate's path.
+fn sandbox_tls(state: &std::path::Path) -> anyhow::Result<(sim::tls::Tls, std::path::PathBuf)> {
+    let key_file = state.join("sandbox-ca-key.pem");
+    let ca_file = state.join("sandbox-ca.pem");
+    let tls = match std::fs::read_to_string(&key_file) {
+        Ok(pem) => sim::tls::Tls::with_authority_key(&pem).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not a usable authority key ({e})\n  fix: remove it (and sandbox-ca.pem) to have the sandbox make a new authority",
+                key_file.display()
+            )
+        })?,
+        Err(_) => {
+            let tls = sim::tls::Tls::generate()?;
+            write_private(&key_file, &tls.ca_key_pem)?;
+            // A new key: an older certificate would not match it.
+            let _ = std::fs::remove_file(&ca_file);
+            tls
+        }
+    };
+    // The first certificate is kept: it is the one users were told to trust,
+    // and the one made now has the same subject and key.
+    if !ca_file.exists() {
+        std::fs::write(&ca_file, &tls.ca_pem)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", ca_file.display()))?;
+    }
+    Ok((tls, ca_file))
 }
 
 fn random_bytes(n: usize) -> anyhow::Result<Vec<u8>> {
@@ -327,7 +378,10 @@ fn random_bytes(n: usize) -> anyhow::Result<Vec<u8>> {
 
 /// Starts the emulator and points the app's variables at it (variables the
 /// environment already sets win).
-fn sandbox(args: &UpArgs, served: std::net::SocketAddr) -> anyhow::Result<sim::Sim> {
+fn sandbox(
+    args: &UpArgs,
+    served: std::net::SocketAddr,
+) -> anyhow::Result<(sim::Sim, Option<std::path::PathBuf>)> {
     use base64::Engine;
     let app_dir = args
         .from
@@ -355,16 +409,22 @@ fn sandbox(args: &UpArgs, served: std::net::SocketAddr) -> anyhow::Result<sim::S
         );
     }
     let port = saved.as_ref().and_then(|v| v["port"].as_u64());
-    let emulator = match port {
-        Some(p) => sim::Sim::spawn_from(
-            sim::World::default(),
-            &format!("127.0.0.1:{p}"),
-            snapshot.clone(),
-        )
-        .or_else(|_| sim::Sim::spawn_from(sim::World::default(), "127.0.0.1:0", snapshot))?,
-        None => sim::Sim::spawn_from(sim::World::default(), "127.0.0.1:0", snapshot)?,
-    };
     std::fs::create_dir_all(&state)?;
+    let (tls, ca_file) = match args.sandbox_tls {
+        true => {
+            let (tls, ca) = sandbox_tls(&state)?;
+            (Some(tls), Some(ca))
+        }
+        false => (None, None),
+    };
+    let spawn = |addr: &str, snapshot| {
+        sim::Sim::spawn_with(sim::World::default(), addr, snapshot, tls.clone())
+    };
+    let emulator = match port {
+        Some(p) => spawn(&format!("127.0.0.1:{p}"), snapshot.clone())
+            .or_else(|_| spawn("127.0.0.1:0", snapshot))?,
+        None => spawn("127.0.0.1:0", snapshot)?,
+    };
     emulator.keep_in(kept_world, std::time::Duration::from_secs(1));
     let token_key = kept(&state.join("sandbox-token-key"), || {
         base64::engine::general_purpose::STANDARD.encode(random_bytes(32).unwrap_or_default())
@@ -413,9 +473,15 @@ fn sandbox(args: &UpArgs, served: std::net::SocketAddr) -> anyhow::Result<sim::S
         emulator.url,
         sim::world::defaults::USERNAME
     );
+    if let Some(ca) = &ca_file {
+        println!(
+            "Sandbox CA: {} (skyport trusts it; import it into your browser as an authority, or accept the warning on the sign-in page once)",
+            ca.display()
+        );
+    }
     println!(
         "Sandbox API key: {}",
         std::env::var("SPIN_VARIABLE_BOOTSTRAP_API_KEY").unwrap_or(api_key)
     );
-    Ok(emulator)
+    Ok((emulator, ca_file))
 }

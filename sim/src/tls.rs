@@ -14,17 +14,30 @@ use rcgen::{
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::TlsAcceptor;
 
-/// A freshly made authority and the acceptor serving its server certificate.
+/// An authority and the acceptor serving its server certificate.
 #[derive(Clone)]
 pub struct Tls {
     /// The authority's certificate, PEM: what clients must trust.
     pub ca_pem: String,
+    /// The authority's private key, PEM, for [`Tls::with_authority_key`].
+    pub ca_key_pem: String,
     pub acceptor: TlsAcceptor,
 }
 
 impl Tls {
     /// Makes a new authority and server certificate (ECDSA P-256).
     pub fn generate() -> anyhow::Result<Tls> {
+        Tls::with_authority(KeyPair::generate()?)
+    }
+
+    /// An authority from a key kept from an earlier run: its certificate is
+    /// made again with the same subject and key, so a client (or browser)
+    /// that trusts the earlier certificate trusts the new server certificate.
+    pub fn with_authority_key(pem: &str) -> anyhow::Result<Tls> {
+        Tls::with_authority(KeyPair::from_pem(pem)?)
+    }
+
+    fn with_authority(ca_key: KeyPair) -> anyhow::Result<Tls> {
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params
@@ -35,7 +48,6 @@ impl Tls {
             KeyUsagePurpose::CrlSign,
             KeyUsagePurpose::DigitalSignature,
         ];
-        let ca_key = KeyPair::generate()?;
         let ca = ca_params.self_signed(&ca_key)?;
 
         let mut params = CertificateParams::new(vec![
@@ -68,6 +80,7 @@ impl Tls {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Tls {
             ca_pem: ca.pem(),
+            ca_key_pem: ca_key.serialize_pem(),
             acceptor: TlsAcceptor::from(Arc::new(config)),
         })
     }

@@ -324,6 +324,66 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) ->
     }
 }
 
+/// One https request that trusts only the authority in `ca_pem` (the
+/// emulator's): the status, the headers (names lowercased) and the body.
+/// A plain HTTP/1.1 exchange with `Connection: close`, enough for the
+/// emulator's answers, which carry a Content-Length.
+pub fn https_request(
+    method: &str,
+    url: &str,
+    ca_pem: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    use rustls::pki_types::pem::PemObject;
+    use std::io::{Read, Write};
+    let parsed = url::Url::parse(url).expect("an https URL");
+    let host = parsed.host_str().expect("a host").to_string();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.expect("a PEM certificate")).unwrap();
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from(host.clone()).unwrap();
+    let mut conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let mut tcp = std::net::TcpStream::connect((host.as_str(), port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
+    let target = match parsed.query() {
+        Some(q) => format!("{}?{q}", parsed.path()),
+        None => parsed.path().to_string(),
+    };
+    let mut head = format!(
+        "{method} {target} HTTP/1.1\r\nhost: {host}:{port}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    tls.write_all(head.as_bytes()).unwrap();
+    tls.write_all(body.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    // The server closing without close_notify still leaves a full answer.
+    let _ = tls.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("a status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, body.to_string())
+}
+
 /// A tiny HTTP/1.1 server on 127.0.0.1 that answers every request with
 /// `body` and counts the requests.
 pub struct Upstream {

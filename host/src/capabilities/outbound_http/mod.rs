@@ -70,40 +70,72 @@ pub struct RuntimeSection {
 }
 
 /// What every component's requests share: timeouts, blocked networks, and
-/// the TLS roots when `ca_file` adds some.
+/// the authorities TLS trusts.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub timeouts: OutboundTimeouts,
     pub blocked: Arc<BlockedNetworks>,
-    pub tls: Option<Arc<rustls::ClientConfig>>,
+    pub tls: Trust,
 }
 
-/// The public roots plus every certificate in the PEM file `path`.
-fn tls_with(path: &std::path::Path) -> Result<rustls::ClientConfig, String> {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.into(),
-    };
-    let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let mut added = 0;
-    for cert in certs {
-        let cert =
-            cert.map_err(|e| format!("`{}` is not a PEM certificate file: {e}", path.display()))?;
-        roots.add(cert).map_err(|e| {
-            format!(
-                "a certificate in `{}` is not a usable authority: {e}",
-                path.display()
-            )
-        })?;
-        added += 1;
+/// The authorities outbound TLS trusts: the public roots, plus any added by
+/// `ca_file` or by the host itself (the sandbox's emulator). Built once, not
+/// per request.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    extra: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub client: Arc<rustls::ClientConfig>,
+}
+
+impl Default for Trust {
+    fn default() -> Self {
+        Trust::with(Vec::new()).expect("the public roots are usable")
     }
-    if added == 0 {
-        return Err(format!("`{}` holds no certificate", path.display()));
+}
+
+impl Trust {
+    fn with(extra: Vec<rustls::pki_types::CertificateDer<'static>>) -> Result<Trust, String> {
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+        };
+        for cert in &extra {
+            roots
+                .add(cert.clone())
+                .map_err(|e| format!("a certificate is not a usable authority: {e}"))?;
+        }
+        let client = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Trust {
+            extra,
+            client: Arc::new(client),
+        })
     }
-    Ok(rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+
+    /// Whether authorities beyond the public roots are trusted.
+    pub fn has_extra(&self) -> bool {
+        !self.extra.is_empty()
+    }
+
+    /// These roots plus every certificate in the PEM file `path`.
+    pub fn adding(&self, path: &std::path::Path) -> Result<Trust, String> {
+        use rustls::pki_types::pem::PemObject;
+        let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let mut extra = self.extra.clone();
+        let before = extra.len();
+        for cert in certs {
+            extra.push(
+                cert.map_err(|e| {
+                    format!("`{}` is not a PEM certificate file: {e}", path.display())
+                })?,
+            );
+        }
+        if extra.len() == before {
+            return Err(format!("`{}` holds no certificate", path.display()));
+        }
+        Trust::with(extra).map_err(|e| format!("in `{}`: {e}", path.display()))
+    }
 }
 
 /// What one component may reach.
@@ -157,7 +189,7 @@ impl Capability for OutboundHttp {
                 config.timeouts.between_bytes = Duration::from_millis(ms);
             }
             if let Some(file) = &o.ca_file {
-                let tls = tls_with(&ctx.dir.join(file)).map_err(|problem| {
+                config.tls = config.tls.adding(&ctx.dir.join(file)).map_err(|problem| {
                     ConfigError::new(
                         ctx.file,
                         "outbound_http.ca_file",
@@ -165,7 +197,6 @@ impl Capability for OutboundHttp {
                         "name a PEM file of CA certificates, relative to the runtime config (e.g. the one `skyport sim --tls` writes)",
                     )
                 })?;
-                config.tls = Some(Arc::new(tls));
             }
         }
         Ok(config)

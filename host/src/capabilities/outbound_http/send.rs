@@ -56,8 +56,8 @@ pub struct OutboundHooks {
     pub timeouts: OutboundTimeouts,
     /// Addresses no request may reach (runtime config).
     pub blocked: Arc<BlockedNetworks>,
-    /// TLS with extra trusted authorities (`ca_file`), if any.
-    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// The authorities TLS trusts (public roots, plus `ca_file`'s).
+    pub tls: super::Trust,
     /// Service chaining, for runs of the HTTP trigger only: Spin installs
     /// it there and nowhere else, so a cron run cannot chain.
     pub chain: Option<Chain>,
@@ -143,10 +143,13 @@ impl WasiHttpHooks for OutboundHooks {
                 t.between_bytes,
             )),
         };
-        if !self.blocked.is_empty() || self.tls.is_some() {
+        // wasi-http's own client trusts only the public roots, and connects
+        // to whatever the name resolves to: with blocked networks or extra
+        // authorities, the request takes the checked path instead.
+        if !self.blocked.is_empty() || self.tls.has_extra() {
             let blocked = self.blocked.clone();
             let component = self.component.clone();
-            let tls = self.tls.clone();
+            let tls = self.tls.client.clone();
             return Box::new(async move {
                 match tokio::time::timeout(
                     t.total,
@@ -186,13 +189,13 @@ type Sent = (
 /// blocked: `destination-ip-prohibited`), and the connection goes to exactly
 /// the addresses checked — never to a second resolution, which DNS rebinding
 /// could point elsewhere. TLS verifies the certificate against the host name,
-/// with the public roots and those of `tls` when given.
+/// with the authorities `tls_config` trusts.
 async fn send_checked(
     mut request: http::Request<WasiBody>,
     options: RequestOptions,
     blocked: &BlockedNetworks,
     component: &str,
-    tls_config: Option<Arc<rustls::ClientConfig>>,
+    tls_config: Arc<rustls::ClientConfig>,
 ) -> Result<Sent, HttpError> {
     let uri = request.uri().clone();
     let host = uri.host().ok_or(HttpError::HttpRequestUriInvalid)?;
@@ -261,21 +264,11 @@ async fn send_checked(
             .unwrap_or(Duration::from_secs(30)),
     );
     if tls {
-        let config = tls_config.unwrap_or_else(|| {
-            let roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.into(),
-            };
-            Arc::new(
-                rustls::ClientConfig::builder()
-                    .with_root_certificates(roots)
-                    .with_no_client_auth(),
-            )
-        });
         let name = rustls::pki_types::ServerName::try_from(host.clone())
             .map_err(|_| HttpError::HttpRequestUriInvalid)?;
         let tls_stream = tokio::time::timeout(
             connect,
-            tokio_rustls::TlsConnector::from(config).connect(name, stream),
+            tokio_rustls::TlsConnector::from(tls_config).connect(name, stream),
         )
         .await
         .map_err(|_| HttpError::ConnectionTimeout)?
