@@ -8,7 +8,7 @@
 //! moment) and kept, as PKCS#8, in the state and its snapshot, so a
 //! restarted sandbox still accepts the tokens it issued.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
@@ -37,43 +37,58 @@ pub fn usable(key: &[u8]) -> bool {
     RsaPrivateKey::from_pkcs8_der(key).is_ok()
 }
 
-/// The parsed key, kept: parsing and checking one costs more than a
-/// signature, and every ARM request verifies a token.
-fn private(key: &[u8]) -> RsaPrivateKey {
-    static PARSED: Mutex<Option<(Vec<u8>, RsaPrivateKey)>> = Mutex::new(None);
+/// A key ready to use: parsed, with its public half, its signer and its id.
+struct Keys {
+    der: Vec<u8>,
+    public: rsa::RsaPublicKey,
+    signing: SigningKey<Sha256>,
+    verifying: VerifyingKey<Sha256>,
+    kid: String,
+}
+
+/// The keys for `key`, kept: parsing one, deriving its public half and
+/// hashing its modulus cost more than a signature, and every ARM request
+/// verifies a token.
+fn keys(key: &[u8]) -> Arc<Keys> {
+    static PARSED: Mutex<Option<Arc<Keys>>> = Mutex::new(None);
     let mut parsed = PARSED.lock().unwrap_or_else(|p| p.into_inner());
     match &*parsed {
-        Some((der, k)) if der.as_slice() == key => k.clone(),
+        Some(k) if k.der.as_slice() == key => k.clone(),
         _ => {
-            let k = RsaPrivateKey::from_pkcs8_der(key).expect("the state holds a PKCS#8 RSA key");
-            *parsed = Some((key.to_vec(), k.clone()));
+            let private =
+                RsaPrivateKey::from_pkcs8_der(key).expect("the state holds a PKCS#8 RSA key");
+            let public = private.to_public_key();
+            // The key's id: the SHA-256 of its modulus, base64url, shortened.
+            let kid = B64.encode(&Sha256::digest(public.n().to_bytes_be())[..15]);
+            let k = Arc::new(Keys {
+                der: key.to_vec(),
+                verifying: VerifyingKey::new(public.clone()),
+                public,
+                signing: SigningKey::new(private),
+                kid,
+            });
+            *parsed = Some(k.clone());
             k
         }
     }
 }
 
-/// The key's id: the SHA-256 of its modulus, base64url, shortened.
-fn kid(key: &RsaPrivateKey) -> String {
-    let digest = Sha256::digest(key.n().to_bytes_be());
-    B64.encode(&digest[..15])
-}
-
 /// The public half as a JSON Web Key Set, as `/discovery/v2.0/keys` serves it.
 pub fn jwks(key: &[u8]) -> Value {
-    let k = private(key);
+    let k = keys(key);
     json!({ "keys": [{
-        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid(&k),
-        "n": B64.encode(k.n().to_bytes_be()), "e": B64.encode(k.e().to_bytes_be()),
+        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": k.kid,
+        "n": B64.encode(k.public.n().to_bytes_be()), "e": B64.encode(k.public.e().to_bytes_be()),
     }] })
 }
 
 /// Signs `claims` with `key`.
 pub fn encode(key: &[u8], claims: &Value) -> String {
-    let k = private(key);
-    let header = B64.encode(json!({ "typ": "JWT", "alg": "RS256", "kid": kid(&k) }).to_string());
+    let k = keys(key);
+    let header = B64.encode(json!({ "typ": "JWT", "alg": "RS256", "kid": k.kid }).to_string());
     let payload = B64.encode(claims.to_string());
     let signing = format!("{header}.{payload}");
-    let signature = SigningKey::<Sha256>::new(k).sign(signing.as_bytes());
+    let signature = k.signing.sign(signing.as_bytes());
     format!("{signing}.{}", B64.encode(signature.to_bytes()))
 }
 
@@ -104,8 +119,8 @@ pub fn decode(key: &[u8], token: &str) -> Result<Value, Invalid> {
     }
     let sig = B64.decode(s).map_err(|_| Invalid::Malformed)?;
     let sig = Signature::try_from(sig.as_slice()).map_err(|_| Invalid::BadSignature)?;
-    let public = private(key).to_public_key();
-    VerifyingKey::<Sha256>::new(public)
+    keys(key)
+        .verifying
         .verify(format!("{h}.{p}").as_bytes(), &sig)
         .map_err(|_| Invalid::BadSignature)?;
     let payload = B64.decode(p).map_err(|_| Invalid::Malformed)?;

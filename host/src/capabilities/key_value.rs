@@ -11,12 +11,10 @@ use std::sync::Arc;
 
 use rusqlite::OptionalExtension;
 use serde::Deserialize;
-use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, Resource};
 
 use super::fermyon::spin::key_value::{self as wit, Error, Host, HostStore};
-use super::{
-    open_database, Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext,
-};
+use super::{Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext};
 use crate::error::ConfigError;
 use crate::manifest::Component;
 use crate::state::HostState;
@@ -149,11 +147,7 @@ impl Capability for KeyValue {
     }
 
     fn instance(grant: &Arc<Labels>, ctx: &InstanceContext<'_>) -> Instance {
-        Instance {
-            component: ctx.component.clone(),
-            granted: grant.clone(),
-            table: ResourceTable::new(),
-        }
+        Instance::new(grant, ctx)
     }
 }
 
@@ -161,11 +155,7 @@ impl Capability for KeyValue {
 // Per-instance state: the granted labels and this run's open stores.
 // ---------------------------------------------------------------------------
 
-pub struct Instance {
-    component: Arc<str>,
-    granted: Arc<Labels>,
-    table: ResourceTable,
-}
+pub type Instance = super::Labelled;
 
 /// An open store: its label and its own connection.
 pub struct KvStore {
@@ -187,14 +177,10 @@ impl Host for Instance {}
 
 impl HostStore for Instance {
     fn open(&mut self, label: String) -> Result<Resource<KvStore>, Error> {
-        let Some(path) = self.granted.get(&label) else {
-            tracing::warn!(
-                component = %self.component,
-                "key-value store `{label}` denied: add it to `key_value_stores` in the component's manifest"
-            );
-            return Err(Error::AccessDenied);
-        };
-        let conn = open_database(path).map_err(other)?;
+        let conn = self
+            .open_label("key-value store", &label, "key_value_stores")
+            .ok_or(Error::AccessDenied)?
+            .map_err(other)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS spin_key_value (
                  store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,

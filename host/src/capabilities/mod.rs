@@ -139,6 +139,43 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     Ok(())
 }
 
+/// One run's state for the capabilities that open databases by label
+/// (key-value stores, SQLite): the component, the labels its grant maps to
+/// files, and the resources (stores, connections) this run has open.
+pub struct Labelled {
+    component: Arc<str>,
+    granted: Arc<key_value::Labels>,
+    pub(crate) table: wasmtime::component::ResourceTable,
+}
+
+impl Labelled {
+    pub(crate) fn new(grant: &Arc<key_value::Labels>, ctx: &InstanceContext<'_>) -> Labelled {
+        Labelled {
+            component: ctx.component.clone(),
+            granted: grant.clone(),
+            table: wasmtime::component::ResourceTable::new(),
+        }
+    }
+
+    /// Opens the database granted as `label`. `None` when the component was
+    /// not granted it; the log then names the manifest `field` that grants it.
+    pub(crate) fn open_label(
+        &self,
+        what: &str,
+        label: &str,
+        field: &str,
+    ) -> Option<rusqlite::Result<rusqlite::Connection>> {
+        let Some(path) = self.granted.get(label) else {
+            tracing::warn!(
+                component = %self.component,
+                "{what} `{label}` denied: add it to `{field}` in the component's manifest"
+            );
+            return None;
+        };
+        Some(open_database(path))
+    }
+}
+
 /// Opens a database file the way every label uses it: WAL journal so readers
 /// do not block the writer, a busy timeout so concurrent writers wait instead
 /// of failing, and `NORMAL` sync, which survives a killed process.

@@ -9,14 +9,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, Resource};
 
 use super::fermyon::spin::sqlite as v2;
 use super::key_value::{grant_labels, labels, Labels, RawStore};
 use super::spin::sqlite::sqlite as v3;
-use super::{
-    open_database, Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext,
-};
+use super::{Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext};
 use crate::error::ConfigError;
 use crate::manifest::Component;
 use crate::state::HostState;
@@ -73,11 +71,7 @@ impl Capability for Sqlite {
     }
 
     fn instance(grant: &Arc<Labels>, ctx: &InstanceContext<'_>) -> Instance {
-        Instance {
-            component: ctx.component.clone(),
-            granted: grant.clone(),
-            table: ResourceTable::new(),
-        }
+        Instance::new(grant, ctx)
     }
 }
 
@@ -85,11 +79,7 @@ impl Capability for Sqlite {
 // Per-instance state: the granted labels and this run's open connections.
 // ---------------------------------------------------------------------------
 
-pub struct Instance {
-    component: Arc<str>,
-    granted: Arc<Labels>,
-    table: ResourceTable,
-}
+pub type Instance = super::Labelled;
 
 /// An open database connection.
 pub struct Connection {
@@ -145,14 +135,10 @@ impl Connection {
 
 impl Instance {
     fn open_sqlite(&mut self, label: &str) -> Result<Resource<Connection>, Failure> {
-        let Some(path) = self.granted.get(label) else {
-            tracing::warn!(
-                component = %self.component,
-                "SQLite database `{label}` denied: add it to `sqlite_databases` in the component's manifest"
-            );
-            return Err(Failure::AccessDenied);
-        };
-        let conn = open_database(path).map_err(|e| Failure::Io(e.to_string()))?;
+        let conn = self
+            .open_label("SQLite database", label, "sqlite_databases")
+            .ok_or(Failure::AccessDenied)?
+            .map_err(|e| Failure::Io(e.to_string()))?;
         self.table
             .push(Connection {
                 conn,
