@@ -131,6 +131,12 @@ fn msal_completes_its_auth_code_flow_over_https() {
 }
 
 #[test]
+fn azure_identitys_authorization_code_credential_signs_a_management_client_in() {
+    let seen = run_python("identity_sdk.py");
+    assert_eq!(seen["group"], "sdk-identity", "{seen}");
+}
+
+#[test]
 fn the_management_sdks_create_power_and_delete_a_vm() {
     let seen = run_python("arm_sdk.py");
     assert_eq!(

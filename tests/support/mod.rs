@@ -483,7 +483,7 @@ pub fn azure_python() -> PathBuf {
     PY.get_or_init(|| {
         python_with(
             "py-azure",
-            "msal, azure.mgmt.compute, azure.mgmt.network, azure.mgmt.resource.subscriptions, azure.mgmt.storage, azure.mgmt.dns, azure.storage.blob",
+            "msal, azure.identity, azure.mgmt.compute, azure.mgmt.network, azure.mgmt.resource.subscriptions, azure.mgmt.storage, azure.mgmt.dns, azure.storage.blob",
             AZURE_PACKAGES,
         )
     })
@@ -493,6 +493,7 @@ pub fn azure_python() -> PathBuf {
 /// What [`azure_python`] installs; .ci/run installs the same.
 const AZURE_PACKAGES: &[&str] = &[
     "msal==1.39.0",
+    "azure-identity==1.27.0",
     "azure-mgmt-resource==26.0.0",
     "azure-mgmt-resource-subscriptions==1.0.0",
     "azure-mgmt-compute==39.0.0",
@@ -502,16 +503,18 @@ const AZURE_PACKAGES: &[&str] = &[
     "azure-storage-blob==12.31.1",
 ];
 
-/// The Python of a venv under target/ that can import `module`: the one
-/// .ci/run makes, or made here once with `requirements` from PyPI.
+/// The Python of a venv under target/ that can import `module` and was made
+/// with `requirements`: the one .ci/run makes, or made here once from PyPI.
 fn python_with(venv: &str, module: &str, requirements: &[&str]) -> PathBuf {
     let venv = root().join("target").join(venv);
     let py = venv.join("bin").join("python");
+    let pinned = venv.join("requirements.pinned");
     let ready = Command::new(&py)
         .args(["-c", &format!("import {module}")])
         .status()
         .map(|s| s.success())
-        .unwrap_or(false);
+        .unwrap_or(false)
+        && std::fs::read_to_string(&pinned).is_ok_and(|p| p.trim() == requirements.join(" "));
     if !ready {
         let made = Command::new("python3")
             .args(["-m", "venv"])
@@ -519,8 +522,8 @@ fn python_with(venv: &str, module: &str, requirements: &[&str]) -> PathBuf {
             .status()
             .expect("python3 makes a venv");
         assert!(made.success(), "python3 -m venv failed");
-        let pip = Command::new(venv.join("bin").join("pip"))
-            .args(["install", "-q"])
+        let pip = Command::new(&py)
+            .args(["-m", "pip", "install", "-q"])
             .args(requirements)
             .status()
             .expect("pip runs");
@@ -528,6 +531,7 @@ fn python_with(venv: &str, module: &str, requirements: &[&str]) -> PathBuf {
             pip.success(),
             "installing {requirements:?} from PyPI failed"
         );
+        std::fs::write(&pinned, requirements.join(" ")).expect("the venv's pins are noted");
     }
     py
 }
