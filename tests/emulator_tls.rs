@@ -181,32 +181,13 @@ fn the_blob_sdk_works_with_azurite_behind_the_emulator() {
     assert_blob_runs(&run_python_in("storage_sdk.py", world));
     // The blobs went through to Azurite: one the checks left is there, in
     // the container that stands for the account's `alpha`.
-    let date = chrono::Utc::now()
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string();
-    let headers = vec![
-        ("x-ms-date".to_string(), date.clone()),
-        ("x-ms-version".to_string(), "2025-01-05".to_string()),
-    ];
-    let path = format!(
-        "/{}/skyportsdk3-alpha/chunked.bin",
-        sim::blob::AZURITE_ACCOUNT
-    );
-    let sts =
-        sim::sharedkey::string_to_sign("HEAD", &headers, sim::blob::AZURITE_ACCOUNT, &path, &[]);
-    let auth = format!(
-        "SharedKey {}:{}",
-        sim::blob::AZURITE_ACCOUNT,
-        sim::sharedkey::sign(sim::blob::AZURITE_KEY, &sts).unwrap()
-    );
-    let (status, body) = support::request(
+    let (status, body) = support::azurite_request(
+        &azurite.url,
         "HEAD",
-        &format!("{}{path}", azurite.url),
-        &[
-            ("x-ms-date", &date),
-            ("x-ms-version", "2025-01-05"),
-            ("authorization", &auth),
-        ],
+        &format!(
+            "/{}/skyportsdk3-alpha/chunked.bin",
+            sim::blob::AZURITE_ACCOUNT
+        ),
         "",
     );
     assert_eq!(status, 200, "the blob is in Azurite: {body}");

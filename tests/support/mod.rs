@@ -324,6 +324,42 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) ->
     }
 }
 
+/// A request to Azurite as its development account, signed with its
+/// well-known key, to look behind the emulator: the status and the body.
+pub fn azurite_request(azurite: &str, method: &str, path: &str, query: &str) -> (u16, String) {
+    let date = chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let headers = vec![
+        ("x-ms-date".to_string(), date.clone()),
+        ("x-ms-version".to_string(), "2025-01-05".to_string()),
+    ];
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let sts =
+        sim::sharedkey::string_to_sign(method, &headers, sim::blob::AZURITE_ACCOUNT, path, &pairs);
+    let auth = format!(
+        "SharedKey {}:{}",
+        sim::blob::AZURITE_ACCOUNT,
+        sim::sharedkey::sign(sim::blob::AZURITE_KEY, &sts).unwrap()
+    );
+    let url = match query {
+        "" => format!("{azurite}{path}"),
+        q => format!("{azurite}{path}?{q}"),
+    };
+    request(
+        method,
+        &url,
+        &[
+            ("x-ms-date", &date),
+            ("x-ms-version", "2025-01-05"),
+            ("authorization", &auth),
+        ],
+        "",
+    )
+}
+
 /// One https request that trusts only the authority in `ca_pem` (the
 /// emulator's): the status, the headers (names lowercased) and the body.
 /// A plain HTTP/1.1 exchange with `Connection: close`, enough for the
