@@ -14,7 +14,9 @@ use serde::Deserialize;
 use wasmtime::component::{HasSelf, Linker, Resource};
 
 use super::fermyon::spin::key_value::{self as wit, Error, Host, HostStore};
-use super::{Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext};
+use super::{
+    patiently, Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext,
+};
 use crate::error::ConfigError;
 use crate::manifest::Component;
 use crate::state::HostState;
@@ -181,48 +183,53 @@ impl HostStore for Instance {
             .open_label("key-value store", &label, "key_value_stores")
             .ok_or(Error::AccessDenied)?
             .map_err(other)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS spin_key_value (
-                 store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
-                 PRIMARY KEY (store, key))",
-        )
+        patiently(&conn, |c| {
+            c.execute_batch(
+                "CREATE TABLE IF NOT EXISTS spin_key_value (
+                     store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+                     PRIMARY KEY (store, key))",
+            )
+        })
         .map_err(other)?;
         self.table.push(KvStore { label, conn }).map_err(other)
     }
 
     fn get(&mut self, store: Resource<KvStore>, key: String) -> Result<Option<Vec<u8>>, Error> {
         let s = self.kv(&store)?;
-        s.conn
-            .query_row(
+        patiently(&s.conn, |c| {
+            c.query_row(
                 "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
                 (&s.label, &key),
                 |r| r.get(0),
             )
             .optional()
-            .map_err(other)
+        })
+        .map_err(other)
     }
 
     fn set(&mut self, store: Resource<KvStore>, key: String, value: Vec<u8>) -> Result<(), Error> {
         let s = self.kv(&store)?;
-        s.conn
-            .execute(
+        patiently(&s.conn, |c| {
+            c.execute(
                 "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
                  ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
                 (&s.label, &key, &value),
             )
-            .map(|_| ())
-            .map_err(other)
+        })
+        .map(|_| ())
+        .map_err(other)
     }
 
     fn delete(&mut self, store: Resource<KvStore>, key: String) -> Result<(), Error> {
         let s = self.kv(&store)?;
-        s.conn
-            .execute(
+        patiently(&s.conn, |c| {
+            c.execute(
                 "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
                 (&s.label, &key),
             )
-            .map(|_| ())
-            .map_err(other)
+        })
+        .map(|_| ())
+        .map_err(other)
     }
 
     fn exists(&mut self, store: Resource<KvStore>, key: String) -> Result<bool, Error> {
@@ -231,12 +238,13 @@ impl HostStore for Instance {
 
     fn get_keys(&mut self, store: Resource<KvStore>) -> Result<Vec<String>, Error> {
         let s = self.kv(&store)?;
-        let mut stmt = s
-            .conn
-            .prepare("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")
-            .map_err(other)?;
-        let keys = stmt.query_map([&s.label], |r| r.get(0)).map_err(other)?;
-        keys.collect::<Result<Vec<String>, _>>().map_err(other)
+        patiently(&s.conn, |c| {
+            let mut stmt =
+                c.prepare("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
+            let keys = stmt.query_map([&s.label], |r| r.get(0))?;
+            keys.collect::<Result<Vec<String>, _>>()
+        })
+        .map_err(other)
     }
 
     fn drop(&mut self, store: Resource<KvStore>) -> wasmtime::Result<()> {

@@ -172,7 +172,7 @@ impl Labelled {
             );
             return None;
         };
-        Some(open_database(path))
+        Some(open_guest_database(path))
     }
 }
 
@@ -180,8 +180,72 @@ impl Labelled {
 /// do not block the writer, a busy timeout so concurrent writers wait instead
 /// of failing, and `NORMAL` sync, which survives a killed process.
 pub(crate) fn open_database(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    open_waiting(path, BUSY_WAIT)
+}
+
+/// How long a statement waits for another connection's lock.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn open_waiting(path: &Path, wait: std::time::Duration) -> rusqlite::Result<rusqlite::Connection> {
     let conn = rusqlite::Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(wait)?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
     Ok(conn)
+}
+
+/// Opens a database for one run's guest calls, as [`open_database`] but
+/// answering at once when the database is busy, so that [`patiently`]
+/// decides where each wait happens (the open itself waits as it does).
+fn open_guest_database(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    let no_wait = std::time::Duration::ZERO;
+    match open_waiting(path, no_wait) {
+        Err(e) if is_busy(&e) => off_the_workers(|| {
+            let conn = open_waiting(path, BUSY_WAIT)?;
+            conn.busy_timeout(no_wait)?;
+            Ok(conn)
+        }),
+        other => other,
+    }
+}
+
+/// Runs one statement's work, `f`, for a guest. Guests run on the async
+/// workers and yield mid-transaction (every epoch tick), so a statement that
+/// waited for a lock there would hold a worker while the run holding the
+/// lock waits for one to finish its transaction: with as many waiters as
+/// workers, every one waits until it fails with "database is locked". So
+/// `f` runs first with no wait, the common case, which costs nothing more;
+/// only when the database is busy does it run again, waiting up to the busy
+/// timeout, off the workers. A busy statement did nothing, so running it
+/// again is safe.
+pub(crate) fn patiently<T>(
+    conn: &rusqlite::Connection,
+    mut f: impl FnMut(&rusqlite::Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    match f(conn) {
+        Err(e) if is_busy(&e) => off_the_workers(|| {
+            conn.busy_timeout(BUSY_WAIT)?;
+            let result = f(conn);
+            conn.busy_timeout(std::time::Duration::ZERO)?;
+            result
+        }),
+        other => other,
+    }
+}
+
+/// Runs `f`, which may block, with `block_in_place` on a multi-threaded
+/// runtime (this worker's other tasks move to another thread meanwhile), or
+/// as it is elsewhere.
+fn off_the_workers<T>(f: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }

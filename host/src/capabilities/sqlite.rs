@@ -14,7 +14,9 @@ use wasmtime::component::{HasSelf, Linker, Resource};
 use super::fermyon::spin::sqlite as v2;
 use super::key_value::{grant_labels, labels, Labels, RawStore};
 use super::spin::sqlite::sqlite as v3;
-use super::{Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext};
+use super::{
+    patiently, Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext,
+};
 use crate::error::ConfigError;
 use crate::manifest::Component;
 use crate::state::HostState;
@@ -103,34 +105,39 @@ struct Rows {
 
 impl Connection {
     fn execute(&mut self, statement: &str, params: Vec<SqlValue>) -> Result<Rows, Failure> {
-        let io = |e: rusqlite::Error| Failure::Io(e.to_string());
-        let mut stmt = self.conn.prepare(statement).map_err(io)?;
-        let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
-        let width = columns.len();
-        let mut rows = Vec::new();
-        {
-            let mut cursor = stmt.query(rusqlite::params_from_iter(params)).map_err(io)?;
-            while let Some(row) = cursor.next().map_err(io)? {
-                let mut values = Vec::with_capacity(width);
-                for i in 0..width {
-                    values.push(match row.get_ref(i).map_err(io)? {
-                        ValueRef::Null => SqlValue::Null,
-                        ValueRef::Integer(n) => SqlValue::Integer(n),
-                        ValueRef::Real(f) => SqlValue::Real(f),
-                        ValueRef::Text(t) => {
-                            SqlValue::Text(String::from_utf8_lossy(t).into_owned())
-                        }
-                        ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
-                    });
-                }
-                rows.push(values);
-            }
-        }
-        drop(stmt);
+        let rows = patiently(&self.conn, |conn| query(conn, statement, &params))
+            .map_err(|e| Failure::Io(e.to_string()))?;
         self.last_insert_rowid = self.conn.last_insert_rowid();
         self.changes = self.conn.changes();
-        Ok(Rows { columns, rows })
+        Ok(rows)
     }
+}
+
+/// Runs one statement and reads every row it answers.
+fn query(
+    conn: &rusqlite::Connection,
+    statement: &str,
+    params: &[SqlValue],
+) -> rusqlite::Result<Rows> {
+    let mut stmt = conn.prepare(statement)?;
+    let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+    let width = columns.len();
+    let mut rows = Vec::new();
+    let mut cursor = stmt.query(rusqlite::params_from_iter(params))?;
+    while let Some(row) = cursor.next()? {
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            values.push(match row.get_ref(i)? {
+                ValueRef::Null => SqlValue::Null,
+                ValueRef::Integer(n) => SqlValue::Integer(n),
+                ValueRef::Real(f) => SqlValue::Real(f),
+                ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
+            });
+        }
+        rows.push(values);
+    }
+    Ok(Rows { columns, rows })
 }
 
 impl Instance {
