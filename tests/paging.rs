@@ -94,6 +94,27 @@ fn lists_are_paged_and_stable() {
         assert!(ids.contains(id), "{id} was skipped");
     }
 
+    // Operations: the six creates (and nothing else yet), newest last,
+    // filtered by status; a status that is not one is refused.
+    let (ops, pages) = follow(&p, "/api/v1/operations", "operations", 4);
+    assert_eq!((ops.len(), pages), (6, 2), "{ops:?}");
+    let (_, running) = p.api(
+        "GET",
+        "/api/v1/operations?status=running&limit=100",
+        BOOTSTRAP_KEY,
+        "",
+    );
+    for op in running["operations"].as_array().unwrap() {
+        assert_eq!(op["status"], "running", "{op}");
+        assert_eq!(op["kind"], "create", "{op}");
+    }
+    let (status, e) = p.api("GET", "/api/v1/operations?status=done", BOOTSTRAP_KEY, "");
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (400, Some("invalid_status")),
+        "{e}"
+    );
+
     // Default and bounds.
     let (_, v) = p.api("GET", "/api/v1/accounts", BOOTSTRAP_KEY, "");
     assert_eq!(v["accounts"].as_array().unwrap().len(), 1);

@@ -765,6 +765,40 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             )?;
             Ok(json_response(202, &operation_json(&db, &op_id)?))
         }
+        (Method::Get, ["api", "v1", "operations"]) => {
+            // Every function's operations share one table; the filter is one
+            // of a fixed few, never the caller's text.
+            let filter = match query(&req).iter().find(|(k, _)| k == "status") {
+                None => "",
+                Some((_, s)) => match s.as_str() {
+                    "running" => "AND status = 'running'",
+                    "succeeded" => "AND status = 'succeeded'",
+                    "failed" => "AND status = 'failed'",
+                    _ => {
+                        return Err(ApiError::bad_request(
+                            "invalid_status",
+                            "`status` must be running, succeeded or failed.",
+                            "Leave `status` out to list every operation, or use one of those.",
+                        ))
+                    }
+                },
+            };
+            let (ids, next) = db::page_of_keys(
+                &db,
+                "operations",
+                "created_at",
+                "id",
+                filter,
+                &org,
+                &page(&req)?,
+            )?;
+            let list: Result<Vec<Value>, ApiError> =
+                ids.iter().map(|i| operation_json(&db, i)).collect();
+            Ok(json_response(
+                200,
+                &json!({ "operations": list?, "next": next }),
+            ))
+        }
         (Method::Get, ["api", "v1", "operations", id]) => {
             check_id(id, "operation")?;
             let kind = ops::kind_of(&db, &org, id)?;
