@@ -167,7 +167,12 @@ impl App {
             let key_value = KeyValue::grant(c, &rc.key_value, &grant_ctx)?;
             let sqlite = Sqlite::grant(c, &rc.sqlite, &grant_ctx)?;
             let outbound = OutboundHttp::grant(c, &rc.outbound_http, &grant_ctx)?;
-            database_files.extend(key_value.values().chain(sqlite.values()).cloned());
+            database_files.extend(
+                key_value
+                    .values()
+                    .chain(sqlite.values())
+                    .map(|db| db.path.clone()),
+            );
             let mounts = files::prepare(
                 &manifest.dir,
                 &c.files,
@@ -284,7 +289,7 @@ impl App {
 
         let mut databases = Vec::new();
         for file in &database_files {
-            let conn = capabilities::open_database(file).map_err(|e| {
+            let conn = capabilities::databases::open_database(file).map_err(|e| {
                 config_err(
                     &mf,
                     "",

@@ -146,6 +146,17 @@ fn migrations() -> Vec<Vec<Step>> {
             Step::Sql("ALTER TABLE servers ADD COLUMN checked_at INTEGER"),
             Step::Sql("CREATE INDEX IF NOT EXISTS servers_watch ON servers (status, next_check_at)"),
         ],
+        // 9: every paged list reads its page from an index in the list's
+        // order, not by sorting the organization's rows on each request.
+        vec![
+            Step::Sql("CREATE INDEX IF NOT EXISTS accounts_page ON accounts (org_id, created_at, id)"),
+            Step::Sql("CREATE INDEX IF NOT EXISTS servers_page ON servers (org_id, created_at, id)"),
+            Step::Sql("CREATE INDEX IF NOT EXISTS operations_page ON operations (org_id, created_at, id)"),
+            Step::Sql("CREATE INDEX IF NOT EXISTS backup_targets_page ON backup_targets (org_id, verified_at, id)"),
+            Step::Sql("CREATE INDEX IF NOT EXISTS dns_domains_page ON dns_domains (org_id, created_at, name)"),
+            Step::Sql("CREATE INDEX IF NOT EXISTS webhooks_page ON webhooks (org_id, created_at, id)"),
+            Step::Sql("CREATE INDEX IF NOT EXISTS hooks_page ON hooks (org_id, created_at, id)"),
+        ],
     ]
 }
 

@@ -6,7 +6,7 @@
 //! apart. A label the manifest does not grant answers access-denied.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use rusqlite::OptionalExtension;
@@ -14,8 +14,9 @@ use serde::Deserialize;
 use wasmtime::component::{HasSelf, Linker, Resource};
 
 use super::fermyon::spin::key_value::{self as wit, Error, Host, HostStore};
+use super::databases::patiently;
 use super::{
-    patiently, Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext,
+    Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext,
 };
 use crate::error::ConfigError;
 use crate::manifest::Component;
@@ -39,9 +40,8 @@ pub struct RawStore {
     path: Option<String>,
 }
 
-/// Label → database file, for every label the runtime config maps (and
-/// `default`, which lives in the state directory unless mapped).
-pub type Labels = BTreeMap<String, PathBuf>;
+pub use super::databases::Labels;
+use super::databases::{Database, Pooled};
 
 /// Checks `[<section>.<label>]` tables and adds `default`: shared with SQLite,
 /// whose databases are mapped the same way.
@@ -66,11 +66,11 @@ pub(crate) fn labels(
             Some(p) => ctx.dir.join(p),
             None => ctx.state_dir.join(format!("{label}-{default_file}")),
         };
-        labels.insert(label.clone(), file);
+        labels.insert(label.clone(), Database::new(file));
     }
     labels
         .entry("default".into())
-        .or_insert_with(|| ctx.state_dir.join(default_file));
+        .or_insert_with(|| Database::new(ctx.state_dir.join(default_file)));
     Ok(labels)
 }
 
@@ -86,7 +86,7 @@ pub(crate) fn grant_labels(
 ) -> Result<Labels, ConfigError> {
     let mut granted = Labels::new();
     for (i, label) in listed.iter().enumerate() {
-        let Some(path) = labels.get(label) else {
+        let Some(db) = labels.get(label) else {
             return Err(ConfigError::new(
                 ctx.manifest,
                 format!("component.{}.{field}[{i}]", component.id),
@@ -96,7 +96,7 @@ pub(crate) fn grant_labels(
                 ),
             ));
         };
-        granted.insert(label.clone(), path.clone());
+        granted.insert(label.clone(), db.clone());
     }
     Ok(granted)
 }
@@ -157,12 +157,12 @@ impl Capability for KeyValue {
 // Per-instance state: the granted labels and this run's open stores.
 // ---------------------------------------------------------------------------
 
-pub type Instance = super::Labelled;
+pub type Instance = super::databases::Labelled;
 
-/// An open store: its label and its own connection.
+/// An open store: its label and the connection it has for this run.
 pub struct KvStore {
     label: String,
-    conn: rusqlite::Connection,
+    conn: Pooled,
 }
 
 fn other(e: impl std::fmt::Display) -> Error {
@@ -179,18 +179,22 @@ impl Host for Instance {}
 
 impl HostStore for Instance {
     fn open(&mut self, label: String) -> Result<Resource<KvStore>, Error> {
-        let conn = self
+        let (conn, db) = self
             .open_label("key-value store", &label, "key_value_stores")
             .ok_or(Error::AccessDenied)?
             .map_err(other)?;
-        patiently(&conn, |c| {
-            c.execute_batch(
-                "CREATE TABLE IF NOT EXISTS spin_key_value (
-                     store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
-                     PRIMARY KEY (store, key))",
-            )
-        })
-        .map_err(other)?;
+        // Once per file for the host's life, not once per run.
+        if !db.key_value_ready.load(Ordering::Relaxed) {
+            patiently(&conn, |c| {
+                c.execute_batch(
+                    "CREATE TABLE IF NOT EXISTS spin_key_value (
+                         store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+                         PRIMARY KEY (store, key))",
+                )
+            })
+            .map_err(other)?;
+            db.key_value_ready.store(true, Ordering::Relaxed);
+        }
         self.table.push(KvStore { label, conn }).map_err(other)
     }
 

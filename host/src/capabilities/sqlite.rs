@@ -14,8 +14,9 @@ use wasmtime::component::{HasSelf, Linker, Resource};
 use super::fermyon::spin::sqlite as v2;
 use super::key_value::{grant_labels, labels, Labels, RawStore};
 use super::spin::sqlite::sqlite as v3;
+use super::databases::{patiently, Pooled};
 use super::{
-    patiently, Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext,
+    Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext,
 };
 use crate::error::ConfigError;
 use crate::manifest::Component;
@@ -81,11 +82,11 @@ impl Capability for Sqlite {
 // Per-instance state: the granted labels and this run's open connections.
 // ---------------------------------------------------------------------------
 
-pub type Instance = super::Labelled;
+pub type Instance = super::databases::Labelled;
 
 /// An open database connection.
 pub struct Connection {
-    conn: rusqlite::Connection,
+    conn: Pooled,
     last_insert_rowid: i64,
     changes: u64,
 }
@@ -142,7 +143,7 @@ fn query(
 
 impl Instance {
     fn open_sqlite(&mut self, label: &str) -> Result<Resource<Connection>, Failure> {
-        let conn = self
+        let (conn, _) = self
             .open_label("SQLite database", label, "sqlite_databases")
             .ok_or(Failure::AccessDenied)?
             .map_err(|e| Failure::Io(e.to_string()))?;
