@@ -269,7 +269,7 @@ mod tests {
     fn defaults_have_default_labels() {
         let rc = RuntimeConfig::defaults(Path::new(".spin"));
         assert_eq!(
-            rc.key_value["default"],
+            rc.key_value["default"].path,
             Path::new(".spin/sqlite_key_value.db")
         );
         assert_eq!(rc.limits("x"), Limits::default());
@@ -285,7 +285,7 @@ mod tests {
             Path::new(".spin"),
         )
         .unwrap();
-        assert_eq!(rc.key_value["cache"], Path::new("cfg/cache.db"));
+        assert_eq!(rc.key_value["cache"].path, Path::new("cfg/cache.db"));
         assert!(rc.key_value.contains_key("default"));
         assert_eq!(rc.limits("other").memory, 64 << 20);
         assert_eq!(rc.limits("slow").cpu_time, Duration::from_millis(20));

@@ -25,6 +25,10 @@ const BUSY_WAIT: Duration = Duration::from_secs(5);
 /// that use it at once, on a busy host.
 const MAX_IDLE: usize = 64;
 
+/// Prepared statements kept per connection: enough for every statement an
+/// app's request runs, so a pooled connection parses each of them once.
+const STATEMENT_CACHE: usize = 128;
+
 /// A database file and its idle connections.
 pub struct Database {
     pub path: PathBuf,
@@ -35,7 +39,9 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("path", &self.path).finish()
+        f.debug_struct("Database")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -73,6 +79,7 @@ impl GuestConnection {
     fn open(path: &Path) -> rusqlite::Result<GuestConnection> {
         use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
         let conn = open_guest_database(path)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let changed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mark = changed.clone();
         conn.authorizer(Some(move |ctx: AuthContext<'_>| {
@@ -322,7 +329,9 @@ mod tests {
         assert_eq!(idle(&db), 1);
         let next = db.connection().unwrap();
         assert!(next.is_autocommit());
-        let n: i64 = next.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        let n: i64 = next
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 0, "the abandoned insert was rolled back");
         // And the file is free for another writer.
         let other = open_database(&db.path).unwrap();
@@ -340,13 +349,15 @@ mod tests {
         // Without waiting, the write is refused at once.
         assert!(guest.execute_batch("INSERT INTO t VALUES (2)").is_err());
         std::thread::scope(|s| {
-            s.spawn(|| {
+            s.spawn(move || {
                 std::thread::sleep(Duration::from_millis(200));
                 holder.execute_batch("COMMIT").unwrap();
             });
             patiently(&guest, |c| c.execute_batch("INSERT INTO t VALUES (2)")).unwrap();
         });
-        let n: i64 = guest.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        let n: i64 = guest
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 2);
     }
 }

@@ -13,11 +13,9 @@ use rusqlite::OptionalExtension;
 use serde::Deserialize;
 use wasmtime::component::{HasSelf, Linker, Resource};
 
-use super::fermyon::spin::key_value::{self as wit, Error, Host, HostStore};
 use super::databases::patiently;
-use super::{
-    Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext,
-};
+use super::fermyon::spin::key_value::{self as wit, Error, Host, HostStore};
+use super::{Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext};
 use crate::error::ConfigError;
 use crate::manifest::Component;
 use crate::state::HostState;

@@ -139,4 +139,3 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     outbound_http::OutboundHttp::add_to_linker(linker)?;
     Ok(())
 }
-

@@ -11,13 +11,11 @@ use std::sync::Arc;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use wasmtime::component::{HasSelf, Linker, Resource};
 
+use super::databases::{patiently, Pooled};
 use super::fermyon::spin::sqlite as v2;
 use super::key_value::{grant_labels, labels, Labels, RawStore};
 use super::spin::sqlite::sqlite as v3;
-use super::databases::{patiently, Pooled};
-use super::{
-    Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext,
-};
+use super::{Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext};
 use crate::error::ConfigError;
 use crate::manifest::Component;
 use crate::state::HostState;
@@ -120,7 +118,9 @@ fn query(
     statement: &str,
     params: &[SqlValue],
 ) -> rusqlite::Result<Rows> {
-    let mut stmt = conn.prepare(statement)?;
+    // Cached per pooled connection, as Spin caches them per database: the
+    // product's reads are the same few statements on every request.
+    let mut stmt = conn.prepare_cached(statement)?;
     let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
     let width = columns.len();
     let mut rows = Vec::new();

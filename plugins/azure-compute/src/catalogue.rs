@@ -100,7 +100,7 @@ fn check_spec(spec: &ServerSpec) -> Result<(), ArmError> {
             Some("owner"),
         ));
     }
-    if spec.pending.len() > 1000
+    if spec.pending.len() > 100_000
         || spec
             .pending
             .iter()
@@ -109,7 +109,7 @@ fn check_spec(spec: &ServerSpec) -> Result<(), ArmError> {
         return Err(fail(
             400,
             "InvalidPending",
-            "Pending sizes are at most 1000 VM size names.".into(),
+            "Pending sizes are at most 100000 VM size names.".into(),
             Some("pending"),
         ));
     }
