@@ -55,15 +55,21 @@ fn pooling_config(max_memory: usize) -> PoolingAllocationConfig {
         LINEAR_MEMORY_KEEP_RESIDENT,
     ));
     p.table_keep_resident(knob("SPIN_WASMTIME_TABLE_KEEP_RESIDENT", 64 << 10));
+    // Where the kernel can say which pages an instance wrote (PAGEMAP_SCAN,
+    // Linux 6.7+), only those are reset; elsewhere the whole kept region is.
+    p.pagemap_scan(match std::env::var("SKYPORT_PAGEMAP_SCAN").as_deref() {
+        Ok("0") => wasmtime::Enabled::No,
+        _ => wasmtime::Enabled::Auto,
+    });
     p
 }
 
-/// Measured (bench/app.sh, `GET /api/v1/accounts`): at Spin's 2 MiB every
-/// instance's end spent a quarter of the host's CPU zeroing memory (memset
-/// under the pool's reset); at 256 KiB 7 %, and the read went from about
-/// 3,400 to 5,000–5,700 requests/s, the hello component no slower; 0 (give
-/// every page back) and 1 MiB were both worse.
-const LINEAR_MEMORY_KEEP_RESIDENT: usize = 256 << 10;
+/// Spin's 2 MiB. Measured (bench/app.sh's loads, one run each): without
+/// PAGEMAP_SCAN, zeroing the whole kept region was a quarter of the host's
+/// CPU on `GET /api/v1/accounts` (about 3,400 req/s; 5,000–5,700 at 256 KiB);
+/// with it, 6,500–6,800 req/s at 2–4 MiB, and the hello component went from
+/// about 14,000 to 26,000–29,000.
+const LINEAR_MEMORY_KEEP_RESIDENT: usize = 2 << 20;
 
 /// A byte count from the environment, or `default` when unset or not a number.
 fn knob(name: &str, default: usize) -> usize {
