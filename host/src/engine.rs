@@ -28,11 +28,6 @@ fn base_config() -> Config {
     let mut c = Config::new();
     c.wasm_component_model(true);
     c.epoch_interruption(true);
-    // `perf` names guest functions only when told where the code lives:
-    // SKYPORT_PROFILE=perfmap writes /tmp/perf-PID.map as code is loaded.
-    if std::env::var("SKYPORT_PROFILE").as_deref() == Ok("perfmap") {
-        c.profiler(wasmtime::ProfilingStrategy::PerfMap);
-    }
     c
 }
 
