@@ -190,8 +190,18 @@ impl CompileCache {
             }
         }
         let compiled = engine.precompile_component(bytes)?;
-        if let Err(e) = write_atomically(dir, &path, &compiled) {
-            tracing::warn!("cannot write the compile cache at {}: {e:#}", dir.display());
+        match write_atomically(dir, &path, &compiled) {
+            // Mapped from the file, as a later start will: the code is then
+            // file-backed, and `perf` names guest functions from it.
+            // SAFETY: written just above from this engine's compilation.
+            Ok(()) => {
+                if let Ok(c) = unsafe { Component::deserialize_file(engine, &path) } {
+                    return Ok((c, Compiled::Fresh));
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot write the compile cache at {}: {e:#}", dir.display())
+            }
         }
         // SAFETY: produced just above by this engine.
         let component = unsafe { Component::deserialize(engine, &compiled)? };
