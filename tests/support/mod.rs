@@ -526,6 +526,20 @@ pub fn azure_python() -> PathBuf {
     .clone()
 }
 
+/// A Python with schemathesis (the property-based API tester) and
+/// openapi-spec-validator from PyPI, which the API description is held to.
+pub fn schemathesis_python() -> PathBuf {
+    static PY: OnceLock<PathBuf> = OnceLock::new();
+    PY.get_or_init(|| {
+        python_with(
+            "py-schemathesis",
+            "schemathesis, openapi_spec_validator",
+            &["schemathesis==4.32.5", "openapi-spec-validator==0.9.0"],
+        )
+    })
+    .clone()
+}
+
 /// What [`azure_python`] installs; .ci/run installs the same.
 const AZURE_PACKAGES: &[&str] = &[
     "msal==1.39.0",

@@ -512,7 +512,13 @@ pub fn idempotency_key(req: &spin_sdk::http::Request) -> Result<Option<String>, 
         return Ok(None);
     };
     match raw.as_str().map(str::trim) {
-        Some(k) if !k.is_empty() && k.len() <= 200 => Ok(Some(k.to_string())),
+        // Visible ASCII and spaces only, as the API description says: a key
+        // is echoed in logs and compared byte for byte.
+        Some(k)
+            if !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| (0x20..0x7f).contains(&b)) =>
+        {
+            Ok(Some(k.to_string()))
+        }
         _ => Err(ApiError::bad_request(
             "invalid_idempotency_key",
             "The `Idempotency-Key` header must be 1–200 visible characters.",

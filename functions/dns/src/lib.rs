@@ -243,6 +243,36 @@ impl ops::Handler for Records {
 /// Runs a DNS change as an operation: recorded first, then written at once.
 /// The answer is the written record (200), the refusal, or — when Azure is
 /// throttling or unreachable — 202 with the operation, which finishes later.
+fn bad_precondition(what: &str) -> ApiError {
+    ApiError::bad_request(
+        "invalid_precondition",
+        &format!("{what} is not a record's etag."),
+        "Send `If-Match` with the `etag` the record was read with, `If-None-Match: *` to only create, or neither to write whatever is there.",
+    )
+}
+
+/// The change's condition from `If-Match` (an etag; `*` is any version, so
+/// no condition) or, where `create_only` is allowed, `If-None-Match: *`.
+/// A header that cannot be meant as one of those is refused, never ignored.
+fn precondition(req: &Request, create_only: bool) -> Result<Option<String>, ApiError> {
+    let header = |name: &str| {
+        req.header(name)
+            .map(|h| h.as_str().map(str::trim).ok_or(()))
+            .transpose()
+    };
+    let if_match = header("if-match").map_err(|_| bad_precondition("`If-Match`"))?;
+    let if_none = header("if-none-match").map_err(|_| bad_precondition("`If-None-Match`"))?;
+    match (if_match, if_none) {
+        (Some(_), Some(_)) => Err(bad_precondition("`If-Match` together with `If-None-Match`")),
+        (Some(""), None) => Err(bad_precondition("An empty `If-Match`")),
+        (Some("*"), None) => Ok(None),
+        (Some(etag), None) => Ok(Some(etag.to_string())),
+        (None, Some("*")) if create_only => Ok(Some("*".to_string())),
+        (None, Some(_)) => Err(bad_precondition("`If-None-Match` other than `*`")),
+        (None, None) => Ok(None),
+    }
+}
+
 async fn run_change(
     db: &Connection,
     org: &str,
@@ -424,14 +454,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 ));
             }
             let ttl = opt_int(&body, "ttl", 1, i64::from(i32::MAX))?.unwrap_or(300) as u32;
-            let precondition = match (
-                req.header("if-match").and_then(|h| h.as_str()),
-                req.header("if-none-match").and_then(|h| h.as_str()),
-            ) {
-                (Some(etag), _) if etag != "*" => Some(etag.to_string()),
-                (None, Some("*")) => Some("*".to_string()),
-                _ => None,
-            };
+            let precondition = precondition(&req, true)?;
             let (account, zone_id) = domain(&db, &org, name)?;
             let change = Change {
                 zone_id,
@@ -479,16 +502,15 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (Method::Delete, ["api", "v1", "dns", "domains", name, "records", ty, rel]) => {
             let record_type = type_of(ty)?;
             check_name(rel)?;
-            let etag = req
-                .header("if-match")
-                .and_then(|h| h.as_str())
-                .map(str::to_string)
-                .or_else(|| {
-                    query(&req)
-                        .into_iter()
-                        .find(|(k, _)| k == "etag")
-                        .map(|(_, v)| v)
-                });
+            let etag = match precondition(&req, false)? {
+                Some(etag) => Some(etag),
+                None => match query(&req).into_iter().find(|(k, _)| k == "etag") {
+                    Some((_, v)) if v.is_empty() || v == "*" => {
+                        return Err(bad_precondition("The `etag` query parameter"))
+                    }
+                    found => found.map(|(_, v)| v),
+                },
+            };
             let (account, zone_id) = domain(&db, &org, name)?;
             let change = Change {
                 zone_id,

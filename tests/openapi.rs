@@ -1,0 +1,250 @@
+//! The API's OpenAPI 3.1 description (docs/openapi.json): the app serves it
+//! as written, openapi-spec-validator finds it valid, every public route of
+//! spin.toml is in it, and schemathesis holds the running app to it — with a
+//! connected account, a server, a domain, a webhook and a hook to aim at,
+//! generated valid and invalid inputs never get a 5xx, every answer matches
+//! the documented status codes and schemas, and invalid inputs get a 4xx.
+//! `SKYPORT_SCHEMATHESIS_EXAMPLES` sets the cases per operation (default 25).
+
+mod support;
+
+use serde_json::{json, Value};
+use sim::world::defaults::*;
+use sim::World;
+use std::process::Command;
+use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+
+fn description() -> Value {
+    let text = std::fs::read_to_string(support::root().join("docs/openapi.json"))
+        .expect("docs/openapi.json exists");
+    serde_json::from_str(&text).expect("docs/openapi.json is JSON")
+}
+
+/// Whether a documented path template can be a request to `route`, a Spin
+/// route (`/a/b` exactly, `/a/...` anything under it, `:x` one segment).
+fn under_route(path: &str, route: &str) -> bool {
+    let segs = |s: &str| -> Vec<String> {
+        s.split('/')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (p, r) = (segs(path), segs(route));
+    let wildcard = r.last().is_some_and(|l| l == "...");
+    let fixed = if wildcard { &r[..r.len() - 1] } else { &r[..] };
+    let fits = |i: usize| {
+        fixed[i].starts_with(':')
+            || fixed[i] == p[i]
+            || p[i].starts_with('{') && p[i].ends_with('}')
+    };
+    (if wildcard {
+        p.len() > fixed.len()
+    } else {
+        p.len() == fixed.len()
+    }) && (0..fixed.len()).all(fits)
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[test]
+fn every_public_route_is_described() {
+    let doc = description();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    let manifest = std::fs::read_to_string(support::root().join("spin.toml")).unwrap();
+    let routes: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("route = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .collect();
+    assert!(routes.len() > 10, "spin.toml's routes are read: {routes:?}");
+    for route in routes {
+        // The console's pages and the jobs' internal calls are not the API.
+        if route == "/..." || route.starts_with("/internal/") {
+            continue;
+        }
+        assert!(
+            paths.iter().any(|p| under_route(p, route)),
+            "the route {route} has no operation in docs/openapi.json"
+        );
+    }
+    // Every JSON error response names the codes it answers (the sign-in
+    // pages answer HTML).
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if method == "parameters" {
+                continue;
+            }
+            for (status, r) in op["responses"].as_object().unwrap() {
+                let json_error = r["content"].get("application/json").is_some();
+                if json_error && (status.starts_with('4') || status.starts_with('5')) {
+                    let codes = &r["content"]["application/json"]["schema"]["allOf"][1]
+                        ["properties"]["error"]["properties"]["code"]["enum"];
+                    assert!(
+                        codes.as_array().is_some_and(|c| !c.is_empty()),
+                        "{method} {path} {status} lists no error codes"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_running_app_matches_its_description() {
+    let p = Product::start(World::default());
+    let url = &p.host.url;
+
+    // Served exactly as written in docs/.
+    let (status, served) = support::get(&format!("{url}/api/v1/openapi.json"));
+    assert_eq!(status, 200);
+    let served: Value = serde_json::from_str(&served).unwrap();
+    assert_eq!(served, description());
+
+    let py = support::schemathesis_python();
+    let spec = p.dir.write("openapi.json", &served.to_string());
+    let valid = Command::new(&py)
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&spec)
+        .output()
+        .expect("openapi-spec-validator runs");
+    assert!(
+        valid.status.success(),
+        "openapi-spec-validator refuses the description:\n{}{}",
+        String::from_utf8_lossy(&valid.stdout),
+        String::from_utf8_lossy(&valid.stderr)
+    );
+
+    // Something real to aim at: a connected account, a server, a domain, a
+    // webhook, a hook and an API key; schemathesis draws path parameters
+    // from these half of the time and generates the rest.
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let (status, op) = p.create_server(
+        &server_spec(&account, "web1", "eastus", "Standard_B2s"),
+        "openapi-web1",
+    );
+    assert_eq!(status, 202, "{op}");
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let server = done["server_id"].as_str().unwrap_or_default().to_string();
+    p.choose_zone(&account);
+    let (status, webhook) = p.api(
+        "POST",
+        "/api/v1/webhooks",
+        BOOTSTRAP_KEY,
+        &json!({ "url": "https://hooks.example.com/skyport", "events": ["*"] }).to_string(),
+    );
+    assert_eq!(status, 201, "{webhook}");
+    let (status, hook) = p.api(
+        "POST",
+        "/api/v1/hooks",
+        BOOTSTRAP_KEY,
+        &json!({ "action": "recheck_account", "params": { "account_id": account } }).to_string(),
+    );
+    assert_eq!(status, 201, "{hook}");
+    let (status, key) = p.api(
+        "POST",
+        "/api/v1/orgs/me/keys",
+        BOOTSTRAP_KEY,
+        &json!({ "name": "schemathesis" }).to_string(),
+    );
+    assert_eq!(status, 201, "{key}");
+
+    let examples =
+        std::env::var("SKYPORT_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "25".to_string());
+    let config = p.dir.write(
+        "schemathesis.toml",
+        &format!(
+            r#"
+[dictionaries.account]
+values = ["{account}"]
+[dictionaries.subscription]
+values = ["{SUBSCRIPTION}"]
+[dictionaries.server]
+values = ["{server}"]
+[dictionaries.operation]
+values = ["{operation}"]
+[dictionaries.domain]
+values = ["{DNS_ZONE}"]
+[dictionaries.webhook]
+values = ["{webhook}"]
+[dictionaries.hook]
+values = ["{hook}"]
+[dictionaries.key]
+values = ["{key}"]
+[dictionaries.org]
+values = ["me"]
+
+[parameters]
+"path.account" = {{ dictionary = "account", probability = 0.5 }}
+"path.subscription" = {{ dictionary = "subscription", probability = 0.5 }}
+"path.server" = {{ dictionary = "server", probability = 0.5 }}
+"path.operation" = {{ dictionary = "operation", probability = 0.5 }}
+"path.domain" = {{ dictionary = "domain", probability = 0.5 }}
+"path.webhook" = {{ dictionary = "webhook", probability = 0.5 }}
+"path.hook" = {{ dictionary = "hook", probability = 0.5 }}
+"path.key" = {{ dictionary = "key", probability = 0.5 }}
+"path.org" = {{ dictionary = "org", probability = 0.5 }}
+"#,
+            operation = op["id"].as_str().unwrap(),
+            webhook = webhook["id"].as_str().unwrap(),
+            hook = hook["id"].as_str().unwrap(),
+            key = key["id"].as_str().unwrap(),
+        ),
+    );
+    let out = Command::new(py.parent().unwrap().join("schemathesis"))
+        .arg("--config-file")
+        .arg(&config)
+        .args(["run", &format!("{url}/api/v1/openapi.json")])
+        .args([
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection,ignored_auth",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            &examples,
+            "--seed",
+            "20261127",
+            "--request-timeout",
+            "30",
+            "--no-color",
+            "--suppress-health-check",
+            "all",
+            "--header",
+            &format!("Authorization: Bearer {BOOTSTRAP_KEY}"),
+        ])
+        .current_dir(p.dir.path())
+        .output()
+        .expect("schemathesis runs");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{report}");
+    assert!(
+        out.status.success(),
+        "schemathesis found deviations from docs/openapi.json (above); the host's last log lines:\n{}",
+        last_lines(&p.host.log(), 40)
+    );
+    // The run generated cases for every operation, and reported how many.
+    let generated: usize = report
+        .lines()
+        .find_map(|l| l.trim().split_once(" generated, "))
+        .and_then(|(n, _)| n.trim().parse().ok())
+        .expect("schemathesis reports the cases it generated");
+    let operations = served["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().keys())
+        .filter(|m| *m != "parameters")
+        .count();
+    assert!(
+        generated >= operations * 10,
+        "{generated} cases for {operations} operations"
+    );
+}
