@@ -76,6 +76,16 @@ fn an_account_in_use_is_refused_then_deleted_with_cascade() {
         "",
     );
     assert_eq!(a["status"], "Deleting", "{a}");
+    // A re-check meanwhile does not bring it back to Active (which would
+    // leave it behind when its last server goes).
+    let (status, a) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{account}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["status"], "Deleting", "{a}");
     assert_eq!(p.wait_operation(&op)["status"], "succeeded");
     assert_eq!(
         p.count("Microsoft.Compute/virtualMachines"),

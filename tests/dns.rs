@@ -112,6 +112,15 @@ fn zones_domains_and_records_with_etags() {
         assert_eq!(status, 200, "{ty}: {r}");
         assert_eq!(r["values"], values);
     }
+    // The apex as most URL encoders send it is the same record.
+    let (status, r) = put(
+        &p,
+        &format!("{base}/TXT/%40"),
+        json!({ "ttl": 600, "values": ["v=spf1 -all"] }),
+        &[],
+    );
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["name"], "@", "{r}");
     let (_, records) = p.api("GET", &base, BOOTSTRAP_KEY, "");
     let names: Vec<String> = records["records"]
         .as_array()

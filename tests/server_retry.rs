@@ -70,4 +70,14 @@ fn a_failed_server_is_retried_from_its_own_request() {
     let (status, e) = retry(&p, new, "retry-3");
     assert_eq!(status, 409, "{e}");
     assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 1);
+
+    // A key another request used is no licence to retry a running server.
+    let (status, _) = p.create_server(
+        &server_spec(&account, "second", "westeurope", "Standard_B2s"),
+        "second-1",
+    );
+    assert_eq!(status, 202);
+    let (status, e) = retry(&p, new, "second-1");
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["error"]["code"], "not_failed");
 }

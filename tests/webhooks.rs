@@ -371,3 +371,57 @@ fn a_destination_in_a_blocked_network_is_never_reached() {
     }
     assert!(receiver.got.lock().unwrap().is_empty());
 }
+
+/// A change to an endpoint is all or nothing: a refused field leaves every
+/// other field as it was.
+#[test]
+fn an_endpoint_changes_all_at_once_or_not_at_all() {
+    let p = Product::start(sim::World::default());
+    let (status, hook) = p.api(
+        "POST",
+        "/api/v1/webhooks",
+        BOOTSTRAP_KEY,
+        &json!({ "url": "https://hooks.example.com/a", "events": ["server.ready"] }).to_string(),
+    );
+    assert_eq!(status, 201, "{hook}");
+    let path = format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    for (body, code) in [
+        (
+            json!({ "url": "https://hooks.example.com/b", "events": ["no.such"] }),
+            "unknown_event_type",
+        ),
+        (
+            json!({ "description": "paused", "enabled": "no" }),
+            "invalid_field",
+        ),
+    ] {
+        let (status, e) = p.api("PATCH", &path, BOOTSTRAP_KEY, &body.to_string());
+        assert_eq!(
+            (status, e["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{e}"
+        );
+    }
+    let (_, same) = p.api("GET", &path, BOOTSTRAP_KEY, "");
+    assert_eq!(same["url"], "https://hooks.example.com/a", "{same}");
+    assert_eq!(same["events"], json!(["server.ready"]));
+    assert_eq!(same["enabled"], true);
+    assert_ne!(same["description"], "paused");
+
+    let (status, changed) = p.api(
+        "PATCH",
+        &path,
+        BOOTSTRAP_KEY,
+        &json!({ "url": "https://hooks.example.com/b", "enabled": false, "description": "paused" })
+            .to_string(),
+    );
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["url"], "https://hooks.example.com/b");
+    assert_eq!(changed["enabled"], false);
+    assert_eq!(changed["description"], "paused");
+    assert_eq!(
+        changed["events"],
+        json!(["server.ready"]),
+        "unsent fields stay"
+    );
+}

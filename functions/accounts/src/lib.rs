@@ -242,9 +242,18 @@ async fn delete_account(
     req: &Request,
 ) -> Result<Response, ApiError> {
     accounts::load(db, org, id)?;
-    let cascade = query(req)
-        .iter()
-        .any(|(k, v)| k == "cascade" && v == "true");
+    let cascade = match query(req).iter().find(|(k, _)| k == "cascade") {
+        None => false,
+        Some((_, v)) if v == "true" => true,
+        Some((_, v)) if v == "false" => false,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_cascade",
+                "`cascade` must be `true` or `false`.",
+                "Send ?cascade=true to delete the account's servers with it, or leave it out.",
+            ))
+        }
+    };
     let deps = dependents(db, org, id)?;
     let in_use =
         !deps.servers.is_empty() || !deps.backup_targets.is_empty() || !deps.domains.is_empty();

@@ -237,8 +237,9 @@ fn set_status(
     reason: Option<&str>,
 ) -> Result<(), ApiError> {
     if status != "Expired" {
+        // Nothing but the deletion itself moves an account out of Deleting.
         db.execute(
-            "UPDATE accounts SET status = ?, status_reason = ?, refresh_lock = NULL, updated_at = ? WHERE id = ?",
+            "UPDATE accounts SET status = CASE status WHEN 'Deleting' THEN status ELSE ?1 END, status_reason = CASE status WHEN 'Deleting' THEN status_reason ELSE ?2 END, refresh_lock = NULL, updated_at = ?3 WHERE id = ?4",
             &[text(status), crate::db::opt_text(reason), int(crate::now()), text(id)],
         )?;
         return Ok(());
@@ -455,7 +456,9 @@ pub async fn recheck(
         other => other?,
     };
     db.execute(
-        "UPDATE accounts SET subscriptions = ?, last_checked = ?, status = 'Active', status_reason = NULL, updated_at = ? WHERE id = ?",
+        // An account being deleted with its servers stays Deleting: the
+        // servers function removes it with its last server only then.
+        "UPDATE accounts SET subscriptions = ?, last_checked = ?, status = CASE status WHEN 'Deleting' THEN status ELSE 'Active' END, status_reason = CASE status WHEN 'Deleting' THEN status_reason END, updated_at = ? WHERE id = ?",
         &[text(&subs.to_string()), int(crate::now()), int(crate::now()), text(&a.id)],
     )?;
     load(db, &a.org_id, &a.id)

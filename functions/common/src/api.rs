@@ -359,12 +359,22 @@ pub fn query(req: &Request) -> Vec<(String, String)> {
 
 /// Percent-decodes a query component (`+` is a space).
 pub fn decode(s: &str) -> String {
+    percent_decode(s, true)
+}
+
+/// Percent-decodes one path segment (`+` stays a `+`): clients send a
+/// record name `@` as `%40`.
+pub fn path_segment(s: &str) -> String {
+    percent_decode(s, false)
+}
+
+fn percent_decode(s: &str, plus_is_space: bool) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' if i + 2 < b.len() => match std::str::from_utf8(&b[i + 1..i + 3])
                 .ok()
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
@@ -452,6 +462,14 @@ mod tests {
         assert!(opt_str_list(&b, "values", 10).is_err());
         assert!(json_body(b"[1]").is_err());
         assert!(json_body(b"{}").is_ok());
+    }
+
+    #[test]
+    fn path_segments_decode_percent_but_not_plus() {
+        assert_eq!(path_segment("%40"), "@");
+        assert_eq!(path_segment("a+b%2Ac"), "a+b*c");
+        assert_eq!(decode("a+b"), "a b");
+        assert_eq!(path_segment("100%"), "100%");
     }
 
     #[test]

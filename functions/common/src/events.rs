@@ -168,10 +168,10 @@ pub fn list(
 ) -> Result<(Vec<Value>, Option<i64>), ApiError> {
     let r = db.execute(
         "SELECT id, uid, kind, detail, at, object_type, object_id, data FROM events
-         WHERE org_id = ? AND (? IS NULL OR kind = ? OR kind LIKE ? || '.%') AND (? IS NULL OR object_id = ?) AND (? IS NULL OR id < ?)
+         WHERE org_id = ? AND (? IS NULL OR kind = ? OR substr(kind, 1, length(?) + 1) = ? || '.') AND (? IS NULL OR object_id = ?) AND (? IS NULL OR id < ?)
          ORDER BY id DESC LIMIT ?",
         &[
-            text(org), opt_text(kind), opt_text(kind), opt_text(kind), opt_text(object), opt_text(object),
+            text(org), opt_text(kind), opt_text(kind), opt_text(kind), opt_text(kind), opt_text(object), opt_text(object),
             before.map(int).unwrap_or(spin_sdk::sqlite::Value::Null), before.map(int).unwrap_or(spin_sdk::sqlite::Value::Null),
             int(limit as i64 + 1),
         ],

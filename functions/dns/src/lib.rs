@@ -14,8 +14,8 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use skyport::dns::dns::{self as plugin, Precondition, RecordSet, RecordType};
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_int, opt_str_list, page, query, req_str, segments,
-    ApiError,
+    check_id, json_body, json_response, opt_int, opt_str_list, page, path_segment, query, req_str,
+    segments, ApiError,
 };
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
@@ -83,11 +83,14 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     let ok = name == "@"
         || (!name.is_empty()
             && name.len() <= 253
-            && name.split('.').all(|l| {
-                !l.is_empty()
-                    && l.len() <= 63
-                    && l.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '*')
+            // `*` only as a whole first label (a wildcard record), as Azure
+            // DNS takes it.
+            && name.split('.').enumerate().all(|(i, l)| {
+                (i == 0 && l == "*")
+                    || (!l.is_empty()
+                        && l.len() <= 63
+                        && l.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
             }));
     if ok {
         Ok(())
@@ -443,6 +446,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Put, ["api", "v1", "dns", "domains", name, "records", ty, rel]) => {
             let record_type = type_of(ty)?;
+            let rel = path_segment(rel);
+            let rel = rel.as_str();
             check_name(rel)?;
             let body = json_body(req.body())?;
             let values = opt_str_list(&body, "values", 1024)?.unwrap_or_default();
@@ -468,12 +473,16 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         // A server gets a hostname in the zone in one call: an A record at its address.
         (Method::Put, ["api", "v1", "dns", "domains", name, "hostnames", host]) => {
+            let host = path_segment(host);
+            let host = host.as_str();
             check_name(host)?;
             let body = json_body(req.body())?;
             let server = req_str(&body, "server_id", 64)?;
             check_id(server, "server")?;
+            // A server that is gone (deleted, or replaced by its retry) is
+            // not there to point at, whatever address it had.
             let r = db.execute(
-                "SELECT public_ip, status FROM servers WHERE id = ? AND org_id = ?",
+                "SELECT public_ip, status FROM servers WHERE id = ? AND org_id = ? AND status NOT IN ('deleted', 'retried')",
                 &[text(server), text(&org)],
             )?;
             if r.rows.is_empty() {
@@ -501,6 +510,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Delete, ["api", "v1", "dns", "domains", name, "records", ty, rel]) => {
             let record_type = type_of(ty)?;
+            let rel = path_segment(rel);
+            let rel = rel.as_str();
             check_name(rel)?;
             let etag = match precondition(&req, false)? {
                 Some(etag) => Some(etag),
@@ -532,5 +543,38 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             Ok(json_response(200, &v))
         }
         _ => Err(ApiError::no_such_endpoint(Some("DNS"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_names_are_azure_relative_names() {
+        for ok in [
+            "@",
+            "www",
+            "*",
+            "*.apps",
+            "_dmarc",
+            "a-b.c_d",
+            &"a".repeat(63),
+        ] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "www.",
+            ".www",
+            "a*b",
+            "www.*",
+            "**",
+            "%40",
+            "a b",
+            &"a".repeat(64),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -20,6 +20,26 @@ use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::sqlite::Connection;
 
+/// An event kind (`server.ready`) or family (`server`) to filter by: lower
+/// case words with `_`, one dot at most.
+fn check_kind_filter(kind: &str) -> Result<(), ApiError> {
+    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    let ok = kind.len() <= 64
+        && match kind.split_once('.') {
+            Some((family, name)) => word(family) && word(name),
+            None => word(kind),
+        };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_kind",
+            "`kind` is not an event kind (`server.ready`) or family (`server`).",
+            "Send a kind as the events list shows it, or a family such as `server`.",
+        ))
+    }
+}
+
 #[http_component]
 async fn handle(req: Request) -> Response {
     match route(req).await {
@@ -138,10 +158,14 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let q = query(&req);
             let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
             let page = page(&req)?;
+            let kind = get("kind");
+            if let Some(k) = &kind {
+                check_kind_filter(k)?;
+            }
             let (list, next) = events::list(
                 &db,
                 &org,
-                get("kind").as_deref(),
+                kind.as_deref(),
                 get("object").as_deref(),
                 page.after.as_ref().map(|(id, _)| *id),
                 page.limit,
@@ -187,52 +211,54 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             check_id(id, "webhook")?;
             webhook_json(&db, &org, id)?;
             let b = json_body(req.body())?;
-            if let Some(url) = opt_str(&b, "url", 2048)? {
+            // Every field is checked before anything is written, and all is
+            // written at once: a refused field changes nothing.
+            let url = opt_str(&b, "url", 2048)?;
+            if let Some(url) = url {
                 check_url(url)?;
-                db.execute(
-                    "UPDATE webhooks SET url = ? WHERE id = ?",
-                    &[text(url), text(id)],
-                )?;
             }
-            if !b["events"].is_null() {
-                let kinds = check_kinds(&b["events"])?;
-                db.execute(
-                    "UPDATE webhooks SET events = ? WHERE id = ?",
-                    &[text(&json!(kinds).to_string()), text(id)],
-                )?;
-            }
-            if let Some(d) = opt_str(&b, "description", 200)? {
-                db.execute(
-                    "UPDATE webhooks SET description = ? WHERE id = ?",
-                    &[text(d), text(id)],
-                )?;
-            }
-            match &b["enabled"] {
-                Value::Bool(true) => {
-                    db.execute(
-                        "UPDATE webhooks SET disabled_at = NULL WHERE id = ?",
-                        &[text(id)],
-                    )?;
-                }
-                Value::Bool(false) => {
-                    db.execute(
-                        "UPDATE webhooks SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL",
-                        &[int(now), text(id)],
-                    )?;
-                }
-                Value::Null => {}
+            let kinds = match b["events"].is_null() {
+                true => None,
+                false => Some(json!(check_kinds(&b["events"])?).to_string()),
+            };
+            let description = opt_str(&b, "description", 200)?;
+            let enabled = match &b["enabled"] {
+                Value::Bool(e) => Some(*e),
+                Value::Null => None,
                 _ => {
                     return Err(ApiError::bad_request(
                         "invalid_field",
                         "`enabled` must be true or false.",
                         "Send {\"enabled\": false} to pause deliveries.",
-                    ))
+                    )
+                    .with("field", json!("enabled")))
                 }
-            }
-            db.execute(
-                "UPDATE webhooks SET updated_at = ? WHERE id = ?",
-                &[int(now), text(id)],
-            )?;
+            };
+            db::transaction(&db, || {
+                db.execute(
+                    "UPDATE webhooks SET url = COALESCE(?, url), events = COALESCE(?, events),
+                       description = COALESCE(?, description), updated_at = ? WHERE id = ?",
+                    &[
+                        opt_text(url),
+                        opt_text(kinds.as_deref()),
+                        opt_text(description),
+                        int(now),
+                        text(id),
+                    ],
+                )?;
+                match enabled {
+                    Some(true) => db.execute(
+                        "UPDATE webhooks SET disabled_at = NULL WHERE id = ?",
+                        &[text(id)],
+                    )?,
+                    Some(false) => db.execute(
+                        "UPDATE webhooks SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL",
+                        &[int(now), text(id)],
+                    )?,
+                    None => return Ok(()),
+                };
+                Ok(())
+            })?;
             Ok(json_response(200, &webhook_json(&db, &org, id)?))
         }
         (Method::Delete, ["api", "v1", "webhooks", id]) => {
@@ -344,6 +370,30 @@ async fn route(req: Request) -> Result<Response, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kind_filters_are_kinds_or_families() {
+        for ok in [
+            "server",
+            "server.ready",
+            "storage.access_denied",
+            "state_missing",
+        ] {
+            assert!(check_kind_filter(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "%",
+            "server.%",
+            ".",
+            "server.",
+            "a.b.c",
+            "Server",
+            "server ready",
+        ] {
+            assert!(check_kind_filter(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn urls_and_kinds_are_checked() {

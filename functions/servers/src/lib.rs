@@ -455,11 +455,25 @@ async fn retry(db: &Connection, org: &str, key: &str, id: &str) -> Result<Respon
     if r.rows.is_empty() {
         return Err(ApiError::not_found("server"));
     }
+    let request = get_text(&r, 0, "data")
+        .and_then(|d| serde_json::from_str::<Value>(&d).ok())
+        .map(|d| d["request"].clone())
+        .filter(Value::is_object)
+        .ok_or_else(|| {
+            ApiError::new(
+                409,
+                "retry_unavailable",
+                "This server was made before Skyport kept its request, so it cannot be repeated.",
+                "Create the server again from the form.",
+            )
+        })?;
     // A replayed retry answers with the operation its key made, even once
-    // the failed server has left the list.
+    // the failed server has left the list: the key must have been used for
+    // this very request (another request's key is no licence to retry a
+    // server that has not failed).
     let replayed = db.execute(
-        "SELECT 1 AS x FROM idempotency WHERE org_id = ? AND key = ?",
-        &[text(org), text(key)],
+        "SELECT 1 AS x FROM idempotency WHERE org_id = ? AND key = ? AND request = ?",
+        &[text(org), text(key), text(&ops::fingerprint(&request))],
     )?;
     if get_text(&r, 0, "status").as_deref() != Some("failed") && replayed.rows.is_empty() {
         return Err(ApiError::new(
@@ -477,18 +491,6 @@ async fn retry(db: &Connection, org: &str, key: &str, id: &str) -> Result<Respon
             "Delete the server (it removes what is left), then create it again.",
         ));
     }
-    let request = get_text(&r, 0, "data")
-        .and_then(|d| serde_json::from_str::<Value>(&d).ok())
-        .map(|d| d["request"].clone())
-        .filter(Value::is_object)
-        .ok_or_else(|| {
-            ApiError::new(
-                409,
-                "retry_unavailable",
-                "This server was made before Skyport kept its request, so it cannot be repeated.",
-                "Create the server again from the form.",
-            )
-        })?;
     let answer = create_from(db, org, key, request).await?;
     db.execute(
         "UPDATE servers SET status = 'retried', updated_at = ? WHERE id = ? AND status = 'failed'",
