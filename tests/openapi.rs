@@ -201,7 +201,7 @@ values = ["me"]
         .args(["run", &format!("{url}/api/v1/openapi.json")])
         .args([
             "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection,ignored_auth",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection,missing_required_header,ignored_auth",
             "--phases",
             "examples,coverage,fuzzing",
             "--max-examples",

@@ -216,6 +216,15 @@ fn a_server_comes_up_step_by_step_and_is_deleted() {
         "",
     );
     assert_eq!(status, 202, "{del}");
+    // Asked again, it is the same deletion, not a second one.
+    let (status, again) = p.api(
+        "DELETE",
+        &format!("/api/v1/servers/{sid}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(again["id"], del["id"]);
     let gone = wait(&p, del["id"].as_str().unwrap());
     assert_eq!(gone["status"], "succeeded", "{gone}");
     assert!(

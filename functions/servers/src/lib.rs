@@ -743,6 +743,28 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             if r.rows.is_empty() || get_text(&r, 0, "status").as_deref() == Some("deleted") {
                 return Err(ApiError::not_found("server"));
             }
+            // One piece of work on a server at a time: a deletion asked for
+            // again is the same deletion, and none starts while the server
+            // is still being made (or its failed attempt cleaned up).
+            let running = db.execute(
+                "SELECT id, kind FROM operations WHERE subject_id = ? AND org_id = ? AND status = 'running' ORDER BY created_at LIMIT 1",
+                &[text(id), text(&org)],
+            )?;
+            match (get_text(&running, 0, "id"), get_text(&running, 0, "kind")) {
+                (Some(op), Some(kind)) if kind == "delete" => {
+                    return Ok(json_response(202, &operation_json(&db, &op)?))
+                }
+                (Some(op), Some(_)) => {
+                    return Err(ApiError::new(
+                        409,
+                        "server_busy",
+                        "The server is still being created or cleaned up.",
+                        "Wait until that finishes (follow the operation), then delete it.",
+                    )
+                    .with("operation_id", json!(op)))
+                }
+                _ => {}
+            }
             let provider_id = get_text(&r, 0, "provider_id").unwrap_or_default();
             let account = account_for(
                 &db,
