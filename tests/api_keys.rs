@@ -218,14 +218,14 @@ fn misuse_of_the_keys_endpoints_gets_an_error_with_a_remedy() {
     );
     assert_eq!(status, 404, "{v}");
     assert_error(&v, "not_found");
-    for (method, path) in [
-        ("PUT", "/api/v1/orgs/me/keys"),
-        ("GET", "/api/v1/orgs/me/secrets"),
-        ("GET", "/api/v1/orgs"),
+    for (method, path, status_code, code) in [
+        ("PUT", "/api/v1/orgs/me/keys", 405, "method_not_allowed"),
+        ("GET", "/api/v1/orgs/me/secrets", 404, "no_such_endpoint"),
+        ("GET", "/api/v1/orgs", 405, "method_not_allowed"),
     ] {
         let (status, v) = p.api(method, path, BOOTSTRAP_KEY, "");
-        assert_eq!(status, 404, "{method} {path}: {v}");
-        assert_error(&v, "no_such_endpoint");
+        assert_eq!(status, status_code, "{method} {path}: {v}");
+        assert_error(&v, code);
     }
     // Without a valid key, nothing is said about organizations or keys.
     for key in ["", "sk_not_a_key"] {

@@ -118,6 +118,34 @@ fn the_running_app_matches_its_description() {
         String::from_utf8_lossy(&valid.stderr)
     );
 
+    // A path served with another method is a 405 naming the methods it
+    // takes (schemathesis checks every path below; these show the shape).
+    for (method, path, allow) in [
+        ("PUT", "/api/v1/servers", "GET, POST"),
+        (
+            "POST",
+            "/api/v1/accounts/00000000-0000-4000-8000-000000000000",
+            "GET, DELETE",
+        ),
+        ("GET", "/api/v1/accounts/azure/connect", "POST"),
+        ("GET", "/hooks/00000000-0000-4000-8000-000000000000", "POST"),
+    ] {
+        let answer = ureq::request(method, &format!("{url}{path}"))
+            .set("authorization", &format!("Bearer {BOOTSTRAP_KEY}"))
+            .call();
+        let Err(ureq::Error::Status(405, r)) = answer else {
+            panic!("{method} {path} is not a 405: {answer:?}");
+        };
+        assert_eq!(r.header("allow"), Some(allow), "{method} {path}");
+        let e: Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+        assert_eq!(e["error"]["code"], "method_not_allowed");
+    }
+    let (status, e) = p.api("GET", "/api/v1/servers/x/y/z", BOOTSTRAP_KEY, "");
+    assert_eq!(
+        (status, &e["error"]["code"]),
+        (404, &json!("no_such_endpoint"))
+    );
+
     // Something real to aim at: a connected account, a server, a domain, a
     // webhook, a hook and an API key; schemathesis draws path parameters
     // from these half of the time and generates the rest.
@@ -201,7 +229,7 @@ values = ["me"]
         .args(["run", &format!("{url}/api/v1/openapi.json")])
         .args([
             "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection,missing_required_header,ignored_auth",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection,missing_required_header,unsupported_method,allow_header_conformance,ignored_auth",
             "--phases",
             "examples,coverage,fuzzing",
             "--max-examples",

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, page, query, req_str, segments, ApiError,
+    check_id, json_body, json_response, opt_str, page, query, req_str, segments, ApiError, Route,
 };
 use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
@@ -27,6 +27,24 @@ async fn handle(req: Request) -> Response {
 
 /// What the user must do to revoke Skyport's access on the Azure side.
 const REVOKE: &str = "Skyport no longer holds tokens for this account. To revoke the app itself, open Microsoft Entra ID › Enterprise Applications, select Skyport, and choose Properties › Delete (or Permissions › Review permissions to revoke consent).";
+
+/// What this function answers (the fallback tells 405 from 404 by it).
+const ROUTES: &[Route] = &[
+    ("GET", "api/v1/accounts"),
+    ("GET", "api/v1/accounts/*"),
+    ("DELETE", "api/v1/accounts/*"),
+    ("POST", "api/v1/accounts/*/refresh"),
+    ("POST", "api/v1/accounts/*/reconnect"),
+    (
+        "POST",
+        "api/v1/accounts/*/subscriptions/*/providers/*/register",
+    ),
+    ("POST", "api/v1/orgs"),
+    ("GET", "api/v1/orgs/*"),
+    ("GET", "api/v1/orgs/*/keys"),
+    ("POST", "api/v1/orgs/*/keys"),
+    ("DELETE", "api/v1/orgs/*/keys/*"),
+];
 
 async fn route(req: Request) -> Result<Response, ApiError> {
     let segments = segments(req.path());
@@ -114,8 +132,15 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 &json!({ "provider": { "namespace": provider.namespace, "state": provider.state }, "account": accounts::to_json(&a) }),
             ))
         }
-        (_, ["api", "v1", "accounts", ..]) => Err(ApiError::no_such_endpoint(Some("accounts"))),
-        _ => Err(ApiError::no_such_endpoint(None)),
+        (method, segments) => {
+            let api = (segments.get(3) == Some(&"accounts")).then_some("accounts");
+            Err(ApiError::unrouted(
+                api,
+                ROUTES,
+                &method.to_string(),
+                segments,
+            ))
+        }
     }
 }
 
@@ -185,7 +210,12 @@ fn org_route(req: &Request, segments: &[&str]) -> Result<Response, ApiError> {
             orgs::own_org(&caller, org)?;
             Ok(json_response(200, &orgs::revoke_key(&db, &caller, key_id)?))
         }
-        _ => Err(ApiError::no_such_endpoint(Some("organizations"))),
+        (method, segments) => Err(ApiError::unrouted(
+            Some("organizations"),
+            ROUTES,
+            &method.to_string(),
+            segments,
+        )),
     }
 }
 

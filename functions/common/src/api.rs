@@ -14,9 +14,16 @@ pub struct ApiError {
     pub code: String,
     pub message: String,
     pub remedy: String,
-    /// Extra fields (e.g. an admin-consent link).
+    /// Extra fields (e.g. an admin-consent link; a 405's `allow`, which is
+    /// also its `Allow` header).
     pub extra: Value,
 }
+
+/// One route a function answers: a method and a path whose `*` stands for
+/// one segment (`("POST", "api/v1/servers/*/retry")`). A function lists its
+/// routes so a request no route takes is told apart: a path it serves with
+/// another method (405 with `Allow`) or no path at all (404).
+pub type Route = (&'static str, &'static str);
 
 impl ApiError {
     pub fn new(status: u16, code: &str, message: &str, remedy: &str) -> ApiError {
@@ -27,6 +34,38 @@ impl ApiError {
             remedy: remedy.into(),
             extra: Value::Null,
         }
+    }
+
+    /// The answer for a request none of `routes` took: 405 naming the
+    /// methods its path takes, or 404 [`ApiError::no_such_endpoint`].
+    pub fn unrouted(
+        api: Option<&str>,
+        routes: &[Route],
+        method: &str,
+        segments: &[&str],
+    ) -> ApiError {
+        let fits = |pattern: &str| {
+            let parts: Vec<&str> = pattern.split('/').collect();
+            parts.len() == segments.len()
+                && parts.iter().zip(segments).all(|(p, s)| *p == "*" || p == s)
+        };
+        let mut allowed: Vec<&str> = routes
+            .iter()
+            .filter(|(_, pattern)| fits(pattern))
+            .map(|(m, _)| *m)
+            .collect();
+        allowed.dedup();
+        if allowed.is_empty() || allowed.contains(&method) {
+            return ApiError::no_such_endpoint(api);
+        }
+        let list = allowed.join(", ");
+        ApiError::new(
+            405,
+            "method_not_allowed",
+            &format!("This endpoint does not take {method}."),
+            &format!("Use {list}."),
+        )
+        .with("allow", json!(list))
     }
 
     pub fn with(mut self, key: &str, value: Value) -> ApiError {
@@ -120,7 +159,15 @@ impl ApiError {
     }
 
     pub fn response(&self) -> Response {
-        json_response(self.status, &json!({ "error": self.to_json() }))
+        let body = serde_json::to_vec(&json!({ "error": self.to_json() })).unwrap_or_default();
+        let mut r = Response::builder();
+        r.status(self.status)
+            .header("content-type", "application/json")
+            .header("cache-control", "no-store");
+        if let Some(allow) = self.extra["allow"].as_str().filter(|_| self.status == 405) {
+            r.header("allow", allow);
+        }
+        r.body(body).build()
     }
 }
 
@@ -476,6 +523,33 @@ mod tests {
         assert_eq!(path_segment("a+b%2Ac"), "a+b*c");
         assert_eq!(decode("a+b"), "a b");
         assert_eq!(path_segment("100%"), "100%");
+    }
+
+    #[test]
+    fn a_served_path_with_another_method_is_405_with_allow() {
+        const ROUTES: &[Route] = &[
+            ("GET", "api/v1/servers"),
+            ("POST", "api/v1/servers"),
+            ("GET", "api/v1/servers/*"),
+            ("DELETE", "api/v1/servers/*"),
+        ];
+        let e = ApiError::unrouted(
+            Some("servers"),
+            ROUTES,
+            "PUT",
+            &["api", "v1", "servers", "x"],
+        );
+        assert_eq!((e.status, e.code.as_str()), (405, "method_not_allowed"));
+        assert_eq!(e.extra["allow"], "GET, DELETE");
+        assert_eq!(e.remedy, "Use GET, DELETE.");
+        let e = ApiError::unrouted(
+            Some("servers"),
+            ROUTES,
+            "GET",
+            &["api", "v1", "servers", "x", "y"],
+        );
+        assert_eq!((e.status, e.code.as_str()), (404, "no_such_endpoint"));
+        assert!(e.extra.get("allow").is_none());
     }
 
     #[test]

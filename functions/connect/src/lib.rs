@@ -11,7 +11,7 @@
 //! discarded unused when it expires.
 
 use serde_json::json;
-use skyport_functions::api::{json_body, json_response, query, req_str, ApiError};
+use skyport_functions::api::{json_body, json_response, query, req_str, segments, ApiError, Route};
 use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_int, get_text, int, text};
@@ -35,21 +35,22 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (Method::Post, "/api/v1/accounts/azure/claim") => claim(&req).await,
         (Method::Get, "/oauth/azure/start") => popup(&req),
         (Method::Get, "/oauth/azure/callback") => Ok(callback(&req).await),
-        (
-            _,
-            "/api/v1/accounts/azure/connect"
-            | "/api/v1/accounts/azure/claim"
-            | "/oauth/azure/start"
-            | "/oauth/azure/callback",
-        ) => Err(ApiError::new(
-            405,
-            "method_not_allowed",
-            "This endpoint does not take that method.",
-            "Use POST to start a connection and GET for the browser steps.",
+        (method, path) => Err(ApiError::unrouted(
+            None,
+            ROUTES,
+            &method.to_string(),
+            &segments(path),
         )),
-        _ => Err(ApiError::no_such_endpoint(None)),
     }
 }
+
+/// What this function answers (the fallback tells 405 from 404 by it).
+const ROUTES: &[Route] = &[
+    ("POST", "api/v1/accounts/azure/connect"),
+    ("POST", "api/v1/accounts/azure/claim"),
+    ("GET", "oauth/azure/start"),
+    ("GET", "oauth/azure/callback"),
+];
 
 /// `POST /api/v1/accounts/azure/connect`.
 fn start(req: &Request) -> Result<Response, ApiError> {

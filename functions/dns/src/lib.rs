@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use skyport::dns::dns::{self as plugin, Precondition, RecordSet, RecordType};
 use skyport_functions::api::{
     check_id, json_body, json_response, opt_int, opt_str_list, page, path_segment, query, req_str,
-    segments, ApiError,
+    segments, ApiError, Route,
 };
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
@@ -342,6 +342,19 @@ fn outcome(db: &Connection, id: &str) -> Result<Response, ApiError> {
     Ok(json_response(202, &v))
 }
 
+/// What this function answers (the fallback tells 405 from 404 by it).
+const ROUTES: &[Route] = &[
+    ("GET", "api/v1/accounts/*/subscriptions/*/dns/zones"),
+    ("GET", "api/v1/dns/domains"),
+    ("POST", "api/v1/dns/domains"),
+    ("GET", "api/v1/dns/domains/*"),
+    ("GET", "api/v1/dns/domains/*/records"),
+    ("PUT", "api/v1/dns/domains/*/records/*/*"),
+    ("DELETE", "api/v1/dns/domains/*/records/*/*"),
+    ("PUT", "api/v1/dns/domains/*/hostnames/*"),
+    ("GET", "api/v1/dns/operations/*"),
+];
+
 async fn route(req: Request) -> Result<Response, ApiError> {
     let segments = segments(req.path());
     let db = db::open()?;
@@ -542,7 +555,12 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let v = ops::json(&db, id)?.ok_or_else(|| ApiError::not_found("operation"))?;
             Ok(json_response(200, &v))
         }
-        _ => Err(ApiError::no_such_endpoint(Some("DNS"))),
+        (method, segments) => Err(ApiError::unrouted(
+            Some("DNS"),
+            ROUTES,
+            &method.to_string(),
+            segments,
+        )),
     }
 }
 

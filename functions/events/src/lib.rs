@@ -12,6 +12,7 @@ mod hooks;
 use serde_json::{json, Value};
 use skyport_functions::api::{
     check_id, cursor, json_body, json_response, opt_str, page, query, req_str, segments, ApiError,
+    Route,
 };
 use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
@@ -137,6 +138,25 @@ fn webhook_json(db: &Connection, org: &str, id: &str) -> Result<Value, ApiError>
         "updated_at": get_int(&r, 0, "updated_at"), "enabled": get_int(&r, 0, "disabled_at").is_none(),
     }))
 }
+
+/// What this function answers (the fallback tells 405 from 404 by it).
+const ROUTES: &[Route] = &[
+    ("GET", "api/v1/events"),
+    ("GET", "api/v1/webhooks"),
+    ("POST", "api/v1/webhooks"),
+    ("GET", "api/v1/webhooks/*"),
+    ("PATCH", "api/v1/webhooks/*"),
+    ("DELETE", "api/v1/webhooks/*"),
+    ("POST", "api/v1/webhooks/*/rotate-secret"),
+    ("POST", "api/v1/webhooks/*/test"),
+    ("GET", "api/v1/webhooks/*/deliveries"),
+    ("POST", "api/v1/webhooks/*/deliveries/*/redeliver"),
+    ("GET", "api/v1/hooks"),
+    ("POST", "api/v1/hooks"),
+    ("GET", "api/v1/hooks/*"),
+    ("DELETE", "api/v1/hooks/*"),
+    ("POST", "hooks/*"),
+];
 
 async fn route(req: Request) -> Result<Response, ApiError> {
     let segments = segments(req.path());
@@ -363,7 +383,12 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             })?;
             Ok(json_response(200, &json!({ "deleted": id })))
         }
-        _ => Err(ApiError::no_such_endpoint(Some("events and webhooks"))),
+        (method, segments) => Err(ApiError::unrouted(
+            Some("events and webhooks"),
+            ROUTES,
+            &method.to_string(),
+            segments,
+        )),
     }
 }
 

@@ -16,7 +16,7 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use skyport::compute::compute::{self as plugin, Operation, ServerSpec};
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, page, query, req_str, segments, ApiError,
+    check_id, json_body, json_response, opt_str, page, query, req_str, segments, ApiError, Route,
 };
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
@@ -644,6 +644,19 @@ fn name_taken(db: &Connection, org: &str, name: &str) -> Result<Option<ApiError>
     }))
 }
 
+/// What this function answers (the fallback tells 405 from 404 by it).
+const ROUTES: &[Route] = &[
+    ("GET", "api/v1/accounts/*/subscriptions/*/compute/regions"),
+    ("GET", "api/v1/accounts/*/subscriptions/*/compute/sizes"),
+    ("GET", "api/v1/servers"),
+    ("POST", "api/v1/servers"),
+    ("GET", "api/v1/servers/*"),
+    ("DELETE", "api/v1/servers/*"),
+    ("POST", "api/v1/servers/*/retry"),
+    ("GET", "api/v1/operations"),
+    ("GET", "api/v1/operations/*"),
+];
+
 async fn route(req: Request) -> Result<Response, ApiError> {
     let segments = segments(req.path());
     let db = db::open()?;
@@ -837,6 +850,11 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             }
             Ok(json_response(200, &operation_json(&db, id)?))
         }
-        _ => Err(ApiError::no_such_endpoint(Some("servers"))),
+        (method, segments) => Err(ApiError::unrouted(
+            Some("servers"),
+            ROUTES,
+            &method.to_string(),
+            segments,
+        )),
     }
 }

@@ -14,7 +14,7 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use skyport::storage::storage::{self as plugin, Access, StorageAccount};
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, page, req_str, segments, ApiError,
+    check_id, json_body, json_response, opt_str, page, req_str, segments, ApiError, Route,
 };
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
@@ -194,6 +194,14 @@ impl ops::Handler for Setup {
     }
 }
 
+/// What this function answers (the fallback tells 405 from 404 by it).
+const ROUTES: &[Route] = &[
+    ("GET", "api/v1/accounts/*/subscriptions/*/storage/accounts"),
+    ("POST", "api/v1/storage/setup"),
+    ("GET", "api/v1/storage/operations/*"),
+    ("GET", "api/v1/storage/targets"),
+];
+
 async fn route(req: Request) -> Result<Response, ApiError> {
     let segments = segments(req.path());
     let db = db::open()?;
@@ -340,6 +348,11 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 &json!({ "targets": list?, "next": next }),
             ))
         }
-        _ => Err(ApiError::no_such_endpoint(Some("storage"))),
+        (method, segments) => Err(ApiError::unrouted(
+            Some("storage"),
+            ROUTES,
+            &method.to_string(),
+            segments,
+        )),
     }
 }
