@@ -183,46 +183,26 @@ fn the_running_app_matches_its_description() {
 
     let examples =
         std::env::var("SKYPORT_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "25".to_string());
-    let config = p.dir.write(
-        "schemathesis.toml",
-        &format!(
-            r#"
-[dictionaries.account]
-values = ["{account}"]
-[dictionaries.subscription]
-values = ["{SUBSCRIPTION}"]
-[dictionaries.server]
-values = ["{server}"]
-[dictionaries.operation]
-values = ["{operation}"]
-[dictionaries.domain]
-values = ["{DNS_ZONE}"]
-[dictionaries.webhook]
-values = ["{webhook}"]
-[dictionaries.hook]
-values = ["{hook}"]
-[dictionaries.key]
-values = ["{key}"]
-[dictionaries.org]
-values = ["me"]
-
-[parameters]
-"path.account" = {{ dictionary = "account", probability = 0.5 }}
-"path.subscription" = {{ dictionary = "subscription", probability = 0.5 }}
-"path.server" = {{ dictionary = "server", probability = 0.5 }}
-"path.operation" = {{ dictionary = "operation", probability = 0.5 }}
-"path.domain" = {{ dictionary = "domain", probability = 0.5 }}
-"path.webhook" = {{ dictionary = "webhook", probability = 0.5 }}
-"path.hook" = {{ dictionary = "hook", probability = 0.5 }}
-"path.key" = {{ dictionary = "key", probability = 0.5 }}
-"path.org" = {{ dictionary = "org", probability = 0.5 }}
-"#,
-            operation = op["id"].as_str().unwrap(),
-            webhook = webhook["id"].as_str().unwrap(),
-            hook = hook["id"].as_str().unwrap(),
-            key = key["id"].as_str().unwrap(),
-        ),
-    );
+    let aims = [
+        ("account", account.as_str()),
+        ("subscription", SUBSCRIPTION),
+        ("server", server.as_str()),
+        ("operation", op["id"].as_str().unwrap()),
+        ("domain", DNS_ZONE),
+        ("webhook", webhook["id"].as_str().unwrap()),
+        ("hook", hook["id"].as_str().unwrap()),
+        ("key", key["id"].as_str().unwrap()),
+        ("org", "me"),
+    ];
+    let mut toml = String::new();
+    for (name, value) in &aims {
+        toml += &format!("[dictionaries.{name}]\nvalues = [\"{value}\"]\n");
+    }
+    toml += "[parameters]\n";
+    for (name, _) in &aims {
+        toml += &format!("\"path.{name}\" = {{ dictionary = \"{name}\", probability = 0.5 }}\n");
+    }
+    let config = p.dir.write("schemathesis.toml", &toml);
     let out = Command::new(py.parent().unwrap().join("schemathesis"))
         .arg("--config-file")
         .arg(&config)

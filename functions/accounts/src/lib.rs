@@ -134,12 +134,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (method, segments) => {
             let api = (segments.get(3) == Some(&"accounts")).then_some("accounts");
-            Err(ApiError::unrouted(
-                api,
-                ROUTES,
-                &method.to_string(),
-                segments,
-            ))
+            Err(ApiError::unrouted(api, ROUTES, &method, segments))
         }
     }
 }
@@ -213,7 +208,7 @@ fn org_route(req: &Request, segments: &[&str]) -> Result<Response, ApiError> {
         (method, segments) => Err(ApiError::unrouted(
             Some("organizations"),
             ROUTES,
-            &method.to_string(),
+            &method,
             segments,
         )),
     }

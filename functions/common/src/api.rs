@@ -41,9 +41,11 @@ impl ApiError {
     pub fn unrouted(
         api: Option<&str>,
         routes: &[Route],
-        method: &str,
+        method: &spin_sdk::http::Method,
         segments: &[&str],
     ) -> ApiError {
+        let method = method.to_string();
+        let method = method.as_str();
         let fits = |pattern: &str| {
             let parts: Vec<&str> = pattern.split('/').collect();
             parts.len() == segments.len()
@@ -536,7 +538,7 @@ mod tests {
         let e = ApiError::unrouted(
             Some("servers"),
             ROUTES,
-            "PUT",
+            &spin_sdk::http::Method::Put,
             &["api", "v1", "servers", "x"],
         );
         assert_eq!((e.status, e.code.as_str()), (405, "method_not_allowed"));
@@ -545,7 +547,7 @@ mod tests {
         let e = ApiError::unrouted(
             Some("servers"),
             ROUTES,
-            "GET",
+            &spin_sdk::http::Method::Get,
             &["api", "v1", "servers", "x", "y"],
         );
         assert_eq!((e.status, e.code.as_str()), (404, "no_such_endpoint"));

@@ -35,12 +35,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (Method::Post, "/api/v1/accounts/azure/claim") => claim(&req).await,
         (Method::Get, "/oauth/azure/start") => popup(&req),
         (Method::Get, "/oauth/azure/callback") => Ok(callback(&req).await),
-        (method, path) => Err(ApiError::unrouted(
-            None,
-            ROUTES,
-            &method.to_string(),
-            &segments(path),
-        )),
+        (method, path) => Err(ApiError::unrouted(None, ROUTES, method, &segments(path))),
     }
 }
 

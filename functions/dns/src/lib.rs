@@ -555,12 +555,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let v = ops::json(&db, id)?.ok_or_else(|| ApiError::not_found("operation"))?;
             Ok(json_response(200, &v))
         }
-        (method, segments) => Err(ApiError::unrouted(
-            Some("DNS"),
-            ROUTES,
-            &method.to_string(),
-            segments,
-        )),
+        (method, segments) => Err(ApiError::unrouted(Some("DNS"), ROUTES, &method, segments)),
     }
 }
 

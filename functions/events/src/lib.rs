@@ -386,7 +386,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (method, segments) => Err(ApiError::unrouted(
             Some("events and webhooks"),
             ROUTES,
-            &method.to_string(),
+            &method,
             segments,
         )),
     }

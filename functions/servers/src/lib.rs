@@ -853,7 +853,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (method, segments) => Err(ApiError::unrouted(
             Some("servers"),
             ROUTES,
-            &method.to_string(),
+            &method,
             segments,
         )),
     }

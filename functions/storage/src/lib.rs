@@ -351,7 +351,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (method, segments) => Err(ApiError::unrouted(
             Some("storage"),
             ROUTES,
-            &method.to_string(),
+            &method,
             segments,
         )),
     }
