@@ -202,6 +202,14 @@ fn the_running_app_matches_its_description() {
     for (name, _) in &aims {
         toml += &format!("\"path.{name}\" = {{ dictionary = \"{name}\", probability = 0.5 }}\n");
     }
+    // Bodies name the account, subscription and server too.
+    for (field, name) in [
+        ("account_id", "account"),
+        ("subscription_id", "subscription"),
+        ("server_id", "server"),
+    ] {
+        toml += &format!("\"body.{field}\" = {{ dictionary = \"{name}\", probability = 0.5 }}\n");
+    }
     let config = p.dir.write("schemathesis.toml", &toml);
     let out = Command::new(py.parent().unwrap().join("schemathesis"))
         .arg("--config-file")
@@ -209,9 +217,9 @@ fn the_running_app_matches_its_description() {
         .args(["run", &format!("{url}/api/v1/openapi.json")])
         .args([
             "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection,missing_required_header,unsupported_method,allow_header_conformance,ignored_auth",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection,missing_required_header,unsupported_method,allow_header_conformance,use_after_free,ensure_resource_availability,ignored_auth",
             "--phases",
-            "examples,coverage,fuzzing",
+            "examples,coverage,fuzzing,stateful",
             "--max-examples",
             &examples,
             "--seed",
@@ -238,6 +246,25 @@ fn the_running_app_matches_its_description() {
         "schemathesis found deviations from docs/openapi.json (above); the host's last log lines:\n{}",
         last_lines(&p.host.log(), 40)
     );
+    // What the app answered, by status class (the host logs every request).
+    let mut answered = std::collections::BTreeMap::<String, usize>::new();
+    for line in p
+        .host
+        .log()
+        .lines()
+        .filter(|l| l.contains("skyport::request:"))
+    {
+        if let Some(digit) = line.split(" status=").nth(1).and_then(|s| s.chars().next()) {
+            *answered.entry(format!("{digit}xx")).or_default() += 1;
+        }
+    }
+    eprintln!("the app answered: {answered:?}");
+    assert!(!answered.contains_key("5xx"), "{answered:?}");
+    assert!(
+        answered.get("2xx").is_some_and(|n| *n > 100),
+        "{answered:?}"
+    );
+
     // The run generated cases for every operation, and reported how many.
     let generated: usize = report
         .lines()
