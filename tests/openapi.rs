@@ -3,7 +3,10 @@
 //! spin.toml is in it, and schemathesis holds the running app to it — with a
 //! connected account, a server, a domain, a webhook and a hook to aim at,
 //! generated valid and invalid inputs never get a 5xx, every answer matches
-//! the documented status codes and schemas, and invalid inputs get a 4xx.
+//! the documented status codes, headers and schemas, invalid inputs and
+//! missing required headers get a 4xx, undocumented methods a 405 with
+//! `Allow`, calls without a key a 401, and chains of calls along the
+//! document's links (create, read, delete, read again) behave.
 //! `SKYPORT_SCHEMATHESIS_EXAMPLES` sets the cases per operation (default 25).
 
 mod support;
