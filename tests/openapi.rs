@@ -286,3 +286,88 @@ fn the_running_app_matches_its_description() {
         "{generated} cases for {operations} operations"
     );
 }
+
+/// The error codes written in `functions/` (`ApiError::new(status, "code"`
+/// and `bad_request("code"`), each with its status (400 for bad_request).
+fn codes_in_the_functions() -> Vec<(String, String)> {
+    fn quoted_after(text: &str, at: usize) -> Option<String> {
+        let rest = text[at..].trim_start();
+        let rest = rest.strip_prefix('"')?;
+        Some(rest[..rest.find('"')?].to_string())
+    }
+    let mut found = Vec::new();
+    let mut dirs = vec![support::root().join("functions")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (at, _) in text.match_indices("ApiError::new(") {
+                let args = &text[at + "ApiError::new(".len()..];
+                let status: String = args
+                    .trim_start()
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if status.len() != 3 {
+                    continue; // a status computed elsewhere
+                }
+                let after = args.find(',').map(|c| c + 1).unwrap_or(0);
+                if let Some(code) = quoted_after(args, after) {
+                    found.push((status, code));
+                }
+            }
+            for (at, _) in text.match_indices("bad_request(") {
+                if let Some(code) = quoted_after(&text, at + "bad_request(".len()) {
+                    found.push(("400".to_string(), code));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Every error the functions can answer (but the 500s, which are never
+/// meant to happen) is documented: with its status on some operation, or
+/// named in the document's text.
+#[test]
+fn every_error_code_in_the_code_is_documented() {
+    let doc = description();
+    let mut documented = std::collections::BTreeSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for (method, op) in item.as_object().unwrap() {
+            if method == "parameters" {
+                continue;
+            }
+            for (status, r) in op["responses"].as_object().unwrap() {
+                let codes = &r["content"]["application/json"]["schema"]["allOf"][1]["properties"]
+                    ["error"]["properties"]["code"]["enum"];
+                for c in codes.as_array().into_iter().flatten() {
+                    documented.insert((status.clone(), c.as_str().unwrap().to_string()));
+                }
+            }
+        }
+    }
+    // Some are not an operation's answer but an operation's `error` (a
+    // failed step) or any path's (405 and 404 for what no operation
+    // takes): those the document names in its text.
+    let text = doc.to_string();
+    let found = codes_in_the_functions();
+    assert!(found.len() > 40, "the scan finds the codes: {found:?}");
+    let missing: Vec<_> = found
+        .iter()
+        .filter(|(status, _)| status != "500")
+        .filter(|c| !documented.contains(*c))
+        .filter(|(_, code)| !text.contains(&format!("`{code}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "answered by the code but on no operation of docs/openapi.json: {missing:?}"
+    );
+}
