@@ -18,7 +18,7 @@ fn escape(s: &str) -> String {
 pub struct Outcome {
     /// `signed_in` (with a claim in `extra`), `authorization_denied`,
     /// `admin_consent_required`, `no_subscriptions`, `wrong_account`,
-    /// `invalid_state`, `token_error`.
+    /// `invalid_state`, `token_error`, `sign_in_failed`, `error`.
     pub code: &'static str,
     pub title: String,
     pub message: String,
