@@ -38,6 +38,10 @@ pub struct Account {
 
 const COLUMNS: &str = "id, org_id, tenant_id, user_id, user_name, status, status_reason, tokens, access_expires_at, subscriptions, last_checked, created_at";
 
+/// What a list shows: no sealed tokens (a list never needs them, and they
+/// are most of a row's bytes), so an account read from it has none.
+const SHOWN: &str = "id, org_id, tenant_id, user_id, user_name, status, status_reason, subscriptions, last_checked, created_at";
+
 fn from_row(r: &QueryResult, i: usize) -> Account {
     Account {
         id: get_text(r, i, "id").unwrap_or_default(),
@@ -70,7 +74,8 @@ pub fn load(db: &Connection, org: &str, id: &str) -> Result<Account, ApiError> {
     Ok(from_row(&r, 0))
 }
 
-/// One page of the organization's accounts, oldest first, and the next cursor.
+/// One page of the organization's accounts, oldest first, and the next
+/// cursor; the accounts carry no tokens.
 pub fn list(
     db: &Connection,
     org: &str,
@@ -82,7 +87,7 @@ pub fn list(
     params.push(int(page.limit as i64 + 1));
     let r = db.execute(
         &format!(
-            "SELECT {COLUMNS} FROM accounts WHERE org_id = ?{cond} ORDER BY created_at, id LIMIT ?"
+            "SELECT {SHOWN} FROM accounts WHERE org_id = ?{cond} ORDER BY created_at, id LIMIT ?"
         ),
         &params,
     )?;
