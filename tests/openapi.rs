@@ -17,12 +17,6 @@ use sim::World;
 use std::process::Command;
 use support::product::{server_spec, Product, BOOTSTRAP_KEY};
 
-fn description() -> Value {
-    let text = std::fs::read_to_string(support::root().join("docs/openapi.json"))
-        .expect("docs/openapi.json exists");
-    serde_json::from_str(&text).expect("docs/openapi.json is JSON")
-}
-
 /// Whether a documented path template can be a request to `route`, a Spin
 /// route (`/a/b` exactly, `/a/...` anything under it, `:x` one segment).
 fn under_route(path: &str, route: &str) -> bool {
@@ -54,7 +48,7 @@ fn last_lines(text: &str, n: usize) -> String {
 
 #[test]
 fn every_public_route_is_described() {
-    let doc = description();
+    let doc = support::api_description();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
     let manifest = std::fs::read_to_string(support::root().join("spin.toml")).unwrap();
@@ -105,7 +99,7 @@ fn the_running_app_matches_its_description() {
     let (status, served) = support::get(&format!("{url}/api/v1/openapi.json"));
     assert_eq!(status, 200);
     let served: Value = serde_json::from_str(&served).unwrap();
-    assert_eq!(served, description());
+    assert_eq!(served, support::api_description());
 
     let py = support::schemathesis_python();
     let spec = p.dir.write("openapi.json", &served.to_string());
@@ -338,7 +332,7 @@ fn codes_in_the_functions() -> Vec<(String, String)> {
 /// named in the document's text.
 #[test]
 fn every_error_code_in_the_code_is_documented() {
-    let doc = description();
+    let doc = support::api_description();
     let mut documented = std::collections::BTreeSet::new();
     for item in doc["paths"].as_object().unwrap().values() {
         for (method, op) in item.as_object().unwrap() {

@@ -373,29 +373,8 @@ for body in given["bodies"]:
     wrong = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in check.iter_errors(event)]
     print(f"{kind}: " + ("ok" if not wrong else "; ".join(wrong)))
 "#;
-    let doc: Value = serde_json::from_str(
-        &std::fs::read_to_string(support::root().join("docs/openapi.json")).unwrap(),
-    )
-    .unwrap();
-    let mut child = std::process::Command::new(support::schemathesis_python())
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("running python");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(
-            json!({ "doc": doc, "bodies": bodies })
-                .to_string()
-                .as_bytes(),
-        )
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "the schema check failed to run");
-    String::from_utf8_lossy(&out.stdout)
+    let input = json!({ "doc": support::api_description(), "bodies": bodies });
+    support::run_python(&support::schemathesis_python(), script, &input)
         .lines()
         .map(str::to_string)
         .collect()

@@ -480,7 +480,13 @@ impl Upstream {
 /// Runs a Python `script` with the `standardwebhooks` package, `input` as
 /// JSON on its standard input; returns what it printed.
 pub fn standard_webhooks(script: &str, input: &serde_json::Value) -> String {
-    let mut child = Command::new(standard_webhooks_python())
+    run_python(&standard_webhooks_python(), script, input)
+}
+
+/// Runs `script` with `python` (a venv's), `input` as JSON on its standard
+/// input; returns what it printed.
+pub fn run_python(python: &Path, script: &str, input: &serde_json::Value) -> String {
+    let mut child = Command::new(python)
         .args(["-c", script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -493,7 +499,7 @@ pub fn standard_webhooks(script: &str, input: &serde_json::Value) -> String {
         .write_all(input.to_string().as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "the standardwebhooks script failed");
+    assert!(out.status.success(), "the Python script failed");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -524,6 +530,13 @@ pub fn azure_python() -> PathBuf {
         )
     })
     .clone()
+}
+
+/// The API's OpenAPI description, docs/openapi.json.
+pub fn api_description() -> serde_json::Value {
+    let text = std::fs::read_to_string(root().join("docs/openapi.json"))
+        .expect("docs/openapi.json exists");
+    serde_json::from_str(&text).expect("docs/openapi.json is JSON")
 }
 
 /// A Python with schemathesis (the property-based API tester) and

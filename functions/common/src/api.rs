@@ -161,15 +161,11 @@ impl ApiError {
     }
 
     pub fn response(&self) -> Response {
-        let body = serde_json::to_vec(&json!({ "error": self.to_json() })).unwrap_or_default();
-        let mut r = Response::builder();
-        r.status(self.status)
-            .header("content-type", "application/json")
-            .header("cache-control", "no-store");
+        let mut r = json_response(self.status, &json!({ "error": self.to_json() }));
         if let Some(allow) = self.extra["allow"].as_str().filter(|_| self.status == 405) {
-            r.header("allow", allow);
+            r.set_header("allow", allow);
         }
-        r.body(body).build()
+        r
     }
 }
 

@@ -243,9 +243,6 @@ impl ops::Handler for Records {
     }
 }
 
-/// Runs a DNS change as an operation: recorded first, then written at once.
-/// The answer is the written record (200), the refusal, or — when Azure is
-/// throttling or unreachable — 202 with the operation, which finishes later.
 fn bad_precondition(what: &str) -> ApiError {
     ApiError::bad_request(
         "invalid_precondition",
@@ -276,6 +273,9 @@ fn precondition(req: &Request, create_only: bool) -> Result<Option<String>, ApiE
     }
 }
 
+/// Runs a DNS change as an operation: recorded first, then written at once.
+/// The answer is the written record (200), the refusal, or — when Azure is
+/// throttling or unreachable — 202 with the operation, which finishes later.
 async fn run_change(
     db: &Connection,
     org: &str,

@@ -378,7 +378,7 @@ async fn create_from(
         .to_string();
     let cloud_init = match &b["cloud_init"] {
         // Azure takes at most 64 KiB of custom data after base64, about
-        // 48 KiB before; 32,768 characters leaves room for any encoding.
+        // 48 KiB before; 32,768 bytes leaves room to spare.
         serde_json::Value::String(c) if c.len() <= CLOUD_INIT_MAX => Some(c.clone()),
         serde_json::Value::Null => None,
         _ => {
