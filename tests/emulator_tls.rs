@@ -144,6 +144,10 @@ fn the_management_sdks_create_power_and_delete_a_vm() {
         "{seen}"
     );
     assert_eq!(seen["power"]["restart"][0], "PowerState/running", "{seen}");
+    assert!(
+        seen["power"]["available_sizes"].as_u64().unwrap_or(0) > 1,
+        "{seen}"
+    );
 }
 
 /// What storage_sdk.py saw: an account per way of giving the blob client

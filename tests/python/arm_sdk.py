@@ -4,7 +4,8 @@ azure-mgmt-resource (with -resource-subscriptions), -network and -compute, with 
 own pollers and retry policy: a throttled (429) and an unavailable (503) read
 retried after Retry-After, a 400 not retried;
 a network, an interface and a VM made; the VM read with its
-instance view, deallocated, started, powered off, restarted and resized; the group's
+instance view, deallocated, started, powered off, restarted, its available sizes
+listed and resized; the group's
 resources listed; everything deleted. Prints one JSON line of what it saw.
 """
 
@@ -124,6 +125,11 @@ for name, action, state in [
     action(group, "sdk-vm").result()
     seen[name] = power()
     assert seen[name] == [state], (name, seen[name])
+
+# The sizes the VM can be resized to, as the SDK lists them.
+available = [z.name for z in compute.virtual_machines.list_available_sizes(group, "sdk-vm")]
+assert "Standard_B2s" in available, available
+seen["available_sizes"] = len(available)
 
 # Resized with the SDK's update (a PATCH), as the portal does it.
 resized = compute.virtual_machines.begin_update(group, "sdk-vm", cm.VirtualMachineUpdate(

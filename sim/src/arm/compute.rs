@@ -182,12 +182,28 @@ pub fn usages(state: &mut State, sub: &str, loc: &str, req: &Req) -> Resp {
     store::page(state, req, items)
 }
 
+/// A `VirtualMachineSize` as both size lists give it.
+fn size_body(&(name, _, vcpus, mem, _): &(&str, &str, u64, f64, f64)) -> Value {
+    json!({ "name": name, "numberOfCores": vcpus, "osDiskSizeInMB": 1047552, "resourceDiskSizeInMB": 4096 * vcpus, "memoryInMB": (mem * 1024.0) as u64, "maxDataDiskCount": 4 * vcpus })
+}
+
 pub fn vm_sizes(state: &mut State, _sub: &str, _loc: &str, req: &Req) -> Resp {
-    let items: Vec<Value> = VM_SIZES
-        .iter()
-        .map(|(name, _, vcpus, mem, _)| json!({ "name": name, "numberOfCores": vcpus, "osDiskSizeInMB": 1047552, "resourceDiskSizeInMB": 4096 * vcpus, "memoryInMB": (mem * 1024.0) as u64, "maxDataDiskCount": 4 * vcpus }))
-        .collect();
+    let items: Vec<Value> = VM_SIZES.iter().map(size_body).collect();
     store::page(state, req, items)
+}
+
+/// `GET …/virtualMachines/{vm}/vmSizes`: the sizes the VM can be resized to
+/// where it is (every size of its region here, one page, no `nextLink`, as
+/// Azure answers it).
+pub fn available_sizes(state: &mut State, req: &Req, g: &Group, name: &str) -> Resp {
+    if req.method != Method::GET {
+        return arm_error(405, "MethodNotAllowed", "The method is not allowed.");
+    }
+    if store::get(state, &g.id(VM, name)).is_none() {
+        return store::not_found(VM, name, &g.rg);
+    }
+    let items: Vec<Value> = VM_SIZES.iter().map(size_body).collect();
+    Resp::json(200, &json!({ "value": items }))
 }
 
 /// The first thing wrong with a VM body, as ARM would answer it.

@@ -489,6 +489,9 @@ fn in_group(state: &mut State, req: &Req, seg: &[String], lower: &[String], sub:
         ["microsoft.compute", "virtualmachines", _, "instanceview"] => {
             compute::instance_view(state, req, &g, &names[2])
         }
+        ["microsoft.compute", "virtualmachines", _, "vmsizes"] => {
+            compute::available_sizes(state, req, &g, &names[2])
+        }
         ["microsoft.compute", "virtualmachines", _, action @ ("poweroff" | "deallocate" | "start" | "restart")] => {
             compute::power_action(state, req, &g, &names[2], action)
         }
