@@ -10,18 +10,6 @@ use sim::world::defaults::*;
 use sim::Command;
 use support::product::{server_spec, Product, BOOTSTRAP_KEY};
 
-/// The events of `kind` about `server` in the feed.
-fn events(p: &Product, kind: &str, server: &str) -> Vec<Value> {
-    let (status, v) = p.api(
-        "GET",
-        &format!("/api/v1/events?kind={kind}&object={server}"),
-        BOOTSTRAP_KEY,
-        "",
-    );
-    assert_eq!(status, 200, "{v}");
-    v["events"].as_array().cloned().unwrap_or_default()
-}
-
 /// The product looking at servers every 2 s, with one running server
 /// `name`: the product, the server's id and the server.
 fn running_server(name: &str) -> (Product, String, Value) {
@@ -72,7 +60,7 @@ fn a_server_changed_in_the_portal_shows_it_without_a_click() {
     assert_eq!(s["status"], "stopped", "{s}");
     assert_eq!(s["status_reason"], "VM deallocated", "{s}");
     assert!(s["checked_at"].is_number(), "{s}");
-    let stopped = events(&p, "server.stopped", &server);
+    let stopped = p.events("server.stopped", &server);
     assert_eq!(stopped.len(), 1, "{stopped:?}");
 
     // Started again: running, and the reason is gone.
@@ -85,7 +73,7 @@ fn a_server_changed_in_the_portal_shows_it_without_a_click() {
     let s = p.wait_for(&path, 60, |v| v["status"] != "stopped");
     assert_eq!(s["status"], "running", "{s}");
     assert!(s.get("status_reason").is_none(), "{s}");
-    assert_eq!(events(&p, "server.started", &server).len(), 1);
+    assert_eq!(p.events("server.started", &server).len(), 1);
 
     // Its group deleted in the portal: missing, and said so once.
     p.sim
@@ -101,7 +89,7 @@ fn a_server_changed_in_the_portal_shows_it_without_a_click() {
         "{s}"
     );
     std::thread::sleep(std::time::Duration::from_secs(5));
-    assert_eq!(events(&p, "server.missing", &server).len(), 1);
+    assert_eq!(p.events("server.missing", &server).len(), 1);
     let (_, s) = p.api("GET", &path, BOOTSTRAP_KEY, "");
     assert_eq!(s["status"], "missing", "it stays missing: {s}");
 

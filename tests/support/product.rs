@@ -245,6 +245,18 @@ impl Product {
         }
     }
 
+    /// The feed's events of `kind` about `object` (an id), newest first.
+    pub fn events(&self, kind: &str, object: &str) -> Vec<Value> {
+        let (status, v) = self.api(
+            "GET",
+            &format!("/api/v1/events?kind={kind}&object={object}"),
+            BOOTSTRAP_KEY,
+            "",
+        );
+        assert_eq!(status, 200, "{v}");
+        v["events"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Polls a storage setup until it ends.
     pub fn wait_storage(&self, op: &str) -> Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);

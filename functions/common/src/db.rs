@@ -157,6 +157,13 @@ fn migrations() -> Vec<Vec<Step>> {
             Step::Sql("CREATE INDEX IF NOT EXISTS webhooks_page ON webhooks (org_id, created_at, id)"),
             Step::Sql("CREATE INDEX IF NOT EXISTS hooks_page ON hooks (org_id, created_at, id)"),
         ],
+        // 10: a server's admin user, for its SSH command; earlier servers
+        // take it from the request that made them (Azure's default if none).
+        vec![
+            Step::Sql("ALTER TABLE servers ADD COLUMN admin_username TEXT"),
+            Step::Sql("UPDATE servers SET admin_username = COALESCE((SELECT json_extract(o.data, '$.request.admin_username') FROM operations o
+                WHERE o.subject_id = servers.id AND o.kind = 'create' AND json_valid(o.data) ORDER BY o.created_at LIMIT 1), 'azureuser')"),
+        ],
     ]
 }
 

@@ -4,6 +4,7 @@
 //! loses nothing and an `Idempotency-Key` never makes a second server. A
 //! failed creation cleans up after itself and says what happened.
 
+mod actions;
 mod watch;
 
 wit_bindgen::generate!({
@@ -14,7 +15,7 @@ wit_bindgen::generate!({
 });
 
 use serde_json::{json, Value};
-use skyport::compute::compute::{self as plugin, Operation, ServerSpec};
+use skyport::compute::compute::{self as plugin, Operation, ServerSpec, Size};
 use skyport_functions::api::{
     check_id, json_body, json_response, opt_str, page, query, req_str, segments, ApiError, Route,
 };
@@ -58,9 +59,10 @@ fn preflight_error(e: PluginError) -> ApiError {
     }
 }
 
-/// A step that failed at the provider, with its code and a remedy.
-fn step_error(e: PluginError) -> ApiError {
-    let (code, message) = match &e {
+/// A step of a `kind` operation that failed at the provider, with its code
+/// and a remedy.
+fn step_error(kind: &str, e: PluginError) -> ApiError {
+    let (provider_code, message) = match &e {
         PluginError::Throttled(t) => (t.detail.code.clone(), t.detail.message.clone()),
         PluginError::Unauthorized(d)
         | PluginError::Forbidden(d)
@@ -73,7 +75,13 @@ fn step_error(e: PluginError) -> ApiError {
         | PluginError::Unavailable(d)
         | PluginError::Other(d) => (d.code.clone(), d.message.clone()),
     };
-    let remedy = match code.as_str() {
+    let action = actions::failed_words(kind).is_some();
+    let remedy = match provider_code.as_str() {
+        // An action refused for the VM's state (it is being changed by
+        // something else, say) is not about quota.
+        "OperationNotAllowed" if action => {
+            "Azure does not allow this on the VM right now (another change may be running on it): try again in a few minutes."
+        }
         "AllocationFailed" | "ZonalAllocationFailed" | "SkuNotAvailable" => {
             "Azure has no capacity for this size here now: try another region or size."
         }
@@ -86,15 +94,17 @@ fn step_error(e: PluginError) -> ApiError {
         "RequestDisallowedByPolicy" => {
             "An Azure Policy of your organization forbids this; ask its administrators."
         }
+        "VirtualMachineNotOwned" => {
+            "The VM in this server's place was replaced or re-tagged outside Skyport, so Skyport will not act on it: manage it in the Azure portal."
+        }
         _ => "Try again; if it fails the same way, check the subscription in the Azure portal.",
     };
-    ApiError::new(
-        502,
-        "provisioning_failed",
-        &format!("VM creation failed: {message}"),
-        remedy,
-    )
-    .with("provider_code", json!(code))
+    let (code, what) = match actions::failed_words(kind) {
+        Some(what) => ("action_failed", what),
+        None => ("provisioning_failed", "VM creation failed"),
+    };
+    ApiError::new(502, code, &format!("{what}: {message}"), remedy)
+        .with("provider_code", json!(provider_code))
 }
 
 /// An operation as clients see it, with its server (for the server kinds).
@@ -112,10 +122,12 @@ fn operation_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
 const CLOUD_INIT_MAX: usize = 32 * 1024;
 
 /// The operations this function advances.
-const SERVER_KINDS: [&str; 3] = ["create", "delete", "cleanup"];
+const SERVER_KINDS: [&str; 7] = [
+    "create", "delete", "cleanup", "start", "stop", "restart", "resize",
+];
 
 pub(crate) fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
-    let r = db.execute("SELECT id, account_id, subscription_id, name, region, size, status, status_reason, checked_at, public_ip, resources, created_at FROM servers WHERE id = ?", &[text(id)])?;
+    let r = db.execute("SELECT id, account_id, subscription_id, name, region, size, status, status_reason, checked_at, public_ip, resources, admin_username, created_at FROM servers WHERE id = ?", &[text(id)])?;
     if r.rows.is_empty() {
         return Ok(Value::Null);
     }
@@ -125,6 +137,11 @@ pub(crate) fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> 
         "public_ip": get_text(&r, 0, "public_ip"), "resources": get_text(&r, 0, "resources").and_then(|s| serde_json::from_str::<Value>(&s).ok()),
         "created_at": get_int(&r, 0, "created_at"), "checked_at": get_int(&r, 0, "checked_at"),
     });
+    // How to reach it: the admin user and, once it has an address, the
+    // command to log in with the key it was made with.
+    let admin = get_text(&r, 0, "admin_username").unwrap_or_else(|| "azureuser".into());
+    v["ssh_command"] = json!(get_text(&r, 0, "public_ip").map(|ip| format!("ssh {admin}@{ip}")));
+    v["admin_username"] = json!(admin);
     // A server stopped or gone outside Skyport says what its provider said.
     if let Some(reason) = get_text(&r, 0, "status_reason")
         .filter(|_| v["status"] == "stopped" || v["status"] == "missing")
@@ -175,14 +192,17 @@ impl ops::Handler for Compute {
                 Ok(o) => Next::Moved(progress(&o)),
                 // Retries were exhausted for now; the engine tries again later.
                 Err(e @ (PluginError::Throttled(_) | PluginError::Unavailable(_))) => {
-                    Next::Later(step_error(e))
+                    Next::Later(step_error(&op.kind, e))
                 }
-                Err(e) => Next::Failed(step_error(e)),
+                Err(e) => Next::Failed(step_error(&op.kind, e)),
             },
         )
     }
 
     fn ended(&self, db: &Connection, op: &Op, how: Ended<'_>) -> Result<(), ApiError> {
+        if actions::KINDS.contains(&op.kind.as_str()) {
+            return actions::ended(db, op, how);
+        }
         let now = skyport_functions::now();
         match (op.kind.as_str(), how) {
             ("create", Ended::Succeeded(p)) => {
@@ -550,7 +570,7 @@ async fn admit(
         region: region.clone(),
         size: size.clone(),
         name: name.clone(),
-        admin_username: admin,
+        admin_username: admin.clone(),
         ssh_public_key: ssh,
         cloud_init,
         owner: server_id.clone(),
@@ -572,8 +592,8 @@ async fn admit(
             return Err(e);
         }
         db.execute(
-            "INSERT INTO servers (id, org_id, account_id, subscription_id, name, region, size, status, provider_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?)",
-            &[text(&server_id), text(org), text(&account), text(&sub), text(&name), text(&region), text(&size), text(&provider_id), int(now), int(now)],
+            "INSERT INTO servers (id, org_id, account_id, subscription_id, name, region, size, status, provider_id, admin_username, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?, ?)",
+            &[text(&server_id), text(org), text(&account), text(&sub), text(&name), text(&region), text(&size), text(&provider_id), text(&admin), int(now), int(now)],
         )?;
         let new = NewOp {
             id: op_id,
@@ -627,6 +647,20 @@ fn account_for(
     Ok(adopter)
 }
 
+/// Sizes as the API shows them, each with its on-demand price in `region`.
+fn sizes_json(sizes: &[Size], region: &str) -> Vec<Value> {
+    let prices = prices_endpoint();
+    sizes
+        .iter()
+        .map(|z| {
+            let price = plugin::hourly_price(&prices, region, &z.name).ok().flatten();
+            json!({ "name": z.name, "vcpus": z.vcpus, "memory_gb": z.memory_gb, "family": z.family,
+                "hourly_price": price.as_ref().map(|p| p.hourly), "currency": price.as_ref().map(|p| p.currency.clone()),
+                "monthly_estimate": price.as_ref().map(|p| (p.hourly * 730.0 * 100.0).round() / 100.0) })
+        })
+        .collect()
+}
+
 /// The refusal of a name a live server of the organization already has.
 fn name_taken(db: &Connection, org: &str, name: &str) -> Result<Option<ApiError>, ApiError> {
     let r = db.execute(
@@ -653,6 +687,11 @@ const ROUTES: &[Route] = &[
     ("GET", "api/v1/servers/*"),
     ("DELETE", "api/v1/servers/*"),
     ("POST", "api/v1/servers/*/retry"),
+    ("GET", "api/v1/servers/*/sizes"),
+    ("POST", "api/v1/servers/*/start"),
+    ("POST", "api/v1/servers/*/stop"),
+    ("POST", "api/v1/servers/*/restart"),
+    ("POST", "api/v1/servers/*/resize"),
     ("GET", "api/v1/operations"),
     ("GET", "api/v1/operations/*"),
 ];
@@ -698,19 +737,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let sizes = accounts::call(&db, &org, id, |s| plugin::list_sizes(s, sub, &region))
                 .await?
                 .map_err(accounts::plugin_error)?;
-            let prices = prices_endpoint();
-            let list: Vec<Value> = sizes
-                .iter()
-                .map(|z| {
-                    let price = plugin::hourly_price(&prices, &region, &z.name).ok().flatten();
-                    json!({ "name": z.name, "vcpus": z.vcpus, "memory_gb": z.memory_gb, "family": z.family,
-                        "hourly_price": price.as_ref().map(|p| p.hourly), "currency": price.as_ref().map(|p| p.currency.clone()),
-                        "monthly_estimate": price.as_ref().map(|p| (p.hourly * 730.0 * 100.0).round() / 100.0) })
-                })
-                .collect();
             Ok(json_response(
                 200,
-                &json!({ "region": region, "sizes": list }),
+                &json!({ "region": region, "sizes": sizes_json(&sizes, &region) }),
             ))
         }
         (Method::Post, ["api", "v1", "servers"]) => create(&db, &org, &req).await,
@@ -747,6 +776,11 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let key = required_key(&req)?;
             retry(&db, &org, &key, id).await
         }
+        (Method::Get, ["api", "v1", "servers", id, "sizes"]) => actions::sizes(&db, &org, id).await,
+        (
+            Method::Post,
+            ["api", "v1", "servers", id, kind @ ("start" | "stop" | "restart" | "resize")],
+        ) => actions::request(&db, &org, id, kind, &req).await,
         (Method::Delete, ["api", "v1", "servers", id]) => {
             check_id(id, "server")?;
             let r = db.execute(
@@ -758,7 +792,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             }
             // One piece of work on a server at a time: a deletion asked for
             // again is the same deletion, and none starts while the server
-            // is still being made (or its failed attempt cleaned up).
+            // is still being made (or its failed attempt cleaned up, or an
+            // action runs on it).
             let running = db.execute(
                 "SELECT id, kind FROM operations WHERE subject_id = ? AND org_id = ? AND status = 'running' ORDER BY created_at LIMIT 1",
                 &[text(id), text(&org)],
@@ -767,15 +802,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 (Some(op), Some(kind)) if kind == "delete" => {
                     return Ok(json_response(202, &operation_json(&db, &op)?))
                 }
-                (Some(op), Some(_)) => {
-                    return Err(ApiError::new(
-                        409,
-                        "server_busy",
-                        "The server is still being created or cleaned up.",
-                        "Wait until that finishes (follow the operation), then delete it.",
-                    )
-                    .with("operation_id", json!(op)))
-                }
+                (Some(op), Some(kind)) => return Err(actions::busy(&op, &kind)),
                 _ => {}
             }
             let provider_id = get_text(&r, 0, "provider_id").unwrap_or_default();

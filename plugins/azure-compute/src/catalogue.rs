@@ -4,9 +4,9 @@ use azure_arm::{ArmError, Request, Transport};
 use serde_json::Value;
 
 use crate::exports::skyport::compute::compute::{
-    Guest, Operation, Price, Region, ServerSpec, ServerStatus, Size,
+    Guest, Operation, PowerAction, Price, Region, ServerSpec, ServerStatus, Size,
 };
-use crate::{steps, with_arm, Plugin};
+use crate::{actions, steps, with_arm, Plugin};
 use azure_arm::contract::types::{self as wit, Session};
 use azure_arm::names::{self, Name};
 
@@ -36,7 +36,7 @@ fn fail(status: u16, code: &str, message: String, target: Option<&str>) -> ArmEr
 }
 
 /// The VM SKUs offered in `region`, with whether the subscription may use each.
-fn skus(
+pub(crate) fn skus(
     arm: &azure_arm::Arm<'_, azure_arm::spin_transport::SpinTransport>,
     scope: &str,
     region: &str,
@@ -414,6 +414,34 @@ impl Guest for Plugin {
         owner: String,
     ) -> Result<ServerStatus, wit::Error> {
         with_arm(&session, |arm| steps::inspect(arm, &server_id, &owner))
+    }
+
+    fn power_server(
+        _session: Session,
+        server_id: String,
+        owner: String,
+        action: PowerAction,
+    ) -> Result<Operation, wit::Error> {
+        actions::plan_power(&server_id, &owner, action)
+    }
+
+    fn resize_sizes(
+        session: Session,
+        server_id: String,
+        owner: String,
+    ) -> Result<Vec<Size>, wit::Error> {
+        with_arm(&session, |arm| {
+            actions::resize_sizes(arm, &server_id, &owner)
+        })
+    }
+
+    fn resize_server(
+        _session: Session,
+        server_id: String,
+        owner: String,
+        size: String,
+    ) -> Result<Operation, wit::Error> {
+        actions::plan_resize(&server_id, &owner, &size)
     }
 
     fn advance(session: Session, token: String) -> Result<Operation, wit::Error> {

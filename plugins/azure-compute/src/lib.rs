@@ -2,8 +2,10 @@
 //! resource group of its own holding a virtual network, a static Standard
 //! public IP, a security group open on 22/80/443, a NIC and an Ubuntu LTS VM
 //! with SSH-key login only; `steps.rs` walks them one idempotent PUT at a
-//! time, and deleting a server deletes its group.
+//! time, deleting a server deletes its group, and `actions.rs` powers and
+//! resizes the VM.
 
+mod actions;
 mod catalogue;
 mod steps;
 

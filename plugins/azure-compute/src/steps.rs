@@ -262,13 +262,13 @@ fn check_group_is_ours(
 }
 
 /// The state of the long-running operation at `url`.
-enum Poll {
+pub(crate) enum Poll {
     Running,
     Done,
     Failed(ArmError),
 }
 
-fn poll(
+pub(crate) fn poll(
     arm: &Arm<'_, azure_arm::spin_transport::SpinTransport>,
     url: &str,
 ) -> Result<Poll, ArmError> {
@@ -421,6 +421,9 @@ pub fn advance(session: &Session, token: &str) -> Result<Operation, wit::Error> 
         })
     })?;
     with_arm(session, |arm| {
+        if t["kind"] == "power" || t["kind"] == "resize" {
+            return crate::actions::advance(arm, t);
+        }
         if let Some(url) = t["poll"].as_str().map(str::to_string) {
             match poll(arm, &url)? {
                 Poll::Running => return Ok(operation(&t, false, None)),
