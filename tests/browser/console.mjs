@@ -1,7 +1,14 @@
 // Clicks through Skyport's console in Debian's Chromium, driven by
-// playwright-core: connect, deny, expire and reconnect, a server, backup
-// storage, DNS. Usage: node console.mjs <app url> <api key> <emulator url> <screenshot dir>
+// playwright-core: connect, deny, expire and reconnect, a server stopped,
+// started, resized and restarted, backup storage, DNS, account detail;
+// axe-core on every screen, and every screen at 375 px. Usage: node console.mjs <app url> <api key> <emulator url> <screenshot dir>
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+
+// axe-core's source, evaluated in the page (the console's CSP admits no
+// injected <script>, and the check must not loosen it).
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const [base, apiKey, sim, shots] = process.argv.slice(2);
 const step = (name) => console.log(`• ${name}`);
@@ -22,6 +29,22 @@ let current = "start";
 
 async function shot(name) {
   if (shots) await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+// axe-core on the screen as it is: serious and critical violations are
+// collected (all screens are checked before the run fails), and at a narrow
+// width nothing may scroll sideways.
+const violations = [];
+async function audit(screen) {
+  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(axeSource);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`);
+  });
+  for (const f of found) violations.push(`${screen}: ${f}`);
+  const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  if (scroll > width) violations.push(`${screen}: the page is ${scroll}px wide in a ${width}px window`);
 }
 
 async function popupDecision(decision) {
@@ -49,6 +72,23 @@ try {
   const badges = await page.$$eval("[data-account] .badge", (b) => b.map((x) => x.textContent));
   if (badges.join(",") !== "Compute,Storage,DNS") throw new Error(`badges: ${badges}`);
   await shot("accounts");
+  await audit("accounts");
+
+  current = "the Add Account menu by keyboard";
+  step(current);
+  await page.click("#add-account");
+  if ((await page.evaluate(() => document.activeElement.id)) !== "connect-azure") throw new Error("the open menu must have the focus");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("#add-menu", { state: "hidden" });
+  if ((await page.evaluate(() => document.activeElement.id)) !== "add-account") throw new Error("Escape must give the focus back to the menu button");
+
+  current = "a sign-in window closed before it answered";
+  step(current);
+  await page.click("#add-account");
+  const [popup] = await Promise.all([context.waitForEvent("page"), page.click("#connect-azure")]);
+  await page.waitForSelector("#notice-title:has-text('Signing in with Microsoft')");
+  await popup.close();
+  await page.waitForSelector("#notice-title:has-text('Sign-in window closed')");
 
   current = "deny";
   step(current);
@@ -78,12 +118,34 @@ try {
   await page.fill("#server-name", "web1");
   await page.fill("#server-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHb0c2t5cG9ydA== me@host");
   await shot("servers");
+  await audit("servers");
   // A double click submits once: one key per form, the button disabled in flight.
   await page.dblclick("#server-form button[type=submit]");
   await page.waitForSelector("#notice-title:has-text('Server ready')", { timeout: 180000 });
   await page.waitForSelector("[data-server] .ip");
   const servers = await page.$$eval("[data-server]", (s) => s.length);
   if (servers !== 1) throw new Error(`a double click made ${servers} servers`);
+
+  current = "stop, start, resize and restart the server";
+  step(current);
+  const confirmYes = async () => { await page.waitForSelector("#confirm[open]"); await page.click("#confirm-yes"); };
+  await page.click("[data-server] button.stop");
+  await confirmYes();
+  await page.waitForSelector("#notice-title:has-text('web1 stopped')", { timeout: 120000 });
+  await page.waitForSelector("[data-server] .status.stopped");
+  await page.click("[data-server] button.start");
+  await page.waitForSelector("#notice-title:has-text('web1 started')", { timeout: 120000 });
+  await page.waitForSelector("[data-server] .status.running");
+  await page.click("[data-server] button.resize");
+  await page.waitForSelector(".resize-form select option[value='Standard_B2ms']", { state: "attached" });
+  await page.selectOption(".resize-form select", "Standard_B2ms");
+  await shot("server-resize");
+  await page.click(".resize-form button[type=submit]");
+  await page.waitForSelector("#notice-title:has-text('web1 resized')", { timeout: 120000 });
+  await page.waitForSelector("[data-server]:has-text('Standard_B2ms') .status.running");
+  await page.click("[data-server] button.restart");
+  await confirmYes();
+  await page.waitForSelector("#notice-title:has-text('web1 restarted')", { timeout: 120000 });
 
   current = "backup storage quick setup";
   step(current);
@@ -92,6 +154,7 @@ try {
   await page.click("#storage-form button[type=submit]");
   await page.waitForSelector("#storage-verified", { timeout: 120000 });
   await shot("storage");
+  await audit("storage");
 
   current = "DNS quick setup and a record";
   step(current);
@@ -105,7 +168,33 @@ try {
   await page.fill("#record-value", "203.0.113.10");
   await page.click("#record-form button[type=submit]");
   await page.waitForSelector("[data-record='A www']");
+
+  current = "DNS: the apex, a name that exists, delete, a hostname, a reload";
+  step(current);
+  await page.selectOption("#record-type", "TXT");
+  await page.fill("#record-name", "@");
+  await page.fill("#record-value", "v=spf1 -all");
+  await page.click("#record-form button[type=submit]");
+  await page.waitForSelector("[data-record='TXT @']");
+  // Saving a name that exists asks first, and replaces only when told to.
+  await page.selectOption("#record-type", "A");
+  await page.fill("#record-name", "www");
+  await page.fill("#record-value", "203.0.113.20\n203.0.113.21");
+  await page.click("#record-form button[type=submit]");
+  await page.waitForSelector("#confirm[open] #confirm-text:has-text('already exists')");
+  await page.click("#confirm-yes");
+  await page.waitForSelector("[data-record='A www']:has-text('203.0.113.21')");
+  await page.click("[data-record='TXT @'] button.delete");
+  await page.waitForSelector("#confirm[open]");
+  await page.click("#confirm-yes");
+  await page.waitForSelector("[data-record='TXT @']", { state: "detached" });
+  await page.fill("#hostname-name", "app");
+  await page.click("#hostname-form button[type=submit]");
+  await page.waitForSelector("[data-record='A app']");
+  await page.reload();
+  await page.waitForSelector("[data-record='A app']");
   await shot("dns");
+  await audit("dns");
 
   current = "the activity feed";
   step(current);
@@ -113,13 +202,33 @@ try {
   await page.waitForSelector("[data-event='server.ready']");
   await page.waitForSelector("[data-event='account.connected']");
   await shot("activity");
+  await audit("activity");
 
   current = "a narrow screen";
   step(current);
-  await page.setViewportSize({ width: 390, height: 800 });
+  await page.setViewportSize({ width: 375, height: 800 });
+  for (const [screen, ready] of [["accounts", "[data-account]"], ["servers", "[data-server]"], ["storage", "#target-list li"], ["dns", "#dns-account option"], ["activity", "[data-event]"]]) {
+    await page.click(`#nav-${screen}`);
+    await page.waitForSelector(ready, { state: "attached" });
+    await shot(`${screen}-narrow`);
+    await audit(`${screen} at 375 px`);
+  }
+
+  current = "account detail and registering a provider";
+  step(current);
+  await page.setViewportSize({ width: 1100, height: 900 });
   await page.click("#nav-accounts");
-  await page.waitForSelector("[data-account]");
-  await shot("accounts-narrow");
+  const subscription = await page.getAttribute("[data-account] [data-subscription]", "data-subscription");
+  await command({ action: "set_provider", subscription, namespace: "Microsoft.Storage", state: "NotRegistered" });
+  await page.click("[data-account] button.refresh");
+  await page.click("[data-account] details summary");
+  await page.waitForSelector("[data-account] details[open] .providers:has-text('Microsoft.Compute: registered')");
+  await shot("account-detail");
+  await audit("account detail");
+  await page.click("[data-account] button.register");
+  await page.waitForSelector("#notice-title:has-text('Registering Microsoft.Storage')");
+
+  if (violations.length) throw new Error(`accessibility and layout:\n${violations.join("\n")}`);
   console.log("console: all steps passed");
 } catch (e) {
   console.error(`console: failed at "${current}": ${e.message}`);

@@ -51,7 +51,27 @@ async function every(path, field) {
   return items;
 }
 
-function fail(e) { notice(e.message ? e.message.split(":")[0] : "Failed", e.message, e.remedy, true); }
+// The console speaks to people: where an API error's words are written for
+// programs (an endpoint, a header), it says what to do here instead.
+const consoleRemedies = {
+  provider_not_registered: "Register it from Cloud Accounts › Details › Register (or in the Azure portal: Subscriptions › Resource providers), then try again.",
+  unauthenticated: "Sign in again with an API key of your organization.",
+  key_revoked: "Sign in again with a key that is still valid.",
+  invalid_input: "Check what you entered and try again.",
+  not_found: "It may have been removed meanwhile: reload the page.",
+};
+
+const failTitles = { 400: "Please check what you entered", 401: "Please sign in again", 403: "Not allowed", 404: "Not found", 409: "Not possible right now", 412: "Changed meanwhile", 413: "Too large" };
+
+// A failure as a notice: a title that does not repeat the message, the
+// message, and what to do.
+function fail(e) {
+  let title = failTitles[e.status] || (e.status >= 500 ? "Something went wrong" : "That did not work");
+  let message = e.message || "";
+  const colon = message.indexOf(": ");
+  if (colon > 0 && colon < 60) { title = message.slice(0, colon); message = message.slice(colon + 2); }
+  notice(title, message, consoleRemedies[e.code] || e.remedy, true);
+}
 
 // ---- Cloud Accounts -------------------------------------------------------
 
@@ -60,7 +80,10 @@ let accounts = [];
 async function loadAccounts() {
   accounts = await every("/api/v1/accounts", "accounts");
   const list = $("account-list");
+  // A redraw keeps the details someone opened open.
+  const open = new Set([...list.querySelectorAll("details[open]")].map((d) => d.closest("[data-account]").dataset.account));
   list.replaceChildren(...accounts.map(accountCard));
+  for (const li of list.querySelectorAll("[data-account]")) if (open.has(li.dataset.account)) li.querySelector("details").open = true;
   $("no-accounts").hidden = accounts.length > 0;
   fillAccountSelects();
 }
@@ -72,14 +95,40 @@ function accountCard(a) {
     ? el("ul", { class: "reason" }, ...a.badges_withheld.map((w) => el("li", {}, `${w.capability}: ${w.reason}`))) : null;
   const reason = a.status !== "Active" && a.status_reason ? el("p", { class: "reason" }, `Why: ${a.status_reason}`) : null;
   const actions = el("p", {},
-    el("button", { class: "refresh", "aria-label": "Refresh", onclick: () => refresh(a.id) }, "↻ Refresh"), " ",
+    el("button", { class: "refresh", "aria-label": `Refresh the account of ${a.user.name || a.user.id}`, onclick: () => refresh(a.id) }, "↻ Refresh"), " ",
     a.status === "Expired" ? el("button", { class: "reconnect primary", onclick: () => connect(a.id) }, "Reconnect") : null, " ",
-    el("button", { class: "delete", onclick: () => remove(a) }, "Delete"));
+    el("button", { class: "delete", "aria-label": `Delete the account of ${a.user.name || a.user.id}`, onclick: () => remove(a) }, "Delete"));
   return el("li", { "data-account": a.id },
     el("strong", {}, a.user.name || a.user.id), " · Microsoft Azure · ",
     el("span", { class: `status ${a.status}` }, a.status),
     el("p", { class: "hint" }, `${a.subscriptions.length} subscription(s) · last checked ${when}`),
-    badges, withheld, reason, actions);
+    badges, withheld, reason, accountDetail(a), actions);
+}
+
+// The account in full: its directory, who signed in, and per subscription
+// its state, the user's role and each resource provider, with Register for
+// one that is not registered.
+function accountDetail(a) {
+  const sub = (s) => el("li", { "data-subscription": s.id },
+    el("strong", {}, s.name), ` · ${s.state} · your role: ${s.role || "none that can create resources"}`,
+    el("ul", { class: "providers" }, ...s.providers.map((p) => el("li", {}, `${p.namespace}: ${{ Registered: "registered", NotRegistered: "not registered", Registering: "registering…", Unregistered: "not registered" }[p.state] || p.state} `,
+      p.state === "NotRegistered" && a.status === "Active"
+        ? el("button", { class: "register", "aria-label": `Register ${p.namespace} in ${s.name}`, onclick: (ev) => register(a, s, p.namespace, ev.currentTarget) }, "Register")
+        : null))));
+  return el("details", { class: "account-detail" }, el("summary", {}, "Details"),
+    el("p", {}, `Directory (tenant): ${a.tenant_id}`),
+    el("p", {}, `Signed in as ${a.user.name || "(no name)"} · user id ${a.user.id}`),
+    el("p", {}, `Connected ${new Date(a.created_at * 1000).toLocaleString()}`),
+    el("ul", { class: "subscriptions", "aria-label": "Subscriptions" }, ...a.subscriptions.map(sub)));
+}
+
+async function register(a, s, namespace, button) {
+  button.disabled = true;
+  try {
+    const r = await api("POST", `/api/v1/accounts/${a.id}/subscriptions/${s.id}/providers/${namespace}/register`);
+    notice(`Registering ${namespace}`, `Azure is registering ${namespace} in ${s.name} (${r.provider.state}). It takes a few minutes; refresh the account to see it done.`, "");
+  } catch (e) { fail(e); }
+  await loadAccounts().catch(fail);
 }
 
 async function refresh(id) {
@@ -92,14 +141,26 @@ async function connect(reconnectId) {
   try {
     const started = reconnectId ? await api("POST", `/api/v1/accounts/${reconnectId}/reconnect`) : await api("POST", "/api/v1/accounts/azure/connect");
     const popup = window.open(started.popup_url, "skyport-connect", "width=520,height=680");
-    if (!popup) { window.location.href = started.popup_url; }
+    if (!popup) { window.location.href = started.popup_url; return; }
+    // Say what is happening while the popup is open, and if it is closed
+    // before it answered, say that too.
+    signInAnswered = false;
+    notice("Signing in with Microsoft…", "Finish in the window that opened: sign in, then Accept.", "");
+    const watch = setInterval(() => {
+      if (!popup.closed) return;
+      clearInterval(watch);
+      if (!signInAnswered) notice("Sign-in window closed", "The sign-in was not finished, so nothing was connected.", "Click Add Account › Microsoft Azure to try again.");
+    }, 500);
   } catch (e) { fail(e); }
 }
+
+let signInAnswered = false;
 
 // The sign-in popup reports back; a finished sign-in is a claim this window
 // redeems with its own API key, so a sign-in lands only in this organization.
 window.addEventListener("message", async (ev) => {
   if (ev.origin !== window.location.origin || !ev.data || ev.data.type !== "skyport:azure-connect") return;
+  signInAnswered = true;
   const d = ev.data;
   if (d.outcome === "signed_in" && d.details && d.details.claim) {
     try {
@@ -112,7 +173,7 @@ window.addEventListener("message", async (ev) => {
   }
   notice(d.title, d.message, d.remedy, true);
   if (d.details && d.details.admin_consent_url) {
-    $("notice").append(el("p", {}, el("a", { href: d.details.admin_consent_url, id: "admin-consent-link" }, "Admin consent link")));
+    $("notice").append(el("p", {}, el("a", { href: d.details.admin_consent_url, id: "admin-consent-link", target: "_blank", rel: "noopener noreferrer" }, "Admin consent link (opens in a new tab)")));
   }
   loadAccounts().catch(fail);
 });
@@ -135,10 +196,11 @@ async function remove(a) {
   await loadAccounts().catch(fail);
 }
 
-function confirmDialog(text) {
+function confirmDialog(text, yes) {
   return new Promise((resolve) => {
     const d = $("confirm");
     $("confirm-text").textContent = text;
+    $("confirm-yes").textContent = yes || "Delete";
     const done = (v) => { d.close(); resolve(v); };
     $("confirm-yes").onclick = () => done(true);
     $("confirm-no").onclick = () => done(false);
@@ -170,11 +232,78 @@ async function loadServers() {
   $("server-list").replaceChildren(...servers.map((s) => el("li", { "data-server": s.id },
     el("strong", {}, s.name), ` · ${s.region} · ${s.size} · `, el("span", { class: `status ${s.status}` }, s.status),
     s.public_ip ? el("p", { class: "ip" }, `Public IP: ${s.public_ip}`) : null,
+    s.ssh_command ? el("p", { class: "ssh" }, "Log in: ", el("code", {}, s.ssh_command), " ",
+      el("button", { class: "copy", "aria-label": `Copy the SSH command for ${s.name}`, onclick: (ev) => copyText(s.ssh_command, ev.currentTarget) }, "Copy")) : null,
+    el("p", { class: "hint" }, `Admin user ${s.admin_username} · created ${new Date(s.created_at * 1000).toLocaleString()}`),
     s.error ? el("p", { class: "reason" }, `Why: ${s.error.step ? `${s.error.step}: ` : ""}${s.error.message} ${s.error.remedy || ""}`) : null,
-    s.status === "stopped" ? el("p", { class: "reason" }, `${s.status_reason || "Stopped"} outside Skyport. Start it in the Azure portal, or delete it here.`) : null,
+    s.status === "stopped" ? el("p", { class: "reason" }, `${s.status_reason || "Stopped"}. A stopped server's compute is not billed; its disk and IP address are.`) : null,
     s.status === "missing" ? el("p", { class: "reason" }, `${s.status_reason || "Gone"}: it was deleted outside Skyport. Delete it here to remove it from the list.`) : null,
-    s.status === "failed" ? el("button", { class: "retry", onclick: (ev) => retryServer(s, ev.currentTarget) }, "Retry") : null,
-    el("button", { class: "delete", onclick: () => deleteServer(s) }, "Delete"))));
+    s.status === "failed" ? el("button", { class: "retry", "aria-label": `Retry ${s.name}`, onclick: (ev) => retryServer(s, ev.currentTarget) }, "Retry") : null,
+    s.status === "stopped" ? actionButton(s, "start", "Start") : null,
+    s.status === "running" ? actionButton(s, "stop", "Stop") : null,
+    s.status === "running" ? actionButton(s, "restart", "Restart") : null,
+    s.status === "running" || s.status === "stopped" ? el("button", { class: "resize", "aria-label": `Resize ${s.name}`, "aria-expanded": "false", onclick: (ev) => openResize(s, ev.currentTarget) }, "Resize") : null,
+    el("button", { class: "delete", "aria-label": `Delete ${s.name}`, onclick: () => deleteServer(s) }, "Delete"))));
+}
+
+async function copyText(text, button) {
+  try { await navigator.clipboard.writeText(text); button.textContent = "Copied"; }
+  catch (_) { button.textContent = "Select and copy it"; }
+  setTimeout(() => { button.textContent = "Copy"; }, 2000);
+}
+
+// What each action says before, while and after it runs.
+const actionWords = {
+  start: { confirm: null, done: (n) => [`${n} started`, `${n} is running again.`] },
+  stop: { confirm: (n) => `Stop ${n}? Azure deallocates it: its compute is no longer billed, its disk and IP address stay (and are billed), and it is unreachable until you start it.`, done: (n) => [`${n} stopped`, `${n} is stopped and deallocated.`] },
+  restart: { confirm: (n) => `Restart ${n}? It is unreachable for a minute or two.`, done: (n) => [`${n} restarted`, `${n} is running again.`] },
+  resize: { confirm: null, done: (n, size) => [`${n} resized`, `${n} is now ${size}.`] },
+};
+
+function actionButton(s, action, label) {
+  return el("button", { class: action, "aria-label": `${label} ${s.name}`, onclick: (ev) => serverAction(s, action, ev.currentTarget) }, label);
+}
+
+async function serverAction(s, action, button, body) {
+  const words = actionWords[action];
+  if (words.confirm && !(await confirmDialog(words.confirm(s.name), button ? button.textContent : "OK"))) return;
+  if (button) button.disabled = true;
+  $("server-progress").hidden = false;
+  try {
+    const op = await api("POST", `/api/v1/servers/${s.id}/${action}`, body || {});
+    const done = await follow(op.id, $("server-progress-bar"), $("server-step"));
+    if (done.status === "succeeded") notice(...words.done(s.name, body && body.size), "");
+    else notice(`${s.name}: ${action} failed`, done.error.message, done.error.remedy, true);
+  } catch (e) { fail(e); }
+  finally { if (button) button.disabled = false; }
+  await loadServers().catch(fail);
+}
+
+// The resize picker, inside the server's card: the sizes that server can
+// take, each with its price, and a button to apply one.
+async function openResize(s, button) {
+  const card = button.closest("li");
+  const open = card.querySelector(".resize-form");
+  if (open) { open.remove(); button.setAttribute("aria-expanded", "false"); return; }
+  button.setAttribute("aria-expanded", "true");
+  const id = `resize-${s.id}`;
+  const select = el("select", { id, required: "" }, el("option", { value: "" }, "Loading sizes…"));
+  const form = el("form", { class: "resize-form" },
+    el("label", { for: id }, `New size for ${s.name} (now ${s.size})`), select,
+    el("p", { class: "hint" }, s.status === "running" ? "Azure restarts the server to resize it." : ""),
+    el("button", { type: "submit" }, "Apply size"));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    if (!select.value) return;
+    serverAction(s, "resize", form.querySelector("button"), { size: select.value });
+  });
+  button.after(form);
+  try {
+    const sizes = (await api("GET", `/api/v1/servers/${s.id}/sizes`)).sizes;
+    select.replaceChildren(...sizes.map((z) => el("option", { value: z.name },
+      `${z.name} — ${z.vcpus} vCPU, ${z.memory_gb} GB${z.monthly_estimate != null ? ` — about ${z.monthly_estimate} ${z.currency}/month` : ""}`)));
+    select.focus();
+  } catch (e) { form.remove(); button.setAttribute("aria-expanded", "false"); fail(e); }
 }
 
 async function retryServer(s, button) {
@@ -272,6 +401,34 @@ async function loadTargets() {
   $("target-list").replaceChildren(...targets.map((t) => el("li", {}, el("strong", {}, `${t.storage_account}/${t.container}`), el("p", { class: "hint" }, `${t.endpoint} · verified`))));
 }
 
+// The quick setup picks from what exists: regions the subscription can use,
+// and its storage accounts with their containers (or a new account).
+let storageAccounts = [];
+async function loadStorageChoices() {
+  const { account, sub } = pick("storage-account");
+  if (!account) return;
+  const keepRegion = $("storage-region").value || "westeurope";
+  const [regions, existing] = await Promise.all([
+    api("GET", `/api/v1/accounts/${account}/subscriptions/${sub}/compute/regions`),
+    api("GET", `/api/v1/accounts/${account}/subscriptions/${sub}/storage/accounts`),
+  ]);
+  $("storage-region").replaceChildren(...regions.regions.map((r) => el("option", { value: r.name }, r.display_name)));
+  if (regions.regions.some((r) => r.name === keepRegion)) $("storage-region").value = keepRegion;
+  storageAccounts = existing.storage_accounts;
+  $("storage-existing").replaceChildren(el("option", { value: "" }, "A new storage account"),
+    ...storageAccounts.map((a) => el("option", { value: a.name }, `${a.name} (${a.region})`)));
+  chooseStorageAccount();
+}
+
+function chooseStorageAccount() {
+  const a = storageAccounts.find((x) => x.name === $("storage-existing").value);
+  $("storage-name").readOnly = !!a;
+  $("storage-region").disabled = !!a;
+  if (a) { $("storage-name").value = a.name; $("storage-region").value = a.region; }
+  $("storage-containers").replaceChildren(...(a ? a.containers : []).map((c) => el("option", { value: c })));
+  $("storage-new-hint").hidden = !!a;
+}
+
 async function setupStorage(ev) {
   ev.preventDefault();
   const { account, sub } = pick("storage-account");
@@ -300,33 +457,97 @@ async function loadZones() {
 async function chooseZone(account, z) {
   try {
     const d = await api("POST", "/api/v1/dns/domains", { account_id: account, zone_id: z.id });
-    domain = d.domain;
-    $("domain").hidden = false;
-    $("domain-name").textContent = d.domain;
-    $("name-servers").textContent = d.name_servers.join(", ");
-    await loadRecords();
+    await showDomain(d.domain, d.name_servers);
   } catch (e) { fail(e); }
+}
+
+// The chosen domain stays chosen across reloads of this tab.
+async function showDomain(name, nameServers) {
+  domain = name;
+  sessionStorage.setItem("skyport-domain", name);
+  $("domain").hidden = false;
+  $("domain-name").textContent = name;
+  $("name-servers").replaceChildren(...nameServers.map((n) => el("li", {}, el("code", {}, n))));
+  $("delegation").textContent = `For the records below to answer on the internet, ${name} must be delegated to Azure DNS: at the registrar where you bought ${name}, set its name servers to the ones listed here (they are the zone's NS records, which Azure manages along with its SOA).`;
+  await Promise.all([loadRecords(), loadHostnameServers()]);
+}
+
+async function restoreDomain() {
+  const name = sessionStorage.getItem("skyport-domain");
+  if (!name || domain === name) return;
+  try {
+    const d = await api("GET", `/api/v1/dns/domains/${encodeURIComponent(name)}`);
+    await showDomain(name, d.name_servers || []);
+  } catch (_) { sessionStorage.removeItem("skyport-domain"); }
 }
 
 async function loadRecords() {
   const records = await every(`/api/v1/dns/domains/${domain}/records`, "records");
   $("record-list").replaceChildren(...records.map((r) => el("tr", { "data-record": `${r.type} ${r.name}` },
-    el("td", {}, r.type), el("td", {}, r.name), el("td", {}, r.values.join(", ")), el("td", {}, String(r.ttl)),
-    el("td", {}, el("button", { class: "delete", "aria-label": `Delete ${r.type} ${r.name}`, onclick: () => deleteRecord(r) }, "Delete")))));
+    el("td", {}, r.type), el("td", {}, r.name === "@" ? `@ (${domain})` : r.name), el("td", {}, r.values.join(", ")), el("td", {}, String(r.ttl)),
+    el("td", {}, el("button", { class: "edit", "aria-label": `Edit ${r.type} ${r.name}`, onclick: () => editRecord(r) }, "Edit"), " ",
+      el("button", { class: "delete", "aria-label": `Delete ${r.type} ${r.name}`, onclick: () => deleteRecord(r) }, "Delete")))));
+}
+
+// Editing fills the form with the record and remembers its version, so
+// saving replaces exactly what was shown.
+function editRecord(r) {
+  $("record-type").value = r.type;
+  $("record-name").value = r.name;
+  $("record-value").value = r.values.join("\n");
+  $("record-ttl").value = r.ttl;
+  $("record-form").dataset.etag = r.etag;
+  $("record-form").dataset.editing = `${r.type} ${r.name}`;
+  $("record-name").focus();
 }
 
 async function saveRecord(ev) {
   ev.preventDefault();
+  const form = $("record-form");
+  const type = $("record-type").value;
+  const name = $("record-name").value.trim() || "@";
+  const values = $("record-value").value.split(/[\n,]+/).map((v) => v.trim()).filter(Boolean);
+  const ttl = Number($("record-ttl").value) || 300;
+  const path = `/api/v1/dns/domains/${domain}/records/${type}/${encodeURIComponent(name)}`;
+  // A new record never replaces one of the same name unasked; an edited one
+  // replaces only the version that was shown.
+  const editing = form.dataset.editing === `${type} ${name}` && form.dataset.etag;
+  const condition = editing ? { "if-match": form.dataset.etag } : { "if-none-match": "*" };
   try {
-    await api("PUT", `/api/v1/dns/domains/${domain}/records/${$("record-type").value}/${encodeURIComponent($("record-name").value)}`, { ttl: 300, values: [$("record-value").value] });
-    notice("Record saved", `${$("record-type").value} ${$("record-name").value}`, "");
+    try { await api("PUT", path, { ttl, values }, condition); }
+    catch (e) {
+      if (e.code !== "record_changed") throw e;
+      const what = editing ? `The ${type} record ${name} was changed since you opened it.` : `A ${type} record named ${name} already exists.`;
+      if (!(await confirmDialog(`${what} Replace it with ${values.join(", ")}?`, "Replace"))) return;
+      await api("PUT", path, { ttl, values }, { "if-match": "*" });
+    }
+    delete form.dataset.etag; delete form.dataset.editing;
+    notice("Record saved", `${type} ${name} → ${values.join(", ")}`, "");
   } catch (e) { fail(e); }
   await loadRecords().catch(fail);
 }
 
 async function deleteRecord(r) {
-  try { await api("DELETE", `/api/v1/dns/domains/${domain}/records/${r.type}/${encodeURIComponent(r.name)}`, null, { "if-match": r.etag }); }
+  if (!(await confirmDialog(`Delete the ${r.type} record ${r.name} (${r.values.join(", ")})?`))) return;
+  try { await api("DELETE", `/api/v1/dns/domains/${domain}/records/${r.type}/${encodeURIComponent(r.name)}`, null, { "if-match": r.etag }); notice("Record deleted", `${r.type} ${r.name}`, ""); }
   catch (e) { fail(e); }
+  await loadRecords().catch(fail);
+}
+
+// Point a hostname of the domain at one of the organization's servers.
+async function loadHostnameServers() {
+  const servers = (await every("/api/v1/servers", "servers")).filter((s) => s.public_ip);
+  $("hostname-server").replaceChildren(...servers.map((s) => el("option", { value: s.id }, `${s.name} (${s.public_ip})`)));
+  $("hostname-form").hidden = servers.length === 0;
+}
+
+async function pointHostname(ev) {
+  ev.preventDefault();
+  const name = $("hostname-name").value.trim() || "@";
+  try {
+    await api("PUT", `/api/v1/dns/domains/${domain}/hostnames/${encodeURIComponent(name)}`, { server_id: $("hostname-server").value });
+    notice("Hostname set", `${name === "@" ? domain : `${name}.${domain}`} now points at ${$("hostname-server").selectedOptions[0].textContent}.`, "");
+  } catch (e) { fail(e); }
   await loadRecords().catch(fail);
 }
 
@@ -345,10 +566,33 @@ async function refreshVisible() {
   if (document.hidden || !key()) return;
   const screen = location.hash.slice(1) || "accounts";
   try {
-    if (screen === "accounts") await loadAccounts();
-    if (screen === "servers") await loadServers();
+    if (screen === "accounts" && !$("account-list").contains(document.activeElement)) await loadAccounts();
+    // Not while someone is working in the list: a redraw would close an open
+    // resize picker and drop the keyboard focus.
+    const busy = document.querySelector(".resize-form") || $("server-list").contains(document.activeElement);
+    if (screen === "servers" && !busy) await loadServers();
     if (screen === "activity") await loadActivity();
   } catch (_) { /* the next tick tries again; errors show on user actions */ }
+}
+
+// ---- The Add Account menu: a menu button, by mouse or keyboard -----------
+
+function toggleAddMenu(open) {
+  const m = $("add-menu");
+  const show = open === undefined ? m.hidden : open;
+  m.hidden = !show;
+  $("add-account").setAttribute("aria-expanded", String(show));
+  if (show) m.querySelector("[role=menuitem]").focus();
+}
+
+function addMenuKeys(ev) {
+  const items = [...$("add-menu").querySelectorAll("[role=menuitem]")];
+  const at = items.indexOf(document.activeElement);
+  if (ev.key === "Escape") { ev.preventDefault(); toggleAddMenu(false); $("add-account").focus(); }
+  else if (ev.key === "ArrowDown") { ev.preventDefault(); items[(at + 1) % items.length].focus(); }
+  else if (ev.key === "ArrowUp") { ev.preventDefault(); items[(at - 1 + items.length) % items.length].focus(); }
+  else if (ev.key === "Home") { ev.preventDefault(); items[0].focus(); }
+  else if (ev.key === "End") { ev.preventDefault(); items[items.length - 1].focus(); }
 }
 
 // ---- Routing ---------------------------------------------------------------
@@ -364,26 +608,37 @@ async function route() {
     $(`nav-${s}`).toggleAttribute("aria-current", s === screen);
     if (s === screen) $(`nav-${s}`).setAttribute("aria-current", "page");
   }
+  // A notice belongs to the screen it was given on.
+  $("notice").hidden = true;
   if (!signedIn) { $("api-key").focus(); return; }
+  // Focus follows the screen, so keyboard and screen-reader users land on
+  // what they asked for instead of the top of the page.
+  const heading = $(screen).querySelector("h2");
+  if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
   try {
     await loadAccounts();
     if (screen === "servers") { await loadServers(); await loadRegions(); }
-    if (screen === "storage") await loadTargets();
+    if (screen === "storage") { await loadTargets(); await loadStorageChoices(); }
+    if (screen === "dns") await restoreDomain();
     if (screen === "activity") await loadActivity();
   } catch (e) { fail(e); }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   $("signin-form").addEventListener("submit", (ev) => { ev.preventDefault(); sessionStorage.setItem("skyport-api-key", $("api-key").value.trim()); route(); });
-  $("add-account").addEventListener("click", () => { const m = $("add-menu"); m.hidden = !m.hidden; $("add-account").setAttribute("aria-expanded", String(!m.hidden)); });
-  $("connect-azure").addEventListener("click", () => { $("add-menu").hidden = true; connect(null); });
+  $("add-account").addEventListener("click", () => toggleAddMenu());
+  $("add-menu").addEventListener("keydown", addMenuKeys);
+  $("connect-azure").addEventListener("click", () => { toggleAddMenu(false); connect(null); });
   $("server-form").addEventListener("submit", createServer);
   $("server-account").addEventListener("change", () => loadRegions().catch(fail));
   $("server-region").addEventListener("change", () => loadSizes().catch(fail));
   $("server-size").addEventListener("change", estimate);
   $("storage-form").addEventListener("submit", setupStorage);
+  $("storage-account").addEventListener("change", () => loadStorageChoices().catch(fail));
+  $("storage-existing").addEventListener("change", chooseStorageAccount);
   $("dns-load").addEventListener("click", () => loadZones().catch(fail));
   $("record-form").addEventListener("submit", saveRecord);
+  $("hostname-form").addEventListener("submit", pointHostname);
   window.addEventListener("hashchange", route);
   setInterval(refreshVisible, 5000);
   route();
