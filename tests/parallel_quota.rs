@@ -13,14 +13,7 @@ fn parallel_creates_past_the_quota_are_refused_at_preflight() {
     // The jobs component would start advancing the admitted servers in the
     // background; here it runs once a year, so "still being created" and
     // "nothing written yet" hold for the whole test.
-    let p = Product::start_with_manifest(World::default(), |m| {
-        let yearly = m.replace(
-            "cron_expression = \"*/10 * * * * *\"",
-            "cron_expression = \"0 0 0 1 1 *\"",
-        );
-        assert_ne!(yearly, m, "spin.toml schedules the jobs component");
-        yearly
-    });
+    let p = Product::without_jobs(World::default());
     let account = p.connect(BOOTSTRAP_KEY, USERNAME);
     // Standard_B2s has 2 vCPUs: ten cores fit five servers.
     p.sim

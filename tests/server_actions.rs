@@ -2,7 +2,8 @@
 //! operation that changes the VM in the emulator and nothing else, one at a
 //! time per server, refused where the server's status does not allow it; an
 //! action Azure fails leaves the server as it was; a VM that is not the
-//! server's is never touched.
+//! server's is never touched; an action whose work is already done (a step
+//! replayed after a crash) asks Azure nothing.
 
 mod support;
 
@@ -10,12 +11,13 @@ use serde_json::{json, Value};
 use sim::state::LroFailure;
 use sim::world::defaults::*;
 use sim::Command;
-use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+use support::product::{server_spec, vm_of, Product, BOOTSTRAP_KEY};
 
 /// A product with one running server `name`: the product, the server's id
-/// and its VM's resource id.
+/// and its VM's resource id. Its jobs never run, so an operation moves only
+/// when the test polls it.
 fn running_server(name: &str) -> (Product, String, String) {
-    let p = Product::start(sim::World::default());
+    let p = Product::without_jobs(sim::World::default());
     let account = p.connect(BOOTSTRAP_KEY, USERNAME);
     let (status, op) = p.create_server(
         &server_spec(&account, name, "westeurope", "Standard_B1s"),
@@ -25,14 +27,7 @@ fn running_server(name: &str) -> (Product, String, String) {
     let done = p.wait_operation(op["id"].as_str().unwrap());
     assert_eq!(done["status"], "succeeded", "{done}");
     let server = done["server"]["id"].as_str().unwrap().to_string();
-    let vm = done["server"]["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .find(|r| r.contains("/virtualMachines/"))
-        .unwrap()
-        .to_string();
+    let vm = vm_of(&done["server"]);
     (p, server, vm)
 }
 
@@ -249,7 +244,14 @@ fn a_vm_that_is_not_the_servers_is_never_touched() {
     p.sim
         .command(Command::SetTags {
             id: vm.clone(),
-            tags: [("owner".to_string(), "someone else".to_string())].into(),
+            tags: [
+                ("managed-by".to_string(), "skyport".to_string()),
+                (
+                    "skyport-server".to_string(),
+                    "0f0f0f0f-0000-4000-8000-000000000000".to_string(),
+                ),
+            ]
+            .into(),
         })
         .unwrap();
     let done = act_to_end(&p, &server, "stop", "");
@@ -268,13 +270,60 @@ fn a_vm_that_is_not_the_servers_is_never_touched() {
         "no action reached the VM"
     );
     // Nor are its sizes read as the server's.
-    let (status, e) = p.api(
-        "GET",
-        &format!("/api/v1/servers/{server}/sizes"),
-        BOOTSTRAP_KEY,
-        "",
-    );
-    assert_eq!(status, 409, "{e}");
-    let (status, e) = act(&p, &server, "resize", r#"{"size":"Standard_B2s"}"#);
-    assert_eq!(status, 409, "{e}");
+    for (status, e) in [
+        p.api(
+            "GET",
+            &format!("/api/v1/servers/{server}/sizes"),
+            BOOTSTRAP_KEY,
+            "",
+        ),
+        act(&p, &server, "resize", r#"{"size":"Standard_B2s"}"#),
+    ] {
+        assert_eq!(
+            (status, e["error"]["code"].as_str()),
+            (409, Some("conflict")),
+            "{e}"
+        );
+        assert!(
+            e["error"]["remedy"]
+                .as_str()
+                .unwrap()
+                .contains("Azure portal"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn an_action_finds_its_work_already_done_and_asks_azure_nothing() {
+    // The VM is deallocated in the portal before the watch noticed, as it
+    // would be if a stop step's request went out and the step was replayed
+    // after a crash: the stop reads the VM, finds it done, and ends.
+    let (p, server, vm) = running_server("already");
+    p.sim
+        .command(Command::SetPower {
+            vm: vm.clone(),
+            power: "deallocated".into(),
+        })
+        .unwrap();
+    let done = act_to_end(&p, &server, "stop", "");
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["server"]["status"], "stopped", "{done}");
+    let posts = p
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.method == "POST"
+                && r.path
+                    .to_ascii_lowercase()
+                    .starts_with(&vm.to_ascii_lowercase())
+        })
+        .count();
+    assert_eq!(posts, 0, "no power request reached Azure");
+    // Resizing to a size typed in another case stores Azure's spelling.
+    let done = act_to_end(&p, &server, "resize", r#"{"size":"standard_b2s"}"#);
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["server"]["size"], "Standard_B2s", "{done}");
+    assert_eq!(vm_state(&p, &vm).1, "Standard_B2s");
 }

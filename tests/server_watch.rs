@@ -8,7 +8,7 @@ mod support;
 use serde_json::Value;
 use sim::world::defaults::*;
 use sim::Command;
-use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+use support::product::{server_spec, vm_of, Product, BOOTSTRAP_KEY};
 
 /// The product looking at servers every 2 s, with one running server
 /// `name`: the product, the server's id and the server.
@@ -110,14 +110,7 @@ fn a_vm_that_is_not_the_servers_counts_as_missing() {
     let path = format!("/api/v1/servers/{server}");
     // Someone takes the server's tag off its VM: Skyport can no longer
     // prove the VM is the server's, so it is not taken for it.
-    let vm = s["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .find(|r| r.contains("/virtualMachines/"))
-        .unwrap()
-        .to_string();
+    let vm = vm_of(&s);
     p.sim
         .command(Command::SetTags {
             id: vm,

@@ -139,6 +139,19 @@ impl Product {
         }
     }
 
+    /// The product with its background jobs once a year, so nothing moves
+    /// but what the test's requests move.
+    pub fn without_jobs(world: World) -> Product {
+        Product::start_with_manifest(world, |m| {
+            let yearly = m.replace(
+                "cron_expression = \"*/10 * * * * *\"",
+                "cron_expression = \"0 0 0 1 1 *\"",
+            );
+            assert_ne!(yearly, m, "spin.toml schedules the jobs component");
+            yearly
+        })
+    }
+
     /// The product with its jobs component every second instead of every
     /// ten, and the app variables `env` (`SPIN_VARIABLE_…`, value).
     pub fn with_jobs_every_second(env: &[(&str, &str)]) -> Product {
@@ -418,4 +431,16 @@ impl Product {
             .filter(|r| r.grant.as_deref() == Some("refresh_token") && r.status == 200)
             .count()
     }
+}
+
+/// The VM among a server's resources (as the API shows the server).
+pub fn vm_of(server: &Value) -> String {
+    server["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .find(|r| r.contains("/virtualMachines/"))
+        .expect("the server has a VM")
+        .to_string()
 }

@@ -82,7 +82,7 @@ async function loadAccounts() {
   const list = $("account-list");
   // A redraw keeps the details someone opened open.
   const open = new Set([...list.querySelectorAll("details[open]")].map((d) => d.closest("[data-account]").dataset.account));
-  list.replaceChildren(...accounts.map(accountCard));
+  redraw(list, "data-account", accounts.map(accountCard));
   for (const li of list.querySelectorAll("[data-account]")) if (open.has(li.dataset.account)) li.querySelector("details").open = true;
   $("no-accounts").hidden = accounts.length > 0;
   fillAccountSelects();
@@ -112,7 +112,7 @@ function accountDetail(a) {
   const sub = (s) => el("li", { "data-subscription": s.id },
     el("strong", {}, s.name), ` · ${s.state} · your role: ${s.role || "none that can create resources"}`,
     el("ul", { class: "providers" }, ...s.providers.map((p) => el("li", {}, `${p.namespace}: ${{ Registered: "registered", NotRegistered: "not registered", Registering: "registering…", Unregistered: "not registered" }[p.state] || p.state} `,
-      p.state === "NotRegistered" && a.status === "Active"
+      (p.state === "NotRegistered" || p.state === "Unregistered") && a.status === "Active"
         ? el("button", { class: "register", "aria-label": `Register ${p.namespace} in ${s.name}`, onclick: (ev) => register(a, s, p.namespace, ev.currentTarget) }, "Register")
         : null))));
   return el("details", { class: "account-detail" }, el("summary", {}, "Details"),
@@ -227,9 +227,22 @@ const pick = (id) => { const [account, sub] = $(id).value.split("|"); return { a
 
 // ---- Servers -------------------------------------------------------------
 
+// Redraws a list whose items carry `attr`, and gives the keyboard focus
+// back to the same control of the same item (by its class) if it had it.
+function redraw(list, attr, items) {
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  const item = focused && focused.closest(`[${attr}]`);
+  const where = item && focused.className ? [item.getAttribute(attr), focused.className.split(" ")[0]] : null;
+  list.replaceChildren(...items);
+  if (where) {
+    const again = list.querySelector(`[${attr}="${CSS.escape(where[0])}"] .${CSS.escape(where[1])}`);
+    if (again) again.focus();
+  }
+}
+
 async function loadServers() {
   const servers = await every("/api/v1/servers", "servers");
-  $("server-list").replaceChildren(...servers.map((s) => el("li", { "data-server": s.id },
+  redraw($("server-list"), "data-server", servers.map((s) => el("li", { "data-server": s.id },
     el("strong", {}, s.name), ` · ${s.region} · ${s.size} · `, el("span", { class: `status ${s.status}` }, s.status),
     s.public_ip ? el("p", { class: "ip" }, `Public IP: ${s.public_ip}`) : null,
     s.ssh_command ? el("p", { class: "ssh" }, "Log in: ", el("code", {}, s.ssh_command), " ",
@@ -271,6 +284,7 @@ async function serverAction(s, action, button, body) {
   $("server-progress").hidden = false;
   try {
     const op = await api("POST", `/api/v1/servers/${s.id}/${action}`, body || {});
+    await loadServers().catch(() => {});
     const done = await follow(op.id, $("server-progress-bar"), $("server-step"));
     if (done.status === "succeeded") notice(...words.done(s.name, body && body.size), "");
     else notice(`${s.name}: ${action} failed`, done.error.message, done.error.remedy, true);
@@ -300,6 +314,7 @@ async function openResize(s, button) {
   button.after(form);
   try {
     const sizes = (await api("GET", `/api/v1/servers/${s.id}/sizes`)).sizes;
+    if (!sizes.length) { select.replaceChildren(el("option", { value: "" }, "No other sizes are offered for this server")); return; }
     select.replaceChildren(...sizes.map((z) => el("option", { value: z.name },
       `${z.name} — ${z.vcpus} vCPU, ${z.memory_gb} GB${z.monthly_estimate != null ? ` — about ${z.monthly_estimate} ${z.currency}/month` : ""}`)));
     select.focus();
@@ -506,7 +521,8 @@ async function saveRecord(ev) {
   const form = $("record-form");
   const type = $("record-type").value;
   const name = $("record-name").value.trim() || "@";
-  const values = $("record-value").value.split(/[\n,]+/).map((v) => v.trim()).filter(Boolean);
+  // A TXT value may hold commas: only lines separate TXT values.
+  const values = $("record-value").value.split(type === "TXT" ? /\n+/ : /[\n,]+/).map((v) => v.trim()).filter(Boolean);
   const ttl = Number($("record-ttl").value) || 300;
   const path = `/api/v1/dns/domains/${domain}/records/${type}/${encodeURIComponent(name)}`;
   // A new record never replaces one of the same name unasked; an edited one
@@ -566,11 +582,9 @@ async function refreshVisible() {
   if (document.hidden || !key()) return;
   const screen = location.hash.slice(1) || "accounts";
   try {
-    if (screen === "accounts" && !$("account-list").contains(document.activeElement)) await loadAccounts();
-    // Not while someone is working in the list: a redraw would close an open
-    // resize picker and drop the keyboard focus.
-    const busy = document.querySelector(".resize-form") || $("server-list").contains(document.activeElement);
-    if (screen === "servers" && !busy) await loadServers();
+    if (screen === "accounts") await loadAccounts();
+    // Not while a resize picker is open: a redraw would close it.
+    if (screen === "servers" && !document.querySelector(".resize-form")) await loadServers();
     if (screen === "activity") await loadActivity();
   } catch (_) { /* the next tick tries again; errors show on user actions */ }
 }

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use skyport_functions::api::{check_id, json_body, json_response, req_str, ApiError};
 use skyport_functions::db::{self, get_text, int, opt_text, text};
 use skyport_functions::ops::{self, Ended, NewOp, Op};
+use skyport_functions::plugin_types::Error as PluginError;
 use skyport_functions::{accounts, events, now};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::sqlite::Connection;
@@ -93,7 +94,7 @@ fn target(db: &Connection, org: &str, id: &str) -> Result<Target, ApiError> {
 }
 
 /// The operation running on the server, if any: its id, kind and data.
-fn running(db: &Connection, id: &str) -> Result<Option<(String, String, Value)>, ApiError> {
+pub fn running(db: &Connection, id: &str) -> Result<Option<(String, String, Value)>, ApiError> {
     let r = db.execute(
         "SELECT id, kind, data FROM operations WHERE subject_id = ? AND status = 'running' ORDER BY created_at LIMIT 1",
         &[text(id)],
@@ -127,6 +128,17 @@ pub fn busy(op: &str, kind: &str) -> ApiError {
         "Wait until that finishes (follow the operation), then try again.",
     )
     .with("operation_id", json!(op))
+}
+
+/// The refusal when the server's status changed between reading it and
+/// writing the new one.
+pub fn changed_meanwhile() -> ApiError {
+    ApiError::new(
+        409,
+        "invalid_server_state",
+        "The server changed while the request was being made.",
+        "Reload the server and try again.",
+    )
 }
 
 /// Whether a running operation is the very action asked for again.
@@ -173,32 +185,40 @@ pub async fn request(
     }
     let account = account_for(db, org, id, &t.account, &t.sub)?;
     let owner = id.to_string();
-    if let Some(size) = &size {
-        let sizes = accounts::call(db, org, &account, |s| {
-            plugin::resize_sizes(s, &t.provider_id, &owner)
-        })
-        .await?
-        .map_err(accounts::plugin_error)?;
-        if !sizes.iter().any(|z| z.name.eq_ignore_ascii_case(size)) {
-            return Err(ApiError::bad_request(
-                "invalid_size",
-                &format!("`{size}` is not a size this server can change to."),
-                "Choose one of the server's sizes (GET /api/v1/servers/{id}/sizes).",
-            )
-            .with("field", json!("size")));
+    let size = match size {
+        Some(asked) => {
+            let sizes = accounts::call(db, org, &account, |s| {
+                plugin::resize_sizes(s, &t.provider_id, &owner)
+            })
+            .await?
+            .map_err(plugin_error)?;
+            // The size as the provider spells it, whatever case was sent.
+            let Some(known) = sizes.iter().find(|z| z.name.eq_ignore_ascii_case(&asked)) else {
+                return Err(ApiError::bad_request(
+                    "invalid_size",
+                    &format!("`{asked}` is not a size this server can change to."),
+                    "Choose one of the server's sizes (GET /api/v1/servers/{id}/sizes).",
+                )
+                .with("field", json!("size")));
+            };
+            Some(known.name.clone())
         }
-    }
+        None => None,
+    };
     let planned = accounts::call(db, org, &account, |s| match (kind, &size) {
         ("resize", Some(size)) => plugin::resize_server(s, &t.provider_id, &owner, size),
         _ => plugin::power_server(s, &t.provider_id, &owner, power_action(kind)),
     })
     .await?
-    .map_err(accounts::plugin_error)?;
+    .map_err(plugin_error)?;
     let op_id = skyport_functions::new_id();
     // The operation and the server's new status appear together, and only
     // if nothing else began on the server meanwhile.
-    db::transaction(db, || {
-        if let Some((op, running_kind, _)) = running(db, id)? {
+    let answer = db::transaction(db, || {
+        if let Some((op, running_kind, data)) = running(db, id)? {
+            if same_action(kind, size.as_deref(), &running_kind, &data) {
+                return Ok(op);
+            }
             return Err(busy(&op, &running_kind));
         }
         db.execute(
@@ -206,12 +226,7 @@ pub async fn request(
             &[text(during(kind)), int(now()), text(id), text(&t.status)],
         )?;
         if db::changes(db)? != 1 {
-            return Err(ApiError::new(
-                409,
-                "invalid_server_state",
-                "The server changed while the request was being made.",
-                "Reload the server and try again.",
-            ));
+            return Err(changed_meanwhile());
         }
         let new = NewOp {
             id: &op_id,
@@ -221,9 +236,20 @@ pub async fn request(
             account: &account,
             data: json!({ "from": t.status, "size": size, "from_size": t.size }),
         };
-        ops::insert(db, &new, &progress(&planned))
+        ops::insert(db, &new, &progress(&planned))?;
+        Ok(op_id.clone())
     })?;
-    Ok(json_response(202, &operation_json(db, &op_id)?))
+    Ok(json_response(202, &operation_json(db, &answer)?))
+}
+
+/// A plugin's refusal, with the remedy for a VM that is not the server's.
+fn plugin_error(e: PluginError) -> ApiError {
+    let not_owned = matches!(&e, PluginError::Conflict(d) if d.code == "VirtualMachineNotOwned");
+    let mut e = accounts::plugin_error(e);
+    if not_owned {
+        e.remedy = "Skyport acts only on the VM it made for this server, and the one in its place was replaced or re-tagged outside Skyport: manage it in the Azure portal, or delete the server here.".into();
+    }
+    e
 }
 
 fn power_action(kind: &str) -> PowerAction {
@@ -263,13 +289,14 @@ fn check_state(kind: &str, status: &str) -> Result<(), ApiError> {
 /// with prices.
 pub async fn sizes(db: &Connection, org: &str, id: &str) -> Result<Response, ApiError> {
     let t = target(db, org, id)?;
+    check_state("resize", &t.status)?;
     let account = account_for(db, org, id, &t.account, &t.sub)?;
     let owner = id.to_string();
     let sizes = accounts::call(db, org, &account, |s| {
         plugin::resize_sizes(s, &t.provider_id, &owner)
     })
     .await?
-    .map_err(accounts::plugin_error)?;
+    .map_err(plugin_error)?;
     let r = db.execute("SELECT region FROM servers WHERE id = ?", &[text(id)])?;
     let region = get_text(&r, 0, "region").unwrap_or_default();
     Ok(json_response(
@@ -287,14 +314,22 @@ pub fn ended(db: &Connection, op: &Op, how: Ended<'_>) -> Result<(), ApiError> {
         Ended::Succeeded(_) => {
             let (status, reason) = match op.kind.as_str() {
                 "stop" => ("stopped", Some("Stopped and deallocated from Skyport")),
+                // A resized server keeps its status and why it has it.
                 "resize" => (from.as_str(), None),
                 _ => ("running", None),
             };
             let size = op.data["size"].as_str();
+            // Only over the action's own status: nothing else may have
+            // begun on the server meanwhile, but if something did, it wins.
             db.execute(
-                "UPDATE servers SET status = ?, status_reason = ?, size = COALESCE(?, size), observed = NULL, checked_at = ?, updated_at = ? WHERE id = ?",
-                &[text(status), opt_text(reason), opt_text(size), int(t), int(t), text(&op.subject)],
+                "UPDATE servers SET status = ?, status_reason = CASE WHEN ? = 'resize' THEN status_reason ELSE ? END,
+                   size = COALESCE(?, size), observed = NULL, checked_at = ?, updated_at = ?
+                 WHERE id = ? AND status = ?",
+                &[text(status), text(&op.kind), opt_text(reason), opt_text(size), int(t), int(t), text(&op.subject), text(during(&op.kind))],
             )?;
+            if db::changes(db)? != 1 {
+                return Ok(());
+            }
             let mut data = server_json(db, &op.subject)?;
             data["previous_status"] = json!(from);
             if op.kind == "resize" {
@@ -309,15 +344,15 @@ pub fn ended(db: &Connection, op: &Op, how: Ended<'_>) -> Result<(), ApiError> {
             )
         }
         Ended::Failed(e) => {
+            // Back where it was, and looked at again soon: the provider may
+            // have changed the machine before it refused (or it is gone).
             db.execute(
-                "UPDATE servers SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-                &[
-                    text(&from),
-                    int(t),
-                    text(&op.subject),
-                    text(during(&op.kind)),
-                ],
+                "UPDATE servers SET status = ?, observed = NULL, next_check_at = ?, updated_at = ? WHERE id = ? AND status = ?",
+                &[text(&from), int(t), int(t), text(&op.subject), text(during(&op.kind))],
             )?;
+            if db::changes(db)? != 1 {
+                return Ok(());
+            }
             let mut data = server_json(db, &op.subject)?;
             data["action"] = json!(op.kind);
             data["error"] = e.to_json();

@@ -820,20 +820,35 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             .await?
             .map_err(accounts::plugin_error)?;
             let op_id = skyport_functions::new_id();
-            let new = NewOp {
-                id: &op_id,
-                org: &org,
-                kind: "delete",
-                subject: id,
-                account: &account,
-                data: json!({}),
-            };
-            ops::insert(&db, &new, &progress(&op))?;
-            db.execute(
-                "UPDATE servers SET status = 'deleting', updated_at = ? WHERE id = ?",
-                &[int(skyport_functions::now()), text(id)],
-            )?;
-            Ok(json_response(202, &operation_json(&db, &op_id)?))
+            let status = get_text(&r, 0, "status").unwrap_or_default();
+            // Checked again where it is written: an action or a deletion that
+            // began while this one was planned wins, and the server turns
+            // `deleting` only from the status that was read.
+            let answer = db::transaction(&db, || {
+                match actions::running(&db, id)? {
+                    Some((op, kind, _)) if kind == "delete" => return Ok(op),
+                    Some((op, kind, _)) => return Err(actions::busy(&op, &kind)),
+                    None => {}
+                }
+                db.execute(
+                    "UPDATE servers SET status = 'deleting', updated_at = ? WHERE id = ? AND status = ?",
+                    &[int(skyport_functions::now()), text(id), text(&status)],
+                )?;
+                if db::changes(&db)? != 1 {
+                    return Err(actions::changed_meanwhile());
+                }
+                let new = NewOp {
+                    id: &op_id,
+                    org: &org,
+                    kind: "delete",
+                    subject: id,
+                    account: &account,
+                    data: json!({}),
+                };
+                ops::insert(&db, &new, &progress(&op))?;
+                Ok(op_id.clone())
+            })?;
+            Ok(json_response(202, &operation_json(&db, &answer)?))
         }
         (Method::Get, ["api", "v1", "operations"]) => {
             // Every function's operations share one table; the filter is one

@@ -4,7 +4,10 @@
 //!
 //! Every step first reads the VM and acts only when it carries the server's
 //! owner tag, so an action never lands on a machine Skyport did not make for
-//! this server; a resize PATCHes the size alone and never re-PUTs the VM.
+//! this server; a resize PATCHes the size alone and never re-PUTs the VM. A
+//! step replayed after a crash reads the VM's state first and waits for or
+//! accepts work already under way (a restart cannot be told from a running
+//! VM, so a replayed restart may restart it once more).
 
 use azure_arm::names::{self, Name};
 use azure_arm::{Arm, ArmError};
@@ -13,6 +16,7 @@ use serde_json::{json, Value};
 use crate::exports::skyport::compute::compute::{Operation, PowerAction, Size};
 use crate::steps::{owned_by, poll, Poll, OWNER_TAG};
 use azure_arm::contract::types as wit;
+use azure_arm::power::Power;
 
 const COMPUTE_API: &str = "2024-07-01";
 
@@ -188,6 +192,11 @@ pub fn advance(arm: &SpinArm<'_>, mut t: Value) -> Result<Operation, ArmError> {
         if now.is_some_and(|n| n.eq_ignore_ascii_case(&size)) {
             return Ok(operation(&t, true));
         }
+        // An update already running (this one, replayed after a crash, or
+        // another): wait for it rather than send a second.
+        if current["properties"]["provisioningState"].as_str() == Some("Updating") {
+            return Ok(operation(&t, false));
+        }
         // Only the size changes: a merge patch of the hardware profile.
         let patch = json!({ "properties": { "hardwareProfile": { "vmSize": size } } });
         let resp = arm.send("PATCH", &vm, COMPUTE_API, Some(&patch))?;
@@ -201,12 +210,24 @@ pub fn advance(arm: &SpinArm<'_>, mut t: Value) -> Result<Operation, ArmError> {
         }
         resp
     } else {
-        let Some((arm_action, _, _)) = verb(&s("action")) else {
+        let action = s("action");
+        let Some((arm_action, _, _)) = verb(&action) else {
             return Err(ArmError::other(
                 "BadToken",
                 "the token names no power action",
             ));
         };
+        // A step replayed after a crash finds its own work under way or
+        // done (the request went out, its poll was never stored): it waits
+        // for it or ends, instead of asking Azure again.
+        let view = arm.get(&format!("{vm}/instanceView"), COMPUTE_API)?;
+        match (action.as_str(), azure_arm::power::power(&view).0) {
+            (_, Power::Changing) => return Ok(operation(&t, false)),
+            ("start", Power::Running) | ("stop", Power::Deallocated) => {
+                return Ok(operation(&t, true))
+            }
+            _ => {}
+        }
         arm.send("POST", &format!("{vm}/{arm_action}"), COMPUTE_API, None)?
     };
     match poll_url(&resp) {
