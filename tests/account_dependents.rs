@@ -2,7 +2,8 @@
 //! deleted (that would leave servers billing with nobody able to delete
 //! them): the refusal lists what uses it; with `cascade=true` the servers are
 //! deleted through their operations, the rest detached, and the account goes
-//! with its last server.
+//! with its last server — a server busy at that moment is deleted by the
+//! background jobs once its work ends.
 
 mod support;
 
@@ -156,4 +157,66 @@ fn an_orphaned_server_is_deleted_once_the_account_is_reconnected() {
     let done = p.wait_operation(op["id"].as_str().unwrap());
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 0);
+}
+
+/// A server busy with an action when its account is deleted with cascade
+/// is not left behind: the background jobs delete it once its action ends,
+/// and the account goes with it.
+#[test]
+fn a_busy_server_is_deleted_by_the_cascade_once_its_action_ends() {
+    let p = Product::with_jobs_every_second(&[]);
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let (status, op) = p.create_server(
+        &server_spec(&account, "busy", "eastus", "Standard_B2s"),
+        "busy-1",
+    );
+    assert_eq!(status, 202, "{op}");
+    assert_eq!(
+        p.wait_operation(op["id"].as_str().unwrap())["status"],
+        "succeeded"
+    );
+    let server = op["server"]["id"].as_str().unwrap().to_string();
+    let (status, stop) = p.api(
+        "POST",
+        &format!("/api/v1/servers/{server}/stop"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 202, "{stop}");
+    let (status, v) = p.api(
+        "DELETE",
+        &format!("/api/v1/accounts/{account}?cascade=true"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 202, "{v}");
+    // The server could not be deleted at once: it was being stopped (unless
+    // the jobs finished the stop first, and then it was deleted at once).
+    let answer = &v["operations"][0]["operation"];
+    assert!(
+        answer["error"]["code"] == "server_busy" || answer["kind"] == "delete",
+        "{v}"
+    );
+    let s = p.wait_for(&format!("/api/v1/servers/{server}"), 60, |s| {
+        s["status"] == "deleted"
+    });
+    assert_eq!(s["status"], "deleted", "{s}");
+    assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, a) = p.api(
+            "GET",
+            &format!("/api/v1/accounts/{account}"),
+            BOOTSTRAP_KEY,
+            "",
+        );
+        if status == 404 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the account stayed: {a}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
 }

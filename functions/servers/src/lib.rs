@@ -661,6 +661,99 @@ fn sizes_json(sizes: &[Size], region: &str) -> Vec<Value> {
         .collect()
 }
 
+/// `DELETE /api/v1/servers/{id}`: starts the server's deletion, or answers
+/// the one already running; the operation's id.
+async fn delete(db: &Connection, org: &str, id: &str) -> Result<String, ApiError> {
+    let r = db.execute(
+        "SELECT account_id, subscription_id, provider_id, status FROM servers WHERE id = ? AND org_id = ?",
+        &[text(id), text(org)],
+    )?;
+    if r.rows.is_empty() || get_text(&r, 0, "status").as_deref() == Some("deleted") {
+        return Err(ApiError::not_found("server"));
+    }
+    // One piece of work on a server at a time: a deletion asked for
+    // again is the same deletion, and none starts while the server
+    // is still being made (or its failed attempt cleaned up, or an
+    // action runs on it).
+    let running = db.execute(
+        "SELECT id, kind FROM operations WHERE subject_id = ? AND org_id = ? AND status = 'running' ORDER BY created_at LIMIT 1",
+        &[text(id), text(org)],
+    )?;
+    match (get_text(&running, 0, "id"), get_text(&running, 0, "kind")) {
+        (Some(op), Some(kind)) if kind == "delete" => return Ok(op),
+        (Some(op), Some(kind)) => return Err(actions::busy(&op, &kind)),
+        _ => {}
+    }
+    let provider_id = get_text(&r, 0, "provider_id").unwrap_or_default();
+    let account = account_for(
+        db,
+        org,
+        id,
+        &get_text(&r, 0, "account_id").unwrap_or_default(),
+        &get_text(&r, 0, "subscription_id").unwrap_or_default(),
+    )?;
+    let owner = id.to_string();
+    let op = accounts::call(db, org, &account, |s| {
+        plugin::delete_server(s, &provider_id, &owner)
+    })
+    .await?
+    .map_err(accounts::plugin_error)?;
+    let op_id = skyport_functions::new_id();
+    let status = get_text(&r, 0, "status").unwrap_or_default();
+    // Checked again where it is written: an action or a deletion that
+    // began while this one was planned wins, and the server turns
+    // `deleting` only from the status that was read.
+    let answer = db::transaction(db, || {
+        match actions::running(db, id)? {
+            Some((op, kind, _)) if kind == "delete" => return Ok(op),
+            Some((op, kind, _)) => return Err(actions::busy(&op, &kind)),
+            None => {}
+        }
+        db.execute(
+            "UPDATE servers SET status = 'deleting', updated_at = ? WHERE id = ? AND status = ?",
+            &[int(skyport_functions::now()), text(id), text(&status)],
+        )?;
+        if db::changes(db)? != 1 {
+            return Err(actions::changed_meanwhile());
+        }
+        let new = NewOp {
+            id: &op_id,
+            org,
+            kind: "delete",
+            subject: id,
+            account: &account,
+            data: json!({}),
+        };
+        ops::insert(db, &new, &progress(&op))?;
+        Ok(op_id.clone())
+    })?;
+    Ok(answer)
+}
+
+/// Servers of accounts deleted with `cascade=true` that could not be deleted
+/// then (another operation was running on them): each is deleted once its
+/// own work has ended, so the account still goes with its last server.
+async fn finish_cascades(db: &Connection) -> Result<Value, ApiError> {
+    let r = db.execute(
+        "SELECT s.id, s.org_id FROM servers s JOIN accounts a ON a.id = s.account_id
+         WHERE a.status = 'Deleting' AND s.status NOT IN ('deleted', 'deleting', 'failed', 'retried', 'cleaning up')
+           AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.subject_id = s.id AND o.status = 'running')
+         ORDER BY s.updated_at LIMIT 10",
+        &[],
+    )?;
+    let (mut started, mut errors) = (0, Vec::new());
+    for i in 0..r.rows.len() {
+        let (Some(id), Some(org)) = (get_text(&r, i, "id"), get_text(&r, i, "org_id")) else {
+            continue;
+        };
+        match delete(db, &org, &id).await {
+            Ok(_) => started += 1,
+            Err(e) => errors.push(json!({ "server": id, "code": e.code })),
+        }
+    }
+    Ok(json!({ "started": started, "errors": errors }))
+}
+
 /// The refusal of a name a live server of the organization already has.
 fn name_taken(db: &Connection, org: &str, name: &str) -> Result<Option<ApiError>, ApiError> {
     let r = db.execute(
@@ -700,10 +793,12 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     let segments = segments(req.path());
     let db = db::open()?;
     if internal::is_jobs_call(&req, "servers")? {
-        // The jobs component's turn: finish what nobody is polling, then
-        // look at servers that may have changed outside Skyport.
+        // The jobs component's turn: finish what nobody is polling, look
+        // at servers that may have changed outside Skyport, and delete the
+        // servers a cascade could not delete while they were busy.
         let mut done = ops::work(&db, &SERVER_KINDS, &Compute, internal::BUDGET).await?;
         done["watch"] = watch::run(&db).await?;
+        done["cascade"] = finish_cascades(&db).await?;
         return Ok(internal::answer(&done));
     }
     let org = orgs::authenticate(&db, &req)?;
@@ -783,72 +878,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         ) => actions::request(&db, &org, id, kind, &req).await,
         (Method::Delete, ["api", "v1", "servers", id]) => {
             check_id(id, "server")?;
-            let r = db.execute(
-                "SELECT account_id, subscription_id, provider_id, status FROM servers WHERE id = ? AND org_id = ?",
-                &[text(id), text(&org)],
-            )?;
-            if r.rows.is_empty() || get_text(&r, 0, "status").as_deref() == Some("deleted") {
-                return Err(ApiError::not_found("server"));
-            }
-            // One piece of work on a server at a time: a deletion asked for
-            // again is the same deletion, and none starts while the server
-            // is still being made (or its failed attempt cleaned up, or an
-            // action runs on it).
-            let running = db.execute(
-                "SELECT id, kind FROM operations WHERE subject_id = ? AND org_id = ? AND status = 'running' ORDER BY created_at LIMIT 1",
-                &[text(id), text(&org)],
-            )?;
-            match (get_text(&running, 0, "id"), get_text(&running, 0, "kind")) {
-                (Some(op), Some(kind)) if kind == "delete" => {
-                    return Ok(json_response(202, &operation_json(&db, &op)?))
-                }
-                (Some(op), Some(kind)) => return Err(actions::busy(&op, &kind)),
-                _ => {}
-            }
-            let provider_id = get_text(&r, 0, "provider_id").unwrap_or_default();
-            let account = account_for(
-                &db,
-                &org,
-                id,
-                &get_text(&r, 0, "account_id").unwrap_or_default(),
-                &get_text(&r, 0, "subscription_id").unwrap_or_default(),
-            )?;
-            let owner = id.to_string();
-            let op = accounts::call(&db, &org, &account, |s| {
-                plugin::delete_server(s, &provider_id, &owner)
-            })
-            .await?
-            .map_err(accounts::plugin_error)?;
-            let op_id = skyport_functions::new_id();
-            let status = get_text(&r, 0, "status").unwrap_or_default();
-            // Checked again where it is written: an action or a deletion that
-            // began while this one was planned wins, and the server turns
-            // `deleting` only from the status that was read.
-            let answer = db::transaction(&db, || {
-                match actions::running(&db, id)? {
-                    Some((op, kind, _)) if kind == "delete" => return Ok(op),
-                    Some((op, kind, _)) => return Err(actions::busy(&op, &kind)),
-                    None => {}
-                }
-                db.execute(
-                    "UPDATE servers SET status = 'deleting', updated_at = ? WHERE id = ? AND status = ?",
-                    &[int(skyport_functions::now()), text(id), text(&status)],
-                )?;
-                if db::changes(&db)? != 1 {
-                    return Err(actions::changed_meanwhile());
-                }
-                let new = NewOp {
-                    id: &op_id,
-                    org: &org,
-                    kind: "delete",
-                    subject: id,
-                    account: &account,
-                    data: json!({}),
-                };
-                ops::insert(&db, &new, &progress(&op))?;
-                Ok(op_id.clone())
-            })?;
-            Ok(json_response(202, &operation_json(&db, &answer)?))
+            let op = delete(&db, &org, id).await?;
+            Ok(json_response(202, &operation_json(&db, &op)?))
         }
         (Method::Get, ["api", "v1", "operations"]) => {
             // Every function's operations share one table; the filter is one
