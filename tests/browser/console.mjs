@@ -47,8 +47,10 @@ async function audit(screen) {
   if (scroll > width) violations.push(`${screen}: the page is ${scroll}px wide in a ${width}px window`);
 }
 
-async function popupDecision(decision) {
-  const popup = await context.waitForEvent("page");
+// Clicks `opener` and answers the sign-in popup it opens. The wait for the
+// popup starts before the click: the popup can open before a click returns.
+async function popupDecision(opener, decision) {
+  const [popup] = await Promise.all([context.waitForEvent("page"), page.click(opener)]);
   await popup.waitForSelector(`#${decision}`);
   await popup.click(`#${decision}`);
   await popup.waitForEvent("close").catch(() => {});
@@ -66,8 +68,7 @@ try {
   current = "connect an Azure account";
   step(current);
   await page.click("#add-account");
-  await page.click("#connect-azure");
-  await popupDecision("accept");
+  await popupDecision("#connect-azure", "accept");
   await page.waitForSelector("[data-account] .status.Active");
   const badges = await page.$$eval("[data-account] .badge", (b) => b.map((x) => x.textContent));
   if (badges.join(",") !== "Compute,Storage,DNS") throw new Error(`badges: ${badges}`);
@@ -93,8 +94,7 @@ try {
   current = "deny";
   step(current);
   await page.click("#add-account");
-  await page.click("#connect-azure");
-  await popupDecision("deny");
+  await popupDecision("#connect-azure", "deny");
   await page.waitForSelector("#notice-title:has-text('Authorization Denied')");
 
   current = "revoke, refresh, expired, reconnect";
@@ -105,8 +105,7 @@ try {
   await page.waitForSelector("[data-account] .status.Expired");
   await page.waitForSelector("[data-account] .reason:has-text('password')");
   await shot("account-expired");
-  await page.click("[data-account] button.reconnect");
-  await popupDecision("accept");
+  await popupDecision("[data-account] button.reconnect", "accept");
   await page.waitForSelector("[data-account] .status.Active");
 
   current = "provision a server";
