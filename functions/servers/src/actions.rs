@@ -17,7 +17,7 @@ use skyport_functions::{accounts, events, now};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::sqlite::Connection;
 
-use crate::skyport::compute::compute::{self as plugin, PowerAction};
+use crate::skyport::compute::compute::{self as plugin, PowerAction, Size};
 use crate::{account_for, operation_json, progress, server_json, sizes_json};
 
 /// The operations of this module.
@@ -71,12 +71,13 @@ struct Target {
     provider_id: String,
     status: String,
     size: String,
+    region: String,
 }
 
 fn target(db: &Connection, org: &str, id: &str) -> Result<Target, ApiError> {
     check_id(id, "server")?;
     let r = db.execute(
-        "SELECT account_id, subscription_id, provider_id, status, size FROM servers WHERE id = ? AND org_id = ?",
+        "SELECT account_id, subscription_id, provider_id, status, size, region FROM servers WHERE id = ? AND org_id = ?",
         &[text(id), text(org)],
     )?;
     let status = get_text(&r, 0, "status").unwrap_or_default();
@@ -90,11 +91,43 @@ fn target(db: &Connection, org: &str, id: &str) -> Result<Target, ApiError> {
         provider_id: field("provider_id"),
         status,
         size: field("size"),
+        region: field("region"),
     })
 }
 
+/// One piece of work on a server at a time: `Ok(Some(op))` when the running
+/// operation is the very one asked for again (`is_same` by its kind and
+/// data), 409 `server_busy` when other work runs, `Ok(None)` when none does.
+pub fn one_at_a_time(
+    db: &Connection,
+    id: &str,
+    is_same: impl Fn(&str, &Value) -> bool,
+) -> Result<Option<String>, ApiError> {
+    match running(db, id)? {
+        Some((op, kind, data)) if is_same(&kind, &data) => Ok(Some(op)),
+        Some((op, kind, _)) => Err(busy(&op, &kind)),
+        None => Ok(None),
+    }
+}
+
+/// The sizes the server's machine can change to, from its plugin.
+async fn sizes_of(
+    db: &Connection,
+    org: &str,
+    account: &str,
+    t: &Target,
+    id: &str,
+) -> Result<Vec<Size>, ApiError> {
+    let owner = id.to_string();
+    accounts::call(db, org, account, |s| {
+        plugin::resize_sizes(s, &t.provider_id, &owner)
+    })
+    .await?
+    .map_err(plugin_error)
+}
+
 /// The operation running on the server, if any: its id, kind and data.
-pub fn running(db: &Connection, id: &str) -> Result<Option<(String, String, Value)>, ApiError> {
+fn running(db: &Connection, id: &str) -> Result<Option<(String, String, Value)>, ApiError> {
     let r = db.execute(
         "SELECT id, kind, data FROM operations WHERE subject_id = ? AND status = 'running' ORDER BY created_at LIMIT 1",
         &[text(id)],
@@ -111,7 +144,7 @@ pub fn running(db: &Connection, id: &str) -> Result<Option<(String, String, Valu
 }
 
 /// The refusal while other work runs on the server.
-pub fn busy(op: &str, kind: &str) -> ApiError {
+fn busy(op: &str, kind: &str) -> ApiError {
     let what = match kind {
         "create" => "still being created",
         "cleanup" => "still being cleaned up after a failed creation",
@@ -166,11 +199,11 @@ pub async fn request(
         None
     };
     let t = target(db, org, id)?;
-    if let Some((op, running_kind, data)) = running(db, id)? {
-        if same_action(kind, size.as_deref(), &running_kind, &data) {
-            return Ok(json_response(202, &operation_json(db, &op)?));
-        }
-        return Err(busy(&op, &running_kind));
+    let asked = size.as_deref();
+    if let Some(op) = one_at_a_time(db, id, |running, data| {
+        same_action(kind, asked, running, data)
+    })? {
+        return Ok(json_response(202, &operation_json(db, &op)?));
     }
     check_state(kind, &t.status)?;
     if let Some(size) = &size {
@@ -187,11 +220,7 @@ pub async fn request(
     let owner = id.to_string();
     let size = match size {
         Some(asked) => {
-            let sizes = accounts::call(db, org, &account, |s| {
-                plugin::resize_sizes(s, &t.provider_id, &owner)
-            })
-            .await?
-            .map_err(plugin_error)?;
+            let sizes = sizes_of(db, org, &account, &t, id).await?;
             // The size as the provider spells it, whatever case was sent.
             let Some(known) = sizes.iter().find(|z| z.name.eq_ignore_ascii_case(&asked)) else {
                 return Err(ApiError::bad_request(
@@ -215,11 +244,11 @@ pub async fn request(
     // The operation and the server's new status appear together, and only
     // if nothing else began on the server meanwhile.
     let answer = db::transaction(db, || {
-        if let Some((op, running_kind, data)) = running(db, id)? {
-            if same_action(kind, size.as_deref(), &running_kind, &data) {
-                return Ok(op);
-            }
-            return Err(busy(&op, &running_kind));
+        let asked = size.as_deref();
+        if let Some(op) = one_at_a_time(db, id, |running, data| {
+            same_action(kind, asked, running, data)
+        })? {
+            return Ok(op);
         }
         db.execute(
             "UPDATE servers SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
@@ -291,17 +320,10 @@ pub async fn sizes(db: &Connection, org: &str, id: &str) -> Result<Response, Api
     let t = target(db, org, id)?;
     check_state("resize", &t.status)?;
     let account = account_for(db, org, id, &t.account, &t.sub)?;
-    let owner = id.to_string();
-    let sizes = accounts::call(db, org, &account, |s| {
-        plugin::resize_sizes(s, &t.provider_id, &owner)
-    })
-    .await?
-    .map_err(plugin_error)?;
-    let r = db.execute("SELECT region FROM servers WHERE id = ?", &[text(id)])?;
-    let region = get_text(&r, 0, "region").unwrap_or_default();
+    let sizes = sizes_of(db, org, &account, &t, id).await?;
     Ok(json_response(
         200,
-        &json!({ "server_id": id, "current": t.size, "region": region, "sizes": sizes_json(&sizes, &region) }),
+        &json!({ "server_id": id, "current": t.size, "region": t.region, "sizes": sizes_json(&sizes, &t.region) }),
     ))
 }
 

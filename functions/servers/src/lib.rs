@@ -675,14 +675,9 @@ async fn delete(db: &Connection, org: &str, id: &str) -> Result<String, ApiError
     // again is the same deletion, and none starts while the server
     // is still being made (or its failed attempt cleaned up, or an
     // action runs on it).
-    let running = db.execute(
-        "SELECT id, kind FROM operations WHERE subject_id = ? AND org_id = ? AND status = 'running' ORDER BY created_at LIMIT 1",
-        &[text(id), text(org)],
-    )?;
-    match (get_text(&running, 0, "id"), get_text(&running, 0, "kind")) {
-        (Some(op), Some(kind)) if kind == "delete" => return Ok(op),
-        (Some(op), Some(kind)) => return Err(actions::busy(&op, &kind)),
-        _ => {}
+    let is_delete = |kind: &str, _: &Value| kind == "delete";
+    if let Some(op) = actions::one_at_a_time(db, id, is_delete)? {
+        return Ok(op);
     }
     let provider_id = get_text(&r, 0, "provider_id").unwrap_or_default();
     let account = account_for(
@@ -704,10 +699,8 @@ async fn delete(db: &Connection, org: &str, id: &str) -> Result<String, ApiError
     // began while this one was planned wins, and the server turns
     // `deleting` only from the status that was read.
     let answer = db::transaction(db, || {
-        match actions::running(db, id)? {
-            Some((op, kind, _)) if kind == "delete" => return Ok(op),
-            Some((op, kind, _)) => return Err(actions::busy(&op, &kind)),
-            None => {}
+        if let Some(op) = actions::one_at_a_time(db, id, is_delete)? {
+            return Ok(op);
         }
         db.execute(
             "UPDATE servers SET status = 'deleting', updated_at = ? WHERE id = ? AND status = ?",

@@ -14,7 +14,7 @@ use azure_arm::{Arm, ArmError};
 use serde_json::{json, Value};
 
 use crate::exports::skyport::compute::compute::{Operation, PowerAction, Size};
-use crate::steps::{owned_by, poll, Poll, OWNER_TAG};
+use crate::steps::{owned_by, poll, poll_url, Poll, OWNER_TAG};
 use azure_arm::contract::types as wit;
 use azure_arm::power::Power;
 
@@ -22,8 +22,9 @@ const COMPUTE_API: &str = "2024-07-01";
 
 type SpinArm<'a> = Arm<'a, azure_arm::spin_transport::SpinTransport>;
 
-/// The VM id checked like every id before it reaches a URL.
-fn checked_vm(server_id: &str) -> Result<String, ArmError> {
+/// The VM id checked like every id before it reaches a URL: its canonical
+/// path, and its parts.
+fn checked_vm(server_id: &str) -> Result<(String, names::ResourceId), ArmError> {
     let id = names::resource_id(
         server_id,
         "Microsoft.Compute",
@@ -31,7 +32,7 @@ fn checked_vm(server_id: &str) -> Result<String, ArmError> {
         Name::Server,
         None,
     )?;
-    Ok(id.to_path("Microsoft.Compute", "virtualMachines"))
+    Ok((id.to_path("Microsoft.Compute", "virtualMachines"), id))
 }
 
 fn bad_id(server_id: &str) -> wit::Error {
@@ -100,7 +101,7 @@ pub fn plan_power(
     owner: &str,
     action: PowerAction,
 ) -> Result<Operation, wit::Error> {
-    let vm = checked_vm(server_id).map_err(|_| bad_id(server_id))?;
+    let (vm, _) = checked_vm(server_id).map_err(|_| bad_id(server_id))?;
     let t = json!({ "kind": "power", "action": action_name(action), "vm": vm, "owner": owner, "poll": null });
     Ok(operation(&t, false))
 }
@@ -108,7 +109,7 @@ pub fn plan_power(
 /// Plans a resize; writes nothing. The size is a plain name, checked here
 /// because it goes into the PATCH body.
 pub fn plan_resize(server_id: &str, owner: &str, size: &str) -> Result<Operation, wit::Error> {
-    let vm = checked_vm(server_id).map_err(|_| bad_id(server_id))?;
+    let (vm, _) = checked_vm(server_id).map_err(|_| bad_id(server_id))?;
     if !valid_size(size) {
         return Err(wit::Error::InvalidInput(wit::Detail {
             code: "BadSize".into(),
@@ -156,13 +157,6 @@ fn owned_vm(arm: &SpinArm<'_>, vm: &str, owner: &str) -> Result<Value, ArmError>
     Ok(found)
 }
 
-/// The long-running operation an accepted request left to poll, if any.
-fn poll_url(resp: &azure_arm::Response) -> Option<String> {
-    resp.header("azure-asyncoperation")
-        .or(resp.header("location"))
-        .map(str::to_string)
-}
-
 /// One `advance` of a power or resize token.
 pub fn advance(arm: &SpinArm<'_>, mut t: Value) -> Result<Operation, ArmError> {
     if let Some(url) = t["poll"].as_str().map(str::to_string) {
@@ -178,7 +172,7 @@ pub fn advance(arm: &SpinArm<'_>, mut t: Value) -> Result<Operation, ArmError> {
     let s = |k: &str| t[k].as_str().unwrap_or_default().to_string();
     // The token came from this plugin, but it is checked again: it is
     // stored outside the plugin between steps.
-    let vm = checked_vm(&s("vm"))?;
+    let (vm, _) = checked_vm(&s("vm"))?;
     let current = owned_vm(arm, &vm, &s("owner"))?;
     let resp = if t["kind"] == "resize" {
         let size = s("size");
@@ -247,19 +241,11 @@ pub fn resize_sizes(
     server_id: &str,
     owner: &str,
 ) -> Result<Vec<Size>, ArmError> {
-    let vm = checked_vm(server_id)?;
+    let (vm, id) = checked_vm(server_id)?;
     let found = owned_vm(arm, &vm, owner)?;
     let region = found["location"].as_str().unwrap_or_default().to_string();
     names::check(Name::Region, &region)?;
-    let scope = names::resource_id(
-        &vm,
-        "Microsoft.Compute",
-        "virtualMachines",
-        Name::Server,
-        None,
-    )?
-    .subscription;
-    let offered = crate::catalogue::skus(arm, &scope, &region)?;
+    let offered = crate::catalogue::skus(arm, &id.subscription, &region)?;
     let available = arm.list(&format!("{vm}/vmSizes"), COMPUTE_API)?;
     let current = found["properties"]["hardwareProfile"]["vmSize"]
         .as_str()

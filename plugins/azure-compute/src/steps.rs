@@ -319,10 +319,14 @@ fn put(
     if state.as_deref() == Some("Succeeded") {
         return Ok(None);
     }
-    Ok(resp
-        .header("azure-asyncoperation")
+    Ok(poll_url(&resp))
+}
+
+/// The long-running operation an accepted write left to poll, if any.
+pub(crate) fn poll_url(resp: &azure_arm::Response) -> Option<String> {
+    resp.header("azure-asyncoperation")
         .or(resp.header("location"))
-        .map(str::to_string))
+        .map(str::to_string)
 }
 
 fn rule(name: &str, priority: u32, port: &str) -> Value {
