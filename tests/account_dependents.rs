@@ -10,22 +10,14 @@ mod support;
 use serde_json::json;
 use sim::world::defaults::*;
 use sim::World;
-use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+use support::product::{Product, BOOTSTRAP_KEY};
 
 #[test]
 fn an_account_in_use_is_refused_then_deleted_with_cascade() {
     let p = Product::start(World::default());
     let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let (status, op) = p.create_server(
-        &server_spec(&account, "app1", "eastus", "Standard_B2s"),
-        "dep-1",
-    );
-    assert_eq!(status, 202, "{op}");
-    assert_eq!(
-        p.wait_operation(op["id"].as_str().unwrap())["status"],
-        "succeeded"
-    );
-    let server = op["server"]["id"].as_str().unwrap().to_string();
+    let done = p.provision(&account, "app1", "eastus", "Standard_B2s", "dep-1");
+    let server = done["server"]["id"].as_str().unwrap().to_string();
     let zone_id = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{DNS_RESOURCE_GROUP}/providers/Microsoft.Network/dnszones/{DNS_ZONE}");
     let (status, d) = p.api(
         "POST",
@@ -115,16 +107,8 @@ fn an_account_in_use_is_refused_then_deleted_with_cascade() {
 fn an_orphaned_server_is_deleted_once_the_account_is_reconnected() {
     let mut p = Product::start(World::default());
     let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let (status, op) = p.create_server(
-        &server_spec(&account, "orphan", "eastus", "Standard_B2s"),
-        "orphan-1",
-    );
-    assert_eq!(status, 202, "{op}");
-    assert_eq!(
-        p.wait_operation(op["id"].as_str().unwrap())["status"],
-        "succeeded"
-    );
-    let server = op["server"]["id"].as_str().unwrap().to_string();
+    let done = p.provision(&account, "orphan", "eastus", "Standard_B2s", "orphan-1");
+    let server = done["server"]["id"].as_str().unwrap().to_string();
     // The account vanishes underneath the server, as an old release allowed.
     let _ = p.host.child.kill();
     let _ = p.host.child.wait();
@@ -166,16 +150,8 @@ fn an_orphaned_server_is_deleted_once_the_account_is_reconnected() {
 fn a_busy_server_is_deleted_by_the_cascade_once_its_action_ends() {
     let p = Product::with_jobs_every_second(&[]);
     let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let (status, op) = p.create_server(
-        &server_spec(&account, "busy", "eastus", "Standard_B2s"),
-        "busy-1",
-    );
-    assert_eq!(status, 202, "{op}");
-    assert_eq!(
-        p.wait_operation(op["id"].as_str().unwrap())["status"],
-        "succeeded"
-    );
-    let server = op["server"]["id"].as_str().unwrap().to_string();
+    let done = p.provision(&account, "busy", "eastus", "Standard_B2s", "busy-1");
+    let server = done["server"]["id"].as_str().unwrap().to_string();
     let (status, stop) = p.api(
         "POST",
         &format!("/api/v1/servers/{server}/stop"),
@@ -202,21 +178,7 @@ fn a_busy_server_is_deleted_by_the_cascade_once_its_action_ends() {
     });
     assert_eq!(s["status"], "deleted", "{s}");
     assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 0);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let (status, a) = p.api(
-            "GET",
-            &format!("/api/v1/accounts/{account}"),
-            BOOTSTRAP_KEY,
-            "",
-        );
-        if status == 404 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the account stayed: {a}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(250));
-    }
+    p.wait_until(&format!("/api/v1/accounts/{account}"), 30, |status, _| {
+        status == 404
+    });
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use sim::state::LroFailure;
 use sim::world::defaults::*;
 use sim::Command;
-use support::product::{server_spec, vm_of, Product, BOOTSTRAP_KEY};
+use support::product::{vm_of, Product, BOOTSTRAP_KEY};
 
 /// A product with one running server `name`: the product, the server's id
 /// and its VM's resource id. Its jobs never run, so an operation moves only
@@ -19,13 +19,13 @@ use support::product::{server_spec, vm_of, Product, BOOTSTRAP_KEY};
 fn running_server(name: &str) -> (Product, String, String) {
     let p = Product::without_jobs(sim::World::default());
     let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let (status, op) = p.create_server(
-        &server_spec(&account, name, "westeurope", "Standard_B1s"),
+    let done = p.provision(
+        &account,
+        name,
+        "westeurope",
+        "Standard_B1s",
         &format!("actions-{name}"),
     );
-    assert_eq!(status, 202, "{op}");
-    let done = p.wait_operation(op["id"].as_str().unwrap());
-    assert_eq!(done["status"], "succeeded", "{done}");
     let server = done["server"]["id"].as_str().unwrap().to_string();
     let vm = vm_of(&done["server"]);
     (p, server, vm)

@@ -173,16 +173,24 @@ impl Product {
     /// Reads `path` with the bootstrap key until `done` holds for its
     /// answer; fails after `secs` with the last answer and the host's log.
     pub fn wait_for(&self, path: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+        self.wait_until(path, secs, |status, v| {
+            assert_eq!(status, 200, "{v}");
+            done(v)
+        })
+    }
+
+    /// Reads `path` with the bootstrap key until `done` holds for its status
+    /// and answer; fails after `secs` with the last answer and the host's log.
+    pub fn wait_until(&self, path: &str, secs: u64, done: impl Fn(u16, &Value) -> bool) -> Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
         loop {
             let (status, v) = self.api("GET", path, BOOTSTRAP_KEY, "");
-            assert_eq!(status, 200, "{v}");
-            if done(&v) {
+            if done(status, &v) {
                 return v;
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "{path} never got there: {v}\n{}",
+                "{path} never got there: {status} {v}\n{}",
                 self.host.log()
             );
             std::thread::sleep(std::time::Duration::from_millis(250));
@@ -231,6 +239,23 @@ impl Product {
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
+    }
+
+    /// Creates a server (`server_spec` with the Idempotency-Key `key`) and
+    /// waits until its creation succeeded; the finished operation.
+    pub fn provision(
+        &self,
+        account: &str,
+        name: &str,
+        region: &str,
+        size: &str,
+        key: &str,
+    ) -> Value {
+        let (status, op) = self.create_server(&server_spec(account, name, region, size), key);
+        assert_eq!(status, 202, "{op}");
+        let done = self.wait_operation(op["id"].as_str().unwrap());
+        assert_eq!(done["status"], "succeeded", "{done}");
+        done
     }
 
     /// Polls an operation until it (and its clean-up) ends: each poll moves
