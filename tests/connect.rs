@@ -70,8 +70,8 @@ fn deny_and_admin_consent_are_reported_with_their_remedy() {
         "{html}"
     );
     assert!(
-        html.contains(&format!("/v2.0/adminconsent?client_id={CLIENT_ID}")),
-        "the admin-consent link: {html}"
+        html.contains("action=\"/oauth/azure/admin-consent\""),
+        "the admin-consent form: {html}"
     );
     let (_, list) = p.api("GET", "/api/v1/accounts", BOOTSTRAP_KEY, "");
     assert_eq!(

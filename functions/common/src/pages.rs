@@ -40,14 +40,27 @@ pub fn render(o: &Outcome) -> Response {
     // `</` cannot appear inside the script: escape it in the JSON.
     let payload = data.to_string().replace("</", "<\\/");
     let status = match o.code {
-        "invalid_state" => 400,
+        "invalid_state" | "invalid_tenant" => 400,
         _ => 200,
     };
     let claim = o.extra["claim"].as_str().unwrap_or_default();
     let nonce = crate::random_token(18);
-    let link = match o.extra["admin_consent_url"].as_str() {
-        Some(url) => format!("<p><a id=\"admin-consent\" href=\"{}\">Admin consent link</a> — send it to an administrator of your organization.</p>", escape(url)),
-        None => String::new(),
+    let link = match (
+        o.extra["admin_consent_url"].as_str(),
+        o.extra["admin_consent_link"].as_str(),
+    ) {
+        (Some(url), _) => format!("<p><a id=\"admin-consent\" href=\"{}\">Admin consent link</a> — send it to an administrator of your organization.</p>", escape(url)),
+        // The directory is not known yet: the user names it.
+        (None, Some(path)) => format!("<form method=\"get\" action=\"{}\"><p><label for=\"tenant\">Your organization's domain or tenant ID</label><br><input id=\"tenant\" name=\"tenant\" required placeholder=\"contoso.com\"> <button>Make the admin consent link</button></p></form>", escape(path)),
+        (None, None) => String::new(),
+    };
+    // The directory form leads, through a redirect, to the identity
+    // platform's own host, which a `form-action` list would have to name;
+    // every other page has no form at all.
+    let form_action = if link.starts_with("<form") {
+        ""
+    } else {
+        "form-action 'none';"
     };
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\
@@ -66,7 +79,7 @@ pub fn render(o: &Outcome) -> Response {
         .header("cache-control", "no-store")
         .header(
             "content-security-policy",
-            format!("default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+            format!("default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; {form_action} frame-ancestors 'none'"),
         )
         .header("referrer-policy", "no-referrer")
         .header("x-frame-options", "DENY")

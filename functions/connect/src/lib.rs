@@ -35,6 +35,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (Method::Post, "/api/v1/accounts/azure/claim") => claim(&req).await,
         (Method::Get, "/oauth/azure/start") => popup(&req),
         (Method::Get, "/oauth/azure/callback") => Ok(callback(&req).await),
+        (Method::Get, "/oauth/azure/admin-consent") => Ok(consent_link(&req)),
         (method, path) => Err(ApiError::unrouted(None, ROUTES, method, &segments(path))),
     }
 }
@@ -45,6 +46,7 @@ const ROUTES: &[Route] = &[
     ("POST", "api/v1/accounts/azure/claim"),
     ("GET", "oauth/azure/start"),
     ("GET", "oauth/azure/callback"),
+    ("GET", "oauth/azure/admin-consent"),
 ];
 
 /// `POST /api/v1/accounts/azure/connect`.
@@ -122,22 +124,114 @@ fn denied() -> Outcome {
     )
 }
 
-fn admin_consent(cfg: &Config, tenant: &str, redirect_uri: &str, detail: &str) -> Outcome {
-    let url = identity::admin_consent_url(
-        &cfg.cloud,
-        tenant,
-        &cfg.client_id,
-        redirect_uri,
-        &skyport_functions::random_token(16),
-    );
+/// Where an administrator's consent is asked for: the tenant's own
+/// admin-consent page when the directory is known (a reconnect), otherwise
+/// the console asks the user for their organization's domain and
+/// `/oauth/azure/admin-consent` makes the link from it.
+fn admin_consent(cfg: &Config, tenant: Option<&str>, detail: &str) -> Outcome {
     let mut o = outcome(
         "admin_consent_required",
         "Admin consent required",
         &format!("Your organization lets only administrators approve apps like Skyport. {detail}"),
-        "Send the admin consent link to a Global Administrator or Cloud Application Administrator. After they accept, Skyport appears in Entra ID › Enterprise Applications and you can connect again.",
+        "Send the admin consent link to a Global Administrator or Cloud Application Administrator of your organization. After they accept, Skyport appears in Entra ID › Enterprise Applications and you can connect again.",
     );
-    o.extra = json!({ "admin_consent_url": url });
+    o.extra = match tenant {
+        Some(t) => json!({ "admin_consent_url": consent_url(cfg, t), "tenant_id": t }),
+        None => json!({ "admin_consent_link": CONSENT_PATH }),
+    };
     o
+}
+
+const CONSENT_PATH: &str = "/oauth/azure/admin-consent";
+
+fn consent_url(cfg: &Config, tenant: &str) -> String {
+    let redirect_uri = format!(
+        "{}{}",
+        skyport_functions::config::public_url().unwrap_or_default(),
+        oauth::CALLBACK_PATH
+    );
+    identity::admin_consent_url(
+        &cfg.cloud,
+        tenant,
+        &cfg.client_id,
+        &redirect_uri,
+        &skyport_functions::random_token(16),
+    )
+}
+
+/// A directory an administrator can consent for: its tenant id (a GUID) or
+/// one of its verified domains. `common`, `organizations` and `consumers`
+/// name no one directory, so they are refused, as is anything that is not a
+/// domain name and could bend the URL it becomes part of.
+fn directory(value: &str) -> Option<String> {
+    let v = value.trim().trim_start_matches('@').to_ascii_lowercase();
+    let v = v.rsplit('@').next().unwrap_or_default().to_string();
+    let guid = {
+        let parts: Vec<&str> = v.split('-').collect();
+        parts.len() == 5
+            && parts
+                .iter()
+                .zip([8, 4, 4, 4, 12])
+                .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
+    };
+    let label = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let domain = v.len() <= 253 && v.split('.').count() >= 2 && v.split('.').all(label);
+    (guid || domain).then_some(v)
+}
+
+/// `GET /oauth/azure/admin-consent?tenant=…`: the admin-consent page of the
+/// directory the user names (a domain, an email address or a tenant id).
+fn consent_link(req: &Request) -> Response {
+    let given = query(req)
+        .into_iter()
+        .find(|(k, _)| k == "tenant")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let cfg = match Config::load() {
+        Ok(c) => c,
+        Err(e) => return e.response(),
+    };
+    match directory(&given) {
+        Some(tenant) => Response::builder()
+            .status(302)
+            .header("location", consent_url(&cfg, &tenant))
+            .header("cache-control", "no-store")
+            .build(),
+        None => render(&outcome(
+            "invalid_tenant",
+            "Organization not recognised",
+            &format!(
+                "“{}” is not a domain or tenant ID of an organization.",
+                given.chars().take(80).collect::<String>()
+            ),
+            "Enter your organization's domain (the part after @ in your work email, e.g. contoso.com) or its tenant ID from Entra ID › Overview.",
+        )),
+    }
+}
+
+/// The administrator's answer to an admin-consent request. It grants
+/// Skyport nothing by itself (and its `tenant` is not trusted for anything):
+/// the user connects again, and that sign-in now succeeds.
+fn consented(error: Option<String>) -> Outcome {
+    match error {
+        None => outcome(
+            "admin_consent_granted",
+            "Admin consent granted",
+            "An administrator approved Skyport for the organization.",
+            "Return to Skyport and click Add Account › Microsoft Azure to connect.",
+        ),
+        Some(_) => outcome(
+            "admin_consent_declined",
+            "Admin consent declined",
+            "The administrator did not approve Skyport for the organization, so nobody in it can connect yet.",
+            "Ask the administrator to open the admin consent link again and click Accept.",
+        ),
+    }
 }
 
 /// `GET /oauth/azure/callback`: always answers with the popup page.
@@ -167,6 +261,11 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
         db::event(&db, None, "state_missing", "a callback without state");
         return Ok(invalid_state("The answer from Microsoft carried no state."));
     };
+    // An administrator's answer to an admin-consent link carries a state
+    // Skyport never stored: it is only acknowledged.
+    if param("admin_consent").is_some() {
+        return Ok(consented(param("error")));
+    }
     let r = db.execute("SELECT org_id, account_id, verifier, redirect_uri, expires_at, used_at FROM pending WHERE state = ?", &[text(&state)])?;
     let Some(org) = get_text(&r, 0, "org_id") else {
         db::event(
@@ -199,6 +298,18 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
     let redirect_uri = get_text(&r, 0, "redirect_uri").unwrap_or_default();
     let cfg = Config::load()?;
     let keys = Keys::load()?;
+    // A reconnect knows its directory, so its admin-consent link can name it.
+    let tenant = match &account_id {
+        Some(a) => get_text(
+            &db.execute(
+                "SELECT tenant_id FROM accounts WHERE id = ? AND org_id = ?",
+                &[text(a), text(&org)],
+            )?,
+            0,
+            "tenant_id",
+        ),
+        None => None,
+    };
 
     // An error or a code that does not redeem leaves the state as it was:
     // whoever holds a state cannot spoil the sign-in it belongs to.
@@ -210,9 +321,7 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
                 param("error_subcode").as_deref(),
             ) {
                 CallbackOutcome::Denied => denied(),
-                CallbackOutcome::AdminConsentRequired => {
-                    admin_consent(&cfg, &cfg.tenant, &redirect_uri, "")
-                }
+                CallbackOutcome::AdminConsentRequired => admin_consent(&cfg, tenant.as_deref(), ""),
                 CallbackOutcome::Failed(m) => outcome(
                     "sign_in_failed",
                     "Sign-in failed",
@@ -230,7 +339,7 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
             .unwrap_or_default();
     let tokens = match oauth::exchange(&cfg, &code, &verifier, &redirect_uri).await {
         Ok(t) => t,
-        Err(oauth::TokenFailure::Provider(TokenOutcome::AdminConsentRequired(m))) => return Ok(admin_consent(&cfg, &cfg.tenant, &redirect_uri, &m)),
+        Err(oauth::TokenFailure::Provider(TokenOutcome::AdminConsentRequired(m))) => return Ok(admin_consent(&cfg, tenant.as_deref(), &m)),
         Err(oauth::TokenFailure::Provider(TokenOutcome::ClientMisconfigured(m))) => {
             return Ok(outcome("token_error", "Connection failed", &format!("Azure rejected Skyport's app registration: {m}"), "An administrator of this Skyport must check the client id and secret (the azure_client_id and azure_client_secret variables)."))
         }
@@ -434,4 +543,36 @@ fn store_claimed(
     accounts::store_tokens(db, keys, id, tokens)?;
     let data = accounts::to_json(&accounts::load(db, org, id)?);
     events::emit(db, org, "account.connected", ("account", id), data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::directory;
+
+    #[test]
+    fn a_directory_is_a_domain_an_email_or_a_tenant_id() {
+        assert_eq!(directory(" Contoso.com ").as_deref(), Some("contoso.com"));
+        assert_eq!(
+            directory("ada@contoso.onmicrosoft.com").as_deref(),
+            Some("contoso.onmicrosoft.com")
+        );
+        assert_eq!(
+            directory("72F988BF-86F1-41AF-91AB-2D7CD011DB47").as_deref(),
+            Some("72f988bf-86f1-41af-91ab-2d7cd011db47")
+        );
+        for bad in [
+            "",
+            "organizations",
+            "common",
+            "consumers",
+            "contoso",
+            "contoso.com/../common",
+            "contoso.com?x=1",
+            "-a.com",
+            "a..com",
+            "con toso.com",
+        ] {
+            assert_eq!(directory(bad), None, "{bad}");
+        }
+    }
 }

@@ -174,6 +174,19 @@ window.addEventListener("message", async (ev) => {
   notice(d.title, d.message, d.remedy, true);
   if (d.details && d.details.admin_consent_url) {
     $("notice").append(el("p", {}, el("a", { href: d.details.admin_consent_url, id: "admin-consent-link", target: "_blank", rel: "noopener noreferrer" }, "Admin consent link (opens in a new tab)")));
+  } else if (d.details && d.details.admin_consent_link) {
+    // The organization is not known until the user names it; the link is
+    // made for that organization and opens beside the console.
+    const shareable = (ev) => {
+      const link = `${window.location.origin}${d.details.admin_consent_link}?tenant=${encodeURIComponent($("admin-consent-tenant").value.trim())}`;
+      const p = $("admin-consent-share") || el("p", { id: "admin-consent-share" });
+      p.replaceChildren("Send this link to your administrator: ", el("code", {}, link));
+      ev.target.after(p);
+    };
+    $("notice").append(el("form", { id: "admin-consent-form", method: "get", action: d.details.admin_consent_link, target: "_blank", rel: "noopener", onsubmit: shareable },
+      el("label", { for: "admin-consent-tenant" }, "Your organization's domain or tenant ID"),
+      el("input", { id: "admin-consent-tenant", name: "tenant", required: "", placeholder: "contoso.com", autocomplete: "organization" }),
+      el("button", { type: "submit" }, "Open the admin consent link")));
   }
   loadAccounts().catch(fail);
 });

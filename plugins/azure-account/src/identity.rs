@@ -57,8 +57,9 @@ impl Guest for Plugin {
         state: String,
     ) -> String {
         format!(
-            "{}/{tenant}/v2.0/adminconsent?client_id={}&scope={}&redirect_uri={}&state={}",
+            "{}/{}/v2.0/adminconsent?client_id={}&scope={}&redirect_uri={}&state={}",
             base(&cloud),
+            enc(&tenant),
             enc(&client_id),
             enc(&arm_scope(&cloud)),
             enc(&redirect_uri),
