@@ -75,6 +75,21 @@ try {
   await shot("accounts");
   await audit("accounts");
 
+  current = "a second tab opens signed in, and signing out signs out both";
+  step(current);
+  const second = await context.newPage();
+  await second.goto(`${base}/#servers`);
+  await second.waitForSelector("#servers:not([hidden])");
+  await second.click("#sign-out");
+  await second.waitForSelector("#signin:not([hidden])");
+  await page.waitForSelector("#signin:not([hidden])");
+  if (await page.evaluate(() => sessionStorage.getItem("skyport-api-key")) !== null) throw new Error("signing out must forget the key in every tab");
+  await page.fill("#api-key", apiKey);
+  await page.click("#signin-form button[type=submit]");
+  await page.waitForSelector("#accounts:not([hidden])");
+  await second.waitForSelector("#servers:not([hidden])");
+  await second.close();
+
   current = "the Add Account menu by keyboard";
   step(current);
   await page.click("#add-account");
@@ -96,6 +111,31 @@ try {
   await page.click("#add-account");
   await popupDecision("#connect-azure", "deny");
   await page.waitForSelector("#notice-title:has-text('Authorization Denied')");
+
+  current = "admin consent for the organization the user names";
+  step(current);
+  await command({ action: "require_admin_consent", tenant: "72f988bf-86f1-41af-91ab-2d7cd011db47", required: true });
+  await page.click("#add-account");
+  const [asking] = await Promise.all([context.waitForEvent("page"), page.click("#connect-azure")]);
+  await asking.waitForSelector("#accept");
+  await asking.click("#accept");
+  await asking.waitForSelector("#return");
+  await asking.click("#return");
+  await asking.waitForEvent("close").catch(() => {});
+  await page.waitForSelector("#notice-title:has-text('Admin consent required')");
+  await audit("admin consent required");
+  await page.fill("#admin-consent-tenant", "ada@contoso.onmicrosoft.com");
+  const [admin] = await Promise.all([context.waitForEvent("page"), page.click("#admin-consent-form button")]);
+  await admin.waitForSelector("#accept");
+  if (!admin.url().includes("/contoso.onmicrosoft.com/v2.0/adminconsent")) throw new Error(`the admin-consent page of the user's organization, not ${admin.url()}`);
+  await admin.click("#accept");
+  await admin.waitForSelector("#outcome[data-outcome=admin_consent_granted]");
+  await admin.close();
+  const share = await page.textContent("#admin-consent-share");
+  if (!share.includes("/oauth/azure/admin-consent?tenant=ada%40contoso.onmicrosoft.com")) throw new Error(`the link to send: ${share}`);
+  await page.click("#add-account");
+  await popupDecision("#connect-azure", "accept");
+  await page.waitForSelector("#notice-title:has-text('Connected')");
 
   current = "revoke, refresh, expired, reconnect";
   step(current);

@@ -1,9 +1,36 @@
 // Skyport's console: one page, hash routes per screen, the API key in
 // session storage. Every failure shows the API's message and remedy.
+// Tabs of the console hand the key to each other over a same-origin
+// BroadcastChannel, so a second tab opens signed in and signing out signs
+// out every tab, while the key itself is never written to disk.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const key = () => sessionStorage.getItem("skyport-api-key");
+const session = "BroadcastChannel" in window ? new BroadcastChannel("skyport-session") : null;
+
+// The other tabs are told only of this tab's own sign-in and sign-out, not
+// of a key the API refused (another tab may hold a different, valid one).
+function signIn(k, fromAnotherTab) {
+  sessionStorage.setItem("skyport-api-key", k);
+  if (!fromAnotherTab && session) session.postMessage({ type: "key", key: k });
+  route();
+}
+
+function signOut(fromAnotherTab) {
+  sessionStorage.removeItem("skyport-api-key");
+  if (!fromAnotherTab && session) session.postMessage({ type: "signed-out" });
+  route();
+}
+
+if (session) {
+  session.onmessage = (ev) => {
+    const m = ev.data || {};
+    if (m.type === "ask" && key()) session.postMessage({ type: "key", key: key() });
+    else if (m.type === "key" && typeof m.key === "string" && m.key && m.key !== key()) signIn(m.key, true);
+    else if (m.type === "signed-out" && key()) signOut(true);
+  };
+}
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -32,7 +59,7 @@ async function api(method, path, body, headers) {
   const data = await r.json().catch(() => ({}));
   if (!r.ok) {
     const e = Object.assign({ status: r.status }, data.error || { code: "error", message: `The request failed (${r.status}).`, remedy: "" });
-    if (r.status === 401 && e.code === "unauthenticated") { sessionStorage.removeItem("skyport-api-key"); route(); }
+    if (r.status === 401 && e.code === "unauthenticated") signOut(true);
     throw e;
   }
   return data;
@@ -630,6 +657,7 @@ async function route() {
   const screen = location.hash.slice(1) || "accounts";
   const signedIn = !!key();
   $("signin").hidden = signedIn;
+  $("sign-out").hidden = !signedIn;
   for (const s of screens) {
     $(s).hidden = !signedIn || s !== screen;
     $(`nav-${s}`).toggleAttribute("aria-current", s === screen);
@@ -652,7 +680,10 @@ async function route() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  $("signin-form").addEventListener("submit", (ev) => { ev.preventDefault(); sessionStorage.setItem("skyport-api-key", $("api-key").value.trim()); route(); });
+  $("signin-form").addEventListener("submit", (ev) => { ev.preventDefault(); signIn($("api-key").value.trim()); $("api-key").value = ""; });
+  $("sign-out").addEventListener("click", () => signOut());
+  // A new tab asks the console's other tabs for the key.
+  if (!key() && session) session.postMessage({ type: "ask" });
   $("add-account").addEventListener("click", () => toggleAddMenu());
   $("add-menu").addEventListener("keydown", addMenuKeys);
   $("connect-azure").addEventListener("click", () => { toggleAddMenu(false); connect(null); });
