@@ -192,8 +192,23 @@ try {
   await page.fill("#storage-name", "skyportbrowser1");
   await page.click("#storage-form button[type=submit]");
   await page.waitForSelector("#storage-verified", { timeout: 120000 });
+  await page.waitForSelector("[data-target] .status.verified");
   await shot("storage");
   await audit("storage");
+
+  current = "a backup target checked now, then detached";
+  step(current);
+  await page.click("[data-target] button.check");
+  await page.waitForSelector("#notice-title:has-text('Access verified')");
+  await page.click("[data-target] button.detach");
+  await page.waitForSelector("#confirm-text:has-text('stay in your subscription')");
+  await page.click("#confirm-yes");
+  await page.waitForSelector("#notice-title:has-text('Backup target detached')");
+  await page.waitForSelector("[data-target]", { state: "detached" });
+  // The storage account stayed: the quick setup offers it, and uses it again.
+  await page.selectOption("#storage-existing", "skyportbrowser1");
+  await page.click("#storage-form button[type=submit]");
+  await page.waitForSelector("[data-target] .status.verified", { timeout: 120000 });
 
   current = "DNS quick setup and a record";
   step(current);

@@ -164,6 +164,17 @@ fn migrations() -> Vec<Vec<Step>> {
             Step::Sql("UPDATE servers SET admin_username = COALESCE((SELECT json_extract(o.data, '$.request.admin_username') FROM operations o
                 WHERE o.subject_id = servers.id AND o.kind = 'create' AND json_valid(o.data) ORDER BY o.created_at LIMIT 1), 'azureuser')"),
         ],
+        // 11: backup targets are checked again in the background: whether
+        // the last check passed (`verified`, `access_denied`, `check_failed`)
+        // and why not, when, and when next (with backoff).
+        vec![
+            Step::Sql("ALTER TABLE backup_targets ADD COLUMN status TEXT NOT NULL DEFAULT 'verified'"),
+            Step::Sql("ALTER TABLE backup_targets ADD COLUMN status_reason TEXT"),
+            Step::Sql("ALTER TABLE backup_targets ADD COLUMN checked_at INTEGER"),
+            Step::Sql("ALTER TABLE backup_targets ADD COLUMN next_check_at INTEGER"),
+            Step::Sql("ALTER TABLE backup_targets ADD COLUMN check_failures INTEGER NOT NULL DEFAULT 0"),
+            Step::Sql("UPDATE backup_targets SET checked_at = verified_at"),
+        ],
     ]
 }
 

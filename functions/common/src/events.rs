@@ -31,6 +31,7 @@ pub const KINDS: &[&str] = &[
     "server.action_failed",
     "storage.ready",
     "storage.access_denied",
+    "storage.detached",
     "dns.record_changed",
 ];
 

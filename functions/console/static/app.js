@@ -453,7 +453,35 @@ async function deleteServer(s) {
 
 async function loadTargets() {
   const targets = await every("/api/v1/storage/targets", "targets");
-  $("target-list").replaceChildren(...targets.map((t) => el("li", {}, el("strong", {}, `${t.storage_account}/${t.container}`), el("p", { class: "hint" }, `${t.endpoint} · verified`))));
+  const words = { verified: "verified", access_denied: "access denied", check_failed: "check failed" };
+  const when = (t) => t.checked_at ? ` · checked ${new Date(t.checked_at * 1000).toLocaleString()}` : "";
+  $("target-list").replaceChildren(...targets.map((t) => el("li", { "data-target": t.id },
+    el("strong", {}, `${t.storage_account}/${t.container}`), " · ",
+    el("span", { class: `status ${t.status}` }, words[t.status] || t.status),
+    el("p", { class: "hint" }, `${t.endpoint}${when(t)}`),
+    t.status_reason ? el("p", { class: "reason" }, t.status_reason) : null,
+    t.remedy ? el("p", { class: "hint" }, t.remedy) : null,
+    el("button", { type: "button", class: "check", "aria-label": `Check now ${t.storage_account}/${t.container}`, onclick: () => checkTarget(t) }, "Check now"),
+    el("button", { type: "button", class: "detach", "aria-label": `Detach ${t.storage_account}/${t.container}`, onclick: () => detachTarget(t) }, "Detach"))));
+}
+
+async function checkTarget(t) {
+  try {
+    const r = await api("POST", `/api/v1/storage/targets/${t.id}/check`);
+    if (r.status === "verified") notice("Access verified", `Skyport can write to ${t.storage_account}/${t.container}.`, "");
+    else notice(r.status === "access_denied" ? "Storage access denied" : "Storage check failed", r.status_reason, r.remedy, true);
+  } catch (e) { fail(e); }
+  await loadTargets().catch(fail);
+}
+
+async function detachTarget(t) {
+  if (!(await confirmDialog(`Detach ${t.storage_account}/${t.container}? Skyport stops using it for backups. The storage account and the container stay in your subscription.`, "Detach"))) return;
+  try {
+    await api("DELETE", `/api/v1/storage/targets/${t.id}`);
+    notice("Backup target detached", `${t.storage_account}/${t.container} is no longer used; it stays in your subscription.`, "");
+  } catch (e) { fail(e); }
+  await loadTargets().catch(fail);
+  await loadStorageChoices().catch(fail);
 }
 
 // The quick setup picks from what exists: regions the subscription can use,
@@ -496,6 +524,7 @@ async function setupStorage(ev) {
     else { out.replaceChildren(el("p", { class: "status failed", id: "storage-failed" }, op.error.message), el("p", {}, op.error.remedy)); }
   } catch (e) { out.textContent = ""; fail(e); }
   await loadTargets().catch(fail);
+  await loadStorageChoices().catch(fail);
 }
 
 // ---- DNS -------------------------------------------------------------------

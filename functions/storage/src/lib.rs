@@ -16,13 +16,15 @@ use skyport::storage::storage::{self as plugin, Access, StorageAccount};
 use skyport_functions::api::{
     check_id, json_body, json_response, opt_str, page, req_str, segments, ApiError, Route,
 };
-use skyport_functions::db::{self, get_text, int, text};
+use skyport_functions::db::{self, int, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
 use skyport_functions::plugin_types::Error as PluginError;
 use skyport_functions::{accounts, events, internal, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::sqlite::Connection;
+
+mod targets;
 
 #[http_component]
 async fn handle(req: Request) -> Response {
@@ -59,18 +61,9 @@ fn op_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
     let mut v = ops::json(db, id)?.ok_or_else(|| ApiError::not_found("storage operation"))?;
     if v["status"] == "succeeded" {
         let target = v["subject_id"].as_str().unwrap_or_default().to_string();
-        v["target"] = target_json(db, &target)?;
+        v["target"] = targets::json(db, &target)?;
     }
     Ok(v)
-}
-
-fn target_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
-    let r = db.execute("SELECT id, account_id, storage_account_id, storage_account, container, endpoint, verified_at FROM backup_targets WHERE id = ?", &[text(id)])?;
-    Ok(json!({
-        "id": get_text(&r, 0, "id"), "account_id": get_text(&r, 0, "account_id"), "storage_account_id": get_text(&r, 0, "storage_account_id"),
-        "storage_account": get_text(&r, 0, "storage_account"), "container": get_text(&r, 0, "container"), "endpoint": get_text(&r, 0, "endpoint"),
-        "verified_at": db::get_int(&r, 0, "verified_at"),
-    }))
 }
 
 /// A plugin error met at `step`: transient ones are retried later, the
@@ -162,7 +155,7 @@ impl ops::Handler for Setup {
             let r = &p.result;
             let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
             db.execute(
-                "INSERT INTO backup_targets (id, org_id, account_id, storage_account_id, storage_account, container, endpoint, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO backup_targets (id, org_id, account_id, storage_account_id, storage_account, container, endpoint, verified_at, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?8)",
                 &[text(&op.subject), text(&op.org), text(&op.account), text(&field("storage_account_id")), text(&field("storage_account")),
                   text(op.data["container"].as_str().unwrap_or_default()), text(&field("endpoint")), int(skyport_functions::now())],
             )?;
@@ -171,7 +164,7 @@ impl ops::Handler for Setup {
                 &op.org,
                 "storage.ready",
                 ("backup_target", &op.subject),
-                target_json(db, &op.subject)?,
+                targets::json(db, &op.subject)?,
             )?;
         }
         Ok(())
@@ -200,6 +193,9 @@ const ROUTES: &[Route] = &[
     ("POST", "api/v1/storage/setup"),
     ("GET", "api/v1/storage/operations/*"),
     ("GET", "api/v1/storage/targets"),
+    ("GET", "api/v1/storage/targets/*"),
+    ("DELETE", "api/v1/storage/targets/*"),
+    ("POST", "api/v1/storage/targets/*/check"),
 ];
 
 async fn route(req: Request) -> Result<Response, ApiError> {
@@ -207,7 +203,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     let db = db::open()?;
     if internal::is_jobs_call(&req, "storage")? {
         // The jobs component's turn: finish what nobody is polling.
-        let done = ops::work(&db, &[SETUP], &Setup, internal::BUDGET).await?;
+        let mut done = ops::work(&db, &[SETUP], &Setup, internal::BUDGET).await?;
+        done["targets"] = targets::run(&db).await?;
         return Ok(internal::answer(&done));
     }
     let org = orgs::authenticate(&db, &req)?;
@@ -342,10 +339,29 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 &page(&req)?,
             )?;
             let list: Result<Vec<Value>, ApiError> =
-                ids.iter().map(|t| target_json(&db, t)).collect();
+                ids.iter().map(|t| targets::json(&db, t)).collect();
             Ok(json_response(
                 200,
                 &json!({ "targets": list?, "next": next }),
+            ))
+        }
+        (Method::Get, ["api", "v1", "storage", "targets", id]) => {
+            check_id(id, "backup target")?;
+            Ok(json_response(200, &targets::get(&db, &org, id)?))
+        }
+        (Method::Delete, ["api", "v1", "storage", "targets", id]) => {
+            check_id(id, "backup target")?;
+            let target = targets::detach(&db, &org, id)?;
+            Ok(json_response(
+                200,
+                &json!({ "detached": target, "kept": "The storage account and its container stay in your subscription; Skyport no longer uses them." }),
+            ))
+        }
+        (Method::Post, ["api", "v1", "storage", "targets", id, "check"]) => {
+            check_id(id, "backup target")?;
+            Ok(json_response(
+                200,
+                &targets::check_now(&db, &org, id).await?,
             ))
         }
         (method, segments) => Err(ApiError::unrouted(

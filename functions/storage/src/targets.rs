@@ -1,0 +1,215 @@
+//! Backup targets after their set-up: each is checked again through the data
+//! plane every `storage_check_seconds` (default an hour, staggered, backed
+//! off while its account cannot be reached) and on request, so a target
+//! whose storage account starts refusing the platform shows `access_denied`
+//! with the remedy, and `verified` again once it is fixed; and detaching one
+//! forgets it while the storage account and its container stay the user's.
+//!
+//! A change of status and its event (`storage.access_denied`,
+//! `storage.ready`) are written together, over the status that was read.
+
+use serde_json::{json, Value};
+use skyport_functions::api::ApiError;
+use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
+use skyport_functions::plugin_types::Error as PluginError;
+use skyport_functions::schedule::{fair, next_check, plan_first_checks, seconds};
+use skyport_functions::{accounts, events, now};
+use spin_sdk::sqlite::Connection;
+
+use crate::skyport::storage::storage::{self as plugin, Access};
+
+/// Targets checked per jobs run.
+const PER_RUN: i64 = 10;
+
+/// What a target's remedy is, by its status.
+fn remedy(status: &str) -> Option<&'static str> {
+    match status {
+        "access_denied" => Some("Allow the platform's addresses in the storage account's Networking › Firewalls and virtual networks (or allow all networks); the target is checked again within the hour, or at once with Check now."),
+        "check_failed" => Some("Check the storage account and its container in the Azure portal; the target is checked again within the hour, or at once with Check now."),
+        _ => None,
+    }
+}
+
+/// A backup target as the API shows it; `Null` when there is none.
+pub fn json(db: &Connection, id: &str) -> Result<Value, ApiError> {
+    let r = db.execute("SELECT id, account_id, storage_account_id, storage_account, container, endpoint, verified_at, status, status_reason, checked_at FROM backup_targets WHERE id = ?", &[text(id)])?;
+    if r.rows.is_empty() {
+        return Ok(Value::Null);
+    }
+    let status = get_text(&r, 0, "status").unwrap_or_else(|| "verified".into());
+    Ok(json!({
+        "id": get_text(&r, 0, "id"), "account_id": get_text(&r, 0, "account_id"), "storage_account_id": get_text(&r, 0, "storage_account_id"),
+        "storage_account": get_text(&r, 0, "storage_account"), "container": get_text(&r, 0, "container"), "endpoint": get_text(&r, 0, "endpoint"),
+        "verified_at": get_int(&r, 0, "verified_at"), "checked_at": get_int(&r, 0, "checked_at"),
+        "status": status, "status_reason": get_text(&r, 0, "status_reason"), "remedy": remedy(&status),
+    }))
+}
+
+/// The organization's target `id`, or 404.
+fn owned(db: &Connection, org: &str, id: &str) -> Result<(), ApiError> {
+    let r = db.execute(
+        "SELECT 1 AS found FROM backup_targets WHERE id = ? AND org_id = ?",
+        &[text(id), text(org)],
+    )?;
+    if r.rows.is_empty() {
+        Err(ApiError::not_found("backup target"))
+    } else {
+        Ok(())
+    }
+}
+
+/// `GET /api/v1/storage/targets/{id}`.
+pub fn get(db: &Connection, org: &str, id: &str) -> Result<Value, ApiError> {
+    owned(db, org, id)?;
+    json(db, id)
+}
+
+/// `POST /api/v1/storage/targets/{id}/check`: checks now and answers the
+/// target as it is afterwards. A provider that cannot answer now is an
+/// error of the request; the target keeps the status it had.
+pub async fn check_now(db: &Connection, org: &str, id: &str) -> Result<Value, ApiError> {
+    owned(db, org, id)?;
+    check(db, id, seconds("storage_check_seconds", 3600)).await?;
+    json(db, id)
+}
+
+/// `DELETE /api/v1/storage/targets/{id}`: the platform stops using it. The
+/// storage account and its container are not touched: they are the user's.
+pub fn detach(db: &Connection, org: &str, id: &str) -> Result<Value, ApiError> {
+    owned(db, org, id)?;
+    let target = json(db, id)?;
+    db::transaction(db, || {
+        db.execute(
+            "DELETE FROM backup_targets WHERE id = ? AND org_id = ?",
+            &[text(id), text(org)],
+        )?;
+        if db::changes(db)? == 1 {
+            events::emit(
+                db,
+                org,
+                "storage.detached",
+                ("backup_target", id),
+                target.clone(),
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(target)
+}
+
+/// One run of the checks, part of every jobs run; what it did, for the log.
+pub async fn run(db: &Connection) -> Result<Value, ApiError> {
+    let period = seconds("storage_check_seconds", 3600);
+    let t = now();
+    plan_first_checks(db, "backup_targets", "1 = 1", t, period)?;
+    let due = fair(
+        db,
+        "FROM backup_targets t WHERE t.next_check_at <= ?",
+        &[int(t)],
+        PER_RUN,
+    )?;
+    let (mut checked, mut changed) = (0, 0);
+    let mut errors = Vec::new();
+    for id in due {
+        checked += 1;
+        match check(db, &id, period).await {
+            Ok(true) => changed += 1,
+            Ok(false) => {}
+            Err(e) => errors.push(json!({ "backup_target": id, "code": e.code })),
+        }
+    }
+    Ok(json!({ "checked": checked, "changed": changed, "errors": errors }))
+}
+
+/// Checks one target through the data plane and records the outcome;
+/// whether its status changed.
+async fn check(db: &Connection, id: &str, period: i64) -> Result<bool, ApiError> {
+    let r = db.execute(
+        "SELECT org_id, account_id, storage_account_id, container, status, check_failures FROM backup_targets WHERE id = ?",
+        &[text(id)],
+    )?;
+    let (Some(org), Some(account), Some(storage), Some(container), Some(status)) = (
+        get_text(&r, 0, "org_id"),
+        get_text(&r, 0, "account_id"),
+        get_text(&r, 0, "storage_account_id"),
+        get_text(&r, 0, "container"),
+        get_text(&r, 0, "status"),
+    ) else {
+        return Ok(false);
+    };
+    let failures = get_int(&r, 0, "check_failures").unwrap_or(0);
+    let seen = accounts::call(db, &org, &account, |s| {
+        plugin::verify_access(s, &storage, &container)
+    })
+    .await;
+    let t = now();
+    let (to, reason) = match seen {
+        Ok(Ok(Access::Verified)) => ("verified", None),
+        Ok(Ok(Access::NetworkDenied(d))) => (
+            "access_denied",
+            Some(format!("Storage access denied: {d}.")),
+        ),
+        Ok(Ok(Access::Failed(d))) => (
+            "check_failed",
+            Some(format!("The access check failed: {d}.")),
+        ),
+        // A storage account or container that is gone fails the check; a
+        // provider or account that cannot answer now concludes nothing.
+        Ok(Err(PluginError::NotFound(d))) => ("check_failed", Some(d.message)),
+        Ok(Err(e)) => {
+            return Err(backoff(
+                db,
+                id,
+                t,
+                period,
+                failures,
+                accounts::plugin_error(e),
+            )?)
+        }
+        Err(e) => return Err(backoff(db, id, t, period, failures, e)?),
+    };
+    let next = next_check(t, period, 0, id);
+    let verified_now = if to == "verified" { Some(t) } else { None };
+    db::transaction(db, || {
+        db.execute(
+            "UPDATE backup_targets SET status = ?, status_reason = ?, checked_at = ?, next_check_at = ?, check_failures = 0,
+             verified_at = COALESCE(?, verified_at) WHERE id = ? AND status = ?",
+            &[text(to), opt_text(reason.as_deref()), int(t), int(next), verified_now.map(int).unwrap_or(spin_sdk::sqlite::Value::Null), text(id), text(&status)],
+        )?;
+        let changed = db::changes(db)? == 1 && to != status;
+        if changed {
+            let kind = if to == "verified" {
+                "storage.ready"
+            } else {
+                "storage.access_denied"
+            };
+            // A check that failed for another reason is shown, not announced
+            // as a refusal.
+            if to != "check_failed" {
+                events::emit(db, &org, kind, ("backup_target", id), json(db, id)?)?;
+            }
+        }
+        Ok(changed)
+    })
+}
+
+/// Records a check that could not be made and when to try again; gives back
+/// the error for the caller to report.
+fn backoff(
+    db: &Connection,
+    id: &str,
+    t: i64,
+    period: i64,
+    failures: i64,
+    e: ApiError,
+) -> Result<ApiError, ApiError> {
+    db.execute(
+        "UPDATE backup_targets SET next_check_at = ?, check_failures = ? WHERE id = ?",
+        &[
+            int(next_check(t, period, failures + 1, id)),
+            int(failures + 1),
+            text(id),
+        ],
+    )?;
+    Ok(e)
+}
