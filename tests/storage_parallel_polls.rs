@@ -3,7 +3,6 @@
 
 mod support;
 
-use serde_json::json;
 use sim::world::defaults::*;
 use sim::World;
 use support::product::{Product, BOOTSTRAP_KEY};
@@ -12,14 +11,7 @@ use support::product::{Product, BOOTSTRAP_KEY};
 fn parallel_polls_make_exactly_one_backup_target() {
     let p = Product::start(World::default());
     let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let body = json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": "westeurope", "storage_account": "skyportpolls1", "container": "backups" });
-    let (status, op) = p.api(
-        "POST",
-        "/api/v1/storage/setup",
-        BOOTSTRAP_KEY,
-        &body.to_string(),
-    );
-    assert_eq!(status, 202, "{op}");
+    let op = p.start_storage(&account, "skyportpolls1", serde_json::Value::Null);
     assert_eq!(
         op["status"], "running",
         "the account is still being created: {op}"

@@ -9,37 +9,11 @@ use sim::world::defaults::*;
 use sim::World;
 use support::product::{Product, BOOTSTRAP_KEY};
 
-fn setup(p: &Product, account: &str, name: &str) -> serde_json::Value {
-    let body = json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": "westeurope", "storage_account": name, "container": "backups" });
-    let (status, op) = p.api(
-        "POST",
-        "/api/v1/storage/setup",
-        BOOTSTRAP_KEY,
-        &body.to_string(),
-    );
-    assert_eq!(status, 202, "{op}");
-    let id = op["id"].as_str().unwrap().to_string();
-    let mut last = op;
-    for _ in 0..20 {
-        if last["status"] != "running" {
-            return last;
-        }
-        let (_, next) = p.api(
-            "GET",
-            &format!("/api/v1/storage/operations/{id}"),
-            BOOTSTRAP_KEY,
-            "",
-        );
-        last = next;
-    }
-    panic!("the set-up never finished: {last}");
-}
-
 #[test]
 fn quick_setup_creates_an_account_and_container_and_verifies_access() {
     let p = Product::start(World::default());
     let id = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let done = setup(&p, &id, "skyportbackup01");
+    let done = p.set_up_storage(&id, "skyportbackup01");
     assert_eq!(done["status"], "succeeded", "{done}");
     let target = &done["target"];
     assert_eq!(target["storage_account"], "skyportbackup01");
@@ -93,7 +67,10 @@ fn quick_setup_creates_an_account_and_container_and_verifies_access() {
 fn network_rules_are_reported_as_storage_access_denied() {
     let p = Product::start(World::default());
     let id = p.connect(BOOTSTRAP_KEY, USERNAME);
-    assert_eq!(setup(&p, &id, "skyportlocked01")["status"], "succeeded");
+    assert_eq!(
+        p.set_up_storage(&id, "skyportlocked01")["status"],
+        "succeeded"
+    );
     p.sim.with_state(|s| {
         let acct = s
             .resources
@@ -102,7 +79,7 @@ fn network_rules_are_reported_as_storage_access_denied() {
             .unwrap();
         acct.body["properties"]["networkAcls"] = json!({ "defaultAction": "Deny", "ipRules": [] });
     });
-    let done = setup(&p, &id, "skyportlocked01");
+    let done = p.set_up_storage(&id, "skyportlocked01");
     assert_eq!(done["status"], "failed", "{done}");
     assert_eq!(done["error"]["code"], "storage_access_denied");
     assert!(done["error"]["message"]
@@ -155,7 +132,7 @@ fn quick_setup_against_azurite_as_the_data_plane() {
     world.settings.azurite_url = Some(azurite.url.clone());
     let p = Product::start(world);
     let id = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let done = setup(&p, &id, "skyportazurite1");
+    let done = p.set_up_storage(&id, "skyportazurite1");
     assert_eq!(done["status"], "succeeded", "{done}");
     // The probe went through Azurite: the container behind it exists there.
     let (status, body) = support::azurite_request(

@@ -38,15 +38,7 @@ fn list_keys_and_the_probe_blob_are_retried() {
     p.sim
         .command(once("skyport-access-check", "GET", None, true))
         .unwrap();
-    let body = json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": "westeurope", "storage_account": "skyportretry1", "container": "backups" });
-    let (status, op) = p.api(
-        "POST",
-        "/api/v1/storage/setup",
-        BOOTSTRAP_KEY,
-        &body.to_string(),
-    );
-    assert_eq!(status, 202, "{op}");
-    let op = p.wait_storage(op["id"].as_str().unwrap());
+    let op = p.set_up_storage(&account, "skyportretry1");
     assert_eq!(op["status"], "succeeded", "{op}");
     let failed: Vec<String> = p
         .sim
@@ -80,14 +72,11 @@ fn a_setup_that_fails_removes_what_it_created_and_only_that() {
             false,
         ))
         .unwrap();
-    let body = json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": "westeurope", "storage_account": "skyportdoomed1", "container": "backups", "resource_group": "skyport-doomed" });
-    let (status, op) = p.api(
-        "POST",
-        "/api/v1/storage/setup",
-        BOOTSTRAP_KEY,
-        &body.to_string(),
+    let op = p.start_storage(
+        &account,
+        "skyportdoomed1",
+        json!({ "resource_group": "skyport-doomed" }),
     );
-    assert_eq!(status, 202, "{op}");
     let op = p.wait_storage(op["id"].as_str().unwrap());
     assert_eq!(op["status"], "failed", "{op}");
     assert_eq!(op["step"], "Creating the container failed", "{op}");

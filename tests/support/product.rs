@@ -295,6 +295,30 @@ impl Product {
         v["events"].as_array().cloned().unwrap_or_default()
     }
 
+    /// Starts a backup storage set-up (`POST /api/v1/storage/setup`) of a
+    /// storage account `name` in westeurope with the container `backups`,
+    /// with `extra` fields merged in; answers the 202's operation.
+    pub fn start_storage(&self, account: &str, name: &str, extra: Value) -> Value {
+        let mut body = serde_json::json!({ "account_id": account, "subscription_id": sim::world::defaults::SUBSCRIPTION, "region": "westeurope", "storage_account": name, "container": "backups" });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let (status, op) = self.api(
+            "POST",
+            "/api/v1/storage/setup",
+            BOOTSTRAP_KEY,
+            &body.to_string(),
+        );
+        assert_eq!(status, 202, "{op}");
+        op
+    }
+
+    /// A set-up of `name` (as `start_storage`) followed to its end.
+    pub fn set_up_storage(&self, account: &str, name: &str) -> Value {
+        let op = self.start_storage(account, name, Value::Null);
+        self.wait_storage(op["id"].as_str().unwrap())
+    }
+
     /// Polls a storage setup until it ends.
     pub fn wait_storage(&self, op: &str) -> Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);

@@ -19,7 +19,7 @@ use skyport_functions::api::ApiError;
 use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::db::{get_int, get_text, int, text};
-use skyport_functions::schedule::{fair, next_check, plan_first_checks, seconds};
+use skyport_functions::schedule::{due, fair, put_off, seconds};
 use skyport_functions::{accounts, now};
 use spin_sdk::sqlite::Connection;
 
@@ -78,14 +78,7 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     }
 
     // Health checks that are due; a first one is placed in the period.
-    plan_first_checks(db, "accounts", "status = 'Active'", t, period)?;
-    let due = fair(
-        db,
-        "FROM accounts t WHERE t.status = 'Active' AND t.next_check_at <= ?",
-        &[int(t)],
-        PER_RUN,
-    )?;
-    for id in due {
+    for id in due(db, "accounts", "status = 'Active'", t, period, PER_RUN)? {
         let r = db.execute(
             "SELECT org_id, check_failures FROM accounts WHERE id = ?",
             &[text(&id)],
@@ -118,14 +111,7 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
             }
         };
         out["checked"] = json!(out["checked"].as_i64().unwrap_or(0) + 1);
-        db.execute(
-            "UPDATE accounts SET next_check_at = ?, check_failures = ? WHERE id = ?",
-            &[
-                int(next_check(now(), period, failures, &id)),
-                int(failures),
-                text(&id),
-            ],
-        )?;
+        put_off(db, "accounts", &id, now(), period, failures)?;
     }
     out["errors"] = json!(errors);
     Ok(out)

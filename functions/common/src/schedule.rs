@@ -87,6 +87,68 @@ pub fn fair(
         .collect())
 }
 
+/// The rows of `table` matching `filter` whose check is due at `now` (at
+/// most `limit`, organizations in turn), after giving rows that have never
+/// been checked their place in the period.
+pub fn due(
+    db: &Connection,
+    table: &str,
+    filter: &str,
+    now: i64,
+    period: i64,
+    limit: i64,
+) -> Result<Vec<String>, ApiError> {
+    plan_first_checks(db, table, filter, now, period)?;
+    fair(
+        db,
+        &format!("FROM {table} t WHERE ({filter}) AND t.next_check_at <= ?"),
+        &[int(now)],
+        limit,
+    )
+}
+
+/// Records that row `id` of `table` could not be checked (its
+/// `failures`-th error in a row) and when to try again.
+pub fn put_off(
+    db: &Connection,
+    table: &str,
+    id: &str,
+    now: i64,
+    period: i64,
+    failures: i64,
+) -> Result<(), ApiError> {
+    db.execute(
+        &format!("UPDATE {table} SET next_check_at = ?, check_failures = ? WHERE id = ?"),
+        &[
+            int(next_check(now, period, failures, id)),
+            int(failures),
+            crate::db::text(id),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Looks at each of `ids` in turn with `look` (whether it changed) and
+/// tallies the run for the jobs log: how many were checked and changed,
+/// and each error's code under `what`.
+pub async fn tally<F, Fut>(ids: Vec<String>, what: &str, mut look: F) -> serde_json::Value
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, ApiError>>,
+{
+    let (mut checked, mut changed) = (0, 0);
+    let mut errors = Vec::new();
+    for id in ids {
+        checked += 1;
+        match look(id.clone()).await {
+            Ok(true) => changed += 1,
+            Ok(false) => {}
+            Err(e) => errors.push(serde_json::json!({ what: id, "code": e.code })),
+        }
+    }
+    serde_json::json!({ "checked": checked, "changed": changed, "errors": errors })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@
 use serde_json::{json, Value};
 use skyport_functions::api::ApiError;
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
-use skyport_functions::schedule::{fair, next_check, plan_first_checks, seconds};
+use skyport_functions::schedule::{due, next_check, put_off, seconds, tally};
 use skyport_functions::{accounts, events, now};
 use spin_sdk::sqlite::Connection;
 
@@ -49,25 +49,14 @@ fn event_of(from: &str, to: &str) -> Option<&'static str> {
 /// One run of the watch; what it did, for the jobs log.
 pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     let period = seconds("server_check_seconds", 600);
-    let t = now();
-    plan_first_checks(db, "servers", &format!("status IN {WATCHED}"), t, period)?;
-    let due = fair(
-        db,
-        &format!("FROM servers t WHERE t.status IN {WATCHED} AND t.next_check_at <= ?"),
-        &[int(t)],
-        PER_RUN,
-    )?;
-    let (mut checked, mut changed) = (0, 0);
-    let mut errors = Vec::new();
-    for id in due {
-        checked += 1;
-        match look(db, &id, period).await {
-            Ok(true) => changed += 1,
-            Ok(false) => {}
-            Err(e) => errors.push(json!({ "server": id, "code": e.code })),
-        }
-    }
-    Ok(json!({ "checked": checked, "changed": changed, "errors": errors }))
+    let watched = format!("status IN {WATCHED}");
+    let ids = due(db, "servers", &watched, now(), period, PER_RUN)?;
+    Ok(tally(
+        ids,
+        "server",
+        |id| async move { look(db, &id, period).await },
+    )
+    .await)
 }
 
 /// Looks at one server and records what was seen; whether its status changed.
@@ -97,14 +86,7 @@ async fn look(db: &Connection, id: &str, period: i64) -> Result<bool, ApiError> 
         Err(e) => {
             // The account or the provider cannot answer now: nothing is
             // concluded about the server; look again later.
-            db.execute(
-                "UPDATE servers SET next_check_at = ?, check_failures = ? WHERE id = ?",
-                &[
-                    int(next_check(t, period, failures + 1, id)),
-                    int(failures + 1),
-                    text(id),
-                ],
-            )?;
+            put_off(db, "servers", id, t, period, failures + 1)?;
             return Err(e);
         }
     };

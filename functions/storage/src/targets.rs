@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use skyport_functions::api::ApiError;
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::plugin_types::Error as PluginError;
-use skyport_functions::schedule::{fair, next_check, plan_first_checks, seconds};
+use skyport_functions::schedule::{due, next_check, put_off, seconds, tally};
 use skyport_functions::{accounts, events, now};
 use spin_sdk::sqlite::Connection;
 
@@ -100,25 +100,11 @@ pub fn detach(db: &Connection, org: &str, id: &str) -> Result<Value, ApiError> {
 /// One run of the checks, part of every jobs run; what it did, for the log.
 pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     let period = seconds("storage_check_seconds", 3600);
-    let t = now();
-    plan_first_checks(db, "backup_targets", "1 = 1", t, period)?;
-    let due = fair(
-        db,
-        "FROM backup_targets t WHERE t.next_check_at <= ?",
-        &[int(t)],
-        PER_RUN,
-    )?;
-    let (mut checked, mut changed) = (0, 0);
-    let mut errors = Vec::new();
-    for id in due {
-        checked += 1;
-        match check(db, &id, period).await {
-            Ok(true) => changed += 1,
-            Ok(false) => {}
-            Err(e) => errors.push(json!({ "backup_target": id, "code": e.code })),
-        }
-    }
-    Ok(json!({ "checked": checked, "changed": changed, "errors": errors }))
+    let ids = due(db, "backup_targets", "1 = 1", now(), period, PER_RUN)?;
+    Ok(tally(ids, "backup_target", |id| async move {
+        check(db, &id, period).await
+    })
+    .await)
 }
 
 /// Checks one target through the data plane and records the outcome;
@@ -157,24 +143,20 @@ async fn check(db: &Connection, id: &str, period: i64) -> Result<bool, ApiError>
         // provider or account that cannot answer now concludes nothing.
         Ok(Err(PluginError::NotFound(d))) => ("check_failed", Some(d.message)),
         Ok(Err(e)) => {
-            return Err(backoff(
-                db,
-                id,
-                t,
-                period,
-                failures,
-                accounts::plugin_error(e),
-            )?)
+            put_off(db, "backup_targets", id, t, period, failures + 1)?;
+            return Err(accounts::plugin_error(e));
         }
-        Err(e) => return Err(backoff(db, id, t, period, failures, e)?),
+        Err(e) => {
+            put_off(db, "backup_targets", id, t, period, failures + 1)?;
+            return Err(e);
+        }
     };
     let next = next_check(t, period, 0, id);
-    let verified_now = if to == "verified" { Some(t) } else { None };
     db::transaction(db, || {
         db.execute(
-            "UPDATE backup_targets SET status = ?, status_reason = ?, checked_at = ?, next_check_at = ?, check_failures = 0,
-             verified_at = COALESCE(?, verified_at) WHERE id = ? AND status = ?",
-            &[text(to), opt_text(reason.as_deref()), int(t), int(next), verified_now.map(int).unwrap_or(spin_sdk::sqlite::Value::Null), text(id), text(&status)],
+            "UPDATE backup_targets SET status = ?, status_reason = ?, checked_at = ?, next_check_at = ?, check_failures = 0
+             WHERE id = ? AND status = ?",
+            &[text(to), opt_text(reason.as_deref()), int(t), int(next), text(id), text(&status)],
         )?;
         let changed = db::changes(db)? == 1 && to != status;
         if changed {
@@ -191,25 +173,4 @@ async fn check(db: &Connection, id: &str, period: i64) -> Result<bool, ApiError>
         }
         Ok(changed)
     })
-}
-
-/// Records a check that could not be made and when to try again; gives back
-/// the error for the caller to report.
-fn backoff(
-    db: &Connection,
-    id: &str,
-    t: i64,
-    period: i64,
-    failures: i64,
-    e: ApiError,
-) -> Result<ApiError, ApiError> {
-    db.execute(
-        "UPDATE backup_targets SET next_check_at = ?, check_failures = ? WHERE id = ?",
-        &[
-            int(next_check(t, period, failures + 1, id)),
-            int(failures + 1),
-            text(id),
-        ],
-    )?;
-    Ok(e)
 }
