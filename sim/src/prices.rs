@@ -1,7 +1,11 @@
 //! A retail-prices endpoint shaped like the public Azure Retail Prices API
 //! (`/api/retail/prices?$filter=…`): Linux on-demand VM prices per region,
 //! with the decoys a careless client would pick (Windows, Spot, Low Priority,
-//! reservations, Dev/Test), and `NextPageLink` pagination.
+//! reservations, Dev/Test), the meters of what a server brings with it (its
+//! Standard SSD OS disk, its static public IP, outbound data in tiers), of
+//! backup storage (hot block blobs stored and written), of public DNS zones
+//! and queries (global, in tiers), each beside look-alikes, and
+//! `NextPageLink` pagination.
 
 use serde_json::{json, Value};
 
@@ -105,7 +109,176 @@ pub fn catalogue() -> Vec<Value> {
             items.push(reserved);
         }
     }
+    for region in REGIONS.iter().map(|r| r.name) {
+        let (mult, location) = region_facts(region);
+        let at =
+            |service: &str, family: &str, product: &str, sku: &str, meter: &str, unit: &str| {
+                Meter {
+                    region: region.to_string(),
+                    location: location.to_string(),
+                    service: service.into(),
+                    family: family.into(),
+                    product: product.into(),
+                    sku: sku.into(),
+                    meter: meter.into(),
+                    unit: unit.into(),
+                }
+            };
+        let disk = at(
+            "Storage",
+            "Storage",
+            "Standard SSD Managed Disks",
+            "E4 LRS",
+            "E4 LRS Disk",
+            "1/Month",
+        );
+        items.push(disk.item(round(2.4 * mult), 0.0));
+        items.push(
+            at(
+                "Storage",
+                "Storage",
+                "Standard SSD Managed Disks",
+                "E4 ZRS",
+                "E4 ZRS Disk",
+                "1/Month",
+            )
+            .item(round(2.88 * mult), 0.0),
+        );
+        items.push(
+            at(
+                "Storage",
+                "Storage",
+                "Standard SSD Managed Disks",
+                "E4 LRS",
+                "E4 LRS Disk Operations",
+                "10K",
+            )
+            .item(0.002, 0.0),
+        );
+        items.push(
+            at(
+                "Virtual Network",
+                "Networking",
+                "IP Addresses",
+                "Standard",
+                "Standard IPv4 Static Public IP",
+                "1 Hour",
+            )
+            .item(0.005, 0.0),
+        );
+        items.push(
+            at(
+                "Virtual Network",
+                "Networking",
+                "IP Addresses",
+                "Basic",
+                "Basic IPv4 Static Public IP",
+                "1 Hour",
+            )
+            .item(0.0036, 0.0),
+        );
+        let egress = at(
+            "Bandwidth",
+            "Networking",
+            "Rtn Preference: MGN",
+            "Standard",
+            "Standard Data Transfer Out",
+            "1 GB",
+        );
+        for (tier, price) in [
+            (0.0, 0.0),
+            (100.0, 0.087),
+            (10340.0, 0.083),
+            (51540.0, 0.07),
+        ] {
+            items.push(egress.item(round(price * mult.min(1.2)), tier));
+        }
+        items.push(
+            at(
+                "Bandwidth",
+                "Networking",
+                "Rtn Preference: MGN",
+                "Standard",
+                "Standard Data Transfer In",
+                "1 GB",
+            )
+            .item(0.0, 0.0),
+        );
+        let blob = |sku: &str, meter: &str, unit: &str| {
+            at(
+                "Storage",
+                "Storage",
+                "General Block Blob v2",
+                sku,
+                meter,
+                unit,
+            )
+        };
+        items.push(
+            blob("Hot LRS", "Hot LRS Data Stored", "1 GB/Month").item(round(0.0184 * mult), 0.0),
+        );
+        items
+            .push(blob("Hot LRS", "Hot LRS Write Operations", "10K").item(round(0.05 * mult), 0.0));
+        items.push(blob("Hot LRS", "Hot Read Operations", "10K").item(round(0.004 * mult), 0.0));
+        items.push(
+            blob("Cool LRS", "Cool LRS Data Stored", "1 GB/Month").item(round(0.01 * mult), 0.0),
+        );
+        items.push(
+            blob("Hot GRS", "Hot GRS Data Stored", "1 GB/Month").item(round(0.0368 * mult), 0.0),
+        );
+    }
+    // Public DNS is priced once for the world, in tiers.
+    let dns = |sku: &str, meter: &str, unit: &str| Meter {
+        region: String::new(),
+        location: "Zone 1".into(),
+        service: "Azure DNS".into(),
+        family: "Networking".into(),
+        product: "Azure DNS".into(),
+        sku: sku.into(),
+        meter: meter.into(),
+        unit: unit.into(),
+    };
+    for (tier, price) in [(0.0, 0.5), (25.0, 0.1)] {
+        items.push(dns("Public", "Public Zone", "1/Month").item(price, tier));
+        items.push(dns("Private", "Private Zone", "1/Month").item(price, tier));
+    }
+    for (tier, price) in [(0.0, 0.4), (1000.0, 0.2)] {
+        items.push(dns("Public", "Public Queries", "1M").item(price, tier));
+        items.push(dns("Private", "Private Queries", "1M").item(price, tier));
+    }
     items
+}
+
+/// A meter other than a VM's, as the price list shows it.
+struct Meter {
+    region: String,
+    location: String,
+    service: String,
+    family: String,
+    product: String,
+    sku: String,
+    meter: String,
+    unit: String,
+}
+
+impl Meter {
+    /// The meter's on-demand price from `tier` units a month on.
+    fn item(&self, price: f64, tier: f64) -> Value {
+        let id = |what: &str| {
+            uuid::Uuid::new_v5(
+                &uuid::Uuid::NAMESPACE_URL,
+                format!("{}/{}/{}/{what}", self.service, self.product, self.meter).as_bytes(),
+            )
+            .to_string()
+        };
+        json!({
+            "currencyCode": "USD", "tierMinimumUnits": tier, "retailPrice": price, "unitPrice": price,
+            "armRegionName": self.region, "location": self.location, "effectiveStartDate": "2024-06-01T00:00:00Z",
+            "meterId": id("meter"), "meterName": self.meter, "productId": id("product")[..12].to_ascii_uppercase(), "skuId": id("sku")[..12].to_ascii_uppercase(),
+            "productName": self.product, "skuName": self.sku, "serviceName": self.service, "serviceId": id("service")[..12].to_ascii_uppercase(),
+            "serviceFamily": self.family, "unitOfMeasure": self.unit, "type": "Consumption", "isPrimaryMeterRegion": true, "armSkuName": "",
+        })
+    }
 }
 
 /// Splits `a eq 'x' and b eq 'y'` into (field, value) pairs.

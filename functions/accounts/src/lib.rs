@@ -1,7 +1,15 @@
 //! The accounts function: list and show connected accounts, re-check one
-//! now, reconnect it, register a missing resource provider, delete it — and
-//! organizations: who am I (`/api/v1/orgs/me`), an organization's API keys,
-//! and further organizations created with the bootstrap key.
+//! now, reconnect it, register a missing resource provider, delete it, and
+//! estimate what everything in them costs (`costs.rs`) — and organizations:
+//! who am I (`/api/v1/orgs/me`), an organization's API keys, and further
+//! organizations created with the bootstrap key.
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "costs-client",
+    generate_all,
+    with: { "skyport:types/types@0.2.0": skyport_functions::plugin_types },
+});
 
 use serde_json::json;
 use skyport_functions::api::{
@@ -15,6 +23,7 @@ use skyport_functions::{accounts, db, events, internal, oauth, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
+mod costs;
 mod upkeep;
 
 #[http_component]
@@ -30,6 +39,7 @@ const REVOKE: &str = "Skyport no longer holds tokens for this account. To revoke
 
 /// What this function answers (the fallback tells 405 from 404 by it).
 const ROUTES: &[Route] = &[
+    ("GET", "api/v1/costs"),
     ("GET", "api/v1/accounts"),
     ("GET", "api/v1/accounts/*"),
     ("DELETE", "api/v1/accounts/*"),
@@ -63,6 +73,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     let db = db::open()?;
     let org = orgs::authenticate(&db, &req)?;
     match (method, segments.as_slice()) {
+        (Method::Get, ["api", "v1", "costs"]) => {
+            Ok(json_response(200, &costs::estimate(&db, &org, &req)?))
+        }
         (Method::Get, ["api", "v1", "accounts"]) => {
             let (list, next) = accounts::list(&db, &org, &page(&req)?)?;
             let list: Vec<_> = list.iter().map(accounts::to_json).collect();

@@ -175,6 +175,12 @@ fn migrations() -> Vec<Vec<Step>> {
             Step::Sql("ALTER TABLE backup_targets ADD COLUMN check_failures INTEGER NOT NULL DEFAULT 0"),
             Step::Sql("UPDATE backup_targets SET checked_at = verified_at"),
         ],
+        // 12: cost estimates: list prices kept a day per region and item,
+        // and the region of a backup target's storage account.
+        vec![
+            Step::Sql("CREATE TABLE IF NOT EXISTS price_rates (key TEXT PRIMARY KEY, rates TEXT NOT NULL, fetched_at INTEGER NOT NULL)"),
+            Step::Sql("ALTER TABLE backup_targets ADD COLUMN region TEXT"),
+        ],
     ]
 }
 

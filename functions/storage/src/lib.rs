@@ -123,7 +123,7 @@ impl ops::Handler for Setup {
         }
         Ok(match accounts::call(db, &op.org, &op.account, |s| plugin::verify_access(s, &acct.id, &container)).await? {
             Ok(Access::Verified) => Next::Done(Progress {
-                result: json!({ "storage_account_id": acct.id, "storage_account": acct.name, "endpoint": format!("{}{container}", acct.blob_endpoint) }),
+                result: json!({ "storage_account_id": acct.id, "storage_account": acct.name, "region": acct.region, "endpoint": format!("{}{container}", acct.blob_endpoint) }),
                 ..progress("Access verified", 3)
             }),
             Ok(Access::NetworkDenied(detail)) => Next::Failed(
@@ -155,9 +155,9 @@ impl ops::Handler for Setup {
             let r = &p.result;
             let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
             db.execute(
-                "INSERT INTO backup_targets (id, org_id, account_id, storage_account_id, storage_account, container, endpoint, verified_at, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?8)",
+                "INSERT INTO backup_targets (id, org_id, account_id, storage_account_id, storage_account, container, endpoint, verified_at, checked_at, region) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?8, ?)",
                 &[text(&op.subject), text(&op.org), text(&op.account), text(&field("storage_account_id")), text(&field("storage_account")),
-                  text(op.data["container"].as_str().unwrap_or_default()), text(&field("endpoint")), int(skyport_functions::now())],
+                  text(op.data["container"].as_str().unwrap_or_default()), text(&field("endpoint")), int(skyport_functions::now()), text(&field("region"))],
             )?;
             events::emit(
                 db,

@@ -32,14 +32,14 @@ fn remedy(status: &str) -> Option<&'static str> {
 
 /// A backup target as the API shows it; `Null` when there is none.
 pub fn json(db: &Connection, id: &str) -> Result<Value, ApiError> {
-    let r = db.execute("SELECT id, account_id, storage_account_id, storage_account, container, endpoint, verified_at, status, status_reason, checked_at FROM backup_targets WHERE id = ?", &[text(id)])?;
+    let r = db.execute("SELECT id, account_id, storage_account_id, storage_account, container, endpoint, region, verified_at, status, status_reason, checked_at FROM backup_targets WHERE id = ?", &[text(id)])?;
     if r.rows.is_empty() {
         return Ok(Value::Null);
     }
     let status = get_text(&r, 0, "status").unwrap_or_else(|| "verified".into());
     Ok(json!({
         "id": get_text(&r, 0, "id"), "account_id": get_text(&r, 0, "account_id"), "storage_account_id": get_text(&r, 0, "storage_account_id"),
-        "storage_account": get_text(&r, 0, "storage_account"), "container": get_text(&r, 0, "container"), "endpoint": get_text(&r, 0, "endpoint"),
+        "storage_account": get_text(&r, 0, "storage_account"), "container": get_text(&r, 0, "container"), "endpoint": get_text(&r, 0, "endpoint"), "region": get_text(&r, 0, "region"),
         "verified_at": get_int(&r, 0, "verified_at"), "checked_at": get_int(&r, 0, "checked_at"),
         "status": status, "status_reason": get_text(&r, 0, "status_reason"), "remedy": remedy(&status),
     }))

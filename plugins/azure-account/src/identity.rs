@@ -1,6 +1,7 @@
 //! `skyport:identity` for the Microsoft identity platform v2.
 
 use azure_arm::aad::{self, Callback, TokenError};
+use azure_arm::enc;
 use base64::Engine;
 
 use crate::exports::skyport::identity::identity::{
@@ -20,19 +21,6 @@ fn arm_scope(cloud: &Cloud) -> String {
         "{}/user_impersonation",
         cloud.audience.trim_end_matches('/')
     )
-}
-
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 impl Guest for Plugin {

@@ -1,7 +1,8 @@
 //! A small Azure Resource Manager client shared by the Azure plugins: `error`
 //! reads ARM's error envelope, `retry` decides what to retry and how long to
 //! wait, `rbac` evaluates effective permissions, `aad` classifies identity
-//! errors, `power` reads a VM's power state, `names` checks every value
+//! errors, `power` reads a VM's power state, `retail` reads the public price
+//! list, `names` checks every value
 //! before it becomes part of a URL, and this file sends requests and follows
 //! `nextLink`.
 //!
@@ -16,6 +17,7 @@ pub mod error;
 pub mod names;
 pub mod power;
 pub mod rbac;
+pub mod retail;
 pub mod retry;
 #[cfg(feature = "spin")]
 pub mod spin_transport;
@@ -26,6 +28,19 @@ use serde_json::Value;
 
 pub use error::ArmError;
 pub use retry::RetryPolicy;
+
+/// Percent-encodes a value for a URL's query (RFC 3986 unreserved
+/// characters stay as they are).
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
 
 /// An HTTP request as the client builds it.
 #[derive(Debug, Clone, PartialEq)]

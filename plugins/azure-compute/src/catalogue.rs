@@ -1,6 +1,6 @@
 //! Regions, sizes, prices and the preflight checks.
 
-use azure_arm::{ArmError, Request, Transport};
+use azure_arm::{retail, ArmError};
 use serde_json::Value;
 
 use crate::exports::skyport::compute::compute::{
@@ -67,18 +67,6 @@ fn capability(s: &Value, name: &str) -> Option<String> {
         .find(|c| c["name"] == name)
         .and_then(|c| c["value"].as_str())
         .map(str::to_string)
-}
-
-/// Percent-encodes a query value.
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Every part of a spec that reaches a URL or the VM, checked before any call.
@@ -238,52 +226,13 @@ impl Guest for Plugin {
         names::check(Name::Region, &region).map_err(azure_arm::contract::to_wit)?;
         names::check(Name::VmSize, &size).map_err(azure_arm::contract::to_wit)?;
         let filter = format!("serviceName eq 'Virtual Machines' and armRegionName eq '{region}' and armSkuName eq '{size}' and priceType eq 'Consumption'");
-        let mut url = Some(format!(
-            "{}/api/retail/prices?$filter={}",
-            prices_endpoint.trim_end_matches('/'),
-            enc(&filter)
-        ));
-        let transport = azure_arm::spin_transport::SpinTransport;
-        let mut pages = 0;
-        while let Some(u) = url.take() {
-            pages += 1;
-            let resp = transport
-                .send(&Request {
-                    method: "GET",
-                    url: u,
-                    headers: vec![("accept".into(), "application/json".into())],
-                    body: None,
-                })
-                .map_err(|e| {
-                    wit::Error::Unavailable(wit::Detail {
-                        code: "PricesUnavailable".into(),
-                        message: e,
-                        target: None,
-                    })
-                })?;
-            let page: Value = resp.json().unwrap_or(Value::Null);
-            // Linux on demand: not Windows, not Spot or Low Priority, the primary meter.
-            let found = page["Items"].as_array().into_iter().flatten().find(|i| {
-                let product = i["productName"].as_str().unwrap_or("");
-                let meter = i["meterName"].as_str().unwrap_or("");
-                i["type"] == "Consumption"
-                    && !product.ends_with(" Windows")
-                    && !meter.contains("Spot")
-                    && !meter.contains("Low Priority")
-                    && i["isPrimaryMeterRegion"] != false
-            });
-            if let Some(i) = found {
-                return Ok(Some(Price {
-                    hourly: i["retailPrice"].as_f64().unwrap_or(0.0),
-                    currency: i["currencyCode"].as_str().unwrap_or("USD").to_string(),
-                }));
-            }
-            url = page["NextPageLink"]
-                .as_str()
-                .filter(|_| pages < 20)
-                .map(str::to_string);
-        }
-        Ok(None)
+        let items = retail::items(
+            &azure_arm::spin_transport::SpinTransport,
+            &prices_endpoint,
+            &filter,
+        )
+        .map_err(azure_arm::contract::to_wit)?;
+        Ok(retail::linux_on_demand(&items).map(|(hourly, currency)| Price { hourly, currency }))
     }
 
     fn preflight(session: Session, spec: ServerSpec) -> Result<(), wit::Error> {

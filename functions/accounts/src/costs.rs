@@ -1,0 +1,504 @@
+//! Cost estimates, `GET /api/v1/costs[?account_id=…]`: for every server,
+//! backup target and DNS domain Skyport made or uses, what it costs a month
+//! as it is now and what it has cost so far, summed per account and for the
+//! organization — from the provider's public list prices (the account
+//! plugin's `rates`, kept a day), clearly estimates.
+//!
+//! A server's compute is charged only for the hours it ran (read from its
+//! events: ready or started, until stopped, missing or deleted); its disk
+//! and address for every hour it existed. What Skyport cannot measure
+//! (data stored and written, DNS queries, data sent out) is assumed, and the
+//! answer says how much.
+
+use serde_json::{json, Value};
+use skyport_functions::api::{check_id, query, ApiError};
+use skyport_functions::db::{get_int, get_text, int, text};
+use skyport_functions::now;
+use spin_sdk::sqlite::{Connection, QueryResult};
+
+use crate::skyport::prices::prices::{self as plugin, Billed, Item, Rate, Unit};
+
+const HOURS_PER_MONTH: f64 = 730.0;
+/// List prices are read again after a day.
+const FRESH_FOR: i64 = 86_400;
+
+/// Usage the estimate assumes where Skyport cannot measure it.
+const STORAGE_GB: f64 = 100.0;
+const STORAGE_WRITES: f64 = 100_000.0;
+const DNS_QUERIES: f64 = 1_000_000.0;
+const EGRESS_GB_PER_SERVER: f64 = 100.0;
+
+/// Server statuses whose resources exist (and cost); a failed creation was
+/// cleaned up, and a missing server is gone.
+const PRESENT: &str = "('provisioning', 'running', 'stopped', 'starting', 'stopping', 'restarting', 'resizing', 'deleting')";
+
+fn unit_word(u: Unit) -> &'static str {
+    match u {
+        Unit::Hour => "hour",
+        Unit::Month => "month",
+        Unit::GbMonth => "GB-month",
+        Unit::Gb => "GB",
+        Unit::TenThousandWrites => "10,000 writes",
+        Unit::MillionQueries => "1,000,000 queries",
+    }
+}
+
+fn billed_word(b: Billed) -> &'static str {
+    match b {
+        Billed::WhileRunning => "while_running",
+        Billed::WhilePresent => "while_present",
+        Billed::PerUse => "per_use",
+    }
+}
+
+/// How much of a thing there is, for its lines: hours it ran and existed
+/// (so far), whether it runs now, and the usage assumed for a month.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Usage {
+    pub hours_present: f64,
+    pub hours_running: f64,
+    pub running_now: bool,
+    /// GB stored, writes, queries or GB sent out, by the rate's unit.
+    pub assumed: Assumed,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Assumed {
+    pub gb_stored: f64,
+    pub writes: f64,
+    pub queries: f64,
+    pub gb_out: f64,
+}
+
+/// One line of an estimate: (a month as it is now, so far).
+pub fn line(r: &Rate, u: &Usage) -> (f64, f64) {
+    // Per-use lines: the assumed monthly quantity, spread over the hours
+    // the thing existed.
+    let per_use = |monthly_units: f64| {
+        let m = monthly_units * r.price;
+        (m, m * u.hours_present / HOURS_PER_MONTH)
+    };
+    match (r.billed, r.unit) {
+        (Billed::WhileRunning, Unit::Hour) => (
+            if u.running_now {
+                r.price * HOURS_PER_MONTH
+            } else {
+                0.0
+            },
+            r.price * u.hours_running,
+        ),
+        (_, Unit::Hour) => (r.price * HOURS_PER_MONTH, r.price * u.hours_present),
+        (_, Unit::Month) => (r.price, r.price * u.hours_present / HOURS_PER_MONTH),
+        (_, Unit::GbMonth) => per_use(u.assumed.gb_stored),
+        (_, Unit::TenThousandWrites) => per_use(u.assumed.writes / 10_000.0),
+        (_, Unit::MillionQueries) => per_use(u.assumed.queries / 1_000_000.0),
+        (_, Unit::Gb) => per_use(u.assumed.gb_out),
+    }
+}
+
+/// Seconds a server ran, from its power events `(kind, at)` in order,
+/// until `until`.
+pub fn running_seconds(events: &[(String, i64)], until: i64) -> i64 {
+    let mut since: Option<i64> = None;
+    let mut total = 0;
+    for (kind, at) in events {
+        match kind.as_str() {
+            "server.ready" | "server.started" => {
+                since.get_or_insert(*at);
+            }
+            "server.stopped" | "server.missing" | "server.deleted" => {
+                if let Some(s) = since.take() {
+                    total += (at - s).max(0);
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = since {
+        total += (until - s).max(0);
+    }
+    total
+}
+
+fn round(v: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (v * f).round() / f
+}
+
+/// The priced lines of one thing and their sums.
+fn priced(rates: &[Rate], u: &Usage) -> (Value, f64, f64) {
+    let mut lines = Vec::new();
+    let (mut month, mut so_far) = (0.0, 0.0);
+    for r in rates {
+        let (m, s) = line(r, u);
+        month += m;
+        so_far += s;
+        lines.push(json!({
+            "label": r.label, "unit": unit_word(r.unit), "price": r.price, "currency": r.currency,
+            "billed": billed_word(r.billed), "free_per_month": r.free_per_month,
+            "per_month": round(m, 4), "so_far": round(s, 4),
+        }));
+    }
+    (json!(lines), month, so_far)
+}
+
+fn rate_json(r: &Rate) -> Value {
+    json!({ "label": r.label, "unit": unit_word(r.unit), "price": r.price, "currency": r.currency,
+            "billed": billed_word(r.billed), "free_per_month": r.free_per_month })
+}
+
+fn rate_of(v: &Value) -> Option<Rate> {
+    let unit = match v["unit"].as_str()? {
+        "hour" => Unit::Hour,
+        "month" => Unit::Month,
+        "GB-month" => Unit::GbMonth,
+        "GB" => Unit::Gb,
+        "10,000 writes" => Unit::TenThousandWrites,
+        "1,000,000 queries" => Unit::MillionQueries,
+        _ => return None,
+    };
+    let billed = match v["billed"].as_str()? {
+        "while_running" => Billed::WhileRunning,
+        "while_present" => Billed::WhilePresent,
+        "per_use" => Billed::PerUse,
+        _ => return None,
+    };
+    Some(Rate {
+        label: v["label"].as_str()?.to_string(),
+        unit,
+        price: v["price"].as_f64()?,
+        currency: v["currency"].as_str()?.to_string(),
+        billed,
+        free_per_month: v["free_per_month"].as_f64().unwrap_or(0.0),
+    })
+}
+
+fn prices_endpoint() -> String {
+    spin_sdk::variables::get("azure_prices").unwrap_or_else(|_| "https://prices.azure.com".into())
+}
+
+/// The rates of `item` in `region`: kept for a day; read again after that,
+/// and the old ones used while the price list cannot be reached.
+fn rates(db: &Connection, region: &str, item: &Item) -> Result<Vec<Rate>, ApiError> {
+    let key = match item {
+        Item::Server(size) => format!("{region}|server|{size}"),
+        Item::Storage => format!("{region}|storage"),
+        Item::DnsZone => "|dns-zone".to_string(),
+        Item::Egress => format!("{region}|egress"),
+    };
+    let r = db.execute(
+        "SELECT rates, fetched_at FROM price_rates WHERE key = ?",
+        &[text(&key)],
+    )?;
+    let kept: Option<Vec<Rate>> = get_text(&r, 0, "rates")
+        .and_then(|t| serde_json::from_str::<Vec<Value>>(&t).ok())
+        .map(|l| l.iter().filter_map(rate_of).collect());
+    let t = now();
+    if let Some(k) = &kept {
+        if get_int(&r, 0, "fetched_at").unwrap_or(0) > t - FRESH_FOR {
+            return Ok(k.clone());
+        }
+    }
+    match plugin::rates(&prices_endpoint(), region, item) {
+        Ok(list) => {
+            let stored: Vec<Value> = list.iter().map(rate_json).collect();
+            db.execute(
+                "INSERT INTO price_rates (key, rates, fetched_at) VALUES (?, ?, ?)
+                 ON CONFLICT (key) DO UPDATE SET rates = excluded.rates, fetched_at = excluded.fetched_at",
+                &[text(&key), text(&json!(stored).to_string()), int(t)],
+            )?;
+            Ok(list)
+        }
+        Err(e) => match kept {
+            Some(k) => Ok(k),
+            None => Err(ApiError::new(
+                503,
+                "prices_unavailable",
+                &format!("The price list could not be read: {}", skyport_functions::accounts::plugin_error(e).message),
+                "Try again in a minute; estimates need the provider's public price list once a day.",
+            )),
+        },
+    }
+}
+
+fn rows(r: &QueryResult) -> usize {
+    r.rows.len()
+}
+
+/// `GET /api/v1/costs[?account_id=…]`.
+pub fn estimate(
+    db: &Connection,
+    org: &str,
+    req: &spin_sdk::http::Request,
+) -> Result<Value, ApiError> {
+    let account = query(req)
+        .into_iter()
+        .find(|(k, _)| k == "account_id")
+        .map(|(_, v)| v);
+    if let Some(a) = &account {
+        check_id(a, "account")?;
+        let r = db.execute(
+            "SELECT 1 AS found FROM accounts WHERE id = ? AND org_id = ?",
+            &[text(a), text(org)],
+        )?;
+        if r.rows.is_empty() {
+            return Err(ApiError::not_found("account"));
+        }
+    }
+    let t = now();
+    let only = |col: &str| match &account {
+        Some(_) => format!(" AND {col} = ?2"),
+        None => String::new(),
+    };
+    let params = |extra: bool| {
+        let mut p = vec![text(org)];
+        if extra {
+            if let Some(a) = &account {
+                p.push(text(a));
+            }
+        }
+        p
+    };
+    let mut by_account: std::collections::BTreeMap<String, Value> = Default::default();
+    let mut currency: Option<String> = None;
+    let mut add = |account: &str,
+                   kind: &str,
+                   entry: Value,
+                   month: f64,
+                   so_far: f64,
+                   rates: &[Rate]| {
+        if currency.is_none() {
+            currency = rates.first().map(|r| r.currency.clone());
+        }
+        let a = by_account.entry(account.to_string()).or_insert_with(|| {
+            json!({ "account_id": account, "per_month": 0.0, "so_far": 0.0, "servers": [], "backup_targets": [], "domains": [] })
+        });
+        a["per_month"] = json!(a["per_month"].as_f64().unwrap_or(0.0) + month);
+        a["so_far"] = json!(a["so_far"].as_f64().unwrap_or(0.0) + so_far);
+        if let Some(list) = a[kind].as_array_mut() {
+            list.push(entry);
+        }
+    };
+
+    // Servers, with the hours they ran from their power events.
+    let s = db.execute(
+        &format!("SELECT id, account_id, name, region, size, status, created_at FROM servers WHERE org_id = ?1 AND status IN {PRESENT}{} ORDER BY created_at, id", only("account_id")),
+        &params(true),
+    )?;
+    let e = db.execute(
+        "SELECT object_id, kind, at FROM events WHERE org_id = ? AND object_type = 'server'
+           AND kind IN ('server.ready', 'server.started', 'server.stopped', 'server.missing', 'server.deleted') ORDER BY at, id",
+        &[text(org)],
+    )?;
+    let mut power: std::collections::HashMap<String, Vec<(String, i64)>> = Default::default();
+    for i in 0..rows(&e) {
+        if let (Some(id), Some(kind), Some(at)) = (
+            get_text(&e, i, "object_id"),
+            get_text(&e, i, "kind"),
+            get_int(&e, i, "at"),
+        ) {
+            power.entry(id).or_default().push((kind, at));
+        }
+    }
+    for i in 0..rows(&s) {
+        let field = |k: &str| get_text(&s, i, k).unwrap_or_default();
+        let (id, region, size, status) =
+            (field("id"), field("region"), field("size"), field("status"));
+        let created = get_int(&s, i, "created_at").unwrap_or(t);
+        let mut list = rates(db, &region, &Item::Server(size.clone()))?;
+        list.extend(rates(db, &region, &Item::Egress)?);
+        let running = running_seconds(power.get(&id).map(Vec::as_slice).unwrap_or(&[]), t);
+        let usage = Usage {
+            hours_present: (t - created).max(0) as f64 / 3600.0,
+            hours_running: running as f64 / 3600.0,
+            running_now: !matches!(status.as_str(), "stopped" | "starting"),
+            assumed: Assumed {
+                gb_out: EGRESS_GB_PER_SERVER,
+                ..Default::default()
+            },
+        };
+        let (lines, month, so_far) = priced(&list, &usage);
+        let entry = json!({ "id": id, "name": field("name"), "region": region, "size": size, "status": status,
+            "hours_running": round(usage.hours_running, 2), "per_month": round(month, 2), "so_far": round(so_far, 2), "lines": lines });
+        add(&field("account_id"), "servers", entry, month, so_far, &list);
+    }
+
+    // Backup targets: data stored and written, as assumed.
+    let b = db.execute(
+        &format!("SELECT id, account_id, storage_account, container, region, verified_at FROM backup_targets WHERE org_id = ?1{} ORDER BY verified_at, id", only("account_id")),
+        &params(true),
+    )?;
+    let mut unpriced = Vec::new();
+    for i in 0..rows(&b) {
+        let field = |k: &str| get_text(&b, i, k).unwrap_or_default();
+        let Some(region) = get_text(&b, i, "region") else {
+            // Targets set up before regions were recorded.
+            unpriced.push(json!({ "backup_target": field("id"), "reason": "Its storage account's region is not known; set the target up again to include it." }));
+            continue;
+        };
+        let list = rates(db, &region, &Item::Storage)?;
+        let usage = Usage {
+            hours_present: (t - get_int(&b, i, "verified_at").unwrap_or(t)).max(0) as f64 / 3600.0,
+            assumed: Assumed {
+                gb_stored: STORAGE_GB,
+                writes: STORAGE_WRITES,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let (lines, month, so_far) = priced(&list, &usage);
+        let entry = json!({ "id": field("id"), "storage_account": field("storage_account"), "container": field("container"), "region": region,
+            "per_month": round(month, 2), "so_far": round(so_far, 2), "lines": lines });
+        add(
+            &field("account_id"),
+            "backup_targets",
+            entry,
+            month,
+            so_far,
+            &list,
+        );
+    }
+
+    // DNS domains: the zone and its queries, as assumed.
+    let d = db.execute(
+        &format!("SELECT name, account_id, created_at FROM dns_domains WHERE org_id = ?1{} ORDER BY created_at, name", only("account_id")),
+        &params(true),
+    )?;
+    for i in 0..rows(&d) {
+        let field = |k: &str| get_text(&d, i, k).unwrap_or_default();
+        let list = rates(db, "", &Item::DnsZone)?;
+        let usage = Usage {
+            hours_present: (t - get_int(&d, i, "created_at").unwrap_or(t)).max(0) as f64 / 3600.0,
+            assumed: Assumed {
+                queries: DNS_QUERIES,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let (lines, month, so_far) = priced(&list, &usage);
+        let entry = json!({ "name": field("name"), "per_month": round(month, 2), "so_far": round(so_far, 2), "lines": lines });
+        add(&field("account_id"), "domains", entry, month, so_far, &list);
+    }
+
+    let mut accounts: Vec<Value> = by_account.into_values().collect();
+    let (mut month, mut so_far) = (0.0, 0.0);
+    for a in &mut accounts {
+        let (m, s) = (
+            a["per_month"].as_f64().unwrap_or(0.0),
+            a["so_far"].as_f64().unwrap_or(0.0),
+        );
+        month += m;
+        so_far += s;
+        a["per_month"] = json!(round(m, 2));
+        a["so_far"] = json!(round(s, 2));
+    }
+    Ok(json!({
+        "estimate": true,
+        "currency": currency.unwrap_or_else(|| "USD".into()),
+        "per_month": round(month, 2),
+        "so_far": round(so_far, 2),
+        "note": "Estimates from the provider's public pay-as-you-go list prices, before taxes, discounts, credits and free allowances. Per month: as things are now (a stopped server's compute costs nothing). So far: since each was made or attached; compute only for the hours a server ran.",
+        "assumptions": {
+            "hours_per_month": HOURS_PER_MONTH,
+            "storage_gb_per_backup_target": STORAGE_GB,
+            "storage_writes_per_backup_target": STORAGE_WRITES,
+            "dns_queries_per_domain": DNS_QUERIES,
+            "outbound_gb_per_server": EGRESS_GB_PER_SERVER,
+        },
+        "accounts": accounts,
+        "unpriced": unpriced,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(unit: Unit, billed: Billed, price: f64) -> Rate {
+        Rate {
+            label: "x".into(),
+            unit,
+            price,
+            currency: "USD".into(),
+            billed,
+            free_per_month: 0.0,
+        }
+    }
+
+    fn ev(kind: &str, at: i64) -> (String, i64) {
+        (kind.to_string(), at)
+    }
+
+    #[test]
+    fn a_server_runs_from_ready_or_started_until_stopped_missing_or_deleted() {
+        let h = 3600;
+        let events = vec![
+            ev("server.ready", 0),
+            ev("server.stopped", 2 * h),
+            ev("server.stopped", 3 * h),
+            ev("server.started", 5 * h),
+            ev("server.started", 6 * h),
+            ev("server.missing", 7 * h),
+        ];
+        assert_eq!(running_seconds(&events, 100 * h), 4 * h);
+        // Still running: until now.
+        assert_eq!(running_seconds(&events[..4], 10 * h), 7 * h);
+        assert_eq!(running_seconds(&[], 10 * h), 0);
+    }
+
+    #[test]
+    fn compute_is_charged_only_while_running_and_the_rest_while_present() {
+        let u = Usage {
+            hours_present: 10.0,
+            hours_running: 4.0,
+            running_now: false,
+            assumed: Assumed {
+                gb_stored: 100.0,
+                writes: 100_000.0,
+                queries: 2_000_000.0,
+                gb_out: 50.0,
+            },
+        };
+        let compute = rate(Unit::Hour, Billed::WhileRunning, 0.05);
+        assert_eq!(
+            line(&compute, &u),
+            (0.0, 0.2),
+            "stopped now: nothing a month"
+        );
+        assert_eq!(
+            line(
+                &compute,
+                &Usage {
+                    running_now: true,
+                    ..u
+                }
+            ),
+            (36.5, 0.2)
+        );
+        let (m, s) = line(&rate(Unit::Hour, Billed::WhilePresent, 0.005), &u);
+        assert_eq!((round(m, 4), round(s, 4)), (3.65, 0.05));
+        let (m, s) = line(&rate(Unit::Month, Billed::WhilePresent, 7.3), &u);
+        assert_eq!((m, round(s, 4)), (7.3, 0.1));
+        assert_eq!(line(&rate(Unit::GbMonth, Billed::PerUse, 0.02), &u).0, 2.0);
+        assert_eq!(
+            line(&rate(Unit::TenThousandWrites, Billed::PerUse, 0.05), &u).0,
+            0.5
+        );
+        assert_eq!(
+            line(&rate(Unit::MillionQueries, Billed::PerUse, 0.4), &u).0,
+            0.8
+        );
+        assert_eq!(line(&rate(Unit::Gb, Billed::PerUse, 0.08), &u).0, 4.0);
+    }
+
+    #[test]
+    fn rates_survive_the_cache() {
+        let r = rate(Unit::TenThousandWrites, Billed::PerUse, 0.05);
+        let back = rate_of(&rate_json(&r)).unwrap();
+        assert_eq!(
+            (back.unit, back.billed, back.price),
+            (r.unit, r.billed, r.price)
+        );
+        assert!(rate_of(&json!({ "unit": "fortnight" })).is_none());
+    }
+}
