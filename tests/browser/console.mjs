@@ -165,6 +165,16 @@ try {
   const servers = await page.$$eval("[data-server]", (s) => s.length);
   if (servers !== 1) throw new Error(`a double click made ${servers} servers`);
 
+  current = "the server's cost estimate and its portal link";
+  step(current);
+  await page.waitForSelector("#cost-total:has-text('a month')");
+  await page.waitForSelector("[data-server] details.cost summary:has-text('a month')");
+  await page.click("[data-server] details.cost summary");
+  await page.waitForSelector("[data-server] details.cost li:has-text('OS disk')");
+  const portal = await page.$eval("[data-server] a.portal", (a) => [a.href, a.target]);
+  if (!portal[0].startsWith("https://portal.azure.com/#@") || !portal[0].includes("/virtualMachines/web1") || portal[1] !== "_blank") throw new Error(`the portal link: ${portal}`);
+  await audit("servers with a server");
+
   current = "stop, start, resize and restart the server";
   step(current);
   const confirmYes = async () => { await page.waitForSelector("#confirm[open]"); await page.click("#confirm-yes"); };

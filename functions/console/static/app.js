@@ -106,11 +106,8 @@ let accounts = [];
 
 async function loadAccounts() {
   accounts = await every("/api/v1/accounts", "accounts");
-  const list = $("account-list");
-  // A redraw keeps the details someone opened open.
-  const open = new Set([...list.querySelectorAll("details[open]")].map((d) => d.closest("[data-account]").dataset.account));
-  redraw(list, "data-account", accounts.map(accountCard));
-  for (const li of list.querySelectorAll("[data-account]")) if (open.has(li.dataset.account)) li.querySelector("details").open = true;
+  await loadCosts();
+  redraw($("account-list"), "data-account", accounts.map(accountCard));
   $("no-accounts").hidden = accounts.length > 0;
   fillAccountSelects();
 }
@@ -129,7 +126,9 @@ function accountCard(a) {
     el("strong", {}, a.user.name || a.user.id), " · Microsoft Azure · ",
     el("span", { class: `status ${a.status}` }, a.status),
     el("p", { class: "hint" }, `${a.subscriptions.length} subscription(s) · last checked ${when}`),
-    badges, withheld, reason, accountDetail(a), actions);
+    badges, withheld, reason,
+    costOf("account", a.id) ? el("p", { class: "hint account-cost" }, `Estimate for what Skyport made here: ${money(costOf("account", a.id).per_month)} a month, ${money(costOf("account", a.id).so_far)} so far`) : null,
+    accountDetail(a), actions);
 }
 
 // The account in full: its directory, who signed in, and per subscription
@@ -273,21 +272,76 @@ function redraw(list, attr, items) {
   const focused = list.contains(document.activeElement) ? document.activeElement : null;
   const item = focused && focused.closest(`[${attr}]`);
   const where = item && focused.className ? [item.getAttribute(attr), focused.className.split(" ")[0]] : null;
+  // Details someone opened stay open (by item and the details' class).
+  const open = [...list.querySelectorAll("details[open]")].map((d) => [d.closest(`[${attr}]`).getAttribute(attr), d.className.split(" ")[0]]);
   list.replaceChildren(...items);
+  for (const [id, cls] of open) {
+    const d = list.querySelector(`[${attr}="${CSS.escape(id)}"] details.${CSS.escape(cls)}`);
+    if (d) d.open = true;
+  }
   if (where) {
     const again = list.querySelector(`[${attr}="${CSS.escape(where[0])}"] .${CSS.escape(where[1])}`);
     if (again) again.focus();
   }
 }
 
+// ---- Costs ----------------------------------------------------------------
+
+// The organization's estimate, read with the lists that show it; a price
+// list that cannot be read leaves the estimates out rather than the lists.
+let costs = null;
+async function loadCosts() {
+  try { costs = await api("GET", "/api/v1/costs"); } catch (_) { costs = null; }
+  const total = $("cost-total");
+  if (!costs) { total.hidden = true; return; }
+  total.hidden = false;
+  total.textContent = `Estimated cost of everything Skyport made: ${money(costs.per_month)} a month, ${money(costs.so_far)} so far. ${costs.note}`;
+}
+
+function money(v) {
+  const currency = (costs && costs.currency) || "USD";
+  return new Intl.NumberFormat(undefined, { style: "currency", currency, maximumFractionDigits: v < 1 && v > 0 ? 4 : 2 }).format(v);
+}
+
+const costOf = (kind, id) => {
+  if (!costs) return null;
+  for (const a of costs.accounts) {
+    if (kind === "account" && a.account_id === id) return a;
+    const found = kind === "server" && a.servers.find((s) => s.id === id);
+    if (found) return found;
+  }
+  return null;
+};
+
+// An estimate with its lines, each with its price and what it assumes.
+function costDetail(c) {
+  if (!c) return null;
+  const unit = { hour: "an hour", month: "a month", "GB-month": "per GB a month", GB: "per GB", "10,000 writes": "per 10,000 writes", "1,000,000 queries": "per million queries" };
+  const when = { while_running: "while it runs", while_present: "while it exists", per_use: "at the assumed use" };
+  return el("details", { class: "cost" },
+    el("summary", {}, `Estimate: ${money(c.per_month)} a month · ${money(c.so_far)} so far`),
+    el("ul", {}, ...c.lines.map((l) => el("li", {}, `${l.label}: ${money(l.price)} ${unit[l.unit] || l.unit}, ${when[l.billed] || ""} — ${money(l.per_month)} a month`))));
+}
+
+// The server's VM in the Azure portal, in its account's directory.
+function portalLink(s) {
+  const vm = (s.resources || []).find((r) => r.includes("/providers/Microsoft.Compute/virtualMachines/"));
+  const account = accounts.find((a) => a.id === s.account_id);
+  if (!vm || !account) return null;
+  return el("a", { class: "portal", href: `https://portal.azure.com/#@${encodeURIComponent(account.tenant_id)}/resource${vm}/overview`, target: "_blank", rel: "noopener noreferrer" }, `Open ${s.name} in the Azure portal`);
+}
+
 async function loadServers() {
   const servers = await every("/api/v1/servers", "servers");
+  await loadCosts();
   redraw($("server-list"), "data-server", servers.map((s) => el("li", { "data-server": s.id },
     el("strong", {}, s.name), ` · ${s.region} · ${s.size} · `, el("span", { class: `status ${s.status}` }, s.status),
     s.public_ip ? el("p", { class: "ip" }, `Public IP: ${s.public_ip}`) : null,
     s.ssh_command ? el("p", { class: "ssh" }, "Log in: ", el("code", {}, s.ssh_command), " ",
       el("button", { class: "copy", "aria-label": `Copy the SSH command for ${s.name}`, onclick: (ev) => copyText(s.ssh_command, ev.currentTarget) }, "Copy")) : null,
     el("p", { class: "hint" }, `Admin user ${s.admin_username} · created ${new Date(s.created_at * 1000).toLocaleString()}`),
+    costDetail(costOf("server", s.id)),
+    s.status !== "failed" && s.status !== "missing" ? el("p", {}, portalLink(s)) : null,
     s.error ? el("p", { class: "reason" }, `Why: ${s.error.step ? `${s.error.step}: ` : ""}${s.error.message} ${s.error.remedy || ""}`) : null,
     s.status === "stopped" ? el("p", { class: "reason" }, `${s.status_reason || "Stopped"}. A stopped server's compute is not billed; its disk and IP address are.`) : null,
     s.status === "missing" ? el("p", { class: "reason" }, `${s.status_reason || "Gone"}: it was deleted outside Skyport. Delete it here to remove it from the list.`) : null,
