@@ -156,6 +156,9 @@ try {
   await page.waitForSelector("#server-estimate:has-text('per hour')");
   await page.fill("#server-name", "web1");
   await page.fill("#server-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHb0c2t5cG9ydA== me@host");
+  await page.click("#server-more summary");
+  await page.fill("#server-admin", "deploy");
+  await page.fill("#server-cloud-init", "#cloud-config\npackages: [nginx]\n");
   await shot("servers");
   await audit("servers");
   // A double click submits once: one key per form, the button disabled in flight.
@@ -164,6 +167,8 @@ try {
   await page.waitForSelector("[data-server] .ip");
   const servers = await page.$$eval("[data-server]", (s) => s.length);
   if (servers !== 1) throw new Error(`a double click made ${servers} servers`);
+  const ssh = await page.textContent("[data-server] .ssh code");
+  if (!ssh.startsWith("ssh deploy@")) throw new Error(`the admin user chosen on the form: ${ssh}`);
 
   current = "the server's cost estimate and its portal link";
   step(current);
@@ -195,6 +200,16 @@ try {
   await page.click("[data-server] button.restart");
   await confirmYes();
   await page.waitForSelector("#notice-title:has-text('web1 restarted')", { timeout: 120000 });
+
+  current = "a failed server, with its reason, retried";
+  step(current);
+  await command({ action: "fail_next_operation", failure: { path: "virtualMachines/web2", code: "AllocationFailed", message: "Allocation failed. We do not have sufficient capacity for the requested VM size in this region." } });
+  await page.fill("#server-name", "web2");
+  await page.click("#server-form button[type=submit]");
+  await page.waitForSelector("#notice-title:has-text('Server failed')", { timeout: 180000 });
+  await page.waitForSelector("[data-server]:has(.status.failed) .reason:has-text('capacity')");
+  await page.click("[data-server]:has(.status.failed) button.retry");
+  await page.waitForFunction(() => document.querySelectorAll("[data-server] .status.running").length === 2, null, { timeout: 180000 });
 
   current = "backup storage quick setup";
   step(current);
@@ -291,6 +306,19 @@ try {
   await audit("account detail");
   await page.click("[data-account] button.register");
   await page.waitForSelector("#notice-title:has-text('Registering Microsoft.Storage')");
+
+  current = "delete an account that is still in use";
+  step(current);
+  await page.click("[data-account] button.delete");
+  await page.waitForSelector("#confirm[open] #confirm-text:has-text('forgets its tokens')");
+  await page.click("#confirm-yes");
+  // What goes with it is listed before anything is deleted.
+  await page.waitForSelector("#confirm[open] #confirm-text:has-text('Servers to delete: web1, web2')");
+  const dependents = await page.textContent("#confirm-text");
+  if (!dependents.includes("skyportbrowser1/backups") || !dependents.includes("contoso-apps.com")) throw new Error(`the dependents: ${dependents}`);
+  await audit("delete with dependents");
+  await page.click("#confirm-yes");
+  await page.waitForSelector("#notice-title:has-text('Deleting the account')");
 
   if (violations.length) throw new Error(`accessibility and layout:\n${violations.join("\n")}`);
   console.log("console: all steps passed");

@@ -177,18 +177,41 @@ fn prices_endpoint() -> String {
     spin_sdk::variables::get("azure_prices").unwrap_or_else(|_| "https://prices.azure.com".into())
 }
 
+/// Rates already read in this request, by key: an organization's hundred
+/// servers of one size in one region read their rates once.
+type Memo = std::collections::HashMap<String, Vec<Rate>>;
+
 /// The rates of `item` in `region`: kept for a day; read again after that,
 /// and the old ones used while the price list cannot be reached.
-fn rates(db: &Connection, region: &str, item: &Item) -> Result<Vec<Rate>, ApiError> {
+fn rates(
+    db: &Connection,
+    memo: &mut Memo,
+    region: &str,
+    item: &Item,
+) -> Result<Vec<Rate>, ApiError> {
     let key = match item {
         Item::Server(size) => format!("{region}|server|{size}"),
         Item::Storage => format!("{region}|storage"),
         Item::DnsZone => "|dns-zone".to_string(),
         Item::Egress => format!("{region}|egress"),
     };
+    if let Some(r) = memo.get(&key) {
+        return Ok(r.clone());
+    }
+    let found = kept_or_read(db, &key, region, item)?;
+    memo.insert(key, found.clone());
+    Ok(found)
+}
+
+fn kept_or_read(
+    db: &Connection,
+    key: &str,
+    region: &str,
+    item: &Item,
+) -> Result<Vec<Rate>, ApiError> {
     let r = db.execute(
         "SELECT rates, fetched_at FROM price_rates WHERE key = ?",
-        &[text(&key)],
+        &[text(key)],
     )?;
     let kept: Option<Vec<Rate>> = get_text(&r, 0, "rates")
         .and_then(|t| serde_json::from_str::<Vec<Value>>(&t).ok())
@@ -205,7 +228,7 @@ fn rates(db: &Connection, region: &str, item: &Item) -> Result<Vec<Rate>, ApiErr
             db.execute(
                 "INSERT INTO price_rates (key, rates, fetched_at) VALUES (?, ?, ?)
                  ON CONFLICT (key) DO UPDATE SET rates = excluded.rates, fetched_at = excluded.fetched_at",
-                &[text(&key), text(&json!(stored).to_string()), int(t)],
+                &[text(key), text(&json!(stored).to_string()), int(t)],
             )?;
             Ok(list)
         }
@@ -259,6 +282,7 @@ pub fn estimate(
         }
         p
     };
+    let mut memo = Memo::new();
     let mut by_account: std::collections::BTreeMap<String, Value> = Default::default();
     let mut currency: Option<String> = None;
     let mut add = |account: &str,
@@ -305,8 +329,8 @@ pub fn estimate(
         let (id, region, size, status) =
             (field("id"), field("region"), field("size"), field("status"));
         let created = get_int(&s, i, "created_at").unwrap_or(t);
-        let mut list = rates(db, &region, &Item::Server(size.clone()))?;
-        list.extend(rates(db, &region, &Item::Egress)?);
+        let mut list = rates(db, &mut memo, &region, &Item::Server(size.clone()))?;
+        list.extend(rates(db, &mut memo, &region, &Item::Egress)?);
         let running = running_seconds(power.get(&id).map(Vec::as_slice).unwrap_or(&[]), t);
         let usage = Usage {
             hours_present: (t - created).max(0) as f64 / 3600.0,
@@ -336,7 +360,7 @@ pub fn estimate(
             unpriced.push(json!({ "backup_target": field("id"), "reason": "Its storage account's region is not known; set the target up again to include it." }));
             continue;
         };
-        let list = rates(db, &region, &Item::Storage)?;
+        let list = rates(db, &mut memo, &region, &Item::Storage)?;
         let usage = Usage {
             hours_present: (t - get_int(&b, i, "verified_at").unwrap_or(t)).max(0) as f64 / 3600.0,
             assumed: Assumed {
@@ -366,7 +390,7 @@ pub fn estimate(
     )?;
     for i in 0..rows(&d) {
         let field = |k: &str| get_text(&d, i, k).unwrap_or_default();
-        let list = rates(db, "", &Item::DnsZone)?;
+        let list = rates(db, &mut memo, "", &Item::DnsZone)?;
         let usage = Usage {
             hours_present: (t - get_int(&d, i, "created_at").unwrap_or(t)).max(0) as f64 / 3600.0,
             assumed: Assumed {

@@ -293,7 +293,7 @@ let costs = null;
 async function loadCosts() {
   try { costs = await api("GET", "/api/v1/costs"); } catch (_) { costs = null; }
   const total = $("cost-total");
-  if (!costs) { total.hidden = true; return; }
+  if (!costs || costs.accounts.length === 0) { total.hidden = true; return; }
   total.hidden = false;
   total.textContent = `Estimated cost of everything Skyport made: ${money(costs.per_month)} a month, ${money(costs.so_far)} so far. ${costs.note}`;
 }
@@ -478,6 +478,9 @@ async function createServer(ev) {
   if (!form.dataset.key) form.dataset.key = crypto.randomUUID();
   const { account, sub } = pick("server-account");
   const body = { account_id: account, subscription_id: sub, region: $("server-region").value, size: $("server-size").value, name: $("server-name").value, ssh_public_key: $("server-key").value.trim() };
+  // The optional fields go only when filled: the API's defaults stand otherwise.
+  if ($("server-admin").value.trim()) body.admin_username = $("server-admin").value.trim();
+  if ($("server-cloud-init").value.trim()) body.cloud_init = $("server-cloud-init").value;
   $("server-progress").hidden = false;
   try {
     const op = await api("POST", "/api/v1/servers", body, { "idempotency-key": form.dataset.key });
