@@ -135,10 +135,27 @@ fn a_reconnect_links_straight_to_the_accounts_own_directory() {
 #[test]
 fn a_declined_consent_says_so() {
     let p = Product::start(World::default());
-    let (status, html, outcome) = p.callback(&format!(
-        "{}/oauth/azure/callback?admin_consent=True&error=consent_required&error_description=AADSTS65004&state=x",
+    let (_, location) = no_follow(&format!(
+        "{}/oauth/azure/admin-consent?tenant={TENANT}",
         p.host.url
     ));
+    let consent = url::Url::parse(&location).unwrap();
+    assert_eq!(consent.path(), format!("/{TENANT}/v2.0/adminconsent"));
+    let mut fields: Vec<(String, String)> = consent.query_pairs().into_owned().collect();
+    fields.push(("decision".into(), "deny".into()));
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let back = agent
+        .post(&format!("{}{}", p.sim.url, consent.path()))
+        .send_form(&pairs)
+        .unwrap();
+    let back = back.header("location").unwrap().to_string();
+    // Microsoft's error answer names only the error and the state.
+    assert!(!back.contains("admin_consent"), "{back}");
+    let (status, html, outcome) = p.callback(&back);
     assert_eq!(
         (status, outcome.as_str()),
         (200, "admin_consent_declined"),

@@ -118,6 +118,13 @@ fn everything_skyport_made_is_priced_per_thing_account_and_organization() {
         (0.0..0.05).contains(&so_far),
         "a server a few seconds old: {so_far}"
     );
+    // It has been running since it was ready, and that keeps counting.
+    let ran = s["seconds_running"].as_i64().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let later = costs(&p)["accounts"][0]["servers"][0]["seconds_running"]
+        .as_i64()
+        .unwrap();
+    assert!(later > ran, "{ran} then {later}");
 
     // The backup target: hot LRS data stored and writes, as assumed.
     let t = &a["backup_targets"][0];
@@ -191,7 +198,13 @@ fn everything_skyport_made_is_priced_per_thing_account_and_organization() {
     let s = costs(&p)["accounts"][0]["servers"][0].clone();
     assert_eq!(s["status"], "stopped");
     assert_eq!(month(line(&s["lines"], "Compute")), 0.0, "{s}");
+    assert_eq!(month(line(&s["lines"], "Outbound data")), 0.0, "{s}");
     assert!(month(line(&s["lines"], "OS disk")) > 0.0);
+    // A deallocated server's compute does not run up: its running time
+    // stands still.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let later = costs(&p)["accounts"][0]["servers"][0].clone();
+    assert_eq!(later["seconds_running"], s["seconds_running"], "{later}");
 
     // The price list was read once per item and region, not per request.
     let reads = p

@@ -121,6 +121,44 @@ fn check_now_and_detach() {
         "{t}"
     );
 
+    // The storage account deleted in the portal: the check fails with why,
+    // and says so once.
+    let kept = p.sim.with_state(|s| {
+        let key = s
+            .resources
+            .iter()
+            .find(|(_, r)| r.kind == "Microsoft.Storage/storageAccounts")
+            .map(|(k, _)| k.clone())
+            .unwrap();
+        s.resources.remove(&key).map(|r| (key, r)).unwrap()
+    });
+    let (status, t) = p.api(
+        "POST",
+        &format!("/api/v1/storage/targets/{id}/check"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(
+        (status, t["status"].as_str()),
+        (200, Some("check_failed")),
+        "{t}"
+    );
+    assert!(
+        t["status_reason"].is_string() && t["remedy"].is_string(),
+        "{t}"
+    );
+    assert_eq!(p.events("storage.check_failed", &id).len(), 1);
+    p.sim.with_state(|s| {
+        s.resources.insert(kept.0.clone(), kept.1.clone());
+    });
+    let (_, t) = p.api(
+        "POST",
+        &format!("/api/v1/storage/targets/{id}/check"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(t["status"], "verified", "{t}");
+
     // Another organization sees no such target.
     let other = p.new_org("Other");
     for (m, path) in [

@@ -529,13 +529,14 @@ pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp
             ];
             respond(&redirect_uri, None, &fields, &st)
         }
+        // Declined: the documented error answer, which carries the state
+        // but no `admin_consent`.
         (Some(_), _) => {
             let fields = vec![
-                ("admin_consent", "True".to_string()),
-                ("error", "consent_required".to_string()),
+                ("error", "permission_denied".to_string()),
                 (
                     "error_description",
-                    "AADSTS65004: User declined to consent to access the app.".to_string(),
+                    "The admin canceled the request".to_string(),
                 ),
             ];
             respond(&redirect_uri, None, &fields, &st)

@@ -271,7 +271,13 @@ fn admin_consent_through_organizations_consents_for_the_admins_home_tenant() {
             ("decision", "deny"),
         ],
     );
-    assert_eq!(r.param("error").as_deref(), Some("consent_required"));
+    assert_eq!(r.param("error").as_deref(), Some("permission_denied"));
+    assert_eq!(
+        r.param("admin_consent"),
+        None,
+        "an error answer says only the error"
+    );
+    assert_eq!(r.param("state").as_deref(), Some("a"));
 }
 
 #[test]

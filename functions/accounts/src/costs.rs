@@ -92,12 +92,31 @@ pub fn line(r: &Rate, u: &Usage) -> (f64, f64) {
         (_, Unit::GbMonth) => per_use(u.assumed.gb_stored),
         (_, Unit::TenThousandWrites) => per_use(u.assumed.writes / 10_000.0),
         (_, Unit::MillionQueries) => per_use(u.assumed.queries / 1_000_000.0),
-        (_, Unit::Gb) => per_use(u.assumed.gb_out),
+        // Data goes out only while the server runs.
+        (_, Unit::Gb) => {
+            let m = u.assumed.gb_out * r.price;
+            (
+                if u.running_now { m } else { 0.0 },
+                m * u.hours_running / HOURS_PER_MONTH,
+            )
+        }
     }
 }
 
+/// Whether a stopped server's compute is still billed: Azure bills a VM
+/// that was only powered off (from inside, or "VM stopped"), not one that
+/// was deallocated (Skyport's Stop, or "VM deallocated"); a stop that says
+/// neither is taken as Skyport's.
+pub fn still_billed_when_stopped(reason: Option<&str>) -> bool {
+    reason.is_some_and(|r| {
+        let r = r.to_ascii_lowercase();
+        r.contains("stopped") && !r.contains("dealloc")
+    })
+}
+
 /// Seconds a server ran, from its power events `(kind, at)` in order,
-/// until `until`.
+/// until `until`. A `server.stopped` that kept the compute billed is given
+/// as `server.powered_off`, which does not end a run.
 pub fn running_seconds(events: &[(String, i64)], until: i64) -> i64 {
     let mut since: Option<i64> = None;
     let mut total = 0;
@@ -133,11 +152,10 @@ fn priced(rates: &[Rate], u: &Usage) -> (Value, f64, f64) {
         let (m, s) = line(r, u);
         month += m;
         so_far += s;
-        lines.push(json!({
-            "label": r.label, "unit": unit_word(r.unit), "price": r.price, "currency": r.currency,
-            "billed": billed_word(r.billed), "free_per_month": r.free_per_month,
-            "per_month": round(m, 4), "so_far": round(s, 4),
-        }));
+        let mut l = rate_json(r);
+        l["per_month"] = json!(round(m, 4));
+        l["so_far"] = json!(round(s, 4));
+        lines.push(l);
     }
     (json!(lines), month, so_far)
 }
@@ -306,21 +324,29 @@ pub fn estimate(
 
     // Servers, with the hours they ran from their power events.
     let s = db.execute(
-        &format!("SELECT id, account_id, name, region, size, status, created_at FROM servers WHERE org_id = ?1 AND status IN {PRESENT}{} ORDER BY created_at, id", only("account_id")),
+        &format!("SELECT id, account_id, name, region, size, status, status_reason, created_at FROM servers WHERE org_id = ?1 AND status IN {PRESENT}{} ORDER BY created_at, id", only("account_id")),
         &params(true),
     )?;
+    // Only the listed servers' events, through the object index.
     let e = db.execute(
-        "SELECT object_id, kind, at FROM events WHERE org_id = ? AND object_type = 'server'
-           AND kind IN ('server.ready', 'server.started', 'server.stopped', 'server.missing', 'server.deleted') ORDER BY at, id",
-        &[text(org)],
+        &format!("SELECT object_id, kind, at, json_extract(data, '$.status_reason') AS reason FROM events
+           WHERE object_type = 'server' AND object_id IN (SELECT id FROM servers WHERE org_id = ?1 AND status IN {PRESENT}{})
+             AND org_id = ?1 AND kind IN ('server.ready', 'server.started', 'server.stopped', 'server.missing', 'server.deleted')
+           ORDER BY at, id", only("account_id")),
+        &params(true),
     )?;
     let mut power: std::collections::HashMap<String, Vec<(String, i64)>> = Default::default();
     for i in 0..rows(&e) {
-        if let (Some(id), Some(kind), Some(at)) = (
+        if let (Some(id), Some(mut kind), Some(at)) = (
             get_text(&e, i, "object_id"),
             get_text(&e, i, "kind"),
             get_int(&e, i, "at"),
         ) {
+            if kind == "server.stopped"
+                && still_billed_when_stopped(get_text(&e, i, "reason").as_deref())
+            {
+                kind = "server.powered_off".into();
+            }
             power.entry(id).or_default().push((kind, at));
         }
     }
@@ -328,6 +354,7 @@ pub fn estimate(
         let field = |k: &str| get_text(&s, i, k).unwrap_or_default();
         let (id, region, size, status) =
             (field("id"), field("region"), field("size"), field("status"));
+        let stopped = status == "stopped" || status == "starting";
         let created = get_int(&s, i, "created_at").unwrap_or(t);
         let mut list = rates(db, &mut memo, &region, &Item::Server(size.clone()))?;
         list.extend(rates(db, &mut memo, &region, &Item::Egress)?);
@@ -335,7 +362,8 @@ pub fn estimate(
         let usage = Usage {
             hours_present: (t - created).max(0) as f64 / 3600.0,
             hours_running: running as f64 / 3600.0,
-            running_now: !matches!(status.as_str(), "stopped" | "starting"),
+            running_now: !stopped
+                || still_billed_when_stopped(get_text(&s, i, "status_reason").as_deref()),
             assumed: Assumed {
                 gb_out: EGRESS_GB_PER_SERVER,
                 ..Default::default()
@@ -343,7 +371,7 @@ pub fn estimate(
         };
         let (lines, month, so_far) = priced(&list, &usage);
         let entry = json!({ "id": id, "name": field("name"), "region": region, "size": size, "status": status,
-            "hours_running": round(usage.hours_running, 2), "per_month": round(month, 2), "so_far": round(so_far, 2), "lines": lines });
+            "seconds_running": running, "per_month": round(month, 2), "so_far": round(so_far, 2), "lines": lines });
         add(&field("account_id"), "servers", entry, month, so_far, &list);
     }
 
@@ -512,7 +540,45 @@ mod tests {
             line(&rate(Unit::MillionQueries, Billed::PerUse, 0.4), &u).0,
             0.8
         );
-        assert_eq!(line(&rate(Unit::Gb, Billed::PerUse, 0.08), &u).0, 4.0);
+        let out = rate(Unit::Gb, Billed::PerUse, 0.08);
+        assert_eq!(
+            line(&out, &u).0,
+            0.0,
+            "no data goes out of a stopped server"
+        );
+        assert_eq!(
+            line(
+                &out,
+                &Usage {
+                    running_now: true,
+                    ..u
+                }
+            )
+            .0,
+            4.0
+        );
+        assert_eq!(
+            round(line(&out, &u).1, 4),
+            round(4.0 * 4.0 / 730.0, 4),
+            "only while it ran"
+        );
+    }
+
+    #[test]
+    fn only_a_deallocated_server_stops_its_compute_bill() {
+        assert!(still_billed_when_stopped(Some("VM stopped")));
+        assert!(!still_billed_when_stopped(Some("VM deallocated")));
+        assert!(!still_billed_when_stopped(Some(
+            "Stopped and deallocated from Skyport"
+        )));
+        assert!(!still_billed_when_stopped(None));
+        // A powered-off stop does not end the run.
+        let events = vec![
+            ev("server.ready", 0),
+            ev("server.powered_off", 10),
+            ev("server.stopped", 30),
+        ];
+        assert_eq!(running_seconds(&events, 100), 30);
     }
 
     #[test]

@@ -176,10 +176,13 @@ fn migrations() -> Vec<Vec<Step>> {
             Step::Sql("UPDATE backup_targets SET checked_at = verified_at"),
         ],
         // 12: cost estimates: list prices kept a day per region and item,
-        // and the region of a backup target's storage account.
+        // the region of a backup target's storage account, and a server's
+        // events found by the server; the targets' due checks by time.
         vec![
             Step::Sql("CREATE TABLE IF NOT EXISTS price_rates (key TEXT PRIMARY KEY, rates TEXT NOT NULL, fetched_at INTEGER NOT NULL)"),
             Step::Sql("ALTER TABLE backup_targets ADD COLUMN region TEXT"),
+            Step::Sql("CREATE INDEX IF NOT EXISTS events_object ON events (object_type, object_id)"),
+            Step::Sql("CREATE INDEX IF NOT EXISTS backup_targets_due ON backup_targets (next_check_at)"),
         ],
     ]
 }

@@ -32,6 +32,7 @@ pub const KINDS: &[&str] = &[
     "storage.ready",
     "storage.access_denied",
     "storage.detached",
+    "storage.check_failed",
     "dns.record_changed",
 ];
 

@@ -55,12 +55,15 @@ pub fn render(o: &Outcome) -> Response {
         (None, None) => String::new(),
     };
     // The directory form leads, through a redirect, to the identity
-    // platform's own host, which a `form-action` list would have to name;
-    // every other page has no form at all.
+    // platform's own host, which the `form-action` list names; every other
+    // page has no form at all.
     let form_action = if link.starts_with("<form") {
-        ""
+        format!(
+            "form-action 'self' {};",
+            o.extra["form_action"].as_str().unwrap_or_default()
+        )
     } else {
-        "form-action 'none';"
+        "form-action 'none';".to_string()
     };
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\

@@ -128,7 +128,7 @@ fn denied() -> Outcome {
 /// admin-consent page when the directory is known (a reconnect), otherwise
 /// the console asks the user for their organization's domain and
 /// `/oauth/azure/admin-consent` makes the link from it.
-fn admin_consent(cfg: &Config, tenant: Option<&str>, detail: &str) -> Outcome {
+fn admin_consent(cfg: &Config, tenant: Option<&str>, detail: &str) -> Result<Outcome, ApiError> {
     let mut o = outcome(
         "admin_consent_required",
         "Admin consent required",
@@ -136,27 +136,54 @@ fn admin_consent(cfg: &Config, tenant: Option<&str>, detail: &str) -> Outcome {
         "Send the admin consent link to a Global Administrator or Cloud Application Administrator of your organization. After they accept, Skyport appears in Entra ID › Enterprise Applications and you can connect again.",
     );
     o.extra = match tenant {
-        Some(t) => json!({ "admin_consent_url": consent_url(cfg, t), "tenant_id": t }),
-        None => json!({ "admin_consent_link": CONSENT_PATH }),
+        Some(t) => json!({ "admin_consent_url": consent_url(cfg, t)?, "tenant_id": t }),
+        // The form leads to the identity platform's own host.
+        None => {
+            json!({ "admin_consent_link": CONSENT_PATH, "form_action": origin(&cfg.cloud.authority) })
+        }
     };
-    o
+    Ok(o)
 }
 
 const CONSENT_PATH: &str = "/oauth/azure/admin-consent";
 
-fn consent_url(cfg: &Config, tenant: &str) -> String {
+/// Marks the state of an admin-consent link: the administrator's answer
+/// comes back with it (Microsoft's error answer carries nothing else that
+/// says what it answers).
+const CONSENT_STATE: &str = "adminconsent.";
+
+fn consent_url(cfg: &Config, tenant: &str) -> Result<String, ApiError> {
     let redirect_uri = format!(
         "{}{}",
-        skyport_functions::config::public_url().unwrap_or_default(),
+        skyport_functions::config::public_url()?,
         oauth::CALLBACK_PATH
     );
-    identity::admin_consent_url(
+    Ok(identity::admin_consent_url(
         &cfg.cloud,
         tenant,
         &cfg.client_id,
         &redirect_uri,
-        &skyport_functions::random_token(16),
-    )
+        &format!("{CONSENT_STATE}{}", skyport_functions::random_token(16)),
+    ))
+}
+
+/// The scheme, host and port of a URL (for a CSP source list); empty when
+/// it has none a CSP could name.
+fn origin(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return String::new();
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    let fine = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+    };
+    if (scheme == "https" || scheme == "http") && fine(host) {
+        format!("{scheme}://{host}")
+    } else {
+        String::new()
+    }
 }
 
 /// A directory an administrator can consent for: its tenant id (a GUID) or
@@ -196,12 +223,13 @@ fn consent_link(req: &Request) -> Response {
         Ok(c) => c,
         Err(e) => return e.response(),
     };
-    match directory(&given) {
-        Some(tenant) => Response::builder()
+    match directory(&given).map(|t| consent_url(&cfg, &t)) {
+        Some(Ok(url)) => Response::builder()
             .status(302)
-            .header("location", consent_url(&cfg, &tenant))
+            .header("location", url)
             .header("cache-control", "no-store")
             .build(),
+        Some(Err(e)) => render(&outcome("error", "Connection failed", &e.message, &e.remedy)),
         None => render(&outcome(
             "invalid_tenant",
             "Organization not recognised",
@@ -263,7 +291,7 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
     };
     // An administrator's answer to an admin-consent link carries a state
     // Skyport never stored: it is only acknowledged.
-    if param("admin_consent").is_some() {
+    if param("admin_consent").is_some() || state.starts_with(CONSENT_STATE) {
         return Ok(consented(param("error")));
     }
     let r = db.execute("SELECT org_id, account_id, verifier, redirect_uri, expires_at, used_at FROM pending WHERE state = ?", &[text(&state)])?;
@@ -321,7 +349,9 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
                 param("error_subcode").as_deref(),
             ) {
                 CallbackOutcome::Denied => denied(),
-                CallbackOutcome::AdminConsentRequired => admin_consent(&cfg, tenant.as_deref(), ""),
+                CallbackOutcome::AdminConsentRequired => {
+                    admin_consent(&cfg, tenant.as_deref(), "")?
+                }
                 CallbackOutcome::Failed(m) => outcome(
                     "sign_in_failed",
                     "Sign-in failed",
@@ -339,7 +369,7 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
             .unwrap_or_default();
     let tokens = match oauth::exchange(&cfg, &code, &verifier, &redirect_uri).await {
         Ok(t) => t,
-        Err(oauth::TokenFailure::Provider(TokenOutcome::AdminConsentRequired(m))) => return Ok(admin_consent(&cfg, tenant.as_deref(), &m)),
+        Err(oauth::TokenFailure::Provider(TokenOutcome::AdminConsentRequired(m))) => return admin_consent(&cfg, tenant.as_deref(), &m),
         Err(oauth::TokenFailure::Provider(TokenOutcome::ClientMisconfigured(m))) => {
             return Ok(outcome("token_error", "Connection failed", &format!("Azure rejected Skyport's app registration: {m}"), "An administrator of this Skyport must check the client id and secret (the azure_client_id and azure_client_secret variables)."))
         }

@@ -9,12 +9,15 @@ const $ = (id) => document.getElementById(id);
 const key = () => sessionStorage.getItem("skyport-api-key");
 const session = "BroadcastChannel" in window ? new BroadcastChannel("skyport-session") : null;
 
-// The other tabs are told only of this tab's own sign-in and sign-out, not
-// of a key the API refused (another tab may hold a different, valid one).
-function signIn(k, fromAnotherTab) {
+// The other tabs hear of a key only once the API has accepted it, and
+// only a tab without a key takes it: a mistyped key, or another
+// organization's, never reaches a tab that is working.
+async function signIn(k, fromAnotherTab) {
   sessionStorage.setItem("skyport-api-key", k);
-  if (!fromAnotherTab && session) session.postMessage({ type: "key", key: k });
   route();
+  if (fromAnotherTab || !session) return;
+  try { await api("GET", "/api/v1/orgs/me"); } catch (_) { return; }
+  if (key() === k) session.postMessage({ type: "key", key: k });
 }
 
 function signOut(fromAnotherTab) {
@@ -27,7 +30,7 @@ if (session) {
   session.onmessage = (ev) => {
     const m = ev.data || {};
     if (m.type === "ask" && key()) session.postMessage({ type: "key", key: key() });
-    else if (m.type === "key" && typeof m.key === "string" && m.key && m.key !== key()) signIn(m.key, true);
+    else if (m.type === "key" && typeof m.key === "string" && m.key && !key()) signIn(m.key, true);
     else if (m.type === "signed-out" && key()) signOut(true);
   };
 }
@@ -290,8 +293,13 @@ function redraw(list, attr, items) {
 // The organization's estimate, read with the lists that show it; a price
 // list that cannot be read leaves the estimates out rather than the lists.
 let costs = null;
+let costsAt = 0;
 async function loadCosts() {
-  try { costs = await api("GET", "/api/v1/costs"); } catch (_) { costs = null; }
+  // The accounts and servers lists of one redraw share one reading.
+  if (Date.now() - costsAt > 2000) {
+    costsAt = Date.now();
+    try { costs = await api("GET", "/api/v1/costs"); } catch (_) { costs = null; }
+  }
   const total = $("cost-total");
   if (!costs || costs.accounts.length === 0) { total.hidden = true; return; }
   total.hidden = false;
@@ -325,7 +333,7 @@ function costDetail(c) {
 
 // The server's VM in the Azure portal, in its account's directory.
 function portalLink(s) {
-  const vm = (s.resources || []).find((r) => r.includes("/providers/Microsoft.Compute/virtualMachines/"));
+  const vm = (s.resources || []).find((r) => /\/providers\/microsoft\.compute\/virtualmachines\//i.test(r));
   const account = accounts.find((a) => a.id === s.account_id);
   if (!vm || !account) return null;
   return el("a", { class: "portal", href: `https://portal.azure.com/#@${encodeURIComponent(account.tenant_id)}/resource${vm}/overview`, target: "_blank", rel: "noopener noreferrer" }, `Open ${s.name} in the Azure portal`);

@@ -153,11 +153,12 @@ impl ops::Handler for Setup {
         }
         if let Ended::Succeeded(p) = how {
             let r = &p.result;
+            let now = skyport_functions::now();
             let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
             db.execute(
-                "INSERT INTO backup_targets (id, org_id, account_id, storage_account_id, storage_account, container, endpoint, verified_at, checked_at, region) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?8, ?)",
+                "INSERT INTO backup_targets (id, org_id, account_id, storage_account_id, storage_account, container, endpoint, verified_at, checked_at, region) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 &[text(&op.subject), text(&op.org), text(&op.account), text(&field("storage_account_id")), text(&field("storage_account")),
-                  text(op.data["container"].as_str().unwrap_or_default()), text(&field("endpoint")), int(skyport_functions::now()), text(&field("region"))],
+                  text(op.data["container"].as_str().unwrap_or_default()), text(&field("endpoint")), int(now), int(now), text(&field("region"))],
             )?;
             events::emit(
                 db,

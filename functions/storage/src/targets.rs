@@ -6,7 +6,8 @@
 //! forgets it while the storage account and its container stay the user's.
 //!
 //! A change of status and its event (`storage.access_denied`,
-//! `storage.ready`) are written together, over the status that was read.
+//! `storage.check_failed`, `storage.ready`) are written together, over the
+//! status that was read.
 
 use serde_json::{json, Value};
 use skyport_functions::api::ApiError;
@@ -70,7 +71,11 @@ pub fn get(db: &Connection, org: &str, id: &str) -> Result<Value, ApiError> {
 pub async fn check_now(db: &Connection, org: &str, id: &str) -> Result<Value, ApiError> {
     owned(db, org, id)?;
     check(db, id, seconds("storage_check_seconds", 3600)).await?;
-    json(db, id)
+    // Detached while it was being checked.
+    match json(db, id)? {
+        Value::Null => Err(ApiError::not_found("backup target")),
+        t => Ok(t),
+    }
 }
 
 /// `DELETE /api/v1/storage/targets/{id}`: the platform stops using it. The
@@ -83,16 +88,17 @@ pub fn detach(db: &Connection, org: &str, id: &str) -> Result<Value, ApiError> {
             "DELETE FROM backup_targets WHERE id = ? AND org_id = ?",
             &[text(id), text(org)],
         )?;
-        if db::changes(db)? == 1 {
-            events::emit(
-                db,
-                org,
-                "storage.detached",
-                ("backup_target", id),
-                target.clone(),
-            )?;
+        // Another request detached it first: that one answers for it.
+        if db::changes(db)? != 1 {
+            return Err(ApiError::not_found("backup target"));
         }
-        Ok(())
+        events::emit(
+            db,
+            org,
+            "storage.detached",
+            ("backup_target", id),
+            target.clone(),
+        )
     })?;
     Ok(target)
 }
@@ -139,9 +145,19 @@ async fn check(db: &Connection, id: &str, period: i64) -> Result<bool, ApiError>
             "check_failed",
             Some(format!("The access check failed: {d}.")),
         ),
-        // A storage account or container that is gone fails the check; a
-        // provider or account that cannot answer now concludes nothing.
-        Ok(Err(PluginError::NotFound(d))) => ("check_failed", Some(d.message)),
+        // A storage account or container that is gone, a role taken away
+        // or a lock fails the check; a provider or account that cannot
+        // answer now concludes nothing.
+        Ok(Err(PluginError::NotFound(d) | PluginError::Conflict(d))) => {
+            ("check_failed", Some(d.message))
+        }
+        Ok(Err(PluginError::Forbidden(d))) => (
+            "check_failed",
+            Some(format!(
+                "Skyport may no longer read this storage account's keys: {}",
+                d.message
+            )),
+        ),
         Ok(Err(e)) => {
             put_off(db, "backup_targets", id, t, period, failures + 1)?;
             return Err(accounts::plugin_error(e));
@@ -160,16 +176,12 @@ async fn check(db: &Connection, id: &str, period: i64) -> Result<bool, ApiError>
         )?;
         let changed = db::changes(db)? == 1 && to != status;
         if changed {
-            let kind = if to == "verified" {
-                "storage.ready"
-            } else {
-                "storage.access_denied"
+            let kind = match to {
+                "verified" => "storage.ready",
+                "access_denied" => "storage.access_denied",
+                _ => "storage.check_failed",
             };
-            // A check that failed for another reason is shown, not announced
-            // as a refusal.
-            if to != "check_failed" {
-                events::emit(db, &org, kind, ("backup_target", id), json(db, id)?)?;
-            }
+            events::emit(db, &org, kind, ("backup_target", id), json(db, id)?)?;
         }
         Ok(changed)
     })
