@@ -10,6 +10,24 @@ use sim::Command;
 use sim::World;
 use support::product::{Product, BOOTSTRAP_KEY};
 
+/// The administrator's `decision` on the admin-consent page `consent`
+/// (its query carried over): where the identity platform sends the browser.
+fn decide(p: &Product, consent: &url::Url, decision: &str) -> String {
+    let mut fields: Vec<(String, String)> = consent.query_pairs().into_owned().collect();
+    fields.push(("decision".into(), decision.into()));
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let back = agent
+        .post(&format!("{}{}", p.sim.url, consent.path()))
+        .send_form(&pairs)
+        .unwrap();
+    assert_eq!(back.status(), 302);
+    back.header("location").unwrap().to_string()
+}
+
 /// A GET that does not follow redirects: (status, location or body).
 fn no_follow(url: &str) -> (u16, String) {
     let agent = ureq::AgentBuilder::new().redirects(0).build();
@@ -83,19 +101,7 @@ fn an_administrator_consents_for_the_organization_the_user_names() {
     let (status, page) = no_follow(&location);
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Accept for your organization"), "{page}");
-    let mut fields = q.clone();
-    fields.push(("decision".into(), "accept".into()));
-    let pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let agent = ureq::AgentBuilder::new().redirects(0).build();
-    let back = agent
-        .post(&format!("{}{}", p.sim.url, consent.path()))
-        .send_form(&pairs)
-        .unwrap();
-    assert_eq!(back.status(), 302);
-    let back = back.header("location").unwrap().to_string();
+    let back = decide(&p, &consent, "accept");
     assert!(back.contains("admin_consent=True"), "{back}");
     let (status, html, outcome) = p.callback(&back);
     assert_eq!(
@@ -141,18 +147,7 @@ fn a_declined_consent_says_so() {
     ));
     let consent = url::Url::parse(&location).unwrap();
     assert_eq!(consent.path(), format!("/{TENANT}/v2.0/adminconsent"));
-    let mut fields: Vec<(String, String)> = consent.query_pairs().into_owned().collect();
-    fields.push(("decision".into(), "deny".into()));
-    let pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let agent = ureq::AgentBuilder::new().redirects(0).build();
-    let back = agent
-        .post(&format!("{}{}", p.sim.url, consent.path()))
-        .send_form(&pairs)
-        .unwrap();
-    let back = back.header("location").unwrap().to_string();
+    let back = decide(&p, &consent, "deny");
     // Microsoft's error answer names only the error and the state.
     assert!(!back.contains("admin_consent"), "{back}");
     let (status, html, outcome) = p.callback(&back);

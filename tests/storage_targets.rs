@@ -22,20 +22,22 @@ fn network(p: &Product, action: &str) {
     });
 }
 
+/// Checks target `id` now.
+fn check(p: &Product, id: &str) -> (u16, Value) {
+    p.api(
+        "POST",
+        &format!("/api/v1/storage/targets/{id}/check"),
+        BOOTSTRAP_KEY,
+        "",
+    )
+}
+
 /// The product checking targets every 2 s, with one verified target: the
 /// product and the target.
 fn verified_target() -> (Product, Value) {
     let p = Product::with_jobs_every_second(&[("SPIN_VARIABLE_STORAGE_CHECK_SECONDS", "2")]);
     let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let body = json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": "westeurope", "storage_account": "skyporttarget01", "container": "backups" });
-    let (status, op) = p.api(
-        "POST",
-        "/api/v1/storage/setup",
-        BOOTSTRAP_KEY,
-        &body.to_string(),
-    );
-    assert_eq!(status, 202, "{op}");
-    let done = p.wait_storage(op["id"].as_str().unwrap());
+    let done = p.set_up_storage(&account, "skyporttarget01");
     assert_eq!(done["status"], "succeeded", "{done}");
     let target = done["target"].clone();
     assert_eq!(target["status"], "verified", "{target}");
@@ -86,35 +88,18 @@ fn a_target_the_network_rules_lock_out_shows_it_and_recovers() {
 fn check_now_and_detach() {
     let p = Product::without_jobs(sim::World::default());
     let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let body = json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": "westeurope", "storage_account": "skyporttarget02", "container": "backups" });
-    let (_, op) = p.api(
-        "POST",
-        "/api/v1/storage/setup",
-        BOOTSTRAP_KEY,
-        &body.to_string(),
-    );
-    let done = p.wait_storage(op["id"].as_str().unwrap());
+    let done = p.set_up_storage(&account, "skyporttarget02");
     let id = done["target"]["id"].as_str().unwrap().to_string();
 
     network(&p, "Deny");
-    let (status, t) = p.api(
-        "POST",
-        &format!("/api/v1/storage/targets/{id}/check"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let (status, t) = check(&p, &id);
     assert_eq!(
         (status, t["status"].as_str()),
         (200, Some("access_denied")),
         "{t}"
     );
     network(&p, "Allow");
-    let (status, t) = p.api(
-        "POST",
-        &format!("/api/v1/storage/targets/{id}/check"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let (status, t) = check(&p, &id);
     assert_eq!(
         (status, t["status"].as_str()),
         (200, Some("verified")),
@@ -132,12 +117,7 @@ fn check_now_and_detach() {
             .unwrap();
         s.resources.remove(&key).map(|r| (key, r)).unwrap()
     });
-    let (status, t) = p.api(
-        "POST",
-        &format!("/api/v1/storage/targets/{id}/check"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let (status, t) = check(&p, &id);
     assert_eq!(
         (status, t["status"].as_str()),
         (200, Some("check_failed")),
@@ -151,12 +131,7 @@ fn check_now_and_detach() {
     p.sim.with_state(|s| {
         s.resources.insert(kept.0.clone(), kept.1.clone());
     });
-    let (_, t) = p.api(
-        "POST",
-        &format!("/api/v1/storage/targets/{id}/check"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let (_, t) = check(&p, &id);
     assert_eq!(t["status"], "verified", "{t}");
 
     // Another organization sees no such target.
