@@ -71,14 +71,7 @@ fn network_rules_are_reported_as_storage_access_denied() {
         p.set_up_storage(&id, "skyportlocked01")["status"],
         "succeeded"
     );
-    p.sim.with_state(|s| {
-        let acct = s
-            .resources
-            .values_mut()
-            .find(|r| r.kind == "Microsoft.Storage/storageAccounts")
-            .unwrap();
-        acct.body["properties"]["networkAcls"] = json!({ "defaultAction": "Deny", "ipRules": [] });
-    });
+    p.set_storage_network("Deny");
     let done = p.set_up_storage(&id, "skyportlocked01");
     assert_eq!(done["status"], "failed", "{done}");
     assert_eq!(done["error"]["code"], "storage_access_denied");

@@ -10,18 +10,6 @@ use serde_json::{json, Value};
 use sim::world::defaults::*;
 use support::product::{Product, BOOTSTRAP_KEY};
 
-/// Sets the emulated storage account's default network action.
-fn network(p: &Product, action: &str) {
-    p.sim.with_state(|s| {
-        let acct = s
-            .resources
-            .values_mut()
-            .find(|r| r.kind == "Microsoft.Storage/storageAccounts")
-            .unwrap();
-        acct.body["properties"]["networkAcls"] = json!({ "defaultAction": action, "ipRules": [] });
-    });
-}
-
 /// Checks target `id` now.
 fn check(p: &Product, id: &str) -> (u16, Value) {
     p.api(
@@ -51,7 +39,7 @@ fn a_target_the_network_rules_lock_out_shows_it_and_recovers() {
     let id = target["id"].as_str().unwrap();
     let path = format!("/api/v1/storage/targets/{id}");
 
-    network(&p, "Deny");
+    p.set_storage_network("Deny");
     let t = p.wait_for(&path, 60, |v| v["status"] != "verified");
     assert_eq!(t["status"], "access_denied", "{t}");
     assert!(
@@ -68,7 +56,7 @@ fn a_target_the_network_rules_lock_out_shows_it_and_recovers() {
     let denied = p.events("storage.access_denied", id);
     assert_eq!(denied.len(), 1, "one event for the change: {denied:?}");
 
-    network(&p, "Allow");
+    p.set_storage_network("Allow");
     let t = p.wait_for(&path, 60, |v| v["status"] == "verified");
     assert!(t["status_reason"].is_null() && t["remedy"].is_null(), "{t}");
     assert!(t["checked_at"].as_i64().unwrap() >= target["verified_at"].as_i64().unwrap());
@@ -91,14 +79,14 @@ fn check_now_and_detach() {
     let done = p.set_up_storage(&account, "skyporttarget02");
     let id = done["target"]["id"].as_str().unwrap().to_string();
 
-    network(&p, "Deny");
+    p.set_storage_network("Deny");
     let (status, t) = check(&p, &id);
     assert_eq!(
         (status, t["status"].as_str()),
         (200, Some("access_denied")),
         "{t}"
     );
-    network(&p, "Allow");
+    p.set_storage_network("Allow");
     let (status, t) = check(&p, &id);
     assert_eq!(
         (status, t["status"].as_str()),

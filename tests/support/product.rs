@@ -319,6 +319,20 @@ impl Product {
         self.wait_storage(op["id"].as_str().unwrap())
     }
 
+    /// Sets the default network action (`Allow`, `Deny`) of the emulator's
+    /// storage account, as its owner would in the portal.
+    pub fn set_storage_network(&self, action: &str) {
+        self.sim.with_state(|s| {
+            let acct = s
+                .resources
+                .values_mut()
+                .find(|r| r.kind == "Microsoft.Storage/storageAccounts")
+                .unwrap();
+            acct.body["properties"]["networkAcls"] =
+                serde_json::json!({ "defaultAction": action, "ipRules": [] });
+        });
+    }
+
     /// Polls a storage setup until it ends.
     pub fn wait_storage(&self, op: &str) -> Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);

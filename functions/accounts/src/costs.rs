@@ -11,10 +11,11 @@
 //! answer says how much.
 
 use serde_json::{json, Value};
-use skyport_functions::api::{check_id, query, ApiError};
+use skyport_functions::api::{query_param, ApiError};
+use skyport_functions::config::prices_endpoint;
 use skyport_functions::db::{get_int, get_text, int, text};
-use skyport_functions::now;
-use spin_sdk::sqlite::{Connection, QueryResult};
+use skyport_functions::{accounts, now};
+use spin_sdk::sqlite::Connection;
 
 use crate::skyport::prices::prices::{self as plugin, Billed, Item, Rate, Unit};
 
@@ -139,6 +140,11 @@ pub fn running_seconds(events: &[(String, i64)], until: i64) -> i64 {
     total
 }
 
+/// Hours from `from` to `to` (none if `to` is earlier).
+fn hours_between(from: i64, to: i64) -> f64 {
+    (to - from).max(0) as f64 / 3600.0
+}
+
 fn round(v: f64, places: i32) -> f64 {
     let f = 10f64.powi(places);
     (v * f).round() / f
@@ -189,10 +195,6 @@ fn rate_of(v: &Value) -> Option<Rate> {
         billed,
         free_per_month: v["free_per_month"].as_f64().unwrap_or(0.0),
     })
-}
-
-fn prices_endpoint() -> String {
-    spin_sdk::variables::get("azure_prices").unwrap_or_else(|_| "https://prices.azure.com".into())
 }
 
 /// Rates already read in this request, by key: an organization's hundred
@@ -255,15 +257,11 @@ fn kept_or_read(
             None => Err(ApiError::new(
                 503,
                 "prices_unavailable",
-                &format!("The price list could not be read: {}", skyport_functions::accounts::plugin_error(e).message),
+                &format!("The price list could not be read: {}", accounts::plugin_error(e).message),
                 "Try again in a minute; estimates need the provider's public price list once a day.",
             )),
         },
     }
-}
-
-fn rows(r: &QueryResult) -> usize {
-    r.rows.len()
 }
 
 /// `GET /api/v1/costs[?account_id=…]`.
@@ -272,34 +270,18 @@ pub fn estimate(
     org: &str,
     req: &spin_sdk::http::Request,
 ) -> Result<Value, ApiError> {
-    let account = query(req)
-        .into_iter()
-        .find(|(k, _)| k == "account_id")
-        .map(|(_, v)| v);
+    let account = query_param(req, "account_id");
     if let Some(a) = &account {
-        check_id(a, "account")?;
-        let r = db.execute(
-            "SELECT 1 AS found FROM accounts WHERE id = ? AND org_id = ?",
-            &[text(a), text(org)],
-        )?;
-        if r.rows.is_empty() {
-            return Err(ApiError::not_found("account"));
-        }
+        accounts::load(db, org, a)?;
     }
     let t = now();
     let only = |col: &str| match &account {
         Some(_) => format!(" AND {col} = ?2"),
         None => String::new(),
     };
-    let params = |extra: bool| {
-        let mut p = vec![text(org)];
-        if extra {
-            if let Some(a) = &account {
-                p.push(text(a));
-            }
-        }
-        p
-    };
+    let params: Vec<_> = std::iter::once(text(org))
+        .chain(account.as_deref().map(text))
+        .collect();
     let mut memo = Memo::new();
     let mut by_account: std::collections::BTreeMap<String, Value> = Default::default();
     let mut currency: Option<String> = None;
@@ -325,7 +307,7 @@ pub fn estimate(
     // Servers, with the hours they ran from their power events.
     let s = db.execute(
         &format!("SELECT id, account_id, name, region, size, status, status_reason, created_at FROM servers WHERE org_id = ?1 AND status IN {PRESENT}{} ORDER BY created_at, id", only("account_id")),
-        &params(true),
+        &params,
     )?;
     // Only the listed servers' events, through the object index.
     let e = db.execute(
@@ -333,10 +315,10 @@ pub fn estimate(
            WHERE object_type = 'server' AND object_id IN (SELECT id FROM servers WHERE org_id = ?1 AND status IN {PRESENT}{})
              AND org_id = ?1 AND kind IN ('server.ready', 'server.started', 'server.stopped', 'server.missing', 'server.deleted')
            ORDER BY at, id", only("account_id")),
-        &params(true),
+        &params,
     )?;
     let mut power: std::collections::HashMap<String, Vec<(String, i64)>> = Default::default();
-    for i in 0..rows(&e) {
+    for i in 0..e.rows.len() {
         if let (Some(id), Some(mut kind), Some(at)) = (
             get_text(&e, i, "object_id"),
             get_text(&e, i, "kind"),
@@ -350,7 +332,7 @@ pub fn estimate(
             power.entry(id).or_default().push((kind, at));
         }
     }
-    for i in 0..rows(&s) {
+    for i in 0..s.rows.len() {
         let field = |k: &str| get_text(&s, i, k).unwrap_or_default();
         let (id, region, size, status) =
             (field("id"), field("region"), field("size"), field("status"));
@@ -360,7 +342,7 @@ pub fn estimate(
         list.extend(rates(db, &mut memo, &region, &Item::Egress)?);
         let running = running_seconds(power.get(&id).map(Vec::as_slice).unwrap_or(&[]), t);
         let usage = Usage {
-            hours_present: (t - created).max(0) as f64 / 3600.0,
+            hours_present: hours_between(created, t),
             hours_running: running as f64 / 3600.0,
             running_now: !stopped
                 || still_billed_when_stopped(get_text(&s, i, "status_reason").as_deref()),
@@ -378,10 +360,10 @@ pub fn estimate(
     // Backup targets: data stored and written, as assumed.
     let b = db.execute(
         &format!("SELECT id, account_id, storage_account, container, region, verified_at FROM backup_targets WHERE org_id = ?1{} ORDER BY verified_at, id", only("account_id")),
-        &params(true),
+        &params,
     )?;
     let mut unpriced = Vec::new();
-    for i in 0..rows(&b) {
+    for i in 0..b.rows.len() {
         let field = |k: &str| get_text(&b, i, k).unwrap_or_default();
         let Some(region) = get_text(&b, i, "region") else {
             // Targets set up before regions were recorded.
@@ -390,7 +372,7 @@ pub fn estimate(
         };
         let list = rates(db, &mut memo, &region, &Item::Storage)?;
         let usage = Usage {
-            hours_present: (t - get_int(&b, i, "verified_at").unwrap_or(t)).max(0) as f64 / 3600.0,
+            hours_present: hours_between(get_int(&b, i, "verified_at").unwrap_or(t), t),
             assumed: Assumed {
                 gb_stored: STORAGE_GB,
                 writes: STORAGE_WRITES,
@@ -414,13 +396,13 @@ pub fn estimate(
     // DNS domains: the zone and its queries, as assumed.
     let d = db.execute(
         &format!("SELECT name, account_id, created_at FROM dns_domains WHERE org_id = ?1{} ORDER BY created_at, name", only("account_id")),
-        &params(true),
+        &params,
     )?;
-    for i in 0..rows(&d) {
+    for i in 0..d.rows.len() {
         let field = |k: &str| get_text(&d, i, k).unwrap_or_default();
         let list = rates(db, &mut memo, "", &Item::DnsZone)?;
         let usage = Usage {
-            hours_present: (t - get_int(&d, i, "created_at").unwrap_or(t)).max(0) as f64 / 3600.0,
+            hours_present: hours_between(get_int(&d, i, "created_at").unwrap_or(t), t),
             assumed: Assumed {
                 queries: DNS_QUERIES,
                 ..Default::default()
@@ -449,7 +431,7 @@ pub fn estimate(
         "currency": currency.unwrap_or_else(|| "USD".into()),
         "per_month": round(month, 2),
         "so_far": round(so_far, 2),
-        "note": "Estimates from the provider's public pay-as-you-go list prices, before taxes, discounts, credits and free allowances. Per month: as things are now (a stopped server's compute costs nothing). So far: since each was made or attached; compute only for the hours a server ran.",
+        "note": "Estimates from the provider's public pay-as-you-go list prices, before taxes, discounts, credits and free allowances. Per month: as things are now (a deallocated server's compute costs nothing; one only powered off is still billed). So far: since each was made or attached; compute only for the hours a server ran.",
         "assumptions": {
             "hours_per_month": HOURS_PER_MONTH,
             "storage_gb_per_backup_target": STORAGE_GB,

@@ -13,7 +13,8 @@ wit_bindgen::generate!({
 
 use serde_json::json;
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, page, query, req_str, segments, ApiError, Route,
+    check_id, json_body, json_response, opt_str, page, query_param, req_str, segments, ApiError,
+    Route,
 };
 use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
@@ -280,10 +281,10 @@ async fn delete_account(
     req: &Request,
 ) -> Result<Response, ApiError> {
     accounts::load(db, org, id)?;
-    let cascade = match query(req).iter().find(|(k, _)| k == "cascade") {
+    let cascade = match query_param(req, "cascade").as_deref() {
         None => false,
-        Some((_, v)) if v == "true" => true,
-        Some((_, v)) if v == "false" => false,
+        Some("true") => true,
+        Some("false") => false,
         Some(_) => {
             return Err(ApiError::bad_request(
                 "invalid_cascade",

@@ -393,6 +393,14 @@ pub fn check_id(id: &str, what: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The first value of the query parameter `name`, decoded.
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    query(req)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
 pub fn query(req: &Request) -> Vec<(String, String)> {
     req.query()
         .split('&')

@@ -51,6 +51,11 @@ pub fn bootstrap_api_key() -> Option<String> {
     get("bootstrap_api_key")
 }
 
+/// The provider's public price list (`azure_prices`; Azure's own when unset).
+pub fn prices_endpoint() -> String {
+    get("azure_prices").unwrap_or_else(|| "https://prices.azure.com".into())
+}
+
 /// Where users reach Skyport: `scheme://host[:port]`, from the variable
 /// `public_url`, never from a request's Host header (which a caller chooses).
 pub fn public_url() -> Result<String, ApiError> {

@@ -11,7 +11,9 @@
 //! discarded unused when it expires.
 
 use serde_json::json;
-use skyport_functions::api::{json_body, json_response, query, req_str, segments, ApiError, Route};
+use skyport_functions::api::{
+    json_body, json_response, query, query_param, req_str, segments, ApiError, Route,
+};
 use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_int, get_text, int, text};
@@ -69,11 +71,7 @@ fn start(req: &Request) -> Result<Response, ApiError> {
 
 /// `GET /oauth/azure/start?state=…`: the popup's first stop, a redirect to sign-in.
 fn popup(req: &Request) -> Result<Response, ApiError> {
-    let state = query(req)
-        .into_iter()
-        .find(|(k, _)| k == "state")
-        .map(|(_, v)| v)
-        .unwrap_or_default();
+    let state = query_param(req, "state").unwrap_or_default();
     let db = db::open()?;
     let r = db.execute(
         "SELECT authorize_url, expires_at, used_at FROM pending WHERE state = ?",
@@ -214,11 +212,7 @@ fn directory(value: &str) -> Option<String> {
 /// `GET /oauth/azure/admin-consent?tenant=…`: the admin-consent page of the
 /// directory the user names (a domain, an email address or a tenant id).
 fn consent_link(req: &Request) -> Response {
-    let given = query(req)
-        .into_iter()
-        .find(|(k, _)| k == "tenant")
-        .map(|(_, v)| v)
-        .unwrap_or_default();
+    let given = query_param(req, "tenant").unwrap_or_default();
     let cfg = match Config::load() {
         Ok(c) => c,
         Err(e) => return e.response(),

@@ -14,8 +14,8 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use skyport::dns::dns::{self as plugin, Precondition, RecordSet, RecordType};
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_int, opt_str_list, page, path_segment, query, req_str,
-    segments, ApiError, Route,
+    check_id, json_body, json_response, opt_int, opt_str_list, page, path_segment, query_param,
+    req_str, segments, ApiError, Route,
 };
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
@@ -528,11 +528,11 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             check_name(rel)?;
             let etag = match precondition(&req, false)? {
                 Some(etag) => Some(etag),
-                None => match query(&req).into_iter().find(|(k, _)| k == "etag") {
-                    Some((_, v)) if v.is_empty() || v == "*" => {
+                None => match query_param(&req, "etag") {
+                    Some(v) if v.is_empty() || v == "*" => {
                         return Err(bad_precondition("The `etag` query parameter"))
                     }
-                    found => found.map(|(_, v)| v),
+                    found => found,
                 },
             };
             let (account, zone_id) = domain(&db, &org, name)?;

@@ -17,7 +17,8 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use skyport::compute::compute::{self as plugin, Operation, ServerSpec, Size};
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, page, query, req_str, segments, ApiError, Route,
+    check_id, json_body, json_response, opt_str, page, query_param, req_str, segments, ApiError,
+    Route,
 };
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
@@ -33,13 +34,6 @@ async fn handle(req: Request) -> Response {
         Ok(r) => r,
         Err(e) => e.response(),
     }
-}
-
-fn prices_endpoint() -> String {
-    spin_sdk::variables::get("azure_prices")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "https://prices.azure.com".into())
 }
 
 /// The guide's wording for a refusal before anything is written.
@@ -649,7 +643,7 @@ fn account_for(
 
 /// Sizes as the API shows them, each with its on-demand price in `region`.
 fn sizes_json(sizes: &[Size], region: &str) -> Vec<Value> {
-    let prices = prices_endpoint();
+    let prices = skyport_functions::config::prices_endpoint();
     sizes
         .iter()
         .map(|z| {
@@ -811,17 +805,13 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Get, ["api", "v1", "accounts", id, "subscriptions", sub, "compute", "sizes"]) => {
             check_id(sub, "subscription")?;
-            let region = query(&req)
-                .into_iter()
-                .find(|(k, _)| k == "region")
-                .map(|(_, v)| v)
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "missing_region",
-                        "`region` is required.",
-                        "Add ?region=eastus.",
-                    )
-                })?;
+            let region = query_param(&req, "region").ok_or_else(|| {
+                ApiError::bad_request(
+                    "missing_region",
+                    "`region` is required.",
+                    "Add ?region=eastus.",
+                )
+            })?;
             let sizes = accounts::call(&db, &org, id, |s| plugin::list_sizes(s, sub, &region))
                 .await?
                 .map_err(accounts::plugin_error)?;
@@ -877,9 +867,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (Method::Get, ["api", "v1", "operations"]) => {
             // Every function's operations share one table; the filter is one
             // of a fixed few, never the caller's text.
-            let filter = match query(&req).iter().find(|(k, _)| k == "status") {
+            let filter = match query_param(&req, "status") {
                 None => "",
-                Some((_, s)) => match s.as_str() {
+                Some(s) => match s.as_str() {
                     "running" => "AND status = 'running'",
                     "succeeded" => "AND status = 'succeeded'",
                     "failed" => "AND status = 'failed'",

@@ -113,6 +113,37 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     .await)
 }
 
+/// The status an access check gives a target, with why when it did not
+/// pass. A storage account or container that is gone, a role taken away or
+/// a lock fails the check; a provider or account that cannot answer now
+/// concludes nothing (the error).
+fn outcome(
+    seen: Result<Access, PluginError>,
+) -> Result<(&'static str, Option<String>), PluginError> {
+    Ok(match seen {
+        Ok(Access::Verified) => ("verified", None),
+        Ok(Access::NetworkDenied(d)) => (
+            "access_denied",
+            Some(format!("Storage access denied: {d}.")),
+        ),
+        Ok(Access::Failed(d)) => (
+            "check_failed",
+            Some(format!("The access check failed: {d}.")),
+        ),
+        Err(PluginError::NotFound(d) | PluginError::Conflict(d)) => {
+            ("check_failed", Some(d.message))
+        }
+        Err(PluginError::Forbidden(d)) => (
+            "check_failed",
+            Some(format!(
+                "Skyport may no longer read this storage account's keys: {}",
+                d.message
+            )),
+        ),
+        Err(e) => return Err(e),
+    })
+}
+
 /// Checks one target through the data plane and records the outcome;
 /// whether its status changed.
 async fn check(db: &Connection, id: &str, period: i64) -> Result<bool, ApiError> {
@@ -135,33 +166,8 @@ async fn check(db: &Connection, id: &str, period: i64) -> Result<bool, ApiError>
     })
     .await;
     let t = now();
-    let (to, reason) = match seen {
-        Ok(Ok(Access::Verified)) => ("verified", None),
-        Ok(Ok(Access::NetworkDenied(d))) => (
-            "access_denied",
-            Some(format!("Storage access denied: {d}.")),
-        ),
-        Ok(Ok(Access::Failed(d))) => (
-            "check_failed",
-            Some(format!("The access check failed: {d}.")),
-        ),
-        // A storage account or container that is gone, a role taken away
-        // or a lock fails the check; a provider or account that cannot
-        // answer now concludes nothing.
-        Ok(Err(PluginError::NotFound(d) | PluginError::Conflict(d))) => {
-            ("check_failed", Some(d.message))
-        }
-        Ok(Err(PluginError::Forbidden(d))) => (
-            "check_failed",
-            Some(format!(
-                "Skyport may no longer read this storage account's keys: {}",
-                d.message
-            )),
-        ),
-        Ok(Err(e)) => {
-            put_off(db, "backup_targets", id, t, period, failures + 1)?;
-            return Err(accounts::plugin_error(e));
-        }
+    let (to, reason) = match seen.and_then(|r| outcome(r).map_err(accounts::plugin_error)) {
+        Ok(seen) => seen,
         Err(e) => {
             put_off(db, "backup_targets", id, t, period, failures + 1)?;
             return Err(e);
