@@ -81,20 +81,8 @@ pub fn list(
     org: &str,
     page: &crate::api::Page,
 ) -> Result<(Vec<Account>, Option<String>), ApiError> {
-    let (cond, mut values) = crate::db::after(page, "created_at", "id");
-    let mut params = vec![text(org)];
-    params.append(&mut values);
-    params.push(int(page.limit as i64 + 1));
-    let r = db.execute(
-        &format!(
-            "SELECT {SHOWN} FROM accounts WHERE org_id = ?{cond} ORDER BY created_at, id LIMIT ?"
-        ),
-        &params,
-    )?;
-    let rows: Vec<Account> = (0..r.rows.len()).map(|i| from_row(&r, i)).collect();
-    Ok(crate::db::paged(rows, page, |a| {
-        (a.created_at, a.id.clone())
-    }))
+    let (r, next) = crate::db::page_rows(db, "accounts", SHOWN, "created_at", "id", "", org, page)?;
+    Ok(((0..r.rows.len()).map(|i| from_row(&r, i)).collect(), next))
 }
 
 fn capability_name(c: Capability) -> &'static str {

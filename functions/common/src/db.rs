@@ -381,8 +381,41 @@ pub fn paged<T>(
 }
 
 /// One page of an organization's rows of `table` (a constant of the code,
-/// never input), as their `key` values in `(time, key)` order, and the next
-/// cursor. `filter` narrows it further (`AND status != 'deleted'`, or "").
+/// never input) with `columns` (which name `time` and `key`), in `(time,
+/// key)` order, and the next cursor: one query for the page, whatever its
+/// rows need after. `filter` narrows it further (`AND status != 'deleted'`,
+/// or "").
+#[allow(clippy::too_many_arguments)]
+pub fn page_rows(
+    db: &Connection,
+    table: &str,
+    columns: &str,
+    time: &str,
+    key: &str,
+    filter: &str,
+    org: &str,
+    page: &Page,
+) -> Result<(QueryResult, Option<String>), ApiError> {
+    let (cond, mut values) = after(page, time, key);
+    let mut params = vec![text(org)];
+    params.append(&mut values);
+    params.push(int(page.limit as i64 + 1));
+    let mut r = db.execute(
+        &format!("SELECT {columns} FROM {table} WHERE org_id = ? {filter}{cond} ORDER BY {time}, {key} LIMIT ?"),
+        &params,
+    )?;
+    if r.rows.len() <= page.limit {
+        return Ok((r, None));
+    }
+    r.rows.truncate(page.limit);
+    let last = page.limit - 1;
+    let next = get_int(&r, last, time)
+        .zip(get_text(&r, last, key))
+        .map(|(at, id)| crate::api::cursor(at, &id));
+    Ok((r, next))
+}
+
+/// [`page_rows`] for the rows' `key` values alone.
 pub fn page_of_keys(
     db: &Connection,
     table: &str,
@@ -392,17 +425,18 @@ pub fn page_of_keys(
     org: &str,
     page: &Page,
 ) -> Result<(Vec<String>, Option<String>), ApiError> {
-    let (cond, mut values) = after(page, time, key);
-    let mut params = vec![text(org)];
-    params.append(&mut values);
-    params.push(int(page.limit as i64 + 1));
-    let r = db.execute(
-        &format!("SELECT {key} AS k, {time} AS t FROM {table} WHERE org_id = ? {filter}{cond} ORDER BY {time}, {key} LIMIT ?"),
-        &params,
+    let (r, next) = page_rows(
+        db,
+        table,
+        &format!("{key}, {time}"),
+        time,
+        key,
+        filter,
+        org,
+        page,
     )?;
-    let rows: Vec<(i64, String)> = (0..r.rows.len())
-        .filter_map(|i| Some((get_int(&r, i, "t")?, get_text(&r, i, "k")?)))
+    let keys = (0..r.rows.len())
+        .filter_map(|i| get_text(&r, i, key))
         .collect();
-    let (rows, next) = paged(rows, page, |(t, k)| (*t, k.clone()));
-    Ok((rows.into_iter().map(|(_, k)| k).collect(), next))
+    Ok((keys, next))
 }

@@ -12,7 +12,7 @@
 //! at any point between accepting a request and making its operation.
 
 use serde_json::{json, Value};
-use spin_sdk::sqlite::Connection;
+use spin_sdk::sqlite::{Connection, QueryResult};
 
 use crate::api::ApiError;
 use crate::db::{self, get_int, get_text, int, text};
@@ -443,25 +443,33 @@ fn end<H: Handler>(db: &Connection, op: &Op, how: Ended<'_>, h: &H) -> Result<bo
     })
 }
 
+/// What clients see of an operation, as read from `operations`.
+pub const SHOWN: &str = "id, kind, subject_id, status, step, step_index, steps, error, result, cleanup_id, attempts, created_at, updated_at";
+
 /// The operation as clients see it: kind, subject, status, step, progress,
 /// its error and its clean-up; `None` if there is none with that id.
 pub fn json(db: &Connection, id: &str) -> Result<Option<Value>, ApiError> {
     let r = db.execute(
-        "SELECT id, kind, subject_id, status, step, step_index, steps, error, result, cleanup_id, attempts, created_at, updated_at
-         FROM operations WHERE id = ?",
+        &format!("SELECT {SHOWN} FROM operations WHERE id = ?"),
         &[text(id)],
     )?;
     if r.rows.is_empty() {
         return Ok(None);
     }
+    row_json(db, &r, 0).map(Some)
+}
+
+/// Row `i` of a query of [`SHOWN`] as clients see it.
+pub fn row_json(db: &Connection, r: &QueryResult, i: usize) -> Result<Value, ApiError> {
     let mut v = json!({
-        "id": get_text(&r, 0, "id"), "kind": get_text(&r, 0, "kind"), "subject_id": get_text(&r, 0, "subject_id"),
-        "status": get_text(&r, 0, "status"), "step": get_text(&r, 0, "step"),
-        "progress": { "step": get_int(&r, 0, "step_index"), "of": get_int(&r, 0, "steps") },
-        "created_at": get_int(&r, 0, "created_at"), "updated_at": get_int(&r, 0, "updated_at"),
+        "id": get_text(r, i, "id"), "kind": get_text(r, i, "kind"), "subject_id": get_text(r, i, "subject_id"),
+        "status": get_text(r, i, "status"), "step": get_text(r, i, "step"),
+        "progress": { "step": get_int(r, i, "step_index"), "of": get_int(r, i, "steps") },
+        "created_at": get_int(r, i, "created_at"), "updated_at": get_int(r, i, "updated_at"),
     });
-    if let Some(e) = get_text(&r, 0, "error").and_then(|e| serde_json::from_str::<Value>(&e).ok()) {
-        let mut e = e;
+    if let Some(mut e) =
+        get_text(r, i, "error").and_then(|e| serde_json::from_str::<Value>(&e).ok())
+    {
         if let Some(o) = e.as_object_mut() {
             o.remove("http_status");
         }
@@ -473,20 +481,19 @@ pub fn json(db: &Connection, id: &str) -> Result<Option<Value>, ApiError> {
         };
         v[key] = e;
         if key == "last_error" {
-            v["attempts"] = json!(get_int(&r, 0, "attempts"));
+            v["attempts"] = json!(get_int(r, i, "attempts"));
         }
     }
-    if let Some(res) =
-        get_text(&r, 0, "result").and_then(|x| serde_json::from_str::<Value>(&x).ok())
+    if let Some(res) = get_text(r, i, "result").and_then(|x| serde_json::from_str::<Value>(&x).ok())
     {
         v["result"] = res;
     }
-    if let Some(c) = get_text(&r, 0, "cleanup_id") {
+    if let Some(c) = get_text(r, i, "cleanup_id") {
         if let Some(cv) = json(db, &c)? {
             v["cleanup"] = cv;
         }
     }
-    Ok(Some(v))
+    Ok(v)
 }
 
 /// A failed operation's error as an API error, with the status it was made with.

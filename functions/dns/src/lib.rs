@@ -392,20 +392,21 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             ))
         }
         (Method::Get, ["api", "v1", "dns", "domains"]) => {
-            let (names, next) = db::page_of_keys(
+            let (r, next) = db::page_rows(
                 &db,
                 "dns_domains",
+                "name, account_id, zone_id, created_at",
                 "created_at",
                 "name",
                 "",
                 &org,
                 &page(&req)?,
             )?;
-            let mut list = Vec::new();
-            for n in &names {
-                let (account, zone_id) = domain(&db, &org, n)?;
-                list.push(json!({ "domain": n, "account_id": account, "zone_id": zone_id }));
-            }
+            let list: Vec<Value> = (0..r.rows.len())
+                .map(|i| {
+                    json!({ "domain": get_text(&r, i, "name"), "account_id": get_text(&r, i, "account_id"), "zone_id": get_text(&r, i, "zone_id") })
+                })
+                .collect();
             Ok(json_response(
                 200,
                 &json!({ "domains": list, "next": next }),

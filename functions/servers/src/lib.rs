@@ -26,7 +26,7 @@ use skyport_functions::plugin_types::Error as PluginError;
 use skyport_functions::{accounts, events, internal, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
-use spin_sdk::sqlite::Connection;
+use spin_sdk::sqlite::{Connection, QueryResult};
 
 #[http_component]
 async fn handle(req: Request) -> Response {
@@ -104,12 +104,51 @@ fn step_error(kind: &str, e: PluginError) -> ApiError {
 /// An operation as clients see it, with its server (for the server kinds).
 fn operation_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
     let mut v = ops::json(db, id)?.ok_or_else(|| ApiError::not_found("operation"))?;
-    if SERVER_KINDS.contains(&v["kind"].as_str().unwrap_or_default()) {
-        let server = v["subject_id"].as_str().unwrap_or_default().to_string();
+    if let Some(server) = server_of(&v) {
         v["server_id"] = json!(server);
         v["server"] = server_json(db, &server)?;
     }
     Ok(v)
+}
+
+/// The server an operation of a server kind is about.
+fn server_of(op: &Value) -> Option<String> {
+    SERVER_KINDS
+        .contains(&op["kind"].as_str().unwrap_or_default())
+        .then(|| op["subject_id"].as_str().map(str::to_string))
+        .flatten()
+}
+
+/// A page of operations as clients see them, with their servers read in
+/// one query for the page.
+fn operations_json(db: &Connection, r: &QueryResult) -> Result<Vec<Value>, ApiError> {
+    let mut list = (0..r.rows.len())
+        .map(|i| ops::row_json(db, r, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ids: Vec<String> = list.iter().filter_map(server_of).collect();
+    let mut servers = std::collections::HashMap::new();
+    if !ids.is_empty() {
+        let marks = vec!["?"; ids.len()].join(", ");
+        let params: Vec<_> = ids.iter().map(|i| text(i)).collect();
+        let found = db.execute(
+            &format!("SELECT {SHOWN} FROM servers WHERE id IN ({marks})"),
+            &params,
+        )?;
+        for i in 0..found.rows.len() {
+            let server = shown(db, &found, i)?;
+            servers.insert(
+                server["id"].as_str().unwrap_or_default().to_string(),
+                server,
+            );
+        }
+    }
+    for v in &mut list {
+        if let Some(server) = server_of(v) {
+            v["server_id"] = json!(server);
+            v["server"] = servers.get(&server).cloned().unwrap_or(Value::Null);
+        }
+    }
+    Ok(list)
 }
 
 /// The longest cloud-init document a server takes, in bytes.
@@ -120,24 +159,37 @@ const SERVER_KINDS: [&str; 7] = [
     "create", "delete", "cleanup", "start", "stop", "restart", "resize",
 ];
 
+/// What the API shows of a server, as read from `servers`.
+const SHOWN: &str = "id, account_id, subscription_id, name, region, size, status, status_reason, checked_at, public_ip, resources, admin_username, created_at";
+
+/// Server `id` as the API shows it (null once it is gone).
 pub(crate) fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
-    let r = db.execute("SELECT id, account_id, subscription_id, name, region, size, status, status_reason, checked_at, public_ip, resources, admin_username, created_at FROM servers WHERE id = ?", &[text(id)])?;
+    let r = db.execute(
+        &format!("SELECT {SHOWN} FROM servers WHERE id = ?"),
+        &[text(id)],
+    )?;
     if r.rows.is_empty() {
         return Ok(Value::Null);
     }
+    shown(db, &r, 0)
+}
+
+/// Row `i` of a query of [`SHOWN`] as the API shows it.
+fn shown(db: &Connection, r: &QueryResult, i: usize) -> Result<Value, ApiError> {
+    let id = get_text(r, i, "id").unwrap_or_default();
     let mut v = json!({
-        "id": get_text(&r, 0, "id"), "account_id": get_text(&r, 0, "account_id"), "subscription_id": get_text(&r, 0, "subscription_id"),
-        "name": get_text(&r, 0, "name"), "region": get_text(&r, 0, "region"), "size": get_text(&r, 0, "size"), "status": get_text(&r, 0, "status"),
-        "public_ip": get_text(&r, 0, "public_ip"), "resources": get_text(&r, 0, "resources").and_then(|s| serde_json::from_str::<Value>(&s).ok()),
-        "created_at": get_int(&r, 0, "created_at"), "checked_at": get_int(&r, 0, "checked_at"),
+        "id": id, "account_id": get_text(r, i, "account_id"), "subscription_id": get_text(r, i, "subscription_id"),
+        "name": get_text(r, i, "name"), "region": get_text(r, i, "region"), "size": get_text(r, i, "size"), "status": get_text(r, i, "status"),
+        "public_ip": get_text(r, i, "public_ip"), "resources": get_text(r, i, "resources").and_then(|s| serde_json::from_str::<Value>(&s).ok()),
+        "created_at": get_int(r, i, "created_at"), "checked_at": get_int(r, i, "checked_at"),
     });
     // How to reach it: the admin user and, once it has an address, the
     // command to log in with the key it was made with.
-    let admin = get_text(&r, 0, "admin_username").unwrap_or_else(|| "azureuser".into());
-    v["ssh_command"] = json!(get_text(&r, 0, "public_ip").map(|ip| format!("ssh {admin}@{ip}")));
+    let admin = get_text(r, i, "admin_username").unwrap_or_else(|| "azureuser".into());
+    v["ssh_command"] = json!(get_text(r, i, "public_ip").map(|ip| format!("ssh {admin}@{ip}")));
     v["admin_username"] = json!(admin);
     // A server stopped or gone outside Skyport says what its provider said.
-    if let Some(reason) = get_text(&r, 0, "status_reason")
+    if let Some(reason) = get_text(r, i, "status_reason")
         .filter(|_| v["status"] == "stopped" || v["status"] == "missing")
     {
         v["status_reason"] = json!(reason);
@@ -146,7 +198,7 @@ pub(crate) fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> 
     if v["status"] == "failed" {
         let e = db.execute(
             "SELECT id FROM operations WHERE subject_id = ? AND status = 'failed' ORDER BY updated_at DESC LIMIT 1",
-            &[text(id)],
+            &[text(&id)],
         )?;
         if let Some(op) = get_text(&e, 0, "id") {
             if let Some(e) = ops::error_of(db, &op)? {
@@ -822,9 +874,10 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Post, ["api", "v1", "servers"]) => create(&db, &org, &req).await,
         (Method::Get, ["api", "v1", "servers"]) => {
-            let (ids, next) = db::page_of_keys(
+            let (r, next) = db::page_rows(
                 &db,
                 "servers",
+                SHOWN,
                 "created_at",
                 "id",
                 "AND status NOT IN ('deleted', 'retried')",
@@ -832,7 +885,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 &page(&req)?,
             )?;
             let list: Result<Vec<Value>, ApiError> =
-                ids.iter().map(|i| server_json(&db, i)).collect();
+                (0..r.rows.len()).map(|i| shown(&db, &r, i)).collect();
             Ok(json_response(
                 200,
                 &json!({ "servers": list?, "next": next }),
@@ -882,20 +935,19 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                     }
                 },
             };
-            let (ids, next) = db::page_of_keys(
+            let (r, next) = db::page_rows(
                 &db,
                 "operations",
+                ops::SHOWN,
                 "created_at",
                 "id",
                 filter,
                 &org,
                 &page(&req)?,
             )?;
-            let list: Result<Vec<Value>, ApiError> =
-                ids.iter().map(|i| operation_json(&db, i)).collect();
             Ok(json_response(
                 200,
-                &json!({ "operations": list?, "next": next }),
+                &json!({ "operations": operations_json(&db, &r)?, "next": next }),
             ))
         }
         (Method::Get, ["api", "v1", "operations", id]) => {

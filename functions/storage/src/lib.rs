@@ -330,20 +330,22 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             Ok(json_response(200, &op_json(&db, id)?))
         }
         (Method::Get, ["api", "v1", "storage", "targets"]) => {
-            let (ids, next) = db::page_of_keys(
+            let (r, next) = db::page_rows(
                 &db,
                 "backup_targets",
+                targets::SHOWN,
                 "verified_at",
                 "id",
                 "",
                 &org,
                 &page(&req)?,
             )?;
-            let list: Result<Vec<Value>, ApiError> =
-                ids.iter().map(|t| targets::json(&db, t)).collect();
+            let list: Vec<Value> = (0..r.rows.len())
+                .map(|i| targets::row_json(&r, i))
+                .collect();
             Ok(json_response(
                 200,
-                &json!({ "targets": list?, "next": next }),
+                &json!({ "targets": list, "next": next }),
             ))
         }
         (Method::Get, ["api", "v1", "storage", "targets", id]) => {

@@ -15,7 +15,7 @@ use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::plugin_types::Error as PluginError;
 use skyport_functions::schedule::{due, next_check, put_off, seconds, tally};
 use skyport_functions::{accounts, events, now};
-use spin_sdk::sqlite::Connection;
+use spin_sdk::sqlite::{Connection, QueryResult};
 
 use crate::skyport::storage::storage::{self as plugin, Access};
 
@@ -33,17 +33,28 @@ fn remedy(status: &str) -> Option<&'static str> {
 
 /// A backup target as the API shows it; `Null` when there is none.
 pub fn json(db: &Connection, id: &str) -> Result<Value, ApiError> {
-    let r = db.execute("SELECT id, account_id, storage_account_id, storage_account, container, endpoint, region, verified_at, status, status_reason, checked_at FROM backup_targets WHERE id = ?", &[text(id)])?;
+    let r = db.execute(
+        &format!("SELECT {SHOWN} FROM backup_targets WHERE id = ?"),
+        &[text(id)],
+    )?;
     if r.rows.is_empty() {
         return Ok(Value::Null);
     }
-    let status = get_text(&r, 0, "status").unwrap_or_else(|| "verified".into());
-    Ok(json!({
-        "id": get_text(&r, 0, "id"), "account_id": get_text(&r, 0, "account_id"), "storage_account_id": get_text(&r, 0, "storage_account_id"),
-        "storage_account": get_text(&r, 0, "storage_account"), "container": get_text(&r, 0, "container"), "endpoint": get_text(&r, 0, "endpoint"), "region": get_text(&r, 0, "region"),
-        "verified_at": get_int(&r, 0, "verified_at"), "checked_at": get_int(&r, 0, "checked_at"),
-        "status": status, "status_reason": get_text(&r, 0, "status_reason"), "remedy": remedy(&status),
-    }))
+    Ok(row_json(&r, 0))
+}
+
+/// What the API shows of a target, as read from `backup_targets`.
+pub const SHOWN: &str = "id, account_id, storage_account_id, storage_account, container, endpoint, region, verified_at, status, status_reason, checked_at";
+
+/// Row `i` of a query of [`SHOWN`] as the API shows it.
+pub fn row_json(r: &QueryResult, i: usize) -> Value {
+    let status = get_text(r, i, "status").unwrap_or_else(|| "verified".into());
+    json!({
+        "id": get_text(r, i, "id"), "account_id": get_text(r, i, "account_id"), "storage_account_id": get_text(r, i, "storage_account_id"),
+        "storage_account": get_text(r, i, "storage_account"), "container": get_text(r, i, "container"), "endpoint": get_text(r, i, "endpoint"), "region": get_text(r, i, "region"),
+        "verified_at": get_int(r, i, "verified_at"), "checked_at": get_int(r, i, "checked_at"),
+        "status": status, "status_reason": get_text(r, i, "status_reason"), "remedy": remedy(&status),
+    })
 }
 
 /// The organization's target `id`, or 404.
