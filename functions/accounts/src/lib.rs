@@ -78,12 +78,13 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             Ok(json_response(200, &costs::estimate(&db, &org, &req)?))
         }
         (Method::Get, ["api", "v1", "accounts"]) => {
-            let (list, next) = accounts::list(&db, &org, &page(&req)?)?;
-            let list: Vec<_> = list.iter().map(accounts::to_json).collect();
-            Ok(json_response(
-                200,
-                &json!({ "accounts": list, "next": next }),
-            ))
+            let (accounts, next) = accounts::list(&db, &org, &page(&req)?)?;
+            #[derive(serde::Serialize)]
+            struct Page<T> {
+                accounts: T,
+                next: Option<String>,
+            }
+            Ok(json_response(200, &Page { accounts, next }))
         }
         (Method::Get, ["api", "v1", "accounts", id]) => Ok(json_response(
             200,

@@ -2,6 +2,10 @@
 //! them (never a token), checking their subscriptions through the plugin, and
 //! keeping their access token fresh — one refresh per account at a time.
 
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use spin_sdk::sqlite::{Connection, QueryResult};
 
@@ -43,6 +47,14 @@ const COLUMNS: &str = "id, org_id, tenant_id, user_id, user_name, status, status
 const SHOWN: &str = "id, org_id, tenant_id, user_id, user_name, status, status_reason, subscriptions, last_checked, created_at";
 
 fn from_row(r: &QueryResult, i: usize) -> Account {
+    let subscriptions = get_text(r, i, "subscriptions")
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(json!([]));
+    with_subscriptions(r, i, subscriptions)
+}
+
+/// Row `i` with the subscriptions given rather than parsed from it.
+fn with_subscriptions(r: &QueryResult, i: usize, subscriptions: Value) -> Account {
     Account {
         id: get_text(r, i, "id").unwrap_or_default(),
         org_id: get_text(r, i, "org_id").unwrap_or_default(),
@@ -53,9 +65,7 @@ fn from_row(r: &QueryResult, i: usize) -> Account {
         status_reason: get_text(r, i, "status_reason"),
         tokens: get_text(r, i, "tokens").unwrap_or_default(),
         access_expires_at: get_int(r, i, "access_expires_at").unwrap_or(0),
-        subscriptions: get_text(r, i, "subscriptions")
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or(json!([])),
+        subscriptions,
         last_checked: get_int(r, i, "last_checked"),
         created_at: get_int(r, i, "created_at").unwrap_or(0),
     }
@@ -74,15 +84,144 @@ pub fn load(db: &Connection, org: &str, id: &str) -> Result<Account, ApiError> {
     Ok(from_row(&r, 0))
 }
 
-/// One page of the organization's accounts, oldest first, and the next
-/// cursor; the accounts carry no tokens.
+/// One page of the organization's accounts as the API shows them, oldest
+/// first, and the next cursor. Read straight from the rows: a page of 50 is
+/// mostly the subscriptions' stored JSON, copied as it is, not rebuilt.
 pub fn list(
     db: &Connection,
     org: &str,
     page: &crate::api::Page,
-) -> Result<(Vec<Account>, Option<String>), ApiError> {
+) -> Result<(Vec<Listed>, Option<String>), ApiError> {
     let (r, next) = crate::db::page_rows(db, "accounts", SHOWN, "created_at", "id", "", org, page)?;
-    Ok(((0..r.rows.len()).map(|i| from_row(&r, i)).collect(), next))
+    let list = (0..r.rows.len())
+        .map(|i| {
+            let stored = get_text(&r, i, "subscriptions").unwrap_or_default();
+            listed(&with_subscriptions(&r, i, Value::Null), &stored)
+        })
+        .collect();
+    Ok((list, next))
+}
+
+/// Account `a` as a list shows it, with its subscriptions as `stored`.
+fn listed(a: &Account, stored: &str) -> Listed {
+    let subscriptions = serde_json::from_str::<&RawValue>(stored)
+        .ok()
+        .filter(|v| v.get().starts_with('['))
+        .map(RawValue::to_owned)
+        .unwrap_or_else(|| RawValue::from_string("[]".into()).expect("valid JSON"));
+    let caps: Vec<Capabilities> = serde_json::from_str(subscriptions.get()).unwrap_or_default();
+    let (badges, withheld) = badges(
+        caps.iter()
+            .flat_map(|s| &s.capabilities)
+            .map(|c| (c.capability.as_ref(), c.available, c.reason.as_deref())),
+    );
+    Shown::of(a, subscriptions, badges, withheld)
+}
+
+/// An account of a list, its subscriptions as they were stored.
+pub type Listed = Shown<Box<RawValue>>;
+
+/// What badges need of a stored subscription: its capabilities.
+#[derive(Deserialize, Default)]
+struct Capabilities<'a> {
+    #[serde(default, borrow)]
+    capabilities: Vec<CapabilityStatus<'a>>,
+}
+
+#[derive(Deserialize)]
+struct CapabilityStatus<'a> {
+    #[serde(borrow)]
+    capability: Cow<'a, str>,
+    #[serde(default)]
+    available: bool,
+    #[serde(default, borrow)]
+    reason: Option<Cow<'a, str>>,
+}
+
+/// A badge withheld, and why.
+#[derive(Serialize)]
+pub struct Withheld {
+    capability: &'static str,
+    reason: String,
+}
+
+/// The badges some subscription of the account earns (Compute, Storage,
+/// DNS), and the others with the first reason given for them; from every
+/// subscription's `(capability, available, reason)`.
+fn badges<'a>(
+    statuses: impl Iterator<Item = (&'a str, bool, Option<&'a str>)> + Clone,
+) -> (Vec<&'static str>, Vec<Withheld>) {
+    let mut badges = Vec::new();
+    let mut withheld = Vec::new();
+    for name in ["Compute", "Storage", "DNS"] {
+        let mut of = statuses.clone().filter(|(c, _, _)| *c == name);
+        if of.clone().any(|(_, available, _)| available) {
+            badges.push(name);
+        } else {
+            let reason = of
+                .find_map(|(_, _, reason)| reason)
+                .unwrap_or("No subscription of this account can serve it.");
+            withheld.push(Withheld {
+                capability: name,
+                reason: reason.to_string(),
+            });
+        }
+    }
+    (badges, withheld)
+}
+
+/// What the API shows of an account: status, tenant, subscriptions and
+/// badges — never a token. Fields in name order, as every other answer's.
+#[derive(Serialize)]
+pub struct Shown<S> {
+    badges: Vec<&'static str>,
+    badges_withheld: Vec<Withheld>,
+    created_at: i64,
+    id: String,
+    last_checked: Option<i64>,
+    provider: &'static str,
+    status: String,
+    status_reason: Option<String>,
+    subscriptions: S,
+    tenant_id: String,
+    user: User,
+}
+
+#[derive(Serialize)]
+struct User {
+    id: String,
+    name: Option<String>,
+}
+
+impl<S> Shown<S> {
+    fn of(
+        a: &Account,
+        subscriptions: S,
+        badges: Vec<&'static str>,
+        withheld: Vec<Withheld>,
+    ) -> Self {
+        Shown {
+            // An account that is not Active earns none, whatever its subscriptions.
+            badges: if a.status == "Active" {
+                badges
+            } else {
+                Vec::new()
+            },
+            badges_withheld: withheld,
+            created_at: a.created_at,
+            id: a.id.clone(),
+            last_checked: a.last_checked,
+            provider: "azure",
+            status: a.status.clone(),
+            status_reason: a.status_reason.clone(),
+            subscriptions,
+            tenant_id: a.tenant_id.clone(),
+            user: User {
+                id: a.user_id.clone(),
+                name: a.user_name.clone(),
+            },
+        }
+    }
 }
 
 fn capability_name(c: Capability) -> &'static str {
@@ -93,44 +232,26 @@ fn capability_name(c: Capability) -> &'static str {
     }
 }
 
-/// What the API shows of an account: status, tenant, subscriptions and badges — never a token.
+/// What the API shows of an account (see [`Shown`]).
 pub fn to_json(a: &Account) -> Value {
-    let subs = a.subscriptions.as_array().cloned().unwrap_or_default();
-    let mut badges = Vec::new();
-    let mut withheld = Vec::new();
-    for name in ["Compute", "Storage", "DNS"] {
-        let statuses: Vec<&Value> = subs
-            .iter()
+    let subs = a
+        .subscriptions
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let (badges, withheld) = badges(
+        subs.iter()
             .filter_map(|s| s["capabilities"].as_array())
             .flatten()
-            .filter(|c| c["capability"] == name)
-            .collect();
-        if statuses.iter().any(|c| c["available"] == true) {
-            badges.push(name);
-        } else {
-            let reason = statuses
-                .iter()
-                .find_map(|c| c["reason"].as_str())
-                .unwrap_or("No subscription of this account can serve it.");
-            withheld.push(json!({ "capability": name, "reason": reason }));
-        }
-    }
-    if a.status != "Active" {
-        badges.clear();
-    }
-    json!({
-        "id": a.id,
-        "provider": "azure",
-        "status": a.status,
-        "status_reason": a.status_reason,
-        "tenant_id": a.tenant_id,
-        "user": { "id": a.user_id, "name": a.user_name },
-        "subscriptions": subs,
-        "badges": badges,
-        "badges_withheld": withheld,
-        "last_checked": a.last_checked,
-        "created_at": a.created_at,
-    })
+            .map(|c| {
+                (
+                    c["capability"].as_str().unwrap_or_default(),
+                    c["available"] == true,
+                    c["reason"].as_str(),
+                )
+            }),
+    );
+    serde_json::to_value(Shown::of(a, subs, badges, withheld)).unwrap_or(Value::Null)
 }
 
 /// The guide's wording for a plugin error, as an API error.
@@ -521,5 +642,74 @@ pub async fn call<T>(
             Ok(f(&fresh))
         }
         other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(status: &str, subscriptions: Value) -> Account {
+        Account {
+            id: "a1".into(),
+            org_id: "o1".into(),
+            tenant_id: "t1".into(),
+            user_id: "u1".into(),
+            user_name: Some("Ada \"the first\"".into()),
+            status: status.into(),
+            status_reason: None,
+            tokens: String::new(),
+            access_expires_at: 0,
+            subscriptions,
+            last_checked: Some(7),
+            created_at: 5,
+        }
+    }
+
+    fn subscriptions() -> Value {
+        json!([
+            { "id": "s1", "name": "Prod", "capabilities": [
+                { "capability": "Compute", "available": false, "reason": "Register \u{201c}Microsoft.Compute\u{201d}." },
+                { "capability": "Storage", "available": true, "reason": null },
+            ]},
+            { "id": "s2", "capabilities": [
+                { "capability": "Compute", "available": true, "reason": null },
+            ]},
+        ])
+    }
+
+    #[test]
+    fn a_list_shows_an_account_byte_for_byte_as_a_read_does() {
+        for status in ["Active", "Expired"] {
+            let a = account(status, subscriptions());
+            let stored = serde_json::to_string(&a.subscriptions).unwrap();
+            assert_eq!(
+                serde_json::to_string(&listed(&a, &stored)).unwrap(),
+                serde_json::to_string(&to_json(&a)).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn badges_need_one_subscription_and_an_active_account() {
+        let v = to_json(&account("Active", subscriptions()));
+        assert_eq!(v["badges"], json!(["Compute", "Storage"]));
+        assert_eq!(
+            v["badges_withheld"],
+            json!([{ "capability": "DNS", "reason": "No subscription of this account can serve it." }])
+        );
+        let v = to_json(&account("Expired", subscriptions()));
+        assert_eq!(v["badges"], json!([]));
+        assert_eq!(v["subscriptions"], subscriptions());
+    }
+
+    #[test]
+    fn stored_subscriptions_that_are_not_a_list_show_as_none() {
+        let a = account("Active", Value::Null);
+        for stored in ["", "{}", "not json", "[1, 2"] {
+            let v = serde_json::to_value(listed(&a, stored)).unwrap();
+            assert_eq!(v["subscriptions"], json!([]), "{stored}");
+            assert_eq!(v["badges"], json!([]), "{stored}");
+        }
     }
 }

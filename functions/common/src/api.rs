@@ -181,7 +181,7 @@ pub fn segments(path: &str) -> Vec<&str> {
     path.split('/').filter(|s| !s.is_empty()).collect()
 }
 
-pub fn json_response(status: u16, body: &Value) -> Response {
+pub fn json_response(status: u16, body: &impl serde::Serialize) -> Response {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
