@@ -13,8 +13,8 @@ wit_bindgen::generate!({
 
 use serde_json::json;
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, page, query_param, req_str, segments, ApiError,
-    Route,
+    check_id, json_body, json_response, opt_str, page, page_response, query_param, req_str,
+    segments, ApiError, Route,
 };
 use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
@@ -78,13 +78,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             Ok(json_response(200, &costs::estimate(&db, &org, &req)?))
         }
         (Method::Get, ["api", "v1", "accounts"]) => {
-            let (accounts, next) = accounts::list(&db, &org, &page(&req)?)?;
-            #[derive(serde::Serialize)]
-            struct Page<T> {
-                accounts: T,
-                next: Option<String>,
-            }
-            Ok(json_response(200, &Page { accounts, next }))
+            let (list, next) = accounts::list(&db, &org, &page(&req)?)?;
+            Ok(page_response("accounts", &list, next))
         }
         (Method::Get, ["api", "v1", "accounts", id]) => Ok(json_response(
             200,

@@ -192,6 +192,30 @@ pub fn json_response(status: u16, body: &impl serde::Serialize) -> Response {
         .build()
 }
 
+/// A 200 with one page of a list: `{"<name>": items, "next": cursor}`, the
+/// items serialized as they are (typed views write straight into the bytes).
+pub fn page_response<T: serde::Serialize>(
+    name: &'static str,
+    items: &[T],
+    next: Option<String>,
+) -> Response {
+    struct Listing<'a, T> {
+        name: &'static str,
+        items: &'a [T],
+        next: Option<String>,
+    }
+    impl<T: serde::Serialize> serde::Serialize for Listing<'_, T> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut m = s.serialize_map(Some(2))?;
+            m.serialize_entry(self.name, self.items)?;
+            m.serialize_entry("next", &self.next)?;
+            m.end()
+        }
+    }
+    json_response(200, &Listing { name, items, next })
+}
+
 /// Parses a JSON body, refusing oversized or malformed ones with a 4xx.
 pub fn json_body(body: &[u8]) -> Result<Value, ApiError> {
     if body.len() > MAX_BODY {

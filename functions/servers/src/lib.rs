@@ -14,11 +14,12 @@ wit_bindgen::generate!({
     with: { "skyport:types/types@0.2.0": skyport_functions::plugin_types },
 });
 
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use skyport::compute::compute::{self as plugin, Operation, ServerSpec, Size};
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, page, query_param, req_str, segments, ApiError,
-    Route,
+    check_id, json_body, json_response, opt_str, page, page_response, query_param, req_str,
+    segments, ApiError, Route,
 };
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
@@ -136,10 +137,8 @@ fn operations_json(db: &Connection, r: &QueryResult) -> Result<Vec<Value>, ApiEr
         )?;
         for i in 0..found.rows.len() {
             let server = shown(db, &found, i)?;
-            servers.insert(
-                server["id"].as_str().unwrap_or_default().to_string(),
-                server,
-            );
+            let id = server.id.clone();
+            servers.insert(id, serde_json::to_value(server).unwrap_or(Value::Null));
         }
     }
     for v in &mut list {
@@ -171,42 +170,76 @@ pub(crate) fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> 
     if r.rows.is_empty() {
         return Ok(Value::Null);
     }
-    shown(db, &r, 0)
+    Ok(serde_json::to_value(shown(db, &r, 0)?).unwrap_or(Value::Null))
+}
+
+/// What the API shows of a server. Fields in name order, as every other
+/// answer's; its resources are copied as they were stored.
+#[derive(serde::Serialize)]
+struct Shown {
+    account_id: Option<String>,
+    admin_username: String,
+    checked_at: Option<i64>,
+    created_at: Option<i64>,
+    /// A failed server says why: the error of its last failed operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<Value>,
+    id: String,
+    name: Option<String>,
+    public_ip: Option<String>,
+    region: Option<String>,
+    resources: Option<Box<RawValue>>,
+    size: Option<String>,
+    /// How to reach it, once it has an address: the command to log in as
+    /// its admin user with the key it was made with.
+    ssh_command: Option<String>,
+    status: String,
+    /// A server stopped or gone outside Skyport says what its provider said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_reason: Option<String>,
+    subscription_id: Option<String>,
 }
 
 /// Row `i` of a query of [`SHOWN`] as the API shows it.
-fn shown(db: &Connection, r: &QueryResult, i: usize) -> Result<Value, ApiError> {
+fn shown(db: &Connection, r: &QueryResult, i: usize) -> Result<Shown, ApiError> {
     let id = get_text(r, i, "id").unwrap_or_default();
-    let mut v = json!({
-        "id": id, "account_id": get_text(r, i, "account_id"), "subscription_id": get_text(r, i, "subscription_id"),
-        "name": get_text(r, i, "name"), "region": get_text(r, i, "region"), "size": get_text(r, i, "size"), "status": get_text(r, i, "status"),
-        "public_ip": get_text(r, i, "public_ip"), "resources": get_text(r, i, "resources").and_then(|s| serde_json::from_str::<Value>(&s).ok()),
-        "created_at": get_int(r, i, "created_at"), "checked_at": get_int(r, i, "checked_at"),
-    });
-    // How to reach it: the admin user and, once it has an address, the
-    // command to log in with the key it was made with.
-    let admin = get_text(r, i, "admin_username").unwrap_or_else(|| "azureuser".into());
-    v["ssh_command"] = json!(get_text(r, i, "public_ip").map(|ip| format!("ssh {admin}@{ip}")));
-    v["admin_username"] = json!(admin);
-    // A server stopped or gone outside Skyport says what its provider said.
-    if let Some(reason) = get_text(r, i, "status_reason")
-        .filter(|_| v["status"] == "stopped" || v["status"] == "missing")
-    {
-        v["status_reason"] = json!(reason);
-    }
-    // A failed server says why: the error of its last failed operation.
-    if v["status"] == "failed" {
+    let status = get_text(r, i, "status").unwrap_or_default();
+    let admin_username = get_text(r, i, "admin_username").unwrap_or_else(|| "azureuser".into());
+    let public_ip = get_text(r, i, "public_ip");
+    let mut error = None;
+    if status == "failed" {
         let e = db.execute(
             "SELECT id FROM operations WHERE subject_id = ? AND status = 'failed' ORDER BY updated_at DESC LIMIT 1",
             &[text(&id)],
         )?;
         if let Some(op) = get_text(&e, 0, "id") {
-            if let Some(e) = ops::error_of(db, &op)? {
-                v["error"] = e.to_json();
-            }
+            error = ops::error_of(db, &op)?.map(|e| e.to_json());
         }
     }
-    Ok(v)
+    Ok(Shown {
+        account_id: get_text(r, i, "account_id"),
+        checked_at: get_int(r, i, "checked_at"),
+        created_at: get_int(r, i, "created_at"),
+        error,
+        name: get_text(r, i, "name"),
+        region: get_text(r, i, "region"),
+        resources: get_text(r, i, "resources").and_then(|s| {
+            serde_json::from_str::<&RawValue>(&s)
+                .ok()
+                .map(RawValue::to_owned)
+        }),
+        size: get_text(r, i, "size"),
+        ssh_command: public_ip
+            .as_ref()
+            .map(|ip| format!("ssh {admin_username}@{ip}")),
+        status_reason: get_text(r, i, "status_reason")
+            .filter(|_| status == "stopped" || status == "missing"),
+        subscription_id: get_text(r, i, "subscription_id"),
+        admin_username,
+        id,
+        public_ip,
+        status,
+    })
 }
 
 /// A compute operation's progress, as the engine records it.
@@ -884,12 +917,10 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 &org,
                 &page(&req)?,
             )?;
-            let list: Result<Vec<Value>, ApiError> =
-                (0..r.rows.len()).map(|i| shown(&db, &r, i)).collect();
-            Ok(json_response(
-                200,
-                &json!({ "servers": list?, "next": next }),
-            ))
+            let list = (0..r.rows.len())
+                .map(|i| shown(&db, &r, i))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(page_response("servers", &list, next))
         }
         (Method::Get, ["api", "v1", "servers", id]) => {
             check_id(id, "server")?;
