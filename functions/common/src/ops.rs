@@ -148,13 +148,19 @@ pub fn set_cleanup(db: &Connection, id: &str, cleanup: &str) -> Result<(), ApiEr
     Ok(())
 }
 
-/// The organization's operation `id`: its kind, or 404.
-pub fn kind_of(db: &Connection, org: &str, id: &str) -> Result<String, ApiError> {
+/// The organization's operation `id` (404 otherwise): its kind, and
+/// whether [`advance`] has anything to do — it runs, owes an undo, or has a
+/// clean-up of its own. A finished one is shown without that call.
+pub fn kind_of(db: &Connection, org: &str, id: &str) -> Result<(String, bool), ApiError> {
     let r = db.execute(
-        "SELECT kind FROM operations WHERE id = ? AND org_id = ?",
+        "SELECT kind, status, cleanup_id, undo_pending FROM operations WHERE id = ? AND org_id = ?",
         &[text(id), text(org)],
     )?;
-    get_text(&r, 0, "kind").ok_or_else(|| ApiError::not_found("operation"))
+    let kind = get_text(&r, 0, "kind").ok_or_else(|| ApiError::not_found("operation"))?;
+    let moving = get_text(&r, 0, "status").as_deref() == Some("running")
+        || get_text(&r, 0, "cleanup_id").is_some()
+        || get_int(&r, 0, "undo_pending") == Some(1);
+    Ok((kind, moving))
 }
 
 /// Moves operation `id` on by one step if nobody else is (its clean-up

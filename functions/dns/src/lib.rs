@@ -549,10 +549,13 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Get, ["api", "v1", "dns", "operations", id]) => {
             check_id(id, "operation")?;
-            if ops::kind_of(&db, &org, id)? != RECORD {
+            let (kind, moving) = ops::kind_of(&db, &org, id)?;
+            if kind != RECORD {
                 return Err(ApiError::not_found("DNS operation"));
             }
-            ops::advance(&db, id, &Records).await?;
+            if moving {
+                ops::advance(&db, id, &Records).await?;
+            }
             let v = ops::json(&db, id)?.ok_or_else(|| ApiError::not_found("operation"))?;
             Ok(json_response(200, &v))
         }

@@ -983,8 +983,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Get, ["api", "v1", "operations", id]) => {
             check_id(id, "operation")?;
-            let kind = ops::kind_of(&db, &org, id)?;
-            if SERVER_KINDS.contains(&kind.as_str()) {
+            let (kind, moving) = ops::kind_of(&db, &org, id)?;
+            if moving && SERVER_KINDS.contains(&kind.as_str()) {
                 ops::advance(&db, id, &Compute).await?;
             }
             Ok(json_response(200, &operation_json(&db, id)?))

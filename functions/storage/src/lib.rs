@@ -323,10 +323,13 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Get, ["api", "v1", "storage", "operations", id]) => {
             check_id(id, "operation")?;
-            if ops::kind_of(&db, &org, id)? != SETUP {
+            let (kind, moving) = ops::kind_of(&db, &org, id)?;
+            if kind != SETUP {
                 return Err(ApiError::not_found("storage operation"));
             }
-            ops::advance(&db, id, &Setup).await?;
+            if moving {
+                ops::advance(&db, id, &Setup).await?;
+            }
             Ok(json_response(200, &op_json(&db, id)?))
         }
         (Method::Get, ["api", "v1", "storage", "targets"]) => {
