@@ -12,7 +12,7 @@ use spin_sdk::sqlite::{Connection, QueryResult};
 use crate::api::ApiError;
 use crate::config::Config;
 use crate::crypto::Keys;
-use crate::db::{get_int, int, take_text, text};
+use crate::db::{get_int, get_text, int, text};
 use crate::oauth::{self, TokenFailure, Tokens};
 use crate::plugin_account as account;
 use crate::plugin_identity::TokenOutcome;
@@ -46,25 +46,24 @@ const COLUMNS: &str = "id, org_id, tenant_id, user_id, user_name, status, status
 /// are most of a row's bytes), so an account read from it has none.
 const SHOWN: &str = "id, org_id, tenant_id, user_id, user_name, status, status_reason, subscriptions, last_checked, created_at";
 
-fn from_row(r: &mut QueryResult, i: usize) -> Account {
-    let subscriptions = take_text(r, i, "subscriptions")
+fn from_row(r: &QueryResult, i: usize) -> Account {
+    let subscriptions = get_text(r, i, "subscriptions")
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or(json!([]));
     with_subscriptions(r, i, subscriptions)
 }
 
-/// Row `i`, taken out of `r`, with the subscriptions given rather than
-/// parsed from it.
-fn with_subscriptions(r: &mut QueryResult, i: usize, subscriptions: Value) -> Account {
+/// Row `i` with the subscriptions given rather than parsed from it.
+fn with_subscriptions(r: &QueryResult, i: usize, subscriptions: Value) -> Account {
     Account {
-        id: take_text(r, i, "id").unwrap_or_default(),
-        org_id: take_text(r, i, "org_id").unwrap_or_default(),
-        tenant_id: take_text(r, i, "tenant_id").unwrap_or_default(),
-        user_id: take_text(r, i, "user_id").unwrap_or_default(),
-        user_name: take_text(r, i, "user_name"),
-        status: take_text(r, i, "status").unwrap_or_default(),
-        status_reason: take_text(r, i, "status_reason"),
-        tokens: take_text(r, i, "tokens").unwrap_or_default(),
+        id: get_text(r, i, "id").unwrap_or_default(),
+        org_id: get_text(r, i, "org_id").unwrap_or_default(),
+        tenant_id: get_text(r, i, "tenant_id").unwrap_or_default(),
+        user_id: get_text(r, i, "user_id").unwrap_or_default(),
+        user_name: get_text(r, i, "user_name"),
+        status: get_text(r, i, "status").unwrap_or_default(),
+        status_reason: get_text(r, i, "status_reason"),
+        tokens: get_text(r, i, "tokens").unwrap_or_default(),
         access_expires_at: get_int(r, i, "access_expires_at").unwrap_or(0),
         subscriptions,
         last_checked: get_int(r, i, "last_checked"),
@@ -75,14 +74,14 @@ fn with_subscriptions(r: &mut QueryResult, i: usize, subscriptions: Value) -> Ac
 /// The organization's account `id`; another organization's answers 404.
 pub fn load(db: &Connection, org: &str, id: &str) -> Result<Account, ApiError> {
     crate::api::check_id(id, "account")?;
-    let mut r = db.execute(
+    let r = db.execute(
         &format!("SELECT {COLUMNS} FROM accounts WHERE id = ? AND org_id = ?"),
         &[text(id), text(org)],
     )?;
     if r.rows.is_empty() {
         return Err(ApiError::not_found("account"));
     }
-    Ok(from_row(&mut r, 0))
+    Ok(from_row(&r, 0))
 }
 
 /// One page of the organization's accounts as the API shows them, oldest
@@ -93,23 +92,22 @@ pub fn list(
     org: &str,
     page: &crate::api::Page,
 ) -> Result<(Vec<Listed>, Option<String>), ApiError> {
-    let (mut r, next) =
-        crate::db::page_rows(db, "accounts", SHOWN, "created_at", "id", "", org, page)?;
+    let (r, next) = crate::db::page_rows(db, "accounts", SHOWN, "created_at", "id", "", org, page)?;
     let list = (0..r.rows.len())
         .map(|i| {
-            let stored = take_text(&mut r, i, "subscriptions").unwrap_or_default();
-            listed(with_subscriptions(&mut r, i, Value::Null), stored)
+            let stored = get_text(&r, i, "subscriptions").unwrap_or_default();
+            listed(&with_subscriptions(&r, i, Value::Null), &stored)
         })
         .collect();
     Ok((list, next))
 }
 
 /// Account `a` as a list shows it, with its subscriptions as `stored`.
-fn listed(a: Account, stored: String) -> Listed {
-    // Taken over without a copy when the text is exactly one JSON value.
-    let subscriptions = RawValue::from_string(stored)
+fn listed(a: &Account, stored: &str) -> Listed {
+    let subscriptions = serde_json::from_str::<&RawValue>(stored)
         .ok()
         .filter(|v| v.get().starts_with('['))
+        .map(RawValue::to_owned)
         .unwrap_or_else(|| RawValue::from_string("[]".into()).expect("valid JSON"));
     let caps: Vec<Capabilities> = serde_json::from_str(subscriptions.get()).unwrap_or_default();
     let (badges, withheld) = badges(
@@ -197,7 +195,7 @@ struct User {
 
 impl<S> Shown<S> {
     fn of(
-        a: Account,
+        a: &Account,
         subscriptions: S,
         badges: Vec<&'static str>,
         withheld: Vec<Withheld>,
@@ -211,16 +209,16 @@ impl<S> Shown<S> {
             },
             badges_withheld: withheld,
             created_at: a.created_at,
-            id: a.id,
+            id: a.id.clone(),
             last_checked: a.last_checked,
             provider: "azure",
-            status: a.status,
-            status_reason: a.status_reason,
+            status: a.status.clone(),
+            status_reason: a.status_reason.clone(),
             subscriptions,
-            tenant_id: a.tenant_id,
+            tenant_id: a.tenant_id.clone(),
             user: User {
-                id: a.user_id,
-                name: a.user_name,
+                id: a.user_id.clone(),
+                name: a.user_name.clone(),
             },
         }
     }
@@ -236,9 +234,11 @@ fn capability_name(c: Capability) -> &'static str {
 
 /// What the API shows of an account (see [`Shown`]).
 pub fn to_json(a: &Account) -> Value {
-    let mut a = a.clone();
-    let stored = std::mem::take(&mut a.subscriptions);
-    let subs = stored.as_array().map(Vec::as_slice).unwrap_or_default();
+    let subs = a
+        .subscriptions
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let (badges, withheld) = badges(
         subs.iter()
             .filter_map(|s| s["capabilities"].as_array())
@@ -365,11 +365,11 @@ fn set_status(
             &[crate::db::opt_text(reason), int(crate::now()), text(id)],
         )?;
         if crate::db::changes(db)? == 1 {
-            let mut r = db.execute(
+            let r = db.execute(
                 &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?"),
                 &[text(id)],
             )?;
-            let a = from_row(&mut r, 0);
+            let a = from_row(&r, 0);
             crate::events::emit(
                 db,
                 &a.org_id,
@@ -404,14 +404,14 @@ pub async fn access_token(
 ) -> Result<Tokens, ApiError> {
     let deadline = crate::now() + LEASE + 5;
     loop {
-        let mut r = db.execute(
+        let r = db.execute(
             &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?"),
             &[text(id)],
         )?;
         if r.rows.is_empty() {
             return Err(ApiError::not_found("account"));
         }
-        let a = from_row(&mut r, 0);
+        let a = from_row(&r, 0);
         if a.status == "Expired" {
             return Err(expired_error(
                 a.status_reason
@@ -472,11 +472,11 @@ pub async fn force_refresh(
     if crate::db::changes(db)? != 1 {
         return Ok(());
     }
-    let mut r = db.execute(
+    let r = db.execute(
         &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?"),
         &[text(id)],
     )?;
-    let a = from_row(&mut r, 0);
+    let a = from_row(&r, 0);
     let tokens = match open_tokens(keys, &a) {
         Ok(t) => t,
         Err(e) => {
@@ -684,7 +684,7 @@ mod tests {
             let a = account(status, subscriptions());
             let stored = serde_json::to_string(&a.subscriptions).unwrap();
             assert_eq!(
-                serde_json::to_string(&listed(a.clone(), stored)).unwrap(),
+                serde_json::to_string(&listed(&a, &stored)).unwrap(),
                 serde_json::to_string(&to_json(&a)).unwrap()
             );
         }
@@ -707,7 +707,7 @@ mod tests {
     fn stored_subscriptions_that_are_not_a_list_show_as_none() {
         let a = account("Active", Value::Null);
         for stored in ["", "{}", "not json", "[1, 2"] {
-            let v = serde_json::to_value(listed(a.clone(), stored.to_string())).unwrap();
+            let v = serde_json::to_value(listed(&a, stored)).unwrap();
             assert_eq!(v["subscriptions"], json!([]), "{stored}");
             assert_eq!(v["badges"], json!([]), "{stored}");
         }

@@ -283,17 +283,6 @@ pub fn opt_text(s: Option<&str>) -> Value {
     s.map(text).unwrap_or(Value::Null)
 }
 
-/// The text of `column` in row `row`, taken out of `r` (left null) rather
-/// than copied: for reading each column of a row once.
-pub fn take_text(r: &mut QueryResult, row: usize, column: &str) -> Option<String> {
-    let i = r.columns.iter().position(|c| c == column)?;
-    match r.rows.get_mut(row)?.values.get_mut(i)? {
-        Value::Text(t) => Some(std::mem::take(t)),
-        Value::Integer(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// The value of `column` in row `row` as text.
 pub fn get_text(r: &QueryResult, row: usize, column: &str) -> Option<String> {
     let i = r.columns.iter().position(|c| c == column)?;

@@ -21,7 +21,7 @@ use skyport_functions::api::{
     check_id, json_body, json_response, opt_str, page, page_response, query_param, req_str,
     segments, ApiError, Route,
 };
-use skyport_functions::db::{self, get_int, get_text, int, opt_text, take_text, text};
+use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
 use skyport_functions::plugin_types::Error as PluginError;
 use skyport_functions::{accounts, events, internal, orgs};
@@ -131,12 +131,12 @@ fn operations_json(db: &Connection, r: &QueryResult) -> Result<Vec<Value>, ApiEr
     if !ids.is_empty() {
         let marks = vec!["?"; ids.len()].join(", ");
         let params: Vec<_> = ids.iter().map(|i| text(i)).collect();
-        let mut found = db.execute(
+        let found = db.execute(
             &format!("SELECT {SHOWN} FROM servers WHERE id IN ({marks})"),
             &params,
         )?;
         for i in 0..found.rows.len() {
-            let server = shown(db, &mut found, i)?;
+            let server = shown(db, &found, i)?;
             let id = server.id.clone();
             servers.insert(id, serde_json::to_value(server).unwrap_or(Value::Null));
         }
@@ -163,14 +163,14 @@ const SHOWN: &str = "id, account_id, subscription_id, name, region, size, status
 
 /// Server `id` as the API shows it (null once it is gone).
 pub(crate) fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
-    let mut r = db.execute(
+    let r = db.execute(
         &format!("SELECT {SHOWN} FROM servers WHERE id = ?"),
         &[text(id)],
     )?;
     if r.rows.is_empty() {
         return Ok(Value::Null);
     }
-    Ok(serde_json::to_value(shown(db, &mut r, 0)?).unwrap_or(Value::Null))
+    Ok(serde_json::to_value(shown(db, &r, 0)?).unwrap_or(Value::Null))
 }
 
 /// What the API shows of a server. Fields in name order, as every other
@@ -201,11 +201,11 @@ struct Shown {
 }
 
 /// Row `i` of a query of [`SHOWN`] as the API shows it.
-fn shown(db: &Connection, r: &mut QueryResult, i: usize) -> Result<Shown, ApiError> {
-    let id = take_text(r, i, "id").unwrap_or_default();
-    let status = take_text(r, i, "status").unwrap_or_default();
-    let admin_username = take_text(r, i, "admin_username").unwrap_or_else(|| "azureuser".into());
-    let public_ip = take_text(r, i, "public_ip");
+fn shown(db: &Connection, r: &QueryResult, i: usize) -> Result<Shown, ApiError> {
+    let id = get_text(r, i, "id").unwrap_or_default();
+    let status = get_text(r, i, "status").unwrap_or_default();
+    let admin_username = get_text(r, i, "admin_username").unwrap_or_else(|| "azureuser".into());
+    let public_ip = get_text(r, i, "public_ip");
     let mut error = None;
     if status == "failed" {
         let e = db.execute(
@@ -217,24 +217,24 @@ fn shown(db: &Connection, r: &mut QueryResult, i: usize) -> Result<Shown, ApiErr
         }
     }
     Ok(Shown {
-        account_id: take_text(r, i, "account_id"),
+        account_id: get_text(r, i, "account_id"),
         checked_at: get_int(r, i, "checked_at"),
         created_at: get_int(r, i, "created_at"),
         error,
-        name: take_text(r, i, "name"),
-        region: take_text(r, i, "region"),
-        resources: take_text(r, i, "resources").and_then(|s| {
+        name: get_text(r, i, "name"),
+        region: get_text(r, i, "region"),
+        resources: get_text(r, i, "resources").and_then(|s| {
             serde_json::from_str::<&RawValue>(&s)
                 .ok()
                 .map(RawValue::to_owned)
         }),
-        size: take_text(r, i, "size"),
+        size: get_text(r, i, "size"),
         ssh_command: public_ip
             .as_ref()
             .map(|ip| format!("ssh {admin_username}@{ip}")),
-        status_reason: take_text(r, i, "status_reason")
+        status_reason: get_text(r, i, "status_reason")
             .filter(|_| status == "stopped" || status == "missing"),
-        subscription_id: take_text(r, i, "subscription_id"),
+        subscription_id: get_text(r, i, "subscription_id"),
         admin_username,
         id,
         public_ip,
@@ -907,7 +907,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Post, ["api", "v1", "servers"]) => create(&db, &org, &req).await,
         (Method::Get, ["api", "v1", "servers"]) => {
-            let (mut r, next) = db::page_rows(
+            let (r, next) = db::page_rows(
                 &db,
                 "servers",
                 SHOWN,
@@ -918,7 +918,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 &page(&req)?,
             )?;
             let list = (0..r.rows.len())
-                .map(|i| shown(&db, &mut r, i))
+                .map(|i| shown(&db, &r, i))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(page_response("servers", &list, next))
         }
