@@ -132,13 +132,23 @@ fn query(
                 ValueRef::Null => SqlValue::Null,
                 ValueRef::Integer(n) => SqlValue::Integer(n),
                 ValueRef::Real(f) => SqlValue::Real(f),
-                ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Text(t) => SqlValue::Text(text(t)),
                 ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
             });
         }
         rows.push(values);
     }
     Ok(Rows { columns, rows })
+}
+
+/// A text value as a string. Valid UTF-8 (all the app writes) is checked
+/// by `str::from_utf8`'s fast path; anything else keeps its valid parts,
+/// each invalid sequence replaced by U+FFFD.
+fn text(t: &[u8]) -> String {
+    match std::str::from_utf8(t) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(t).into_owned(),
+    }
 }
 
 impl Instance {
@@ -247,3 +257,14 @@ sqlite_version!(v3, {
         self.sqlite(&conn).map(|c| c.changes).unwrap_or(0)
     }
 });
+
+#[cfg(test)]
+mod tests {
+    use super::text;
+
+    #[test]
+    fn text_keeps_utf8_and_replaces_what_is_not() {
+        assert_eq!(text("Contoso › Prod".as_bytes()), "Contoso › Prod");
+        assert_eq!(text(b"a\xffb\xe2\x82"), "a\u{fffd}b\u{fffd}");
+    }
+}
