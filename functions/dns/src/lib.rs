@@ -14,8 +14,8 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use skyport::dns::dns::{self as plugin, Precondition, RecordSet, RecordType};
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_int, opt_str_list, page, path_segment, query_param,
-    req_str, segments, ApiError, Route,
+    check_id, json_body, json_response, opt_int, opt_str_list, page, page_response, path_segment,
+    query_param, req_str, segments, ApiError, Route,
 };
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
@@ -407,10 +407,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                     json!({ "domain": get_text(&r, i, "name"), "account_id": get_text(&r, i, "account_id"), "zone_id": get_text(&r, i, "zone_id") })
                 })
                 .collect();
-            Ok(json_response(
-                200,
-                &json!({ "domains": list, "next": next }),
-            ))
+            Ok(page_response("domains", &list, next))
         }
         (Method::Get, ["api", "v1", "dns", "domains", name]) => {
             let (account, zone_id) = domain(&db, &org, name)?;

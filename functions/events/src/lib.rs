@@ -11,8 +11,8 @@ mod hooks;
 
 use serde_json::{json, Value};
 use skyport_functions::api::{
-    check_id, cursor, json_body, json_response, opt_str, page, query, req_str, segments, ApiError,
-    Route,
+    check_id, cursor, json_body, json_response, opt_str, page, page_response, query, req_str,
+    segments, ApiError, Route,
 };
 use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
@@ -190,9 +190,10 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 page.after.as_ref().map(|(id, _)| *id),
                 page.limit,
             )?;
-            Ok(json_response(
-                200,
-                &json!({ "events": list, "next": next.map(|id| cursor(id, "e")) }),
+            Ok(page_response(
+                "events",
+                &list,
+                next.map(|id| cursor(id, "e")),
             ))
         }
         (Method::Post, ["api", "v1", "webhooks"]) => {
@@ -216,12 +217,11 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (Method::Get, ["api", "v1", "webhooks"]) => {
             let (ids, next) =
                 db::page_of_keys(&db, "webhooks", "created_at", "id", "", &org, &page(&req)?)?;
-            let list: Result<Vec<Value>, ApiError> =
-                ids.iter().map(|i| webhook_json(&db, &org, i)).collect();
-            Ok(json_response(
-                200,
-                &json!({ "webhooks": list?, "next": next }),
-            ))
+            let list = ids
+                .iter()
+                .map(|i| webhook_json(&db, &org, i))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(page_response("webhooks", &list, next))
         }
         (Method::Get, ["api", "v1", "webhooks", id]) => {
             check_id(id, "webhook")?;
@@ -322,10 +322,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             webhook_json(&db, &org, id)?;
             let page = page(&req)?;
             let (list, next) = deliver::log(&db, id, &page)?;
-            Ok(json_response(
-                200,
-                &json!({ "deliveries": list, "next": next }),
-            ))
+            Ok(page_response("deliveries", &list, next))
         }
         (Method::Post, ["api", "v1", "webhooks", id, "deliveries", delivery, "redeliver"]) => {
             check_id(id, "webhook")?;
@@ -362,9 +359,11 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (Method::Get, ["api", "v1", "hooks"]) => {
             let (ids, next) =
                 db::page_of_keys(&db, "hooks", "created_at", "id", "", &org, &page(&req)?)?;
-            let list: Result<Vec<Value>, ApiError> =
-                ids.iter().map(|i| hooks::json_of(&db, &org, i)).collect();
-            Ok(json_response(200, &json!({ "hooks": list?, "next": next })))
+            let list = ids
+                .iter()
+                .map(|i| hooks::json_of(&db, &org, i))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(page_response("hooks", &list, next))
         }
         (Method::Get, ["api", "v1", "hooks", id]) => {
             check_id(id, "hook")?;

@@ -104,12 +104,13 @@ fn step_error(kind: &str, e: PluginError) -> ApiError {
 
 /// An operation as clients see it, with its server (for the server kinds).
 fn operation_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
-    let mut v = ops::json(db, id)?.ok_or_else(|| ApiError::not_found("operation"))?;
-    if let Some(server) = server_of(&v) {
-        v["server_id"] = json!(server);
-        v["server"] = server_json(db, &server)?;
-    }
-    Ok(v)
+    let r = db.execute(
+        &format!("SELECT {} FROM operations WHERE id = ?", ops::SHOWN),
+        &[text(id)],
+    )?;
+    operations_json(db, &r)?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("operation"))
 }
 
 /// The server an operation of a server kind is about.
@@ -120,8 +121,8 @@ fn server_of(op: &Value) -> Option<String> {
         .flatten()
 }
 
-/// A page of operations as clients see them, with their servers read in
-/// one query for the page.
+/// Operations as clients see them (a page, or one), with their servers read
+/// in one query for all of them.
 fn operations_json(db: &Connection, r: &QueryResult) -> Result<Vec<Value>, ApiError> {
     let mut list = (0..r.rows.len())
         .map(|i| ops::row_json(db, r, i))
@@ -976,9 +977,10 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 &org,
                 &page(&req)?,
             )?;
-            Ok(json_response(
-                200,
-                &json!({ "operations": operations_json(&db, &r)?, "next": next }),
+            Ok(page_response(
+                "operations",
+                &operations_json(&db, &r)?,
+                next,
             ))
         }
         (Method::Get, ["api", "v1", "operations", id]) => {

@@ -14,7 +14,8 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use skyport::storage::storage::{self as plugin, Access, StorageAccount};
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, page, req_str, segments, ApiError, Route,
+    check_id, json_body, json_response, opt_str, page, page_response, req_str, segments, ApiError,
+    Route,
 };
 use skyport_functions::db::{self, int, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
@@ -346,10 +347,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let list: Vec<Value> = (0..r.rows.len())
                 .map(|i| targets::row_json(&r, i))
                 .collect();
-            Ok(json_response(
-                200,
-                &json!({ "targets": list, "next": next }),
-            ))
+            Ok(page_response("targets", &list, next))
         }
         (Method::Get, ["api", "v1", "storage", "targets", id]) => {
             check_id(id, "backup target")?;
