@@ -52,12 +52,16 @@ fn missing_source_file() {
 }
 
 #[test]
-fn duplicate_route() {
-    let err = refused(&format!("{OK_TRIGGER}{OK_TRIGGER}{OK_COMPONENT}"), None);
+fn base_other_than_the_root_is_refused_as_spin_refuses_it() {
+    let err = refused(
+        &format!("[application.trigger.http]\nbase = \"/base\"\n{OK_TRIGGER}{OK_COMPONENT}"),
+        None,
+    );
     assert!(
-        err.contains("`trigger.http[1].route`: route `/...` is also the route of trigger.http[0]"),
+        err.contains("`application.trigger.http.base`: This application is using the deprecated trigger 'base' field. The base must be prepended to each [[trigger.http]]'s 'route'."),
         "{err}"
     );
+    assert!(err.contains("`route = \"/api/users\"`"), "{err}");
 }
 
 #[test]

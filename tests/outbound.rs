@@ -132,13 +132,18 @@ component = "wide"
 [[trigger.http]]
 route = { private = true }
 component = "back"
+[[trigger.http]]
+route = "/routed/..."
+component = "routed"
 [component.front]
 source = "{probe}"
-allowed_outbound_hosts = ["http://back.spin.internal"]
+allowed_outbound_hosts = ["http://back.spin.internal", "http://routed.spin.internal"]
 [component.wide]
 source = "{probe}"
 allowed_outbound_hosts = ["*://*:*"]
 [component.back]
+source = "{probe}"
+[component.routed]
 source = "{probe}"
 "#,
         ),
@@ -152,6 +157,30 @@ source = "{probe}"
     assert!(body.contains("HttpRequestDenied"), "{body}");
     // The private component has no public route.
     assert_eq!(host.get("/inner?op=hello").0, 404);
+
+    // A chained request is matched as Spin matches it: by `/...`, whatever
+    // route the callee has from outside, from client address 0.0.0.0:0.
+    let (status, body) =
+        host.get("/front?op=fetch&url=http://routed.spin.internal/routed/x%3Fy%3D1");
+    assert_eq!(status, 200, "{body}");
+    let echoed: serde_json::Value =
+        serde_json::from_str(body.strip_prefix("200 ").expect("status first")).expect("JSON");
+    let header = |name: &str| {
+        echoed["headers"][name]
+            .as_str()
+            .unwrap_or("<none>")
+            .to_string()
+    };
+    assert_eq!(header("spin-path-info"), "/routed/x");
+    assert_eq!(header("spin-matched-route"), "/...");
+    assert_eq!(header("spin-raw-component-route"), "/...");
+    assert_eq!(header("spin-component-route"), "");
+    assert_eq!(header("spin-base-path"), "/");
+    assert_eq!(header("spin-client-addr"), "0.0.0.0:0");
+    assert!(
+        header("spin-full-url").ends_with("/routed/x?y=1"),
+        "{echoed}"
+    );
 }
 
 #[test]

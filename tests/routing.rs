@@ -52,6 +52,12 @@ fn echo(host: &Host, path: &str) -> Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
 }
 
+/// Waits for `needle` in the host's log, and fails without it.
+fn logged(host: &Host, needle: &str) {
+    let log = host.wait_log(needle);
+    assert!(log.contains(needle), "no `{needle}` in:\n{log}");
+}
+
 fn header<'a>(v: &'a Value, name: &str) -> &'a str {
     v["headers"][name]
         .as_str()
@@ -130,30 +136,62 @@ fn routes_headers_and_static_responses() {
 }
 
 #[test]
-fn base_prefixes_every_route() {
-    let dir = TempDir::new("base");
+fn routes_as_spin_takes_them_base_duplicates_and_its_own_paths() {
+    let dir = TempDir::new("spin-routes");
     dir.write(
         "spin.toml",
         &support::manifest(
             r#"
 spin_manifest_version = 2
 [application]
-name = "based"
+name = "spin-routes"
+version = "1.2.3"
 [application.trigger.http]
-base = "/base"
+base = "/"
 [[trigger.http]]
-route = "/hello/..."
-component = "probe"
-[component.probe]
+route = "/twice/..."
+component = "first"
+[[trigger.http]]
+route = "/twice/..."
+component = "second"
+[[trigger.http]]
+route = "/.well-known/spin/mine"
+component = "first"
+[component.first]
+source = "{probe}"
+[component.second]
 source = "{probe}"
 "#,
         ),
     );
     let host = Host::start(dir.path(), &Opts::default());
-    assert_eq!(host.get("/hello/x").0, 404);
-    let v = echo(&host, "/base/hello/x");
-    assert_eq!(header(&v, "spin-matched-route"), "/base/hello/...");
-    assert_eq!(header(&v, "spin-component-route"), "/hello");
-    assert_eq!(header(&v, "spin-base-path"), "/base");
-    assert_eq!(header(&v, "spin-path-info"), "/x");
+    // `base = "/"` is accepted with Spin's warning.
+    logged(
+        &host,
+        "deprecated trigger 'base' set to the default value '/'",
+    );
+    // A route written twice goes to the last trigger, and both are named.
+    logged(
+        &host,
+        "The following component routes are duplicates and will never be used:",
+    );
+    logged(&host, "  first: /twice/... (duplicate of second)");
+    echo(&host, "/twice/x");
+    logged(
+        &host,
+        "GET /twice/x route=/twice/... component=second status=200",
+    );
+    // Spin answers its own paths whatever the routes say.
+    logged(
+        &host,
+        "Routes under /.well-known/spin/ are handled by the Spin runtime and will never be reached",
+    );
+    assert_eq!(host.get("/.well-known/spin/mine"), (404, String::new()));
+    let (status, body) = host.get("/.well-known/spin/info");
+    assert_eq!(status, 200, "{body}");
+    let info: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        info,
+        serde_json::json!({"name": "spin-routes", "version": "1.2.3"})
+    );
 }

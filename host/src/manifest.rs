@@ -188,8 +188,6 @@ pub struct Manifest {
     pub name: String,
     pub version: Option<String>,
     pub description: Option<String>,
-    /// `[application.trigger.http] base`, normalised to start with `/` and not end with one.
-    pub base: String,
     pub variables: BTreeMap<String, RawVariable>,
     /// `[[trigger.http]]`, in order.
     pub triggers: Vec<HttpTrigger>,
@@ -291,7 +289,6 @@ impl Manifest {
             &raw.application.tool,
         );
 
-        let mut base = "/".to_string();
         for (trigger_type, settings) in &raw.application.trigger {
             if trigger_type != "http" {
                 return Err(err(
@@ -300,7 +297,7 @@ impl Manifest {
                     "skyport runs HTTP triggers only; remove this table",
                 ));
             }
-            base = http_trigger::base(path, settings)?;
+            http_trigger::check_settings(path, settings)?;
         }
 
         for (name, var) in &raw.variables {
@@ -345,7 +342,7 @@ impl Manifest {
         };
         for (trigger_type, tables) in raw.trigger {
             match trigger_type.as_str() {
-                "http" => triggers = http_trigger::check(path, &base, tables, &mut resolve)?,
+                "http" => triggers = http_trigger::check(path, tables, &mut resolve)?,
                 "cron" => cron = cron_trigger::check(path, tables, &mut resolve)?,
                 other => {
                     return Err(err(
@@ -370,7 +367,6 @@ impl Manifest {
             name: raw.application.name,
             version: raw.application.version,
             description: raw.application.description,
-            base,
             variables: raw.variables,
             triggers,
             cron,
@@ -659,6 +655,7 @@ fn is_kebab(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capabilities::http_trigger::{TriggerRoute, TriggerTarget};
 
     fn parse(text: &str) -> Result<Manifest, ConfigError> {
         Manifest::parse(Path::new("spin.toml"), Path::new("."), text)
@@ -694,9 +691,18 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_route_is_refused() {
-        let e = parse(&format!("{HEAD}[[trigger.http]]\nroute = \"/x\"\ncomponent = \"a\"\n[[trigger.http]]\nroute = \"/x\"\ncomponent = \"a\"\n[component.a]\nsource = \"a.wasm\"\n")).unwrap_err();
-        assert_eq!(e.field, "trigger.http[1].route");
+    fn a_route_written_twice_goes_to_the_last_trigger() {
+        let m = parse(&format!("{HEAD}[[trigger.http]]\nroute = \"/x\"\ncomponent = \"a\"\n[[trigger.http]]\nroute = \"/x\"\ncomponent = \"b\"\n[component.a]\nsource = \"a.wasm\"\n[component.b]\nsource = \"a.wasm\"\n")).unwrap();
+        let public: Vec<_> = m
+            .triggers
+            .iter()
+            .filter(|t| matches!(t.route, TriggerRoute::Public(_)))
+            .map(|t| &t.target)
+            .collect();
+        assert!(
+            matches!(public[..], [TriggerTarget::Component(ref c)] if c == "b"),
+            "{public:?}"
+        );
     }
 
     #[test]

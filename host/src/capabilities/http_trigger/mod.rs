@@ -82,43 +82,33 @@ pub enum TriggerTarget {
     Static(RawStaticResponse),
 }
 
-/// `[application.trigger.http]`: only `base`, normalised to start with `/`
-/// and not end with one.
-pub(crate) fn base(file: &Path, settings: &toml::Table) -> Result<String, ConfigError> {
-    let mut base = "/".to_string();
+/// `[application.trigger.http]`: only Spin's deprecated `base`, which Spin
+/// accepts as `/` (with a warning) and refuses otherwise, with its words.
+pub(crate) fn check_settings(file: &Path, settings: &toml::Table) -> Result<(), ConfigError> {
     for (key, value) in settings {
         match (key.as_str(), value.as_str()) {
-            ("base", Some(b)) => base = b.to_string(),
+            ("base", Some("/")) => tracing::warn!(
+                "This application has the deprecated trigger 'base' set to the default value '/'. This may be an error in the future!"
+            ),
+            ("base", Some(_)) => {
+                return Err(ConfigError::new(
+                    file,
+                    "application.trigger.http.base",
+                    "This application is using the deprecated trigger 'base' field. The base must be prepended to each [[trigger.http]]'s 'route'.",
+                    "remove `base` and write it at the start of every route (`base = \"/api\"` and `route = \"/users\"` become `route = \"/api/users\"`)",
+                ))
+            }
             _ => {
                 return Err(ConfigError::new(
                     file,
                     format!("application.trigger.http.{key}"),
                     "unknown HTTP trigger setting",
-                    "the only setting is `base = \"/prefix\"`",
+                    "remove it: `[application.trigger.http]` takes no settings",
                 ))
             }
         }
     }
-    normalise_base(&base).map_err(|p| {
-        ConfigError::new(
-            file,
-            "application.trigger.http.base",
-            p,
-            "write the base as an absolute path such as `/api`",
-        )
-    })
-}
-
-fn normalise_base(base: &str) -> Result<String, String> {
-    if !base.starts_with('/') {
-        return Err(format!("base `{base}` does not start with `/`"));
-    }
-    let trimmed = base.trim_end_matches('/');
-    Ok(if trimmed.is_empty() {
-        "/".into()
-    } else {
-        trimmed.into()
-    })
+    Ok(())
 }
 
 /// Resolves a trigger's `component` (an id, or an inline table registered
@@ -130,13 +120,13 @@ pub(crate) type Resolve<'a> =
 /// Checks the `[[trigger.http]]` tables.
 pub(crate) fn check(
     file: &Path,
-    base: &str,
     tables: Vec<toml::Table>,
     resolve: &mut Resolve<'_>,
 ) -> Result<Vec<HttpTrigger>, ConfigError> {
     let err = |field: &str, problem: String, fix: &str| ConfigError::new(file, field, problem, fix);
     let mut triggers = Vec::new();
     let mut routes_seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut duplicates = Vec::new();
     for (index, table) in tables.into_iter().enumerate() {
         let field = format!("trigger.http[{index}]");
         let rt: RawHttpTrigger = table.try_into().map_err(|e: toml::de::Error| {
@@ -157,15 +147,13 @@ pub(crate) fn check(
         }
         let route = match rt.route {
             RawRoute::Path(p) => {
-                let r = Route::parse(base, &p).map_err(|problem| {
+                let r = Route::parse(&p).map_err(|problem| {
                     err(&format!("{field}.route"), problem, "write a route such as `/api/...`, `/users/:id` or `/health`")
                 })?;
-                if let Some(prev) = routes_seen.insert(r.pattern().to_string(), index) {
-                    return Err(err(
-                        &format!("{field}.route"),
-                        format!("route `{p}` is also the route of trigger.http[{prev}]"),
-                        "give each trigger its own route",
-                    ));
+                // As on Spin, a route written twice goes to the last trigger
+                // that writes it; the earlier one is logged and unreachable.
+                if let Some(prev) = routes_seen.insert(p.clone(), triggers.len()) {
+                    duplicates.push((prev, p.clone()));
                 }
                 TriggerRoute::Public(r)
             }
@@ -204,7 +192,40 @@ pub(crate) fn check(
             target,
         });
     }
+    if !duplicates.is_empty() {
+        tracing::error!("The following component routes are duplicates and will never be used:");
+    }
+    for (replaced, route) in duplicates {
+        let effective = routes_seen[&route];
+        tracing::error!(
+            "  {}: {route} (duplicate of {})",
+            triggers[replaced].lookup_key(replaced),
+            triggers[effective].lookup_key(effective)
+        );
+        triggers[replaced].route = TriggerRoute::Private;
+    }
+    let reserved = triggers.iter().any(
+        |t| matches!(&t.route, TriggerRoute::Public(r) if r.raw().starts_with(serve::WELL_KNOWN)),
+    );
+    if reserved {
+        tracing::error!(
+            "Routes under {} are handled by the Spin runtime and will never be reached",
+            serve::WELL_KNOWN
+        );
+    }
     Ok(triggers)
+}
+
+impl HttpTrigger {
+    /// What Spin names the trigger by in its logs: the component it runs,
+    /// else its id.
+    fn lookup_key(&self, index: usize) -> String {
+        match (&self.target, &self.id) {
+            (TriggerTarget::Component(c), _) => c.clone(),
+            (TriggerTarget::Static(_), Some(id)) => id.clone(),
+            (TriggerTarget::Static(_), None) => format!("trigger.http[{index}]"),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------

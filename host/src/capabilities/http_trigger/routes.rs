@@ -1,16 +1,15 @@
 //! Spin's HTTP route semantics: exact routes, `:name` segments, trailing `/...`
 //! wildcards; exact beats wildcard and the longest prefix wins.
 //!
-//! A [`Route`] is parsed once at start-up with the app's `base` folded in; a
-//! [`Router`] picks the route for a request path and reports what Spin passes
+//! A [`Route`] is parsed once at start-up; a [`Router`] picks the route for a request path and reports what Spin passes
 //! to the guest (path info and named matches).
 
-/// One parsed route, with the app base applied.
+/// One parsed route.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
     /// The route as written in the manifest, e.g. `/users/:id/...`.
     raw: String,
-    /// The route with the base applied, e.g. `/api/users/:id/...`.
+    /// The route normalised, e.g. `/users/:id/...` for `/users/:id/*`.
     pattern: String,
     segments: Vec<Segment>,
     wildcard: bool,
@@ -33,8 +32,8 @@ pub struct RouteMatch<'a> {
 }
 
 impl Route {
-    /// Parses `route` as written under `[[trigger.http]]`, under `base`.
-    pub fn parse(base: &str, route: &str) -> Result<Route, String> {
+    /// Parses `route` as written under `[[trigger.http]]`.
+    pub fn parse(route: &str) -> Result<Route, String> {
         if !route.starts_with('/') {
             return Err(format!("route `{route}` does not start with `/`"));
         }
@@ -81,16 +80,6 @@ impl Route {
                 p => segments.push(Segment::Literal(p.to_string())),
             }
         }
-        let mut base_segments: Vec<Segment> = base
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(|s| Segment::Literal(s.to_string()))
-            .collect();
-        if route.starts_with("/.well-known/spin/") {
-            return Err(format!("route `{route}` is reserved by the runtime"));
-        }
-        base_segments.extend(segments);
-        let segments = base_segments;
         let mut pattern = String::new();
         for s in &segments {
             pattern.push('/');
@@ -116,7 +105,7 @@ impl Route {
         })
     }
 
-    /// The route with the base applied, as in `spin-matched-route`.
+    /// The route normalised, as in `spin-matched-route`.
     pub fn pattern(&self) -> &str {
         &self.pattern
     }
@@ -126,19 +115,16 @@ impl Route {
         &self.raw
     }
 
-    /// The route without its wildcard (`spin-component-route`).
+    /// `spin-component-route`: the route as written without a trailing
+    /// `/...` (Spin leaves `/*` and other forms as they are).
     pub fn component_route(&self) -> &str {
-        let r = self.raw.trim_end_matches("...").trim_end_matches('*');
-        let r = if r.len() > 1 {
-            r.trim_end_matches('/')
-        } else {
-            r
-        };
-        if r.is_empty() {
-            "/"
-        } else {
-            r
-        }
+        self.raw.strip_suffix("/...").unwrap_or(&self.raw)
+    }
+
+    /// `spin-matched-route`: the route as written, less one trailing `/`
+    /// (so `/` itself is matched as the empty route), as Spin reports it.
+    pub fn matched_route(&self) -> &str {
+        self.raw.strip_suffix('/').unwrap_or(&self.raw)
     }
 
     pub fn is_wildcard(&self) -> bool {
@@ -225,11 +211,11 @@ impl<T> Router<T> {
 mod tests {
     use super::*;
 
-    fn router(base: &str, routes: &[&str]) -> Router<String> {
+    fn router(routes: &[&str]) -> Router<String> {
         Router::new(
             routes
                 .iter()
-                .map(|r| (Route::parse(base, r).unwrap(), r.to_string()))
+                .map(|r| (Route::parse(r).unwrap(), r.to_string()))
                 .collect(),
         )
     }
@@ -240,7 +226,7 @@ mod tests {
 
     #[test]
     fn exact_beats_wildcard_and_longest_prefix_wins() {
-        let r = router("/", &["/...", "/api/...", "/api/users", "/api/users/..."]);
+        let r = router(&["/...", "/api/...", "/api/users", "/api/users/..."]);
         assert_eq!(pick(&r, "/api/users").as_deref(), Some("/api/users"));
         assert_eq!(pick(&r, "/api/users/7").as_deref(), Some("/api/users/..."));
         assert_eq!(pick(&r, "/api/x").as_deref(), Some("/api/..."));
@@ -250,7 +236,7 @@ mod tests {
 
     #[test]
     fn wildcard_matches_its_own_prefix_and_reports_path_info() {
-        let r = router("/", &["/static/..."]);
+        let r = router(&["/static/..."]);
         let (m, _) = r.route("/static").unwrap();
         assert_eq!(m.path_info, "");
         let (m, _) = r.route("/static/css/a.css").unwrap();
@@ -260,7 +246,7 @@ mod tests {
 
     #[test]
     fn named_segments() {
-        let r = router("/", &["/users/:id", "/users/:id/posts/:post"]);
+        let r = router(&["/users/:id", "/users/:id/posts/:post"]);
         let (m, t) = r.route("/users/42/posts/9").unwrap();
         assert_eq!(t, "/users/:id/posts/:post");
         assert_eq!(
@@ -273,28 +259,36 @@ mod tests {
 
     #[test]
     fn literal_beats_param() {
-        let r = router("/", &["/users/:id", "/users/me"]);
+        let r = router(&["/users/:id", "/users/me"]);
         assert_eq!(pick(&r, "/users/me").as_deref(), Some("/users/me"));
         assert_eq!(pick(&r, "/users/you").as_deref(), Some("/users/:id"));
     }
 
     #[test]
-    fn base_is_prefixed() {
-        let r = router("/base", &["/hello/..."]);
-        assert!(r.route("/hello").is_none());
-        let (m, _) = r.route("/base/hello/x").unwrap();
-        assert_eq!(m.route.pattern(), "/base/hello/...");
-        assert_eq!(m.route.component_route(), "/hello");
-        assert_eq!(m.path_info, "/x");
+    fn route_headers_are_spins_quirks_included() {
+        let cases = [
+            ("/...", "/...", ""),
+            ("/api/...", "/api/...", "/api"),
+            ("/files/*", "/files/*", "/files/*"),
+            ("/", "", "/"),
+            ("/x/", "/x", "/x/"),
+        ];
+        for (raw, matched, component) in cases {
+            let r = Route::parse(raw).unwrap();
+            assert_eq!(
+                (r.matched_route(), r.component_route()),
+                (matched, component),
+                "{raw}"
+            );
+        }
     }
 
     #[test]
     fn malformed_routes_are_refused() {
-        assert!(Route::parse("/", "nope").is_err());
-        assert!(Route::parse("/", "/a/.../b").is_err());
-        assert!(Route::parse("/", "/a//b").is_err());
-        assert!(Route::parse("/", "/a/:").is_err());
-        assert!(Route::parse("/", "/a/x*").is_err());
-        assert!(Route::parse("/", "/.well-known/spin/health").is_err());
+        assert!(Route::parse("nope").is_err());
+        assert!(Route::parse("/a/.../b").is_err());
+        assert!(Route::parse("/a//b").is_err());
+        assert!(Route::parse("/a/:").is_err());
+        assert!(Route::parse("/a/x*").is_err());
     }
 }

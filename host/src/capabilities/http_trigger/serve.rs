@@ -40,8 +40,9 @@ use crate::state::{Kill, Refusal};
 /// The response body type.
 pub type Body = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
 
-/// The path Spin reserves for its health check.
-const HEALTH: &str = "/.well-known/spin/health";
+/// The paths Spin answers itself, whatever the routes: `health`, `info`, and
+/// 404 for the rest.
+pub const WELL_KNOWN: &str = "/.well-known/spin/";
 
 /// How long a client may take to send a request head (and how long an idle
 /// keep-alive connection stays open).
@@ -151,8 +152,8 @@ async fn handle(
     if app.metrics_path.as_deref() == Some(path.as_str()) {
         return metrics_response(&app);
     }
-    if path == HEALTH {
-        return text(StatusCode::OK, "OK");
+    if let Some(name) = path.strip_prefix(WELL_KNOWN) {
+        return well_known(&app, name);
     }
     let mut refused = None;
     let (route, component, response) = match app.router.route(&path) {
@@ -179,7 +180,10 @@ async fn handle(
         Some((m, Target::Component(id))) => {
             let prepared = app.components[id].clone();
             let response = match admit(&prepared, req).await {
-                Ok((req, permit)) => run(&app, &prepared, &m, req, peer, local, permit).await,
+                Ok((req, permit)) => {
+                    let local = || local.to_string();
+                    run(&app, &prepared, &m, req, peer, &local, permit).await
+                }
                 Err(r) => {
                     app.metrics.refused(id, r.label());
                     refused = Some(r.label());
@@ -202,6 +206,31 @@ async fn handle(
         }
     }
     response
+}
+
+/// Spin's own answers under [`WELL_KNOWN`]: `OK` to the health check, the
+/// app's name and version as JSON, an empty 404 for any other name.
+fn well_known(app: &App, name: &str) -> Response<Body> {
+    match name {
+        "health" => text(StatusCode::OK, "OK"),
+        "info" => {
+            let mut info = serde_json::Map::new();
+            info.insert("name".into(), app.manifest.name.clone().into());
+            if let Some(v) = &app.manifest.version {
+                info.insert("version".into(), v.clone().into());
+            }
+            let body = serde_json::to_vec_pretty(&info).unwrap_or_default();
+            let mut r = text(StatusCode::OK, body);
+            r.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r
+        }
+        _ => {
+            let mut r = text(StatusCode::NOT_FOUND, Bytes::new());
+            r.headers_mut().remove(CONTENT_TYPE);
+            r
+        }
+    }
 }
 
 /// Bounds a request before an instance exists for it: a declared body over
@@ -290,19 +319,20 @@ fn refusal(r: Refusal, prepared: &Prepared) -> Response<Body> {
 }
 
 /// Adds the headers Spin gives a guest about the route it was reached by.
+/// `spin-full-url` names the `Host` the request carries, else `fallback_host()`;
+/// `spin-base-path` is always `/`, as Spin no longer has another base.
 fn spin_headers<B>(
     req: &mut Request<B>,
     m: &RouteMatch<'_>,
-    base: &str,
     peer: SocketAddr,
-    local: SocketAddr,
+    fallback_host: &(dyn Fn() -> String + Sync),
 ) {
     let host = req
         .headers()
         .get(HOST)
         .and_then(|h| h.to_str().ok())
         .map(str::to_string)
-        .unwrap_or_else(|| local.to_string());
+        .unwrap_or_else(fallback_host);
     let path_and_query = req
         .uri()
         .path_and_query()
@@ -316,10 +346,10 @@ fn spin_headers<B>(
     };
     set("spin-full-url", &full_url);
     set("spin-path-info", &m.path_info);
-    set("spin-matched-route", m.route.pattern());
+    set("spin-matched-route", m.route.matched_route());
     set("spin-component-route", m.route.component_route());
     set("spin-raw-component-route", m.route.raw());
-    set("spin-base-path", base);
+    set("spin-base-path", "/");
     set("spin-client-addr", &peer.to_string());
     for (name, value) in &m.params {
         set(
@@ -329,15 +359,15 @@ fn spin_headers<B>(
     }
     // wasi:http needs an authority; HTTP/1.0 clients may send no Host.
     if req.uri().authority().is_none() && !req.headers().contains_key(HOST) {
-        if let Ok(v) = HeaderValue::try_from(local.to_string()) {
+        if let Ok(v) = HeaderValue::try_from(fallback_host()) {
             req.headers_mut().insert(HOST, v);
         }
     }
 }
 
 /// Service chaining: runs `http://<id>.spin.internal/...` requests against
-/// component `id` in-process, with the route it would have from outside (or
-/// a catch-all route for a private component).
+/// component `id` in-process, matched as Spin matches them: by `/...`, not
+/// by the routes the component has from outside.
 pub(crate) fn chain(app: &Arc<App>) -> Chain {
     let weak = Arc::downgrade(app);
     Arc::new(move |id: &str, req: Request<WasiBody>| {
@@ -353,16 +383,16 @@ pub(crate) fn chain(app: &Arc<App>) -> Chain {
                 .cloned()
                 .ok_or(wasmtime_wasi_http::Error::DestinationNotFound)?;
             let path = req.uri().path().to_string();
-            let private = Route::parse("/", "/...").expect("a valid route");
-            let own = app
-                .router
-                .route(&path)
-                .filter(|(_, t)| matches!(t, Target::Component(c) if *c == id));
-            let m = match own {
-                Some((m, _)) => m,
-                None => private_match(&private, &path),
+            // As Spin's `RouteMatch::synthetic`: whatever routes the callee
+            // has, a chained request matches `/...` with the whole path as
+            // its path info, from client address 0.0.0.0:0, and a full URL
+            // on `localhost` unless the caller set a Host.
+            let any = Route::parse("/...").expect("a valid route");
+            let m = RouteMatch {
+                route: &any,
+                path_info: path.clone(),
+                params: Vec::new(),
             };
-            let local: SocketAddr = ([127, 0, 0, 1], 0).into();
             let started = Instant::now();
             // The body comes from a running guest: it is streamed, cut off
             // with an error past the limit, and a full component answers 503.
@@ -387,7 +417,17 @@ pub(crate) fn chain(app: &Arc<App>) -> Chain {
                             },
                         )
                     });
-                    run(&app, &prepared, &m, req, local, local, permit).await
+                    let peer = SocketAddr::from(([0, 0, 0, 0], 0));
+                    run(
+                        &app,
+                        &prepared,
+                        &m,
+                        req,
+                        peer,
+                        &|| "localhost".into(),
+                        permit,
+                    )
+                    .await
                 }
                 Err(r) => {
                     app.metrics.refused(&id, r.label());
@@ -410,28 +450,20 @@ pub(crate) fn chain(app: &Arc<App>) -> Chain {
     })
 }
 
-fn private_match<'a>(route: &'a Route, path: &str) -> RouteMatch<'a> {
-    RouteMatch {
-        route,
-        path_info: path.to_string(),
-        params: Vec::new(),
-    }
-}
-
 async fn run<B>(
     app: &Arc<App>,
     prepared: &Arc<Prepared>,
     m: &RouteMatch<'_>,
     mut req: Request<B>,
     peer: SocketAddr,
-    local: SocketAddr,
+    fallback_host: &(dyn Fn() -> String + Sync),
     permit: OwnedSemaphorePermit,
 ) -> Response<Body>
 where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<wasmtime_wasi_http::Error>,
 {
-    spin_headers(&mut req, m, &app.manifest.base, peer, local);
+    spin_headers(&mut req, m, peer, fallback_host);
     let id = prepared.id.clone();
     let mut store = match crate::instance::new_store(app, prepared, true) {
         Ok(s) => s,
