@@ -148,19 +148,34 @@ pub fn set_cleanup(db: &Connection, id: &str, cleanup: &str) -> Result<(), ApiEr
     Ok(())
 }
 
-/// The organization's operation `id` (404 otherwise): its kind, and
-/// whether [`advance`] has anything to do — it runs, owes an undo, or has a
-/// clean-up of its own. A finished one is shown without that call.
-pub fn kind_of(db: &Connection, org: &str, id: &str) -> Result<(String, bool), ApiError> {
+/// Operation `id` of `org` for a client that polls it: moved on by one
+/// step first when `ours(kind)` (this function runs that kind) and it has
+/// anything left to move on (it runs, owes an undo or has a clean-up);
+/// its kind and its row of [`SHOWN`], read once when nothing moved.
+pub async fn poll<H: Handler>(
+    db: &Connection,
+    org: &str,
+    id: &str,
+    h: &H,
+    ours: impl Fn(&str) -> bool,
+) -> Result<(String, QueryResult), ApiError> {
     let r = db.execute(
-        "SELECT kind, status, cleanup_id, undo_pending FROM operations WHERE id = ? AND org_id = ?",
+        &format!("SELECT {SHOWN}, undo_pending FROM operations WHERE id = ? AND org_id = ?"),
         &[text(id), text(org)],
     )?;
     let kind = get_text(&r, 0, "kind").ok_or_else(|| ApiError::not_found("operation"))?;
     let moving = get_text(&r, 0, "status").as_deref() == Some("running")
         || get_text(&r, 0, "cleanup_id").is_some()
         || get_int(&r, 0, "undo_pending") == Some(1);
-    Ok((kind, moving))
+    if !(moving && ours(&kind)) {
+        return Ok((kind, r));
+    }
+    advance(db, id, h).await?;
+    let r = db.execute(
+        &format!("SELECT {SHOWN} FROM operations WHERE id = ?"),
+        &[text(id)],
+    )?;
+    Ok((kind, r))
 }
 
 /// Moves operation `id` on by one step if nobody else is (its clean-up
@@ -508,15 +523,26 @@ pub fn error_of(db: &Connection, id: &str) -> Result<Option<ApiError>, ApiError>
         "SELECT error FROM operations WHERE id = ? AND status = 'failed'",
         &[text(id)],
     )?;
-    Ok(get_text(&r, 0, "error")
-        .and_then(|e| serde_json::from_str::<Value>(&e).ok())
-        .map(|mut v| {
-            let status = v["http_status"].as_u64().unwrap_or(502) as u16;
-            if let Some(o) = v.as_object_mut() {
-                o.remove("http_status");
-            }
-            ApiError::from_json(status, &v)
-        }))
+    Ok(get_text(&r, 0, "error").and_then(|e| error_from_record(&e)))
+}
+
+/// The error of the last operation on `subject` that failed, if any.
+pub fn last_error_on(db: &Connection, subject: &str) -> Result<Option<ApiError>, ApiError> {
+    let r = db.execute(
+        "SELECT error FROM operations WHERE subject_id = ? AND status = 'failed' ORDER BY updated_at DESC LIMIT 1",
+        &[text(subject)],
+    )?;
+    Ok(get_text(&r, 0, "error").and_then(|e| error_from_record(&e)))
+}
+
+/// An error from its [`record_of`] (with the HTTP status it was made with).
+fn error_from_record(stored: &str) -> Option<ApiError> {
+    let mut v = serde_json::from_str::<Value>(stored).ok()?;
+    let status = v["http_status"].as_u64().unwrap_or(502) as u16;
+    if let Some(o) = v.as_object_mut() {
+        o.remove("http_status");
+    }
+    Some(ApiError::from_json(status, &v))
 }
 
 /// The `Idempotency-Key` header, checked; `None` when absent.

@@ -546,15 +546,11 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Get, ["api", "v1", "dns", "operations", id]) => {
             check_id(id, "operation")?;
-            let (kind, moving) = ops::kind_of(&db, &org, id)?;
-            if kind != RECORD {
+            let (kind, r) = ops::poll(&db, &org, id, &Records, |k| k == RECORD).await?;
+            if kind != RECORD || r.rows.is_empty() {
                 return Err(ApiError::not_found("DNS operation"));
             }
-            if moving {
-                ops::advance(&db, id, &Records).await?;
-            }
-            let v = ops::json(&db, id)?.ok_or_else(|| ApiError::not_found("operation"))?;
-            Ok(json_response(200, &v))
+            Ok(json_response(200, &ops::row_json(&db, &r, 0)?))
         }
         (method, segments) => Err(ApiError::unrouted(Some("DNS"), ROUTES, &method, segments)),
     }

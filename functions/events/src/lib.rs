@@ -19,7 +19,7 @@ use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::{events, internal, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
-use spin_sdk::sqlite::Connection;
+use spin_sdk::sqlite::{Connection, QueryResult};
 
 /// An event kind (`server.ready`) or family (`server`) to filter by: lower
 /// case words with `_`, one dot at most.
@@ -125,18 +125,26 @@ fn check_kinds(v: &Value) -> Result<Vec<String>, ApiError> {
 
 fn webhook_json(db: &Connection, org: &str, id: &str) -> Result<Value, ApiError> {
     let r = db.execute(
-        "SELECT id, url, events, description, created_at, updated_at, disabled_at FROM webhooks WHERE id = ? AND org_id = ?",
+        &format!("SELECT {WEBHOOK} FROM webhooks WHERE id = ? AND org_id = ?"),
         &[text(id), text(org)],
     )?;
     if r.rows.is_empty() {
         return Err(ApiError::not_found("webhook"));
     }
-    Ok(json!({
-        "id": get_text(&r, 0, "id"), "url": get_text(&r, 0, "url"),
-        "events": get_text(&r, 0, "events").and_then(|e| serde_json::from_str::<Value>(&e).ok()),
-        "description": get_text(&r, 0, "description"), "created_at": get_int(&r, 0, "created_at"),
-        "updated_at": get_int(&r, 0, "updated_at"), "enabled": get_int(&r, 0, "disabled_at").is_none(),
-    }))
+    Ok(webhook_row(&r, 0))
+}
+
+/// The columns a webhook is shown from (its secret is not one).
+const WEBHOOK: &str = "id, url, events, description, created_at, updated_at, disabled_at";
+
+/// Row `i` of a query of [`WEBHOOK`] as clients see it.
+fn webhook_row(r: &QueryResult, i: usize) -> Value {
+    json!({
+        "id": get_text(r, i, "id"), "url": get_text(r, i, "url"),
+        "events": get_text(r, i, "events").and_then(|e| serde_json::from_str::<Value>(&e).ok()),
+        "description": get_text(r, i, "description"), "created_at": get_int(r, i, "created_at"),
+        "updated_at": get_int(r, i, "updated_at"), "enabled": get_int(r, i, "disabled_at").is_none(),
+    })
 }
 
 /// What this function answers (the fallback tells 405 from 404 by it).
@@ -215,12 +223,17 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             Ok(json_response(201, &v))
         }
         (Method::Get, ["api", "v1", "webhooks"]) => {
-            let (ids, next) =
-                db::page_of_keys(&db, "webhooks", "created_at", "id", "", &org, &page(&req)?)?;
-            let list = ids
-                .iter()
-                .map(|i| webhook_json(&db, &org, i))
-                .collect::<Result<Vec<_>, _>>()?;
+            let (r, next) = db::page_rows(
+                &db,
+                "webhooks",
+                WEBHOOK,
+                "created_at",
+                "id",
+                "",
+                &org,
+                &page(&req)?,
+            )?;
+            let list: Vec<Value> = (0..r.rows.len()).map(|i| webhook_row(&r, i)).collect();
             Ok(page_response("webhooks", &list, next))
         }
         (Method::Get, ["api", "v1", "webhooks", id]) => {

@@ -207,16 +207,10 @@ fn shown(db: &Connection, r: &QueryResult, i: usize) -> Result<Shown, ApiError> 
     let status = get_text(r, i, "status").unwrap_or_default();
     let admin_username = get_text(r, i, "admin_username").unwrap_or_else(|| "azureuser".into());
     let public_ip = get_text(r, i, "public_ip");
-    let mut error = None;
-    if status == "failed" {
-        let e = db.execute(
-            "SELECT id FROM operations WHERE subject_id = ? AND status = 'failed' ORDER BY updated_at DESC LIMIT 1",
-            &[text(&id)],
-        )?;
-        if let Some(op) = get_text(&e, 0, "id") {
-            error = ops::error_of(db, &op)?.map(|e| e.to_json());
-        }
-    }
+    let error = match status.as_str() {
+        "failed" => ops::last_error_on(db, &id)?.map(|e| e.to_json()),
+        _ => None,
+    };
     Ok(Shown {
         account_id: get_text(r, i, "account_id"),
         checked_at: get_int(r, i, "checked_at"),
@@ -985,11 +979,12 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Get, ["api", "v1", "operations", id]) => {
             check_id(id, "operation")?;
-            let (kind, moving) = ops::kind_of(&db, &org, id)?;
-            if moving && SERVER_KINDS.contains(&kind.as_str()) {
-                ops::advance(&db, id, &Compute).await?;
-            }
-            Ok(json_response(200, &operation_json(&db, id)?))
+            let (_, r) = ops::poll(&db, &org, id, &Compute, |k| SERVER_KINDS.contains(&k)).await?;
+            let v = operations_json(&db, &r)?.pop();
+            Ok(json_response(
+                200,
+                &v.ok_or_else(|| ApiError::not_found("operation"))?,
+            ))
         }
         (method, segments) => Err(ApiError::unrouted(
             Some("servers"),

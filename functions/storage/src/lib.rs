@@ -59,7 +59,12 @@ const SETUP: &str = "storage_setup";
 
 /// A set-up as clients see it, with its backup target once there is one.
 fn op_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
-    let mut v = ops::json(db, id)?.ok_or_else(|| ApiError::not_found("storage operation"))?;
+    let v = ops::json(db, id)?.ok_or_else(|| ApiError::not_found("storage operation"))?;
+    with_target(db, v)
+}
+
+/// A set-up operation as clients see it, with its target once it succeeded.
+fn with_target(db: &Connection, mut v: Value) -> Result<Value, ApiError> {
     if v["status"] == "succeeded" {
         let target = v["subject_id"].as_str().unwrap_or_default().to_string();
         v["target"] = targets::json(db, &target)?;
@@ -324,14 +329,12 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Get, ["api", "v1", "storage", "operations", id]) => {
             check_id(id, "operation")?;
-            let (kind, moving) = ops::kind_of(&db, &org, id)?;
-            if kind != SETUP {
+            let (kind, r) = ops::poll(&db, &org, id, &Setup, |k| k == SETUP).await?;
+            if kind != SETUP || r.rows.is_empty() {
                 return Err(ApiError::not_found("storage operation"));
             }
-            if moving {
-                ops::advance(&db, id, &Setup).await?;
-            }
-            Ok(json_response(200, &op_json(&db, id)?))
+            let v = with_target(&db, ops::row_json(&db, &r, 0)?)?;
+            Ok(json_response(200, &v))
         }
         (Method::Get, ["api", "v1", "storage", "targets"]) => {
             let (r, next) = db::page_rows(
