@@ -5,7 +5,9 @@
 #
 #   bench/run.sh [DURATION_SECONDS] [CONNECTIONS]
 #
-# Installs what it lacks: wrk (Debian) and wasmtime-cli 48.0.8 (crates.io).
+# Installs what it lacks: wrk (Debian) and wasmtime-cli 48.0.8 (crates.io;
+# about 15 minutes on two cores). SKYPORT_BENCH_WASMTIME=0 leaves `wasmtime
+# serve` out, to compare skyport with the native server alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
@@ -14,7 +16,8 @@ OUT=bench/results
 mkdir -p "$OUT"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-if ! wasmtime --version 2>/dev/null | grep -q "48.0.8"; then
+WASMTIME="${SKYPORT_BENCH_WASMTIME:-1}"
+if [ "$WASMTIME" != 0 ] && ! wasmtime --version 2>/dev/null | grep -q "48.0.8"; then
   echo "Installing wasmtime-cli 48.0.8 (once; this takes a while)"
   cargo install wasmtime-cli@48.0.8 --locked --quiet
 fi
@@ -50,20 +53,23 @@ trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$APP"' EXIT
 P=$(free_port); SKYPORT_LOG=warn target/release/skyport up --from "$APP/spin.toml" --listen "127.0.0.1:$P" --cache-dir "$APP/cache" >/dev/null 2>&1 & PIDS+=($!)
 wait_up "$P"; measure skyport "$P"; kill "${PIDS[-1]}"
 
-P=$(free_port); wasmtime serve -Scli --addr "127.0.0.1:$P" "$HELLO" >/dev/null 2>&1 & PIDS+=($!)
-wait_up "$P"; measure wasmtime-serve "$P"; kill "${PIDS[-1]}"
+if [ "$WASMTIME" != 0 ]; then
+  P=$(free_port); wasmtime serve -Scli --addr "127.0.0.1:$P" "$HELLO" >/dev/null 2>&1 & PIDS+=($!)
+  wait_up "$P"; measure wasmtime-serve "$P"; kill "${PIDS[-1]}"
+fi
 
 P=$(free_port); target/release/native-hello "127.0.0.1:$P" >/dev/null 2>&1 & PIDS+=($!)
 wait_up "$P"; measure native "$P"; kill "${PIDS[-1]}"
 
-python3 - "$OUT" <<'PY'
+python3 - "$OUT" "$WASMTIME" <<'PY'
 import re, sys, pathlib
 out = pathlib.Path(sys.argv[1])
 def ms(v):
     n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
     return float(n) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 rows = {}
-for name in ["skyport", "wasmtime-serve", "native"]:
+names = ["skyport", "wasmtime-serve", "native"] if sys.argv[2] != "0" else ["skyport", "native"]
+for name in names:
     t = (out / f"{name}.txt").read_text()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
     p50 = ms(re.search(r"\s50%\s+(\S+)", t).group(1))
@@ -73,7 +79,10 @@ for name in ["skyport", "wasmtime-serve", "native"]:
 print(f"{'server':<16}{'req/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
 for name, (rps, p50, p99, err) in rows.items():
     print(f"{name:<16}{rps:>12.0f}{p50:>10.3f}{p99:>10.3f}{err:>10}")
-s, w, n = rows["skyport"], rows["wasmtime-serve"], rows["native"]
-print(f"\nskyport / wasmtime serve: {s[0]/w[0]:.2f}x req/s, p99 {s[2]/w[2]:.2f}x")
+s, n = rows["skyport"], rows["native"]
+print()
+if "wasmtime-serve" in rows:
+    w = rows["wasmtime-serve"]
+    print(f"skyport / wasmtime serve: {s[0]/w[0]:.2f}x req/s, p99 {s[2]/w[2]:.2f}x")
 print(f"skyport / native:         {s[0]/n[0]:.2f}x req/s, p99 {s[2]/n[2]:.2f}x")
 PY
