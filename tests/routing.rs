@@ -23,7 +23,7 @@ component = "users"
 route = "/api/users/..."
 component = "user"
 [[trigger.http]]
-route = "/users/:id/posts/:post"
+route = "/users/:user_id/posts/:post"
 component = "named"
 [[trigger.http]]
 route = { private = true }
@@ -94,8 +94,12 @@ fn routes_headers_and_static_responses() {
 
     // Named segments.
     let v = echo(&host, "/users/42/posts/abc");
-    assert_eq!(header(&v, "spin-matched-route"), "/users/:id/posts/:post");
-    assert_eq!(header(&v, "spin-path-match-id"), "42");
+    assert_eq!(
+        header(&v, "spin-matched-route"),
+        "/users/:user_id/posts/:post"
+    );
+    // Spin's header name turns `_` into `-`.
+    assert_eq!(header(&v, "spin-path-match-user-id"), "42");
     assert_eq!(header(&v, "spin-path-match-post"), "abc");
 
     // Everything else falls to the catch-all, including the root.
@@ -105,9 +109,18 @@ fn routes_headers_and_static_responses() {
     let v = echo(&host, "/");
     assert_eq!(header(&v, "spin-matched-route"), "/...");
 
-    // A static response runs no Wasm.
+    // A static response runs no Wasm, and has only the headers it lists.
     let (status, body) = host.get("/teapot");
     assert_eq!((status, body.as_str()), (418, "short and stout"));
+    let Err(ureq::Error::Status(418, r)) = ureq::get(&format!("{}/teapot", host.url)).call() else {
+        panic!("no 418 from /teapot")
+    };
+    assert_eq!(r.header("x-static"), Some("yes"));
+    assert_eq!(r.header("content-type"), None);
+
+    // A guest that fails is a 500 with no body, as on Spin.
+    let (status, body) = host.get("/?op=trap");
+    assert_eq!((status, body.as_str()), (500, ""));
 
     // Reserved health route.
     assert_eq!(
@@ -187,6 +200,8 @@ source = "{probe}"
         "Routes under /.well-known/spin/ are handled by the Spin runtime and will never be reached",
     );
     assert_eq!(host.get("/.well-known/spin/mine"), (404, String::new()));
+    // No route: a 404 with no body.
+    assert_eq!(host.get("/nowhere"), (404, String::new()));
     let (status, body) = host.get("/.well-known/spin/info");
     assert_eq!(status, 200, "{body}");
     let info: Value = serde_json::from_str(&body).expect("JSON");

@@ -57,13 +57,26 @@ fn http1() -> hyper::server::conn::http1::Builder {
     b
 }
 
-fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+/// An answer with `body` and no headers.
+fn bare(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(
         Full::new(body.into())
             .map_err(|never| match never {})
             .boxed_unsync(),
     );
     *r.status_mut() = status;
+    r
+}
+
+/// An answer with no body and no headers, as Spin gives when no route
+/// matches (404) and when a guest fails or gives no response (500).
+fn empty(status: StatusCode) -> Response<Body> {
+    bare(status, Bytes::new())
+}
+
+/// One of skyport's own answers (a refusal, a limit), in words.
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = bare(status, body);
     r.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
@@ -160,10 +173,11 @@ async fn handle(
         None => (
             "-".to_string(),
             "-".to_string(),
-            text(StatusCode::NOT_FOUND, "Not Found"),
+            empty(StatusCode::NOT_FOUND),
         ),
         Some((m, Target::Static(s))) => {
-            let mut r = text(
+            // Only the headers the manifest lists, as Spin answers it.
+            let mut r = bare(
                 StatusCode::from_u16(s.status_code.unwrap_or(200)).unwrap_or(StatusCode::OK),
                 s.body.clone().unwrap_or_default(),
             );
@@ -225,11 +239,7 @@ fn well_known(app: &App, name: &str) -> Response<Body> {
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             r
         }
-        _ => {
-            let mut r = text(StatusCode::NOT_FOUND, Bytes::new());
-            r.headers_mut().remove(CONTENT_TYPE);
-            r
-        }
+        _ => empty(StatusCode::NOT_FOUND),
     }
 }
 
@@ -353,7 +363,11 @@ fn spin_headers<B>(
     set("spin-client-addr", &peer.to_string());
     for (name, value) in &m.params {
         set(
-            &format!("spin-path-match-{}", name.to_ascii_lowercase()),
+            // Spin's header for `:user_id` is `spin-path-match-user-id`.
+            &format!(
+                "spin-path-match-{}",
+                name.to_ascii_lowercase().replace('_', "-")
+            ),
             value,
         );
     }
@@ -469,7 +483,7 @@ where
         Ok(s) => s,
         Err(e) => {
             tracing::error!(component = %id, "cannot prepare the instance: {e:#}");
-            return text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+            return empty(StatusCode::INTERNAL_SERVER_ERROR);
         }
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -559,7 +573,8 @@ where
                 report(task.await);
             });
             tracing::warn!(component = %id, "guest answered with error code {code:?}");
-            text(StatusCode::BAD_GATEWAY, format!("Bad Gateway: {code:?}"))
+            // Spin takes an error code for a failed guest: 500, no body.
+            empty(StatusCode::INTERNAL_SERVER_ERROR)
         }
         Err(_) => match report(task.await) {
             Some(Kill::Timeout) => text(
@@ -574,7 +589,7 @@ where
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal Server Error: the component exceeded its CPU time limit",
             ),
-            None => text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+            None => empty(StatusCode::INTERNAL_SERVER_ERROR),
         },
     }
 }

@@ -159,6 +159,7 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
             }
         }
         "hello" => ok("Hello, Skyport!"),
+        "trap" => panic!("the probe was asked to trap"),
         other => fail(400, format!("unknown op `{other}`")),
     })
 }
