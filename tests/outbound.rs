@@ -114,7 +114,7 @@ fn outbound_requests_time_out() {
 }
 
 #[test]
-fn service_chaining_reaches_private_components_only_when_granted() {
+fn service_chaining_reaches_components_as_spin_grants_it() {
     let dir = TempDir::new("chaining");
     dir.write(
         "spin.toml",
@@ -151,8 +151,18 @@ source = "{probe}"
     let host = Host::start(dir.path(), &Opts::default());
     let (status, body) = host.get("/front?op=fetch&url=http://back.spin.internal/inner?op=hello");
     assert_eq!((status, body.as_str()), (200, "200 Hello, Skyport!"));
-    // `*://*:*` does not grant chaining, as in Spin.
+    // Spin checks a chaining URL as any other: `*://*:*` grants it too...
     let (status, body) = host.get("/wide?op=fetch&url=http://back.spin.internal/inner?op=hello");
+    assert_eq!((status, body.as_str()), (200, "200 Hello, Skyport!"));
+    // ...a grant for another component does not, nor does another scheme...
+    let (status, body) = host.get("/front?op=fetch&url=http://wide.spin.internal/wide?op=hello");
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("HttpRequestDenied"), "{body}");
+    let (status, body) = host.get("/front?op=fetch&url=https://back.spin.internal/inner?op=hello");
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("HttpRequestDenied"), "{body}");
+    // ...and a component the app does not have is denied.
+    let (status, body) = host.get("/wide?op=fetch&url=http://nope.spin.internal/");
     assert_eq!(status, 502, "{body}");
     assert!(body.contains("HttpRequestDenied"), "{body}");
     // The private component has no public route.

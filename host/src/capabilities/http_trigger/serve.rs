@@ -391,11 +391,12 @@ pub(crate) fn chain(app: &Arc<App>) -> Chain {
             let app = weak
                 .upgrade()
                 .ok_or(wasmtime_wasi_http::Error::DestinationUnavailable)?;
+            // Spin grants `*.spin.internal` for the app's components only.
             let prepared = app
                 .components
                 .get(&id)
                 .cloned()
-                .ok_or(wasmtime_wasi_http::Error::DestinationNotFound)?;
+                .ok_or(wasmtime_wasi_http::Error::HttpRequestDenied)?;
             let path = req.uri().path().to_string();
             // As Spin's `RouteMatch::synthetic`: whatever routes the callee
             // has, a chained request matches `/...` with the whole path as

@@ -29,6 +29,8 @@ enum HostPattern {
 #[derive(Debug, Clone, PartialEq)]
 enum PortPattern {
     Any,
+    One(u16),
+    /// `a..b`: from `a` up to, not including, `b`.
     Range(u16, u16),
 }
 
@@ -106,7 +108,7 @@ impl AllowedHost {
         };
         let ports = match port.as_deref() {
             None | Some("") => match default_port(scheme) {
-                Some(p) => PortPattern::Range(p, p),
+                Some(p) => PortPattern::One(p),
                 None => {
                     return Err(format!("`{text}`: `{scheme}` has no well-known port; add one, e.g. `{scheme}://host:1234` or `{scheme}://host:*`"));
                 }
@@ -120,16 +122,15 @@ impl AllowedHost {
                     let b: u16 = b.parse().map_err(|_| {
                         format!("`{text}`: `{p}` is not a port range like `8000..8010`")
                     })?;
-                    if a > b {
-                        return Err(format!("`{text}`: the range `{p}` is empty"));
-                    }
+                    // As Spin reads it: `a..b` excludes `b`, and a range
+                    // that ends before it starts allows nothing.
                     PortPattern::Range(a, b)
                 }
                 None => {
                     let n: u16 = p
                         .parse()
                         .map_err(|_| format!("`{text}`: `{p}` is not a port"))?;
-                    PortPattern::Range(n, n)
+                    PortPattern::One(n)
                 }
             },
         };
@@ -160,7 +161,8 @@ impl AllowedHost {
         host_ok
             && match self.ports {
                 PortPattern::Any => true,
-                PortPattern::Range(a, b) => (a..=b).contains(&port),
+                PortPattern::One(p) => p == port,
+                PortPattern::Range(a, b) => (a..b).contains(&port),
             }
     }
 
@@ -217,17 +219,6 @@ impl AllowList {
             return false;
         };
         self.entries.iter().any(|e| e.allows(&scheme, &host, port))
-    }
-
-    /// Whether service chaining to component `id` (`http://id.spin.internal`)
-    /// is granted: only `*.spin.internal` or that exact host grants it.
-    pub fn allows_chaining(&self, id: &str) -> bool {
-        let exact = format!("{id}.spin.internal");
-        self.entries.iter().any(|e| match &e.host {
-            HostPattern::Subdomain(d) => d == "spin.internal",
-            HostPattern::Exact(h) => *h == exact,
-            _ => false,
-        })
     }
 
     /// The entry a user would add to allow `scheme://host:port`.
@@ -298,8 +289,13 @@ mod tests {
     fn ports_and_ranges() {
         let l = list(&["http://127.0.0.1:8000..8010", "http://localhost:*"]);
         assert!(l.allows("http", "127.0.0.1", Some(8005)));
+        // Spin's ranges leave out their end.
+        assert!(!l.allows("http", "127.0.0.1", Some(8010)));
         assert!(!l.allows("http", "127.0.0.1", Some(8011)));
         assert!(l.allows("http", "localhost", Some(1)));
+        // A range that ends before it starts is accepted and allows nothing.
+        let l = list(&["http://127.0.0.1:9..1"]);
+        assert!(!l.allows("http", "127.0.0.1", Some(5)));
     }
 
     #[test]
@@ -328,7 +324,6 @@ mod tests {
             .contains("not supported"));
         assert!(AllowedHost::parse("https://ex*ample.com").is_err());
         assert!(AllowedHost::parse("https://example.com:99999").is_err());
-        assert!(AllowedHost::parse("https://example.com:9..1").is_err());
         assert!(AllowedHost::parse("*://example.com")
             .unwrap_err()
             .contains("well-known port"));
@@ -336,11 +331,14 @@ mod tests {
     }
 
     #[test]
-    fn chaining_needs_an_explicit_grant() {
-        assert!(list(&["http://*.spin.internal"]).allows_chaining("a"));
-        assert!(list(&["http://a.spin.internal"]).allows_chaining("a"));
-        assert!(!list(&["http://a.spin.internal"]).allows_chaining("b"));
-        assert!(!list(&["*://*:*"]).allows_chaining("a"));
+    fn chaining_is_granted_as_any_host_is() {
+        // As on Spin, the chaining URL is checked like any other: scheme,
+        // host and port, and `*://*:*` grants it too.
+        assert!(list(&["http://*.spin.internal"]).allows("http", "a.spin.internal", None));
+        assert!(list(&["http://a.spin.internal"]).allows("http", "a.spin.internal", None));
+        assert!(!list(&["http://a.spin.internal"]).allows("http", "b.spin.internal", None));
+        assert!(!list(&["http://a.spin.internal"]).allows("https", "a.spin.internal", None));
+        assert!(list(&["*://*:*"]).allows("http", "a.spin.internal", None));
     }
 
     #[test]

@@ -101,8 +101,9 @@ impl WasiHttpHooks for OutboundHooks {
         let host = uri.host().unwrap_or("").to_string();
         let port = uri.port_u16();
         if let Some(target) = host.strip_suffix(INTERNAL) {
-            // Chaining needs an explicit grant; `*://*:*` does not give it.
-            if !self.allow.allows_chaining(target) {
+            // Granted as Spin grants it: by the same check as any URL, so
+            // `*.spin.internal`, the exact host or `*://*:*`.
+            if !self.allow.allows(&scheme, &host, port) {
                 return self.deny(&scheme, &host, port);
             }
             let Some(chain) = &self.chain else {
