@@ -65,6 +65,26 @@ fn base_other_than_the_root_is_refused_as_spin_refuses_it() {
 }
 
 #[test]
+fn ids_and_names_are_refused_with_spins_reasons() {
+    let err = refused(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"app-2fa\"\n[component.app-2fa]\nsource = \"{probe}\"\n",
+        None,
+    );
+    assert!(
+        err.contains("`component.app-2fa`: `app-2fa` is not a valid component id: '-'-separated words must start with an ASCII letter; got '2'"),
+        "{err}"
+    );
+    let err = refused(
+        &format!("[variables]\nport_8080 = {{ default = \"1\" }}\n{OK_TRIGGER}{OK_COMPONENT}"),
+        None,
+    );
+    assert!(
+        err.contains("`variables.port_8080`: `port_8080` is not a valid variable name: '_'-separated words must start with an ASCII letter; got '8'"),
+        "{err}"
+    );
+}
+
+#[test]
 fn malformed_route() {
     let err = refused(
         &format!("[[trigger.http]]\nroute = \"/a/.../b\"\ncomponent = \"a\"\n{OK_COMPONENT}"),

@@ -22,6 +22,7 @@ source = "{probe}"
 greeting = "{{ greeting }}, world"
 token = "{{ api_token }}"
 where = "{{region}}"
+json = '{"a":{"b":1}}'
 "#;
 
 #[test]
@@ -56,9 +57,25 @@ fn env_default_and_static_providers() {
     let (status, body) = host.get("/?op=var&name=region");
     assert_eq!(status, 500);
     assert!(body.contains("Undefined"), "{body}");
+    assert!(
+        body.contains(r#"no variable for \"probe\".\"region\""#),
+        "Spin's words: {body}"
+    );
     let (status, body) = host.get("/?op=var&name=Bad-Name");
     assert_eq!(status, 500);
     assert!(body.contains("InvalidName"), "{body}");
+    // Spin's key rules: no trailing `_`.
+    let (status, body) = host.get("/?op=var&name=greeting_");
+    assert_eq!(status, 500);
+    assert!(
+        body.contains("must end with a lowercase ASCII letter or digit"),
+        "{body}"
+    );
+    // A `}}` outside a reference is text, as on Spin.
+    assert_eq!(
+        host.get("/?op=var&name=json"),
+        (200, r#"{"a":{"b":1}}"#.into())
+    );
 
     let log = host.stop();
     assert!(!log.contains(secret), "a secret reached the log:\n{log}");

@@ -6,7 +6,7 @@
 //! manifest section, runtime-config section, linker setup and per-instance
 //! state; `manifest` and `runtime_config` read the two files and hand each
 //! capability its part; `app` turns them into pre-instantiated components
-//! (`dependencies` checks their names as Spin does, `compose` and `deny`
+//! (`dependencies` and `ids` check names as Spin does, `compose` and `deny`
 //! wire them, `engine` compiles and caches); `instance` makes one run's
 //! `Store` (`state`) with every capability's state.
 
@@ -20,6 +20,7 @@ pub mod dependencies;
 pub mod engine;
 pub mod error;
 pub mod files;
+pub mod ids;
 pub mod instance;
 pub mod manifest;
 pub mod metrics;

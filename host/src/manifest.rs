@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::capabilities::cron_trigger::{self, CronTrigger};
 use crate::capabilities::http_trigger::{self, HttpTrigger};
-use crate::capabilities::{self, variables, ManifestContext};
+use crate::capabilities::{self, ManifestContext};
 use crate::dependencies::{self, DependencyName, SourceKind};
 use crate::error::{from_toml, ConfigError};
 
@@ -302,11 +302,11 @@ impl Manifest {
 
         for (name, var) in &raw.variables {
             let field = format!("variables.{name}");
-            variables::check_name(name).map_err(|p| {
+            crate::ids::variable(name).map_err(|reason| {
                 err(
                     &field,
-                    p,
-                    "use lowercase letters, digits and underscores, starting with a letter",
+                    format!("`{name}` is not a valid variable name: {reason}"),
+                    "use lowercase snake_case words that start with a letter, such as `api_token`",
                 )
             })?;
             if var.required && var.default.is_some() {
@@ -423,11 +423,11 @@ fn check_component(
     let err =
         |field: String, problem: String, fix: &str| ConfigError::new(path, field, problem, fix);
 
-    if !is_kebab(id) {
+    if let Err(reason) = crate::ids::component(id) {
         return Err(err(
             format!("component.{id}"),
-            format!("`{id}` is not a valid component id"),
-            "use lowercase kebab-case, such as `my-component`",
+            format!("`{id}` is not a valid component id: {reason}"),
+            "use kebab-case words that start with a letter, such as `my-component`",
         ));
     }
     let source = match rc.source {
@@ -609,11 +609,8 @@ fn check_dependencies(
             Some(RawInherit::All(true)) => all(),
             Some(RawInherit::Some(list)) => {
                 for name in &list {
-                    let snake = !name.is_empty()
-                        && name
-                            .split('_')
-                            .all(|w| w.starts_with(|c: char| c.is_ascii_lowercase()));
-                    if !(is_kebab(name) || snake) {
+                    let kebab = crate::ids::check(name, '-', false).is_ok();
+                    if !(kebab || crate::ids::check(name, '_', false).is_ok()) {
                         return Err(err(
                             format!("{field}.inherit_configuration"),
                             format!("`{name}`: expected kebab-case or snake_case"),
@@ -640,16 +637,6 @@ fn check_dependencies(
         });
     }
     Ok(out)
-}
-
-fn is_kebab(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('-').all(|w| {
-            !w.is_empty()
-                && w.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        })
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use wasmtime::component::{HasSelf, Linker};
 
 pub use template::{
-    check_name, parse_dotenv, resolve, Declared, Provider, Rendered, Template, Values,
+    check_key, parse_dotenv, resolve, Declared, Provider, Rendered, Template, Values,
 };
 
 use super::fermyon::spin::variables::{self as wit, Error, Host};
@@ -125,12 +125,12 @@ impl Capability for Variables {
     fn check_manifest(component: &Component, ctx: &ManifestContext<'_>) -> Result<(), ConfigError> {
         for (name, text) in &component.variables {
             let field = format!("component.{}.variables.{name}", component.id);
-            check_name(name).map_err(|p| {
+            crate::ids::variable(name).map_err(|reason| {
                 ConfigError::new(
                     ctx.file,
                     &field,
-                    p,
-                    "use lowercase letters, digits and underscores, starting with a letter",
+                    format!("`{name}` is not a valid variable name: {reason}"),
+                    "use lowercase snake_case words that start with a letter, such as `api_token`",
                 )
             })?;
             check_template(ctx.file, &field, text, ctx.app_variables)?;
@@ -229,11 +229,16 @@ pub struct Instance {
 
 impl Host for Instance {
     fn get(&mut self, name: String) -> Result<String, Error> {
-        check_name(&name).map_err(Error::InvalidName)?;
+        check_key(&name).map_err(|reason| Error::InvalidName(format!("{name:?}: {reason}")))?;
         let Some(template) = self.grant.templates.get(&name) else {
-            return Err(Error::Undefined(format!(
-                "component `{}` declares no variable `{name}`; add it under `[component.{}.variables]`",
+            // Spin's words; the log says what to add.
+            tracing::debug!(
+                "component `{}` read variable `{name}`, which it does not declare; add it under `[component.{}.variables]`",
                 self.component, self.component
+            );
+            return Err(Error::Undefined(format!(
+                "no variable for {:?}.{name:?}",
+                &*self.component
             )));
         };
         template

@@ -8,17 +8,29 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Checks a variable name: lowercase letters, digits and `_`, starting with a letter.
-pub fn check_name(name: &str) -> Result<(), String> {
-    let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("`{name}` is not a valid variable name"))
+/// Checks a name a guest asks for, as Spin's `Key` does (its reasons): it
+/// starts with a lowercase letter, ends with a letter or digit, and has
+/// lowercase letters, digits and single underscores.
+pub fn check_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("must not be empty".into());
     }
+    if let Some(c) = key
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
+    {
+        return Err(format!("invalid character {c:?}. Variable names may contain only lower-case letters, numbers, and underscores."));
+    }
+    if !key.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err("must start with a lowercase ASCII letter".into());
+    }
+    if !key.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err("must end with a lowercase ASCII letter or digit".into());
+    }
+    if key.contains("__") {
+        return Err("must not contain multiple consecutive underscores".into());
+    }
+    Ok(())
 }
 
 /// A string with `{{ variable }}` references.
@@ -43,15 +55,13 @@ impl Template {
             }
             let after = &rest[start + 2..];
             let Some(end) = after.find("}}") else {
-                return Err(format!("`{text}` has an unclosed `{{{{`"));
+                return Err(format!("`{text}`: unmatched '{{{{' in template"));
             };
+            // The name is checked against `[variables]` by the caller;
+            // a `}}` outside a reference is text, as on Spin.
             let name = after[..end].trim();
-            check_name(name).map_err(|e| format!("in `{text}`: {e}"))?;
             parts.push(Part::Var(name.to_string()));
             rest = &after[end + 2..];
-        }
-        if rest.contains("}}") {
-            return Err(format!("`{text}` has a `}}}}` without `{{{{`"));
         }
         if !rest.is_empty() {
             parts.push(Part::Text(rest.to_string()));
@@ -238,10 +248,38 @@ mod tests {
     }
 
     #[test]
-    fn malformed_templates() {
-        assert!(Template::parse("{{ nope").is_err());
-        assert!(Template::parse("{{ Bad }}").is_err());
-        assert!(Template::parse("x }}").is_err());
+    fn templates_as_spin_reads_them() {
+        assert_eq!(
+            Template::parse("{{ nope").unwrap_err(),
+            "`{{ nope`: unmatched '{{' in template"
+        );
+        // A `}}` outside a reference is text (JSON, say).
+        let t = Template::parse(r#"{"a":{"b":1}}"#).unwrap();
+        assert_eq!(t.references().count(), 0);
+        // The name of a reference is checked against `[variables]` later.
+        let t = Template::parse("{{ Bad }}").unwrap();
+        assert_eq!(t.references().collect::<Vec<_>>(), ["Bad"]);
+    }
+
+    #[test]
+    fn keys_a_guest_asks_for_follow_spin() {
+        assert!(check_key("api_token2").is_ok());
+        assert_eq!(
+            check_key("a_").unwrap_err(),
+            "must end with a lowercase ASCII letter or digit"
+        );
+        assert_eq!(
+            check_key("a__b").unwrap_err(),
+            "must not contain multiple consecutive underscores"
+        );
+        assert_eq!(
+            check_key("2a").unwrap_err(),
+            "must start with a lowercase ASCII letter"
+        );
+        assert!(check_key("A")
+            .unwrap_err()
+            .starts_with("invalid character 'A'"));
+        assert_eq!(check_key("").unwrap_err(), "must not be empty");
     }
 
     #[test]

@@ -1,0 +1,107 @@
+//! Spin's identifier rules, with Spin's reasons: component ids are kebab-case
+//! (`-`-separated words), variable names lower snake_case (`_`-separated).
+//!
+//! A word starts with an ASCII letter and is all lowercase or all UPPERCASE
+//! letters and digits; `lower` ids allow lowercase words only.
+
+/// Checks `id` as Spin's `Id<delim, lower>`; the reason is Spin's wording.
+pub fn check(id: &str, delim: char, lower: bool) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("empty".into());
+    }
+    let wrong = if delim == '_' { '-' } else { '_' };
+    if id.contains(wrong) {
+        return Err(format!(
+            "words must be separated with {delim:?}, not {wrong:?}"
+        ));
+    }
+    for word in id.split(delim) {
+        let mut chars = word.chars();
+        let Some(first) = chars.next() else {
+            return Err(format!("{delim:?}-separated words must not be empty"));
+        };
+        if !first.is_ascii_alphabetic() {
+            return Err(format!(
+                "{delim:?}-separated words must start with an ASCII letter; got {first:?}"
+            ));
+        }
+        let upper = first.is_ascii_uppercase();
+        for c in chars {
+            if c.is_ascii_digit() {
+                continue;
+            }
+            if !c.is_ascii_alphanumeric() {
+                return Err(format!(
+                    "{delim:?}-separated words may only contain alphanumeric ASCII; got {c:?}"
+                ));
+            }
+            if c.is_ascii_uppercase() != upper {
+                return Err(format!(
+                    "{delim:?}-separated words must be all lowercase or all UPPERCASE; got {word:?}"
+                ));
+            }
+        }
+        if lower && upper {
+            return Err(format!(
+                "Lower-case identifiers must be all lowercase; got {id:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A component id (Spin's `KebabId`).
+pub fn component(id: &str) -> Result<(), String> {
+    check(id, '-', false)
+}
+
+/// A variable name in the manifest (Spin's `LowerSnakeId`).
+pub fn variable(name: &str) -> Result<(), String> {
+    check(name, '_', true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_ids_follow_spin() {
+        for ok in ["a", "my-component", "API", "api-V2", "x1-y2"] {
+            assert!(component(ok).is_ok(), "{ok}");
+        }
+        let reason = |id| component(id).unwrap_err();
+        assert_eq!(
+            reason("app-2fa"),
+            "'-'-separated words must start with an ASCII letter; got '2'"
+        );
+        assert_eq!(reason("a_b"), "words must be separated with '-', not '_'");
+        assert_eq!(reason("a--b"), "'-'-separated words must not be empty");
+        assert_eq!(
+            reason("Api"),
+            "'-'-separated words must be all lowercase or all UPPERCASE; got \"Api\""
+        );
+        assert_eq!(
+            reason("a.b"),
+            "'-'-separated words may only contain alphanumeric ASCII; got '.'"
+        );
+    }
+
+    #[test]
+    fn variable_names_follow_spin() {
+        for ok in ["a", "token_key", "v2"] {
+            assert!(variable(ok).is_ok(), "{ok}");
+        }
+        let reason = |n| variable(n).unwrap_err();
+        assert_eq!(
+            reason("port_8080"),
+            "'_'-separated words must start with an ASCII letter; got '8'"
+        );
+        assert_eq!(reason("a_"), "'_'-separated words must not be empty");
+        assert_eq!(reason("a__b"), "'_'-separated words must not be empty");
+        assert_eq!(
+            reason("API"),
+            "Lower-case identifiers must be all lowercase; got \"API\""
+        );
+        assert_eq!(reason("a-b"), "words must be separated with '_', not '-'");
+    }
+}
