@@ -167,17 +167,26 @@ component = "first"
 [[trigger.http]]
 route = "/twice/..."
 component = "second"
+executor = { type = "spin" }
 [[trigger.http]]
 route = "/.well-known/spin/mine"
 component = "first"
 [component.first]
 source = "{probe}"
+targets = ["spin-up:3.3"]
 [component.second]
 source = "{probe}"
+allowed_http_hosts = ["example.com"]
 "#,
         ),
     );
     let host = Host::start(dir.path(), &Opts::default());
+    // Fields Spin still reads: a component's `targets`, the `spin`
+    // executor, and `allowed_http_hosts`, converted with Spin's warning.
+    logged(
+        &host,
+        r#"replace `allowed_http_hosts` with `allowed_outbound_hosts = ["http://example.com", "https://example.com"]`"#,
+    );
     // `base = "/"` is accepted with Spin's warning.
     logged(
         &host,

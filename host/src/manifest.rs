@@ -88,6 +88,11 @@ pub(crate) struct RawComponent {
     exclude_files: Vec<String>,
     #[serde(default)]
     allowed_http_hosts: Option<Vec<String>>,
+    /// The Spin environments the component targets (`spin build` checks
+    /// them; running it does not).
+    #[serde(default)]
+    #[allow(dead_code)]
+    targets: Option<Vec<toml::Value>>,
     #[serde(default)]
     allowed_outbound_hosts: Vec<String>,
     #[serde(default)]
@@ -441,12 +446,21 @@ fn check_component(
             ));
         }
     };
-    if rc.allowed_http_hosts.is_some() {
-        return Err(err(
-            at("allowed_http_hosts"),
-            "`allowed_http_hosts` is the manifest v1 field".into(),
-            "use `allowed_outbound_hosts = [\"https://example.com\"]` (a scheme is required)",
-        ));
+    let mut allowed_outbound_hosts = rc.allowed_outbound_hosts;
+    if let Some(old) = &rc.allowed_http_hosts {
+        let converted = allowed_http_hosts(old).map_err(|problem| {
+            err(
+                at("allowed_http_hosts"),
+                problem,
+                "use `allowed_outbound_hosts = [\"https://example.com\"]` (a scheme is required)",
+            )
+        })?;
+        if !converted.is_empty() {
+            tracing::warn!(
+                "Use of the deprecated field `allowed_http_hosts` - to fix, replace `allowed_http_hosts` with `allowed_outbound_hosts = {converted:?}`"
+            );
+        }
+        allowed_outbound_hosts.extend(converted);
     }
     if !rc.ai_models.is_empty() {
         return Err(err(
@@ -488,7 +502,7 @@ fn check_component(
         environment: rc.environment,
         files,
         exclude_files: rc.exclude_files,
-        allowed_outbound_hosts: rc.allowed_outbound_hosts,
+        allowed_outbound_hosts,
         key_value_stores: rc.key_value_stores,
         sqlite_databases: rc.sqlite_databases,
         build: rc.build,
@@ -639,6 +653,62 @@ fn check_dependencies(
     Ok(out)
 }
 
+/// Spin's conversion of the deprecated `allowed_http_hosts` (`host`,
+/// `host:port`, `http(s)://host[:port]`, `self`, `insecure:allow-all`) to
+/// `allowed_outbound_hosts` entries, with Spin's reasons for bad ones.
+fn allowed_http_hosts(list: &[String]) -> Result<Vec<String>, String> {
+    if list.iter().any(|h| h == "insecure:allow-all") {
+        return Ok(vec![
+            "http://*:*".into(),
+            "https://*:*".into(),
+            "http://self".into(),
+        ]);
+    }
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for text in list {
+        let parsed = if text.contains("//") {
+            url::Url::parse(text)
+                .map_err(|e| format!("{text} isn't a valid HTTP host URL: {e}"))
+                .and_then(|u| match u.scheme() {
+                    "http" | "https" => Ok(u),
+                    _ => Err(format!("{text} isn't a valid host or host:port string")),
+                })
+        } else {
+            url::Url::parse(&format!("http://{text}"))
+                .map_err(|_| format!("{text} isn't a valid host or host:port string"))
+        };
+        let entry = parsed.and_then(|u| {
+            let host = u
+                .host_str()
+                .ok_or_else(|| format!("{text} doesn't contain a host name"))?;
+            if u.path().len() > 1 {
+                return Err(format!(
+                    "{text} contains a path, should be host and optional port only"
+                ));
+            }
+            Ok((host.to_string(), u.port()))
+        });
+        match entry {
+            Ok((host, _)) if host == "self" => out.push("http://self".into()),
+            Ok((host, port)) => {
+                let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+                out.push(format!("http://{host}{port}"));
+                out.push(format!("https://{host}{port}"));
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(format!(
+            "One or more allowed_http_hosts entries was invalid:\n{}",
+            errors.join("\n")
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -690,6 +760,34 @@ mod tests {
             matches!(public[..], [TriggerTarget::Component(ref c)] if c == "b"),
             "{public:?}"
         );
+    }
+
+    #[test]
+    fn allowed_http_hosts_convert_as_on_spin() {
+        let list =
+            |l: &[&str]| allowed_http_hosts(&l.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            list(&[
+                "example.com",
+                "localhost:3001",
+                "https://api.example.com:8443"
+            ])
+            .unwrap(),
+            [
+                "http://example.com",
+                "https://example.com",
+                "http://localhost:3001",
+                "https://localhost:3001",
+                "http://api.example.com:8443",
+                "https://api.example.com:8443",
+            ]
+        );
+        assert!(list(&["example.com/path"])
+            .unwrap_err()
+            .contains("contains a path"));
+        assert!(list(&["ftp://example.com"])
+            .unwrap_err()
+            .contains("isn't a valid host"));
     }
 
     #[test]

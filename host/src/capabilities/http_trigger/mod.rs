@@ -137,7 +137,8 @@ pub(crate) fn check(
             )
         })?;
         if let Some(exec) = &rt.executor {
-            if exec.kind != "http" {
+            // `spin` is Spin's other name for the `http` executor.
+            if exec.kind != "http" && exec.kind != "spin" {
                 return Err(err(
                     &format!("{field}.executor"),
                     format!("executor `{}` is not supported", exec.kind),
