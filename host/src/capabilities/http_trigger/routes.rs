@@ -1,5 +1,5 @@
 //! Spin's HTTP route semantics: exact routes, `:name` segments, trailing `/...`
-//! wildcards; exact beats wildcard and the longest prefix wins.
+//! wildcards, ordered as Spin's router (routefinder) orders them.
 //!
 //! A [`Route`] is parsed once at start-up; a [`Router`] picks the route for a request path and reports what Spin passes
 //! to the guest (path info and named matches).
@@ -131,14 +131,43 @@ impl Route {
         self.wildcard
     }
 
-    /// How specific the route is; the router prefers larger keys.
-    fn rank(&self) -> (bool, usize, usize) {
-        let literals = self
-            .segments
-            .iter()
-            .filter(|s| matches!(s, Segment::Literal(_)))
-            .count();
-        (!self.wildcard, self.segments.len(), literals)
+    /// The route as Spin's router (routefinder) sees it, for precedence:
+    /// Spin's form of it (`/...` written `/*`, one trailing `/` dropped),
+    /// split at `/` and `.`, a `.` after a word staying part of the word.
+    fn spec(&self) -> Vec<Spec> {
+        let based = self.raw.strip_suffix('/').unwrap_or(&self.raw);
+        let based = match based.strip_suffix("/...") {
+            Some(prefix) => format!("{prefix}/*"),
+            None => based.to_string(),
+        };
+        let trimmed = based.trim_start_matches('/').trim_end_matches('/');
+        let mut spec = Vec::new();
+        let mut before = None;
+        let mut section = String::new();
+        for c in trimmed.chars().chain(std::iter::once('/')) {
+            if c != '/' && c != '.' {
+                section.push(c);
+                continue;
+            }
+            let word = match section.as_str() {
+                "" => None,
+                "*" => Some(Spec::Wildcard),
+                w if w.starts_with(':') => Some(Spec::Param),
+                _ => Some(Spec::Exact),
+            };
+            if before == Some('.') && spec.last() != Some(&Spec::Exact) {
+                spec.push(Spec::Dot);
+            }
+            if let Some(word) = word {
+                if before == Some('/') {
+                    spec.push(Spec::Slash);
+                }
+                spec.push(word);
+            }
+            before = Some(c);
+            section.clear();
+        }
+        spec
     }
 
     fn matches(&self, path: &str) -> Option<RouteMatch<'_>> {
@@ -182,6 +211,71 @@ impl Route {
     }
 }
 
+/// A piece of a route as routefinder parses it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Spec {
+    Slash,
+    Dot,
+    Exact,
+    Param,
+    Wildcard,
+}
+
+/// routefinder's order of routes: at the first piece where they differ a
+/// word beats a `:param`, which beats the wildcard; then more dots; then
+/// the shorter route. Greater is preferred.
+struct Precedence(Vec<Spec>);
+
+impl Spec {
+    fn precedence(self, other: Spec) -> std::cmp::Ordering {
+        use std::cmp::Ordering::*;
+        use Spec::*;
+        let rank = |s: Spec| match s {
+            Slash | Dot => 0,
+            Wildcard => 1,
+            Param => 2,
+            Exact => 3,
+        };
+        match (self, other) {
+            (Slash | Dot, Slash | Dot) => Equal,
+            // A dot outranks any word, as in routefinder.
+            (Dot, _) => Greater,
+            (_, Dot) => Less,
+            (a, b) => rank(a).cmp(&rank(b)),
+        }
+    }
+}
+
+impl PartialEq for Precedence {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Precedence {}
+
+impl PartialOrd for Precedence {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Precedence {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let dots = |s: &[Spec]| s.iter().filter(|p| **p == Spec::Dot).count();
+        self.0
+            .iter()
+            .zip(&other.0)
+            .map(|(a, b)| a.precedence(*b))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| {
+                dots(&self.0)
+                    .cmp(&dots(&other.0))
+                    .then(other.0.len().cmp(&self.0.len()))
+            })
+    }
+}
+
 /// Routes with their targets; `T` is whatever the server runs for a route.
 #[derive(Debug)]
 pub struct Router<T> {
@@ -189,13 +283,14 @@ pub struct Router<T> {
 }
 
 impl<T> Router<T> {
-    /// Builds a router; routes are ordered most specific first.
+    /// Builds a router; routes are ordered as Spin's router orders them,
+    /// the first in the manifest first among equals.
     pub fn new(mut routes: Vec<(Route, T)>) -> Self {
-        routes.sort_by_key(|route| std::cmp::Reverse(route.0.rank()));
+        routes.sort_by_cached_key(|route| std::cmp::Reverse(Precedence(route.0.spec())));
         Router { routes }
     }
 
-    /// The most specific route that matches `path`, with its target.
+    /// The first route in Spin's order that matches `path`, with its target.
     pub fn route(&self, path: &str) -> Option<(RouteMatch<'_>, &T)> {
         self.routes
             .iter()
@@ -255,6 +350,42 @@ mod tests {
         );
         assert!(r.route("/users").is_none());
         assert!(r.route("/users/1/2").is_none());
+    }
+
+    #[test]
+    fn precedence_is_spins_piece_by_piece() {
+        // At the first piece that differs: a word, then a param, then `/...`.
+        let r = router(&["/:org/:repo/...", "/static/..."]);
+        assert_eq!(
+            pick(&r, "/static/css/a.css").as_deref(),
+            Some("/static/...")
+        );
+        let r = router(&["/:tenant/health", "/api/..."]);
+        assert_eq!(pick(&r, "/api/health").as_deref(), Some("/api/..."));
+        assert_eq!(pick(&r, "/acme/health").as_deref(), Some("/:tenant/health"));
+        // Equal up to the shorter: the shorter one.
+        let r = router(&["/users/...", "/users"]);
+        assert_eq!(pick(&r, "/users").as_deref(), Some("/users"));
+        // The first piece decides, whatever comes after it.
+        let r = router(&["/:y/b", "/a/:x"]);
+        assert_eq!(pick(&r, "/a/b").as_deref(), Some("/a/:x"));
+        // Equals: the first in the manifest.
+        let r = router(&["/:x", "/:y"]);
+        assert_eq!(pick(&r, "/q").as_deref(), Some("/:x"));
+        let r = router(&["/:y", "/:x"]);
+        assert_eq!(pick(&r, "/q").as_deref(), Some("/:y"));
+    }
+
+    #[test]
+    fn specs_split_as_routefinder_does() {
+        use Spec::*;
+        let spec = |r: &str| Route::parse(r).unwrap().spec();
+        assert_eq!(spec("/..."), [Wildcard]);
+        assert_eq!(spec("/api/..."), [Exact, Slash, Wildcard]);
+        assert_eq!(spec("/files/*"), [Exact, Slash, Wildcard]);
+        assert_eq!(spec("/a.txt"), [Exact, Exact]);
+        assert_eq!(spec("/"), []);
+        assert_eq!(spec("/x/"), [Exact]);
     }
 
     #[test]
