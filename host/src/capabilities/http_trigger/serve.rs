@@ -86,7 +86,6 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
 
 /// Serves `app` on `listener` until the process ends.
 pub async fn serve(app: Arc<App>, listener: TcpListener) -> anyhow::Result<()> {
-    let local = listener.local_addr()?;
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
@@ -109,7 +108,7 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) -> anyhow::Result<()> {
                 move |req| {
                     served.store(true, Ordering::Relaxed);
                     let app = app.clone();
-                    async move { Ok::<_, Infallible>(handle(app, req, peer, local).await) }
+                    async move { handle(app, req, peer).await }
                 }
             });
             if let Err(e) = http1()
@@ -153,23 +152,31 @@ fn metrics_response(app: &App) -> Response<Body> {
     r
 }
 
+/// Answers one request. An `Err` closes the connection without an answer,
+/// as Spin does for a routed request whose authority is missing or unclear.
 async fn handle(
     app: Arc<App>,
     req: Request<Incoming>,
     peer: SocketAddr,
-    local: SocketAddr,
-) -> Response<Body> {
+) -> Result<Response<Body>, Unanswered> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     if app.metrics_path.as_deref() == Some(path.as_str()) {
-        return metrics_response(&app);
+        return Ok(metrics_response(&app));
     }
     if let Some(name) = path.strip_prefix(WELL_KNOWN) {
-        return well_known(&app, name);
+        return Ok(well_known(&app, name));
+    }
+    let routed = app.router.route(&path);
+    if routed.is_some() {
+        if let Err(e) = authority(&req) {
+            tracing::warn!("Error serving HTTP connection from {peer}: {e}");
+            return Err(Unanswered(e));
+        }
     }
     let mut refused = None;
-    let (route, component, response) = match app.router.route(&path) {
+    let (route, component, response) = match routed {
         None => (
             "-".to_string(),
             "-".to_string(),
@@ -194,10 +201,7 @@ async fn handle(
         Some((m, Target::Component(id))) => {
             let prepared = app.components[id].clone();
             let response = match admit(&prepared, req).await {
-                Ok((req, permit)) => {
-                    let local = || local.to_string();
-                    run(&app, &prepared, &m, req, peer, &local, permit).await
-                }
+                Ok((req, permit)) => run(&app, &prepared, &m, req, peer, permit).await,
                 Err(r) => {
                     app.metrics.refused(id, r.label());
                     refused = Some(r.label());
@@ -219,7 +223,41 @@ async fn handle(
             tracing::warn!(target: "skyport::request", "{method} {path} route={route} component={component} status={status} duration={ms:.3}ms refused={r}")
         }
     }
-    response
+    Ok(response)
+}
+
+/// Why a request was left without an answer.
+#[derive(Debug)]
+struct Unanswered(&'static str);
+
+impl std::fmt::Display for Unanswered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Unanswered {}
+
+/// Spin's check of a routed request's authority (its `set_req_uri`): the
+/// `Host` header or the URI's, and the same one when both are given.
+fn authority<B>(req: &Request<B>) -> Result<(), &'static str> {
+    let header = match req.headers().get(HOST) {
+        None => None,
+        Some(h) => {
+            let text = h.to_str().map_err(|_| "'Host' header is not valid UTF-8")?;
+            Some(
+                text.parse::<http::uri::Authority>()
+                    .map_err(|_| "'Host' header contains an invalid authority")?,
+            )
+        }
+    };
+    match (header, req.uri().authority()) {
+        (None, None) => Err("no 'Host' header present in request"),
+        (Some(a), Some(b)) if a != *b => {
+            Err("authority in 'Host' header does not match authority in URI")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Spin's own answers under [`WELL_KNOWN`]: `OK` to the health check, the
@@ -328,41 +366,41 @@ fn refusal(r: Refusal, prepared: &Prepared) -> Response<Body> {
     response
 }
 
-/// Adds the headers Spin gives a guest about the route it was reached by.
-/// `spin-full-url` names the `Host` the request carries, else `fallback_host()`;
-/// `spin-base-path` is always `/`, as Spin no longer has another base.
-fn spin_headers<B>(
-    req: &mut Request<B>,
-    m: &RouteMatch<'_>,
-    peer: SocketAddr,
-    fallback_host: &(dyn Fn() -> String + Sync),
-) {
+/// Adds the headers Spin gives a guest about the route it was reached by,
+/// after the request's own (a client's `spin-*` header stays, first, as on
+/// Spin). `spin-full-url` names the request's `Host`, else `localhost`, and
+/// `spin-base-path` is always `/`, as Spin has them. `Err` when a header
+/// value is not UTF-8, which Spin answers with a 500.
+fn spin_headers<B>(req: &mut Request<B>, m: &RouteMatch<'_>, peer: SocketAddr) -> Result<(), ()> {
+    if req.headers().values().any(|v| v.to_str().is_err()) {
+        return Err(());
+    }
     let host = req
         .headers()
         .get(HOST)
         .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .unwrap_or_else(fallback_host);
+        .unwrap_or("localhost")
+        .to_string();
     let path_and_query = req
         .uri()
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     let full_url = format!("http://{host}{path_and_query}");
-    let mut set = |name: &str, value: &str| {
+    let mut add = |name: &str, value: &str| {
         if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            req.headers_mut().insert(n, v);
+            req.headers_mut().append(n, v);
         }
     };
-    set("spin-full-url", &full_url);
-    set("spin-path-info", &m.path_info);
-    set("spin-matched-route", m.route.matched_route());
-    set("spin-component-route", m.route.component_route());
-    set("spin-raw-component-route", m.route.raw());
-    set("spin-base-path", "/");
-    set("spin-client-addr", &peer.to_string());
+    add("spin-path-info", &m.path_info);
+    add("spin-full-url", &full_url);
+    add("spin-matched-route", m.route.matched_route());
+    add("spin-base-path", "/");
+    add("spin-raw-component-route", m.route.raw());
+    add("spin-component-route", m.route.component_route());
+    add("spin-client-addr", &peer.to_string());
     for (name, value) in &m.params {
-        set(
+        add(
             // Spin's header for `:user_id` is `spin-path-match-user-id`.
             &format!(
                 "spin-path-match-{}",
@@ -371,12 +409,7 @@ fn spin_headers<B>(
             value,
         );
     }
-    // wasi:http needs an authority; HTTP/1.0 clients may send no Host.
-    if req.uri().authority().is_none() && !req.headers().contains_key(HOST) {
-        if let Ok(v) = HeaderValue::try_from(fallback_host()) {
-            req.headers_mut().insert(HOST, v);
-        }
-    }
+    Ok(())
 }
 
 /// Service chaining: runs `http://<id>.spin.internal/...` requests against
@@ -433,16 +466,7 @@ pub(crate) fn chain(app: &Arc<App>) -> Chain {
                         )
                     });
                     let peer = SocketAddr::from(([0, 0, 0, 0], 0));
-                    run(
-                        &app,
-                        &prepared,
-                        &m,
-                        req,
-                        peer,
-                        &|| "localhost".into(),
-                        permit,
-                    )
-                    .await
+                    run(&app, &prepared, &m, req, peer, permit).await
                 }
                 Err(r) => {
                     app.metrics.refused(&id, r.label());
@@ -471,14 +495,16 @@ async fn run<B>(
     m: &RouteMatch<'_>,
     mut req: Request<B>,
     peer: SocketAddr,
-    fallback_host: &(dyn Fn() -> String + Sync),
     permit: OwnedSemaphorePermit,
 ) -> Response<Body>
 where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<wasmtime_wasi_http::Error>,
 {
-    spin_headers(&mut req, m, peer, fallback_host);
+    if spin_headers(&mut req, m, peer).is_err() {
+        tracing::error!(component = %prepared.id, "Error processing request: a header value is not UTF-8");
+        return empty(StatusCode::INTERNAL_SERVER_ERROR);
+    }
     let id = prepared.id.clone();
     let mut store = match crate::instance::new_store(app, prepared, true) {
         Ok(s) => s,
@@ -592,5 +618,67 @@ where
             ),
             None => empty(StatusCode::INTERNAL_SERVER_ERROR),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(headers: &[(&str, &[u8])]) -> Request<()> {
+        let mut b = Request::builder().uri("/api/x?y=1");
+        for (k, v) in headers {
+            b = b.header(*k, HeaderValue::from_bytes(v).unwrap());
+        }
+        b.body(()).unwrap()
+    }
+
+    #[test]
+    fn spin_headers_follow_the_requests_own_as_on_spin() {
+        let route = Route::parse("/api/...").unwrap();
+        let m = RouteMatch {
+            route: &route,
+            path_info: "/x".into(),
+            params: Vec::new(),
+        };
+        let peer: SocketAddr = ([10, 0, 0, 1], 5).into();
+        let mut req = request(&[("spin-client-addr", b"1.2.3.4"), ("host", b"a.test")]);
+        spin_headers(&mut req, &m, peer).unwrap();
+        let all: Vec<_> = req.headers().get_all("spin-client-addr").iter().collect();
+        assert_eq!(all, ["1.2.3.4", "10.0.0.1:5"]);
+        let h = |n: &str| req.headers()[n].to_str().unwrap().to_string();
+        assert_eq!(h("spin-full-url"), "http://a.test/api/x?y=1");
+        assert_eq!(h("spin-path-info"), "/x");
+        assert_eq!(h("spin-component-route"), "/api");
+        // Without a Host, the full URL is on `localhost`, as Spin writes it.
+        let mut req = request(&[]);
+        spin_headers(&mut req, &m, peer).unwrap();
+        assert_eq!(req.headers()["spin-full-url"], "http://localhost/api/x?y=1");
+        // A value that is not UTF-8 is refused.
+        let mut req = request(&[("x-odd", b"\xff")]);
+        assert!(spin_headers(&mut req, &m, peer).is_err());
+    }
+
+    #[test]
+    fn authority_is_checked_as_spin_checks_it() {
+        let with = |uri: &str, host: Option<&str>| {
+            let mut b = Request::builder().uri(uri);
+            if let Some(h) = host {
+                b = b.header(HOST, h);
+            }
+            authority(&b.body(()).unwrap())
+        };
+        assert!(with("/x", Some("a.test")).is_ok());
+        assert!(with("http://a.test/x", None).is_ok());
+        assert!(with("http://a.test/x", Some("a.test")).is_ok());
+        assert_eq!(with("/x", None), Err("no 'Host' header present in request"));
+        assert_eq!(
+            with("http://a.test/x", Some("b.test")),
+            Err("authority in 'Host' header does not match authority in URI")
+        );
+        assert_eq!(
+            with("/x", Some("a b")),
+            Err("'Host' header contains an invalid authority")
+        );
     }
 }

@@ -62,11 +62,14 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
     Ok(match arg("op").as_str() {
         "" | "echo" => {
             let mut headers = serde_json::Map::new();
+            // A header given more than once shows its values in order.
             for (k, v) in req.headers() {
-                headers.insert(
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned().into(),
-                );
+                let (k, v) = (k.to_string(), String::from_utf8_lossy(v.as_bytes()));
+                let joined = match headers.get(&k).and_then(|e| e.as_str()) {
+                    Some(earlier) => format!("{earlier}, {v}"),
+                    None => v.into_owned(),
+                };
+                headers.insert(k, joined.into());
             }
             let method = format!("{:?}", req.method());
             let body = serde_json::json!({

@@ -1,0 +1,99 @@
+//! A request's head as Spin takes it: a routed request without a clear
+//! authority is left unanswered, and a header value that is not UTF-8 is a
+//! 500 (the order of a client's own `spin-*` header and Spin's is unit-tested
+//! beside `spin_headers`).
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{Host, Opts, TempDir};
+
+/// Sends `request` on a fresh connection and reads until the host closes it.
+fn raw(host: &Host, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(&host.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The probe on `/...`; the directory holds the host's log, so it lives as
+/// long as the host.
+fn start() -> (TempDir, Host) {
+    let dir = TempDir::new("request-head");
+    dir.write("spin.toml", &support::one_component("{probe}", ""));
+    let host = Host::start(dir.path(), &Opts::default());
+    (dir, host)
+}
+
+#[test]
+fn requests_without_a_clear_authority_are_left_unanswered() {
+    let (_dir, host) = start();
+    // No Host and no authority in the request line.
+    assert_eq!(raw(&host, b"GET /x HTTP/1.0\r\n\r\n"), "");
+    // Two authorities that disagree.
+    assert_eq!(
+        raw(
+            &host,
+            b"GET http://a.test/x HTTP/1.1\r\nHost: b.test\r\nConnection: close\r\n\r\n"
+        ),
+        ""
+    );
+    // A Host that is no authority.
+    assert_eq!(
+        raw(
+            &host,
+            b"GET /x HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n"
+        ),
+        ""
+    );
+    let log = host.wait_log("no 'Host' header present in request");
+    assert!(log.contains("no 'Host' header present in request"), "{log}");
+    assert!(
+        log.contains("authority in 'Host' header does not match authority in URI"),
+        "{log}"
+    );
+    // The health check needs no authority.
+    let answer = raw(&host, b"GET /.well-known/spin/health HTTP/1.0\r\n\r\n");
+    assert!(
+        answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+        "{answer}"
+    );
+    // A plain request is answered.
+    let answer = raw(
+        &host,
+        b"GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[test]
+fn header_values_reach_the_guest_as_on_spin() {
+    let (_dir, host) = start();
+    // A value that is not UTF-8: 500 with no body.
+    let answer = raw(
+        &host,
+        b"GET /x HTTP/1.1\r\nHost: a.test\r\nX-Odd: \xff\r\nConnection: close\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
+    assert!(answer.contains("content-length: 0"), "{answer}");
+    // Spin's headers come with the request's own.
+    let (status, body) = support::get(&format!("{}/x", host.url));
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let addr = v["headers"]["spin-client-addr"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    // The full URL names the Host the client sent.
+    let url = v["headers"]["spin-full-url"].as_str().unwrap_or_default();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/x"),
+        "{url}"
+    );
+}
