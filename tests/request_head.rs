@@ -1,6 +1,6 @@
-//! A request's head as Spin takes it: a routed request without a clear
-//! authority is left unanswered, and a header value that is not UTF-8 is a
-//! 500 (the order of a client's own `spin-*` header and Spin's is unit-tested
+//! A request's head as Spin takes it: HTTP/2 with prior knowledge is served
+//! as HTTP/1 is, a routed request without a clear authority is left
+//! unanswered, and a header value that is not UTF-8 is a 500 (the order of a client's own `spin-*` header and Spin's is unit-tested
 //! beside `spin_headers`).
 
 mod support;
@@ -96,4 +96,39 @@ fn header_values_reach_the_guest_as_on_spin() {
         url.starts_with("http://127.0.0.1:") && url.ends_with("/x"),
         "{url}"
     );
+}
+
+#[test]
+fn http2_with_prior_knowledge_is_served_as_on_spin() {
+    use http_body_util::BodyExt;
+    let (_dir, host) = start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (version, status, body) = rt.block_on(async {
+        let stream = tokio::net::TcpStream::connect(&host.addr).await.unwrap();
+        let (mut send, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(stream),
+        )
+        .await
+        .expect("an HTTP/2 handshake");
+        tokio::spawn(conn);
+        let req = http::Request::get(format!("http://{}/h2?x=1", host.addr))
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let res = send.send_request(req).await.expect("an answer");
+        let (version, status) = (res.version(), res.status());
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        (version, status, String::from_utf8_lossy(&body).into_owned())
+    });
+    assert_eq!(
+        (version, status.as_u16()),
+        (http::Version::HTTP_2, 200),
+        "{body}"
+    );
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["path"], "/h2");
+    assert_eq!(v["headers"]["spin-path-info"], "/h2");
 }

@@ -26,7 +26,7 @@ use http_body_util::{
 };
 use hyper::body::{Body as _, Incoming};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::OwnedSemaphorePermit;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -55,6 +55,32 @@ fn http1() -> hyper::server::conn::http1::Builder {
         .header_read_timeout(HEADER_TIMEOUT)
         .keep_alive(true);
     b
+}
+
+/// What an HTTP/2 client with prior knowledge sends first.
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Whether the connection opens with the HTTP/2 preface, read without
+/// taking it (hyper reads it again); `Err` if the client has not said which
+/// within [`HEADER_TIMEOUT`]. A connection that closes first is HTTP/1.
+async fn http2_preface(
+    stream: &tokio::net::TcpStream,
+) -> Result<bool, tokio::time::error::Elapsed> {
+    tokio::time::timeout(HEADER_TIMEOUT, async {
+        let mut buf = [0u8; PREFACE.len()];
+        loop {
+            let n = stream.peek(&mut buf).await.unwrap_or(0);
+            if n == 0 || buf[..n] != PREFACE[..n] {
+                return false;
+            }
+            if n == PREFACE.len() {
+                return true;
+            }
+            // A preface that arrives in pieces: wait for the rest.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
 }
 
 /// An answer with `body` and no headers.
@@ -111,15 +137,31 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) -> anyhow::Result<()> {
                     async move { handle(app, req, peer).await }
                 }
             });
-            if let Err(e) = http1()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            let head_timeout = || {
+                app.metrics.refused("-", "header_timeout");
+                tracing::warn!(target: "skyport::request", "{peer} sent no complete request head within {} s, connection closed refused=header_timeout", HEADER_TIMEOUT.as_secs());
+            };
+            // HTTP/2 cleartext (prior knowledge) as well as HTTP/1, as Spin
+            // serves both; the version is read here, within the head's time.
+            let served_as = match http2_preface(&stream).await {
+                Err(_) => return head_timeout(),
+                Ok(true) => {
+                    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .timer(TokioTimer::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
+                Ok(false) => {
+                    http1()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
+            };
+            if let Err(e) = served_as {
                 if e.is_timeout() && !served.load(Ordering::Relaxed) {
-                    app.metrics.refused("-", "header_timeout");
-                    tracing::warn!(target: "skyport::request", "{peer} sent no complete request head within {} s, connection closed refused=header_timeout", HEADER_TIMEOUT.as_secs());
+                    head_timeout();
                 } else {
-                    tracing::debug!("connection from {peer}: {e}");
+                    tracing::warn!("Error serving HTTP connection: {e}");
                 }
             }
         });
