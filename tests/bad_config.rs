@@ -87,11 +87,14 @@ fn ids_and_names_are_refused_with_spins_reasons() {
 #[test]
 fn malformed_route() {
     let err = refused(
-        &format!("[[trigger.http]]\nroute = \"/a/.../b\"\ncomponent = \"a\"\n{OK_COMPONENT}"),
+        &format!("[[trigger.http]]\nroute = \"/a/*rest\"\ncomponent = \"a\"\n{OK_COMPONENT}"),
         None,
     );
     assert!(err.contains("`trigger.http[0].route`"), "{err}");
-    assert!(err.contains("may only end a route"), "{err}");
+    assert!(
+        err.contains("since there can only be one wildcard, it doesn't need a name. replace `*rest` with `*`"),
+        "{err}"
+    );
 }
 
 #[test]

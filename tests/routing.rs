@@ -108,6 +108,11 @@ fn routes_headers_and_static_responses() {
     assert_eq!(header(&v, "spin-path-info"), "/users/42");
     let v = echo(&host, "/");
     assert_eq!(header(&v, "spin-matched-route"), "/...");
+    // Spin keeps the trailing `/` its router drops.
+    assert_eq!(header(&v, "spin-path-info"), "/");
+    // Leading and trailing `/`s do not count, as in Spin's router.
+    let v = echo(&host, "//api/users//");
+    assert_eq!(header(&v, "spin-matched-route"), "/api/users");
 
     // A static response runs no Wasm, and has only the headers it lists.
     let (status, body) = host.get("/teapot");

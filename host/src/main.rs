@@ -179,11 +179,7 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
             } else {
                 ""
             };
-            writeln!(
-                out,
-                "  {name}: http://{addr}{}{wildcard}",
-                route.pattern().trim_end_matches("/...")
-            )?;
+            writeln!(out, "  {name}: http://{addr}{}{wildcard}", route.prefix())?;
         }
         if let Some(m) = &app.metrics_path {
             writeln!(out, "Metrics: http://{addr}{m}")?;

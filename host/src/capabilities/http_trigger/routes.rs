@@ -1,118 +1,130 @@
-//! Spin's HTTP route semantics: exact routes, `:name` segments, trailing `/...`
-//! wildcards, ordered as Spin's router (routefinder) orders them.
+//! Spin's HTTP route semantics: routes parsed, ordered and matched as Spin's
+//! router (routefinder, under Spin's own rules for `/...` and path info) does.
 //!
-//! A [`Route`] is parsed once at start-up; a [`Router`] picks the route for a request path and reports what Spin passes
-//! to the guest (path info and named matches).
+//! A [`Route`] is parsed once at start-up into pieces (words, `:name`s, the
+//! wildcard, and the `/` and `.` between them); a [`Router`] keeps the routes
+//! in Spin's order and gives a request path the first that matches, with
+//! what Spin passes to the guest (path info and named matches).
 
 /// One parsed route.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
     /// The route as written in the manifest, e.g. `/users/:id/...`.
     raw: String,
-    /// The route normalised, e.g. `/users/:id/...` for `/users/:id/*`.
-    pattern: String,
-    segments: Vec<Segment>,
-    wildcard: bool,
+    /// Spin's form of it: absolute, less one trailing `/`.
+    based: String,
+    pieces: Vec<Piece>,
 }
 
+/// A piece of a route, as routefinder splits it at `/` and `.`.
 #[derive(Debug, Clone, PartialEq)]
-enum Segment {
-    Literal(String),
+enum Piece {
+    Slash,
+    Dot,
+    Exact(String),
     Param(String),
+    Wildcard,
 }
 
 /// What a successful match tells the guest.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RouteMatch<'a> {
     pub route: &'a Route,
-    /// The part of the path after the route's fixed prefix (`spin-path-info`).
+    /// What the wildcard took, as Spin writes it (`spin-path-info`).
     pub path_info: String,
     /// `:name` segments and their values.
     pub params: Vec<(String, String)>,
 }
 
 impl Route {
-    /// Parses `route` as written under `[[trigger.http]]`.
+    /// Parses `route` as written under `[[trigger.http]]`, as Spin does: a
+    /// relative route is made absolute, `/...` is the wildcard, and only a
+    /// named wildcard or an unnamed `:` is refused (with routefinder's words).
     pub fn parse(route: &str) -> Result<Route, String> {
-        if !route.starts_with('/') {
-            return Err(format!("route `{route}` does not start with `/`"));
-        }
-        if route.contains('?') || route.contains('#') {
-            return Err(format!("route `{route}` contains a query or fragment"));
-        }
-        let mut segments = Vec::new();
-        let mut wildcard = false;
-        let parts: Vec<&str> = route.trim_start_matches('/').split('/').collect();
-        let count = parts.len();
-        for (i, part) in parts.into_iter().enumerate() {
-            let last = i + 1 == count;
-            match part {
-                "" if last => {}
-                "" => return Err(format!("route `{route}` has an empty segment (`//`)")),
-                "..." | "*" if last => wildcard = true,
-                "..." | "*" => {
-                    return Err(format!("route `{route}`: `{part}` may only end a route"))
-                }
-                p if p.starts_with(':') => {
-                    let name = &p[1..];
-                    if name.is_empty()
-                        || !name
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                    {
-                        return Err(format!(
-                            "route `{route}`: `{p}` is not a valid named segment"
-                        ));
-                    }
-                    if segments
-                        .iter()
-                        .any(|s| matches!(s, Segment::Param(n) if n == name))
-                    {
-                        return Err(format!("route `{route}` names `:{name}` twice"));
-                    }
-                    segments.push(Segment::Param(name.to_string()));
-                }
-                p if p.contains("...") || p.contains('*') => {
-                    return Err(format!(
-                        "route `{route}`: wildcards must be a whole final segment (`/...`)"
-                    ))
-                }
-                p => segments.push(Segment::Literal(p.to_string())),
+        let absolute = if route.starts_with('/') {
+            route.to_string()
+        } else {
+            format!("/{route}")
+        };
+        let based = absolute
+            .strip_suffix('/')
+            .map(str::to_string)
+            .unwrap_or(absolute);
+        let spec = match based.strip_suffix("/...") {
+            Some(prefix) => format!("{prefix}/*"),
+            None => based.clone(),
+        };
+        let trimmed = spec.trim_start_matches('/').trim_end_matches('/');
+        let mut pieces = Vec::new();
+        let mut before = None;
+        let mut section = String::new();
+        for c in trimmed.chars().chain(std::iter::once('/')) {
+            if c != '/' && c != '.' {
+                section.push(c);
+                continue;
             }
-        }
-        let mut pattern = String::new();
-        for s in &segments {
-            pattern.push('/');
-            match s {
-                Segment::Literal(l) => pattern.push_str(l),
-                Segment::Param(p) => {
-                    pattern.push(':');
-                    pattern.push_str(p);
+            let piece = match section.as_str() {
+                "" => None,
+                "*" => Some(Piece::Wildcard),
+                s if s.starts_with('*') => {
+                    return Err(format!("route `{route}`: since there can only be one wildcard, it doesn't need a name. replace `{s}` with `*`"))
+                }
+                ":" => return Err(format!("route `{route}`: params must be named")),
+                s if s.starts_with(':') => Some(Piece::Param(s[1..].to_string())),
+                s => Some(Piece::Exact(s.to_string())),
+            };
+            // A `.` after a word stays in the word; elsewhere it is a piece.
+            if before == Some('.') {
+                match pieces.last_mut() {
+                    Some(Piece::Exact(word)) => word.push('.'),
+                    _ => pieces.push(Piece::Dot),
                 }
             }
+            if let Some(piece) = piece {
+                if before == Some('/') {
+                    pieces.push(Piece::Slash);
+                }
+                pieces.push(piece);
+            }
+            before = Some(c);
+            section.clear();
         }
-        if wildcard {
-            pattern.push_str("/...");
-        }
-        if pattern.is_empty() {
-            pattern.push('/');
+        // routefinder takes `/a/*/b` and then panics on every request.
+        if pieces
+            .iter()
+            .rev()
+            .skip(1)
+            .any(|p| matches!(p, Piece::Wildcard))
+        {
+            return Err(format!(
+                "route `{route}`: the wildcard may only end a route"
+            ));
         }
         Ok(Route {
             raw: route.to_string(),
-            pattern,
-            segments,
-            wildcard,
+            based,
+            pieces,
         })
     }
 
-    /// The route normalised, as in `spin-matched-route`.
+    /// The route as logs name it: Spin's form, `/` for the root.
     pub fn pattern(&self) -> &str {
-        &self.pattern
+        if self.based.is_empty() {
+            "/"
+        } else {
+            &self.based
+        }
     }
 
     /// The route as the manifest writes it (`spin-raw-component-route`).
     pub fn raw(&self) -> &str {
         &self.raw
+    }
+
+    /// `spin-matched-route`: the route as written, less one trailing `/`
+    /// (so `/` itself is matched as the empty route), as Spin reports it.
+    pub fn matched_route(&self) -> &str {
+        &self.based
     }
 
     /// `spin-component-route`: the route as written without a trailing
@@ -121,87 +133,77 @@ impl Route {
         self.raw.strip_suffix("/...").unwrap_or(&self.raw)
     }
 
-    /// `spin-matched-route`: the route as written, less one trailing `/`
-    /// (so `/` itself is matched as the empty route), as Spin reports it.
-    pub fn matched_route(&self) -> &str {
-        self.raw.strip_suffix('/').unwrap_or(&self.raw)
-    }
-
     pub fn is_wildcard(&self) -> bool {
-        self.wildcard
+        self.pieces.last() == Some(&Piece::Wildcard)
     }
 
-    /// The route as Spin's router (routefinder) sees it, for precedence:
-    /// Spin's form of it (`/...` written `/*`, one trailing `/` dropped),
-    /// split at `/` and `.`, a `.` after a word staying part of the word.
-    fn spec(&self) -> Vec<Spec> {
-        let based = self.raw.strip_suffix('/').unwrap_or(&self.raw);
-        let based = match based.strip_suffix("/...") {
-            Some(prefix) => format!("{prefix}/*"),
-            None => based.to_string(),
-        };
-        let trimmed = based.trim_start_matches('/').trim_end_matches('/');
-        let mut spec = Vec::new();
-        let mut before = None;
-        let mut section = String::new();
-        for c in trimmed.chars().chain(std::iter::once('/')) {
-            if c != '/' && c != '.' {
-                section.push(c);
-                continue;
-            }
-            let word = match section.as_str() {
-                "" => None,
-                "*" => Some(Spec::Wildcard),
-                w if w.starts_with(':') => Some(Spec::Param),
-                _ => Some(Spec::Exact),
-            };
-            if before == Some('.') && spec.last() != Some(&Spec::Exact) {
-                spec.push(Spec::Dot);
-            }
-            if let Some(word) = word {
-                if before == Some('/') {
-                    spec.push(Spec::Slash);
-                }
-                spec.push(word);
-            }
-            before = Some(c);
-            section.clear();
+    /// What Spin lists the route as: its fixed prefix (`/` when empty).
+    pub fn prefix(&self) -> &str {
+        let p = self
+            .based
+            .strip_suffix("/...")
+            .or_else(|| self.based.strip_suffix("/*"))
+            .unwrap_or(&self.based);
+        if p.is_empty() {
+            "/"
+        } else {
+            p
         }
-        spec
     }
 
+    /// routefinder's match of `path`: leading and trailing `/`s do not
+    /// count, a word must come next, a `:name` takes up to the next `/` (or
+    /// `.` when the route has one there), the wildcard takes the rest.
     fn matches(&self, path: &str) -> Option<RouteMatch<'_>> {
-        let trimmed = path.strip_prefix('/').unwrap_or(path);
-        let parts: Vec<&str> = if trimmed.is_empty() {
-            Vec::new()
-        } else {
-            trimmed.split('/').collect()
-        };
-        // A trailing slash on an exact route is tolerated, as Spin does.
-        let parts: Vec<&str> = if !self.wildcard && parts.last() == Some(&"") {
-            parts[..parts.len() - 1].to_vec()
-        } else {
-            parts
-        };
-        if parts.len() < self.segments.len()
-            || (!self.wildcard && parts.len() != self.segments.len())
-        {
+        let mut rest = path.trim_start_matches('/').trim_end_matches('/');
+        let mut params = Vec::new();
+        let mut wildcard = None;
+        let mut pieces = self.pieces.iter().peekable();
+        while let Some(piece) = pieces.next() {
+            rest = match piece {
+                Piece::Exact(word) => rest.strip_prefix(word.as_str())?,
+                Piece::Param(name) => {
+                    if rest.is_empty() {
+                        return None;
+                    }
+                    let end = match pieces.peek() {
+                        Some(Piece::Dot) => {
+                            let i = rest.find(['.', '/'])?;
+                            if !rest[i..].starts_with('.') {
+                                return None;
+                            }
+                            i
+                        }
+                        _ => rest.find('/').unwrap_or(rest.len()),
+                    };
+                    params.push((name.clone(), rest[..end].to_string()));
+                    &rest[end..]
+                }
+                Piece::Wildcard => {
+                    wildcard = Some(rest);
+                    ""
+                }
+                Piece::Slash => match (rest.starts_with('/'), pieces.peek()) {
+                    (true, Some(_)) => &rest[1..],
+                    (false, None) if rest.is_empty() => rest,
+                    (false, Some(Piece::Wildcard)) if rest.is_empty() => rest,
+                    _ => return None,
+                },
+                Piece::Dot => rest.strip_prefix('.')?,
+            };
+        }
+        if !(rest.is_empty() || rest == "/") {
             return None;
         }
-        let mut params = Vec::new();
-        for (seg, part) in self.segments.iter().zip(&parts) {
-            match seg {
-                Segment::Literal(l) if l == part => {}
-                Segment::Literal(_) => return None,
-                Segment::Param(_) if part.is_empty() => return None,
-                Segment::Param(name) => params.push((name.clone(), part.to_string())),
-            }
-        }
-        let rest = &parts[self.segments.len()..];
-        let path_info = if rest.is_empty() {
-            String::new()
-        } else {
-            format!("/{}", rest.join("/"))
+        // Spin keeps the trailing `/` routefinder drops.
+        let path_info = match wildcard {
+            None => String::new(),
+            Some(taken) => match (taken.is_empty(), path.ends_with('/')) {
+                (true, false) => String::new(),
+                (true, true) => "/".into(),
+                (false, false) => format!("/{taken}"),
+                (false, true) => format!("/{taken}/"),
+            },
         };
         Some(RouteMatch {
             route: self,
@@ -211,69 +213,30 @@ impl Route {
     }
 }
 
-/// A piece of a route as routefinder parses it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Spec {
-    Slash,
-    Dot,
-    Exact,
-    Param,
-    Wildcard,
-}
-
 /// routefinder's order of routes: at the first piece where they differ a
-/// word beats a `:param`, which beats the wildcard; then more dots; then
-/// the shorter route. Greater is preferred.
-struct Precedence(Vec<Spec>);
-
-impl Spec {
-    fn precedence(self, other: Spec) -> std::cmp::Ordering {
-        use std::cmp::Ordering::*;
-        use Spec::*;
-        let rank = |s: Spec| match s {
-            Slash | Dot => 0,
-            Wildcard => 1,
-            Param => 2,
-            Exact => 3,
-        };
-        match (self, other) {
-            (Slash | Dot, Slash | Dot) => Equal,
-            // A dot outranks any word, as in routefinder.
-            (Dot, _) => Greater,
-            (_, Dot) => Less,
-            (a, b) => rank(a).cmp(&rank(b)),
-        }
-    }
-}
-
-impl PartialEq for Precedence {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other).is_eq()
-    }
-}
-
-impl Eq for Precedence {}
-
-impl PartialOrd for Precedence {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Precedence {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        let dots = |s: &[Spec]| s.iter().filter(|p| **p == Spec::Dot).count();
-        self.0
-            .iter()
-            .zip(&other.0)
-            .map(|(a, b)| a.precedence(*b))
-            .find(|o| o.is_ne())
-            .unwrap_or_else(|| {
-                dots(&self.0)
-                    .cmp(&dots(&other.0))
-                    .then(other.0.len().cmp(&self.0.len()))
-            })
-    }
+/// word beats a `:name`, which beats the wildcard; then more dots; then the
+/// shorter route. Greater is preferred.
+fn precedence(a: &[Piece], b: &[Piece]) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    let rank = |p: &Piece| match p {
+        Piece::Slash | Piece::Dot => 0,
+        Piece::Wildcard => 1,
+        Piece::Param(_) => 2,
+        Piece::Exact(_) => 3,
+    };
+    let piece = |x: &Piece, y: &Piece| match (x, y) {
+        (Piece::Slash | Piece::Dot, Piece::Slash | Piece::Dot) => Equal,
+        // A dot outranks any word, as in routefinder.
+        (Piece::Dot, _) => Greater,
+        (_, Piece::Dot) => Less,
+        (x, y) => rank(x).cmp(&rank(y)),
+    };
+    let dots = |s: &[Piece]| s.iter().filter(|p| **p == Piece::Dot).count();
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| piece(x, y))
+        .find(|o| o.is_ne())
+        .unwrap_or_else(|| dots(a).cmp(&dots(b)).then(b.len().cmp(&a.len())))
 }
 
 /// Routes with their targets; `T` is whatever the server runs for a route.
@@ -286,7 +249,7 @@ impl<T> Router<T> {
     /// Builds a router; routes are ordered as Spin's router orders them,
     /// the first in the manifest first among equals.
     pub fn new(mut routes: Vec<(Route, T)>) -> Self {
-        routes.sort_by_cached_key(|route| std::cmp::Reverse(Precedence(route.0.spec())));
+        routes.sort_by(|(a, _), (b, _)| precedence(&b.pieces, &a.pieces));
         Router { routes }
     }
 
@@ -330,13 +293,28 @@ mod tests {
     }
 
     #[test]
-    fn wildcard_matches_its_own_prefix_and_reports_path_info() {
-        let r = router(&["/static/..."]);
-        let (m, _) = r.route("/static").unwrap();
-        assert_eq!(m.path_info, "");
-        let (m, _) = r.route("/static/css/a.css").unwrap();
-        assert_eq!(m.path_info, "/css/a.css");
-        assert!(r.route("/staticx").is_none());
+    fn path_info_is_spins() {
+        let r = router(&["/static/...", "/..."]);
+        let info = |path| r.route(path).unwrap().0.path_info;
+        assert_eq!(info("/static"), "");
+        assert_eq!(info("/static/"), "/");
+        assert_eq!(info("/static/css/a.css"), "/css/a.css");
+        assert_eq!(info("/static/css/"), "/css/");
+        assert_eq!(info("/"), "/");
+        assert_eq!(pick(&r, "/staticx").as_deref(), Some("/..."));
+    }
+
+    #[test]
+    fn paths_are_trimmed_as_routefinder_trims_them() {
+        let r = router(&["/foo"]);
+        assert_eq!(pick(&r, "//foo").as_deref(), Some("/foo"));
+        assert_eq!(pick(&r, "/foo//").as_deref(), Some("/foo"));
+        assert_eq!(pick(&r, "/foo/bar"), None);
+        assert_eq!(pick(&r, "/foobar"), None);
+        // A doubled `/` inside a route counts once; inside a path it does not match.
+        let r = router(&["/a//b"]);
+        assert_eq!(pick(&r, "/a/b").as_deref(), Some("/a//b"));
+        assert_eq!(pick(&r, "/a//b"), None);
     }
 
     #[test]
@@ -350,6 +328,20 @@ mod tests {
         );
         assert!(r.route("/users").is_none());
         assert!(r.route("/users/1/2").is_none());
+    }
+
+    #[test]
+    fn named_segments_split_at_dots_where_the_route_has_one() {
+        let r = router(&["/files/:name.:ext"]);
+        let (m, _) = r.route("/files/report.pdf").unwrap();
+        assert_eq!(
+            m.params,
+            vec![
+                ("name".into(), "report".into()),
+                ("ext".into(), "pdf".into())
+            ]
+        );
+        assert!(r.route("/files/report").is_none());
     }
 
     #[test]
@@ -377,15 +369,20 @@ mod tests {
     }
 
     #[test]
-    fn specs_split_as_routefinder_does() {
-        use Spec::*;
-        let spec = |r: &str| Route::parse(r).unwrap().spec();
-        assert_eq!(spec("/..."), [Wildcard]);
-        assert_eq!(spec("/api/..."), [Exact, Slash, Wildcard]);
-        assert_eq!(spec("/files/*"), [Exact, Slash, Wildcard]);
-        assert_eq!(spec("/a.txt"), [Exact, Exact]);
-        assert_eq!(spec("/"), []);
-        assert_eq!(spec("/x/"), [Exact]);
+    fn routes_split_as_routefinder_does() {
+        use Piece::*;
+        let pieces = |r: &str| Route::parse(r).unwrap().pieces;
+        assert_eq!(pieces("/..."), [Wildcard]);
+        assert_eq!(pieces("/api/..."), [Exact("api".into()), Slash, Wildcard]);
+        assert_eq!(pieces("/files/*"), [Exact("files".into()), Slash, Wildcard]);
+        assert_eq!(pieces("/a.txt"), [Exact("a.".into()), Exact("txt".into())]);
+        assert_eq!(
+            pieces("/:n.:e"),
+            [Param("n".into()), Dot, Param("e".into())]
+        );
+        assert_eq!(pieces("/"), []);
+        assert_eq!(pieces("/x/"), [Exact("x".into())]);
+        assert_eq!(pieces("foo"), [Exact("foo".into())]);
     }
 
     #[test]
@@ -412,14 +409,23 @@ mod tests {
                 "{raw}"
             );
         }
+        assert_eq!(Route::parse("/api/...").unwrap().prefix(), "/api");
+        assert_eq!(Route::parse("/...").unwrap().prefix(), "/");
+        assert_eq!(Route::parse("/x").unwrap().prefix(), "/x");
     }
 
     #[test]
-    fn malformed_routes_are_refused() {
-        assert!(Route::parse("nope").is_err());
-        assert!(Route::parse("/a/.../b").is_err());
-        assert!(Route::parse("/a//b").is_err());
-        assert!(Route::parse("/a/:").is_err());
-        assert!(Route::parse("/a/x*").is_err());
+    fn routes_spin_refuses_are_refused() {
+        assert!(Route::parse("/a/*x")
+            .unwrap_err()
+            .contains("replace `*x` with `*`"));
+        assert!(Route::parse("/a/:")
+            .unwrap_err()
+            .contains("params must be named"));
+        assert!(Route::parse("/a/*/b").is_err());
+        // What routefinder takes as words, skyport takes too.
+        assert!(Route::parse("/a/.../b").is_ok());
+        assert!(Route::parse("/a/x*").is_ok());
+        assert!(Route::parse("nope").is_ok());
     }
 }
