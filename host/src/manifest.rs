@@ -333,19 +333,20 @@ impl Manifest {
         // component joins `[component.*]` under the trigger's id.
         let mut triggers = Vec::new();
         let mut cron = Vec::new();
-        let mut resolve = |field: &str, c: RawComponentRef, id: Option<&str>, index: usize| {
-            resolve_component(
-                path,
-                dir,
-                field,
-                c,
-                id,
-                index,
-                &mut components,
-                &raw.variables,
-            )
-        };
+        let trigger_ids = trigger_ids(&raw.trigger);
         for (trigger_type, tables) in raw.trigger {
+            let ids = &trigger_ids[&trigger_type];
+            let mut resolve = |field: &str, c: RawComponentRef, index: usize| {
+                resolve_component(
+                    path,
+                    dir,
+                    field,
+                    c,
+                    &ids[index],
+                    &mut components,
+                    &raw.variables,
+                )
+            };
             match trigger_type.as_str() {
                 "http" => triggers = http_trigger::check(path, tables, &mut resolve)?,
                 "cron" => cron = cron_trigger::check(path, tables, &mut resolve)?,
@@ -388,8 +389,7 @@ fn resolve_component(
     dir: &Path,
     field: &str,
     c: RawComponentRef,
-    trigger_id: Option<&str>,
-    index: usize,
+    trigger_id: &str,
     components: &mut BTreeMap<String, Component>,
     app_vars: &BTreeMap<String, RawVariable>,
 ) -> Result<String, ConfigError> {
@@ -407,14 +407,63 @@ fn resolve_component(
             Ok(id)
         }
         RawComponentRef::Inline(rc) => {
-            let id = trigger_id
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("inline-component{index}"));
+            // Spin's name for it: `<trigger id>-component`, else the first
+            // free `inline-componentN`.
+            let natural = format!("{trigger_id}-component");
+            let id =
+                if crate::ids::component(&natural).is_ok() && !components.contains_key(&natural) {
+                    natural
+                } else {
+                    (1..)
+                        .map(|n| format!("inline-component{n}"))
+                        .find(|c| !components.contains_key(c))
+                        .expect("a free name")
+                };
             let c = check_component(path, dir, &id, *rc, app_vars)?;
             components.insert(id.clone(), c);
             Ok(id)
         }
     }
+}
+
+/// Every trigger's id as Spin gives it: the one written, else
+/// `<component>-<type>-trigger` when free, else the first free
+/// `<type>-triggerN`; by trigger type, in manifest order.
+fn trigger_ids(triggers: &BTreeMap<String, Vec<toml::Table>>) -> BTreeMap<String, Vec<String>> {
+    let written = |t: &toml::Table| {
+        t.get("id")
+            .and_then(|v| v.as_str())
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
+    };
+    let mut taken: BTreeSet<String> = triggers.values().flatten().filter_map(written).collect();
+    let mut out = BTreeMap::new();
+    for (kind, tables) in triggers {
+        let mut counter = 1;
+        let ids = tables
+            .iter()
+            .map(|t| {
+                if let Some(id) = written(t) {
+                    return id;
+                }
+                if let Some(component) = t.get("component").and_then(|c| c.as_str()) {
+                    let natural = format!("{component}-{kind}-trigger");
+                    if taken.insert(natural.clone()) {
+                        return natural;
+                    }
+                }
+                loop {
+                    let id = format!("{kind}-trigger{counter}");
+                    counter += 1;
+                    if taken.insert(id.clone()) {
+                        return id;
+                    }
+                }
+            })
+            .collect();
+        out.insert(kind.clone(), ids);
+    }
+    out
 }
 
 fn check_component(
@@ -725,6 +774,36 @@ mod tests {
         let m = parse(&format!("{HEAD}[[trigger.http]]\nroute = \"/...\"\ncomponent = \"a\"\n[component.a]\nsource = \"a.wasm\"\n")).unwrap();
         assert_eq!(m.triggers.len(), 1);
         assert_eq!(m.components["a"].source, Path::new("./a.wasm"));
+    }
+
+    #[test]
+    fn inline_components_get_spins_names() {
+        let m = parse(&format!(
+            "{HEAD}[[trigger.http]]\nroute = \"/a\"\ncomponent = {{ source = \"a.wasm\" }}\n\
+             [[trigger.http]]\nid = \"web\"\nroute = \"/b\"\ncomponent = {{ source = \"b.wasm\" }}\n\
+             [[trigger.http]]\nroute = \"/c\"\ncomponent = \"c\"\n\
+             [[trigger.cron]]\ncron_expression = \"0 * * * * *\"\ncomponent = {{ source = \"d.wasm\" }}\n\
+             [component.c]\nsource = \"c.wasm\"\n"
+        ))
+        .unwrap();
+        let ids: Vec<_> = m.components.keys().map(String::as_str).collect();
+        assert_eq!(
+            ids,
+            [
+                "c",
+                "cron-trigger1-component",
+                "http-trigger1-component",
+                "web-component"
+            ]
+        );
+        let ids = trigger_ids(
+            &toml::from_str::<RawManifest>(&format!(
+                "{HEAD}[[trigger.http]]\nroute = \"/\"\ncomponent = \"c\"\n[[trigger.http]]\nroute = \"/x\"\ncomponent = \"c\"\n"
+            ))
+            .unwrap()
+            .trigger,
+        );
+        assert_eq!(ids["http"], ["c-http-trigger", "http-trigger1"]);
     }
 
     #[test]

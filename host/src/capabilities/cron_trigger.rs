@@ -91,11 +91,7 @@ pub(crate) fn check(
                 EXPRESSION_FIX,
             )
         })?;
-        let inline_id = rt
-            .id
-            .clone()
-            .unwrap_or_else(|| format!("inline-cron-component{index}"));
-        let component = resolve(&field, rt.component, Some(&inline_id), index)?;
+        let component = resolve(&field, rt.component, index)?;
         cron.push(CronTrigger {
             id: rt.id,
             component,

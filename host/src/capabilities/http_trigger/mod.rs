@@ -112,10 +112,10 @@ pub(crate) fn check_settings(file: &Path, settings: &toml::Table) -> Result<(), 
 }
 
 /// Resolves a trigger's `component` (an id, or an inline table registered
-/// under the trigger's id) into a component id: `(field, component, trigger
-/// id, index)`.
+/// under the name Spin gives it) into a component id: `(field, component,
+/// index of the trigger among its type's)`.
 pub(crate) type Resolve<'a> =
-    dyn FnMut(&str, RawComponentRef, Option<&str>, usize) -> Result<String, ConfigError> + 'a;
+    dyn FnMut(&str, RawComponentRef, usize) -> Result<String, ConfigError> + 'a;
 
 /// Checks the `[[trigger.http]]` tables.
 pub(crate) fn check(
@@ -183,9 +183,7 @@ pub(crate) fn check(
                 ))
             }
             (None, Some(s)) => TriggerTarget::Static(s),
-            (Some(c), None) => {
-                TriggerTarget::Component(resolve(&field, c, rt.id.as_deref(), index)?)
-            }
+            (Some(c), None) => TriggerTarget::Component(resolve(&field, c, index)?),
         };
         triggers.push(HttpTrigger {
             id: rt.id,
