@@ -79,7 +79,7 @@ impl std::str::FromStr for DependencyName {
 
     fn from_str(s: &str) -> Result<Self, String> {
         if !s.contains([':', '/']) {
-            return kebab_id(s).map(|()| DependencyName::Plain(s.to_string()));
+            return crate::ids::kebab(s).map(|()| DependencyName::Plain(s.to_string()));
         }
         let (name, version) = match s.split_once('@') {
             Some((n, v)) => (
@@ -90,7 +90,7 @@ impl std::str::FromStr for DependencyName {
         };
         let (package, interface) = match name.split_once('/') {
             Some((p, i)) => {
-                kebab_id(i)?;
+                crate::ids::kebab(i)?;
                 (p, Some(i.to_string()))
             }
             None => (name, None),
@@ -109,44 +109,6 @@ impl std::str::FromStr for DependencyName {
             version,
         }))
     }
-}
-
-/// Spin's `KebabId`: `-`-separated words of ASCII letters and digits, each
-/// starting with a letter and all lowercase or all UPPERCASE.
-fn kebab_id(id: &str) -> Result<(), String> {
-    if id.is_empty() {
-        return Err("empty".into());
-    }
-    if id.contains('_') {
-        return Err("words must be separated with '-', not '_'".into());
-    }
-    for word in id.split('-') {
-        let mut chars = word.chars();
-        let Some(first) = chars.next() else {
-            return Err("'-'-separated words must not be empty".into());
-        };
-        if !first.is_ascii_alphabetic() {
-            return Err(format!(
-                "'-'-separated words must start with an ASCII letter; got {first:?}"
-            ));
-        }
-        for ch in chars {
-            if ch.is_ascii_digit() {
-                continue;
-            }
-            if !ch.is_ascii_alphanumeric() {
-                return Err(format!(
-                    "'-'-separated words may only contain alphanumeric ASCII; got {ch:?}"
-                ));
-            }
-            if ch.is_ascii_uppercase() != first.is_ascii_uppercase() {
-                return Err(format!(
-                    "'-'-separated words must be all lowercase or all UPPERCASE; got {word:?}"
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// A package namespace or name: lowercase kebab words.

@@ -50,13 +50,13 @@ pub fn check(id: &str, delim: char, lower: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// A component id (Spin's `KebabId`).
-pub fn component(id: &str) -> Result<(), String> {
+/// Spin's `KebabId`: component ids, dependency names.
+pub fn kebab(id: &str) -> Result<(), String> {
     check(id, '-', false)
 }
 
-/// A variable name in the manifest (Spin's `LowerSnakeId`).
-pub fn variable(name: &str) -> Result<(), String> {
+/// Spin's `LowerSnakeId`: variable names in the manifest.
+pub fn lower_snake(name: &str) -> Result<(), String> {
     check(name, '_', true)
 }
 
@@ -67,9 +67,9 @@ mod tests {
     #[test]
     fn component_ids_follow_spin() {
         for ok in ["a", "my-component", "API", "api-V2", "x1-y2"] {
-            assert!(component(ok).is_ok(), "{ok}");
+            assert!(kebab(ok).is_ok(), "{ok}");
         }
-        let reason = |id| component(id).unwrap_err();
+        let reason = |id| kebab(id).unwrap_err();
         assert_eq!(
             reason("app-2fa"),
             "'-'-separated words must start with an ASCII letter; got '2'"
@@ -89,9 +89,9 @@ mod tests {
     #[test]
     fn variable_names_follow_spin() {
         for ok in ["a", "token_key", "v2"] {
-            assert!(variable(ok).is_ok(), "{ok}");
+            assert!(lower_snake(ok).is_ok(), "{ok}");
         }
-        let reason = |n| variable(n).unwrap_err();
+        let reason = |n| lower_snake(n).unwrap_err();
         assert_eq!(
             reason("port_8080"),
             "'_'-separated words must start with an ASCII letter; got '8'"

@@ -307,7 +307,7 @@ impl Manifest {
 
         for (name, var) in &raw.variables {
             let field = format!("variables.{name}");
-            crate::ids::variable(name).map_err(|reason| {
+            crate::ids::lower_snake(name).map_err(|reason| {
                 err(
                     &field,
                     format!("`{name}` is not a valid variable name: {reason}"),
@@ -410,15 +410,14 @@ fn resolve_component(
             // Spin's name for it: `<trigger id>-component`, else the first
             // free `inline-componentN`.
             let natural = format!("{trigger_id}-component");
-            let id =
-                if crate::ids::component(&natural).is_ok() && !components.contains_key(&natural) {
-                    natural
-                } else {
-                    (1..)
-                        .map(|n| format!("inline-component{n}"))
-                        .find(|c| !components.contains_key(c))
-                        .expect("a free name")
-                };
+            let id = if crate::ids::kebab(&natural).is_ok() && !components.contains_key(&natural) {
+                natural
+            } else {
+                (1..)
+                    .map(|n| format!("inline-component{n}"))
+                    .find(|c| !components.contains_key(c))
+                    .expect("a free name")
+            };
             let c = check_component(path, dir, &id, *rc, app_vars)?;
             components.insert(id.clone(), c);
             Ok(id)
@@ -477,7 +476,7 @@ fn check_component(
     let err =
         |field: String, problem: String, fix: &str| ConfigError::new(path, field, problem, fix);
 
-    if let Err(reason) = crate::ids::component(id) {
+    if let Err(reason) = crate::ids::kebab(id) {
         return Err(err(
             format!("component.{id}"),
             format!("`{id}` is not a valid component id: {reason}"),
@@ -672,7 +671,7 @@ fn check_dependencies(
             Some(RawInherit::All(true)) => all(),
             Some(RawInherit::Some(list)) => {
                 for name in &list {
-                    let kebab = crate::ids::check(name, '-', false).is_ok();
+                    let kebab = crate::ids::kebab(name).is_ok();
                     if !(kebab || crate::ids::check(name, '_', false).is_ok()) {
                         return Err(err(
                             format!("{field}.inherit_configuration"),

@@ -125,7 +125,7 @@ impl Capability for Variables {
     fn check_manifest(component: &Component, ctx: &ManifestContext<'_>) -> Result<(), ConfigError> {
         for (name, text) in &component.variables {
             let field = format!("component.{}.variables.{name}", component.id);
-            crate::ids::variable(name).map_err(|reason| {
+            crate::ids::lower_snake(name).map_err(|reason| {
                 ConfigError::new(
                     ctx.file,
                     &field,
