@@ -31,7 +31,7 @@ fn env_default_and_static_providers() {
     dir.write("spin.toml", &support::manifest(APP));
     let rc = dir.write(
         "runtime-config.toml",
-        "[[variables_provider]]\ntype = \"static\"\nvalues = { region = \"northeurope\", greeting = \"not-used\" }\n",
+        "[[variables_provider]]\ntype = \"static\"\nvalues = { region = \"northeurope\" }\n",
     );
     let secret = "s3cr3t-token-value-4217";
     let host = Host::start(
@@ -41,11 +41,14 @@ fn env_default_and_static_providers() {
             env: vec![
                 ("SPIN_VARIABLE_API_TOKEN".into(), secret.into()),
                 ("SPIN_VARIABLE_GREETING".into(), "hi".into()),
+                // The static provider has it too, and is asked first.
+                ("SPIN_VARIABLE_REGION".into(), "from-env".into()),
             ],
             ..Opts::default()
         },
     );
-    // The env provider comes first, then the static one, then the default.
+    // As on Spin: the configured providers first (the static one), then the
+    // environment, then the default.
     assert_eq!(
         host.get("/?op=var&name=greeting"),
         (200, "hi, world".into())

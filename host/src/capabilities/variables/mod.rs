@@ -69,8 +69,9 @@ pub struct RawProvider {
     values: BTreeMap<String, String>,
 }
 
-/// The providers, asked in order; the environment (`SPIN_VARIABLE_…`) first
-/// unless a configured env provider replaces it.
+/// The providers, asked in order, as Spin asks them: the configured ones in
+/// the runtime config's order, then always the environment
+/// (`SPIN_VARIABLE_…`, then `./.env`).
 #[derive(Debug, Clone)]
 pub struct Config {
     pub providers: Vec<Provider>,
@@ -79,12 +80,22 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            providers: vec![Provider::Env {
-                prefix: "SPIN_VARIABLE".into(),
-                dotenv: BTreeMap::new(),
-            }],
+            providers: vec![env_provider(
+                "SPIN_VARIABLE".into(),
+                Some(Path::new(".env")),
+            )],
         }
     }
+}
+
+/// An environment provider: `<prefix>_<NAME>`, else the dotenv file (a path
+/// as given, from the working directory, as Spin reads it; none if missing).
+fn env_provider(prefix: String, dotenv: Option<&Path>) -> Provider {
+    let dotenv = dotenv
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .map(|text| parse_dotenv(&text))
+        .unwrap_or_default();
+    Provider::Env { prefix, dotenv }
 }
 
 /// What a component's variables render from: its templates and the app's values.
@@ -142,32 +153,18 @@ impl Capability for Variables {
         section: Vec<RawProvider>,
         ctx: &RuntimeContext<'_>,
     ) -> Result<Config, ConfigError> {
-        let mut config = Config::default();
+        let mut providers = Vec::new();
         for (i, p) in section.iter().enumerate() {
             let field = format!("variables_provider[{i}]");
             match p.kind.as_str() {
                 "env" => {
-                    let dotenv = match &p.dotenv_path {
-                        Some(f) => {
-                            let file = ctx.dir.join(f);
-                            let text = std::fs::read_to_string(&file).map_err(|e| {
-                                ConfigError::new(
-                                    ctx.file,
-                                    format!("{field}.dotenv_path"),
-                                    format!("cannot read `{}`: {e}", file.display()),
-                                    "create the file or remove `dotenv_path`",
-                                )
-                            })?;
-                            parse_dotenv(&text)
-                        }
-                        None => BTreeMap::new(),
-                    };
                     let prefix = p.prefix.clone().unwrap_or_else(|| "SPIN_VARIABLE".into());
-                    // A configured env provider replaces the default one of its prefix.
-                    config.providers.retain(|p| !matches!(p, Provider::Env { prefix: existing, .. } if *existing == prefix));
-                    config.providers.push(Provider::Env { prefix, dotenv });
+                    providers.push(env_provider(
+                        prefix,
+                        p.dotenv_path.as_deref().map(Path::new),
+                    ));
                 }
-                "static" => config.providers.push(Provider::Static(p.values.clone())),
+                "static" => providers.push(Provider::Static(p.values.clone())),
                 other => {
                     return Err(ConfigError::new(
                         ctx.file,
@@ -178,7 +175,9 @@ impl Capability for Variables {
                 }
             }
         }
-        Ok(config)
+        // Spin always asks its default environment provider last.
+        providers.extend(Config::default().providers);
+        Ok(Config { providers })
     }
 
     fn grant(

@@ -191,7 +191,8 @@ pub fn resolve(
     }
 }
 
-/// Parses a dotenv file: `KEY=value` lines, `#` comments, optional quotes.
+/// Parses a dotenv file as Spin's reader (dotenvy) takes the common forms:
+/// `KEY=value` lines, `export`, `#` comments, single or double quotes.
 pub fn parse_dotenv(text: &str) -> BTreeMap<String, String> {
     text.lines()
         .map(str::trim)
@@ -199,11 +200,16 @@ pub fn parse_dotenv(text: &str) -> BTreeMap<String, String> {
         .filter_map(|l| l.strip_prefix("export ").unwrap_or(l).split_once('='))
         .map(|(k, v)| {
             let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(v);
-            (k.trim().to_string(), v.to_string())
+            // Quoted values are taken whole (less their quotes); an unquoted
+            // one ends at ` #`, where a comment starts.
+            let v = if let Some(q) = v.strip_prefix('\'').and_then(|r| r.split_once('\'')) {
+                q.0.to_string()
+            } else if let Some(q) = v.strip_prefix('"').and_then(|r| r.split_once('"')) {
+                q.0.to_string()
+            } else {
+                v.split(" #").next().unwrap_or(v).trim_end().to_string()
+            };
+            (k.trim().to_string(), v)
         })
         .collect()
 }
@@ -320,8 +326,11 @@ mod tests {
 
     #[test]
     fn dotenv() {
-        let m = parse_dotenv("# c\nA=1\nexport B=\"two\"\n\n");
+        let m = parse_dotenv("# c\nA=1\nexport B=\"two\"\n\nC='x y'\nD=v # note\nE=\"a # b\"\n");
         assert_eq!(m["A"], "1");
         assert_eq!(m["B"], "two");
+        assert_eq!(m["C"], "x y");
+        assert_eq!(m["D"], "v");
+        assert_eq!(m["E"], "a # b");
     }
 }
