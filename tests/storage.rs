@@ -53,6 +53,14 @@ fn kv_and_sqlite_persist_across_restart_and_respect_grants() {
     assert_eq!(s, 200, "{b}");
     let (s, b) = host.get("/granted?op=sql&db=default&q=INSERT INTO t VALUES (7, 'seven')");
     assert_eq!(s, 200, "{b}");
+    // The next run's connection is as new as Spin's: no last row id from
+    // the insert above.
+    let (s, b) = host.get("/granted?op=sql&db=default&q=SELECT last_insert_rowid()");
+    assert_eq!((s, b.contains("[[\"0\"]]")), (200, true), "{b}");
+    // Text that is not UTF-8 fails the statement, in Spin's words.
+    let (s, b) = host.get("/granted?op=sql&db=default&q=SELECT CAST(x'ff' AS TEXT)");
+    assert_eq!(s, 500, "{b}");
+    assert!(b.contains("internal runtime error"), "{b}");
 
     // Ungranted labels are denied, granted or not elsewhere.
     let (s, b) = host.get("/bare?op=kv-get&store=default&key=k1");

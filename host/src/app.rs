@@ -289,6 +289,10 @@ impl App {
 
         let mut databases = Vec::new();
         for file in &database_files {
+            // As Spin does, a store's directory is made if it is missing.
+            if let Some(parent) = file.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
             let conn = capabilities::databases::open_database(file).map_err(|e| {
                 config_err(
                     &mf,

@@ -60,6 +60,15 @@ pub fn lower_snake(name: &str) -> Result<(), String> {
     check(name, '_', true)
 }
 
+/// A store or database label, or a capability set name: kebab-case or
+/// snake_case (Spin's `KebabId` or `SnakeId`), with Spin's reason.
+pub fn kebab_or_snake(name: &str) -> Result<(), String> {
+    match kebab(name).is_ok() || check(name, '_', false).is_ok() {
+        true => Ok(()),
+        false => Err("expected kebab-case or snake_case".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +93,20 @@ mod tests {
             reason("a.b"),
             "'-'-separated words may only contain alphanumeric ASCII; got '.'"
         );
+    }
+
+    #[test]
+    fn labels_are_kebab_or_snake() {
+        for ok in ["default", "my-cache", "my_cache", "API"] {
+            assert!(kebab_or_snake(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "Cache.v2", "a-b_c", "2fa"] {
+            assert_eq!(
+                kebab_or_snake(bad).unwrap_err(),
+                "expected kebab-case or snake_case",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -671,11 +671,10 @@ fn check_dependencies(
             Some(RawInherit::All(true)) => all(),
             Some(RawInherit::Some(list)) => {
                 for name in &list {
-                    let kebab = crate::ids::kebab(name).is_ok();
-                    if !(kebab || crate::ids::check(name, '_', false).is_ok()) {
+                    if let Err(reason) = crate::ids::kebab_or_snake(name) {
                         return Err(err(
                             format!("{field}.inherit_configuration"),
-                            format!("`{name}`: expected kebab-case or snake_case"),
+                            format!("`{name}`: {reason}"),
                             &format!("use any of: {}", CAPABILITY_SETS.join(", ")),
                         ));
                     }

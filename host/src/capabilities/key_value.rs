@@ -6,6 +6,7 @@
 //! apart. A label the manifest does not grant answers access-denied.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -42,11 +43,14 @@ pub use super::databases::Labels;
 use super::databases::{Database, Pooled};
 
 /// Checks `[<section>.<label>]` tables and adds `default`: shared with SQLite,
-/// whose databases are mapped the same way.
+/// whose databases are mapped the same way. A relative `path` is taken from
+/// `base`, which Spin makes the runtime config's directory for key-value
+/// stores and the working directory for SQLite databases.
 pub(crate) fn labels(
     section: &str,
     raw: &BTreeMap<String, RawStore>,
     default_file: &str,
+    base: &Path,
     ctx: &RuntimeContext<'_>,
 ) -> Result<Labels, ConfigError> {
     let mut labels = Labels::new();
@@ -61,7 +65,7 @@ pub(crate) fn labels(
             ));
         }
         let file = match &store.path {
-            Some(p) => ctx.dir.join(p),
+            Some(p) => base.join(p),
             None => ctx.state_dir.join(format!("{label}-{default_file}")),
         };
         labels.insert(label.clone(), Database::new(file));
@@ -107,14 +111,14 @@ impl Capability for KeyValue {
 
     fn check_manifest(component: &Component, ctx: &ManifestContext<'_>) -> Result<(), ConfigError> {
         for (i, label) in component.key_value_stores.iter().enumerate() {
-            if label.is_empty() {
-                return Err(ConfigError::new(
+            crate::ids::kebab_or_snake(label).map_err(|reason| {
+                ConfigError::new(
                     ctx.file,
                     format!("component.{}.key_value_stores[{i}]", component.id),
-                    "empty store label",
+                    format!("`{label}`: {reason}"),
                     "use `default` or a label mapped in the runtime config",
-                ));
-            }
+                )
+            })?;
         }
         Ok(())
     }
@@ -123,7 +127,13 @@ impl Capability for KeyValue {
         section: BTreeMap<String, RawStore>,
         ctx: &RuntimeContext<'_>,
     ) -> Result<Labels, ConfigError> {
-        labels("key_value_store", &section, "sqlite_key_value.db", ctx)
+        labels(
+            "key_value_store",
+            &section,
+            "sqlite_key_value.db",
+            ctx.dir,
+            ctx,
+        )
     }
 
     fn grant(

@@ -6,6 +6,7 @@
 //! own connection, so a guest's `BEGIN … COMMIT` spans only its own statements.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -35,11 +36,19 @@ impl Capability for Sqlite {
     type Grant = Labels;
     type Instance = Instance;
 
-    fn check_manifest(
-        _component: &Component,
-        _ctx: &ManifestContext<'_>,
-    ) -> Result<(), ConfigError> {
-        // Every label is checked against the runtime config when granted.
+    fn check_manifest(component: &Component, ctx: &ManifestContext<'_>) -> Result<(), ConfigError> {
+        // Spelled as Spin spells labels; whether each is mapped is checked
+        // against the runtime config when granted.
+        for (i, label) in component.sqlite_databases.iter().enumerate() {
+            crate::ids::kebab_or_snake(label).map_err(|reason| {
+                ConfigError::new(
+                    ctx.file,
+                    format!("component.{}.sqlite_databases[{i}]", component.id),
+                    format!("`{label}`: {reason}"),
+                    "use `default` or a label mapped in the runtime config",
+                )
+            })?;
+        }
         Ok(())
     }
 
@@ -47,7 +56,13 @@ impl Capability for Sqlite {
         section: BTreeMap<String, RawStore>,
         ctx: &RuntimeContext<'_>,
     ) -> Result<Labels, ConfigError> {
-        labels("sqlite_database", &section, "sqlite_db.db", ctx)
+        labels(
+            "sqlite_database",
+            &section,
+            "sqlite_db.db",
+            Path::new("."),
+            ctx,
+        )
     }
 
     fn grant(
@@ -87,6 +102,9 @@ pub struct Connection {
     conn: Pooled,
     last_insert_rowid: i64,
     changes: u64,
+    /// The pooled connection's change count when this run opened it: until
+    /// it moves, this run changed nothing and `changes` is 0.
+    opened_at: u64,
 }
 
 /// A version-neutral failure.
@@ -104,10 +122,19 @@ struct Rows {
 
 impl Connection {
     fn execute(&mut self, statement: &str, params: Vec<SqlValue>) -> Result<Rows, Failure> {
-        let rows = patiently(&self.conn, |conn| query(conn, statement, &params))
-            .map_err(|e| Failure::Io(e.to_string()))?;
+        let rows = patiently(&self.conn, |conn| query(conn, statement, &params)).map_err(|e| {
+            Failure::Io(match e {
+                // Spin's words for the text it cannot read.
+                rusqlite::Error::Utf8Error(_) => "internal runtime error".into(),
+                e => e.to_string(),
+            })
+        })?;
         self.last_insert_rowid = self.conn.last_insert_rowid();
-        self.changes = self.conn.changes();
+        self.changes = if self.conn.total_changes() == self.opened_at {
+            0
+        } else {
+            self.conn.changes()
+        };
         Ok(rows)
     }
 }
@@ -132,7 +159,7 @@ fn query(
                 ValueRef::Null => SqlValue::Null,
                 ValueRef::Integer(n) => SqlValue::Integer(n),
                 ValueRef::Real(f) => SqlValue::Real(f),
-                ValueRef::Text(t) => SqlValue::Text(text(t)),
+                ValueRef::Text(t) => SqlValue::Text(text(t)?),
                 ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
             });
         }
@@ -141,14 +168,12 @@ fn query(
     Ok(Rows { columns, rows })
 }
 
-/// A text value as a string. Valid UTF-8 (all the app writes) is checked
-/// by `str::from_utf8`'s fast path; anything else keeps its valid parts,
-/// each invalid sequence replaced by U+FFFD.
-fn text(t: &[u8]) -> String {
-    match std::str::from_utf8(t) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(t).into_owned(),
-    }
+/// A text value as a string; text that is not UTF-8 fails the statement,
+/// as on Spin.
+fn text(t: &[u8]) -> rusqlite::Result<String> {
+    std::str::from_utf8(t)
+        .map(str::to_owned)
+        .map_err(rusqlite::Error::Utf8Error)
 }
 
 impl Instance {
@@ -157,11 +182,18 @@ impl Instance {
             .open_label("SQLite database", label, "sqlite_databases")
             .ok_or(Failure::AccessDenied)?
             .map_err(|e| Failure::Io(e.to_string()))?;
+        // Spin opens a new connection each time, whose last row id is 0;
+        // a pooled one must not show the one an earlier run inserted.
+        // SAFETY: the handle is this connection's own, used on this thread
+        // while nothing else uses the connection.
+        unsafe { rusqlite::ffi::sqlite3_set_last_insert_rowid(conn.handle(), 0) };
+        let opened_at = conn.total_changes();
         self.table
             .push(Connection {
                 conn,
                 last_insert_rowid: 0,
                 changes: 0,
+                opened_at,
             })
             .map_err(|_| Failure::NoSuchDatabase)
     }
@@ -260,11 +292,17 @@ sqlite_version!(v3, {
 
 #[cfg(test)]
 mod tests {
-    use super::text;
+    use super::query;
 
     #[test]
-    fn text_keeps_utf8_and_replaces_what_is_not() {
-        assert_eq!(text("Contoso › Prod".as_bytes()), "Contoso › Prod");
-        assert_eq!(text(b"a\xffb\xe2\x82"), "a\u{fffd}b\u{fffd}");
+    fn text_that_is_not_utf8_fails_the_statement() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let rows = query(&conn, "SELECT 'Contoso › Prod'", &[]).unwrap();
+        assert!(matches!(&rows.rows[0][0], super::SqlValue::Text(t) if t == "Contoso › Prod"));
+        let err = query(&conn, "SELECT CAST(x'61ff62' AS TEXT)", &[]).err();
+        assert!(
+            matches!(err, Some(rusqlite::Error::Utf8Error(_))),
+            "{err:?}"
+        );
     }
 }
