@@ -144,3 +144,22 @@ fn http2_with_prior_knowledge_is_served_as_on_spin() {
     assert_eq!(v["path"], "/h2");
     assert_eq!(v["headers"]["spin-path-info"], "/h2");
 }
+
+#[test]
+fn a_client_that_stalls_in_the_http2_preface_is_cut_off() {
+    let (_dir, host) = start();
+    let started = std::time::Instant::now();
+    let mut s = TcpStream::connect(&host.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "held for {:?}",
+        started.elapsed()
+    );
+    let log = host.wait_log("refused=header_timeout");
+    assert!(log.contains("sent no complete request head"), "{log}");
+}

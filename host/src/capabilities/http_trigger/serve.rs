@@ -68,6 +68,7 @@ async fn http2_preface(
 ) -> Result<bool, tokio::time::error::Elapsed> {
     tokio::time::timeout(HEADER_TIMEOUT, async {
         let mut buf = [0u8; PREFACE.len()];
+        let mut pause = Duration::from_millis(2);
         loop {
             let n = stream.peek(&mut buf).await.unwrap_or(0);
             if n == 0 || buf[..n] != PREFACE[..n] {
@@ -76,8 +77,10 @@ async fn http2_preface(
             if n == PREFACE.len() {
                 return true;
             }
-            // A preface that arrives in pieces: wait for the rest.
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            // A preface that arrives in pieces: look again, less and less
+            // often, so a client that stalls mid-preface costs next to no CPU.
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(250));
         }
     })
     .await
