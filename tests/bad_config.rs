@@ -82,6 +82,16 @@ fn ids_and_names_are_refused_with_spins_reasons() {
         err.contains("`variables.port_8080`: `port_8080` is not a valid variable name: '_'-separated words must start with an ASCII letter; got '8'"),
         "{err}"
     );
+    let err = refused(
+        &format!("{OK_TRIGGER}{OK_COMPONENT}key_value_stores = [\"Cache.v2\"]\n"),
+        None,
+    );
+    assert!(
+        err.contains(
+            "`component.a.key_value_stores[0]`: `Cache.v2`: expected kebab-case or snake_case"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

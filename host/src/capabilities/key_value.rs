@@ -76,6 +76,28 @@ pub(crate) fn labels(
     Ok(labels)
 }
 
+/// A component's labels (`field`, shared with SQLite) spelled as Spin spells
+/// them; whether each is mapped is checked against the runtime config when
+/// granted.
+pub(crate) fn check_labels(
+    component: &Component,
+    field: &str,
+    listed: &[String],
+    ctx: &ManifestContext<'_>,
+) -> Result<(), ConfigError> {
+    for (i, label) in listed.iter().enumerate() {
+        crate::ids::kebab_or_snake(label).map_err(|reason| {
+            ConfigError::new(
+                ctx.file,
+                format!("component.{}.{field}[{i}]", component.id),
+                format!("`{label}`: {reason}"),
+                "use `default` or a label mapped in the runtime config",
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// The files behind the labels a component lists, each one mapped.
 pub(crate) fn grant_labels(
     component: &Component,
@@ -110,17 +132,12 @@ impl Capability for KeyValue {
     type Instance = Instance;
 
     fn check_manifest(component: &Component, ctx: &ManifestContext<'_>) -> Result<(), ConfigError> {
-        for (i, label) in component.key_value_stores.iter().enumerate() {
-            crate::ids::kebab_or_snake(label).map_err(|reason| {
-                ConfigError::new(
-                    ctx.file,
-                    format!("component.{}.key_value_stores[{i}]", component.id),
-                    format!("`{label}`: {reason}"),
-                    "use `default` or a label mapped in the runtime config",
-                )
-            })?;
-        }
-        Ok(())
+        check_labels(
+            component,
+            "key_value_stores",
+            &component.key_value_stores,
+            ctx,
+        )
     }
 
     fn configure(

@@ -14,7 +14,7 @@ use wasmtime::component::{HasSelf, Linker, Resource};
 
 use super::databases::{patiently, Pooled};
 use super::fermyon::spin::sqlite as v2;
-use super::key_value::{grant_labels, labels, Labels, RawStore};
+use super::key_value::{check_labels, grant_labels, labels, Labels, RawStore};
 use super::spin::sqlite::sqlite as v3;
 use super::{Capability, GrantContext, InstanceContext, ManifestContext, RuntimeContext};
 use crate::error::ConfigError;
@@ -37,19 +37,12 @@ impl Capability for Sqlite {
     type Instance = Instance;
 
     fn check_manifest(component: &Component, ctx: &ManifestContext<'_>) -> Result<(), ConfigError> {
-        // Spelled as Spin spells labels; whether each is mapped is checked
-        // against the runtime config when granted.
-        for (i, label) in component.sqlite_databases.iter().enumerate() {
-            crate::ids::kebab_or_snake(label).map_err(|reason| {
-                ConfigError::new(
-                    ctx.file,
-                    format!("component.{}.sqlite_databases[{i}]", component.id),
-                    format!("`{label}`: {reason}"),
-                    "use `default` or a label mapped in the runtime config",
-                )
-            })?;
-        }
-        Ok(())
+        check_labels(
+            component,
+            "sqlite_databases",
+            &component.sqlite_databases,
+            ctx,
+        )
     }
 
     fn configure(
