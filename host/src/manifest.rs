@@ -348,7 +348,7 @@ impl Manifest {
                 )
             };
             match trigger_type.as_str() {
-                "http" => triggers = http_trigger::check(path, tables, &mut resolve)?,
+                "http" => triggers = http_trigger::check(path, tables, ids, &mut resolve)?,
                 "cron" => cron = cron_trigger::check(path, tables, &mut resolve)?,
                 other => {
                     return Err(err(
@@ -784,6 +784,8 @@ mod tests {
              [component.c]\nsource = \"c.wasm\"\n"
         ))
         .unwrap();
+        let ids: Vec<_> = m.triggers.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["http-trigger1", "web", "c-http-trigger"]);
         let ids: Vec<_> = m.components.keys().map(String::as_str).collect();
         assert_eq!(
             ids,

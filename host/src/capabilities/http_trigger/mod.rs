@@ -25,7 +25,10 @@ use routes::Route;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHttpTrigger {
+    /// Read with every trigger's id by the manifest (`trigger_ids`), which
+    /// makes one up when it is missing.
     #[serde(default)]
+    #[allow(dead_code)]
     id: Option<String>,
     route: RawRoute,
     #[serde(default)]
@@ -65,7 +68,9 @@ pub struct RawStaticResponse {
 /// One checked `[[trigger.http]]`.
 #[derive(Debug, Clone)]
 pub struct HttpTrigger {
-    pub id: Option<String>,
+    /// Its id as Spin gives it: written, or `<component>-http-trigger`,
+    /// `http-triggerN`.
+    pub id: String,
     pub route: TriggerRoute,
     pub target: TriggerTarget,
 }
@@ -117,10 +122,12 @@ pub(crate) fn check_settings(file: &Path, settings: &toml::Table) -> Result<(), 
 pub(crate) type Resolve<'a> =
     dyn FnMut(&str, RawComponentRef, usize) -> Result<String, ConfigError> + 'a;
 
-/// Checks the `[[trigger.http]]` tables.
+/// Checks the `[[trigger.http]]` tables; `ids` are their ids as Spin gives
+/// them (written, or made up when not).
 pub(crate) fn check(
     file: &Path,
     tables: Vec<toml::Table>,
+    ids: &[String],
     resolve: &mut Resolve<'_>,
 ) -> Result<Vec<HttpTrigger>, ConfigError> {
     let err = |field: &str, problem: String, fix: &str| ConfigError::new(file, field, problem, fix);
@@ -186,7 +193,7 @@ pub(crate) fn check(
             (Some(c), None) => TriggerTarget::Component(resolve(&field, c, index)?),
         };
         triggers.push(HttpTrigger {
-            id: rt.id,
+            id: ids[index].clone(),
             route,
             target,
         });
@@ -198,8 +205,8 @@ pub(crate) fn check(
         let effective = routes_seen[&route];
         tracing::error!(
             "  {}: {route} (duplicate of {})",
-            triggers[replaced].lookup_key(replaced),
-            triggers[effective].lookup_key(effective)
+            triggers[replaced].lookup_key(),
+            triggers[effective].lookup_key()
         );
         triggers[replaced].route = TriggerRoute::Private;
     }
@@ -217,12 +224,11 @@ pub(crate) fn check(
 
 impl HttpTrigger {
     /// What Spin names the trigger by in its logs: the component it runs,
-    /// else its id.
-    fn lookup_key(&self, index: usize) -> String {
-        match (&self.target, &self.id) {
-            (TriggerTarget::Component(c), _) => c.clone(),
-            (TriggerTarget::Static(_), Some(id)) => id.clone(),
-            (TriggerTarget::Static(_), None) => format!("trigger.http[{index}]"),
+    /// else (a static response) its id.
+    fn lookup_key(&self) -> &str {
+        match &self.target {
+            TriggerTarget::Component(c) => c,
+            TriggerTarget::Static(_) => &self.id,
         }
     }
 }
