@@ -323,7 +323,7 @@ fn well_known(app: &App, name: &str) -> Response<Body> {
                 info.insert("version".into(), v.clone().into());
             }
             let body = serde_json::to_vec_pretty(&info).unwrap_or_default();
-            let mut r = text(StatusCode::OK, body);
+            let mut r = bare(StatusCode::OK, body);
             r.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             r
@@ -460,6 +460,10 @@ fn spin_headers<B>(req: &mut Request<B>, m: &RouteMatch<'_>, peer: SocketAddr) {
     }
 }
 
+/// The route every chained request matches, parsed once.
+static CHAINED: std::sync::LazyLock<Route> =
+    std::sync::LazyLock::new(|| Route::parse("/...").expect("a valid route"));
+
 /// Service chaining: runs `http://<id>.spin.internal/...` requests against
 /// component `id` in-process, matched as Spin matches them: by `/...`, not
 /// by the routes the component has from outside.
@@ -483,9 +487,8 @@ pub(crate) fn chain(app: &Arc<App>) -> Chain {
             // has, a chained request matches `/...` with the whole path as
             // its path info, from client address 0.0.0.0:0, and a full URL
             // on `localhost` unless the caller set a Host.
-            let any = Route::parse("/...").expect("a valid route");
             let m = RouteMatch {
-                route: &any,
+                route: &CHAINED,
                 path_info: path.clone(),
                 params: Vec::new(),
             };
