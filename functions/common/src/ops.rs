@@ -171,11 +171,7 @@ pub async fn poll<H: Handler>(
         return Ok((kind, r));
     }
     advance(db, id, h).await?;
-    let r = db.execute(
-        &format!("SELECT {SHOWN} FROM operations WHERE id = ?"),
-        &[text(id)],
-    )?;
-    Ok((kind, r))
+    Ok((kind, shown(db, id)?))
 }
 
 /// Moves operation `id` on by one step if nobody else is (its clean-up
@@ -467,13 +463,18 @@ fn end<H: Handler>(db: &Connection, op: &Op, how: Ended<'_>, h: &H) -> Result<bo
 /// What clients see of an operation, as read from `operations`.
 pub const SHOWN: &str = "id, kind, subject_id, status, step, step_index, steps, error, result, cleanup_id, attempts, created_at, updated_at";
 
+/// Operation `id`'s row of [`SHOWN`] (none if there is no such operation).
+pub fn shown(db: &Connection, id: &str) -> Result<QueryResult, ApiError> {
+    Ok(db.execute(
+        &format!("SELECT {SHOWN} FROM operations WHERE id = ?"),
+        &[text(id)],
+    )?)
+}
+
 /// The operation as clients see it: kind, subject, status, step, progress,
 /// its error and its clean-up; `None` if there is none with that id.
 pub fn json(db: &Connection, id: &str) -> Result<Option<Value>, ApiError> {
-    let r = db.execute(
-        &format!("SELECT {SHOWN} FROM operations WHERE id = ?"),
-        &[text(id)],
-    )?;
+    let r = shown(db, id)?;
     if r.rows.is_empty() {
         return Ok(None);
     }

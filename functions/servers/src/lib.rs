@@ -104,11 +104,7 @@ fn step_error(kind: &str, e: PluginError) -> ApiError {
 
 /// An operation as clients see it, with its server (for the server kinds).
 fn operation_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
-    let r = db.execute(
-        &format!("SELECT {} FROM operations WHERE id = ?", ops::SHOWN),
-        &[text(id)],
-    )?;
-    operations_json(db, &r)?
+    operations_json(db, &ops::shown(db, id)?)?
         .pop()
         .ok_or_else(|| ApiError::not_found("operation"))
 }
