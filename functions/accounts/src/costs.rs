@@ -104,7 +104,7 @@ pub fn line(r: &Rate, u: &Usage) -> (f64, f64) {
     }
 }
 
-/// Whether a stopped server's compute is still billed: Azure bills a VM
+/// Whether a stopped server's compute is still billed: a VM is billed
 /// that was only powered off (from inside, or "VM stopped"), not one that
 /// was deallocated (Skyport's Stop, or "VM deallocated"); a stop that says
 /// neither is taken as Skyport's.
@@ -242,7 +242,7 @@ fn kept_or_read(
             return Ok(k.clone());
         }
     }
-    match plugin::rates(&prices_endpoint(), region, item) {
+    match plugin::rates(&prices_endpoint()?, region, item) {
         Ok(list) => {
             let stored: Vec<Value> = list.iter().map(rate_json).collect();
             db.execute(

@@ -20,6 +20,7 @@ use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::plugin_account;
 use skyport_functions::plugin_types::Session;
+use skyport_functions::provider::Provider;
 use skyport_functions::{accounts, db, events, internal, oauth, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -35,8 +36,13 @@ async fn handle(req: Request) -> Response {
     }
 }
 
-/// What the user must do to revoke Skyport's access on the Azure side.
-const REVOKE: &str = "Skyport no longer holds tokens for this account. To revoke the app itself, open Microsoft Entra ID › Enterprise Applications, select Skyport, and choose Properties › Delete (or Permissions › Review permissions to revoke consent).";
+/// What the user must do to revoke Skyport's access on the provider's side.
+fn revoke() -> String {
+    let words = Provider::load().map(|p| p.revoke).unwrap_or_default();
+    format!("Skyport no longer holds tokens for this account. {words}")
+        .trim_end()
+        .to_string()
+}
 
 /// What this function answers (the fallback tells 405 from 404 by it).
 const ROUTES: &[Route] = &[
@@ -102,7 +108,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 201,
                 &json!({
                     "authorize_url": started.authorize_url,
-                    "popup_url": format!("/oauth/azure/start?state={}", started.state),
+                    "popup_url": cfg.provider.popup_path(&started.state),
                     "state": started.state,
                     "expires_at": started.expires_at,
                 }),
@@ -115,20 +121,31 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let (cfg, keys) = (Config::load()?, Keys::load()?);
             let a = accounts::load(&db, &org, id)?;
             check_id(sub, "subscription")?;
-            if ![
-                "Microsoft.Compute",
-                "Microsoft.Network",
-                "Microsoft.Storage",
-            ]
-            .iter()
-            .any(|n| n.eq_ignore_ascii_case(namespace))
-            {
+            // Only a resource provider the subscription's last check named
+            // (the plugin lists those its capabilities need) is registered.
+            let needed: Vec<String> = a
+                .subscriptions
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|s| {
+                    s["id"]
+                        .as_str()
+                        .is_some_and(|id| id.eq_ignore_ascii_case(sub))
+                })
+                .flat_map(|s| s["providers"].as_array().cloned().unwrap_or_default())
+                .filter_map(|p| p["namespace"].as_str().map(str::to_string))
+                .collect();
+            let Some(namespace) = needed.iter().find(|n| n.eq_ignore_ascii_case(namespace)) else {
                 return Err(ApiError::bad_request(
                     "unknown_provider",
-                    &format!("`{namespace}` is not a resource provider Skyport needs."),
-                    "Use Microsoft.Compute, Microsoft.Network or Microsoft.Storage.",
+                    &format!("`{namespace}` is not a resource provider Skyport needs in subscription {sub}."),
+                    &match needed.is_empty() {
+                        true => "Refresh the account to check the subscription, then register one of the resource providers it lists.".to_string(),
+                        false => format!("Use {}.", needed.join(", ")),
+                    },
                 ));
-            }
+            };
             let tokens = accounts::access_token(&db, &cfg, &keys, &a.id).await?;
             let session = Session {
                 cloud: cfg.cloud.clone(),
@@ -328,7 +345,7 @@ async fn delete_account(
         })?;
         return Ok(json_response(
             200,
-            &json!({ "deleted": id, "revoke": REVOKE, "detached": { "backup_targets": deps.backup_targets, "domains": deps.domains } }),
+            &json!({ "deleted": id, "revoke": revoke(), "detached": { "backup_targets": deps.backup_targets, "domains": deps.domains } }),
         ));
     }
     // The servers go through the servers function (service chaining), as
@@ -362,6 +379,6 @@ async fn delete_account(
     }
     Ok(json_response(
         202,
-        &json!({ "deleting": id, "operations": operations, "revoke": REVOKE, "detached": { "backup_targets": deps.backup_targets, "domains": deps.domains } }),
+        &json!({ "deleting": id, "operations": operations, "revoke": revoke(), "detached": { "backup_targets": deps.backup_targets, "domains": deps.domains } }),
     ))
 }

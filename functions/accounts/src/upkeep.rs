@@ -4,7 +4,7 @@
 //! - An account with work in progress gets its access token refreshed before
 //!   it expires, so the operation's next step does not wait on a refresh.
 //! - Every refresh token is used at least every `token_keepalive_seconds`
-//!   (default 6 days): Azure ends a refresh token unused for 90 days, and
+//!   (default 6 days): providers end a refresh token unused for long (90 days is common), and
 //!   some tenants sooner; Skyport promises tokens that refresh by themselves.
 //! - Every Active account's health is re-checked every
 //!   `health_check_seconds` (default 6 hours), staggered by account so the

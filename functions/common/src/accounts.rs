@@ -28,6 +28,9 @@ const LEASE: i64 = 30;
 pub struct Account {
     pub id: String,
     pub org_id: String,
+    /// The provider that holds it (the `provider` of the function instance
+    /// that connected it); everything done through it goes to that provider.
+    pub provider: String,
     pub tenant_id: String,
     pub user_id: String,
     pub user_name: Option<String>,
@@ -40,11 +43,11 @@ pub struct Account {
     pub created_at: i64,
 }
 
-const COLUMNS: &str = "id, org_id, tenant_id, user_id, user_name, status, status_reason, tokens, access_expires_at, subscriptions, last_checked, created_at";
+const COLUMNS: &str = "id, org_id, provider, tenant_id, user_id, user_name, status, status_reason, tokens, access_expires_at, subscriptions, last_checked, created_at";
 
 /// What a list shows: no sealed tokens (a list never needs them, and they
 /// are most of a row's bytes), so an account read from it has none.
-const SHOWN: &str = "id, org_id, tenant_id, user_id, user_name, status, status_reason, subscriptions, last_checked, created_at";
+const SHOWN: &str = "id, org_id, provider, tenant_id, user_id, user_name, status, status_reason, subscriptions, last_checked, created_at";
 
 fn from_row(r: &QueryResult, i: usize) -> Account {
     let subscriptions = get_text(r, i, "subscriptions")
@@ -58,6 +61,7 @@ fn with_subscriptions(r: &QueryResult, i: usize, subscriptions: Value) -> Accoun
     Account {
         id: get_text(r, i, "id").unwrap_or_default(),
         org_id: get_text(r, i, "org_id").unwrap_or_default(),
+        provider: get_text(r, i, "provider").unwrap_or_default(),
         tenant_id: get_text(r, i, "tenant_id").unwrap_or_default(),
         user_id: get_text(r, i, "user_id").unwrap_or_default(),
         user_name: get_text(r, i, "user_name"),
@@ -179,7 +183,7 @@ pub struct Shown<S> {
     created_at: i64,
     id: String,
     last_checked: Option<i64>,
-    provider: &'static str,
+    provider: String,
     status: String,
     status_reason: Option<String>,
     subscriptions: S,
@@ -211,7 +215,7 @@ impl<S> Shown<S> {
             created_at: a.created_at,
             id: a.id.clone(),
             last_checked: a.last_checked,
-            provider: "azure",
+            provider: a.provider.clone(),
             status: a.status.clone(),
             status_reason: a.status_reason.clone(),
             subscriptions,
@@ -256,17 +260,18 @@ pub fn to_json(a: &Account) -> Value {
 
 /// The guide's wording for a plugin error, as an API error.
 pub fn plugin_error(e: PluginError) -> ApiError {
+    let name = || crate::provider::name();
     match e {
-        PluginError::Unauthorized(d) => ApiError::new(401, "provider_unauthorized", &format!("Azure refused the access token: {}", d.message), "Refresh the account; if it persists, reconnect it."),
+        PluginError::Unauthorized(d) => ApiError::new(401, "provider_unauthorized", &format!("{} refused the access token: {}", name(), d.message), "Refresh the account; if it persists, reconnect it."),
         PluginError::Forbidden(d) => ApiError::new(403, "authorization_denied", &format!("Authorization Denied: {}", d.message), "Ask an Owner of the subscription to give you the Owner or Contributor role (Subscriptions › Access control (IAM)), then refresh the account."),
         PluginError::NotRegistered(d) => ApiError::new(409, "provider_not_registered", &format!("The subscription is not registered for {}.", d.target.clone().unwrap_or_default()), "Register the resource provider (Subscriptions › Resource providers), or use the register endpoint.").with("namespace", json!(d.target)),
         PluginError::QuotaExceeded(d) => ApiError::new(409, "quota_exceeded", &d.message, "Check quotas (Usage + quotas), request an increase, or try another region or size."),
         PluginError::SkuNotAvailable(d) => ApiError::new(409, "size_not_available", &d.message, "Try another region or VM size."),
-        PluginError::Throttled(t) => ApiError::new(503, "throttled", &format!("Azure is throttling requests: {}", t.detail.message), &format!("Try again in {} seconds.", t.retry_after_seconds)),
+        PluginError::Throttled(t) => ApiError::new(503, "throttled", &format!("{} is throttling requests: {}", name(), t.detail.message), &format!("Try again in {} seconds.", t.retry_after_seconds)),
         PluginError::NotFound(d) => ApiError::new(404, "provider_not_found", &d.message, "Check that the subscription or resource still exists."),
         PluginError::Conflict(d) => ApiError::new(409, "conflict", &d.message, "Reload and try again."),
         PluginError::InvalidInput(d) => ApiError::new(400, "invalid_input", &d.message, "Correct the request."),
-        PluginError::Unavailable(d) => ApiError::new(503, "provider_unavailable", &format!("Azure could not be reached: {}", d.message), "Try again in a minute."),
+        PluginError::Unavailable(d) => ApiError::new(503, "provider_unavailable", &format!("{} could not be reached: {}", name(), d.message), "Try again in a minute."),
         PluginError::Other(d) => ApiError::new(502, "provider_error", &format!("{}: {}", d.code, d.message), "Try again; if it persists, report it."),
     }
 }
@@ -387,7 +392,8 @@ fn expired_error(reason: &str) -> ApiError {
         409,
         "account_expired",
         &format!(
-            "Expired: the Azure authorization for this account is no longer valid ({reason})."
+            "Expired: the {} authorization for this account is no longer valid ({reason}).",
+            crate::provider::name()
         ),
         "Reconnect the account (the Reconnect button, or POST /api/v1/accounts/{id}/reconnect) and sign in again as the same user.",
     )
@@ -525,8 +531,8 @@ async fn refresh_now(
             let detail = match other {
                 TokenFailure::Provider(TokenOutcome::ClientMisconfigured(m)) => {
                     return Err(ApiError::config(
-                        &format!("Azure rejected the app registration ({m})"),
-                        "check `azure_client_id` and `azure_client_secret`",
+                        &format!("{} rejected the app registration ({m})", cfg.provider.name),
+                        "check the client id and secret spin.toml gives this function (its `client_id` and `client_secret` variables)",
                     ))
                 }
                 TokenFailure::Provider(TokenOutcome::Transient(m))
@@ -553,7 +559,7 @@ fn invalidate(db: &Connection, id: &str, sealed: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Re-checks the account's subscriptions now (the refresh icon). A token ARM
+/// Re-checks the account's subscriptions now (the refresh icon). A token the provider
 /// refuses (revoked or expired early) is refreshed and the check retried once.
 pub async fn recheck(
     db: &Connection,
@@ -653,6 +659,7 @@ mod tests {
         Account {
             id: "a1".into(),
             org_id: "o1".into(),
+            provider: "acme".into(),
             tenant_id: "t1".into(),
             user_id: "u1".into(),
             user_name: Some("Ada \"the first\"".into()),
@@ -669,7 +676,7 @@ mod tests {
     fn subscriptions() -> Value {
         json!([
             { "id": "s1", "name": "Prod", "capabilities": [
-                { "capability": "Compute", "available": false, "reason": "Register \u{201c}Microsoft.Compute\u{201d}." },
+                { "capability": "Compute", "available": false, "reason": "Register \u{201c}Acme.Compute\u{201d}." },
                 { "capability": "Storage", "available": true, "reason": null },
             ]},
             { "id": "s2", "capabilities": [

@@ -1,13 +1,17 @@
-//! The app variables the functions read. Endpoints are configuration: the
-//! public cloud by default, a sovereign cloud or the emulator by setting them.
+//! The variables the functions read. A provider's endpoints and app
+//! registration reach each function instance under the same neutral names
+//! (`client_id`, `authority`, …), mapped from the app's variables in
+//! spin.toml, so the code reads them without naming the provider.
 
 use spin_sdk::variables;
 
 use crate::api::ApiError;
 use crate::plugin_types::Cloud;
+use crate::provider::Provider;
 
-/// The settings every request needs.
+/// The settings every request to the provider needs.
 pub struct Config {
+    pub provider: Provider,
     pub client_id: String,
     pub client_secret: String,
     pub cloud: Cloud,
@@ -21,22 +25,25 @@ fn get(name: &str) -> Option<String> {
 
 impl Config {
     pub fn load() -> Result<Config, ApiError> {
-        let missing = |what: &str| {
-            ApiError::config(&format!("the variable `{what}` is not set"), &format!("set SPIN_VARIABLE_{} (see the README: connecting a real Azure app registration)", what.to_ascii_uppercase()))
+        let provider = Provider::load()?;
+        let need = |what: &str| {
+            get(what).ok_or_else(|| {
+                ApiError::config(
+                    &format!("the component variable `{what}` is not set"),
+                    &format!("give the {} instance of this function `{what}` in spin.toml, from the app variable that holds it (see the README)", provider.id),
+                )
+            })
         };
         Ok(Config {
-            client_id: get("azure_client_id").ok_or_else(|| missing("azure_client_id"))?,
-            client_secret: get("azure_client_secret")
-                .ok_or_else(|| missing("azure_client_secret"))?,
+            client_id: need("client_id")?,
+            client_secret: need("client_secret")?,
             cloud: Cloud {
-                authority: get("azure_authority")
-                    .unwrap_or_else(|| "https://login.microsoftonline.com".into()),
-                management: get("azure_management")
-                    .unwrap_or_else(|| "https://management.azure.com".into()),
-                audience: get("azure_resource")
-                    .unwrap_or_else(|| "https://management.azure.com".into()),
+                authority: need("authority")?,
+                management: need("management")?,
+                audience: get("resource").map_or_else(|| need("management"), Ok)?,
             },
-            tenant: get("azure_tenant").unwrap_or_else(|| "organizations".into()),
+            tenant: need("tenant")?,
+            provider,
         })
     }
 }
@@ -51,9 +58,14 @@ pub fn bootstrap_api_key() -> Option<String> {
     get("bootstrap_api_key")
 }
 
-/// The provider's public price list (`azure_prices`; Azure's own when unset).
-pub fn prices_endpoint() -> String {
-    get("azure_prices").unwrap_or_else(|| "https://prices.azure.com".into())
+/// The provider's public price list (the component variable `prices`).
+pub fn prices_endpoint() -> Result<String, ApiError> {
+    get("prices").ok_or_else(|| {
+        ApiError::config(
+            "the component variable `prices` is not set",
+            "give this function `prices` in spin.toml, from the app variable that holds the provider's price list",
+        )
+    })
 }
 
 /// Where users reach Skyport: `scheme://host[:port]`, from the variable

@@ -158,11 +158,12 @@ fn migrations() -> Vec<Vec<Step>> {
             Step::Sql("CREATE INDEX IF NOT EXISTS hooks_page ON hooks (org_id, created_at, id)"),
         ],
         // 10: a server's admin user, for its SSH command; earlier servers
-        // take it from the request that made them (Azure's default if none).
+        // take it from the request that made them (none when it named none:
+        // the provider's default user is shown for them when read).
         vec![
             Step::Sql("ALTER TABLE servers ADD COLUMN admin_username TEXT"),
-            Step::Sql("UPDATE servers SET admin_username = COALESCE((SELECT json_extract(o.data, '$.request.admin_username') FROM operations o
-                WHERE o.subject_id = servers.id AND o.kind = 'create' AND json_valid(o.data) ORDER BY o.created_at LIMIT 1), 'azureuser')"),
+            Step::Sql("UPDATE servers SET admin_username = (SELECT json_extract(o.data, '$.request.admin_username') FROM operations o
+                WHERE o.subject_id = servers.id AND o.kind = 'create' AND json_valid(o.data) ORDER BY o.created_at LIMIT 1)"),
         ],
         // 11: backup targets are checked again in the background: whether
         // the last check passed (`verified`, `access_denied`, `check_failed`)
@@ -183,6 +184,13 @@ fn migrations() -> Vec<Vec<Step>> {
             Step::Sql("ALTER TABLE backup_targets ADD COLUMN region TEXT"),
             Step::Sql("CREATE INDEX IF NOT EXISTS events_object ON events (object_type, object_id)"),
             Step::Sql("CREATE INDEX IF NOT EXISTS backup_targets_due ON backup_targets (next_check_at)"),
+        ],
+        // 13: several providers side by side: a sign-in comes back to, and
+        // is claimed at, the provider that started it (rows from before
+        // name none).
+        vec![
+            Step::Sql("ALTER TABLE pending ADD COLUMN provider TEXT"),
+            Step::Sql("ALTER TABLE claims ADD COLUMN provider TEXT"),
         ],
     ]
 }

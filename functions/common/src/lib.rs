@@ -21,6 +21,7 @@ pub mod oauth;
 pub mod ops;
 pub mod orgs;
 pub mod pages;
+pub mod provider;
 pub mod schedule;
 
 wit_bindgen::generate!({ path: "../../wit", world: "account-client", generate_all });

@@ -18,9 +18,6 @@ use crate::plugin_identity::{self as identity, TokenOutcome};
 /// How long a started sign-in stays valid.
 pub const STATE_TTL: i64 = 600;
 
-/// The path the identity provider sends the user back to.
-pub const CALLBACK_PATH: &str = "/oauth/azure/callback";
-
 /// A started sign-in.
 pub struct Started {
     pub state: String,
@@ -90,7 +87,7 @@ fn client(
     let bad = |what: &str| {
         ApiError::config(
             &format!("the {what} URL is not valid"),
-            "check the `azure_authority` variable",
+            "check the component variable `authority` (the provider's sign-in address)",
         )
     };
     let mut c = BasicClient::new(ClientId::new(cfg.client_id.clone()))
@@ -117,7 +114,11 @@ pub fn start(
     org: &str,
     account: Option<&str>,
 ) -> Result<Started, ApiError> {
-    let redirect_uri = format!("{}{CALLBACK_PATH}", crate::config::public_url()?);
+    let redirect_uri = format!(
+        "{}{}",
+        crate::config::public_url()?,
+        cfg.provider.callback_path()
+    );
     let verifier = crate::random_token(48);
     let challenge =
         PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.clone()));
@@ -132,8 +133,8 @@ pub fn start(
         .url();
     let now = crate::now();
     db.execute(
-        "INSERT INTO pending (state, org_id, account_id, verifier, redirect_uri, authorize_url, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        &[text(&state), text(org), opt_text(account), text(&keys.seal(verifier.as_bytes(), &state)), text(&redirect_uri), text(url.as_str()), int(now), int(now + STATE_TTL)],
+        "INSERT INTO pending (state, org_id, provider, account_id, verifier, redirect_uri, authorize_url, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[text(&state), text(org), text(&cfg.provider.id), opt_text(account), text(&keys.seal(verifier.as_bytes(), &state)), text(&redirect_uri), text(url.as_str()), int(now), int(now + STATE_TTL)],
     )?;
     Ok(Started {
         state,

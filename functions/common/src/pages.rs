@@ -29,7 +29,8 @@ pub struct Outcome {
 
 pub fn render(o: &Outcome) -> Response {
     let data = json!({
-        "type": "skyport:azure-connect",
+        "type": "skyport:connect",
+        "provider": crate::provider::id(),
         "outcome": o.code,
         "title": o.title,
         "message": o.message,

@@ -1,8 +1,9 @@
-//! The connect function: `POST /api/v1/accounts/azure/connect` starts a
-//! sign-in, `GET /oauth/azure/start` sends the popup to it,
-//! `GET /oauth/azure/callback` finishes it — state checked, code redeemed,
+//! The connect function, one instance per provider (`<p>` below is its
+//! `provider` variable): `POST /api/v1/accounts/<p>/connect` starts a
+//! sign-in, `GET /oauth/<p>/start` sends the popup to it,
+//! `GET /oauth/<p>/callback` finishes it — state checked, code redeemed,
 //! subscriptions discovered — into a claim, and
-//! `POST /api/v1/accounts/azure/claim` stores the account for the client that
+//! `POST /api/v1/accounts/<p>/claim` stores the account for the client that
 //! started the sign-in, with that client's own API key.
 //!
 //! The claim is what keeps a sign-in in the organization that began it: a
@@ -19,6 +20,7 @@ use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_int, get_text, int, text};
 use skyport_functions::pages::{render, Outcome};
 use skyport_functions::plugin_identity::{self as identity, CallbackOutcome, TokenOutcome};
+use skyport_functions::provider::Provider;
 use skyport_functions::{accounts, events, oauth, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -32,26 +34,34 @@ async fn handle(req: Request) -> Response {
 }
 
 async fn route(req: Request) -> Result<Response, ApiError> {
-    match (req.method(), req.path()) {
-        (Method::Post, "/api/v1/accounts/azure/connect") => start(&req),
-        (Method::Post, "/api/v1/accounts/azure/claim") => claim(&req).await,
-        (Method::Get, "/oauth/azure/start") => popup(&req),
-        (Method::Get, "/oauth/azure/callback") => Ok(callback(&req).await),
-        (Method::Get, "/oauth/azure/admin-consent") => Ok(consent_link(&req)),
-        (method, path) => Err(ApiError::unrouted(None, ROUTES, method, &segments(path))),
+    let provider = Provider::load()?;
+    let path = segments(req.path());
+    // Paths of another provider are that provider's instance's to answer.
+    let here = match path.as_slice() {
+        ["api", "v1", "accounts", p, "connect" | "claim"] | ["oauth", p, _] => *p == provider.id,
+        _ => false,
+    };
+    match (req.method(), here.then_some(path.as_slice())) {
+        (Method::Post, Some([.., "connect"])) => start(&req),
+        (Method::Post, Some([.., "claim"])) => claim(&req, &provider).await,
+        (Method::Get, Some(["oauth", _, "start"])) => popup(&req),
+        (Method::Get, Some(["oauth", _, "callback"])) => Ok(callback(&req, &provider).await),
+        (Method::Get, Some(["oauth", _, "admin-consent"])) => Ok(consent_link(&req)),
+        (method, _) => Err(ApiError::unrouted(None, ROUTES, method, &path)),
     }
 }
 
-/// What this function answers (the fallback tells 405 from 404 by it).
+/// What this function answers (the fallback tells 405 from 404 by it); `*`
+/// is the provider.
 const ROUTES: &[Route] = &[
-    ("POST", "api/v1/accounts/azure/connect"),
-    ("POST", "api/v1/accounts/azure/claim"),
-    ("GET", "oauth/azure/start"),
-    ("GET", "oauth/azure/callback"),
-    ("GET", "oauth/azure/admin-consent"),
+    ("POST", "api/v1/accounts/*/connect"),
+    ("POST", "api/v1/accounts/*/claim"),
+    ("GET", "oauth/*/start"),
+    ("GET", "oauth/*/callback"),
+    ("GET", "oauth/*/admin-consent"),
 ];
 
-/// `POST /api/v1/accounts/azure/connect`.
+/// `POST /api/v1/accounts/<p>/connect`.
 fn start(req: &Request) -> Result<Response, ApiError> {
     let db = db::open()?;
     let org = orgs::authenticate(&db, req)?;
@@ -62,14 +72,14 @@ fn start(req: &Request) -> Result<Response, ApiError> {
         201,
         &json!({
             "authorize_url": started.authorize_url,
-            "popup_url": format!("/oauth/azure/start?state={}", started.state),
+            "popup_url": cfg.provider.popup_path(&started.state),
             "state": started.state,
             "expires_at": started.expires_at,
         }),
     ))
 }
 
-/// `GET /oauth/azure/start?state=…`: the popup's first stop, a redirect to sign-in.
+/// `GET /oauth/<p>/start?state=…`: the popup's first stop, a redirect to sign-in.
 fn popup(req: &Request) -> Result<Response, ApiError> {
     let state = query_param(req, "state").unwrap_or_default();
     let db = db::open()?;
@@ -113,11 +123,11 @@ fn outcome(code: &'static str, title: &str, message: &str, remedy: &str) -> Outc
     }
 }
 
-fn denied() -> Outcome {
+fn denied(provider: &Provider) -> Outcome {
     outcome(
         "authorization_denied",
         "Authorization Denied",
-        "The Microsoft sign-in was cancelled or the permissions were declined, so Skyport has no access to the account.",
+        &format!("The {} sign-in was cancelled or the permissions were declined, so Skyport has no access to the account.", provider.signin),
         "Try again and click Accept on the permissions page. If your organization blocks it, ask an administrator.",
     )
 }
@@ -125,28 +135,26 @@ fn denied() -> Outcome {
 /// Where an administrator's consent is asked for: the tenant's own
 /// admin-consent page when the directory is known (a reconnect), otherwise
 /// the console asks the user for their organization's domain and
-/// `/oauth/azure/admin-consent` makes the link from it.
+/// `/oauth/<p>/admin-consent` makes the link from it.
 fn admin_consent(cfg: &Config, tenant: Option<&str>, detail: &str) -> Result<Outcome, ApiError> {
     let mut o = outcome(
         "admin_consent_required",
         "Admin consent required",
         &format!("Your organization lets only administrators approve apps like Skyport. {detail}"),
-        "Send the admin consent link to a Global Administrator or Cloud Application Administrator of your organization. After they accept, Skyport appears in Entra ID › Enterprise Applications and you can connect again.",
+        &format!("Send the admin consent link to a Global Administrator or Cloud Application Administrator of your organization. After they accept, Skyport appears in {} › Enterprise Applications and you can connect again.", cfg.provider.directory),
     );
     o.extra = match tenant {
         Some(t) => json!({ "admin_consent_url": consent_url(cfg, t)?, "tenant_id": t }),
         // The form leads to the identity platform's own host.
         None => {
-            json!({ "admin_consent_link": CONSENT_PATH, "form_action": origin(&cfg.cloud.authority) })
+            json!({ "admin_consent_link": format!("/oauth/{}/admin-consent", cfg.provider.id), "form_action": origin(&cfg.cloud.authority) })
         }
     };
     Ok(o)
 }
 
-const CONSENT_PATH: &str = "/oauth/azure/admin-consent";
-
 /// Marks the state of an admin-consent link: the administrator's answer
-/// comes back with it (Microsoft's error answer carries nothing else that
+/// comes back with it (the provider's error answer carries nothing else that
 /// says what it answers).
 const CONSENT_STATE: &str = "adminconsent.";
 
@@ -154,7 +162,7 @@ fn consent_url(cfg: &Config, tenant: &str) -> Result<String, ApiError> {
     let redirect_uri = format!(
         "{}{}",
         skyport_functions::config::public_url()?,
-        oauth::CALLBACK_PATH
+        cfg.provider.callback_path()
     );
     Ok(identity::admin_consent_url(
         &cfg.cloud,
@@ -209,7 +217,7 @@ fn directory(value: &str) -> Option<String> {
     (guid || domain).then_some(v)
 }
 
-/// `GET /oauth/azure/admin-consent?tenant=…`: the admin-consent page of the
+/// `GET /oauth/<p>/admin-consent?tenant=…`: the admin-consent page of the
 /// directory the user names (a domain, an email address or a tenant id).
 fn consent_link(req: &Request) -> Response {
     let given = query_param(req, "tenant").unwrap_or_default();
@@ -231,7 +239,7 @@ fn consent_link(req: &Request) -> Response {
                 "“{}” is not a domain or tenant ID of an organization.",
                 given.chars().take(80).collect::<String>()
             ),
-            "Enter your organization's domain (the part after @ in your work email, e.g. contoso.com) or its tenant ID from Entra ID › Overview.",
+            &format!("Enter your organization's domain (the part after @ in your work email, e.g. contoso.com) or its tenant ID from {} › Overview.", cfg.provider.directory),
         )),
     }
 }
@@ -239,13 +247,13 @@ fn consent_link(req: &Request) -> Response {
 /// The administrator's answer to an admin-consent request. It grants
 /// Skyport nothing by itself (and its `tenant` is not trusted for anything):
 /// the user connects again, and that sign-in now succeeds.
-fn consented(error: Option<String>) -> Outcome {
+fn consented(error: Option<String>, provider: &Provider) -> Outcome {
     match error {
         None => outcome(
             "admin_consent_granted",
             "Admin consent granted",
             "An administrator approved Skyport for the organization.",
-            "Return to Skyport and click Add Account › Microsoft Azure to connect.",
+            &format!("Return to Skyport and click Add Account › {} to connect.", provider.title),
         ),
         Some(_) => outcome(
             "admin_consent_declined",
@@ -256,9 +264,9 @@ fn consented(error: Option<String>) -> Outcome {
     }
 }
 
-/// `GET /oauth/azure/callback`: always answers with the popup page.
-async fn callback(req: &Request) -> Response {
-    match finish(req).await {
+/// `GET /oauth/<p>/callback`: always answers with the popup page.
+async fn callback(req: &Request, provider: &Provider) -> Response {
+    match finish(req, provider).await {
         Ok(o) => render(&o),
         Err(e) => render(&outcome(
             "error",
@@ -272,7 +280,7 @@ async fn callback(req: &Request) -> Response {
 /// How long a finished sign-in waits for its client's claim.
 const CLAIM_TTL: i64 = 300;
 
-async fn finish(req: &Request) -> Result<Outcome, ApiError> {
+async fn finish(req: &Request, provider: &Provider) -> Result<Outcome, ApiError> {
     let q = query(req);
     let param = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let db = db::open()?;
@@ -281,14 +289,19 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
     db.execute("DELETE FROM claims WHERE expires_at < ?", &[int(now)])?;
     let Some(state) = param("state") else {
         db::event(&db, None, "state_missing", "a callback without state");
-        return Ok(invalid_state("The answer from Microsoft carried no state."));
+        return Ok(invalid_state(&format!(
+            "The answer from {} carried no state.",
+            provider.signin
+        )));
     };
     // An administrator's answer to an admin-consent link carries a state
     // Skyport never stored: it is only acknowledged.
     if param("admin_consent").is_some() || state.starts_with(CONSENT_STATE) {
-        return Ok(consented(param("error")));
+        return Ok(consented(param("error"), provider));
     }
-    let r = db.execute("SELECT org_id, account_id, verifier, redirect_uri, expires_at, used_at FROM pending WHERE state = ?", &[text(&state)])?;
+    // A sign-in comes back to the provider that started it (rows from
+    // before providers were recorded name none).
+    let r = db.execute("SELECT org_id, account_id, verifier, redirect_uri, expires_at, used_at FROM pending WHERE state = ? AND coalesce(provider, ?) = ?", &[text(&state), text(&provider.id), text(&provider.id)])?;
     let Some(org) = get_text(&r, 0, "org_id") else {
         db::event(
             &db,
@@ -342,7 +355,7 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
                 param("error_description").as_deref(),
                 param("error_subcode").as_deref(),
             ) {
-                CallbackOutcome::Denied => denied(),
+                CallbackOutcome::Denied => denied(provider),
                 CallbackOutcome::AdminConsentRequired => {
                     admin_consent(&cfg, tenant.as_deref(), "")?
                 }
@@ -356,7 +369,10 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
         );
     }
     let Some(code) = param("code") else {
-        return Ok(invalid_state("The answer from Microsoft carried no code."));
+        return Ok(invalid_state(&format!(
+            "The answer from {} carried no code.",
+            provider.signin
+        )));
     };
     let verifier =
         String::from_utf8(keys.open(&get_text(&r, 0, "verifier").unwrap_or_default(), &state)?)
@@ -365,7 +381,7 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
         Ok(t) => t,
         Err(oauth::TokenFailure::Provider(TokenOutcome::AdminConsentRequired(m))) => return admin_consent(&cfg, tenant.as_deref(), &m),
         Err(oauth::TokenFailure::Provider(TokenOutcome::ClientMisconfigured(m))) => {
-            return Ok(outcome("token_error", "Connection failed", &format!("Azure rejected Skyport's app registration: {m}"), "An administrator of this Skyport must check the client id and secret (the azure_client_id and azure_client_secret variables)."))
+            return Ok(outcome("token_error", "Connection failed", &format!("{} rejected Skyport's app registration: {m}", provider.name), "An administrator of this Skyport must check the client id and secret (the variables spin.toml gives this function as `client_id` and `client_secret`)."))
         }
         Err(oauth::TokenFailure::Provider(TokenOutcome::GrantExpired(m) | TokenOutcome::Failed(m) | TokenOutcome::Transient(m))) | Err(oauth::TokenFailure::Unreachable(m)) => {
             db::event(&db, Some(&org), "code_refused", "a callback whose code did not redeem");
@@ -410,7 +426,7 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
                 "wrong_account",
                 "Different account",
                 &format!("You signed in as a different user or directory than this account's ({}).", a.user_name.as_deref().unwrap_or(&a.user_id)),
-                "Reconnect signed in as the same Microsoft user, or add the other user as a new account.",
+                &format!("Reconnect signed in as the same {} user, or add the other user as a new account.", provider.signin),
             );
             o.account_id = Some(id.clone());
             return Ok(o);
@@ -421,7 +437,7 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
             return Ok(outcome(
                 "no_subscriptions",
                 "No subscriptions found",
-                "This Microsoft account has no Azure subscription Skyport can use.",
+                &format!("This {} account has no {} subscription Skyport can use.", provider.signin, provider.name),
                 "Check that you signed in with the right account, that you hold the Owner or Contributor role on a subscription (Subscriptions › Access control (IAM)), or create a subscription, then connect again.",
             ));
         }
@@ -429,9 +445,9 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
     let claim = skyport_functions::random_token(32);
     let sealed = keys.seal(&serde_json::to_vec(&tokens).unwrap_or_default(), &claim);
     db.execute(
-        "INSERT INTO claims (id, org_id, account_id, tokens, tenant_id, user_id, user_name, subscriptions, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &[text(&claim), text(&org), db::opt_text(account_id.as_deref()), text(&sealed), text(&who.tenant_id), text(&who.user_id), db::opt_text(who.name.as_deref()), text(&subscriptions.to_string()), int(now), int(now + CLAIM_TTL)],
+        "INSERT INTO claims (id, org_id, provider, account_id, tokens, tenant_id, user_id, user_name, subscriptions, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[text(&claim), text(&org), text(&provider.id), db::opt_text(account_id.as_deref()), text(&sealed), text(&who.tenant_id), text(&who.user_id), db::opt_text(who.name.as_deref()), text(&subscriptions.to_string()), int(now), int(now + CLAIM_TTL)],
     )?;
     let mut o = outcome(
         "signed_in",
@@ -444,10 +460,10 @@ async fn finish(req: &Request) -> Result<Outcome, ApiError> {
     Ok(o)
 }
 
-/// `POST /api/v1/accounts/azure/claim {"claim": "…"}`: the client that
+/// `POST /api/v1/accounts/<p>/claim {"claim": "…"}`: the client that
 /// started a sign-in stores its account. Only that client's organization can
-/// claim it, once, within five minutes.
-async fn claim(req: &Request) -> Result<Response, ApiError> {
+/// claim it, once, within five minutes, at the provider it signed in with.
+async fn claim(req: &Request, provider: &Provider) -> Result<Response, ApiError> {
     let db = db::open()?;
     let org = orgs::authenticate(&db, req)?;
     let body = json_body(req.body())?;
@@ -455,8 +471,8 @@ async fn claim(req: &Request) -> Result<Response, ApiError> {
     let now = skyport_functions::now();
     db.execute("DELETE FROM claims WHERE expires_at < ?", &[int(now)])?;
     let r = db.execute(
-        "SELECT org_id, account_id, tokens, tenant_id, user_id, user_name, subscriptions FROM claims WHERE id = ?",
-        &[text(claim)],
+        "SELECT org_id, account_id, tokens, tenant_id, user_id, user_name, subscriptions FROM claims WHERE id = ? AND coalesce(provider, ?) = ?",
+        &[text(claim), text(&provider.id), text(&provider.id)],
     )?;
     let not_found = || {
         ApiError::new(
@@ -510,10 +526,11 @@ async fn claim(req: &Request) -> Result<Response, ApiError> {
         get_text(&r, 0, "user_id").unwrap_or_default(),
     );
     let subscriptions = get_text(&r, 0, "subscriptions").unwrap_or_else(|| "[]".into());
-    // The same Azure user connected again updates the account it already has.
+    // The same user of the same provider connected again updates the
+    // account it already has.
     let existing = db.execute(
-        "SELECT id FROM accounts WHERE org_id = ? AND tenant_id = ? AND user_id = ?",
-        &[text(&org), text(&tenant), text(&user)],
+        "SELECT id FROM accounts WHERE org_id = ? AND provider = ? AND tenant_id = ? AND user_id = ?",
+        &[text(&org), text(&provider.id), text(&tenant), text(&user)],
     )?;
     let id = get_text(&existing, 0, "id").unwrap_or_else(skyport_functions::new_id);
     // The account, its tokens and the event appear together.
@@ -522,6 +539,7 @@ async fn claim(req: &Request) -> Result<Response, ApiError> {
             &db,
             &keys,
             &org,
+            &provider.id,
             &id,
             &r,
             existing.rows.is_empty(),
@@ -537,13 +555,14 @@ async fn claim(req: &Request) -> Result<Response, ApiError> {
     ))
 }
 
-/// Writes a claimed sign-in as a new account, or onto the one the same Azure
-/// user already has, and records `account.connected`.
+/// Writes a claimed sign-in as a new account of `provider`, or onto the one
+/// the same user already has, and records `account.connected`.
 #[allow(clippy::too_many_arguments)]
 fn store_claimed(
     db: &spin_sdk::sqlite::Connection,
     keys: &Keys,
     org: &str,
+    provider: &str,
     id: &str,
     r: &spin_sdk::sqlite::QueryResult,
     new: bool,
@@ -558,8 +577,8 @@ fn store_claimed(
     if new {
         db.execute(
             "INSERT INTO accounts (id, org_id, provider, tenant_id, user_id, user_name, status, tokens, access_expires_at, subscriptions, last_checked, created_at, updated_at)
-             VALUES (?, ?, 'azure', ?, ?, ?, 'Active', '', 0, ?, ?, ?, ?)",
-            &[text(id), text(org), text(&tenant), text(&user), db::opt_text(get_text(r, 0, "user_name").as_deref()), text(subscriptions), int(now), int(now), int(now)],
+             VALUES (?, ?, ?, ?, ?, ?, 'Active', '', 0, ?, ?, ?, ?)",
+            &[text(id), text(org), text(provider), text(&tenant), text(&user), db::opt_text(get_text(r, 0, "user_name").as_deref()), text(subscriptions), int(now), int(now), int(now)],
         )?;
     } else {
         db.execute("UPDATE accounts SET status = 'Active', status_reason = NULL, subscriptions = ?, last_checked = ?, updated_at = ? WHERE id = ?", &[text(subscriptions), int(now), int(now), text(id)])?;
@@ -577,8 +596,8 @@ mod tests {
     fn a_directory_is_a_domain_an_email_or_a_tenant_id() {
         assert_eq!(directory(" Contoso.com ").as_deref(), Some("contoso.com"));
         assert_eq!(
-            directory("ada@contoso.onmicrosoft.com").as_deref(),
-            Some("contoso.onmicrosoft.com")
+            directory("ada@contoso.example.net").as_deref(),
+            Some("contoso.example.net")
         );
         assert_eq!(
             directory("72F988BF-86F1-41AF-91AB-2D7CD011DB47").as_deref(),

@@ -84,7 +84,7 @@ async function every(path, field) {
 // The console speaks to people: where an API error's words are written for
 // programs (an endpoint, a header), it says what to do here instead.
 const consoleRemedies = {
-  provider_not_registered: "Register it from Cloud Accounts › Details › Register (or in the Azure portal: Subscriptions › Resource providers), then try again.",
+  provider_not_registered: "Register it from Cloud Accounts › Details › Register (or in the provider's portal: Subscriptions › Resource providers), then try again.",
   unauthenticated: "Sign in again with an API key of your organization.",
   key_revoked: "Sign in again with a key that is still valid.",
   invalid_input: "Check what you entered and try again.",
@@ -107,6 +107,31 @@ function fail(e) {
 
 let accounts = [];
 
+// The providers Add Account offers, with their words: the name messages
+// use, the sign-in, the portal and its link (GET /api/v1/providers).
+let providers = null;
+
+async function loadProviders() {
+  if (providers) return;
+  providers = (await api("GET", "/api/v1/providers")).providers;
+  $("add-menu").replaceChildren(el("p", { role: "presentation" }, "One-Click Connect"),
+    ...providers.map((p) => el("button", { role: "menuitem", id: `connect-${p.id}`, onclick: () => { toggleAddMenu(false); connect(p, null); } }, p.title)));
+}
+
+// A provider's entry; one the list lacks is named by its id.
+function providerOf(id) {
+  return (providers || []).find((p) => p.id === id) || { id, title: id, name: id, signin: id, portal: `${id}'s portal` };
+}
+
+function providerOfAccount(accountId) {
+  const a = accounts.find((x) => x.id === accountId);
+  return providerOf(a ? a.provider : "");
+}
+
+function providerOfServer(s) {
+  return providerOfAccount(s.account_id);
+}
+
 async function loadAccounts() {
   accounts = await every("/api/v1/accounts", "accounts");
   await loadCosts();
@@ -123,10 +148,10 @@ function accountCard(a) {
   const reason = a.status !== "Active" && a.status_reason ? el("p", { class: "reason" }, `Why: ${a.status_reason}`) : null;
   const actions = el("p", {},
     el("button", { class: "refresh", "aria-label": `Refresh the account of ${a.user.name || a.user.id}`, onclick: () => refresh(a.id) }, "↻ Refresh"), " ",
-    a.status === "Expired" ? el("button", { class: "reconnect primary", onclick: () => connect(a.id) }, "Reconnect") : null, " ",
+    a.status === "Expired" ? el("button", { class: "reconnect primary", onclick: () => connect(providerOf(a.provider), a.id) }, "Reconnect") : null, " ",
     el("button", { class: "delete", "aria-label": `Delete the account of ${a.user.name || a.user.id}`, onclick: () => remove(a) }, "Delete"));
   return el("li", { "data-account": a.id },
-    el("strong", {}, a.user.name || a.user.id), " · Microsoft Azure · ",
+    el("strong", {}, a.user.name || a.user.id), ` · ${providerOf(a.provider).title} · `,
     el("span", { class: `status ${a.status}` }, a.status),
     el("p", { class: "hint" }, `${a.subscriptions.length} subscription(s) · last checked ${when}`),
     badges, withheld, reason,
@@ -155,7 +180,7 @@ async function register(a, s, namespace, button) {
   button.disabled = true;
   try {
     const r = await api("POST", `/api/v1/accounts/${a.id}/subscriptions/${s.id}/providers/${namespace}/register`);
-    notice(`Registering ${namespace}`, `Azure is registering ${namespace} in ${s.name} (${r.provider.state}). It takes a few minutes; refresh the account to see it done.`, "");
+    notice(`Registering ${namespace}`, `${providerOf(a.provider).name} is registering ${namespace} in ${s.name} (${r.provider.state}). It takes a few minutes; refresh the account to see it done.`, "");
   } catch (e) { fail(e); }
   await loadAccounts().catch(fail);
 }
@@ -166,19 +191,21 @@ async function refresh(id) {
   await loadAccounts().catch(fail);
 }
 
-async function connect(reconnectId) {
+// Signs in with `provider` (an entry of /api/v1/providers), for a new
+// account or to reconnect `reconnectId`.
+async function connect(provider, reconnectId) {
   try {
-    const started = reconnectId ? await api("POST", `/api/v1/accounts/${reconnectId}/reconnect`) : await api("POST", "/api/v1/accounts/azure/connect");
+    const started = reconnectId ? await api("POST", `/api/v1/accounts/${reconnectId}/reconnect`) : await api("POST", `/api/v1/accounts/${encodeURIComponent(provider.id)}/connect`);
     const popup = window.open(started.popup_url, "skyport-connect", "width=520,height=680");
     if (!popup) { window.location.href = started.popup_url; return; }
     // Say what is happening while the popup is open, and if it is closed
     // before it answered, say that too.
     signInAnswered = false;
-    notice("Signing in with Microsoft…", "Finish in the window that opened: sign in, then Accept.", "");
+    notice(`Signing in with ${provider.signin}…`, "Finish in the window that opened: sign in, then Accept.", "");
     const watch = setInterval(() => {
       if (!popup.closed) return;
       clearInterval(watch);
-      if (!signInAnswered) notice("Sign-in window closed", "The sign-in was not finished, so nothing was connected.", "Click Add Account › Microsoft Azure to try again.");
+      if (!signInAnswered) notice("Sign-in window closed", "The sign-in was not finished, so nothing was connected.", `Click Add Account › ${provider.title} to try again.`);
     }, 500);
   } catch (e) { fail(e); }
 }
@@ -188,14 +215,14 @@ let signInAnswered = false;
 // The sign-in popup reports back; a finished sign-in is a claim this window
 // redeems with its own API key, so a sign-in lands only in this organization.
 window.addEventListener("message", async (ev) => {
-  if (ev.origin !== window.location.origin || !ev.data || ev.data.type !== "skyport:azure-connect") return;
+  if (ev.origin !== window.location.origin || !ev.data || ev.data.type !== "skyport:connect") return;
   signInAnswered = true;
   const d = ev.data;
   if (d.outcome === "signed_in" && d.details && d.details.claim) {
     try {
-      const r = await api("POST", "/api/v1/accounts/azure/claim", { claim: d.details.claim });
+      const r = await api("POST", `/api/v1/accounts/${encodeURIComponent(d.provider)}/claim`, { claim: d.details.claim });
       const a = r.account;
-      notice("Connected", a.status === "Active" ? "The Azure account is connected and Active." : `The account is ${a.status}.`, a.status_reason || "", a.status !== "Active");
+      notice("Connected", a.status === "Active" ? `The ${providerOf(a.provider).name} account is connected and Active.` : `The account is ${a.status}.`, a.status_reason || "", a.status !== "Active");
     } catch (e) { fail(e); }
     await loadAccounts().catch(fail);
     return;
@@ -331,12 +358,17 @@ function costDetail(c) {
     el("ul", {}, ...c.lines.map((l) => el("li", {}, `${l.label}: ${money(l.price)} ${unit[l.unit] || l.unit}, ${when[l.billed] || ""} — ${money(l.per_month)} a month`))));
 }
 
-// The server's VM in the Azure portal, in its account's directory.
+// The server in its provider's portal, in its account's directory: the
+// provider's `portal_link`, with `{tenant}` and `{resource}` (the server's
+// resource whose id contains `server_resource`) filled in.
 function portalLink(s) {
-  const vm = (s.resources || []).find((r) => /\/providers\/microsoft\.compute\/virtualmachines\//i.test(r));
   const account = accounts.find((a) => a.id === s.account_id);
-  if (!vm || !account) return null;
-  return el("a", { class: "portal", href: `https://portal.azure.com/#@${encodeURIComponent(account.tenant_id)}/resource${vm}/overview`, target: "_blank", rel: "noopener noreferrer" }, `Open ${s.name} in the Azure portal`);
+  const p = account && providerOf(account.provider);
+  if (!p || !p.portal_link || !p.server_resource) return null;
+  const vm = (s.resources || []).find((r) => r.toLowerCase().includes(p.server_resource.toLowerCase()));
+  if (!vm) return null;
+  const href = p.portal_link.replace("{tenant}", encodeURIComponent(account.tenant_id)).replace("{resource}", vm);
+  return el("a", { class: "portal", href, target: "_blank", rel: "noopener noreferrer" }, `Open ${s.name} in ${p.portal}`);
 }
 
 async function loadServers() {
@@ -370,7 +402,7 @@ async function copyText(text, button) {
 // What each action says before, while and after it runs.
 const actionWords = {
   start: { confirm: null, done: (n) => [`${n} started`, `${n} is running again.`] },
-  stop: { confirm: (n) => `Stop ${n}? Azure deallocates it: its compute is no longer billed, its disk and IP address stay (and are billed), and it is unreachable until you start it.`, done: (n) => [`${n} stopped`, `${n} is stopped and deallocated.`] },
+  stop: { confirm: (n, p) => `Stop ${n}? ${p.stop ? `${p.name} ${p.stop}, and it` : "It"} is unreachable until you start it.`, done: (n, _, p) => [`${n} stopped`, `${n} is ${p.stopped || "stopped"}.`] },
   restart: { confirm: (n) => `Restart ${n}? It is unreachable for a minute or two.`, done: (n) => [`${n} restarted`, `${n} is running again.`] },
   resize: { confirm: null, done: (n, size) => [`${n} resized`, `${n} is now ${size}.`] },
 };
@@ -381,14 +413,15 @@ function actionButton(s, action, label) {
 
 async function serverAction(s, action, button, body) {
   const words = actionWords[action];
-  if (words.confirm && !(await confirmDialog(words.confirm(s.name), button ? button.textContent : "OK"))) return;
+  const p = providerOfServer(s);
+  if (words.confirm && !(await confirmDialog(words.confirm(s.name, p), button ? button.textContent : "OK"))) return;
   if (button) button.disabled = true;
   $("server-progress").hidden = false;
   try {
     const op = await api("POST", `/api/v1/servers/${s.id}/${action}`, body || {});
     await loadServers().catch(() => {});
     const done = await follow(op.id, $("server-progress-bar"), $("server-step"));
-    if (done.status === "succeeded") notice(...words.done(s.name, body && body.size), "");
+    if (done.status === "succeeded") notice(...words.done(s.name, body && body.size, p), "");
     else notice(`${s.name}: ${action} failed`, done.error.message, done.error.remedy, true);
   } catch (e) { fail(e); }
   finally { if (button) button.disabled = false; }
@@ -406,7 +439,7 @@ async function openResize(s, button) {
   const select = el("select", { id, required: "" }, el("option", { value: "" }, "Loading sizes…"));
   const form = el("form", { class: "resize-form" },
     el("label", { for: id }, `New size for ${s.name} (now ${s.size})`), select,
-    el("p", { class: "hint" }, s.status === "running" ? "Azure restarts the server to resize it." : ""),
+    el("p", { class: "hint" }, s.status === "running" ? `${providerOfServer(s).name} restarts the server to resize it.` : ""),
     el("button", { type: "submit" }, "Apply size"));
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -442,6 +475,9 @@ async function retryServer(s, button) {
 async function loadRegions() {
   const { account, sub } = pick("server-account");
   if (!account) return;
+  const user = providerOfAccount(account).admin_user;
+  $("server-admin").placeholder = user || "";
+  $("server-admin-hint").textContent = `The user you log in as with your key (${user ? `default ${user}; ` : ""}not root or admin).`;
   const regions = (await api("GET", `/api/v1/accounts/${account}/subscriptions/${sub}/compute/regions`)).regions;
   $("server-region").replaceChildren(...regions.map((r) => el("option", { value: r.name }, r.display_name)));
   await loadSizes();
@@ -555,6 +591,7 @@ let storageAccounts = [];
 async function loadStorageChoices() {
   const { account, sub } = pick("storage-account");
   if (!account) return;
+  $("storage-new-hint").textContent = `3–24 lowercase letters and digits, unique across ${providerOfAccount(account).name}.`;
   const keepRegion = $("storage-region").value || "westeurope";
   const [regions, existing] = await Promise.all([
     api("GET", `/api/v1/accounts/${account}/subscriptions/${sub}/compute/regions`),
@@ -606,18 +643,19 @@ async function loadZones() {
 async function chooseZone(account, z) {
   try {
     const d = await api("POST", "/api/v1/dns/domains", { account_id: account, zone_id: z.id });
-    await showDomain(d.domain, d.name_servers);
+    await showDomain(d.domain, d.name_servers, d.account_id);
   } catch (e) { fail(e); }
 }
 
 // The chosen domain stays chosen across reloads of this tab.
-async function showDomain(name, nameServers) {
+async function showDomain(name, nameServers, accountId) {
   domain = name;
   sessionStorage.setItem("skyport-domain", name);
   $("domain").hidden = false;
   $("domain-name").textContent = name;
   $("name-servers").replaceChildren(...nameServers.map((n) => el("li", {}, el("code", {}, n))));
-  $("delegation").textContent = `For the records below to answer on the internet, ${name} must be delegated to Azure DNS: at the registrar where you bought ${name}, set its name servers to the ones listed here (they are the zone's NS records, which Azure manages along with its SOA).`;
+  const p = providerOfAccount(accountId);
+  $("delegation").textContent = `For the records below to answer on the internet, ${name} must be delegated to ${p.dns || p.name}: at the registrar where you bought ${name}, set its name servers to the ones listed here (they are the zone's NS records, which ${p.name} manages along with its SOA).`;
   await Promise.all([loadRecords(), loadHostnameServers()]);
 }
 
@@ -626,7 +664,7 @@ async function restoreDomain() {
   if (!name || domain === name) return;
   try {
     const d = await api("GET", `/api/v1/dns/domains/${encodeURIComponent(name)}`);
-    await showDomain(name, d.name_servers || []);
+    await showDomain(name, d.name_servers || [], d.account_id);
   } catch (_) { sessionStorage.removeItem("skyport-domain"); }
 }
 
@@ -765,6 +803,7 @@ async function route() {
   const heading = $(screen).querySelector("h2");
   if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
   try {
+    await loadProviders();
     await loadAccounts();
     if (screen === "servers") { await loadServers(); await loadRegions(); }
     if (screen === "storage") { await loadTargets(); await loadStorageChoices(); }
@@ -780,7 +819,6 @@ document.addEventListener("DOMContentLoaded", () => {
   if (!key() && session) session.postMessage({ type: "ask" });
   $("add-account").addEventListener("click", () => toggleAddMenu());
   $("add-menu").addEventListener("keydown", addMenuKeys);
-  $("connect-azure").addEventListener("click", () => { toggleAddMenu(false); connect(null); });
   $("server-form").addEventListener("submit", createServer);
   $("server-account").addEventListener("change", () => loadRegions().catch(fail));
   $("server-region").addEventListener("change", () => loadSizes().catch(fail));

@@ -83,8 +83,8 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     let ok = name == "@"
         || (!name.is_empty()
             && name.len() <= 253
-            // `*` only as a whole first label (a wildcard record), as Azure
-            // DNS takes it.
+            // `*` only as a whole first label (a wildcard record), as DNS
+            // providers take it.
             && name.split('.').enumerate().all(|(i, l)| {
                 (i == 0 && l == "*")
                     || (!l.is_empty()
@@ -274,7 +274,7 @@ fn precondition(req: &Request, create_only: bool) -> Result<Option<String>, ApiE
 }
 
 /// Runs a DNS change as an operation: recorded first, then written at once.
-/// The answer is the written record (200), the refusal, or — when Azure is
+/// The answer is the written record (200), the refusal, or — when the provider is
 /// throttling or unreachable — 202 with the operation, which finishes later.
 async fn run_change(
     db: &Connection,
@@ -561,7 +561,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn record_names_are_azure_relative_names() {
+    fn record_names_are_relative_to_the_zone() {
         for ok in [
             "@",
             "www",

@@ -13,7 +13,7 @@ use skyport_functions::api::{check_id, json_body, json_response, req_str, ApiErr
 use skyport_functions::db::{self, get_text, int, opt_text, text};
 use skyport_functions::ops::{self, Ended, NewOp, Op};
 use skyport_functions::plugin_types::Error as PluginError;
-use skyport_functions::{accounts, events, now};
+use skyport_functions::{accounts, events, now, provider};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::sqlite::Connection;
 
@@ -276,7 +276,7 @@ fn plugin_error(e: PluginError) -> ApiError {
     let not_owned = matches!(&e, PluginError::Conflict(d) if d.code == "VirtualMachineNotOwned");
     let mut e = accounts::plugin_error(e);
     if not_owned {
-        e.remedy = "Skyport acts only on the VM it made for this server, and the one in its place was replaced or re-tagged outside Skyport: manage it in the Azure portal, or delete the server here.".into();
+        e.remedy = format!("Skyport acts only on the VM it made for this server, and the one in its place was replaced or re-tagged outside Skyport: manage it in {}, or delete the server here.", provider::portal());
     }
     e
 }

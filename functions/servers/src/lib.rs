@@ -24,6 +24,7 @@ use skyport_functions::api::{
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
 use skyport_functions::plugin_types::Error as PluginError;
+use skyport_functions::provider::{self, Provider};
 use skyport_functions::{accounts, events, internal, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -46,7 +47,7 @@ fn preflight_error(e: PluginError) -> ApiError {
             409,
             "provider_not_registered",
             &format!("VM creation failed: the subscription is not registered for {}.", d.target.clone().unwrap_or_default()),
-            "Register Microsoft.Compute and Microsoft.Network (Subscriptions › Resource providers, or the account's register endpoint), then try again.",
+            &format!("Register {} (Subscriptions › Resource providers, or the account's register endpoint), then try again.", d.target.as_deref().unwrap_or("the resource providers compute needs")),
         )
         .with("namespace", json!(d.target)),
         PluginError::Conflict(d) if d.code == "SubscriptionNotActive" => ApiError::new(409, "subscription_not_active", &format!("VM creation failed: {}", d.message), "Re-enable the subscription (Cost Management + Billing), or choose another subscription."),
@@ -71,34 +72,35 @@ fn step_error(kind: &str, e: PluginError) -> ApiError {
         | PluginError::Other(d) => (d.code.clone(), d.message.clone()),
     };
     let action = actions::failed_words(kind).is_some();
+    let (name, portal) = (provider::name(), provider::portal());
     let remedy = match provider_code.as_str() {
         // An action refused for the VM's state (it is being changed by
         // something else, say) is not about quota.
         "OperationNotAllowed" if action => {
-            "Azure does not allow this on the VM right now (another change may be running on it): try again in a few minutes."
+            format!("{name} does not allow this on the VM right now (another change may be running on it): try again in a few minutes.")
         }
         "AllocationFailed" | "ZonalAllocationFailed" | "SkuNotAvailable" => {
-            "Azure has no capacity for this size here now: try another region or size."
+            format!("{name} has no capacity for this size here now: try another region or size.")
         }
         "OperationNotAllowed" | "QuotaExceeded" => {
-            "Check quotas (Usage + quotas), try another region, or request an increase."
+            "Check quotas (Usage + quotas), try another region, or request an increase.".into()
         }
         "MissingSubscriptionRegistration" => {
-            "Register Microsoft.Compute and Microsoft.Network, then try again."
+            "Register the resource providers the error names (Subscriptions › Resource providers, or the account's register endpoint), then try again.".into()
         }
         "RequestDisallowedByPolicy" => {
-            "An Azure Policy of your organization forbids this; ask its administrators."
+            format!("A policy your organization set in {name} forbids this; ask its administrators.")
         }
         "VirtualMachineNotOwned" => {
-            "The VM in this server's place was replaced or re-tagged outside Skyport, so Skyport will not act on it: manage it in the Azure portal."
+            format!("The VM in this server's place was replaced or re-tagged outside Skyport, so Skyport will not act on it: manage it in {portal}.")
         }
-        _ => "Try again; if it fails the same way, check the subscription in the Azure portal.",
+        _ => format!("Try again; if it fails the same way, check the subscription in {portal}."),
     };
     let (code, what) = match actions::failed_words(kind) {
         Some(what) => ("action_failed", what),
         None => ("provisioning_failed", "VM creation failed"),
     };
-    ApiError::new(502, code, &format!("{what}: {message}"), remedy)
+    ApiError::new(502, code, &format!("{what}: {message}"), &remedy)
         .with("provider_code", json!(provider_code))
 }
 
@@ -197,11 +199,20 @@ struct Shown {
     subscription_id: Option<String>,
 }
 
+/// The user a server's key logs in as when its request names none: the
+/// provider's own default (the variable `default_admin_username`).
+fn default_admin() -> String {
+    spin_sdk::variables::get("default_admin_username")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "skyport".into())
+}
+
 /// Row `i` of a query of [`SHOWN`] as the API shows it.
 fn shown(db: &Connection, r: &QueryResult, i: usize) -> Result<Shown, ApiError> {
     let id = get_text(r, i, "id").unwrap_or_default();
     let status = get_text(r, i, "status").unwrap_or_default();
-    let admin_username = get_text(r, i, "admin_username").unwrap_or_else(|| "azureuser".into());
+    let admin_username = get_text(r, i, "admin_username").unwrap_or_else(default_admin);
     let public_ip = get_text(r, i, "public_ip");
     let error = match status.as_str() {
         "failed" => ops::last_error_on(db, &id)?.map(|e| e.to_json()),
@@ -463,12 +474,10 @@ async fn create_from(
             "Paste the contents of your `.pub` file, e.g. `ssh-ed25519 AAAA… you@host`.",
         ));
     }
-    let admin = opt_str(&b, "admin_username", 32)?
-        .unwrap_or("azureuser")
-        .to_string();
+    let admin = opt_str(&b, "admin_username", 32)?.map_or_else(default_admin, str::to_string);
     let cloud_init = match &b["cloud_init"] {
-        // Azure takes at most 64 KiB of custom data after base64, about
-        // 48 KiB before; 32,768 bytes leaves room to spare.
+        // Providers take 64 KiB of custom data after base64 (about
+        // 48 KiB before): 32,768 bytes leaves room to spare.
         serde_json::Value::String(c) if c.len() <= CLOUD_INIT_MAX => Some(c.clone()),
         serde_json::Value::Null => None,
         _ => {
@@ -696,18 +705,19 @@ fn account_for(
     if !own.rows.is_empty() {
         return Ok(account.to_string());
     }
+    // Only an account of this instance's provider: the server is there.
     let other = db.execute(
-        "SELECT id FROM accounts WHERE org_id = ? AND status != 'Deleting'
+        "SELECT id FROM accounts WHERE org_id = ? AND provider = ? AND status != 'Deleting'
            AND EXISTS (SELECT 1 FROM json_each(accounts.subscriptions) WHERE lower(json_extract(value, '$.id')) = lower(?))
          ORDER BY created_at DESC LIMIT 1",
-        &[text(org), text(sub)],
+        &[text(org), text(&Provider::load()?.id), text(sub)],
     )?;
     let Some(adopter) = get_text(&other, 0, "id") else {
         return Err(ApiError::new(
             409,
             "account_gone",
             "The account this server was created with is no longer connected.",
-            &format!("Connect an Azure account that can reach subscription {sub} (the same user is fine), then try again."),
+            &format!("Connect an account of {} that can reach subscription {sub} (the same user is fine), then try again.", provider::name()),
         ));
     };
     db.execute(
@@ -719,7 +729,8 @@ fn account_for(
 
 /// Sizes as the API shows them, each with its on-demand price in `region`.
 fn sizes_json(sizes: &[Size], region: &str) -> Vec<Value> {
-    let prices = skyport_functions::config::prices_endpoint();
+    // Without a price list the sizes are shown unpriced.
+    let prices = skyport_functions::config::prices_endpoint().unwrap_or_default();
     sizes
         .iter()
         .map(|z| {

@@ -20,7 +20,7 @@ use skyport_functions::api::{
 use skyport_functions::db::{self, int, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
 use skyport_functions::plugin_types::Error as PluginError;
-use skyport_functions::{accounts, events, internal, orgs};
+use skyport_functions::{accounts, events, internal, orgs, provider};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::sqlite::Connection;
@@ -85,7 +85,7 @@ fn failed_at(step: &str, e: PluginError) -> Next {
 }
 
 /// Backup storage set-ups: the account's creation (one step per poll until
-/// Azure is done), then the container and the access check, ending in the
+/// the provider is done), then the container and the access check, ending in the
 /// backup target — written in the same transaction as the operation's end,
 /// so however many polls race, exactly one target appears.
 struct Setup;
@@ -137,7 +137,7 @@ impl ops::Handler for Setup {
                     .with("step", json!("Access check refused")),
             ),
             Ok(Access::Failed(detail)) => Next::Failed(
-                ApiError::new(502, "storage_check_failed", &format!("The access check failed: {detail}."), "Check the storage account in the Azure portal and try again.")
+                ApiError::new(502, "storage_check_failed", &format!("The access check failed: {detail}."), &format!("Check the storage account in {} and try again.", provider::portal()))
                     .with("step", json!("Access check failed")),
             ),
             Err(e) => failed_at("Access check failed", e),
@@ -256,7 +256,10 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 return Err(ApiError::bad_request(
                     "invalid_storage_name",
                     &format!("`{name}` is not a valid storage account name."),
-                    "Use 3–24 lowercase letters and digits; the name must be unique across Azure.",
+                    &format!(
+                        "Use 3–24 lowercase letters and digits; the name must be unique across {}.",
+                        provider::name()
+                    ),
                 ));
             }
             if !valid_container(&container) {
@@ -289,7 +292,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                         "The storage account name `{name}` cannot be used: {}",
                         d.message
                     ),
-                    "Choose another name; storage account names are unique across all of Azure.",
+                    &format!("Choose another name; storage account names are unique across all of {}.", provider::name()),
                 ),
                 e => accounts::plugin_error(e),
             }

@@ -23,10 +23,10 @@ use crate::skyport::storage::storage::{self as plugin, Access};
 const PER_RUN: i64 = 10;
 
 /// What a target's remedy is, by its status.
-fn remedy(status: &str) -> Option<&'static str> {
+fn remedy(status: &str) -> Option<String> {
     match status {
-        "access_denied" => Some("Allow the platform's addresses in the storage account's Networking › Firewalls and virtual networks (or allow all networks); the target is checked again within the hour, or at once with Check now."),
-        "check_failed" => Some("Check the storage account and its container in the Azure portal; the target is checked again within the hour, or at once with Check now."),
+        "access_denied" => Some("Allow the platform's addresses in the storage account's Networking › Firewalls and virtual networks (or allow all networks); the target is checked again within the hour, or at once with Check now.".into()),
+        "check_failed" => Some(format!("Check the storage account and its container in {}; the target is checked again within the hour, or at once with Check now.", skyport_functions::provider::portal())),
         _ => None,
     }
 }
