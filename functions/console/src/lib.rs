@@ -83,7 +83,22 @@ fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
         "/" | "/index.html" => asset(INDEX, "text/html; charset=utf-8"),
         "/app.js" => asset(SCRIPT, "text/javascript; charset=utf-8"),
         "/app.css" => asset(STYLE, "text/css; charset=utf-8"),
-        "/api/v1/providers" => providers(),
+        "/api/v1/providers" if req.method() == &spin_sdk::http::Method::Get => providers(),
+        "/api/v1/providers" => Response::builder()
+            .status(405)
+            .header("content-type", "application/json")
+            .header("cache-control", "no-store")
+            .header("allow", "GET")
+            .body(
+                serde_json::json!({ "error": {
+                    "code": "method_not_allowed",
+                    "message": format!("This endpoint does not take {}.", req.method()),
+                    "remedy": "Use GET.",
+                    "allow": "GET",
+                }})
+                .to_string(),
+            )
+            .build(),
         "/api/v1/openapi.json" => Response::builder()
             .status(200)
             .header("content-type", "application/json")
