@@ -20,7 +20,7 @@ use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::plugin_account;
 use skyport_functions::plugin_types::Session;
-use skyport_functions::provider::Provider;
+use skyport_functions::provider::{self, Provider};
 use skyport_functions::{accounts, db, events, internal, oauth, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -69,7 +69,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     if internal::is_jobs_call(&req, "accounts")? {
         // The jobs component's turn: tokens kept alive, health re-checked.
         let db = db::open()?;
-        return Ok(internal::answer(&upkeep::run(&db).await?));
+        let mut done = upkeep::run(&db).await?;
+        done["providers"] = internal::other_providers_share(&db, &req, "accounts").await?;
+        return Ok(internal::answer(&done));
     }
     if segments == ["api", "v1", "orgs"] && method == Method::Post {
         return create_org(&req);
@@ -79,6 +81,10 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     }
     let db = db::open()?;
     let org = orgs::authenticate(&db, &req)?;
+    // An account of another provider is that provider's instance's.
+    if let Some(answer) = provider::answered_elsewhere(&db, &org, &req, "accounts", &[]).await? {
+        return Ok(answer);
+    }
     match (method, segments.as_slice()) {
         (Method::Get, ["api", "v1", "costs"]) => {
             Ok(json_response(200, &costs::estimate(&db, &org, &req)?))

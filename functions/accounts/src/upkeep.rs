@@ -19,6 +19,7 @@ use skyport_functions::api::ApiError;
 use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::db::{get_int, get_text, int, text};
+use skyport_functions::provider::own_accounts;
 use skyport_functions::schedule::{due, fair, put_off, seconds};
 use skyport_functions::{accounts, now};
 use spin_sdk::sqlite::Connection;
@@ -39,8 +40,8 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     // Access tokens of accounts with work in progress, before they expire.
     let busy = fair(
         db,
-        "FROM accounts t WHERE t.status = 'Active' AND t.access_expires_at < ?
-           AND EXISTS (SELECT 1 FROM operations o WHERE o.account_id = t.id AND o.status = 'running')",
+        &format!("FROM accounts t WHERE t.status = 'Active' AND t.access_expires_at < ? AND t.{}
+           AND EXISTS (SELECT 1 FROM operations o WHERE o.account_id = t.id AND o.status = 'running')", own_accounts()),
         &[int(t + 600)],
         PER_RUN,
     )?;
@@ -54,7 +55,7 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     // Refresh tokens not used for a while: use them now.
     let idle = fair(
         db,
-        "FROM accounts t WHERE t.status = 'Active' AND COALESCE(t.refreshed_at, t.created_at) < ?",
+        &format!("FROM accounts t WHERE t.status = 'Active' AND COALESCE(t.refreshed_at, t.created_at) < ? AND t.{}", own_accounts()),
         &[int(t - keepalive)],
         PER_RUN,
     )?;
@@ -78,7 +79,8 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     }
 
     // Health checks that are due; a first one is placed in the period.
-    for id in due(db, "accounts", "status = 'Active'", t, period, PER_RUN)? {
+    let active = format!("status = 'Active' AND {}", own_accounts());
+    for id in due(db, "accounts", &active, t, period, PER_RUN)? {
         let r = db.execute(
             "SELECT org_id, check_failures FROM accounts WHERE id = ?",
             &[text(&id)],

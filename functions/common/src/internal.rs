@@ -36,6 +36,38 @@ pub fn is_jobs_call(req: &Request, name: &str) -> Result<bool, ApiError> {
     Ok(true)
 }
 
+/// Marks a jobs call one function instance passed to another's: that one
+/// does its own share and passes it on no further.
+const PASSED_ON: &str = "x-skyport-passed-on";
+
+/// The jobs call `req` for `name`'s share, passed on to the instances of
+/// `name` that serve the other providers holding accounts
+/// (`<name>-<provider>`, by service chaining: each works on its own
+/// provider's rows); their answers by provider. A call that was itself
+/// passed on goes no further, so instances never pass it in a circle.
+pub async fn other_providers_share(
+    db: &spin_sdk::sqlite::Connection,
+    req: &Request,
+    name: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let mut out = serde_json::Map::new();
+    if req.header(PASSED_ON).is_some() {
+        return Ok(out.into());
+    }
+    for p in crate::provider::others(db)? {
+        let answer =
+            match crate::provider::pass_on_with(req, &format!("{name}-{p}"), &[(PASSED_ON, "1")])
+                .await
+            {
+                Ok(r) => serde_json::from_slice(r.body())
+                    .unwrap_or_else(|_| serde_json::json!({ "status": *r.status() })),
+                Err(e) => serde_json::json!({ "error": { "code": e.code, "message": e.message } }),
+            };
+        out.insert(p, answer);
+    }
+    Ok(out.into())
+}
+
 /// Refuses a request to an internal endpoint that does not carry the app's
 /// token — as if the endpoint did not exist.
 pub fn check(req: &Request) -> Result<(), ApiError> {

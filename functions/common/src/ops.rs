@@ -279,8 +279,10 @@ pub fn due(db: &Connection, kinds: &[&str], limit: usize) -> Result<Vec<String>,
     let r = db.execute(
         &format!(
             "SELECT id FROM (SELECT id, updated_at, ROW_NUMBER() OVER (PARTITION BY org_id ORDER BY updated_at, id) AS turn
-               FROM operations WHERE (status = 'running' OR undo_pending = 1) AND (lease IS NULL OR lease < ?) AND kind IN ({marks}))
-             ORDER BY turn, updated_at, id LIMIT ?"
+               FROM operations WHERE (status = 'running' OR undo_pending = 1) AND (lease IS NULL OR lease < ?) AND kind IN ({marks})
+                 AND {})
+             ORDER BY turn, updated_at, id LIMIT ?",
+            crate::provider::own_rows("account_id")
         ),
         &params,
     )?;

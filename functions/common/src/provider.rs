@@ -3,9 +3,12 @@
 //! provider with that provider's plugins (docs/architecture.md); these
 //! component variables tell the instances apart, so no function names one.
 
+use spin_sdk::http::{Request, Response};
+use spin_sdk::sqlite::Connection;
 use spin_sdk::variables;
 
 use crate::api::ApiError;
+use crate::db::{get_text, text};
 
 /// The provider this component instance serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +54,177 @@ pub fn id() -> String {
     get("provider").unwrap_or_default()
 }
 
+/// Whether `id` is a provider id: kebab-case, as Spin's component ids are,
+/// since it becomes part of one (`<function>-<id>`) and of paths.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.split('-').all(|w| {
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+}
+
+/// SQL that keeps the rows of a background share that are this instance's
+/// to work on: those whose account (`column`, e.g. `t.account_id`) is of
+/// this provider, or gone. Without a provider, every row. `column` must not
+/// be one `accounts` has (`id`), or it would name the inner row.
+pub fn own_rows(column: &str) -> String {
+    match get("provider").filter(|p| valid_id(p)) {
+        // The id is kebab-case, so it is safe as an SQL literal.
+        Some(p) => format!(
+            "NOT EXISTS (SELECT 1 FROM accounts own WHERE own.id = {column} AND own.provider != '{p}')"
+        ),
+        None => "1 = 1".into(),
+    }
+}
+
+/// SQL that keeps the accounts (rows with a `provider` column) this
+/// instance's background share works on: its provider's. Without a
+/// provider, every account.
+pub fn own_accounts() -> String {
+    match get("provider").filter(|p| valid_id(p)) {
+        Some(p) => format!("provider = '{p}'"),
+        None => "1 = 1".into(),
+    }
+}
+
+/// The provider of `account`, when the account exists.
+fn provider_of(db: &Connection, account: &str) -> Result<Option<String>, ApiError> {
+    let r = db.execute(
+        "SELECT provider FROM accounts WHERE id = ?",
+        &[text(account)],
+    )?;
+    Ok(get_text(&r, 0, "provider"))
+}
+
+/// Where the request about `account` is answered: `None` when here (this
+/// instance serves the account's provider, or there is no such account and
+/// the route says so), else the answer of `function`'s instance for the
+/// account's provider, `<function>-<provider>`, reached by Spin's service
+/// chaining with the request as it came (docs/architecture.md).
+pub async fn elsewhere(
+    db: &Connection,
+    req: &Request,
+    function: &str,
+    account: &str,
+) -> Result<Option<Response>, ApiError> {
+    let Some(theirs) = provider_of(db, account)? else {
+        return Ok(None);
+    };
+    if get("provider").as_deref() == Some(theirs.as_str()) || !valid_id(&theirs) {
+        return Ok(None);
+    }
+    pass_on(req, &format!("{function}-{theirs}"))
+        .await
+        .map(Some)
+}
+
+/// The answer of `function`'s instance for another provider when the
+/// request of `org` is about an account of that provider ([`account_of`],
+/// [`elsewhere`]); `None` when it is this instance's to answer.
+pub async fn answered_elsewhere(
+    db: &Connection,
+    org: &str,
+    req: &Request,
+    function: &str,
+    rows: &[(&str, &str, &str)],
+) -> Result<Option<Response>, ApiError> {
+    match account_of(db, org, req, rows)? {
+        Some(account) => elsewhere(db, req, function, &account).await,
+        None => Ok(None),
+    }
+}
+
+/// The account a request of `org` is about, if any: the `{account}` of
+/// `/api/v1/accounts/{account}/…`, else the `account_id` of its JSON body,
+/// else the account of the row its path names — for each `(prefix, table,
+/// key)` of `rows`, a path `<prefix>/<k>/…` names the row of `table` whose
+/// `key` is `k` in the organization.
+pub fn account_of(
+    db: &Connection,
+    org: &str,
+    req: &Request,
+    rows: &[(&str, &str, &str)],
+) -> Result<Option<String>, ApiError> {
+    let path: Vec<&str> = crate::api::segments(req.path());
+    if let ["api", "v1", "accounts", account, ..] = path.as_slice() {
+        return Ok(Some(account.to_string()));
+    }
+    let body = serde_json::from_slice::<serde_json::Value>(req.body()).ok();
+    if let Some(account) = body.as_ref().and_then(|b| b["account_id"].as_str()) {
+        return Ok(Some(account.to_string()));
+    }
+    for (prefix, table, key) in rows {
+        let prefix: Vec<&str> = crate::api::segments(prefix);
+        if path.len() > prefix.len() && path.starts_with(&prefix) {
+            let r = db.execute(
+                &format!("SELECT account_id FROM {table} WHERE {key} = ? AND org_id = ?"),
+                &[text(path[prefix.len()]), text(org)],
+            )?;
+            return Ok(get_text(&r, 0, "account_id"));
+        }
+    }
+    Ok(None)
+}
+
+/// The providers other than this one that hold accounts: their instances
+/// do their share of the background work.
+pub fn others(db: &Connection) -> Result<Vec<String>, ApiError> {
+    let mine = get("provider").unwrap_or_default();
+    let r = db.execute(
+        "SELECT DISTINCT provider FROM accounts WHERE provider != ? ORDER BY provider",
+        &[text(&mine)],
+    )?;
+    Ok((0..r.rows.len())
+        .filter_map(|i| get_text(&r, i, "provider"))
+        .filter(|p| valid_id(p))
+        .collect())
+}
+
+/// Sends `req` on, unchanged but for the component, to `component` by
+/// chaining, and gives its answer.
+pub async fn pass_on(req: &Request, component: &str) -> Result<Response, ApiError> {
+    pass_on_with(req, component, &[]).await
+}
+
+/// [`pass_on`], with `extra` headers added.
+pub async fn pass_on_with(
+    req: &Request,
+    component: &str,
+    extra: &[(&str, &str)],
+) -> Result<Response, ApiError> {
+    let query = match req.query() {
+        "" => String::new(),
+        q => format!("?{q}"),
+    };
+    let mut b = Request::builder();
+    b.method(req.method().clone()).uri(format!(
+        "http://{component}.spin.internal{}{query}",
+        req.path()
+    ));
+    for (name, value) in req.headers() {
+        // The host sets the callee's own Spin headers, and the framing.
+        let own = name.starts_with("spin-")
+            || ["host", "content-length", "connection", "transfer-encoding"].contains(&name);
+        if let (false, Some(v)) = (own, value.as_str()) {
+            b.header(name, v);
+        }
+    }
+    for (name, value) in extra {
+        b.header(*name, *value);
+    }
+    b.body(req.body().to_vec());
+    spin_sdk::http::send::<_, Response>(b.build()).await.map_err(|e| {
+        ApiError::new(
+            503,
+            "provider_not_served",
+            &format!("The component `{component}`, which serves this provider, could not be reached ({e:?})."),
+            "Add that provider's instance of the function to spin.toml, and allow `http://*.spin.internal` in this one's allowed_outbound_hosts (docs/architecture.md).",
+        )
+    })
+}
+
 /// Where the provider's users manage what Skyport made, for a remedy.
 pub fn portal() -> String {
     get("provider_portal").unwrap_or_else(|| format!("the {} console", name()))
@@ -60,9 +234,9 @@ impl Provider {
     /// Reads the provider's variables. A component that serves no provider
     /// has no `provider` variable, and says so.
     pub fn load() -> Result<Provider, ApiError> {
-        let id = get("provider").ok_or_else(|| {
+        let id = get("provider").filter(|p| valid_id(p)).ok_or_else(|| {
             ApiError::config(
-                "this component has no `provider` variable",
+                "this component has no `provider` variable, or it is not kebab-case",
                 "give each function component `provider = \"<id>\"` and its provider's plugins in spin.toml (docs/architecture.md)",
             )
         })?;
@@ -121,6 +295,16 @@ mod tests {
             ("acme", "the dashboard")
         );
         assert!(p.revoke.contains("the dashboard"), "{}", p.revoke);
+    }
+
+    #[test]
+    fn provider_ids_are_kebab_case() {
+        for ok in ["azure", "digitalocean", "acme-cloud", "ovh2"] {
+            assert!(valid_id(ok), "{ok}");
+        }
+        for bad in ["", "Azure", "a_b", "a--b", "-a", "a'", "a b", "a.b"] {
+            assert!(!valid_id(bad), "{bad}");
+        }
         assert_eq!(p.callback_path(), "/oauth/acme/callback");
         assert_eq!(p.popup_path("s1"), "/oauth/acme/start?state=s1");
     }

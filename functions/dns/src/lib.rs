@@ -20,7 +20,7 @@ use skyport_functions::api::{
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
 use skyport_functions::plugin_types::Error as PluginError;
-use skyport_functions::{accounts, events, internal, orgs};
+use skyport_functions::{accounts, events, internal, orgs, provider};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::sqlite::Connection;
@@ -360,10 +360,26 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     let db = db::open()?;
     if internal::is_jobs_call(&req, "dns")? {
         // The jobs component's turn: finish what nobody is polling.
-        let done = ops::work(&db, &[RECORD], &Records, internal::BUDGET).await?;
+        let mut done = ops::work(&db, &[RECORD], &Records, internal::BUDGET).await?;
+        done["providers"] = internal::other_providers_share(&db, &req, "dns").await?;
         return Ok(internal::answer(&done));
     }
     let org = orgs::authenticate(&db, &req)?;
+    // An account of another provider is that provider's instance's.
+    if let Some(answer) = provider::answered_elsewhere(
+        &db,
+        &org,
+        &req,
+        "dns",
+        &[
+            ("api/v1/dns/domains", "dns_domains", "name"),
+            ("api/v1/dns/operations", "operations", "id"),
+        ],
+    )
+    .await?
+    {
+        return Ok(answer);
+    }
     match (req.method().clone(), segments.as_slice()) {
         (Method::Get, ["api", "v1", "accounts", id, "subscriptions", sub, "dns", "zones"]) => {
             check_id(sub, "subscription")?;

@@ -809,10 +809,10 @@ async fn delete(db: &Connection, org: &str, id: &str) -> Result<String, ApiError
 /// own work has ended, so the account still goes with its last server.
 async fn finish_cascades(db: &Connection) -> Result<Value, ApiError> {
     let r = db.execute(
-        "SELECT s.id, s.org_id FROM servers s JOIN accounts a ON a.id = s.account_id
-         WHERE a.status = 'Deleting' AND s.status NOT IN ('deleted', 'deleting', 'failed', 'retried', 'cleaning up')
+        &format!("SELECT s.id, s.org_id FROM servers s JOIN accounts a ON a.id = s.account_id
+         WHERE a.status = 'Deleting' AND a.{} AND s.status NOT IN ('deleted', 'deleting', 'failed', 'retried', 'cleaning up')
            AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.subject_id = s.id AND o.status = 'running')
-         ORDER BY s.updated_at LIMIT 10",
+         ORDER BY s.updated_at LIMIT 10", provider::own_accounts()),
         &[],
     )?;
     let (mut started, mut errors) = (0, Vec::new());
@@ -873,9 +873,25 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         let mut done = ops::work(&db, &SERVER_KINDS, &Compute, internal::BUDGET).await?;
         done["watch"] = watch::run(&db).await?;
         done["cascade"] = finish_cascades(&db).await?;
+        done["providers"] = internal::other_providers_share(&db, &req, "servers").await?;
         return Ok(internal::answer(&done));
     }
     let org = orgs::authenticate(&db, &req)?;
+    // An account of another provider is that provider's instance's.
+    if let Some(answer) = provider::answered_elsewhere(
+        &db,
+        &org,
+        &req,
+        "servers",
+        &[
+            ("api/v1/servers", "servers", "id"),
+            ("api/v1/operations", "operations", "id"),
+        ],
+    )
+    .await?
+    {
+        return Ok(answer);
+    }
     match (req.method().clone(), segments.as_slice()) {
         (
             Method::Get,

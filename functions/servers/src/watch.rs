@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use skyport_functions::api::ApiError;
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::schedule::{due, next_check, put_off, seconds, tally};
-use skyport_functions::{accounts, events, now};
+use skyport_functions::{accounts, events, now, provider};
 use spin_sdk::sqlite::Connection;
 
 use crate::skyport::compute::compute::{self as plugin, ServerState};
@@ -49,7 +49,10 @@ fn event_of(from: &str, to: &str) -> Option<&'static str> {
 /// One run of the watch; what it did, for the jobs log.
 pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     let period = seconds("server_check_seconds", 600);
-    let watched = format!("status IN {WATCHED}");
+    let watched = format!(
+        "status IN {WATCHED} AND {}",
+        provider::own_rows("account_id")
+    );
     let ids = due(db, "servers", &watched, now(), period, PER_RUN)?;
     Ok(tally(
         ids,

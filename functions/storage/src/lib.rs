@@ -212,9 +212,25 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         // The jobs component's turn: finish what nobody is polling.
         let mut done = ops::work(&db, &[SETUP], &Setup, internal::BUDGET).await?;
         done["targets"] = targets::run(&db).await?;
+        done["providers"] = internal::other_providers_share(&db, &req, "storage").await?;
         return Ok(internal::answer(&done));
     }
     let org = orgs::authenticate(&db, &req)?;
+    // An account of another provider is that provider's instance's.
+    if let Some(answer) = provider::answered_elsewhere(
+        &db,
+        &org,
+        &req,
+        "storage",
+        &[
+            ("api/v1/storage/operations", "operations", "id"),
+            ("api/v1/storage/targets", "backup_targets", "id"),
+        ],
+    )
+    .await?
+    {
+        return Ok(answer);
+    }
     match (req.method().clone(), segments.as_slice()) {
         (
             Method::Get,

@@ -117,7 +117,14 @@ pub fn detach(db: &Connection, org: &str, id: &str) -> Result<Value, ApiError> {
 /// One run of the checks, part of every jobs run; what it did, for the log.
 pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     let period = seconds("storage_check_seconds", 3600);
-    let ids = due(db, "backup_targets", "1 = 1", now(), period, PER_RUN)?;
+    let ids = due(
+        db,
+        "backup_targets",
+        &skyport_functions::provider::own_rows("account_id"),
+        now(),
+        period,
+        PER_RUN,
+    )?;
     Ok(tally(ids, "backup_target", |id| async move {
         check(db, &id, period).await
     })
