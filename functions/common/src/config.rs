@@ -19,7 +19,8 @@ pub struct Config {
     pub tenant: String,
 }
 
-fn get(name: &str) -> Option<String> {
+/// A variable's value; `None` when it is unset or empty.
+pub fn get(name: &str) -> Option<String> {
     variables::get(name).ok().filter(|v| !v.is_empty())
 }
 

@@ -3,12 +3,11 @@
 //! provider with that provider's plugins (docs/architecture.md); these
 //! component variables tell the instances apart, so no function names one.
 
+use crate::api::ApiError;
+use crate::config::get;
+use crate::db::{get_text, text};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::sqlite::Connection;
-use spin_sdk::variables;
-
-use crate::api::ApiError;
-use crate::db::{get_text, text};
 
 /// The provider this component instance serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,10 +34,6 @@ pub struct Provider {
     /// How a user takes back the access they granted, after disconnecting,
     /// from `provider_revoke`; a pointer to the portal when unset.
     pub revoke: String,
-}
-
-fn get(name: &str) -> Option<String> {
-    variables::get(name).ok().filter(|v| !v.is_empty())
 }
 
 /// The provider's name for a message, where nothing else of it is needed

@@ -202,10 +202,7 @@ struct Shown {
 /// The user a server's key logs in as when its request names none: the
 /// provider's own default (the variable `default_admin_username`).
 fn default_admin() -> String {
-    spin_sdk::variables::get("default_admin_username")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "skyport".into())
+    skyport_functions::config::get("default_admin_username").unwrap_or_else(|| "skyport".into())
 }
 
 /// Row `i` of a query of [`SHOWN`] as the API shows it.
