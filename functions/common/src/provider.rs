@@ -84,27 +84,18 @@ pub fn own_accounts() -> String {
     }
 }
 
-/// The provider of `account`, when the account exists.
-fn provider_of(db: &Connection, account: &str) -> Result<Option<String>, ApiError> {
-    let r = db.execute(
-        "SELECT provider FROM accounts WHERE id = ?",
-        &[text(account)],
-    )?;
-    Ok(get_text(&r, 0, "provider"))
-}
-
-/// Where the request about `account` is answered: `None` when here (this
-/// instance serves the account's provider, or there is no such account and
-/// the route says so), else the answer of `function`'s instance for the
-/// account's provider, `<function>-<provider>`, reached by Spin's service
-/// chaining with the request as it came (docs/architecture.md).
-pub async fn elsewhere(
+/// The answer of `function`'s instance for another provider when the
+/// request of `org` is about an account of that provider, passed on to it
+/// as it came (`<function>-<provider>`, by Spin's service chaining:
+/// docs/architecture.md); `None` when it is this instance's to answer.
+pub async fn answered_elsewhere(
     db: &Connection,
+    org: &str,
     req: &Request,
     function: &str,
-    account: &str,
+    rows: &[(&str, &str, &str)],
 ) -> Result<Option<Response>, ApiError> {
-    let Some(theirs) = provider_of(db, account)? else {
+    let Some(theirs) = provider_of(db, org, req, rows)? else {
         return Ok(None);
     };
     if get("provider").as_deref() == Some(theirs.as_str()) || !valid_id(&theirs) {
@@ -115,52 +106,49 @@ pub async fn elsewhere(
         .map(Some)
 }
 
-/// The answer of `function`'s instance for another provider when the
-/// request of `org` is about an account of that provider ([`account_of`],
-/// [`elsewhere`]); `None` when it is this instance's to answer.
-pub async fn answered_elsewhere(
-    db: &Connection,
-    org: &str,
-    req: &Request,
-    function: &str,
-    rows: &[(&str, &str, &str)],
-) -> Result<Option<Response>, ApiError> {
-    match account_of(db, org, req, rows)? {
-        Some(account) => elsewhere(db, req, function, &account).await,
-        None => Ok(None),
-    }
-}
-
-/// The account a request of `org` is about, if any: the `{account}` of
+/// The provider of the account a request of `org` is about, if any, read
+/// in one query. The account is the `{account}` of
 /// `/api/v1/accounts/{account}/…`, else the `account_id` of its JSON body,
-/// else the account of the row its path names — for each `(prefix, table,
+/// else the account of the row its path names: for each `(prefix, table,
 /// key)` of `rows`, a path `<prefix>/<k>/…` names the row of `table` whose
-/// `key` is `k` in the organization.
-pub fn account_of(
+/// `key` is `k`.
+fn provider_of(
     db: &Connection,
     org: &str,
     req: &Request,
     rows: &[(&str, &str, &str)],
 ) -> Result<Option<String>, ApiError> {
     let path: Vec<&str> = crate::api::segments(req.path());
-    if let ["api", "v1", "accounts", account, ..] = path.as_slice() {
-        return Ok(Some(account.to_string()));
-    }
-    let body = serde_json::from_slice::<serde_json::Value>(req.body()).ok();
-    if let Some(account) = body.as_ref().and_then(|b| b["account_id"].as_str()) {
-        return Ok(Some(account.to_string()));
-    }
-    for (prefix, table, key) in rows {
-        let prefix: Vec<&str> = crate::api::segments(prefix);
-        if path.len() > prefix.len() && path.starts_with(&prefix) {
-            let r = db.execute(
-                &format!("SELECT account_id FROM {table} WHERE {key} = ? AND org_id = ?"),
-                &[text(path[prefix.len()]), text(org)],
-            )?;
-            return Ok(get_text(&r, 0, "account_id"));
+    let account = match path.as_slice() {
+        ["api", "v1", "accounts", account, ..] => Some(account.to_string()),
+        _ => serde_json::from_slice::<serde_json::Value>(req.body())
+            .ok()
+            .and_then(|b| b["account_id"].as_str().map(str::to_string)),
+    };
+    let r = match account {
+        Some(account) => db.execute(
+            "SELECT provider FROM accounts WHERE id = ? AND org_id = ?",
+            &[text(&account), text(org)],
+        )?,
+        None => {
+            let named = rows.iter().find_map(|(prefix, table, key)| {
+                let prefix = crate::api::segments(prefix);
+                (path.len() > prefix.len() && path.starts_with(&prefix))
+                    .then(|| (table, key, path[prefix.len()]))
+            });
+            let Some((table, key, value)) = named else {
+                return Ok(None);
+            };
+            db.execute(
+                &format!(
+                    "SELECT a.provider FROM {table} t JOIN accounts a ON a.id = t.account_id
+                     WHERE t.{key} = ? AND t.org_id = ?"
+                ),
+                &[text(value), text(org)],
+            )?
         }
-    }
-    Ok(None)
+    };
+    Ok(get_text(&r, 0, "provider"))
 }
 
 /// The providers other than this one that hold accounts: their instances
