@@ -223,3 +223,76 @@ fn two_providers_serve_their_own_accounts_side_by_side() {
         "chained /internal/jobs/accounts component=accounts-acme status=200",
     );
 }
+
+#[test]
+fn an_account_is_only_ever_served_by_its_own_provider() {
+    let mut world = World::default();
+    world.apps[0]
+        .redirect_uris
+        .push("http://127.0.0.1:3000/oauth/acme/callback".into());
+    let mut p = Product::start_with_manifest(world, with_acme);
+    let acme = connect(&p, "acme", USERNAME);
+    let id = acme["id"].as_str().unwrap().to_string();
+
+    // Another organization naming the account is answered as for an
+    // account that does not exist, and not passed on.
+    let other = p.new_org("Globex");
+    let (status, v) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        &other,
+        "",
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{v}"
+    );
+    assert!(!p
+        .host
+        .log()
+        .contains(&format!("chained /api/v1/accounts/{id}/refresh")));
+
+    // The acme instances taken out of spin.toml: the account is still
+    // listed, and a request about it names the missing component instead
+    // of being served by Azure's plugins.
+    let manifest = std::fs::read_to_string(support::root().join("spin.toml"))
+        .unwrap()
+        .replace(
+            "target/wasm32-wasip2/wasm",
+            &support::product::product_wasm_dir().display().to_string(),
+        );
+    p.dir.write("spin.toml", &manifest);
+    p.restart();
+    let (_, list) = p.api("GET", "/api/v1/accounts", BOOTSTRAP_KEY, "");
+    assert_eq!(list["accounts"][0]["provider"], "acme", "{list}");
+    let (status, v) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["error"]["code"], "provider_not_served", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`accounts-acme`"),
+        "{v}"
+    );
+    let (status, v) = p.create_server(
+        &server_spec(&id, "web-1", "westeurope", "Standard_B2s"),
+        "gone-1",
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (503, Some("provider_not_served")),
+        "{v}"
+    );
+    assert!(p
+        .sim
+        .inventory()
+        .iter()
+        .all(|r| r["type"] != "Microsoft.Compute/virtualMachines"));
+}
