@@ -202,6 +202,29 @@ fn two_providers_serve_their_own_accounts_side_by_side() {
     let (_, servers) = p.api("GET", "/api/v1/servers", BOOTSTRAP_KEY, "");
     assert_eq!(servers["servers"].as_array().unwrap().len(), 2, "{servers}");
 
+    // The server the path names decides, whatever account a body names.
+    let acme_server = servers["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "web-acme")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = serde_json::json!({ "account_id": azure_id }).to_string();
+    let (status, sizes) = p.api(
+        "GET",
+        &format!("/api/v1/servers/{acme_server}/sizes"),
+        BOOTSTRAP_KEY,
+        &body,
+    );
+    assert_eq!(status, 200, "{sizes}");
+    logged(
+        &p,
+        &format!("chained /api/v1/servers/{acme_server}/sizes component=servers-acme status=200"),
+    );
+
     // A provider that is not deployed is named in the answer, not served
     // by another provider's plugins.
     let (status, v) = p.api(

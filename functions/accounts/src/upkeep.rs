@@ -40,8 +40,8 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     // Access tokens of accounts with work in progress, before they expire.
     let busy = fair(
         db,
-        &format!("FROM accounts t WHERE t.status = 'Active' AND t.access_expires_at < ? AND t.{}
-           AND EXISTS (SELECT 1 FROM operations o WHERE o.account_id = t.id AND o.status = 'running')", own_accounts()),
+        &format!("FROM accounts t WHERE t.status = 'Active' AND t.access_expires_at < ? AND {}
+           AND EXISTS (SELECT 1 FROM operations o WHERE o.account_id = t.id AND o.status = 'running')", own_accounts("t")),
         &[int(t + 600)],
         PER_RUN,
     )?;
@@ -55,7 +55,7 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     // Refresh tokens not used for a while: use them now.
     let idle = fair(
         db,
-        &format!("FROM accounts t WHERE t.status = 'Active' AND COALESCE(t.refreshed_at, t.created_at) < ? AND t.{}", own_accounts()),
+        &format!("FROM accounts t WHERE t.status = 'Active' AND COALESCE(t.refreshed_at, t.created_at) < ? AND {}", own_accounts("t")),
         &[int(t - keepalive)],
         PER_RUN,
     )?;
@@ -79,7 +79,7 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
     }
 
     // Health checks that are due; a first one is placed in the period.
-    let active = format!("status = 'Active' AND {}", own_accounts());
+    let active = format!("status = 'Active' AND {}", own_accounts(""));
     for id in due(db, "accounts", &active, t, period, PER_RUN)? {
         let r = db.execute(
             "SELECT org_id, check_failures FROM accounts WHERE id = ?",

@@ -344,7 +344,10 @@ pub fn reactivate(db: &Connection, keys: &Keys, id: &str, tokens: &Tokens) -> Re
     set_status(db, id, "Active", None)
 }
 
+/// The account's tokens, opened only by an instance of the account's own
+/// provider: every call to a provider with them starts here.
 pub fn open_tokens(keys: &Keys, a: &Account) -> Result<Tokens, ApiError> {
+    crate::provider::check_own(&a.provider)?;
     let plain = keys.open(&a.tokens, &a.id)?;
     serde_json::from_slice(&plain).map_err(|_| ApiError::internal("stored tokens are damaged"))
 }

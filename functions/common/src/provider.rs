@@ -60,34 +60,70 @@ pub fn valid_id(id: &str) -> bool {
         })
 }
 
+/// This instance's provider id, when its `provider` variable holds a valid
+/// one.
+fn mine() -> Option<String> {
+    get("provider").filter(|p| valid_id(p))
+}
+
 /// SQL that keeps the rows of a background share that are this instance's
 /// to work on: those whose account (`column`, e.g. `t.account_id`) is of
-/// this provider, or gone. Without a provider, every row. `column` must not
-/// be one `accounts` has (`id`), or it would name the inner row.
+/// this provider, or gone. Without a valid provider, none: an instance
+/// never works on rows it cannot tell are its own. `column` must not be
+/// one `accounts` has (`id`), or it would name the inner row.
 pub fn own_rows(column: &str) -> String {
-    match get("provider").filter(|p| valid_id(p)) {
+    match mine() {
         // The id is kebab-case, so it is safe as an SQL literal.
         Some(p) => format!(
             "NOT EXISTS (SELECT 1 FROM accounts own WHERE own.id = {column} AND own.provider != '{p}')"
         ),
-        None => "1 = 1".into(),
+        None => "1 = 0".into(),
     }
 }
 
-/// SQL that keeps the accounts (rows with a `provider` column) this
-/// instance's background share works on: its provider's. Without a
-/// provider, every account.
-pub fn own_accounts() -> String {
-    match get("provider").filter(|p| valid_id(p)) {
-        Some(p) => format!("provider = '{p}'"),
-        None => "1 = 1".into(),
+/// SQL that keeps the accounts this instance's background share works on:
+/// its provider's (`alias` names the accounts row, e.g. `t`, or is empty).
+/// Without a valid provider, none.
+pub fn own_accounts(alias: &str) -> String {
+    let column = match alias {
+        "" => "provider".to_string(),
+        a => format!("{a}.provider"),
+    };
+    match mine() {
+        Some(p) => format!("{column} = '{p}'"),
+        None => "1 = 0".into(),
     }
+}
+
+/// Refuses to act on `account` with this instance's plugins when it is
+/// another provider's: the last guard, where tokens are used, behind the
+/// routing of [`answered_elsewhere`].
+pub fn check_own(account_provider: &str) -> Result<(), ApiError> {
+    match mine() {
+        Some(p) if p == account_provider => Ok(()),
+        Some(p) => Err(ApiError::new(
+            409,
+            "provider_mismatch",
+            &format!("This account is of the provider `{account_provider}`, and this request reached the instance that serves `{p}`."),
+            "Send the request again; if it persists, check that spin.toml gives each provider its own instances (docs/architecture.md).",
+        )),
+        None => Err(unset()),
+    }
+}
+
+fn unset() -> ApiError {
+    ApiError::config(
+        "this component has no `provider` variable, or it is not kebab-case",
+        "give each function component `provider = \"<id>\"` and its provider's plugins in spin.toml (docs/architecture.md)",
+    )
 }
 
 /// The answer of `function`'s instance for another provider when the
 /// request of `org` is about an account of that provider, passed on to it
 /// as it came (`<function>-<provider>`, by Spin's service chaining:
-/// docs/architecture.md); `None` when it is this instance's to answer.
+/// docs/architecture.md); `None` when it is this instance's to answer. An
+/// instance without a valid provider answers nothing about accounts: it
+/// cannot tell its own from others' (and would pass them to itself).
 pub async fn answered_elsewhere(
     db: &Connection,
     org: &str,
@@ -98,7 +134,8 @@ pub async fn answered_elsewhere(
     let Some(theirs) = provider_of(db, org, req, rows)? else {
         return Ok(None);
     };
-    if get("provider").as_deref() == Some(theirs.as_str()) || !valid_id(&theirs) {
+    let mine = mine().ok_or_else(unset)?;
+    if mine == theirs || !valid_id(&theirs) {
         return Ok(None);
     }
     pass_on(req, &format!("{function}-{theirs}"))
@@ -108,10 +145,11 @@ pub async fn answered_elsewhere(
 
 /// The provider of the account a request of `org` is about, if any, read
 /// in one query. The account is the `{account}` of
-/// `/api/v1/accounts/{account}/…`, else the `account_id` of its JSON body,
-/// else the account of the row its path names: for each `(prefix, table,
-/// key)` of `rows`, a path `<prefix>/<k>/…` names the row of `table` whose
-/// `key` is `k`.
+/// `/api/v1/accounts/{account}/…`; else that of the row the path names (for
+/// each `(prefix, table, key)` of `rows`, a path `<prefix>/<k>/…` names the
+/// row of `table` whose `key` is `k`, compared in lower case as the
+/// functions store names and ids); else the `account_id` of its JSON body,
+/// for the routes that name no row.
 fn provider_of(
     db: &Connection,
     org: &str,
@@ -119,35 +157,38 @@ fn provider_of(
     rows: &[(&str, &str, &str)],
 ) -> Result<Option<String>, ApiError> {
     let path: Vec<&str> = crate::api::segments(req.path());
-    let account = match path.as_slice() {
-        ["api", "v1", "accounts", account, ..] => Some(account.to_string()),
-        _ => serde_json::from_slice::<serde_json::Value>(req.body())
-            .ok()
-            .and_then(|b| b["account_id"].as_str().map(str::to_string)),
-    };
-    let r = match account {
-        Some(account) => db.execute(
-            "SELECT provider FROM accounts WHERE id = ? AND org_id = ?",
-            &[text(&account), text(org)],
-        )?,
-        None => {
-            let named = rows.iter().find_map(|(prefix, table, key)| {
-                let prefix = crate::api::segments(prefix);
-                (path.len() > prefix.len() && path.starts_with(&prefix))
-                    .then(|| (table, key, path[prefix.len()]))
-            });
-            let Some((table, key, value)) = named else {
-                return Ok(None);
-            };
-            db.execute(
-                &format!(
-                    "SELECT a.provider FROM {table} t JOIN accounts a ON a.id = t.account_id
-                     WHERE t.{key} = ? AND t.org_id = ?"
-                ),
-                &[text(value), text(org)],
-            )?
-        }
-    };
+    if let ["api", "v1", "accounts", account, ..] = path.as_slice() {
+        return by_account(db, org, account);
+    }
+    let named = rows.iter().find_map(|(prefix, table, key)| {
+        let prefix = crate::api::segments(prefix);
+        (path.len() > prefix.len() && path.starts_with(&prefix))
+            .then(|| (table, key, path[prefix.len()]))
+    });
+    if let Some((table, key, value)) = named {
+        let r = db.execute(
+            &format!(
+                "SELECT a.provider FROM {table} t JOIN accounts a ON a.id = t.account_id
+                 WHERE t.{key} = ? AND t.org_id = ?"
+            ),
+            &[text(&value.to_ascii_lowercase()), text(org)],
+        )?;
+        return Ok(get_text(&r, 0, "provider"));
+    }
+    match serde_json::from_slice::<serde_json::Value>(req.body()) {
+        Ok(body) => match body["account_id"].as_str() {
+            Some(account) => by_account(db, org, account),
+            None => Ok(None),
+        },
+        Err(_) => Ok(None),
+    }
+}
+
+fn by_account(db: &Connection, org: &str, account: &str) -> Result<Option<String>, ApiError> {
+    let r = db.execute(
+        "SELECT provider FROM accounts WHERE id = ? AND org_id = ?",
+        &[text(account), text(org)],
+    )?;
     Ok(get_text(&r, 0, "provider"))
 }
 
@@ -217,12 +258,7 @@ impl Provider {
     /// Reads the provider's variables. A component that serves no provider
     /// has no `provider` variable, and says so.
     pub fn load() -> Result<Provider, ApiError> {
-        let id = get("provider").filter(|p| valid_id(p)).ok_or_else(|| {
-            ApiError::config(
-                "this component has no `provider` variable, or it is not kebab-case",
-                "give each function component `provider = \"<id>\"` and its provider's plugins in spin.toml (docs/architecture.md)",
-            )
-        })?;
+        let id = mine().ok_or_else(unset)?;
         Ok(Provider::named(id, |word| get(&format!("provider_{word}"))))
     }
 

@@ -415,6 +415,11 @@ async fn finish(req: &Request, provider: &Provider) -> Result<Outcome, ApiError>
     let mut subscriptions = serde_json::Value::Array(Vec::new());
     if let Some(id) = &account_id {
         let a = accounts::load(&db, &org, id)?;
+        // A reconnect comes back to the account's own provider (a sign-in
+        // from before providers were recorded names none).
+        if a.provider != provider.id {
+            return Ok(invalid_state("This sign-in is not one Skyport started."));
+        }
         if a.tenant_id != who.tenant_id || a.user_id != who.user_id {
             db::event(
                 &db,
@@ -509,6 +514,9 @@ async fn claim(req: &Request, provider: &Provider) -> Result<Response, ApiError>
 
     if let Some(id) = get_text(&r, 0, "account_id") {
         let a = accounts::load(&db, &org, &id)?;
+        if a.provider != provider.id {
+            return Err(not_found());
+        }
         db::transaction(&db, || {
             accounts::reactivate(&db, &keys, &id, &tokens)?;
             let mut data = accounts::to_json(&accounts::load(&db, &org, &id)?);

@@ -113,7 +113,11 @@ let providers = null;
 
 async function loadProviders() {
   if (providers) return;
-  providers = (await api("GET", "/api/v1/providers")).providers;
+  // Words an entry leaves out fall back to its title.
+  providers = (await api("GET", "/api/v1/providers")).providers.map((p) => {
+    const name = p.name || p.title;
+    return Object.assign({ name, signin: name, portal: `${name}'s portal` }, p);
+  });
   $("add-menu").replaceChildren(el("p", { role: "presentation" }, "One-Click Connect"),
     ...providers.map((p) => el("button", { role: "menuitem", id: `connect-${p.id}`, onclick: () => { toggleAddMenu(false); connect(p, null); } }, p.title)));
 }
@@ -768,11 +772,13 @@ function toggleAddMenu(open) {
   const show = open === undefined ? m.hidden : open;
   m.hidden = !show;
   $("add-account").setAttribute("aria-expanded", String(show));
-  if (show) m.querySelector("[role=menuitem]").focus();
+  const first = m.querySelector("[role=menuitem]");
+  if (show && first) first.focus();
 }
 
 function addMenuKeys(ev) {
   const items = [...$("add-menu").querySelectorAll("[role=menuitem]")];
+  if (!items.length) return;
   const at = items.indexOf(document.activeElement);
   if (ev.key === "Escape") { ev.preventDefault(); toggleAddMenu(false); $("add-account").focus(); }
   else if (ev.key === "ArrowDown") { ev.preventDefault(); items[(at + 1) % items.length].focus(); }
@@ -803,7 +809,7 @@ async function route() {
   const heading = $(screen).querySelector("h2");
   if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
   try {
-    await loadProviders();
+    await loadProviders().catch(fail);
     await loadAccounts();
     if (screen === "servers") { await loadServers(); await loadRegions(); }
     if (screen === "storage") { await loadTargets(); await loadStorageChoices(); }

@@ -807,9 +807,9 @@ async fn delete(db: &Connection, org: &str, id: &str) -> Result<String, ApiError
 async fn finish_cascades(db: &Connection) -> Result<Value, ApiError> {
     let r = db.execute(
         &format!("SELECT s.id, s.org_id FROM servers s JOIN accounts a ON a.id = s.account_id
-         WHERE a.status = 'Deleting' AND a.{} AND s.status NOT IN ('deleted', 'deleting', 'failed', 'retried', 'cleaning up')
+         WHERE a.status = 'Deleting' AND {} AND s.status NOT IN ('deleted', 'deleting', 'failed', 'retried', 'cleaning up')
            AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.subject_id = s.id AND o.status = 'running')
-         ORDER BY s.updated_at LIMIT 10", provider::own_accounts()),
+         ORDER BY s.updated_at LIMIT 10", provider::own_accounts("a")),
         &[],
     )?;
     let (mut started, mut errors) = (0, Vec::new());
