@@ -260,7 +260,7 @@ pub fn to_json(a: &Account) -> Value {
 
 /// The guide's wording for a plugin error, as an API error.
 pub fn plugin_error(e: PluginError) -> ApiError {
-    let name = || crate::provider::name();
+    let name = crate::provider::name;
     match e {
         PluginError::Unauthorized(d) => ApiError::new(401, "provider_unauthorized", &format!("{} refused the access token: {}", name(), d.message), "Refresh the account; if it persists, reconnect it."),
         PluginError::Forbidden(d) => ApiError::new(403, "authorization_denied", &format!("Authorization Denied: {}", d.message), "Ask an Owner of the subscription to give you the Owner or Contributor role (Subscriptions › Access control (IAM)), then refresh the account."),

@@ -66,6 +66,16 @@ fn mine() -> Option<String> {
     get("provider").filter(|p| valid_id(p))
 }
 
+/// This instance's provider id, or why the component has none.
+pub fn own_id() -> Result<String, ApiError> {
+    mine().ok_or_else(unset)
+}
+
+/// The portal's words when `provider_portal` leaves them out.
+fn default_portal(name: &str) -> String {
+    format!("the {name} console")
+}
+
 /// SQL that keeps the rows of a background share that are this instance's
 /// to work on: those whose account (`column`, e.g. `t.account_id`) is of
 /// this provider, or gone. Without a valid provider, none: an instance
@@ -134,8 +144,7 @@ pub async fn answered_elsewhere(
     let Some(theirs) = provider_of(db, org, req, rows)? else {
         return Ok(None);
     };
-    let mine = mine().ok_or_else(unset)?;
-    if mine == theirs || !valid_id(&theirs) {
+    if own_id()? == theirs || !valid_id(&theirs) {
         return Ok(None);
     }
     pass_on(req, &format!("{function}-{theirs}"))
@@ -195,10 +204,9 @@ fn by_account(db: &Connection, org: &str, account: &str) -> Result<Option<String
 /// The providers other than this one that hold accounts: their instances
 /// do their share of the background work.
 pub fn others(db: &Connection) -> Result<Vec<String>, ApiError> {
-    let mine = get("provider").unwrap_or_default();
     let r = db.execute(
         "SELECT DISTINCT provider FROM accounts WHERE provider != ? ORDER BY provider",
-        &[text(&mine)],
+        &[text(&own_id()?)],
     )?;
     Ok((0..r.rows.len())
         .filter_map(|i| get_text(&r, i, "provider"))
@@ -251,14 +259,14 @@ pub async fn pass_on_with(
 
 /// Where the provider's users manage what Skyport made, for a remedy.
 pub fn portal() -> String {
-    get("provider_portal").unwrap_or_else(|| format!("the {} console", name()))
+    get("provider_portal").unwrap_or_else(|| default_portal(&name()))
 }
 
 impl Provider {
     /// Reads the provider's variables. A component that serves no provider
     /// has no `provider` variable, and says so.
     pub fn load() -> Result<Provider, ApiError> {
-        let id = mine().ok_or_else(unset)?;
+        let id = own_id()?;
         Ok(Provider::named(id, |word| get(&format!("provider_{word}"))))
     }
 
@@ -266,7 +274,7 @@ impl Provider {
     /// each falling back as the fields say.
     pub fn named(id: String, word: impl Fn(&str) -> Option<String>) -> Provider {
         let name = word("name").unwrap_or_else(|| id.clone());
-        let portal = word("portal").unwrap_or_else(|| format!("the {name} console"));
+        let portal = word("portal").unwrap_or_else(|| default_portal(&name));
         Provider {
             title: word("title").unwrap_or_else(|| name.clone()),
             signin: word("signin").unwrap_or_else(|| name.clone()),

@@ -24,7 +24,7 @@ use skyport_functions::api::{
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
 use skyport_functions::plugin_types::Error as PluginError;
-use skyport_functions::provider::{self, Provider};
+use skyport_functions::provider;
 use skyport_functions::{accounts, events, internal, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -707,7 +707,7 @@ fn account_for(
         "SELECT id FROM accounts WHERE org_id = ? AND provider = ? AND status != 'Deleting'
            AND EXISTS (SELECT 1 FROM json_each(accounts.subscriptions) WHERE lower(json_extract(value, '$.id')) = lower(?))
          ORDER BY created_at DESC LIMIT 1",
-        &[text(org), text(&Provider::load()?.id), text(sub)],
+        &[text(org), text(&provider::own_id()?), text(sub)],
     )?;
     let Some(adopter) = get_text(&other, 0, "id") else {
         return Err(ApiError::new(
