@@ -108,7 +108,17 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Post, ["api", "v1", "accounts", id, "reconnect"]) => {
             let (cfg, keys) = (Config::load()?, Keys::load()?);
-            accounts::load(&db, &org, id)?;
+            let a = accounts::load(&db, &org, id)?;
+            // An account that signs in by API token comes back with a new
+            // token, not through a sign-in page.
+            if accounts::open_tokens(&keys, &a)?.api_token {
+                return Err(ApiError::new(
+                    409,
+                    "reconnect_by_token",
+                    &format!("This {} account signs in by API token; there is no sign-in page to reconnect through.", cfg.provider.name),
+                    &format!("Create a new token in {} and send it: POST /api/v1/accounts/{}/connect with {{\"token\": …, \"account_id\": \"{}\"}}.", cfg.provider.portal, cfg.provider.id, a.id),
+                ));
+            }
             let started = oauth::start(&db, &cfg, &keys, &org, Some(id))?;
             Ok(json_response(
                 201,

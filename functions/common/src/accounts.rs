@@ -402,6 +402,27 @@ fn expired_error(reason: &str) -> ApiError {
     )
 }
 
+/// Why an account that signs in by API token is Expired: the provider
+/// stopped taking its token, and only a new one brings it back.
+const TOKEN_REFUSED: &str =
+    "the API token was refused: revoked, expired or without a scope it needs";
+
+fn token_expired_error(reason: &str) -> ApiError {
+    ApiError::new(
+        409,
+        "account_expired",
+        &format!(
+            "Expired: the {} API token for this account is no longer valid ({reason}).",
+            crate::provider::name()
+        ),
+        &format!(
+            "Create a new token with read and write access in {}, then reconnect the account with it (Reconnect, or POST /api/v1/accounts/{}/connect with {{\"token\": …, \"account_id\": …}}).",
+            crate::provider::portal(),
+            crate::provider::id()
+        ),
+    )
+}
+
 /// A valid access token for the account, refreshing it when it is about to
 /// expire. Concurrent callers share one refresh: the first takes a lease in
 /// the database, the others wait for its result.
@@ -421,14 +442,15 @@ pub async fn access_token(
             return Err(ApiError::not_found("account"));
         }
         let a = from_row(&r, 0);
-        if a.status == "Expired" {
-            return Err(expired_error(
-                a.status_reason
-                    .as_deref()
-                    .unwrap_or("the grant was revoked"),
-            ));
-        }
         let tokens = open_tokens(keys, &a)?;
+        if a.status == "Expired" {
+            let reason = a.status_reason.as_deref();
+            return Err(if tokens.api_token {
+                token_expired_error(reason.unwrap_or(TOKEN_REFUSED))
+            } else {
+                expired_error(reason.unwrap_or("the grant was revoked"))
+            });
+        }
         // After a key rotation, re-seal with the current key on first use.
         if !keys.is_current(&a.tokens) {
             let sealed = keys.seal(
@@ -487,13 +509,15 @@ pub async fn force_refresh(
     )?;
     let a = from_row(&r, 0);
     let tokens = match open_tokens(keys, &a) {
-        Ok(t) => t,
-        Err(e) => {
+        Ok(t) if !t.api_token => t,
+        // An API token has nothing to keep alive: the health check that
+        // follows is what finds out whether the provider still takes it.
+        other => {
             db.execute(
                 "UPDATE accounts SET refresh_lock = NULL WHERE id = ?",
                 &[text(id)],
             )?;
-            return Err(e);
+            return other.map(|_| ());
         }
     };
     refresh_now(db, cfg, keys, &a, &tokens).await.map(|_| ())
@@ -506,6 +530,12 @@ async fn refresh_now(
     a: &Account,
     tokens: &Tokens,
 ) -> Result<Tokens, ApiError> {
+    // An API token is refreshed only when the provider refused it, and then
+    // there is nothing to refresh it with: a new one must be given.
+    if tokens.api_token {
+        set_status(db, &a.id, "Expired", Some(TOKEN_REFUSED))?;
+        return Err(token_expired_error(TOKEN_REFUSED));
+    }
     let Some(rt) = tokens.refresh_token.as_deref() else {
         set_status(
             db,

@@ -12,6 +12,9 @@ use crate::provider::Provider;
 /// The settings every request to the provider needs.
 pub struct Config {
     pub provider: Provider,
+    /// The app registration and directory of an OAuth sign-in: empty for a
+    /// provider that signs in by API token, and checked where a sign-in or
+    /// refresh uses them ([`Config::oauth`]).
     pub client_id: String,
     pub client_secret: String,
     pub cloud: Cloud,
@@ -24,28 +27,45 @@ pub fn get(name: &str) -> Option<String> {
     variables::get(name).ok().filter(|v| !v.is_empty())
 }
 
+fn unset(provider: &str, what: &str) -> ApiError {
+    ApiError::config(
+        &format!("the component variable `{what}` is not set"),
+        &format!("give the {provider} instance of this function `{what}` in spin.toml, from the app variable that holds it (see the README)"),
+    )
+}
+
 impl Config {
     pub fn load() -> Result<Config, ApiError> {
         let provider = Provider::load()?;
-        let need = |what: &str| {
-            get(what).ok_or_else(|| {
-                ApiError::config(
-                    &format!("the component variable `{what}` is not set"),
-                    &format!("give the {} instance of this function `{what}` in spin.toml, from the app variable that holds it (see the README)", provider.id),
-                )
-            })
-        };
+        let need = |what: &str| get(what).ok_or_else(|| unset(&provider.id, what));
+        let management = need("management")?;
         Ok(Config {
-            client_id: need("client_id")?,
-            client_secret: need("client_secret")?,
+            client_id: get("client_id").unwrap_or_default(),
+            client_secret: get("client_secret").unwrap_or_default(),
             cloud: Cloud {
-                authority: need("authority")?,
-                management: need("management")?,
-                audience: get("resource").map_or_else(|| need("management"), Ok)?,
+                authority: get("authority").unwrap_or_default(),
+                audience: get("resource").unwrap_or_else(|| management.clone()),
+                management,
             },
-            tenant: need("tenant")?,
+            tenant: get("tenant").unwrap_or_default(),
             provider,
         })
+    }
+
+    /// Checks that the OAuth settings are all there, before a sign-in or a
+    /// refresh needs them.
+    pub fn oauth(&self) -> Result<&Config, ApiError> {
+        for (what, value) in [
+            ("client_id", &self.client_id),
+            ("client_secret", &self.client_secret),
+            ("authority", &self.cloud.authority),
+            ("tenant", &self.tenant),
+        ] {
+            if value.is_empty() {
+                return Err(unset(&self.provider.id, what));
+            }
+        }
+        Ok(self)
     }
 }
 

@@ -25,13 +25,34 @@ pub struct Started {
     pub expires_at: i64,
 }
 
-/// Tokens from the token endpoint.
+/// Tokens from the token endpoint, or an API token the user gave.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Tokens {
     pub access_token: String,
     pub refresh_token: Option<String>,
     pub expires_at: i64,
+    /// An API token (sign-in by token): it is the access token, never
+    /// expires by the clock and has nothing to refresh it with. Absent in
+    /// tokens stored before sign-in by token existed, which were all OAuth.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub api_token: bool,
 }
+
+impl Tokens {
+    /// An API token as the account's tokens.
+    pub fn api_token(token: &str) -> Tokens {
+        Tokens {
+            access_token: token.to_string(),
+            refresh_token: None,
+            expires_at: NEVER,
+            api_token: true,
+        }
+    }
+}
+
+/// The expiry recorded for an API token: the last second of year 9999, so
+/// the clock never asks for a refresh.
+pub const NEVER: i64 = 253_402_300_799;
 
 /// An HTTP failure talking to the token endpoint.
 #[derive(Debug)]
@@ -83,6 +104,7 @@ fn client(
     >,
     ApiError,
 > {
+    cfg.oauth()?;
     let endpoints = identity::endpoints(&cfg.cloud, tenant);
     let bad = |what: &str| {
         ApiError::config(
@@ -171,6 +193,7 @@ fn tokens(r: &oauth2::basic::BasicTokenResponse) -> Tokens {
         access_token: r.access_token().secret().clone(),
         refresh_token: r.refresh_token().map(|t| t.secret().clone()),
         expires_at: crate::now() + r.expires_in().map(|d| d.as_secs() as i64).unwrap_or(3600),
+        api_token: false,
     }
 }
 

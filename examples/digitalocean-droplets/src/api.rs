@@ -1,0 +1,188 @@
+//! DigitalOcean's API v2 as this plugin uses it: requests with the token as
+//! bearer, its error body (`{"id","message","request_id"}`) read into the
+//! contract's error cases, and every value checked before it becomes part
+//! of a URL.
+
+use serde_json::Value;
+use spin_sdk::http::{Method, Request, Response};
+
+use crate::skyport::types::types::{Detail, Error, Session, Throttle};
+
+/// A droplet's, key's or action's id: DigitalOcean's are integers, so
+/// anything else never reaches a URL.
+pub fn numeric_id(what: &str, id: &str) -> Result<u64, Error> {
+    id.parse::<u64>().map_err(|_| {
+        Error::InvalidInput(detail(
+            "invalid_id",
+            &format!("`{id}` is not a DigitalOcean {what} id (a number)."),
+            Some(what),
+        ))
+    })
+}
+
+/// A region or size slug: lowercase letters, digits and hyphens.
+pub fn slug(what: &str, s: &str) -> Result<String, Error> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(Error::InvalidInput(detail(
+            "invalid_slug",
+            &format!(
+                "`{s}` is not a DigitalOcean {what} slug (lowercase letters, digits and hyphens)."
+            ),
+            Some(what),
+        )))
+    }
+}
+
+pub fn detail(code: &str, message: &str, target: Option<&str>) -> Detail {
+    Detail {
+        code: code.into(),
+        message: message.into(),
+        target: target.map(Into::into),
+    }
+}
+
+/// One call to the API at `path` (which starts with `/v2/`).
+pub fn call(
+    session: &Session,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, Error> {
+    let base = session.cloud.management.trim_end_matches('/');
+    let mut b = Request::builder();
+    b.method(method)
+        .uri(format!("{base}{path}"))
+        .header("authorization", format!("Bearer {}", session.access_token))
+        .header("accept", "application/json");
+    if let Some(body) = body {
+        b.header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let r: Response = spin_sdk::http::run(spin_sdk::http::send(b.build())).map_err(|e| {
+        Error::Unavailable(detail(
+            "unreachable",
+            &format!("DigitalOcean could not be reached: {e:?}"),
+            None,
+        ))
+    })?;
+    let status = *r.status();
+    let text = String::from_utf8_lossy(r.body());
+    if (200..300).contains(&status) {
+        return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
+    }
+    let reset = r
+        .header("ratelimit-reset")
+        .and_then(|v| v.as_str())
+        .and_then(|v| v.parse::<u64>().ok());
+    Err(classify(status, &text, reset, now()))
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Reads an error answer into the contract's cases.
+pub fn classify(status: u16, body: &str, ratelimit_reset: Option<u64>, now: u64) -> Error {
+    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let id = v["id"].as_str().unwrap_or("error");
+    let message = v["message"]
+        .as_str()
+        .map_or_else(|| format!("HTTP {status}"), str::to_string);
+    let d = detail(id, &message, None);
+    match status {
+        401 => Error::Unauthorized(d),
+        403 => Error::Forbidden(d),
+        404 => Error::NotFound(d),
+        409 => Error::Conflict(d),
+        422 if message.to_ascii_lowercase().contains("limit") => Error::QuotaExceeded(d),
+        400 | 422 => Error::InvalidInput(d),
+        429 => Error::Throttled(Throttle {
+            retry_after_seconds: ratelimit_reset
+                .map_or(60, |r| r.saturating_sub(now).clamp(1, 3600) as u32),
+            detail: d,
+        }),
+        500..=599 => Error::Unavailable(d),
+        _ => Error::Other(d),
+    }
+}
+
+/// Every page of a list (`links.pages.next` until there is none), at most
+/// a thousand items.
+pub fn list(session: &Session, path: &str, key: &str) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    let sep = if path.contains('?') { '&' } else { '?' };
+    for page in 1..=5 {
+        let v = call(
+            session,
+            Method::Get,
+            &format!("{path}{sep}per_page=200&page={page}"),
+            None,
+        )?;
+        out.extend(v[key].as_array().cloned().unwrap_or_default());
+        if v["links"]["pages"]["next"].as_str().is_none() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_read_from_digitaloceans_body() {
+        let e = classify(
+            401,
+            r#"{"id":"Unauthorized","message":"Unable to authenticate you","request_id":"x"}"#,
+            None,
+            0,
+        );
+        assert!(matches!(e, Error::Unauthorized(d) if d.message == "Unable to authenticate you"));
+        let e = classify(
+            422,
+            r#"{"id":"unprocessable_entity","message":"creating this/these droplet(s) will exceed your droplet limit"}"#,
+            None,
+            0,
+        );
+        assert!(matches!(e, Error::QuotaExceeded(_)));
+        let e = classify(
+            422,
+            r#"{"id":"unprocessable_entity","message":"Name is invalid"}"#,
+            None,
+            0,
+        );
+        assert!(matches!(e, Error::InvalidInput(_)));
+        let e = classify(
+            429,
+            r#"{"id":"too_many_requests","message":"API Rate limit exceeded."}"#,
+            Some(1_030),
+            1_000,
+        );
+        assert!(matches!(e, Error::Throttled(t) if t.retry_after_seconds == 30));
+        assert!(
+            matches!(classify(503, "not json", None, 0), Error::Unavailable(d) if d.message == "HTTP 503")
+        );
+    }
+
+    #[test]
+    fn only_numbers_and_slugs_reach_a_url() {
+        assert_eq!(numeric_id("droplet", "3164444").unwrap(), 3164444);
+        for bad in ["", "12/../keys", "-1", "1 2"] {
+            assert!(numeric_id("droplet", bad).is_err(), "{bad}");
+        }
+        assert_eq!(slug("region", "nyc3").unwrap(), "nyc3");
+        for bad in ["", "NYC3", "nyc3?x=1", "a/b", &"a".repeat(65)] {
+            assert!(slug("region", bad).is_err(), "{bad}");
+        }
+    }
+}

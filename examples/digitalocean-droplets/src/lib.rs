@@ -1,0 +1,226 @@
+//! An example provider plugin: DigitalOcean, signed in by a personal access
+//! token, offering servers (droplets) and nothing else. `lib.rs` answers
+//! the contract's sign-in and account questions, `api.rs` speaks the API,
+//! and `ops.rs` runs creating, deleting, powering and resizing a droplet as
+//! resumable steps.
+//!
+//! It is what a third party writes to add a provider: one component that
+//! spin.toml gives the provider-neutral functions as their dependencies. It
+//! holds no state; every call brings the API's base and the token.
+
+mod api;
+mod ops;
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    inline: "
+        package example:digitalocean-droplets;
+
+        world plugin {
+            export skyport:api-token/api-token@0.2.0;
+            export skyport:identity/identity@0.2.0;
+            export skyport:account/account@0.2.0;
+            export skyport:compute/compute@0.2.1;
+            export skyport:prices/prices@0.1.0;
+        }
+    ",
+    world: "example:digitalocean-droplets/plugin",
+    generate_all,
+});
+
+use exports::skyport::account::account::{
+    self, CapabilityStatus, Prerequisites, Subscription, Tenant,
+};
+use exports::skyport::api_token::api_token::{self, Owner};
+use exports::skyport::identity::identity::{
+    self, CallbackOutcome, OauthEndpoints, Principal, TokenOutcome,
+};
+use exports::skyport::prices::prices::{self, Item, Rate};
+use serde_json::Value;
+use skyport::types::types::{Capability, Cloud, Error, Session};
+use spin_sdk::http::Method;
+
+struct Plugin;
+
+export!(Plugin);
+
+/// DigitalOcean's personal access tokens: `dop_v1_` and 64 hexadecimal digits.
+fn check_format(token: &str) -> Result<(), String> {
+    let hex = token.strip_prefix("dop_v1_");
+    match hex {
+        Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(()),
+        _ => Err("That is not a DigitalOcean personal access token: one starts with dop_v1_ followed by 64 hexadecimal characters (API › Tokens › Generate New Token, with read and write scope).".into()),
+    }
+}
+
+/// The team the token acts in, from `GET /v2/account`.
+fn team(session: &Session) -> Result<(Owner, String), Error> {
+    let v = api::call(session, Method::Get, "/v2/account", None)?;
+    let a = &v["account"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let (team_id, team_name) = (text(&a["team"]["uuid"]), text(&a["team"]["name"]));
+    // A token of an account without a team acts for the user alone.
+    let id = if team_id.is_empty() {
+        text(&a["uuid"])
+    } else {
+        team_id
+    };
+    let name = if team_name.is_empty() {
+        text(&a["email"])
+    } else {
+        team_name
+    };
+    let user = [text(&a["email"]), text(&a["uuid"])]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .unwrap_or_else(|| id.clone());
+    Ok((Owner { id, name, user }, text(&a["status"])))
+}
+
+impl api_token::Guest for Plugin {
+    fn check_format(token: String) -> Result<(), String> {
+        check_format(&token)
+    }
+
+    fn owner_of(cloud: Cloud, token: String) -> Result<Owner, Error> {
+        check_format(&token)
+            .map_err(|m| Error::InvalidInput(api::detail("invalid_token", &m, None)))?;
+        team(&Session {
+            cloud,
+            access_token: token,
+        })
+        .map(|(owner, _)| owner)
+    }
+}
+
+/// DigitalOcean signs in here by token only: the OAuth questions have no
+/// answer, and the platform asks them only of OAuth accounts.
+impl identity::Guest for Plugin {
+    fn endpoints(_: Cloud, _: String) -> OauthEndpoints {
+        OauthEndpoints {
+            authorize_url: String::new(),
+            token_url: String::new(),
+            scopes: Vec::new(),
+        }
+    }
+    fn admin_consent_url(_: Cloud, _: String, _: String, _: String, _: String) -> String {
+        String::new()
+    }
+    fn classify_callback(_: String, _: Option<String>, _: Option<String>) -> CallbackOutcome {
+        CallbackOutcome::Failed(
+            "DigitalOcean accounts connect with an API token here, not a sign-in page.".into(),
+        )
+    }
+    fn classify_token_error(_: u16, _: String) -> TokenOutcome {
+        TokenOutcome::Failed(
+            "DigitalOcean accounts connect with an API token here; there is no token endpoint."
+                .into(),
+        )
+    }
+    fn principal_of(_: String) -> Option<Principal> {
+        None
+    }
+}
+
+impl account::Guest for Plugin {
+    fn list_tenants(session: Session) -> Result<Vec<Tenant>, Error> {
+        let (owner, _) = team(&session)?;
+        Ok(vec![Tenant {
+            id: owner.id,
+            name: owner.name,
+            domain: None,
+        }])
+    }
+
+    /// The team is the one scope a token reaches.
+    fn list_subscriptions(session: Session) -> Result<Vec<Subscription>, Error> {
+        let (owner, status) = team(&session)?;
+        Ok(vec![subscription(owner, &status)])
+    }
+
+    fn check(session: Session, subscription_id: String) -> Result<Prerequisites, Error> {
+        let (owner, status) = team(&session)?;
+        if owner.id != subscription_id {
+            return Err(Error::NotFound(api::detail(
+                "not_found",
+                "The token does not reach that team.",
+                Some("subscription"),
+            )));
+        }
+        let active = status == "active";
+        let reason = (!active).then(|| format!("The DigitalOcean account is {status}; droplets can be created only when it is active (Billing, or the account's email verification)."));
+        let absent = |capability| CapabilityStatus {
+            capability,
+            available: false,
+            reason: Some("This plugin offers droplets only.".into()),
+        };
+        Ok(Prerequisites {
+            subscription: subscription(owner, &status),
+            role: Some("Token (read and write)".into()),
+            can_write: true,
+            providers: Vec::new(),
+            capabilities: vec![
+                CapabilityStatus {
+                    capability: Capability::Compute,
+                    available: active,
+                    reason,
+                },
+                absent(Capability::Storage),
+                absent(Capability::Dns),
+            ],
+        })
+    }
+
+    fn register_provider(
+        _: Session,
+        _: String,
+        namespace: String,
+    ) -> Result<account::Provider, Error> {
+        Err(Error::InvalidInput(api::detail(
+            "not_applicable",
+            "DigitalOcean has no resource providers to register.",
+            Some(&namespace),
+        )))
+    }
+}
+
+fn subscription(owner: Owner, status: &str) -> Subscription {
+    Subscription {
+        state: if status == "active" {
+            "Enabled".into()
+        } else {
+            status.to_string()
+        },
+        tenant_id: owner.id.clone(),
+        id: owner.id,
+        name: owner.name,
+    }
+}
+
+/// List prices need a token on DigitalOcean (they come with the sizes), so
+/// the session-less estimates have none to give.
+impl prices::Guest for Plugin {
+    fn rates(_: String, _: String, _: Item) -> Result<Vec<Rate>, Error> {
+        Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_personal_access_token_has_its_prefix_and_64_hex_digits() {
+        assert!(check_format(&format!("dop_v1_{}", "a1".repeat(32))).is_ok());
+        for bad in [
+            "",
+            "dop_v1_",
+            "doo_v1_".to_string().as_str(),
+            &format!("dop_v1_{}", "g".repeat(64)),
+            &format!("dop_v1_{}", "a".repeat(63)),
+        ] {
+            let e = check_format(bad).unwrap_err();
+            assert!(e.contains("dop_v1_") && e.contains("API › Tokens"), "{e}");
+        }
+    }
+}

@@ -1,0 +1,745 @@
+//! Droplets as the contract's compute: the catalogue, and creating,
+//! deleting, powering and resizing a droplet as a plan of steps carried in
+//! the operation's token, one idempotent step per `advance`.
+//!
+//! Ownership is a tag: every droplet this plugin creates carries
+//! `skyport-server-<owner>`, and nothing without that tag is ever powered,
+//! resized or deleted — it counts as missing instead.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use spin_sdk::http::Method;
+
+use crate::api::{self, detail, numeric_id, slug};
+use crate::exports::skyport::compute::compute::{
+    self, Operation, PowerAction, Price, Region, Server, ServerSpec, ServerState, ServerStatus,
+    Size,
+};
+use crate::skyport::types::types::{Error, Session};
+use crate::Plugin;
+
+/// The only image offered: the one the product guide's servers run.
+const IMAGE: &str = "ubuntu-24-04-x64";
+
+/// One step of a plan.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "do", rename_all = "snake_case")]
+enum Step {
+    RegisterKey,
+    CreateDroplet,
+    WaitActive,
+    /// The droplet exists and is the owner's; a resize plans its power
+    /// steps here, once it knows whether the droplet runs.
+    Check,
+    Act {
+        kind: String,
+    },
+    WaitAction,
+    Delete,
+    WaitGone,
+    RemoveKey,
+}
+
+/// What to create, kept in the plan until the droplet exists.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct Create {
+    name: String,
+    region: String,
+    size: String,
+    ssh_public_key: String,
+    user_data: Option<String>,
+    tags: Vec<String>,
+}
+
+/// The operation's token, serialized.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct Plan {
+    owner: String,
+    steps: Vec<Step>,
+    at: usize,
+    droplet: Option<u64>,
+    key: Option<u64>,
+    action: Option<u64>,
+    resize_to: Option<String>,
+    create: Option<Create>,
+    server: Option<(String, String, String, Option<String>)>,
+}
+
+fn tag(owner: &str) -> String {
+    format!("skyport-server-{owner}")
+}
+
+fn key_name(owner: &str) -> String {
+    format!("skyport-{owner}")
+}
+
+/// The platform's server id, checked: it becomes a tag and a key's name.
+fn owner_ok(owner: &str) -> Result<(), Error> {
+    let ok = !owner.is_empty()
+        && owner.len() <= 64
+        && owner
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(detail(
+            "invalid_owner",
+            "The server's id must be letters, digits and hyphens.",
+            Some("owner"),
+        )))
+    }
+}
+
+/// A droplet's name: DigitalOcean takes a hostname; Skyport's names are
+/// 1–64 lowercase letters, digits and hyphens.
+fn name_ok(name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(detail("invalid_name", &format!("`{name}` is not a droplet name: 1–64 lowercase letters, digits and hyphens, not starting or ending with a hyphen."), Some("name"))))
+    }
+}
+
+/// Labels become tags where DigitalOcean's tag alphabet allows.
+fn tags(spec: &ServerSpec) -> Vec<String> {
+    let fits = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 255
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_:".contains(&b))
+    };
+    let mut out = vec!["skyport".to_string(), tag(&spec.owner)];
+    out.extend(
+        spec.labels
+            .iter()
+            .map(|(k, v)| format!("{k}:{v}"))
+            .filter(|t| fits(t)),
+    );
+    out
+}
+
+fn label(step: &Step) -> String {
+    match step {
+        Step::RegisterKey => "Registering the SSH key".into(),
+        Step::CreateDroplet => "Creating the droplet".into(),
+        Step::WaitActive => "Waiting for the droplet to start".into(),
+        Step::Check => "Checking the droplet is this server's".into(),
+        Step::Act { kind } => format!("Asking DigitalOcean to {}", kind.replace('_', " ")),
+        Step::WaitAction => "Waiting for DigitalOcean to finish".into(),
+        Step::Delete => "Deleting the droplet".into(),
+        Step::WaitGone => "Waiting for the droplet to go".into(),
+        Step::RemoveKey => "Removing the SSH key".into(),
+    }
+}
+
+impl Plan {
+    fn new(owner: &str, steps: Vec<Step>) -> Plan {
+        Plan {
+            owner: owner.into(),
+            steps,
+            at: 0,
+            droplet: None,
+            key: None,
+            action: None,
+            resize_to: None,
+            create: None,
+            server: None,
+        }
+    }
+
+    fn operation(&self) -> Operation {
+        let done = self.at >= self.steps.len();
+        let step = self.steps.get(self.at).map_or_else(|| "Done".into(), label);
+        let server = self.server.clone().map(|(id, name, region, ip)| Server {
+            resources: [
+                Some(format!("droplets/{id}")),
+                self.key.map(|k| format!("account/keys/{k}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            size: self
+                .create
+                .as_ref()
+                .map(|c| c.size.clone())
+                .unwrap_or_default(),
+            id,
+            name,
+            region,
+            public_ip: ip,
+        });
+        Operation {
+            token: serde_json::to_string(self).unwrap_or_default(),
+            step,
+            step_index: (self.at + 1).min(self.steps.len()) as u32,
+            steps: self.steps.len() as u32,
+            done,
+            server,
+        }
+    }
+
+    fn droplet(&self) -> Result<u64, Error> {
+        self.droplet.ok_or_else(|| {
+            Error::Other(detail("bad_token", "The operation lost its droplet.", None))
+        })
+    }
+}
+
+fn droplet_path(id: u64) -> String {
+    format!("/v2/droplets/{id}")
+}
+
+/// The droplet, or `None` when DigitalOcean no longer has it.
+fn get_droplet(session: &Session, id: u64) -> Result<Option<Value>, Error> {
+    match api::call(session, Method::Get, &droplet_path(id), None) {
+        Ok(v) => Ok(Some(v["droplet"].clone())),
+        Err(Error::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn owned(droplet: &Value, owner: &str) -> bool {
+    droplet["tags"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t.as_str() == Some(tag(owner).as_str())))
+}
+
+fn public_ip(droplet: &Value) -> Option<String> {
+    droplet["networks"]["v4"]
+        .as_array()?
+        .iter()
+        .find(|n| n["type"] == "public")?["ip_address"]
+        .as_str()
+        .map(Into::into)
+}
+
+/// The same key's type and data, whatever the comment.
+fn same_key(a: &str, b: &str) -> bool {
+    a.split_whitespace()
+        .take(2)
+        .eq(b.split_whitespace().take(2))
+}
+
+/// Does one step; a step that waits returns without moving on.
+fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
+    let Some(current) = plan.steps.get(plan.at).cloned() else {
+        return Ok(());
+    };
+    let owner = plan.owner.clone();
+    match current {
+        Step::RegisterKey => {
+            let c = plan.create.clone().ok_or_else(|| {
+                Error::Other(detail(
+                    "bad_token",
+                    "The operation lost what to create.",
+                    None,
+                ))
+            })?;
+            let body = json!({ "name": key_name(&owner), "public_key": c.ssh_public_key });
+            match api::call(session, Method::Post, "/v2/account/keys", Some(body)) {
+                Ok(v) => plan.key = v["ssh_key"]["id"].as_u64(),
+                // The team has the key already (the user's, or this step's
+                // before a restart): use it, and remove it later only if it
+                // is the one this server registered.
+                Err(Error::InvalidInput(d)) if d.message.contains("already in use") => {
+                    let keys = api::list(session, "/v2/account/keys", "ssh_keys")?;
+                    plan.key = keys
+                        .iter()
+                        .find(|k| {
+                            same_key(
+                                k["public_key"].as_str().unwrap_or_default(),
+                                &c.ssh_public_key,
+                            )
+                        })
+                        .and_then(|k| k["id"].as_u64());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Step::CreateDroplet => {
+            let c = plan.create.clone().ok_or_else(|| {
+                Error::Other(detail(
+                    "bad_token",
+                    "The operation lost what to create.",
+                    None,
+                ))
+            })?;
+            // A droplet this server already made (a step replayed after a
+            // restart) is taken up rather than made twice.
+            let mine = api::list(
+                session,
+                &format!("/v2/droplets?tag_name={}", tag(&owner)),
+                "droplets",
+            )?;
+            let id = match mine.first().and_then(|d| d["id"].as_u64()) {
+                Some(id) => id,
+                None => {
+                    let body = json!({ "name": c.name, "region": c.region, "size": c.size, "image": IMAGE, "ssh_keys": plan.key.into_iter().collect::<Vec<_>>(), "user_data": c.user_data, "tags": c.tags, "monitoring": true });
+                    let v = api::call(session, Method::Post, "/v2/droplets", Some(body))?;
+                    v["droplet"]["id"].as_u64().ok_or_else(|| {
+                        Error::Other(detail(
+                            "bad_answer",
+                            "DigitalOcean created a droplet without an id.",
+                            None,
+                        ))
+                    })?
+                }
+            };
+            plan.droplet = Some(id);
+        }
+        Step::WaitActive => {
+            let id = plan.droplet()?;
+            let d = get_droplet(session, id)?.ok_or_else(|| {
+                Error::NotFound(detail(
+                    "not_found",
+                    &format!("Droplet {id} disappeared while it was being created."),
+                    None,
+                ))
+            })?;
+            let ip = public_ip(&d);
+            if d["status"] != "active" || ip.is_none() {
+                return Ok(());
+            }
+            let c = plan.create.clone().unwrap_or_else(|| Create {
+                name: String::new(),
+                region: String::new(),
+                size: String::new(),
+                ssh_public_key: String::new(),
+                user_data: None,
+                tags: Vec::new(),
+            });
+            plan.server = Some((id.to_string(), c.name, c.region, ip));
+        }
+        Step::Check => {
+            let id = plan.droplet()?;
+            let Some(d) = get_droplet(session, id)? else {
+                if plan.steps.contains(&Step::Delete) {
+                    // Already gone: only the key is left to remove.
+                    plan.steps.truncate(plan.at + 1);
+                    plan.steps.push(Step::RemoveKey);
+                    plan.at += 1;
+                    return Ok(());
+                }
+                return Err(Error::NotFound(detail(
+                    "not_found",
+                    &format!("Droplet {id} no longer exists."),
+                    None,
+                )));
+            };
+            if !owned(&d, &owner) {
+                return Err(Error::Conflict(detail("not_owned", &format!("Droplet {id} does not carry this server's tag {}; Skyport acts only on droplets it created.", tag(&owner)), None)));
+            }
+            if let Some(size) = plan.resize_to.clone() {
+                // DigitalOcean resizes a droplet that is off.
+                let running = d["status"] == "active";
+                let mut rest = Vec::new();
+                if running {
+                    rest.extend([
+                        Step::Act {
+                            kind: "power_off".into(),
+                        },
+                        Step::WaitAction,
+                    ]);
+                }
+                rest.extend([
+                    Step::Act {
+                        kind: format!("resize:{size}"),
+                    },
+                    Step::WaitAction,
+                ]);
+                if running {
+                    rest.extend([
+                        Step::Act {
+                            kind: "power_on".into(),
+                        },
+                        Step::WaitAction,
+                    ]);
+                }
+                plan.steps.truncate(plan.at + 1);
+                plan.steps.extend(rest);
+            }
+        }
+        Step::Act { kind } => {
+            let id = plan.droplet()?;
+            let body = match kind.split_once(':') {
+                Some(("resize", size)) => json!({ "type": "resize", "size": size, "disk": false }),
+                _ => json!({ "type": kind }),
+            };
+            let v = api::call(
+                session,
+                Method::Post,
+                &format!("/v2/droplets/{id}/actions"),
+                Some(body),
+            )?;
+            plan.action = v["action"]["id"].as_u64();
+        }
+        Step::WaitAction => {
+            let Some(action) = plan.action else {
+                plan.at += 1;
+                return Ok(());
+            };
+            let v = api::call(session, Method::Get, &format!("/v2/actions/{action}"), None)?;
+            match v["action"]["status"].as_str() {
+                Some("completed") => {}
+                Some("errored") => {
+                    return Err(Error::Other(detail(
+                        "action_errored",
+                        &format!(
+                            "DigitalOcean's {} action failed.",
+                            v["action"]["type"].as_str().unwrap_or("droplet")
+                        ),
+                        None,
+                    )))
+                }
+                _ => return Ok(()),
+            }
+        }
+        Step::Delete => {
+            let id = plan.droplet()?;
+            match api::call(session, Method::Delete, &droplet_path(id), None) {
+                Ok(_) | Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Step::WaitGone => {
+            if get_droplet(session, plan.droplet()?)?.is_some() {
+                return Ok(());
+            }
+        }
+        Step::RemoveKey => {
+            let keys = api::list(session, "/v2/account/keys", "ssh_keys")?;
+            if let Some(k) = keys
+                .iter()
+                .find(|k| k["name"].as_str() == Some(key_name(&owner).as_str()))
+                .and_then(|k| k["id"].as_u64())
+            {
+                match api::call(
+                    session,
+                    Method::Delete,
+                    &format!("/v2/account/keys/{k}"),
+                    None,
+                ) {
+                    Ok(_) | Err(Error::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    plan.at += 1;
+    Ok(())
+}
+
+fn power_kind(action: PowerAction) -> &'static str {
+    match action {
+        PowerAction::Start => "power_on",
+        PowerAction::Stop => "shutdown",
+        PowerAction::Restart => "reboot",
+    }
+}
+
+fn state_of(droplet: Option<&Value>, owner: &str) -> ServerStatus {
+    let status = |state, detail: &str| ServerStatus {
+        state,
+        detail: detail.into(),
+    };
+    match droplet {
+        None => status(ServerState::Missing, "Droplet deleted"),
+        Some(d) if !owned(d, owner) => status(
+            ServerState::Missing,
+            "The droplet there is not this server's",
+        ),
+        Some(d) => match d["status"].as_str() {
+            Some("active") => status(ServerState::Running, "Droplet active"),
+            Some("off") => status(
+                ServerState::Stopped,
+                "Droplet off (DigitalOcean bills a droplet while it is off)",
+            ),
+            Some("archive") => status(ServerState::Missing, "Droplet archived"),
+            Some(other) => status(ServerState::Changing, &format!("Droplet {other}")),
+            None => status(ServerState::Changing, "Droplet state unknown"),
+        },
+    }
+}
+
+fn sizes(session: &Session) -> Result<Vec<Value>, Error> {
+    api::list(session, "/v2/sizes", "sizes")
+}
+
+fn offered_in(size: &Value, region: &str) -> bool {
+    size["available"] == true
+        && size["regions"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r == region))
+}
+
+fn to_size(v: &Value) -> Size {
+    Size {
+        name: v["slug"].as_str().unwrap_or_default().into(),
+        vcpus: v["vcpus"].as_u64().unwrap_or(0) as u32,
+        memory_gb: v["memory"].as_f64().unwrap_or(0.0) as f32 / 1024.0,
+        family: "droplets".into(),
+    }
+}
+
+/// The droplet named by the platform's server id, when it is `owner`'s.
+fn owned_droplet(session: &Session, server_id: &str, owner: &str) -> Result<(u64, Value), Error> {
+    owner_ok(owner)?;
+    let id = numeric_id("droplet", server_id)?;
+    match get_droplet(session, id)? {
+        Some(d) if owned(&d, owner) => Ok((id, d)),
+        Some(_) => Err(Error::Conflict(detail(
+            "not_owned",
+            &format!(
+                "Droplet {id} does not carry this server's tag {}.",
+                tag(owner)
+            ),
+            None,
+        ))),
+        None => Err(Error::NotFound(detail(
+            "not_found",
+            &format!("Droplet {id} no longer exists."),
+            None,
+        ))),
+    }
+}
+
+fn checked_spec(spec: &ServerSpec) -> Result<(), Error> {
+    owner_ok(&spec.owner)?;
+    name_ok(&spec.name)?;
+    slug("region", &spec.region)?;
+    slug("size", &spec.size)?;
+    Ok(())
+}
+
+impl compute::Guest for Plugin {
+    fn list_regions(session: Session, _scope: String) -> Result<Vec<Region>, Error> {
+        let regions = api::list(&session, "/v2/regions", "regions")?;
+        Ok(regions
+            .iter()
+            .filter(|r| r["available"] == true)
+            .map(|r| Region {
+                name: r["slug"].as_str().unwrap_or_default().into(),
+                display_name: r["name"].as_str().unwrap_or_default().into(),
+            })
+            .collect())
+    }
+
+    fn list_sizes(session: Session, _scope: String, region: String) -> Result<Vec<Size>, Error> {
+        let region = slug("region", &region)?;
+        Ok(sizes(&session)?
+            .iter()
+            .filter(|s| offered_in(s, &region))
+            .map(to_size)
+            .collect())
+    }
+
+    /// DigitalOcean's prices come with its sizes, behind a token; this
+    /// session-less question has no answer here.
+    fn hourly_price(_: String, _: String, _: String) -> Result<Option<Price>, Error> {
+        Ok(None)
+    }
+
+    fn preflight(session: Session, spec: ServerSpec) -> Result<(), Error> {
+        checked_spec(&spec)?;
+        let all = sizes(&session)?;
+        let size = all.iter().find(|s| s["slug"] == spec.size.as_str());
+        if !size.is_some_and(|s| offered_in(s, &spec.region)) {
+            return Err(Error::SkuNotAvailable(detail(
+                "size_unavailable",
+                &format!("Size {} is not offered in {}.", spec.size, spec.region),
+                Some("size"),
+            )));
+        }
+        let account = api::call(&session, Method::Get, "/v2/account", None)?;
+        let limit = account["account"]["droplet_limit"]
+            .as_u64()
+            .unwrap_or(u64::MAX);
+        let existing = api::call(&session, Method::Get, "/v2/droplets?per_page=1", None)?["meta"]
+            ["total"]
+            .as_u64()
+            .unwrap_or(0);
+        if existing + spec.pending.len() as u64 + 1 > limit {
+            return Err(Error::QuotaExceeded(detail(
+                "droplet_limit",
+                &format!(
+                    "The team may have {limit} droplets and has {existing} (and {} being created).",
+                    spec.pending.len()
+                ),
+                Some("droplets"),
+            )));
+        }
+        Ok(())
+    }
+
+    fn create_server(_session: Session, spec: ServerSpec) -> Result<Operation, Error> {
+        checked_spec(&spec)?;
+        let mut plan = Plan::new(
+            &spec.owner,
+            vec![Step::RegisterKey, Step::CreateDroplet, Step::WaitActive],
+        );
+        plan.create = Some(Create {
+            tags: tags(&spec),
+            name: spec.name,
+            region: spec.region,
+            size: spec.size,
+            ssh_public_key: spec.ssh_public_key,
+            user_data: spec.cloud_init,
+        });
+        Ok(plan.operation())
+    }
+
+    fn delete_server(
+        _session: Session,
+        server_id: String,
+        owner: String,
+    ) -> Result<Operation, Error> {
+        owner_ok(&owner)?;
+        let mut plan = Plan::new(
+            &owner,
+            vec![Step::Check, Step::Delete, Step::WaitGone, Step::RemoveKey],
+        );
+        plan.droplet = Some(numeric_id("droplet", &server_id)?);
+        Ok(plan.operation())
+    }
+
+    fn inspect_server(
+        session: Session,
+        server_id: String,
+        owner: String,
+    ) -> Result<ServerStatus, Error> {
+        owner_ok(&owner)?;
+        let d = get_droplet(&session, numeric_id("droplet", &server_id)?)?;
+        Ok(state_of(d.as_ref(), &owner))
+    }
+
+    fn power_server(
+        _session: Session,
+        server_id: String,
+        owner: String,
+        action: PowerAction,
+    ) -> Result<Operation, Error> {
+        owner_ok(&owner)?;
+        let mut plan = Plan::new(
+            &owner,
+            vec![
+                Step::Check,
+                Step::Act {
+                    kind: power_kind(action).into(),
+                },
+                Step::WaitAction,
+            ],
+        );
+        plan.droplet = Some(numeric_id("droplet", &server_id)?);
+        Ok(plan.operation())
+    }
+
+    fn resize_sizes(
+        session: Session,
+        server_id: String,
+        owner: String,
+    ) -> Result<Vec<Size>, Error> {
+        let (_, d) = owned_droplet(&session, &server_id, &owner)?;
+        let region = d["region"]["slug"].as_str().unwrap_or_default().to_string();
+        let (current, disk) = (d["size_slug"].clone(), d["disk"].as_u64().unwrap_or(0));
+        // A resize keeps the disk, so only sizes with at least as much fit.
+        Ok(sizes(&session)?
+            .iter()
+            .filter(|s| {
+                offered_in(s, &region)
+                    && s["slug"] != current
+                    && s["disk"].as_u64().unwrap_or(0) >= disk
+            })
+            .map(to_size)
+            .collect())
+    }
+
+    fn resize_server(
+        _session: Session,
+        server_id: String,
+        owner: String,
+        size: String,
+    ) -> Result<Operation, Error> {
+        owner_ok(&owner)?;
+        let mut plan = Plan::new(&owner, vec![Step::Check]);
+        plan.droplet = Some(numeric_id("droplet", &server_id)?);
+        plan.resize_to = Some(slug("size", &size)?);
+        Ok(plan.operation())
+    }
+
+    fn advance(session: Session, token: String) -> Result<Operation, Error> {
+        let mut plan: Plan = serde_json::from_str(&token).map_err(|_| {
+            Error::InvalidInput(detail(
+                "bad_token",
+                "That is not an operation token of this plugin.",
+                None,
+            ))
+        })?;
+        owner_ok(&plan.owner)?;
+        step(&session, &mut plan)?;
+        Ok(plan.operation())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_survives_its_token_and_counts_its_steps() {
+        let mut plan = Plan::new(
+            "0f1e2d3c-aaaa-4bbb-8ccc-000000000001",
+            vec![
+                Step::Check,
+                Step::Act {
+                    kind: "power_on".into(),
+                },
+                Step::WaitAction,
+            ],
+        );
+        plan.droplet = Some(42);
+        let op = plan.operation();
+        assert_eq!((op.step_index, op.steps, op.done), (1, 3, false));
+        assert_eq!(op.step, "Checking the droplet is this server's");
+        let back: Plan = serde_json::from_str(&op.token).unwrap();
+        assert_eq!(back, plan);
+        plan.at = 3;
+        let op = plan.operation();
+        assert!(op.done && op.step_index == 3 && op.step == "Done");
+    }
+
+    #[test]
+    fn only_droplets_tagged_for_the_server_count_as_it() {
+        let owner = "abc-1";
+        let mine = json!({ "status": "off", "tags": ["skyport", "skyport-server-abc-1"] });
+        let theirs = json!({ "status": "active", "tags": ["skyport-server-abc-2"] });
+        assert!(matches!(
+            state_of(Some(&mine), owner).state,
+            ServerState::Stopped
+        ));
+        assert!(matches!(
+            state_of(Some(&theirs), owner).state,
+            ServerState::Missing
+        ));
+        assert!(matches!(state_of(None, owner).state, ServerState::Missing));
+    }
+
+    #[test]
+    fn names_owners_and_labels_are_checked_before_they_reach_digitalocean() {
+        assert!(name_ok("web-1").is_ok());
+        for bad in ["", "-web", "Web", "web_1", "a/b"] {
+            assert!(name_ok(bad).is_err(), "{bad}");
+        }
+        assert!(owner_ok("3f2a-bc").is_ok());
+        assert!(owner_ok("x/../y").is_err());
+        assert!(same_key("ssh-ed25519 AAAA me@a", "ssh-ed25519 AAAA other"));
+        assert!(!same_key("ssh-ed25519 AAAA", "ssh-ed25519 BBBB"));
+    }
+}
