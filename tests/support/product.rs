@@ -32,6 +32,8 @@ pub fn product_wasm_dir() -> &'static PathBuf {
                     "-p",
                     "connect",
                     "-p",
+                    "connect-token",
+                    "-p",
                     "accounts",
                     "-p",
                     "dns",
@@ -53,6 +55,8 @@ pub fn product_wasm_dir() -> &'static PathBuf {
                     "azure-dns",
                     "-p",
                     "azure-storage",
+                    "-p",
+                    "digitalocean-droplets",
                 ])
                 .arg("--target-dir")
                 .arg(&target)

@@ -283,8 +283,7 @@ pub async fn discover(cfg: &Config, tokens: &Tokens, home_tenant: &str) -> Resul
         cloud: cfg.cloud.clone(),
         access_token: tokens.access_token.clone(),
     };
-    let mut out = Vec::new();
-    let mut sessions = vec![(home_tenant.to_string(), session.clone())];
+    let mut sessions = vec![session.clone()];
     // Other tenants' subscriptions need a token from their own authority.
     if let (Ok(tenants), Some(rt)) = (
         account::list_tenants(&session),
@@ -292,17 +291,22 @@ pub async fn discover(cfg: &Config, tokens: &Tokens, home_tenant: &str) -> Resul
     ) {
         for t in tenants.into_iter().filter(|t| t.id != home_tenant) {
             if let Ok(other) = oauth::refresh(cfg, rt, &t.id).await {
-                sessions.push((
-                    t.id.clone(),
-                    Session {
-                        cloud: cfg.cloud.clone(),
-                        access_token: other.access_token,
-                    },
-                ));
+                sessions.push(Session {
+                    cloud: cfg.cloud.clone(),
+                    access_token: other.access_token,
+                });
             }
         }
     }
-    for (_, s) in &sessions {
+    check_all(&sessions)
+}
+
+/// Lists the subscriptions each session reaches and checks each one's
+/// prerequisites. Sign-in by API token calls this alone (one session, no
+/// other tenants), so its component never links the OAuth client.
+pub fn check_all(sessions: &[Session]) -> Result<Value, ApiError> {
+    let mut out = Vec::new();
+    for s in sessions {
         for sub in account::list_subscriptions(s).map_err(plugin_error)? {
             let checked = account::check(s, &sub.id).map_err(plugin_error)?;
             out.push(json!({

@@ -25,7 +25,7 @@ use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::oauth::Tokens;
-use skyport_functions::plugin_types::Error as PluginError;
+use skyport_functions::plugin_types::{Error as PluginError, Session};
 use skyport_functions::provider::Provider;
 use skyport_functions::{accounts, events, orgs};
 use spin_sdk::http::{Method, Request, Response};
@@ -140,7 +140,10 @@ async fn connect(req: &Request, provider: &Provider) -> Result<Response, ApiErro
         }
     }
     let tokens = Tokens::api_token(token);
-    let subscriptions = accounts::discover(&cfg, &tokens, &owner.id).await?;
+    let subscriptions = accounts::check_all(&[Session {
+        cloud: cfg.cloud.clone(),
+        access_token: tokens.access_token.clone(),
+    }])?;
     if subscriptions.as_array().is_none_or(|s| s.is_empty()) {
         return Err(ApiError::new(
             422,

@@ -198,6 +198,7 @@ async function refresh(id) {
 // Signs in with `provider` (an entry of /api/v1/providers), for a new
 // account or to reconnect `reconnectId`.
 async function connect(provider, reconnectId) {
+  if (provider.connect === "token") { tokenForm(provider, reconnectId); return; }
   try {
     const started = reconnectId ? await api("POST", `/api/v1/accounts/${reconnectId}/reconnect`) : await api("POST", `/api/v1/accounts/${encodeURIComponent(provider.id)}/connect`);
     const popup = window.open(started.popup_url, "skyport-connect", "width=520,height=680");
@@ -212,6 +213,30 @@ async function connect(provider, reconnectId) {
       if (!signInAnswered) notice("Sign-in window closed", "The sign-in was not finished, so nothing was connected.", `Click Add Account › ${provider.title} to try again.`);
     }, 500);
   } catch (e) { fail(e); }
+}
+
+// A provider that signs in by API token (`"connect": "token"` in its entry)
+// takes the token in a form here instead of a sign-in window; the field is
+// cleared as soon as it is sent, and the token is never shown again.
+function tokenForm(provider, reconnectId) {
+  notice(reconnectId ? `Reconnect ${provider.title}` : `Connect ${provider.title}`,
+    `Paste an API token made in ${provider.portal} with read and write access. Skyport keeps it sealed and never shows it again.`, "");
+  const input = el("input", { id: "provider-token", name: "token", type: "password", required: "", autocomplete: "off", spellcheck: "false" });
+  const send = async (ev) => {
+    ev.preventDefault();
+    const token = input.value.trim();
+    input.value = "";
+    try {
+      const r = await api("POST", `/api/v1/accounts/${encodeURIComponent(provider.id)}/connect`, reconnectId ? { token, account_id: reconnectId } : { token });
+      const a = r.account;
+      notice("Connected", a.status === "Active" ? `The ${providerOf(a.provider).name} account is connected and Active.` : `The account is ${a.status}.`, a.status_reason || "", a.status !== "Active");
+    } catch (e) { fail(e); }
+    await loadAccounts().catch(fail);
+  };
+  $("notice").append(el("form", { id: "token-form", onsubmit: send },
+    el("label", { for: "provider-token" }, `${provider.name} API token`), input,
+    el("button", { type: "submit", class: "primary" }, "Connect")));
+  input.focus();
 }
 
 let signInAnswered = false;
