@@ -73,6 +73,14 @@ fn parse_providers(given: &str) -> Result<Vec<serde_json::Value>, String> {
                 "has an entry without a kebab-case `id` and a `title`: {p}"
             ));
         }
+        // How Add Account connects it decides which form the console shows.
+        if p.get("connect")
+            .is_some_and(|c| c != "oauth" && c != "token")
+        {
+            return Err(format!(
+                "has an entry whose `connect` is neither \"oauth\" nor \"token\": {p}"
+            ));
+        }
     }
     Ok(list)
 }
@@ -144,5 +152,11 @@ mod tests {
                 "{bad}"
             );
         }
+        assert!(parse_providers(r#"[{"id": "a", "title": "A", "connect": "token"}]"#).is_ok());
+        assert!(
+            parse_providers(r#"[{"id": "a", "title": "A", "connect": "key"}]"#)
+                .unwrap_err()
+                .contains("`connect`")
+        );
     }
 }
