@@ -1,6 +1,7 @@
 //! Scripting the world while it runs: one [`Command`] type serves both the
-//! admin HTTP surface (`POST /_sim/commands`) and the Rust API, and the
-//! inspection endpoints list what exists and what was asked.
+//! admin HTTP surface (`POST /_sim/commands`) and the Rust API, for Azure and
+//! DigitalOcean alike, and the inspection endpoints list what exists and
+//! what was asked.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -104,6 +105,32 @@ pub enum Command {
         page_size: Option<usize>,
         azurite_url: Option<String>,
         refresh_token_idle_secs: Option<i64>,
+    },
+    /// Adds a DigitalOcean team with its tokens, or replaces the team with
+    /// the same uuid (to change its name, email, Droplet limit or tokens).
+    AddDigitalOceanTeam {
+        team: crate::digitalocean::Team,
+    },
+    /// Revokes a DigitalOcean token: it is answered 401 from now on.
+    RevokeDigitalOceanToken {
+        token: String,
+    },
+    /// Changes the DigitalOcean API's knobs; absent fields keep their values.
+    DigitalOceanSettings {
+        /// Reads an action stays `in-progress` (0: it completes at once).
+        action_polls: Option<u32>,
+        /// Requests per token per hour.
+        rate_limit: Option<u32>,
+    },
+    /// Sets a Droplet's status at once (`active` or `off`), as someone in the
+    /// control panel or at the console would.
+    SetDropletStatus {
+        droplet: u64,
+        status: String,
+    },
+    /// Destroys a Droplet at once, as someone in the control panel would.
+    DestroyDroplet {
+        droplet: u64,
     },
 }
 
@@ -320,6 +347,71 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
             if let Some(v) = refresh_token_idle_secs {
                 s.refresh_token_idle_secs = v.max(1);
             }
+        }
+        Command::AddDigitalOceanTeam { team } => {
+            let seed = &mut state.world.digitalocean;
+            if let Some(other) = seed
+                .teams
+                .iter()
+                .find(|t| t.uuid != team.uuid && t.tokens.iter().any(|k| team.tokens.contains(k)))
+            {
+                return Err(format!(
+                    "a token of this team already belongs to team `{}`",
+                    other.name
+                ));
+            }
+            if team.tokens.iter().any(String::is_empty) {
+                return Err("a DigitalOcean token cannot be empty".into());
+            }
+            seed.teams.retain(|t| t.uuid != team.uuid);
+            seed.teams.push(team);
+        }
+        Command::RevokeDigitalOceanToken { token } => {
+            let team = state
+                .world
+                .digitalocean
+                .teams
+                .iter_mut()
+                .find(|t| t.tokens.contains(&token))
+                .ok_or("no DigitalOcean team holds that token")?;
+            team.tokens.retain(|k| *k != token);
+        }
+        Command::DigitalOceanSettings {
+            action_polls,
+            rate_limit,
+        } => {
+            let s = &mut state.world.digitalocean;
+            if let Some(v) = action_polls {
+                s.action_polls = v;
+            }
+            if let Some(v) = rate_limit {
+                s.rate_limit = v;
+            }
+        }
+        Command::SetDropletStatus { droplet, status } => {
+            if status != "active" && status != "off" {
+                return Err(format!("status `{status}` is neither active nor off"));
+            }
+            let live = &mut state.digitalocean;
+            let needs_host = live
+                .droplets
+                .get(&droplet)
+                .ok_or(format!("no Droplet {droplet}"))?
+                .host
+                .is_none();
+            // A Droplet made active before its create completed gets its addresses.
+            let host = (needs_host && status == "active").then(|| live.host());
+            let d = live.droplets.get_mut(&droplet).expect("checked above");
+            if host.is_some() {
+                d.host = host;
+            }
+            d.status = status;
+        }
+        Command::DestroyDroplet { droplet } => {
+            if !state.digitalocean.droplets.contains_key(&droplet) {
+                return Err(format!("no Droplet {droplet}"));
+            }
+            crate::digitalocean::droplets::destroy(state, droplet);
         }
     }
     Ok(())

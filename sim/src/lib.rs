@@ -1,15 +1,18 @@
 //! An emulator of the Microsoft identity platform, the Azure Resource Manager
-//! subset Skyport uses, the Retail Prices API and a blob front door — one
-//! server, started in-process by tests ([`Sim::spawn`]) or by `skyport sim`.
+//! subset Skyport uses, the Retail Prices API, a blob front door and the
+//! DigitalOcean API v2 subset for Droplets — one server, started in-process
+//! by tests ([`Sim::spawn`]) or by `skyport sim`.
 //!
 //! `world` is the seed and `state` the live world; `identity`, `arm/`,
-//! `prices` and `blob` serve the wire formats of reference/azure.md; `admin`
-//! scripts the world; this file routes requests and injects faults.
+//! `prices` and `blob` serve the wire formats of reference/azure.md,
+//! `digitalocean/` DigitalOcean's under `/v2/`; `admin` scripts the world;
+//! this file routes requests and injects faults.
 
 pub mod admin;
 pub mod arm;
 pub mod azurite;
 pub mod blob;
+pub mod digitalocean;
 pub mod http;
 pub mod identity;
 pub mod jwt;
@@ -313,6 +316,8 @@ enum Service {
     Identity,
     Blob,
     Arm,
+    /// Answers its faults itself, with its rate-limit headers.
+    DigitalOcean,
 }
 
 fn fault_response(f: &state::Fault, service: Service) -> Option<Resp> {
@@ -320,6 +325,9 @@ fn fault_response(f: &state::Fault, service: Service) -> Option<Resp> {
         let mut r = Resp::new(500);
         r.drop_connection = true;
         return Some(r);
+    }
+    if service == Service::DigitalOcean {
+        return None;
     }
     let status = f.status?;
     let retry = f.retry_after.unwrap_or(1);
@@ -384,19 +392,21 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
     if let Some(ms) = fault.as_ref().and_then(|f| f.latency_ms) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    let identity_path = is_identity(&segments);
-    let blob_path = !identity_path && blob::is_blob_request(&lock(&state), &req);
-    let mut resp = match fault.as_ref().and_then(|f| {
-        let service = if identity_path {
-            Service::Identity
-        } else if blob_path {
-            Service::Blob
-        } else {
-            Service::Arm
-        };
-        fault_response(f, service)
-    }) {
+    let do_path = digitalocean::is_request(&segments);
+    let identity_path = !do_path && is_identity(&segments);
+    let blob_path = !do_path && !identity_path && blob::is_blob_request(&lock(&state), &req);
+    let service = if do_path {
+        Service::DigitalOcean
+    } else if identity_path {
+        Service::Identity
+    } else if blob_path {
+        Service::Blob
+    } else {
+        Service::Arm
+    };
+    let mut resp = match fault.as_ref().and_then(|f| fault_response(f, service)) {
         Some(r) => r,
+        None if do_path => digitalocean::handle(&mut lock(&state), &req, fault.as_ref()),
         None => {
             let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
             let l: Vec<&str> = lower.iter().map(String::as_str).collect();
@@ -443,7 +453,7 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
             }
         }
     };
-    if !identity_path {
+    if !identity_path && !do_path {
         let correlation = req
             .header("x-ms-correlation-request-id")
             .map(str::to_string)

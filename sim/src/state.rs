@@ -1,6 +1,6 @@
 //! The live world: the seed plus everything that happened since — codes,
-//! grants, consents, revocations, resources, operations, faults and a log of
-//! requests — behind one mutex.
+//! grants, consents, revocations, resources, operations, DigitalOcean's keys,
+//! Droplets and actions, faults and a log of requests — behind one mutex.
 //!
 //! Handlers take the lock, change what they must and release it before any
 //! await, so the emulator behaves like one consistent Azure.
@@ -225,6 +225,8 @@ pub struct State {
     /// Lowercased VM id → its power (`stopped`, `deallocated`, or a
     /// transition such as `stopping`); a VM not listed runs once provisioned.
     pub vm_power: HashMap<String, String>,
+    /// The DigitalOcean API's keys, Droplets, actions and rate windows.
+    pub digitalocean: crate::digitalocean::store::Live,
 }
 
 impl State {
@@ -254,6 +256,7 @@ impl State {
             log: Vec::new(),
             next_ip: 10,
             vm_power: HashMap::new(),
+            digitalocean: Default::default(),
         }
     }
 
@@ -353,8 +356,9 @@ pub fn guid() -> String {
 }
 
 /// What of the live state outlives the process: signing key, grants and
-/// consents, revocations, resources, operations and storage keys — so a
-/// restarted emulator (the sandbox's) keeps every connected account working.
+/// consents, revocations, resources, operations, storage keys and the
+/// DigitalOcean world — so a restarted emulator (the sandbox's) keeps every
+/// connected account working.
 /// Codes, faults and the request log are transient and not kept.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -370,6 +374,9 @@ pub struct Snapshot {
     pub registering: Vec<(String, String, u32)>,
     pub storage_keys: HashMap<String, Vec<String>>,
     pub next_ip: u32,
+    /// Absent from snapshots made before the DigitalOcean API existed.
+    #[serde(default)]
+    pub digitalocean: crate::digitalocean::store::Live,
 }
 
 impl State {
@@ -392,6 +399,7 @@ impl State {
                 .collect(),
             storage_keys: self.storage_keys.clone(),
             next_ip: self.next_ip,
+            digitalocean: self.digitalocean.clone(),
         }
     }
 
@@ -417,5 +425,6 @@ impl State {
             .collect();
         self.storage_keys = s.storage_keys;
         self.next_ip = s.next_ip;
+        self.digitalocean = s.digitalocean;
     }
 }

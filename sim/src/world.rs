@@ -1,10 +1,12 @@
 //! The seed of the emulated world: tenants, users, app registrations,
 //! subscriptions, role assignments, provider registration, quotas, SKU
-//! restrictions and DNS zones, read from a TOML file or built by default.
+//! restrictions and DNS zones — and DigitalOcean's teams and tokens — read
+//! from a TOML file or built by default.
 //!
 //! The default world is what `skyport sim` and `skyport up --sandbox` start
 //! with: one tenant, one user who owns one enabled subscription with Compute,
-//! Storage and Network registered, the guide's six regions and one DNS zone.
+//! Storage and Network registered, the guide's six regions and one DNS zone;
+//! and one DigitalOcean team whose token is [`crate::digitalocean::SEED_TOKEN`].
 
 use std::collections::BTreeMap;
 
@@ -219,6 +221,10 @@ pub struct World {
     pub taken_storage_names: Vec<String>,
     #[serde(default)]
     pub settings: Settings,
+    /// The DigitalOcean API's teams, tokens and knobs; a world file without
+    /// the section gets the default team.
+    #[serde(default)]
+    pub digitalocean: crate::digitalocean::Seed,
 }
 
 /// Ids of the default world, for tests and documentation.
@@ -453,6 +459,7 @@ impl Default for World {
             }],
             taken_storage_names: vec!["contoso".into(), "backups".into()],
             settings: Settings::default(),
+            digitalocean: Default::default(),
         }
     }
 }
@@ -466,8 +473,9 @@ impl World {
     }
 
     /// Cross-references: every user, subscription and assignment points at
-    /// something that exists.
+    /// something that exists; no DigitalOcean token speaks for two teams.
     pub fn check(&self) -> Result<(), String> {
+        self.digitalocean.check()?;
         let tenant = |id: &str| self.tenants.iter().any(|t| t.id == id);
         for u in &self.users {
             if !tenant(&u.tenant) {

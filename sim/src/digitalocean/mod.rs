@@ -1,0 +1,312 @@
+//! The DigitalOcean API v2 subset a Droplet provider needs, served under
+//! `/v2/` beside the Azure endpoints: the account, regions, sizes, the base
+//! image, SSH keys, Droplets and their actions. This file does what every
+//! request goes through — the bearer token, the per-token rate-limit headers,
+//! DigitalOcean's `{"id","message","request_id"}` errors, scripted faults,
+//! page links — and routes to one file per resource.
+//!
+//! `seed` is its part of the world (teams and tokens), `store` its live state,
+//! `catalog` the regions, sizes and image; `account`, `keys`, `droplets` and
+//! `actions` serve the endpoints; `md5` names SSH keys.
+
+pub mod account;
+pub mod actions;
+pub mod catalog;
+pub mod droplets;
+pub mod keys;
+pub mod md5;
+pub mod seed;
+pub mod store;
+
+use http::Method;
+use serde_json::{json, Value};
+
+use crate::http::{Req, Resp};
+use crate::state::{guid, now, Fault, State};
+pub use seed::{Seed, Team, SEED_EMAIL, SEED_TEAM, SEED_TOKEN};
+
+/// Whether a request is for the DigitalOcean API: its first segment is `v2`.
+/// No Azure path starts so (ARM paths start with `subscriptions`, `tenants`
+/// or `providers`; identity paths with a tenant; blob paths with a storage
+/// account name, which is at least three characters).
+pub fn is_request(segments: &[String]) -> bool {
+    segments.first().is_some_and(|s| s == "v2")
+}
+
+/// A DigitalOcean error: `{"id","message","request_id"}`, with the request id
+/// also in `x-request-id` as DigitalOcean sends it.
+pub fn error(status: u16, id: &str, message: &str) -> Resp {
+    let request_id = guid();
+    Resp::json(
+        status,
+        &json!({ "id": id, "message": message, "request_id": request_id }),
+    )
+    .header("x-request-id", request_id)
+}
+
+/// 404, as DigitalOcean words it for any missing resource.
+pub fn not_found() -> Resp {
+    error(
+        404,
+        "not_found",
+        "The resource you were accessing could not be found.",
+    )
+}
+
+/// 422, the answer to a request DigitalOcean understood but refuses.
+pub fn unprocessable(message: &str) -> Resp {
+    error(422, "unprocessable_entity", message)
+}
+
+/// The body of a POST or PUT, or the 400 DigitalOcean answers to one it cannot parse.
+pub fn body(req: &Req) -> Result<Value, Resp> {
+    match serde_json::from_slice::<Value>(&req.body) {
+        Ok(v) if v.is_object() => Ok(v),
+        _ => Err(error(400, "bad_request", "error parsing request body")),
+    }
+}
+
+/// The token of `Authorization: Bearer <token>`.
+fn bearer(req: &Req) -> Option<&str> {
+    let h = req.header("authorization")?;
+    h.strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
+/// Counts a request against its token's hourly window: `Ok(remaining, reset)`,
+/// or `Err(reset)` when the window is full. Each request expires an hour
+/// after it was made, so the reset time is when the oldest one expires.
+fn spend(state: &mut State, token: &str) -> Result<(u32, i64), i64> {
+    let limit = state.world.digitalocean.rate_limit;
+    let t = now();
+    let window = state
+        .digitalocean
+        .windows
+        .entry(token.to_string())
+        .or_default();
+    while window.front().is_some_and(|&at| at <= t - 3600) {
+        window.pop_front();
+    }
+    if window.len() >= limit as usize {
+        return Err(window.front().copied().unwrap_or(t) + 3600);
+    }
+    window.push_back(t);
+    let oldest = window.front().copied().unwrap_or(t);
+    Ok((limit - window.len() as u32, oldest + 3600))
+}
+
+/// `ratelimit-*` headers, which DigitalOcean sends on every response.
+fn rate_headers(resp: Resp, limit: u32, remaining: u32, reset: i64) -> Resp {
+    resp.header("ratelimit-limit", limit.to_string())
+        .header("ratelimit-remaining", remaining.to_string())
+        .header("ratelimit-reset", reset.to_string())
+}
+
+/// The 429 DigitalOcean answers when the limit (or the per-minute burst
+/// limit, which alone sends `retry-after`) is reached.
+fn throttled(limit: u32, reset: i64, retry_after: u32) -> Resp {
+    let resp = error(429, "too_many_requests", "API Rate limit exceeded.")
+        .header("retry-after", retry_after.to_string());
+    rate_headers(resp, limit, 0, reset)
+}
+
+/// A scripted fault's answer in DigitalOcean's words.
+fn fault_error(status: u16, retry_after: u32) -> Resp {
+    let (id, message) = match status {
+        400 => ("bad_request", "error parsing request body"),
+        401 => ("Unauthorized", "Unable to authenticate you"),
+        403 => (
+            "forbidden",
+            "You do not have access for the attempted action.",
+        ),
+        404 => (
+            "not_found",
+            "The resource you were accessing could not be found.",
+        ),
+        409 => (
+            "conflict",
+            "The request conflicts with the current state of the resource.",
+        ),
+        422 => ("unprocessable_entity", "request payload validation failed"),
+        503 => (
+            "service_unavailable",
+            "The service is temporarily unavailable. Please try again later.",
+        ),
+        _ => ("server_error", "Unexpected server-side error"),
+    };
+    let resp = error(status, id, message);
+    if crate::sends_retry_after(status) {
+        resp.header("retry-after", retry_after.to_string())
+    } else {
+        resp
+    }
+}
+
+/// Handles a request under `/v2/`; `fault` is the scripted fault that
+/// matched it, if any (latency and dropped connections are the router's).
+pub fn handle(state: &mut State, req: &Req, fault: Option<&Fault>) -> Resp {
+    let token = bearer(req).unwrap_or_default().to_string();
+    let limit = state.world.digitalocean.rate_limit;
+    if let Some(status) = fault.and_then(|f| f.status) {
+        let retry = fault.and_then(|f| f.retry_after).unwrap_or(1);
+        if status == 429 {
+            let reset = state
+                .digitalocean
+                .windows
+                .get(&token)
+                .and_then(|w| w.front().copied())
+                .unwrap_or_else(now)
+                + 3600;
+            return throttled(limit, reset, retry);
+        }
+        let resp = fault_error(status, retry);
+        return match spend(state, &token) {
+            Ok((remaining, reset)) => rate_headers(resp, limit, remaining, reset),
+            Err(reset) => throttled(limit, reset, 1),
+        };
+    }
+    let (remaining, reset) = match spend(state, &token) {
+        Ok(r) => r,
+        Err(reset) => return throttled(limit, reset, 1),
+    };
+    let resp = match state.world.digitalocean.team_of(&token) {
+        Some(team) => {
+            let team = team.uuid.clone();
+            route(state, &team, req)
+        }
+        None => error(401, "Unauthorized", "Unable to authenticate you"),
+    };
+    let resp = if resp.get_header("x-request-id").is_none() {
+        resp.header("x-request-id", guid())
+    } else {
+        resp
+    };
+    rate_headers(resp, limit, remaining, reset)
+}
+
+fn route(state: &mut State, team: &str, req: &Req) -> Resp {
+    let segments = req.segments();
+    let s: Vec<&str> = segments.iter().skip(1).map(String::as_str).collect();
+    let m = &req.method;
+    let id = |i: usize| s.get(i).and_then(|v| v.parse::<u64>().ok());
+    match s.as_slice() {
+        ["account"] if *m == Method::GET => account::get(state, team),
+        ["account", "keys"] if *m == Method::GET => keys::list(state, team, req),
+        ["account", "keys"] if *m == Method::POST => keys::create(state, team, req),
+        ["account", "keys", k] if *m == Method::GET => keys::get(state, team, k),
+        ["account", "keys", k] if *m == Method::PUT => keys::update(state, team, k, req),
+        ["account", "keys", k] if *m == Method::DELETE => keys::delete(state, team, k),
+        ["regions"] if *m == Method::GET => {
+            let all: Vec<Value> = catalog::REGIONS.iter().map(catalog::region_json).collect();
+            paged(state, req, "regions", all)
+        }
+        ["sizes"] if *m == Method::GET => {
+            let all: Vec<Value> = catalog::SIZES.iter().map(catalog::size_json).collect();
+            paged(state, req, "sizes", all)
+        }
+        ["images"] if *m == Method::GET => paged(state, req, "images", vec![catalog::image_json()]),
+        ["images", image] if *m == Method::GET => {
+            if catalog::is_image(&Value::String(image.to_string())) {
+                Resp::json(200, &json!({ "image": catalog::image_json() }))
+            } else {
+                not_found()
+            }
+        }
+        ["droplets"] if *m == Method::GET => droplets::list(state, team, req),
+        ["droplets"] if *m == Method::POST => droplets::create(state, team, req),
+        ["droplets"] if *m == Method::DELETE => droplets::delete_by_tag(state, team, req),
+        ["droplets", _] if *m == Method::GET => match id(1) {
+            Some(d) => droplets::get(state, team, d),
+            None => not_found(),
+        },
+        ["droplets", _] if *m == Method::DELETE => match id(1) {
+            Some(d) => droplets::delete(state, team, d),
+            None => not_found(),
+        },
+        ["droplets", _, "actions"] if *m == Method::GET => match id(1) {
+            Some(d) => actions::list_for(state, team, d, req),
+            None => not_found(),
+        },
+        ["droplets", _, "actions"] if *m == Method::POST => match id(1) {
+            Some(d) => actions::post(state, team, d, req),
+            None => not_found(),
+        },
+        ["droplets", _, "actions", _] if *m == Method::GET => match (id(1), id(3)) {
+            (Some(d), Some(a)) => actions::get(state, team, Some(d), a),
+            _ => not_found(),
+        },
+        ["actions"] if *m == Method::GET => actions::list(state, team, req),
+        ["actions", _] if *m == Method::GET => match id(1) {
+            Some(a) => actions::get(state, team, None, a),
+            None => not_found(),
+        },
+        _ => not_found(),
+    }
+}
+
+/// `?page=` and `?per_page=` as DigitalOcean reads them: 20 a page by
+/// default, at most 200, pages counted from 1.
+pub fn page_of(req: &Req) -> (usize, usize) {
+    let num = |name: &str| req.q(name).and_then(|v| v.trim().parse::<i64>().ok());
+    let per_page = num("per_page").map_or(20, |n| n.clamp(1, 200) as usize);
+    let page = num("page").map_or(1, |n| n.max(1) as usize);
+    (page, per_page)
+}
+
+/// Cuts `items` to the requested page. Returns the page, the `links` object
+/// (`pages` holds `first`/`prev` and `next`/`last` only where they apply, as
+/// absolute URLs carrying the request's other parameters) and the total.
+pub fn paginate<T>(state: &State, req: &Req, items: Vec<T>) -> (Vec<T>, Value, usize) {
+    let (page, per_page) = page_of(req);
+    let total = items.len();
+    let last = total.div_ceil(per_page).max(1);
+    let shown: Vec<T> = items
+        .into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .collect();
+    let url = |p: usize| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("page", &p.to_string());
+        for (k, v) in &req.query {
+            if k != "page" {
+                q.append_pair(k, v);
+            }
+        }
+        format!("{}{}?{}", state.base_url, req.path, q.finish())
+    };
+    let mut pages = serde_json::Map::new();
+    if page > 1 {
+        pages.insert("first".into(), Value::String(url(1)));
+        pages.insert("prev".into(), Value::String(url(page - 1)));
+    }
+    if page < last {
+        pages.insert("next".into(), Value::String(url(page + 1)));
+        pages.insert("last".into(), Value::String(url(last)));
+    }
+    let links = if pages.is_empty() {
+        json!({})
+    } else {
+        json!({ "pages": pages })
+    };
+    (shown, links, total)
+}
+
+/// A paged collection response: `{<key>: [...], "links": {...}, "meta": {"total": n}}`.
+pub fn collection(key: &str, items: Vec<Value>, links: Value, total: usize) -> Resp {
+    Resp::json(
+        200,
+        &json!({ key: items, "links": links, "meta": { "total": total } }),
+    )
+}
+
+fn paged(state: &State, req: &Req, key: &str, items: Vec<Value>) -> Resp {
+    let (shown, links, total) = paginate(state, req, items);
+    collection(key, shown, links, total)
+}
+
+/// A time as DigitalOcean writes them: ISO 8601 to the second, in UTC.
+pub fn timestamp() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}

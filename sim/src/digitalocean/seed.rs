@@ -1,0 +1,116 @@
+//! The DigitalOcean part of the world's seed: the teams whose personal
+//! access tokens the API accepts, and the knobs of its behaviour. It lives
+//! in [`crate::World`] (its `digitalocean` section) beside the Azure seed.
+
+use serde::{Deserialize, Serialize};
+
+/// The default world's one personal access token. DigitalOcean prefixes
+/// personal access tokens with `dop_v1_` (OAuth ones `doo_v1_`) followed by
+/// 64 lowercase hex digits.
+pub const SEED_TOKEN: &str =
+    "dop_v1_201c43f8c5e6cd2550f0987d63ca778f706fc6b645c698912f16f3a281fdac90";
+
+/// The default world's team (DigitalOcean writes these uuids as 40 hex digits).
+pub const SEED_TEAM: &str = "a29f554f9dd6b4e35b7b17f2bdbb9467cd857347";
+
+/// The email of the default team's account.
+pub const SEED_EMAIL: &str = "sammy@example.com";
+
+/// A team (an account's context): who the tokens speak for and its limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    /// The team's uuid; a fresh one when left out.
+    #[serde(default = "new_team_uuid")]
+    pub uuid: String,
+    pub name: String,
+    /// The email of the account the tokens belong to.
+    pub email: String,
+    /// How many Droplets the team may have at once (`account.droplet_limit`).
+    #[serde(default = "droplet_limit")]
+    pub droplet_limit: u32,
+    /// Personal access tokens that authenticate as this team.
+    pub tokens: Vec<String>,
+}
+
+fn new_team_uuid() -> String {
+    let tail = uuid::Uuid::new_v4().simple().to_string();
+    format!("{}{}", uuid::Uuid::new_v4().simple(), &tail[..8])
+}
+
+fn droplet_limit() -> u32 {
+    25
+}
+
+/// The seed of the DigitalOcean API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    /// How many reads (of the action, or of its Droplet) an action stays
+    /// `in-progress` before it completes; 0 completes it at once. Reads, not
+    /// time, so tests are fast and deterministic — as `lro_polls` is for ARM.
+    #[serde(default = "two")]
+    pub action_polls: u32,
+    /// Requests per token per hour (`ratelimit-limit`).
+    #[serde(default = "hourly")]
+    pub rate_limit: u32,
+    #[serde(default = "seed_teams")]
+    pub teams: Vec<Team>,
+}
+
+fn two() -> u32 {
+    2
+}
+
+fn hourly() -> u32 {
+    5000
+}
+
+fn seed_teams() -> Vec<Team> {
+    vec![Team {
+        uuid: SEED_TEAM.into(),
+        name: "Example Team".into(),
+        email: SEED_EMAIL.into(),
+        droplet_limit: droplet_limit(),
+        tokens: vec![SEED_TOKEN.into()],
+    }]
+}
+
+impl Default for Seed {
+    fn default() -> Self {
+        Seed {
+            action_polls: two(),
+            rate_limit: hourly(),
+            teams: seed_teams(),
+        }
+    }
+}
+
+impl Seed {
+    /// The team a token authenticates as.
+    pub fn team_of(&self, token: &str) -> Option<&Team> {
+        self.teams
+            .iter()
+            .find(|t| t.tokens.iter().any(|k| k == token))
+    }
+
+    pub fn team(&self, uuid: &str) -> Option<&Team> {
+        self.teams.iter().find(|t| t.uuid == uuid)
+    }
+
+    /// No token speaks for two teams, and none is empty.
+    pub fn check(&self) -> Result<(), String> {
+        let mut seen = std::collections::HashSet::new();
+        for t in &self.teams {
+            for k in &t.tokens {
+                if k.is_empty() {
+                    return Err(format!("team `{}` has an empty token", t.name));
+                }
+                if !seen.insert(k.as_str()) {
+                    return Err(format!("a token of team `{}` is used twice", t.name));
+                }
+            }
+        }
+        Ok(())
+    }
+}

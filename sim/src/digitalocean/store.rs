@@ -1,0 +1,141 @@
+//! The live DigitalOcean world: SSH keys, Droplets and actions per team, the
+//! id counters, and each token's rate-limit window. It is one field of
+//! [`crate::state::State`], behind the same mutex as the Azure world, and
+//! (but for the rate-limit windows) part of the snapshot a restart keeps.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+/// An SSH key registered on a team.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Key {
+    pub id: u64,
+    pub team: String,
+    pub name: String,
+    pub public_key: String,
+    /// MD5 of the decoded key blob, colon-separated hex.
+    pub fingerprint: String,
+}
+
+/// A Droplet. Its size, region and image objects are rendered from the
+/// catalogue; what varies per Droplet is kept here.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Droplet {
+    pub id: u64,
+    pub team: String,
+    pub name: String,
+    pub region: String,
+    pub size: String,
+    /// GB; it stays when a resize changes only CPU and memory.
+    pub disk: u32,
+    /// `new`, `active` or `off`.
+    pub status: String,
+    pub created_at: String,
+    pub tags: Vec<String>,
+    pub ipv6: bool,
+    pub monitoring: bool,
+    pub backups: bool,
+    /// Whether the droplet agent (web console) was installed.
+    pub agent: bool,
+    pub ssh_keys: Vec<u64>,
+    pub user_data: Option<String>,
+    pub vpc_uuid: String,
+    /// The host number its addresses are made from, once it is active.
+    pub host: Option<u32>,
+}
+
+/// An action (an event on a Droplet).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Action {
+    pub id: u64,
+    pub team: String,
+    /// `create`, `power_off`, `shutdown`, `power_on`, `reboot`, `power_cycle`, `resize`.
+    pub kind: String,
+    pub droplet: u64,
+    pub region: String,
+    /// `in-progress`, `completed` or `errored`.
+    pub status: String,
+    pub started_at: String,
+    pub completed_at: Option<String>,
+    /// Reads left before it completes.
+    pub polls_left: u32,
+    /// For a resize: the new size and whether the disk grows with it.
+    pub size: Option<String>,
+    pub disk: bool,
+}
+
+/// Everything the DigitalOcean API has made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Live {
+    pub keys: BTreeMap<u64, Key>,
+    pub droplets: BTreeMap<u64, Droplet>,
+    pub actions: BTreeMap<u64, Action>,
+    pub next_key: u64,
+    pub next_droplet: u64,
+    pub next_action: u64,
+    pub next_host: u32,
+    /// Token → the unix times of its requests in the last hour: each request
+    /// counts for an hour from when it was made, as DigitalOcean counts them.
+    #[serde(skip)]
+    pub windows: HashMap<String, VecDeque<i64>>,
+}
+
+impl Default for Live {
+    /// Ids start at the magnitudes DigitalOcean's have reached, so a client
+    /// that keeps them in 32 bits fails here as it would there (action ids
+    /// are past 2^31).
+    fn default() -> Self {
+        Live {
+            keys: BTreeMap::new(),
+            droplets: BTreeMap::new(),
+            actions: BTreeMap::new(),
+            next_key: 43_210_001,
+            next_droplet: 480_112_001,
+            next_action: 2_600_000_001,
+            next_host: 0,
+            windows: HashMap::new(),
+        }
+    }
+}
+
+impl Live {
+    pub fn key_id(&mut self) -> u64 {
+        self.next_key += 1;
+        self.next_key - 1
+    }
+
+    pub fn droplet_id(&mut self) -> u64 {
+        self.next_droplet += 1;
+        self.next_droplet - 1
+    }
+
+    pub fn action_id(&mut self) -> u64 {
+        self.next_action += 1;
+        self.next_action - 1
+    }
+
+    pub fn host(&mut self) -> u32 {
+        self.next_host += 1;
+        self.next_host - 1
+    }
+
+    /// A key of `team` by id or fingerprint.
+    pub fn key(&self, team: &str, ident: &str) -> Option<&Key> {
+        self.keys.values().find(|k| {
+            k.team == team && (k.fingerprint == ident || ident.parse::<u64>() == Ok(k.id))
+        })
+    }
+
+    pub fn droplet(&self, team: &str, id: u64) -> Option<&Droplet> {
+        self.droplets.get(&id).filter(|d| d.team == team)
+    }
+
+    /// The action a Droplet is busy with, if any.
+    pub fn pending(&self, droplet: u64) -> Option<u64> {
+        self.actions
+            .values()
+            .find(|a| a.droplet == droplet && a.status == "in-progress")
+            .map(|a| a.id)
+    }
+}

@@ -1,0 +1,897 @@
+//! The DigitalOcean API v2 subset over real HTTP: token refusals and rate
+//! headers, page links, SSH keys, a Droplet's life (created, active with
+//! addresses, powered off, resized, destroyed), create validation, scripted
+//! faults in DigitalOcean's format — and DigitalOcean's own Python client,
+//! pydo, driving it (tests/python/digitalocean_sdk.py).
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command as Process;
+
+use serde_json::{json, Value};
+use sim::digitalocean::{Team, SEED_TEAM, SEED_TOKEN};
+use sim::state::Fault;
+use sim::{Command, Sim, World};
+use support::*;
+
+/// A public key and the fingerprint `ssh-keygen -l -E md5` gives it.
+const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICuvHq1PcGNTFLADoHfaBx9edpbAWROqQCSuzEcW+APF sammy@example";
+const KEY_MD5: &str = "36:b6:9d:1c:d6:29:21:e8:b4:2e:c1:71:e7:81:ac:52";
+const OTHER_KEY: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDYk9DtzEhbNW9j9g1Qdb63gqgCveDyMPwvTH5o+DsQyTUe0zUuwJa3JgR8qzv7UpeWxz9knK0YpiXKHxHE4HY/3kBu4TIt9+NZSYqkHDoxna5YrhhA1dEgEKHoWdinl83BdxH9R/AAujozbNputStOoBcwgZQVGDKNjfVz3e1jDiimLD5L5aEl3OyJZZkRZgBtqdWIgIuxZYqjAuRvRgLQYcDcPc9koiprxELXIFjiIKo0BcGIoeaniQx9wfCtd4w7SrXso9QJIDJWkGgKLZ6XSV0+rsp3Gbj2DuWE3F8mY6D3+aei4lhcLgQ4ezNla+mencq0a5S1sq0TxHBoIRrz other@example";
+const OTHER_KEY_MD5: &str = "1f:82:24:18:67:8f:e4:b5:27:84:8e:a1:3a:84:3b:67";
+
+/// A DigitalOcean call with `token` (none when empty); `path` starts at `/v2`.
+fn api(sim: &Sim, token: &str, method: &str, path: &str, body: Option<&Value>) -> Reply {
+    let url = if path.starts_with("http") {
+        path.to_string()
+    } else {
+        format!("{}{path}", sim.url)
+    };
+    let auth = format!("Bearer {token}");
+    let text = body.map(Value::to_string);
+    let mut headers = vec![];
+    if !token.is_empty() {
+        headers.push(("authorization", auth.as_str()));
+    }
+    if text.is_some() {
+        headers.push(("content-type", "application/json"));
+    }
+    call(method, &url, &headers, text.as_deref())
+}
+
+fn seed(sim: &Sim, method: &str, path: &str, body: Option<&Value>) -> Reply {
+    api(sim, SEED_TOKEN, method, path, body)
+}
+
+/// Asserts DigitalOcean's error envelope and returns its message.
+fn refused(r: &Reply, status: u16, id: &str) -> String {
+    assert_eq!(r.status, status, "{}", r.body);
+    let b = r.json();
+    assert_eq!(b["id"], id, "{b}");
+    let request_id = b["request_id"].as_str().expect("a request_id");
+    assert!(uuid::Uuid::parse_str(request_id).is_ok(), "{b}");
+    assert_eq!(r.header("x-request-id"), Some(request_id));
+    b["message"].as_str().unwrap().to_string()
+}
+
+fn remaining(r: &Reply) -> u64 {
+    r.header("ratelimit-remaining")
+        .expect("ratelimit-remaining")
+        .parse()
+        .unwrap()
+}
+
+fn fault(path: &str, status: u16) -> Fault {
+    Fault {
+        path: path.into(),
+        method: None,
+        status: Some(status),
+        count: Some(1),
+        probability: None,
+        latency_ms: None,
+        drop_connection: false,
+        retry_after: Some(3),
+    }
+}
+
+fn add_key(sim: &Sim, name: &str, key: &str) -> Value {
+    let r = seed(
+        sim,
+        "POST",
+        "/v2/account/keys",
+        Some(&json!({ "name": name, "public_key": key })),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()["ssh_key"].clone()
+}
+
+fn droplet_body(name: &str) -> Value {
+    json!({ "name": name, "region": "nyc3", "size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64" })
+}
+
+/// Reads an action until it is no longer in progress.
+fn settle(sim: &Sim, action: u64) -> Value {
+    for _ in 0..20 {
+        let a = seed(sim, "GET", &format!("/v2/actions/{action}"), None).json()["action"].clone();
+        if a["status"] != "in-progress" {
+            return a;
+        }
+    }
+    panic!("action {action} never completed")
+}
+
+fn act(sim: &Sim, droplet: u64, body: Value) -> Reply {
+    seed(
+        sim,
+        "POST",
+        &format!("/v2/droplets/{droplet}/actions"),
+        Some(&body),
+    )
+}
+
+#[test]
+fn tokens_are_checked_and_refused_in_digitaloceans_words() {
+    let sim = start();
+    for token in ["", "dop_v1_0000", "not-even-close"] {
+        let r = api(&sim, token, "GET", "/v2/account", None);
+        assert_eq!(
+            refused(&r, 401, "Unauthorized"),
+            "Unable to authenticate you"
+        );
+        assert_eq!(r.header("ratelimit-limit"), Some("5000"));
+        assert!(r.header("x-ms-request-id").is_none(), "no Azure headers");
+    }
+
+    let r = seed(&sim, "GET", "/v2/account", None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let a = &r.json()["account"];
+    assert_eq!(a["droplet_limit"], 25);
+    assert_eq!(a["floating_ip_limit"], 3);
+    assert_eq!(a["volume_limit"], 100);
+    assert_eq!(a["email_verified"], true);
+    assert_eq!(a["status"], "active");
+    assert_eq!(a["status_message"], "");
+    assert_eq!(a["team"]["uuid"], SEED_TEAM);
+    assert_eq!(a["team"]["name"], "Example Team");
+    assert_eq!(a["uuid"].as_str().unwrap().len(), 40);
+
+    // A new team over the admin endpoint, as a script would add one.
+    let other = format!("dop_v1_{}", "ab".repeat(32));
+    let add = json!({ "action": "add_digital_ocean_team", "team": { "name": "Second Team", "email": "second@example.com", "tokens": [other] } });
+    let r = call(
+        "POST",
+        &format!("{}/_sim/commands", sim.url),
+        &[("content-type", "application/json")],
+        Some(&add.to_string()),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let second = api(&sim, &other, "GET", "/v2/account", None).json();
+    assert_eq!(second["account"]["team"]["name"], "Second Team");
+    assert_eq!(second["account"]["email"], "second@example.com");
+    assert_ne!(second["account"]["team"]["uuid"], SEED_TEAM);
+
+    // Teams see only their own keys.
+    add_key(&sim, "mine", KEY);
+    let theirs = api(&sim, &other, "GET", "/v2/account/keys", None).json();
+    assert_eq!(theirs["meta"]["total"], 0, "{theirs}");
+
+    sim.command(Command::RevokeDigitalOceanToken {
+        token: other.clone(),
+    })
+    .unwrap();
+    let r = api(&sim, &other, "GET", "/v2/account", None);
+    refused(&r, 401, "Unauthorized");
+    assert!(sim
+        .command(Command::RevokeDigitalOceanToken { token: other })
+        .is_err());
+}
+
+#[test]
+fn every_answer_counts_down_its_tokens_rate_limit() {
+    let sim = start();
+    let first = seed(&sim, "GET", "/v2/regions", None);
+    assert_eq!(first.header("ratelimit-limit"), Some("5000"));
+    assert_eq!(remaining(&first), 4999);
+    let reset: i64 = first.header("ratelimit-reset").unwrap().parse().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    assert!(
+        (now + 3590..=now + 3610).contains(&reset),
+        "{reset} vs {now}"
+    );
+    assert_eq!(remaining(&seed(&sim, "GET", "/v2/sizes", None)), 4998);
+    // Errors count too, and each token has its own window.
+    assert_eq!(remaining(&seed(&sim, "GET", "/v2/droplets/1", None)), 4997);
+    assert_eq!(
+        remaining(&api(&sim, "someone-else", "GET", "/v2/account", None)),
+        4999
+    );
+
+    sim.command(Command::DigitalOceanSettings {
+        action_polls: None,
+        rate_limit: Some(4),
+    })
+    .unwrap();
+    let r = seed(&sim, "GET", "/v2/account", None);
+    assert_eq!(r.status, 200);
+    assert_eq!(remaining(&r), 0);
+    let r = seed(&sim, "GET", "/v2/account", None);
+    assert_eq!(
+        refused(&r, 429, "too_many_requests"),
+        "API Rate limit exceeded."
+    );
+    assert_eq!(remaining(&r), 0);
+    assert_eq!(r.header("ratelimit-limit"), Some("4"));
+}
+
+#[test]
+fn lists_page_with_digitaloceans_links() {
+    let sim = start();
+    let regions = seed(&sim, "GET", "/v2/regions", None).json();
+    let list = regions["regions"].as_array().unwrap();
+    assert_eq!(regions["meta"]["total"], list.len());
+    assert_eq!(regions["links"], json!({}), "one page has no page links");
+    for slug in ["nyc3", "ams3", "fra1", "sgp1"] {
+        let r = list.iter().find(|r| r["slug"] == slug).expect(slug);
+        assert_eq!(r["available"], true);
+        assert!(r["sizes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("s-1vcpu-1gb")));
+        assert!(r["name"].as_str().unwrap().contains(' '));
+    }
+    let closed = list.iter().find(|r| r["available"] == false).unwrap();
+    assert_eq!(closed["sizes"], json!([]));
+
+    let sizes = seed(&sim, "GET", "/v2/sizes?per_page=200", None).json();
+    let by_slug = |slug: &str| {
+        sizes["sizes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["slug"] == slug)
+            .unwrap_or_else(|| panic!("{slug}"))
+            .clone()
+    };
+    for (slug, memory, vcpus, disk, monthly, hourly) in [
+        ("s-1vcpu-1gb", 1024, 1, 25, 6.0, 0.00893),
+        ("s-1vcpu-2gb", 2048, 1, 50, 12.0, 0.01786),
+        ("s-2vcpu-2gb", 2048, 2, 60, 18.0, 0.02679),
+        ("s-2vcpu-4gb", 4096, 2, 80, 24.0, 0.03571),
+        ("s-4vcpu-8gb", 8192, 4, 160, 48.0, 0.07143),
+    ] {
+        let s = by_slug(slug);
+        assert_eq!(s["memory"], memory, "{s}");
+        assert_eq!(s["vcpus"], vcpus, "{s}");
+        assert_eq!(s["disk"], disk, "{s}");
+        assert_eq!(s["price_monthly"], monthly, "{s}");
+        assert_eq!(s["price_hourly"], hourly, "{s}");
+        assert_eq!(s["available"], true);
+        assert_eq!(s["description"], "Basic");
+        assert!(s["regions"].as_array().unwrap().contains(&json!("nyc3")));
+    }
+    let total = sizes["meta"]["total"].as_u64().unwrap() as usize;
+    assert!(total >= 5);
+
+    // Two a page: page 1 links forward only, a middle page both ways, the
+    // last back only — absolute URLs that keep the other parameters.
+    let base = format!("{}/v2/sizes", sim.url);
+    let last = total.div_ceil(2);
+    let p1 = seed(&sim, "GET", "/v2/sizes?per_page=2", None).json();
+    assert_eq!(p1["sizes"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        p1["links"],
+        json!({ "pages": {
+            "next": format!("{base}?page=2&per_page=2"),
+            "last": format!("{base}?page={last}&per_page=2"),
+        } })
+    );
+    let p2 = seed(&sim, "GET", &format!("{base}?page=2&per_page=2"), None).json();
+    assert_eq!(
+        p2["links"]["pages"],
+        json!({
+            "first": format!("{base}?page=1&per_page=2"),
+            "prev": format!("{base}?page=1&per_page=2"),
+            "next": format!("{base}?page=3&per_page=2"),
+            "last": format!("{base}?page={last}&per_page=2"),
+        })
+    );
+    assert_ne!(p2["sizes"][0]["slug"], p1["sizes"][0]["slug"]);
+    let end = seed(
+        &sim,
+        "GET",
+        &format!("/v2/sizes?per_page=2&page={last}"),
+        None,
+    )
+    .json();
+    let pages = end["links"]["pages"].as_object().unwrap();
+    assert_eq!(pages.keys().collect::<Vec<_>>(), ["first", "prev"], "{end}");
+    assert_eq!(end["meta"]["total"], total);
+    // per_page is capped at 200; the default is 20.
+    let capped = seed(&sim, "GET", "/v2/regions?per_page=1000", None).json();
+    assert_eq!(capped["regions"].as_array().unwrap().len(), list.len());
+
+    // Keys and Droplets page the same way.
+    add_key(&sim, "one", KEY);
+    add_key(&sim, "two", OTHER_KEY);
+    let keys = seed(&sim, "GET", "/v2/account/keys?per_page=1", None).json();
+    assert_eq!(keys["meta"]["total"], 2);
+    assert_eq!(keys["ssh_keys"].as_array().unwrap().len(), 1);
+    assert!(keys["links"]["pages"]["next"]
+        .as_str()
+        .unwrap()
+        .ends_with("/v2/account/keys?page=2&per_page=1"));
+}
+
+#[test]
+fn ssh_keys_are_registered_once_per_team() {
+    let sim = start();
+    let key = add_key(&sim, "laptop", KEY);
+    assert_eq!(key["fingerprint"], KEY_MD5);
+    assert_eq!(key["public_key"], KEY);
+    assert_eq!(key["name"], "laptop");
+    let id = key["id"].as_u64().unwrap();
+    assert_eq!(
+        add_key(&sim, "desktop", OTHER_KEY)["fingerprint"],
+        OTHER_KEY_MD5
+    );
+
+    let again = seed(
+        &sim,
+        "POST",
+        "/v2/account/keys",
+        Some(&json!({ "name": "again", "public_key": KEY })),
+    );
+    assert_eq!(
+        refused(&again, 422, "unprocessable_entity"),
+        "SSH Key is already in use on your account"
+    );
+    for bad in ["", "ssh-rsa", "ssh-ed25519 bm90IGEga2V5", "hello world"] {
+        let r = seed(
+            &sim,
+            "POST",
+            "/v2/account/keys",
+            Some(&json!({ "name": "bad", "public_key": bad })),
+        );
+        assert!(
+            refused(&r, 422, "unprocessable_entity").starts_with("Key invalid"),
+            "{bad}"
+        );
+    }
+
+    for ident in [id.to_string(), KEY_MD5.to_string()] {
+        let r = seed(&sim, "GET", &format!("/v2/account/keys/{ident}"), None);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["ssh_key"]["id"], id);
+    }
+    let list = seed(&sim, "GET", "/v2/account/keys", None).json();
+    assert_eq!(list["meta"]["total"], 2);
+    let renamed = seed(
+        &sim,
+        "PUT",
+        &format!("/v2/account/keys/{id}"),
+        Some(&json!({ "name": "work laptop" })),
+    );
+    assert_eq!(renamed.json()["ssh_key"]["name"], "work laptop");
+
+    let r = seed(&sim, "DELETE", &format!("/v2/account/keys/{KEY_MD5}"), None);
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(r.body.is_empty());
+    let r = seed(&sim, "GET", &format!("/v2/account/keys/{id}"), None);
+    refused(&r, 404, "not_found");
+    let r = seed(&sim, "DELETE", &format!("/v2/account/keys/{id}"), None);
+    refused(&r, 404, "not_found");
+    // Once deleted it can be registered again.
+    add_key(&sim, "laptop", KEY);
+}
+
+#[test]
+fn a_droplet_is_created_powered_off_resized_and_destroyed() {
+    let sim = start();
+    let key = add_key(&sim, "deploy", KEY);
+    let mut body = droplet_body("web-1.example.com");
+    body["ssh_keys"] = json!([key["id"], OTHER_KEY_MD5]);
+    let r = seed(&sim, "POST", "/v2/droplets", Some(&body));
+    assert!(
+        refused(&r, 422, "unprocessable_entity").contains(OTHER_KEY_MD5),
+        "an unknown key is named"
+    );
+    add_key(&sim, "other", OTHER_KEY);
+    body["tags"] = json!(["skyport", "env:prod"]);
+    body["ipv6"] = json!(true);
+    body["user_data"] = json!("#cloud-config\nruncmd:\n  - touch /ok\n");
+    let r = seed(&sim, "POST", "/v2/droplets", Some(&body));
+    assert_eq!(r.status, 202, "{}", r.body);
+    let made = r.json();
+    let d = &made["droplet"];
+    let id = d["id"].as_u64().unwrap();
+    assert_eq!(d["status"], "new");
+    assert_eq!(d["name"], "web-1.example.com");
+    assert_eq!(d["networks"], json!({ "v4": [], "v6": [] }));
+    assert_eq!(d["size_slug"], "s-1vcpu-1gb");
+    assert_eq!(d["memory"], 1024);
+    assert_eq!(d["vcpus"], 1);
+    assert_eq!(d["disk"], 25);
+    assert_eq!(d["locked"], false);
+    assert_eq!(d["size"]["price_monthly"], 6.0);
+    assert_eq!(d["region"]["slug"], "nyc3");
+    assert_eq!(d["image"]["slug"], "ubuntu-24-04-x64");
+    assert_eq!(d["image"]["name"], "24.04 (LTS) x64");
+    assert_eq!(d["image"]["distribution"], "Ubuntu");
+    assert_eq!(d["tags"], json!(["skyport", "env:prod"]));
+    assert_eq!(d["volume_ids"], json!([]));
+    assert!(uuid::Uuid::parse_str(d["vpc_uuid"].as_str().unwrap()).is_ok());
+    assert!(d["features"].as_array().unwrap().contains(&json!("ipv6")));
+    assert!(chrono::DateTime::parse_from_rfc3339(d["created_at"].as_str().unwrap()).is_ok());
+    let link = &made["links"]["actions"][0];
+    assert_eq!(link["rel"], "create");
+    let create = link["id"].as_u64().unwrap();
+    assert!(create > u32::MAX as u64 / 2, "action ids are past 2^31");
+    assert_eq!(link["href"], format!("{}/v2/actions/{create}", sim.url));
+
+    // A new Droplet is busy with its create: other actions wait.
+    let r = act(&sim, id, json!({ "type": "power_off" }));
+    assert_eq!(
+        refused(&r, 422, "unprocessable_entity"),
+        "Droplet already has a pending event."
+    );
+
+    // Two reads, and it is active with its addresses.
+    let first = seed(&sim, "GET", &format!("/v2/droplets/{id}"), None).json();
+    assert_eq!(first["droplet"]["status"], "new");
+    let active = seed(&sim, "GET", &format!("/v2/droplets/{id}"), None).json();
+    let d = &active["droplet"];
+    assert_eq!(d["status"], "active", "{d}");
+    let v4 = d["networks"]["v4"].as_array().unwrap();
+    let public = v4.iter().find(|n| n["type"] == "public").unwrap();
+    let private = v4.iter().find(|n| n["type"] == "private").unwrap();
+    assert!(public["ip_address"]
+        .as_str()
+        .unwrap()
+        .parse::<std::net::Ipv4Addr>()
+        .is_ok());
+    assert!(public["gateway"].as_str().unwrap().ends_with(".1"));
+    assert_eq!(public["netmask"], "255.255.240.0");
+    assert!(private["ip_address"].as_str().unwrap().starts_with("10."));
+    assert_eq!(d["networks"]["v6"][0]["type"], "public");
+    let created = seed(&sim, "GET", &format!("/v2/actions/{create}"), None).json();
+    let a = &created["action"];
+    assert_eq!(a["status"], "completed");
+    assert_eq!(a["type"], "create");
+    assert_eq!(a["resource_id"], id);
+    assert_eq!(a["resource_type"], "droplet");
+    assert_eq!(a["region_slug"], "nyc3");
+    assert_eq!(a["region"]["slug"], "nyc3");
+    assert!(a["completed_at"].is_string());
+
+    // Resizing needs it off.
+    let r = act(&sim, id, json!({ "type": "resize", "size": "s-2vcpu-4gb" }));
+    assert_eq!(
+        refused(&r, 422, "unprocessable_entity"),
+        "Droplet is currently on. Please power it off to run this event."
+    );
+    let r = act(&sim, id, json!({ "type": "power_off" }));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let off = r.json()["action"].clone();
+    assert_eq!(off["status"], "in-progress");
+    assert_eq!(off["type"], "power_off");
+    assert_eq!(off["completed_at"], Value::Null);
+    assert_eq!(off["resource_id"], id);
+    let off_id = off["id"].as_u64().unwrap();
+    assert_eq!(
+        seed(
+            &sim,
+            "GET",
+            &format!("/v2/droplets/{id}/actions/{off_id}"),
+            None
+        )
+        .json()["action"]["id"],
+        off_id
+    );
+    assert_eq!(settle(&sim, off_id)["status"], "completed");
+    let d = seed(&sim, "GET", &format!("/v2/droplets/{id}"), None).json();
+    assert_eq!(d["droplet"]["status"], "off");
+    let r = act(&sim, id, json!({ "type": "shutdown" }));
+    assert_eq!(
+        refused(&r, 422, "unprocessable_entity"),
+        "The droplet is already off."
+    );
+
+    for (size, why) in [
+        ("s-1vcpu-1gb", "The droplet is already set to this size."),
+        (
+            "s-99vcpu-1tb",
+            "You specified an invalid size for Droplet creation.",
+        ),
+    ] {
+        let r = act(&sim, id, json!({ "type": "resize", "size": size }));
+        assert_eq!(refused(&r, 422, "unprocessable_entity"), why);
+    }
+    let r = act(&sim, id, json!({ "type": "resize", "size": "s-2vcpu-4gb" }));
+    assert_eq!(r.status, 201, "{}", r.body);
+    settle(&sim, r.json()["action"]["id"].as_u64().unwrap());
+    let d = seed(&sim, "GET", &format!("/v2/droplets/{id}"), None).json()["droplet"].clone();
+    assert_eq!(d["size_slug"], "s-2vcpu-4gb");
+    assert_eq!(d["memory"], 4096);
+    assert_eq!(d["vcpus"], 2);
+    assert_eq!(d["disk"], 25, "without disk: true the disk stays");
+    assert_eq!(d["status"], "off", "a resize leaves it off");
+    // With the disk it grows, and cannot go back to a smaller plan.
+    let r = act(
+        &sim,
+        id,
+        json!({ "type": "resize", "size": "s-4vcpu-8gb", "disk": true }),
+    );
+    settle(&sim, r.json()["action"]["id"].as_u64().unwrap());
+    let d = seed(&sim, "GET", &format!("/v2/droplets/{id}"), None).json()["droplet"].clone();
+    assert_eq!(d["disk"], 160);
+    let r = act(&sim, id, json!({ "type": "resize", "size": "s-2vcpu-4gb" }));
+    refused(&r, 422, "unprocessable_entity");
+
+    let r = act(&sim, id, json!({ "type": "power_on" }));
+    settle(&sim, r.json()["action"]["id"].as_u64().unwrap());
+    let d = seed(&sim, "GET", &format!("/v2/droplets/{id}"), None).json();
+    assert_eq!(d["droplet"]["status"], "active");
+    let r = act(&sim, id, json!({ "type": "snapshot" }));
+    refused(&r, 422, "unprocessable_entity");
+    let history = seed(&sim, "GET", &format!("/v2/droplets/{id}/actions"), None).json();
+    let kinds: Vec<&str> = history["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["power_on", "resize", "resize", "power_off", "create"]
+    );
+
+    // Listing, by tag.
+    let r = seed(&sim, "POST", "/v2/droplets", Some(&droplet_body("db-1")));
+    assert_eq!(r.status, 202);
+    let all = seed(&sim, "GET", "/v2/droplets", None).json();
+    assert_eq!(all["meta"]["total"], 2);
+    let tagged = seed(&sim, "GET", "/v2/droplets?tag_name=skyport", None).json();
+    assert_eq!(tagged["meta"]["total"], 1);
+    assert_eq!(tagged["droplets"][0]["id"], id);
+
+    let r = seed(&sim, "DELETE", &format!("/v2/droplets/{id}"), None);
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = seed(&sim, "GET", &format!("/v2/droplets/{id}"), None);
+    assert_eq!(
+        refused(&r, 404, "not_found"),
+        "The resource you were accessing could not be found."
+    );
+    refused(
+        &seed(&sim, "DELETE", &format!("/v2/droplets/{id}"), None),
+        404,
+        "not_found",
+    );
+    refused(
+        &act(&sim, id, json!({ "type": "power_on" })),
+        404,
+        "not_found",
+    );
+    assert_eq!(
+        seed(&sim, "GET", "/v2/droplets", None).json()["meta"]["total"],
+        1
+    );
+}
+
+#[test]
+fn creates_are_validated_field_by_field() {
+    let sim = start();
+    let post = |body: &Value| seed(&sim, "POST", "/v2/droplets", Some(body));
+    let with = |field: &str, value: Value| {
+        let mut b = droplet_body("ok-1");
+        b[field] = value;
+        b
+    };
+    for (body, message) in [
+        (
+            with("name", json!("bad_name")),
+            "Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . and -)",
+        ),
+        (
+            with("name", json!("ends-with-")),
+            "Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . and -)",
+        ),
+        (
+            with("region", json!("xyz9")),
+            "You specified an invalid region for Droplet creation.",
+        ),
+        (
+            with("size", json!("s-64vcpu-2tb")),
+            "You specified an invalid size for Droplet creation.",
+        ),
+        (
+            with("image", json!("debian-12-x64")),
+            "You specified an invalid image for Droplet creation.",
+        ),
+        (
+            with("ssh_keys", json!([12345])),
+            "12345 are invalid key identifiers for Droplet creation.",
+        ),
+    ] {
+        assert_eq!(
+            refused(&post(&body), 422, "unprocessable_entity"),
+            message,
+            "{body}"
+        );
+    }
+    let mut small = with("size", json!("s-1vcpu-512mb-10gb"));
+    small["region"] = json!("lon1");
+    assert_eq!(
+        refused(&post(&small), 422, "unprocessable_entity"),
+        "Size is not available in this region."
+    );
+    assert!(refused(
+        &post(&with("region", json!("nyc2"))),
+        422,
+        "unprocessable_entity"
+    )
+    .contains("nyc2"));
+    assert!(refused(
+        &post(&with("tags", json!(["ok", "not ok"]))),
+        422,
+        "unprocessable_entity"
+    )
+    .contains("tag"));
+    let mut nameless = droplet_body("x");
+    nameless.as_object_mut().unwrap().remove("name");
+    assert!(refused(&post(&nameless), 422, "unprocessable_entity").contains("Name"));
+    let r = seed(&sim, "POST", "/v2/droplets", None);
+    refused(&r, 400, "bad_request");
+
+    // A region named without its number lands in one of its datacenters.
+    let r = post(&with("region", json!("ams")));
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.json()["droplet"]["region"]["slug"], "ams3");
+
+    // The team's Droplet limit.
+    sim.command(Command::AddDigitalOceanTeam {
+        team: Team {
+            uuid: SEED_TEAM.into(),
+            name: "Example Team".into(),
+            email: "sammy@example.com".into(),
+            droplet_limit: 2,
+            tokens: vec![SEED_TOKEN.into()],
+        },
+    })
+    .unwrap();
+    assert_eq!(
+        seed(&sim, "GET", "/v2/account", None).json()["account"]["droplet_limit"],
+        2
+    );
+    let r = post(
+        &json!({ "names": ["a-1", "a-2"], "region": "fra1", "size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64" }),
+    );
+    assert_eq!(
+        refused(&r, 422, "unprocessable_entity"),
+        "creating this/these droplet(s) will exceed your droplet limit"
+    );
+    let r = post(&droplet_body("last-1"));
+    assert_eq!(r.status, 202, "{}", r.body);
+    refused(
+        &post(&droplet_body("one-more")),
+        422,
+        "unprocessable_entity",
+    );
+}
+
+#[test]
+fn several_droplets_at_once() {
+    let sim = start();
+    let r = seed(
+        &sim,
+        "POST",
+        "/v2/droplets",
+        Some(
+            &json!({ "names": ["w-1", "w-2", "w-3"], "region": "sgp1", "size": "s-2vcpu-2gb", "image": "ubuntu-24-04-x64", "tags": ["pool"] }),
+        ),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let b = r.json();
+    assert_eq!(b["droplets"].as_array().unwrap().len(), 3);
+    assert_eq!(b["links"]["actions"].as_array().unwrap().len(), 3);
+    // Listing reads them all, so two listings make them all active.
+    seed(&sim, "GET", "/v2/droplets?tag_name=pool", None);
+    let listed = seed(&sim, "GET", "/v2/droplets?tag_name=pool", None).json();
+    assert!(listed["droplets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["status"] == "active"));
+    let r = seed(&sim, "DELETE", "/v2/droplets?tag_name=pool", None);
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        seed(&sim, "GET", "/v2/droplets", None).json()["meta"]["total"],
+        0
+    );
+}
+
+#[test]
+fn action_progress_is_scriptable() {
+    let sim = start();
+    sim.command(Command::DigitalOceanSettings {
+        action_polls: Some(0),
+        rate_limit: None,
+    })
+    .unwrap();
+    let r = seed(&sim, "POST", "/v2/droplets", Some(&droplet_body("quick-1")));
+    let made = r.json();
+    assert_eq!(
+        made["droplet"]["status"], "new",
+        "the create answer always shows it new"
+    );
+    let id = made["droplet"]["id"].as_u64().unwrap();
+    let d = seed(&sim, "GET", &format!("/v2/droplets/{id}"), None).json();
+    assert_eq!(
+        d["droplet"]["status"], "active",
+        "the first read sees it done"
+    );
+
+    sim.command(Command::DigitalOceanSettings {
+        action_polls: Some(5),
+        rate_limit: None,
+    })
+    .unwrap();
+    let r = act(&sim, id, json!({ "type": "reboot" }));
+    let action = r.json()["action"]["id"].as_u64().unwrap();
+    for _ in 0..4 {
+        let a = seed(&sim, "GET", &format!("/v2/actions/{action}"), None).json();
+        assert_eq!(a["action"]["status"], "in-progress");
+    }
+    let a = seed(&sim, "GET", &format!("/v2/actions/{action}"), None).json();
+    assert_eq!(a["action"]["status"], "completed");
+
+    // What happens outside the API: the control panel powers it off, destroys it.
+    sim.command(Command::SetDropletStatus {
+        droplet: id,
+        status: "off".into(),
+    })
+    .unwrap();
+    let d = seed(&sim, "GET", &format!("/v2/droplets/{id}"), None).json();
+    assert_eq!(d["droplet"]["status"], "off");
+    sim.command(Command::DestroyDroplet { droplet: id })
+        .unwrap();
+    refused(
+        &seed(&sim, "GET", &format!("/v2/droplets/{id}"), None),
+        404,
+        "not_found",
+    );
+}
+
+#[test]
+fn scripted_faults_answer_in_digitaloceans_format() {
+    let sim = start();
+    sim.command(Command::AddFault {
+        fault: fault("/v2/droplets", 429),
+    })
+    .unwrap();
+    let r = seed(&sim, "GET", "/v2/droplets", None);
+    assert_eq!(
+        refused(&r, 429, "too_many_requests"),
+        "API Rate limit exceeded."
+    );
+    assert_eq!(r.header("ratelimit-remaining"), Some("0"));
+    assert_eq!(r.header("ratelimit-limit"), Some("5000"));
+    assert_eq!(r.header("retry-after"), Some("3"));
+    assert!(r.header("ratelimit-reset").is_some());
+    assert!(r.header("x-ms-request-id").is_none());
+    assert_eq!(seed(&sim, "GET", "/v2/droplets", None).status, 200);
+
+    for (status, id, retry) in [
+        (500, "server_error", false),
+        (503, "service_unavailable", true),
+    ] {
+        sim.command(Command::AddFault {
+            fault: fault("/v2/droplets", status),
+        })
+        .unwrap();
+        let r = seed(&sim, "POST", "/v2/droplets", Some(&droplet_body("faulted")));
+        refused(&r, status, id);
+        assert_eq!(r.header("retry-after").is_some(), retry, "{status}");
+        assert!(remaining(&r) < 5000);
+    }
+    // Faults took the creates: none was made.
+    assert_eq!(
+        seed(&sim, "GET", "/v2/droplets", None).json()["meta"]["total"],
+        0
+    );
+
+    // The same rules still reach Azure's paths in Azure's format.
+    sim.command(Command::AddFault {
+        fault: fault("/providers", 429),
+    })
+    .unwrap();
+    let token = token(&sim);
+    let r = arm(&sim, &token, "GET", &format!("{}/providers", sub()), None);
+    assert_eq!(r.status, 429);
+    assert_eq!(r.json()["error"]["code"], "TooManyRequests");
+}
+
+#[test]
+fn droplets_outlive_a_restart() {
+    let sim = start();
+    let key = add_key(&sim, "kept", KEY);
+    let r = seed(&sim, "POST", "/v2/droplets", Some(&droplet_body("kept-1")));
+    let id = r.json()["droplet"]["id"].as_u64().unwrap();
+    let snapshot = sim.snapshot();
+    drop(sim);
+    let again = Sim::spawn_from(World::default(), "127.0.0.1:0", Some(snapshot)).unwrap();
+    let d = seed(&again, "GET", &format!("/v2/droplets/{id}"), None);
+    assert_eq!(d.status, 200, "{}", d.body);
+    let k = seed(
+        &again,
+        "GET",
+        &format!("/v2/account/keys/{}", key["id"]),
+        None,
+    );
+    assert_eq!(k.status, 200);
+    let next = seed(
+        &again,
+        "POST",
+        "/v2/droplets",
+        Some(&droplet_body("kept-2")),
+    );
+    assert!(
+        next.json()["droplet"]["id"].as_u64().unwrap() > id,
+        "ids go on"
+    );
+}
+
+/// The Python of target/py-digitalocean (made by .ci/run), or made here from
+/// PyPI when it is missing or was made with other pins — as the workspace
+/// scenarios make theirs.
+fn pydo_python() -> PathBuf {
+    const PINS: &[&str] = &["pydo==0.44.0"];
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let venv = root.join("target").join("py-digitalocean");
+    let py = venv.join("bin").join("python");
+    let pinned = venv.join("requirements.pinned");
+    let ready = Process::new(&py)
+        .args(["-c", "import pydo"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+        && std::fs::read_to_string(&pinned).is_ok_and(|p| p.trim() == PINS.join(" "));
+    if !ready {
+        let made = Process::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 makes a venv");
+        assert!(made.success(), "python3 -m venv failed");
+        let pip = Process::new(&py)
+            .args(["-m", "pip", "install", "-q"])
+            .args(PINS)
+            .status()
+            .expect("pip runs");
+        assert!(pip.success(), "installing {PINS:?} from PyPI failed");
+        std::fs::write(&pinned, PINS.join(" ")).expect("the venv's pins are noted");
+    }
+    py
+}
+
+#[test]
+fn pydo_drives_the_emulator_over_https() {
+    let tls = sim::tls::Tls::generate().expect("a certificate authority");
+    let sim = Sim::spawn_with(World::default(), "127.0.0.1:0", None, Some(tls)).unwrap();
+    let dir = std::env::temp_dir().join(format!("sim-pydo-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, sim.ca_pem.as_deref().unwrap()).unwrap();
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/python/digitalocean_sdk.py");
+    let out = Process::new(pydo_python())
+        .arg(&script)
+        .arg(&sim.url)
+        .arg(SEED_TOKEN)
+        .env("REQUESTS_CA_BUNDLE", &ca)
+        .output()
+        .expect("python runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "digitalocean_sdk.py failed:\n{stdout}\n{stderr}"
+    );
+    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("digitalocean_sdk.py printed no JSON ({e}):\n{stdout}"));
+    assert_eq!(seen["key"], KEY_MD5, "{seen}");
+    let id = seen["droplet"].as_u64().unwrap();
+    // What pydo did is what the emulator saw.
+    let asked: Vec<(String, String, u16)> = sim
+        .requests()
+        .into_iter()
+        .map(|l| (l.method, l.path, l.status))
+        .collect();
+    assert!(asked.contains(&("POST".into(), "/v2/droplets".into(), 202)));
+    assert!(asked.contains(&("DELETE".into(), format!("/v2/droplets/{id}"), 204)));
+    assert!(sim.with_state(|s| s.digitalocean.droplets.is_empty()));
+}

@@ -1,0 +1,169 @@
+"""DigitalOcean's official Python client, pydo, against the emulator's
+DigitalOcean API: the account, regions and sizes (with page links), an SSH
+key (its MD5 fingerprint, a duplicate refused), a Droplet created, polled
+until active with an address, powered off by an action, destroyed.
+
+    python digitalocean_sdk.py BASE_URL TOKEN
+
+BASE_URL is the emulator's (pydo's `endpoint`; the paths carry /v2). Over
+https, REQUESTS_CA_BUNDLE names the emulator's authority. Exits non-zero
+with a message on the first mismatch; prints one JSON line on success.
+"""
+
+import base64
+import hashlib
+import json
+import sys
+
+import pydo
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+# Any OpenSSH public key will do; its fingerprint is computed here, apart
+# from the emulator, from the key itself.
+PUBLIC_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICuvHq1PcGNTFLADoHfaBx9edpbAWROqQCSuzEcW+APF"
+    " sdk@example"
+)
+
+
+def fail(message, seen=None):
+    print(f"digitalocean_sdk.py: {message}" + (f": {seen!r}" if seen is not None else ""), file=sys.stderr)
+    sys.exit(1)
+
+
+def expect(cond, message, seen=None):
+    if not cond:
+        fail(message, seen)
+
+
+class BearerOverHttp(SansIOHTTPPolicy):
+    """azure-core's bearer policy refuses plain http; over http (a manual run
+    against `skyport sim` without TLS) the token is set as that policy would."""
+
+    def __init__(self, token):
+        self.token = token
+
+    def on_request(self, request):
+        request.http_request.headers["Authorization"] = f"Bearer {self.token}"
+
+
+def client(base, token):
+    extra = {"authentication_policy": BearerOverHttp(token)} if base.startswith("http://") else {}
+    # No retries: a fault here should fail, not be retried away.
+    return pydo.Client(token=token, endpoint=base, retry_total=0, **extra)
+
+
+def md5_fingerprint(public_key):
+    blob = base64.b64decode(public_key.split()[1])
+    digest = hashlib.md5(blob).hexdigest()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def main():
+    if len(sys.argv) != 3:
+        fail("usage: digitalocean_sdk.py BASE_URL TOKEN")
+    base, token = sys.argv[1].rstrip("/"), sys.argv[2]
+    do = client(base, token)
+
+    # A token the API does not know is refused with 401.
+    try:
+        client(base, "dop_v1_" + "0" * 64).account.get()
+        fail("an unknown token was accepted")
+    except ClientAuthenticationError as e:
+        expect(e.status_code == 401, "an unknown token's status", e.status_code)
+
+    account = do.account.get()["account"]
+    expect(account["status"] == "active" and account["email_verified"], "account status", account)
+    expect(account["droplet_limit"] > 0 and account["team"]["name"], "account limits and team", account)
+
+    regions = do.regions.list(per_page=200)
+    slugs = {r["slug"]: r for r in regions["regions"]}
+    for slug in ("nyc3", "ams3", "fra1", "sgp1"):
+        expect(slug in slugs and slugs[slug]["available"], f"region {slug} listed and available", sorted(slugs))
+    expect(regions["meta"]["total"] == len(regions["regions"]), "regions total", regions["meta"])
+    expect("s-1vcpu-1gb" in slugs["nyc3"]["sizes"], "nyc3 offers s-1vcpu-1gb", slugs["nyc3"]["sizes"])
+
+    # Sizes two at a time: page links as DigitalOcean gives them.
+    first = do.sizes.list(per_page=2)
+    pages = first["links"]["pages"]
+    expect(set(pages) == {"next", "last"}, "page 1 links only forward", pages)
+    expect(pages["next"].startswith(base + "/v2/sizes?") and "page=2" in pages["next"], "the next link", pages)
+    second = do.sizes.list(per_page=2, page=2)
+    expect(set(second["links"]["pages"]) == {"first", "prev", "next", "last"}, "page 2 links both ways", second["links"])
+    sizes = {s["slug"]: s for s in do.sizes.list(per_page=200)["sizes"]}
+    basic = sizes.get("s-1vcpu-1gb")
+    expect(basic and basic["price_monthly"] == 6 and basic["price_hourly"] == 0.00893, "s-1vcpu-1gb's price", basic)
+    expect(basic["memory"] == 1024 and basic["vcpus"] == 1 and basic["disk"] == 25, "s-1vcpu-1gb's resources", basic)
+
+    key = do.ssh_keys.create(body={"name": "skyport-sdk", "public_key": PUBLIC_KEY})["ssh_key"]
+    expect(key["fingerprint"] == md5_fingerprint(PUBLIC_KEY), "the key's MD5 fingerprint", key)
+    expect(isinstance(key["id"], int), "the key's id", key)
+    try:
+        do.ssh_keys.create(body={"name": "again", "public_key": PUBLIC_KEY})
+        fail("a duplicate key was accepted")
+    except HttpResponseError as e:
+        body = e.response.json()
+        expect(e.status_code == 422 and body["id"] == "unprocessable_entity", "a duplicate key's status", body)
+        expect(body["message"] == "SSH Key is already in use on your account", "a duplicate key's message", body)
+    expect(do.ssh_keys.get(key["fingerprint"])["ssh_key"]["id"] == key["id"], "a key by its fingerprint")
+
+    made = do.droplets.create(
+        body={
+            "name": "sdk-web-1",
+            "region": "nyc3",
+            "size": "s-1vcpu-1gb",
+            "image": "ubuntu-24-04-x64",
+            "ssh_keys": [key["id"]],
+            "tags": ["skyport", "env:test"],
+            "monitoring": True,
+        }
+    )
+    droplet = made["droplet"]
+    expect(droplet["status"] == "new" and droplet["networks"]["v4"] == [], "a new Droplet", droplet)
+    create = made["links"]["actions"][0]
+    expect(create["rel"] == "create" and create["href"].endswith(f"/v2/actions/{create['id']}"), "the create action link", create)
+
+    for _ in range(20):
+        droplet = do.droplets.get(droplet["id"])["droplet"]
+        if droplet["status"] == "active":
+            break
+    else:
+        fail("the Droplet never became active", droplet)
+    public = [n for n in droplet["networks"]["v4"] if n["type"] == "public"]
+    private = [n for n in droplet["networks"]["v4"] if n["type"] == "private"]
+    expect(len(public) == 1 and len(private) == 1, "one public and one private address", droplet["networks"])
+    expect(droplet["size_slug"] == "s-1vcpu-1gb" and droplet["region"]["slug"] == "nyc3", "size and region", droplet)
+    expect(droplet["image"]["slug"] == "ubuntu-24-04-x64", "the image", droplet["image"])
+    expect(sorted(droplet["tags"]) == ["env:test", "skyport"], "the tags", droplet["tags"])
+    expect(do.actions.get(create["id"])["action"]["status"] == "completed", "the create action completed")
+
+    tagged = do.droplets.list(tag_name="skyport")
+    expect([d["id"] for d in tagged["droplets"]] == [droplet["id"]], "the Droplets tagged skyport", tagged)
+
+    action = do.droplet_actions.post(droplet["id"], body={"type": "power_off"})["action"]
+    expect(action["status"] == "in-progress" and action["type"] == "power_off", "a power_off action", action)
+    expect(action["resource_id"] == droplet["id"] and action["region_slug"] == "nyc3", "the action's Droplet", action)
+    for _ in range(20):
+        action = do.actions.get(action["id"])["action"]
+        if action["status"] != "in-progress":
+            break
+    expect(action["status"] == "completed" and action["completed_at"], "the power_off completed", action)
+    expect(do.droplets.get(droplet["id"])["droplet"]["status"] == "off", "the Droplet is off")
+
+    expect(do.droplets.destroy(droplet["id"]) is None, "a destroy answers no body")
+    gone = do.droplets.get(droplet["id"])
+    expect(gone.get("id") == "not_found", "a destroyed Droplet is not found", gone)
+    do.ssh_keys.delete(key["id"])
+
+    print(json.dumps({"droplet": droplet["id"], "ip": public[0]["ip_address"], "key": key["fingerprint"]}))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except HttpResponseError as e:
+        # A call the emulator refused where it should have answered.
+        fail(f"unexpected HTTP {e.status_code} from {e.response.request.method} {e.response.request.url}", e.response.text())
+    except Exception as e:  # noqa: BLE001 - any other failure, said plainly
+        fail(f"unexpected {type(e).__name__}", str(e))
