@@ -41,7 +41,7 @@ enum Step {
 }
 
 /// What to create, kept in the plan until the droplet exists.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 struct Create {
     name: String,
     region: String,
@@ -294,6 +294,9 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
                 }
             };
             plan.droplet = Some(id);
+            // Named at once, so a clean-up after a failure finds it.
+            let c = plan.create.clone().unwrap_or_default();
+            plan.server = Some((id.to_string(), c.name, c.region, None));
         }
         Step::WaitActive => {
             let id = plan.droplet()?;
@@ -308,17 +311,26 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
             if d["status"] != "active" || ip.is_none() {
                 return Ok(());
             }
-            let c = plan.create.clone().unwrap_or_else(|| Create {
-                name: String::new(),
-                region: String::new(),
-                size: String::new(),
-                ssh_public_key: String::new(),
-                user_data: None,
-                tags: Vec::new(),
-            });
+            let c = plan.create.clone().unwrap_or_default();
             plan.server = Some((id.to_string(), c.name, c.region, ip));
         }
         Step::Check => {
+            // A creation that failed before its droplet was named is
+            // cleaned up by its tag: only this server's droplet carries it.
+            if plan.droplet.is_none() {
+                let mine = api::list(
+                    session,
+                    &format!("/v2/droplets?tag_name={}", tag(&owner)),
+                    "droplets",
+                )?;
+                plan.droplet = mine.first().and_then(|d| d["id"].as_u64());
+                if plan.droplet.is_none() && plan.steps.contains(&Step::Delete) {
+                    plan.steps.truncate(plan.at + 1);
+                    plan.steps.push(Step::RemoveKey);
+                    plan.at += 1;
+                    return Ok(());
+                }
+            }
             let id = plan.droplet()?;
             let Some(d) = get_droplet(session, id)? else {
                 if plan.steps.contains(&Step::Delete) {
@@ -606,7 +618,10 @@ impl compute::Guest for Plugin {
             &owner,
             vec![Step::Check, Step::Delete, Step::WaitGone, Step::RemoveKey],
         );
-        plan.droplet = Some(numeric_id("droplet", &server_id)?);
+        // No id: a creation undone before DigitalOcean numbered its droplet.
+        if !server_id.is_empty() {
+            plan.droplet = Some(numeric_id("droplet", &server_id)?);
+        }
         Ok(plan.operation())
     }
 

@@ -13,7 +13,7 @@ wit_bindgen::generate!({
 
 use serde_json::json;
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, page, page_response, query_param, req_str,
+    check_scope, json_body, json_response, opt_str, page, page_response, query_param, req_str,
     segments, ApiError, Route,
 };
 use skyport_functions::config::Config;
@@ -136,7 +136,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         ) => {
             let (cfg, keys) = (Config::load()?, Keys::load()?);
             let a = accounts::load(&db, &org, id)?;
-            check_id(sub, "subscription")?;
+            check_scope(sub)?;
             // Only a resource provider the subscription's last check named
             // (the plugin lists those its capabilities need) is registered.
             let needed: Vec<String> = a

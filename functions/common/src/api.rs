@@ -417,6 +417,28 @@ pub fn check_id(id: &str, what: &str) -> Result<(), ApiError> {
     }
 }
 
+/// A provider's scope id as the API takes it (`subscription_id`: an Azure
+/// subscription's GUID, a DigitalOcean team's uuid, a project's name): 1–64
+/// ASCII letters, digits, hyphens, underscores and dots, never a path
+/// separator, a query or `..`. The plugin checks its own provider's shape
+/// again before the id becomes part of a URL.
+pub fn check_scope(id: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && !id.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "malformed_id",
+            &format!("`{id}` is not a valid subscription id."),
+            "Use a subscription id the account lists (GET /api/v1/accounts/{id}).",
+        ))
+    }
+}
+
 /// The first value of the query parameter `name`, decoded.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
     query(req)

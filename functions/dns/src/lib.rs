@@ -14,8 +14,8 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use skyport::dns::dns::{self as plugin, Precondition, RecordSet, RecordType};
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_int, opt_str_list, page, page_response, path_segment,
-    query_param, req_str, segments, ApiError, Route,
+    check_id, check_scope, json_body, json_response, opt_int, opt_str_list, page, page_response,
+    path_segment, query_param, req_str, segments, ApiError, Route,
 };
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
@@ -382,7 +382,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     }
     match (req.method().clone(), segments.as_slice()) {
         (Method::Get, ["api", "v1", "accounts", id, "subscriptions", sub, "dns", "zones"]) => {
-            check_id(sub, "subscription")?;
+            check_scope(sub)?;
             let zones = accounts::call(&db, &org, id, |s| plugin::list_zones(s, sub))
                 .await?
                 .map_err(accounts::plugin_error)?;

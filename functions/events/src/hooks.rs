@@ -65,10 +65,11 @@ pub fn check_params(action: &str, p: &Value) -> Result<(), ApiError> {
             ));
         }
     }
-    for k in ["account_id", "subscription_id"] {
-        if let Some(id) = p[k].as_str() {
-            skyport_functions::api::check_id(id, k.trim_end_matches("_id"))?;
-        }
+    if let Some(id) = p["account_id"].as_str() {
+        skyport_functions::api::check_id(id, "account")?;
+    }
+    if let Some(id) = p["subscription_id"].as_str() {
+        skyport_functions::api::check_scope(id)?;
     }
     Ok(())
 }

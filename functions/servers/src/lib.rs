@@ -18,8 +18,8 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use skyport::compute::compute::{self as plugin, Operation, ServerSpec, Size};
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, page, page_response, query_param, req_str,
-    segments, ApiError, Route,
+    check_id, check_scope, json_body, json_response, opt_str, page, page_response, query_param,
+    req_str, segments, ApiError, Route,
 };
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
@@ -251,7 +251,7 @@ fn progress(op: &Operation) -> Progress {
         result: op
             .server
             .as_ref()
-            .map(|s| json!({ "public_ip": s.public_ip, "resources": s.resources }))
+            .map(|s| json!({ "id": s.id, "public_ip": s.public_ip, "resources": s.resources }))
             .unwrap_or(Value::Null),
     }
 }
@@ -266,6 +266,24 @@ impl ops::Handler for Compute {
             match accounts::call(db, &op.org, &op.account, |s| plugin::advance(s, &op.token))
                 .await?
             {
+                // A provider that numbers a server only once it exists
+                // names it in the creation's progress: kept at once, so a
+                // clean-up after a failure finds it.
+                Ok(o)
+                    if op.kind == "create"
+                        && o.server.as_ref().is_some_and(|s| !s.id.is_empty()) =>
+                {
+                    let id = o.server.as_ref().map(|s| s.id.as_str()).unwrap_or_default();
+                    db.execute(
+                        "UPDATE servers SET provider_id = ? WHERE id = ? AND provider_id IS NOT ?",
+                        &[text(id), text(&op.subject), text(id)],
+                    )?;
+                    if o.done {
+                        Next::Done(progress(&o))
+                    } else {
+                        Next::Moved(progress(&o))
+                    }
+                }
                 Ok(o) if o.done => Next::Done(progress(&o)),
                 Ok(o) => Next::Moved(progress(&o)),
                 // Retries were exhausted for now; the engine tries again later.
@@ -453,7 +471,7 @@ async fn create_from(
         field("ssh_public_key")?,
     );
     check_id(&account, "account")?;
-    check_id(&sub, "subscription")?;
+    check_scope(&sub)?;
     if !valid_name(&name) {
         return Err(ApiError::bad_request(
             "invalid_server_name",
@@ -894,7 +912,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             Method::Get,
             ["api", "v1", "accounts", id, "subscriptions", sub, "compute", "regions"],
         ) => {
-            check_id(sub, "subscription")?;
+            check_scope(sub)?;
             let regions = accounts::call(&db, &org, id, |s| plugin::list_regions(s, sub))
                 .await?
                 .map_err(accounts::plugin_error)?;
@@ -904,7 +922,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             ))
         }
         (Method::Get, ["api", "v1", "accounts", id, "subscriptions", sub, "compute", "sizes"]) => {
-            check_id(sub, "subscription")?;
+            check_scope(sub)?;
             let region = query_param(&req, "region").ok_or_else(|| {
                 ApiError::bad_request(
                     "missing_region",

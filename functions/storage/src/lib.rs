@@ -14,8 +14,8 @@ wit_bindgen::generate!({
 use serde_json::{json, Value};
 use skyport::storage::storage::{self as plugin, Access, StorageAccount};
 use skyport_functions::api::{
-    check_id, json_body, json_response, opt_str, page, page_response, req_str, segments, ApiError,
-    Route,
+    check_id, check_scope, json_body, json_response, opt_str, page, page_response, req_str,
+    segments, ApiError, Route,
 };
 use skyport_functions::db::{self, int, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
@@ -236,7 +236,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             Method::Get,
             ["api", "v1", "accounts", id, "subscriptions", sub, "storage", "accounts"],
         ) => {
-            check_id(sub, "subscription")?;
+            check_scope(sub)?;
             let (list, containers) = accounts::call(&db, &org, id, |s| {
                 let list = plugin::list_accounts(s, sub)?;
                 let containers: Vec<Vec<String>> = list
@@ -285,7 +285,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                     "Use 3–63 lowercase letters, digits and single hyphens.",
                 ));
             }
-            check_id(&sub, "subscription")?;
+            check_scope(&sub)?;
             let key = ops::idempotency_key(&req)?;
             let id = match &key {
                 Some(k) => match ops::claim_key(&db, &org, k, &ops::fingerprint(&b))? {

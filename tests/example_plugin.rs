@@ -1,0 +1,339 @@
+//! The example plugin swapped in by spin.toml alone: the real spin.toml with
+//! the lines `examples/digitalocean-droplets/add-to-spin.toml` gives, and
+//! nothing else changed. A DigitalOcean account connects by personal access
+//! token beside an Azure account signed in by OAuth; both provision at the
+//! same time, each through its own plugin; a token the provider stops
+//! taking turns the account Expired with a remedy that asks for a new one.
+
+mod support;
+
+use serde_json::{json, Value};
+use sim::world::defaults::*;
+use sim::World;
+use support::product::{server_spec, Product, BOOTSTRAP_KEY, SSH_KEY};
+
+/// The real spin.toml with the example's lines added the way its file says.
+fn with_example(manifest: &str) -> String {
+    let lines = std::fs::read_to_string(
+        support::root().join("examples/digitalocean-droplets/add-to-spin.toml"),
+    )
+    .unwrap()
+    .replace(
+        "target/wasm32-wasip2/wasm",
+        &support::product::product_wasm_dir().display().to_string(),
+    );
+    let with_variable = manifest.replacen(
+        "[variables]\n",
+        "[variables]\ndigitalocean_api = { default = \"https://api.digitalocean.com\" }\n",
+        1,
+    );
+    let entry = r#"{ "id": "digitalocean", "title": "DigitalOcean", "name": "DigitalOcean", "connect": "token", "portal": "the DigitalOcean control panel (API › Tokens)", "admin_user": "root" },
+  { "id": "azure""#;
+    let listed = with_variable.replacen(r#"{ "id": "azure""#, entry, 1);
+    assert_ne!(
+        listed, with_variable,
+        "spin.toml lists azure among the console's providers"
+    );
+    format!("{listed}\n{lines}")
+}
+
+fn start() -> Product {
+    let mut p = Product::start_with_manifest(World::default(), with_example);
+    p.opts
+        .env
+        .push(("SPIN_VARIABLE_DIGITALOCEAN_API".into(), p.sim.url.clone()));
+    p.restart();
+    p
+}
+
+/// `GET <path>` of the emulator's DigitalOcean API with `token`.
+fn digitalocean(p: &Product, path: &str, token: &str) -> Value {
+    let auth = format!("Bearer {token}");
+    let (status, text) = support::request(
+        "GET",
+        &format!("{}{path}", p.sim.url),
+        &[("authorization", &auth)],
+        "",
+    );
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// How many requests the emulator's DigitalOcean API has answered.
+fn digitalocean_calls(p: &Product) -> usize {
+    p.sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v2/"))
+        .count()
+}
+
+fn connect(p: &Product, body: Value) -> (u16, Value) {
+    p.api(
+        "POST",
+        "/api/v1/accounts/digitalocean/connect",
+        BOOTSTRAP_KEY,
+        &body.to_string(),
+    )
+}
+
+#[test]
+fn a_token_provider_added_by_spin_toml_provisions_beside_azure() {
+    let p = start();
+    let token = sim::digitalocean::SEED_TOKEN;
+
+    // Add Account offers both.
+    let (_, providers) = p.api("GET", "/api/v1/providers", BOOTSTRAP_KEY, "");
+    let ids: Vec<&str> = providers["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["digitalocean", "azure"], "{providers}");
+
+    // Tokens that are missing or malformed are refused before anything is
+    // sent; one the provider does not know is refused in its words.
+    let calls = digitalocean_calls(&p);
+    let (status, v) = connect(&p, json!({}));
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("missing_token")),
+        "{v}"
+    );
+    let (status, v) = connect(&p, json!({ "token": "dop_v1_short" }));
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("invalid_token")),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("64 hexadecimal"),
+        "{v}"
+    );
+    let (status, v) = connect(&p, json!({ "token": "two words" }));
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("invalid_token")),
+        "{v}"
+    );
+    assert_eq!(digitalocean_calls(&p), calls, "nothing malformed was sent");
+    let unknown = format!("dop_v1_{}", "0".repeat(64));
+    let (status, v) = connect(&p, json!({ "token": unknown }));
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("token_refused")),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("DigitalOcean refused the API token"),
+        "{v}"
+    );
+
+    // The right token connects the team, and is never shown again.
+    let (status, v) = connect(&p, json!({ "token": token }));
+    assert_eq!(status, 201, "{v}");
+    assert!(
+        !v.to_string().contains(token),
+        "the token is not echoed: {v}"
+    );
+    let account = v["account"].clone();
+    assert_eq!(
+        (account["provider"].as_str(), account["status"].as_str()),
+        (Some("digitalocean"), Some("Active")),
+        "{account}"
+    );
+    let do_id = account["id"].as_str().unwrap().to_string();
+    let team = account["subscriptions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, again) = connect(&p, json!({ "token": token }));
+    assert_eq!(
+        (status, again["account"]["id"].as_str()),
+        (200, Some(do_id.as_str())),
+        "the same team is the same account: {again}"
+    );
+
+    // An Azure account beside it, signed in by OAuth.
+    let azure_id = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let (_, list) = p.api("GET", "/api/v1/accounts", BOOTSTRAP_KEY, "");
+    let mut listed: Vec<&str> = list["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["provider"].as_str().unwrap())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, ["azure", "digitalocean"], "{list}");
+
+    // The catalogue of the DigitalOcean account is DigitalOcean's.
+    let (status, sizes) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{do_id}/subscriptions/{team}/compute/sizes?region=nyc3"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{sizes}");
+    assert!(sizes.to_string().contains("s-1vcpu-1gb"), "{sizes}");
+
+    // Both provision at the same time, each through its own plugin.
+    let do_spec = json!({ "account_id": do_id, "subscription_id": team, "region": "nyc3", "size": "s-1vcpu-1gb", "name": "web-do", "ssh_public_key": SSH_KEY, "cloud_init": "#cloud-config\npackages: [nginx]\n" }).to_string();
+    let (s1, op1) = p.create_server(&do_spec, "example-do-1");
+    let (s2, op2) = p.create_server(
+        &server_spec(&azure_id, "web-azure", "westeurope", "Standard_B2s"),
+        "example-az-1",
+    );
+    assert_eq!((s1, s2), (202, 202), "{op1} {op2}");
+    let (done1, done2) = (
+        p.wait_operation(op1["id"].as_str().unwrap()),
+        p.wait_operation(op2["id"].as_str().unwrap()),
+    );
+    assert_eq!(
+        (done1["status"].as_str(), done2["status"].as_str()),
+        (Some("succeeded"), Some("succeeded")),
+        "{done1} {done2}"
+    );
+    assert!(
+        p.host
+            .log()
+            .contains("chained /api/v1/servers component=servers-digitalocean status=202"),
+        "{}",
+        p.host.log()
+    );
+    let (_, servers) = p.api("GET", "/api/v1/servers", BOOTSTRAP_KEY, "");
+    let droplet = servers["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "web-do")
+        .cloned()
+        .unwrap();
+    assert!(
+        droplet["public_ip"]
+            .as_str()
+            .is_some_and(|ip| !ip.is_empty()),
+        "{droplet}"
+    );
+    assert_eq!(droplet["admin_username"], "root", "{droplet}");
+    let server = droplet["id"].as_str().unwrap().to_string();
+
+    // Power and resize, through the same operations: a running droplet is
+    // powered off, resized and powered on again, as DigitalOcean requires.
+    let (status, op) = p.api(
+        "POST",
+        &format!("/api/v1/servers/{server}/resize"),
+        BOOTSTRAP_KEY,
+        &json!({ "size": "s-1vcpu-2gb" }).to_string(),
+    );
+    assert_eq!(status, 202, "{op}");
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let (_, resized) = p.api(
+        "GET",
+        &format!("/api/v1/servers/{server}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(resized["size"], "s-1vcpu-2gb", "{resized}");
+    let droplets = digitalocean(&p, "/v2/droplets", token);
+    assert_eq!(
+        (
+            droplets["droplets"][0]["size_slug"].as_str(),
+            droplets["droplets"][0]["status"].as_str()
+        ),
+        (Some("s-1vcpu-2gb"), Some("active")),
+        "{droplets}"
+    );
+    let (status, op) = p.api(
+        "POST",
+        &format!("/api/v1/servers/{server}/stop"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 202, "{op}");
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let droplets = digitalocean(&p, "/v2/droplets", token);
+    assert_eq!(droplets["droplets"][0]["status"], "off", "{droplets}");
+    let (status, op) = p.api(
+        "DELETE",
+        &format!("/api/v1/servers/{server}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 202, "{op}");
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let droplets = digitalocean(&p, "/v2/droplets", token);
+    assert_eq!(
+        droplets["meta"]["total"], 0,
+        "the droplet is gone: {droplets}"
+    );
+    let keys = digitalocean(&p, "/v2/account/keys", token);
+    assert_eq!(
+        keys["meta"]["total"], 0,
+        "the key it registered is gone: {keys}"
+    );
+
+    // DNS is not offered by this provider: a request about its account
+    // names the missing instance instead of reaching Azure's plugins.
+    let (status, v) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{do_id}/subscriptions/{team}/dns/zones"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (503, Some("provider_not_served")),
+        "{v}"
+    );
+
+    // The token revoked at DigitalOcean: the next use turns the account
+    // Expired, and the remedy asks for a new token.
+    p.sim
+        .command(sim::Command::RevokeDigitalOceanToken {
+            token: token.into(),
+        })
+        .unwrap();
+    let (status, v) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{do_id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("account_expired")),
+        "{v}"
+    );
+    assert!(
+        v["error"]["remedy"].as_str().unwrap().contains("new token"),
+        "{v}"
+    );
+    let (_, a) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{do_id}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(a["status"], "Expired", "{a}");
+    let (status, v) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{do_id}/reconnect"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("reconnect_by_token")),
+        "{v}"
+    );
+}
