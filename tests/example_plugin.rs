@@ -337,3 +337,154 @@ fn a_token_provider_added_by_spin_toml_provisions_beside_azure() {
         "{v}"
     );
 }
+
+/// A team with `token` as its one token; `uuid` keeps an existing team's.
+fn team(uuid: Option<&str>, name: &str, token: &str) -> sim::digitalocean::Team {
+    serde_json::from_value(json!({
+        "uuid": uuid.map_or_else(|| format!("{:040x}", name.len() as u128 * 7919), str::to_string),
+        "name": name,
+        "email": format!("{}@example.com", name.to_lowercase().replace(' ', "")),
+        "tokens": [token],
+    }))
+    .unwrap()
+}
+
+#[test]
+fn a_token_reaches_only_its_own_account_and_a_new_one_brings_it_back() {
+    let p = start();
+    let token = sim::digitalocean::SEED_TOKEN;
+    let (status, v) = connect(&p, json!({ "token": token }));
+    assert_eq!(status, 201, "{v}");
+    let id = v["account"]["id"].as_str().unwrap().to_string();
+    let team_id = v["account"]["subscriptions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Shapes no token has are refused before anything is sent.
+    let calls = digitalocean_calls(&p);
+    for body in [
+        json!({ "token": 42 }),
+        json!({ "token": format!("dop_v1_{}", "a".repeat(2000)) }),
+        json!({ "token": "dop_v1_ünïcode" }),
+    ] {
+        let (status, v) = connect(&p, body.clone());
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (400, Some("invalid_token")),
+            "{body}: {v}"
+        );
+    }
+    assert_eq!(digitalocean_calls(&p), calls, "nothing malformed was sent");
+
+    // Another organization connects the same team as an account of its
+    // own, and cannot give a token to this organization's account.
+    let other = p.new_org("Globex");
+    let (status, v) = p.api(
+        "POST",
+        "/api/v1/accounts/digitalocean/connect",
+        &other,
+        &json!({ "token": token }).to_string(),
+    );
+    assert_eq!(status, 201, "{v}");
+    assert_ne!(v["account"]["id"].as_str(), Some(id.as_str()));
+    let (status, v) = p.api(
+        "POST",
+        "/api/v1/accounts/digitalocean/connect",
+        &other,
+        &json!({ "token": token, "account_id": id }).to_string(),
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{v}"
+    );
+
+    // An Azure account is not given a DigitalOcean token.
+    let azure = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let (status, v) = connect(&p, json!({ "token": token, "account_id": azure }));
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("provider_mismatch")),
+        "{v}"
+    );
+
+    // Another team's token is not this account's.
+    let stranger = format!("dop_v1_{}", "5".repeat(64));
+    p.sim
+        .command(sim::Command::AddDigitalOceanTeam {
+            team: team(None, "Other Team", &stranger),
+        })
+        .unwrap();
+    let (status, v) = connect(&p, json!({ "token": stranger, "account_id": id }));
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("wrong_account")),
+        "{v}"
+    );
+
+    // A throttled API is waited for: the droplet is still made once.
+    p.sim
+        .command(sim::Command::AddFault {
+            fault: serde_json::from_value(json!({ "path": "/v2/droplets", "method": "POST", "status": 429, "count": 1, "retry_after": 1 })).unwrap(),
+        })
+        .unwrap();
+    let spec = json!({ "account_id": id, "subscription_id": team_id, "region": "ams3", "size": "s-1vcpu-1gb", "name": "web-1", "ssh_public_key": SSH_KEY }).to_string();
+    let (status, op) = p.create_server(&spec, "throttled-1");
+    assert_eq!(status, 202, "{op}");
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(
+        p.sim
+            .requests()
+            .iter()
+            .any(|r| r.path == "/v2/droplets" && r.status == 429),
+        "the creation was throttled once"
+    );
+    let droplets = digitalocean(&p, "/v2/droplets", token);
+    assert_eq!(droplets["meta"]["total"], 1, "{droplets}");
+
+    // The token revoked and a new one made for the same team: the account
+    // turns Expired, and the new token brings it back, servers and all.
+    p.sim
+        .command(sim::Command::RevokeDigitalOceanToken {
+            token: token.into(),
+        })
+        .unwrap();
+    let (status, v) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("account_expired")),
+        "{v}"
+    );
+    let renewed = format!("dop_v1_{}", "7".repeat(64));
+    p.sim
+        .command(sim::Command::AddDigitalOceanTeam {
+            team: team(Some(&team_id), "Example Team", &renewed),
+        })
+        .unwrap();
+    let (status, v) = connect(&p, json!({ "token": renewed, "account_id": id }));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (
+            v["account"]["status"].as_str(),
+            v["account"]["reconnected"].as_bool()
+        ),
+        (Some("Active"), Some(true)),
+        "{v}"
+    );
+    let (status, v) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!((status, v["status"].as_str()), (200, Some("Active")), "{v}");
+    let (_, servers) = p.api("GET", "/api/v1/servers", BOOTSTRAP_KEY, "");
+    assert_eq!(servers["servers"][0]["status"], "running", "{servers}");
+}

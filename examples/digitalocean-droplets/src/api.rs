@@ -76,11 +76,18 @@ pub fn call(
     if (200..300).contains(&status) {
         return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
     }
-    let reset = r
-        .header("ratelimit-reset")
-        .and_then(|v| v.as_str())
-        .and_then(|v| v.parse::<u64>().ok());
-    Err(classify(status, &text, reset, now()))
+    let number = |name: &str| {
+        r.header(name)
+            .and_then(|v| v.as_str())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    // A burst refusal says when to come back (`retry-after`); the hourly
+    // window says when it resets (`ratelimit-reset`, an epoch second).
+    let now = now();
+    let back = number("retry-after")
+        .map(|s| now + s)
+        .or(number("ratelimit-reset"));
+    Err(classify(status, &text, back, now))
 }
 
 fn now() -> u64 {

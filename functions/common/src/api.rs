@@ -417,8 +417,8 @@ pub fn check_id(id: &str, what: &str) -> Result<(), ApiError> {
     }
 }
 
-/// A provider's scope id as the API takes it (`subscription_id`: an Azure
-/// subscription's GUID, a DigitalOcean team's uuid, a project's name): 1–64
+/// A provider's scope id as the API takes it (`subscription_id`: a
+/// subscription's GUID, a team's uuid, a project's name): 1–64
 /// ASCII letters, digits, hyphens, underscores and dots, never a path
 /// separator, a query or `..`. The plugin checks its own provider's shape
 /// again before the id becomes part of a URL.

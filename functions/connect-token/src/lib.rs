@@ -123,8 +123,10 @@ async fn connect(req: &Request, provider: &Provider) -> Result<Response, ApiErro
     };
     let cfg = Config::load()?;
     let owner = plugin::owner_of(&cfg.cloud, token).map_err(|e| refused(e, provider))?;
+    // A new token must act in the account's own scope; who in the team
+    // made it does not matter, as the token, not the user, is the grant.
     if let Some(a) = &reconnect {
-        if a.tenant_id != owner.id || a.user_id != owner.user {
+        if a.tenant_id != owner.id {
             db::event(
                 &db,
                 Some(&org),
@@ -134,7 +136,7 @@ async fn connect(req: &Request, provider: &Provider) -> Result<Response, ApiErro
             return Err(ApiError::new(
                 409,
                 "wrong_account",
-                &format!("The token acts for {} ({}), not for this account's {}.", owner.name, owner.id, a.user_name.as_deref().unwrap_or(&a.tenant_id)),
+                &format!("The token acts for {} ({}), not for this account's {} ({}).", owner.name, owner.id, a.user_name.as_deref().unwrap_or(&a.tenant_id), a.tenant_id),
                 "Give a token made in the same team or project as this account's, or connect the other one as a new account.",
             ));
         }
