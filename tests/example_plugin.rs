@@ -488,3 +488,47 @@ fn a_token_reaches_only_its_own_account_and_a_new_one_brings_it_back() {
     let (_, servers) = p.api("GET", "/api/v1/servers", BOOTSTRAP_KEY, "");
     assert_eq!(servers["servers"][0]["status"], "running", "{servers}");
 }
+
+#[test]
+fn a_revoked_token_is_found_by_the_background_health_check() {
+    let mut p = Product::start_with_manifest(World::default(), |m| {
+        let every_second = m.replace(
+            "cron_expression = \"*/10 * * * * *\"",
+            "cron_expression = \"* * * * * *\"",
+        );
+        assert_ne!(every_second, m, "spin.toml schedules the jobs component");
+        with_example(&every_second)
+    });
+    for (k, v) in [
+        ("SPIN_VARIABLE_DIGITALOCEAN_API", p.sim.url.as_str()),
+        ("SPIN_VARIABLE_HEALTH_CHECK_SECONDS", "2"),
+        ("SPIN_VARIABLE_TOKEN_KEEPALIVE_SECONDS", "1"),
+    ] {
+        let v = v.to_string();
+        p.opts.env.push((k.into(), v));
+    }
+    p.restart();
+    let token = sim::digitalocean::SEED_TOKEN;
+    let (status, v) = connect(&p, json!({ "token": token }));
+    assert_eq!(status, 201, "{v}");
+    let id = v["account"]["id"].as_str().unwrap().to_string();
+
+    // Nobody uses the account; the jobs re-check it and find the token
+    // refused, and the platform hears of it.
+    p.sim
+        .command(sim::Command::RevokeDigitalOceanToken {
+            token: token.into(),
+        })
+        .unwrap();
+    let a = p.wait_for(&format!("/api/v1/accounts/{id}"), 30, |a| {
+        a["status"] == "Expired"
+    });
+    assert!(
+        a["status_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("API token was refused"),
+        "{a}"
+    );
+    assert_eq!(p.events("account.expired", &id).len(), 1);
+}

@@ -52,11 +52,12 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
         }
     }
 
-    // Refresh tokens not used for a while: use them now.
+    // Refresh tokens not used for a while: use them now. An API token has
+    // none (its expiry is NEVER): the health checks below are its upkeep.
     let idle = fair(
         db,
-        &format!("FROM accounts t WHERE t.status = 'Active' AND COALESCE(t.refreshed_at, t.created_at) < ? AND {}", own_accounts("t")),
-        &[int(t - keepalive)],
+        &format!("FROM accounts t WHERE t.status = 'Active' AND COALESCE(t.refreshed_at, t.created_at) < ? AND t.access_expires_at < ? AND {}", own_accounts("t")),
+        &[int(t - keepalive), int(skyport_functions::oauth::NEVER)],
         PER_RUN,
     )?;
     for id in idle {
