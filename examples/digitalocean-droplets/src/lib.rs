@@ -156,7 +156,9 @@ impl account::Guest for Plugin {
         };
         Ok(Prerequisites {
             subscription: subscription(owner, &status),
-            role: Some("Token (read and write)".into()),
+            // DigitalOcean does not tell a token's scopes: a read-only one
+            // is found at its first write (403, answered with the fix).
+            role: Some("API token".into()),
             can_write: true,
             providers: Vec::new(),
             capabilities: vec![

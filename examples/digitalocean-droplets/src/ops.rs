@@ -132,7 +132,10 @@ fn label(step: &Step) -> String {
         Step::CreateDroplet => "Creating the droplet".into(),
         Step::WaitActive => "Waiting for the droplet to start".into(),
         Step::Check => "Checking the droplet is this server's".into(),
-        Step::Act { kind } => format!("Asking DigitalOcean to {}", kind.replace('_', " ")),
+        Step::Act { kind } => match kind.split_once(':') {
+            Some((_, size)) => format!("Asking DigitalOcean to resize to {size}"),
+            None => format!("Asking DigitalOcean to {}", kind.replace('_', " ")),
+        },
         Step::WaitAction => "Waiting for DigitalOcean to finish".into(),
         Step::Delete => "Deleting the droplet".into(),
         Step::WaitGone => "Waiting for the droplet to go".into(),
@@ -263,6 +266,15 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
                 }
                 Err(e) => return Err(e),
             }
+            // Without its key a droplet would be made with a root password
+            // sent by email: never.
+            if plan.key.is_none() {
+                return Err(Error::Other(detail(
+                    "no_ssh_key",
+                    "DigitalOcean did not give the SSH key's id, so the droplet is not made without it.",
+                    Some("ssh_public_key"),
+                )));
+            }
         }
         Step::CreateDroplet => {
             let c = plan.create.clone().ok_or_else(|| {
@@ -294,7 +306,11 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
                 }
             };
             plan.droplet = Some(id);
-            // Named at once, so a clean-up after a failure finds it.
+            // Named at once, so a clean-up after a failure finds it; the
+            // cloud-init document is not kept once the droplet has it.
+            if let Some(c) = plan.create.as_mut() {
+                c.user_data = None;
+            }
             let c = plan.create.clone().unwrap_or_default();
             plan.server = Some((id.to_string(), c.name, c.region, None));
         }
@@ -356,7 +372,7 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
                 if running {
                     rest.extend([
                         Step::Act {
-                            kind: "power_off".into(),
+                            kind: "shutdown".into(),
                         },
                         Step::WaitAction,
                     ]);
@@ -381,6 +397,43 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
         }
         Step::Act { kind } => {
             let id = plan.droplet()?;
+            // A step replayed after a restart must not fail on its own
+            // first attempt: an action of the droplet still running is
+            // waited for (taken up when it is this one), and a goal that
+            // already holds is not asked for again.
+            let running = api::call(
+                session,
+                Method::Get,
+                &format!("/v2/droplets/{id}/actions?per_page=20"),
+                None,
+            )?;
+            let busy = running["actions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|a| a["status"] == "in-progress")
+                .cloned();
+            if let Some(a) = busy {
+                if a["type"].as_str() == Some(kind.split(':').next().unwrap_or_default()) {
+                    plan.action = a["id"].as_u64();
+                    plan.at += 1;
+                }
+                return Ok(());
+            }
+            let d = get_droplet(session, id)?.unwrap_or_default();
+            let done = match kind.split_once(':') {
+                Some(("resize", size)) => d["size_slug"] == size,
+                _ => match kind.as_str() {
+                    "power_off" | "shutdown" => d["status"] == "off",
+                    "power_on" => d["status"] == "active",
+                    _ => false,
+                },
+            };
+            if done {
+                plan.action = None;
+                plan.at += 1;
+                return Ok(());
+            }
             let body = match kind.split_once(':') {
                 Some(("resize", size)) => json!({ "type": "resize", "size": size, "disk": false }),
                 _ => json!({ "type": kind }),
@@ -528,6 +581,14 @@ fn checked_spec(spec: &ServerSpec) -> Result<(), Error> {
     name_ok(&spec.name)?;
     slug("region", &spec.region)?;
     slug("size", &spec.size)?;
+    // The key is installed for root, the one user a droplet has.
+    if !spec.admin_username.is_empty() && spec.admin_username != "root" {
+        return Err(Error::InvalidInput(detail(
+            "admin_username",
+            &format!("DigitalOcean droplets are reached as root with the SSH key; there is no user `{}`.", spec.admin_username),
+            Some("admin_username"),
+        )));
+    }
     Ok(())
 }
 
@@ -571,19 +632,38 @@ impl compute::Guest for Plugin {
             )));
         }
         let account = api::call(&session, Method::Get, "/v2/account", None)?;
-        let limit = account["account"]["droplet_limit"]
-            .as_u64()
-            .unwrap_or(u64::MAX);
+        let a = &account["account"];
+        let team = a["team"]["uuid"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .or(a["uuid"].as_str());
+        if team != Some(spec.scope.as_str()) {
+            return Err(Error::NotFound(detail(
+                "not_found",
+                &format!(
+                    "The token does not act in `{}`; it acts in its own team.",
+                    spec.scope
+                ),
+                Some("subscription"),
+            )));
+        }
+        let limit = a["droplet_limit"].as_u64().unwrap_or(u64::MAX);
         let existing = api::call(&session, Method::Get, "/v2/droplets?per_page=1", None)?["meta"]
             ["total"]
             .as_u64()
             .unwrap_or(0);
-        if existing + spec.pending.len() as u64 + 1 > limit {
+        // The platform counts every creation still running as pending; the
+        // ones whose droplet exists (still `new`) are in `existing` already.
+        let made = api::list(&session, "/v2/droplets?tag_name=skyport", "droplets")?
+            .iter()
+            .filter(|d| d["status"] == "new")
+            .count();
+        let pending = spec.pending.len().saturating_sub(made) as u64;
+        if existing + pending + 1 > limit {
             return Err(Error::QuotaExceeded(detail(
                 "droplet_limit",
                 &format!(
-                    "The team may have {limit} droplets and has {existing} (and {} being created).",
-                    spec.pending.len()
+                    "The team may have {limit} droplets and has {existing} (and {pending} being created)."
                 ),
                 Some("droplets"),
             )));

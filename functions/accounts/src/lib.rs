@@ -111,7 +111,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let a = accounts::load(&db, &org, id)?;
             // An account that signs in by API token comes back with a new
             // token, not through a sign-in page.
-            if accounts::open_tokens(&keys, &a)?.api_token {
+            // (Tokens that cannot be opened are an OAuth account's to
+            // repair by signing in again.)
+            if matches!(accounts::open_tokens(&keys, &a), Ok(t) if t.api_token) {
                 return Err(ApiError::new(
                     409,
                     "reconnect_by_token",

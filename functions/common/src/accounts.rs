@@ -540,6 +540,9 @@ async fn refresh_now(
         set_status(db, &a.id, "Expired", Some(TOKEN_REFUSED))?;
         return Err(token_expired_error(TOKEN_REFUSED));
     }
+    // An instance without its OAuth settings cannot refresh: say so, rather
+    // than as a passing failure.
+    cfg.oauth()?;
     let Some(rt) = tokens.refresh_token.as_deref() else {
         set_status(
             db,

@@ -434,7 +434,7 @@ pub fn check_scope(id: &str) -> Result<(), ApiError> {
         Err(ApiError::bad_request(
             "malformed_id",
             &format!("`{id}` is not a valid subscription id."),
-            "Use a subscription id the account lists (GET /api/v1/accounts/{id}).",
+            "Use one of the subscription ids the account lists (its `subscriptions`, in GET /api/v1/accounts/<account id>).",
         ))
     }
 }

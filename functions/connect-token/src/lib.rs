@@ -116,7 +116,14 @@ async fn connect(req: &Request, provider: &Provider) -> Result<Response, ApiErro
     let reconnect = match opt_str(&body, "account_id", 64)? {
         Some(id) => {
             let a = accounts::load(&db, &org, id)?;
-            skyport_functions::provider::check_own(&a.provider)?;
+            if a.provider != provider.id {
+                return Err(ApiError::new(
+                    409,
+                    "provider_mismatch",
+                    &format!("Account {id} is not a {} account, so it takes no {} token.", provider.name, provider.name),
+                    &format!("Reconnect it with POST /api/v1/accounts/{id}/reconnect, or give the id of a {} account.", provider.name),
+                ));
+            }
             Some(a)
         }
         None => None,
@@ -156,31 +163,35 @@ async fn connect(req: &Request, provider: &Provider) -> Result<Response, ApiErro
     }
     let keys = Keys::load()?;
     let now = skyport_functions::now();
-    let existing = match &reconnect {
-        Some(a) => Some(a.id.clone()),
-        None => {
-            let r = db.execute(
-                "SELECT id FROM accounts WHERE org_id = ? AND provider = ? AND tenant_id = ? AND user_id = ?",
-                &[text(&org), text(&provider.id), text(&owner.id), text(&owner.user)],
-            )?;
-            get_text(&r, 0, "id")
-        }
-    };
-    let id = existing.clone().unwrap_or_else(skyport_functions::new_id);
-    // The account, its sealed token and the event appear together.
-    db::transaction(&db, || {
+    // The same owner's account is looked up in the transaction that writes,
+    // so two connects at once make one account.
+    let (id, new) = db::transaction(&db, || {
+        let existing = match &reconnect {
+            Some(a) => Some(a.id.clone()),
+            None => {
+                let r = db.execute(
+                    "SELECT id FROM accounts WHERE org_id = ? AND provider = ? AND tenant_id = ? AND user_id = ?",
+                    &[text(&org), text(&provider.id), text(&owner.id), text(&owner.user)],
+                )?;
+                get_text(&r, 0, "id")
+            }
+        };
+        let new = existing.is_none();
+        let id = existing.unwrap_or_else(skyport_functions::new_id);
+        // The account, its sealed token and the event appear together.
         store(
             &db,
             &keys,
             &org,
             provider,
             &id,
-            existing.is_none(),
+            new,
             &owner,
             &subscriptions.to_string(),
             &tokens,
             now,
-        )
+        )?;
+        Ok((id, new))
     })?;
     let a = accounts::load(&db, &org, &id)?;
     let mut account = accounts::to_json(&a);
@@ -188,7 +199,7 @@ async fn connect(req: &Request, provider: &Provider) -> Result<Response, ApiErro
         account["reconnected"] = json!(true);
     }
     Ok(json_response(
-        if existing.is_none() { 201 } else { 200 },
+        if new { 201 } else { 200 },
         &json!({ "outcome": "connected", "account": account }),
     ))
 }

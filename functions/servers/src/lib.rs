@@ -91,7 +91,7 @@ fn step_error(kind: &str, e: PluginError) -> ApiError {
         "RequestDisallowedByPolicy" => {
             format!("A policy your organization set in {name} forbids this; ask its administrators.")
         }
-        "VirtualMachineNotOwned" => {
+        "VirtualMachineNotOwned" | "not_owned" => {
             format!("The VM in this server's place was replaced or re-tagged outside Skyport, so Skyport will not act on it: manage it in {portal}.")
         }
         _ => format!("Try again; if it fails the same way, check the subscription in {portal}."),
