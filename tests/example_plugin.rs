@@ -10,32 +10,7 @@ mod support;
 use serde_json::{json, Value};
 use sim::world::defaults::*;
 use sim::World;
-use support::product::{server_spec, Product, BOOTSTRAP_KEY, SSH_KEY};
-
-/// The real spin.toml with the example's lines added the way its file says.
-fn with_example(manifest: &str) -> String {
-    let lines = std::fs::read_to_string(
-        support::root().join("examples/digitalocean-droplets/add-to-spin.toml"),
-    )
-    .unwrap()
-    .replace(
-        "target/wasm32-wasip2/wasm",
-        &support::product::product_wasm_dir().display().to_string(),
-    );
-    let with_variable = manifest.replacen(
-        "[variables]\n",
-        "[variables]\ndigitalocean_api = { default = \"https://api.digitalocean.com\" }\n",
-        1,
-    );
-    let entry = r#"{ "id": "digitalocean", "title": "DigitalOcean", "name": "DigitalOcean", "connect": "token", "portal": "the DigitalOcean control panel (API › Tokens)", "admin_user": "root", "stop": "shuts it down: DigitalOcean still bills a droplet that is off", "stopped": "off (still billed)" },
-  { "id": "azure""#;
-    let listed = with_variable.replacen(r#"{ "id": "azure""#, entry, 1);
-    assert_ne!(
-        listed, with_variable,
-        "spin.toml lists azure among the console's providers"
-    );
-    format!("{listed}\n{lines}")
-}
+use support::product::{server_spec, with_example, Product, BOOTSTRAP_KEY, SSH_KEY};
 
 fn start() -> Product {
     let mut p = Product::start_with_manifest(World::default(), with_example);

@@ -24,5 +24,6 @@ pub mod ids;
 pub mod instance;
 pub mod manifest;
 pub mod metrics;
+pub mod plug;
 pub mod runtime_config;
 pub mod state;

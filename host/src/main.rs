@@ -41,6 +41,18 @@ enum Command {
         )]
         ca_out: PathBuf,
     },
+    /// Compose two components into one ahead of time: the socket's imports
+    /// that the plug exports are wired to it (as `wac plug`), e.g. the
+    /// compute adapter in front of a plugin built for compute 0.2.0.
+    Plug {
+        /// The component whose imports are filled.
+        socket: PathBuf,
+        /// The component that fills them.
+        plug: PathBuf,
+        /// Where the composed component is written.
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+    },
     /// Run each component's build command.
     Build {
         /// The manifest (default: ./spin.toml).
@@ -103,6 +115,11 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Build { from } => skyport::build::build(&from),
         Command::Up(args) => up(args),
+        Command::Plug {
+            socket,
+            plug,
+            output,
+        } => plug_files(&socket, &plug, &output),
         Command::Sim {
             listen,
             world,
@@ -120,6 +137,21 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn plug_files(
+    socket: &std::path::Path,
+    plug: &std::path::Path,
+    output: &std::path::Path,
+) -> anyhow::Result<()> {
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))
+    };
+    let composed = skyport::plug::plug(&read(socket)?, &read(plug)?)?;
+    std::fs::write(output, composed)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+    eprintln!("wrote {}", output.display());
+    Ok(())
 }
 
 fn up(args: UpArgs) -> anyhow::Result<()> {

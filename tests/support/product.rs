@@ -57,6 +57,8 @@ pub fn product_wasm_dir() -> &'static PathBuf {
                     "azure-storage",
                     "-p",
                     "digitalocean-droplets",
+                    "-p",
+                    "compute-adapter",
                 ])
                 .arg("--target-dir")
                 .arg(&target)
@@ -80,6 +82,31 @@ pub fn product_app(edit: impl FnOnce(&str) -> String) -> TempDir {
         &edit(&manifest.replace("target/wasm32-wasip2/wasm", &wasm)),
     );
     dir
+}
+
+/// The real spin.toml with the example's lines added the way its file says.
+pub fn with_example(manifest: &str) -> String {
+    let lines = std::fs::read_to_string(
+        super::root().join("examples/digitalocean-droplets/add-to-spin.toml"),
+    )
+    .unwrap()
+    .replace(
+        "target/wasm32-wasip2/wasm",
+        &product_wasm_dir().display().to_string(),
+    );
+    let with_variable = manifest.replacen(
+        "[variables]\n",
+        "[variables]\ndigitalocean_api = { default = \"https://api.digitalocean.com\" }\n",
+        1,
+    );
+    let entry = r#"{ "id": "digitalocean", "title": "DigitalOcean", "name": "DigitalOcean", "connect": "token", "portal": "the DigitalOcean control panel (API › Tokens)", "admin_user": "root", "stop": "shuts it down: DigitalOcean still bills a droplet that is off", "stopped": "off (still billed)" },
+  { "id": "azure""#;
+    let listed = with_variable.replacen(r#"{ "id": "azure""#, entry, 1);
+    assert_ne!(
+        listed, with_variable,
+        "spin.toml lists azure among the console's providers"
+    );
+    format!("{listed}\n{lines}")
 }
 
 pub const BOOTSTRAP_KEY: &str = "sk_bootstrap_test_0123456789";

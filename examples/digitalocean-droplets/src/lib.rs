@@ -11,6 +11,7 @@
 mod api;
 mod ops;
 
+#[cfg(not(feature = "compute-0-2-0"))]
 wit_bindgen::generate!({
     path: "../../wit",
     inline: "
@@ -27,6 +28,35 @@ wit_bindgen::generate!({
     world: "example:digitalocean-droplets/plugin",
     generate_all,
 });
+
+/// The compute interface this build exports.
+#[cfg(not(feature = "compute-0-2-0"))]
+use exports::skyport::compute::compute;
+
+// The same plugin as one built before compute 0.2.1 existed: it exports
+// `skyport:compute/compute@0.2.0` (no power or resize), from the released
+// 0.2.0 interface kept in wit/released. The contract's tests build it so to
+// prove that such a plugin keeps working (through the compute adapter).
+#[cfg(feature = "compute-0-2-0")]
+wit_bindgen::generate!({
+    path: ["../../wit", "../../wit/released/compute-0.2.0"],
+    inline: "
+        package example:digitalocean-droplets;
+
+        world plugin {
+            export skyport:api-token/api-token@0.2.0;
+            export skyport:identity/identity@0.2.0;
+            export skyport:account/account@0.2.0;
+            export skyport:compute/compute@0.2.0;
+            export skyport:prices/prices@0.1.0;
+        }
+    ",
+    world: "example:digitalocean-droplets/plugin",
+    generate_all,
+});
+
+#[cfg(feature = "compute-0-2-0")]
+use exports::skyport::compute0_2_0::compute;
 
 use exports::skyport::account::account::{
     self, CapabilityStatus, Prerequisites, Subscription, Tenant,

@@ -11,9 +11,10 @@ use serde_json::{json, Value};
 use spin_sdk::http::Method;
 
 use crate::api::{self, detail, numeric_id, slug};
-use crate::exports::skyport::compute::compute::{
-    self, Operation, PowerAction, Price, Region, Server, ServerSpec, ServerState, ServerStatus,
-    Size,
+#[cfg(not(feature = "compute-0-2-0"))]
+use crate::compute::PowerAction;
+use crate::compute::{
+    self, Operation, Price, Region, Server, ServerSpec, ServerState, ServerStatus, Size,
 };
 use crate::skyport::types::types::{Error, Session};
 use crate::Plugin;
@@ -502,6 +503,7 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
     Ok(())
 }
 
+#[cfg(not(feature = "compute-0-2-0"))]
 fn power_kind(action: PowerAction) -> &'static str {
     match action {
         PowerAction::Start => "power_on",
@@ -555,6 +557,7 @@ fn to_size(v: &Value) -> Size {
 }
 
 /// The droplet named by the platform's server id, when it is `owner`'s.
+#[cfg_attr(feature = "compute-0-2-0", allow(dead_code))]
 fn owned_droplet(session: &Session, server_id: &str, owner: &str) -> Result<(u64, Value), Error> {
     owner_ok(owner)?;
     let id = numeric_id("droplet", server_id)?;
@@ -715,6 +718,7 @@ impl compute::Guest for Plugin {
         Ok(state_of(d.as_ref(), &owner))
     }
 
+    #[cfg(not(feature = "compute-0-2-0"))]
     fn power_server(
         _session: Session,
         server_id: String,
@@ -736,6 +740,7 @@ impl compute::Guest for Plugin {
         Ok(plan.operation())
     }
 
+    #[cfg(not(feature = "compute-0-2-0"))]
     fn resize_sizes(
         session: Session,
         server_id: String,
@@ -756,6 +761,7 @@ impl compute::Guest for Plugin {
             .collect())
     }
 
+    #[cfg(not(feature = "compute-0-2-0"))]
     fn resize_server(
         _session: Session,
         server_id: String,
