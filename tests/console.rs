@@ -1,5 +1,5 @@
 //! The web console in a real browser: Debian's Chromium driven headless by
-//! playwright-core (tests/browser/console.mjs) against the real host and the
+//! playwright-core (tests/browser/*.mjs) against the real host and the
 //! emulator. A failure leaves a screenshot in target/browser-failure.png.
 
 mod support;
@@ -7,10 +7,11 @@ mod support;
 use std::process::Command;
 
 use sim::World;
-use support::product::{Product, BOOTSTRAP_KEY};
+use support::product::{with_example, Product, BOOTSTRAP_KEY};
 
-#[test]
-fn a_person_can_click_through_the_whole_product() {
+/// Runs the browser script `script` against `p` with `args` after the
+/// app's and emulator's addresses; its output.
+fn browse(p: &Product, script: &str, args: &[&str]) -> String {
     let root = support::root();
     for (what, path) in [
         ("Chromium", std::path::PathBuf::from("/usr/bin/chromium")),
@@ -22,13 +23,13 @@ fn a_person_can_click_through_the_whole_product() {
             path.display()
         );
     }
-    let p = Product::start(World::default());
-    // The console's first request makes the bootstrap organization.
     let shots = std::env::var("SKYPORT_SCREENSHOTS").unwrap_or_default();
     let failure = root.join("target").join("browser-failure.png");
     let out = Command::new("node")
-        .arg(root.join("tests/browser/console.mjs"))
-        .args([&p.host.url, BOOTSTRAP_KEY, &p.sim.url, &shots])
+        .arg(root.join("tests/browser").join(script))
+        .args([p.host.url.as_str(), BOOTSTRAP_KEY, p.sim.url.as_str()])
+        .args(args)
+        .arg(&shots)
         .env("SKYPORT_FAILURE_SHOT", &failure)
         .current_dir(&root)
         .output()
@@ -42,5 +43,27 @@ fn a_person_can_click_through_the_whole_product() {
         failure.display(),
         p.host.log()
     );
-    assert!(stdout.contains("all steps passed"));
+    stdout.into_owned()
+}
+
+#[test]
+fn a_person_can_click_through_the_whole_product() {
+    // The console's first request makes the bootstrap organization.
+    let p = Product::start(World::default());
+    assert!(browse(&p, "console.mjs", &[]).contains("all steps passed"));
+}
+
+#[test]
+fn a_person_connects_a_provider_by_token() {
+    let mut p = Product::start_with_manifest(World::default(), with_example);
+    p.opts
+        .env
+        .push(("SPIN_VARIABLE_DIGITALOCEAN_API".into(), p.sim.url.clone()));
+    p.restart();
+    let out = browse(
+        &p,
+        "token.mjs",
+        &[sim::digitalocean::SEED_TOKEN, sim::digitalocean::SEED_TEAM],
+    );
+    assert!(out.contains("token: all steps passed"));
 }

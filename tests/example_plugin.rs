@@ -65,7 +65,7 @@ fn a_token_provider_added_by_spin_toml_provisions_beside_azure() {
         .iter()
         .map(|p| p["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["digitalocean", "azure"], "{providers}");
+    assert_eq!(ids, ["azure", "digitalocean"], "{providers}");
 
     // Tokens that are missing or malformed are refused before anything is
     // sent; one the provider does not know is refused in its words.

@@ -2,50 +2,13 @@
 // playwright-core: connect, deny, expire and reconnect, a server stopped,
 // started, resized and restarted, backup storage, DNS, account detail;
 // axe-core on every screen, and every screen at 375 px. Usage: node console.mjs <app url> <api key> <emulator url> <screenshot dir>
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
-
-// axe-core's source, evaluated in the page (the console's CSP admits no
-// injected <script>, and the check must not loosen it).
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+import { open } from "./harness.mjs";
 
 const [base, apiKey, sim, shots] = process.argv.slice(2);
 const step = (name) => console.log(`• ${name}`);
 
-async function command(body) {
-  const r = await fetch(`${sim}/_sim/commands`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  if (!r.ok) throw new Error(`emulator command failed: ${r.status} ${await r.text()}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-const page = await context.newPage();
-page.setDefaultTimeout(60000);
+const { browser, context, page, violations, command, shot, audit } = await open(sim, shots);
 let current = "start";
-
-async function shot(name) {
-  if (shots) await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-}
-
-// axe-core on the screen as it is: serious and critical violations are
-// collected (all screens are checked before the run fails), and at a narrow
-// width nothing may scroll sideways.
-const violations = [];
-async function audit(screen) {
-  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(axeSource);
-  const found = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
-      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`);
-  });
-  for (const f of found) violations.push(`${screen}: ${f}`);
-  const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-  if (scroll > width) violations.push(`${screen}: the page is ${scroll}px wide in a ${width}px window`);
-}
 
 // Clicks `opener` and answers the sign-in popup it opens. The wait for the
 // popup starts before the click: the popup can open before a click returns.

@@ -99,9 +99,9 @@ pub fn with_example(manifest: &str) -> String {
         "[variables]\ndigitalocean_api = { default = \"https://api.digitalocean.com\" }\n",
         1,
     );
-    let entry = r#"{ "id": "digitalocean", "title": "DigitalOcean", "name": "DigitalOcean", "connect": "token", "portal": "the DigitalOcean control panel (API › Tokens)", "admin_user": "root", "stop": "shuts it down: DigitalOcean still bills a droplet that is off", "stopped": "off (still billed)" },
-  { "id": "azure""#;
-    let listed = with_variable.replacen(r#"{ "id": "azure""#, entry, 1);
+    let entry = r#""stopped": "stopped and deallocated" },
+  { "id": "digitalocean", "title": "DigitalOcean", "name": "DigitalOcean", "connect": "token", "portal": "the DigitalOcean control panel (API › Tokens)", "admin_user": "root", "stop": "shuts it down: DigitalOcean still bills a droplet that is off", "stopped": "off (still billed)" }"#;
+    let listed = with_variable.replacen(r#""stopped": "stopped and deallocated" }"#, entry, 1);
     assert_ne!(
         listed, with_variable,
         "spin.toml lists azure among the console's providers"

@@ -284,11 +284,13 @@ pub async fn discover(cfg: &Config, tokens: &Tokens, home_tenant: &str) -> Resul
         access_token: tokens.access_token.clone(),
     };
     let mut sessions = vec![session.clone()];
-    // Other tenants' subscriptions need a token from their own authority.
-    if let (Ok(tenants), Some(rt)) = (
-        account::list_tenants(&session),
-        tokens.refresh_token.as_deref(),
-    ) {
+    // Other tenants' subscriptions need a token from their own authority
+    // (an API token has no refresh token and reaches its one scope only).
+    if let Some((Ok(tenants), rt)) = tokens
+        .refresh_token
+        .as_deref()
+        .map(|rt| (account::list_tenants(&session), rt))
+    {
         for t in tenants.into_iter().filter(|t| t.id != home_tenant) {
             if let Ok(other) = oauth::refresh(cfg, rt, &t.id).await {
                 sessions.push(Session {
@@ -446,15 +448,18 @@ pub async fn access_token(
             return Err(ApiError::not_found("account"));
         }
         let a = from_row(&r, 0);
-        let tokens = open_tokens(keys, &a)?;
         if a.status == "Expired" {
             let reason = a.status_reason.as_deref();
-            return Err(if tokens.api_token {
+            // Tokens that cannot be opened are an OAuth account's (a token
+            // account's tokens are the token itself).
+            let api_token = open_tokens(keys, &a).is_ok_and(|t| t.api_token);
+            return Err(if api_token {
                 token_expired_error(reason.unwrap_or(TOKEN_REFUSED))
             } else {
                 expired_error(reason.unwrap_or("the grant was revoked"))
             });
         }
+        let tokens = open_tokens(keys, &a)?;
         // After a key rotation, re-seal with the current key on first use.
         if !keys.is_current(&a.tokens) {
             let sealed = keys.seal(

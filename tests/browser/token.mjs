@@ -1,0 +1,79 @@
+// A provider that signs in by API token, in the console: Add Account offers
+// it beside Azure, asks for the token in a form (no sign-in window), refuses
+// a malformed one with the provider's words, connects the team, and brings
+// an Expired account back with a new token through Reconnect.
+// Usage: node token.mjs <app url> <api key> <emulator url> <token> <team uuid> <screenshot dir>
+import { open } from "./harness.mjs";
+
+const [base, apiKey, sim, token, team, shots] = process.argv.slice(2);
+const step = (name) => console.log(`• ${name}`);
+const { browser, page, violations, command, shot, audit } = await open(sim, shots);
+let current = "start";
+
+try {
+  current = "sign in";
+  step(current);
+  await page.goto(`${base}/`);
+  await page.fill("#api-key", apiKey);
+  await page.click("#signin-form button[type=submit]");
+  await page.waitForSelector("#accounts:not([hidden])");
+
+  current = "Add Account offers both providers";
+  step(current);
+  await page.click("#add-account");
+  const offered = await page.$$eval("#add-menu [role=menuitem]", (b) => b.map((x) => x.id));
+  if (offered.join(",") !== "connect-azure,connect-digitalocean") throw new Error(`offered: ${offered}`);
+
+  current = "a token, not a sign-in window";
+  step(current);
+  let windows = 0;
+  page.context().on("page", () => windows++);
+  await page.click("#connect-digitalocean");
+  await page.waitForSelector("#token-form #provider-token");
+  if ((await page.getAttribute("#provider-token", "type")) !== "password") throw new Error("the token field must not show the token");
+  await audit("the token form");
+  await shot("token-form");
+
+  current = "a malformed token is refused in the provider's words";
+  step(current);
+  await page.fill("#provider-token", "not-a-token");
+  await page.click("#token-form button[type=submit]");
+  await page.waitForSelector("#notice:has-text('dop_v1_')");
+
+  current = "the right token connects the team";
+  step(current);
+  await page.click("#add-account");
+  await page.click("#connect-digitalocean");
+  await page.fill("#provider-token", token);
+  await page.click("#token-form button[type=submit]");
+  await page.waitForSelector("#notice-title:has-text('Connected')");
+  await page.waitForSelector("[data-account]:has-text('DigitalOcean') .status.Active");
+  const badges = await page.$$eval("[data-account] .badge", (b) => b.map((x) => x.textContent));
+  if (badges.join(",") !== "Compute") throw new Error(`badges: ${badges}`);
+  if ((await page.content()).includes(token)) throw new Error("the token must not stay in the page");
+  if (windows !== 0) throw new Error("no window opens for a token");
+  await shot("token-connected");
+  await audit("a token account");
+
+  current = "an Expired account comes back with a new token";
+  step(current);
+  await command({ action: "revoke_digital_ocean_token", token });
+  await page.click("[data-account] button.refresh");
+  await page.waitForSelector("[data-account] .status.Expired");
+  const renewed = `dop_v1_${"7".repeat(64)}`;
+  await command({ action: "add_digital_ocean_team", team: { uuid: team, name: "Example Team", email: "sammy@example.com", tokens: [renewed] } });
+  await page.click("[data-account] button.reconnect");
+  await page.waitForSelector("#notice-title:has-text('Reconnect DigitalOcean')");
+  await page.fill("#provider-token", renewed);
+  await page.click("#token-form button[type=submit]");
+  await page.waitForSelector("[data-account] .status.Active");
+
+  if (violations.length) throw new Error(`accessibility and layout:\n${violations.join("\n")}`);
+  console.log("token: all steps passed");
+} catch (e) {
+  console.error(`token: failed at "${current}": ${e.message}`);
+  await page.screenshot({ path: `${process.env.SKYPORT_FAILURE_SHOT || "browser-failure.png"}`, fullPage: true }).catch(() => {});
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
