@@ -419,6 +419,27 @@ fn a_token_reaches_only_its_own_account_and_a_new_one_brings_it_back() {
     let droplets = digitalocean(&p, "/v2/droplets", token);
     assert_eq!(droplets["meta"]["total"], 1, "{droplets}");
 
+    // At the team's droplet limit, the refusal is in DigitalOcean's words,
+    // not another provider's.
+    let limited = json!({ "uuid": team_id, "name": "Example Team", "email": "sammy@example.com", "droplet_limit": 1, "tokens": [token] });
+    p.sim
+        .command(sim::Command::AddDigitalOceanTeam {
+            team: serde_json::from_value(limited).unwrap(),
+        })
+        .unwrap();
+    let spec = json!({ "account_id": id, "subscription_id": team_id, "region": "ams3", "size": "s-1vcpu-1gb", "name": "web-2", "ssh_public_key": SSH_KEY }).to_string();
+    let (status, v) = p.create_server(&spec, "limited-1");
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("quota_exceeded")),
+        "{v}"
+    );
+    let remedy = v["error"]["remedy"].as_str().unwrap();
+    assert!(
+        remedy.contains("droplet limit") && !remedy.contains("Subscriptions"),
+        "{v}"
+    );
+
     // The token revoked and a new one made for the same team: the account
     // turns Expired, and the new token brings it back, servers and all.
     p.sim

@@ -262,17 +262,79 @@ pub fn to_json(a: &Account) -> Value {
 pub fn plugin_error(e: PluginError) -> ApiError {
     let name = crate::provider::name;
     match e {
-        PluginError::Unauthorized(d) => ApiError::new(401, "provider_unauthorized", &format!("{} refused the access token: {}", name(), d.message), "Refresh the account; if it persists, reconnect it."),
-        PluginError::Forbidden(d) => ApiError::new(403, "authorization_denied", &format!("Authorization Denied: {}", d.message), "Ask an Owner of the subscription to give you the Owner or Contributor role (Subscriptions › Access control (IAM)), then refresh the account."),
-        PluginError::NotRegistered(d) => ApiError::new(409, "provider_not_registered", &format!("The subscription is not registered for {}.", d.target.clone().unwrap_or_default()), "Register the resource provider (Subscriptions › Resource providers), or use the register endpoint.").with("namespace", json!(d.target)),
-        PluginError::QuotaExceeded(d) => ApiError::new(409, "quota_exceeded", &d.message, "Check quotas (Usage + quotas), request an increase, or try another region or size."),
-        PluginError::SkuNotAvailable(d) => ApiError::new(409, "size_not_available", &d.message, "Try another region or VM size."),
-        PluginError::Throttled(t) => ApiError::new(503, "throttled", &format!("{} is throttling requests: {}", name(), t.detail.message), &format!("Try again in {} seconds.", t.retry_after_seconds)),
-        PluginError::NotFound(d) => ApiError::new(404, "provider_not_found", &d.message, "Check that the subscription or resource still exists."),
-        PluginError::Conflict(d) => ApiError::new(409, "conflict", &d.message, "Reload and try again."),
-        PluginError::InvalidInput(d) => ApiError::new(400, "invalid_input", &d.message, "Correct the request."),
-        PluginError::Unavailable(d) => ApiError::new(503, "provider_unavailable", &format!("{} could not be reached: {}", name(), d.message), "Try again in a minute."),
-        PluginError::Other(d) => ApiError::new(502, "provider_error", &format!("{}: {}", d.code, d.message), "Try again; if it persists, report it."),
+        PluginError::Unauthorized(d) => ApiError::new(
+            401,
+            "provider_unauthorized",
+            &format!("{} refused the access token: {}", name(), d.message),
+            "Refresh the account; if it persists, reconnect it.",
+        ),
+        PluginError::Forbidden(d) => ApiError::new(
+            403,
+            "authorization_denied",
+            &format!("Authorization Denied: {}", d.message),
+            &format!(
+                "Ask an administrator to give you {}, then refresh the account.",
+                crate::provider::roles()
+            ),
+        ),
+        PluginError::NotRegistered(d) => ApiError::new(
+            409,
+            "provider_not_registered",
+            &format!(
+                "The subscription is not registered for {}.",
+                d.target.clone().unwrap_or_default()
+            ),
+            &format!(
+                "Register the resource provider ({}), or use the register endpoint.",
+                crate::provider::registration()
+            ),
+        )
+        .with("namespace", json!(d.target)),
+        PluginError::QuotaExceeded(d) => ApiError::new(
+            409,
+            "quota_exceeded",
+            &d.message,
+            &format!(
+                "Check quotas ({}), request an increase, or try another region or size.",
+                crate::provider::quotas()
+            ),
+        ),
+        PluginError::SkuNotAvailable(d) => ApiError::new(
+            409,
+            "size_not_available",
+            &d.message,
+            "Try another region or VM size.",
+        ),
+        PluginError::Throttled(t) => ApiError::new(
+            503,
+            "throttled",
+            &format!("{} is throttling requests: {}", name(), t.detail.message),
+            &format!("Try again in {} seconds.", t.retry_after_seconds),
+        ),
+        PluginError::NotFound(d) => ApiError::new(
+            404,
+            "provider_not_found",
+            &d.message,
+            "Check that the subscription or resource still exists.",
+        ),
+        PluginError::Conflict(d) => {
+            ApiError::new(409, "conflict", &d.message, "Reload and try again.")
+        }
+        PluginError::InvalidInput(d) => {
+            ApiError::new(400, "invalid_input", &d.message, "Correct the request.")
+        }
+        PluginError::Unavailable(d) => ApiError::new(
+            503,
+            "provider_unavailable",
+            &format!("{} could not be reached: {}", name(), d.message),
+            "Try again in a minute.",
+        ),
+        PluginError::Other(d) => ApiError::new(
+            502,
+            "provider_error",
+            &format!("{}: {}", d.code, d.message),
+            "Try again; if it persists, report it.",
+        ),
     }
 }
 

@@ -262,6 +262,24 @@ pub fn portal() -> String {
     get("provider_portal").unwrap_or_else(|| default_portal(&name()))
 }
 
+/// The access that can create resources, named as the provider names it
+/// ("… hold {roles}", `provider_roles`).
+pub fn roles() -> String {
+    get("provider_roles")
+        .unwrap_or_else(|| format!("access that can create resources (in {})", portal()))
+}
+
+/// Where quotas and limits are seen and raised (`provider_quotas`).
+pub fn quotas() -> String {
+    get("provider_quotas").unwrap_or_else(portal)
+}
+
+/// Where the services an account needs are registered or enabled
+/// (`provider_registration`).
+pub fn registration() -> String {
+    get("provider_registration").unwrap_or_else(portal)
+}
+
 impl Provider {
     /// Reads the provider's variables. A component that serves no provider
     /// has no `provider` variable, and says so.

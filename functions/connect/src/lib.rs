@@ -443,7 +443,7 @@ async fn finish(req: &Request, provider: &Provider) -> Result<Outcome, ApiError>
                 "no_subscriptions",
                 "No subscriptions found",
                 &format!("This {} account has no {} subscription Skyport can use.", provider.signin, provider.name),
-                "Check that you signed in with the right account, that you hold the Owner or Contributor role on a subscription (Subscriptions › Access control (IAM)), or create a subscription, then connect again.",
+                &format!("Check that you signed in with the right account and hold {}, or create a subscription, then connect again.", skyport_functions::provider::roles()),
             ));
         }
     }

@@ -41,13 +41,13 @@ async fn handle(req: Request) -> Response {
 /// The guide's wording for a refusal before anything is written.
 fn preflight_error(e: PluginError) -> ApiError {
     match e {
-        PluginError::QuotaExceeded(d) => ApiError::new(409, "quota_exceeded", &format!("VM creation failed: not enough quota. {}", d.message), "Check quotas (Subscriptions › Usage + quotas) and request an increase, or try another region or a smaller size."),
+        PluginError::QuotaExceeded(d) => ApiError::new(409, "quota_exceeded", &format!("VM creation failed: not enough quota. {}", d.message), &format!("Check quotas ({}) and request an increase, or try another region or a smaller size.", provider::quotas())),
         PluginError::SkuNotAvailable(d) => ApiError::new(409, "size_not_available", &format!("VM creation failed: {}", d.message), "Try another region or VM size."),
         PluginError::NotRegistered(d) => ApiError::new(
             409,
             "provider_not_registered",
             &format!("VM creation failed: the subscription is not registered for {}.", d.target.clone().unwrap_or_default()),
-            &format!("Register {} (Subscriptions › Resource providers, or the account's register endpoint), then try again.", d.target.as_deref().unwrap_or("the resource providers compute needs")),
+            &format!("Register {} ({}, or the account's register endpoint), then try again.", d.target.as_deref().unwrap_or("the resource providers compute needs"), provider::registration()),
         )
         .with("namespace", json!(d.target)),
         PluginError::Conflict(d) if d.code == "SubscriptionNotActive" => ApiError::new(409, "subscription_not_active", &format!("VM creation failed: {}", d.message), "Re-enable the subscription (Cost Management + Billing), or choose another subscription."),
@@ -83,13 +83,18 @@ fn step_error(kind: &str, e: PluginError) -> ApiError {
             format!("{name} has no capacity for this size here now: try another region or size.")
         }
         "OperationNotAllowed" | "QuotaExceeded" => {
-            "Check quotas (Usage + quotas), try another region, or request an increase.".into()
+            format!(
+                "Check quotas ({}), try another region, or request an increase.",
+                provider::quotas()
+            )
         }
         "MissingSubscriptionRegistration" => {
-            "Register the resource providers the error names (Subscriptions › Resource providers, or the account's register endpoint), then try again.".into()
+            format!("Register the resource providers the error names ({}, or the account's register endpoint), then try again.", provider::registration())
         }
         "RequestDisallowedByPolicy" => {
-            format!("A policy your organization set in {name} forbids this; ask its administrators.")
+            format!(
+                "A policy your organization set in {name} forbids this; ask its administrators."
+            )
         }
         "VirtualMachineNotOwned" | "not_owned" => {
             format!("The VM in this server's place was replaced or re-tagged outside Skyport, so Skyport will not act on it: manage it in {portal}.")
