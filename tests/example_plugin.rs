@@ -440,6 +440,30 @@ fn a_token_reaches_only_its_own_account_and_a_new_one_brings_it_back() {
         "{v}"
     );
 
+    // One passing refusal is not a revoked token: asked again, it works.
+    p.sim
+        .command(sim::Command::AddFault {
+            fault: serde_json::from_value(
+                json!({ "path": "/v2/account", "status": 401, "count": 1 }),
+            )
+            .unwrap(),
+        })
+        .unwrap();
+    let (status, v) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!((status, v["status"].as_str()), (200, Some("Active")), "{v}");
+    assert!(
+        p.sim
+            .requests()
+            .iter()
+            .any(|r| r.path == "/v2/account" && r.status == 401),
+        "the refusal happened"
+    );
+
     // The token revoked and a new one made for the same team: the account
     // turns Expired, and the new token brings it back, servers and all.
     p.sim

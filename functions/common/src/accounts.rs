@@ -678,7 +678,13 @@ pub async fn recheck(
     let subs = match discover(cfg, &tokens, &a.tenant_id).await {
         Err(e) if e.code == "provider_unauthorized" => {
             let fresh = renewed(db, cfg, keys, &a.org_id, &a.id, &tokens.access_token).await?;
-            discover(cfg, &fresh, &a.tenant_id).await?
+            match discover(cfg, &fresh, &a.tenant_id).await {
+                Err(e) if e.code == "provider_unauthorized" => {
+                    refused_twice(db, keys, &a.org_id, &a.id, &fresh.access_token)?;
+                    return Err(e);
+                }
+                other => other?,
+            }
         }
         other => other?,
     };
@@ -704,10 +710,37 @@ async fn renewed(
     refused: &str,
 ) -> Result<Tokens, ApiError> {
     let current = load(db, org, id)?;
-    if open_tokens(keys, &current)?.access_token == refused {
+    let tokens = open_tokens(keys, &current)?;
+    // An API token cannot be renewed: the caller asks once more with the
+    // same one, since one refusal may be the provider's passing fault, and
+    // a second refusal expires it (`refused_twice`).
+    if tokens.api_token {
+        return Ok(tokens);
+    }
+    if tokens.access_token == refused {
         invalidate(db, id, &current.tokens)?;
     }
     access_token(db, cfg, keys, id).await
+}
+
+/// After a second refusal of the same API token in a row: the account turns
+/// Expired (409 `account_expired`, asking for a new token). OAuth accounts
+/// were already refreshed by `renewed`, so nothing changes for them here.
+fn refused_twice(
+    db: &Connection,
+    keys: &Keys,
+    org: &str,
+    id: &str,
+    refused: &str,
+) -> Result<(), ApiError> {
+    let current = load(db, org, id)?;
+    match open_tokens(keys, &current) {
+        Ok(t) if t.api_token && t.access_token == refused => {
+            set_status(db, id, "Expired", Some(TOKEN_REFUSED))?;
+            Err(token_expired_error(TOKEN_REFUSED))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A session for one call of a provider plugin: the cloud's endpoints and a
@@ -740,7 +773,8 @@ pub async fn renew(
 /// Calls a provider plugin for the account; when the provider refuses a token
 /// that had not expired by its own clock, refreshes it once and calls once
 /// more, so an early-revoked token recovers without anybody clicking Refresh.
-/// The outer error is Skyport's (no session, an Expired account); the inner
+/// An API token is asked once more as it is, and a second refusal turns
+/// the account Expired. The outer error is Skyport's (no session, an Expired account); the inner
 /// result is the plugin's answer, for the caller to word.
 pub async fn call<T>(
     db: &Connection,
@@ -752,7 +786,11 @@ pub async fn call<T>(
     match f(&s) {
         Err(PluginError::Unauthorized(_)) => {
             let fresh = renew(db, org, account_id, &s).await?;
-            Ok(f(&fresh))
+            let again = f(&fresh);
+            if matches!(again, Err(PluginError::Unauthorized(_))) {
+                refused_twice(db, &Keys::load()?, org, account_id, &fresh.access_token)?;
+            }
+            Ok(again)
         }
         other => Ok(other),
     }
