@@ -195,6 +195,36 @@ impl Plan {
             Error::Other(detail("bad_token", "The operation lost its droplet.", None))
         })
     }
+
+    /// What a creation makes, kept until the droplet exists.
+    fn spec(&self) -> Result<Create, Error> {
+        self.create.clone().ok_or_else(|| {
+            Error::Other(detail(
+                "bad_token",
+                "The operation lost what to create.",
+                None,
+            ))
+        })
+    }
+
+    /// A deletion whose droplet is gone already: only the key is left to
+    /// remove, and this step is done.
+    fn only_the_key_left(&mut self) {
+        self.steps.truncate(self.at + 1);
+        self.steps.push(Step::RemoveKey);
+        self.at += 1;
+    }
+}
+
+/// The droplet this server made, found by its tag (a replayed creation, or
+/// an undone one whose droplet was never numbered in the token).
+fn tagged(session: &Session, owner: &str) -> Result<Option<u64>, Error> {
+    let mine = api::list(
+        session,
+        &format!("/v2/droplets?tag_name={}", tag(owner)),
+        "droplets",
+    )?;
+    Ok(mine.first().and_then(|d| d["id"].as_u64()))
 }
 
 fn droplet_path(id: u64) -> String {
@@ -240,13 +270,7 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
     let owner = plan.owner.clone();
     match current {
         Step::RegisterKey => {
-            let c = plan.create.clone().ok_or_else(|| {
-                Error::Other(detail(
-                    "bad_token",
-                    "The operation lost what to create.",
-                    None,
-                ))
-            })?;
+            let c = plan.spec()?;
             let body = json!({ "name": key_name(&owner), "public_key": c.ssh_public_key });
             match api::call(session, Method::Post, "/v2/account/keys", Some(body)) {
                 Ok(v) => plan.key = v["ssh_key"]["id"].as_u64(),
@@ -278,21 +302,10 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
             }
         }
         Step::CreateDroplet => {
-            let c = plan.create.clone().ok_or_else(|| {
-                Error::Other(detail(
-                    "bad_token",
-                    "The operation lost what to create.",
-                    None,
-                ))
-            })?;
+            let c = plan.spec()?;
             // A droplet this server already made (a step replayed after a
             // restart) is taken up rather than made twice.
-            let mine = api::list(
-                session,
-                &format!("/v2/droplets?tag_name={}", tag(&owner)),
-                "droplets",
-            )?;
-            let id = match mine.first().and_then(|d| d["id"].as_u64()) {
+            let id = match tagged(session, &owner)? {
                 Some(id) => id,
                 None => {
                     let body = json!({ "name": c.name, "region": c.region, "size": c.size, "image": IMAGE, "ssh_keys": plan.key.into_iter().collect::<Vec<_>>(), "user_data": c.user_data, "tags": c.tags, "monitoring": true });
@@ -335,26 +348,16 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
             // A creation that failed before its droplet was named is
             // cleaned up by its tag: only this server's droplet carries it.
             if plan.droplet.is_none() {
-                let mine = api::list(
-                    session,
-                    &format!("/v2/droplets?tag_name={}", tag(&owner)),
-                    "droplets",
-                )?;
-                plan.droplet = mine.first().and_then(|d| d["id"].as_u64());
+                plan.droplet = tagged(session, &owner)?;
                 if plan.droplet.is_none() && plan.steps.contains(&Step::Delete) {
-                    plan.steps.truncate(plan.at + 1);
-                    plan.steps.push(Step::RemoveKey);
-                    plan.at += 1;
+                    plan.only_the_key_left();
                     return Ok(());
                 }
             }
             let id = plan.droplet()?;
             let Some(d) = get_droplet(session, id)? else {
                 if plan.steps.contains(&Step::Delete) {
-                    // Already gone: only the key is left to remove.
-                    plan.steps.truncate(plan.at + 1);
-                    plan.steps.push(Step::RemoveKey);
-                    plan.at += 1;
+                    plan.only_the_key_left();
                     return Ok(());
                 }
                 return Err(Error::NotFound(detail(
