@@ -601,11 +601,13 @@ async fn refresh_now(
     a: &Account,
     tokens: &Tokens,
 ) -> Result<Tokens, ApiError> {
-    // An API token is refreshed only when the provider refused it, and then
-    // there is nothing to refresh it with: a new one must be given.
+    // An API token has nothing to refresh it with, and its stored expiry is
+    // NEVER, so the clock does not bring it here; should an expiry stored
+    // otherwise do so, it is kept as it is (with NEVER again): only the
+    // provider's refusals expire it (`refused_twice`).
     if tokens.api_token {
-        set_status(db, &a.id, "Expired", Some(TOKEN_REFUSED))?;
-        return Err(token_expired_error(TOKEN_REFUSED));
+        store_tokens(db, keys, &a.id, tokens)?;
+        return Ok(tokens.clone());
     }
     // An instance without its OAuth settings cannot refresh: say so, rather
     // than as a passing failure.
@@ -774,8 +776,9 @@ pub async fn renew(
 /// that had not expired by its own clock, refreshes it once and calls once
 /// more, so an early-revoked token recovers without anybody clicking Refresh.
 /// An API token is asked once more as it is, and a second refusal turns
-/// the account Expired. The outer error is Skyport's (no session, an Expired account); the inner
-/// result is the plugin's answer, for the caller to word.
+/// the account Expired. The outer error is Skyport's (no session, an
+/// Expired account); the inner result is the plugin's answer, for the caller
+/// to word.
 pub async fn call<T>(
     db: &Connection,
     org: &str,

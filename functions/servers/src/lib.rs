@@ -256,7 +256,7 @@ fn progress(op: &Operation) -> Progress {
         result: op
             .server
             .as_ref()
-            .map(|s| json!({ "id": s.id, "public_ip": s.public_ip, "resources": s.resources }))
+            .map(|s| json!({ "public_ip": s.public_ip, "resources": s.resources }))
             .unwrap_or(Value::Null),
     }
 }
@@ -267,37 +267,32 @@ struct Compute;
 
 impl ops::Handler for Compute {
     async fn step(&self, db: &Connection, op: &Op) -> Result<Next, ApiError> {
-        Ok(
-            match accounts::call(db, &op.org, &op.account, |s| plugin::advance(s, &op.token))
-                .await?
-            {
-                // A provider that numbers a server only once it exists
-                // names it in the creation's progress: kept at once, so a
-                // clean-up after a failure finds it.
-                Ok(o)
-                    if op.kind == "create"
-                        && o.server.as_ref().is_some_and(|s| !s.id.is_empty()) =>
-                {
-                    let id = o.server.as_ref().map(|s| s.id.as_str()).unwrap_or_default();
-                    db.execute(
-                        "UPDATE servers SET provider_id = ? WHERE id = ? AND provider_id IS NOT ?",
-                        &[text(id), text(&op.subject), text(id)],
-                    )?;
-                    if o.done {
-                        Next::Done(progress(&o))
-                    } else {
-                        Next::Moved(progress(&o))
-                    }
-                }
-                Ok(o) if o.done => Next::Done(progress(&o)),
-                Ok(o) => Next::Moved(progress(&o)),
-                // Retries were exhausted for now; the engine tries again later.
-                Err(e @ (PluginError::Throttled(_) | PluginError::Unavailable(_))) => {
-                    Next::Later(step_error(&op.kind, e))
-                }
-                Err(e) => Next::Failed(step_error(&op.kind, e)),
-            },
-        )
+        let answer =
+            accounts::call(db, &op.org, &op.account, |s| plugin::advance(s, &op.token)).await?;
+        // A provider that numbers a server only once it exists names it in
+        // the creation's progress: kept at once, so a clean-up after a
+        // failure finds it.
+        if let Ok(Operation {
+            server: Some(server),
+            ..
+        }) = &answer
+        {
+            if op.kind == "create" && !server.id.is_empty() {
+                db.execute(
+                    "UPDATE servers SET provider_id = ? WHERE id = ? AND provider_id IS NOT ?",
+                    &[text(&server.id), text(&op.subject), text(&server.id)],
+                )?;
+            }
+        }
+        Ok(match answer {
+            Ok(o) if o.done => Next::Done(progress(&o)),
+            Ok(o) => Next::Moved(progress(&o)),
+            // Retries were exhausted for now; the engine tries again later.
+            Err(e @ (PluginError::Throttled(_) | PluginError::Unavailable(_))) => {
+                Next::Later(step_error(&op.kind, e))
+            }
+            Err(e) => Next::Failed(step_error(&op.kind, e)),
+        })
     }
 
     fn ended(&self, db: &Connection, op: &Op, how: Ended<'_>) -> Result<(), ApiError> {
