@@ -155,6 +155,9 @@ try {
   await page.waitForSelector("[data-server] .status.running");
   await page.click("[data-server] button.resize");
   await page.waitForSelector(".resize-form select option[value='Standard_B2ms']", { state: "attached" });
+  // A reload of the list (an action's own, a background tick) keeps the picker open.
+  await page.evaluate(() => loadServers());
+  if (!(await page.$(".resize-form select option[value='Standard_B2ms']"))) throw new Error("a reload of the servers closed the resize picker");
   await page.selectOption(".resize-form select", "Standard_B2ms");
   await shot("server-resize");
   await page.click(".resize-form button[type=submit]");

@@ -403,7 +403,13 @@ function portalLink(s) {
 async function loadServers() {
   const servers = await every("/api/v1/servers", "servers");
   await loadCosts();
-  redraw($("server-list"), "data-server", servers.map((s) => el("li", { "data-server": s.id },
+  // A resize picker someone opened outlives a redraw that was already on its
+  // way when they opened it (an action's own reload, a background tick).
+  const list = $("server-list");
+  const picker = list.querySelector(".resize-form");
+  const pickerOf = picker && picker.closest("[data-server]").getAttribute("data-server");
+  const pickerFocus = picker && picker.contains(document.activeElement) ? document.activeElement : null;
+  redraw(list, "data-server", servers.map((s) => el("li", { "data-server": s.id },
     el("strong", {}, s.name), ` · ${s.region} · ${s.size} · `, el("span", { class: `status ${s.status}` }, s.status),
     s.public_ip ? el("p", { class: "ip" }, `Public IP: ${s.public_ip}`) : null,
     s.ssh_command ? el("p", { class: "ssh" }, "Log in: ", el("code", {}, s.ssh_command), " ",
@@ -420,6 +426,12 @@ async function loadServers() {
     s.status === "running" ? actionButton(s, "restart", "Restart") : null,
     s.status === "running" || s.status === "stopped" ? el("button", { class: "resize", "aria-label": `Resize ${s.name}`, "aria-expanded": "false", onclick: (ev) => openResize(s, ev.currentTarget) }, "Resize") : null,
     el("button", { class: "delete", "aria-label": `Delete ${s.name}`, onclick: () => deleteServer(s) }, "Delete"))));
+  const resize = picker && list.querySelector(`[data-server="${CSS.escape(pickerOf)}"] button.resize`);
+  if (resize) {
+    resize.after(picker);
+    resize.setAttribute("aria-expanded", "true");
+    if (pickerFocus) pickerFocus.focus();
+  }
 }
 
 async function copyText(text, button) {
@@ -473,7 +485,13 @@ async function openResize(s, button) {
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     if (!select.value) return;
-    serverAction(s, "resize", form.querySelector("button"), { size: select.value });
+    // The picker has done its part; the card shows the resize's progress.
+    const size = select.value;
+    const card = form.closest("li");
+    form.remove();
+    const again = card && card.querySelector("button.resize");
+    if (again) { again.setAttribute("aria-expanded", "false"); again.focus(); }
+    serverAction(s, "resize", null, { size });
   });
   button.after(form);
   try {
