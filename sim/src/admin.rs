@@ -108,6 +108,8 @@ pub enum Command {
     },
     /// Adds a DigitalOcean team with its tokens, or replaces the team with
     /// the same uuid (to change its name, email, Droplet limit or tokens).
+    /// Its `domains` not yet seeded are made at once; none may belong to
+    /// another team.
     AddDigitalOceanTeam {
         team: crate::digitalocean::Team,
     },
@@ -363,8 +365,21 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
             if team.tokens.iter().any(String::is_empty) {
                 return Err("a DigitalOcean token cannot be empty".into());
             }
+            for d in &team.domains {
+                if !crate::digitalocean::domains::valid_domain(d) {
+                    return Err(format!("`{d}` is not a domain name"));
+                }
+                let held = seed.teams.iter().any(|t| {
+                    t.uuid != team.uuid && t.domains.iter().any(|o| o.eq_ignore_ascii_case(d))
+                });
+                let live = state.digitalocean.domains.get(&d.to_ascii_lowercase());
+                if held || live.is_some_and(|l| l.team != team.uuid) {
+                    return Err(format!("domain `{d}` already belongs to another team"));
+                }
+            }
             seed.teams.retain(|t| t.uuid != team.uuid);
             seed.teams.push(team);
+            crate::digitalocean::domains::seed(state);
         }
         Command::RevokeDigitalOceanToken { token } => {
             let team = state

@@ -109,6 +109,9 @@ impl Sim {
         if let Some(s) = snapshot {
             st.restore(s);
         }
+        // After the restore: the DigitalOcean seed's domains live in the
+        // snapshot, and one made before domains existed gains them here.
+        digitalocean::domains::seed(&mut st);
         let state = Arc::new(Mutex::new(st));
         let (tx, rx) = tokio::sync::oneshot::channel();
         let handler_state = state.clone();

@@ -1,8 +1,10 @@
 //! The DigitalOcean API v2 subset over real HTTP: token refusals and rate
 //! headers, page links, SSH keys, a Droplet's life (created, active with
 //! addresses, powered off, resized, destroyed), create validation, scripted
-//! faults in DigitalOcean's format — and DigitalOcean's own Python client,
-//! pydo, driving it (tests/python/digitalocean_sdk.py).
+//! faults in DigitalOcean's format, domains and their records (the seed's
+//! domain, record changes, refusals, teams kept apart, paging) — and
+//! DigitalOcean's own Python client, pydo, driving it
+//! (tests/python/digitalocean_sdk.py).
 
 mod support;
 
@@ -10,7 +12,7 @@ use std::path::PathBuf;
 use std::process::Command as Process;
 
 use serde_json::{json, Value};
-use sim::digitalocean::{Team, SEED_TEAM, SEED_TOKEN};
+use sim::digitalocean::{Team, SEED_DOMAIN, SEED_TEAM, SEED_TOKEN};
 use sim::state::Fault;
 use sim::{Command, Sim, World};
 use support::*;
@@ -636,6 +638,7 @@ fn creates_are_validated_field_by_field() {
             email: "sammy@example.com".into(),
             droplet_limit: 2,
             tokens: vec![SEED_TOKEN.into()],
+            domains: vec![SEED_DOMAIN.into()],
         },
     })
     .unwrap();
@@ -821,6 +824,717 @@ fn droplets_outlive_a_restart() {
     );
 }
 
+/// `/v2/domains/{SEED_DOMAIN}` followed by `tail`.
+fn seed_domain(tail: &str) -> String {
+    format!("/v2/domains/{SEED_DOMAIN}{tail}")
+}
+
+/// Creates a record on the seed domain and returns it.
+fn add_record(sim: &Sim, body: Value) -> Value {
+    let r = seed(sim, "POST", &seed_domain("/records"), Some(&body));
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()["domain_record"].clone()
+}
+
+/// The records of a list answer as (type, name, data).
+fn triples(list: &Value) -> Vec<(String, String, String)> {
+    list["domain_records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            (s("type"), s("name"), s("data"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_seed_domain_is_served_with_digitaloceans_records() {
+    let sim = start();
+    let list = seed(&sim, "GET", "/v2/domains", None).json();
+    assert_eq!(list["meta"]["total"], 1, "{list}");
+    assert_eq!(list["links"], json!({}));
+    let d = &list["domains"][0];
+    assert_eq!(d["name"], SEED_DOMAIN);
+    assert_eq!(d["ttl"], 1800);
+    let zone = d["zone_file"].as_str().unwrap();
+    assert!(zone.starts_with(&format!("$ORIGIN {SEED_DOMAIN}.\n$TTL 1800\n{SEED_DOMAIN}. IN SOA ns1.digitalocean.com. hostmaster.{SEED_DOMAIN}. ")), "{zone}");
+    for n in 1..=3 {
+        assert!(
+            zone.contains(&format!(
+                "{SEED_DOMAIN}. 1800 IN NS ns{n}.digitalocean.com.\n"
+            )),
+            "{zone}"
+        );
+    }
+    assert!(
+        zone.contains(&format!("{SEED_DOMAIN}. 1800 IN A 203.0.113.10\n")),
+        "{zone}"
+    );
+
+    let one = seed(&sim, "GET", &seed_domain(""), None);
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert_eq!(one.json()["domain"]["name"], SEED_DOMAIN);
+    // Names are not case-sensitive.
+    let upper = format!("/v2/domains/{}", SEED_DOMAIN.to_uppercase());
+    assert_eq!(seed(&sim, "GET", &upper, None).status, 200);
+
+    let ns = seed(&sim, "GET", &seed_domain("/records?type=NS"), None).json();
+    assert_eq!(ns["meta"]["total"], 3, "{ns}");
+    for (i, r) in ns["domain_records"].as_array().unwrap().iter().enumerate() {
+        assert!(r["id"].is_u64(), "{r}");
+        assert_eq!(r["name"], "@");
+        assert_eq!(r["data"], format!("ns{}.digitalocean.com", i + 1));
+        assert_eq!(r["ttl"], 1800);
+        for unused in ["priority", "port", "weight", "flags", "tag"] {
+            assert_eq!(r[unused], Value::Null, "{r}");
+        }
+    }
+    let all = seed(&sim, "GET", &seed_domain("/records"), None).json();
+    assert_eq!(
+        triples(&all),
+        [
+            ("SOA", "@", "1800"),
+            ("NS", "@", "ns1.digitalocean.com"),
+            ("NS", "@", "ns2.digitalocean.com"),
+            ("NS", "@", "ns3.digitalocean.com"),
+            ("A", "@", "203.0.113.10"),
+        ]
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    );
+
+    let r = seed(&sim, "GET", "/v2/domains/not-mine.com", None);
+    refused(&r, 404, "not_found");
+    let r = seed(&sim, "GET", "/v2/domains/not-mine.com/records", None);
+    refused(&r, 404, "not_found");
+
+    // A new domain, with an A record for its apex; the create answers
+    // before the zone file is written, as DigitalOcean's does.
+    let r = seed(
+        &sim,
+        "POST",
+        "/v2/domains",
+        Some(&json!({ "name": "Skyport-Test.dev", "ip_address": "198.51.100.4" })),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.json(),
+        json!({ "domain": { "name": "skyport-test.dev", "ttl": 1800, "zone_file": null } })
+    );
+    let made = seed(
+        &sim,
+        "GET",
+        "/v2/domains/skyport-test.dev/records?type=A",
+        None,
+    )
+    .json();
+    assert_eq!(
+        triples(&made),
+        [("A".into(), "@".into(), "198.51.100.4".into())]
+    );
+    let bare = seed(
+        &sim,
+        "POST",
+        "/v2/domains",
+        Some(&json!({ "name": "bare.dev" })),
+    );
+    assert_eq!(bare.status, 201, "{}", bare.body);
+    let records = seed(&sim, "GET", "/v2/domains/bare.dev/records", None).json();
+    assert_eq!(records["meta"]["total"], 4, "SOA and NS only: {records}");
+    assert_eq!(
+        seed(&sim, "GET", "/v2/domains", None).json()["meta"]["total"],
+        3
+    );
+
+    // A name already served, by this team or another, is refused.
+    let r = seed(
+        &sim,
+        "POST",
+        "/v2/domains",
+        Some(&json!({ "name": SEED_DOMAIN })),
+    );
+    assert_eq!(
+        refused(&r, 422, "unprocessable_entity"),
+        format!("domain '{SEED_DOMAIN}': name already exists")
+    );
+    for bad in [
+        json!({}),
+        json!({ "name": "localhost" }),
+        json!({ "name": "bad_name.com" }),
+        json!({ "name": 7 }),
+    ] {
+        let r = seed(&sim, "POST", "/v2/domains", Some(&bad));
+        refused(&r, 422, "unprocessable_entity");
+    }
+    let r = seed(
+        &sim,
+        "POST",
+        "/v2/domains",
+        Some(&json!({ "name": "ok.dev", "ip_address": "2001:db8::1" })),
+    );
+    assert!(refused(&r, 422, "unprocessable_entity").contains("IPv4"));
+
+    // Deleting a domain takes its records with it.
+    assert_eq!(
+        seed(&sim, "DELETE", "/v2/domains/skyport-test.dev", None).status,
+        204
+    );
+    refused(
+        &seed(&sim, "GET", "/v2/domains/skyport-test.dev", None),
+        404,
+        "not_found",
+    );
+    refused(
+        &seed(&sim, "GET", "/v2/domains/skyport-test.dev/records", None),
+        404,
+        "not_found",
+    );
+    refused(
+        &seed(&sim, "DELETE", "/v2/domains/skyport-test.dev", None),
+        404,
+        "not_found",
+    );
+    assert!(sim.with_state(|s| s
+        .digitalocean
+        .records
+        .values()
+        .all(|r| r.domain != "skyport-test.dev")));
+}
+
+#[test]
+fn records_are_created_found_by_full_name_updated_and_deleted() {
+    let sim = start();
+    let www = add_record(
+        &sim,
+        json!({ "type": "A", "name": "www", "data": "203.0.113.20" }),
+    );
+    assert_eq!(
+        www,
+        json!({ "id": www["id"], "type": "A", "name": "www", "data": "203.0.113.20", "priority": null, "port": null, "ttl": 1800, "weight": null, "flags": null, "tag": null })
+    );
+    let id = www["id"].as_u64().unwrap();
+
+    // `name` filters by the fully qualified name; `@` is the domain itself.
+    let by_name = |q: &str| seed(&sim, "GET", &seed_domain(&format!("/records?{q}")), None).json();
+    let found = by_name(&format!("name=www.{SEED_DOMAIN}"));
+    assert_eq!(found["meta"]["total"], 1, "{found}");
+    assert_eq!(found["domain_records"][0]["id"], id);
+    assert_eq!(
+        by_name(&format!("name=www.{SEED_DOMAIN}.&type=A"))["meta"]["total"],
+        1
+    );
+    assert_eq!(
+        by_name("name=www")["meta"]["total"],
+        0,
+        "a relative name matches nothing"
+    );
+    assert_eq!(
+        by_name(&format!("name=www.{SEED_DOMAIN}&type=TXT"))["meta"]["total"],
+        0
+    );
+    let apex = by_name(&format!("name={SEED_DOMAIN}&type=A"));
+    assert_eq!(
+        triples(&apex),
+        [("A".into(), "@".into(), "203.0.113.10".into())]
+    );
+    assert_eq!(by_name("type=A")["meta"]["total"], 2);
+    assert_eq!(by_name(&format!("name={SEED_DOMAIN}"))["meta"]["total"], 5);
+
+    // A CNAME's target is sent with its dot and answered without it.
+    let blog = add_record(
+        &sim,
+        json!({ "type": "CNAME", "name": "blog", "data": format!("www.{SEED_DOMAIN}."), "ttl": 300 }),
+    );
+    assert_eq!(blog["data"], format!("www.{SEED_DOMAIN}"));
+    assert_eq!(blog["ttl"], 300);
+    let apex_alias = add_record(
+        &sim,
+        json!({ "type": "CNAME", "name": "home", "data": "@" }),
+    );
+    assert_eq!(apex_alias["data"], "@");
+    assert!(blog["id"].as_u64().unwrap() > id, "ids go on");
+    let mx = add_record(
+        &sim,
+        json!({ "type": "MX", "data": "mail.example.net.", "priority": 10 }),
+    );
+    assert_eq!(
+        (&mx["name"], &mx["data"], &mx["priority"]),
+        (&json!("@"), &json!("mail.example.net"), &json!(10))
+    );
+    let zone = seed(&sim, "GET", &seed_domain(""), None).json()["domain"]["zone_file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        zone.contains(&format!("www.{SEED_DOMAIN}. 1800 IN A 203.0.113.20\n")),
+        "{zone}"
+    );
+    assert!(
+        zone.contains(&format!(
+            "blog.{SEED_DOMAIN}. 300 IN CNAME www.{SEED_DOMAIN}.\n"
+        )),
+        "{zone}"
+    );
+    assert!(
+        zone.contains(&format!(
+            "home.{SEED_DOMAIN}. 1800 IN CNAME {SEED_DOMAIN}.\n"
+        )),
+        "{zone}"
+    );
+    assert!(
+        zone.contains(&format!("{SEED_DOMAIN}. 1800 IN MX 10 mail.example.net.\n")),
+        "{zone}"
+    );
+
+    let path = seed_domain(&format!("/records/{id}"));
+    let got = seed(&sim, "GET", &path, None);
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.json()["domain_record"], www);
+
+    // PUT and PATCH both take part of a record.
+    let r = seed(&sim, "PUT", &path, Some(&json!({ "ttl": 60 })));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let put = &r.json()["domain_record"];
+    assert_eq!(
+        (&put["ttl"], &put["data"], &put["name"]),
+        (&json!(60), &json!("203.0.113.20"), &json!("www"))
+    );
+    let r = seed(
+        &sim,
+        "PATCH",
+        &path,
+        Some(&json!({ "data": "203.0.113.21", "type": "A" })),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let patched = &r.json()["domain_record"];
+    assert_eq!(
+        (&patched["ttl"], &patched["data"]),
+        (&json!(60), &json!("203.0.113.21"))
+    );
+    assert_eq!(
+        seed(&sim, "GET", &path, None).json()["domain_record"]["data"],
+        "203.0.113.21"
+    );
+    let r = seed(&sim, "PATCH", &path, Some(&json!({ "name": "web" })));
+    assert_eq!(r.json()["domain_record"]["name"], "web", "{}", r.body);
+    assert_eq!(
+        by_name(&format!("name=web.{SEED_DOMAIN}"))["meta"]["total"],
+        1
+    );
+
+    // The type stays; bad values are refused as on a create.
+    let r = seed(
+        &sim,
+        "PUT",
+        &path,
+        Some(&json!({ "type": "AAAA", "data": "2001:db8::1" })),
+    );
+    refused(&r, 422, "unprocessable_entity");
+    let r = seed(
+        &sim,
+        "PATCH",
+        &path,
+        Some(&json!({ "data": "not-an-address" })),
+    );
+    assert!(refused(&r, 422, "unprocessable_entity").contains("IPv4"));
+    let r = seed(&sim, "PATCH", &path, Some(&json!({ "ttl": 10 })));
+    assert_eq!(
+        refused(&r, 422, "unprocessable_entity"),
+        "record ttl must be greater than 30"
+    );
+
+    // A hostname record updated without its data is refused, as DigitalOcean
+    // refuses it: the stored target has no dot. Sent again, it passes.
+    let blog_path = seed_domain(&format!("/records/{}", blog["id"]));
+    for method in ["PUT", "PATCH"] {
+        let r = seed(&sim, method, &blog_path, Some(&json!({ "ttl": 600 })));
+        assert_eq!(
+            refused(&r, 422, "unprocessable_entity"),
+            "Data needs to end with a dot (.)"
+        );
+    }
+    let r = seed(
+        &sim,
+        "PATCH",
+        &blog_path,
+        Some(&json!({ "ttl": 600, "data": format!("www.{SEED_DOMAIN}.") })),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["domain_record"]["ttl"], 600);
+    // `@` needs no dot, so that CNAME takes a TTL alone.
+    let home = seed_domain(&format!("/records/{}", apex_alias["id"]));
+    assert_eq!(
+        seed(&sim, "PATCH", &home, Some(&json!({ "ttl": 120 }))).status,
+        200
+    );
+
+    // The SOA record takes a new TTL, which is the domain's, and stays.
+    let soa = by_name("type=SOA")["domain_records"][0].clone();
+    let soa_path = seed_domain(&format!("/records/{}", soa["id"]));
+    let r = seed(&sim, "PUT", &soa_path, Some(&json!({ "ttl": 3600 })));
+    assert_eq!(r.json()["domain_record"]["ttl"], 3600, "{}", r.body);
+    assert_eq!(
+        seed(&sim, "GET", &seed_domain(""), None).json()["domain"]["ttl"],
+        3600
+    );
+    refused(
+        &seed(&sim, "DELETE", &soa_path, None),
+        422,
+        "unprocessable_entity",
+    );
+
+    // Deleted, the record is gone; a record is reached only through its own domain.
+    assert_eq!(seed(&sim, "DELETE", &path, None).status, 204);
+    refused(&seed(&sim, "GET", &path, None), 404, "not_found");
+    refused(&seed(&sim, "DELETE", &path, None), 404, "not_found");
+    refused(
+        &seed(&sim, "PATCH", &path, Some(&json!({ "ttl": 60 }))),
+        404,
+        "not_found",
+    );
+    let r = seed(
+        &sim,
+        "POST",
+        "/v2/domains",
+        Some(&json!({ "name": "second.dev" })),
+    );
+    assert_eq!(r.status, 201);
+    let elsewhere = format!("/v2/domains/second.dev/records/{}", blog["id"]);
+    refused(&seed(&sim, "GET", &elsewhere, None), 404, "not_found");
+    refused(&seed(&sim, "DELETE", &elsewhere, None), 404, "not_found");
+    refused(
+        &seed(&sim, "GET", &seed_domain("/records/not-a-number"), None),
+        404,
+        "not_found",
+    );
+    assert_eq!(
+        seed(&sim, "GET", &blog_path, None).status,
+        200,
+        "still there"
+    );
+}
+
+#[test]
+fn record_refusals_come_in_digitaloceans_words() {
+    let sim = start();
+    let post = |body: Value| seed(&sim, "POST", &seed_domain("/records"), Some(&body));
+    let says = |body: Value| refused(&post(body), 422, "unprocessable_entity");
+    assert_eq!(
+        says(json!({ "type": "PTR", "name": "x", "data": "y." })),
+        "Record type is not included in the list"
+    );
+    assert_eq!(
+        says(json!({ "type": "cname", "name": "x", "data": "y." })),
+        "Record type is not included in the list"
+    );
+    assert_eq!(
+        says(json!({ "type": "SOA", "name": "@", "data": "1800" })),
+        "Record type is not included in the list"
+    );
+    assert!(says(json!({ "type": "A", "name": "x", "data": "2001:db8::1" })).contains("IPv4"));
+    assert!(says(json!({ "type": "AAAA", "name": "x", "data": "203.0.113.1" })).contains("IPv6"));
+    assert_eq!(
+        says(json!({ "type": "A", "name": "x" })),
+        "Data can't be blank"
+    );
+    assert_eq!(
+        says(json!({ "type": "TXT", "data": "hi" })),
+        "Name can't be blank"
+    );
+    assert_eq!(
+        says(json!({ "type": "CNAME", "name": "x", "data": "app.example.net" })),
+        "Data needs to end with a dot (.)"
+    );
+    assert_eq!(
+        says(json!({ "type": "TXT", "name": "x", "data": "hi", "ttl": 29 })),
+        "record ttl must be greater than 30"
+    );
+    assert_eq!(
+        says(json!({ "type": "MX", "data": "mail.example.net." })),
+        "Priority can't be blank"
+    );
+    assert_eq!(
+        post(json!({ "type": "TXT", "name": "x", "data": "hi", "ttl": 30 })).status,
+        201
+    );
+
+    // A CNAME's name holds nothing else, the apex included.
+    let clash = "CNAME records cannot share a name with other records";
+    assert_eq!(
+        says(json!({ "type": "CNAME", "name": "@", "data": "app.example.net." })),
+        clash
+    );
+    assert_eq!(
+        says(json!({ "type": "CNAME", "name": "x", "data": "app.example.net." })),
+        clash
+    );
+    assert_eq!(
+        post(json!({ "type": "CNAME", "name": "alias", "data": "app.example.net." })).status,
+        201
+    );
+    assert_eq!(
+        says(json!({ "type": "TXT", "name": "alias", "data": "v=spf1 -all" })),
+        clash
+    );
+    assert_eq!(
+        says(json!({ "type": "CNAME", "name": "alias", "data": "other.example.net." })),
+        clash
+    );
+
+    let r = call(
+        "POST",
+        &format!("{}{}", sim.url, seed_domain("/records")),
+        &[
+            ("authorization", &format!("Bearer {SEED_TOKEN}")),
+            ("content-type", "application/json"),
+        ],
+        Some("{not json"),
+    );
+    assert_eq!(
+        refused(&r, 400, "bad_request"),
+        "error parsing request body"
+    );
+    let r = seed(
+        &sim,
+        "POST",
+        "/v2/domains/not-mine.com/records",
+        Some(&json!({ "type": "A", "name": "x", "data": "203.0.113.1" })),
+    );
+    refused(&r, 404, "not_found");
+
+    // Scripted faults reach these paths like any other under /v2/.
+    sim.command(Command::AddFault {
+        fault: fault("/v2/domains", 503),
+    })
+    .unwrap();
+    let r = seed(&sim, "GET", "/v2/domains", None);
+    refused(&r, 503, "service_unavailable");
+    assert_eq!(seed(&sim, "GET", "/v2/domains", None).status, 200);
+}
+
+#[test]
+fn another_team_neither_sees_nor_touches_a_domain() {
+    let sim = start();
+    let other = format!("dop_v1_{}", "cd".repeat(32));
+    sim.command(Command::AddDigitalOceanTeam {
+        team: serde_json::from_value(json!({ "name": "Other Team", "email": "other@example.com", "tokens": [other], "domains": ["other-team.dev"] })).unwrap(),
+    })
+    .unwrap();
+    let theirs =
+        |method: &str, path: &str, body: Option<&Value>| api(&sim, &other, method, path, body);
+
+    let list = theirs("GET", "/v2/domains", None).json();
+    assert_eq!(list["meta"]["total"], 1, "{list}");
+    assert_eq!(list["domains"][0]["name"], "other-team.dev");
+    let own = theirs("GET", "/v2/domains/other-team.dev/records?type=A", None).json();
+    assert_eq!(
+        triples(&own),
+        [("A".into(), "@".into(), "203.0.113.10".into())]
+    );
+    let mine = seed(&sim, "GET", "/v2/domains", None).json();
+    assert_eq!(mine["meta"]["total"], 1);
+    assert_eq!(mine["domains"][0]["name"], SEED_DOMAIN);
+
+    let record = add_record(
+        &sim,
+        json!({ "type": "TXT", "name": "secret", "data": "mine" }),
+    );
+    let record_path = seed_domain(&format!("/records/{}", record["id"]));
+    let a = json!({ "type": "A", "name": "x", "data": "203.0.113.1" });
+    for (method, path, body) in [
+        ("GET", seed_domain(""), None),
+        ("DELETE", seed_domain(""), None),
+        ("GET", seed_domain("/records"), None),
+        ("POST", seed_domain("/records"), Some(&a)),
+        ("GET", record_path.clone(), None),
+        (
+            "PUT",
+            record_path.clone(),
+            Some(&json!({ "data": "theirs" })),
+        ),
+        (
+            "PATCH",
+            record_path.clone(),
+            Some(&json!({ "data": "theirs" })),
+        ),
+        ("DELETE", record_path.clone(), None),
+        // Their own domain's path does not reach the seed team's record.
+        (
+            "GET",
+            format!("/v2/domains/other-team.dev/records/{}", record["id"]),
+            None,
+        ),
+    ] {
+        let r = theirs(method, &path, body);
+        refused(&r, 404, "not_found");
+    }
+    refused(
+        &seed(&sim, "GET", "/v2/domains/other-team.dev", None),
+        404,
+        "not_found",
+    );
+    let kept = seed(&sim, "GET", &record_path, None).json();
+    assert_eq!(kept["domain_record"]["data"], "mine", "{kept}");
+    assert_eq!(seed(&sim, "GET", &seed_domain(""), None).status, 200);
+
+    // A name is one team's: neither the API nor the seed gives it twice.
+    let r = theirs("POST", "/v2/domains", Some(&json!({ "name": SEED_DOMAIN })));
+    assert_eq!(
+        refused(&r, 422, "unprocessable_entity"),
+        format!("domain '{SEED_DOMAIN}': name already exists")
+    );
+    let third = format!("dop_v1_{}", "ef".repeat(32));
+    let clash = sim.command(Command::AddDigitalOceanTeam {
+        team: serde_json::from_value(json!({ "name": "Third", "email": "third@example.com", "tokens": [third], "domains": [SEED_DOMAIN] })).unwrap(),
+    });
+    assert!(clash.is_err(), "{clash:?}");
+    assert!(
+        serde_json::from_value::<Team>(
+            json!({ "name": "T", "email": "t@example.com", "tokens": [], "domain": ["x.dev"] })
+        )
+        .is_err(),
+        "unknown fields are refused"
+    );
+}
+
+#[test]
+fn records_page_with_digitaloceans_links() {
+    let sim = start();
+    for i in 0..5 {
+        add_record(
+            &sim,
+            json!({ "type": "TXT", "name": format!("t{i}"), "data": format!("value {i}") }),
+        );
+    }
+    let base = format!("{}{}", sim.url, seed_domain("/records"));
+    let p1 = seed(&sim, "GET", &seed_domain("/records?per_page=4"), None).json();
+    assert_eq!(p1["meta"]["total"], 10, "the seed's 5 and 5 more: {p1}");
+    assert_eq!(p1["domain_records"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        p1["links"],
+        json!({ "pages": { "next": format!("{base}?page=2&per_page=4"), "last": format!("{base}?page=3&per_page=4") } })
+    );
+    let p2 = seed(&sim, "GET", &format!("{base}?page=2&per_page=4"), None).json();
+    let pages = p2["links"]["pages"].as_object().unwrap();
+    assert_eq!(
+        pages.keys().collect::<Vec<_>>(),
+        ["first", "last", "next", "prev"],
+        "{p2}"
+    );
+    let p3 = seed(&sim, "GET", &format!("{base}?page=3&per_page=4"), None).json();
+    assert_eq!(p3["domain_records"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        p3["links"]["pages"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["first", "prev"]
+    );
+    let mut ids: Vec<u64> = [&p1, &p2, &p3]
+        .iter()
+        .flat_map(|p| {
+            p["domain_records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_u64().unwrap())
+        })
+        .collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 10, "every record once, in order");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+
+    // A filtered list pages over what it matched, and its links keep the filter.
+    let txt = seed(
+        &sim,
+        "GET",
+        &seed_domain("/records?type=TXT&per_page=2"),
+        None,
+    )
+    .json();
+    assert_eq!(txt["meta"]["total"], 5);
+    let next = txt["links"]["pages"]["next"].as_str().unwrap();
+    assert!(
+        next.starts_with(&format!("{base}?page=2"))
+            && next.contains("type=TXT")
+            && next.contains("per_page=2"),
+        "{next}"
+    );
+    let second = seed(&sim, "GET", next, None).json();
+    assert_eq!(
+        triples(&second)
+            .iter()
+            .map(|t| t.1.as_str())
+            .collect::<Vec<_>>(),
+        ["t2", "t3"]
+    );
+
+    // Domains page the same way.
+    for name in ["a-first.dev", "b-second.dev"] {
+        assert_eq!(
+            seed(&sim, "POST", "/v2/domains", Some(&json!({ "name": name }))).status,
+            201
+        );
+    }
+    let domains = seed(&sim, "GET", "/v2/domains?per_page=2", None).json();
+    assert_eq!(domains["meta"]["total"], 3);
+    assert_eq!(domains["domains"][0]["name"], "a-first.dev", "by name");
+    assert!(domains["links"]["pages"]["next"]
+        .as_str()
+        .unwrap()
+        .ends_with("/v2/domains?page=2&per_page=2"));
+}
+
+#[test]
+fn domains_outlive_a_restart_and_a_deleted_seed_domain_stays_deleted() {
+    let sim = start();
+    let kept = add_record(
+        &sim,
+        json!({ "type": "A", "name": "kept", "data": "203.0.113.30" }),
+    );
+    assert_eq!(
+        seed(
+            &sim,
+            "POST",
+            "/v2/domains",
+            Some(&json!({ "name": "made.dev" }))
+        )
+        .status,
+        201
+    );
+    let snapshot = sim.snapshot();
+    drop(sim);
+    let again = Sim::spawn_from(World::default(), "127.0.0.1:0", Some(snapshot)).unwrap();
+    let r = seed(
+        &again,
+        "GET",
+        &seed_domain(&format!("/records/{}", kept["id"])),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        seed(&again, "GET", "/v2/domains", None).json()["meta"]["total"],
+        2
+    );
+    let next = add_record(
+        &again,
+        json!({ "type": "A", "name": "next", "data": "203.0.113.31" }),
+    );
+    assert!(next["id"].as_u64() > kept["id"].as_u64(), "ids go on");
+
+    assert_eq!(seed(&again, "DELETE", &seed_domain(""), None).status, 204);
+    let snapshot = again.snapshot();
+    drop(again);
+    let third = Sim::spawn_from(World::default(), "127.0.0.1:0", Some(snapshot)).unwrap();
+    refused(
+        &seed(&third, "GET", &seed_domain(""), None),
+        404,
+        "not_found",
+    );
+}
+
 /// The Python of target/py-digitalocean (made by .ci/run), or made here from
 /// PyPI when it is missing or was made with other pins — as the workspace
 /// scenarios make theirs.
@@ -894,4 +1608,21 @@ fn pydo_drives_the_emulator_over_https() {
     assert!(asked.contains(&("POST".into(), "/v2/droplets".into(), 202)));
     assert!(asked.contains(&("DELETE".into(), format!("/v2/droplets/{id}"), 204)));
     assert!(sim.with_state(|s| s.digitalocean.droplets.is_empty()));
+    assert_eq!(seen["domain"], SEED_DOMAIN, "{seen}");
+    let records = format!("/v2/domains/{SEED_DOMAIN}/records");
+    assert!(asked.contains(&("POST".into(), records.clone(), 201)));
+    assert!(asked.contains(&("POST".into(), records.clone(), 422)));
+    for (i, method) in ["PUT", "PATCH"].into_iter().enumerate() {
+        let id = &seen["records"][i];
+        assert!(
+            asked.contains(&(method.into(), format!("{records}/{id}"), 200)),
+            "{method} {id}"
+        );
+        assert!(asked.contains(&("DELETE".into(), format!("{records}/{id}"), 204)));
+    }
+    assert!(sim.with_state(|s| s
+        .digitalocean
+        .records
+        .values()
+        .all(|r| !r.name.starts_with("sdk-"))));
 }

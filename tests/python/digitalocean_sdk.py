@@ -1,7 +1,10 @@
 """DigitalOcean's official Python client, pydo, against the emulator's
 DigitalOcean API: the account, regions and sizes (with page links), an SSH
 key (its MD5 fingerprint, a duplicate refused), a Droplet created, polled
-until active with an address, powered off by an action, destroyed.
+until active with an address, powered off by an action, destroyed; the
+team's domain with DigitalOcean's name servers, and records on it created,
+found by their fully qualified name, updated by PUT and PATCH, refused, and
+deleted.
 
     python digitalocean_sdk.py BASE_URL TOKEN
 
@@ -156,7 +159,87 @@ def main():
     expect(gone.get("id") == "not_found", "a destroyed Droplet is not found", gone)
     do.ssh_keys.delete(key["id"])
 
-    print(json.dumps({"droplet": droplet["id"], "ip": public[0]["ip_address"], "key": key["fingerprint"]}))
+    domain_name, records = domains(do)
+
+    print(
+        json.dumps(
+            {
+                "droplet": droplet["id"],
+                "ip": public[0]["ip_address"],
+                "key": key["fingerprint"],
+                "domain": domain_name,
+                "records": records,
+            }
+        )
+    )
+
+
+def refused_with(call, message):
+    """Calls `call`, which the API must refuse with 422 and `message`."""
+    try:
+        call()
+    except HttpResponseError as e:
+        body = e.response.json()
+        expect(e.status_code == 422 and body["id"] == "unprocessable_entity", "a refusal's status", body)
+        expect(body["message"] == message, "a refusal's message", body)
+        return
+    fail(f"accepted what should be refused with {message!r}")
+
+
+def domains(do):
+    """The team's one domain and records made, changed and removed on it;
+    returns the domain's name and the ids of the records it made."""
+    listed = do.domains.list()
+    expect(listed["meta"]["total"] == len(listed["domains"]) == 1, "the team's one domain", listed)
+    name = listed["domains"][0]["name"]
+    domain = do.domains.get(name)["domain"]
+    expect(domain["name"] == name and domain["ttl"] == 1800, "the domain", domain)
+    for ns in ("ns1", "ns2", "ns3"):
+        expect(f"{name}. 1800 IN NS {ns}.digitalocean.com." in domain["zone_file"], f"the zone file's {ns}", domain["zone_file"])
+    ns = do.domains.list_records(name, type="NS")
+    expect(
+        sorted(r["data"] for r in ns["domain_records"]) == [f"ns{i}.digitalocean.com" for i in (1, 2, 3)],
+        "DigitalOcean's name servers",
+        ns,
+    )
+    expect(all(r["name"] == "@" for r in ns["domain_records"]), "NS records at the apex", ns)
+
+    www = do.domains.create_record(name, body={"type": "A", "name": "sdk-www", "data": "203.0.113.44", "ttl": 300})["domain_record"]
+    expect(isinstance(www["id"], int) and www["name"] == "sdk-www" and www["ttl"] == 300, "an A record", www)
+    expect(www["priority"] is None and www["port"] is None and www["weight"] is None, "unused fields are null", www)
+    found = do.domains.list_records(name, type="A", name=f"sdk-www.{name}")
+    expect([r["id"] for r in found["domain_records"]] == [www["id"]], "the record by its full name", found)
+    expect(do.domains.list_records(name, name="sdk-www")["meta"]["total"] == 0, "a relative name finds nothing")
+
+    # A CNAME's target goes with its trailing dot and comes back without it.
+    alias = do.domains.create_record(name, body={"type": "CNAME", "name": "sdk-alias", "data": f"sdk-www.{name}."})["domain_record"]
+    expect(alias["data"] == f"sdk-www.{name}" and alias["ttl"] == 1800, "a CNAME record", alias)
+    refused_with(
+        lambda: do.domains.create_record(name, body={"type": "CNAME", "name": "sdk-bare", "data": "example.net"}),
+        "Data needs to end with a dot (.)",
+    )
+    refused_with(
+        lambda: do.domains.create_record(name, body={"type": "TXT", "name": "sdk-alias", "data": "beside a CNAME"}),
+        "CNAME records cannot share a name with other records",
+    )
+    refused_with(
+        lambda: do.domains.create_record(name, body={"type": "TXT", "name": "sdk-ttl", "data": "short", "ttl": 5}),
+        "record ttl must be greater than 30",
+    )
+
+    # PUT and PATCH each change only what they carry.
+    put = do.domains.update_record(name, www["id"], body={"type": "A", "data": "203.0.113.45"})["domain_record"]
+    expect(put["data"] == "203.0.113.45" and put["ttl"] == 300 and put["name"] == "sdk-www", "a PUT of the data", put)
+    patched = do.domains.patch_record(name, alias["id"], body={"data": f"sdk-www.{name}.", "ttl": 60})["domain_record"]
+    expect(patched["ttl"] == 60 and patched["data"] == f"sdk-www.{name}", "a PATCH of the TTL", patched)
+    expect(do.domains.get_record(name, www["id"])["domain_record"]["data"] == "203.0.113.45", "the PUT kept")
+
+    made = [www["id"], alias["id"]]
+    for record in made:
+        expect(do.domains.delete_record(name, record) is None, "a record delete answers no body")
+    gone = do.domains.get_record(name, www["id"])
+    expect(gone.get("id") == "not_found", "a deleted record is not found", gone)
+    return name, made
 
 
 if __name__ == "__main__":

@@ -1,17 +1,20 @@
-//! The DigitalOcean API v2 subset a Droplet provider needs, served under
-//! `/v2/` beside the Azure endpoints: the account, regions, sizes, the base
-//! image, SSH keys, Droplets and their actions. This file does what every
-//! request goes through — the bearer token, the per-token rate-limit headers,
+//! The DigitalOcean API v2 subset a Droplet provider and a DNS provider
+//! need, served under `/v2/` beside the Azure endpoints: the account,
+//! regions, sizes, the base image, SSH keys, Droplets and their actions,
+//! domains and their records. This file does what every request goes
+//! through — the bearer token, the per-token rate-limit headers,
 //! DigitalOcean's `{"id","message","request_id"}` errors, scripted faults,
 //! page links — and routes to one file per resource.
 //!
-//! `seed` is its part of the world (teams and tokens), `store` its live state,
-//! `catalog` the regions, sizes and image; `account`, `keys`, `droplets` and
-//! `actions` serve the endpoints; `md5` names SSH keys.
+//! `seed` is its part of the world (teams, tokens and their domains), `store`
+//! its live state, `catalog` the regions, sizes and image; `account`, `keys`,
+//! `droplets`, `actions` and `domains` (domains and their records) serve the
+//! endpoints; `md5` names SSH keys.
 
 pub mod account;
 pub mod actions;
 pub mod catalog;
+pub mod domains;
 pub mod droplets;
 pub mod keys;
 pub mod md5;
@@ -23,7 +26,7 @@ use serde_json::{json, Value};
 
 use crate::http::{Req, Resp};
 use crate::state::{guid, now, Fault, State};
-pub use seed::{Seed, Team, SEED_EMAIL, SEED_TEAM, SEED_TOKEN};
+pub use seed::{Seed, Team, SEED_DOMAIN, SEED_EMAIL, SEED_TEAM, SEED_TOKEN};
 
 /// Whether a request is for the DigitalOcean API: its first segment is `v2`.
 /// No Azure path starts so (ARM paths start with `subscriptions`, `tenants`
@@ -234,6 +237,24 @@ fn route(state: &mut State, team: &str, req: &Req) -> Resp {
         },
         ["droplets", _, "actions", _] if *m == Method::GET => match (id(1), id(3)) {
             (Some(d), Some(a)) => actions::get(state, team, Some(d), a),
+            _ => not_found(),
+        },
+        ["domains"] if *m == Method::GET => domains::list(state, team, req),
+        ["domains"] if *m == Method::POST => domains::create(state, team, req),
+        ["domains", d] if *m == Method::GET => domains::get(state, team, d),
+        ["domains", d] if *m == Method::DELETE => domains::delete(state, team, d),
+        ["domains", d, "records"] if *m == Method::GET => {
+            domains::list_records(state, team, d, req)
+        }
+        ["domains", d, "records"] if *m == Method::POST => {
+            domains::create_record(state, team, d, req)
+        }
+        ["domains", d, "records", _] => match id(3) {
+            Some(r) if *m == Method::GET => domains::get_record(state, team, d, r),
+            Some(r) if *m == Method::PUT || *m == Method::PATCH => {
+                domains::update(state, team, d, r, req)
+            }
+            Some(r) if *m == Method::DELETE => domains::delete_record(state, team, d, r),
             _ => not_found(),
         },
         ["actions"] if *m == Method::GET => actions::list(state, team, req),

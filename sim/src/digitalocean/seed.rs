@@ -1,5 +1,6 @@
 //! The DigitalOcean part of the world's seed: the teams whose personal
-//! access tokens the API accepts, and the knobs of its behaviour. It lives
+//! access tokens the API accepts, the domains they start with, and the knobs
+//! of its behaviour. It lives
 //! in [`crate::World`] (its `digitalocean` section) beside the Azure seed.
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,10 @@ pub const SEED_TEAM: &str = "a29f554f9dd6b4e35b7b17f2bdbb9467cd857347";
 /// The email of the default team's account.
 pub const SEED_EMAIL: &str = "sammy@example.com";
 
+/// The default team's domain, with DigitalOcean's NS and SOA records and an
+/// A record for its apex (`@` → 203.0.113.10).
+pub const SEED_DOMAIN: &str = "sammy-apps.com";
+
 /// A team (an account's context): who the tokens speak for and its limits.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +36,10 @@ pub struct Team {
     pub droplet_limit: u32,
     /// Personal access tokens that authenticate as this team.
     pub tokens: Vec<String>,
+    /// Domains the team starts with, each made as `POST /v2/domains` with
+    /// an `ip_address` would make it (see `domains::seed`).
+    #[serde(default)]
+    pub domains: Vec<String>,
 }
 
 fn new_team_uuid() -> String {
@@ -73,6 +82,7 @@ fn seed_teams() -> Vec<Team> {
         email: SEED_EMAIL.into(),
         droplet_limit: droplet_limit(),
         tokens: vec![SEED_TOKEN.into()],
+        domains: vec![SEED_DOMAIN.into()],
     }]
 }
 
@@ -98,10 +108,20 @@ impl Seed {
         self.teams.iter().find(|t| t.uuid == uuid)
     }
 
-    /// No token speaks for two teams, and none is empty.
+    /// No token speaks for two teams, and none is empty; every domain is a
+    /// domain name, held by one team only.
     pub fn check(&self) -> Result<(), String> {
         let mut seen = std::collections::HashSet::new();
+        let mut names = std::collections::HashSet::new();
         for t in &self.teams {
+            for d in &t.domains {
+                if !super::domains::valid_domain(d) {
+                    return Err(format!("team `{}`: `{d}` is not a domain name", t.name));
+                }
+                if !names.insert(d.to_ascii_lowercase()) {
+                    return Err(format!("domain `{d}` is given to two teams"));
+                }
+            }
             for k in &t.tokens {
                 if k.is_empty() {
                     return Err(format!("team `{}` has an empty token", t.name));

@@ -1,9 +1,10 @@
-//! The live DigitalOcean world: SSH keys, Droplets and actions per team, the
-//! id counters, and each token's rate-limit window. It is one field of
+//! The live DigitalOcean world: SSH keys, Droplets, actions, domains and
+//! their records per team, the id counters, and each token's rate-limit
+//! window. It is one field of
 //! [`crate::state::State`], behind the same mutex as the Azure world, and
 //! (but for the rate-limit windows) part of the snapshot a restart keeps.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -65,20 +66,72 @@ pub struct Action {
     pub disk: bool,
 }
 
+/// A domain (a DNS zone served by DigitalOcean's name servers) a team manages.
+/// Its TTL and zone file are rendered from its records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Domain {
+    /// Lowercase, without a trailing dot: `example.com`.
+    pub name: String,
+    pub team: String,
+    /// The zone's serial: the unix time of its last change, as the SOA line
+    /// of DigitalOcean's zone files shows it.
+    pub serial: i64,
+}
+
+/// A record of a domain, kept as the API answers it: `name` relative to the
+/// domain (`@` for the apex), hostnames in `data` without their trailing dot,
+/// and the fields the record's type does not use left `None` (`null`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    pub id: u64,
+    /// The domain's name (the key of [`Live::domains`]).
+    pub domain: String,
+    /// `A`, `AAAA`, `CAA`, `CNAME`, `MX`, `NS`, `SRV`, `TXT` or `SOA`.
+    pub kind: String,
+    pub name: String,
+    pub data: String,
+    pub priority: Option<u32>,
+    pub port: Option<u32>,
+    pub ttl: u32,
+    pub weight: Option<u32>,
+    pub flags: Option<u32>,
+    pub tag: Option<String>,
+}
+
 /// Everything the DigitalOcean API has made.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Live {
     pub keys: BTreeMap<u64, Key>,
     pub droplets: BTreeMap<u64, Droplet>,
     pub actions: BTreeMap<u64, Action>,
+    /// Domain name → domain. A name is unique across every team, as it is
+    /// at DigitalOcean. Absent (empty) in snapshots made before domains.
+    #[serde(default)]
+    pub domains: BTreeMap<String, Domain>,
+    /// Record id → record, of every domain.
+    #[serde(default)]
+    pub records: BTreeMap<u64, Record>,
+    /// The seed's (team, domain) pairs already put here, so a seed domain
+    /// someone deleted is not made again when the seed is applied after a
+    /// restart or when a team is added.
+    #[serde(default)]
+    pub seeded: BTreeSet<(String, String)>,
     pub next_key: u64,
     pub next_droplet: u64,
     pub next_action: u64,
+    #[serde(default = "first_record")]
+    pub next_record: u64,
     pub next_host: u32,
     /// Token → the unix times of its requests in the last hour: each request
     /// counts for an hour from when it was made, as DigitalOcean counts them.
     #[serde(skip)]
     pub windows: HashMap<String, VecDeque<i64>>,
+}
+
+/// Record ids start apart from every other counter's range, so a test that
+/// mixes them up sees a 404 rather than another resource.
+fn first_record() -> u64 {
+    1_850_000_001
 }
 
 impl Default for Live {
@@ -90,9 +143,13 @@ impl Default for Live {
             keys: BTreeMap::new(),
             droplets: BTreeMap::new(),
             actions: BTreeMap::new(),
+            domains: BTreeMap::new(),
+            records: BTreeMap::new(),
+            seeded: BTreeSet::new(),
             next_key: 43_210_001,
             next_droplet: 480_112_001,
             next_action: 2_600_000_001,
+            next_record: first_record(),
             next_host: 0,
             windows: HashMap::new(),
         }
@@ -115,6 +172,11 @@ impl Live {
         self.next_action - 1
     }
 
+    pub fn record_id(&mut self) -> u64 {
+        self.next_record += 1;
+        self.next_record - 1
+    }
+
     pub fn host(&mut self) -> u32 {
         self.next_host += 1;
         self.next_host - 1
@@ -129,6 +191,18 @@ impl Live {
 
     pub fn droplet(&self, team: &str, id: u64) -> Option<&Droplet> {
         self.droplets.get(&id).filter(|d| d.team == team)
+    }
+
+    /// A domain of `team`, by name in any case.
+    pub fn domain(&self, team: &str, name: &str) -> Option<&Domain> {
+        self.domains
+            .get(&name.to_ascii_lowercase())
+            .filter(|d| d.team == team)
+    }
+
+    /// The records of a domain, oldest first.
+    pub fn records_of<'a>(&'a self, domain: &'a str) -> impl Iterator<Item = &'a Record> + 'a {
+        self.records.values().filter(move |r| r.domain == domain)
     }
 
     /// The action a Droplet is busy with, if any.
