@@ -15,19 +15,7 @@ fn put(
     body: serde_json::Value,
     headers: &[(&str, &str)],
 ) -> (u16, serde_json::Value) {
-    let auth = format!("Bearer {BOOTSTRAP_KEY}");
-    let mut h = vec![
-        ("authorization", auth.as_str()),
-        ("content-type", "application/json"),
-    ];
-    h.extend_from_slice(headers);
-    let (status, text) = support::request(
-        "PUT",
-        &format!("{}{path}", p.host.url),
-        &h,
-        &body.to_string(),
-    );
-    (status, serde_json::from_str(&text).unwrap_or(json!(text)))
+    p.api_with("PUT", path, BOOTSTRAP_KEY, &body.to_string(), headers)
 }
 
 #[test]

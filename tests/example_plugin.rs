@@ -13,12 +13,7 @@ use sim::World;
 use support::product::{server_spec, with_example, Product, BOOTSTRAP_KEY, SSH_KEY};
 
 fn start() -> Product {
-    let mut p = Product::start_with_manifest(World::default(), with_example);
-    p.opts
-        .env
-        .push(("SPIN_VARIABLE_DIGITALOCEAN_API".into(), p.sim.url.clone()));
-    p.restart();
-    p
+    Product::start_with_example(World::default())
 }
 
 /// `GET <path>` of the emulator's DigitalOcean API with `token`.
@@ -257,17 +252,24 @@ fn a_token_provider_added_by_spin_toml_provisions_beside_azure() {
         "the key it registered is gone: {keys}"
     );
 
-    // DNS is not offered by this provider: a request about its account
-    // names the missing instance instead of reaching Azure's plugins.
+    // Backup storage is not served for this provider: a request about its
+    // account names the missing instance instead of reaching Azure's plugins.
     let (status, v) = p.api(
         "GET",
-        &format!("/api/v1/accounts/{do_id}/subscriptions/{team}/dns/zones"),
+        &format!("/api/v1/accounts/{do_id}/subscriptions/{team}/storage/accounts"),
         BOOTSTRAP_KEY,
         "",
     );
     assert_eq!(
         (status, v["error"]["code"].as_str()),
         (503, Some("provider_not_served")),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`storage-digitalocean`"),
         "{v}"
     );
 

@@ -49,7 +49,7 @@ try {
   await page.waitForSelector("#notice-title:has-text('Connected')");
   await page.waitForSelector("[data-account]:has-text('DigitalOcean') .status.Active");
   const badges = await page.$$eval("[data-account] .badge", (b) => b.map((x) => x.textContent));
-  if (badges.join(",") !== "Compute") throw new Error(`badges: ${badges}`);
+  if (badges.join(",") !== "Compute,DNS") throw new Error(`badges: ${badges}`);
   if ((await page.content()).includes(token)) throw new Error("the token must not stay in the page");
   if (windows !== 0) throw new Error("no window opens for a token");
   await shot("token-connected");

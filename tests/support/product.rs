@@ -58,6 +58,8 @@ pub fn product_wasm_dir() -> &'static PathBuf {
                     "-p",
                     "digitalocean-droplets",
                     "-p",
+                    "digitalocean-dns",
+                    "-p",
                     "compute-adapter",
                 ])
                 .arg("--target-dir")
@@ -134,6 +136,17 @@ impl Product {
     }
 
     /// Starts the product with the real spin.toml changed by `edit`.
+    /// The product with the DigitalOcean lines of the example added
+    /// ([`with_example`]), its API pointed at the emulator.
+    pub fn start_with_example(world: World) -> Product {
+        let mut p = Product::start_with_manifest(world, with_example);
+        p.opts
+            .env
+            .push(("SPIN_VARIABLE_DIGITALOCEAN_API".into(), p.sim.url.clone()));
+        p.restart();
+        p
+    }
+
     pub fn start_with_manifest(world: World, edit: impl FnOnce(&str) -> String) -> Product {
         let sim = Sim::spawn(world).expect("the emulator starts");
         let dir = product_app(edit);
@@ -237,16 +250,25 @@ impl Product {
     }
 
     pub fn api(&self, method: &str, path: &str, key: &str, body: &str) -> (u16, Value) {
+        self.api_with(method, path, key, body, &[])
+    }
+
+    /// [`Product::api`] with more request headers (`if-match` and the like).
+    pub fn api_with(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
         let auth = format!("Bearer {key}");
-        let (status, text) = super::request(
-            method,
-            &format!("{}{path}", self.host.url),
-            &[
-                ("authorization", &auth),
-                ("content-type", "application/json"),
-            ],
-            body,
-        );
+        let mut h = vec![
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+        ];
+        h.extend_from_slice(headers);
+        let (status, text) = super::request(method, &format!("{}{path}", self.host.url), &h, body);
         (
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),

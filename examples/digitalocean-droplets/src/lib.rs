@@ -1,15 +1,16 @@
 //! An example provider plugin: DigitalOcean, signed in by a personal access
 //! token, offering servers (droplets) and nothing else. `lib.rs` answers
-//! the contract's sign-in and account questions, `api.rs` speaks the API,
-//! and `ops.rs` runs creating, deleting, powering and resizing a droplet as
-//! resumable steps.
+//! the contract's sign-in and account questions and `ops.rs` runs creating,
+//! deleting, powering and resizing a droplet as resumable steps; the API
+//! itself is spoken by the `digitalocean-api` client crate.
 //!
 //! It is what a third party writes to add a provider: one component that
 //! spin.toml gives the provider-neutral functions as their dependencies. It
 //! holds no state; every call brings the API's base and the token.
 
-mod api;
 mod ops;
+
+pub(crate) use digitalocean_api as api;
 
 #[cfg(not(feature = "compute-0-2-0"))]
 wit_bindgen::generate!({
@@ -27,6 +28,7 @@ wit_bindgen::generate!({
     ",
     world: "example:digitalocean-droplets/plugin",
     generate_all,
+    with: { "skyport:types/types@0.2.0": digitalocean_api::types },
 });
 
 /// The compute interface this build exports.
@@ -53,11 +55,13 @@ wit_bindgen::generate!({
     ",
     world: "example:digitalocean-droplets/plugin",
     generate_all,
+    with: { "skyport:types/types@0.2.0": digitalocean_api::types },
 });
 
 #[cfg(feature = "compute-0-2-0")]
 use exports::skyport::compute0_2_0::compute;
 
+use digitalocean_api::types::{Capability, Cloud, Error, Session};
 use exports::skyport::account::account::{
     self, CapabilityStatus, Prerequisites, Subscription, Tenant,
 };
@@ -66,9 +70,6 @@ use exports::skyport::identity::identity::{
     self, CallbackOutcome, OauthEndpoints, Principal, TokenOutcome,
 };
 use exports::skyport::prices::prices::{self, Item, Rate};
-use serde_json::Value;
-use skyport::types::types::{Capability, Cloud, Error, Session};
-use spin_sdk::http::Method;
 
 struct Plugin;
 
@@ -83,28 +84,17 @@ fn check_format(token: &str) -> Result<(), String> {
     }
 }
 
-/// The team the token acts in, from `GET /v2/account`.
+/// The token's team as the contract's owner, and the account's status.
 fn team(session: &Session) -> Result<(Owner, String), Error> {
-    let v = api::call(session, Method::Get, "/v2/account", None)?;
-    let a = &v["account"];
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let (team_id, team_name) = (text(&a["team"]["uuid"]), text(&a["team"]["name"]));
-    // A token of an account without a team acts for the user alone.
-    let id = if team_id.is_empty() {
-        text(&a["uuid"])
-    } else {
-        team_id
-    };
-    let name = if team_name.is_empty() {
-        text(&a["email"])
-    } else {
-        team_name
-    };
-    let user = [text(&a["email"]), text(&a["uuid"])]
-        .into_iter()
-        .find(|s| !s.is_empty())
-        .unwrap_or_else(|| id.clone());
-    Ok((Owner { id, name, user }, text(&a["status"])))
+    let t = api::team(session)?;
+    Ok((
+        Owner {
+            id: t.id,
+            name: t.name,
+            user: t.user,
+        },
+        t.status,
+    ))
 }
 
 impl api_token::Guest for Plugin {
@@ -169,21 +159,17 @@ impl account::Guest for Plugin {
     }
 
     fn check(session: Session, subscription_id: String) -> Result<Prerequisites, Error> {
-        let (owner, status) = team(&session)?;
-        if owner.id != subscription_id {
-            return Err(Error::NotFound(api::detail(
-                "not_found",
-                "The token does not reach that team.",
-                Some("subscription"),
-            )));
-        }
+        let t = api::team_in(&session, &subscription_id)?;
+        let (owner, status) = (
+            Owner {
+                id: t.id,
+                name: t.name,
+                user: t.user,
+            },
+            t.status,
+        );
         let active = status == "active";
-        let reason = (!active).then(|| format!("The DigitalOcean account is {status}; droplets can be created only when it is active (Billing, or the account's email verification)."));
-        let absent = |capability| CapabilityStatus {
-            capability,
-            available: false,
-            reason: Some("This plugin offers droplets only.".into()),
-        };
+        let reason = (!active).then(|| format!("The DigitalOcean account is {status}; droplets can be created and domains changed only when it is active (Billing, or the account's email verification)."));
         Ok(Prerequisites {
             subscription: subscription(owner, &status),
             // DigitalOcean does not tell a token's scopes: a read-only one
@@ -195,10 +181,20 @@ impl account::Guest for Plugin {
                 CapabilityStatus {
                     capability: Capability::Compute,
                     available: active,
+                    reason: reason.clone(),
+                },
+                // DNS is every account's (the deployment lines serve it
+                // with plugins/digitalocean-dns); Spaces are not served yet.
+                CapabilityStatus {
+                    capability: Capability::Dns,
+                    available: active,
                     reason,
                 },
-                absent(Capability::Storage),
-                absent(Capability::Dns),
+                CapabilityStatus {
+                    capability: Capability::Storage,
+                    available: false,
+                    reason: Some("Backups to DigitalOcean Spaces are not offered yet.".into()),
+                },
             ],
         })
     }

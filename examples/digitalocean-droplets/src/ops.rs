@@ -16,8 +16,8 @@ use crate::compute::PowerAction;
 use crate::compute::{
     self, Operation, Price, Region, Server, ServerSpec, ServerState, ServerStatus, Size,
 };
-use crate::skyport::types::types::{Error, Session};
 use crate::Plugin;
+use digitalocean_api::types::{Error, Session};
 
 /// The only image offered: the one the product guide's servers run.
 const IMAGE: &str = "ubuntu-24-04-x64";
@@ -637,23 +637,7 @@ impl compute::Guest for Plugin {
                 Some("size"),
             )));
         }
-        let account = api::call(&session, Method::Get, "/v2/account", None)?;
-        let a = &account["account"];
-        let team = a["team"]["uuid"]
-            .as_str()
-            .filter(|t| !t.is_empty())
-            .or(a["uuid"].as_str());
-        if team != Some(spec.scope.as_str()) {
-            return Err(Error::NotFound(detail(
-                "not_found",
-                &format!(
-                    "The token does not act in `{}`; it acts in its own team.",
-                    spec.scope
-                ),
-                Some("subscription"),
-            )));
-        }
-        let limit = a["droplet_limit"].as_u64().unwrap_or(u64::MAX);
+        let limit = api::team_in(&session, &spec.scope)?.droplet_limit;
         let existing = api::call(&session, Method::Get, "/v2/droplets?per_page=1", None)?["meta"]
             ["total"]
             .as_u64()

@@ -1,12 +1,20 @@
-//! DigitalOcean's API v2 as this plugin uses it: requests with the token as
-//! bearer, its error body (`{"id","message","request_id"}`) read into the
-//! contract's error cases, and every value checked before it becomes part
-//! of a URL.
+//! DigitalOcean's API v2 as Skyport's DigitalOcean plugins speak it: this
+//! file sends a request with the token as bearer, reads DigitalOcean's error
+//! body (`{"id","message","request_id"}`) and rate-limit headers into the
+//! contract's error cases, follows `links.pages`, and checks every value
+//! before it becomes part of a URL.
+//!
+//! Plugins map their `skyport:types` bindings to [`types`] (wit-bindgen's
+//! `with`), so the errors made here are theirs.
+
+wit_bindgen::generate!({ path: "../../wit", world: "types-only", generate_all });
+
+pub use skyport::types::types;
 
 use serde_json::Value;
 use spin_sdk::http::{Method, Request, Response};
 
-use crate::skyport::types::types::{Detail, Error, Session, Throttle};
+use types::{Detail, Error, Session, Throttle};
 
 /// A droplet's, key's or action's id: DigitalOcean's are integers, so
 /// anything else never reaches a URL.
@@ -35,6 +43,33 @@ pub fn slug(what: &str, s: &str) -> Result<String, Error> {
                 "`{s}` is not a DigitalOcean {what} slug (lowercase letters, digits and hyphens)."
             ),
             Some(what),
+        )))
+    }
+}
+
+/// A domain (a DNS zone's name) as DigitalOcean takes it in a path:
+/// lowercase labels of letters, digits and hyphens, not starting or ending
+/// with a hyphen, at least two of them, at most 253 characters.
+pub fn domain(s: &str) -> Result<String, Error> {
+    let name = s.trim_end_matches('.').to_ascii_lowercase();
+    let labels: Vec<&str> = name.split('.').collect();
+    let ok = name.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    if ok {
+        Ok(name)
+    } else {
+        Err(Error::InvalidInput(detail(
+            "invalid_domain",
+            &format!("`{s}` is not a domain name (for example example.com)."),
+            Some("zone"),
         )))
     }
 }
@@ -95,6 +130,55 @@ fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// Whom a token acts for, from `GET /v2/account`: its team, or the user
+/// alone for an account without one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Team {
+    /// The team's uuid (the account's for one without a team): the scope.
+    pub id: String,
+    pub name: String,
+    /// Who the token belongs to: the account's email, else its uuid.
+    pub user: String,
+    /// The account's status (`active`, `warning`, `locked`).
+    pub status: String,
+    /// How many droplets it may have at once.
+    pub droplet_limit: u64,
+}
+
+/// The team the session's token acts in.
+pub fn team(session: &Session) -> Result<Team, Error> {
+    Ok(team_of(&call(session, Method::Get, "/v2/account", None)?))
+}
+
+fn team_of(v: &Value) -> Team {
+    let a = &v["account"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let or = |a: String, b: String| if a.is_empty() { b } else { a };
+    let id = or(text(&a["team"]["uuid"]), text(&a["uuid"]));
+    Team {
+        name: or(text(&a["team"]["name"]), text(&a["email"])),
+        user: or(or(text(&a["email"]), text(&a["uuid"])), id.clone()),
+        id,
+        status: text(&a["status"]),
+        droplet_limit: a["droplet_limit"].as_u64().unwrap_or(u64::MAX),
+    }
+}
+
+/// The team the session's token acts in, which must be `scope`: a scope
+/// the token does not reach is not found.
+pub fn team_in(session: &Session, scope: &str) -> Result<Team, Error> {
+    let team = team(session)?;
+    if team.id == scope {
+        Ok(team)
+    } else {
+        Err(Error::NotFound(detail(
+            "not_found",
+            "The token does not reach that team.",
+            Some("subscription"),
+        )))
+    }
 }
 
 /// Reads an error answer into the contract's cases.
@@ -182,12 +266,50 @@ mod tests {
     }
 
     #[test]
+    fn the_scope_is_the_team_or_else_the_user() {
+        let t = team_of(&serde_json::json!({ "account": {
+            "uuid": "u1", "email": "sammy@example.com", "status": "active", "droplet_limit": 25,
+            "team": { "uuid": "t1", "name": "Ocean" } } }));
+        assert_eq!(
+            t,
+            Team {
+                id: "t1".into(),
+                name: "Ocean".into(),
+                user: "sammy@example.com".into(),
+                status: "active".into(),
+                droplet_limit: 25
+            }
+        );
+        let t = team_of(
+            &serde_json::json!({ "account": { "uuid": "u1", "email": "", "status": "locked" } }),
+        );
+        assert_eq!(
+            (t.id.as_str(), t.name.as_str(), t.user.as_str()),
+            ("u1", "", "u1")
+        );
+    }
+
+    #[test]
     fn only_numbers_and_slugs_reach_a_url() {
         assert_eq!(numeric_id("droplet", "3164444").unwrap(), 3164444);
         for bad in ["", "12/../keys", "-1", "1 2"] {
             assert!(numeric_id("droplet", bad).is_err(), "{bad}");
         }
         assert_eq!(slug("region", "nyc3").unwrap(), "nyc3");
+        assert_eq!(domain("Sammy-Apps.com.").unwrap(), "sammy-apps.com");
+        for bad in [
+            "",
+            "com",
+            "a..b",
+            "-a.com",
+            "a-.com",
+            "a.com/records",
+            "a.com?x",
+            "a b.com",
+            &format!("{}.com", "a".repeat(64)),
+        ] {
+            assert!(domain(bad).is_err(), "{bad}");
+        }
         for bad in ["", "NYC3", "nyc3?x=1", "a/b", &"a".repeat(65)] {
             assert!(slug("region", bad).is_err(), "{bad}");
         }

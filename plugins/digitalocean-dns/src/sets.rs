@@ -1,0 +1,249 @@
+//! DigitalOcean keeps DNS records one by one, each with its own id; the
+//! contract speaks of record sets (all records of one name and type) that
+//! carry an etag. This file groups records into sets, computes a set's etag
+//! from what makes it up, and plans the record writes that turn one set
+//! into another — pure functions, so every rule is tested natively.
+
+use serde_json::Value;
+
+/// The record types the contract carries, as DigitalOcean spells them.
+pub const TYPES: [&str; 4] = ["A", "AAAA", "CNAME", "TXT"];
+
+/// One of DigitalOcean's records, as much of it as a record set needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub id: u64,
+    pub kind: String,
+    /// Relative to the domain; `@` is the apex.
+    pub name: String,
+    pub data: String,
+    pub ttl: u32,
+}
+
+impl Record {
+    /// A record from the API's JSON; `None` for one without an id or type.
+    pub fn from_json(v: &Value) -> Option<Record> {
+        Some(Record {
+            id: v["id"].as_u64()?,
+            kind: v["type"].as_str()?.to_ascii_uppercase(),
+            name: v["name"].as_str().unwrap_or("@").to_string(),
+            data: v["data"].as_str().unwrap_or_default().to_string(),
+            ttl: v["ttl"].as_u64().unwrap_or(1800) as u32,
+        })
+    }
+}
+
+/// A record set: the records of one name and type, in id order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Set {
+    pub name: String,
+    pub kind: String,
+    pub records: Vec<Record>,
+}
+
+impl Set {
+    /// Its etag: a digest of every record's id, data and ttl, so any change
+    /// to the set — made here or anywhere else — gives another one.
+    pub fn etag(&self) -> String {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for r in &self.records {
+            for part in [r.id.to_string(), r.data.clone(), r.ttl.to_string()] {
+                for b in part.bytes().chain([0u8]) {
+                    hash ^= u64::from(b);
+                    hash = hash.wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+        }
+        format!("\"{hash:016x}\"")
+    }
+
+    /// The set's time to live: DigitalOcean keeps one per record, and the
+    /// shortest is the one a resolver may hold the set for.
+    pub fn ttl(&self) -> u32 {
+        self.records.iter().map(|r| r.ttl).min().unwrap_or(1800)
+    }
+}
+
+/// Groups records into sets (the contract's types only), by name and type.
+pub fn group(records: Vec<Record>) -> Vec<Set> {
+    let mut sets: Vec<Set> = Vec::new();
+    let mut records: Vec<Record> = records
+        .into_iter()
+        .filter(|r| TYPES.contains(&r.kind.as_str()))
+        .collect();
+    records.sort_by(|a, b| (&a.name, &a.kind, a.id).cmp(&(&b.name, &b.kind, b.id)));
+    for r in records {
+        match sets.last_mut() {
+            Some(s) if s.name == r.name && s.kind == r.kind => s.records.push(r),
+            _ => sets.push(Set {
+                name: r.name.clone(),
+                kind: r.kind.clone(),
+                records: vec![r],
+            }),
+        }
+    }
+    sets
+}
+
+/// One write to the API.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Create { data: String },
+    Update { id: u64, data: String },
+    Delete { id: u64 },
+}
+
+/// The writes that make `current` hold exactly `wanted` with `ttl`: a
+/// record whose data is wanted stays (its ttl mended), other records are
+/// reused for the remaining values, and only what is left over is deleted —
+/// last, so the name never resolves to nothing in between.
+pub fn plan(current: &[Record], wanted: &[String], ttl: u32) -> Vec<Write> {
+    let mut wanted: Vec<&String> = wanted.iter().collect();
+    let mut seen = Vec::new();
+    wanted.retain(|w| {
+        let first = !seen.contains(w);
+        seen.push(*w);
+        first
+    });
+    let mut keep = Vec::new();
+    let mut spare = Vec::new();
+    let mut writes = Vec::new();
+    for r in current {
+        match wanted.iter().position(|w| **w == r.data) {
+            Some(i) if !keep.contains(&i) => {
+                keep.push(i);
+                if r.ttl != ttl {
+                    writes.push(Write::Update {
+                        id: r.id,
+                        data: r.data.clone(),
+                    });
+                }
+            }
+            _ => spare.push(r.id),
+        }
+    }
+    let mut spare = spare.into_iter();
+    for (i, data) in wanted.iter().enumerate() {
+        if keep.contains(&i) {
+            continue;
+        }
+        writes.push(match spare.next() {
+            Some(id) => Write::Update {
+                id,
+                data: (*data).clone(),
+            },
+            None => Write::Create {
+                data: (*data).clone(),
+            },
+        });
+    }
+    writes.extend(spare.map(|id| Write::Delete { id }));
+    writes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: u64, kind: &str, name: &str, data: &str, ttl: u32) -> Record {
+        Record {
+            id,
+            kind: kind.into(),
+            name: name.into(),
+            data: data.into(),
+            ttl,
+        }
+    }
+
+    #[test]
+    fn records_group_into_sets_of_the_contracts_types() {
+        let sets = group(vec![
+            rec(3, "A", "www", "203.0.113.2", 1800),
+            rec(1, "NS", "@", "ns1.digitalocean.com", 1800),
+            rec(2, "A", "www", "203.0.113.1", 300),
+            rec(4, "TXT", "@", "v=spf1 -all", 3600),
+            rec(5, "SOA", "@", "1800", 1800),
+        ]);
+        assert_eq!(sets.len(), 2);
+        assert_eq!((sets[0].name.as_str(), sets[0].kind.as_str()), ("@", "TXT"));
+        assert_eq!(
+            sets[1].records.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [2, 3]
+        );
+        assert_eq!(sets[1].ttl(), 300);
+    }
+
+    #[test]
+    fn any_change_to_a_set_changes_its_etag() {
+        let set = |records| Set {
+            name: "www".into(),
+            kind: "A".into(),
+            records,
+        };
+        let base = set(vec![rec(1, "A", "www", "203.0.113.1", 1800)]);
+        let etag = base.etag();
+        assert_eq!(etag, base.clone().etag(), "the same set, the same etag");
+        assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() == 18);
+        for other in [
+            set(vec![rec(1, "A", "www", "203.0.113.2", 1800)]),
+            set(vec![rec(1, "A", "www", "203.0.113.1", 300)]),
+            // Deleted and made again with the same value: another record.
+            set(vec![rec(9, "A", "www", "203.0.113.1", 1800)]),
+            set(vec![
+                rec(1, "A", "www", "203.0.113.1", 1800),
+                rec(2, "A", "www", "203.0.113.2", 1800),
+            ]),
+        ] {
+            assert_ne!(other.etag(), etag, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_plan_keeps_what_is_wanted_and_deletes_last() {
+        let current = [
+            rec(1, "A", "www", "203.0.113.1", 1800),
+            rec(2, "A", "www", "203.0.113.2", 1800),
+            rec(3, "A", "www", "203.0.113.3", 1800),
+        ];
+        let want = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // Nothing to do when the set already holds.
+        assert!(plan(
+            &current,
+            &want(&["203.0.113.1", "203.0.113.2", "203.0.113.3"]),
+            1800
+        )
+        .is_empty());
+        // One value replaced by reusing a record; one dropped, deleted last.
+        assert_eq!(
+            plan(&current, &want(&["203.0.113.1", "198.51.100.7"]), 1800),
+            [
+                Write::Update {
+                    id: 2,
+                    data: "198.51.100.7".into()
+                },
+                Write::Delete { id: 3 }
+            ]
+        );
+        // A new ttl touches every kept record.
+        assert_eq!(
+            plan(&current[..1], &want(&["203.0.113.1", "203.0.113.9"]), 300),
+            [
+                Write::Update {
+                    id: 1,
+                    data: "203.0.113.1".into()
+                },
+                Write::Create {
+                    data: "203.0.113.9".into()
+                }
+            ]
+        );
+        // An empty set is made from nothing; duplicates ask once.
+        assert_eq!(
+            plan(&[], &want(&["x", "y", "x"]), 30),
+            [
+                Write::Create { data: "x".into() },
+                Write::Create { data: "y".into() }
+            ]
+        );
+    }
+}

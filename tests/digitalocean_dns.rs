@@ -1,0 +1,260 @@
+//! DigitalOcean DNS beside Azure DNS, through the same DNS function: a
+//! team's domain chosen next to an Azure zone, records written as record
+//! sets whose etags catch a change made at DigitalOcean in between, CNAME
+//! targets fully qualified on the wire, and values that are no name never
+//! reaching the API.
+
+mod support;
+
+use serde_json::{json, Value};
+use sim::digitalocean::{SEED_DOMAIN, SEED_TEAM, SEED_TOKEN};
+use sim::world::defaults::*;
+use sim::World;
+use support::product::{Product, BOOTSTRAP_KEY};
+
+/// A call to the emulator's DigitalOcean API with the seed team's token.
+fn digitalocean(p: &Product, method: &str, path: &str, body: Option<Value>) -> Value {
+    let auth = format!("Bearer {SEED_TOKEN}");
+    let (status, text) = support::request(
+        method,
+        &format!("{}{path}", p.sim.url),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        &body.map(|b| b.to_string()).unwrap_or_default(),
+    );
+    assert!((200..300).contains(&status), "{method} {path}: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// The team's records of one fully qualified name, as DigitalOcean keeps them.
+fn at_digitalocean(p: &Product, kind: &str, name: &str) -> Vec<Value> {
+    digitalocean(
+        p,
+        "GET",
+        &format!("/v2/domains/{SEED_DOMAIN}/records?type={kind}&name={name}"),
+        None,
+    )["domain_records"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn put(p: &Product, path: &str, body: Value, headers: &[(&str, &str)]) -> (u16, Value) {
+    p.api_with("PUT", path, BOOTSTRAP_KEY, &body.to_string(), headers)
+}
+
+#[test]
+fn a_digitalocean_domain_is_managed_beside_an_azure_zone() {
+    let p = Product::start_with_example(World::default());
+    let azure = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let (status, v) = p.api(
+        "POST",
+        "/api/v1/accounts/digitalocean/connect",
+        BOOTSTRAP_KEY,
+        &json!({ "token": SEED_TOKEN }).to_string(),
+    );
+    assert_eq!(status, 201, "{v}");
+    let ocean = v["account"]["id"].as_str().unwrap().to_string();
+    assert_eq!(v["account"]["badges"], json!(["Compute", "DNS"]), "{v}");
+
+    // The team's domains, with DigitalOcean's name servers.
+    let (status, zones) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{ocean}/subscriptions/{SEED_TEAM}/dns/zones"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{zones}");
+    let zone = &zones["zones"][0];
+    assert_eq!(zone["name"], SEED_DOMAIN, "{zones}");
+    let servers: Vec<&str> = zone["name_servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        !servers.is_empty() && servers.iter().all(|s| s.ends_with(".digitalocean.com")),
+        "{zones}"
+    );
+    // A scope the token does not reach is not found.
+    let (status, v) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{ocean}/subscriptions/0123456789abcdef0123456789abcdef01234567/dns/zones"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 404, "{v}");
+
+    // Both providers' domains, chosen side by side, in one list.
+    let (status, d) = p.api(
+        "POST",
+        "/api/v1/dns/domains",
+        BOOTSTRAP_KEY,
+        &json!({ "account_id": ocean, "zone_id": zone["id"] }).to_string(),
+    );
+    assert_eq!(status, 201, "{d}");
+    assert!(d["name_servers"][0]
+        .as_str()
+        .unwrap()
+        .ends_with(".digitalocean.com"));
+    let (_, azure_zones) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{azure}/subscriptions/{SUBSCRIPTION}/dns/zones"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    let (status, d) = p.api(
+        "POST",
+        "/api/v1/dns/domains",
+        BOOTSTRAP_KEY,
+        &json!({ "account_id": azure, "zone_id": azure_zones["zones"][0]["id"] }).to_string(),
+    );
+    assert_eq!(status, 201, "{d}");
+    let (_, list) = p.api("GET", "/api/v1/dns/domains", BOOTSTRAP_KEY, "");
+    let mut names: Vec<&str> = list["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["domain"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    let mut want = [DNS_ZONE, SEED_DOMAIN];
+    want.sort_unstable();
+    assert_eq!(names, want, "{list}");
+
+    // A record set of two addresses is two DigitalOcean records.
+    let base = format!("/api/v1/dns/domains/{SEED_DOMAIN}/records");
+    let (status, a) = put(
+        &p,
+        &format!("{base}/A/www"),
+        json!({ "ttl": 300, "values": ["203.0.113.20", "203.0.113.21"] }),
+        &[("if-none-match", "*")],
+    );
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["fqdn"], format!("www.{SEED_DOMAIN}"));
+    assert_eq!(a["values"], json!(["203.0.113.20", "203.0.113.21"]));
+    let fqdn = format!("www.{SEED_DOMAIN}");
+    let records = at_digitalocean(&p, "A", &fqdn);
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert!(records
+        .iter()
+        .all(|r| r["ttl"] == 300 && r["name"] == "www"));
+    let etag = a["etag"].as_str().unwrap().to_string();
+
+    // Creating it again is refused.
+    let (status, _) = put(
+        &p,
+        &format!("{base}/A/www"),
+        json!({ "values": ["203.0.113.22"] }),
+        &[("if-none-match", "*")],
+    );
+    assert_eq!(status, 412);
+
+    // Someone changes one of the records in the control panel: the etag
+    // read before no longer matches, and nothing is overwritten.
+    let id = records[0]["id"].as_u64().unwrap();
+    digitalocean(
+        &p,
+        "PATCH",
+        &format!("/v2/domains/{SEED_DOMAIN}/records/{id}"),
+        Some(json!({ "data": "198.51.100.9" })),
+    );
+    let (status, e) = put(
+        &p,
+        &format!("{base}/A/www"),
+        json!({ "ttl": 300, "values": ["203.0.113.30"] }),
+        &[("if-match", &etag)],
+    );
+    assert_eq!(status, 412, "{e}");
+    assert_eq!(e["error"]["code"], "record_changed");
+    let values: Vec<String> = at_digitalocean(&p, "A", &fqdn)
+        .iter()
+        .map(|r| r["data"].as_str().unwrap().to_string())
+        .collect();
+    assert!(values.iter().any(|v| v == "198.51.100.9"), "{values:?}");
+
+    // Read again, written with the new etag: one record is reused, the
+    // other deleted.
+    let (_, listed) = p.api("GET", &base, BOOTSTRAP_KEY, "");
+    let current = listed["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "A" && r["name"] == "www")
+        .unwrap()["etag"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(current, etag);
+    let (status, a) = put(
+        &p,
+        &format!("{base}/A/www"),
+        json!({ "ttl": 600, "values": ["203.0.113.30"] }),
+        &[("if-match", &current)],
+    );
+    assert_eq!(status, 200, "{a}");
+    let records = at_digitalocean(&p, "A", &fqdn);
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(
+        (&records[0]["data"], &records[0]["ttl"]),
+        (&json!("203.0.113.30"), &json!(600))
+    );
+
+    // A CNAME target travels fully qualified and reads back as it was given.
+    let (status, c) = put(
+        &p,
+        &format!("{base}/CNAME/app"),
+        json!({ "ttl": 1800, "values": ["web.example.net"] }),
+        &[],
+    );
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["values"], json!(["web.example.net"]), "{c}");
+    let cname = at_digitalocean(&p, "CNAME", &format!("app.{SEED_DOMAIN}"));
+    assert_eq!(cname.len(), 1, "{cname:?}");
+    // Written again unchanged: no write reaches DigitalOcean.
+    let writes = |p: &Product| {
+        p.sim
+            .requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/v2/domains/") && r.method != "GET")
+            .count()
+    };
+    let before = writes(&p);
+    let (status, _) = put(
+        &p,
+        &format!("{base}/CNAME/app"),
+        json!({ "ttl": 1800, "values": ["web.example.net"] }),
+        &[],
+    );
+    assert_eq!((status, writes(&p)), (200, before));
+
+    // Deleting with the current etag removes the records at DigitalOcean.
+    let etag = a["etag"].as_str().unwrap().to_string();
+    let (status, v) = p.api_with(
+        "DELETE",
+        &format!("{base}/A/www"),
+        BOOTSTRAP_KEY,
+        "",
+        &[("if-match", &etag)],
+    );
+    assert_eq!(status, 200, "{v}");
+    assert!(at_digitalocean(&p, "A", &fqdn).is_empty());
+
+    // A zone id that is no domain name never reaches the API.
+    let calls = p.sim.requests().len();
+    for bad in ["../account", "sammy-apps.com/records?type=NS", "x"] {
+        let (status, v) = p.api(
+            "POST",
+            "/api/v1/dns/domains",
+            BOOTSTRAP_KEY,
+            &json!({ "account_id": ocean, "zone_id": bad }).to_string(),
+        );
+        assert_eq!(status, 400, "{bad}: {v}");
+    }
+    assert!(p.sim.requests()[calls..]
+        .iter()
+        .all(|r| !r.path.contains("..") && !r.path.contains("records?type=NS")));
+}
