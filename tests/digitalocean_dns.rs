@@ -1,8 +1,8 @@
 //! DigitalOcean DNS beside Azure DNS, through the same DNS function: a
 //! team's domain chosen next to an Azure zone, records written as record
 //! sets whose etags catch a change made at DigitalOcean in between, CNAME
-//! targets fully qualified on the wire, and values that are no name never
-//! reaching the API.
+//! targets fully qualified on the wire, and zone ids and values that are
+//! not one never reaching the API.
 
 mod support;
 
@@ -230,6 +230,47 @@ fn a_digitalocean_domain_is_managed_beside_an_azure_zone() {
         &[],
     );
     assert_eq!((status, writes(&p)), (200, before));
+    // A new time to live alone is one PATCH, which DigitalOcean takes only
+    // with the target fully qualified.
+    let (status, c) = put(
+        &p,
+        &format!("{base}/CNAME/app"),
+        json!({ "ttl": 600, "values": ["web.example.net"] }),
+        &[],
+    );
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(
+        (&c["ttl"], &c["values"]),
+        (&json!(600), &json!(["web.example.net"]))
+    );
+    let patched: Vec<u16> = p.sim.requests()[..]
+        .iter()
+        .filter(|r| {
+            r.method == "PATCH"
+                && r.path
+                    .starts_with(&format!("/v2/domains/{SEED_DOMAIN}/records/"))
+        })
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(patched.last(), Some(&200), "{patched:?}");
+
+    // Values that are no value are refused before anything is sent.
+    let calls = p.sim.requests().len();
+    for (kind, body) in [
+        ("CNAME", json!({ "ttl": 600, "values": ["web"] })),
+        ("A", json!({ "ttl": 10, "values": ["203.0.113.40"] })),
+        ("TXT", json!({ "ttl": 600, "values": [" padded"] })),
+    ] {
+        let (status, e) = put(&p, &format!("{base}/{kind}/bad"), body, &[]);
+        assert_eq!(status, 400, "{kind}: {e}");
+        assert!(e["error"]["remedy"].as_str().is_some(), "{e}");
+    }
+    assert!(
+        p.sim.requests()[calls..]
+            .iter()
+            .all(|r| !(r.path.starts_with("/v2/domains/") && r.method != "GET")),
+        "a refused value reached DigitalOcean"
+    );
 
     // Deleting with the current etag removes the records at DigitalOcean.
     let etag = a["etag"].as_str().unwrap().to_string();
@@ -254,7 +295,10 @@ fn a_digitalocean_domain_is_managed_beside_an_azure_zone() {
         );
         assert_eq!(status, 400, "{bad}: {v}");
     }
-    assert!(p.sim.requests()[calls..]
-        .iter()
-        .all(|r| !r.path.contains("..") && !r.path.contains("records?type=NS")));
+    assert!(
+        p.sim.requests()[calls..]
+            .iter()
+            .all(|r| !r.path.starts_with("/v2/domains")),
+        "a zone id that is no domain reached DigitalOcean"
+    );
 }

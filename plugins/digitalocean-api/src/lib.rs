@@ -175,7 +175,10 @@ pub fn team_in(session: &Session, scope: &str) -> Result<Team, Error> {
     } else {
         Err(Error::NotFound(detail(
             "not_found",
-            "The token does not reach that team.",
+            &format!(
+                "The token does not act in `{scope}`; it acts in its own team, `{}`.",
+                team.id
+            ),
             Some("subscription"),
         )))
     }
@@ -206,12 +209,15 @@ pub fn classify(status: u16, body: &str, ratelimit_reset: Option<u64>, now: u64)
     }
 }
 
-/// Every page of a list (`links.pages.next` until there is none), at most
-/// a thousand items.
+/// Every page of a list (`links.pages.next` until there is none). At most
+/// five pages of 200 are read; a list longer than that is an error rather
+/// than a silent cut, since what is missing could be what the caller looks
+/// for.
 pub fn list(session: &Session, path: &str, key: &str) -> Result<Vec<Value>, Error> {
+    const PAGES: usize = 5;
     let mut out = Vec::new();
     let sep = if path.contains('?') { '&' } else { '?' };
-    for page in 1..=5 {
+    for page in 1..=PAGES {
         let v = call(
             session,
             Method::Get,
@@ -220,10 +226,17 @@ pub fn list(session: &Session, path: &str, key: &str) -> Result<Vec<Value>, Erro
         )?;
         out.extend(v[key].as_array().cloned().unwrap_or_default());
         if v["links"]["pages"]["next"].as_str().is_none() {
-            break;
+            return Ok(out);
         }
     }
-    Ok(out)
+    Err(Error::Other(detail(
+        "too_many",
+        &format!(
+            "DigitalOcean lists more than {} {key}; Skyport reads at most that many.",
+            PAGES * 200
+        ),
+        Some(key),
+    )))
 }
 
 #[cfg(test)]

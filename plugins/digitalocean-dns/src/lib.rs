@@ -60,6 +60,8 @@ fn check_name(name: &str) -> Result<String, Error> {
                 (i == 0 && l == "*")
                     || (!l.is_empty()
                         && l.len() <= 63
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
                         && l.bytes()
                             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
             }));
@@ -68,7 +70,7 @@ fn check_name(name: &str) -> Result<String, Error> {
     } else {
         Err(Error::InvalidInput(detail(
             "invalid_name",
-            &format!("`{name}` is not a record name relative to the domain (`www`, or `@` for the apex)."),
+            &format!("`{name}` is not a record name relative to the domain: labels of letters, digits, hyphens and underscores, not starting or ending with a hyphen (`www`, or `@` for the apex)."),
             Some("name"),
         )))
     }
@@ -82,10 +84,14 @@ fn fqdn(name: &str, domain: &str) -> String {
     }
 }
 
-/// A value as it is compared: a CNAME target without its final dot and in
-/// lowercase (`@` is the domain itself), anything else as it is.
+/// A value as it is compared: an address in its canonical form, a CNAME
+/// target without its final dot and in lowercase (`@` is the domain
+/// itself), a text as it is.
 fn plain(kind: &str, data: &str, domain: &str) -> String {
     match kind {
+        "A" | "AAAA" => data
+            .parse::<std::net::IpAddr>()
+            .map_or_else(|_| data.to_string(), |ip| ip.to_string()),
         "CNAME" if data == "@" => domain.to_string(),
         "CNAME" => data.trim_end_matches('.').to_ascii_lowercase(),
         _ => data.to_string(),
@@ -164,41 +170,26 @@ fn all_records(session: &Session, domain: &str) -> Result<Vec<Record>, Error> {
     records(session, domain, None)
 }
 
-/// The set of one name and type as it is now, and whether the caller's
-/// condition on it holds.
-fn current(
-    session: &Session,
-    domain: &str,
-    name: &str,
-    kind: &str,
-    precondition: &Precondition,
-) -> Result<Set, Error> {
-    let set = Set {
+/// The set of one name and type as it is now.
+fn current(session: &Session, domain: &str, name: &str, kind: &str) -> Result<Set, Error> {
+    let mut records: Vec<Record> = records(session, domain, Some((name, kind)))?
+        .into_iter()
+        .filter(|r| r.name == name && r.kind == kind)
+        .collect();
+    records.sort_by_key(|r| r.id);
+    Ok(Set {
         name: name.to_string(),
         kind: kind.to_string(),
-        records: records(session, domain, Some((name, kind)))?
-            .into_iter()
-            .filter(|r| r.name == name && r.kind == kind)
-            .collect(),
-    };
-    let changed = |message: &str| {
-        Err(Error::Conflict(detail(
-            "precondition_failed",
-            message,
-            Some(name),
-        )))
-    };
-    match precondition {
-        Precondition::None => Ok(set),
-        Precondition::Absent if !set.records.is_empty() => {
-            changed(&format!("{kind} records of `{name}` already exist."))
-        }
-        Precondition::Absent => Ok(set),
-        Precondition::Etag(e) if set.records.is_empty() || *e != set.etag() => changed(&format!(
-            "The {kind} records of `{name}` changed since they were read."
-        )),
-        Precondition::Etag(_) => Ok(set),
-    }
+        records,
+    })
+}
+
+fn changed(kind: &str, name: &str, message: &str) -> Error {
+    Error::Conflict(detail(
+        "precondition_failed",
+        &format!("The {kind} records of `{name}` {message}."),
+        Some(name),
+    ))
 }
 
 /// What a record set may hold, checked before anything is written.
@@ -222,15 +213,70 @@ fn check_values(kind: &str, ttl: u32, values: &[String]) -> Result<(), Error> {
             "A time to live of {ttl} seconds is shorter than DigitalOcean's 30."
         ));
     }
+    if let Some((i, v)) = values
+        .iter()
+        .enumerate()
+        .find(|(i, v)| values[..*i].contains(v))
+    {
+        return invalid(format!(
+            "`{v}` is given twice (value {}); give each value once.",
+            i + 1
+        ));
+    }
     match values.iter().find(|v| match kind {
         "A" => v.parse::<std::net::Ipv4Addr>().is_err(),
         "AAAA" => v.parse::<std::net::Ipv6Addr>().is_err(),
-        "CNAME" => check_name(v.trim_end_matches('.')).is_err() || !v.contains('.'),
-        _ => v.is_empty() || v.len() > 512,
+        "CNAME" => {
+            let host = v.trim_end_matches('.');
+            check_name(host).is_err() || !host.contains('.')
+        }
+        // DigitalOcean trims a text's ends, so one with spaces there would
+        // never read back as it was given.
+        _ => v.trim().is_empty() || v.trim() != v.as_str() || v.len() > 512,
     }) {
-        Some(v) => invalid(format!("`{v}` is not a valid {kind} value.")),
+        Some(v) => invalid(format!(
+            "`{v}` is not a valid {kind} value{}.",
+            match kind {
+                "CNAME" => " (a host name such as web.example.net)",
+                "TXT" => " (1–512 characters, without spaces at either end)",
+                _ => "",
+            }
+        )),
         None => Ok(()),
     }
+}
+
+/// A zone from the domain's zone file, as `GET /v2/domains` gives it: the
+/// name servers are the apex's NS records, and the record sets are the
+/// distinct names and types. `None` without a zone file.
+fn zone_of_file(domain: &str, zone_file: &str) -> Option<Zone> {
+    let mut kinds: Vec<(String, String)> = Vec::new();
+    let mut name_servers = Vec::new();
+    for line in zone_file.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(at) = words.iter().position(|w| *w == "IN") else {
+            continue;
+        };
+        let (Some(owner), Some(kind)) = (words.first(), words.get(at + 1)) else {
+            continue;
+        };
+        let owner = owner.trim_end_matches('.').to_ascii_lowercase();
+        if kind.eq_ignore_ascii_case("NS") && owner == domain {
+            if let Some(ns) = words.get(at + 2) {
+                name_servers.push(ns.trim_end_matches('.').to_string());
+            }
+        }
+        let key = (owner, kind.to_ascii_uppercase());
+        if !kinds.contains(&key) {
+            kinds.push(key);
+        }
+    }
+    (!kinds.is_empty()).then(|| Zone {
+        id: domain.to_string(),
+        name: domain.to_string(),
+        name_servers,
+        record_sets: kinds.len() as u32,
+    })
 }
 
 impl Guest for Plugin {
@@ -244,7 +290,17 @@ impl Guest for Plugin {
             let Ok(domain) = api::domain(d["name"].as_str().unwrap_or_default()) else {
                 continue;
             };
-            zones.push(zone(&domain, &records(&session, &domain, None)?));
+            // The zone file comes with the list; only a domain without one
+            // costs a request of its own (and one deleted meanwhile is left out).
+            let zone = match zone_of_file(&domain, d["zone_file"].as_str().unwrap_or_default()) {
+                Some(z) => z,
+                None => match records(&session, &domain, None) {
+                    Ok(r) => zone(&domain, &r),
+                    Err(Error::NotFound(_)) => continue,
+                    Err(e) => return Err(e),
+                },
+            };
+            zones.push(zone);
         }
         Ok(zones)
     }
@@ -277,9 +333,29 @@ impl Guest for Plugin {
         let kind = kind(record_type);
         check_values(kind, ttl, &values)?;
         let wanted: Vec<String> = values.iter().map(|v| plain(kind, v, &domain)).collect();
-        let before = current(&session, &domain, &name, kind, &precondition)?;
+        let before = current(&session, &domain, &name, kind)?;
+        let writes = sets::plan(&before.records, &wanted, ttl);
+        // A set that already holds what is asked is written, whatever was
+        // read: nothing is overwritten, and a replay after a crash is done.
+        if !writes.is_empty() {
+            match &precondition {
+                Precondition::None => {}
+                Precondition::Absent if !sets::resumable(&before.records, None, &wanted, ttl) => {
+                    return Err(changed(kind, &name, "already exist"));
+                }
+                Precondition::Absent => {}
+                Precondition::Etag(e)
+                    if before.records.is_empty()
+                        || (*e != before.etag()
+                            && !sets::resumable(&before.records, Some(e), &wanted, ttl)) =>
+                {
+                    return Err(changed(kind, &name, "changed since they were read"));
+                }
+                Precondition::Etag(_) => {}
+            }
+        }
         let base = format!("/v2/domains/{domain}/records");
-        for write in sets::plan(&before.records, &wanted, ttl) {
+        for write in writes {
             match write {
                 Write::Create { data } => {
                     let body = json!({ "type": kind, "name": name, "data": wire(kind, &data), "ttl": ttl });
@@ -292,7 +368,7 @@ impl Guest for Plugin {
                 Write::Delete { id } => delete(&session, &base, id)?,
             }
         }
-        let after = current(&session, &domain, &name, kind, &Precondition::None)?;
+        let after = current(&session, &domain, &name, kind)?;
         record_set(&after, &domain).ok_or_else(|| {
             Error::Other(detail(
                 "unexpected_response",
@@ -311,30 +387,20 @@ impl Guest for Plugin {
     ) -> Result<(), Error> {
         let domain = api::domain(&zone_id)?;
         let name = check_name(&name)?;
-        let set = match current(&session, &domain, &name, kind(record_type), &precondition) {
-            // Deleting a set that is not there succeeds, whatever was read.
-            Err(Error::Conflict(_)) if matches!(precondition, Precondition::Etag(_)) => {
-                let now = current(
-                    &session,
-                    &domain,
-                    &name,
-                    kind(record_type),
-                    &Precondition::None,
-                )?;
-                if now.records.is_empty() {
-                    return Ok(());
-                }
-                return Err(Error::Conflict(detail(
-                    "precondition_failed",
-                    &format!(
-                        "The {} records of `{name}` changed since they were read.",
-                        kind(record_type)
-                    ),
-                    Some(&name),
-                )));
+        let kind = kind(record_type);
+        let set = current(&session, &domain, &name, kind)?;
+        // Deleting a set that is not there succeeds, whatever was read; one
+        // left part way by a deletion that stopped is deleted on.
+        if set.records.is_empty() {
+            return Ok(());
+        }
+        match &precondition {
+            Precondition::Absent => return Err(changed(kind, &name, "exist")),
+            Precondition::Etag(e) if *e != set.etag() && !sets::left_of(&set.records, e) => {
+                return Err(changed(kind, &name, "changed since they were read"));
             }
-            other => other?,
-        };
+            _ => {}
+        }
         let base = format!("/v2/domains/{domain}/records");
         for r in &set.records {
             delete(&session, &base, r.id)?;
@@ -387,6 +453,7 @@ mod tests {
         );
         assert_eq!(plain("CNAME", "@", "sammy.com"), "sammy.com");
         assert_eq!(plain("TXT", "Case Kept.", "sammy.com"), "Case Kept.");
+        assert_eq!(plain("AAAA", "2001:DB8:0::1", "sammy.com"), "2001:db8::1");
     }
 
     #[test]
@@ -405,6 +472,10 @@ mod tests {
             ("CNAME", 300, v(&["web example.net"])),
             ("TXT", 300, v(&[""])),
             ("A", 29, v(&["203.0.113.1"])),
+            ("A", 300, v(&["203.0.113.1", "203.0.113.1"])),
+            ("CNAME", 300, v(&["web."])),
+            ("TXT", 300, v(&[" v=spf1 -all"])),
+            ("TXT", 300, v(&["   "])),
         ] {
             let e = check_values(kind, ttl, &values);
             assert!(
@@ -412,6 +483,18 @@ mod tests {
                 "{kind} {ttl} {values:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_zone_is_read_from_its_zone_file() {
+        let file = "$ORIGIN sammy.com.\n$TTL 1800\nsammy.com. IN SOA ns1.digitalocean.com. hostmaster.sammy.com. 1 10800 3600 604800 1800\nsammy.com. 1800 IN NS ns1.digitalocean.com.\nsammy.com. 1800 IN NS ns2.digitalocean.com.\nsammy.com. 1800 IN A 203.0.113.10\nwww.sammy.com. 300 IN A 203.0.113.11\nwww.sammy.com. 300 IN A 203.0.113.12\n";
+        let z = zone_of_file("sammy.com", file).unwrap();
+        assert_eq!(
+            z.name_servers,
+            ["ns1.digitalocean.com", "ns2.digitalocean.com"]
+        );
+        assert_eq!(z.record_sets, 4);
+        assert!(zone_of_file("sammy.com", "").is_none());
     }
 
     #[test]

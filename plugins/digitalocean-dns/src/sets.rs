@@ -41,20 +41,54 @@ pub struct Set {
     pub records: Vec<Record>,
 }
 
-impl Set {
-    /// Its etag: a digest of every record's id, data and ttl, so any change
-    /// to the set — made here or anywhere else — gives another one.
-    pub fn etag(&self) -> String {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for r in &self.records {
-            for part in [r.id.to_string(), r.data.clone(), r.ttl.to_string()] {
-                for b in part.bytes().chain([0u8]) {
-                    hash ^= u64::from(b);
-                    hash = hash.wrapping_mul(0x0100_0000_01b3);
-                }
-            }
+impl Record {
+    /// A digest of what a record holds (its value and time to live).
+    fn digest(&self) -> u32 {
+        let mut hash: u32 = 0x811c_9dc5;
+        for b in self
+            .data
+            .bytes()
+            .chain([0u8])
+            .chain(self.ttl.to_string().bytes())
+        {
+            hash ^= u32::from(b);
+            hash = hash.wrapping_mul(0x0100_0193);
         }
-        format!("\"{hash:016x}\"")
+        hash
+    }
+
+    fn mark(&self) -> (u64, u32) {
+        (self.id, self.digest())
+    }
+}
+
+/// The records an etag was made of: (id, digest) pairs.
+fn marks(etag: &str) -> Vec<(u64, u32)> {
+    etag.trim_matches('"')
+        .split('.')
+        .filter_map(|m| {
+            let (id, digest) = m.split_once('-')?;
+            Some((
+                u64::from_str_radix(id, 16).ok()?,
+                u32::from_str_radix(digest, 16).ok()?,
+            ))
+        })
+        .collect()
+}
+
+impl Set {
+    /// Its etag: every record's id and a digest of its value and time to
+    /// live, in id order — so any change to the set, made here or anywhere
+    /// else, gives another one, and a write resumed after a crash can tell
+    /// its own partial work from someone else's change.
+    pub fn etag(&self) -> String {
+        let mut records: Vec<&Record> = self.records.iter().collect();
+        records.sort_by_key(|r| r.id);
+        let marks: Vec<String> = records
+            .iter()
+            .map(|r| format!("{:x}-{:08x}", r.id, r.digest()))
+            .collect();
+        format!("\"{}\"", marks.join("."))
     }
 
     /// The set's time to live: DigitalOcean keeps one per record, and the
@@ -83,6 +117,26 @@ pub fn group(records: Vec<Record>) -> Vec<Set> {
         }
     }
     sets
+}
+
+/// Whether `current` is what a write of `wanted` with `ttl` leaves when it
+/// stopped part way: every record is either one the caller read (named by
+/// `read`, the etag it read with; none for a create-only write) and still
+/// unchanged, or one that already holds a wanted value with that ttl. A
+/// write resumed after a crash goes on from there; anything else is a
+/// change made by someone else.
+pub fn resumable(current: &[Record], read: Option<&str>, wanted: &[String], ttl: u32) -> bool {
+    let read = read.map(marks).unwrap_or_default();
+    current
+        .iter()
+        .all(|r| read.contains(&r.mark()) || (r.ttl == ttl && wanted.contains(&r.data)))
+}
+
+/// Whether `current` is what is left of the set read with `read` after a
+/// deletion stopped part way: only records read then, unchanged.
+pub fn left_of(current: &[Record], read: &str) -> bool {
+    let read = marks(read);
+    current.iter().all(|r| read.contains(&r.mark()))
 }
 
 /// One write to the API.
@@ -183,7 +237,8 @@ mod tests {
         let base = set(vec![rec(1, "A", "www", "203.0.113.1", 1800)]);
         let etag = base.etag();
         assert_eq!(etag, base.clone().etag(), "the same set, the same etag");
-        assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() == 18);
+        assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+        assert_eq!(marks(&etag), [(1, base.records[0].digest())]);
         for other in [
             set(vec![rec(1, "A", "www", "203.0.113.2", 1800)]),
             set(vec![rec(1, "A", "www", "203.0.113.1", 300)]),
@@ -196,6 +251,37 @@ mod tests {
         ] {
             assert_ne!(other.etag(), etag, "{other:?}");
         }
+    }
+
+    #[test]
+    fn a_write_stopped_part_way_is_told_from_someone_elses_change() {
+        let read = Set {
+            name: "www".into(),
+            kind: "A".into(),
+            records: vec![
+                rec(1, "A", "www", "203.0.113.1", 1800),
+                rec(2, "A", "www", "203.0.113.2", 1800),
+            ],
+        };
+        let etag = read.etag();
+        let want = vec!["203.0.113.1".to_string(), "198.51.100.7".to_string()];
+        // Created the new value, not yet deleted the old one: resumable.
+        let partway = [
+            read.records[0].clone(),
+            read.records[1].clone(),
+            rec(3, "A", "www", "198.51.100.7", 300),
+        ];
+        assert!(resumable(&partway, Some(&etag), &want, 300));
+        // Someone changed a record the caller read: not resumable.
+        let changed = [rec(1, "A", "www", "203.0.113.9", 1800)];
+        assert!(!resumable(&changed, Some(&etag), &want, 300));
+        // A create-only write: only records that hold wanted values.
+        assert!(resumable(&partway[2..], None, &want, 300));
+        assert!(!resumable(&partway, None, &want, 300));
+        // A deletion stopped part way leaves only records that were read.
+        assert!(left_of(&read.records[1..], &etag));
+        assert!(!left_of(&changed, &etag));
+        assert!(marks("\"garbage\"").is_empty());
     }
 
     #[test]
