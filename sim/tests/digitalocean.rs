@@ -2,7 +2,9 @@
 //! headers, page links, SSH keys, a Droplet's life (created, active with
 //! addresses, powered off, resized, destroyed), create validation, scripted
 //! faults in DigitalOcean's format, domains and their records (the seed's
-//! domain, record changes, refusals, teams kept apart, paging) — and
+//! domain, record changes, refusals, teams kept apart, paging), cloud
+//! firewalls (by tag and by Droplet, refusals, teams kept apart) and reserved
+//! IPs (assigned by actions, refusals, kept when their Droplet goes) — and
 //! DigitalOcean's own Python client, pydo, driving it
 //! (tests/python/digitalocean_sdk.py).
 
@@ -637,6 +639,7 @@ fn creates_are_validated_field_by_field() {
             name: "Example Team".into(),
             email: "sammy@example.com".into(),
             droplet_limit: 2,
+            reserved_ip_limit: 3,
             tokens: vec![SEED_TOKEN.into()],
             domains: vec![SEED_DOMAIN.into()],
         },
@@ -1535,6 +1538,698 @@ fn domains_outlive_a_restart_and_a_deleted_seed_domain_stays_deleted() {
     );
 }
 
+/// Creates a Droplet in nyc3 with `tags` and waits for its create action, so
+/// it is active and free of pending events.
+fn active_droplet(sim: &Sim, name: &str, tags: &[&str]) -> u64 {
+    let mut b = droplet_body(name);
+    b["tags"] = json!(tags);
+    let r = seed(sim, "POST", "/v2/droplets", Some(&b));
+    assert_eq!(r.status, 202, "{}", r.body);
+    let made = r.json();
+    let action = made["links"]["actions"][0]["id"].as_u64().unwrap();
+    assert_eq!(settle(sim, action)["status"], "completed");
+    made["droplet"]["id"].as_u64().unwrap()
+}
+
+/// The ids of the firewalls `GET /v2/droplets/{id}/firewalls` lists.
+fn firewalls_of(sim: &Sim, droplet: u64) -> Vec<String> {
+    let r = seed(
+        sim,
+        "GET",
+        &format!("/v2/droplets/{droplet}/firewalls"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let b = r.json();
+    assert_eq!(b["meta"]["total"], b["firewalls"].as_array().unwrap().len());
+    b["firewalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn web_firewall(name: &str) -> Value {
+    json!({
+        "name": name,
+        "inbound_rules": [
+            { "protocol": "tcp", "ports": "22", "sources": { "addresses": ["0.0.0.0/0", "::/0"] } },
+            { "protocol": "tcp", "ports": "all", "sources": { "tags": ["web"], "droplet_ids": [] } },
+            { "protocol": "icmp", "sources": { "addresses": ["18.0.0.0/8"] } },
+        ],
+        "outbound_rules": [
+            { "protocol": "udp", "ports": "8000-9000", "destinations": { "addresses": ["0.0.0.0/0"] } },
+        ],
+        "tags": ["web"],
+    })
+}
+
+#[test]
+fn a_firewall_for_a_tag_applies_to_its_droplets_until_changed_or_deleted() {
+    let sim = start();
+    let web = active_droplet(&sim, "fw-web-1", &["web"]);
+    let db = active_droplet(&sim, "fw-db-1", &[]);
+
+    let r = seed(&sim, "POST", "/v2/firewalls", Some(&web_firewall("web-fw")));
+    assert_eq!(r.status, 202, "{}", r.body);
+    let f = r.json()["firewall"].clone();
+    let id = f["id"].as_str().unwrap().to_string();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{f}");
+    assert_eq!(f["status"], "waiting");
+    assert_eq!(f["name"], "web-fw");
+    assert!(f["created_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        f["pending_changes"],
+        json!([{ "droplet_id": web, "removing": false, "status": "waiting" }])
+    );
+    assert_eq!(f["droplet_ids"], json!([]));
+    assert_eq!(f["tags"], json!(["web"]));
+    // Rules come back as the API keeps them: "all" and ICMP as "0", and
+    // only the kinds of source given.
+    let inbound = &f["inbound_rules"];
+    assert_eq!(inbound[0]["ports"], "22");
+    assert_eq!(inbound[1]["ports"], "0");
+    assert_eq!(inbound[1]["sources"], json!({ "tags": ["web"] }));
+    assert_eq!(
+        inbound[2],
+        json!({ "protocol": "icmp", "ports": "0", "sources": { "addresses": ["18.0.0.0/8"] } })
+    );
+    assert_eq!(
+        f["outbound_rules"][0]["destinations"]["addresses"],
+        json!(["0.0.0.0/0"])
+    );
+
+    assert_eq!(firewalls_of(&sim, web), [id.as_str()]);
+    assert!(firewalls_of(&sim, db).is_empty());
+    // The reads above moved the change on; it has been applied.
+    let got = seed(&sim, "GET", &format!("/v2/firewalls/{id}"), None).json()["firewall"].clone();
+    assert_eq!(got["status"], "succeeded", "{got}");
+    assert_eq!(got["pending_changes"], json!([]));
+
+    // A Droplet by id, then taken off again.
+    let droplets = format!("/v2/firewalls/{id}/droplets");
+    let r = seed(
+        &sim,
+        "POST",
+        &droplets,
+        Some(&json!({ "droplet_ids": [db] })),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(r.body.is_empty());
+    let got = seed(&sim, "GET", &format!("/v2/firewalls/{id}"), None).json()["firewall"].clone();
+    assert_eq!(got["droplet_ids"], json!([db]));
+    assert_eq!(got["status"], "waiting");
+    assert_eq!(got["pending_changes"][0]["droplet_id"], db);
+    assert_eq!(firewalls_of(&sim, db), [id.as_str()]);
+    let r = seed(
+        &sim,
+        "DELETE",
+        &droplets,
+        Some(&json!({ "droplet_ids": [db] })),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(firewalls_of(&sim, db).is_empty());
+
+    // The tag off and on again.
+    let tags = format!("/v2/firewalls/{id}/tags");
+    assert_eq!(
+        seed(&sim, "DELETE", &tags, Some(&json!({ "tags": ["web"] }))).status,
+        204
+    );
+    assert!(firewalls_of(&sim, web).is_empty());
+    assert_eq!(
+        seed(&sim, "POST", &tags, Some(&json!({ "tags": ["web"] }))).status,
+        204
+    );
+    assert_eq!(firewalls_of(&sim, web), [id.as_str()]);
+
+    // PUT replaces the whole firewall: what it leaves out is gone.
+    let put = json!({
+        "name": "web-fw-2",
+        "inbound_rules": [{ "protocol": "tcp", "ports": "443", "sources": { "addresses": ["0.0.0.0/0"] } }],
+        "droplet_ids": [db],
+    });
+    let r = seed(&sim, "PUT", &format!("/v2/firewalls/{id}"), Some(&put));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let f = r.json()["firewall"].clone();
+    assert_eq!(f["name"], "web-fw-2");
+    assert_eq!(f["tags"], json!([]));
+    assert_eq!(f["outbound_rules"], json!([]));
+    assert_eq!(f["inbound_rules"].as_array().unwrap().len(), 1);
+    let mut pending: Vec<(u64, bool)> = f["pending_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["droplet_id"].as_u64().unwrap(),
+                p["removing"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    pending.sort();
+    let mut want = vec![(web, true), (db, false)];
+    want.sort();
+    assert_eq!(pending, want, "{f}");
+    assert!(firewalls_of(&sim, web).is_empty());
+    assert_eq!(firewalls_of(&sim, db), [id.as_str()]);
+
+    let list = seed(&sim, "GET", "/v2/firewalls", None).json();
+    assert_eq!(list["meta"]["total"], 1, "{list}");
+    assert_eq!(list["firewalls"][0]["id"], id.as_str());
+
+    // A destroyed Droplet leaves the firewall.
+    assert_eq!(
+        seed(&sim, "DELETE", &format!("/v2/droplets/{db}"), None).status,
+        204
+    );
+    let got = seed(&sim, "GET", &format!("/v2/firewalls/{id}"), None).json()["firewall"].clone();
+    assert_eq!(got["droplet_ids"], json!([]), "{got}");
+
+    assert_eq!(
+        seed(&sim, "DELETE", &format!("/v2/firewalls/{id}"), None).status,
+        204
+    );
+    refused(
+        &seed(&sim, "GET", &format!("/v2/firewalls/{id}"), None),
+        404,
+        "not_found",
+    );
+    assert_eq!(
+        seed(&sim, "GET", "/v2/firewalls", None).json()["meta"]["total"],
+        0
+    );
+}
+
+#[test]
+fn firewall_refusals_come_in_digitaloceans_words_and_teams_are_kept_apart() {
+    let sim = start();
+    let web = active_droplet(&sim, "fw-refusals-1", &["web"]);
+    let post = |b: &Value| seed(&sim, "POST", "/v2/firewalls", Some(b));
+    let with = |path: &str, v: Value| {
+        let mut b = web_firewall("refused");
+        b.pointer_mut(path)
+            .map(|slot| *slot = v)
+            .expect("a field of the body");
+        b
+    };
+    let cases = [
+        (with("/name", json!("web_fw")), "name must begin with a letter or digit, followed by letters, digits, periods (.) or dashes (-)"),
+        (with("/name", json!(null)), "name is required"),
+        (json!({ "name": "bare" }), "a firewall must have at least one inbound or outbound rule"),
+        (with("/inbound_rules/0/protocol", json!("sctp")), "protocol `sctp` is not one of tcp, udp or icmp"),
+        (with("/inbound_rules/0/ports", json!("")), "You must specify a positive value for ports."),
+        (with("/inbound_rules/0/ports", json!("70000")), "You must specify a valid range for ports."),
+        (with("/inbound_rules/0/ports", json!("9000-8000")), "You must specify a valid range for ports."),
+        (with("/inbound_rules/0/sources/addresses", json!(["1.2.3"])), "invalid address"),
+        (with("/inbound_rules/0/sources", json!({})), "a rule's sources must name at least one address, Droplet or tag"),
+        (with("/tags", json!(["nope"])), "tag nope does not exist"),
+        (with("/inbound_rules/1/sources/tags", json!(["nope"])), "tag nope does not exist"),
+        (with("/outbound_rules/0/destinations", json!({ "droplet_ids": [1] })), "droplet 1 does not exist"),
+    ];
+    for (b, message) in cases {
+        assert_eq!(
+            refused(&post(&b), 422, "unprocessable_entity"),
+            message,
+            "{b}"
+        );
+    }
+    // At most five tags a firewall (and ten Droplets).
+    active_droplet(&sim, "fw-refusals-2", &["t1", "t2", "t3", "t4", "t5", "t6"]);
+    let m = refused(
+        &post(&with("/tags", json!(["t1", "t2", "t3", "t4", "t5", "t6"]))),
+        422,
+        "unprocessable_entity",
+    );
+    assert_eq!(m, "a firewall can be assigned at most 5 tags");
+
+    // Names are unique in a team: 409.
+    assert_eq!(post(&web_firewall("taken")).status, 202);
+    assert_eq!(
+        refused(&post(&web_firewall("taken")), 409, "conflict"),
+        "duplicate name"
+    );
+    let list = seed(&sim, "GET", "/v2/firewalls", None).json();
+    assert_eq!(list["meta"]["total"], 1, "only what was accepted was made");
+    let id = list["firewalls"][0]["id"].as_str().unwrap().to_string();
+
+    refused(
+        &seed(
+            &sim,
+            "GET",
+            &format!("/v2/firewalls/{}", uuid::Uuid::new_v4()),
+            None,
+        ),
+        404,
+        "not_found",
+    );
+    let r = seed(
+        &sim,
+        "POST",
+        &format!("/v2/firewalls/{id}/droplets"),
+        Some(&json!({ "droplet_ids": [7] })),
+    );
+    assert_eq!(
+        refused(&r, 422, "unprocessable_entity"),
+        "droplet 7 does not exist"
+    );
+
+    // Another team neither sees nor touches them, nor names the first
+    // team's tags and Droplets.
+    let other = format!("dop_v1_{}", "ef".repeat(32));
+    sim.command(Command::AddDigitalOceanTeam {
+        team: serde_json::from_value(
+            json!({ "name": "Other Team", "email": "other@example.com", "tokens": [other] }),
+        )
+        .unwrap(),
+    })
+    .unwrap();
+    let theirs =
+        |method: &str, path: &str, body: Option<&Value>| api(&sim, &other, method, path, body);
+    assert_eq!(
+        theirs("GET", "/v2/firewalls", None).json()["meta"]["total"],
+        0
+    );
+    let path = format!("/v2/firewalls/{id}");
+    refused(&theirs("GET", &path, None), 404, "not_found");
+    refused(
+        &theirs("PUT", &path, Some(&web_firewall("stolen"))),
+        404,
+        "not_found",
+    );
+    refused(&theirs("DELETE", &path, None), 404, "not_found");
+    refused(
+        &theirs(
+            "POST",
+            &format!("{path}/tags"),
+            Some(&json!({ "tags": ["web"] })),
+        ),
+        404,
+        "not_found",
+    );
+    refused(
+        &theirs("GET", &format!("/v2/droplets/{web}/firewalls"), None),
+        404,
+        "not_found",
+    );
+    let r = theirs("POST", "/v2/firewalls", Some(&web_firewall("theirs")));
+    assert_eq!(
+        refused(&r, 422, "unprocessable_entity"),
+        "tag web does not exist"
+    );
+    let mut b = web_firewall("taken");
+    b["tags"] = json!([]);
+    b["inbound_rules"][1]["sources"] = json!({ "addresses": ["::/0"] });
+    assert_eq!(
+        theirs("POST", "/v2/firewalls", Some(&b)).status,
+        202,
+        "a name is unique per team only"
+    );
+    assert_eq!(seed(&sim, "GET", &path, None).status, 200);
+}
+
+/// The reserved IP at `ip`, read once.
+fn reserved(sim: &Sim, ip: &str) -> Value {
+    let r = seed(sim, "GET", &format!("/v2/reserved_ips/{ip}"), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["reserved_ip"].clone()
+}
+
+fn ip_action(sim: &Sim, ip: &str, body: Value) -> Reply {
+    seed(
+        sim,
+        "POST",
+        &format!("/v2/reserved_ips/{ip}/actions"),
+        Some(&body),
+    )
+}
+
+#[test]
+fn a_reserved_ip_is_assigned_unassigned_and_outlives_its_droplet() {
+    let sim = start();
+    let d = active_droplet(&sim, "rip-web-1", &[]);
+    let r = seed(
+        &sim,
+        "POST",
+        "/v2/reserved_ips",
+        Some(&json!({ "droplet_id": d })),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let made = r.json();
+    let rip = &made["reserved_ip"];
+    let ip = rip["ip"].as_str().unwrap().to_string();
+    assert!(ip.starts_with("192.0.2."), "{rip}");
+    assert_eq!(
+        rip["droplet"],
+        Value::Null,
+        "assigned only once the action completes"
+    );
+    assert_eq!(rip["locked"], true);
+    assert_eq!(rip["region"]["slug"], "nyc3");
+    assert!(uuid::Uuid::parse_str(rip["project_id"].as_str().unwrap()).is_ok());
+    let link = &made["links"]["droplets"][0];
+    assert_eq!(
+        (link["id"].as_u64(), &link["rel"]),
+        (Some(d), &json!("droplet"))
+    );
+    assert!(link["href"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/v2/droplets/{d}")));
+    let assign = &made["links"]["actions"][0];
+    assert_eq!(assign["rel"], "assign_ip");
+    let assign = assign["id"].as_u64().unwrap();
+    assert!(made["links"]["actions"][0]["href"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/v2/actions/{assign}")));
+
+    // The assign is an action on the address: resource_id is the address
+    // read as a number, as DigitalOcean gives it.
+    let a = seed(&sim, "GET", &format!("/v2/actions/{assign}"), None).json()["action"].clone();
+    assert_eq!(a["type"], "assign_ip");
+    assert_eq!(a["status"], "in-progress");
+    assert_eq!(a["resource_type"], "reserved_ip");
+    let number = ip.parse::<std::net::Ipv4Addr>().map(u32::from).unwrap();
+    assert_eq!(a["resource_id"].as_u64(), Some(u64::from(number)));
+    assert_eq!(a["region_slug"], "nyc3");
+    let a = seed(
+        &sim,
+        "GET",
+        &format!("/v2/reserved_ips/{ip}/actions/{assign}"),
+        None,
+    )
+    .json()["action"]
+        .clone();
+    assert_eq!(a["status"], "completed", "after the world's two reads");
+    let rip = reserved(&sim, &ip);
+    assert_eq!(rip["droplet"]["id"].as_u64(), Some(d), "{rip}");
+    assert_eq!(rip["locked"], false);
+    // The Droplet lists the address as a second public one.
+    let droplet = seed(&sim, "GET", &format!("/v2/droplets/{d}"), None).json()["droplet"].clone();
+    let public: Vec<&str> = droplet["networks"]["v4"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["type"] == "public")
+        .map(|n| n["ip_address"].as_str().unwrap())
+        .collect();
+    assert_eq!(public.len(), 2, "{droplet}");
+    assert_eq!(public[1], ip);
+    let kinds: Vec<Value> = seed(&sim, "GET", &format!("/v2/reserved_ips/{ip}/actions"), None)
+        .json()["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["type"].clone())
+        .collect();
+    assert_eq!(kinds, [json!("assign_ip"), json!("reserve_ip")]);
+
+    // Unassigned by an action; nothing else may happen meanwhile.
+    let r = ip_action(&sim, &ip, json!({ "type": "unassign" }));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let un = r.json()["action"].clone();
+    assert_eq!(
+        (&un["type"], &un["status"]),
+        (&json!("unassign_ip"), &json!("in-progress"))
+    );
+    let busy = "The reserved IP already has a pending event.";
+    assert_eq!(
+        refused(
+            &seed(&sim, "DELETE", &format!("/v2/reserved_ips/{ip}"), None),
+            422,
+            "unprocessable_entity"
+        ),
+        busy
+    );
+    assert_eq!(
+        refused(
+            &ip_action(&sim, &ip, json!({ "type": "assign", "droplet_id": d })),
+            422,
+            "unprocessable_entity"
+        ),
+        busy
+    );
+    assert_eq!(
+        settle(&sim, un["id"].as_u64().unwrap())["status"],
+        "completed"
+    );
+    assert_eq!(reserved(&sim, &ip)["droplet"], Value::Null);
+    assert_eq!(
+        refused(
+            &ip_action(&sim, &ip, json!({ "type": "unassign" })),
+            422,
+            "unprocessable_entity"
+        ),
+        "The reserved IP is not assigned to a Droplet."
+    );
+
+    // Reserved to a region; assignable only to a Droplet there.
+    let r = seed(
+        &sim,
+        "POST",
+        "/v2/reserved_ips",
+        Some(&json!({ "region": "fra1" })),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let fra = r.json();
+    assert_eq!(fra["links"], json!({}));
+    assert_eq!(fra["reserved_ip"]["locked"], false);
+    let fra = fra["reserved_ip"]["ip"].as_str().unwrap().to_string();
+    assert_ne!(fra, ip);
+    let m = refused(
+        &ip_action(&sim, &fra, json!({ "type": "assign", "droplet_id": d })),
+        422,
+        "unprocessable_entity",
+    );
+    assert!(m.contains("only to a Droplet in its own region"), "{m}");
+
+    // Assigned again, then its Droplet is destroyed: the address stays,
+    // reserved and unassigned.
+    let r = ip_action(&sim, &ip, json!({ "type": "assign", "droplet_id": d }));
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        settle(&sim, r.json()["action"]["id"].as_u64().unwrap())["status"],
+        "completed"
+    );
+    assert_eq!(reserved(&sim, &ip)["droplet"]["id"].as_u64(), Some(d));
+    assert_eq!(
+        seed(&sim, "DELETE", &format!("/v2/droplets/{d}"), None).status,
+        204
+    );
+    let rip = reserved(&sim, &ip);
+    assert_eq!(rip["droplet"], Value::Null, "{rip}");
+    assert_eq!(
+        seed(&sim, "GET", "/v2/reserved_ips", None).json()["meta"]["total"],
+        2
+    );
+
+    // Deleting an assigned address releases it at once.
+    let e = active_droplet(&sim, "rip-web-2", &[]);
+    let r = ip_action(&sim, &ip, json!({ "type": "assign", "droplet_id": e }));
+    settle(&sim, r.json()["action"]["id"].as_u64().unwrap());
+    assert_eq!(
+        seed(&sim, "DELETE", &format!("/v2/reserved_ips/{ip}"), None).status,
+        204
+    );
+    refused(
+        &seed(&sim, "GET", &format!("/v2/reserved_ips/{ip}"), None),
+        404,
+        "not_found",
+    );
+    let droplet = seed(&sim, "GET", &format!("/v2/droplets/{e}"), None).json()["droplet"].clone();
+    assert!(droplet["networks"]["v4"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|n| n["ip_address"] != ip.as_str()));
+    assert_eq!(
+        seed(&sim, "DELETE", &format!("/v2/reserved_ips/{fra}"), None).status,
+        204
+    );
+}
+
+#[test]
+fn reserved_ip_refusals_limits_and_teams() {
+    let sim = start();
+    let post = |b: Value| seed(&sim, "POST", "/v2/reserved_ips", Some(&b));
+    let d = active_droplet(&sim, "rip-limits-1", &[]);
+    assert_eq!(
+        refused(
+            &post(json!({ "droplet_id": d, "region": "nyc3" })),
+            422,
+            "unprocessable_entity"
+        ),
+        "Cannot specify Droplet and region, they are mutually exclusive."
+    );
+    refused(&post(json!({})), 422, "unprocessable_entity");
+    refused(
+        &post(json!({ "region": "mars1" })),
+        422,
+        "unprocessable_entity",
+    );
+    refused(
+        &post(json!({ "droplet_id": 1 })),
+        422,
+        "unprocessable_entity",
+    );
+
+    // A Droplet still being created is busy.
+    let r = seed(
+        &sim,
+        "POST",
+        "/v2/droplets",
+        Some(&droplet_body("rip-new-1")),
+    );
+    let new = r.json()["droplet"]["id"].as_u64().unwrap();
+    assert_eq!(
+        refused(
+            &post(json!({ "droplet_id": new })),
+            422,
+            "unprocessable_entity"
+        ),
+        "Droplet already has a pending event."
+    );
+
+    // One address per Droplet.
+    let first = post(json!({ "droplet_id": d }));
+    assert_eq!(first.status, 202, "{}", first.body);
+    assert_eq!(
+        refused(
+            &post(json!({ "droplet_id": d })),
+            422,
+            "unprocessable_entity"
+        ),
+        "Droplet is already assigned to another reserved IP."
+    );
+
+    // Three a team unless the world says otherwise, as the account says.
+    assert_eq!(
+        seed(&sim, "GET", "/v2/account", None).json()["account"]["floating_ip_limit"],
+        3
+    );
+    assert_eq!(post(json!({ "region": "nyc3" })).status, 202);
+    assert_eq!(post(json!({ "region": "sgp1" })).status, 202);
+    let m = refused(
+        &post(json!({ "region": "nyc3" })),
+        422,
+        "unprocessable_entity",
+    );
+    assert!(m.contains("limit of 3 reserved IPs"), "{m}");
+    let listed = seed(&sim, "GET", "/v2/reserved_ips?per_page=2", None).json();
+    assert_eq!(listed["meta"]["total"], 3);
+    assert_eq!(listed["reserved_ips"].as_array().unwrap().len(), 2);
+    assert!(listed["links"]["pages"]["next"]
+        .as_str()
+        .unwrap()
+        .contains("page=2"));
+
+    // Another team sees none of them and holds its own.
+    let other = format!("dop_v1_{}", "ab".repeat(32));
+    sim.command(Command::AddDigitalOceanTeam {
+        team: serde_json::from_value(json!({ "name": "Other Team", "email": "other@example.com", "tokens": [other], "reserved_ip_limit": 1 })).unwrap(),
+    })
+    .unwrap();
+    let theirs =
+        |method: &str, path: &str, body: Option<&Value>| api(&sim, &other, method, path, body);
+    let ip = first.json()["reserved_ip"]["ip"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        theirs("GET", "/v2/reserved_ips", None).json()["meta"]["total"],
+        0
+    );
+    refused(
+        &theirs("GET", &format!("/v2/reserved_ips/{ip}"), None),
+        404,
+        "not_found",
+    );
+    refused(
+        &theirs("DELETE", &format!("/v2/reserved_ips/{ip}"), None),
+        404,
+        "not_found",
+    );
+    refused(
+        &theirs(
+            "POST",
+            &format!("/v2/reserved_ips/{ip}/actions"),
+            Some(&json!({ "type": "unassign" })),
+        ),
+        404,
+        "not_found",
+    );
+    assert_eq!(
+        theirs("GET", "/v2/account", None).json()["account"]["floating_ip_limit"],
+        1
+    );
+    let r = theirs(
+        "POST",
+        "/v2/reserved_ips",
+        Some(&json!({ "region": "nyc3" })),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_ne!(r.json()["reserved_ip"]["ip"].as_str(), Some(ip.as_str()));
+    let r = theirs(
+        "POST",
+        "/v2/reserved_ips",
+        Some(&json!({ "droplet_id": d })),
+    );
+    assert_eq!(
+        refused(&r, 422, "unprocessable_entity"),
+        format!("Droplet {d} could not be found.")
+    );
+}
+
+#[test]
+fn firewalls_and_reserved_ips_outlive_a_restart() {
+    let sim = start();
+    let d = active_droplet(&sim, "kept-fw-1", &["web"]);
+    let f = seed(&sim, "POST", "/v2/firewalls", Some(&web_firewall("kept"))).json()["firewall"]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = seed(
+        &sim,
+        "POST",
+        "/v2/reserved_ips",
+        Some(&json!({ "droplet_id": d })),
+    );
+    let ip = r.json()["reserved_ip"]["ip"].as_str().unwrap().to_string();
+    settle(
+        &sim,
+        r.json()["links"]["actions"][0]["id"].as_u64().unwrap(),
+    );
+    assert_eq!(
+        seed(&sim, "DELETE", &format!("/v2/droplets/{d}"), None).status,
+        204
+    );
+    let snapshot = sim.snapshot();
+    drop(sim);
+    let again = Sim::spawn_from(World::default(), "127.0.0.1:0", Some(snapshot)).unwrap();
+    let got = seed(&again, "GET", &format!("/v2/firewalls/{f}"), None);
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.json()["firewall"]["tags"], json!(["web"]));
+    assert_eq!(reserved(&again, &ip)["droplet"], Value::Null);
+    // The tag outlived its Droplet, and addresses go on from where they were.
+    let r = seed(
+        &again,
+        "POST",
+        "/v2/firewalls",
+        Some(&web_firewall("kept-2")),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let r = seed(
+        &again,
+        "POST",
+        "/v2/reserved_ips",
+        Some(&json!({ "region": "nyc3" })),
+    );
+    assert_ne!(r.json()["reserved_ip"]["ip"].as_str(), Some(ip.as_str()));
+}
+
 /// The Python of target/py-digitalocean (made by .ci/run), or made here from
 /// PyPI when it is missing or was made with other pins — as the workspace
 /// scenarios make theirs.
@@ -1625,4 +2320,19 @@ fn pydo_drives_the_emulator_over_https() {
         .records
         .values()
         .all(|r| !r.name.starts_with("sdk-"))));
+    let firewall = format!("/v2/firewalls/{}", seen["firewall"].as_str().unwrap());
+    assert!(asked.contains(&("POST".into(), "/v2/firewalls".into(), 202)));
+    assert!(asked.contains(&("POST".into(), "/v2/firewalls".into(), 422)));
+    assert!(asked.contains(&("POST".into(), format!("{firewall}/droplets"), 204)));
+    assert!(asked.contains(&("DELETE".into(), firewall, 204)));
+    let ip = seen["reserved_ip"].as_str().unwrap();
+    assert!(ip.starts_with("192.0.2."), "{seen}");
+    assert!(asked.contains(&("POST".into(), "/v2/reserved_ips".into(), 202)));
+    assert!(asked.contains(&("POST".into(), "/v2/reserved_ips".into(), 422)));
+    assert!(asked.contains(&("POST".into(), format!("/v2/reserved_ips/{ip}/actions"), 201)));
+    assert!(asked.contains(&("DELETE".into(), format!("/v2/reserved_ips/{ip}"), 204)));
+    assert_eq!(seen["reserved_actions"].as_array().map(Vec::len), Some(2));
+    assert!(sim.with_state(|s| s.digitalocean.firewalls.is_empty()
+        && s.digitalocean.reserved_ips.is_empty()
+        && s.digitalocean.droplets.is_empty()));
 }

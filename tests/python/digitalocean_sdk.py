@@ -4,7 +4,9 @@ key (its MD5 fingerprint, a duplicate refused), a Droplet created, polled
 until active with an address, powered off by an action, destroyed; the
 team's domain with DigitalOcean's name servers, and records on it created,
 found by their fully qualified name, updated by PUT and PATCH, refused, and
-deleted.
+deleted; a cloud firewall made for a tag, refused, given a Droplet and
+deleted; a reserved IP made for a Droplet, assigned and unassigned by
+actions, refused, and deleted.
 
     python digitalocean_sdk.py BASE_URL TOKEN
 
@@ -160,6 +162,7 @@ def main():
     do.ssh_keys.delete(key["id"])
 
     domain_name, records = domains(do)
+    firewall, reserved_ip, reserved_actions = firewalls_and_reserved_ips(do)
 
     print(
         json.dumps(
@@ -169,6 +172,9 @@ def main():
                 "key": key["fingerprint"],
                 "domain": domain_name,
                 "records": records,
+                "firewall": firewall,
+                "reserved_ip": reserved_ip,
+                "reserved_actions": reserved_actions,
             }
         )
     )
@@ -240,6 +246,78 @@ def domains(do):
     gone = do.domains.get_record(name, www["id"])
     expect(gone.get("id") == "not_found", "a deleted record is not found", gone)
     return name, made
+
+
+def completed(do, ip, action):
+    """Reads a reserved IP's action until it is no longer in progress."""
+    for _ in range(20):
+        action = do.reserved_ips_actions.get(ip, action["id"])["action"]
+        if action["status"] != "in-progress":
+            return action
+    fail("a reserved IP action never completed", action)
+
+
+def firewalls_and_reserved_ips(do):
+    """A firewall for a tag and a reserved IP for a Droplet, made, changed and
+    removed; returns the firewall's id, the address and its actions' ids."""
+    made = do.droplets.create(
+        body={"name": "sdk-edge-1", "region": "nyc3", "size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64", "tags": ["sdk-edge"]}
+    )
+    droplet = made["droplet"]
+    for _ in range(20):
+        if do.droplets.get(droplet["id"])["droplet"]["status"] == "active":
+            break
+    else:
+        fail("the edge Droplet never became active")
+
+    rule = {"protocol": "tcp", "ports": "443", "sources": {"addresses": ["0.0.0.0/0", "::/0"]}}
+    body = {
+        "name": "sdk-edge-fw",
+        "inbound_rules": [rule, {"protocol": "icmp", "sources": {"tags": ["sdk-edge"]}}],
+        "outbound_rules": [{"protocol": "udp", "ports": "all", "destinations": {"addresses": ["0.0.0.0/0"]}}],
+        "tags": ["sdk-edge"],
+    }
+    fw = do.firewalls.create(body=body)["firewall"]
+    expect(fw["status"] == "waiting" and fw["name"] == "sdk-edge-fw", "a new firewall", fw)
+    expect(fw["inbound_rules"][1]["ports"] == "0" and fw["outbound_rules"][0]["ports"] == "0", "all ports kept as 0", fw)
+    refused_with(
+        lambda: do.firewalls.create(body={**body, "name": "sdk-bad-ports", "inbound_rules": [{**rule, "ports": "70000"}]}),
+        "You must specify a valid range for ports.",
+    )
+    applied = do.droplets.list_firewalls(droplet["id"])
+    expect([f["id"] for f in applied["firewalls"]] == [fw["id"]], "the firewall applies by tag", applied)
+    expect(do.firewalls.assign_droplets(fw["id"], body={"droplet_ids": [droplet["id"]]}) is None, "assigning answers no body")
+    got = do.firewalls.get(fw["id"])["firewall"]
+    expect(got["droplet_ids"] == [droplet["id"]] and got["tags"] == ["sdk-edge"], "the firewall's Droplets and tags", got)
+    listed = do.firewalls.list()
+    expect(fw["id"] in [f["id"] for f in listed["firewalls"]], "the firewall listed", listed)
+
+    made = do.reserved_ips.create(body={"droplet_id": droplet["id"]})
+    ip = made["reserved_ip"]["ip"]
+    expect(made["reserved_ip"]["droplet"] is None and made["reserved_ip"]["locked"], "an address being assigned", made)
+    assign = made["links"]["actions"][0]
+    expect(assign["rel"] == "assign_ip" and made["links"]["droplets"][0]["id"] == droplet["id"], "the create's links", made["links"])
+    assign = completed(do, ip, assign)
+    expect(assign["type"] == "assign_ip" and assign["resource_type"] == "reserved_ip", "the assign action", assign)
+    expect(assign["status"] == "completed", "the assign completed", assign)
+    got = do.reserved_ips.get(ip)["reserved_ip"]
+    expect(got["droplet"]["id"] == droplet["id"] and got["region"]["slug"] == "nyc3", "the address assigned", got)
+    expect(ip in [r["ip"] for r in do.reserved_ips.list()["reserved_ips"]], "the address listed")
+    refused_with(
+        lambda: do.reserved_ips.create(body={"droplet_id": droplet["id"], "region": "nyc3"}),
+        "Cannot specify Droplet and region, they are mutually exclusive.",
+    )
+    unassign = do.reserved_ips_actions.post(ip, body={"type": "unassign"})["action"]
+    expect(unassign["type"] == "unassign_ip" and unassign["status"] == "in-progress", "the unassign action", unassign)
+    expect(completed(do, ip, unassign)["status"] == "completed", "the unassign completed")
+    expect(do.reserved_ips.get(ip)["reserved_ip"]["droplet"] is None, "the address unassigned")
+
+    expect(do.reserved_ips.delete(ip) is None, "a reserved IP delete answers no body")
+    expect(do.reserved_ips.get(ip).get("id") == "not_found", "a deleted address is not found")
+    expect(do.firewalls.delete(fw["id"]) is None, "a firewall delete answers no body")
+    expect(do.firewalls.get(fw["id"]).get("id") == "not_found", "a deleted firewall is not found")
+    do.droplets.destroy(droplet["id"])
+    return fw["id"], ip, [assign["id"], unassign["id"]]
 
 
 if __name__ == "__main__":

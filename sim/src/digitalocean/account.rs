@@ -1,5 +1,6 @@
 //! `GET /v2/account`: who the token speaks for and the team's limits, which a
-//! client reads to validate a token and to know how many Droplets it may have.
+//! client reads to validate a token and to know how many Droplets (and
+//! reserved IPs, still named `floating_ip_limit` there) it may have.
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -25,7 +26,7 @@ pub fn get(state: &State, team: &str) -> Resp {
         200,
         &json!({ "account": {
             "droplet_limit": t.droplet_limit,
-            "floating_ip_limit": 3,
+            "floating_ip_limit": t.reserved_ip_limit,
             "volume_limit": 100,
             "email": t.email,
             "uuid": account_uuid(&t.email),

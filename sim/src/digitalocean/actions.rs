@@ -1,8 +1,9 @@
-//! Actions: every change to a Droplet (its creation, power, resize) is an
-//! action that starts `in-progress` and completes later, and the Droplet
-//! changes only then. An action completes after the seed's `action_polls`
-//! reads of it or of its Droplet (reads, not time, as ARM operations here
-//! finish after `lro_polls` polls), so scenarios are fast and deterministic.
+//! Actions: every change to a Droplet (its creation, power, resize) or to a
+//! reserved IP (its assignment) is an action that starts `in-progress` and
+//! completes later, and the Droplet or address changes only then. An action
+//! completes after the seed's `action_polls` reads of it or of its Droplet or
+//! reserved IP (reads, not time, as ARM operations here finish after
+//! `lro_polls` polls), so scenarios are fast and deterministic.
 
 use serde_json::{json, Value};
 
@@ -45,6 +46,42 @@ pub fn start(state: &mut State, droplet: u64, kind: &str, size: Option<String>, 
             polls_left: polls,
             size,
             disk,
+            ip: None,
+            target: None,
+        },
+    );
+    id
+}
+
+/// Starts an action on a reserved IP (`reserve_ip`, `assign_ip` with the
+/// Droplet it moves to, or `unassign_ip`); returns its id. A reservation is
+/// done as it is made, as DigitalOcean's `reserve_ip` actions are.
+pub fn start_ip(state: &mut State, ip: &str, kind: &str, target: Option<u64>) -> u64 {
+    let polls = state.world.digitalocean.action_polls;
+    let live = &mut state.digitalocean;
+    let (team, region) = match live.reserved_ips.get(ip) {
+        Some(r) => (r.team.clone(), r.region.clone()),
+        None => (String::new(), String::new()),
+    };
+    let id = live.action_id();
+    let done = kind == "reserve_ip";
+    let at = timestamp();
+    live.actions.insert(
+        id,
+        Action {
+            id,
+            team,
+            kind: kind.to_string(),
+            droplet: 0,
+            region,
+            status: if done { "completed" } else { "in-progress" }.into(),
+            started_at: at.clone(),
+            completed_at: done.then_some(at),
+            polls_left: if done { 0 } else { polls },
+            size: None,
+            disk: false,
+            ip: Some(ip.to_string()),
+            target,
         },
     );
     id
@@ -85,12 +122,36 @@ pub fn touch(state: &mut State, droplet: u64) {
     }
 }
 
+/// Counts one read of a reserved IP against the action it is busy with.
+pub fn touch_ip(state: &mut State, ip: &str) {
+    if let Some(id) = state.digitalocean.pending_ip(ip) {
+        advance(state, id);
+    }
+}
+
 /// Completes an action and applies it to its Droplet.
 fn finish(state: &mut State, id: u64) {
     let Some(a) = state.digitalocean.actions.get(&id).cloned() else {
         return;
     };
     let live = &mut state.digitalocean;
+    if let Some(ip) = &a.ip {
+        // The address follows the action; an assign whose Droplet was
+        // destroyed meanwhile was already ended `errored` by `abandon`.
+        if let Some(r) = live.reserved_ips.get_mut(ip) {
+            match a.kind.as_str() {
+                "assign_ip" => r.droplet = a.target,
+                "unassign_ip" => r.droplet = None,
+                _ => {}
+            }
+        }
+        if let Some(a) = live.actions.get_mut(&id) {
+            a.status = "completed".into();
+            a.completed_at = Some(timestamp());
+            a.polls_left = 0;
+        }
+        return;
+    }
     let host = live.droplets.get(&a.droplet).and_then(|d| d.host);
     let host = match (a.kind.as_str(), host) {
         ("create", None) => Some(live.host()),
@@ -127,18 +188,30 @@ pub fn href(state: &State, id: u64) -> String {
     format!("{}/v2/actions/{id}", state.base_url)
 }
 
+/// The `resource_id` DigitalOcean gives a reserved IP's actions: the address
+/// read as a 32-bit number (178.128.133.144 → 2994767248), since an address
+/// has no numeric id of its own.
+pub fn ip_number(ip: &str) -> u64 {
+    ip.parse::<std::net::Ipv4Addr>()
+        .map_or(0, |a| u64::from(u32::from(a)))
+}
+
 pub fn render(a: &Action) -> Value {
     let region = catalog::region_of(&a.region)
         .map(catalog::region_json)
         .unwrap_or(Value::Null);
+    let (resource_id, resource_type) = match &a.ip {
+        Some(ip) => (ip_number(ip), "reserved_ip"),
+        None => (a.droplet, "droplet"),
+    };
     json!({
         "id": a.id,
         "status": a.status,
         "type": a.kind,
         "started_at": a.started_at,
         "completed_at": a.completed_at,
-        "resource_id": a.droplet,
-        "resource_type": "droplet",
+        "resource_id": resource_id,
+        "resource_type": resource_type,
         "region": region,
         "region_slug": a.region,
     })
@@ -220,7 +293,8 @@ pub fn get(state: &mut State, team: &str, droplet: Option<u64>, id: u64) -> Resp
     )
 }
 
-fn listing(state: &mut State, req: &Req, ids: Vec<u64>) -> Resp {
+/// A page of actions, each counted as read.
+pub fn listing(state: &mut State, req: &Req, ids: Vec<u64>) -> Resp {
     let (shown, links, total) = paginate(state, req, ids);
     for id in &shown {
         advance(state, *id);
@@ -261,10 +335,12 @@ pub fn list_for(state: &mut State, team: &str, droplet: u64, req: &Req) -> Resp 
     listing(state, req, ids)
 }
 
-/// Ends a deleted Droplet's unfinished action: it can no longer complete.
+/// Ends a deleted Droplet's unfinished action, and an unfinished assign of a
+/// reserved IP to it: they can no longer complete.
 pub fn abandon(state: &mut State, droplet: u64) {
     for a in state.digitalocean.actions.values_mut() {
-        if a.droplet == droplet && a.status == "in-progress" {
+        let on_it = a.droplet == droplet || a.target == Some(droplet);
+        if on_it && a.status == "in-progress" {
             a.status = "errored".into();
             a.completed_at = Some(timestamp());
         }

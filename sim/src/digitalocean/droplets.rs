@@ -3,11 +3,15 @@
 //! listed (by tag or name), read and destroyed. A create is checked as
 //! DigitalOcean checks it — hostname, region, size in that region, image,
 //! the team's SSH keys, tags, user data, the team's Droplet limit — and
-//! refused with DigitalOcean's 422 wording where it is known.
+//! refused with DigitalOcean's 422 wording where it is known. A Droplet's
+//! tags come into being with it (firewalls may name only existing tags), a
+//! reserved IP assigned to it is listed among its public addresses, and when
+//! it is destroyed it leaves every firewall and its reserved IP stays with
+//! the team, unassigned.
 
 use serde_json::{json, Value};
 
-use super::store::Droplet;
+use super::store::{Droplet, Live};
 use super::{actions, body, catalog, collection, not_found, paginate, timestamp, unprocessable};
 use crate::http::{Req, Resp};
 use crate::state::State;
@@ -48,8 +52,11 @@ pub fn default_vpc(team: &str, region: &str) -> String {
 
 /// The Droplet's addresses, once it has a host number: a private address in
 /// its region's VPC range (DigitalOcean gives private interfaces no gateway,
-/// written `nil`), a public one, and IPv6 when it was asked for.
-fn networks(d: &Droplet) -> Value {
+/// written `nil`), a public one (the anchor of a reserved IP), the reserved
+/// IP assigned to it as a second public address — DigitalOcean lists it
+/// there, which is how clients find it on a Droplet — and IPv6 when it was
+/// asked for.
+fn networks(live: &Live, d: &Droplet) -> Value {
     let Some(n) = d.host else {
         return json!({ "v4": [], "v6": [] });
     };
@@ -58,10 +65,13 @@ fn networks(d: &Droplet) -> Value {
         .position(|r| r.slug == d.region)
         .unwrap_or(0) as u32;
     let (third, fourth) = ((n / 250) % 16, n % 250 + 2);
-    let v4 = json!([
-        { "ip_address": format!("10.{}.{third}.{fourth}", 100 + region), "netmask": "255.255.240.0", "gateway": "nil", "type": "private" },
-        { "ip_address": format!("146.190.{}.{fourth}", 16 + third), "netmask": "255.255.240.0", "gateway": "146.190.16.1", "type": "public" },
-    ]);
+    let mut v4 = vec![
+        json!({ "ip_address": format!("10.{}.{third}.{fourth}", 100 + region), "netmask": "255.255.240.0", "gateway": "nil", "type": "private" }),
+        json!({ "ip_address": format!("146.190.{}.{fourth}", 16 + third), "netmask": "255.255.240.0", "gateway": "146.190.16.1", "type": "public" }),
+    ];
+    if let Some(r) = live.reserved_ips.values().find(|r| r.droplet == Some(d.id)) {
+        v4.push(json!({ "ip_address": r.ip, "netmask": "255.255.255.0", "gateway": super::reserved_ips::GATEWAY, "type": "public" }));
+    }
     let v6 = if d.ipv6 {
         json!([{ "ip_address": format!("2604:a880:{:x}:d0::{:x}:1", 0x400 + region, n + 1), "netmask": 64, "gateway": format!("2604:a880:{:x}:d0::1", 0x400 + region), "type": "public" }])
     } else {
@@ -71,7 +81,7 @@ fn networks(d: &Droplet) -> Value {
 }
 
 /// The Droplet object.
-pub fn render(d: &Droplet) -> Value {
+pub fn render(live: &Live, d: &Droplet) -> Value {
     let size = catalog::size_of(&d.size);
     let mut features = Vec::new();
     if d.backups {
@@ -107,7 +117,7 @@ pub fn render(d: &Droplet) -> Value {
         "volume_ids": [],
         "size": size.map(catalog::size_json),
         "size_slug": d.size,
-        "networks": networks(d),
+        "networks": networks(live, d),
         "region": catalog::region_of(&d.region).map(catalog::region_json),
         "tags": d.tags,
         "vpc_uuid": d.vpc_uuid,
@@ -267,6 +277,12 @@ pub fn create(state: &mut State, team: &str, req: &Req) -> Resp {
         .map(str::to_string)
         .unwrap_or_else(|| default_vpc(team, region.slug));
     let flag = |name: &str| b[name].as_bool().unwrap_or(false);
+    for t in &tags {
+        state
+            .digitalocean
+            .tags
+            .insert((team.to_string(), t.clone()));
+    }
     let mut made = Vec::new();
     for name in names {
         let id = state.digitalocean.droplet_id();
@@ -297,7 +313,7 @@ pub fn create(state: &mut State, team: &str, req: &Req) -> Resp {
     }
     let droplets: Vec<Value> = made
         .iter()
-        .map(|(id, _)| render(&state.digitalocean.droplets[id]))
+        .map(|(id, _)| render(&state.digitalocean, &state.digitalocean.droplets[id]))
         .collect();
     let links: Vec<Value> = made
         .iter()
@@ -322,7 +338,7 @@ pub fn get(state: &mut State, team: &str, id: u64) -> Resp {
     actions::touch(state, id);
     Resp::json(
         200,
-        &json!({ "droplet": render(&state.digitalocean.droplets[&id]) }),
+        &json!({ "droplet": render(&state.digitalocean, &state.digitalocean.droplets[&id]) }),
     )
 }
 
@@ -346,14 +362,26 @@ pub fn list(state: &mut State, team: &str, req: &Req) -> Resp {
     }
     let items = shown
         .iter()
-        .map(|id| render(&state.digitalocean.droplets[id]))
+        .map(|id| render(&state.digitalocean, &state.digitalocean.droplets[id]))
         .collect();
     collection("droplets", items, links, total)
 }
 
-/// Removes a Droplet at once; an action it was busy with ends `errored`.
+/// Removes a Droplet at once; an action it was busy with ends `errored`, it
+/// leaves every firewall's `droplet_ids`, and its reserved IP stays reserved
+/// to the team, unassigned (as DigitalOcean keeps it, billed, until deleted).
 pub fn destroy(state: &mut State, id: u64) {
-    state.digitalocean.droplets.remove(&id);
+    let live = &mut state.digitalocean;
+    live.droplets.remove(&id);
+    for f in live.firewalls.values_mut() {
+        f.droplet_ids.retain(|d| *d != id);
+        f.pending.retain(|(d, _)| *d != id);
+    }
+    for r in live.reserved_ips.values_mut() {
+        if r.droplet == Some(id) {
+            r.droplet = None;
+        }
+    }
     actions::abandon(state, id);
 }
 

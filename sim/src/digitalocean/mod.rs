@@ -1,23 +1,26 @@
 //! The DigitalOcean API v2 subset a Droplet provider and a DNS provider
 //! need, served under `/v2/` beside the Azure endpoints: the account,
 //! regions, sizes, the base image, SSH keys, Droplets and their actions,
-//! domains and their records. This file does what every request goes
+//! domains and their records, cloud firewalls, reserved IPs and their
+//! actions. This file does what every request goes
 //! through — the bearer token, the per-token rate-limit headers,
 //! DigitalOcean's `{"id","message","request_id"}` errors, scripted faults,
 //! page links — and routes to one file per resource.
 //!
-//! `seed` is its part of the world (teams, tokens and their domains), `store`
-//! its live state, `catalog` the regions, sizes and image; `account`, `keys`,
-//! `droplets`, `actions` and `domains` (domains and their records) serve the
-//! endpoints; `md5` names SSH keys.
+//! `seed` is its part of the world (teams, tokens, their domains and limits),
+//! `store` its live state, `catalog` the regions, sizes and image; `account`,
+//! `keys`, `droplets`, `actions`, `domains` (domains and their records),
+//! `firewalls` and `reserved_ips` serve the endpoints; `md5` names SSH keys.
 
 pub mod account;
 pub mod actions;
 pub mod catalog;
 pub mod domains;
 pub mod droplets;
+pub mod firewalls;
 pub mod keys;
 pub mod md5;
+pub mod reserved_ips;
 pub mod seed;
 pub mod store;
 
@@ -238,6 +241,42 @@ fn route(state: &mut State, team: &str, req: &Req) -> Resp {
         ["droplets", _, "actions", _] if *m == Method::GET => match (id(1), id(3)) {
             (Some(d), Some(a)) => actions::get(state, team, Some(d), a),
             _ => not_found(),
+        },
+        ["droplets", _, "firewalls"] if *m == Method::GET => match id(1) {
+            Some(d) => firewalls::list_for_droplet(state, team, d, req),
+            None => not_found(),
+        },
+        ["firewalls"] if *m == Method::GET => firewalls::list(state, team, req),
+        ["firewalls"] if *m == Method::POST => firewalls::create(state, team, req),
+        ["firewalls", f] if *m == Method::GET => firewalls::get(state, team, f),
+        ["firewalls", f] if *m == Method::PUT => firewalls::update(state, team, f, req),
+        ["firewalls", f] if *m == Method::DELETE => firewalls::delete(state, team, f),
+        ["firewalls", f, part] if *m == Method::POST || *m == Method::DELETE => {
+            let change = if *m == Method::POST {
+                firewalls::Change::Add
+            } else {
+                firewalls::Change::Remove
+            };
+            match *part {
+                "droplets" => firewalls::droplets(state, team, f, change, req),
+                "tags" => firewalls::tags_of(state, team, f, change, req),
+                "rules" => firewalls::rules_of(state, team, f, change, req),
+                _ => not_found(),
+            }
+        }
+        ["reserved_ips"] if *m == Method::GET => reserved_ips::list(state, team, req),
+        ["reserved_ips"] if *m == Method::POST => reserved_ips::create(state, team, req),
+        ["reserved_ips", ip] if *m == Method::GET => reserved_ips::get(state, team, ip),
+        ["reserved_ips", ip] if *m == Method::DELETE => reserved_ips::delete(state, team, ip),
+        ["reserved_ips", ip, "actions"] if *m == Method::GET => {
+            reserved_ips::list_actions(state, team, ip, req)
+        }
+        ["reserved_ips", ip, "actions"] if *m == Method::POST => {
+            reserved_ips::act(state, team, ip, req)
+        }
+        ["reserved_ips", ip, "actions", _] if *m == Method::GET => match id(3) {
+            Some(a) => reserved_ips::get_action(state, team, ip, a),
+            None => not_found(),
         },
         ["domains"] if *m == Method::GET => domains::list(state, team, req),
         ["domains"] if *m == Method::POST => domains::create(state, team, req),

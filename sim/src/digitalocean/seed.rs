@@ -34,6 +34,12 @@ pub struct Team {
     /// How many Droplets the team may have at once (`account.droplet_limit`).
     #[serde(default = "droplet_limit")]
     pub droplet_limit: u32,
+    /// How many reserved IPs the team may hold at once
+    /// (`account.floating_ip_limit`). DigitalOcean allows three per account
+    /// unless more are asked for; absent from worlds written before reserved
+    /// IPs, which get that default.
+    #[serde(default = "reserved_ip_limit")]
+    pub reserved_ip_limit: u32,
     /// Personal access tokens that authenticate as this team.
     pub tokens: Vec<String>,
     /// Domains the team starts with, each made as `POST /v2/domains` with
@@ -49,6 +55,10 @@ fn new_team_uuid() -> String {
 
 fn droplet_limit() -> u32 {
     25
+}
+
+fn reserved_ip_limit() -> u32 {
+    3
 }
 
 /// The seed of the DigitalOcean API.
@@ -81,6 +91,7 @@ fn seed_teams() -> Vec<Team> {
         name: "Example Team".into(),
         email: SEED_EMAIL.into(),
         droplet_limit: droplet_limit(),
+        reserved_ip_limit: reserved_ip_limit(),
         tokens: vec![SEED_TOKEN.into()],
         domains: vec![SEED_DOMAIN.into()],
     }]

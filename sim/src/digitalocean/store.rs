@@ -1,5 +1,6 @@
 //! The live DigitalOcean world: SSH keys, Droplets, actions, domains and
-//! their records per team, the id counters, and each token's rate-limit
+//! their records, cloud firewalls, reserved IPs and the tags Droplets brought
+//! into being, per team; the id counters, and each token's rate-limit
 //! window. It is one field of
 //! [`crate::state::State`], behind the same mutex as the Azure world, and
 //! (but for the rate-limit windows) part of the snapshot a restart keeps.
@@ -46,13 +47,16 @@ pub struct Droplet {
     pub host: Option<u32>,
 }
 
-/// An action (an event on a Droplet).
+/// An action: an event on a Droplet or on a reserved IP.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Action {
     pub id: u64,
     pub team: String,
-    /// `create`, `power_off`, `shutdown`, `power_on`, `reboot`, `power_cycle`, `resize`.
+    /// `create`, `power_off`, `shutdown`, `power_on`, `reboot`, `power_cycle`,
+    /// `resize`; on a reserved IP `reserve_ip`, `assign_ip` or `unassign_ip`.
     pub kind: String,
+    /// The Droplet the action is on; 0 for a reserved IP's action, so no
+    /// Droplet counts it as its own pending event.
     pub droplet: u64,
     pub region: String,
     /// `in-progress`, `completed` or `errored`.
@@ -64,6 +68,13 @@ pub struct Action {
     /// For a resize: the new size and whether the disk grows with it.
     pub size: Option<String>,
     pub disk: bool,
+    /// For a reserved IP's action: its address. Absent from snapshots made
+    /// before reserved IPs, whose actions were all on Droplets.
+    #[serde(default)]
+    pub ip: Option<String>,
+    /// For an `assign_ip`: the Droplet the address moves to when it completes.
+    #[serde(default)]
+    pub target: Option<u64>,
 }
 
 /// A domain (a DNS zone served by DigitalOcean's name servers) a team manages.
@@ -98,6 +109,39 @@ pub struct Record {
     pub tag: Option<String>,
 }
 
+/// A cloud firewall. Its rules are kept as the API answers them (see
+/// `firewalls::rule`), so a read gives back what the last write set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Firewall {
+    /// A uuid, as DigitalOcean names firewalls.
+    pub id: String,
+    pub team: String,
+    pub name: String,
+    pub created_at: String,
+    pub inbound_rules: Vec<serde_json::Value>,
+    pub outbound_rules: Vec<serde_json::Value>,
+    pub droplet_ids: Vec<u64>,
+    pub tags: Vec<String>,
+    /// Reads left before the last change is applied to its Droplets: until
+    /// then `status` is `waiting` and `pending_changes` lists them.
+    pub polls_left: u32,
+    /// The Droplets the last change touches, and whether it removes them.
+    pub pending: Vec<(u64, bool)>,
+}
+
+/// A reserved IP: a public IPv4 address held by a team in one region, and
+/// pointed at (at most) one of its Droplets there.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReservedIp {
+    /// Dotted quad; the address is its own identifier.
+    pub ip: String,
+    pub team: String,
+    pub region: String,
+    /// The Droplet it is assigned to, once an `assign_ip` completed.
+    pub droplet: Option<u64>,
+    pub project_id: String,
+}
+
 /// Everything the DigitalOcean API has made.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Live {
@@ -116,12 +160,27 @@ pub struct Live {
     /// restart or when a team is added.
     #[serde(default)]
     pub seeded: BTreeSet<(String, String)>,
+    /// Firewall id → firewall. Absent (empty) in snapshots made before
+    /// firewalls, as are the two fields after it.
+    #[serde(default)]
+    pub firewalls: BTreeMap<String, Firewall>,
+    /// Address → reserved IP.
+    #[serde(default)]
+    pub reserved_ips: BTreeMap<String, ReservedIp>,
+    /// (team, tag) of every tag the team has: DigitalOcean makes a tag when
+    /// a Droplet is created with it and keeps it after the Droplet is gone,
+    /// and a firewall may only name tags that exist.
+    #[serde(default)]
+    pub tags: BTreeSet<(String, String)>,
     pub next_key: u64,
     pub next_droplet: u64,
     pub next_action: u64,
     #[serde(default = "first_record")]
     pub next_record: u64,
     pub next_host: u32,
+    /// The host number (in 192.0.2.0/24) the next reserved IP is tried at.
+    #[serde(default)]
+    pub next_reserved: u32,
     /// Token → the unix times of its requests in the last hour: each request
     /// counts for an hour from when it was made, as DigitalOcean counts them.
     #[serde(skip)]
@@ -146,11 +205,15 @@ impl Default for Live {
             domains: BTreeMap::new(),
             records: BTreeMap::new(),
             seeded: BTreeSet::new(),
+            firewalls: BTreeMap::new(),
+            reserved_ips: BTreeMap::new(),
+            tags: BTreeSet::new(),
             next_key: 43_210_001,
             next_droplet: 480_112_001,
             next_action: 2_600_000_001,
             next_record: first_record(),
             next_host: 0,
+            next_reserved: 0,
             windows: HashMap::new(),
         }
     }
@@ -203,6 +266,35 @@ impl Live {
     /// The records of a domain, oldest first.
     pub fn records_of<'a>(&'a self, domain: &'a str) -> impl Iterator<Item = &'a Record> + 'a {
         self.records.values().filter(move |r| r.domain == domain)
+    }
+
+    /// A firewall of `team` by id.
+    pub fn firewall(&self, team: &str, id: &str) -> Option<&Firewall> {
+        self.firewalls.get(id).filter(|f| f.team == team)
+    }
+
+    /// A reserved IP of `team` by address.
+    pub fn reserved_ip(&self, team: &str, ip: &str) -> Option<&ReservedIp> {
+        self.reserved_ips.get(ip).filter(|r| r.team == team)
+    }
+
+    /// Whether `team` has the tag: made by a Droplet's create, or carried by
+    /// one of its Droplets (which covers Droplets restored from a snapshot
+    /// made before tags were kept).
+    pub fn tag_exists(&self, team: &str, tag: &str) -> bool {
+        self.tags.contains(&(team.to_string(), tag.to_string()))
+            || self
+                .droplets
+                .values()
+                .any(|d| d.team == team && d.tags.iter().any(|t| t == tag))
+    }
+
+    /// The action a reserved IP is busy with, if any.
+    pub fn pending_ip(&self, ip: &str) -> Option<u64> {
+        self.actions
+            .values()
+            .find(|a| a.ip.as_deref() == Some(ip) && a.status == "in-progress")
+            .map(|a| a.id)
     }
 
     /// The action a Droplet is busy with, if any.
