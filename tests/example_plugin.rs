@@ -194,6 +194,35 @@ fn a_token_provider_added_by_spin_toml_provisions_beside_azure() {
     assert_eq!(droplet["admin_username"], "root", "{droplet}");
     let server = droplet["id"].as_str().unwrap().to_string();
 
+    // The droplet sits behind its own cloud firewall, which lets in SSH,
+    // HTTP and HTTPS only, and its address is a reserved IP assigned to it.
+    let firewalls = digitalocean(&p, "/v2/firewalls", token);
+    assert_eq!(firewalls["meta"]["total"], 1, "{firewalls}");
+    let firewall = &firewalls["firewalls"][0];
+    assert_eq!(firewall["name"], format!("skyport-{server}"), "{firewall}");
+    assert_eq!(
+        firewall["tags"],
+        json!([format!("skyport-server-{server}")]),
+        "{firewall}"
+    );
+    let ports: Vec<&str> = firewall["inbound_rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ports"].as_str().unwrap())
+        .collect();
+    assert_eq!(ports, ["22", "80", "443"], "{firewall}");
+    let made = digitalocean(&p, "/v2/droplets", token);
+    let droplet_id = made["droplets"][0]["id"].as_u64().unwrap();
+    let ips = digitalocean(&p, "/v2/reserved_ips", token);
+    assert_eq!(ips["meta"]["total"], 1, "{ips}");
+    assert_eq!(ips["reserved_ips"][0]["ip"], droplet["public_ip"], "{ips}");
+    assert_eq!(
+        ips["reserved_ips"][0]["droplet"]["id"].as_u64(),
+        Some(droplet_id),
+        "{ips}"
+    );
+
     // Power and resize, through the same operations: a running droplet is
     // powered off, resized and powered on again, as DigitalOcean requires.
     let (status, op) = p.api(
@@ -250,6 +279,16 @@ fn a_token_provider_added_by_spin_toml_provisions_beside_azure() {
     assert_eq!(
         keys["meta"]["total"], 0,
         "the key it registered is gone: {keys}"
+    );
+    let firewalls = digitalocean(&p, "/v2/firewalls", token);
+    assert_eq!(
+        firewalls["meta"]["total"], 0,
+        "its firewall is gone: {firewalls}"
+    );
+    let ips = digitalocean(&p, "/v2/reserved_ips", token);
+    assert_eq!(
+        ips["meta"]["total"], 0,
+        "its reserved IP is released: {ips}"
     );
 
     // Backup storage is not served for this provider: a request about its

@@ -4,7 +4,9 @@
 //!
 //! Ownership is a tag: every droplet this plugin creates carries
 //! `skyport-server-<owner>`, and nothing without that tag is ever powered,
-//! resized or deleted — it counts as missing instead.
+//! resized or deleted — it counts as missing instead. The cloud firewall
+//! made for a server is named `skyport-<owner>` and applies to that tag
+//! alone; its reserved IP is the one assigned to its droplet.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -29,6 +31,10 @@ enum Step {
     RegisterKey,
     CreateDroplet,
     WaitActive,
+    /// The cloud firewall that lets in SSH, HTTP and HTTPS only.
+    Firewall,
+    /// A reserved IP assigned to the droplet: the server's address.
+    ReserveIp,
     /// The droplet exists and is the owner's; a resize plans its power
     /// steps here, once it knows whether the droplet runs.
     Check,
@@ -36,8 +42,13 @@ enum Step {
         kind: String,
     },
     WaitAction,
+    /// Before a deletion: the reserved IP assigned to the droplet, noted
+    /// while the assignment still proves it is this server's.
+    FindIp,
     Delete,
     WaitGone,
+    ReleaseIp,
+    RemoveFirewall,
     RemoveKey,
 }
 
@@ -64,6 +75,10 @@ struct Plan {
     resize_to: Option<String>,
     create: Option<Create>,
     server: Option<(String, String, String, Option<String>)>,
+    #[serde(default)]
+    firewall: Option<String>,
+    #[serde(default)]
+    reserved_ip: Option<String>,
 }
 
 fn tag(owner: &str) -> String {
@@ -72,6 +87,65 @@ fn tag(owner: &str) -> String {
 
 fn key_name(owner: &str) -> String {
     format!("skyport-{owner}")
+}
+
+/// The firewall's name, the same as the key's: DigitalOcean names begin
+/// with a letter or digit and go on with letters, digits, dots and dashes.
+fn firewall_name(owner: &str) -> String {
+    format!("skyport-{owner}")
+}
+
+/// Who may reach a server: SSH, HTTP and HTTPS from anywhere, and any
+/// traffic out.
+fn firewall_body(owner: &str) -> Value {
+    let anywhere = json!({ "addresses": ["0.0.0.0/0", "::/0"] });
+    let inbound: Vec<Value> = ["22", "80", "443"]
+        .iter()
+        .map(|port| json!({ "protocol": "tcp", "ports": port, "sources": anywhere }))
+        .collect();
+    json!({
+        "name": firewall_name(owner),
+        "inbound_rules": inbound,
+        "outbound_rules": [
+            { "protocol": "tcp", "ports": "all", "destinations": anywhere },
+            { "protocol": "udp", "ports": "all", "destinations": anywhere },
+            { "protocol": "icmp", "destinations": anywhere },
+        ],
+        "tags": [tag(owner)],
+    })
+}
+
+/// The server's own firewall: its name, and applying to its tag alone.
+fn own_firewall(firewall: &Value, owner: &str) -> bool {
+    firewall["name"].as_str() == Some(firewall_name(owner).as_str())
+        && firewall["tags"] == json!([tag(owner)])
+}
+
+/// Whether removing the firewall touches nothing but this server: one
+/// someone has since applied to other droplets is left as it is.
+fn only_this_servers(firewall: &Value, owner: &str) -> bool {
+    own_firewall(firewall, owner)
+        && firewall["droplet_ids"]
+            .as_array()
+            .is_none_or(|ids| ids.is_empty())
+}
+
+/// A reserved IP as DigitalOcean answers it, checked before it becomes
+/// part of a URL.
+fn reserved_ip(v: &Value) -> Option<String> {
+    let ip = v.as_str()?;
+    ip.parse::<std::net::Ipv4Addr>()
+        .ok()
+        .map(|_| ip.to_string())
+}
+
+/// The reserved IP assigned to `droplet`, if any.
+fn ip_of(session: &Session, droplet: u64) -> Result<Option<String>, Error> {
+    let ips = api::list(session, "/v2/reserved_ips", "reserved_ips")?;
+    Ok(ips
+        .iter()
+        .find(|r| r["droplet"]["id"].as_u64() == Some(droplet))
+        .and_then(|r| reserved_ip(&r["ip"])))
 }
 
 /// The platform's server id, checked: it becomes a tag and a key's name.
@@ -132,6 +206,11 @@ fn label(step: &Step) -> String {
         Step::RegisterKey => "Registering the SSH key".into(),
         Step::CreateDroplet => "Creating the droplet".into(),
         Step::WaitActive => "Waiting for the droplet to start".into(),
+        Step::Firewall => "Opening SSH, HTTP and HTTPS in a cloud firewall".into(),
+        Step::ReserveIp => "Reserving its IP address".into(),
+        Step::FindIp => "Finding its reserved IP".into(),
+        Step::ReleaseIp => "Releasing its reserved IP".into(),
+        Step::RemoveFirewall => "Removing its cloud firewall".into(),
         Step::Check => "Checking the droplet is this server's".into(),
         Step::Act { kind } => match kind.split_once(':') {
             Some((_, size)) => format!("Asking DigitalOcean to resize to {size}"),
@@ -156,6 +235,8 @@ impl Plan {
             resize_to: None,
             create: None,
             server: None,
+            firewall: None,
+            reserved_ip: None,
         }
     }
 
@@ -166,6 +247,10 @@ impl Plan {
             resources: [
                 Some(format!("droplets/{id}")),
                 self.key.map(|k| format!("account/keys/{k}")),
+                self.firewall.as_ref().map(|f| format!("firewalls/{f}")),
+                self.reserved_ip
+                    .as_ref()
+                    .map(|ip| format!("reserved_ips/{ip}")),
             ]
             .into_iter()
             .flatten()
@@ -207,11 +292,12 @@ impl Plan {
         })
     }
 
-    /// A deletion whose droplet is gone already: only the key is left to
-    /// remove, and this step is done.
-    fn only_the_key_left(&mut self) {
+    /// A deletion whose droplet is gone already: only what was made beside
+    /// it is left to remove, and this step is done.
+    fn only_the_rest_left(&mut self) {
         self.steps.truncate(self.at + 1);
-        self.steps.push(Step::RemoveKey);
+        self.steps
+            .extend([Step::ReleaseIp, Step::RemoveFirewall, Step::RemoveKey]);
         self.at += 1;
     }
 }
@@ -225,6 +311,19 @@ fn tagged(session: &Session, owner: &str) -> Result<Option<u64>, Error> {
         "droplets",
     )?;
     Ok(mine.first().and_then(|d| d["id"].as_u64()))
+}
+
+/// A firewall's id as DigitalOcean gives it (a UUID), checked before it
+/// becomes part of a URL.
+fn uuid_like(id: &str) -> bool {
+    id.len() == 36
+        && id.bytes().enumerate().all(|(i, b)| {
+            if [8, 13, 18, 23].contains(&i) {
+                b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        })
 }
 
 fn droplet_path(id: u64) -> String {
@@ -344,20 +443,104 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
             let c = plan.create.clone().unwrap_or_default();
             plan.server = Some((id.to_string(), c.name, c.region, ip));
         }
+        Step::Firewall => {
+            // Taken up when a replay finds it made already.
+            let all = api::list(session, "/v2/firewalls", "firewalls")?;
+            plan.firewall = match all.iter().find(|f| own_firewall(f, &owner)) {
+                Some(f) => f["id"].as_str().map(Into::into),
+                None => api::call(
+                    session,
+                    Method::Post,
+                    "/v2/firewalls",
+                    Some(firewall_body(&owner)),
+                )?["firewall"]["id"]
+                    .as_str()
+                    .map(Into::into),
+            };
+        }
+        Step::ReserveIp => {
+            let id = plan.droplet()?;
+            // One already assigned to the droplet (a replay) is taken up.
+            let ip = match ip_of(session, id)? {
+                Some(ip) => {
+                    plan.action = None;
+                    ip
+                }
+                None => {
+                    let v = api::call(
+                        session,
+                        Method::Post,
+                        "/v2/reserved_ips",
+                        Some(json!({ "droplet_id": id })),
+                    )?;
+                    plan.action = v["links"]["actions"]
+                        .as_array()
+                        .and_then(|a| a.iter().find(|a| a["rel"] == "assign_ip"))
+                        .and_then(|a| a["id"].as_u64());
+                    reserved_ip(&v["reserved_ip"]["ip"]).ok_or_else(|| {
+                        Error::Other(detail(
+                            "bad_answer",
+                            "DigitalOcean reserved an IP without giving its address.",
+                            None,
+                        ))
+                    })?
+                }
+            };
+            plan.reserved_ip = Some(ip.clone());
+            if let Some(server) = plan.server.as_mut() {
+                server.3 = Some(ip);
+            }
+        }
+        Step::FindIp => {
+            plan.reserved_ip = ip_of(session, plan.droplet()?)?;
+        }
+        Step::ReleaseIp => {
+            if let Some(ip) = plan.reserved_ip.clone() {
+                let path = format!("/v2/reserved_ips/{ip}");
+                match api::call(session, Method::Get, &path, None) {
+                    Err(Error::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                    // Assigned to another droplet since: someone took it
+                    // over, and it is theirs now.
+                    Ok(v) if !v["reserved_ip"]["droplet"].is_null() => {}
+                    Ok(_) => match api::call(session, Method::Delete, &path, None) {
+                        Ok(_) | Err(Error::NotFound(_)) => {}
+                        Err(e) => return Err(e),
+                    },
+                }
+            }
+        }
+        Step::RemoveFirewall => {
+            let all = api::list(session, "/v2/firewalls", "firewalls")?;
+            for f in all.iter().filter(|f| only_this_servers(f, &owner)) {
+                let Some(id) = f["id"].as_str().filter(|id| uuid_like(id)) else {
+                    continue;
+                };
+                match api::call(
+                    session,
+                    Method::Delete,
+                    &format!("/v2/firewalls/{id}"),
+                    None,
+                ) {
+                    Ok(_) | Err(Error::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
         Step::Check => {
             // A creation that failed before its droplet was named is
             // cleaned up by its tag: only this server's droplet carries it.
             if plan.droplet.is_none() {
                 plan.droplet = tagged(session, &owner)?;
                 if plan.droplet.is_none() && plan.steps.contains(&Step::Delete) {
-                    plan.only_the_key_left();
+                    plan.only_the_rest_left();
                     return Ok(());
                 }
             }
             let id = plan.droplet()?;
             let Some(d) = get_droplet(session, id)? else {
                 if plan.steps.contains(&Step::Delete) {
-                    plan.only_the_key_left();
+                    plan.only_the_rest_left();
                     return Ok(());
                 }
                 return Err(Error::NotFound(detail(
@@ -665,7 +848,14 @@ impl compute::Guest for Plugin {
         checked_spec(&spec)?;
         let mut plan = Plan::new(
             &spec.owner,
-            vec![Step::RegisterKey, Step::CreateDroplet, Step::WaitActive],
+            vec![
+                Step::RegisterKey,
+                Step::CreateDroplet,
+                Step::WaitActive,
+                Step::Firewall,
+                Step::ReserveIp,
+                Step::WaitAction,
+            ],
         );
         plan.create = Some(Create {
             tags: tags(&spec),
@@ -686,7 +876,15 @@ impl compute::Guest for Plugin {
         owner_ok(&owner)?;
         let mut plan = Plan::new(
             &owner,
-            vec![Step::Check, Step::Delete, Step::WaitGone, Step::RemoveKey],
+            vec![
+                Step::Check,
+                Step::FindIp,
+                Step::Delete,
+                Step::WaitGone,
+                Step::ReleaseIp,
+                Step::RemoveFirewall,
+                Step::RemoveKey,
+            ],
         );
         // No id: a creation undone before DigitalOcean numbered its droplet.
         if !server_id.is_empty() {
@@ -817,6 +1015,84 @@ mod tests {
             ServerState::Missing
         ));
         assert!(matches!(state_of(None, owner).state, ServerState::Missing));
+    }
+
+    #[test]
+    fn the_firewall_opens_three_ports_and_is_removed_only_when_it_is_the_servers_alone() {
+        let owner = "abc-1";
+        let body = firewall_body(owner);
+        let ports: Vec<&str> = body["inbound_rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["ports"].as_str().unwrap())
+            .collect();
+        assert_eq!(ports, ["22", "80", "443"]);
+        assert_eq!(body["tags"], json!(["skyport-server-abc-1"]));
+        let made =
+            json!({ "name": "skyport-abc-1", "tags": ["skyport-server-abc-1"], "droplet_ids": [] });
+        assert!(own_firewall(&made, owner) && only_this_servers(&made, owner));
+        let widened = json!({ "name": "skyport-abc-1", "tags": ["skyport-server-abc-1"], "droplet_ids": [7] });
+        assert!(own_firewall(&widened, owner) && !only_this_servers(&widened, owner));
+        for other in [
+            json!({ "name": "skyport-abc-1", "tags": ["skyport-server-abc-1", "web"] }),
+            json!({ "name": "skyport-abc-2", "tags": ["skyport-server-abc-1"] }),
+            json!({ "name": "skyport-abc-1", "tags": ["skyport-server-abc-2"] }),
+        ] {
+            assert!(!own_firewall(&other, owner), "{other}");
+        }
+        assert!(uuid_like("bb4b2611-3d72-467b-8602-280330ecd65c"));
+        for bad in [
+            "",
+            "../droplets",
+            "bb4b2611-3d72-467b-8602-280330ecd65c/x",
+            "bb4b2611x3d72-467b-8602-280330ecd65c",
+        ] {
+            assert!(!uuid_like(bad), "{bad}");
+        }
+        assert_eq!(
+            reserved_ip(&json!("192.0.2.7")).as_deref(),
+            Some("192.0.2.7")
+        );
+        for bad in [
+            json!("192.0.2.7/32"),
+            json!("../keys"),
+            json!(7),
+            json!(null),
+        ] {
+            assert_eq!(reserved_ip(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_deletion_without_its_droplet_still_releases_what_was_made_beside_it() {
+        let mut plan = Plan::new(
+            "abc-1",
+            vec![
+                Step::Check,
+                Step::FindIp,
+                Step::Delete,
+                Step::WaitGone,
+                Step::ReleaseIp,
+                Step::RemoveFirewall,
+                Step::RemoveKey,
+            ],
+        );
+        plan.only_the_rest_left();
+        assert_eq!(
+            plan.steps,
+            [
+                Step::Check,
+                Step::ReleaseIp,
+                Step::RemoveFirewall,
+                Step::RemoveKey
+            ]
+        );
+        assert_eq!(plan.at, 1);
+        // A token written before firewalls and reserved IPs still reads.
+        let old = r#"{"owner":"abc-1","steps":[{"do":"check"},{"do":"delete"},{"do":"wait_gone"},{"do":"remove_key"}],"at":1,"droplet":5,"key":null,"action":null,"resize_to":null,"create":null,"server":null}"#;
+        let plan: Plan = serde_json::from_str(old).unwrap();
+        assert_eq!((plan.firewall, plan.reserved_ip, plan.at), (None, None, 1));
     }
 
     #[test]
