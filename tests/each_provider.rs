@@ -1,0 +1,312 @@
+//! The same scenario for every provider the deployment serves: an account
+//! connected (by sign-in or by token), its catalogue, a server created,
+//! stopped, started, resized and deleted, a DNS record pointed at it and
+//! removed, and access lost and regained — one function, run once for
+//! Azure and once for DigitalOcean, against one deployment serving both.
+
+mod support;
+
+use serde_json::{json, Value};
+use sim::digitalocean::{SEED_DOMAIN, SEED_EMAIL, SEED_TEAM, SEED_TOKEN};
+use sim::state::Revocation;
+use sim::world::defaults::*;
+use sim::{Command, World};
+use support::product::{Product, BOOTSTRAP_KEY, SSH_KEY};
+
+/// What differs between providers; everything else is the scenario's.
+struct Case {
+    region: &'static str,
+    size: &'static str,
+    bigger: &'static str,
+    zone: &'static str,
+    /// Connects the account: its id and the scope servers go in.
+    connect: fn(&Product) -> (String, String),
+    /// The provider stops honouring the account's grant or token.
+    lose_access: fn(&Product),
+    /// The user gives the account access again.
+    regain: fn(&Product, &str),
+}
+
+const AZURE: Case = Case {
+    region: "westeurope",
+    size: "Standard_B2s",
+    bigger: "Standard_B2ms",
+    zone: DNS_ZONE,
+    // Access tokens are issued close to their expiry throughout, so the
+    // grant itself is used at every turn, and its loss found at once.
+    connect: |p| {
+        p.sim
+            .command(Command::Settings {
+                lro_polls: None,
+                registration_polls: None,
+                retry_after_secs: None,
+                access_token_lifetime_secs: Some(301),
+                page_size: None,
+                azurite_url: None,
+                refresh_token_idle_secs: None,
+            })
+            .unwrap();
+        let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        (id, SUBSCRIPTION.into())
+    },
+    lose_access: |p| {
+        p.sim
+            .command(Command::Revoke {
+                user: USERNAME.into(),
+                reason: Revocation::PasswordChange,
+            })
+            .unwrap();
+        // The last access token comes within its refresh margin.
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+    },
+    regain: |p, id| {
+        let url = p.start_connect(BOOTSTRAP_KEY, Some(id));
+        let (_, html, outcome) = p.sign_in(&url, USERNAME, "accept");
+        assert_eq!(outcome, "signed_in", "{html}");
+        let (status, v) = p.claim(BOOTSTRAP_KEY, &html);
+        assert_eq!(status, 200, "{v}");
+    },
+};
+
+/// The seed team's second token, made when access is regained.
+const RENEWED: &str = "dop_v1_5f0c6a1e9d2b4c7a8e3f1d0b6a9c2e4f7a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d";
+
+const DIGITALOCEAN: Case = Case {
+    region: "nyc3",
+    size: "s-1vcpu-1gb",
+    bigger: "s-1vcpu-2gb",
+    zone: SEED_DOMAIN,
+    connect: |p| {
+        let (status, v) = p.api(
+            "POST",
+            "/api/v1/accounts/digitalocean/connect",
+            BOOTSTRAP_KEY,
+            &json!({ "token": SEED_TOKEN }).to_string(),
+        );
+        assert_eq!(status, 201, "{v}");
+        (
+            v["account"]["id"].as_str().unwrap().to_string(),
+            SEED_TEAM.to_string(),
+        )
+    },
+    lose_access: |p| {
+        p.sim
+            .command(Command::RevokeDigitalOceanToken {
+                token: SEED_TOKEN.into(),
+            })
+            .unwrap();
+    },
+    regain: |p, id| {
+        p.sim
+            .command(Command::AddDigitalOceanTeam {
+                team: serde_json::from_value(json!({
+                    "uuid": SEED_TEAM, "name": "My Team", "email": SEED_EMAIL, "tokens": [RENEWED],
+                }))
+                .unwrap(),
+            })
+            .unwrap();
+        let (status, v) = p.api(
+            "POST",
+            "/api/v1/accounts/digitalocean/connect",
+            BOOTSTRAP_KEY,
+            &json!({ "token": RENEWED, "account_id": id }).to_string(),
+        );
+        assert_eq!(status, 200, "{v}");
+    },
+};
+
+#[test]
+fn azure() {
+    scenario(&AZURE);
+}
+
+#[test]
+fn digitalocean() {
+    scenario(&DIGITALOCEAN);
+}
+
+fn api(p: &Product, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    p.api(method, path, BOOTSTRAP_KEY, &body)
+}
+
+/// Runs an operation-starting request to its end.
+fn run(p: &Product, method: &str, path: &str, body: Value) -> Value {
+    let (status, op) = api(p, method, path, body);
+    assert_eq!(status, 202, "{method} {path}: {op}");
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{method} {path}: {done}");
+    done
+}
+
+fn server(p: &Product, id: &str) -> Value {
+    let (status, s) = api(p, "GET", &format!("/api/v1/servers/{id}"), Value::Null);
+    assert_eq!(status, 200, "{s}");
+    s
+}
+
+fn scenario(case: &Case) {
+    let p = Product::start_with_example(World::default());
+    let (id, scope) = (case.connect)(&p);
+    let (_, account) = api(&p, "GET", &format!("/api/v1/accounts/{id}"), Value::Null);
+    assert_eq!(account["status"], "Active", "{account}");
+    for badge in ["Compute", "DNS"] {
+        assert!(
+            account["badges"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(badge)),
+            "{account}"
+        );
+    }
+
+    // The catalogue.
+    let compute = format!("/api/v1/accounts/{id}/subscriptions/{scope}/compute");
+    let (status, regions) = api(&p, "GET", &format!("{compute}/regions"), Value::Null);
+    assert_eq!(status, 200, "{regions}");
+    assert!(regions.to_string().contains(case.region), "{regions}");
+    let (status, sizes) = api(
+        &p,
+        "GET",
+        &format!("{compute}/sizes?region={}", case.region),
+        Value::Null,
+    );
+    assert_eq!(status, 200, "{sizes}");
+    assert!(sizes.to_string().contains(case.size), "{sizes}");
+
+    // A server's life.
+    let spec = json!({ "account_id": id, "subscription_id": scope, "region": case.region, "size": case.size, "name": "web-1", "ssh_public_key": SSH_KEY });
+    let (status, op) = p.create_server(&spec.to_string(), "each-provider-1");
+    assert_eq!(status, 202, "{op}");
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let (_, list) = api(&p, "GET", "/api/v1/servers", Value::Null);
+    let sid = list["servers"][0]["id"].as_str().unwrap().to_string();
+    let s = server(&p, &sid);
+    assert_eq!(s["status"], "running", "{s}");
+    let ip = s["public_ip"].as_str().unwrap().to_string();
+    assert!(ip.parse::<std::net::Ipv4Addr>().is_ok(), "{s}");
+
+    run(
+        &p,
+        "POST",
+        &format!("/api/v1/servers/{sid}/stop"),
+        Value::Null,
+    );
+    assert_eq!(server(&p, &sid)["status"], "stopped");
+    run(
+        &p,
+        "POST",
+        &format!("/api/v1/servers/{sid}/start"),
+        Value::Null,
+    );
+    assert_eq!(server(&p, &sid)["status"], "running");
+    run(
+        &p,
+        "POST",
+        &format!("/api/v1/servers/{sid}/resize"),
+        json!({ "size": case.bigger }),
+    );
+    let s = server(&p, &sid);
+    assert_eq!(
+        (s["size"].as_str(), s["status"].as_str()),
+        (Some(case.bigger), Some("running")),
+        "{s}"
+    );
+
+    // A record pointed at the server, then removed.
+    let (status, zones) = api(
+        &p,
+        "GET",
+        &format!("/api/v1/accounts/{id}/subscriptions/{scope}/dns/zones"),
+        Value::Null,
+    );
+    assert_eq!(status, 200, "{zones}");
+    let zone = zones["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["name"] == case.zone)
+        .unwrap_or_else(|| panic!("{zones}"))
+        .clone();
+    let (status, d) = api(
+        &p,
+        "POST",
+        "/api/v1/dns/domains",
+        json!({ "account_id": id, "zone_id": zone["id"] }),
+    );
+    assert_eq!(status, 201, "{d}");
+    let record = format!("/api/v1/dns/domains/{}/records/A/web-1", case.zone);
+    let (status, r) = p.api_with(
+        "PUT",
+        &record,
+        BOOTSTRAP_KEY,
+        &json!({ "ttl": 300, "values": [ip] }).to_string(),
+        &[("if-none-match", "*")],
+    );
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        (r["fqdn"].as_str(), &r["values"]),
+        (Some(format!("web-1.{}", case.zone).as_str()), &json!([ip])),
+        "{r}"
+    );
+    let (status, v) = p.api_with(
+        "DELETE",
+        &record,
+        BOOTSTRAP_KEY,
+        "",
+        &[("if-match", r["etag"].as_str().unwrap())],
+    );
+    assert_eq!(status, 200, "{v}");
+    let (_, records) = api(
+        &p,
+        "GET",
+        &format!("/api/v1/dns/domains/{}/records", case.zone),
+        Value::Null,
+    );
+    assert!(
+        !records["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "web-1"),
+        "{records}"
+    );
+
+    run(&p, "DELETE", &format!("/api/v1/servers/{sid}"), Value::Null);
+    let (_, list) = api(&p, "GET", "/api/v1/servers", Value::Null);
+    assert!(
+        !list["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == sid.as_str()),
+        "{list}"
+    );
+
+    // Access lost: the account turns Expired with a remedy; regained, it
+    // is Active again.
+    (case.lose_access)(&p);
+    let (status, e) = api(
+        &p,
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        Value::Null,
+    );
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (409, Some("account_expired")),
+        "{e}"
+    );
+    assert!(!e["error"]["remedy"].as_str().unwrap().is_empty(), "{e}");
+    let (_, a) = api(&p, "GET", &format!("/api/v1/accounts/{id}"), Value::Null);
+    assert_eq!(a["status"], "Expired", "{a}");
+    (case.regain)(&p, &id);
+    let (_, a) = api(&p, "GET", &format!("/api/v1/accounts/{id}"), Value::Null);
+    assert_eq!(a["status"], "Active", "{a}");
+}
