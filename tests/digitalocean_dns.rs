@@ -125,6 +125,37 @@ fn a_digitalocean_domain_is_managed_beside_an_azure_zone() {
     want.sort_unstable();
     assert_eq!(names, want, "{list}");
 
+    // Each domain is priced from its own provider's list: the Azure zone
+    // at Azure DNS's rate, the DigitalOcean domain not at all (the example
+    // has no price list) rather than at Azure's.
+    let (status, costs) = p.api("GET", "/api/v1/costs", BOOTSTRAP_KEY, "");
+    assert_eq!(status, 200, "{costs}");
+    let of = |id: &str| {
+        costs["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["account_id"] == id)
+            .unwrap_or_else(|| panic!("{id} in {costs}"))
+            .clone()
+    };
+    let (theirs, ours) = (of(&ocean), of(&azure));
+    assert_eq!(theirs["domains"][0]["name"], SEED_DOMAIN, "{costs}");
+    assert_eq!(theirs["domains"][0]["lines"], json!([]), "{costs}");
+    assert!(
+        ours["domains"][0]["per_month"].as_f64().unwrap() > 0.0,
+        "{costs}"
+    );
+    let (status, one) = p.api(
+        "GET",
+        &format!("/api/v1/costs?account_id={ocean}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["accounts"][0]["account_id"], ocean.as_str(), "{one}");
+    assert_eq!(one["accounts"].as_array().unwrap().len(), 1, "{one}");
+
     // A record set of two addresses is two DigitalOcean records.
     let base = format!("/api/v1/dns/domains/{SEED_DOMAIN}/records");
     let (status, a) = put(

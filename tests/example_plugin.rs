@@ -592,4 +592,13 @@ fn a_revoked_token_is_found_by_the_background_health_check() {
         "{a}"
     );
     assert_eq!(p.events("account.expired", &id).len(), 1);
+    // The jobs went to the team's accounts and servers instances, and not
+    // to a storage instance the deployment does not have: the team has no
+    // storage to look after.
+    let log = p.host.log();
+    assert!(
+        log.contains("chained /internal/jobs/accounts component=accounts-digitalocean status=200"),
+        "{log}"
+    );
+    assert!(!log.contains("storage-digitalocean"), "{log}");
 }

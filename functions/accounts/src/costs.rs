@@ -2,7 +2,9 @@
 //! backup target and DNS domain Skyport made or uses, what it costs a month
 //! as it is now and what it has cost so far, summed per account and for the
 //! organization — from the provider's public list prices (the account
-//! plugin's `rates`, kept a day), clearly estimates.
+//! plugin's `rates`, kept a day), clearly estimates. Each provider's
+//! instance prices its own accounts with its own plugin; the instance
+//! asked merges the others' answers into its own ([`merge`]).
 //!
 //! A server's compute is charged only for the hours it ran (read from its
 //! events: ready or started, until stopped, missing or deleted); its disk
@@ -14,7 +16,7 @@ use serde_json::{json, Value};
 use skyport_functions::api::{query_param, ApiError};
 use skyport_functions::config::prices_endpoint;
 use skyport_functions::db::{get_int, get_text, int, text};
-use skyport_functions::{accounts, now};
+use skyport_functions::{accounts, now, provider};
 use spin_sdk::sqlite::Connection;
 
 use crate::skyport::prices::prices::{self as plugin, Billed, Item, Rate, Unit};
@@ -209,11 +211,14 @@ fn rates(
     region: &str,
     item: &Item,
 ) -> Result<Vec<Rate>, ApiError> {
+    // Kept per provider: the same region or size name means another
+    // thing at another provider.
+    let own = provider::own_id()?;
     let key = match item {
-        Item::Server(size) => format!("{region}|server|{size}"),
-        Item::Storage => format!("{region}|storage"),
-        Item::DnsZone => "|dns-zone".to_string(),
-        Item::Egress => format!("{region}|egress"),
+        Item::Server(size) => format!("{own}|{region}|server|{size}"),
+        Item::Storage => format!("{own}|{region}|storage"),
+        Item::DnsZone => format!("{own}||dns-zone"),
+        Item::Egress => format!("{own}|{region}|egress"),
     };
     if let Some(r) = memo.get(&key) {
         return Ok(r.clone());
@@ -275,11 +280,18 @@ pub fn estimate(
         accounts::load(db, org, a)?;
     }
     let t = now();
-    let only = |col: &str| match &account {
-        Some(_) => format!(" AND {col} = ?2"),
-        None => String::new(),
+    // This provider's accounts only: the others are priced by theirs.
+    let only = |col: &str| {
+        let mine =
+            format!(" AND {col} IN (SELECT id FROM accounts WHERE org_id = ?1 AND provider = ?2)");
+        match &account {
+            Some(_) => format!("{mine} AND {col} = ?3"),
+            None => mine,
+        }
     };
-    let params: Vec<_> = std::iter::once(text(org))
+    let own = provider::own_id()?;
+    let params: Vec<_> = [text(org), text(&own)]
+        .into_iter()
         .chain(account.as_deref().map(text))
         .collect();
     let mut memo = Memo::new();
@@ -444,9 +456,78 @@ pub fn estimate(
     }))
 }
 
+/// Adds another provider's estimate (its instance's answer to the same
+/// request) to this one: its accounts, its totals, and what it could not
+/// price. Amounts in another currency are not added to the totals; they
+/// are named in `unpriced`.
+pub fn merge(into: &mut Value, theirs: &Value, provider: &str) {
+    let same_currency = into["accounts"].as_array().is_none_or(|a| a.is_empty())
+        || theirs["accounts"].as_array().is_none_or(|a| a.is_empty())
+        || into["currency"] == theirs["currency"];
+    if into["accounts"].as_array().is_none_or(|a| a.is_empty()) {
+        into["currency"] = theirs["currency"].clone();
+    }
+    let list = |v: &Value, key: &str| v[key].as_array().cloned().unwrap_or_default();
+    let mut accounts = list(into, "accounts");
+    let mut unpriced = list(into, "unpriced");
+    unpriced.extend(list(theirs, "unpriced"));
+    if same_currency {
+        accounts.extend(list(theirs, "accounts"));
+        for total in ["per_month", "so_far"] {
+            let sum = into[total].as_f64().unwrap_or(0.0) + theirs[total].as_f64().unwrap_or(0.0);
+            into[total] = json!(round(sum, 2));
+        }
+    } else {
+        unpriced.push(json!({ "provider": provider, "reason": format!(
+            "Its estimate is in {}, not {}: see GET /api/v1/costs?account_id=… for each of its accounts.",
+            theirs["currency"].as_str().unwrap_or("another currency"),
+            into["currency"].as_str().unwrap_or("this one"))
+        }));
+    }
+    into["accounts"] = json!(accounts);
+    into["unpriced"] = json!(unpriced);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_providers_estimate_is_added_in_the_same_currency_only() {
+        let ours = || json!({ "currency": "USD", "per_month": 10.0, "so_far": 1.5, "accounts": [{ "account_id": "a" }], "unpriced": [] });
+        let mut merged = ours();
+        merge(
+            &mut merged,
+            &json!({ "currency": "USD", "per_month": 5.25, "so_far": 0.5, "accounts": [{ "account_id": "b" }], "unpriced": [{ "x": 1 }] }),
+            "acme",
+        );
+        assert_eq!(
+            (merged["per_month"].as_f64(), merged["so_far"].as_f64()),
+            (Some(15.25), Some(2.0))
+        );
+        assert_eq!(merged["accounts"].as_array().unwrap().len(), 2);
+        assert_eq!(merged["unpriced"].as_array().unwrap().len(), 1);
+        let mut merged = ours();
+        merge(
+            &mut merged,
+            &json!({ "currency": "EUR", "per_month": 5.0, "so_far": 0.5, "accounts": [{ "account_id": "b" }], "unpriced": [] }),
+            "acme",
+        );
+        assert_eq!(merged["per_month"].as_f64(), Some(10.0));
+        assert_eq!(merged["accounts"].as_array().unwrap().len(), 1);
+        assert_eq!(merged["unpriced"][0]["provider"], "acme");
+        // With no accounts of its own, the instance takes the other's currency.
+        let mut merged = json!({ "currency": "USD", "per_month": 0.0, "so_far": 0.0, "accounts": [], "unpriced": [] });
+        merge(
+            &mut merged,
+            &json!({ "currency": "EUR", "per_month": 5.0, "so_far": 0.5, "accounts": [{ "account_id": "b" }], "unpriced": [] }),
+            "acme",
+        );
+        assert_eq!(
+            (merged["currency"].as_str(), merged["per_month"].as_f64()),
+            (Some("EUR"), Some(5.0))
+        );
+    }
 
     fn rate(unit: Unit, billed: Billed, price: f64) -> Rate {
         Rate {

@@ -70,7 +70,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         // The jobs component's turn: tokens kept alive, health re-checked.
         let db = db::open()?;
         let mut done = upkeep::run(&db).await?;
-        done["providers"] = internal::other_providers_share(&db, &req, "accounts").await?;
+        done["providers"] =
+            internal::other_providers_share(&db, &req, "accounts", internal::Share::Every).await?;
         return Ok(internal::answer(&done));
     }
     if segments == ["api", "v1", "orgs"] && method == Method::Post {
@@ -86,9 +87,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         return Ok(answer);
     }
     match (method, segments.as_slice()) {
-        (Method::Get, ["api", "v1", "costs"]) => {
-            Ok(json_response(200, &costs::estimate(&db, &org, &req)?))
-        }
+        (Method::Get, ["api", "v1", "costs"]) => costs_route(&db, &org, &req).await,
         (Method::Get, ["api", "v1", "accounts"]) => {
             let (list, next) = accounts::list(&db, &org, &page(&req)?)?;
             Ok(page_response("accounts", &list, next))
@@ -399,4 +398,46 @@ async fn delete_account(
         202,
         &json!({ "deleting": id, "operations": operations, "revoke": revoke(), "detached": { "backup_targets": deps.backup_targets, "domains": deps.domains } }),
     ))
+}
+
+/// `GET /api/v1/costs`: this provider's accounts priced here, every other
+/// provider's by its own instance (with its own price list), in one answer.
+async fn costs_route(
+    db: &spin_sdk::sqlite::Connection,
+    org: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let own = provider::own_id()?;
+    if let Some(id) = query_param(req, "account_id") {
+        let account = accounts::load(db, org, &id)?;
+        if account.provider != own && provider::valid_id(&account.provider) {
+            return provider::pass_on(req, &format!("accounts-{}", account.provider)).await;
+        }
+    }
+    let mut estimate = costs::estimate(db, org, req)?;
+    if query_param(req, "account_id").is_none() && !internal::was_passed_on(req) {
+        for p in provider::others_in(db, org)? {
+            let theirs = internal::pass_on_marked(req, &format!("accounts-{p}")).await;
+            match theirs {
+                Ok(r) if *r.status() == 200 => match serde_json::from_slice(r.body()) {
+                    Ok(v) => costs::merge(&mut estimate, &v, &p),
+                    Err(_) => unpriced(&mut estimate, &p, "its answer could not be read"),
+                },
+                Ok(r) => unpriced(
+                    &mut estimate,
+                    &p,
+                    &format!("its instance answered {}", r.status()),
+                ),
+                Err(e) => unpriced(&mut estimate, &p, &e.message),
+            }
+        }
+    }
+    Ok(json_response(200, &estimate))
+}
+
+/// Names a provider whose accounts are left out of the estimate, and why.
+fn unpriced(estimate: &mut serde_json::Value, provider: &str, why: &str) {
+    if let Some(list) = estimate["unpriced"].as_array_mut() {
+        list.push(serde_json::json!({ "provider": provider, "reason": format!("Its accounts are not estimated: {why}.") }));
+    }
 }

@@ -40,32 +40,55 @@ pub fn is_jobs_call(req: &Request, name: &str) -> Result<bool, ApiError> {
 /// does its own share and passes it on no further.
 const PASSED_ON: &str = "x-skyport-passed-on";
 
+/// Which other providers a function's jobs share is passed on to.
+pub enum Share<'a> {
+    /// Every provider holding accounts (their accounts and servers are
+    /// looked after whatever else they have).
+    Every,
+    /// Only providers whose accounts have operations of these kinds to
+    /// finish, or rows in these tables ([`crate::provider::others_with_work`]).
+    Work(&'a [&'a str], &'a [&'static str]),
+}
+
 /// The jobs call `req` for `name`'s share, passed on to the instances of
-/// `name` that serve the other providers holding accounts
-/// (`<name>-<provider>`, by service chaining: each works on its own
-/// provider's rows); their answers by provider. A call that was itself
-/// passed on goes no further, so instances never pass it in a circle.
+/// `name` that serve the other providers (`<name>-<provider>`, by service
+/// chaining: each works on its own provider's rows); their answers by
+/// provider. A call that was itself passed on goes no further, so
+/// instances never pass it in a circle.
 pub async fn other_providers_share(
     db: &spin_sdk::sqlite::Connection,
     req: &Request,
     name: &str,
+    share: Share<'_>,
 ) -> Result<serde_json::Value, ApiError> {
     let mut out = serde_json::Map::new();
-    if req.header(PASSED_ON).is_some() {
+    if was_passed_on(req) {
         return Ok(out.into());
     }
-    for p in crate::provider::others(db)? {
-        let answer =
-            match crate::provider::pass_on_with(req, &format!("{name}-{p}"), &[(PASSED_ON, "1")])
-                .await
-            {
-                Ok(r) => serde_json::from_slice(r.body())
-                    .unwrap_or_else(|_| serde_json::json!({ "status": *r.status() })),
-                Err(e) => serde_json::json!({ "error": { "code": e.code, "message": e.message } }),
-            };
+    let providers = match share {
+        Share::Every => crate::provider::others(db)?,
+        Share::Work(kinds, tables) => crate::provider::others_with_work(db, kinds, tables)?,
+    };
+    for p in providers {
+        let answer = match pass_on_marked(req, &format!("{name}-{p}")).await {
+            Ok(r) => serde_json::from_slice(r.body())
+                .unwrap_or_else(|_| serde_json::json!({ "status": *r.status() })),
+            Err(e) => serde_json::json!({ "error": { "code": e.code, "message": e.message } }),
+        };
         out.insert(p, answer);
     }
     Ok(out.into())
+}
+
+/// Whether `req` was passed on by another provider's instance, which does
+/// the rest of the work itself.
+pub fn was_passed_on(req: &Request) -> bool {
+    req.header(PASSED_ON).is_some()
+}
+
+/// Passes `req` on to `component`, marked so that it goes no further.
+pub async fn pass_on_marked(req: &Request, component: &str) -> Result<Response, ApiError> {
+    crate::provider::pass_on_with(req, component, &[(PASSED_ON, "1")]).await
 }
 
 /// Refuses a request to an internal endpoint that does not carry the app's

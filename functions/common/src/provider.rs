@@ -208,10 +208,55 @@ pub fn others(db: &Connection) -> Result<Vec<String>, ApiError> {
         "SELECT DISTINCT provider FROM accounts WHERE provider != ? ORDER BY provider",
         &[text(&own_id()?)],
     )?;
-    Ok((0..r.rows.len())
-        .filter_map(|i| get_text(&r, i, "provider"))
+    Ok(valid_ids(&r))
+}
+
+/// The other providers holding accounts of `org`.
+pub fn others_in(db: &Connection, org: &str) -> Result<Vec<String>, ApiError> {
+    let r = db.execute(
+        "SELECT DISTINCT provider FROM accounts WHERE org_id = ? AND provider != ? ORDER BY provider",
+        &[text(org), text(&own_id()?)],
+    )?;
+    Ok(valid_ids(&r))
+}
+
+fn valid_ids(r: &spin_sdk::sqlite::QueryResult) -> Vec<String> {
+    (0..r.rows.len())
+        .filter_map(|i| get_text(r, i, "provider"))
         .filter(|p| valid_id(p))
-        .collect())
+        .collect()
+}
+
+/// The other providers whose accounts have work of a function's kinds: an
+/// operation of one of `kinds` still to finish (or to undo), or a row in
+/// one of `tables` (each with an `account_id`) to look after. A provider
+/// with none has nothing for that function's instance to do, so it is not
+/// asked (nor is an instance it may not deploy).
+pub fn others_with_work(
+    db: &Connection,
+    kinds: &[&str],
+    tables: &[&'static str],
+) -> Result<Vec<String>, ApiError> {
+    let marks = vec!["?"; kinds.len()].join(", ");
+    let mut work = vec![format!(
+        "EXISTS (SELECT 1 FROM operations o WHERE o.account_id = a.id AND (o.status = 'running' OR o.undo_pending = 1) AND o.kind IN ({marks}))"
+    )];
+    work.extend(
+        tables
+            .iter()
+            .map(|t| format!("EXISTS (SELECT 1 FROM {t} t WHERE t.account_id = a.id)")),
+    );
+    let own = own_id()?;
+    let mut params = vec![text(&own)];
+    params.extend(kinds.iter().map(|k| text(k)));
+    let r = db.execute(
+        &format!(
+            "SELECT DISTINCT a.provider FROM accounts a WHERE a.provider != ? AND ({}) ORDER BY a.provider",
+            work.join(" OR ")
+        ),
+        &params,
+    )?;
+    Ok(valid_ids(&r))
 }
 
 /// Sends `req` on, unchanged but for the component, to `component` by

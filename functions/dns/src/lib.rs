@@ -361,7 +361,13 @@ async fn route(req: Request) -> Result<Response, ApiError> {
     if internal::is_jobs_call(&req, "dns")? {
         // The jobs component's turn: finish what nobody is polling.
         let mut done = ops::work(&db, &[RECORD], &Records, internal::BUDGET).await?;
-        done["providers"] = internal::other_providers_share(&db, &req, "dns").await?;
+        done["providers"] = internal::other_providers_share(
+            &db,
+            &req,
+            "dns",
+            internal::Share::Work(&[RECORD], &[]),
+        )
+        .await?;
         return Ok(internal::answer(&done));
     }
     let org = orgs::authenticate(&db, &req)?;

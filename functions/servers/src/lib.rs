@@ -888,7 +888,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         let mut done = ops::work(&db, &SERVER_KINDS, &Compute, internal::BUDGET).await?;
         done["watch"] = watch::run(&db).await?;
         done["cascade"] = finish_cascades(&db).await?;
-        done["providers"] = internal::other_providers_share(&db, &req, "servers").await?;
+        done["providers"] =
+            internal::other_providers_share(&db, &req, "servers", internal::Share::Every).await?;
         return Ok(internal::answer(&done));
     }
     let org = orgs::authenticate(&db, &req)?;

@@ -212,7 +212,13 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         // The jobs component's turn: finish what nobody is polling.
         let mut done = ops::work(&db, &[SETUP], &Setup, internal::BUDGET).await?;
         done["targets"] = targets::run(&db).await?;
-        done["providers"] = internal::other_providers_share(&db, &req, "storage").await?;
+        done["providers"] = internal::other_providers_share(
+            &db,
+            &req,
+            "storage",
+            internal::Share::Work(&[SETUP], &["backup_targets"]),
+        )
+        .await?;
         return Ok(internal::answer(&done));
     }
     let org = orgs::authenticate(&db, &req)?;
