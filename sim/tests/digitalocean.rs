@@ -3,8 +3,10 @@
 //! addresses, powered off, resized, destroyed), create validation, scripted
 //! faults in DigitalOcean's format, domains and their records (the seed's
 //! domain, record changes, refusals, teams kept apart, paging), cloud
-//! firewalls (by tag and by Droplet, refusals, teams kept apart) and reserved
-//! IPs (assigned by actions, refusals, kept when their Droplet goes) — and
+//! firewalls (by tag and by Droplet, refusals, teams kept apart), reserved
+//! IPs (assigned by actions, refusals, kept when their Droplet goes) and tags
+//! (made, put on and taken off Droplets, deleted, refusals, teams kept
+//! apart, kept across a restart) — and
 //! DigitalOcean's own Python client, pydo, driving it
 //! (tests/python/digitalocean_sdk.py).
 
@@ -2230,6 +2232,316 @@ fn firewalls_and_reserved_ips_outlive_a_restart() {
     assert_ne!(r.json()["reserved_ip"]["ip"].as_str(), Some(ip.as_str()));
 }
 
+/// A `{"resources": [...]}` body naming Droplets by id, as strings.
+fn droplet_resources(ids: &[u64]) -> Value {
+    let items: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({ "resource_id": id.to_string(), "resource_type": "droplet" }))
+        .collect();
+    json!({ "resources": items })
+}
+
+/// The tags `GET /v2/droplets/{id}` shows.
+fn tags_of(sim: &Sim, droplet: u64) -> Value {
+    let r = seed(sim, "GET", &format!("/v2/droplets/{droplet}"), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["droplet"]["tags"].clone()
+}
+
+/// The ids `GET /v2/droplets?tag_name=` lists.
+fn tagged(sim: &Sim, tag: &str) -> Vec<u64> {
+    let r = seed(sim, "GET", &format!("/v2/droplets?tag_name={tag}"), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["droplets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_tag_is_made_put_on_droplets_taken_off_and_deleted() {
+    let sim = start();
+    let plain = active_droplet(&sim, "tag-plain-1", &[]);
+    let web = active_droplet(&sim, "tag-web-1", &["web"]);
+
+    let r = seed(&sim, "POST", "/v2/tags", Some(&json!({ "name": "PROD" })));
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.json(),
+        json!({ "tag": { "name": "PROD", "resources": {
+            "count": 0,
+            "droplets": { "count": 0 },
+            "images": { "count": 0 },
+            "volumes": { "count": 0 },
+            "volume_snapshots": { "count": 0 },
+            "databases": { "count": 0 },
+        } } })
+    );
+    // Made again, in any case: 201 with the tag as first spelled.
+    let r = seed(&sim, "POST", "/v2/tags", Some(&json!({ "name": "prod" })));
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["tag"]["name"], "PROD");
+    refused(&seed(&sim, "GET", "/v2/tags/prod", None), 404, "not_found");
+    assert_eq!(seed(&sim, "GET", "/v2/tags/PROD", None).status, 200);
+
+    // A firewall for the tag covers nothing until a Droplet carries it.
+    let mut fw = web_firewall("prod-fw");
+    fw["tags"] = json!(["PROD"]);
+    let r = seed(&sim, "POST", "/v2/firewalls", Some(&fw));
+    assert_eq!(r.status, 202, "{}", r.body);
+    let fw = r.json()["firewall"]["id"].as_str().unwrap().to_string();
+    assert!(firewalls_of(&sim, plain).is_empty());
+
+    let put = |ids: &[u64]| {
+        seed(
+            &sim,
+            "POST",
+            "/v2/tags/PROD/resources",
+            Some(&droplet_resources(ids)),
+        )
+    };
+    let r = put(&[plain]);
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(r.body.is_empty());
+    assert_eq!(tags_of(&sim, plain), json!(["PROD"]));
+    assert_eq!(tagged(&sim, "PROD"), [plain]);
+    assert_eq!(firewalls_of(&sim, plain), [fw.as_str()]);
+    let t = seed(&sim, "GET", "/v2/tags/PROD", None).json()["tag"].clone();
+    let uri = format!("{}/v2/droplets/{plain}", sim.url);
+    assert_eq!(t["resources"]["count"], 1);
+    assert_eq!(t["resources"]["last_tagged_uri"], uri);
+    assert_eq!(t["resources"]["droplets"]["count"], 1);
+    assert_eq!(t["resources"]["droplets"]["last_tagged_uri"], uri);
+    // Tagging again changes nothing; the second Droplet is the last tagged.
+    assert_eq!(put(&[plain, web]).status, 204);
+    assert_eq!(tags_of(&sim, plain), json!(["PROD"]));
+    assert_eq!(tags_of(&sim, web), json!(["web", "PROD"]));
+    let t = seed(&sim, "GET", "/v2/tags/PROD", None).json()["tag"].clone();
+    assert_eq!(t["resources"]["count"], 2);
+    assert_eq!(
+        t["resources"]["last_tagged_uri"],
+        format!("{}/v2/droplets/{web}", sim.url)
+    );
+
+    // Listed by name, paged.
+    let r = seed(&sim, "GET", "/v2/tags?per_page=1", None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let page = r.json();
+    assert_eq!(page["meta"]["total"], 2);
+    assert_eq!(page["tags"][0]["name"], "PROD");
+    assert!(page["links"]["pages"]["next"]
+        .as_str()
+        .unwrap()
+        .contains("page=2"));
+    let page2 = seed(&sim, "GET", "/v2/tags?per_page=1&page=2", None).json();
+    assert_eq!(page2["tags"][0]["name"], "web");
+    assert_eq!(page2["tags"][0]["resources"]["droplets"]["count"], 1);
+
+    // Taken off: gone from the Droplet, its tag list and its firewalls; the
+    // tag stays.
+    let r = seed(
+        &sim,
+        "DELETE",
+        "/v2/tags/PROD/resources",
+        Some(&droplet_resources(&[plain])),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(tags_of(&sim, plain), json!([]));
+    assert_eq!(tagged(&sim, "PROD"), [web]);
+    assert!(firewalls_of(&sim, plain).is_empty());
+    assert_eq!(firewalls_of(&sim, web), [fw.as_str()]);
+
+    // Deleted: every Droplet loses it.
+    assert_eq!(put(&[plain]).status, 204);
+    let r = seed(&sim, "DELETE", "/v2/tags/PROD", None);
+    assert_eq!(r.status, 204, "{}", r.body);
+    refused(&seed(&sim, "GET", "/v2/tags/PROD", None), 404, "not_found");
+    assert_eq!(tags_of(&sim, plain), json!([]));
+    assert_eq!(tags_of(&sim, web), json!(["web"]));
+    assert!(tagged(&sim, "PROD").is_empty());
+    assert!(firewalls_of(&sim, web).is_empty());
+    refused(
+        &seed(&sim, "DELETE", "/v2/tags/PROD", None),
+        404,
+        "not_found",
+    );
+}
+
+#[test]
+fn tag_refusals_come_in_digitaloceans_words_and_teams_are_kept_apart() {
+    let sim = start();
+    let mine = active_droplet(&sim, "tag-refusals-1", &[]);
+
+    // Bad names: 400 in the tag service's envelope.
+    let r = seed(
+        &sim,
+        "POST",
+        "/v2/tags",
+        Some(&json!({ "name": "two words" })),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    let b = r.json();
+    assert_eq!(
+        b["error"],
+        r#"Error validating resource tag: "tag-name \"two words\" contains invalid characters""#
+    );
+    assert_eq!(b["messages"], Value::Null);
+    assert_eq!(
+        b["root_causes"],
+        json!([format!(
+            "rpc error: code = InvalidArgument desc = {}",
+            b["error"].as_str().unwrap()
+        )])
+    );
+    for name in [
+        json!("здорово"),
+        json!("a.b"),
+        json!("t".repeat(256)),
+        json!(""),
+        json!(7),
+    ] {
+        let r = seed(&sim, "POST", "/v2/tags", Some(&json!({ "name": name })));
+        assert_eq!(r.status, 400, "{name}: {}", r.body);
+        assert!(r.json()["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Error validating resource tag: "));
+    }
+    assert_eq!(
+        seed(
+            &sim,
+            "POST",
+            "/v2/tags",
+            Some(&json!({ "name": "t".repeat(255) }))
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        seed(&sim, "GET", "/v2/tags", None).json()["meta"]["total"],
+        1,
+        "no refused name was made"
+    );
+
+    // A tag the team does not have: 404, whatever the body.
+    let ours = droplet_resources(&[mine]);
+    for (method, path) in [
+        ("POST", "/v2/tags/nope/resources"),
+        ("DELETE", "/v2/tags/nope/resources"),
+    ] {
+        refused(&seed(&sim, method, path, Some(&ours)), 404, "not_found");
+    }
+    refused(&seed(&sim, "GET", "/v2/tags/nope", None), 404, "not_found");
+    refused(
+        &seed(&sim, "DELETE", "/v2/tags/nope", None),
+        404,
+        "not_found",
+    );
+
+    assert_eq!(
+        seed(
+            &sim,
+            "POST",
+            "/v2/tags",
+            Some(&json!({ "name": "env:prod" }))
+        )
+        .status,
+        201
+    );
+    let post = |b: Value| seed(&sim, "POST", "/v2/tags/env:prod/resources", Some(&b));
+    // An id as a number, or no resources: 400 `parameter_missing`.
+    for b in [
+        json!({ "resources": [{ "resource_id": mine, "resource_type": "droplet" }] }),
+        json!({ "resources": [] }),
+        json!({}),
+    ] {
+        assert_eq!(
+            refused(&post(b.clone()), 400, "parameter_missing"),
+            "param is missing or the value is empty: resources",
+            "{b}"
+        );
+    }
+    // A Droplet that is not there, and one among good ones: 404, nothing tagged.
+    refused(&post(droplet_resources(&[1])), 404, "not_found");
+    refused(&post(droplet_resources(&[mine, 1])), 404, "not_found");
+    assert_eq!(tags_of(&sim, mine), json!([]));
+    let volume = json!({ "resources": [{ "resource_id": "3d80cb72-342b-4aaa-b92e-4e4abb24a933", "resource_type": "volume" }] });
+    refused(&post(volume), 422, "unprocessable_entity");
+    assert_eq!(post(droplet_resources(&[mine])).status, 204);
+    // Percent-encoded, the colon names the same tag.
+    assert_eq!(seed(&sim, "GET", "/v2/tags/env%3Aprod", None).status, 200);
+
+    // Another team sees none of the tags, nor tags or untags the Droplet.
+    let other = format!("dop_v1_{}", "cd".repeat(32));
+    sim.command(Command::AddDigitalOceanTeam {
+        team: serde_json::from_value(
+            json!({ "name": "Other Team", "email": "other@example.com", "tokens": [other] }),
+        )
+        .unwrap(),
+    })
+    .unwrap();
+    let theirs =
+        |method: &str, path: &str, body: Option<&Value>| api(&sim, &other, method, path, body);
+    assert_eq!(theirs("GET", "/v2/tags", None).json()["meta"]["total"], 0);
+    refused(&theirs("GET", "/v2/tags/env:prod", None), 404, "not_found");
+    refused(
+        &theirs("DELETE", "/v2/tags/env:prod", None),
+        404,
+        "not_found",
+    );
+    refused(
+        &theirs("DELETE", "/v2/tags/env:prod/resources", Some(&ours)),
+        404,
+        "not_found",
+    );
+    // Their own tag of the same name is theirs alone, and our Droplet is not
+    // theirs to tag.
+    let r = theirs("POST", "/v2/tags", Some(&json!({ "name": "env:prod" })));
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["tag"]["resources"]["count"], 0);
+    refused(
+        &theirs("POST", "/v2/tags/env:prod/resources", Some(&ours)),
+        404,
+        "not_found",
+    );
+    assert_eq!(theirs("DELETE", "/v2/tags/env:prod", None).status, 204);
+    assert_eq!(tags_of(&sim, mine), json!(["env:prod"]));
+    assert_eq!(seed(&sim, "GET", "/v2/tags/env:prod", None).status, 200);
+}
+
+#[test]
+fn tags_outlive_a_restart() {
+    let sim = start();
+    let d = active_droplet(&sim, "kept-tag-1", &[]);
+    seed(&sim, "POST", "/v2/tags", Some(&json!({ "name": "kept" })));
+    seed(&sim, "POST", "/v2/tags", Some(&json!({ "name": "empty" })));
+    let r = seed(
+        &sim,
+        "POST",
+        "/v2/tags/kept/resources",
+        Some(&droplet_resources(&[d])),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let snapshot = sim.snapshot();
+    drop(sim);
+    let again = Sim::spawn_from(World::default(), "127.0.0.1:0", Some(snapshot)).unwrap();
+    let names: Vec<Value> = seed(&again, "GET", "/v2/tags", None).json()["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("empty"), json!("kept")]);
+    assert_eq!(tags_of(&again, d), json!(["kept"]));
+    let t = seed(&again, "GET", "/v2/tags/kept", None).json()["tag"].clone();
+    assert_eq!(
+        t["resources"]["last_tagged_uri"],
+        format!("{}/v2/droplets/{d}", again.url)
+    );
+}
+
 /// The Python of target/py-digitalocean (made by .ci/run), or made here from
 /// PyPI when it is missing or was made with other pins — as the workspace
 /// scenarios make theirs.
@@ -2332,6 +2644,16 @@ fn pydo_drives_the_emulator_over_https() {
     assert!(asked.contains(&("POST".into(), format!("/v2/reserved_ips/{ip}/actions"), 201)));
     assert!(asked.contains(&("DELETE".into(), format!("/v2/reserved_ips/{ip}"), 204)));
     assert_eq!(seen["reserved_actions"].as_array().map(Vec::len), Some(2));
+    assert_eq!(seen["tag"], "SDK-Tag", "{seen}");
+    let tag = "/v2/tags/SDK-Tag";
+    assert!(asked.contains(&("POST".into(), "/v2/tags".into(), 201)));
+    assert!(asked.contains(&("POST".into(), "/v2/tags".into(), 400)));
+    assert!(asked.contains(&("POST".into(), format!("{tag}/resources"), 204)));
+    assert!(asked.contains(&("POST".into(), format!("{tag}/resources"), 400)));
+    assert!(asked.contains(&("POST".into(), "/v2/tags/sdk-missing/resources".into(), 404)));
+    assert!(asked.contains(&("DELETE".into(), format!("{tag}/resources"), 204)));
+    assert!(asked.contains(&("DELETE".into(), tag.into(), 204)));
+    assert!(sim.with_state(|s| !s.digitalocean.tag_exists(SEED_TEAM, "SDK-Tag")));
     assert!(sim.with_state(|s| s.digitalocean.firewalls.is_empty()
         && s.digitalocean.reserved_ips.is_empty()
         && s.digitalocean.droplets.is_empty()));

@@ -6,7 +6,8 @@ team's domain with DigitalOcean's name servers, and records on it created,
 found by their fully qualified name, updated by PUT and PATCH, refused, and
 deleted; a cloud firewall made for a tag, refused, given a Droplet and
 deleted; a reserved IP made for a Droplet, assigned and unassigned by
-actions, refused, and deleted.
+actions, refused, and deleted; a tag made (and made again in another case),
+put on a Droplet and seen in its tags, refused, taken off, and deleted.
 
     python digitalocean_sdk.py BASE_URL TOKEN
 
@@ -163,6 +164,7 @@ def main():
 
     domain_name, records = domains(do)
     firewall, reserved_ip, reserved_actions = firewalls_and_reserved_ips(do)
+    tag = tags(do)
 
     print(
         json.dumps(
@@ -175,6 +177,7 @@ def main():
                 "firewall": firewall,
                 "reserved_ip": reserved_ip,
                 "reserved_actions": reserved_actions,
+                "tag": tag,
             }
         )
     )
@@ -318,6 +321,54 @@ def firewalls_and_reserved_ips(do):
     expect(do.firewalls.get(fw["id"]).get("id") == "not_found", "a deleted firewall is not found")
     do.droplets.destroy(droplet["id"])
     return fw["id"], ip, [assign["id"], unassign["id"]]
+
+
+def tags(do):
+    """A tag made, made again in another case, refused a bad name, put on a
+    Droplet (seen in its tags and its tag_name list), refused a numeric id
+    and an unknown tag, taken off, and deleted; returns the tag's name."""
+    made = do.tags.create(body={"name": "SDK-Tag"})["tag"]
+    expect(made["name"] == "SDK-Tag" and made["resources"]["count"] == 0, "a new tag", made)
+    expect(made["resources"]["droplets"] == {"count": 0}, "a new tag's Droplets", made)
+    again = do.tags.create(body={"name": "sdk-tag"})["tag"]
+    expect(again["name"] == "SDK-Tag", "a tag made again keeps its first spelling", again)
+    # pydo hands back a refused create's body rather than raising.
+    bad = do.tags.create(body={"name": "sdk tag"})
+    expect(
+        bad.get("error") == 'Error validating resource tag: "tag-name \\"sdk tag\\" contains invalid characters"',
+        "a bad name's refusal",
+        bad,
+    )
+
+    made = do.droplets.create(body={"name": "sdk-tagged-1", "region": "nyc3", "size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64"})
+    droplet = made["droplet"]
+    one = {"resources": [{"resource_id": str(droplet["id"]), "resource_type": "droplet"}]}
+    expect(do.tags.assign_resources("SDK-Tag", body=one) is None, "tagging answers no body")
+    expect(do.droplets.get(droplet["id"])["droplet"]["tags"] == ["SDK-Tag"], "the Droplet's tags")
+    listed = do.droplets.list(tag_name="SDK-Tag")
+    expect([d["id"] for d in listed["droplets"]] == [droplet["id"]], "the Droplets tagged SDK-Tag", listed)
+    got = do.tags.get("SDK-Tag")["tag"]
+    expect(got["resources"]["count"] == 1, "the tag's count", got)
+    expect(got["resources"]["droplets"]["last_tagged_uri"].endswith(f"/v2/droplets/{droplet['id']}"), "the last tagged", got)
+    expect("SDK-Tag" in [t["name"] for t in do.tags.list()["tags"]], "the tag listed")
+
+    try:
+        do.tags.assign_resources("SDK-Tag", body={"resources": [{"resource_id": droplet["id"], "resource_type": "droplet"}]})
+        fail("a numeric resource_id was accepted")
+    except HttpResponseError as e:
+        body = e.response.json()
+        expect(e.status_code == 400 and body["id"] == "parameter_missing", "a numeric id's refusal", body)
+    missing = do.tags.assign_resources("sdk-missing", body=one)
+    expect(missing.get("id") == "not_found", "tagging with an unknown tag", missing)
+
+    expect(do.tags.unassign_resources("SDK-Tag", body=one) is None, "untagging answers no body")
+    expect(do.droplets.get(droplet["id"])["droplet"]["tags"] == [], "the Droplet untagged")
+    expect(do.tags.assign_resources("SDK-Tag", body=one) is None, "tagging again")
+    expect(do.tags.delete("SDK-Tag") is None, "a tag delete answers no body")
+    expect(do.tags.get("SDK-Tag").get("id") == "not_found", "a deleted tag is not found")
+    expect(do.droplets.get(droplet["id"])["droplet"]["tags"] == [], "a deleted tag leaves its Droplets")
+    do.droplets.destroy(droplet["id"])
+    return got["name"]
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@
 //! `udp` or `icmp`, ports given as one port, a range or `0`/`all` (kept as
 //! `"0"`; an ICMP rule's ports are always `"0"`), addresses that are IPs or
 //! CIDRs (`invalid address`), and tags that exist (`tag X does not exist`):
-//! a tag exists once a Droplet was created with it, the emulator having no
-//! tags API of its own.
+//! a tag exists once `POST /v2/tags` made it or a Droplet was created with
+//! it, and a Droplet it is put on (`tags.rs`) is covered from then on.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;

@@ -2,7 +2,7 @@
 //! need, served under `/v2/` beside the Azure endpoints: the account,
 //! regions, sizes, the base image, SSH keys, Droplets and their actions,
 //! domains and their records, cloud firewalls, reserved IPs and their
-//! actions. This file does what every request goes
+//! actions, and tags. This file does what every request goes
 //! through — the bearer token, the per-token rate-limit headers,
 //! DigitalOcean's `{"id","message","request_id"}` errors, scripted faults,
 //! page links — and routes to one file per resource.
@@ -10,7 +10,8 @@
 //! `seed` is its part of the world (teams, tokens, their domains and limits),
 //! `store` its live state, `catalog` the regions, sizes and image; `account`,
 //! `keys`, `droplets`, `actions`, `domains` (domains and their records),
-//! `firewalls` and `reserved_ips` serve the endpoints; `md5` names SSH keys.
+//! `firewalls`, `reserved_ips` and `tags` (tags put on and taken off
+//! Droplets) serve the endpoints; `md5` names SSH keys.
 
 pub mod account;
 pub mod actions;
@@ -23,6 +24,7 @@ pub mod md5;
 pub mod reserved_ips;
 pub mod seed;
 pub mod store;
+pub mod tags;
 
 use http::Method;
 use serde_json::{json, Value};
@@ -278,6 +280,16 @@ fn route(state: &mut State, team: &str, req: &Req) -> Resp {
             Some(a) => reserved_ips::get_action(state, team, ip, a),
             None => not_found(),
         },
+        ["tags"] if *m == Method::GET => tags::list(state, team, req),
+        ["tags"] if *m == Method::POST => tags::create(state, team, req),
+        ["tags", t] if *m == Method::GET => tags::get(state, team, t),
+        ["tags", t] if *m == Method::DELETE => tags::delete(state, team, t),
+        ["tags", t, "resources"] if *m == Method::POST => {
+            tags::resources(state, team, t, firewalls::Change::Add, req)
+        }
+        ["tags", t, "resources"] if *m == Method::DELETE => {
+            tags::resources(state, team, t, firewalls::Change::Remove, req)
+        }
         ["domains"] if *m == Method::GET => domains::list(state, team, req),
         ["domains"] if *m == Method::POST => domains::create(state, team, req),
         ["domains", d] if *m == Method::GET => domains::get(state, team, d),

@@ -1,6 +1,6 @@
 //! The live DigitalOcean world: SSH keys, Droplets, actions, domains and
-//! their records, cloud firewalls, reserved IPs and the tags Droplets brought
-//! into being, per team; the id counters, and each token's rate-limit
+//! their records, cloud firewalls, reserved IPs and tags (made by the tags
+//! API or by Droplets' creates), per team; the id counters, and each token's rate-limit
 //! window. It is one field of
 //! [`crate::state::State`], behind the same mutex as the Azure world, and
 //! (but for the rate-limit windows) part of the snapshot a restart keeps.
@@ -168,10 +168,17 @@ pub struct Live {
     #[serde(default)]
     pub reserved_ips: BTreeMap<String, ReservedIp>,
     /// (team, tag) of every tag the team has: DigitalOcean makes a tag when
-    /// a Droplet is created with it and keeps it after the Droplet is gone,
-    /// and a firewall may only name tags that exist.
+    /// `POST /v2/tags` asks or a Droplet is created with it, and keeps it
+    /// after the Droplet is gone (or untagged) until the tag is deleted; a
+    /// firewall may only name tags that exist.
     #[serde(default)]
     pub tags: BTreeSet<(String, String)>,
+    /// (team, tag, Droplet) for each tag whose last tagging was by
+    /// `POST /v2/tags/{name}/resources`: the tag's `last_tagged_uri` names
+    /// that Droplet while it carries the tag. Absent (empty) in snapshots
+    /// made before the tags API.
+    #[serde(default)]
+    pub last_tagged: Vec<(String, String, u64)>,
     pub next_key: u64,
     pub next_droplet: u64,
     pub next_action: u64,
@@ -208,6 +215,7 @@ impl Default for Live {
             firewalls: BTreeMap::new(),
             reserved_ips: BTreeMap::new(),
             tags: BTreeSet::new(),
+            last_tagged: Vec::new(),
             next_key: 43_210_001,
             next_droplet: 480_112_001,
             next_action: 2_600_000_001,
@@ -278,7 +286,8 @@ impl Live {
         self.reserved_ips.get(ip).filter(|r| r.team == team)
     }
 
-    /// Whether `team` has the tag: made by a Droplet's create, or carried by
+    /// Whether `team` has the tag, spelled as it was made: made by the tags
+    /// API or a Droplet's create, or carried by
     /// one of its Droplets (which covers Droplets restored from a snapshot
     /// made before tags were kept).
     pub fn tag_exists(&self, team: &str, tag: &str) -> bool {
