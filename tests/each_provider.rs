@@ -2,7 +2,7 @@
 //! connected (by sign-in or by token), its catalogue, a server created,
 //! stopped, started, resized and deleted, a DNS record pointed at it and
 //! removed, and access lost and regained — one function, run once for
-//! Azure and once for DigitalOcean, against one deployment serving both.
+//! Azure and once for DigitalOcean, each against a deployment serving both.
 
 mod support;
 
@@ -25,6 +25,8 @@ struct Case {
     lose_access: fn(&Product),
     /// The user gives the account access again.
     regain: fn(&Product, &str),
+    /// What the provider still holds of deleted servers (none, once they are gone).
+    left: fn(&Product) -> Vec<String>,
 }
 
 const AZURE: Case = Case {
@@ -66,6 +68,22 @@ const AZURE: Case = Case {
         assert_eq!(outcome, "signed_in", "{html}");
         let (status, v) = p.claim(BOOTSTRAP_KEY, &html);
         assert_eq!(status, 200, "{v}");
+    },
+    left: |p| {
+        p.sim
+            .inventory()
+            .iter()
+            .filter_map(|r| r["type"].as_str().map(str::to_string))
+            .filter(|t| {
+                [
+                    "Microsoft.Compute/virtualMachines",
+                    "Microsoft.Compute/disks",
+                    "Microsoft.Network/networkInterfaces",
+                    "Microsoft.Network/publicIPAddresses",
+                ]
+                .contains(&t.as_str())
+            })
+            .collect()
     },
 };
 
@@ -113,6 +131,23 @@ const DIGITALOCEAN: Case = Case {
             &json!({ "token": RENEWED, "account_id": id }).to_string(),
         );
         assert_eq!(status, 200, "{v}");
+    },
+    left: |p| {
+        ["droplets", "firewalls", "reserved_ips"]
+            .iter()
+            .filter(|kind| {
+                let auth = format!("Bearer {SEED_TOKEN}");
+                let (_, text) = support::request(
+                    "GET",
+                    &format!("{}/v2/{kind}", p.sim.url),
+                    &[("authorization", &auth)],
+                    "",
+                );
+                let v: Value = serde_json::from_str(&text).unwrap();
+                v["meta"]["total"] != 0
+            })
+            .map(|kind| kind.to_string())
+            .collect()
     },
 };
 
@@ -218,6 +253,11 @@ fn scenario(case: &Case) {
         (Some(case.bigger), Some("running")),
         "{s}"
     );
+    assert_eq!(
+        s["public_ip"],
+        ip.as_str(),
+        "the address outlives power and resize: {s}"
+    );
 
     // A record pointed at the server, then removed.
     let (status, zones) = api(
@@ -287,6 +327,11 @@ fn scenario(case: &Case) {
             .iter()
             .any(|s| s["id"] == sid.as_str()),
         "{list}"
+    );
+    assert_eq!(
+        (case.left)(&p),
+        Vec::<String>::new(),
+        "the provider still holds them"
     );
 
     // Access lost: the account turns Expired with a remedy; regained, it

@@ -29,6 +29,39 @@ fn digitalocean(p: &Product, path: &str, token: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// A write to the emulator's DigitalOcean API with the seed team's token,
+/// as the customer would make it in the control panel.
+fn send(p: &Product, method: &str, path: &str, body: Value) -> Value {
+    let auth = format!("Bearer {}", sim::digitalocean::SEED_TOKEN);
+    let (status, text) = support::request(
+        method,
+        &format!("{}{path}", p.sim.url),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        &body.to_string(),
+    );
+    assert!((200..300).contains(&status), "{method} {path}: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Reads an action until DigitalOcean says it completed.
+fn finish(p: &Product, started: &Value) {
+    let id = started["action"]["id"].as_u64().unwrap();
+    for _ in 0..20 {
+        let a = digitalocean(
+            p,
+            &format!("/v2/actions/{id}"),
+            sim::digitalocean::SEED_TOKEN,
+        );
+        if a["action"]["status"] == "completed" {
+            return;
+        }
+    }
+    panic!("action {id} did not complete");
+}
+
 /// How many requests the emulator's DigitalOcean API has answered.
 fn digitalocean_calls(p: &Product) -> usize {
     p.sim
@@ -217,6 +250,7 @@ fn a_token_provider_added_by_spin_toml_provisions_beside_azure() {
     let ips = digitalocean(&p, "/v2/reserved_ips", token);
     assert_eq!(ips["meta"]["total"], 1, "{ips}");
     assert_eq!(ips["reserved_ips"][0]["ip"], droplet["public_ip"], "{ips}");
+    let ours = ips["reserved_ips"][0]["ip"].as_str().unwrap().to_string();
     assert_eq!(
         ips["reserved_ips"][0]["droplet"]["id"].as_u64(),
         Some(droplet_id),
@@ -261,6 +295,35 @@ fn a_token_provider_added_by_spin_toml_provisions_beside_azure() {
     assert_eq!(done["status"], "succeeded", "{done}");
     let droplets = digitalocean(&p, "/v2/droplets", token);
     assert_eq!(droplets["droplets"][0]["status"], "off", "{droplets}");
+    assert!(
+        droplets["droplets"][0]["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(format!("skyport-ip-{}", ours.replace('.', "-")))),
+        "the droplet names the IP Skyport reserved: {droplets}"
+    );
+
+    // The customer moves an IP of their own onto the droplet in place of
+    // Skyport's: deleting the server releases Skyport's, never theirs.
+    let theirs = send(&p, "POST", "/v2/reserved_ips", json!({ "region": "nyc3" }))["reserved_ip"]
+        ["ip"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let unassign = send(
+        &p,
+        "POST",
+        &format!("/v2/reserved_ips/{ours}/actions"),
+        json!({ "type": "unassign" }),
+    );
+    finish(&p, &unassign);
+    let assign = send(
+        &p,
+        "POST",
+        &format!("/v2/reserved_ips/{theirs}/actions"),
+        json!({ "type": "assign", "droplet_id": droplet_id }),
+    );
+    finish(&p, &assign);
     let (status, op) = p.api(
         "DELETE",
         &format!("/api/v1/servers/{server}"),
@@ -286,9 +349,11 @@ fn a_token_provider_added_by_spin_toml_provisions_beside_azure() {
         "its firewall is gone: {firewalls}"
     );
     let ips = digitalocean(&p, "/v2/reserved_ips", token);
+    assert_eq!(ips["meta"]["total"], 1, "{ips}");
     assert_eq!(
-        ips["meta"]["total"], 0,
-        "its reserved IP is released: {ips}"
+        ips["reserved_ips"][0]["ip"],
+        theirs.as_str(),
+        "Skyport's reserved IP is released and the customer's kept: {ips}"
     );
 
     // Backup storage is not served for this provider: a request about its

@@ -6,7 +6,8 @@
 //! `skyport-server-<owner>`, and nothing without that tag is ever powered,
 //! resized or deleted — it counts as missing instead. The cloud firewall
 //! made for a server is named `skyport-<owner>` and applies to that tag
-//! alone; its reserved IP is the one assigned to its droplet.
+//! alone. Reserved IPs carry no tags, so the droplet carries one for its
+//! IP (`skyport-ip-<a-b-c-d>`): only an IP so named is ever released.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -35,6 +36,9 @@ enum Step {
     Firewall,
     /// A reserved IP assigned to the droplet: the server's address.
     ReserveIp,
+    /// The droplet tagged with its reserved IP, the proof that Skyport
+    /// reserved it.
+    MarkIp,
     /// The droplet exists and is the owner's; a resize plans its power
     /// steps here, once it knows whether the droplet runs.
     Check,
@@ -42,8 +46,7 @@ enum Step {
         kind: String,
     },
     WaitAction,
-    /// Before a deletion: the reserved IP assigned to the droplet, noted
-    /// while the assignment still proves it is this server's.
+    /// Before a deletion: the reserved IP the droplet's tag names.
     FindIp,
     Delete,
     WaitGone,
@@ -127,7 +130,7 @@ fn only_this_servers(firewall: &Value, owner: &str) -> bool {
     own_firewall(firewall, owner)
         && firewall["droplet_ids"]
             .as_array()
-            .is_none_or(|ids| ids.is_empty())
+            .is_some_and(Vec::is_empty)
 }
 
 /// A reserved IP as DigitalOcean answers it, checked before it becomes
@@ -139,13 +142,33 @@ fn reserved_ip(v: &Value) -> Option<String> {
         .map(|_| ip.to_string())
 }
 
-/// The reserved IP assigned to `droplet`, if any.
-fn ip_of(session: &Session, droplet: u64) -> Result<Option<String>, Error> {
+/// The droplet's tag for the reserved IP Skyport reserved for it (tags
+/// take letters, digits, colons, dashes and underscores).
+fn ip_tag(ip: &str) -> String {
+    format!("skyport-ip-{}", ip.replace('.', "-"))
+}
+
+/// The reserved IP a droplet's tag names, if it carries one.
+fn tagged_ip(droplet: &Value) -> Option<String> {
+    droplet["tags"].as_array()?.iter().find_map(|t| {
+        let ip = t.as_str()?.strip_prefix("skyport-ip-")?.replace('-', ".");
+        reserved_ip(&Value::String(ip))
+    })
+}
+
+/// Where a reservation for `droplet` stands: the IP assigned to it, or
+/// whether one of the team's IPs is still being assigned (a reservation
+/// this step made before a restart shows so until its assignment ends).
+fn ip_of(session: &Session, droplet: u64) -> Result<(Option<String>, bool), Error> {
     let ips = api::list(session, "/v2/reserved_ips", "reserved_ips")?;
-    Ok(ips
+    let assigned = ips
         .iter()
         .find(|r| r["droplet"]["id"].as_u64() == Some(droplet))
-        .and_then(|r| reserved_ip(&r["ip"])))
+        .and_then(|r| reserved_ip(&r["ip"]));
+    let pending = ips
+        .iter()
+        .any(|r| r["locked"] == true && r["droplet"].is_null());
+    Ok((assigned, pending))
 }
 
 /// The platform's server id, checked: it becomes a tag and a key's name.
@@ -208,6 +231,7 @@ fn label(step: &Step) -> String {
         Step::WaitActive => "Waiting for the droplet to start".into(),
         Step::Firewall => "Opening SSH, HTTP and HTTPS in a cloud firewall".into(),
         Step::ReserveIp => "Reserving its IP address".into(),
+        Step::MarkIp => "Noting its reserved IP".into(),
         Step::FindIp => "Finding its reserved IP".into(),
         Step::ReleaseIp => "Releasing its reserved IP".into(),
         Step::RemoveFirewall => "Removing its cloud firewall".into(),
@@ -281,6 +305,16 @@ impl Plan {
         })
     }
 
+    fn ip(&self) -> Result<String, Error> {
+        self.reserved_ip.clone().ok_or_else(|| {
+            Error::Other(detail(
+                "bad_token",
+                "The operation lost its reserved IP.",
+                None,
+            ))
+        })
+    }
+
     /// What a creation makes, kept until the droplet exists.
     fn spec(&self) -> Result<Create, Error> {
         self.create.clone().ok_or_else(|| {
@@ -293,11 +327,11 @@ impl Plan {
     }
 
     /// A deletion whose droplet is gone already: only what was made beside
-    /// it is left to remove, and this step is done.
+    /// it is left to remove (its reserved IP, whose proof was the droplet's
+    /// tag, is not), and this step is done.
     fn only_the_rest_left(&mut self) {
         self.steps.truncate(self.at + 1);
-        self.steps
-            .extend([Step::ReleaseIp, Step::RemoveFirewall, Step::RemoveKey]);
+        self.steps.extend([Step::RemoveFirewall, Step::RemoveKey]);
         self.at += 1;
     }
 }
@@ -460,13 +494,15 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
         }
         Step::ReserveIp => {
             let id = plan.droplet()?;
-            // One already assigned to the droplet (a replay) is taken up.
+            // One already assigned to the droplet (a replay) is taken up;
+            // while one is still being assigned, the step waits to see.
             let ip = match ip_of(session, id)? {
-                Some(ip) => {
+                (Some(ip), _) => {
                     plan.action = None;
                     ip
                 }
-                None => {
+                (None, true) => return Ok(()),
+                (None, false) => {
                     let v = api::call(
                         session,
                         Method::Post,
@@ -491,8 +527,26 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
                 server.3 = Some(ip);
             }
         }
+        Step::MarkIp => {
+            let (id, ip) = (plan.droplet()?, plan.ip()?);
+            let tag = ip_tag(&ip);
+            api::call(
+                session,
+                Method::Post,
+                "/v2/tags",
+                Some(json!({ "name": tag })),
+            )?;
+            let body = json!({ "resources": [{ "resource_id": id.to_string(), "resource_type": "droplet" }] });
+            api::call(
+                session,
+                Method::Post,
+                &format!("/v2/tags/{tag}/resources"),
+                Some(body),
+            )?;
+        }
         Step::FindIp => {
-            plan.reserved_ip = ip_of(session, plan.droplet()?)?;
+            let id = plan.droplet()?;
+            plan.reserved_ip = get_droplet(session, id)?.as_ref().and_then(tagged_ip);
         }
         Step::ReleaseIp => {
             if let Some(ip) = plan.reserved_ip.clone() {
@@ -500,13 +554,25 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
                 match api::call(session, Method::Get, &path, None) {
                     Err(Error::NotFound(_)) => {}
                     Err(e) => return Err(e),
-                    // Assigned to another droplet since: someone took it
-                    // over, and it is theirs now.
-                    Ok(v) if !v["reserved_ip"]["droplet"].is_null() => {}
-                    Ok(_) => match api::call(session, Method::Delete, &path, None) {
-                        Ok(_) | Err(Error::NotFound(_)) => {}
-                        Err(e) => return Err(e),
-                    },
+                    Ok(v) => {
+                        let r = &v["reserved_ip"];
+                        let elsewhere = r["droplet"]["id"]
+                            .as_u64()
+                            .is_some_and(|d| Some(d) != plan.droplet);
+                        // Being moved: wait to see where it lands.
+                        if r["locked"] == true {
+                            return Ok(());
+                        }
+                        // Assigned to another droplet since, someone took it
+                        // over: it is theirs now. Else it goes, unassigned
+                        // from this droplet by the deletion itself.
+                        if !elsewhere {
+                            match api::call(session, Method::Delete, &path, None) {
+                                Ok(_) | Err(Error::NotFound(_)) => {}
+                                Err(e) => return Err(e),
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -642,6 +708,21 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
             match v["action"]["status"].as_str() {
                 Some("completed") => {}
                 Some("errored") => {
+                    // A reservation whose assignment failed is released
+                    // here: the token names it, and nothing else would.
+                    if v["action"]["type"] == "assign_ip" {
+                        if let Some(ip) = plan.reserved_ip.take() {
+                            match api::call(
+                                session,
+                                Method::Delete,
+                                &format!("/v2/reserved_ips/{ip}"),
+                                None,
+                            ) {
+                                Ok(_) | Err(Error::NotFound(_)) => {}
+                                Err(e) => return Err(e),
+                            }
+                        }
+                    }
                     return Err(Error::Other(detail(
                         "action_errored",
                         &format!(
@@ -649,7 +730,7 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
                             v["action"]["type"].as_str().unwrap_or("droplet")
                         ),
                         None,
-                    )))
+                    )));
                 }
                 _ => return Ok(()),
             }
@@ -820,7 +901,8 @@ impl compute::Guest for Plugin {
                 Some("size"),
             )));
         }
-        let limit = api::team_in(&session, &spec.scope)?.droplet_limit;
+        let team = api::team_in(&session, &spec.scope)?;
+        let limit = team.droplet_limit;
         let existing = api::call(&session, Method::Get, "/v2/droplets?per_page=1", None)?["meta"]
             ["total"]
             .as_u64()
@@ -841,6 +923,21 @@ impl compute::Guest for Plugin {
                 Some("droplets"),
             )));
         }
+        // Each server takes a reserved IP; creations still running may not
+        // have theirs yet, so they count too (a creation near the limit is
+        // refused rather than a droplet made and undone).
+        let ips = api::list(&session, "/v2/reserved_ips", "reserved_ips")?.len() as u64;
+        let creating = spec.pending.len() as u64;
+        if ips + creating + 1 > team.reserved_ip_limit {
+            return Err(Error::QuotaExceeded(detail(
+                "reserved_ip_limit",
+                &format!(
+                    "Each server takes a reserved IP, and the team may hold {} and holds {ips} (with {creating} servers being created).",
+                    team.reserved_ip_limit
+                ),
+                Some("reserved_ips"),
+            )));
+        }
         Ok(())
     }
 
@@ -855,6 +952,7 @@ impl compute::Guest for Plugin {
                 Step::Firewall,
                 Step::ReserveIp,
                 Step::WaitAction,
+                Step::MarkIp,
             ],
         );
         plan.create = Some(Create {
@@ -879,9 +977,9 @@ impl compute::Guest for Plugin {
             vec![
                 Step::Check,
                 Step::FindIp,
+                Step::ReleaseIp,
                 Step::Delete,
                 Step::WaitGone,
-                Step::ReleaseIp,
                 Step::RemoveFirewall,
                 Step::RemoveKey,
             ],
@@ -1054,6 +1152,24 @@ mod tests {
             reserved_ip(&json!("192.0.2.7")).as_deref(),
             Some("192.0.2.7")
         );
+        // The droplet's tag is the proof of which reserved IP is Skyport's.
+        assert_eq!(ip_tag("192.0.2.7"), "skyport-ip-192-0-2-7");
+        let d = json!({ "tags": ["skyport", "skyport-server-abc-1", ip_tag("192.0.2.7")] });
+        assert_eq!(tagged_ip(&d).as_deref(), Some("192.0.2.7"));
+        for tags in [
+            json!(["skyport-ip-192-0-2"]),
+            json!(["skyport-ip-../keys"]),
+            json!(["web"]),
+            json!(null),
+        ] {
+            assert_eq!(tagged_ip(&json!({ "tags": tags })), None, "{tags}");
+        }
+        // A firewall whose droplets are not told is not taken as applying
+        // to nothing else.
+        assert!(!only_this_servers(
+            &json!({ "name": "skyport-abc-1", "tags": ["skyport-server-abc-1"] }),
+            owner
+        ));
         for bad in [
             json!("192.0.2.7/32"),
             json!("../keys"),
@@ -1065,15 +1181,15 @@ mod tests {
     }
 
     #[test]
-    fn a_deletion_without_its_droplet_still_releases_what_was_made_beside_it() {
+    fn a_deletion_without_its_droplet_still_removes_what_was_made_beside_it() {
         let mut plan = Plan::new(
             "abc-1",
             vec![
                 Step::Check,
                 Step::FindIp,
+                Step::ReleaseIp,
                 Step::Delete,
                 Step::WaitGone,
-                Step::ReleaseIp,
                 Step::RemoveFirewall,
                 Step::RemoveKey,
             ],
@@ -1081,12 +1197,7 @@ mod tests {
         plan.only_the_rest_left();
         assert_eq!(
             plan.steps,
-            [
-                Step::Check,
-                Step::ReleaseIp,
-                Step::RemoveFirewall,
-                Step::RemoveKey
-            ]
+            [Step::Check, Step::RemoveFirewall, Step::RemoveKey]
         );
         assert_eq!(plan.at, 1);
         // A token written before firewalls and reserved IPs still reads.

@@ -145,6 +145,9 @@ pub struct Team {
     pub status: String,
     /// How many droplets it may have at once.
     pub droplet_limit: u64,
+    /// How many reserved IPs it may hold (`floating_ip_limit`, the
+    /// field's name from before reserved IPs were renamed).
+    pub reserved_ip_limit: u64,
 }
 
 /// The team the session's token acts in.
@@ -163,6 +166,7 @@ fn team_of(v: &Value) -> Team {
         id,
         status: text(&a["status"]),
         droplet_limit: a["droplet_limit"].as_u64().unwrap_or(u64::MAX),
+        reserved_ip_limit: a["floating_ip_limit"].as_u64().unwrap_or(u64::MAX),
     }
 }
 
@@ -281,7 +285,7 @@ mod tests {
     #[test]
     fn the_scope_is_the_team_or_else_the_user() {
         let t = team_of(&serde_json::json!({ "account": {
-            "uuid": "u1", "email": "sammy@example.com", "status": "active", "droplet_limit": 25,
+            "uuid": "u1", "email": "sammy@example.com", "status": "active", "droplet_limit": 25, "floating_ip_limit": 3,
             "team": { "uuid": "t1", "name": "Ocean" } } }));
         assert_eq!(
             t,
@@ -290,7 +294,8 @@ mod tests {
                 name: "Ocean".into(),
                 user: "sammy@example.com".into(),
                 status: "active".into(),
-                droplet_limit: 25
+                droplet_limit: 25,
+                reserved_ip_limit: 3
             }
         );
         let t = team_of(
