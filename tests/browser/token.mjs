@@ -1,7 +1,8 @@
 // A provider that signs in by API token, in the console: Add Account offers
 // it beside Azure, asks for the token in a form (no sign-in window), refuses
-// a malformed one with the provider's words, connects the team, and brings
-// an Expired account back with a new token through Reconnect.
+// a malformed one with the provider's words, connects the team, writes a
+// record in the team's domain, and brings an Expired account back with a
+// new token through Reconnect.
 // Usage: node token.mjs <app url> <api key> <emulator url> <token> <team uuid> <screenshot dir>
 import { open } from "./harness.mjs";
 
@@ -54,6 +55,23 @@ try {
   if (windows !== 0) throw new Error("no window opens for a token");
   await shot("token-connected");
   await audit("a token account");
+
+  current = "the team's domain and its records, in DigitalOcean's DNS";
+  step(current);
+  await page.click("#nav-dns");
+  await page.waitForSelector("#dns-account option", { state: "attached" });
+  await page.click("#dns-load");
+  await page.click(".use-zone");
+  await page.waitForSelector("#name-servers:has-text('digitalocean.com')");
+  await page.selectOption("#record-type", "A");
+  await page.fill("#record-name", "www");
+  await page.fill("#record-value", "203.0.113.10\n203.0.113.11");
+  await page.click("#record-form button[type=submit]");
+  await page.waitForSelector("[data-record='A www']:has-text('203.0.113.11')");
+  await shot("token-dns");
+  await audit("a DigitalOcean domain");
+  await page.click("#nav-accounts");
+  await page.waitForSelector("[data-account]:has-text('DigitalOcean') .status.Active");
 
   current = "an Expired account comes back with a new token";
   step(current);
