@@ -333,3 +333,130 @@ fn a_digitalocean_domain_is_managed_beside_an_azure_zone() {
         "a zone id that is no domain reached DigitalOcean"
     );
 }
+
+/// Waits for a DNS change answered 202 to end, and gives its end.
+fn settle(p: &Product, op: &Value) -> Value {
+    let id = op["id"].as_str().unwrap_or_else(|| panic!("{op}"));
+    for _ in 0..150 {
+        let (status, v) = p.api(
+            "GET",
+            &format!("/api/v1/dns/operations/{id}"),
+            BOOTSTRAP_KEY,
+            "",
+        );
+        assert_eq!(status, 200, "{v}");
+        if v["status"] != "running" {
+            return v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("the change never ended: {op}");
+}
+
+/// DigitalOcean fails one request whose path holds `path`, once.
+fn fail_once(p: &Product, method: &str, path: &str) {
+    p.sim
+        .command(sim::Command::AddFault {
+            fault: serde_json::from_value(json!({ "path": path, "method": method, "status": 503, "count": 1, "retry_after": 0 })).unwrap(),
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_change_stopped_part_way_goes_on_from_its_own_work() {
+    let p = Product::start_with_example(World::default());
+    let (status, v) = p.api(
+        "POST",
+        "/api/v1/accounts/digitalocean/connect",
+        BOOTSTRAP_KEY,
+        &json!({ "token": SEED_TOKEN }).to_string(),
+    );
+    assert_eq!(status, 201, "{v}");
+    let ocean = v["account"]["id"].as_str().unwrap().to_string();
+    let (status, d) = p.api(
+        "POST",
+        "/api/v1/dns/domains",
+        BOOTSTRAP_KEY,
+        &json!({ "account_id": ocean, "zone_id": SEED_DOMAIN }).to_string(),
+    );
+    assert_eq!(status, 201, "{d}");
+    let base = format!("/api/v1/dns/domains/{SEED_DOMAIN}/records");
+    let fqdn = format!("app.{SEED_DOMAIN}");
+    let (status, a) = put(
+        &p,
+        &format!("{base}/A/app"),
+        json!({ "ttl": 300, "values": ["203.0.113.1", "203.0.113.2"] }),
+        &[("if-none-match", "*")],
+    );
+    assert_eq!(status, 200, "{a}");
+
+    // Two addresses become one: one record is changed, then the other
+    // deleted — and DigitalOcean fails that deletion once. The set then
+    // matches neither the etag read nor what was asked; the change, tried
+    // again, goes on from its own work instead of calling it a conflict.
+    fail_once(&p, "DELETE", &format!("/v2/domains/{SEED_DOMAIN}/records/"));
+    let (status, op) = put(
+        &p,
+        &format!("{base}/A/app"),
+        json!({ "ttl": 300, "values": ["198.51.100.7"] }),
+        &[("if-match", a["etag"].as_str().unwrap())],
+    );
+    assert_eq!(status, 202, "{op}");
+    let done = settle(&p, &op);
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let records = at_digitalocean(&p, "A", &fqdn);
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["data"], "198.51.100.7");
+
+    // The same for a deletion of three records that stops after the first.
+    let (status, a) = put(
+        &p,
+        &format!("{base}/A/app"),
+        json!({ "ttl": 300, "values": ["198.51.100.7", "198.51.100.8", "198.51.100.9"] }),
+        &[],
+    );
+    assert_eq!(status, 200, "{a}");
+    let mut ids: Vec<u64> = at_digitalocean(&p, "A", &fqdn)
+        .iter()
+        .map(|r| r["id"].as_u64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    fail_once(
+        &p,
+        "DELETE",
+        &format!("/v2/domains/{SEED_DOMAIN}/records/{}", ids[1]),
+    );
+    let (status, op) = p.api_with(
+        "DELETE",
+        &format!("{base}/A/app"),
+        BOOTSTRAP_KEY,
+        "",
+        &[("if-match", a["etag"].as_str().unwrap())],
+    );
+    assert_eq!(status, 202, "{op}");
+    let done = settle(&p, &op);
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(at_digitalocean(&p, "A", &fqdn).is_empty());
+
+    // Someone else's change is still refused: a record added in the
+    // control panel is neither read nor asked for.
+    let (_, a) = put(
+        &p,
+        &format!("{base}/A/app"),
+        json!({ "ttl": 300, "values": ["203.0.113.5"] }),
+        &[],
+    );
+    digitalocean(
+        &p,
+        "POST",
+        &format!("/v2/domains/{SEED_DOMAIN}/records"),
+        Some(json!({ "type": "A", "name": "app", "data": "203.0.113.66", "ttl": 300 })),
+    );
+    let (status, e) = put(
+        &p,
+        &format!("{base}/A/app"),
+        json!({ "ttl": 300, "values": ["203.0.113.6"] }),
+        &[("if-match", a["etag"].as_str().unwrap())],
+    );
+    assert_eq!(status, 412, "{e}");
+}

@@ -55,6 +55,18 @@ enum Step {
     RemoveKey,
 }
 
+/// A deletion: the IP released while it is still the droplet's, then the
+/// droplet, then what was made beside it.
+const DELETION: [Step; 7] = [
+    Step::Check,
+    Step::FindIp,
+    Step::ReleaseIp,
+    Step::Delete,
+    Step::WaitGone,
+    Step::RemoveFirewall,
+    Step::RemoveKey,
+];
+
 /// What to create, kept in the plan until the droplet exists.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 struct Create {
@@ -972,18 +984,7 @@ impl compute::Guest for Plugin {
         owner: String,
     ) -> Result<Operation, Error> {
         owner_ok(&owner)?;
-        let mut plan = Plan::new(
-            &owner,
-            vec![
-                Step::Check,
-                Step::FindIp,
-                Step::ReleaseIp,
-                Step::Delete,
-                Step::WaitGone,
-                Step::RemoveFirewall,
-                Step::RemoveKey,
-            ],
-        );
+        let mut plan = Plan::new(&owner, DELETION.to_vec());
         // No id: a creation undone before DigitalOcean numbered its droplet.
         if !server_id.is_empty() {
             plan.droplet = Some(numeric_id("droplet", &server_id)?);
@@ -1182,18 +1183,7 @@ mod tests {
 
     #[test]
     fn a_deletion_without_its_droplet_still_removes_what_was_made_beside_it() {
-        let mut plan = Plan::new(
-            "abc-1",
-            vec![
-                Step::Check,
-                Step::FindIp,
-                Step::ReleaseIp,
-                Step::Delete,
-                Step::WaitGone,
-                Step::RemoveFirewall,
-                Step::RemoveKey,
-            ],
-        );
+        let mut plan = Plan::new("abc-1", DELETION.to_vec());
         plan.only_the_rest_left();
         assert_eq!(
             plan.steps,
