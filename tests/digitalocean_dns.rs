@@ -140,6 +140,16 @@ fn a_digitalocean_domain_is_managed_beside_an_azure_zone() {
             .clone()
     };
     let (theirs, ours) = (of(&ocean), of(&azure));
+    // The mark instances put on a request they pass on is not a caller's
+    // to set: one who sends it still gets every provider's accounts.
+    let (_, forged) = p.api_with(
+        "GET",
+        "/api/v1/costs",
+        BOOTSTRAP_KEY,
+        "",
+        &[("x-skyport-passed-on", "1")],
+    );
+    assert_eq!(forged["accounts"], costs["accounts"], "{forged}");
     assert_eq!(theirs["domains"][0]["name"], SEED_DOMAIN, "{costs}");
     assert_eq!(theirs["domains"][0]["lines"], json!([]), "{costs}");
     assert!(

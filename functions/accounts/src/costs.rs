@@ -456,15 +456,28 @@ pub fn estimate(
     }))
 }
 
+/// Whether an estimate priced anything at all (some line of some thing):
+/// one that did not has no currency of its own to keep.
+fn priced_any(v: &Value) -> bool {
+    v["accounts"].as_array().into_iter().flatten().any(|a| {
+        ["servers", "backup_targets", "domains"].iter().any(|kind| {
+            a[*kind].as_array().into_iter().flatten().any(|thing| {
+                thing["lines"]
+                    .as_array()
+                    .is_some_and(|lines| !lines.is_empty())
+            })
+        })
+    })
+}
+
 /// Adds another provider's estimate (its instance's answer to the same
-/// request) to this one: its accounts, its totals, and what it could not
-/// price. Amounts in another currency are not added to the totals; they
-/// are named in `unpriced`.
+/// request) to this one: its accounts (each once), its totals, and what it
+/// could not price. Amounts in another currency than the one already
+/// priced are not added to the totals; they are named in `unpriced`.
 pub fn merge(into: &mut Value, theirs: &Value, provider: &str) {
-    let same_currency = into["accounts"].as_array().is_none_or(|a| a.is_empty())
-        || theirs["accounts"].as_array().is_none_or(|a| a.is_empty())
-        || into["currency"] == theirs["currency"];
-    if into["accounts"].as_array().is_none_or(|a| a.is_empty()) {
+    let same_currency =
+        !priced_any(into) || !priced_any(theirs) || into["currency"] == theirs["currency"];
+    if !priced_any(into) && priced_any(theirs) {
         into["currency"] = theirs["currency"].clone();
     }
     let list = |v: &Value, key: &str| v[key].as_array().cloned().unwrap_or_default();
@@ -472,10 +485,20 @@ pub fn merge(into: &mut Value, theirs: &Value, provider: &str) {
     let mut unpriced = list(into, "unpriced");
     unpriced.extend(list(theirs, "unpriced"));
     if same_currency {
-        accounts.extend(list(theirs, "accounts"));
-        for total in ["per_month", "so_far"] {
-            let sum = into[total].as_f64().unwrap_or(0.0) + theirs[total].as_f64().unwrap_or(0.0);
-            into[total] = json!(round(sum, 2));
+        let mut added = (0.0, 0.0);
+        for a in list(theirs, "accounts") {
+            if accounts
+                .iter()
+                .any(|mine| mine["account_id"] == a["account_id"])
+            {
+                continue;
+            }
+            added.0 += a["per_month"].as_f64().unwrap_or(0.0);
+            added.1 += a["so_far"].as_f64().unwrap_or(0.0);
+            accounts.push(a);
+        }
+        for (total, more) in [("per_month", added.0), ("so_far", added.1)] {
+            into[total] = json!(round(into[total].as_f64().unwrap_or(0.0) + more, 2));
         }
     } else {
         unpriced.push(json!({ "provider": provider, "reason": format!(
@@ -494,39 +517,35 @@ mod tests {
 
     #[test]
     fn another_providers_estimate_is_added_in_the_same_currency_only() {
-        let ours = || json!({ "currency": "USD", "per_month": 10.0, "so_far": 1.5, "accounts": [{ "account_id": "a" }], "unpriced": [] });
-        let mut merged = ours();
-        merge(
-            &mut merged,
-            &json!({ "currency": "USD", "per_month": 5.25, "so_far": 0.5, "accounts": [{ "account_id": "b" }], "unpriced": [{ "x": 1 }] }),
-            "acme",
-        );
+        let line = json!([{ "label": "x" }]);
+        let est = |currency: &str, month: f64, id: &str, lines: &Value| {
+            json!({ "currency": currency, "per_month": month, "so_far": month / 10.0, "unpriced": [],
+                "accounts": [{ "account_id": id, "per_month": month, "so_far": month / 10.0, "servers": [{ "lines": lines }] }] })
+        };
+        let mut merged = est("USD", 10.0, "a", &line);
+        merge(&mut merged, &est("USD", 5.25, "b", &line), "acme");
         assert_eq!(
             (merged["per_month"].as_f64(), merged["so_far"].as_f64()),
-            (Some(15.25), Some(2.0))
+            (Some(15.25), Some(1.53))
         );
         assert_eq!(merged["accounts"].as_array().unwrap().len(), 2);
-        assert_eq!(merged["unpriced"].as_array().unwrap().len(), 1);
-        let mut merged = ours();
-        merge(
-            &mut merged,
-            &json!({ "currency": "EUR", "per_month": 5.0, "so_far": 0.5, "accounts": [{ "account_id": "b" }], "unpriced": [] }),
-            "acme",
-        );
+        // The same accounts again (an instance of the same provider) count once.
+        merge(&mut merged, &est("USD", 5.25, "b", &line), "acme");
+        assert_eq!(merged["per_month"].as_f64(), Some(15.25));
+        // Another currency stays out of the totals, and is named.
+        let mut merged = est("USD", 10.0, "a", &line);
+        merge(&mut merged, &est("EUR", 5.0, "b", &line), "acme");
         assert_eq!(merged["per_month"].as_f64(), Some(10.0));
         assert_eq!(merged["accounts"].as_array().unwrap().len(), 1);
         assert_eq!(merged["unpriced"][0]["provider"], "acme");
-        // With no accounts of its own, the instance takes the other's currency.
-        let mut merged = json!({ "currency": "USD", "per_month": 0.0, "so_far": 0.0, "accounts": [], "unpriced": [] });
-        merge(
-            &mut merged,
-            &json!({ "currency": "EUR", "per_month": 5.0, "so_far": 0.5, "accounts": [{ "account_id": "b" }], "unpriced": [] }),
-            "acme",
-        );
+        // An estimate that priced nothing has no currency to impose.
+        let mut merged = est("USD", 0.0, "a", &json!([]));
+        merge(&mut merged, &est("EUR", 5.0, "b", &line), "acme");
         assert_eq!(
             (merged["currency"].as_str(), merged["per_month"].as_f64()),
             (Some("EUR"), Some(5.0))
         );
+        assert_eq!(merged["accounts"].as_array().unwrap().len(), 2);
     }
 
     fn rate(unit: Unit, billed: Billed, price: f64) -> Rate {

@@ -410,8 +410,13 @@ async fn costs_route(
     let own = provider::own_id()?;
     if let Some(id) = query_param(req, "account_id") {
         let account = accounts::load(db, org, &id)?;
-        if account.provider != own && provider::valid_id(&account.provider) {
-            return provider::pass_on(req, &format!("accounts-{}", account.provider)).await;
+        // Passed on once, marked: an instance that is not the account's
+        // provider's after all does not pass it on again.
+        if account.provider != own
+            && provider::valid_id(&account.provider)
+            && !internal::was_passed_on(req)
+        {
+            return internal::pass_on_marked(req, &format!("accounts-{}", account.provider)).await;
         }
     }
     let mut estimate = costs::estimate(db, org, req)?;

@@ -81,14 +81,18 @@ pub async fn other_providers_share(
 }
 
 /// Whether `req` was passed on by another provider's instance, which does
-/// the rest of the work itself.
+/// the rest of the work itself. The mark is the app's internal token, so a
+/// caller outside the app cannot set it.
 pub fn was_passed_on(req: &Request) -> bool {
-    req.header(PASSED_ON).is_some()
+    req.header(PASSED_ON)
+        .and_then(|h| h.as_str())
+        .is_some_and(|t| Keys::load().is_ok_and(|k| k.is_internal(t)))
 }
 
 /// Passes `req` on to `component`, marked so that it goes no further.
 pub async fn pass_on_marked(req: &Request, component: &str) -> Result<Response, ApiError> {
-    crate::provider::pass_on_with(req, component, &[(PASSED_ON, "1")]).await
+    let keys = Keys::load()?;
+    crate::provider::pass_on_with(req, component, &[(PASSED_ON, keys.internal_token())]).await
 }
 
 /// Refuses a request to an internal endpoint that does not carry the app's

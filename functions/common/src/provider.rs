@@ -237,25 +237,19 @@ pub fn others_with_work(
     kinds: &[&str],
     tables: &[&'static str],
 ) -> Result<Vec<String>, ApiError> {
+    // One pass over the operations still to finish (the same condition as
+    // the engine's own), and one over each table.
     let marks = vec!["?"; kinds.len()].join(", ");
     let mut work = vec![format!(
-        "EXISTS (SELECT 1 FROM operations o WHERE o.account_id = a.id AND (o.status = 'running' OR o.undo_pending = 1) AND o.kind IN ({marks}))"
+        "SELECT a.provider FROM operations o JOIN accounts a ON a.id = o.account_id
+         WHERE a.provider != ?1 AND (o.status = 'running' OR o.undo_pending = 1) AND o.kind IN ({marks})"
     )];
-    work.extend(
-        tables
-            .iter()
-            .map(|t| format!("EXISTS (SELECT 1 FROM {t} t WHERE t.account_id = a.id)")),
-    );
-    let own = own_id()?;
-    let mut params = vec![text(&own)];
+    work.extend(tables.iter().map(|t| {
+        format!("SELECT a.provider FROM {t} t JOIN accounts a ON a.id = t.account_id WHERE a.provider != ?1")
+    }));
+    let mut params = vec![text(&own_id()?)];
     params.extend(kinds.iter().map(|k| text(k)));
-    let r = db.execute(
-        &format!(
-            "SELECT DISTINCT a.provider FROM accounts a WHERE a.provider != ? AND ({}) ORDER BY a.provider",
-            work.join(" OR ")
-        ),
-        &params,
-    )?;
+    let r = db.execute(&format!("{} ORDER BY 1", work.join(" UNION ")), &params)?;
     Ok(valid_ids(&r))
 }
 
@@ -281,9 +275,11 @@ pub async fn pass_on_with(
         req.path()
     ));
     for (name, value) in req.headers() {
-        // The host sets the callee's own Spin headers, and the framing.
+        // The host sets the callee's own Spin headers, and the framing; the
+        // headers this call sets replace any the caller sent.
         let own = name.starts_with("spin-")
-            || ["host", "content-length", "connection", "transfer-encoding"].contains(&name);
+            || ["host", "content-length", "connection", "transfer-encoding"].contains(&name)
+            || extra.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
         if let (false, Some(v)) = (own, value.as_str()) {
             b.header(name, v);
         }
