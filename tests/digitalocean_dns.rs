@@ -7,31 +7,14 @@
 mod support;
 
 use serde_json::{json, Value};
-use sim::digitalocean::{SEED_DOMAIN, SEED_TEAM, SEED_TOKEN};
+use sim::digitalocean::{SEED_DOMAIN, SEED_TEAM};
 use sim::world::defaults::*;
 use sim::World;
 use support::product::{Product, BOOTSTRAP_KEY};
 
-/// A call to the emulator's DigitalOcean API with the seed team's token.
-fn digitalocean(p: &Product, method: &str, path: &str, body: Option<Value>) -> Value {
-    let auth = format!("Bearer {SEED_TOKEN}");
-    let (status, text) = support::request(
-        method,
-        &format!("{}{path}", p.sim.url),
-        &[
-            ("authorization", &auth),
-            ("content-type", "application/json"),
-        ],
-        &body.map(|b| b.to_string()).unwrap_or_default(),
-    );
-    assert!((200..300).contains(&status), "{method} {path}: {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
 /// The team's records of one fully qualified name, as DigitalOcean keeps them.
 fn at_digitalocean(p: &Product, kind: &str, name: &str) -> Vec<Value> {
-    digitalocean(
-        p,
+    p.digitalocean(
         "GET",
         &format!("/v2/domains/{SEED_DOMAIN}/records?type={kind}&name={name}"),
         None,
@@ -49,15 +32,9 @@ fn put(p: &Product, path: &str, body: Value, headers: &[(&str, &str)]) -> (u16, 
 fn a_digitalocean_domain_is_managed_beside_an_azure_zone() {
     let p = Product::start_with_example(World::default());
     let azure = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let (status, v) = p.api(
-        "POST",
-        "/api/v1/accounts/digitalocean/connect",
-        BOOTSTRAP_KEY,
-        &json!({ "token": SEED_TOKEN }).to_string(),
-    );
-    assert_eq!(status, 201, "{v}");
-    let ocean = v["account"]["id"].as_str().unwrap().to_string();
-    assert_eq!(v["account"]["badges"], json!(["Compute", "DNS"]), "{v}");
+    let account = p.connect_digitalocean();
+    let ocean = account["id"].as_str().unwrap().to_string();
+    assert_eq!(account["badges"], json!(["Compute", "DNS"]), "{account}");
 
     // The team's domains, with DigitalOcean's name servers.
     let (status, zones) = p.api(
@@ -197,8 +174,7 @@ fn a_digitalocean_domain_is_managed_beside_an_azure_zone() {
     // Someone changes one of the records in the control panel: the etag
     // read before no longer matches, and nothing is overwritten.
     let id = records[0]["id"].as_u64().unwrap();
-    digitalocean(
-        &p,
+    p.digitalocean(
         "PATCH",
         &format!("/v2/domains/{SEED_DOMAIN}/records/{id}"),
         Some(json!({ "data": "198.51.100.9" })),
@@ -375,14 +351,7 @@ fn fail_once(p: &Product, method: &str, path: &str) {
 #[test]
 fn a_change_stopped_part_way_goes_on_from_its_own_work() {
     let p = Product::start_with_example(World::default());
-    let (status, v) = p.api(
-        "POST",
-        "/api/v1/accounts/digitalocean/connect",
-        BOOTSTRAP_KEY,
-        &json!({ "token": SEED_TOKEN }).to_string(),
-    );
-    assert_eq!(status, 201, "{v}");
-    let ocean = v["account"]["id"].as_str().unwrap().to_string();
+    let ocean = p.connect_digitalocean()["id"].as_str().unwrap().to_string();
     let (status, d) = p.api(
         "POST",
         "/api/v1/dns/domains",
@@ -456,8 +425,7 @@ fn a_change_stopped_part_way_goes_on_from_its_own_work() {
         json!({ "ttl": 300, "values": ["203.0.113.5"] }),
         &[],
     );
-    digitalocean(
-        &p,
+    p.digitalocean(
         "POST",
         &format!("/v2/domains/{SEED_DOMAIN}/records"),
         Some(json!({ "type": "A", "name": "app", "data": "203.0.113.66", "ttl": 300 })),

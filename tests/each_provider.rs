@@ -96,15 +96,8 @@ const DIGITALOCEAN: Case = Case {
     bigger: "s-1vcpu-2gb",
     zone: SEED_DOMAIN,
     connect: |p| {
-        let (status, v) = p.api(
-            "POST",
-            "/api/v1/accounts/digitalocean/connect",
-            BOOTSTRAP_KEY,
-            &json!({ "token": SEED_TOKEN }).to_string(),
-        );
-        assert_eq!(status, 201, "{v}");
         (
-            v["account"]["id"].as_str().unwrap().to_string(),
+            p.connect_digitalocean()["id"].as_str().unwrap().to_string(),
             SEED_TEAM.to_string(),
         )
     },
@@ -136,15 +129,7 @@ const DIGITALOCEAN: Case = Case {
         ["droplets", "firewalls", "reserved_ips"]
             .iter()
             .filter(|kind| {
-                let auth = format!("Bearer {SEED_TOKEN}");
-                let (_, text) = support::request(
-                    "GET",
-                    &format!("{}/v2/{kind}", p.sim.url),
-                    &[("authorization", &auth)],
-                    "",
-                );
-                let v: Value = serde_json::from_str(&text).unwrap();
-                v["meta"]["total"] != 0
+                p.digitalocean("GET", &format!("/v2/{kind}"), None)["meta"]["total"] != 0
             })
             .map(|kind| kind.to_string())
             .collect()

@@ -29,23 +29,6 @@ fn digitalocean(p: &Product, path: &str, token: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// A write to the emulator's DigitalOcean API with the seed team's token,
-/// as the customer would make it in the control panel.
-fn send(p: &Product, method: &str, path: &str, body: Value) -> Value {
-    let auth = format!("Bearer {}", sim::digitalocean::SEED_TOKEN);
-    let (status, text) = support::request(
-        method,
-        &format!("{}{path}", p.sim.url),
-        &[
-            ("authorization", &auth),
-            ("content-type", "application/json"),
-        ],
-        &body.to_string(),
-    );
-    assert!((200..300).contains(&status), "{method} {path}: {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
 /// Reads an action until DigitalOcean says it completed.
 fn finish(p: &Product, started: &Value) {
     let id = started["action"]["id"].as_u64().unwrap();
@@ -305,23 +288,24 @@ fn a_token_provider_added_by_spin_toml_provisions_beside_azure() {
 
     // The customer moves an IP of their own onto the droplet in place of
     // Skyport's: deleting the server releases Skyport's, never theirs.
-    let theirs = send(&p, "POST", "/v2/reserved_ips", json!({ "region": "nyc3" }))["reserved_ip"]
-        ["ip"]
+    let theirs = p.digitalocean(
+        "POST",
+        "/v2/reserved_ips",
+        Some(json!({ "region": "nyc3" })),
+    )["reserved_ip"]["ip"]
         .as_str()
         .unwrap()
         .to_string();
-    let unassign = send(
-        &p,
+    let unassign = p.digitalocean(
         "POST",
         &format!("/v2/reserved_ips/{ours}/actions"),
-        json!({ "type": "unassign" }),
+        Some(json!({ "type": "unassign" })),
     );
     finish(&p, &unassign);
-    let assign = send(
-        &p,
+    let assign = p.digitalocean(
         "POST",
         &format!("/v2/reserved_ips/{theirs}/actions"),
-        json!({ "type": "assign", "droplet_id": droplet_id }),
+        Some(json!({ "type": "assign", "droplet_id": droplet_id })),
     );
     finish(&p, &assign);
     let (status, op) = p.api(

@@ -147,6 +147,37 @@ impl Product {
         p
     }
 
+    /// A call to the emulator's DigitalOcean API with the seed team's
+    /// token, as the customer would make it in the control panel; asserts
+    /// it succeeded and gives its answer.
+    pub fn digitalocean(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let auth = format!("Bearer {}", sim::digitalocean::SEED_TOKEN);
+        let (status, text) = super::request(
+            method,
+            &format!("{}{path}", self.sim.url),
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            &body.map(|b| b.to_string()).unwrap_or_default(),
+        );
+        assert!((200..300).contains(&status), "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Connects the seed DigitalOcean team by its token (a product started
+    /// [`Product::start_with_example`]); the new account.
+    pub fn connect_digitalocean(&self) -> Value {
+        let (status, v) = self.api(
+            "POST",
+            "/api/v1/accounts/digitalocean/connect",
+            BOOTSTRAP_KEY,
+            &serde_json::json!({ "token": sim::digitalocean::SEED_TOKEN }).to_string(),
+        );
+        assert_eq!(status, 201, "{v}");
+        v["account"].clone()
+    }
+
     pub fn start_with_manifest(world: World, edit: impl FnOnce(&str) -> String) -> Product {
         let sim = Sim::spawn(world).expect("the emulator starts");
         let dir = product_app(edit);
