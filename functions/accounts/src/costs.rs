@@ -203,17 +203,18 @@ fn rate_of(v: &Value) -> Option<Rate> {
 /// servers of one size in one region read their rates once.
 type Memo = std::collections::HashMap<String, Vec<Rate>>;
 
-/// The rates of `item` in `region`: kept for a day; read again after that,
-/// and the old ones used while the price list cannot be reached.
+/// The rates of `item` in `region` at `own` (this instance's provider):
+/// kept for a day; read again after that, and the old ones used while the
+/// price list cannot be reached.
 fn rates(
     db: &Connection,
     memo: &mut Memo,
+    own: &str,
     region: &str,
     item: &Item,
 ) -> Result<Vec<Rate>, ApiError> {
     // Kept per provider: the same region or size name means another
     // thing at another provider.
-    let own = provider::own_id()?;
     let key = match item {
         Item::Server(size) => format!("{own}|{region}|server|{size}"),
         Item::Storage => format!("{own}|{region}|storage"),
@@ -350,8 +351,8 @@ pub fn estimate(
             (field("id"), field("region"), field("size"), field("status"));
         let stopped = status == "stopped" || status == "starting";
         let created = get_int(&s, i, "created_at").unwrap_or(t);
-        let mut list = rates(db, &mut memo, &region, &Item::Server(size.clone()))?;
-        list.extend(rates(db, &mut memo, &region, &Item::Egress)?);
+        let mut list = rates(db, &mut memo, &own, &region, &Item::Server(size.clone()))?;
+        list.extend(rates(db, &mut memo, &own, &region, &Item::Egress)?);
         let running = running_seconds(power.get(&id).map(Vec::as_slice).unwrap_or(&[]), t);
         let usage = Usage {
             hours_present: hours_between(created, t),
@@ -382,7 +383,7 @@ pub fn estimate(
             unpriced.push(json!({ "backup_target": field("id"), "reason": "Its storage account's region is not known; set the target up again to include it." }));
             continue;
         };
-        let list = rates(db, &mut memo, &region, &Item::Storage)?;
+        let list = rates(db, &mut memo, &own, &region, &Item::Storage)?;
         let usage = Usage {
             hours_present: hours_between(get_int(&b, i, "verified_at").unwrap_or(t), t),
             assumed: Assumed {
@@ -412,7 +413,7 @@ pub fn estimate(
     )?;
     for i in 0..d.rows.len() {
         let field = |k: &str| get_text(&d, i, k).unwrap_or_default();
-        let list = rates(db, &mut memo, "", &Item::DnsZone)?;
+        let list = rates(db, &mut memo, &own, "", &Item::DnsZone)?;
         let usage = Usage {
             hours_present: hours_between(get_int(&d, i, "created_at").unwrap_or(t), t),
             assumed: Assumed {
