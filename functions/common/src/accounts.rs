@@ -539,8 +539,14 @@ pub async fn access_token(
         if a.access_expires_at - REFRESH_EARLY > now {
             return Ok(tokens);
         }
-        // Take the lease, or wait for whoever holds it.
-        db.execute("UPDATE accounts SET refresh_lock = ? WHERE id = ? AND (refresh_lock IS NULL OR refresh_lock < ?)", &[int(now + LEASE), text(id), int(now)])?;
+        // Take the lease, or wait for whoever holds it. The lease is taken
+        // only while the tokens are still the ones read: a refresh that ended
+        // between the read and here has cleared the lease, and taking it then
+        // would refresh a second time with what that refresh replaced.
+        db.execute(
+            "UPDATE accounts SET refresh_lock = ? WHERE id = ? AND access_expires_at = ? AND (refresh_lock IS NULL OR refresh_lock < ?)",
+            &[int(now + LEASE), text(id), int(a.access_expires_at), int(now)],
+        )?;
         if crate::db::changes(db)? == 1 {
             return refresh_now(db, cfg, keys, &a, &tokens).await;
         }
