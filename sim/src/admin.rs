@@ -117,6 +117,19 @@ pub enum Command {
     RevokeDigitalOceanToken {
         token: String,
     },
+    /// Revokes every OAuth grant a DigitalOcean team (by uuid) gave, as
+    /// removing the application under API › Applications in the control
+    /// panel does: its access tokens are answered 401 and its refresh tokens
+    /// `invalid_grant` from now on.
+    RevokeDigitalOceanGrants {
+        team: String,
+    },
+    /// Expires the current OAuth access tokens of a DigitalOcean team (by
+    /// uuid) now: they are answered 401, while their refresh tokens still
+    /// work, so a client's refresh can be tested without waiting 30 days.
+    ExpireDigitalOceanAccessTokens {
+        team: String,
+    },
     /// Changes the DigitalOcean API's knobs; absent fields keep their values.
     DigitalOceanSettings {
         /// Reads an action stays `in-progress` (0: it completes at once).
@@ -391,6 +404,14 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
                 .ok_or("no DigitalOcean team holds that token")?;
             team.tokens.retain(|k| *k != token);
         }
+        Command::RevokeDigitalOceanGrants { team } => {
+            known_team(state, &team)?;
+            crate::digitalocean::oauth::revoke_team(state, &team);
+        }
+        Command::ExpireDigitalOceanAccessTokens { team } => {
+            known_team(state, &team)?;
+            crate::digitalocean::oauth::expire_team(state, &team);
+        }
         Command::DigitalOceanSettings {
             action_polls,
             rate_limit,
@@ -430,6 +451,14 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `Ok` when `uuid` is a DigitalOcean team of the seed.
+fn known_team(state: &State, uuid: &str) -> Result<(), String> {
+    match state.world.digitalocean.team(uuid) {
+        Some(_) => Ok(()),
+        None => Err(format!("no DigitalOcean team `{uuid}`")),
+    }
 }
 
 /// Every resource that exists: id, type and provisioning state.

@@ -27,11 +27,30 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-fn escape(s: &str) -> String {
+/// Escapes text for HTML content and double-quoted attribute values.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// `<input type="hidden" name="…" value="…">`, the value escaped: the one
+/// shape every form of the emulator carries its parameters in, so a test
+/// can read them back with one pattern.
+pub(crate) fn hidden(name: &str, value: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+        escape(value)
+    )
+}
+
+/// The hidden inputs of those of `names` that `value` gives a value.
+pub(crate) fn hidden_inputs(names: &[&str], value: impl Fn(&str) -> Option<String>) -> String {
+    names
+        .iter()
+        .filter_map(|n| value(n).map(|v| hidden(n, &v)))
+        .collect()
 }
 
 /// A Microsoft-style error page (no redirect), as for AADSTS50011.
@@ -164,7 +183,8 @@ const CARRIED: &[&str] = &[
     "prompt",
 ];
 
-fn param(
+/// A parameter of the form body, else of the query string.
+pub(crate) fn param(
     req: &Req,
     form: &std::collections::BTreeMap<String, String>,
     name: &str,
@@ -175,22 +195,19 @@ fn param(
 }
 
 /// Sends the authorization response to the client the way `response_mode` asks.
-fn respond(redirect_uri: &str, mode: Option<&str>, fields: &[(&str, String)], state: &str) -> Resp {
+pub(crate) fn respond(
+    redirect_uri: &str,
+    mode: Option<&str>,
+    fields: &[(&str, String)],
+    state: &str,
+) -> Resp {
     let mut fields = fields.to_vec();
     if !state.is_empty() {
         fields.push(("state", state.to_string()));
     }
     match mode {
         Some("form_post") => {
-            let inputs: String = fields
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
-                        escape(v)
-                    )
-                })
-                .collect();
+            let inputs: String = fields.iter().map(|(k, v)| hidden(k, v)).collect();
             Resp::html(200, format!("<!doctype html><html><body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"{}\">{inputs}<noscript><button>Continue</button></noscript></form></body></html>", escape(redirect_uri)))
         }
         Some("fragment") => {
@@ -377,17 +394,7 @@ fn consent_page(
     scopes: &[&str],
     authority: &Authority,
 ) -> Resp {
-    let hidden: String = CARRIED
-        .iter()
-        .filter_map(|n| {
-            param(req, form, n).map(|v| {
-                format!(
-                    "<input type=\"hidden\" name=\"{n}\" value=\"{}\">",
-                    escape(&v)
-                )
-            })
-        })
-        .collect();
+    let hidden = hidden_inputs(CARRIED, |n| param(req, form, n));
     let users: Vec<_> = state
         .world
         .users
@@ -542,17 +549,7 @@ pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp
             respond(&redirect_uri, None, &fields, &st)
         }
         (None, tenant) => {
-            let hidden: String = ["client_id", "redirect_uri", "scope", "state"]
-                .iter()
-                .filter_map(|n| {
-                    p(n).map(|v| {
-                        format!(
-                            "<input type=\"hidden\" name=\"{n}\" value=\"{}\">",
-                            escape(&v)
-                        )
-                    })
-                })
-                .collect();
+            let hidden = hidden_inputs(&["client_id", "redirect_uri", "scope", "state"], p);
             let (org, picker) = match &tenant {
                 Some(t) => (escape(&t.name), String::new()),
                 None => {
@@ -581,6 +578,26 @@ pub fn admin_consent(state: &mut State, tenant_segment: &str, req: &Req) -> Resp
     }
 }
 
+/// The client id and secret a token request authenticates with: the
+/// `client_id` and `client_secret` parameters, else those of
+/// `Authorization: Basic`.
+pub(crate) fn client_credentials(
+    req: &Req,
+    params: &std::collections::BTreeMap<String, String>,
+) -> (Option<String>, Option<String>) {
+    let basic = basic_auth(req);
+    let id = params
+        .get("client_id")
+        .cloned()
+        .or_else(|| basic.as_ref().map(|b| b.0.clone()));
+    let secret = params
+        .get("client_secret")
+        .cloned()
+        .or_else(|| basic.map(|b| b.1));
+    (id, secret)
+}
+
+/// The client id and secret of `Authorization: Basic`, each form-decoded (RFC 6749 §2.3.1).
 fn basic_auth(req: &Req) -> Option<(String, String)> {
     use base64::Engine;
     let value = req.header("authorization")?.strip_prefix("Basic ")?;
@@ -598,7 +615,9 @@ fn basic_auth(req: &Req) -> Option<(String, String)> {
     Some((d(id), d(secret)))
 }
 
-fn pkce_ok(challenge: &(String, String), verifier: &str) -> bool {
+/// Whether `verifier` answers the `(code_challenge, method)` of RFC 7636
+/// (`S256`, else `plain`).
+pub(crate) fn pkce_ok(challenge: &(String, String), verifier: &str) -> bool {
     use base64::Engine;
     match challenge.1.as_str() {
         "S256" => {
@@ -636,15 +655,7 @@ pub fn token(state: &mut State, tenant_segment: &str, req: &Req) -> Resp {
         }
     };
     let form = req.form();
-    let basic = basic_auth(req);
-    let client_id = form
-        .get("client_id")
-        .cloned()
-        .or_else(|| basic.as_ref().map(|b| b.0.clone()));
-    let secret = form
-        .get("client_secret")
-        .cloned()
-        .or_else(|| basic.as_ref().map(|b| b.1.clone()));
+    let (client_id, secret) = client_credentials(req, &form);
     let Some(client_id) = client_id else {
         return token_error(
             400,

@@ -1,12 +1,14 @@
 //! An emulator of the Microsoft identity platform, the Azure Resource Manager
-//! subset Skyport uses, the Retail Prices API, a blob front door and the
-//! DigitalOcean API v2 subset for Droplets — one server, started in-process
-//! by tests ([`Sim::spawn`]) or by `skyport sim`.
+//! subset Skyport uses, the Retail Prices API, a blob front door, the
+//! DigitalOcean API v2 subset for Droplets and DNS, and DigitalOcean's OAuth
+//! sign-in — one server, started in-process by tests ([`Sim::spawn`]) or by
+//! `skyport sim`.
 //!
 //! `world` is the seed and `state` the live world; `identity`, `arm/`,
 //! `prices` and `blob` serve the wire formats of reference/azure.md,
-//! `digitalocean/` DigitalOcean's under `/v2/`; `admin` scripts the world;
-//! this file routes requests and injects faults.
+//! `digitalocean/` DigitalOcean's under `/v2/` and its OAuth authorization
+//! server under `/v1/oauth/`; `admin` scripts the world; this file routes
+//! requests and injects faults.
 
 pub mod admin;
 pub mod arm;
@@ -395,7 +397,8 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
     if let Some(ms) = fault.as_ref().and_then(|f| f.latency_ms) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    let do_path = digitalocean::is_request(&segments);
+    let do_oauth = digitalocean::oauth::is_request(&segments);
+    let do_path = do_oauth || digitalocean::is_request(&segments);
     let identity_path = !do_path && is_identity(&segments);
     let blob_path = !do_path && !identity_path && blob::is_blob_request(&lock(&state), &req);
     let service = if do_path {
@@ -409,6 +412,7 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
     };
     let mut resp = match fault.as_ref().and_then(|f| fault_response(f, service)) {
         Some(r) => r,
+        None if do_oauth => digitalocean::oauth::handle(&mut lock(&state), &req, fault.as_ref()),
         None if do_path => digitalocean::handle(&mut lock(&state), &req, fault.as_ref()),
         None => {
             let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
@@ -466,8 +470,14 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
             .header("x-ms-correlation-request-id", correlation)
             .header("x-ms-routing-request-id", format!("WESTEUROPE:{}", guid()));
     }
-    let grant = (identity_path && segments.last().is_some_and(|s| s == "token"))
-        .then(|| req.form().get("grant_type").cloned().unwrap_or_default());
+    let last = segments.last().map(String::as_str);
+    let grant = if identity_path && last == Some("token") {
+        Some(req.form().get("grant_type").cloned().unwrap_or_default())
+    } else if do_oauth && matches!(last, Some("token" | "refresh")) {
+        Some(digitalocean::oauth::grant_type(&req).unwrap_or_default())
+    } else {
+        None
+    };
     lock(&state).log.push(Logged {
         method: req.method.to_string(),
         path: req.path.clone(),

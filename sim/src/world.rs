@@ -6,7 +6,8 @@
 //! The default world is what `skyport sim` and `skyport up --sandbox` start
 //! with: one tenant, one user who owns one enabled subscription with Compute,
 //! Storage and Network registered, the guide's six regions and one DNS zone;
-//! and one DigitalOcean team whose token is [`crate::digitalocean::SEED_TOKEN`].
+//! and one DigitalOcean team whose token is [`crate::digitalocean::SEED_TOKEN`],
+//! with one OAuth application, Skyport's ([`crate::digitalocean::SEED_CLIENT_ID`]).
 
 use std::collections::BTreeMap;
 

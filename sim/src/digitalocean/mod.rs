@@ -7,11 +7,15 @@
 //! DigitalOcean's `{"id","message","request_id"}` errors, scripted faults,
 //! page links — and routes to one file per resource.
 //!
-//! `seed` is its part of the world (teams, tokens, their domains and limits),
-//! `store` its live state, `catalog` the regions, sizes and image; `account`,
-//! `keys`, `droplets`, `actions`, `domains` (domains and their records),
-//! `firewalls`, `reserved_ips` and `tags` (tags put on and taken off
-//! Droplets) serve the endpoints; `md5` names SSH keys.
+//! `seed` is its part of the world (teams, tokens, their domains and limits,
+//! OAuth applications), `store` its live state, `catalog` the regions, sizes
+//! and image; `account`, `keys`, `droplets`, `actions`, `domains` (domains
+//! and their records), `firewalls`, `reserved_ips` and `tags` (tags put on
+//! and taken off Droplets) serve the endpoints; `md5` names SSH keys.
+//! `oauth` is DigitalOcean's OAuth authorization server under `/v1/oauth/`
+//! (the authorize page, token, refresh and revoke): the access tokens it
+//! issues authenticate here as their team's personal access tokens do, and
+//! a grant without the `write` scope may only read.
 
 pub mod account;
 pub mod actions;
@@ -21,6 +25,7 @@ pub mod droplets;
 pub mod firewalls;
 pub mod keys;
 pub mod md5;
+pub mod oauth;
 pub mod reserved_ips;
 pub mod seed;
 pub mod store;
@@ -31,7 +36,10 @@ use serde_json::{json, Value};
 
 use crate::http::{Req, Resp};
 use crate::state::{guid, now, Fault, State};
-pub use seed::{Seed, Team, SEED_DOMAIN, SEED_EMAIL, SEED_TEAM, SEED_TOKEN};
+pub use seed::{
+    OAuthApp, Seed, Team, SEED_CLIENT_ID, SEED_CLIENT_SECRET, SEED_DOMAIN, SEED_EMAIL, SEED_TEAM,
+    SEED_TOKEN,
+};
 
 /// Whether a request is for the DigitalOcean API: its first segment is `v2`.
 /// No Azure path starts so (ARM paths start with `subscriptions`, `tenants`
@@ -80,6 +88,33 @@ fn bearer(req: &Req) -> Option<&str> {
     h.strip_prefix("Bearer ")
         .or_else(|| h.strip_prefix("bearer "))
         .map(str::trim)
+}
+
+/// The team a bearer token speaks for and whether it may write: a personal
+/// access token of a team (these are all read and write here), or the live
+/// access token of an OAuth grant (writing when it has the `write` scope).
+fn who(state: &State, token: &str) -> Option<(String, bool)> {
+    match state.world.digitalocean.team_of(token) {
+        Some(team) => Some((team.uuid.clone(), true)),
+        None => oauth::bearer(state, token),
+    }
+}
+
+/// Whether a request changes something: the methods a read-only token may
+/// not use.
+fn is_write(method: &Method) -> bool {
+    [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method)
+}
+
+/// The 403 a read-only token gets for a write. DigitalOcean's documentation
+/// does not quote it; this is the body its API is seen answering (e.g. by
+/// doctl users) when a token lacks the scope.
+fn forbidden() -> Resp {
+    error(
+        403,
+        "Forbidden",
+        "You are not authorized to perform this operation",
+    )
 }
 
 /// Counts a request against its token's hourly window: `Ok(remaining, reset)`,
@@ -178,11 +213,9 @@ pub fn handle(state: &mut State, req: &Req, fault: Option<&Fault>) -> Resp {
         Ok(r) => r,
         Err(reset) => return throttled(limit, reset, 1),
     };
-    let resp = match state.world.digitalocean.team_of(&token) {
-        Some(team) => {
-            let team = team.uuid.clone();
-            route(state, &team, req)
-        }
+    let resp = match who(state, &token) {
+        Some((_, false)) if is_write(&req.method) => forbidden(),
+        Some((team, _)) => route(state, &team, req),
         None => error(401, "Unauthorized", "Unable to authenticate you"),
     };
     let resp = if resp.get_header("x-request-id").is_none() {

@@ -1,6 +1,7 @@
 //! The DigitalOcean part of the world's seed: the teams whose personal
-//! access tokens the API accepts, the domains they start with, and the knobs
-//! of its behaviour. It lives
+//! access tokens the API accepts, the domains they start with, the OAuth
+//! applications that may ask a team for access, and the knobs of its
+//! behaviour. It lives
 //! in [`crate::World`] (its `digitalocean` section) beside the Azure seed.
 
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,29 @@ pub const SEED_EMAIL: &str = "sammy@example.com";
 /// The default team's domain, with DigitalOcean's NS and SOA records and an
 /// A record for its apex (`@` → 203.0.113.10).
 pub const SEED_DOMAIN: &str = "sammy-apps.com";
+
+/// The client id of the default world's OAuth application ("Skyport").
+/// DigitalOcean shows client ids and secrets as 64 lowercase hex digits.
+pub const SEED_CLIENT_ID: &str = "f68d37d1d50d8df0de8e869d5d4a2201e15d11e9b71b4f9c632f9a60c85815bd";
+
+/// The client secret of the default world's OAuth application.
+pub const SEED_CLIENT_SECRET: &str =
+    "48f0293e333e406386869ea0cc6059d3cb9c11f62e3bc9adda9e82b8360e0cd1";
+
+/// An OAuth application registered with DigitalOcean (API › Applications in
+/// the control panel): who may send a user to `/v1/oauth/authorize`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthApp {
+    /// Shown on the authorization page.
+    pub name: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Callback URLs; an `http` loopback one (localhost or 127.0.0.1)
+    /// matches on any port, as the Azure registration's do
+    /// (`identity::redirect_matches`).
+    pub redirect_uris: Vec<String>,
+}
 
 /// A team (an account's context): who the tokens speak for and its limits.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,8 +97,16 @@ pub struct Seed {
     /// Requests per token per hour (`ratelimit-limit`).
     #[serde(default = "hourly")]
     pub rate_limit: u32,
+    /// How long an OAuth access token lives (`expires_in`): DigitalOcean's
+    /// are good for 30 days.
+    #[serde(default = "thirty_days")]
+    pub oauth_token_seconds: i64,
     #[serde(default = "seed_teams")]
     pub teams: Vec<Team>,
+    /// Registered OAuth applications; by default Skyport's
+    /// ([`SEED_CLIENT_ID`]).
+    #[serde(default = "seed_apps")]
+    pub apps: Vec<OAuthApp>,
 }
 
 fn two() -> u32 {
@@ -83,6 +115,22 @@ fn two() -> u32 {
 
 fn hourly() -> u32 {
     5000
+}
+
+fn thirty_days() -> i64 {
+    30 * 24 * 3600
+}
+
+fn seed_apps() -> Vec<OAuthApp> {
+    vec![OAuthApp {
+        name: "Skyport".into(),
+        client_id: SEED_CLIENT_ID.into(),
+        client_secret: SEED_CLIENT_SECRET.into(),
+        redirect_uris: vec![
+            "http://127.0.0.1/oauth/digitalocean/callback".into(),
+            "http://localhost/oauth/digitalocean/callback".into(),
+        ],
+    }]
 }
 
 fn seed_teams() -> Vec<Team> {
@@ -102,7 +150,9 @@ impl Default for Seed {
         Seed {
             action_polls: two(),
             rate_limit: hourly(),
+            oauth_token_seconds: thirty_days(),
             teams: seed_teams(),
+            apps: seed_apps(),
         }
     }
 }
@@ -119,9 +169,39 @@ impl Seed {
         self.teams.iter().find(|t| t.uuid == uuid)
     }
 
+    /// The OAuth application with this client id.
+    pub fn app(&self, client_id: &str) -> Option<&OAuthApp> {
+        self.apps.iter().find(|a| a.client_id == client_id)
+    }
+
     /// No token speaks for two teams, and none is empty; every domain is a
-    /// domain name, held by one team only.
+    /// domain name, held by one team only; every OAuth application has a
+    /// client id of its own, a secret and a redirect URI.
     pub fn check(&self) -> Result<(), String> {
+        let mut ids = std::collections::HashSet::new();
+        for a in &self.apps {
+            if a.client_id.is_empty() || a.client_secret.is_empty() {
+                return Err(format!(
+                    "OAuth application `{}` needs a client id and a secret",
+                    a.name
+                ));
+            }
+            if a.redirect_uris.is_empty() {
+                return Err(format!(
+                    "OAuth application `{}` has no redirect URI",
+                    a.name
+                ));
+            }
+            if !ids.insert(a.client_id.as_str()) {
+                return Err(format!(
+                    "client id `{}` is given to two OAuth applications",
+                    a.client_id
+                ));
+            }
+        }
+        if self.oauth_token_seconds < 1 {
+            return Err("oauth_token_seconds must be at least 1".into());
+        }
         let mut seen = std::collections::HashSet::new();
         let mut names = std::collections::HashSet::new();
         for t in &self.teams {

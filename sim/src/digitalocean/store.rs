@@ -1,9 +1,11 @@
 //! The live DigitalOcean world: SSH keys, Droplets, actions, domains and
 //! their records, cloud firewalls, reserved IPs and tags (made by the tags
-//! API or by Droplets' creates), per team; the id counters, and each token's rate-limit
-//! window. It is one field of
+//! API or by Droplets' creates), per team; OAuth grants with their access
+//! and refresh tokens, and authorization codes; the id counters, and each
+//! token's rate-limit window. It is one field of
 //! [`crate::state::State`], behind the same mutex as the Azure world, and
-//! (but for the rate-limit windows) part of the snapshot a restart keeps.
+//! (but for the rate-limit windows and the codes, which live minutes) part
+//! of the snapshot a restart keeps.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -142,6 +144,46 @@ pub struct ReservedIp {
     pub project_id: String,
 }
 
+/// An authorization code waiting to be redeemed at `/v1/oauth/token`: single
+/// use, for ten minutes, by the client it was issued to.
+#[derive(Debug, Clone)]
+pub struct OAuthCode {
+    pub client_id: String,
+    /// Exactly as the authorize request gave it; the token request must repeat it.
+    pub redirect_uri: String,
+    pub team: String,
+    /// Granted scopes, space separated (`read` or `read write`).
+    pub scope: String,
+    /// PKCE `(code_challenge, code_challenge_method)`, when one was sent.
+    pub challenge: Option<(String, String)>,
+    pub expires: i64,
+}
+
+/// What a user granted an OAuth application on one team, and the tokens
+/// that carry it now: one access token and one refresh token at a time,
+/// since a refresh replaces both (and the old access token stops working).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OAuthGrant {
+    /// A uuid; it stays the same across refreshes.
+    pub id: String,
+    pub client_id: String,
+    pub team: String,
+    /// Space separated, `read` and/or `write`.
+    pub scope: String,
+    /// Unix time of the authorization.
+    pub created_at: i64,
+    pub access_token: String,
+    /// Unix time the access token stops working.
+    pub expires: i64,
+    pub refresh_token: String,
+}
+
+impl OAuthGrant {
+    pub fn can_write(&self) -> bool {
+        self.scope.split_whitespace().any(|s| s == "write")
+    }
+}
+
 /// Everything the DigitalOcean API has made.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Live {
@@ -192,6 +234,13 @@ pub struct Live {
     /// counts for an hour from when it was made, as DigitalOcean counts them.
     #[serde(skip)]
     pub windows: HashMap<String, VecDeque<i64>>,
+    /// Grant id → the OAuth grant, while it lasts (revoking it removes it).
+    /// Absent (empty) in snapshots made before the OAuth server.
+    #[serde(default)]
+    pub oauth_grants: BTreeMap<String, OAuthGrant>,
+    /// Authorization code → what it stands for; transient, like Azure's.
+    #[serde(skip)]
+    pub oauth_codes: HashMap<String, OAuthCode>,
 }
 
 /// Record ids start apart from every other counter's range, so a test that
@@ -223,6 +272,8 @@ impl Default for Live {
             next_host: 0,
             next_reserved: 0,
             windows: HashMap::new(),
+            oauth_grants: BTreeMap::new(),
+            oauth_codes: HashMap::new(),
         }
     }
 }
@@ -304,6 +355,18 @@ impl Live {
             .values()
             .find(|a| a.ip.as_deref() == Some(ip) && a.status == "in-progress")
             .map(|a| a.id)
+    }
+
+    /// The grant whose current access token this is (expired or not).
+    pub fn grant_by_access(&self, token: &str) -> Option<&OAuthGrant> {
+        self.oauth_grants.values().find(|g| g.access_token == token)
+    }
+
+    /// The grant whose current refresh token this is.
+    pub fn grant_by_refresh(&self, token: &str) -> Option<&OAuthGrant> {
+        self.oauth_grants
+            .values()
+            .find(|g| g.refresh_token == token)
     }
 
     /// The action a Droplet is busy with, if any.
