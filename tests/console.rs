@@ -7,7 +7,7 @@ mod support;
 use std::process::Command;
 
 use sim::World;
-use support::product::{with_example, Product, BOOTSTRAP_KEY};
+use support::product::{example_env, with_example, Product, BOOTSTRAP_KEY};
 
 /// Runs the browser script `script` against `p` with `args` after the
 /// app's and emulator's addresses; its output.
@@ -56,9 +56,8 @@ fn a_person_can_click_through_the_whole_product() {
 #[test]
 fn a_person_connects_a_provider_by_token() {
     let mut p = Product::start_with_manifest(World::default(), with_example);
-    p.opts
-        .env
-        .push(("SPIN_VARIABLE_DIGITALOCEAN_API".into(), p.sim.url.clone()));
+    let env = example_env(&p.sim.url);
+    p.opts.env.extend(env);
     p.restart();
     let out = browse(
         &p,

@@ -10,7 +10,7 @@ mod support;
 use serde_json::{json, Value};
 use sim::world::defaults::*;
 use sim::World;
-use support::product::{server_spec, with_example, Product, BOOTSTRAP_KEY, SSH_KEY};
+use support::product::{example_env, server_spec, with_example, Product, BOOTSTRAP_KEY, SSH_KEY};
 
 fn start() -> Product {
     Product::start_with_example(World::default())
@@ -80,8 +80,12 @@ fn a_token_provider_added_by_spin_toml_provisions_beside_azure() {
 
     // Tokens that are missing or malformed are refused before anything is
     // sent; one the provider does not know is refused in its words.
+    // (A body without `token` starts DigitalOcean's sign-in instead.)
     let calls = digitalocean_calls(&p);
     let (status, v) = connect(&p, json!({}));
+    assert_eq!(status, 201, "{v}");
+    assert!(v["authorize_url"].is_string(), "{v}");
+    let (status, v) = connect(&p, json!({ "token": null }));
     assert_eq!(
         (status, v["error"]["code"].as_str()),
         (400, Some("missing_token")),
@@ -609,8 +613,9 @@ fn a_revoked_token_is_found_by_the_background_health_check() {
         assert_ne!(every_second, m, "spin.toml schedules the jobs component");
         with_example(&every_second)
     });
+    let env = example_env(&p.sim.url);
+    p.opts.env.extend(env);
     for (k, v) in [
-        ("SPIN_VARIABLE_DIGITALOCEAN_API", p.sim.url.as_str()),
         ("SPIN_VARIABLE_HEALTH_CHECK_SECONDS", "2"),
         ("SPIN_VARIABLE_TOKEN_KEEPALIVE_SECONDS", "1"),
     ] {

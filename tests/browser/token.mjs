@@ -31,6 +31,7 @@ try {
   page.context().on("page", () => windows++);
   await page.click("#connect-digitalocean");
   await page.waitForSelector("#token-form #provider-token");
+  await page.waitForSelector("#signin-digitalocean:has-text('Sign in with DigitalOcean')");
   if ((await page.getAttribute("#provider-token", "type")) !== "password") throw new Error("the token field must not show the token");
   await audit("the token form");
   await shot("token-form");
@@ -85,6 +86,20 @@ try {
   await page.fill("#provider-token", renewed);
   await page.click("#token-form button[type=submit]");
   await page.waitForSelector("[data-account] .status.Active");
+
+  current = "another team by DigitalOcean's sign-in window";
+  step(current);
+  const staging = "b5c7e0a9f3d14b2a8e6f0c1d2e3f4a5b6c7d8e9f";
+  await command({ action: "add_digital_ocean_team", team: { uuid: staging, name: "Staging Team", email: "sammy@example.com", tokens: [`dop_v1_${"5".repeat(64)}`] } });
+  await page.click("#add-account");
+  await page.click("#connect-digitalocean");
+  const [popup] = await Promise.all([page.context().waitForEvent("page"), page.click("#signin-digitalocean")]);
+  await popup.waitForSelector("#authorize");
+  await popup.selectOption("#team", staging);
+  await popup.click("#authorize");
+  await popup.waitForEvent("close").catch(() => {});
+  await page.waitForSelector("[data-account]:has-text('Staging Team') .status.Active");
+  await shot("oauth-connected");
 
   if (violations.length) throw new Error(`accessibility and layout:\n${violations.join("\n")}`);
   console.log("token: all steps passed");

@@ -60,6 +60,8 @@ pub fn product_wasm_dir() -> &'static PathBuf {
                     "-p",
                     "digitalocean-dns",
                     "-p",
+                    "digitalocean-identity",
+                    "-p",
                     "compute-adapter",
                 ])
                 .arg("--target-dir")
@@ -98,17 +100,34 @@ pub fn with_example(manifest: &str) -> String {
     );
     let with_variable = manifest.replacen(
         "[variables]\n",
-        "[variables]\ndigitalocean_api = { default = \"https://api.digitalocean.com\" }\n",
+        "[variables]\ndigitalocean_api = { default = \"https://api.digitalocean.com\" }\ndigitalocean_oauth = { default = \"https://cloud.digitalocean.com\" }\ndigitalocean_client_id = { default = \"\" }\ndigitalocean_client_secret = { default = \"\", secret = true }\n",
         1,
     );
     let entry = r#""stopped": "stopped and deallocated" },
-  { "id": "digitalocean", "title": "DigitalOcean", "name": "DigitalOcean", "connect": "token", "portal": "the DigitalOcean control panel (API › Tokens)", "admin_user": "root", "stop": "shuts it down: DigitalOcean still bills a droplet that is off", "stopped": "off (still billed)" }"#;
+  { "id": "digitalocean", "title": "DigitalOcean", "name": "DigitalOcean", "connect": "oauth+token", "portal": "the DigitalOcean control panel (API › Tokens)", "admin_user": "root", "stop": "shuts it down: DigitalOcean still bills a droplet that is off", "stopped": "off (still billed)" }"#;
     let listed = with_variable.replacen(r#""stopped": "stopped and deallocated" }"#, entry, 1);
     assert_ne!(
         listed, with_variable,
         "spin.toml lists azure among the console's providers"
     );
     format!("{listed}\n{lines}")
+}
+
+/// The variables that point the example's DigitalOcean lines at the
+/// emulator `sim_url`: its API, its sign-in and its registered OAuth app.
+pub fn example_env(sim_url: &str) -> Vec<(String, String)> {
+    vec![
+        ("SPIN_VARIABLE_DIGITALOCEAN_API".into(), sim_url.into()),
+        ("SPIN_VARIABLE_DIGITALOCEAN_OAUTH".into(), sim_url.into()),
+        (
+            "SPIN_VARIABLE_DIGITALOCEAN_CLIENT_ID".into(),
+            sim::digitalocean::SEED_CLIENT_ID.into(),
+        ),
+        (
+            "SPIN_VARIABLE_DIGITALOCEAN_CLIENT_SECRET".into(),
+            sim::digitalocean::SEED_CLIENT_SECRET.into(),
+        ),
+    ]
 }
 
 pub const BOOTSTRAP_KEY: &str = "sk_bootstrap_test_0123456789";
@@ -140,9 +159,8 @@ impl Product {
     /// ([`with_example`]), its API pointed at the emulator.
     pub fn start_with_example(world: World) -> Product {
         let mut p = Product::start_with_manifest(world, with_example);
-        p.opts
-            .env
-            .push(("SPIN_VARIABLE_DIGITALOCEAN_API".into(), p.sim.url.clone()));
+        let env = example_env(&p.sim.url);
+        p.opts.env.extend(env);
         p.restart();
         p
     }

@@ -4,7 +4,9 @@
 //! `GET /oauth/<p>/callback` finishes it — state checked, code redeemed,
 //! subscriptions discovered — into a claim, and
 //! `POST /api/v1/accounts/<p>/claim` stores the account for the client that
-//! started the sign-in, with that client's own API key.
+//! started the sign-in, with that client's own API key. A provider that also
+//! signs in by API token names that function's instance in `token_connect`;
+//! a connect bringing a token is passed on to it.
 //!
 //! The claim is what keeps a sign-in in the organization that began it: a
 //! sign-in link sent to somebody else ends in *their* browser, which holds no
@@ -19,7 +21,11 @@ use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_int, get_text, int, text};
 use skyport_functions::pages::{render, Outcome};
-use skyport_functions::plugin_identity::{self as identity, CallbackOutcome, TokenOutcome};
+use skyport_functions::plugin_account;
+use skyport_functions::plugin_identity::{
+    self as identity, CallbackOutcome, Principal, TokenOutcome,
+};
+use skyport_functions::plugin_types::Session;
 use skyport_functions::provider::Provider;
 use skyport_functions::{accounts, events, oauth, orgs};
 use spin_sdk::http::{Method, Request, Response};
@@ -42,7 +48,10 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         _ => false,
     };
     match (req.method(), here.then_some(path.as_slice())) {
-        (Method::Post, Some([.., "connect"])) => start(&req),
+        (Method::Post, Some([.., "connect"])) => match token_connect(&req) {
+            Some(component) => skyport_functions::provider::pass_on(&req, &component).await,
+            None => start(&req),
+        },
         (Method::Post, Some([.., "claim"])) => claim(&req, &provider).await,
         (Method::Get, Some(["oauth", _, "start"])) => popup(&req),
         (Method::Get, Some(["oauth", _, "callback"])) => Ok(callback(&req, &provider).await),
@@ -60,6 +69,15 @@ const ROUTES: &[Route] = &[
     ("GET", "oauth/*/callback"),
     ("GET", "oauth/*/admin-consent"),
 ];
+
+/// The component that connects by API token, when this provider signs in
+/// both ways and the request brings a token (`{"token": …}`). Both ways
+/// share the provider's one connect route, and this instance holds it.
+fn token_connect(req: &Request) -> Option<String> {
+    let component = skyport_functions::config::get("token_connect")?;
+    let body = serde_json::from_slice::<serde_json::Value>(req.body()).ok()?;
+    body.get("token").is_some().then_some(component)
+}
 
 /// `POST /api/v1/accounts/<p>/connect`.
 fn start(req: &Request) -> Result<Response, ApiError> {
@@ -403,7 +421,7 @@ async fn finish(req: &Request, provider: &Provider) -> Result<Outcome, ApiError>
         );
         return Ok(invalid_state("This sign-in was already used."));
     }
-    let Some(who) = identity::principal_of(&tokens.access_token) else {
+    let Some(who) = principal(&cfg, &tokens) else {
         return Ok(outcome(
             "token_error",
             "Connection failed",
@@ -463,6 +481,28 @@ async fn finish(req: &Request, provider: &Provider) -> Result<Outcome, ApiError>
     o.account_id = account_id;
     o.extra = json!({ "claim": claim, "expires_at": now + CLAIM_TTL });
     Ok(o)
+}
+
+/// Whom new tokens act for. A token that says so itself (a JWT) is read by
+/// the identity plugin; an opaque one acts for the one tenant the provider
+/// says it reaches (a token bound at sign-in to one team or project),
+/// which is then both its directory and its user.
+fn principal(cfg: &Config, tokens: &oauth::Tokens) -> Option<Principal> {
+    if let Some(who) = identity::principal_of(&tokens.access_token) {
+        return Some(who);
+    }
+    let session = Session {
+        cloud: cfg.cloud.clone(),
+        access_token: tokens.access_token.clone(),
+    };
+    match plugin_account::list_tenants(&session).ok()?.as_slice() {
+        [one] => Some(Principal {
+            tenant_id: one.id.clone(),
+            user_id: one.id.clone(),
+            name: Some(one.name.clone()),
+        }),
+        _ => None,
+    }
 }
 
 /// `POST /api/v1/accounts/<p>/claim {"claim": "…"}`: the client that

@@ -75,10 +75,10 @@ fn parse_providers(given: &str) -> Result<Vec<serde_json::Value>, String> {
         }
         // How Add Account connects it decides which form the console shows.
         if p.get("connect")
-            .is_some_and(|c| c != "oauth" && c != "token")
+            .is_some_and(|c| !["oauth", "token", "oauth+token"].iter().any(|w| c == w))
         {
             return Err(format!(
-                "has an entry whose `connect` is neither \"oauth\" nor \"token\": {p}"
+                "has an entry whose `connect` is not \"oauth\", \"token\" or \"oauth+token\": {p}"
             ));
         }
     }
@@ -152,7 +152,10 @@ mod tests {
                 "{bad}"
             );
         }
-        assert!(parse_providers(r#"[{"id": "a", "title": "A", "connect": "token"}]"#).is_ok());
+        for way in ["oauth", "token", "oauth+token"] {
+            let entry = format!(r#"[{{"id": "a", "title": "A", "connect": "{way}"}}]"#);
+            assert!(parse_providers(&entry).is_ok(), "{entry}");
+        }
         assert!(
             parse_providers(r#"[{"id": "a", "title": "A", "connect": "key"}]"#)
                 .unwrap_err()

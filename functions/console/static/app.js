@@ -197,8 +197,16 @@ async function refresh(id) {
 
 // Signs in with `provider` (an entry of /api/v1/providers), for a new
 // account or to reconnect `reconnectId`.
+// A provider that signs in both ways (`"connect": "oauth+token"`) offers
+// its sign-in window beside the token form; its reconnect goes the way the
+// account was connected.
 async function connect(provider, reconnectId) {
-  if (provider.connect === "token") { tokenForm(provider, reconnectId); return; }
+  if (provider.connect === "token" || (provider.connect === "oauth+token" && !reconnectId)) { tokenForm(provider, reconnectId); return; }
+  await providerSignIn(provider, reconnectId);
+}
+
+// Opens the provider's sign-in window.
+async function providerSignIn(provider, reconnectId) {
   try {
     const started = reconnectId ? await api("POST", `/api/v1/accounts/${reconnectId}/reconnect`) : await api("POST", `/api/v1/accounts/${encodeURIComponent(provider.id)}/connect`);
     const popup = window.open(started.popup_url, "skyport-connect", "width=520,height=680");
@@ -212,11 +220,15 @@ async function connect(provider, reconnectId) {
       clearInterval(watch);
       if (!signInAnswered) notice("Sign-in window closed", "The sign-in was not finished, so nothing was connected.", `Click Add Account › ${provider.title} to try again.`);
     }, 500);
-  } catch (e) { fail(e); }
+  } catch (e) {
+    // An account connected by token comes back with a new token.
+    if (e.code === "reconnect_by_token" && provider.connect === "oauth+token") { tokenForm(provider, reconnectId); return; }
+    fail(e);
+  }
 }
 
-// A provider that signs in by API token (`"connect": "token"` in its entry)
-// takes the token in a form here instead of a sign-in window; the field is
+// A provider that signs in by API token (`"connect": "token"` or
+// `"oauth+token"` in its entry) takes the token in a form here instead of a sign-in window; the field is
 // cleared as soon as it is sent, and the token is never shown again.
 function tokenForm(provider, reconnectId) {
   notice(reconnectId ? `Reconnect ${provider.title}` : `Connect ${provider.title}`,
@@ -233,9 +245,12 @@ function tokenForm(provider, reconnectId) {
     } catch (e) { fail(e); }
     await loadAccounts().catch(fail);
   };
+  if (provider.connect === "oauth+token" && !reconnectId) {
+    $("notice").append(el("p", {}, el("button", { id: `signin-${provider.id}`, class: "primary", onclick: () => providerSignIn(provider, null) }, `Sign in with ${provider.signin}`), " or paste a token:"));
+  }
   $("notice").append(el("form", { id: "token-form", onsubmit: send },
     el("label", { for: "provider-token" }, `${provider.name} API token`), input,
-    el("button", { type: "submit", class: "primary" }, "Connect")));
+    el("button", { type: "submit", class: provider.connect === "oauth+token" ? "" : "primary" }, "Connect")));
   input.focus();
 }
 

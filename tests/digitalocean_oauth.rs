@@ -1,0 +1,249 @@
+//! A DigitalOcean account connected by OAuth: the sign-in on DigitalOcean's
+//! authorization page for a chosen team, the account claimed by the client
+//! that started it, its opaque token refreshed when it expires, a revoked
+//! authorization turning the account Expired until it is reconnected — and a
+//! token given to the same connect route still connecting by token.
+
+mod support;
+
+use serde_json::{json, Value};
+use sim::digitalocean::{SEED_CLIENT_ID, SEED_DOMAIN, SEED_TEAM, SEED_TOKEN};
+use sim::World;
+use support::product::{Product, BOOTSTRAP_KEY};
+
+/// The values of a page's `<input type="hidden" name="…" value="…">`.
+fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let name = rest.split('"').next().unwrap().to_string();
+            let value = rest
+                .split("value=\"")
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .unwrap_or_default()
+                .replace("&amp;", "&")
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&#39;", "'");
+            (name, value)
+        })
+        .collect()
+}
+
+/// Starts a sign-in (or, with `reconnect`, a reconnect) and answers
+/// DigitalOcean's authorization page for `team` with `decision`; gives the
+/// page Skyport's callback answers with and its outcome.
+fn sign_in(p: &Product, reconnect: Option<&str>, team: &str, decision: &str) -> (String, String) {
+    let (status, v) = match reconnect {
+        Some(id) => p.api(
+            "POST",
+            &format!("/api/v1/accounts/{id}/reconnect"),
+            BOOTSTRAP_KEY,
+            "",
+        ),
+        None => p.api(
+            "POST",
+            "/api/v1/accounts/digitalocean/connect",
+            BOOTSTRAP_KEY,
+            "",
+        ),
+    };
+    assert_eq!(status, 201, "{v}");
+    let authorize = url::Url::parse(v["authorize_url"].as_str().unwrap()).unwrap();
+    assert_eq!(authorize.path(), "/v1/oauth/authorize", "{authorize}");
+    let asked: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    let param = |k: &str| {
+        asked
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    assert_eq!(param("client_id"), SEED_CLIENT_ID);
+    assert_eq!(param("scope"), "read write");
+    assert_eq!(param("response_type"), "code");
+    assert!(
+        param("redirect_uri").ends_with("/oauth/digitalocean/callback"),
+        "{authorize}"
+    );
+
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let page = agent
+        .get(authorize.as_str())
+        .call()
+        .expect("the authorization page")
+        .into_string()
+        .unwrap();
+    assert!(
+        page.contains(&format!("<option value=\"{team}\"")),
+        "the page offers the team: {page}"
+    );
+    let mut fields = hidden_inputs(&page);
+    fields.push(("team".into(), team.into()));
+    fields.push(("decision".into(), decision.into()));
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let answer = match agent
+        .post(&format!("{}/v1/oauth/authorize", p.sim.url))
+        .send_form(&pairs)
+    {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(answer.status(), 302, "DigitalOcean sends the browser back");
+    let back = answer.header("location").unwrap().to_string();
+    let (status, html, outcome) = p.callback(&back);
+    assert_eq!(status, 200, "{html}");
+    (html, outcome)
+}
+
+fn claim(p: &Product, html: &str) -> (u16, Value) {
+    let body = json!({ "claim": Product::claim_of(html) }).to_string();
+    p.api(
+        "POST",
+        "/api/v1/accounts/digitalocean/claim",
+        BOOTSTRAP_KEY,
+        &body,
+    )
+}
+
+fn account(p: &Product, id: &str) -> Value {
+    let (status, v) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
+    assert_eq!(status, 200, "{v}");
+    v
+}
+
+/// The account's DNS zones (the team's domains), as the API lists them.
+fn zones(p: &Product, id: &str) -> String {
+    let (status, v) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{id}/subscriptions/{SEED_TEAM}/dns/zones"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{v}");
+    v.to_string()
+}
+
+fn refresh(p: &Product, id: &str) -> (u16, Value) {
+    p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    )
+}
+
+/// Token requests the emulator answered at DigitalOcean's token endpoint,
+/// by grant type.
+fn token_grants(p: &Product, grant: &str) -> usize {
+    p.sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v1/oauth/token"))
+        .filter(|r| r.grant.as_deref() == Some(grant) && r.status == 200)
+        .count()
+}
+
+#[test]
+fn a_team_connected_by_oauth_refreshes_expires_and_reconnects() {
+    let p = Product::start_with_example(World::default());
+
+    // Deny first: nothing is connected, and the page says so.
+    let (_, outcome) = sign_in(&p, None, SEED_TEAM, "deny");
+    assert_eq!(outcome, "authorization_denied");
+
+    let (html, outcome) = sign_in(&p, None, SEED_TEAM, "authorize");
+    assert_eq!(outcome, "signed_in", "{html}");
+    let (status, v) = claim(&p, &html);
+    assert_eq!(status, 201, "{v}");
+    let a = &v["account"];
+    let id = a["id"].as_str().unwrap().to_string();
+    assert_eq!(a["provider"], "digitalocean", "{a}");
+    assert_eq!(a["status"], "Active", "{a}");
+    assert_eq!(a["tenant_id"], SEED_TEAM, "{a}");
+    assert_eq!(a["badges"], json!(["Compute", "DNS"]), "{a}");
+    assert_eq!(token_grants(&p, "authorization_code"), 1);
+
+    // The OAuth token reaches the team's domains.
+    assert!(zones(&p, &id).contains(SEED_DOMAIN));
+
+    // Expired at DigitalOcean: the next use refreshes it, once, silently.
+    p.sim
+        .command(sim::admin::Command::ExpireDigitalOceanAccessTokens {
+            team: SEED_TEAM.into(),
+        })
+        .unwrap();
+    let (status, v) = refresh(&p, &id);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["status"], "Active", "{v}");
+    assert_eq!(token_grants(&p, "refresh_token"), 1);
+    assert!(
+        zones(&p, &id).contains(SEED_DOMAIN),
+        "the refreshed token works"
+    );
+
+    // The customer removes Skyport under Authorized Applications: the
+    // refresh is refused, and the account is Expired in DigitalOcean's words.
+    p.sim
+        .command(sim::admin::Command::RevokeDigitalOceanGrants {
+            team: SEED_TEAM.into(),
+        })
+        .unwrap();
+    let (status, v) = refresh(&p, &id);
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(v["error"]["code"], "account_expired", "{v}");
+    let a = account(&p, &id);
+    assert_eq!(a["status"], "Expired", "{a}");
+    assert!(
+        a["status_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("DigitalOcean")),
+        "{a}"
+    );
+
+    // Reconnected through the same page, it is the same account again.
+    let (html, outcome) = sign_in(&p, Some(&id), SEED_TEAM, "authorize");
+    assert_eq!(outcome, "signed_in", "{html}");
+    let (status, v) = claim(&p, &html);
+    assert!(status == 200 || status == 201, "{status} {v}");
+    assert_eq!(v["account"]["id"], id.as_str(), "{v}");
+    assert_eq!(account(&p, &id)["status"], "Active");
+}
+
+#[test]
+fn the_connect_route_still_takes_a_token_and_a_sign_in_needs_the_app_registration() {
+    let p = Product::start_with_example(World::default());
+    // A body with a token goes to the sign-in by token.
+    let (status, v) = p.api(
+        "POST",
+        "/api/v1/accounts/digitalocean/connect",
+        BOOTSTRAP_KEY,
+        &json!({ "token": SEED_TOKEN }).to_string(),
+    );
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["outcome"], "connected", "{v}");
+    assert_eq!(v["account"]["provider"], "digitalocean", "{v}");
+    // A malformed token is still refused before anything is sent.
+    let (status, v) = p.api(
+        "POST",
+        "/api/v1/accounts/digitalocean/connect",
+        BOOTSTRAP_KEY,
+        &json!({ "token": "dop_v1_short" }).to_string(),
+    );
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("invalid_token")),
+        "{v}"
+    );
+    // Without an API key nothing is started, whichever way.
+    for body in ["", r#"{"token": "x"}"#] {
+        let (status, v) = p.api("POST", "/api/v1/accounts/digitalocean/connect", "", body);
+        assert_eq!(status, 401, "{body}: {v}");
+    }
+}
