@@ -7,110 +7,9 @@
 mod support;
 
 use serde_json::{json, Value};
-use sim::digitalocean::{SEED_CLIENT_ID, SEED_DOMAIN, SEED_TEAM, SEED_TOKEN};
+use sim::digitalocean::{SEED_DOMAIN, SEED_TEAM, SEED_TOKEN};
 use sim::World;
 use support::product::{Product, BOOTSTRAP_KEY};
-
-/// The values of a page's `<input type="hidden" name="…" value="…">`.
-fn hidden_inputs(html: &str) -> Vec<(String, String)> {
-    html.split("<input type=\"hidden\" name=\"")
-        .skip(1)
-        .map(|rest| {
-            let name = rest.split('"').next().unwrap().to_string();
-            let value = rest
-                .split("value=\"")
-                .nth(1)
-                .and_then(|v| v.split('"').next())
-                .unwrap_or_default()
-                .replace("&amp;", "&")
-                .replace("&quot;", "\"")
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&#39;", "'");
-            (name, value)
-        })
-        .collect()
-}
-
-/// Starts a sign-in (or, with `reconnect`, a reconnect) and answers
-/// DigitalOcean's authorization page for `team` with `decision`; gives the
-/// page Skyport's callback answers with and its outcome.
-fn sign_in(p: &Product, reconnect: Option<&str>, team: &str, decision: &str) -> (String, String) {
-    let (status, v) = match reconnect {
-        Some(id) => p.api(
-            "POST",
-            &format!("/api/v1/accounts/{id}/reconnect"),
-            BOOTSTRAP_KEY,
-            "",
-        ),
-        None => p.api(
-            "POST",
-            "/api/v1/accounts/digitalocean/connect",
-            BOOTSTRAP_KEY,
-            "",
-        ),
-    };
-    assert_eq!(status, 201, "{v}");
-    let authorize = url::Url::parse(v["authorize_url"].as_str().unwrap()).unwrap();
-    assert_eq!(authorize.path(), "/v1/oauth/authorize", "{authorize}");
-    let asked: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
-    let param = |k: &str| {
-        asked
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
-    };
-    assert_eq!(param("client_id"), SEED_CLIENT_ID);
-    assert_eq!(param("scope"), "read write");
-    assert_eq!(param("response_type"), "code");
-    assert!(
-        param("redirect_uri").ends_with("/oauth/digitalocean/callback"),
-        "{authorize}"
-    );
-
-    let agent = ureq::AgentBuilder::new().redirects(0).build();
-    let page = agent
-        .get(authorize.as_str())
-        .call()
-        .expect("the authorization page")
-        .into_string()
-        .unwrap();
-    assert!(
-        page.contains(&format!("<option value=\"{team}\"")),
-        "the page offers the team: {page}"
-    );
-    let mut fields = hidden_inputs(&page);
-    fields.push(("team".into(), team.into()));
-    fields.push(("decision".into(), decision.into()));
-    let pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let answer = match agent
-        .post(&format!("{}/v1/oauth/authorize", p.sim.url))
-        .send_form(&pairs)
-    {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{e}"),
-    };
-    assert_eq!(answer.status(), 302, "DigitalOcean sends the browser back");
-    let back = answer.header("location").unwrap().to_string();
-    let (status, html, outcome) = p.callback(&back);
-    assert_eq!(status, 200, "{html}");
-    (html, outcome)
-}
-
-fn claim(p: &Product, html: &str) -> (u16, Value) {
-    let body = json!({ "claim": Product::claim_of(html) }).to_string();
-    p.api(
-        "POST",
-        "/api/v1/accounts/digitalocean/claim",
-        BOOTSTRAP_KEY,
-        &body,
-    )
-}
 
 fn account(p: &Product, id: &str) -> Value {
     let (status, v) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
@@ -155,12 +54,12 @@ fn a_team_connected_by_oauth_refreshes_expires_and_reconnects() {
     let p = Product::start_with_example(World::default());
 
     // Deny first: nothing is connected, and the page says so.
-    let (_, outcome) = sign_in(&p, None, SEED_TEAM, "deny");
+    let (_, outcome) = p.sign_in_digitalocean(None, SEED_TEAM, "deny");
     assert_eq!(outcome, "authorization_denied");
 
-    let (html, outcome) = sign_in(&p, None, SEED_TEAM, "authorize");
+    let (html, outcome) = p.sign_in_digitalocean(None, SEED_TEAM, "authorize");
     assert_eq!(outcome, "signed_in", "{html}");
-    let (status, v) = claim(&p, &html);
+    let (status, v) = p.claim_digitalocean(&html);
     assert_eq!(status, 201, "{v}");
     let a = &v["account"];
     let id = a["id"].as_str().unwrap().to_string();
@@ -208,9 +107,9 @@ fn a_team_connected_by_oauth_refreshes_expires_and_reconnects() {
     );
 
     // Reconnected through the same page, it is the same account again.
-    let (html, outcome) = sign_in(&p, Some(&id), SEED_TEAM, "authorize");
+    let (html, outcome) = p.sign_in_digitalocean(Some(&id), SEED_TEAM, "authorize");
     assert_eq!(outcome, "signed_in", "{html}");
-    let (status, v) = claim(&p, &html);
+    let (status, v) = p.claim_digitalocean(&html);
     assert!(status == 200 || status == 201, "{status} {v}");
     assert_eq!(v["account"]["id"], id.as_str(), "{v}");
     assert_eq!(account(&p, &id)["status"], "Active");

@@ -1,8 +1,9 @@
 //! The same scenario for every provider the deployment serves: an account
 //! connected (by sign-in or by token), its catalogue, a server created,
 //! stopped, started, resized and deleted, a DNS record pointed at it and
-//! removed, and access lost and regained — one function, run once for
-//! Azure and once for DigitalOcean, each against a deployment serving both.
+//! removed, and access lost and regained — one function, run for Azure, for
+//! DigitalOcean by token and for DigitalOcean by OAuth, each against a
+//! deployment serving both providers.
 
 mod support;
 
@@ -136,6 +137,53 @@ const DIGITALOCEAN: Case = Case {
     },
 };
 
+/// DigitalOcean signed in by OAuth: access tokens live a little longer than
+/// the refresh margin, so every turn of the scenario refreshes (and rotates)
+/// the grant, and its revocation is found at once.
+const DIGITALOCEAN_OAUTH: Case = Case {
+    connect: |p| {
+        p.sim
+            .command(Command::DigitalOceanSettings {
+                action_polls: None,
+                rate_limit: None,
+                oauth_token_seconds: Some(301),
+            })
+            .unwrap();
+        let (html, outcome) = p.sign_in_digitalocean(None, SEED_TEAM, "authorize");
+        assert_eq!(outcome, "signed_in", "{html}");
+        let (status, v) = p.claim_digitalocean(&html);
+        assert_eq!(status, 201, "{v}");
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        (
+            v["account"]["id"].as_str().unwrap().to_string(),
+            SEED_TEAM.to_string(),
+        )
+    },
+    lose_access: |p| {
+        p.sim
+            .command(Command::RevokeDigitalOceanGrants {
+                team: SEED_TEAM.into(),
+            })
+            .unwrap();
+    },
+    regain: |p, id| {
+        let refreshed = p.sim.requests().iter().any(|r| {
+            r.path.starts_with("/v1/oauth/")
+                && r.grant.as_deref() == Some("refresh_token")
+                && r.status == 200
+        });
+        assert!(
+            refreshed,
+            "the scenario refreshed the grant before it was revoked"
+        );
+        let (html, outcome) = p.sign_in_digitalocean(Some(id), SEED_TEAM, "authorize");
+        assert_eq!(outcome, "signed_in", "{html}");
+        let (status, v) = p.claim_digitalocean(&html);
+        assert_eq!(status, 200, "{v}");
+    },
+    ..DIGITALOCEAN
+};
+
 #[test]
 fn azure() {
     scenario(&AZURE);
@@ -144,6 +192,11 @@ fn azure() {
 #[test]
 fn digitalocean() {
     scenario(&DIGITALOCEAN);
+}
+
+#[test]
+fn digitalocean_by_oauth() {
+    scenario(&DIGITALOCEAN_OAUTH);
 }
 
 fn api(p: &Product, method: &str, path: &str, body: Value) -> (u16, Value) {

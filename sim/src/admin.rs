@@ -136,6 +136,10 @@ pub enum Command {
         action_polls: Option<u32>,
         /// Requests per token per hour.
         rate_limit: Option<u32>,
+        /// The lifetime of OAuth access tokens issued from now on, in
+        /// seconds (at least 1).
+        #[serde(default)]
+        oauth_token_seconds: Option<i64>,
     },
     /// Sets a Droplet's status at once (`active` or `off`), as someone in the
     /// control panel or at the console would.
@@ -415,8 +419,15 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
         Command::DigitalOceanSettings {
             action_polls,
             rate_limit,
+            oauth_token_seconds,
         } => {
+            if oauth_token_seconds.is_some_and(|v| v < 1) {
+                return Err("oauth_token_seconds must be at least 1".into());
+            }
             let s = &mut state.world.digitalocean;
+            if let Some(v) = oauth_token_seconds {
+                s.oauth_token_seconds = v;
+            }
             if let Some(v) = action_polls {
                 s.action_polls = v;
             }

@@ -196,6 +196,7 @@ fn every_answer_counts_down_its_tokens_rate_limit() {
     sim.command(Command::DigitalOceanSettings {
         action_polls: None,
         rate_limit: Some(4),
+        oauth_token_seconds: None,
     })
     .unwrap();
     let r = seed(&sim, "GET", "/v2/account", None);
@@ -704,6 +705,7 @@ fn action_progress_is_scriptable() {
     sim.command(Command::DigitalOceanSettings {
         action_polls: Some(0),
         rate_limit: None,
+        oauth_token_seconds: None,
     })
     .unwrap();
     let r = seed(&sim, "POST", "/v2/droplets", Some(&droplet_body("quick-1")));
@@ -722,6 +724,7 @@ fn action_progress_is_scriptable() {
     sim.command(Command::DigitalOceanSettings {
         action_polls: Some(5),
         rate_limit: None,
+        oauth_token_seconds: None,
     })
     .unwrap();
     let r = act(&sim, id, json!({ "type": "reboot" }));

@@ -576,6 +576,91 @@ impl Product {
         self.api("POST", "/api/v1/accounts/azure/claim", key, &body)
     }
 
+    /// Starts a sign-in (or, with `reconnect`, a reconnect) and answers
+    /// DigitalOcean's authorization page for `team` with `decision`; gives the
+    /// page Skyport's callback answers with and its outcome.
+    pub fn sign_in_digitalocean(
+        &self,
+        reconnect: Option<&str>,
+        team: &str,
+        decision: &str,
+    ) -> (String, String) {
+        let (status, v) = match reconnect {
+            Some(id) => self.api(
+                "POST",
+                &format!("/api/v1/accounts/{id}/reconnect"),
+                BOOTSTRAP_KEY,
+                "",
+            ),
+            None => self.api(
+                "POST",
+                "/api/v1/accounts/digitalocean/connect",
+                BOOTSTRAP_KEY,
+                "",
+            ),
+        };
+        assert_eq!(status, 201, "{v}");
+        let authorize = url::Url::parse(v["authorize_url"].as_str().unwrap()).unwrap();
+        assert_eq!(authorize.path(), "/v1/oauth/authorize", "{authorize}");
+        let asked: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+        let param = |k: &str| {
+            asked
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_default()
+        };
+        assert_eq!(param("client_id"), sim::digitalocean::SEED_CLIENT_ID);
+        assert_eq!(param("scope"), "read write");
+        assert_eq!(param("response_type"), "code");
+        assert!(
+            param("redirect_uri").ends_with("/oauth/digitalocean/callback"),
+            "{authorize}"
+        );
+
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let page = agent
+            .get(authorize.as_str())
+            .call()
+            .expect("the authorization page")
+            .into_string()
+            .unwrap();
+        assert!(
+            page.contains(&format!("<option value=\"{team}\"")),
+            "the page offers the team: {page}"
+        );
+        let mut fields = hidden_inputs(&page);
+        fields.push(("team".into(), team.into()));
+        fields.push(("decision".into(), decision.into()));
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let answer = match agent
+            .post(&format!("{}/v1/oauth/authorize", self.sim.url))
+            .send_form(&pairs)
+        {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(answer.status(), 302, "DigitalOcean sends the browser back");
+        let back = answer.header("location").unwrap().to_string();
+        let (status, html, outcome) = self.callback(&back);
+        assert_eq!(status, 200, "{html}");
+        (html, outcome)
+    }
+
+    pub fn claim_digitalocean(&self, html: &str) -> (u16, Value) {
+        let body = serde_json::json!({ "claim": Product::claim_of(html) }).to_string();
+        self.api(
+            "POST",
+            "/api/v1/accounts/digitalocean/claim",
+            BOOTSTRAP_KEY,
+            &body,
+        )
+    }
+
     /// A second organization's API key.
     pub fn new_org(&self, name: &str) -> String {
         let (status, v) = self.api(
@@ -608,4 +693,25 @@ pub fn vm_of(server: &Value) -> String {
         .find(|r| r.contains("/virtualMachines/"))
         .expect("the server has a VM")
         .to_string()
+}
+
+/// The values of a page's `<input type="hidden" name="…" value="…">`.
+fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let name = rest.split('"').next().unwrap().to_string();
+            let value = rest
+                .split("value=\"")
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .unwrap_or_default()
+                .replace("&amp;", "&")
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&#39;", "'");
+            (name, value)
+        })
+        .collect()
 }
