@@ -1,8 +1,9 @@
 //! Ten servers provisioned while the host is killed with SIGKILL at
 //! pseudo-random moments (a fixed seed; requests in flight included) and
 //! restarted against the same emulator: every Idempotency-Key ends in exactly
-//! one server, no VM is made twice, no operation is lost, and no resource
-//! group is left that no server owns.
+//! one server, nothing is made twice at the provider, no operation is lost,
+//! and nothing is left that no server owns — on Azure (VMs, resource groups)
+//! and on DigitalOcean (droplets, their firewalls, reserved IPs and keys).
 
 mod support;
 
@@ -10,10 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
+use sim::digitalocean::SEED_TEAM;
 use sim::world::defaults::*;
 use sim::World;
-use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+use support::product::{server_spec, Product, BOOTSTRAP_KEY, SSH_KEY};
 
 /// One HTTP call that reports a dead host instead of panicking.
 fn call(method: &str, url: &str, key: Option<&str>, body: &str) -> Option<(u16, Value)> {
@@ -54,19 +56,138 @@ impl Seeded {
     }
 }
 
+/// Each server's creation: its idempotency key and body.
+type Creations = Vec<(String, String)>;
+
+/// What differs between providers.
+struct Case {
+    /// The product with an account connected, and the servers to create.
+    start: fn() -> (Product, Creations),
+    /// Checks what the provider holds against the servers that exist (a
+    /// panic for anything made twice or owned by none); a summary.
+    holds: fn(&Product, &BTreeSet<&str>) -> String,
+}
+
+const AZURE: Case = Case {
+    start: || {
+        let p = Product::start(World::default());
+        let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+        let servers = (0..10)
+            .map(|i| {
+                let body = server_spec(&account, &format!("k{i}"), "eastus", "Standard_B1s");
+                (format!("crash-{i}"), body)
+            })
+            .collect();
+        (p, servers)
+    },
+    holds: |p, server_ids| {
+        let inventory = p.sim.inventory();
+        let vms = inventory
+            .iter()
+            .filter(|r| r["type"] == "Microsoft.Compute/virtualMachines")
+            .count();
+        assert_eq!(vms, 10, "no VM made twice");
+        for g in inventory.iter().filter(|r| r["type"] == "resourceGroups") {
+            if let Some(owner) = g["tags"]["skyport-server"].as_str() {
+                assert!(server_ids.contains(owner), "an orphaned group: {g}");
+            }
+        }
+        format!("{vms} VMs, 0 orphaned groups")
+    },
+};
+
+const DIGITALOCEAN: Case = Case {
+    start: || {
+        // Each server holds a reserved IP: the team may have ten.
+        let mut w = World::default();
+        w.digitalocean.teams[0].reserved_ip_limit = 10;
+        let p = Product::start_with_example(w);
+        let account = p.connect_digitalocean()["id"].as_str().unwrap().to_string();
+        let servers = (0..10)
+            .map(|i| {
+                let body = json!({ "account_id": account, "subscription_id": SEED_TEAM, "region": "nyc3", "size": "s-1vcpu-1gb", "name": format!("k{i}"), "ssh_public_key": SSH_KEY });
+                (format!("crash-{i}"), body.to_string())
+            })
+            .collect();
+        (p, servers)
+    },
+    holds: |p, server_ids| {
+        let list = |kind: &str, field: &str| -> Vec<Value> {
+            let v = p.digitalocean("GET", &format!("/v2/{kind}?per_page=200"), None);
+            v[field].as_array().cloned().unwrap_or_default()
+        };
+        // One droplet per server, tagged with its server.
+        let droplets = list("droplets", "droplets");
+        let mut tagged = BTreeSet::new();
+        for d in &droplets {
+            let owner = d["tags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str()?.strip_prefix("skyport-server-"))
+                .next()
+                .unwrap_or_else(|| panic!("a droplet no server owns: {d}"));
+            assert!(server_ids.contains(owner), "an orphaned droplet: {d}");
+            assert!(
+                tagged.insert(owner.to_string()),
+                "a droplet made twice: {d}"
+            );
+        }
+        assert_eq!(droplets.len(), 10, "one droplet per server");
+        // Firewalls and keys are named for their server, none made twice.
+        for (kind, field) in [("firewalls", "firewalls"), ("account/keys", "ssh_keys")] {
+            let names: Vec<String> = list(kind, field)
+                .iter()
+                .filter_map(|x| {
+                    x["name"]
+                        .as_str()?
+                        .strip_prefix("skyport-")
+                        .map(str::to_string)
+                })
+                .collect();
+            let distinct: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+            assert_eq!(distinct.len(), names.len(), "{kind} made twice: {names:?}");
+            assert!(
+                distinct.iter().all(|n| server_ids.contains(n)),
+                "{kind} no server owns: {names:?}"
+            );
+        }
+        // One reserved IP per droplet, assigned to it and named by its tag.
+        let ips = list("reserved_ips", "reserved_ips");
+        assert_eq!(ips.len(), 10, "one reserved IP per server: {ips:?}");
+        for ip in &ips {
+            let address = ip["ip"].as_str().unwrap();
+            let on = droplets
+                .iter()
+                .find(|d| d["id"] == ip["droplet"]["id"])
+                .unwrap_or_else(|| panic!("a reserved IP on no server's droplet: {ip}"));
+            let mark = format!("skyport-ip-{}", address.replace('.', "-"));
+            assert!(
+                on["tags"].as_array().unwrap().contains(&json!(mark)),
+                "{on}"
+            );
+        }
+        format!(
+            "{} droplets, {} reserved IPs, nothing orphaned",
+            droplets.len(),
+            ips.len()
+        )
+    },
+};
+
 #[test]
-fn provisioning_survives_a_host_killed_at_random_moments() {
-    let mut p = Product::start(World::default());
-    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+fn provisioning_on_azure_survives_a_host_killed_at_random_moments() {
+    survives_kills(&AZURE);
+}
+
+#[test]
+fn provisioning_on_digitalocean_survives_a_host_killed_at_random_moments() {
+    survives_kills(&DIGITALOCEAN);
+}
+
+fn survives_kills(case: &Case) {
+    let (mut p, servers) = (case.start)();
     let base = p.host.url.clone();
-    let servers: Vec<(String, String)> = (0..10)
-        .map(|i| {
-            (
-                format!("crash-{i}"),
-                server_spec(&account, &format!("k{i}"), "eastus", "Standard_B1s"),
-            )
-        })
-        .collect();
 
     // Clients keep creating and polling, whatever happens to the host.
     let stop = AtomicBool::new(false);
@@ -130,18 +251,6 @@ fn provisioning_survives_a_host_killed_at_random_moments() {
     let (_, list) = p.api("GET", "/api/v1/servers", BOOTSTRAP_KEY, "");
     let listed = list["servers"].as_array().unwrap();
     assert_eq!(listed.len(), 10, "no duplicate server records: {list}");
-    let inventory = p.sim.inventory();
-    let vms = inventory
-        .iter()
-        .filter(|r| r["type"] == "Microsoft.Compute/virtualMachines")
-        .count();
-    assert_eq!(vms, 10, "no VM made twice");
-    for g in inventory.iter().filter(|r| r["type"] == "resourceGroups") {
-        if let Some(owner) = g["tags"]["skyport-server"].as_str() {
-            assert!(server_ids.contains(owner), "an orphaned group: {g}");
-        }
-    }
-    println!(
-        "crash_provisioning: {kills} kills, 10 keys, 10 servers, {vms} VMs, 0 orphaned groups"
-    );
+    let held = (case.holds)(&p, &server_ids);
+    println!("crash_provisioning: {kills} kills, 10 keys, 10 servers, {held}");
 }
