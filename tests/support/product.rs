@@ -3,11 +3,12 @@
 //! clicks through, driven over HTTP.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use sim::world::defaults::*;
 use sim::{Sim, World};
 
@@ -181,6 +182,76 @@ impl Product {
         );
         assert!((200..300).contains(&status), "{method} {path}: {text}");
         serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Checks that the seed team holds exactly one droplet, firewall, key and
+    /// reserved IP (marked on its droplet) for each of `server_ids`, and
+    /// nothing for any other server; a summary.
+    pub fn digitalocean_holds_only(&self, server_ids: &BTreeSet<&str>) -> String {
+        let list = |kind: &str, field: &str| -> Vec<Value> {
+            let v = self.digitalocean("GET", &format!("/v2/{kind}?per_page=200"), None);
+            v[field].as_array().cloned().unwrap_or_default()
+        };
+        // One droplet per server, tagged with its server.
+        let droplets = list("droplets", "droplets");
+        let mut tagged = BTreeSet::new();
+        for d in &droplets {
+            let owner = d["tags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str()?.strip_prefix("skyport-server-"))
+                .next()
+                .unwrap_or_else(|| panic!("a droplet no server owns: {d}"));
+            assert!(server_ids.contains(owner), "an orphaned droplet: {d}");
+            assert!(
+                tagged.insert(owner.to_string()),
+                "a droplet made twice: {d}"
+            );
+        }
+        assert_eq!(droplets.len(), server_ids.len(), "one droplet per server");
+        // Firewalls and keys are named for their server, none made twice.
+        for (kind, field) in [("firewalls", "firewalls"), ("account/keys", "ssh_keys")] {
+            let names: Vec<String> = list(kind, field)
+                .iter()
+                .filter_map(|x| {
+                    x["name"]
+                        .as_str()?
+                        .strip_prefix("skyport-")
+                        .map(str::to_string)
+                })
+                .collect();
+            let distinct: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+            assert_eq!(distinct.len(), names.len(), "{kind} made twice: {names:?}");
+            assert!(
+                distinct.iter().all(|n| server_ids.contains(n)),
+                "{kind} no server owns: {names:?}"
+            );
+        }
+        // One reserved IP per droplet, assigned to it and named by its tag.
+        let ips = list("reserved_ips", "reserved_ips");
+        assert_eq!(
+            ips.len(),
+            server_ids.len(),
+            "one reserved IP per server: {ips:?}"
+        );
+        for ip in &ips {
+            let address = ip["ip"].as_str().unwrap();
+            let on = droplets
+                .iter()
+                .find(|d| d["id"] == ip["droplet"]["id"])
+                .unwrap_or_else(|| panic!("a reserved IP on no server's droplet: {ip}"));
+            let mark = format!("skyport-ip-{}", address.replace('.', "-"));
+            assert!(
+                on["tags"].as_array().unwrap().contains(&json!(mark)),
+                "{on}"
+            );
+        }
+        format!(
+            "{} droplets, {} reserved IPs, nothing orphaned",
+            droplets.len(),
+            ips.len()
+        )
     }
 
     /// Connects the seed DigitalOcean team by its token (a product started
