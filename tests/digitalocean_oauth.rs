@@ -9,7 +9,7 @@ mod support;
 use serde_json::{json, Value};
 use sim::digitalocean::{SEED_DOMAIN, SEED_TEAM, SEED_TOKEN};
 use sim::World;
-use support::product::{Product, BOOTSTRAP_KEY};
+use support::product::{with_example, Product, BOOTSTRAP_KEY};
 
 fn account(p: &Product, id: &str) -> Value {
     let (status, v) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
@@ -113,10 +113,24 @@ fn a_team_connected_by_oauth_refreshes_expires_and_reconnects() {
     assert!(status == 200 || status == 201, "{status} {v}");
     assert_eq!(v["account"]["id"], id.as_str(), "{v}");
     assert_eq!(account(&p, &id)["status"], "Active");
+
+    // The team is the account whichever way it signs in: its token given
+    // at the same route finds the same account.
+    let (status, v) = p.api(
+        "POST",
+        "/api/v1/accounts/digitalocean/connect",
+        BOOTSTRAP_KEY,
+        &json!({ "token": SEED_TOKEN }).to_string(),
+    );
+    assert_eq!(
+        (status, v["account"]["id"].as_str()),
+        (200, Some(id.as_str())),
+        "{v}"
+    );
 }
 
 #[test]
-fn the_connect_route_still_takes_a_token_and_a_sign_in_needs_the_app_registration() {
+fn the_connect_route_takes_a_token_and_never_starts_a_sign_in_by_mistake() {
     let p = Product::start_with_example(World::default());
     // A body with a token goes to the sign-in by token.
     let (status, v) = p.api(
@@ -140,9 +154,65 @@ fn the_connect_route_still_takes_a_token_and_a_sign_in_needs_the_app_registratio
         (400, Some("invalid_token")),
         "{v}"
     );
+    // A body that is neither empty nor a token never starts a sign-in: a
+    // reconnect's account without its token, or something that is not JSON.
+    for (body, code) in [
+        (
+            json!({ "account_id": "acc_x" }).to_string(),
+            "missing_token",
+        ),
+        ("{\"token\": ".to_string(), "malformed_json"),
+    ] {
+        let (status, v) = p.api(
+            "POST",
+            "/api/v1/accounts/digitalocean/connect",
+            BOOTSTRAP_KEY,
+            &body,
+        );
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{body}: {v}"
+        );
+    }
     // Without an API key nothing is started, whichever way.
     for body in ["", r#"{"token": "x"}"#] {
         let (status, v) = p.api("POST", "/api/v1/accounts/digitalocean/connect", "", body);
         assert_eq!(status, 401, "{body}: {v}");
     }
+}
+
+#[test]
+fn without_its_oauth_application_the_sign_in_says_to_use_a_token() {
+    // The example's lines with the API pointed at the emulator, and the
+    // OAuth application's variables left empty.
+    let mut p = Product::start_with_manifest(World::default(), with_example);
+    p.opts
+        .env
+        .push(("SPIN_VARIABLE_DIGITALOCEAN_API".into(), p.sim.url.clone()));
+    p.restart();
+    for body in ["", "{}"] {
+        let (status, v) = p.api(
+            "POST",
+            "/api/v1/accounts/digitalocean/connect",
+            BOOTSTRAP_KEY,
+            body,
+        );
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (409, Some("sign_in_not_configured")),
+            "{v}"
+        );
+        assert!(
+            v["error"]["remedy"].as_str().unwrap().contains("token"),
+            "{v}"
+        );
+    }
+    let (status, v) = p.api(
+        "POST",
+        "/api/v1/accounts/digitalocean/connect",
+        BOOTSTRAP_KEY,
+        &json!({ "token": SEED_TOKEN }).to_string(),
+    );
+    assert_eq!(status, 201, "a token still connects: {v}");
 }

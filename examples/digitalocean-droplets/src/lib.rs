@@ -84,17 +84,23 @@ fn check_format(token: &str) -> Result<(), String> {
     }
 }
 
-/// The token's team as the contract's owner, and the account's status.
-fn team(session: &Session) -> Result<(Owner, String), Error> {
-    let t = api::team(session)?;
-    Ok((
+/// The team as the contract's owner. A token acts for its team whoever
+/// made it, so the team is the owner's user too: the same team connected by
+/// token and by sign-in (whose token names no user) is one account.
+fn owner(t: api::Team) -> (Owner, String) {
+    (
         Owner {
+            user: t.id.clone(),
             id: t.id,
             name: t.name,
-            user: t.user,
         },
         t.status,
-    ))
+    )
+}
+
+/// The token's team as the contract's owner, and the account's status.
+fn team(session: &Session) -> Result<(Owner, String), Error> {
+    api::team(session).map(owner)
 }
 
 impl api_token::Guest for Plugin {
@@ -159,15 +165,7 @@ impl account::Guest for Plugin {
     }
 
     fn check(session: Session, subscription_id: String) -> Result<Prerequisites, Error> {
-        let t = api::team_in(&session, &subscription_id)?;
-        let (owner, status) = (
-            Owner {
-                id: t.id,
-                name: t.name,
-                user: t.user,
-            },
-            t.status,
-        );
+        let (owner, status) = owner(api::team_in(&session, &subscription_id)?);
         let active = status == "active";
         let reason = (!active).then(|| format!("The DigitalOcean account is {status}; droplets can be created and domains changed only when it is active (Billing, or the account's email verification)."));
         Ok(Prerequisites {

@@ -543,12 +543,8 @@ pub async fn access_token(
         // only while the tokens are still the ones read: a refresh that ended
         // between the read and here has cleared the lease, and taking it then
         // would refresh a second time with what that refresh replaced.
-        db.execute(
-            "UPDATE accounts SET refresh_lock = ? WHERE id = ? AND access_expires_at = ? AND (refresh_lock IS NULL OR refresh_lock < ?)",
-            &[int(now + LEASE), text(id), int(a.access_expires_at), int(now)],
-        )?;
-        if crate::db::changes(db)? == 1 {
-            return refresh_now(db, cfg, keys, &a, &tokens).await;
+        if let Some(lease) = take_lease(db, id, Some(a.access_expires_at), now)? {
+            return refresh_now(db, cfg, keys, &a, &tokens, lease).await;
         }
         if crate::now() > deadline {
             return Err(ApiError::new(
@@ -572,14 +568,9 @@ pub async fn force_refresh(
     keys: &Keys,
     id: &str,
 ) -> Result<(), ApiError> {
-    let now = crate::now();
-    db.execute(
-        "UPDATE accounts SET refresh_lock = ? WHERE id = ? AND status = 'Active' AND (refresh_lock IS NULL OR refresh_lock < ?)",
-        &[int(now + LEASE), text(id), int(now)],
-    )?;
-    if crate::db::changes(db)? != 1 {
+    let Some(lease) = take_lease(db, id, None, crate::now())? else {
         return Ok(());
-    }
+    };
     let r = db.execute(
         &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?"),
         &[text(id)],
@@ -597,15 +588,56 @@ pub async fn force_refresh(
             return other.map(|_| ());
         }
     };
-    refresh_now(db, cfg, keys, &a, &tokens).await.map(|_| ())
+    refresh_now(db, cfg, keys, &a, &tokens, lease)
+        .await
+        .map(|_| ())
 }
 
+/// How a refresh lease was had.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Lease {
+    /// Nobody held it.
+    Free,
+    /// Taken over from a refresh whose lease ran out: that refresh may still
+    /// be waiting for its answer, with the same refresh token.
+    TakenOver,
+}
+
+/// Takes the refresh lease: with `expiring`, for a use of the account
+/// (one being deleted still needs its tokens) while its access token's
+/// expiry is still that one; without, for the keep-alive of an Active one.
+fn take_lease(
+    db: &Connection,
+    id: &str,
+    expiring: Option<i64>,
+    now: i64,
+) -> Result<Option<Lease>, ApiError> {
+    for (lease, held) in [
+        (Lease::Free, "refresh_lock IS NULL"),
+        (Lease::TakenOver, "refresh_lock < ?3"),
+    ] {
+        db.execute(
+            &format!("UPDATE accounts SET refresh_lock = ?1 + {LEASE} WHERE id = ?2 AND CASE WHEN ?4 IS NULL THEN status = 'Active' ELSE status != 'Expired' AND access_expires_at = ?4 END AND {held}"),
+            &[int(now), text(id), int(now), expiring.map_or(crate::db::opt_text(None), int)],
+        )?;
+        if crate::db::changes(db)? == 1 {
+            return Ok(Some(lease));
+        }
+    }
+    Ok(None)
+}
+
+/// Refreshes the tokens `a` was read with. Providers that rotate refresh
+/// tokens honour each one once, so the answer is written only over the
+/// tokens it was read with, and a refused grant expires the account only
+/// when nothing else may have used the token meanwhile.
 async fn refresh_now(
     db: &Connection,
     cfg: &Config,
     keys: &Keys,
     a: &Account,
     tokens: &Tokens,
+    lease: Lease,
 ) -> Result<Tokens, ApiError> {
     // An API token has nothing to refresh it with, and its stored expiry is
     // NEVER, so the clock does not bring it here; should an expiry stored
@@ -629,11 +661,31 @@ async fn refresh_now(
     };
     match oauth::refresh(cfg, rt, &a.tenant_id).await {
         Ok(new) => {
-            store_tokens(db, keys, &a.id, &new)?;
+            // Over anything else (a reconnect's new grant) the answer is
+            // only used for this request.
+            store_over(db, keys, a, &new)?;
             Ok(new)
         }
         Err(TokenFailure::Provider(TokenOutcome::GrantExpired(reason)))
         | Err(TokenFailure::Provider(TokenOutcome::AdminConsentRequired(reason))) => {
+            // Tokens stored since the read are someone else's newer ones.
+            if let Some(newer) = newer_tokens(db, keys, a)? {
+                return Ok(newer);
+            }
+            // A refresh whose lease ran out may have spent this refresh
+            // token a moment ago: refused now, it says nothing of the grant.
+            if lease == Lease::TakenOver {
+                db.execute(
+                    "UPDATE accounts SET refresh_lock = NULL WHERE id = ? AND tokens = ?",
+                    &[text(&a.id), text(&a.tokens)],
+                )?;
+                return Err(ApiError::new(
+                    503,
+                    "refresh_in_progress",
+                    "Another request was refreshing this account's token and may have just renewed it.",
+                    "Try again in a few seconds.",
+                ));
+            }
             set_status(db, &a.id, "Expired", Some(&reason))?;
             Err(expired_error(&reason))
         }
@@ -663,6 +715,37 @@ async fn refresh_now(
             ))
         }
     }
+}
+
+/// Seals and stores tokens from a refresh of `a`'s tokens, over those
+/// alone; `false` when others were stored meanwhile.
+fn store_over(db: &Connection, keys: &Keys, a: &Account, new: &Tokens) -> Result<bool, ApiError> {
+    let sealed = keys.seal(
+        serde_json::to_string(new).unwrap_or_default().as_bytes(),
+        &a.id,
+    );
+    let now = crate::now();
+    db.execute(
+        "UPDATE accounts SET tokens = ?, access_expires_at = ?, refreshed_at = ?, refresh_lock = NULL, updated_at = ? WHERE id = ? AND tokens = ?",
+        &[text(&sealed), int(new.expires_at), int(now), int(now), text(&a.id), text(&a.tokens)],
+    )?;
+    Ok(crate::db::changes(db)? == 1)
+}
+
+/// The account's tokens, when they are no longer the ones `a` was read with.
+fn newer_tokens(db: &Connection, keys: &Keys, a: &Account) -> Result<Option<Tokens>, ApiError> {
+    let r = db.execute(
+        &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?"),
+        &[text(&a.id)],
+    )?;
+    if r.rows.is_empty() {
+        return Err(ApiError::not_found("account"));
+    }
+    let now = from_row(&r, 0);
+    if now.tokens == a.tokens || now.status == "Expired" {
+        return Ok(None);
+    }
+    open_tokens(keys, &now).map(Some)
 }
 
 /// Marks the stored access token stale, unless another request already replaced it.

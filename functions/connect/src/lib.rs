@@ -71,12 +71,18 @@ const ROUTES: &[Route] = &[
 ];
 
 /// The component that connects by API token, when this provider signs in
-/// both ways and the request brings a token (`{"token": …}`). Both ways
-/// share the provider's one connect route, and this instance holds it.
+/// both ways (its `token_connect` variable) and the request has a body:
+/// both ways share the provider's one connect route, which this instance
+/// holds. Only an empty body or `{}` starts a sign-in; any other (a token,
+/// a reconnect's `account_id`, or something that is not JSON) is the token
+/// function's to check and answer, never a sign-in started by mistake.
 fn token_connect(req: &Request) -> Option<String> {
     let component = skyport_functions::config::get("token_connect")?;
-    let body = serde_json::from_slice::<serde_json::Value>(req.body()).ok()?;
-    body.get("token").is_some().then_some(component)
+    let body = req.body();
+    let empty = body.iter().all(u8::is_ascii_whitespace)
+        || serde_json::from_slice::<serde_json::Value>(body)
+            .is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()));
+    (!empty).then_some(component)
 }
 
 /// `POST /api/v1/accounts/<p>/connect`.
@@ -85,6 +91,16 @@ fn start(req: &Request) -> Result<Response, ApiError> {
     let org = orgs::authenticate(&db, req)?;
     let cfg = Config::load()?;
     let keys = Keys::load()?;
+    // A provider that also takes tokens may be deployed without its OAuth
+    // application: that is a choice, and the token is the way in.
+    if skyport_functions::config::get("token_connect").is_some() && cfg.oauth().is_err() {
+        return Err(ApiError::new(
+            409,
+            "sign_in_not_configured",
+            &format!("Sign-in with {} is not set up on this Skyport.", cfg.provider.signin),
+            &format!("Connect with an API token instead (send {{\"token\": …}} to POST /api/v1/accounts/{}/connect), or have an administrator set the OAuth application's client id and secret (the app variables spin.toml gives this function as `client_id` and `client_secret`).", cfg.provider.id),
+        ));
+    }
     let started = oauth::start(&db, &cfg, &keys, &org, None)?;
     Ok(json_response(
         201,
@@ -421,13 +437,27 @@ async fn finish(req: &Request, provider: &Provider) -> Result<Outcome, ApiError>
         );
         return Ok(invalid_state("This sign-in was already used."));
     }
-    let Some(who) = principal(&cfg, &tokens) else {
-        return Ok(outcome(
-            "token_error",
-            "Connection failed",
-            "The access token does not say who signed in.",
-            "Start again from Add Account.",
-        ));
+    let who = match principal(&cfg, &tokens) {
+        Ok(Some(who)) => who,
+        Ok(None) => {
+            return Ok(outcome(
+                "token_error",
+                "Connection failed",
+                "The access token does not say who signed in.",
+                "Start again from Add Account.",
+            ))
+        }
+        Err(e) => {
+            return Ok(outcome(
+                "token_error",
+                "Connection failed",
+                &format!(
+                    "{} did not say whom the sign-in is for: {}",
+                    provider.name, e.message
+                ),
+                "Start again from Add Account in a minute.",
+            ))
+        }
     };
 
     let mut subscriptions = serde_json::Value::Array(Vec::new());
@@ -487,22 +517,23 @@ async fn finish(req: &Request, provider: &Provider) -> Result<Outcome, ApiError>
 /// the identity plugin; an opaque one acts for the one tenant the provider
 /// says it reaches (a token bound at sign-in to one team or project),
 /// which is then both its directory and its user.
-fn principal(cfg: &Config, tokens: &oauth::Tokens) -> Option<Principal> {
+fn principal(cfg: &Config, tokens: &oauth::Tokens) -> Result<Option<Principal>, ApiError> {
     if let Some(who) = identity::principal_of(&tokens.access_token) {
-        return Some(who);
+        return Ok(Some(who));
     }
     let session = Session {
         cloud: cfg.cloud.clone(),
         access_token: tokens.access_token.clone(),
     };
-    match plugin_account::list_tenants(&session).ok()?.as_slice() {
+    let tenants = plugin_account::list_tenants(&session).map_err(accounts::plugin_error)?;
+    Ok(match tenants.as_slice() {
         [one] => Some(Principal {
             tenant_id: one.id.clone(),
             user_id: one.id.clone(),
             name: Some(one.name.clone()),
         }),
         _ => None,
-    }
+    })
 }
 
 /// `POST /api/v1/accounts/<p>/claim {"claim": "…"}`: the client that
@@ -629,7 +660,8 @@ fn store_claimed(
             &[text(id), text(org), text(provider), text(&tenant), text(&user), db::opt_text(get_text(r, 0, "user_name").as_deref()), text(subscriptions), int(now), int(now), int(now)],
         )?;
     } else {
-        db.execute("UPDATE accounts SET status = 'Active', status_reason = NULL, subscriptions = ?, last_checked = ?, updated_at = ? WHERE id = ?", &[text(subscriptions), int(now), int(now), text(id)])?;
+        // Nothing but its deletion moves an account out of Deleting.
+        db.execute("UPDATE accounts SET status = CASE status WHEN 'Deleting' THEN status ELSE 'Active' END, status_reason = CASE status WHEN 'Deleting' THEN status_reason END, subscriptions = ?, last_checked = ?, updated_at = ? WHERE id = ?", &[text(subscriptions), int(now), int(now), text(id)])?;
     }
     accounts::store_tokens(db, keys, id, tokens)?;
     let data = accounts::to_json(&accounts::load(db, org, id)?);
