@@ -58,6 +58,7 @@ fn a_person_connects_a_provider_by_token() {
     let mut p = Product::start_with_manifest(World::default(), with_example);
     let env = example_env(&p.sim.url);
     p.opts.env.extend(env);
+    p.register_digitalocean_callback();
     p.restart();
     let out = browse(
         &p,

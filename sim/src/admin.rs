@@ -302,14 +302,26 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
             client_id,
             redirect_uri,
         } => {
-            let app = state
+            // An Azure app registration, or a DigitalOcean OAuth application.
+            let azure = state
                 .world
                 .apps
                 .iter_mut()
                 .find(|a| a.client_id.eq_ignore_ascii_case(&client_id))
-                .ok_or(format!("no app `{client_id}`"))?;
-            if !app.redirect_uris.contains(&redirect_uri) {
-                app.redirect_uris.push(redirect_uri);
+                .map(|a| &mut a.redirect_uris);
+            let uris = match azure {
+                Some(uris) => uris,
+                None => state
+                    .world
+                    .digitalocean
+                    .apps
+                    .iter_mut()
+                    .find(|a| a.client_id == client_id)
+                    .map(|a| &mut a.redirect_uris)
+                    .ok_or(format!("no app `{client_id}`"))?,
+            };
+            if !uris.contains(&redirect_uri) {
+                uris.push(redirect_uri);
             }
         }
         Command::RequireAdminConsent { tenant, required } => {

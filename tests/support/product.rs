@@ -162,8 +162,21 @@ impl Product {
         let mut p = Product::start_with_manifest(world, with_example);
         let env = example_env(&p.sim.url);
         p.opts.env.extend(env);
+        p.register_digitalocean_callback();
         p.restart();
         p
+    }
+
+    /// Registers this host's DigitalOcean callback with the emulator's
+    /// OAuth application, which, as DigitalOcean does, takes only the exact
+    /// callback URL registered.
+    pub fn register_digitalocean_callback(&self) {
+        self.sim
+            .command(sim::Command::AddRedirectUri {
+                client_id: sim::digitalocean::SEED_CLIENT_ID.into(),
+                redirect_uri: format!("{}/oauth/digitalocean/callback", self.host.url),
+            })
+            .unwrap();
     }
 
     /// A call to the emulator's DigitalOcean API with the seed team's

@@ -34,9 +34,7 @@ use super::account::account_uuid;
 use super::seed::OAuthApp;
 use super::store::{OAuthCode, OAuthGrant};
 use crate::http::{Req, Resp};
-use crate::identity::{
-    client_credentials, escape, hidden_inputs, param, pkce_ok, redirect_matches, respond,
-};
+use crate::identity::{client_credentials, escape, hidden_inputs, param, pkce_ok, respond};
 use crate::state::{guid, now, Fault, State};
 
 /// Doorkeeper's descriptions, which DigitalOcean answers with (those of
@@ -271,11 +269,9 @@ fn check(state: &State, req: &Req, form: &BTreeMap<String, String>) -> Result<As
         return Err(error_page(400, INVALID_CLIENT));
     };
     let redirect_uri = p("redirect_uri").unwrap_or_default();
-    if !app
-        .redirect_uris
-        .iter()
-        .any(|r| redirect_matches(r, &redirect_uri))
-    {
+    // DigitalOcean wants the registered callback URL itself: no port or
+    // path is let through, loopback or not.
+    if !app.redirect_uris.contains(&redirect_uri) {
         return Err(error_page(400, INVALID_REDIRECT_URI));
     }
     let mut ask = Ask {
@@ -702,7 +698,12 @@ mod tests {
             Emu::with(World::default())
         }
 
-        fn with(world: World) -> Emu {
+        /// The emulator with `world`, its first application's callback
+        /// registered as `CALLBACK`.
+        fn with(mut world: World) -> Emu {
+            if let Some(app) = world.digitalocean.apps.first_mut() {
+                app.redirect_uris.push(CALLBACK.into());
+            }
             let state = State::new(world, "http://127.0.0.1:1".into());
             Emu {
                 state: Arc::new(Mutex::new(state)),
@@ -1004,7 +1005,10 @@ mod tests {
             &[],
             "",
         );
-        assert_eq!(got.status, 200, "loopback ports are flexible");
+        assert_eq!(
+            got.status, 400,
+            "the callback must be the registered one, port and all"
+        );
 
         // The token request must repeat the authorize request's redirect URI.
         let code = emu.code(&[]);

@@ -39,9 +39,9 @@ pub struct OAuthApp {
     pub name: String,
     pub client_id: String,
     pub client_secret: String,
-    /// Callback URLs; an `http` loopback one (localhost or 127.0.0.1)
-    /// matches on any port, as the Azure registration's do
-    /// (`identity::redirect_matches`).
+    /// Callback URLs, each matched exactly (port and path), as DigitalOcean
+    /// matches the one an application registered; a test registers its
+    /// host's with `add_redirect_uri`.
     pub redirect_uris: Vec<String>,
 }
 
