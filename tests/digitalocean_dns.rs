@@ -340,10 +340,13 @@ fn settle(p: &Product, op: &Value) -> Value {
 }
 
 /// DigitalOcean fails one request whose path holds `path`, once.
-fn fail_once(p: &Product, method: &str, path: &str) {
+/// Makes DigitalOcean answer 503 to the next `method` on `path` as many
+/// times as the client tries within one step (3), so the step itself fails
+/// and its operation tries again later.
+fn fail_a_step(p: &Product, method: &str, path: &str) {
     p.sim
         .command(sim::Command::AddFault {
-            fault: serde_json::from_value(json!({ "path": path, "method": method, "status": 503, "count": 1, "retry_after": 0 })).unwrap(),
+            fault: serde_json::from_value(json!({ "path": path, "method": method, "status": 503, "count": 3, "retry_after": 0 })).unwrap(),
         })
         .unwrap();
 }
@@ -370,10 +373,10 @@ fn a_change_stopped_part_way_goes_on_from_its_own_work() {
     assert_eq!(status, 200, "{a}");
 
     // Two addresses become one: one record is changed, then the other
-    // deleted — and DigitalOcean fails that deletion once. The set then
+    // deleted — and DigitalOcean fails that deletion for the whole step. The set then
     // matches neither the etag read nor what was asked; the change, tried
     // again, goes on from its own work instead of calling it a conflict.
-    fail_once(&p, "DELETE", &format!("/v2/domains/{SEED_DOMAIN}/records/"));
+    fail_a_step(&p, "DELETE", &format!("/v2/domains/{SEED_DOMAIN}/records/"));
     let (status, op) = put(
         &p,
         &format!("{base}/A/app"),
@@ -400,7 +403,7 @@ fn a_change_stopped_part_way_goes_on_from_its_own_work() {
         .map(|r| r["id"].as_u64().unwrap())
         .collect();
     ids.sort_unstable();
-    fail_once(
+    fail_a_step(
         &p,
         "DELETE",
         &format!("/v2/domains/{SEED_DOMAIN}/records/{}", ids[1]),

@@ -2,12 +2,15 @@
 //! file sends a request with the token as bearer, reads DigitalOcean's error
 //! body (`{"id","message","request_id"}`) and rate-limit headers into the
 //! contract's error cases, follows `links.pages`, and checks every value
-//! before it becomes part of a URL.
+//! before it becomes part of a URL; `retry.rs` says which failures are tried
+//! again within a step.
 //!
 //! Plugins map their `skyport:types` bindings to [`types`] (wit-bindgen's
 //! `with`), so the errors made here are theirs.
 
 wit_bindgen::generate!({ path: "../../wit", world: "types-only", generate_all });
+
+pub mod retry;
 
 pub use skyport::types::types;
 
@@ -82,13 +85,36 @@ pub fn detail(code: &str, message: &str, target: Option<&str>) -> Detail {
     }
 }
 
-/// One call to the API at `path` (which starts with `/v2/`).
+/// One call to the API at `path` (which starts with `/v2/`), tried again
+/// within the step when [`retry::wait`] says so.
 pub fn call(
     session: &Session,
     method: Method,
     path: &str,
     body: Option<Value>,
 ) -> Result<Value, Error> {
+    let verb = method.to_string();
+    let mut tried = 1;
+    loop {
+        let (error, failure) = match try_once(session, method.clone(), path, body.clone()) {
+            Ok(v) => return Ok(v),
+            Err(failed) => failed,
+        };
+        match retry::wait(&verb, failure, tried) {
+            Some(pause) => std::thread::sleep(pause),
+            None => return Err(error),
+        }
+        tried += 1;
+    }
+}
+
+/// One try: the answer, or the error with what the retry rules need.
+fn try_once(
+    session: &Session,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, (Error, retry::Failure)> {
     let base = session.cloud.management.trim_end_matches('/');
     let mut b = Request::builder();
     b.method(method)
@@ -100,11 +126,12 @@ pub fn call(
             .body(body.to_string());
     }
     let r: Response = spin_sdk::http::run(spin_sdk::http::send(b.build())).map_err(|e| {
-        Error::Unavailable(detail(
+        let error = Error::Unavailable(detail(
             "unreachable",
             &format!("DigitalOcean could not be reached: {e:?}"),
             None,
-        ))
+        ));
+        (error, retry::Failure::Unreachable)
     })?;
     let status = *r.status();
     let text = String::from_utf8_lossy(r.body());
@@ -122,7 +149,11 @@ pub fn call(
     let back = number("retry-after")
         .map(|s| now + s)
         .or(number("ratelimit-reset"));
-    Err(classify(status, &text, back, now))
+    let asked = back.map(|at| at.saturating_sub(now));
+    Err((
+        classify(status, &text, back, now),
+        retry::Failure::Status(status, asked),
+    ))
 }
 
 fn now() -> u64 {
