@@ -321,6 +321,26 @@ pub fn registration() -> String {
     get("provider_registration").unwrap_or_else(portal)
 }
 
+/// What the provider calls a server's machine (`provider_machine`, e.g.
+/// "instance"); "VM" when unset, the guide's word.
+pub fn machine() -> String {
+    get("provider_machine").unwrap_or_else(|| "VM".into())
+}
+
+/// What the provider calls the scope an account's resources live in
+/// (`provider_scope`, e.g. "project"); "subscription" when unset.
+pub fn scope() -> String {
+    get("provider_scope").unwrap_or_else(|| "subscription".into())
+}
+
+/// `word` with its first letter in capitals, to begin a sentence.
+pub fn capitalised(word: &str) -> String {
+    let mut c = word.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 impl Provider {
     /// Reads the provider's variables. A component that serves no provider
     /// has no `provider` variable, and says so.
@@ -361,6 +381,13 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_begins_a_sentence_in_capitals() {
+        assert_eq!(capitalised("instance"), "Instance");
+        assert_eq!(capitalised("VM"), "VM");
+        assert_eq!(capitalised(""), "");
+    }
 
     #[test]
     fn unset_words_fall_back_to_the_name() {

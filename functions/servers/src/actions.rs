@@ -276,7 +276,7 @@ fn plugin_error(e: PluginError) -> ApiError {
     let not_owned = matches!(&e, PluginError::Conflict(d) if d.code == "VirtualMachineNotOwned");
     let mut e = accounts::plugin_error(e);
     if not_owned {
-        e.remedy = format!("Skyport acts only on the VM it made for this server, and the one in its place was replaced or re-tagged outside Skyport: manage it in {}, or delete the server here.", provider::portal());
+        e.remedy = format!("Skyport acts only on the {} it made for this server, and the one in its place was replaced or re-tagged outside Skyport: manage it in {}, or delete the server here.", provider::machine(), provider::portal());
     }
     e
 }

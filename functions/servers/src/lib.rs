@@ -41,8 +41,8 @@ async fn handle(req: Request) -> Response {
 /// The guide's wording for a refusal before anything is written.
 fn preflight_error(e: PluginError) -> ApiError {
     match e {
-        PluginError::QuotaExceeded(d) => ApiError::new(409, "quota_exceeded", &format!("VM creation failed: not enough quota. {}", d.message), &format!("Check quotas ({}) and request an increase, or try another region or a smaller size.", provider::quotas())),
-        PluginError::SkuNotAvailable(d) => ApiError::new(409, "size_not_available", &format!("VM creation failed: {}", d.message), "Try another region or VM size."),
+        PluginError::QuotaExceeded(d) => ApiError::new(409, "quota_exceeded", &format!("{} creation failed: not enough quota. {}", provider::capitalised(&provider::machine()), d.message), &format!("Check quotas ({}) and request an increase, or try another region or a smaller size.", provider::quotas())),
+        PluginError::SkuNotAvailable(d) => ApiError::new(409, "size_not_available", &format!("{} creation failed: {}", provider::capitalised(&provider::machine()), d.message), &format!("Try another region or {} size.", provider::machine())),
         PluginError::NotRegistered(d) => ApiError::new(
             409,
             "provider_not_registered",
@@ -72,12 +72,12 @@ fn step_error(kind: &str, e: PluginError) -> ApiError {
         | PluginError::Other(d) => (d.code.clone(), d.message.clone()),
     };
     let action = actions::failed_words(kind).is_some();
-    let (name, portal) = (provider::name(), provider::portal());
+    let (name, portal, machine) = (provider::name(), provider::portal(), provider::machine());
     let remedy = match provider_code.as_str() {
         // An action refused for the VM's state (it is being changed by
         // something else, say) is not about quota.
         "OperationNotAllowed" if action => {
-            format!("{name} does not allow this on the VM right now (another change may be running on it): try again in a few minutes.")
+            format!("{name} does not allow this on the {machine} right now (another change may be running on it): try again in a few minutes.")
         }
         "AllocationFailed" | "ZonalAllocationFailed" | "SkuNotAvailable" => {
             format!("{name} has no capacity for this size here now: try another region or size.")
@@ -97,13 +97,19 @@ fn step_error(kind: &str, e: PluginError) -> ApiError {
             )
         }
         "VirtualMachineNotOwned" | "not_owned" => {
-            format!("The VM in this server's place was replaced or re-tagged outside Skyport, so Skyport will not act on it: manage it in {portal}.")
+            format!("The {machine} in this server's place was replaced or re-tagged outside Skyport, so Skyport will not act on it: manage it in {portal}.")
         }
-        _ => format!("Try again; if it fails the same way, check the subscription in {portal}."),
+        _ => format!(
+            "Try again; if it fails the same way, check the {} in {portal}.",
+            provider::scope()
+        ),
     };
     let (code, what) = match actions::failed_words(kind) {
-        Some(what) => ("action_failed", what),
-        None => ("provisioning_failed", "VM creation failed"),
+        Some(what) => ("action_failed", what.to_string()),
+        None => (
+            "provisioning_failed",
+            format!("{} creation failed", provider::capitalised(&machine)),
+        ),
     };
     ApiError::new(502, code, &format!("{what}: {message}"), &remedy)
         .with("provider_code", json!(provider_code))
