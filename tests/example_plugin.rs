@@ -286,7 +286,10 @@ fn a_token_provider_added_by_spin_toml_provisions_beside_azure() {
         droplets["droplets"][0]["tags"]
             .as_array()
             .unwrap()
-            .contains(&json!(format!("skyport-ip-{}", ours.replace('.', "-")))),
+            .contains(&json!(format!(
+                "skyport-ip-{server}-{}",
+                ours.replace('.', "-")
+            ))),
         "the droplet names the IP Skyport reserved: {droplets}"
     );
 

@@ -254,7 +254,14 @@ impl Product {
                 .iter()
                 .find(|d| d["id"] == ip["droplet"]["id"])
                 .unwrap_or_else(|| panic!("a reserved IP on no server's droplet: {ip}"));
-            let mark = format!("skyport-ip-{}", address.replace('.', "-"));
+            // The mark names the server and the address.
+            let owner = on["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find_map(|t| t.as_str()?.strip_prefix("skyport-server-"))
+                .unwrap();
+            let mark = format!("skyport-ip-{owner}-{}", address.replace('.', "-"));
             assert!(
                 on["tags"].as_array().unwrap().contains(&json!(mark)),
                 "{on}"
@@ -332,14 +339,33 @@ impl Product {
     /// The product with its jobs component every second instead of every
     /// ten, and the app variables `env` (`SPIN_VARIABLE_…`, value).
     pub fn with_jobs_every_second(env: &[(&str, &str)]) -> Product {
+        Product::jobs_every_second(false, env)
+    }
+
+    /// [`Product::with_jobs_every_second`] with the example's DigitalOcean
+    /// lines added, pointed at the emulator.
+    pub fn with_example_and_jobs_every_second(env: &[(&str, &str)]) -> Product {
+        Product::jobs_every_second(true, env)
+    }
+
+    fn jobs_every_second(example: bool, env: &[(&str, &str)]) -> Product {
         let mut p = Product::start_with_manifest(World::default(), |m| {
             let every_second = m.replace(
                 "cron_expression = \"*/10 * * * * *\"",
                 "cron_expression = \"* * * * * *\"",
             );
             assert_ne!(every_second, m, "spin.toml schedules the jobs component");
-            every_second
+            if example {
+                with_example(&every_second)
+            } else {
+                every_second
+            }
         });
+        if example {
+            let env = example_env(&p.sim.url);
+            p.opts.env.extend(env);
+            p.register_digitalocean_callback();
+        }
         for (k, v) in env {
             p.opts.env.push((k.to_string(), v.to_string()));
         }

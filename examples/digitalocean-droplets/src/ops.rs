@@ -154,18 +154,39 @@ fn reserved_ip(v: &Value) -> Option<String> {
         .map(|_| ip.to_string())
 }
 
-/// The droplet's tag for the reserved IP Skyport reserved for it (tags
-/// take letters, digits, colons, dashes and underscores).
-fn ip_tag(ip: &str) -> String {
-    format!("skyport-ip-{}", ip.replace('.', "-"))
+/// The droplet's tag for the reserved IP Skyport reserved for server
+/// `owner` (tags take letters, digits, colons, dashes and underscores). A
+/// tag outlives its droplet, so it still names the server's IP when the
+/// droplet was destroyed outside Skyport.
+fn ip_tag(owner: &str, ip: &str) -> String {
+    format!("skyport-ip-{owner}-{}", ip.replace('.', "-"))
+}
+
+/// The reserved IP a tag names for `owner`: `skyport-ip-<owner>-a-b-c-d`,
+/// or, from before tags named their server, `skyport-ip-a-b-c-d` (which
+/// `owner` None accepts alone, for a tag read off the server's droplet).
+fn ip_of_tag(tag: &str, owner: Option<&str>) -> Option<String> {
+    let rest = tag.strip_prefix("skyport-ip-")?;
+    let parts: Vec<&str> = rest.rsplitn(5, '-').collect();
+    let (ip, server) = match parts.as_slice() {
+        [d, c, b, a] => (format!("{a}.{b}.{c}.{d}"), None),
+        [d, c, b, a, server] => (format!("{a}.{b}.{c}.{d}"), Some(*server)),
+        _ => return None,
+    };
+    match (server, owner) {
+        (Some(s), Some(o)) if s != o => return None,
+        (None, Some(_)) => return None,
+        _ => {}
+    }
+    reserved_ip(&Value::String(ip))
 }
 
 /// The reserved IP a droplet's tag names, if it carries one.
 fn tagged_ip(droplet: &Value) -> Option<String> {
-    droplet["tags"].as_array()?.iter().find_map(|t| {
-        let ip = t.as_str()?.strip_prefix("skyport-ip-")?.replace('-', ".");
-        reserved_ip(&Value::String(ip))
-    })
+    droplet["tags"]
+        .as_array()?
+        .iter()
+        .find_map(|t| ip_of_tag(t.as_str()?, None))
 }
 
 /// Where a reservation for `droplet` stands: the IP assigned to it, or
@@ -343,7 +364,12 @@ impl Plan {
     /// tag, is not), and this step is done.
     fn only_the_rest_left(&mut self) {
         self.steps.truncate(self.at + 1);
-        self.steps.extend([Step::RemoveFirewall, Step::RemoveKey]);
+        self.steps.extend([
+            Step::FindIp,
+            Step::ReleaseIp,
+            Step::RemoveFirewall,
+            Step::RemoveKey,
+        ]);
         self.at += 1;
     }
 }
@@ -541,7 +567,7 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
         }
         Step::MarkIp => {
             let (id, ip) = (plan.droplet()?, plan.ip()?);
-            let tag = ip_tag(&ip);
+            let tag = ip_tag(&owner, &ip);
             api::call(
                 session,
                 Method::Post,
@@ -557,8 +583,19 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
             )?;
         }
         Step::FindIp => {
-            let id = plan.droplet()?;
-            plan.reserved_ip = get_droplet(session, id)?.as_ref().and_then(tagged_ip);
+            let droplet = match plan.droplet {
+                Some(id) => get_droplet(session, id)?,
+                None => None,
+            };
+            plan.reserved_ip = match droplet {
+                Some(d) => tagged_ip(&d),
+                // Destroyed outside Skyport: its IP was unassigned and is
+                // still billed; the tag that named it for this server says
+                // which one it is.
+                None => api::list(session, "/v2/tags", "tags")?
+                    .iter()
+                    .find_map(|t| ip_of_tag(t["name"].as_str()?, Some(&owner))),
+            };
         }
         Step::ReleaseIp => {
             if let Some(ip) = plan.reserved_ip.clone() {
@@ -1154,17 +1191,30 @@ mod tests {
             Some("192.0.2.7")
         );
         // The droplet's tag is the proof of which reserved IP is Skyport's.
-        assert_eq!(ip_tag("192.0.2.7"), "skyport-ip-192-0-2-7");
-        let d = json!({ "tags": ["skyport", "skyport-server-abc-1", ip_tag("192.0.2.7")] });
+        assert_eq!(ip_tag("abc-1", "192.0.2.7"), "skyport-ip-abc-1-192-0-2-7");
+        let d =
+            json!({ "tags": ["skyport", "skyport-server-abc-1", ip_tag("abc-1", "192.0.2.7")] });
+        assert_eq!(tagged_ip(&d).as_deref(), Some("192.0.2.7"));
+        // A mark from before marks named their server still reads.
+        let d = json!({ "tags": ["skyport-server-abc-1", "skyport-ip-192-0-2-7"] });
         assert_eq!(tagged_ip(&d).as_deref(), Some("192.0.2.7"));
         for tags in [
             json!(["skyport-ip-192-0-2"]),
             json!(["skyport-ip-../keys"]),
+            json!(["skyport-ip-abc-1-192-0-2-999"]),
             json!(["web"]),
             json!(null),
         ] {
             assert_eq!(tagged_ip(&json!({ "tags": tags })), None, "{tags}");
         }
+        // Found among the team's tags, a mark counts only for its server.
+        let mark = ip_tag("abc-1", "192.0.2.7");
+        assert_eq!(
+            ip_of_tag(&mark, Some("abc-1")).as_deref(),
+            Some("192.0.2.7")
+        );
+        assert_eq!(ip_of_tag(&mark, Some("abc-2")), None);
+        assert_eq!(ip_of_tag("skyport-ip-192-0-2-7", Some("abc-1")), None);
         // A firewall whose droplets are not told is not taken as applying
         // to nothing else.
         assert!(!only_this_servers(
@@ -1185,9 +1235,17 @@ mod tests {
     fn a_deletion_without_its_droplet_still_removes_what_was_made_beside_it() {
         let mut plan = Plan::new("abc-1", DELETION.to_vec());
         plan.only_the_rest_left();
+        // Its reserved IP too, found by the mark that named it for this
+        // server (the droplet destroyed outside Skyport left it unassigned).
         assert_eq!(
             plan.steps,
-            [Step::Check, Step::RemoveFirewall, Step::RemoveKey]
+            [
+                Step::Check,
+                Step::FindIp,
+                Step::ReleaseIp,
+                Step::RemoveFirewall,
+                Step::RemoveKey
+            ]
         );
         assert_eq!(plan.at, 1);
         // A token written before firewalls and reserved IPs still reads.
