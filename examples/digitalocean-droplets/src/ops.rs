@@ -7,7 +7,9 @@
 //! resized or deleted — it counts as missing instead. The cloud firewall
 //! made for a server is named `skyport-<owner>` and applies to that tag
 //! alone. Reserved IPs carry no tags, so the droplet carries one for its
-//! IP (`skyport-ip-<a-b-c-d>`): only an IP so named is ever released.
+//! IP (`skyport-ip-<owner>-<a-b-c-d>`): only an IP so named is ever
+//! released, and the tag, which outlives a droplet destroyed elsewhere,
+//! still names it then.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
