@@ -16,7 +16,9 @@ use std::path::PathBuf;
 use std::process::Command as Process;
 
 use serde_json::{json, Value};
-use sim::digitalocean::{Team, SEED_DOMAIN, SEED_TEAM, SEED_TOKEN};
+use sim::digitalocean::{
+    Team, SEED_CLIENT_ID, SEED_CLIENT_SECRET, SEED_DOMAIN, SEED_TEAM, SEED_TOKEN,
+};
 use sim::state::Fault;
 use sim::{Command, Sim, World};
 use support::*;
@@ -2549,7 +2551,11 @@ fn tags_outlive_a_restart() {
 /// PyPI when it is missing or was made with other pins — as the workspace
 /// scenarios make theirs.
 fn pydo_python() -> PathBuf {
-    const PINS: &[&str] = &["pydo==0.44.0"];
+    const PINS: &[&str] = &[
+        "pydo==0.44.0",
+        "requests-oauthlib==2.0.0",
+        "oauthlib==4.0.1",
+    ];
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
@@ -2579,6 +2585,62 @@ fn pydo_python() -> PathBuf {
         std::fs::write(&pinned, PINS.join(" ")).expect("the venv's pins are noted");
     }
     py
+}
+
+#[test]
+fn an_oauth_client_not_ours_signs_in_refreshes_and_revokes_over_https() {
+    let tls = sim::tls::Tls::generate().expect("a certificate authority");
+    let sim = Sim::spawn_with(World::default(), "127.0.0.1:0", None, Some(tls)).unwrap();
+    // The callback the client registers; nothing is served there.
+    let callback = "https://127.0.0.1/oauth/digitalocean/callback";
+    sim.command(Command::AddRedirectUri {
+        client_id: SEED_CLIENT_ID.into(),
+        redirect_uri: callback.into(),
+    })
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("sim-oauth-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, sim.ca_pem.as_deref().unwrap()).unwrap();
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/python/digitalocean_oauth.py");
+    let out = Process::new(pydo_python())
+        .arg(&script)
+        .args([
+            sim.url.as_str(),
+            SEED_CLIENT_ID,
+            SEED_CLIENT_SECRET,
+            callback,
+            SEED_TEAM,
+        ])
+        .env("REQUESTS_CA_BUNDLE", &ca)
+        .output()
+        .expect("python runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "digitalocean_oauth.py failed:\n{stdout}\n{stderr}"
+    );
+    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("digitalocean_oauth.py printed no JSON ({e}):\n{stdout}"));
+    assert_eq!(seen["team"], SEED_TEAM, "{seen}");
+    // What the client did is what the emulator saw: a code redeemed, one
+    // refresh answered and the spent one refused.
+    let grants: Vec<(Option<String>, u16)> = sim
+        .requests()
+        .into_iter()
+        .filter(|l| l.path.starts_with("/v1/oauth/token"))
+        .map(|l| (l.grant, l.status))
+        .collect();
+    let code = Some("authorization_code".to_string());
+    let refresh = Some("refresh_token".to_string());
+    assert_eq!(
+        grants,
+        [(code, 200), (refresh.clone(), 200), (refresh, 400)],
+        "{grants:?}"
+    );
 }
 
 #[test]
