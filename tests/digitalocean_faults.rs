@@ -1,5 +1,7 @@
-//! A fault matrix on DigitalOcean's API with a fixed seed: throttling,
-//! server errors, dropped connections and latency injected at a probability
+//! A fault matrix on DigitalOcean's API: throttling, server errors, dropped
+//! connections and latency injected at a probability (seeded, but which
+//! request draws which depends on the order requests arrive, so runs
+//! differ; what is checked holds for any)
 //! on droplets, their actions, keys, firewalls, reserved IPs, tags and
 //! domains, and two reservations refused outright, while six droplets are
 //! created and six records written. Every operation ends succeeded, or

@@ -434,13 +434,36 @@ fn set_status(
         )?;
         return Ok(());
     }
+    expire(db, id, reason.unwrap_or_default(), None).map(|_| ())
+}
+
+/// Turns the account Expired for `reason` — with `held`, only while its
+/// sealed tokens are still those and that lease is still its — and records
+/// `account.expired`; `true` when it did. An account being deleted stays
+/// Deleting (its deletion must still end), with the reason noted.
+fn expire(
+    db: &Connection,
+    id: &str,
+    reason: &str,
+    held: Option<(&str, Lease)>,
+) -> Result<bool, ApiError> {
+    let (tokens, lease) = match held {
+        Some((t, l)) => (crate::db::opt_text(Some(t)), int(l.until)),
+        None => (crate::db::opt_text(None), crate::db::opt_text(None)),
+    };
+    let reason = (!reason.is_empty()).then_some(reason);
+    db.execute(
+        "UPDATE accounts SET status_reason = ? WHERE id = ? AND status = 'Deleting'",
+        &[crate::db::opt_text(reason), text(id)],
+    )?;
     // Turning Expired is news for the platform: the event goes with it.
     crate::db::transaction(db, || {
         db.execute(
-            "UPDATE accounts SET status = 'Expired', status_reason = ?, refresh_lock = NULL, updated_at = ? WHERE id = ? AND status != 'Expired'",
-            &[crate::db::opt_text(reason), int(crate::now()), text(id)],
+            "UPDATE accounts SET status = 'Expired', status_reason = ?1, refresh_lock = NULL, updated_at = ?2 WHERE id = ?3 AND status NOT IN ('Expired', 'Deleting') AND (?4 IS NULL OR tokens = ?4) AND (?5 IS NULL OR refresh_lock = ?5)",
+            &[crate::db::opt_text(reason), int(crate::now()), text(id), tokens.clone(), lease.clone()],
         )?;
-        if crate::db::changes(db)? == 1 {
+        let expired = crate::db::changes(db)? == 1;
+        if expired {
             let r = db.execute(
                 &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?"),
                 &[text(id)],
@@ -454,7 +477,7 @@ fn set_status(
                 to_json(&a),
             )?;
         }
-        Ok(())
+        Ok(expired)
     })
 }
 
@@ -509,7 +532,7 @@ pub async fn access_token(
         if r.rows.is_empty() {
             return Err(ApiError::not_found("account"));
         }
-        let a = from_row(&r, 0);
+        let mut a = from_row(&r, 0);
         if a.status == "Expired" {
             let reason = a.status_reason.as_deref();
             // Tokens that cannot be opened are an OAuth account's (a token
@@ -530,10 +553,16 @@ pub async fn access_token(
                     .as_bytes(),
                 &a.id,
             );
+            // Not under a refresh's lease: its answer is written over the
+            // tokens it read, and a re-seal would make it lose them.
+            let now = crate::now();
             db.execute(
-                "UPDATE accounts SET tokens = ? WHERE id = ? AND tokens = ?",
-                &[text(&sealed), text(&a.id), text(&a.tokens)],
+                "UPDATE accounts SET tokens = ? WHERE id = ? AND tokens = ? AND (refresh_lock IS NULL OR refresh_lock < ?)",
+                &[text(&sealed), text(&a.id), text(&a.tokens), int(now)],
             )?;
+            if crate::db::changes(db)? == 1 {
+                a.tokens = sealed;
+            }
         }
         let now = crate::now();
         if a.access_expires_at - REFRESH_EARLY > now {
@@ -543,7 +572,7 @@ pub async fn access_token(
         // only while the tokens are still the ones read: a refresh that ended
         // between the read and here has cleared the lease, and taking it then
         // would refresh a second time with what that refresh replaced.
-        if let Some(lease) = take_lease(db, id, Some(a.access_expires_at), now)? {
+        if let Some(lease) = take_lease(db, id, Some(&a.tokens), now)? {
             return refresh_now(db, cfg, keys, &a, &tokens, lease).await;
         }
         if crate::now() > deadline {
@@ -581,10 +610,7 @@ pub async fn force_refresh(
         // An API token has nothing to keep alive: the health check that
         // follows is what finds out whether the provider still takes it.
         other => {
-            db.execute(
-                "UPDATE accounts SET refresh_lock = NULL WHERE id = ?",
-                &[text(id)],
-            )?;
+            release_lease(db, id, lease)?;
             return other.map(|_| ());
         }
     };
@@ -593,35 +619,42 @@ pub async fn force_refresh(
         .map(|_| ())
 }
 
-/// How a refresh lease was had.
+/// A refresh lease held: the `refresh_lock` value written (its end), and
+/// how it was had.
 #[derive(Clone, Copy, PartialEq, Debug)]
-enum Lease {
-    /// Nobody held it.
-    Free,
+struct Lease {
+    until: i64,
     /// Taken over from a refresh whose lease ran out: that refresh may still
     /// be waiting for its answer, with the same refresh token.
-    TakenOver,
+    taken_over: bool,
 }
 
-/// Takes the refresh lease: with `expiring`, for a use of the account
-/// (one being deleted still needs its tokens) while its access token's
-/// expiry is still that one; without, for the keep-alive of an Active one.
+/// Frees the lease, if it is still this one.
+fn release_lease(db: &Connection, id: &str, lease: Lease) -> Result<(), ApiError> {
+    db.execute(
+        "UPDATE accounts SET refresh_lock = NULL WHERE id = ? AND refresh_lock = ?",
+        &[text(id), int(lease.until)],
+    )?;
+    Ok(())
+}
+
+/// Takes the refresh lease: with `read`, for a use of the account (one
+/// being deleted still needs its tokens) while its sealed tokens are still
+/// the ones read; without, for the keep-alive of an Active one.
 fn take_lease(
     db: &Connection,
     id: &str,
-    expiring: Option<i64>,
+    read: Option<&str>,
     now: i64,
 ) -> Result<Option<Lease>, ApiError> {
-    for (lease, held) in [
-        (Lease::Free, "refresh_lock IS NULL"),
-        (Lease::TakenOver, "refresh_lock < ?3"),
-    ] {
+    let until = now + LEASE;
+    for (taken_over, held) in [(false, "refresh_lock IS NULL"), (true, "refresh_lock < ?3")] {
         db.execute(
-            &format!("UPDATE accounts SET refresh_lock = ?1 + {LEASE} WHERE id = ?2 AND CASE WHEN ?4 IS NULL THEN status = 'Active' ELSE status != 'Expired' AND access_expires_at = ?4 END AND {held}"),
-            &[int(now), text(id), int(now), expiring.map_or(crate::db::opt_text(None), int)],
+            &format!("UPDATE accounts SET refresh_lock = ?1 WHERE id = ?2 AND CASE WHEN ?4 IS NULL THEN status = 'Active' ELSE status != 'Expired' AND tokens = ?4 END AND {held}"),
+            &[int(until), text(id), int(now), crate::db::opt_text(read)],
         )?;
         if crate::db::changes(db)? == 1 {
-            return Ok(Some(lease));
+            return Ok(Some(Lease { until, taken_over }));
         }
     }
     Ok(None)
@@ -674,27 +707,24 @@ async fn refresh_now(
             }
             // A refresh whose lease ran out may have spent this refresh
             // token a moment ago: refused now, it says nothing of the grant.
-            if lease == Lease::TakenOver {
-                db.execute(
-                    "UPDATE accounts SET refresh_lock = NULL WHERE id = ? AND tokens = ?",
-                    &[text(&a.id), text(&a.tokens)],
-                )?;
-                return Err(ApiError::new(
-                    503,
-                    "refresh_in_progress",
-                    "Another request was refreshing this account's token and may have just renewed it.",
-                    "Try again in a few seconds.",
-                ));
+            // Otherwise the account expires only while this refresh still
+            // holds the lease over the tokens it read.
+            let expired =
+                !lease.taken_over && expire(db, &a.id, &reason, Some((&a.tokens, lease)))?;
+            if expired || a.status == "Deleting" {
+                return Err(expired_error(&reason));
             }
-            set_status(db, &a.id, "Expired", Some(&reason))?;
-            Err(expired_error(&reason))
+            release_lease(db, &a.id, lease)?;
+            Err(ApiError::new(
+                503,
+                "refresh_in_progress",
+                "Another request was refreshing this account's token and may have just renewed it.",
+                "Try again in a few seconds.",
+            ))
         }
         Err(other) => {
             // Transient or configuration failures leave the account as it was.
-            db.execute(
-                "UPDATE accounts SET refresh_lock = NULL WHERE id = ?",
-                &[text(&a.id)],
-            )?;
+            release_lease(db, &a.id, lease)?;
             let detail = match other {
                 TokenFailure::Provider(TokenOutcome::ClientMisconfigured(m)) => {
                     return Err(ApiError::config(
@@ -726,7 +756,13 @@ fn store_over(db: &Connection, keys: &Keys, a: &Account, new: &Tokens) -> Result
     );
     let now = crate::now();
     db.execute(
-        "UPDATE accounts SET tokens = ?, access_expires_at = ?, refreshed_at = ?, refresh_lock = NULL, updated_at = ? WHERE id = ? AND tokens = ?",
+        // The grant answered, so it is alive: an Expired set meanwhile by a
+        // refresh that was refused the token this one had just spent is
+        // undone (never a deletion's Deleting).
+        "UPDATE accounts SET tokens = ?, access_expires_at = ?, refreshed_at = ?, refresh_lock = NULL, updated_at = ?,
+           status = CASE status WHEN 'Expired' THEN 'Active' ELSE status END,
+           status_reason = CASE status WHEN 'Expired' THEN NULL ELSE status_reason END
+         WHERE id = ? AND tokens = ?",
         &[text(&sealed), int(new.expires_at), int(now), int(now), text(&a.id), text(&a.tokens)],
     )?;
     Ok(crate::db::changes(db)? == 1)
