@@ -11,46 +11,12 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
 use sim::digitalocean::{SEED_DOMAIN, SEED_TEAM};
 use sim::state::Fault;
 use sim::{Command, World};
-use support::product::{Product, BOOTSTRAP_KEY, SSH_KEY};
-
-fn fault(
-    path: &str,
-    status: Option<u16>,
-    drop_connection: bool,
-    latency_ms: Option<u64>,
-    p: f64,
-) -> Command {
-    Command::AddFault {
-        fault: Fault {
-            path: path.into(),
-            method: None,
-            status,
-            count: None,
-            probability: Some(p),
-            latency_ms,
-            drop_connection,
-            retry_after: None,
-        },
-    }
-}
-
-fn ended_with_reason(v: &Value) {
-    match v["status"].as_str() {
-        Some("succeeded") => {}
-        Some("failed") => {
-            for k in ["code", "message", "remedy"] {
-                assert!(v["error"][k].is_string(), "a failure without its {k}: {v}");
-            }
-        }
-        _ => panic!("an operation that did not end: {v}"),
-    }
-}
+use support::product::{ended_with_reason, fault, Product, BOOTSTRAP_KEY, SSH_KEY};
 
 #[test]
 fn every_operation_on_digitalocean_ends_cleanly_under_faults() {
@@ -127,21 +93,7 @@ fn every_operation_on_digitalocean_ends_cleanly_under_faults() {
             200 => dns_ok += 1,
             202 => {
                 // DigitalOcean kept throttling: the change ends later.
-                let id = r["id"].as_str().unwrap();
-                let deadline = Instant::now() + Duration::from_secs(120);
-                let done = loop {
-                    let (_, v) = p.api(
-                        "GET",
-                        &format!("/api/v1/dns/operations/{id}"),
-                        BOOTSTRAP_KEY,
-                        "",
-                    );
-                    if v["status"] != "running" {
-                        break v;
-                    }
-                    assert!(Instant::now() < deadline, "a DNS change never ended: {v}");
-                    std::thread::sleep(Duration::from_millis(200));
-                };
+                let done = p.wait_dns(r["id"].as_str().unwrap());
                 ended_with_reason(&done);
                 if done["status"] == "succeeded" {
                     dns_ok += 1;

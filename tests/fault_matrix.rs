@@ -7,43 +7,9 @@
 mod support;
 
 use serde_json::{json, Value};
-use sim::state::Fault;
 use sim::world::defaults::*;
 use sim::{Command, World};
-use support::product::{server_spec, Product, BOOTSTRAP_KEY};
-
-fn fault(
-    path: &str,
-    status: Option<u16>,
-    drop_connection: bool,
-    latency_ms: Option<u64>,
-    p: f64,
-) -> Command {
-    Command::AddFault {
-        fault: Fault {
-            path: path.into(),
-            method: None,
-            status,
-            count: None,
-            probability: Some(p),
-            latency_ms,
-            drop_connection,
-            retry_after: None,
-        },
-    }
-}
-
-fn ended_with_reason(v: &Value) {
-    match v["status"].as_str() {
-        Some("succeeded") => {}
-        Some("failed") => {
-            for k in ["code", "message", "remedy"] {
-                assert!(v["error"][k].is_string(), "a failure without its {k}: {v}");
-            }
-        }
-        _ => panic!("an operation that did not end: {v}"),
-    }
-}
+use support::product::{ended_with_reason, fault, server_spec, Product, BOOTSTRAP_KEY};
 
 #[test]
 fn every_operation_ends_cleanly_under_faults() {
@@ -132,24 +98,7 @@ fn every_operation_ends_cleanly_under_faults() {
             dns_ok += 1;
         } else if status == 202 {
             // Azure kept throttling: the change is an operation that ends later.
-            let id = r["id"].as_str().unwrap();
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-            let done = loop {
-                let (_, v) = p.api(
-                    "GET",
-                    &format!("/api/v1/dns/operations/{id}"),
-                    BOOTSTRAP_KEY,
-                    "",
-                );
-                if v["status"] != "running" {
-                    break v;
-                }
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "a DNS change never ended: {v}"
-                );
-                std::thread::sleep(std::time::Duration::from_millis(200));
-            };
+            let done = p.wait_dns(r["id"].as_str().unwrap());
             ended_with_reason(&done);
             if done["status"] == "succeeded" {
                 dns_ok += 1;

@@ -31,6 +31,17 @@ fn running_server(name: &str) -> (Product, String, Value) {
     (p, server, s)
 }
 
+/// Deletes the server at `path`: the deletion succeeds and the server
+/// reads as deleted.
+fn deletes(p: &Product, path: &str) {
+    let (status, del) = p.api("DELETE", path, BOOTSTRAP_KEY, "");
+    assert_eq!(status, 202, "{del}");
+    let done = p.wait_operation(del["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let (_, s) = p.api("GET", path, BOOTSTRAP_KEY, "");
+    assert_eq!(s["status"], "deleted", "{s}");
+}
+
 #[test]
 fn a_server_changed_in_the_portal_shows_it_without_a_click() {
     let (p, server, s) = running_server("watched");
@@ -97,12 +108,7 @@ fn a_server_changed_in_the_portal_shows_it_without_a_click() {
     assert_eq!(s["status"], "missing", "it stays missing: {s}");
 
     // Deleting a missing server deletes nothing in Azure and ends it.
-    let (status, del) = p.api("DELETE", &path, BOOTSTRAP_KEY, "");
-    assert_eq!(status, 202, "{del}");
-    let done = p.wait_operation(del["id"].as_str().unwrap());
-    assert_eq!(done["status"], "succeeded", "{done}");
-    let (_, s) = p.api("GET", &path, BOOTSTRAP_KEY, "");
-    assert_eq!(s["status"], "deleted", "{s}");
+    deletes(&p, &path);
     let (_, list) = p.api("GET", "/api/v1/servers", BOOTSTRAP_KEY, "");
     assert_eq!(list["servers"].as_array().unwrap().len(), 0, "{list}");
 }
@@ -182,11 +188,6 @@ fn a_droplet_changed_in_the_control_panel_shows_it_without_a_click() {
 
     // Deleting the missing server ends it, and the team is left holding
     // nothing Skyport made for it.
-    let (status, del) = p.api("DELETE", &path, BOOTSTRAP_KEY, "");
-    assert_eq!(status, 202, "{del}");
-    let done = p.wait_operation(del["id"].as_str().unwrap());
-    assert_eq!(done["status"], "succeeded", "{done}");
-    let (_, s) = p.api("GET", &path, BOOTSTRAP_KEY, "");
-    assert_eq!(s["status"], "deleted", "{s}");
+    deletes(&p, &path);
     p.digitalocean_holds_only(&BTreeSet::new());
 }

@@ -2587,6 +2587,31 @@ fn pydo_python() -> PathBuf {
     py
 }
 
+/// Runs `tests/python/<script>` with `args` in the pydo venv against the
+/// emulator `sim` over https (its authority in REQUESTS_CA_BUNDLE); asserts
+/// it succeeded and gives the JSON line it printed last.
+fn run_script(sim: &Sim, script: &str, args: &[&str]) -> Value {
+    let dir = std::env::temp_dir().join(format!("sim-py-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, sim.ca_pem.as_deref().unwrap()).unwrap();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/python")
+        .join(script);
+    let out = Process::new(pydo_python())
+        .arg(&path)
+        .args(args)
+        .env("REQUESTS_CA_BUNDLE", &ca)
+        .output()
+        .expect("python runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}):\n{stdout}"))
+}
+
 #[test]
 fn an_oauth_client_not_ours_signs_in_refreshes_and_revokes_over_https() {
     let tls = sim::tls::Tls::generate().expect("a certificate authority");
@@ -2598,33 +2623,17 @@ fn an_oauth_client_not_ours_signs_in_refreshes_and_revokes_over_https() {
         redirect_uri: callback.into(),
     })
     .unwrap();
-    let dir = std::env::temp_dir().join(format!("sim-oauth-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let ca = dir.join("ca.pem");
-    std::fs::write(&ca, sim.ca_pem.as_deref().unwrap()).unwrap();
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/python/digitalocean_oauth.py");
-    let out = Process::new(pydo_python())
-        .arg(&script)
-        .args([
-            sim.url.as_str(),
+    let seen = run_script(
+        &sim,
+        "digitalocean_oauth.py",
+        &[
+            &sim.url,
             SEED_CLIENT_ID,
             SEED_CLIENT_SECRET,
             callback,
             SEED_TEAM,
-        ])
-        .env("REQUESTS_CA_BUNDLE", &ca)
-        .output()
-        .expect("python runs");
-    let _ = std::fs::remove_dir_all(&dir);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "digitalocean_oauth.py failed:\n{stdout}\n{stderr}"
+        ],
     );
-    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("digitalocean_oauth.py printed no JSON ({e}):\n{stdout}"));
     assert_eq!(seen["team"], SEED_TEAM, "{seen}");
     // What the client did is what the emulator saw: a code redeemed, one
     // refresh answered and the spent one refused.
@@ -2647,28 +2656,7 @@ fn an_oauth_client_not_ours_signs_in_refreshes_and_revokes_over_https() {
 fn pydo_drives_the_emulator_over_https() {
     let tls = sim::tls::Tls::generate().expect("a certificate authority");
     let sim = Sim::spawn_with(World::default(), "127.0.0.1:0", None, Some(tls)).unwrap();
-    let dir = std::env::temp_dir().join(format!("sim-pydo-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let ca = dir.join("ca.pem");
-    std::fs::write(&ca, sim.ca_pem.as_deref().unwrap()).unwrap();
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/python/digitalocean_sdk.py");
-    let out = Process::new(pydo_python())
-        .arg(&script)
-        .arg(&sim.url)
-        .arg(SEED_TOKEN)
-        .env("REQUESTS_CA_BUNDLE", &ca)
-        .output()
-        .expect("python runs");
-    let _ = std::fs::remove_dir_all(&dir);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "digitalocean_sdk.py failed:\n{stdout}\n{stderr}"
-    );
-    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("digitalocean_sdk.py printed no JSON ({e}):\n{stdout}"));
+    let seen = run_script(&sim, "digitalocean_sdk.py", &[&sim.url, SEED_TOKEN]);
     assert_eq!(seen["key"], KEY_MD5, "{seen}");
     let id = seen["droplet"].as_u64().unwrap();
     // What pydo did is what the emulator saw.

@@ -131,6 +131,43 @@ pub fn example_env(sim_url: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// A fault on every request whose path contains `path`, at probability `p`:
+/// an answer with `status`, a dropped connection, or `latency_ms` of delay.
+pub fn fault(
+    path: &str,
+    status: Option<u16>,
+    drop_connection: bool,
+    latency_ms: Option<u64>,
+    p: f64,
+) -> sim::Command {
+    sim::Command::AddFault {
+        fault: sim::state::Fault {
+            path: path.into(),
+            method: None,
+            status,
+            count: None,
+            probability: Some(p),
+            latency_ms,
+            drop_connection,
+            retry_after: None,
+        },
+    }
+}
+
+/// Asserts an operation ended: succeeded, or failed with its code, message
+/// and remedy.
+pub fn ended_with_reason(v: &Value) {
+    match v["status"].as_str() {
+        Some("succeeded") => {}
+        Some("failed") => {
+            for k in ["code", "message", "remedy"] {
+                assert!(v["error"][k].is_string(), "a failure without its {k}: {v}");
+            }
+        }
+        _ => panic!("an operation that did not end: {v}"),
+    }
+}
+
 pub const BOOTSTRAP_KEY: &str = "sk_bootstrap_test_0123456789";
 
 /// An OpenSSH public key for test servers.
@@ -546,6 +583,14 @@ impl Product {
     }
 
     /// Polls a storage setup until it ends.
+    /// A DNS change's operation, read until it no longer runs (at most
+    /// two minutes).
+    pub fn wait_dns(&self, id: &str) -> Value {
+        self.wait_for(&format!("/api/v1/dns/operations/{id}"), 120, |v| {
+            v["status"] != "running"
+        })
+    }
+
     pub fn wait_storage(&self, op: &str) -> Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
         loop {
