@@ -48,10 +48,13 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         _ => false,
     };
     match (req.method(), here.then_some(path.as_slice())) {
-        (Method::Post, Some([.., "connect"])) => match token_connect(&req) {
-            Some(component) => skyport_functions::provider::pass_on(&req, &component).await,
-            None => start(&req),
-        },
+        (Method::Post, Some([.., "connect"])) => {
+            let token_connect = skyport_functions::config::get("token_connect");
+            match token_connect.as_deref().filter(|_| has_body(&req)) {
+                Some(component) => skyport_functions::provider::pass_on(&req, component).await,
+                None => start(&req, token_connect.is_some()),
+            }
+        }
         (Method::Post, Some([.., "claim"])) => claim(&req, &provider).await,
         (Method::Get, Some(["oauth", _, "start"])) => popup(&req),
         (Method::Get, Some(["oauth", _, "callback"])) => Ok(callback(&req, &provider).await),
@@ -70,30 +73,30 @@ const ROUTES: &[Route] = &[
     ("GET", "oauth/*/admin-consent"),
 ];
 
-/// The component that connects by API token, when this provider signs in
-/// both ways (its `token_connect` variable) and the request has a body:
-/// both ways share the provider's one connect route, which this instance
-/// holds. Only an empty body or `{}` starts a sign-in; any other (a token,
-/// a reconnect's `account_id`, or something that is not JSON) is the token
-/// function's to check and answer, never a sign-in started by mistake.
-fn token_connect(req: &Request) -> Option<String> {
-    let component = skyport_functions::config::get("token_connect")?;
+/// Whether a connect brings a body. A provider that signs in both ways
+/// names the component that connects by API token (its `token_connect`
+/// variable): both ways share the provider's one connect route, which this
+/// instance holds. Only an empty body or `{}` starts a sign-in; any other (a
+/// token, a reconnect's `account_id`, or something that is not JSON) is the
+/// token function's to check and answer, never a sign-in started by mistake.
+fn has_body(req: &Request) -> bool {
     let body = req.body();
     let empty = body.iter().all(u8::is_ascii_whitespace)
         || serde_json::from_slice::<serde_json::Value>(body)
             .is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()));
-    (!empty).then_some(component)
+    !empty
 }
 
-/// `POST /api/v1/accounts/<p>/connect`.
-fn start(req: &Request) -> Result<Response, ApiError> {
+/// `POST /api/v1/accounts/<p>/connect`; `also_by_token` when the provider
+/// signs in by API token too.
+fn start(req: &Request, also_by_token: bool) -> Result<Response, ApiError> {
     let db = db::open()?;
     let org = orgs::authenticate(&db, req)?;
     let cfg = Config::load()?;
     let keys = Keys::load()?;
     // A provider that also takes tokens may be deployed without its OAuth
     // application: that is a choice, and the token is the way in.
-    if skyport_functions::config::get("token_connect").is_some() && cfg.oauth().is_err() {
+    if also_by_token && cfg.oauth().is_err() {
         return Err(ApiError::new(
             409,
             "sign_in_not_configured",
