@@ -1,0 +1,492 @@
+//! The DigitalOcean Spaces plugin: `skyport:storage` over Spaces buckets.
+//! This file answers the contract — a storage account is a bucket (`region/
+//! bucket`), a container a folder in it; `s3.rs` sends signed S3 requests
+//! and reads their answers, `keys.rs` makes the short-lived keys they are
+//! signed with, and `sigv4.rs` signs.
+//!
+//! What Skyport deletes it proves it made: a set-up's token records whether
+//! it created the bucket, and a discard removes only such a bucket, only
+//! when nothing but Skyport's folder markers is left in it. A bucket the team
+//! already had is read, never written.
+
+mod keys;
+mod s3;
+mod sigv4;
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "storage-plugin",
+    generate_all,
+    with: { "skyport:types/types@0.2.0": digitalocean_api::types },
+});
+
+use digitalocean_api::types::{Error, Session};
+use exports::skyport::storage::storage::{Access, Guest, Operation, StorageAccount};
+use keys::{with_key, Grant};
+use s3::{detail, Space};
+use serde_json::{json, Value};
+use spin_sdk::http::Method;
+
+struct Plugin;
+
+export!(Plugin);
+
+/// The state word of a bucket that answers.
+const READY: &str = "Succeeded";
+
+fn account(session: &Session, space: &Space) -> StorageAccount {
+    StorageAccount {
+        id: space.id(),
+        name: space.bucket.clone(),
+        region: space.region.clone(),
+        blob_endpoint: format!(
+            "{}/{}/",
+            s3::endpoint(&session.cloud.management, &space.region),
+            space.bucket
+        ),
+        state: READY.into(),
+    }
+}
+
+/// A set-up's token: the Space and whether this set-up created it.
+fn token(space: &Space, created: bool) -> String {
+    json!({ "space": space.id(), "created": created }).to_string()
+}
+
+fn read_token(t: &str) -> Result<(Space, bool), Error> {
+    let v: Value = serde_json::from_str(t).map_err(|_| {
+        Error::InvalidInput(detail(
+            "invalid_token",
+            "The operation token is not one this plugin made.",
+            Some("token"),
+        ))
+    })?;
+    let space = Space::parse(v["space"].as_str().unwrap_or_default())?;
+    Ok((space, v["created"].as_bool().unwrap_or(false)))
+}
+
+fn done(session: &Session, space: &Space, created: bool) -> Operation {
+    Operation {
+        token: token(space, created),
+        step: if created {
+            "Space created".into()
+        } else {
+            "Using the team's Space".into()
+        },
+        done: true,
+        account: Some(account(session, space)),
+    }
+}
+
+/// The name is the team's in another region, or another account's.
+fn taken(name: &str, elsewhere: Option<&str>) -> Error {
+    let message = match elsewhere {
+        Some(r) => format!("A Space named `{name}` already exists in {r}."),
+        None => format!("The bucket name `{name}` is taken by another DigitalOcean account; Spaces bucket names are unique across all of Spaces."),
+    };
+    Error::Conflict(detail("StorageAccountAlreadyTaken", &message, Some("name")))
+}
+
+/// A listing: each object's key and size, and the folders (common
+/// prefixes) when listed with the delimiter.
+struct Listing {
+    keys: Vec<(String, u64)>,
+    folders: Vec<String>,
+}
+
+/// Every key (and its size) under `prefix`, up to 5,000.
+fn objects(
+    session: &Session,
+    creds: &sigv4::Credentials,
+    space: &Space,
+    prefix: &str,
+    delimiter: bool,
+) -> Result<Listing, Error> {
+    let (mut keys, mut folders) = (Vec::new(), Vec::new());
+    let mut next = String::new();
+    for _ in 0..5 {
+        let mut query = vec![("list-type", "2"), ("max-keys", "1000")];
+        if delimiter {
+            query.push(("delimiter", "/"));
+        }
+        if !prefix.is_empty() {
+            query.push(("prefix", prefix));
+        }
+        if !next.is_empty() {
+            query.push(("continuation-token", &next));
+        }
+        let a = s3::send(
+            session,
+            creds,
+            Method::Get,
+            &space.region,
+            Some(&space.bucket),
+            None,
+            &query,
+            b"",
+        )?;
+        if a.status != 200 {
+            return Err(s3::error(&a));
+        }
+        for c in a.body.split("<Contents>").skip(1) {
+            let size = s3::text(c, "Size").parse().unwrap_or(0);
+            keys.push((s3::text(c, "Key"), size));
+        }
+        for p in a.body.split("<CommonPrefixes>").skip(1) {
+            folders.push(s3::text(p, "Prefix"));
+        }
+        if s3::text(&a.body, "IsTruncated") != "true" {
+            return Ok(Listing { keys, folders });
+        }
+        next = s3::text(&a.body, "NextContinuationToken");
+    }
+    Err(Error::Other(detail(
+        "too_many",
+        "The Space holds more than 5,000 objects there; Skyport reads at most that many.",
+        Some(&space.id()),
+    )))
+}
+
+impl Guest for Plugin {
+    fn list_accounts(session: Session, scope: String) -> Result<Vec<StorageAccount>, Error> {
+        digitalocean_api::team_in(&session, &scope)?;
+        with_key(&session, Grant::Team, |creds| {
+            let at = s3::LISTING_REGION;
+            let a = s3::send(&session, creds, Method::Get, at, None, None, &[], b"")?;
+            if a.status != 200 {
+                return Err(s3::error(&a));
+            }
+            let mut out = Vec::new();
+            for name in s3::texts(&a.body, "Name") {
+                // A name with dots is not one Skyport can address safely.
+                let Ok(bucket) = s3::bucket(&name) else {
+                    continue;
+                };
+                let l = s3::send(
+                    &session,
+                    creds,
+                    Method::Get,
+                    at,
+                    Some(&bucket),
+                    None,
+                    &[("location", "")],
+                    b"",
+                )?;
+                if l.status != 200 {
+                    continue;
+                }
+                if let Ok(region) = s3::region(&s3::text(&l.body, "LocationConstraint")) {
+                    out.push(account(&session, &Space { region, bucket }));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn check_name(session: Session, scope: String, name: String) -> Result<Option<String>, Error> {
+        let bucket = s3::bucket(&name)?;
+        digitalocean_api::team_in(&session, &scope)?;
+        with_key(&session, Grant::Team, |creds| {
+            let a = s3::send(
+                &session,
+                creds,
+                Method::Head,
+                s3::LISTING_REGION,
+                Some(&bucket),
+                None,
+                &[],
+                b"",
+            )?;
+            Ok(match a.status {
+                404 => None,
+                200 => Some(format!(
+                    "The team already has a Space named `{name}`; it is used as it is."
+                )),
+                301 => Some(format!(
+                    "A Space named `{name}` already exists in another region."
+                )),
+                403 => Some(format!(
+                    "The bucket name `{name}` is taken by another DigitalOcean account."
+                )),
+                _ => return Err(s3::error(&a)),
+            })
+        })
+    }
+
+    /// Makes the bucket in `region`, or uses the team's own of that name
+    /// there as it is. DigitalOcean has no resource groups: the group is
+    /// not used.
+    fn create_account(
+        session: Session,
+        scope: String,
+        _resource_group: String,
+        name: String,
+        region: String,
+    ) -> Result<Operation, Error> {
+        let space = Space {
+            region: s3::region(&region)?,
+            bucket: s3::bucket(&name)?,
+        };
+        digitalocean_api::team_in(&session, &scope)?;
+        with_key(&session, Grant::Team, |creds| {
+            let head = |creds| {
+                s3::send(
+                    &session,
+                    creds,
+                    Method::Head,
+                    &space.region,
+                    Some(&space.bucket),
+                    None,
+                    &[],
+                    b"",
+                )
+            };
+            let a = head(creds)?;
+            match a.status {
+                200 => return Ok(done(&session, &space, false)),
+                301 => {
+                    return Err(taken(
+                        &name,
+                        Some(a.bucket_region.as_deref().unwrap_or("another region")),
+                    ))
+                }
+                403 => return Err(taken(&name, None)),
+                404 => {}
+                _ => return Err(s3::error(&a)),
+            }
+            let made = s3::send(
+                &session,
+                creds,
+                Method::Put,
+                &space.region,
+                Some(&space.bucket),
+                None,
+                &[],
+                b"",
+            )?;
+            match (made.status, s3::code(&made.body).as_str()) {
+                (200, _) => Ok(done(&session, &space, true)),
+                // Made meanwhile by the team itself: used as it is.
+                (409, "BucketAlreadyOwnedByYou") if head(creds)?.status == 200 => {
+                    Ok(done(&session, &space, false))
+                }
+                (409, "BucketAlreadyOwnedByYou") => Err(taken(&name, Some("another region"))),
+                (409, "BucketAlreadyExists") => Err(taken(&name, None)),
+                _ => Err(s3::error(&made)),
+            }
+        })
+    }
+
+    /// A bucket is made at once: this reads that it is still there.
+    fn advance(session: Session, token: String) -> Result<Operation, Error> {
+        let (space, created) = read_token(&token)?;
+        with_key(&session, Grant::ReadWrite(&space.bucket), |creds| {
+            let a = s3::send(
+                &session,
+                creds,
+                Method::Head,
+                &space.region,
+                Some(&space.bucket),
+                None,
+                &[],
+                b"",
+            )?;
+            match a.status {
+                200 => Ok(done(&session, &space, created)),
+                404 => Err(Error::NotFound(detail(
+                    "NoSuchBucket",
+                    &format!(
+                        "The Space `{}` in {} no longer exists.",
+                        space.bucket, space.region
+                    ),
+                    Some(&space.id()),
+                ))),
+                _ => Err(s3::error(&a)),
+            }
+        })
+    }
+
+    /// Deletes the bucket only when this set-up made it and nothing but
+    /// Skyport's folder markers and probes is in it.
+    fn discard(session: Session, token: String) -> Result<(), Error> {
+        let (space, created) = read_token(&token)?;
+        if !created {
+            return Ok(());
+        }
+        with_key(&session, Grant::Bucket(&space.bucket), |creds| {
+            let keys = match objects(&session, creds, &space, "", false) {
+                Err(Error::NotFound(_)) => return Ok(()),
+                r => r?.keys,
+            };
+            if !keys.iter().all(|(k, size)| is_skyports(k, *size)) {
+                return Ok(());
+            }
+            for (k, _) in &keys {
+                let a = s3::send(
+                    &session,
+                    creds,
+                    Method::Delete,
+                    &space.region,
+                    Some(&space.bucket),
+                    Some(k),
+                    &[],
+                    b"",
+                )?;
+                if !matches!(a.status, 200 | 204 | 404) {
+                    return Err(s3::error(&a));
+                }
+            }
+            let a = s3::send(
+                &session,
+                creds,
+                Method::Delete,
+                &space.region,
+                Some(&space.bucket),
+                None,
+                &[],
+                b"",
+            )?;
+            match a.status {
+                200 | 204 | 404 => Ok(()),
+                // Something was written meanwhile: it stays.
+                409 => Ok(()),
+                _ => Err(s3::error(&a)),
+            }
+        })
+    }
+
+    /// The folders at the bucket's top.
+    fn list_containers(session: Session, account_id: String) -> Result<Vec<String>, Error> {
+        let space = Space::parse(&account_id)?;
+        with_key(&session, Grant::ReadWrite(&space.bucket), |creds| {
+            let listing = objects(&session, creds, &space, "", true)?;
+            Ok(listing
+                .folders
+                .iter()
+                .map(|f| f.trim_end_matches('/').to_string())
+                .collect())
+        })
+    }
+
+    /// A folder marker (`name/`, empty), unless the folder is already there.
+    fn create_container(session: Session, account_id: String, name: String) -> Result<(), Error> {
+        let space = Space::parse(&account_id)?;
+        let marker = format!("{}/", s3::folder(&name)?);
+        with_key(&session, Grant::ReadWrite(&space.bucket), |creds| {
+            if !objects(&session, creds, &space, &marker, false)?
+                .keys
+                .is_empty()
+            {
+                return Ok(());
+            }
+            let a = s3::send(
+                &session,
+                creds,
+                Method::Put,
+                &space.region,
+                Some(&space.bucket),
+                Some(&marker),
+                &[],
+                b"",
+            )?;
+            if a.status == 200 {
+                Ok(())
+            } else {
+                Err(s3::error(&a))
+            }
+        })
+    }
+
+    /// Writes, reads back and deletes a probe object in the folder, with a
+    /// key that may touch this bucket alone.
+    fn verify_access(
+        session: Session,
+        account_id: String,
+        container: String,
+    ) -> Result<Access, Error> {
+        let space = Space::parse(&account_id)?;
+        let folder = s3::folder(&container)?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let probe = format!("{folder}/skyport-probe-{stamp:x}");
+        let body = format!("Skyport access check {stamp:x}");
+        with_key(&session, Grant::ReadWrite(&space.bucket), |creds| {
+            let send = |m: Method, b: &[u8]| {
+                s3::send(
+                    &session,
+                    creds,
+                    m,
+                    &space.region,
+                    Some(&space.bucket),
+                    Some(&probe),
+                    &[],
+                    b,
+                )
+            };
+            let refused = |what: &str, a: &s3::Answer| -> Result<Access, Error> {
+                match a.status {
+                    403 | 404 => Ok(Access::Failed(format!("{what}: {}", s3::message(a)))),
+                    _ => Err(s3::error(a)),
+                }
+            };
+            let put = send(Method::Put, body.as_bytes())?;
+            if put.status != 200 {
+                return refused("writing a probe object failed", &put);
+            }
+            let got = send(Method::Get, b"")?;
+            let read_back = got.status == 200 && got.body == body;
+            let deleted = send(Method::Delete, b"")?;
+            if got.status != 200 {
+                return refused("reading the probe object back failed", &got);
+            }
+            if !read_back {
+                return Ok(Access::Failed(
+                    "the probe object read back differs from what was written".into(),
+                ));
+            }
+            if !matches!(deleted.status, 200 | 204) {
+                return refused("deleting the probe object failed", &deleted);
+            }
+            Ok(Access::Verified)
+        })
+    }
+}
+
+/// What Skyport leaves in a bucket it made: empty folder markers and probes.
+fn is_skyports(key: &str, size: u64) -> bool {
+    (key.ends_with('/') && size == 0)
+        || key
+            .rsplit('/')
+            .next()
+            .is_some_and(|k| k.starts_with("skyport-probe-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_says_which_space_and_whether_it_was_made() {
+        let space = Space::parse("ams3/skyport-backups").unwrap();
+        assert_eq!(
+            read_token(&token(&space, true)).unwrap(),
+            (space.clone(), true)
+        );
+        assert_eq!(read_token(&token(&space, false)).unwrap(), (space, false));
+        assert!(read_token("{\"space\":\"ams3/../x\",\"created\":true}").is_err());
+        assert!(read_token("not json").is_err());
+    }
+
+    #[test]
+    fn only_markers_and_probes_are_skyports() {
+        assert!(is_skyports("backups/", 0));
+        assert!(is_skyports("backups/skyport-probe-1f", 30));
+        assert!(
+            !is_skyports("backups/", 12),
+            "a non-empty object with a slash name"
+        );
+        assert!(!is_skyports("backups/site.tar.gz", 100));
+    }
+}
