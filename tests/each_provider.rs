@@ -1,7 +1,8 @@
 //! The same scenario for every provider the deployment serves: an account
 //! connected (by sign-in or by token), its catalogue, a server created,
 //! stopped, started, resized and deleted, a DNS record pointed at it and
-//! removed, and access lost and regained — one function, run for Azure, for
+//! removed, backup storage set up, checked and detached (an Azure storage
+//! account, a DigitalOcean Space), and access lost and regained — one function, run for Azure, for
 //! DigitalOcean by token and for DigitalOcean by OAuth, each against a
 //! deployment serving both providers.
 
@@ -228,7 +229,7 @@ fn scenario(case: &Case) {
     let (id, scope) = (case.connect)(&p);
     let (_, account) = api(&p, "GET", &format!("/api/v1/accounts/{id}"), Value::Null);
     assert_eq!(account["status"], "Active", "{account}");
-    for badge in ["Compute", "DNS"] {
+    for badge in ["Compute", "Storage", "DNS"] {
         assert!(
             account["badges"]
                 .as_array()
@@ -354,6 +355,91 @@ fn scenario(case: &Case) {
             .iter()
             .any(|r| r["name"] == "web-1"),
         "{records}"
+    );
+
+    // Backup storage: made, its folder (container) made, written to and
+    // read back; listed with the account's storage; detached, it stays.
+    let (status, setup) = api(
+        &p,
+        "POST",
+        "/api/v1/storage/setup",
+        json!({ "account_id": id, "subscription_id": scope, "region": case.region, "storage_account": "skyporteach1", "container": "backups" }),
+    );
+    assert_eq!(status, 202, "{setup}");
+    let done = p.wait_for(
+        &format!(
+            "/api/v1/storage/operations/{}",
+            setup["id"].as_str().unwrap()
+        ),
+        60,
+        |v| v["status"] != "running",
+    );
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let target = &done["target"];
+    assert_eq!(
+        (
+            target["status"].as_str(),
+            target["storage_account"].as_str(),
+            target["container"].as_str(),
+            target["region"].as_str()
+        ),
+        (
+            Some("verified"),
+            Some("skyporteach1"),
+            Some("backups"),
+            Some(case.region)
+        ),
+        "{done}"
+    );
+    assert!(
+        target["endpoint"]
+            .as_str()
+            .unwrap()
+            .ends_with("/skyporteach1/backups"),
+        "{target}"
+    );
+    let tid = target["id"].as_str().unwrap().to_string();
+    let (status, checked) = api(
+        &p,
+        "POST",
+        &format!("/api/v1/storage/targets/{tid}/check"),
+        Value::Null,
+    );
+    assert_eq!(
+        (status, checked["status"].as_str()),
+        (200, Some("verified")),
+        "{checked}"
+    );
+    let (status, listed) = api(
+        &p,
+        "GET",
+        &format!("/api/v1/accounts/{id}/subscriptions/{scope}/storage/accounts"),
+        Value::Null,
+    );
+    assert_eq!(status, 200, "{listed}");
+    let made = listed["storage_accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "skyporteach1")
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(made["containers"], json!(["backups"]), "{listed}");
+    let (status, v) = api(
+        &p,
+        "DELETE",
+        &format!("/api/v1/storage/targets/{tid}"),
+        Value::Null,
+    );
+    assert_eq!(status, 200, "{v}");
+    let (_, listed) = api(
+        &p,
+        "GET",
+        &format!("/api/v1/accounts/{id}/subscriptions/{scope}/storage/accounts"),
+        Value::Null,
+    );
+    assert!(
+        listed.to_string().contains("skyporteach1"),
+        "a detached target's storage stays: {listed}"
     );
 
     run(&p, "DELETE", &format!("/api/v1/servers/{sid}"), Value::Null);

@@ -347,26 +347,15 @@ fn a_token_provider_added_by_spin_toml_provisions_beside_azure() {
         "Skyport's reserved IP is released and the customer's kept: {ips}"
     );
 
-    // Backup storage is not served for this provider: a request about its
-    // account names the missing instance instead of reaching Azure's plugins.
+    // Backup storage goes to the team's own instance, which lists its
+    // Spaces (none yet) instead of reaching Azure's plugins.
     let (status, v) = p.api(
         "GET",
         &format!("/api/v1/accounts/{do_id}/subscriptions/{team}/storage/accounts"),
         BOOTSTRAP_KEY,
         "",
     );
-    assert_eq!(
-        (status, v["error"]["code"].as_str()),
-        (503, Some("provider_not_served")),
-        "{v}"
-    );
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("`storage-digitalocean`"),
-        "{v}"
-    );
+    assert_eq!((status, &v["storage_accounts"]), (200, &json!([])), "{v}");
 
     // The token revoked at DigitalOcean: the next use turns the account
     // Expired, and the remedy asks for a new token.
@@ -650,8 +639,7 @@ fn a_revoked_token_is_found_by_the_background_health_check() {
     );
     assert_eq!(p.events("account.expired", &id).len(), 1);
     // The jobs went to the team's accounts and servers instances, and not
-    // to a storage instance the deployment does not have: the team has no
-    // storage to look after.
+    // to its storage instance: the team has no storage to look after.
     let log = p.host.log();
     assert!(
         log.contains("chained /internal/jobs/accounts component=accounts-digitalocean status=200"),

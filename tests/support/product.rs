@@ -63,6 +63,8 @@ pub fn product_wasm_dir() -> &'static PathBuf {
                     "-p",
                     "digitalocean-identity",
                     "-p",
+                    "digitalocean-spaces",
+                    "-p",
                     "compute-adapter",
                 ])
                 .arg("--target-dir")

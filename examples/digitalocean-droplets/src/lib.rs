@@ -181,17 +181,18 @@ impl account::Guest for Plugin {
                     available: active,
                     reason: reason.clone(),
                 },
-                // DNS is every account's (the deployment lines serve it
-                // with plugins/digitalocean-dns); Spaces are not served yet.
+                // DNS and backup storage are every account's: the
+                // deployment lines serve them with plugins/digitalocean-dns
+                // and plugins/digitalocean-spaces.
                 CapabilityStatus {
                     capability: Capability::Dns,
                     available: active,
-                    reason,
+                    reason: reason.clone(),
                 },
                 CapabilityStatus {
                     capability: Capability::Storage,
-                    available: false,
-                    reason: Some("Backups to DigitalOcean Spaces are not offered yet.".into()),
+                    available: active,
+                    reason,
                 },
             ],
         })

@@ -333,6 +333,18 @@ pub fn scope() -> String {
     get("provider_scope").unwrap_or_else(|| "subscription".into())
 }
 
+/// What the provider calls the storage that holds backups
+/// (`provider_storage`, e.g. "bucket"); "storage account" when unset.
+pub fn storage() -> String {
+    get("provider_storage").unwrap_or_else(|| "storage account".into())
+}
+
+/// What the provider calls the part of that storage backups go in
+/// (`provider_container`, e.g. "folder"); "container" when unset.
+pub fn container() -> String {
+    get("provider_container").unwrap_or_else(|| "container".into())
+}
+
 /// `word` with its first letter in capitals, to begin a sentence.
 pub fn capitalised(word: &str) -> String {
     let mut c = word.chars();

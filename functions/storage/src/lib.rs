@@ -137,7 +137,7 @@ impl ops::Handler for Setup {
                     .with("step", json!("Access check refused")),
             ),
             Ok(Access::Failed(detail)) => Next::Failed(
-                ApiError::new(502, "storage_check_failed", &format!("The access check failed: {detail}."), &format!("Check the storage account in {} and try again.", provider::portal()))
+                ApiError::new(502, "storage_check_failed", &format!("The access check failed: {detail}."), &format!("Check the {} in {} and try again.", provider::storage(), provider::portal()))
                     .with("step", json!("Access check failed")),
             ),
             Err(e) => failed_at("Access check failed", e),
@@ -277,7 +277,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             if !valid_account_name(&name) {
                 return Err(ApiError::bad_request(
                     "invalid_storage_name",
-                    &format!("`{name}` is not a valid storage account name."),
+                    &format!("`{name}` is not a valid {} name.", provider::storage()),
                     &format!(
                         "Use 3–24 lowercase letters and digits; the name must be unique across {}.",
                         provider::name()
@@ -287,7 +287,10 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             if !valid_container(&container) {
                 return Err(ApiError::bad_request(
                     "invalid_container_name",
-                    &format!("`{container}` is not a valid container name."),
+                    &format!(
+                        "`{container}` is not a valid {} name.",
+                        provider::container()
+                    ),
                     "Use 3–63 lowercase letters, digits and single hyphens.",
                 ));
             }
@@ -305,19 +308,24 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             })
             .await
             .and_then(|r| {
-                r.map_err(|e| {
-                    match e {
-                PluginError::Conflict(d) if d.code == "StorageAccountAlreadyTaken" => ApiError::new(
-                    409,
-                    "storage_name_taken",
-                    &format!(
-                        "The storage account name `{name}` cannot be used: {}",
-                        d.message
-                    ),
-                    &format!("Choose another name; storage account names are unique across all of {}.", provider::name()),
-                ),
-                e => accounts::plugin_error(e),
-            }
+                r.map_err(|e| match e {
+                    PluginError::Conflict(d) if d.code == "StorageAccountAlreadyTaken" => {
+                        ApiError::new(
+                            409,
+                            "storage_name_taken",
+                            &format!(
+                                "The {} name `{name}` cannot be used: {}",
+                                provider::storage(),
+                                d.message
+                            ),
+                            &format!(
+                                "Choose another name; {} names are unique across all of {}.",
+                                provider::storage(),
+                                provider::name()
+                            ),
+                        )
+                    }
+                    e => accounts::plugin_error(e),
                 })
             });
             let op = match planned {
@@ -386,7 +394,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let target = targets::detach(&db, &org, id)?;
             Ok(json_response(
                 200,
-                &json!({ "detached": target, "kept": "The storage account and its container stay in your subscription; Skyport no longer uses them." }),
+                &json!({ "detached": target, "kept": format!("The {} and its {} stay in your {}; Skyport no longer uses them.", provider::storage(), provider::container(), provider::scope()) }),
             ))
         }
         (Method::Post, ["api", "v1", "storage", "targets", id, "check"]) => {

@@ -14,7 +14,7 @@ use skyport_functions::api::ApiError;
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::plugin_types::Error as PluginError;
 use skyport_functions::schedule::{due, next_check, put_off, seconds, tally};
-use skyport_functions::{accounts, events, now};
+use skyport_functions::{accounts, events, now, provider};
 use spin_sdk::sqlite::{Connection, QueryResult};
 
 use crate::skyport::storage::storage::{self as plugin, Access};
@@ -26,7 +26,7 @@ const PER_RUN: i64 = 10;
 fn remedy(status: &str) -> Option<String> {
     match status {
         "access_denied" => Some("Allow the platform's addresses in the storage account's Networking › Firewalls and virtual networks (or allow all networks); the target is checked again within the hour, or at once with Check now.".into()),
-        "check_failed" => Some(format!("Check the storage account and its container in {}; the target is checked again within the hour, or at once with Check now.", skyport_functions::provider::portal())),
+        "check_failed" => Some(format!("Check the {} and its {} in {}; the target is checked again within the hour, or at once with Check now.", provider::storage(), provider::container(), provider::portal())),
         _ => None,
     }
 }
