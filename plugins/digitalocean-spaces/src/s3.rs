@@ -192,6 +192,10 @@ pub fn send(
         for (k, v) in &signed {
             b.header(k.as_str(), v.as_str());
         }
+        // S3 refuses a PUT without a length (411); a chunked body has none.
+        if method == Method::Put {
+            b.header("content-length", body.len().to_string());
+        }
         b.body(body.to_vec());
         let failure = match spin_sdk::http::run(spin_sdk::http::send::<_, Response>(b.build())) {
             Ok(r) => {
