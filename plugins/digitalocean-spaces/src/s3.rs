@@ -254,15 +254,33 @@ fn split_base(base: &str) -> (&str, &str) {
 }
 
 /// The text of each `<tag>…</tag>` in `xml`, in order, entities decoded.
+/// An opening tag may carry attributes (`<LocationConstraint xmlns="…">`);
+/// a self-closed one (`<Prefix/>`) is an empty text.
 pub fn texts(xml: &str, tag: &str) -> Vec<String> {
-    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let (open, close) = (format!("<{tag}"), format!("</{tag}>"));
     let mut out = Vec::new();
     let mut rest = xml;
     while let Some(i) = rest.find(&open) {
         let after = &rest[i + open.len()..];
-        let Some(j) = after.find(&close) else { break };
-        out.push(unescape(&after[..j]));
-        rest = &after[j + close.len()..];
+        let Some(end) = after.find('>') else { break };
+        let attributes = &after[..end];
+        if !(attributes.is_empty()
+            || attributes.starts_with(char::is_whitespace)
+            || attributes == "/")
+        {
+            // A longer tag name that begins with this one.
+            rest = &after[end..];
+            continue;
+        }
+        let body = &after[end + 1..];
+        if attributes.ends_with('/') {
+            out.push(String::new());
+            rest = body;
+            continue;
+        }
+        let Some(j) = body.find(&close) else { break };
+        out.push(unescape(&body[..j]));
+        rest = &body[j + close.len()..];
     }
     out
 }
@@ -398,6 +416,20 @@ mod tests {
             bucket_region: None,
         };
         assert!(matches!(error(&a), Error::Throttled(_)));
+        assert_eq!(
+            text(
+                "<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">ams3</LocationConstraint>",
+                "LocationConstraint"
+            ),
+            "ams3"
+        );
+        assert_eq!(
+            texts(
+                "<B><Name>a</Name><NameX>no</NameX><Name/><Name>b</Name></B>",
+                "Name"
+            ),
+            vec!["a", "", "b"]
+        );
         assert_eq!(
             texts("<R><CommonPrefixes><Prefix>a/</Prefix></CommonPrefixes><CommonPrefixes><Prefix>b&amp;c/</Prefix></CommonPrefixes></R>", "Prefix"),
             vec!["a/", "b&c/"]
