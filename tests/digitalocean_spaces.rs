@@ -189,7 +189,7 @@ fn spaces_keys_live_only_as_long_as_a_call() {
         p.digitalocean(
             "POST",
             "/v2/spaces/keys",
-            Some(json!({ "name": name, "grants": [{ "bucket": "", "permission": "read" }] })),
+            Some(json!({ "name": name, "grants": [{ "bucket": "site-assets", "permission": "read" }] })),
         );
     }
     assert!(spaces(&p, &account, SEED_TEAM).is_empty());

@@ -323,6 +323,8 @@ enum Service {
     Arm,
     /// Answers its faults itself, with its rate-limit headers.
     DigitalOcean,
+    /// Answers its faults itself, in S3's XML.
+    Spaces,
 }
 
 fn fault_response(f: &state::Fault, service: Service) -> Option<Resp> {
@@ -331,7 +333,7 @@ fn fault_response(f: &state::Fault, service: Service) -> Option<Resp> {
         r.drop_connection = true;
         return Some(r);
     }
-    if service == Service::DigitalOcean {
+    if matches!(service, Service::DigitalOcean | Service::Spaces) {
         return None;
     }
     let status = f.status?;
@@ -398,10 +400,13 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let do_oauth = digitalocean::oauth::is_request(&segments);
-    let do_path = do_oauth || digitalocean::is_request(&segments);
+    let spaces_path = digitalocean::spaces::is_request(&segments);
+    let do_path = do_oauth || spaces_path || digitalocean::is_request(&segments);
     let identity_path = !do_path && is_identity(&segments);
     let blob_path = !do_path && !identity_path && blob::is_blob_request(&lock(&state), &req);
-    let service = if do_path {
+    let service = if spaces_path {
+        Service::Spaces
+    } else if do_path {
         Service::DigitalOcean
     } else if identity_path {
         Service::Identity
@@ -412,6 +417,9 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
     };
     let mut resp = match fault.as_ref().and_then(|f| fault_response(f, service)) {
         Some(r) => r,
+        None if spaces_path => {
+            digitalocean::spaces::handle(&mut lock(&state), &req, fault.as_ref())
+        }
         None if do_oauth => digitalocean::oauth::handle(&mut lock(&state), &req, fault.as_ref()),
         None if do_path => digitalocean::handle(&mut lock(&state), &req, fault.as_ref()),
         None => {

@@ -28,6 +28,9 @@ pub mod md5;
 pub mod oauth;
 pub mod reserved_ips;
 pub mod seed;
+pub mod sigv4;
+pub mod spaces;
+pub mod spaces_keys;
 pub mod store;
 pub mod tags;
 
@@ -238,6 +241,10 @@ fn route(state: &mut State, team: &str, req: &Req) -> Resp {
         ["account", "keys", k] if *m == Method::GET => keys::get(state, team, k),
         ["account", "keys", k] if *m == Method::PUT => keys::update(state, team, k, req),
         ["account", "keys", k] if *m == Method::DELETE => keys::delete(state, team, k),
+        ["spaces", "keys"] if *m == Method::GET => spaces_keys::list(state, team, req),
+        ["spaces", "keys"] if *m == Method::POST => spaces_keys::create(state, team, req),
+        ["spaces", "keys", k] if *m == Method::GET => spaces_keys::get(state, team, k),
+        ["spaces", "keys", k] if *m == Method::DELETE => spaces_keys::delete(state, team, k),
         ["regions"] if *m == Method::GET => {
             let all: Vec<Value> = catalog::REGIONS.iter().map(catalog::region_json).collect();
             paged(state, req, "regions", all)

@@ -184,6 +184,42 @@ impl OAuthGrant {
     }
 }
 
+/// A Spaces access key (`/v2/spaces/keys`): its secret is shown once, when
+/// it is made, and signs S3 requests to the team's buckets as its grants
+/// allow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpacesKey {
+    pub access_key: String,
+    pub secret_key: String,
+    pub team: String,
+    pub name: String,
+    /// (bucket, permission): `read`, `readwrite` or `fullaccess`; the bucket
+    /// `""` with `fullaccess` is every bucket of the team.
+    pub grants: Vec<(String, String)>,
+    pub created_at: String,
+}
+
+/// A Spaces bucket. Names are unique across every team and region.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Bucket {
+    pub name: String,
+    pub team: String,
+    pub region: String,
+    pub created_at: String,
+}
+
+/// An object in a bucket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpaceObject {
+    pub body: Vec<u8>,
+    /// The MD5 of the body in hex, quoted as S3 sends it.
+    pub etag: String,
+    /// RFC 7231 (for `Last-Modified`) and ISO 8601 (for listings).
+    pub modified_http: String,
+    pub modified_iso: String,
+    pub content_type: Option<String>,
+}
+
 /// Everything the DigitalOcean API has made.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Live {
@@ -241,6 +277,16 @@ pub struct Live {
     /// Authorization code → what it stands for; transient, like Azure's.
     #[serde(skip)]
     pub oauth_codes: HashMap<String, OAuthCode>,
+    /// Access key → Spaces key. Absent (empty) in snapshots made before
+    /// Spaces, as are the two fields after it.
+    #[serde(default)]
+    pub spaces_keys: BTreeMap<String, SpacesKey>,
+    /// Bucket name → bucket.
+    #[serde(default)]
+    pub buckets: BTreeMap<String, Bucket>,
+    /// Bucket name → key → object.
+    #[serde(default)]
+    pub objects: BTreeMap<String, BTreeMap<String, SpaceObject>>,
 }
 
 /// Record ids start apart from every other counter's range, so a test that
@@ -274,6 +320,9 @@ impl Default for Live {
             windows: HashMap::new(),
             oauth_grants: BTreeMap::new(),
             oauth_codes: HashMap::new(),
+            spaces_keys: BTreeMap::new(),
+            buckets: BTreeMap::new(),
+            objects: BTreeMap::new(),
         }
     }
 }
