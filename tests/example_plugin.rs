@@ -645,5 +645,8 @@ fn a_revoked_token_is_found_by_the_background_health_check() {
         log.contains("chained /internal/jobs/accounts component=accounts-digitalocean status=200"),
         "{log}"
     );
-    assert!(!log.contains("storage-digitalocean"), "{log}");
+    assert!(
+        !log.contains("component=storage-digitalocean status"),
+        "{log}"
+    );
 }
