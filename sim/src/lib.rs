@@ -18,6 +18,7 @@ pub mod digitalocean;
 pub mod http;
 pub mod identity;
 pub mod jwt;
+pub mod moto;
 pub mod prices;
 pub mod sharedkey;
 pub mod state;
@@ -418,7 +419,14 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
     let mut resp = match fault.as_ref().and_then(|f| fault_response(f, service)) {
         Some(r) => r,
         None if spaces_path => {
-            digitalocean::spaces::handle(&mut lock(&state), &req, fault.as_ref())
+            let plan = digitalocean::spaces::plan(&mut lock(&state), &req, fault.as_ref());
+            match plan {
+                digitalocean::spaces::Plan::Answer(r) => r,
+                digitalocean::spaces::Plan::Forward(f) => {
+                    let answer = blob::forward(&f.url, f.headers, f.method, f.body).await;
+                    digitalocean::spaces::after(&mut lock(&state), &req, f.then, answer)
+                }
+            }
         }
         None if do_oauth => digitalocean::oauth::handle(&mut lock(&state), &req, fault.as_ref()),
         None if do_path => digitalocean::handle(&mut lock(&state), &req, fault.as_ref()),

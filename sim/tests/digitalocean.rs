@@ -2547,44 +2547,17 @@ fn tags_outlive_a_restart() {
     );
 }
 
-/// The Python of target/py-digitalocean (made by .ci/run), or made here from
-/// PyPI when it is missing or was made with other pins — as the workspace
-/// scenarios make theirs.
+/// The Python of target/py-digitalocean (made by .ci/run), or made here.
 fn pydo_python() -> PathBuf {
-    const PINS: &[&str] = &[
-        "pydo==0.44.0",
-        "requests-oauthlib==2.0.0",
-        "oauthlib==4.0.1",
-    ];
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let venv = root.join("target").join("py-digitalocean");
-    let py = venv.join("bin").join("python");
-    let pinned = venv.join("requirements.pinned");
-    let ready = Process::new(&py)
-        .args(["-c", "import pydo"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-        && std::fs::read_to_string(&pinned).is_ok_and(|p| p.trim() == PINS.join(" "));
-    if !ready {
-        let made = Process::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 makes a venv");
-        assert!(made.success(), "python3 -m venv failed");
-        let pip = Process::new(&py)
-            .args(["-m", "pip", "install", "-q"])
-            .args(PINS)
-            .status()
-            .expect("pip runs");
-        assert!(pip.success(), "installing {PINS:?} from PyPI failed");
-        std::fs::write(&pinned, PINS.join(" ")).expect("the venv's pins are noted");
-    }
-    py
+    venv_python(
+        "py-digitalocean",
+        "pydo",
+        &[
+            "pydo==0.44.0",
+            "requests-oauthlib==2.0.0",
+            "oauthlib==4.0.1",
+        ],
+    )
 }
 
 /// Runs `tests/python/<script>` with `args` in the pydo venv against the

@@ -101,6 +101,12 @@ pub struct Seed {
     /// are good for 30 days.
     #[serde(default = "thirty_days")]
     pub oauth_token_seconds: i64,
+    /// Where a real S3 implementation (moto's server mode) keeps the
+    /// Spaces buckets' objects, e.g. `http://127.0.0.1:41235`; absent, the
+    /// emulator keeps them in memory. The emulator checks every request
+    /// (signature, grants, which team owns a bucket) either way.
+    #[serde(default)]
+    pub moto_url: Option<String>,
     #[serde(default = "seed_teams")]
     pub teams: Vec<Team>,
     /// Registered OAuth applications; by default Skyport's
@@ -151,6 +157,7 @@ impl Default for Seed {
             action_polls: two(),
             rate_limit: hourly(),
             oauth_token_seconds: thirty_days(),
+            moto_url: None,
             teams: seed_teams(),
             apps: seed_apps(),
         }

@@ -215,10 +215,65 @@ fn authenticate(state: &State, req: &Req, region: &str) -> Result<SpacesKey, Res
     Ok(key.clone())
 }
 
-/// Handles a request under `/_spaces/`; `fault` is the scripted fault that
+/// What the front door decided under the lock.
+pub enum Plan {
+    Answer(Resp),
+    /// Send this to moto (outside the lock), then [`after`].
+    Forward(Forward),
+}
+
+/// A request for moto, and what its answer means here.
+pub struct Forward {
+    pub url: String,
+    pub method: Method,
+    pub headers: Vec<(String, String)>,
+    pub body: bytes::Bytes,
+    pub then: Then,
+}
+
+/// What is done with moto's answer.
+pub enum Then {
+    /// It is the answer.
+    Relay,
+    /// The bucket was recorded here; moto's success (or its having the
+    /// bucket already) answers this, its failure takes the record back.
+    Created(String, Resp),
+    /// The bucket is forgotten here once moto deleted it.
+    Deleted(String),
+}
+
+/// Decides a request under `/_spaces/`; `fault` is the scripted fault that
 /// matched it, if any.
-pub fn handle(state: &mut State, req: &Req, fault: Option<&Fault>) -> Resp {
-    let resp = serve(state, req, fault);
+pub fn plan(state: &mut State, req: &Req, fault: Option<&Fault>) -> Plan {
+    let planned = serve(state, req, fault);
+    match planned {
+        Plan::Answer(r) => Plan::Answer(headless(req, r)),
+        forward => forward,
+    }
+}
+
+/// Finishes a forwarded request with moto's answer.
+pub fn after(state: &mut State, req: &Req, then: Then, answer: Resp) -> Resp {
+    let ok = (200..300).contains(&answer.status.as_u16());
+    let r = match then {
+        Then::Relay => answer,
+        Then::Created(_, resp) if ok || answer.status.as_u16() == 409 => resp,
+        Then::Created(name, _) => {
+            state.digitalocean.buckets.remove(&name);
+            answer
+        }
+        Then::Deleted(name) => {
+            if ok {
+                state.digitalocean.buckets.remove(&name);
+            }
+            answer
+        }
+    };
+    headless(req, r)
+}
+
+/// A HEAD answer has no body.
+fn headless(req: &Req, resp: Resp) -> Resp {
     if req.method == Method::HEAD {
         Resp {
             body: Default::default(),
@@ -229,59 +284,116 @@ pub fn handle(state: &mut State, req: &Req, fault: Option<&Fault>) -> Resp {
     }
 }
 
-fn serve(state: &mut State, req: &Req, fault: Option<&Fault>) -> Resp {
+/// The request as moto takes it: the same method, path below the region,
+/// query and body, with a credential of moto's default region (moto does
+/// not check signatures, and would refuse a bucket made at another
+/// region's endpoint without a location constraint).
+fn to_moto(moto: &str, req: &Req, path: &str, then: Then) -> Plan {
+    let mut headers: Vec<(String, String)> = [
+        "content-type",
+        "content-md5",
+        "range",
+        "if-match",
+        "if-none-match",
+    ]
+    .iter()
+    .filter_map(|h| req.header(h).map(|v| (h.to_string(), v.to_string())))
+    .collect();
+    headers.extend(
+        req.headers
+            .iter()
+            .filter(|(k, _)| k.as_str().starts_with("x-amz-meta-"))
+            .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string()))),
+    );
+    let date = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    headers.push(("x-amz-date".into(), date.clone()));
+    headers.push(("x-amz-content-sha256".into(), "UNSIGNED-PAYLOAD".into()));
+    headers.push((
+        "authorization".into(),
+        format!(
+            "AWS4-HMAC-SHA256 Credential=SKYPORTSIM/{}/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0",
+            &date[..8]
+        ),
+    ));
+    let query = if req.raw_query.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", req.raw_query)
+    };
+    Plan::Forward(Forward {
+        url: format!("{}/{path}{query}", moto.trim_end_matches('/')),
+        method: req.method.clone(),
+        headers,
+        body: req.body.clone(),
+        then,
+    })
+}
+
+fn serve(state: &mut State, req: &Req, fault: Option<&Fault>) -> Plan {
+    let answer = |r: Resp| Plan::Answer(r);
     let segments = req.segments();
     let region = segments.get(1).cloned().unwrap_or_default();
     if !REGIONS.contains(&region.as_str()) {
-        return error(
+        return answer(error(
             400,
             "InvalidArgument",
             &format!("`{region}` is not a region with Spaces."),
             None,
-        );
+        ));
     }
     if let Some(status) = fault.and_then(|f| f.status) {
-        return fault_error(status);
+        return answer(fault_error(status));
     }
     let key = match authenticate(state, req, &region) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return answer(r),
     };
     // The bucket and the object key, from the path as sent.
     let rest = req
         .path
         .strip_prefix(&format!("/_spaces/{region}"))
         .unwrap_or_default()
-        .trim_start_matches('/');
+        .trim_start_matches('/')
+        .to_string();
     let (bucket, object) = match rest.split_once('/') {
         Some((b, k)) => (
             decode_path(b),
             Some(decode_path(k)).filter(|k| !k.is_empty()),
         ),
-        None => (decode_path(rest), None),
+        None => (decode_path(&rest), None),
     };
+    let moto = state.world.digitalocean.moto_url.clone();
     let m = &req.method;
+    let not_allowed = |bucket: Option<&str>| {
+        error(
+            405,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+            bucket,
+        )
+    };
     if bucket.is_empty() {
-        return if *m == Method::GET {
+        return answer(if *m == Method::GET {
             list_buckets(state, &key)
         } else {
-            error(
-                405,
-                "MethodNotAllowed",
-                "The specified method is not allowed against this resource.",
-                None,
-            )
-        };
+            not_allowed(None)
+        });
     }
     if object.is_none() && *m == Method::PUT {
-        return create_bucket(state, &key, &bucket, &region);
+        let made = create_bucket(state, &key, &bucket, &region);
+        return match moto {
+            Some(moto) if made.status.as_u16() == 200 => {
+                to_moto(&moto, req, &rest, Then::Created(bucket, made))
+            }
+            _ => answer(made),
+        };
     }
     if object.is_none() && *m == Method::GET && req.query.iter().any(|(k, _)| k == "location") {
-        return location(state, &key, &bucket);
+        return answer(location(state, &key, &bucket));
     }
     let b = match find(state, &key, &bucket, &region) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return answer(r),
     };
     let need = match (m, &object) {
         (&Method::DELETE, None) => Need::Full,
@@ -289,10 +401,19 @@ fn serve(state: &mut State, req: &Req, fault: Option<&Fault>) -> Resp {
         _ => Need::Write,
     };
     if !granted(&key, &bucket, need) {
-        return error(403, "AccessDenied", "Access Denied", Some(&bucket));
+        return answer(error(403, "AccessDenied", "Access Denied", Some(&bucket)));
     }
-    match (m.clone(), object) {
-        (Method::HEAD, None) => Resp::new(200).header("x-amz-bucket-region", b.region),
+    if *m == Method::HEAD && object.is_none() {
+        return answer(Resp::new(200).header("x-amz-bucket-region", b.region));
+    }
+    if let Some(moto) = moto {
+        let then = match (m, &object) {
+            (&Method::DELETE, None) => Then::Deleted(bucket),
+            _ => Then::Relay,
+        };
+        return to_moto(&moto, req, &rest, then);
+    }
+    answer(match (m.clone(), object) {
         (Method::GET, None) => list_objects(state, req, &bucket),
         (Method::DELETE, None) => delete_bucket(state, &bucket),
         (Method::PUT, Some(k)) => put_object(state, req, &bucket, &k),
@@ -303,13 +424,8 @@ fn serve(state: &mut State, req: &Req, fault: Option<&Fault>) -> Resp {
             }
             Resp::new(204)
         }
-        _ => error(
-            405,
-            "MethodNotAllowed",
-            "The specified method is not allowed against this resource.",
-            Some(&bucket),
-        ),
-    }
+        _ => not_allowed(Some(&bucket)),
+    })
 }
 
 /// The team's bucket `name` at this region's endpoint, or S3's refusal:
@@ -470,7 +586,9 @@ fn get_object(state: &State, bucket: &str, key: &str) -> Resp {
             Some(bucket),
         );
     };
+    // Set here because a HEAD answer is sent without its body.
     Resp::new(200)
+        .header("content-length", o.body.len().to_string())
         .header("etag", o.etag.clone())
         .header("last-modified", o.modified_http.clone())
         .header(
