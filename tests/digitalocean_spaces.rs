@@ -1,7 +1,8 @@
 //! Backups in DigitalOcean Spaces, through the emulator's keys API and S3
 //! front door: what Skyport may delete and what it must leave, a name
 //! another team holds, and the short-lived keys every call makes — none
-//! outlives its call, and one left behind is swept.
+//! outlives its call, and one left behind is swept; and, with a real S3
+//! server (moto) behind the emulator, the objects a set-up leaves there.
 
 mod support;
 
@@ -211,5 +212,35 @@ fn spaces_keys_live_only_as_long_as_a_call() {
         deleted,
         made - 2 + 1,
         "the two made by the test stay, one swept"
+    );
+}
+
+/// With a real S3 server (moto) keeping the objects behind the emulator, a
+/// set-up's folder marker is there, and its probe was written and removed.
+#[test]
+fn a_space_set_up_through_skyport_is_kept_by_a_real_s3_server() {
+    let moto = sim::moto::Moto::start(&support::root()).unwrap_or_else(|reason| panic!("{reason}"));
+    let mut world = World::default();
+    world.digitalocean.moto_url = Some(moto.url.clone());
+    let p = Product::start_with_example(world);
+    let account = p.connect_digitalocean()["id"].as_str().unwrap().to_string();
+    let done = set_up(&p, &account, SEED_TEAM, "skyportmoto1", "backups");
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["target"]["status"], "verified", "{done}");
+    // moto checks no signature; it is asked directly, as its own client.
+    let (status, listing) = support::request(
+        "GET",
+        &format!("{}/skyportmoto1?list-type=2", moto.url),
+        &[(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0",
+        )],
+        "",
+    );
+    assert_eq!(status, 200, "{listing}");
+    assert!(listing.contains("<Key>backups/</Key>"), "{listing}");
+    assert!(
+        !listing.contains("skyport-probe-"),
+        "the probe is removed: {listing}"
     );
 }
