@@ -107,7 +107,7 @@ pub fn with_example(manifest: &str) -> String {
         1,
     );
     let entry = r#""stopped": "stopped and deallocated" },
-  { "id": "digitalocean", "title": "DigitalOcean", "name": "DigitalOcean", "connect": "oauth+token", "portal": "the DigitalOcean control panel (API › Tokens)", "admin_user": "root", "stop": "shuts it down: DigitalOcean still bills a droplet that is off", "stopped": "off (still billed)" }"#;
+  { "id": "digitalocean", "title": "DigitalOcean", "name": "DigitalOcean", "connect": "oauth+token", "portal": "the DigitalOcean control panel (API › Tokens)", "admin_user": "root", "stop": "shuts it down: DigitalOcean still bills a droplet that is off", "stopped": "off (still billed)", "storage": "Space", "container": "folder", "scope": "team" }"#;
     let listed = with_variable.replacen(r#""stopped": "stopped and deallocated" }"#, entry, 1);
     assert_ne!(
         listed, with_variable,

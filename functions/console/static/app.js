@@ -132,6 +132,13 @@ function providerOfAccount(accountId) {
   return providerOf(a ? a.provider : "");
 }
 
+// A provider's words for backup storage, its folders and the scope they
+// live in (`storage`, `container`, `scope` in its entry); Azure's otherwise.
+function storageWords(accountId) {
+  const p = providerOfAccount(accountId);
+  return { storage: p.storage || "storage account", container: p.container || "container", scope: p.scope || "subscription" };
+}
+
 function providerOfServer(s) {
   return providerOfAccount(s.account_id);
 }
@@ -638,10 +645,11 @@ async function checkTarget(t) {
 }
 
 async function detachTarget(t) {
-  if (!(await confirmDialog(`Detach ${t.storage_account}/${t.container}? Skyport stops using it for backups. The storage account and the container stay in your subscription.`, "Detach"))) return;
+  const w = storageWords(t.account_id);
+  if (!(await confirmDialog(`Detach ${t.storage_account}/${t.container}? Skyport stops using it for backups. The ${w.storage} and the ${w.container} stay in your ${w.scope}.`, "Detach"))) return;
   try {
     await api("DELETE", `/api/v1/storage/targets/${t.id}`);
-    notice("Backup target detached", `${t.storage_account}/${t.container} is no longer used; it stays in your subscription.`, "");
+    notice("Backup target detached", `${t.storage_account}/${t.container} is no longer used; it stays in your ${w.scope}.`, "");
   } catch (e) { fail(e); }
   await loadTargets().catch(fail);
   await loadStorageChoices().catch(fail);
@@ -662,7 +670,7 @@ async function loadStorageChoices() {
   $("storage-region").replaceChildren(...regions.regions.map((r) => el("option", { value: r.name }, r.display_name)));
   if (regions.regions.some((r) => r.name === keepRegion)) $("storage-region").value = keepRegion;
   storageAccounts = existing.storage_accounts;
-  $("storage-existing").replaceChildren(el("option", { value: "" }, "A new storage account"),
+  $("storage-existing").replaceChildren(el("option", { value: "" }, `A new ${storageWords(account).storage}`),
     ...storageAccounts.map((a) => el("option", { value: a.name }, `${a.name} (${a.region})`)));
   chooseStorageAccount();
 }
