@@ -667,8 +667,12 @@ async function loadStorageChoices() {
     api("GET", `/api/v1/accounts/${account}/subscriptions/${sub}/compute/regions`),
     api("GET", `/api/v1/accounts/${account}/subscriptions/${sub}/storage/accounts`),
   ]);
-  $("storage-region").replaceChildren(...regions.regions.map((r) => el("option", { value: r.name }, r.display_name)));
-  if (regions.regions.some((r) => r.name === keepRegion)) $("storage-region").value = keepRegion;
+  // A provider whose storage is offered in fewer regions than its servers
+  // lists them (`storage_regions` in its entry).
+  const only = providerOfAccount(account).storage_regions;
+  const offered = regions.regions.filter((r) => !Array.isArray(only) || only.includes(r.name));
+  $("storage-region").replaceChildren(...offered.map((r) => el("option", { value: r.name }, r.display_name)));
+  if (offered.some((r) => r.name === keepRegion)) $("storage-region").value = keepRegion;
   storageAccounts = existing.storage_accounts;
   $("storage-existing").replaceChildren(el("option", { value: "" }, `A new ${storageWords(account).storage}`),
     ...storageAccounts.map((a) => el("option", { value: a.name }, `${a.name} (${a.region})`)));
