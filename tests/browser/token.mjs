@@ -1,7 +1,7 @@
 // A provider that signs in by API token, in the console: Add Account offers
 // it beside Azure, asks for the token in a form (no sign-in window), refuses
 // a malformed one with the provider's words, connects the team, writes a
-// record in the team's domain, and brings an Expired account back with a
+// record in the team's domain, sets up backups in a Space, and brings an Expired account back with a
 // new token through Reconnect.
 // Usage: node token.mjs <app url> <api key> <emulator url> <token> <team uuid> <screenshot dir>
 import { open } from "./harness.mjs";
@@ -51,7 +51,7 @@ try {
   await page.waitForSelector("#notice-title:has-text('Connected')");
   await page.waitForSelector("[data-account]:has-text('DigitalOcean') .status.Active");
   const badges = await page.$$eval("[data-account] .badge", (b) => b.map((x) => x.textContent));
-  if (badges.join(",") !== "Compute,DNS") throw new Error(`badges: ${badges}`);
+  if (badges.join(",") !== "Compute,Storage,DNS") throw new Error(`badges: ${badges}`);
   if ((await page.content()).includes(token)) throw new Error("the token must not stay in the page");
   if (windows !== 0) throw new Error("no window opens for a token");
   await shot("token-connected");
@@ -71,6 +71,20 @@ try {
   await page.waitForSelector("[data-record='A www']:has-text('203.0.113.11')");
   await shot("token-dns");
   await audit("a DigitalOcean domain");
+
+  current = "backups in a Space, in DigitalOcean's words and regions";
+  step(current);
+  await page.click("#nav-storage");
+  await page.waitForSelector("#storage-existing option:has-text('A new Space')", { state: "attached" });
+  const spaces = ["nyc3", "ams3", "sfo2", "sfo3", "sgp1", "fra1", "syd1", "blr1", "lon1", "tor1", "atl1"];
+  const regions = await page.$$eval("#storage-region option", (o) => o.map((x) => x.value));
+  if (!regions.length || regions.some((r) => !spaces.includes(r))) throw new Error(`storage regions: ${regions}`);
+  await page.fill("#storage-name", "skyportspace1");
+  await page.click("#storage-form button[type=submit]");
+  await page.waitForSelector("#storage-verified", { timeout: 120000 });
+  await page.waitForSelector("#target-list li:has-text('skyportspace1/backups')");
+  await shot("token-storage");
+  await audit("a Space");
   await page.click("#nav-accounts");
   await page.waitForSelector("[data-account]:has-text('DigitalOcean') .status.Active");
 
