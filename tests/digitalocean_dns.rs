@@ -34,7 +34,11 @@ fn a_digitalocean_domain_is_managed_beside_an_azure_zone() {
     let azure = p.connect(BOOTSTRAP_KEY, USERNAME);
     let account = p.connect_digitalocean();
     let ocean = account["id"].as_str().unwrap().to_string();
-    assert_eq!(account["badges"], json!(["Compute", "DNS"]), "{account}");
+    assert_eq!(
+        account["badges"],
+        json!(["Compute", "Storage", "DNS"]),
+        "{account}"
+    );
 
     // The team's domains, with DigitalOcean's name servers.
     let (status, zones) = p.api(

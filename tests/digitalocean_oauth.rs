@@ -66,7 +66,7 @@ fn a_team_connected_by_oauth_refreshes_expires_and_reconnects() {
     assert_eq!(a["provider"], "digitalocean", "{a}");
     assert_eq!(a["status"], "Active", "{a}");
     assert_eq!(a["tenant_id"], SEED_TEAM, "{a}");
-    assert_eq!(a["badges"], json!(["Compute", "DNS"]), "{a}");
+    assert_eq!(a["badges"], json!(["Compute", "Storage", "DNS"]), "{a}");
     assert_eq!(token_grants(&p, "authorization_code"), 1);
 
     // The OAuth token reaches the team's domains.
