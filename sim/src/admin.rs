@@ -141,6 +141,12 @@ pub enum Command {
         #[serde(default)]
         oauth_token_seconds: Option<i64>,
     },
+    /// Where the Spaces S3 front door keeps objects from now on: a moto
+    /// server's URL, or none for the emulator's memory. Buckets stay the
+    /// emulator's; one moto lacks is made there when first used.
+    SpacesBackend {
+        moto_url: Option<String>,
+    },
     /// Sets a Droplet's status at once (`active` or `off`), as someone in the
     /// control panel or at the console would.
     SetDropletStatus {
@@ -446,6 +452,14 @@ pub fn apply(state: &mut State, command: Command) -> Result<(), String> {
             if let Some(v) = rate_limit {
                 s.rate_limit = v;
             }
+        }
+        Command::SpacesBackend { moto_url } => {
+            if let Some(u) = &moto_url {
+                if !(u.starts_with("http://") && u.len() > "http://".len()) {
+                    return Err(format!("moto_url `{u}` is not an http:// URL"));
+                }
+            }
+            state.world.digitalocean.moto_url = moto_url;
         }
         Command::SetDropletStatus { droplet, status } => {
             if status != "active" && status != "off" {

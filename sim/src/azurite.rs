@@ -1,10 +1,8 @@
 //! Starting a real Azurite (npm `azurite`) for tests: on an ephemeral
 //! 127.0.0.1 port with its own data directory, stopped when dropped.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// A running Azurite blob service.
 pub struct Azurite {
@@ -25,11 +23,7 @@ impl Azurite {
                 bin.display()
             ));
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .map_err(|e| e.to_string())?
-            .local_addr()
-            .map_err(|e| e.to_string())?
-            .port();
+        let port = crate::child::free_port()?;
         let dir =
             std::env::temp_dir().join(format!("skyport-azurite-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -54,13 +48,7 @@ impl Azurite {
             url: format!("http://127.0.0.1:{port}"),
             dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline || az.child.try_wait().ok().flatten().is_some() {
-                return Err("Azurite did not start within 30 seconds".into());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        crate::child::wait_listening(&mut az.child, port, "Azurite")?;
         Ok(az)
     }
 }

@@ -699,56 +699,62 @@ pub async fn forward(
     method: Method,
     body: Bytes,
 ) -> Resp {
+    send(url, headers, method, body)
+        .await
+        .unwrap_or_else(|e| xml_error(503, "ServerBusy", &format!("Azurite: {e}"), ""))
+}
+
+/// Sends a request to a back end (Azurite, moto) and gives its answer
+/// whole, or why there is none.
+pub async fn send(
+    url: &str,
+    headers: Vec<(String, String)>,
+    method: Method,
+    body: Bytes,
+) -> Result<Resp, String> {
     use http_body_util::{BodyExt, Full};
-    let Ok(uri) = url.parse::<http::Uri>() else {
-        return xml_error(502, "InternalError", "bad Azurite URL", "");
-    };
+    let uri = url
+        .parse::<http::Uri>()
+        .map_err(|e| format!("bad URL {url}: {e}"))?;
     let authority = uri.authority().map(|a| a.to_string()).unwrap_or_default();
-    let Ok(stream) = tokio::net::TcpStream::connect(&authority).await else {
-        return xml_error(
-            503,
-            "ServerBusy",
-            &format!("Azurite at {authority} is not reachable."),
-            "",
-        );
-    };
-    let Ok((mut sender, conn)) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await
-    else {
-        return xml_error(503, "ServerBusy", "Azurite handshake failed.", "");
-    };
+    let stream = tokio::net::TcpStream::connect(&authority)
+        .await
+        .map_err(|e| format!("{authority} is not reachable ({e})"))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("the handshake with {authority} failed ({e})"))?;
     tokio::spawn(conn);
     let mut builder = http::Request::builder()
         .method(method)
         .uri(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
-        .header("host", authority);
+        .header("host", authority.as_str());
     for (k, v) in &headers {
         builder = builder.header(k, v);
     }
-    let Ok(request) = builder.body(Full::new(body)) else {
-        return xml_error(502, "InternalError", "bad forwarded request", "");
-    };
-    match sender.send_request(request).await {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let mut out = Resp::new(status);
-            for (k, v) in response.headers() {
-                if let Ok(v) = v.to_str() {
-                    // Content-Length stays: the body is relayed whole, and a
-                    // HEAD has no body to count it from.
-                    if k != "transfer-encoding" && k != "connection" {
-                        out = out.header(k.as_str(), v);
-                    }
-                }
+    let request = builder
+        .body(Full::new(body))
+        .map_err(|e| format!("bad forwarded request: {e}"))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| format!("{authority} failed ({e})"))?;
+    let status = response.status().as_u16();
+    let mut out = Resp::new(status);
+    for (k, v) in response.headers() {
+        if let Ok(v) = v.to_str() {
+            // Content-Length stays: the body is relayed whole, and a HEAD
+            // has no body to count it from.
+            if k != "transfer-encoding" && k != "connection" {
+                out = out.header(k.as_str(), v);
             }
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            out.body(bytes)
         }
-        Err(e) => xml_error(503, "ServerBusy", &format!("Azurite failed: {e}"), ""),
     }
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    Ok(out.body(bytes))
 }

@@ -1,25 +1,32 @@
 //! An emulator of the Microsoft identity platform, the Azure Resource Manager
 //! subset Skyport uses, the Retail Prices API, a blob front door, the
-//! DigitalOcean API v2 subset for Droplets and DNS, and DigitalOcean's OAuth
-//! sign-in — one server, started in-process by tests ([`Sim::spawn`]) or by
-//! `skyport sim`.
+//! DigitalOcean API v2 subset for Droplets, DNS and Spaces keys,
+//! DigitalOcean's OAuth sign-in and the Spaces S3 data plane — one server,
+//! started in-process by tests ([`Sim::spawn`]) or by `skyport sim`.
 //!
 //! `world` is the seed and `state` the live world; `identity`, `arm/`,
 //! `prices` and `blob` serve the wire formats of reference/azure.md,
-//! `digitalocean/` DigitalOcean's under `/v2/` and its OAuth authorization
-//! server under `/v1/oauth/`; `admin` scripts the world; this file routes
-//! requests and injects faults.
+//! `digitalocean/` DigitalOcean's under `/v2/`, its OAuth authorization
+//! server under `/v1/oauth/` and Spaces' S3 endpoints under
+//! `/_spaces/{region}/` (dispatched before the blob paths, which an
+//! underscore never starts); `admin` scripts the world; this file routes
+//! requests and injects faults. `azurite` and `moto` start the real back
+//! ends the blob and Spaces front doors forward to once the world names
+//! them (`child` is what the two share), and `python` finds or makes the
+//! venvs the tests drive independent clients from.
 
 pub mod admin;
 pub mod arm;
 pub mod azurite;
 pub mod blob;
+pub mod child;
 pub mod digitalocean;
 pub mod http;
 pub mod identity;
 pub mod jwt;
 pub mod moto;
 pub mod prices;
+pub mod python;
 pub mod sharedkey;
 pub mod state;
 pub mod tls;
@@ -423,7 +430,7 @@ async fn route(state: Arc<Mutex<State>>, req: Req) -> Resp {
             match plan {
                 digitalocean::spaces::Plan::Answer(r) => r,
                 digitalocean::spaces::Plan::Forward(f) => {
-                    let answer = blob::forward(&f.url, f.headers, f.method, f.body).await;
+                    let answer = digitalocean::spaces::forward(&f).await;
                     digitalocean::spaces::after(&mut lock(&state), &req, f.then, answer)
                 }
             }

@@ -3,10 +3,8 @@
 //! emulator's Spaces front door forwards object requests to it once it is
 //! the world's `digitalocean.moto_url`.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// A running moto server.
 pub struct Moto {
@@ -22,15 +20,11 @@ impl Moto {
         let bin = repo.join("target/py-moto/bin/moto_server");
         if !bin.exists() {
             return Err(format!(
-                "moto is not installed at {} (run .ci/run, or: python3 -m venv target/py-moto && target/py-moto/bin/pip install 'moto[server]' boto3)",
+                "moto is not installed at {} (run .ci/run, or: python3 -m venv target/py-moto && target/py-moto/bin/pip install 'moto[server]==5.2.5' boto3==1.44.8)",
                 bin.display()
             ));
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .map_err(|e| e.to_string())?
-            .local_addr()
-            .map_err(|e| e.to_string())?
-            .port();
+        let port = crate::child::free_port()?;
         let child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
@@ -41,13 +35,7 @@ impl Moto {
             child,
             url: format!("http://127.0.0.1:{port}"),
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline || moto.child.try_wait().ok().flatten().is_some() {
-                return Err("moto did not start within 30 seconds".into());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        crate::child::wait_listening(&mut moto.child, port, "moto")?;
         Ok(moto)
     }
 }

@@ -569,32 +569,5 @@ const AZURE_PACKAGES: &[&str] = &[
 /// The Python of a venv under target/ that can import `module` and was made
 /// with `requirements`: the one .ci/run makes, or made here once from PyPI.
 fn python_with(venv: &str, module: &str, requirements: &[&str]) -> PathBuf {
-    let venv = root().join("target").join(venv);
-    let py = venv.join("bin").join("python");
-    let pinned = venv.join("requirements.pinned");
-    let ready = Command::new(&py)
-        .args(["-c", &format!("import {module}")])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-        && std::fs::read_to_string(&pinned).is_ok_and(|p| p.trim() == requirements.join(" "));
-    if !ready {
-        let made = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 makes a venv");
-        assert!(made.success(), "python3 -m venv failed");
-        let pip = Command::new(&py)
-            .args(["-m", "pip", "install", "-q"])
-            .args(requirements)
-            .status()
-            .expect("pip runs");
-        assert!(
-            pip.success(),
-            "installing {requirements:?} from PyPI failed"
-        );
-        std::fs::write(&pinned, requirements.join(" ")).expect("the venv's pins are noted");
-    }
-    py
+    sim::python::venv(&root(), venv, module, requirements).unwrap_or_else(|e| panic!("{e}"))
 }

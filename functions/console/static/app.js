@@ -133,7 +133,7 @@ function providerOfAccount(accountId) {
 }
 
 // A provider's words for backup storage, its folders and the scope they
-// live in (`storage`, `container`, `scope` in its entry); Azure's otherwise.
+// live in (`storage`, `container`, `scope` in its entry), or the defaults.
 function storageWords(accountId) {
   const p = providerOfAccount(accountId);
   return { storage: p.storage || "storage account", container: p.container || "container", scope: p.scope || "subscription" };

@@ -1,21 +1,28 @@
-//! The DigitalOcean API v2 subset a Droplet provider and a DNS provider
-//! need, served under `/v2/` beside the Azure endpoints: the account,
-//! regions, sizes, the base image, SSH keys, Droplets and their actions,
-//! domains and their records, cloud firewalls, reserved IPs and their
-//! actions, and tags. This file does what every request goes
-//! through — the bearer token, the per-token rate-limit headers,
-//! DigitalOcean's `{"id","message","request_id"}` errors, scripted faults,
-//! page links — and routes to one file per resource.
+//! The DigitalOcean API v2 subset a Droplet provider, a DNS provider and a
+//! backup-storage provider need, served under `/v2/` beside the Azure
+//! endpoints: the account, regions, sizes, the base image, SSH keys,
+//! Droplets and their actions, domains and their records, cloud firewalls,
+//! reserved IPs and their actions, tags, and Spaces access keys. This file
+//! does what every request goes through — the bearer token, the per-token
+//! rate-limit headers, DigitalOcean's `{"id","message","request_id"}`
+//! errors, scripted faults, page links — and routes to one file per
+//! resource.
 //!
 //! `seed` is its part of the world (teams, tokens, their domains and limits,
-//! OAuth applications), `store` its live state, `catalog` the regions, sizes
-//! and image; `account`, `keys`, `droplets`, `actions`, `domains` (domains
-//! and their records), `firewalls`, `reserved_ips` and `tags` (tags put on
-//! and taken off Droplets) serve the endpoints; `md5` names SSH keys.
+//! OAuth applications, the moto server Spaces' objects may live in), `store`
+//! its live state, `catalog` the regions, sizes and image; `account`,
+//! `keys`, `droplets`, `actions`, `domains` (domains and their records),
+//! `firewalls`, `reserved_ips`, `tags` (tags put on and taken off Droplets)
+//! and `spaces_keys` (`/v2/spaces/keys`) serve the endpoints; `md5` names
+//! SSH keys and makes objects' ETags.
 //! `oauth` is DigitalOcean's OAuth authorization server under `/v1/oauth/`
 //! (the authorize page, token, refresh and revoke): the access tokens it
 //! issues authenticate here as their team's personal access tokens do, and
 //! a grant without the `write` scope may only read.
+//! `spaces` is the Spaces S3 data plane under `/_spaces/{region}/`, which
+//! `sigv4` authenticates with the keys of `spaces_keys`: buckets are always
+//! the emulator's, objects its own or, once the world names one, a real
+//! moto server's.
 
 pub mod account;
 pub mod actions;

@@ -113,7 +113,8 @@ pub fn canonical_query(raw: &str) -> String {
         .join("&")
 }
 
-fn decode(s: &str) -> Vec<u8> {
+/// Percent-decodes (a `+` stays a `+`, as S3 reads paths and SigV4 queries).
+pub fn decode(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -121,22 +121,7 @@ fn valid_bucket(name: &str) -> bool {
 }
 
 fn decode_path(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&sigv4::decode(s)).into_owned()
 }
 
 /// Checks the signature; the key that signed, or the refusal.
@@ -152,6 +137,8 @@ fn authenticate(state: &State, req: &Req, region: &str) -> Result<SpacesKey, Res
             None,
         ));
     };
+    // DigitalOcean's own SDK examples sign with `us-east-1` (some SDKs
+    // accept no other region), and Spaces takes it at every endpoint.
     if auth.region != region && auth.region != "us-east-1" {
         return Err(error(
             400,
@@ -224,7 +211,12 @@ pub enum Plan {
 
 /// A request for moto, and what its answer means here.
 pub struct Forward {
-    pub url: String,
+    /// moto's endpoint, e.g. `http://127.0.0.1:41235`.
+    pub moto: String,
+    /// The bucket the request is for.
+    pub bucket: String,
+    /// The path below the region and the query, e.g. `/b/k?uploads`.
+    pub path: String,
     pub method: Method,
     pub headers: Vec<(String, String)>,
     pub body: bytes::Bytes,
@@ -238,8 +230,55 @@ pub enum Then {
     /// The bucket was recorded here; moto's success (or its having the
     /// bucket already) answers this, its failure takes the record back.
     Created(String, Resp),
-    /// The bucket is forgotten here once moto deleted it.
+    /// The bucket is forgotten here once moto deleted it (or never had it).
     Deleted(String),
+}
+
+/// Sends a planned request to moto, outside the state lock. A bucket the
+/// emulator has and moto does not (made before moto was named, or moto
+/// restarted) is made in moto and the request sent again, as the blob
+/// front door makes Azurite's containers. moto out of reach is S3's 503.
+pub async fn forward(f: &Forward) -> Resp {
+    let send = |method: Method, path: &str, headers: Vec<(String, String)>, body: bytes::Bytes| {
+        let url = format!("{}{path}", f.moto);
+        async move { crate::blob::send(&url, headers, method, body).await }
+    };
+    let unreachable = |e: String| {
+        error(
+            503,
+            "ServiceUnavailable",
+            &format!("The S3 back end is not available: {e}"),
+            None,
+        )
+    };
+    let first = match send(f.method.clone(), &f.path, f.headers.clone(), f.body.clone()).await {
+        Ok(r) => r,
+        Err(e) => return unreachable(e),
+    };
+    let creating = matches!(f.then, Then::Created(..));
+    let deleting = matches!(f.then, Then::Deleted(_));
+    if creating || deleting || !is_code(&first, 404, "NoSuchBucket") {
+        return first;
+    }
+    let made = send(
+        Method::PUT,
+        &format!("/{}", f.bucket),
+        moto_headers(&[]),
+        bytes::Bytes::new(),
+    )
+    .await;
+    if let Err(e) = made {
+        return unreachable(e);
+    }
+    send(f.method.clone(), &f.path, f.headers.clone(), f.body.clone())
+        .await
+        .unwrap_or_else(unreachable)
+}
+
+/// Whether an answer is the S3 error `code` with `status`.
+fn is_code(r: &Resp, status: u16, code: &str) -> bool {
+    r.status.as_u16() == status
+        && std::str::from_utf8(&r.body).is_ok_and(|b| b.contains(&format!("<Code>{code}</Code>")))
 }
 
 /// Decides a request under `/_spaces/`; `fault` is the scripted fault that
@@ -262,12 +301,16 @@ pub fn after(state: &mut State, req: &Req, then: Then, answer: Resp) -> Resp {
             state.digitalocean.buckets.remove(&name);
             answer
         }
-        Then::Deleted(name) => {
-            if ok {
-                state.digitalocean.buckets.remove(&name);
-            }
+        Then::Deleted(name) if ok => {
+            state.digitalocean.buckets.remove(&name);
             answer
         }
+        // moto never had it: nothing was in it.
+        Then::Deleted(name) if is_code(&answer, 404, "NoSuchBucket") => {
+            state.digitalocean.buckets.remove(&name);
+            Resp::new(204)
+        }
+        Then::Deleted(_) => answer,
     };
     headless(req, r)
 }
@@ -285,48 +328,69 @@ fn headless(req: &Req, resp: Resp) -> Resp {
 }
 
 /// The request as moto takes it: the same method, path below the region,
-/// query and body, with a credential of moto's default region (moto does
-/// not check signatures, and would refuse a bucket made at another
-/// region's endpoint without a location constraint).
-fn to_moto(moto: &str, req: &Req, path: &str, then: Then) -> Plan {
-    let mut headers: Vec<(String, String)> = [
-        "content-type",
-        "content-md5",
-        "range",
-        "if-match",
-        "if-none-match",
-    ]
-    .iter()
-    .filter_map(|h| req.header(h).map(|v| (h.to_string(), v.to_string())))
-    .collect();
-    headers.extend(
-        req.headers
-            .iter()
-            .filter(|(k, _)| k.as_str().starts_with("x-amz-meta-"))
-            .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string()))),
-    );
-    let date = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-    headers.push(("x-amz-date".into(), date.clone()));
-    headers.push(("x-amz-content-sha256".into(), "UNSIGNED-PAYLOAD".into()));
-    headers.push((
-        "authorization".into(),
-        format!(
-            "AWS4-HMAC-SHA256 Credential=SKYPORTSIM/{}/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0",
-            &date[..8]
-        ),
-    ));
+/// query, body and content and `x-amz-*` headers, signed anew with a
+/// credential of moto's default region — moto checks no signatures, and
+/// would refuse a bucket made with a Spaces region in the credential but
+/// no location constraint in the body.
+fn to_moto(moto: &str, req: &Req, bucket: &str, path: &str, then: Then) -> Plan {
+    let mut kept: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .filter(|(k, _)| {
+            let k = k.as_str();
+            matches!(
+                k,
+                "content-type"
+                    | "content-md5"
+                    | "content-encoding"
+                    | "content-disposition"
+                    | "content-language"
+                    | "cache-control"
+                    | "expires"
+                    | "range"
+                    | "if-match"
+                    | "if-none-match"
+                    | "if-modified-since"
+                    | "if-unmodified-since"
+            ) || (k.starts_with("x-amz-")
+                && !matches!(
+                    k,
+                    "x-amz-date" | "x-amz-content-sha256" | "x-amz-security-token"
+                ))
+        })
+        .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    kept.sort();
     let query = if req.raw_query.is_empty() {
         String::new()
     } else {
         format!("?{}", req.raw_query)
     };
     Plan::Forward(Forward {
-        url: format!("{}/{path}{query}", moto.trim_end_matches('/')),
+        moto: moto.trim_end_matches('/').to_string(),
+        bucket: bucket.to_string(),
+        path: format!("/{path}{query}"),
         method: req.method.clone(),
-        headers,
+        headers: moto_headers(&kept),
         body: req.body.clone(),
         then,
     })
+}
+
+/// `headers` and the SigV4 headers moto reads a request's region from.
+fn moto_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
+    let date = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let mut out = headers.to_vec();
+    out.push((
+        "authorization".into(),
+        format!(
+            "AWS4-HMAC-SHA256 Credential=SKYPORTSIM/{}/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=0",
+            &date[..8]
+        ),
+    ));
+    out.push(("x-amz-date".into(), date));
+    out.push(("x-amz-content-sha256".into(), "UNSIGNED-PAYLOAD".into()));
+    out
 }
 
 fn serve(state: &mut State, req: &Req, fault: Option<&Fault>) -> Plan {
@@ -379,12 +443,16 @@ fn serve(state: &mut State, req: &Req, fault: Option<&Fault>) -> Plan {
             not_allowed(None)
         });
     }
-    if object.is_none() && *m == Method::PUT {
+    if object.is_none() && *m == Method::PUT && plain(req) {
         let made = create_bucket(state, &key, &bucket, &region);
         return match moto {
-            Some(moto) if made.status.as_u16() == 200 => {
-                to_moto(&moto, req, &rest, Then::Created(bucket, made))
-            }
+            Some(moto) if made.status.as_u16() == 200 => to_moto(
+                &moto,
+                req,
+                &bucket,
+                &rest,
+                Then::Created(bucket.clone(), made),
+            ),
             _ => answer(made),
         };
     }
@@ -396,7 +464,7 @@ fn serve(state: &mut State, req: &Req, fault: Option<&Fault>) -> Plan {
         Err(r) => return answer(r),
     };
     let need = match (m, &object) {
-        (&Method::DELETE, None) => Need::Full,
+        (&Method::DELETE | &Method::PUT, None) => Need::Full,
         (&Method::GET | &Method::HEAD, _) => Need::Read,
         _ => Need::Write,
     };
@@ -408,10 +476,43 @@ fn serve(state: &mut State, req: &Req, fault: Option<&Fault>) -> Plan {
     }
     if let Some(moto) = moto {
         let then = match (m, &object) {
-            (&Method::DELETE, None) => Then::Deleted(bucket),
+            (&Method::DELETE, None) if plain(req) => Then::Deleted(bucket.clone()),
             _ => Then::Relay,
         };
-        return to_moto(&moto, req, &rest, then);
+        return to_moto(&moto, req, &bucket, &rest, then);
+    }
+    const LISTING: &[&str] = &[
+        "x-id",
+        "list-type",
+        "prefix",
+        "delimiter",
+        "max-keys",
+        "continuation-token",
+        "start-after",
+        "marker",
+        "encoding-type",
+        "fetch-owner",
+    ];
+    let subresource = if object.is_none() {
+        req.query
+            .iter()
+            .any(|(k, _)| !LISTING.contains(&k.as_str()))
+    } else {
+        // Some SDKs name the operation in `x-id`; a read may override the
+        // answer's headers. Anything else is a subresource (acl, tagging,
+        // uploads, …) the memory does not keep.
+        req.query.iter().any(|(k, _)| {
+            k != "x-id"
+                && !((*m == Method::GET || *m == Method::HEAD) && k.starts_with("response-"))
+        })
+    };
+    if subresource || req.header("x-amz-copy-source").is_some() {
+        return answer(error(
+            501,
+            "NotImplemented",
+            "A header or query you provided implies functionality that is not implemented.",
+            Some(&bucket),
+        ));
     }
     answer(match (m.clone(), object) {
         (Method::GET, None) => list_objects(state, req, &bucket),
@@ -426,6 +527,12 @@ fn serve(state: &mut State, req: &Req, fault: Option<&Fault>) -> Plan {
         }
         _ => not_allowed(Some(&bucket)),
     })
+}
+
+/// Whether a request names no subresource (some SDKs name the operation
+/// in `x-id`, which S3 ignores).
+fn plain(req: &Req) -> bool {
+    req.query.iter().all(|(k, _)| k == "x-id")
 }
 
 /// The team's bucket `name` at this region's endpoint, or S3's refusal:
@@ -600,9 +707,11 @@ fn get_object(state: &State, bucket: &str, key: &str) -> Resp {
         .body(o.body.clone())
 }
 
-/// ListObjectsV2 (and the first page of the older ListObjects): keys in
-/// order under `prefix`, rolled up to common prefixes at `delimiter`, at
-/// most `max-keys` (1,000) entries a page, continued by an opaque token.
+/// ListObjectsV2 (`list-type=2`) and the older ListObjects: keys in order
+/// under `prefix`, rolled up to common prefixes at `delimiter`, at most
+/// `max-keys` (1,000) entries a page, continued by an opaque token (V2) or
+/// a marker (V1); with `encoding-type=url` the keys and prefixes are sent
+/// URL-encoded, as S3 sends them (boto3 asks for that on every listing).
 fn list_objects(state: &State, req: &Req, bucket: &str) -> Resp {
     let q = |name: &str| {
         req.query
@@ -610,13 +719,41 @@ fn list_objects(state: &State, req: &Req, bucket: &str) -> Resp {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
+    let v2 = q("list-type") == Some("2");
     let prefix = q("prefix").unwrap_or_default();
     let delimiter = q("delimiter").unwrap_or_default();
-    let max = q("max-keys")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(1000)
-        .min(1000);
-    let token = q("continuation-token");
+    let url_encoded = match q("encoding-type") {
+        None => false,
+        Some("url") => true,
+        Some(_) => {
+            return error(
+                400,
+                "InvalidArgument",
+                "Invalid Encoding Method specified in Request",
+                Some(bucket),
+            )
+        }
+    };
+    let enc = |s: &str| {
+        if url_encoded {
+            url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+        } else {
+            escape(s)
+        }
+    };
+    let max = match q("max-keys").map(str::parse::<usize>) {
+        None => 1000,
+        Some(Ok(n)) => n.min(1000),
+        Some(Err(_)) => {
+            return error(
+                400,
+                "InvalidArgument",
+                "Provided max-keys not an integer or within integer range",
+                Some(bucket),
+            )
+        }
+    };
+    let token = q("continuation-token").filter(|_| v2);
     let after = match token {
         Some(t) => match hex_decode(t) {
             Some(k) => k,
@@ -629,7 +766,8 @@ fn list_objects(state: &State, req: &Req, bucket: &str) -> Resp {
                 )
             }
         },
-        None => q("start-after").unwrap_or_default().to_string(),
+        None if v2 => q("start-after").unwrap_or_default().to_string(),
+        None => q("marker").unwrap_or_default().to_string(),
     };
     let empty = Default::default();
     let objects = state.digitalocean.objects.get(bucket).unwrap_or(&empty);
@@ -666,7 +804,7 @@ fn list_objects(state: &State, req: &Req, bucket: &str) -> Resp {
             Some(p) => prefixes.push(p),
             None => contents.push_str(&format!(
                 "<Contents><Key>{}</Key><LastModified>{}</LastModified><ETag>{}</ETag><Size>{}</Size><StorageClass>STANDARD</StorageClass></Contents>",
-                escape(k), o.modified_iso, escape(&o.etag), o.body.len()
+                enc(k), o.modified_iso, escape(&o.etag), o.body.len()
             )),
         }
     }
@@ -675,35 +813,57 @@ fn list_objects(state: &State, req: &Req, bucket: &str) -> Resp {
         .map(|p| {
             format!(
                 "<CommonPrefixes><Prefix>{}</Prefix></CommonPrefixes>",
-                escape(p)
+                enc(p)
             )
         })
         .collect();
-    let tokens = format!(
-        "{}{}",
-        token
-            .map(|t| format!("<ContinuationToken>{t}</ContinuationToken>"))
-            .unwrap_or_default(),
-        if truncated {
-            format!(
-                "<NextContinuationToken>{}</NextContinuationToken>",
-                hex_encode(&last)
-            )
-        } else {
-            String::new()
-        }
-    );
+    let paging = if v2 {
+        format!(
+            "{}{}{}<KeyCount>{count}</KeyCount>",
+            token
+                .map(|t| format!("<ContinuationToken>{}</ContinuationToken>", escape(t)))
+                .unwrap_or_default(),
+            if truncated {
+                format!(
+                    "<NextContinuationToken>{}</NextContinuationToken>",
+                    hex_encode(&last)
+                )
+            } else {
+                String::new()
+            },
+            q("start-after")
+                .map(|s| format!("<StartAfter>{}</StartAfter>", enc(s)))
+                .unwrap_or_default(),
+        )
+    } else {
+        // S3 sends NextMarker only with a delimiter; without one the
+        // client continues from the last key it was sent.
+        format!(
+            "<Marker>{}</Marker>{}",
+            enc(&after),
+            if truncated && !delimiter.is_empty() {
+                format!("<NextMarker>{}</NextMarker>", enc(&last))
+            } else {
+                String::new()
+            }
+        )
+    };
     let delimiter = if delimiter.is_empty() {
         String::new()
     } else {
-        format!("<Delimiter>{}</Delimiter>", escape(delimiter))
+        format!("<Delimiter>{}</Delimiter>", enc(delimiter))
+    };
+    let encoding = if url_encoded {
+        "<EncodingType>url</EncodingType>"
+    } else {
+        ""
     };
     xml(
         200,
         format!(
-            "<ListBucketResult xmlns=\"{XMLNS}\"><Name>{}</Name><Prefix>{}</Prefix><KeyCount>{count}</KeyCount><MaxKeys>{max}</MaxKeys>{delimiter}<IsTruncated>{truncated}</IsTruncated>{tokens}{contents}{common}</ListBucketResult>",
+            "<ListBucketResult xmlns=\"{XMLNS}\"><Name>{}</Name><Prefix>{}</Prefix>{paging}<MaxKeys>{max}</MaxKeys>{delimiter}{encoding}<IsTruncated>{truncated}</IsTruncated>{contents}{common}</ListBucketResult>",
             escape(bucket),
-            escape(prefix)
+            enc(prefix)
         ),
     )
 }

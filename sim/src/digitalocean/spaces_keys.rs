@@ -60,8 +60,11 @@ pub fn create(state: &mut State, team: &str, req: &Req) -> Resp {
     if name.is_empty() {
         return unprocessable("name is required");
     }
+    let Some(asked) = b["grants"].as_array() else {
+        return unprocessable("grants is required");
+    };
     let mut grants = Vec::new();
-    for g in b["grants"].as_array().cloned().unwrap_or_default() {
+    for g in asked {
         let bucket = g["bucket"].as_str();
         let permission = g["permission"].as_str().unwrap_or_default();
         let Some(bucket) = bucket else {

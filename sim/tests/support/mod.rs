@@ -290,38 +290,11 @@ pub fn blob(
 }
 
 /// The Python of the venv `target/<dir>` (made by .ci/run with the same
-/// pins), or made here from PyPI when it is missing, cannot import
-/// `module` or was made with other pins — as the workspace scenarios make
-/// theirs.
+/// pins), or made here from PyPI.
 pub fn venv_python(dir: &str, module: &str, pins: &[&str]) -> std::path::PathBuf {
-    use std::process::Command;
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
         .to_path_buf();
-    let venv = root.join("target").join(dir);
-    let py = venv.join("bin").join("python");
-    let pinned = venv.join("requirements.pinned");
-    let ready = Command::new(&py)
-        .args(["-c", &format!("import {module}")])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-        && std::fs::read_to_string(&pinned).is_ok_and(|p| p.trim() == pins.join(" "));
-    if !ready {
-        let made = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 makes a venv");
-        assert!(made.success(), "python3 -m venv failed");
-        let pip = Command::new(&py)
-            .args(["-m", "pip", "install", "-q"])
-            .args(pins)
-            .status()
-            .expect("pip runs");
-        assert!(pip.success(), "installing {pins:?} from PyPI failed");
-        std::fs::write(&pinned, pins.join(" ")).expect("the venv's pins are noted");
-    }
-    py
+    sim::python::venv(&root, dir, module, pins).unwrap_or_else(|e| panic!("{e}"))
 }
