@@ -72,6 +72,11 @@ pub fn with_key<T>(
     let access =
         digitalocean_api::slug("Spaces access key", &creds.access_key.to_ascii_lowercase());
     if creds.secret_key.is_empty() || access.is_err() {
+        // A key that was made but cannot be used is deleted at once when
+        // its id can reach a URL, else swept by name later.
+        if access.is_ok() {
+            delete(session, &creds.access_key);
+        }
         return Err(Error::Other(detail(
             "no_key",
             "DigitalOcean made a Spaces key but did not return its access key and secret.",
@@ -79,16 +84,20 @@ pub fn with_key<T>(
         )));
     }
     let result = f(&creds);
-    let deleted = digitalocean_api::call(
-        session,
-        Method::Delete,
-        &format!("/v2/spaces/keys/{}", creds.access_key),
-        None,
-    );
-    // A key that could not be deleted now is swept by a later call; the
-    // answer is what the call did.
-    let _ = deleted;
+    delete(session, &creds.access_key);
     result
+}
+
+/// Deletes a key, trying twice; one that still stays is swept by a later
+/// call. The answer of the call it served is not changed by this.
+fn delete(session: &Session, access_key: &str) {
+    let path = format!("/v2/spaces/keys/{access_key}");
+    for _ in 0..2 {
+        match digitalocean_api::call(session, Method::Delete, &path, None) {
+            Ok(_) | Err(Error::NotFound(_)) => return,
+            Err(_) => {}
+        }
+    }
 }
 
 /// Deletes temporary keys older than ten minutes. Best effort: a key that

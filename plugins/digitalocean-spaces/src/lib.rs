@@ -78,6 +78,42 @@ fn done(session: &Session, space: &Space, created: bool) -> Operation {
     }
 }
 
+/// Where a bucket is, asked with GetBucketLocation rather than HEAD: a HEAD
+/// refusal has no body, so a key Spaces does not know yet could not be
+/// told from a bucket another account holds.
+enum Found {
+    /// The team's, in this region.
+    In(String),
+    /// No such bucket.
+    Nowhere,
+    /// Another account's.
+    Theirs,
+}
+
+fn find(
+    session: &Session,
+    creds: &sigv4::Credentials,
+    region: &str,
+    bucket: &str,
+) -> Result<Found, Error> {
+    let a = s3::send(
+        session,
+        creds,
+        Method::Get,
+        region,
+        Some(bucket),
+        None,
+        &[("location", "")],
+        b"",
+    )?;
+    match (a.status, s3::code(&a.body).as_str()) {
+        (200, _) => Ok(Found::In(s3::text(&a.body, "LocationConstraint"))),
+        (404, "NoSuchBucket") => Ok(Found::Nowhere),
+        (403, "AccessDenied") => Ok(Found::Theirs),
+        _ => Err(s3::error(&a)),
+    }
+}
+
 /// The name is the team's in another region, or another account's.
 fn taken(name: &str, elsewhere: Option<&str>) -> Error {
     let message = match elsewhere {
@@ -187,28 +223,14 @@ impl Guest for Plugin {
         let bucket = s3::bucket(&name)?;
         digitalocean_api::team_in(&session, &scope)?;
         with_key(&session, Grant::Team, |creds| {
-            let a = s3::send(
-                &session,
-                creds,
-                Method::Head,
-                s3::LISTING_REGION,
-                Some(&bucket),
-                None,
-                &[],
-                b"",
-            )?;
-            Ok(match a.status {
-                404 => None,
-                200 => Some(format!(
-                    "The team already has a Space named `{name}`; it is used as it is."
+            Ok(match find(&session, creds, s3::LISTING_REGION, &bucket)? {
+                Found::Nowhere => None,
+                Found::In(region) => Some(format!(
+                    "The team already has a Space named `{name}` (in {region}); it is used as it is in that region."
                 )),
-                301 => Some(format!(
-                    "A Space named `{name}` already exists in another region."
-                )),
-                403 => Some(format!(
+                Found::Theirs => Some(format!(
                     "The bucket name `{name}` is taken by another DigitalOcean account."
                 )),
-                _ => return Err(s3::error(&a)),
             })
         })
     }
@@ -229,30 +251,11 @@ impl Guest for Plugin {
         };
         digitalocean_api::team_in(&session, &scope)?;
         with_key(&session, Grant::Team, |creds| {
-            let head = |creds| {
-                s3::send(
-                    &session,
-                    creds,
-                    Method::Head,
-                    &space.region,
-                    Some(&space.bucket),
-                    None,
-                    &[],
-                    b"",
-                )
-            };
-            let a = head(creds)?;
-            match a.status {
-                200 => return Ok(done(&session, &space, false)),
-                301 => {
-                    return Err(taken(
-                        &name,
-                        Some(a.bucket_region.as_deref().unwrap_or("another region")),
-                    ))
-                }
-                403 => return Err(taken(&name, None)),
-                404 => {}
-                _ => return Err(s3::error(&a)),
+            match find(&session, creds, &space.region, &space.bucket)? {
+                Found::In(r) if r == space.region => return Ok(done(&session, &space, false)),
+                Found::In(r) => return Err(taken(&name, Some(&r))),
+                Found::Theirs => return Err(taken(&name, None)),
+                Found::Nowhere => {}
             }
             let made = s3::send(
                 &session,
@@ -267,10 +270,13 @@ impl Guest for Plugin {
             match (made.status, s3::code(&made.body).as_str()) {
                 (200, _) => Ok(done(&session, &space, true)),
                 // Made meanwhile by the team itself: used as it is.
-                (409, "BucketAlreadyOwnedByYou") if head(creds)?.status == 200 => {
-                    Ok(done(&session, &space, false))
+                (409, "BucketAlreadyOwnedByYou") => {
+                    match find(&session, creds, &space.region, &space.bucket)? {
+                        Found::In(r) if r == space.region => Ok(done(&session, &space, false)),
+                        Found::In(r) => Err(taken(&name, Some(&r))),
+                        _ => Err(taken(&name, Some("another region"))),
+                    }
                 }
-                (409, "BucketAlreadyOwnedByYou") => Err(taken(&name, Some("another region"))),
                 (409, "BucketAlreadyExists") => Err(taken(&name, None)),
                 _ => Err(s3::error(&made)),
             }
@@ -280,20 +286,12 @@ impl Guest for Plugin {
     /// A bucket is made at once: this reads that it is still there.
     fn advance(session: Session, token: String) -> Result<Operation, Error> {
         let (space, created) = read_token(&token)?;
-        with_key(&session, Grant::ReadWrite(&space.bucket), |creds| {
-            let a = s3::send(
-                &session,
-                creds,
-                Method::Head,
-                &space.region,
-                Some(&space.bucket),
-                None,
-                &[],
-                b"",
-            )?;
-            match a.status {
-                200 => Ok(done(&session, &space, created)),
-                404 => Err(Error::NotFound(detail(
+        with_key(
+            &session,
+            Grant::ReadWrite(&space.bucket),
+            |creds| match find(&session, creds, &space.region, &space.bucket)? {
+                Found::In(_) => Ok(done(&session, &space, created)),
+                _ => Err(Error::NotFound(detail(
                     "NoSuchBucket",
                     &format!(
                         "The Space `{}` in {} no longer exists.",
@@ -301,9 +299,8 @@ impl Guest for Plugin {
                     ),
                     Some(&space.id()),
                 ))),
-                _ => Err(s3::error(&a)),
-            }
-        })
+            },
+        )
     }
 
     /// Deletes the bucket only when this set-up made it and nothing but
@@ -318,8 +315,18 @@ impl Guest for Plugin {
                 Err(Error::NotFound(_)) => return Ok(()),
                 r => r?.keys,
             };
+            let kept = || {
+                Err(Error::Conflict(detail(
+                    "BucketNotEmpty",
+                    &format!(
+                        "The Space `{}` holds objects Skyport did not write; it is kept.",
+                        space.bucket
+                    ),
+                    Some(&space.id()),
+                )))
+            };
             if !keys.iter().all(|(k, size)| is_skyports(k, *size)) {
-                return Ok(());
+                return kept();
             }
             for (k, _) in &keys {
                 let a = s3::send(
@@ -349,7 +356,7 @@ impl Guest for Plugin {
             match a.status {
                 200 | 204 | 404 => Ok(()),
                 // Something was written meanwhile: it stays.
-                409 => Ok(()),
+                409 => kept(),
                 _ => Err(s3::error(&a)),
             }
         })
@@ -425,9 +432,14 @@ impl Guest for Plugin {
                     b,
                 )
             };
+            // Only the bucket's own refusals fail the check; anything else
+            // (Skyport's short-lived key not yet known, a clock, an outage)
+            // is an error of the call, tried again later.
             let refused = |what: &str, a: &s3::Answer| -> Result<Access, Error> {
-                match a.status {
-                    403 | 404 => Ok(Access::Failed(format!("{what}: {}", s3::message(a)))),
+                match s3::code(&a.body).as_str() {
+                    "AccessDenied" | "NoSuchBucket" | "NoSuchKey" => {
+                        Ok(Access::Failed(format!("{what}: {}", s3::message(a))))
+                    }
                     _ => Err(s3::error(a)),
                 }
             };
@@ -435,9 +447,12 @@ impl Guest for Plugin {
             if put.status != 200 {
                 return refused("writing a probe object failed", &put);
             }
-            let got = send(Method::Get, b"")?;
-            let read_back = got.status == 200 && got.body == body;
+            // The probe is deleted whatever the read answered: it must not
+            // stay in the team's bucket.
+            let got = send(Method::Get, b"");
             let deleted = send(Method::Delete, b"")?;
+            let got = got?;
+            let read_back = got.status == 200 && got.body == body;
             if got.status != 200 {
                 return refused("reading the probe object back failed", &got);
             }

@@ -127,7 +127,6 @@ impl Space {
 pub struct Answer {
     pub status: u16,
     pub body: String,
-    pub bucket_region: Option<String>,
 }
 
 /// One S3 request to `region`'s endpoint: the bucket and key (both already
@@ -202,10 +201,6 @@ pub fn send(
                 let answer = Answer {
                     status: *r.status(),
                     body: String::from_utf8_lossy(r.body()).into_owned(),
-                    bucket_region: r
-                        .header("x-amz-bucket-region")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string),
                 };
                 let fresh_key = answer.status == 403 && code(&answer.body) == "InvalidAccessKeyId";
                 if fresh_key && tried < retry::MAX_TRIES {
@@ -397,7 +392,6 @@ mod tests {
         let a = Answer {
             status: 409,
             body: "<?xml version=\"1.0\"?><Error><Code>BucketAlreadyExists</Code><Message>The requested bucket name is not available.</Message></Error>".into(),
-            bucket_region: None,
         };
         assert!(
             matches!(error(&a), Error::Conflict(d) if d.code == "BucketAlreadyExists" && d.message.contains("not available"))
@@ -405,7 +399,6 @@ mod tests {
         let a = Answer {
             status: 404,
             body: String::new(),
-            bucket_region: None,
         };
         assert!(matches!(error(&a), Error::NotFound(d) if d.code == "HTTP404"));
         let a = Answer {
@@ -413,7 +406,6 @@ mod tests {
             body:
                 "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>"
                     .into(),
-            bucket_region: None,
         };
         assert!(matches!(error(&a), Error::Throttled(_)));
         assert_eq!(
