@@ -96,16 +96,7 @@ fn find(
     region: &str,
     bucket: &str,
 ) -> Result<Found, Error> {
-    let a = s3::send(
-        session,
-        creds,
-        Method::Get,
-        region,
-        Some(bucket),
-        None,
-        &[("location", "")],
-        b"",
-    )?;
+    let a = s3::location(session, creds, region, bucket)?;
     match (a.status, s3::code(&a.body).as_str()) {
         (200, _) => Ok(Found::In(s3::text(&a.body, "LocationConstraint"))),
         (404, "NoSuchBucket") => Ok(Found::Nowhere),
@@ -151,16 +142,7 @@ fn objects(
         if !next.is_empty() {
             query.push(("continuation-token", &next));
         }
-        let a = s3::send(
-            session,
-            creds,
-            Method::Get,
-            &space.region,
-            Some(&space.bucket),
-            None,
-            &query,
-            b"",
-        )?;
+        let a = space.send(session, creds, Method::Get, None, &query, b"")?;
         if a.status != 200 {
             return Err(s3::error(&a));
         }
@@ -198,16 +180,7 @@ impl Guest for Plugin {
                 let Ok(bucket) = s3::bucket(&name) else {
                     continue;
                 };
-                let l = s3::send(
-                    &session,
-                    creds,
-                    Method::Get,
-                    at,
-                    Some(&bucket),
-                    None,
-                    &[("location", "")],
-                    b"",
-                )?;
+                let l = s3::location(&session, creds, at, &bucket)?;
                 if l.status != 200 {
                     continue;
                 }
@@ -257,16 +230,7 @@ impl Guest for Plugin {
                 Found::Theirs => return Err(taken(&name, None)),
                 Found::Nowhere => {}
             }
-            let made = s3::send(
-                &session,
-                creds,
-                Method::Put,
-                &space.region,
-                Some(&space.bucket),
-                None,
-                &[],
-                b"",
-            )?;
+            let made = space.send(&session, creds, Method::Put, None, &[], b"")?;
             match (made.status, s3::code(&made.body).as_str()) {
                 (200, _) => Ok(done(&session, &space, true)),
                 // Made meanwhile by the team itself: used as it is.
@@ -329,30 +293,12 @@ impl Guest for Plugin {
                 return kept();
             }
             for (k, _) in &keys {
-                let a = s3::send(
-                    &session,
-                    creds,
-                    Method::Delete,
-                    &space.region,
-                    Some(&space.bucket),
-                    Some(k),
-                    &[],
-                    b"",
-                )?;
+                let a = space.send(&session, creds, Method::Delete, Some(k), &[], b"")?;
                 if !matches!(a.status, 200 | 204 | 404) {
                     return Err(s3::error(&a));
                 }
             }
-            let a = s3::send(
-                &session,
-                creds,
-                Method::Delete,
-                &space.region,
-                Some(&space.bucket),
-                None,
-                &[],
-                b"",
-            )?;
+            let a = space.send(&session, creds, Method::Delete, None, &[], b"")?;
             match a.status {
                 200 | 204 | 404 => Ok(()),
                 // Something was written meanwhile: it stays.
@@ -386,16 +332,7 @@ impl Guest for Plugin {
             {
                 return Ok(());
             }
-            let a = s3::send(
-                &session,
-                creds,
-                Method::Put,
-                &space.region,
-                Some(&space.bucket),
-                Some(&marker),
-                &[],
-                b"",
-            )?;
+            let a = space.send(&session, creds, Method::Put, Some(&marker), &[], b"")?;
             if a.status == 200 {
                 Ok(())
             } else {
@@ -420,18 +357,7 @@ impl Guest for Plugin {
         let probe = format!("{folder}/skyport-probe-{stamp:x}");
         let body = format!("Skyport access check {stamp:x}");
         with_key(&session, Grant::ReadWrite(&space.bucket), |creds| {
-            let send = |m: Method, b: &[u8]| {
-                s3::send(
-                    &session,
-                    creds,
-                    m,
-                    &space.region,
-                    Some(&space.bucket),
-                    Some(&probe),
-                    &[],
-                    b,
-                )
-            };
+            let send = |m: Method, b: &[u8]| space.send(&session, creds, m, Some(&probe), &[], b);
             // Only the bucket's own refusals fail the check; anything else
             // (Skyport's short-lived key not yet known, a clock, an outage)
             // is an error of the call, tried again later.

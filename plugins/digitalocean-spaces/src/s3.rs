@@ -121,6 +121,48 @@ impl Space {
     pub fn id(&self) -> String {
         format!("{}/{}", self.region, self.bucket)
     }
+
+    /// One request to this bucket, or to the object `key` in it.
+    pub fn send(
+        &self,
+        session: &Session,
+        creds: &Credentials,
+        method: Method,
+        key: Option<&str>,
+        query: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Answer, Error> {
+        send(
+            session,
+            creds,
+            method,
+            &self.region,
+            Some(&self.bucket),
+            key,
+            query,
+            body,
+        )
+    }
+}
+
+/// GetBucketLocation of `bucket`, asked at `region`'s endpoint (any
+/// region's answers it).
+pub fn location(
+    session: &Session,
+    creds: &Credentials,
+    region: &str,
+    bucket: &str,
+) -> Result<Answer, Error> {
+    send(
+        session,
+        creds,
+        Method::Get,
+        region,
+        Some(bucket),
+        None,
+        &[("location", "")],
+        b"",
+    )
 }
 
 /// An answer of the S3 API: any status, for the caller to read.
