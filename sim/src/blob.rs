@@ -348,22 +348,7 @@ fn etag_matches(header: &str, etag: &str) -> bool {
 
 /// Percent-decodes a blob name as it appears in the path.
 fn decode_name(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|_| raw.to_string())
+    String::from_utf8(crate::http::percent_decode(raw)).unwrap_or_else(|_| raw.to_string())
 }
 
 /// Requests on the account itself: list containers, account information.

@@ -65,6 +65,28 @@ impl Req {
     }
 }
 
+/// Percent-decodes a path segment or query part as storage services read
+/// them: `%XX` becomes its byte, anything else (a `+` too, and a `%` not
+/// followed by two hex digits) stays as it is.
+pub fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
 /// A response under construction.
 #[derive(Debug, Clone)]
 pub struct Resp {

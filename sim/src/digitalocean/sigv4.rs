@@ -6,7 +6,7 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::http::Req;
+use crate::http::{percent_decode, Req};
 
 /// What an `Authorization: AWS4-HMAC-SHA256 …` header says.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,7 +102,7 @@ pub fn canonical_query(raw: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (encode(&decode(k)), encode(&decode(v)))
+            (encode(&percent_decode(k)), encode(&percent_decode(v)))
         })
         .collect();
     pairs.sort();
@@ -111,26 +111,6 @@ pub fn canonical_query(raw: &str) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Percent-decodes (a `+` stays a `+`, as S3 reads paths and SigV4 queries).
-pub fn decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
 }
 
 fn encode(bytes: &[u8]) -> String {

@@ -121,7 +121,7 @@ fn valid_bucket(name: &str) -> bool {
 }
 
 fn decode_path(s: &str) -> String {
-    String::from_utf8_lossy(&sigv4::decode(s)).into_owned()
+    String::from_utf8_lossy(&crate::http::percent_decode(s)).into_owned()
 }
 
 /// Checks the signature; the key that signed, or the refusal.
