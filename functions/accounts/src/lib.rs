@@ -13,7 +13,7 @@ wit_bindgen::generate!({
 
 use serde_json::json;
 use skyport_functions::api::{
-    check_scope, json_body, json_response, opt_str, page, page_response, query_param, req_str,
+    check_scope, json_body, json_response, opt_str, page, page_response_json, query_param, req_str,
     segments, ApiError, Route,
 };
 use skyport_functions::config::Config;
@@ -90,7 +90,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (Method::Get, ["api", "v1", "costs"]) => costs_route(&db, &org, &req).await,
         (Method::Get, ["api", "v1", "accounts"]) => {
             let (list, next) = accounts::list(&db, &org, &page(&req)?)?;
-            Ok(page_response("accounts", &list, next))
+            Ok(page_response_json("accounts", &list, next))
         }
         (Method::Get, ["api", "v1", "accounts", id]) => Ok(json_response(
             200,

@@ -192,6 +192,13 @@ fn migrations() -> Vec<Vec<Step>> {
             Step::Sql("ALTER TABLE pending ADD COLUMN provider TEXT"),
             Step::Sql("ALTER TABLE claims ADD COLUMN provider TEXT"),
         ],
+        // 14: an account's badges are worked out when its subscriptions
+        // are written and kept beside them, so a list copies them.
+        vec![
+            Step::Sql("ALTER TABLE accounts ADD COLUMN badges TEXT"),
+            Step::Sql("ALTER TABLE accounts ADD COLUMN badges_withheld TEXT"),
+            Step::Run(crate::accounts::store_every_badge),
+        ],
     ]
 }
 

@@ -219,16 +219,17 @@ fn store(
     tokens: &Tokens,
     now: i64,
 ) -> Result<(), ApiError> {
+    let (badges, withheld) = accounts::badge_columns(subscriptions);
     if new {
         db.execute(
-            "INSERT INTO accounts (id, org_id, provider, tenant_id, user_id, user_name, status, tokens, access_expires_at, subscriptions, last_checked, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, 'Active', '', 0, ?, ?, ?, ?)",
-            &[text(id), text(org), text(&provider.id), text(&owner.id), text(&owner.user), text(&owner.name), text(subscriptions), int(now), int(now), int(now)],
+            "INSERT INTO accounts (id, org_id, provider, tenant_id, user_id, user_name, status, tokens, access_expires_at, subscriptions, badges, badges_withheld, last_checked, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, 'Active', '', 0, ?, ?, ?, ?, ?, ?)",
+            &[text(id), text(org), text(&provider.id), text(&owner.id), text(&owner.user), text(&owner.name), text(subscriptions), text(&badges), text(&withheld), int(now), int(now), int(now)],
         )?;
     } else {
         db.execute(
-            "UPDATE accounts SET status = CASE status WHEN 'Deleting' THEN status ELSE 'Active' END, status_reason = CASE status WHEN 'Deleting' THEN status_reason END, user_name = ?, subscriptions = ?, last_checked = ?, updated_at = ? WHERE id = ?",
-            &[text(&owner.name), text(subscriptions), int(now), int(now), text(id)],
+            "UPDATE accounts SET status = CASE status WHEN 'Deleting' THEN status ELSE 'Active' END, status_reason = CASE status WHEN 'Deleting' THEN status_reason END, user_name = ?, subscriptions = ?, badges = ?, badges_withheld = ?, last_checked = ?, updated_at = ? WHERE id = ?",
+            &[text(&owner.name), text(subscriptions), text(&badges), text(&withheld), int(now), int(now), text(id)],
         )?;
     }
     accounts::store_tokens(db, keys, id, tokens)?;

@@ -656,15 +656,16 @@ fn store_claimed(
         get_text(r, 0, "tenant_id").unwrap_or_default(),
         get_text(r, 0, "user_id").unwrap_or_default(),
     );
+    let (badges, withheld) = accounts::badge_columns(subscriptions);
     if new {
         db.execute(
-            "INSERT INTO accounts (id, org_id, provider, tenant_id, user_id, user_name, status, tokens, access_expires_at, subscriptions, last_checked, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, 'Active', '', 0, ?, ?, ?, ?)",
-            &[text(id), text(org), text(provider), text(&tenant), text(&user), db::opt_text(get_text(r, 0, "user_name").as_deref()), text(subscriptions), int(now), int(now), int(now)],
+            "INSERT INTO accounts (id, org_id, provider, tenant_id, user_id, user_name, status, tokens, access_expires_at, subscriptions, badges, badges_withheld, last_checked, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, 'Active', '', 0, ?, ?, ?, ?, ?, ?)",
+            &[text(id), text(org), text(provider), text(&tenant), text(&user), db::opt_text(get_text(r, 0, "user_name").as_deref()), text(subscriptions), text(&badges), text(&withheld), int(now), int(now), int(now)],
         )?;
     } else {
         // Nothing but its deletion moves an account out of Deleting.
-        db.execute("UPDATE accounts SET status = CASE status WHEN 'Deleting' THEN status ELSE 'Active' END, status_reason = CASE status WHEN 'Deleting' THEN status_reason END, subscriptions = ?, last_checked = ?, updated_at = ? WHERE id = ?", &[text(subscriptions), int(now), int(now), text(id)])?;
+        db.execute("UPDATE accounts SET status = CASE status WHEN 'Deleting' THEN status ELSE 'Active' END, status_reason = CASE status WHEN 'Deleting' THEN status_reason END, subscriptions = ?, badges = ?, badges_withheld = ?, last_checked = ?, updated_at = ? WHERE id = ?", &[text(subscriptions), text(&badges), text(&withheld), int(now), int(now), text(id)])?;
     }
     accounts::store_tokens(db, keys, id, tokens)?;
     let data = accounts::to_json(&accounts::load(db, org, id)?);

@@ -18,8 +18,8 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use skyport::compute::compute::{self as plugin, Operation, ServerSpec, Size};
 use skyport_functions::api::{
-    check_id, check_scope, json_body, json_response, opt_str, page, page_response, query_param,
-    req_str, segments, ApiError, Route,
+    check_id, check_scope, json_body, json_response, opt_str, page, page_response,
+    page_response_json, query_param, req_str, segments, ApiError, Route,
 };
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
@@ -170,6 +170,29 @@ const SERVER_KINDS: [&str; 7] = [
 
 /// What the API shows of a server, as read from `servers`.
 const SHOWN: &str = "id, account_id, subscription_id, name, region, size, status, status_reason, checked_at, public_ip, resources, admin_username, created_at";
+
+/// A server as a list shows it, written by SQLite from its row with the
+/// fields of [`Shown`] in the same order (its stored resources copied as
+/// they are), so a page is a string per server handed over and joined.
+/// NULL where [`shown`] has more to do: a failed server's error is another
+/// query, and a server made before admin users were kept shows the
+/// provider's default one.
+const LISTED: &str = r#"CASE WHEN status = 'failed' OR admin_username IS NULL THEN NULL ELSE
+    '{"account_id":' || json_quote(account_id)
+    || ',"admin_username":' || json_quote(admin_username)
+    || ',"checked_at":' || COALESCE(checked_at, 'null')
+    || ',"created_at":' || created_at
+    || ',"id":' || json_quote(id)
+    || ',"name":' || json_quote(name)
+    || ',"public_ip":' || json_quote(public_ip)
+    || ',"region":' || json_quote(region)
+    || ',"resources":' || CASE WHEN json_valid(resources) THEN resources ELSE 'null' END
+    || ',"size":' || json_quote(size)
+    || ',"ssh_command":' || CASE WHEN public_ip IS NULL THEN 'null' ELSE json_quote('ssh ' || admin_username || '@' || public_ip) END
+    || ',"status":' || json_quote(status)
+    || CASE WHEN status IN ('stopped', 'missing') AND status_reason IS NOT NULL THEN ',"status_reason":' || json_quote(status_reason) ELSE '' END
+    || ',"subscription_id":' || json_quote(subscription_id) || '}'
+    END AS listed, id, created_at"#;
 
 /// Server `id` as the API shows it (null once it is gone).
 pub(crate) fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
@@ -950,17 +973,23 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let (r, next) = db::page_rows(
                 &db,
                 "servers",
-                SHOWN,
+                LISTED,
                 "created_at",
                 "id",
                 "AND status NOT IN ('deleted', 'retried')",
                 &org,
                 &page(&req)?,
             )?;
-            let list = (0..r.rows.len())
-                .map(|i| shown(&db, &r, i))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(page_response("servers", &list, next))
+            let mut list = Vec::with_capacity(r.rows.len());
+            for i in 0..r.rows.len() {
+                match get_text(&r, i, "listed") {
+                    Some(listed) => list.push(listed),
+                    None => list.push(
+                        server_json(&db, &get_text(&r, i, "id").unwrap_or_default())?.to_string(),
+                    ),
+                }
+            }
+            Ok(page_response_json("servers", &list, next))
         }
         (Method::Get, ["api", "v1", "servers", id]) => {
             check_id(id, "server")?;

@@ -1,0 +1,226 @@
+//! A list shows every account and server exactly as reading it alone does,
+//! whatever its state: badges earned and withheld, a name that needs
+//! escaping, a stopped or failed server, a server from before admin users
+//! were kept, and accounts stored before their badges were (whose badges the
+//! list works out, and a migration then stores).
+
+mod support;
+
+use serde_json::Value;
+use sim::world::defaults::*;
+use sim::world::{RoleAssignment, User};
+use sim::World;
+use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+
+const READER: &str = "reader@contoso.onmicrosoft.com";
+
+fn world() -> World {
+    let mut w = World::default();
+    w.users.push(User {
+        id: "5b1c0f4a-6b9e-4d52-9b3a-51d2a7c9e003".into(),
+        // Quotes, a backslash, a tab, a control character and non-ASCII:
+        // everything a JSON string must escape, or must not.
+        name: "Zoë \"Rita\" O'Reader \\ \t\u{1}<x>".into(),
+        username: READER.into(),
+        tenant: TENANT.into(),
+        guest_of: vec![],
+    });
+    w.role_assignments.push(RoleAssignment {
+        user: READER.into(),
+        subscription: SUBSCRIPTION.into(),
+        role: "Reader".into(),
+    });
+    w
+}
+
+/// Every item of the list at `path` (`field`), each beside what its own
+/// read at `item/{id}` answers: they must be the same.
+fn listed_as_read(p: &Product, path: &str, field: &str, item: &str) -> Vec<Value> {
+    let (status, v) = p.api("GET", path, BOOTSTRAP_KEY, "");
+    assert_eq!(status, 200, "{v}");
+    let items = v[field].as_array().unwrap().clone();
+    for listed in &items {
+        let id = listed["id"].as_str().unwrap();
+        let (status, read) = p.api("GET", &format!("{item}/{id}"), BOOTSTRAP_KEY, "");
+        assert_eq!(status, 200, "{read}");
+        assert_eq!(listed, &read, "listed and read differ");
+    }
+    items
+}
+
+fn db(p: &Product) -> rusqlite::Connection {
+    rusqlite::Connection::open(p.dir.path().join(".spin").join("sqlite_db.db")).unwrap()
+}
+
+#[test]
+fn accounts_are_listed_as_they_read() {
+    let p = Product::start(world());
+    let owner = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let reader = p.connect(BOOTSTRAP_KEY, READER);
+    let accounts = listed_as_read(&p, "/api/v1/accounts", "accounts", "/api/v1/accounts");
+    assert_eq!(accounts.len(), 2);
+    let by_id = |id: &str| accounts.iter().find(|a| a["id"] == id).unwrap().clone();
+    assert_eq!(
+        by_id(&owner)["badges"],
+        serde_json::json!(["Compute", "Storage", "DNS"])
+    );
+    let r = by_id(&reader);
+    assert_eq!(r["badges"], serde_json::json!([]));
+    assert_eq!(r["badges_withheld"].as_array().unwrap().len(), 3, "{r}");
+    assert_eq!(r["user"]["name"], "Zoë \"Rita\" O'Reader \\ \t\u{1}<x>");
+
+    // An account that is not Active earns no badge, and says why.
+    db(&p)
+        .execute(
+            "UPDATE accounts SET status = 'Expired', status_reason = 'The grant \"ended\"\n.' WHERE id = ?",
+            [&owner],
+        )
+        .unwrap();
+    let accounts = listed_as_read(&p, "/api/v1/accounts", "accounts", "/api/v1/accounts");
+    let o = accounts.iter().find(|a| a["id"] == owner).unwrap();
+    assert_eq!(o["badges"], serde_json::json!([]), "{o}");
+    assert_eq!(o["status_reason"], "The grant \"ended\"\n.");
+
+    // Damaged stored JSON never makes the page unreadable.
+    db(&p)
+        .execute(
+            "UPDATE accounts SET subscriptions = '[1, 2' WHERE id = ?",
+            [&reader],
+        )
+        .unwrap();
+    let accounts = listed_as_read(&p, "/api/v1/accounts", "accounts", "/api/v1/accounts");
+    let r = accounts.iter().find(|a| a["id"] == reader).unwrap();
+    assert_eq!(r["subscriptions"], serde_json::json!([]), "{r}");
+}
+
+#[test]
+fn a_refresh_changes_the_listed_badges() {
+    let p = Product::start(World::default());
+    p.sim
+        .command(sim::Command::SetProvider {
+            subscription: SUBSCRIPTION.into(),
+            namespace: "Microsoft.Compute".into(),
+            state: "NotRegistered".into(),
+        })
+        .unwrap();
+    let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let a = &listed_as_read(&p, "/api/v1/accounts", "accounts", "/api/v1/accounts")[0];
+    assert_eq!(a["badges"], serde_json::json!(["Storage", "DNS"]), "{a}");
+    p.sim
+        .command(sim::Command::SetProvider {
+            subscription: SUBSCRIPTION.into(),
+            namespace: "Microsoft.Compute".into(),
+            state: "Registered".into(),
+        })
+        .unwrap();
+    let (status, _) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200);
+    let a = &listed_as_read(&p, "/api/v1/accounts", "accounts", "/api/v1/accounts")[0];
+    assert_eq!(
+        a["badges"],
+        serde_json::json!(["Compute", "Storage", "DNS"]),
+        "{a}"
+    );
+}
+
+#[test]
+fn accounts_stored_before_their_badges_are_listed_and_then_migrated() {
+    let mut p = Product::start(world());
+    p.connect(BOOTSTRAP_KEY, USERNAME);
+    p.connect(BOOTSTRAP_KEY, READER);
+    let before = listed_as_read(&p, "/api/v1/accounts", "accounts", "/api/v1/accounts");
+
+    // Rows whose badges were never worked out: the list works them out.
+    db(&p)
+        .execute_batch("UPDATE accounts SET badges = NULL, badges_withheld = NULL")
+        .unwrap();
+    assert_eq!(
+        listed_as_read(&p, "/api/v1/accounts", "accounts", "/api/v1/accounts"),
+        before
+    );
+
+    // The database of the release before, which the new release opens:
+    // migration 14 stores them.
+    let conn = db(&p);
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert!(version >= 14, "user_version {version}");
+    conn.execute_batch(
+        "ALTER TABLE accounts DROP COLUMN badges; ALTER TABLE accounts DROP COLUMN badges_withheld; PRAGMA user_version = 13;",
+    )
+    .unwrap();
+    // The new release starts on it.
+    p.restart();
+    assert_eq!(
+        listed_as_read(&p, "/api/v1/accounts", "accounts", "/api/v1/accounts"),
+        before
+    );
+    let stored: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM accounts WHERE badges IS NOT NULL AND badges_withheld IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 2);
+}
+
+#[test]
+fn servers_are_listed_as_they_read() {
+    let p = Product::start(World::default());
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let mut ids = Vec::new();
+    for name in ["web", "stopped", "failed", "older"] {
+        let (status, op) = p.create_server(
+            &server_spec(&account, name, "eastus", "Standard_B1s"),
+            &format!("lists-{name}"),
+        );
+        assert_eq!(status, 202, "{op}");
+        let done = p.wait_operation(op["id"].as_str().unwrap());
+        assert_eq!(done["status"], "succeeded", "{done}");
+        ids.push(op["server"]["id"].as_str().unwrap().to_string());
+    }
+    let conn = db(&p);
+    conn.execute(
+        "UPDATE servers SET status = 'stopped', status_reason = 'VM \"deallocated\"' WHERE id = ?",
+        [&ids[1]],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE servers SET status = 'failed', public_ip = NULL WHERE id = ?",
+        [&ids[2]],
+    )
+    .unwrap();
+    // Made before admin users were kept: the provider's default is shown.
+    conn.execute(
+        "UPDATE servers SET admin_username = NULL WHERE id = ?",
+        [&ids[3]],
+    )
+    .unwrap();
+    // A running server's stale reason is not shown.
+    conn.execute(
+        "UPDATE servers SET status_reason = 'old news' WHERE id = ?",
+        [&ids[0]],
+    )
+    .unwrap();
+
+    let servers = listed_as_read(&p, "/api/v1/servers", "servers", "/api/v1/servers");
+    assert_eq!(servers.len(), 4);
+    let by_id = |id: &str| servers.iter().find(|s| s["id"] == id).unwrap().clone();
+    let web = by_id(&ids[0]);
+    assert!(web.get("status_reason").is_none(), "{web}");
+    assert!(
+        web["ssh_command"].as_str().unwrap().starts_with("ssh "),
+        "{web}"
+    );
+    assert_eq!(by_id(&ids[1])["status_reason"], "VM \"deallocated\"");
+    assert_eq!(by_id(&ids[2])["status"], "failed");
+    assert_eq!(by_id(&ids[2])["ssh_command"], Value::Null);
+    assert!(by_id(&ids[3])["admin_username"].is_string());
+}
