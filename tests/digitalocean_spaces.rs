@@ -64,6 +64,45 @@ fn spaces_keys(p: &Product) -> Vec<String> {
         .collect()
 }
 
+/// A Space's name follows DigitalOcean's rule, not Azure's: hyphens and up
+/// to 63 characters are set up; what no provider could take is refused
+/// before it leaves Skyport, and DigitalOcean's own rule is told in its words.
+#[test]
+fn a_space_takes_digitalocean_naming_rule() {
+    let p = Product::start_with_example(World::default());
+    let account = p.connect_digitalocean()["id"].as_str().unwrap().to_string();
+    let name = "team-backups-of-a-rather-long-name-0123456789";
+    let done = set_up(&p, &account, SEED_TEAM, name, "nightly-dumps");
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(
+        spaces(&p, &account, SEED_TEAM)
+            .iter()
+            .any(|(n, _)| n == name),
+        "{:?}",
+        spaces(&p, &account, SEED_TEAM)
+    );
+    let (status, e) = setup(&p, &account, SEED_TEAM, "two--hyphens", "backups");
+    assert_eq!(status, 400, "{e}");
+    assert_eq!(e["error"]["code"], "invalid_storage_name", "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("single hyphens"),
+        "{e}"
+    );
+    let (status, e) = setup(&p, &account, SEED_TEAM, "Upper_Case", "backups");
+    assert_eq!(status, 400, "{e}");
+    assert_eq!(e["error"]["code"], "invalid_storage_name", "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Space name"),
+        "{e}"
+    );
+}
+
 /// A set-up that fails its access check deletes the Space it made, and
 /// only that: a Space the team already had is used as it is and kept,
 /// with what is in it, when a later set-up in it fails.

@@ -109,11 +109,34 @@ fn a_taken_name_is_refused_before_anything_is_made() {
         .0,
         400
     );
+    // A name other providers allow but Azure does not is refused by the
+    // plugin, in Azure's rule, before it reaches a URL.
+    let body = json!({ "account_id": id, "subscription_id": SUBSCRIPTION, "region": "westeurope", "storage_account": "team-backups", "container": "backups" });
+    let (status, e) = p.api(
+        "POST",
+        "/api/v1/storage/setup",
+        BOOTSTRAP_KEY,
+        &body.to_string(),
+    );
+    assert_eq!(status, 400, "{e}");
+    assert_eq!(e["error"]["code"], "invalid_storage_name", "{e}");
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`team-backups`") && message.contains("3–24 lowercase letters and digits"),
+        "{e}"
+    );
     assert!(!p
         .sim
         .inventory()
         .iter()
         .any(|r| r["type"] == "Microsoft.Storage/storageAccounts"));
+    assert!(
+        !p.sim
+            .requests()
+            .iter()
+            .any(|r| r.path.contains("team-backups")),
+        "a refused name reached the provider"
+    );
 }
 
 #[test]

@@ -79,10 +79,15 @@ try {
   const spaces = ["nyc3", "ams3", "sfo2", "sfo3", "sgp1", "fra1", "syd1", "blr1", "lon1", "tor1", "atl1"];
   const regions = await page.$$eval("#storage-region option", (o) => o.map((x) => x.value));
   if (!regions.length || regions.some((r) => !spaces.includes(r))) throw new Error(`storage regions: ${regions}`);
-  await page.fill("#storage-name", "skyportspace1");
+  // A Space's name follows DigitalOcean's rule (hyphens allowed), which the
+  // form states and checks.
+  const hint = await page.textContent("#storage-new-hint");
+  if (!hint.includes("single hyphens") || !hint.includes("DigitalOcean")) throw new Error(`storage name hint: ${hint}`);
+  await page.fill("#storage-name", "skyport-space-1");
+  if (!(await page.$eval("#storage-name", (i) => i.checkValidity()))) throw new Error("a hyphenated Space name is refused by the form");
   await page.click("#storage-form button[type=submit]");
   await page.waitForSelector("#storage-verified", { timeout: 120000 });
-  await page.waitForSelector("#target-list li:has-text('skyportspace1/backups')");
+  await page.waitForSelector("#target-list li:has-text('skyport-space-1/backups')");
   await shot("token-storage");
   await audit("a Space");
   await page.click("#nav-accounts");

@@ -107,7 +107,7 @@ pub fn with_example(manifest: &str) -> String {
         1,
     );
     let entry = r#""stopped": "stopped and deallocated" },
-  { "id": "digitalocean", "title": "DigitalOcean", "name": "DigitalOcean", "connect": "oauth+token", "portal": "the DigitalOcean control panel (API › Tokens)", "admin_user": "root", "stop": "shuts it down: DigitalOcean still bills a droplet that is off", "stopped": "off (still billed)", "storage": "Space", "container": "folder", "scope": "team", "storage_regions": ["nyc3", "ams3", "sfo2", "sfo3", "sgp1", "fra1", "syd1", "blr1", "lon1", "tor1", "atl1"] }"#;
+  { "id": "digitalocean", "title": "DigitalOcean", "name": "DigitalOcean", "connect": "oauth+token", "portal": "the DigitalOcean control panel (API › Tokens)", "admin_user": "root", "stop": "shuts it down: DigitalOcean still bills a droplet that is off", "stopped": "off (still billed)", "storage": "Space", "container": "folder", "scope": "team", "storage_regions": ["nyc3", "ams3", "sfo2", "sfo3", "sgp1", "fra1", "syd1", "blr1", "lon1", "tor1", "atl1"], "storage_rule": "3–63 lowercase letters, digits and single hyphens", "storage_pattern": "[a-z0-9][a-z0-9\\-]{1,61}[a-z0-9]" }"#;
     let listed = with_variable.replacen(r#""stopped": "stopped and deallocated" }"#, entry, 1);
     assert_ne!(
         listed, with_variable,

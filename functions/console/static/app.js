@@ -661,7 +661,12 @@ let storageAccounts = [];
 async function loadStorageChoices() {
   const { account, sub } = pick("storage-account");
   if (!account) return;
-  $("storage-new-hint").textContent = `3–24 lowercase letters and digits, unique across ${providerOfAccount(account).name}.`;
+  // A provider's naming rule for its storage comes with its entry
+  // (`storage_rule`, `storage_pattern`); the defaults are the first
+  // provider's. The provider checks the name again either way.
+  const entry = providerOfAccount(account);
+  $("storage-new-hint").textContent = `${entry.storage_rule || "3–24 lowercase letters and digits"}, unique across ${entry.name}.`;
+  $("storage-name").pattern = entry.storage_pattern || "[a-z0-9]{3,24}";
   const keepRegion = $("storage-region").value || "westeurope";
   const [regions, existing] = await Promise.all([
     api("GET", `/api/v1/accounts/${account}/subscriptions/${sub}/compute/regions`),

@@ -39,10 +39,14 @@ fn account_json(a: &StorageAccount) -> Value {
     json!({ "id": a.id, "name": a.name, "region": a.region, "blob_endpoint": a.blob_endpoint, "state": a.state })
 }
 
-fn valid_account_name(n: &str) -> bool {
-    (3..=24).contains(&n.len())
+/// A storage name some provider could take: 3–63 lowercase letters, digits
+/// and hyphens. The provider's plugin holds its own, often narrower rule
+/// (no hyphens, or at most 24 characters) and refuses a name that breaks it,
+/// in its own words, before the name reaches a URL.
+fn plausible_storage_name(n: &str) -> bool {
+    (3..=63).contains(&n.len())
         && n.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn valid_container(n: &str) -> bool {
@@ -274,12 +278,14 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let group = opt_str(&b, "resource_group", 90)?
                 .unwrap_or("skyport-backups")
                 .to_string();
-            if !valid_account_name(&name) {
+            if !plausible_storage_name(&name) {
                 return Err(ApiError::bad_request(
                     "invalid_storage_name",
                     &format!("`{name}` is not a valid {} name.", provider::storage()),
                     &format!(
-                        "Use 3–24 lowercase letters and digits; the name must be unique across {}.",
+                        "Use lowercase letters, digits and hyphens (3 to 63 of them, and {}'s own rule for a {}); the name must be unique across {}.",
+                        provider::name(),
+                        provider::storage(),
                         provider::name()
                     ),
                 ));
@@ -320,6 +326,18 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                             ),
                             &format!(
                                 "Choose another name; {} names are unique across all of {}.",
+                                provider::storage(),
+                                provider::name()
+                            ),
+                        )
+                    }
+                    // The provider's own naming rule, in its words.
+                    PluginError::InvalidInput(d) if d.target.as_deref() == Some("name") => {
+                        ApiError::bad_request(
+                            "invalid_storage_name",
+                            &d.message,
+                            &format!(
+                                "Choose a name by that rule; {} names are unique across all of {}.",
                                 provider::storage(),
                                 provider::name()
                             ),

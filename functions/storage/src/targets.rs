@@ -154,7 +154,8 @@ fn outcome(
         Err(PluginError::Forbidden(d)) => (
             "check_failed",
             Some(format!(
-                "Skyport may no longer read this storage account's keys: {}",
+                "Skyport may no longer use this {}: {}",
+                provider::storage(),
                 d.message
             )),
         ),

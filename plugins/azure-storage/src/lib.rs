@@ -172,7 +172,11 @@ impl Guest for Plugin {
         with_arm(&session, |arm| {
             names::check(Name::Subscription, &scope)?;
             names::check(Name::ResourceGroup, &resource_group)?;
-            names::check(Name::StorageAccount, &name)?;
+            // The contract's convention: a refused name's target is `name`.
+            names::check(Name::StorageAccount, &name).map_err(|e| ArmError {
+                target: Some("name".into()),
+                ..e
+            })?;
             names::check(Name::Region, &region)?;
             // An account the user already has is only read: a create-PUT on
             // it would overwrite its SKU, network rules and tags.
