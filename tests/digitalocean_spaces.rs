@@ -103,6 +103,27 @@ fn a_space_takes_digitalocean_naming_rule() {
     );
 }
 
+/// A refusal about a DigitalOcean account speaks of its team, not of a
+/// subscription.
+#[test]
+fn a_malformed_team_is_refused_in_digitalocean_words() {
+    let p = Product::start_with_example(World::default());
+    let account = p.connect_digitalocean()["id"].as_str().unwrap().to_string();
+    let (status, e) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{account}/subscriptions/not%20a%20team/storage/accounts"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 400, "{e}");
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(message.contains("is not a valid team id"), "{e}");
+    assert!(
+        e["error"]["remedy"].as_str().unwrap().contains("team ids"),
+        "{e}"
+    );
+}
+
 /// A set-up that fails its access check deletes the Space it made, and
 /// only that: a Space the team already had is used as it is and kept,
 /// with what is in it, when a later set-up in it fails.

@@ -198,10 +198,16 @@ fn badges<'a>(
         } else {
             let reason = of
                 .find_map(|(_, _, reason)| reason)
-                .unwrap_or("No subscription of this account can serve it.");
+                .map(str::to_string)
+                .unwrap_or_else(|| {
+                    format!(
+                        "No {} of this account can serve it.",
+                        crate::provider::scope()
+                    )
+                });
             withheld.push(Withheld {
                 capability: name,
-                reason: reason.to_string(),
+                reason,
             });
         }
     }
@@ -295,6 +301,7 @@ pub fn to_json(a: &Account) -> Value {
 /// The guide's wording for a plugin error, as an API error.
 pub fn plugin_error(e: PluginError) -> ApiError {
     let name = crate::provider::name;
+    let scope = crate::provider::scope;
     match e {
         PluginError::Unauthorized(d) => ApiError::new(
             401,
@@ -315,7 +322,8 @@ pub fn plugin_error(e: PluginError) -> ApiError {
             409,
             "provider_not_registered",
             &format!(
-                "The subscription is not registered for {}.",
+                "The {} is not registered for {}.",
+                scope(),
                 d.target.clone().unwrap_or_default()
             ),
             &format!(
@@ -349,7 +357,7 @@ pub fn plugin_error(e: PluginError) -> ApiError {
             404,
             "provider_not_found",
             &d.message,
-            "Check that the subscription or resource still exists.",
+            &format!("Check that the {} or resource still exists.", scope()),
         ),
         PluginError::Conflict(d) => {
             ApiError::new(409, "conflict", &d.message, "Reload and try again.")

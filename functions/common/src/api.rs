@@ -458,8 +458,8 @@ pub fn check_scope(id: &str) -> Result<(), ApiError> {
     } else {
         Err(ApiError::bad_request(
             "malformed_id",
-            &format!("`{id}` is not a valid subscription id."),
-            "Use one of the subscription ids the account lists (its `subscriptions`, in GET /api/v1/accounts/<account id>).",
+            &format!("`{id}` is not a valid {} id.", crate::provider::scope()),
+            &format!("Use one of the {} ids the account lists (its `subscriptions`, in GET /api/v1/accounts/<account id>).", crate::provider::scope()),
         ))
     }
 }

@@ -158,7 +158,7 @@ async fn connect(req: &Request, provider: &Provider) -> Result<Response, ApiErro
             422,
             "no_subscriptions",
             &format!("The token reaches nothing in {} that Skyport can use.", provider.name),
-            &format!("Check in {} that the token has read and write access to the team or project you want to connect.", provider.portal),
+            &format!("Check in {} that the token has read and write access to the {} you want to connect.", provider.portal, skyport_functions::provider::scope()),
         ));
     }
     let keys = Keys::load()?;

@@ -490,11 +490,12 @@ async fn finish(req: &Request, provider: &Provider) -> Result<Outcome, ApiError>
     } else {
         subscriptions = accounts::discover(&cfg, &tokens, &who.tenant_id).await?;
         if subscriptions.as_array().is_none_or(|s| s.is_empty()) {
+            let scope = skyport_functions::provider::scope();
             return Ok(outcome(
                 "no_subscriptions",
-                "No subscriptions found",
-                &format!("This {} account has no {} subscription Skyport can use.", provider.signin, provider.name),
-                &format!("Check that you signed in with the right account and hold {}, or create a subscription, then connect again.", skyport_functions::provider::roles()),
+                &format!("No {scope}s found"),
+                &format!("This {} account has no {} {scope} Skyport can use.", provider.signin, provider.name),
+                &format!("Check that you signed in with the right account and hold {}, or create a {scope}, then connect again.", skyport_functions::provider::roles()),
             ));
         }
     }

@@ -557,7 +557,10 @@ async fn create_from(
             ApiError::new(
                 503,
                 "busy",
-                "Other servers are being checked in this subscription and region.",
+                &format!(
+                    "Other servers are being checked in this {} and region.",
+                    provider::scope()
+                ),
                 "Retry in a few seconds with the same Idempotency-Key.",
             ),
         );
@@ -761,7 +764,7 @@ fn account_for(
             409,
             "account_gone",
             "The account this server was created with is no longer connected.",
-            &format!("Connect an account of {} that can reach subscription {sub} (the same user is fine), then try again.", provider::name()),
+            &format!("Connect an account of {} that can reach {} {sub} (the same user is fine), then try again.", provider::name(), provider::scope()),
         ));
     };
     db.execute(
