@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use spin_sdk::sqlite::{self, Connection, QueryResult};
+use spin_sdk::sqlite::{Connection, QueryResult};
 
 use crate::api::ApiError;
 use crate::config::Config;
@@ -99,7 +99,7 @@ const LISTED: &str = r#"CASE WHEN json_valid(badges) AND json_valid(badges_withh
     || CASE WHEN substr(subscriptions, 1, 1) = '[' THEN subscriptions ELSE '[]' END
     || (',"tenant_id":' || json_quote(tenant_id)
     || ',"user":{"id":' || json_quote(user_id) || ',"name":' || json_quote(user_name) || '}}')
-    END AS shown, id, created_at"#;
+    END"#;
 
 /// One page of the organization's accounts as the API shows them (JSON
 /// text each), oldest first, and the next cursor.
@@ -108,21 +108,18 @@ pub fn list(
     org: &str,
     page: &crate::api::Page,
 ) -> Result<(Vec<String>, Option<String>), ApiError> {
-    let (r, next) =
-        crate::db::page_rows(db, "accounts", LISTED, "created_at", "id", "", org, page)?;
-    let mut list = Vec::with_capacity(r.rows.len());
-    for row in r.rows {
-        let mut values = row.values.into_iter();
-        match (values.next(), values.next()) {
-            (Some(sqlite::Value::Text(shown)), _) => list.push(shown),
-            // Badges not worked out yet: shown as a single read shows it.
-            (_, Some(sqlite::Value::Text(id))) => {
-                list.push(to_json(&load(db, org, &id)?).to_string())
-            }
-            _ => {}
-        }
-    }
-    Ok((list, next))
+    // Badges not worked out yet: shown as a single read shows it.
+    crate::db::page_of_json(
+        db,
+        "accounts",
+        LISTED,
+        "created_at",
+        "id",
+        "",
+        org,
+        page,
+        |id| Ok(to_json(&load(db, org, id)?).to_string()),
+    )
 }
 
 /// The `badges` and `badges_withheld` columns (JSON arrays) for stored
@@ -217,7 +214,7 @@ fn badges<'a>(
 /// What the API shows of an account: status, tenant, subscriptions and
 /// badges — never a token. Fields in name order, as every other answer's.
 #[derive(Serialize)]
-pub struct Shown<S> {
+pub struct Shown<'a> {
     badges: Vec<&'static str>,
     badges_withheld: Vec<Withheld>,
     created_at: i64,
@@ -226,7 +223,7 @@ pub struct Shown<S> {
     provider: String,
     status: String,
     status_reason: Option<String>,
-    subscriptions: S,
+    subscriptions: &'a [Value],
     tenant_id: String,
     user: User,
 }
@@ -237,10 +234,10 @@ struct User {
     name: Option<String>,
 }
 
-impl<S> Shown<S> {
+impl<'a> Shown<'a> {
     fn of(
         a: &Account,
-        subscriptions: S,
+        subscriptions: &'a [Value],
         badges: Vec<&'static str>,
         withheld: Vec<Withheld>,
     ) -> Self {

@@ -192,7 +192,7 @@ const LISTED: &str = r#"CASE WHEN status = 'failed' OR admin_username IS NULL TH
     || ',"status":' || json_quote(status)
     || CASE WHEN status IN ('stopped', 'missing') AND status_reason IS NOT NULL THEN ',"status_reason":' || json_quote(status_reason) ELSE '' END
     || ',"subscription_id":' || json_quote(subscription_id) || '}'
-    END AS listed, id, created_at"#;
+    END"#;
 
 /// Server `id` as the API shows it (null once it is gone).
 pub(crate) fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
@@ -973,7 +973,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         }
         (Method::Post, ["api", "v1", "servers"]) => create(&db, &org, &req).await,
         (Method::Get, ["api", "v1", "servers"]) => {
-            let (r, next) = db::page_rows(
+            let (list, next) = db::page_of_json(
                 &db,
                 "servers",
                 LISTED,
@@ -982,16 +982,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 "AND status NOT IN ('deleted', 'retried')",
                 &org,
                 &page(&req)?,
+                |id| Ok(server_json(&db, id)?.to_string()),
             )?;
-            let mut list = Vec::with_capacity(r.rows.len());
-            for i in 0..r.rows.len() {
-                match get_text(&r, i, "listed") {
-                    Some(listed) => list.push(listed),
-                    None => list.push(
-                        server_json(&db, &get_text(&r, i, "id").unwrap_or_default())?.to_string(),
-                    ),
-                }
-            }
             Ok(page_response_json("servers", &list, next))
         }
         (Method::Get, ["api", "v1", "servers", id]) => {
