@@ -451,6 +451,68 @@ pub fn reactivate(db: &Connection, keys: &Keys, id: &str, tokens: &Tokens) -> Re
     set_status(db, id, "Active", None)
 }
 
+/// Who connected an account: the provider's directory (or team) and user,
+/// and the user's name when the provider gave one.
+pub struct Owner<'a> {
+    pub tenant: &'a str,
+    pub user: &'a str,
+    pub name: Option<&'a str>,
+}
+
+/// Stores a connection as an Active account of `provider` with its tokens and
+/// records `account.connected`, all in one transaction: onto `known` when the
+/// caller reconnects that account, else onto the account the same owner of
+/// the same provider already has (looked up under the write lock, so two
+/// connects at once make one account), else as a new one. Returns the
+/// account's id and whether it is new.
+#[allow(clippy::too_many_arguments)]
+pub fn store_connected(
+    db: &Connection,
+    keys: &Keys,
+    org: &str,
+    provider: &str,
+    owner: &Owner<'_>,
+    known: Option<&str>,
+    subscriptions: &str,
+    tokens: &Tokens,
+) -> Result<(String, bool), ApiError> {
+    let (badges, withheld) = badge_columns(subscriptions);
+    crate::db::transaction(db, || {
+        let existing = match known {
+            Some(id) => Some(id.to_string()),
+            None => {
+                let r = db.execute(
+                    "SELECT id FROM accounts WHERE org_id = ? AND provider = ? AND tenant_id = ? AND user_id = ?",
+                    &[text(org), text(provider), text(owner.tenant), text(owner.user)],
+                )?;
+                get_text(&r, 0, "id")
+            }
+        };
+        let now = crate::now();
+        let new = existing.is_none();
+        let id = existing.unwrap_or_else(crate::new_id);
+        if new {
+            db.execute(
+                "INSERT INTO accounts (id, org_id, provider, tenant_id, user_id, user_name, status, tokens, access_expires_at, subscriptions, badges, badges_withheld, last_checked, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, 'Active', '', 0, ?, ?, ?, ?, ?, ?)",
+                &[text(&id), text(org), text(provider), text(owner.tenant), text(owner.user), crate::db::opt_text(owner.name), text(subscriptions), text(&badges), text(&withheld), int(now), int(now), int(now)],
+            )?;
+        } else {
+            // Nothing but its deletion moves an account out of Deleting; a
+            // sign-in that carried no name keeps the one stored.
+            db.execute(
+                "UPDATE accounts SET status = CASE status WHEN 'Deleting' THEN status ELSE 'Active' END, status_reason = CASE status WHEN 'Deleting' THEN status_reason END,
+                 user_name = COALESCE(?, user_name), subscriptions = ?, badges = ?, badges_withheld = ?, last_checked = ?, updated_at = ? WHERE id = ?",
+                &[crate::db::opt_text(owner.name), text(subscriptions), text(&badges), text(&withheld), int(now), int(now), text(&id)],
+            )?;
+        }
+        store_tokens(db, keys, &id, tokens)?;
+        let data = to_json(&load(db, org, &id)?);
+        crate::events::emit(db, org, "account.connected", ("account", &id), data)?;
+        Ok((id, new))
+    })
+}
+
 /// The account's tokens, opened only by an instance of the account's own
 /// provider: every call to a provider with them starts here.
 pub fn open_tokens(keys: &Keys, a: &Account) -> Result<Tokens, ApiError> {

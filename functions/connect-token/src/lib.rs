@@ -19,15 +19,15 @@ wit_bindgen::generate!({
 });
 
 use serde_json::json;
-use skyport::api_token::api_token::{self as plugin, Owner};
+use skyport::api_token::api_token as plugin;
 use skyport_functions::api::{json_body, json_response, opt_str, segments, ApiError, Route};
 use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
-use skyport_functions::db::{self, get_text, int, text};
+use skyport_functions::db;
 use skyport_functions::oauth::Tokens;
 use skyport_functions::plugin_types::{Error as PluginError, Session};
 use skyport_functions::provider::Provider;
-use skyport_functions::{accounts, events, orgs};
+use skyport_functions::{accounts, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
@@ -162,37 +162,20 @@ async fn connect(req: &Request, provider: &Provider) -> Result<Response, ApiErro
         ));
     }
     let keys = Keys::load()?;
-    let now = skyport_functions::now();
-    // The same owner's account is looked up in the transaction that writes,
-    // so two connects at once make one account.
-    let (id, new) = db::transaction(&db, || {
-        let existing = match &reconnect {
-            Some(a) => Some(a.id.clone()),
-            None => {
-                let r = db.execute(
-                    "SELECT id FROM accounts WHERE org_id = ? AND provider = ? AND tenant_id = ? AND user_id = ?",
-                    &[text(&org), text(&provider.id), text(&owner.id), text(&owner.user)],
-                )?;
-                get_text(&r, 0, "id")
-            }
-        };
-        let new = existing.is_none();
-        let id = existing.unwrap_or_else(skyport_functions::new_id);
-        // The account, its sealed token and the event appear together.
-        store(
-            &db,
-            &keys,
-            &org,
-            provider,
-            &id,
-            new,
-            &owner,
-            &subscriptions.to_string(),
-            &tokens,
-            now,
-        )?;
-        Ok((id, new))
-    })?;
+    let (id, new) = accounts::store_connected(
+        &db,
+        &keys,
+        &org,
+        &provider.id,
+        &accounts::Owner {
+            tenant: &owner.id,
+            user: &owner.user,
+            name: Some(&owner.name),
+        },
+        reconnect.as_ref().map(|a| a.id.as_str()),
+        &subscriptions.to_string(),
+        &tokens,
+    )?;
     let a = accounts::load(&db, &org, &id)?;
     let mut account = accounts::to_json(&a);
     if reconnect.is_some() {
@@ -202,39 +185,6 @@ async fn connect(req: &Request, provider: &Provider) -> Result<Response, ApiErro
         if new { 201 } else { 200 },
         &json!({ "outcome": "connected", "account": account }),
     ))
-}
-
-/// Writes the account (new, or the one this owner already has) with its
-/// token, Active, and records `account.connected`.
-#[allow(clippy::too_many_arguments)]
-fn store(
-    db: &spin_sdk::sqlite::Connection,
-    keys: &Keys,
-    org: &str,
-    provider: &Provider,
-    id: &str,
-    new: bool,
-    owner: &Owner,
-    subscriptions: &str,
-    tokens: &Tokens,
-    now: i64,
-) -> Result<(), ApiError> {
-    let (badges, withheld) = accounts::badge_columns(subscriptions);
-    if new {
-        db.execute(
-            "INSERT INTO accounts (id, org_id, provider, tenant_id, user_id, user_name, status, tokens, access_expires_at, subscriptions, badges, badges_withheld, last_checked, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, 'Active', '', 0, ?, ?, ?, ?, ?, ?)",
-            &[text(id), text(org), text(&provider.id), text(&owner.id), text(&owner.user), text(&owner.name), text(subscriptions), text(&badges), text(&withheld), int(now), int(now), int(now)],
-        )?;
-    } else {
-        db.execute(
-            "UPDATE accounts SET status = CASE status WHEN 'Deleting' THEN status ELSE 'Active' END, status_reason = CASE status WHEN 'Deleting' THEN status_reason END, user_name = ?, subscriptions = ?, badges = ?, badges_withheld = ?, last_checked = ?, updated_at = ? WHERE id = ?",
-            &[text(&owner.name), text(subscriptions), text(&badges), text(&withheld), int(now), int(now), text(id)],
-        )?;
-    }
-    accounts::store_tokens(db, keys, id, tokens)?;
-    let data = accounts::to_json(&accounts::load(db, org, id)?);
-    events::emit(db, org, "account.connected", ("account", id), data)
 }
 
 /// The provider's refusal of a token, in words the user can act on.

@@ -604,73 +604,33 @@ async fn claim(req: &Request, provider: &Provider) -> Result<Response, ApiError>
             &json!({ "outcome": "connected", "account": accounts::to_json(&a) }),
         ));
     }
-    let (tenant, user) = (
+    let subscriptions = get_text(&r, 0, "subscriptions").unwrap_or_else(|| "[]".into());
+    let (tenant, user, name) = (
         get_text(&r, 0, "tenant_id").unwrap_or_default(),
         get_text(&r, 0, "user_id").unwrap_or_default(),
+        get_text(&r, 0, "user_name"),
     );
-    let subscriptions = get_text(&r, 0, "subscriptions").unwrap_or_else(|| "[]".into());
     // The same user of the same provider connected again updates the
     // account it already has.
-    let existing = db.execute(
-        "SELECT id FROM accounts WHERE org_id = ? AND provider = ? AND tenant_id = ? AND user_id = ?",
-        &[text(&org), text(&provider.id), text(&tenant), text(&user)],
+    let (id, new) = accounts::store_connected(
+        &db,
+        &keys,
+        &org,
+        &provider.id,
+        &accounts::Owner {
+            tenant: &tenant,
+            user: &user,
+            name: name.as_deref(),
+        },
+        None,
+        &subscriptions,
+        &tokens,
     )?;
-    let id = get_text(&existing, 0, "id").unwrap_or_else(skyport_functions::new_id);
-    // The account, its tokens and the event appear together.
-    db::transaction(&db, || {
-        store_claimed(
-            &db,
-            &keys,
-            &org,
-            &provider.id,
-            &id,
-            &r,
-            existing.rows.is_empty(),
-            &subscriptions,
-            &tokens,
-            now,
-        )
-    })?;
     let a = accounts::load(&db, &org, &id)?;
     Ok(json_response(
-        if existing.rows.is_empty() { 201 } else { 200 },
+        if new { 201 } else { 200 },
         &json!({ "outcome": "connected", "account": accounts::to_json(&a) }),
     ))
-}
-
-/// Writes a claimed sign-in as a new account of `provider`, or onto the one
-/// the same user already has, and records `account.connected`.
-#[allow(clippy::too_many_arguments)]
-fn store_claimed(
-    db: &spin_sdk::sqlite::Connection,
-    keys: &Keys,
-    org: &str,
-    provider: &str,
-    id: &str,
-    r: &spin_sdk::sqlite::QueryResult,
-    new: bool,
-    subscriptions: &str,
-    tokens: &oauth::Tokens,
-    now: i64,
-) -> Result<(), ApiError> {
-    let (tenant, user) = (
-        get_text(r, 0, "tenant_id").unwrap_or_default(),
-        get_text(r, 0, "user_id").unwrap_or_default(),
-    );
-    let (badges, withheld) = accounts::badge_columns(subscriptions);
-    if new {
-        db.execute(
-            "INSERT INTO accounts (id, org_id, provider, tenant_id, user_id, user_name, status, tokens, access_expires_at, subscriptions, badges, badges_withheld, last_checked, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, 'Active', '', 0, ?, ?, ?, ?, ?, ?)",
-            &[text(id), text(org), text(provider), text(&tenant), text(&user), db::opt_text(get_text(r, 0, "user_name").as_deref()), text(subscriptions), text(&badges), text(&withheld), int(now), int(now), int(now)],
-        )?;
-    } else {
-        // Nothing but its deletion moves an account out of Deleting.
-        db.execute("UPDATE accounts SET status = CASE status WHEN 'Deleting' THEN status ELSE 'Active' END, status_reason = CASE status WHEN 'Deleting' THEN status_reason END, subscriptions = ?, badges = ?, badges_withheld = ?, last_checked = ?, updated_at = ? WHERE id = ?", &[text(subscriptions), text(&badges), text(&withheld), int(now), int(now), text(id)])?;
-    }
-    accounts::store_tokens(db, keys, id, tokens)?;
-    let data = accounts::to_json(&accounts::load(db, org, id)?);
-    events::emit(db, org, "account.connected", ("account", id), data)
 }
 
 #[cfg(test)]
