@@ -1,8 +1,9 @@
-//! Many requests writing at once (sign-ins claimed in parallel; server
-//! creates in six regions, one admitted at a time per region, with their
-//! preflights and locks) all get an answer from the product: guests yield mid-transaction, and a statement waiting
-//! for a lock must not hold an async worker the lock's holder needs, or the
-//! waiters fail together with "database is locked" (a 500).
+//! Many requests writing at once (sign-ins claimed in parallel, the same
+//! user's among them; server creates in six regions, one admitted at a time
+//! per region, with their preflights and locks) all get an answer from the
+//! product: guests yield mid-transaction, and a statement waiting for a lock
+//! must not hold an async worker the lock's holder needs, or the waiters fail
+//! together with "database is locked" (a 500).
 
 mod support;
 
@@ -64,6 +65,51 @@ fn parallel_sign_ins_are_all_claimed() {
     });
     let unique: std::collections::BTreeSet<&String> = accounts.iter().collect();
     assert_eq!(unique.len(), 240, "one account per user");
+}
+
+#[test]
+fn one_users_sign_ins_claimed_at_once_make_one_account() {
+    let p = Product::start(World::default());
+    // Six finished sign-ins of the same user, their claims redeemed together:
+    // each looks the user's account up under the write lock, so the first
+    // makes it and the others update it.
+    let pages: Vec<String> = (0..6)
+        .map(|_| {
+            let url = p.start_connect(BOOTSTRAP_KEY, None);
+            let (status, html, outcome) = p.sign_in(&url, USERNAME, "accept");
+            assert_eq!((status, outcome.as_str()), (200, "signed_in"), "{html}");
+            html
+        })
+        .collect();
+    let answers: Vec<(u16, serde_json::Value)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pages
+            .iter()
+            .map(|html| {
+                let p = &p;
+                scope.spawn(move || p.claim(BOOTSTRAP_KEY, html))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 201).count(),
+        1,
+        "one claim makes the account: {answers:?}"
+    );
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 201),
+        "{answers:?}"
+    );
+    let ids: std::collections::BTreeSet<&str> = answers
+        .iter()
+        .map(|(_, v)| v["account"]["id"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(ids.len(), 1, "{answers:?}");
+    let (_, list) = p.api("GET", "/api/v1/accounts", BOOTSTRAP_KEY, "");
+    assert_eq!(list["accounts"].as_array().unwrap().len(), 1, "{list}");
+    let id = ids.into_iter().next().unwrap();
+    assert_eq!(p.events("account.connected", id).len(), 6);
 }
 
 #[test]

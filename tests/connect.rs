@@ -44,6 +44,25 @@ fn connect_makes_an_active_account_with_three_badges() {
     // Connecting the same Azure user again updates the same account.
     let (_, list) = p.api("GET", "/api/v1/accounts", BOOTSTRAP_KEY, "");
     assert_eq!(list["accounts"].as_array().unwrap().len(), 1);
+    assert_eq!(claimed["account"]["id"], id.as_str());
+
+    // The user was renamed in the directory: the next sign-in brings the new
+    // name to the same account.
+    let mut ada = World::default()
+        .users
+        .into_iter()
+        .find(|u| u.username == USERNAME)
+        .unwrap();
+    ada.name = "Ada King".into();
+    p.sim.command(Command::AddUser { user: ada }).unwrap();
+    let url = p.start_connect(BOOTSTRAP_KEY, None);
+    let (_, html, _) = p.sign_in(&url, USERNAME, "accept");
+    let (status, renamed) = p.claim(BOOTSTRAP_KEY, &html);
+    assert_eq!(status, 200, "{renamed}");
+    assert_eq!(renamed["account"]["id"], id.as_str());
+    assert_eq!(renamed["account"]["user"]["name"], "Ada King", "{renamed}");
+    let (_, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
+    assert_eq!(a["user"]["name"], "Ada King", "{a}");
 }
 
 #[test]
