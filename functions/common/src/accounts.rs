@@ -464,7 +464,7 @@ pub struct Owner<'a> {
 /// caller reconnects that account, else onto the account the same owner of
 /// the same provider already has (looked up under the write lock, so two
 /// connects at once make one account), else as a new one. Returns the
-/// account's id and whether it is new.
+/// account as stored and whether it is new.
 #[allow(clippy::too_many_arguments)]
 pub fn store_connected(
     db: &Connection,
@@ -475,7 +475,7 @@ pub fn store_connected(
     known: Option<&str>,
     subscriptions: &str,
     tokens: &Tokens,
-) -> Result<(String, bool), ApiError> {
+) -> Result<(Account, bool), ApiError> {
     let (badges, withheld) = badge_columns(subscriptions);
     crate::db::transaction(db, || {
         let existing = match known {
@@ -507,9 +507,15 @@ pub fn store_connected(
             )?;
         }
         store_tokens(db, keys, &id, tokens)?;
-        let data = to_json(&load(db, org, &id)?);
-        crate::events::emit(db, org, "account.connected", ("account", &id), data)?;
-        Ok((id, new))
+        let stored = load(db, org, &id)?;
+        crate::events::emit(
+            db,
+            org,
+            "account.connected",
+            ("account", &id),
+            to_json(&stored),
+        )?;
+        Ok((stored, new))
     })
 }
 

@@ -162,7 +162,7 @@ async fn connect(req: &Request, provider: &Provider) -> Result<Response, ApiErro
         ));
     }
     let keys = Keys::load()?;
-    let (id, new) = accounts::store_connected(
+    let (a, new) = accounts::store_connected(
         &db,
         &keys,
         &org,
@@ -176,7 +176,6 @@ async fn connect(req: &Request, provider: &Provider) -> Result<Response, ApiErro
         &subscriptions.to_string(),
         &tokens,
     )?;
-    let a = accounts::load(&db, &org, &id)?;
     let mut account = accounts::to_json(&a);
     if reconnect.is_some() {
         account["reconnected"] = json!(true);

@@ -612,7 +612,7 @@ async fn claim(req: &Request, provider: &Provider) -> Result<Response, ApiError>
     );
     // The same user of the same provider connected again updates the
     // account it already has.
-    let (id, new) = accounts::store_connected(
+    let (a, new) = accounts::store_connected(
         &db,
         &keys,
         &org,
@@ -626,7 +626,6 @@ async fn claim(req: &Request, provider: &Provider) -> Result<Response, ApiError>
         &subscriptions,
         &tokens,
     )?;
-    let a = accounts::load(&db, &org, &id)?;
     Ok(json_response(
         if new { 201 } else { 200 },
         &json!({ "outcome": "connected", "account": accounts::to_json(&a) }),
