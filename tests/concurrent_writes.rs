@@ -69,11 +69,12 @@ fn parallel_sign_ins_are_all_claimed() {
 
 #[test]
 fn one_users_sign_ins_claimed_at_once_make_one_account() {
+    const CLAIMS: usize = 12;
     let p = Product::start(World::default());
-    // Six finished sign-ins of the same user, their claims redeemed together:
+    // Finished sign-ins of the same user, their claims redeemed together:
     // each looks the user's account up under the write lock, so the first
     // makes it and the others update it.
-    let pages: Vec<String> = (0..6)
+    let pages: Vec<String> = (0..CLAIMS)
         .map(|_| {
             let url = p.start_connect(BOOTSTRAP_KEY, None);
             let (status, html, outcome) = p.sign_in(&url, USERNAME, "accept");
@@ -81,12 +82,16 @@ fn one_users_sign_ins_claimed_at_once_make_one_account() {
             html
         })
         .collect();
+    let start = std::sync::Barrier::new(pages.len());
     let answers: Vec<(u16, serde_json::Value)> = std::thread::scope(|scope| {
         let handles: Vec<_> = pages
             .iter()
             .map(|html| {
-                let p = &p;
-                scope.spawn(move || p.claim(BOOTSTRAP_KEY, html))
+                let (p, start) = (&p, &start);
+                scope.spawn(move || {
+                    start.wait();
+                    p.claim(BOOTSTRAP_KEY, html)
+                })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
@@ -109,7 +114,7 @@ fn one_users_sign_ins_claimed_at_once_make_one_account() {
     let (_, list) = p.api("GET", "/api/v1/accounts", BOOTSTRAP_KEY, "");
     assert_eq!(list["accounts"].as_array().unwrap().len(), 1, "{list}");
     let id = ids.into_iter().next().unwrap();
-    assert_eq!(p.events("account.connected", id).len(), 6);
+    assert_eq!(p.events("account.connected", id).len(), CLAIMS);
 }
 
 #[test]
