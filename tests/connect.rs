@@ -54,7 +54,9 @@ fn connect_makes_an_active_account_with_three_badges() {
         .find(|u| u.username == USERNAME)
         .unwrap();
     ada.name = "Ada King".into();
-    p.sim.command(Command::AddUser { user: ada }).unwrap();
+    p.sim
+        .command(Command::AddUser { user: ada.clone() })
+        .unwrap();
     let url = p.start_connect(BOOTSTRAP_KEY, None);
     let (_, html, _) = p.sign_in(&url, USERNAME, "accept");
     let (status, renamed) = p.claim(BOOTSTRAP_KEY, &html);
@@ -63,6 +65,20 @@ fn connect_makes_an_active_account_with_three_badges() {
     assert_eq!(renamed["account"]["user"]["name"], "Ada King", "{renamed}");
     let (_, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
     assert_eq!(a["user"]["name"], "Ada King", "{a}");
+
+    // So does a reconnect of the account.
+    ada.name = "Ada Lovelace".into();
+    p.sim.command(Command::AddUser { user: ada }).unwrap();
+    let url = p.start_connect(BOOTSTRAP_KEY, Some(&id));
+    let (_, html, outcome) = p.sign_in(&url, USERNAME, "accept");
+    assert_eq!(outcome, "signed_in", "{html}");
+    let (status, reconnected) = p.claim(BOOTSTRAP_KEY, &html);
+    assert_eq!(status, 200, "{reconnected}");
+    assert_eq!(reconnected["account"]["id"], id.as_str());
+    assert_eq!(
+        reconnected["account"]["user"]["name"], "Ada Lovelace",
+        "{reconnected}"
+    );
 }
 
 #[test]

@@ -445,9 +445,21 @@ pub fn store_tokens(
     Ok(())
 }
 
-/// Stores the tokens of a fresh sign-in and makes the account Active again.
-pub fn reactivate(db: &Connection, keys: &Keys, id: &str, tokens: &Tokens) -> Result<(), ApiError> {
+/// Stores the tokens of a fresh sign-in by the account's own user and makes
+/// the account Active again; the user's name, when the sign-in carried one,
+/// replaces the stored one.
+pub fn reactivate(
+    db: &Connection,
+    keys: &Keys,
+    id: &str,
+    tokens: &Tokens,
+    name: Option<&str>,
+) -> Result<(), ApiError> {
     store_tokens(db, keys, id, tokens)?;
+    db.execute(
+        "UPDATE accounts SET user_name = COALESCE(?, user_name) WHERE id = ?",
+        &[crate::db::opt_text(name), text(id)],
+    )?;
     set_status(db, id, "Active", None)
 }
 

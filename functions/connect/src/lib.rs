@@ -593,7 +593,8 @@ async fn claim(req: &Request, provider: &Provider) -> Result<Response, ApiError>
             return Err(not_found());
         }
         db::transaction(&db, || {
-            accounts::reactivate(&db, &keys, &id, &tokens)?;
+            let name = get_text(&r, 0, "user_name");
+            accounts::reactivate(&db, &keys, &id, &tokens, name.as_deref())?;
             let mut data = accounts::to_json(&accounts::load(&db, &org, &id)?);
             data["reconnected"] = json!(true);
             events::emit(&db, &org, "account.connected", ("account", &id), data)
