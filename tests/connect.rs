@@ -76,9 +76,21 @@ fn connect_makes_an_active_account_with_three_badges() {
     assert_eq!(status, 200, "{reconnected}");
     assert_eq!(reconnected["account"]["id"], id.as_str());
     assert_eq!(
-        reconnected["account"]["user"]["name"], "Ada Lovelace",
+        (
+            reconnected["account"]["user"]["name"].as_str(),
+            reconnected["account"]["reconnected"].as_bool()
+        ),
+        (Some("Ada Lovelace"), Some(true)),
         "{reconnected}"
     );
+    // Every sign-in has its event; only the reconnect's (the newest) says so.
+    let marks: Vec<_> = p
+        .events("account.connected", &id)
+        .iter()
+        .map(|e| e["data"]["reconnected"].as_bool())
+        .collect();
+    assert_eq!(marks[0], Some(true), "{marks:?}");
+    assert!(marks[1..].iter().all(Option::is_none), "{marks:?}");
 }
 
 #[test]

@@ -584,6 +584,9 @@ fn a_token_reaches_only_its_own_account_and_a_new_one_brings_it_back() {
         (Some("Active"), Some(true)),
         "{v}"
     );
+    // Its event says so too, as an OAuth reconnect's does.
+    let connected = p.events("account.connected", &id);
+    assert_eq!(connected[0]["data"]["reconnected"], true, "{connected:?}");
     let (status, v) = p.api(
         "POST",
         &format!("/api/v1/accounts/{id}/refresh"),

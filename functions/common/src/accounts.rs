@@ -445,24 +445,6 @@ pub fn store_tokens(
     Ok(())
 }
 
-/// Stores the tokens of a fresh sign-in by the account's own user and makes
-/// the account Active again; the user's name, when the sign-in carried one,
-/// replaces the stored one.
-pub fn reactivate(
-    db: &Connection,
-    keys: &Keys,
-    id: &str,
-    tokens: &Tokens,
-    name: Option<&str>,
-) -> Result<(), ApiError> {
-    store_tokens(db, keys, id, tokens)?;
-    db.execute(
-        "UPDATE accounts SET user_name = COALESCE(?, user_name) WHERE id = ?",
-        &[crate::db::opt_text(name), text(id)],
-    )?;
-    set_status(db, id, "Active", None)
-}
-
 /// Who connected an account: the provider's directory (or team) and user,
 /// and the user's name when the provider gave one.
 pub struct Owner<'a> {
@@ -473,10 +455,14 @@ pub struct Owner<'a> {
 
 /// Stores a connection as an Active account of `provider` with its tokens and
 /// records `account.connected`, all in one transaction: onto `known` when the
-/// caller reconnects that account, else onto the account the same owner of
-/// the same provider already has (looked up under the write lock, so two
-/// connects at once make one account), else as a new one. Returns the
-/// account as stored and whether it is new.
+/// caller reconnects that account (its own owner's sign-in, which the caller
+/// has checked; the event then says `reconnected`), else onto the account the
+/// same owner of the same provider already has (looked up under the write
+/// lock, so two connects at once make one account), else as a new one.
+/// `subscriptions` are the checked ones; `None` keeps those stored (a
+/// reconnect that re-checks them after). The owner's name, when the sign-in
+/// carried one, replaces the stored one. Returns the account as stored and
+/// whether it is new.
 #[allow(clippy::too_many_arguments)]
 pub fn store_connected(
     db: &Connection,
@@ -485,10 +471,15 @@ pub fn store_connected(
     provider: &str,
     owner: &Owner<'_>,
     known: Option<&str>,
-    subscriptions: &str,
+    subscriptions: Option<&str>,
     tokens: &Tokens,
 ) -> Result<(Account, bool), ApiError> {
-    let (badges, withheld) = badge_columns(subscriptions);
+    let checked = subscriptions.map(|s| (s, badge_columns(s)));
+    let (subscriptions, badges, withheld) = match &checked {
+        Some((s, (b, w))) => (Some(*s), Some(b.as_str()), Some(w.as_str())),
+        None => (None, None, None),
+    };
+    let opt = crate::db::opt_text;
     crate::db::transaction(db, || {
         let existing = match known {
             Some(id) => Some(id.to_string()),
@@ -507,26 +498,26 @@ pub fn store_connected(
             db.execute(
                 "INSERT INTO accounts (id, org_id, provider, tenant_id, user_id, user_name, status, tokens, access_expires_at, subscriptions, badges, badges_withheld, last_checked, created_at, updated_at)
                  VALUES (?, ?, ?, ?, ?, ?, 'Active', '', 0, ?, ?, ?, ?, ?, ?)",
-                &[text(&id), text(org), text(provider), text(owner.tenant), text(owner.user), crate::db::opt_text(owner.name), text(subscriptions), text(&badges), text(&withheld), int(now), int(now), int(now)],
+                &[text(&id), text(org), text(provider), text(owner.tenant), text(owner.user), opt(owner.name), text(subscriptions.unwrap_or("[]")), text(badges.unwrap_or("[]")), text(withheld.unwrap_or("[]")), int(now), int(now), int(now)],
             )?;
         } else {
             // Nothing but its deletion moves an account out of Deleting; a
-            // sign-in that carried no name keeps the one stored.
+            // sign-in that carried no name keeps the one stored, and one
+            // that checked no subscriptions the ones stored.
             db.execute(
                 "UPDATE accounts SET status = CASE status WHEN 'Deleting' THEN status ELSE 'Active' END, status_reason = CASE status WHEN 'Deleting' THEN status_reason END,
-                 user_name = COALESCE(?, user_name), subscriptions = ?, badges = ?, badges_withheld = ?, last_checked = ?, updated_at = ? WHERE id = ?",
-                &[crate::db::opt_text(owner.name), text(subscriptions), text(&badges), text(&withheld), int(now), int(now), text(&id)],
+                 user_name = COALESCE(?1, user_name), subscriptions = COALESCE(?2, subscriptions), badges = COALESCE(?3, badges), badges_withheld = COALESCE(?4, badges_withheld),
+                 last_checked = CASE WHEN ?2 IS NULL THEN last_checked ELSE ?5 END, updated_at = ?5 WHERE id = ?6",
+                &[opt(owner.name), opt(subscriptions), opt(badges), opt(withheld), int(now), text(&id)],
             )?;
         }
         store_tokens(db, keys, &id, tokens)?;
         let stored = load(db, org, &id)?;
-        crate::events::emit(
-            db,
-            org,
-            "account.connected",
-            ("account", &id),
-            to_json(&stored),
-        )?;
+        let mut data = to_json(&stored);
+        if known.is_some() {
+            data["reconnected"] = json!(true);
+        }
+        crate::events::emit(db, org, "account.connected", ("account", &id), data)?;
         Ok((stored, new))
     })
 }

@@ -173,7 +173,7 @@ async fn connect(req: &Request, provider: &Provider) -> Result<Response, ApiErro
             name: Some(&owner.name),
         },
         reconnect.as_ref().map(|a| a.id.as_str()),
-        &subscriptions.to_string(),
+        Some(&subscriptions.to_string()),
         &tokens,
     )?;
     let mut account = accounts::to_json(&a);

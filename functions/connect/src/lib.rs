@@ -27,7 +27,7 @@ use skyport_functions::plugin_identity::{
 };
 use skyport_functions::plugin_types::Session;
 use skyport_functions::provider::Provider;
-use skyport_functions::{accounts, events, oauth, orgs};
+use skyport_functions::{accounts, oauth, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
@@ -587,33 +587,22 @@ async fn claim(req: &Request, provider: &Provider) -> Result<Response, ApiError>
     let tokens: oauth::Tokens = serde_json::from_slice(&keys.open(&sealed, claim)?)
         .map_err(|_| ApiError::internal("a claim's tokens could not be read"))?;
 
-    if let Some(id) = get_text(&r, 0, "account_id") {
-        let a = accounts::load(&db, &org, &id)?;
-        if a.provider != provider.id {
+    let known = get_text(&r, 0, "account_id");
+    if let Some(id) = &known {
+        if accounts::load(&db, &org, id)?.provider != provider.id {
             return Err(not_found());
         }
-        db::transaction(&db, || {
-            let name = get_text(&r, 0, "user_name");
-            accounts::reactivate(&db, &keys, &id, &tokens, name.as_deref())?;
-            let mut data = accounts::to_json(&accounts::load(&db, &org, &id)?);
-            data["reconnected"] = json!(true);
-            events::emit(&db, &org, "account.connected", ("account", &id), data)
-        })?;
-        let a = accounts::recheck(&db, &cfg, &keys, &a).await?;
-        return Ok(json_response(
-            200,
-            &json!({ "outcome": "connected", "account": accounts::to_json(&a) }),
-        ));
     }
-    let subscriptions = get_text(&r, 0, "subscriptions").unwrap_or_else(|| "[]".into());
     let (tenant, user, name) = (
         get_text(&r, 0, "tenant_id").unwrap_or_default(),
         get_text(&r, 0, "user_id").unwrap_or_default(),
         get_text(&r, 0, "user_name"),
     );
-    // The same user of the same provider connected again updates the
-    // account it already has.
-    let (a, new) = accounts::store_connected(
+    // A reconnect keeps the account's subscriptions until it re-checks
+    // them below; a new sign-in brings them checked. The same user of the
+    // same provider connected again updates the account it already has.
+    let subscriptions = get_text(&r, 0, "subscriptions").unwrap_or_else(|| "[]".into());
+    let (mut a, new) = accounts::store_connected(
         &db,
         &keys,
         &org,
@@ -623,13 +612,21 @@ async fn claim(req: &Request, provider: &Provider) -> Result<Response, ApiError>
             user: &user,
             name: name.as_deref(),
         },
-        None,
-        &subscriptions,
+        known.as_deref(),
+        known.is_none().then_some(subscriptions.as_str()),
         &tokens,
     )?;
+    let account = if known.is_some() {
+        a = accounts::recheck(&db, &cfg, &keys, &a).await?;
+        let mut v = accounts::to_json(&a);
+        v["reconnected"] = json!(true);
+        v
+    } else {
+        accounts::to_json(&a)
+    };
     Ok(json_response(
         if new { 201 } else { 200 },
-        &json!({ "outcome": "connected", "account": accounts::to_json(&a) }),
+        &json!({ "outcome": "connected", "account": account }),
     ))
 }
 
