@@ -2,7 +2,8 @@
 //! connected (by sign-in or by token), its catalogue, a server created,
 //! stopped, started, resized and deleted, a DNS record pointed at it and
 //! removed, backup storage set up, checked and detached (an Azure storage
-//! account, a DigitalOcean Space), and access lost and regained — one function, run for Azure, for
+//! account, a DigitalOcean Space), access lost and regained, and the account
+//! deleted with a server it still has — one function, run for Azure, for
 //! DigitalOcean by token and for DigitalOcean by OAuth, each against a
 //! deployment serving both providers.
 
@@ -130,13 +131,29 @@ const DIGITALOCEAN: Case = Case {
     left: |p| {
         ["droplets", "firewalls", "reserved_ips"]
             .iter()
-            .filter(|kind| {
-                p.digitalocean("GET", &format!("/v2/{kind}"), None)["meta"]["total"] != 0
-            })
+            .filter(|kind| held(p, kind) != 0)
             .map(|kind| kind.to_string())
             .collect()
     },
 };
+
+/// How many of `kind` the seed team holds, asked as its owner would: with
+/// the seed token, or once that is revoked, the one made to regain access.
+fn held(p: &Product, kind: &str) -> u64 {
+    for token in [SEED_TOKEN, RENEWED] {
+        let (status, text) = support::request(
+            "GET",
+            &format!("{}/v2/{kind}", p.sim.url),
+            &[("authorization", &format!("Bearer {token}"))],
+            "",
+        );
+        if status == 200 {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            return v["meta"]["total"].as_u64().unwrap_or_else(|| panic!("{v}"));
+        }
+    }
+    panic!("neither of the team's tokens reads its {kind}");
+}
 
 /// DigitalOcean signed in by OAuth: access tokens live a little longer than
 /// the refresh margin, so every turn of the scenario refreshes (and rotates)
@@ -478,4 +495,47 @@ fn scenario(case: &Case) {
     (case.regain)(&p, &id);
     let (_, a) = api(&p, "GET", &format!("/api/v1/accounts/{id}"), Value::Null);
     assert_eq!(a["status"], "Active", "{a}");
+
+    // The account deleted with its server: the server goes through its own
+    // operation, then the account, and the provider holds nothing of it.
+    let spec = json!({ "account_id": id, "subscription_id": scope, "region": case.region, "size": case.size, "name": "web-2", "ssh_public_key": SSH_KEY });
+    let (status, op) = p.create_server(&spec.to_string(), "each-provider-2");
+    assert_eq!(status, 202, "{op}");
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let (status, refused) = api(&p, "DELETE", &format!("/api/v1/accounts/{id}"), Value::Null);
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (409, Some("account_in_use")),
+        "{refused}"
+    );
+    let (status, deleting) = api(
+        &p,
+        "DELETE",
+        &format!("/api/v1/accounts/{id}?cascade=true"),
+        Value::Null,
+    );
+    assert_eq!(status, 202, "{deleting}");
+    assert!(
+        !deleting["revoke"].as_str().unwrap().is_empty(),
+        "{deleting}"
+    );
+    let op = deleting["operations"][0]["operation"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{deleting}"));
+    assert_eq!(p.wait_operation(op)["status"], "succeeded");
+    let gone = p.wait_until(&format!("/api/v1/accounts/{id}"), 30, |status, _| {
+        status == 404
+    });
+    assert_eq!(gone["error"]["code"], "not_found", "{gone}");
+    assert_eq!(
+        p.events("account.deleted", &id)[0]["data"]["cascade"],
+        true,
+        "the account went with its last server"
+    );
+    assert_eq!(
+        (case.left)(&p),
+        Vec::<String>::new(),
+        "the provider still holds them"
+    );
 }
