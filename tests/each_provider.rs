@@ -30,6 +30,10 @@ struct Case {
     regain: fn(&Product, &str),
     /// What the provider still holds of deleted servers (none, once they are gone).
     left: fn(&Product) -> Vec<String>,
+    /// Checks what became of the grant once the account is deleted: an
+    /// OAuth grant is revoked (in the background, after a cascade); an API
+    /// token or an Azure consent is the user's to remove.
+    after_delete: fn(&Product),
 }
 
 const AZURE: Case = Case {
@@ -88,6 +92,7 @@ const AZURE: Case = Case {
             })
             .collect()
     },
+    after_delete: |_| {},
 };
 
 /// The seed team's second token, made when access is regained.
@@ -134,6 +139,10 @@ const DIGITALOCEAN: Case = Case {
             .filter(|kind| held(p, kind) != 0)
             .map(|kind| kind.to_string())
             .collect()
+    },
+    after_delete: |p| {
+        // The token still reads the team.
+        held(p, "droplets");
     },
 };
 
@@ -198,6 +207,19 @@ const DIGITALOCEAN_OAUTH: Case = Case {
         assert_eq!(outcome, "signed_in", "{html}");
         let (status, v) = p.claim_digitalocean(&html);
         assert_eq!(status, 200, "{v}");
+    },
+    after_delete: |p| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
+        while p
+            .sim
+            .with_state(|s| !s.digitalocean.oauth_grants.is_empty())
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the deleted account's grant was never revoked"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
     },
     ..DIGITALOCEAN
 };
@@ -538,4 +560,5 @@ fn scenario(case: &Case) {
         Vec::<String>::new(),
         "the provider still holds them"
     );
+    (case.after_delete)(&p);
 }

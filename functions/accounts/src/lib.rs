@@ -21,6 +21,7 @@ use skyport_functions::crypto::Keys;
 use skyport_functions::plugin_account;
 use skyport_functions::plugin_types::Session;
 use skyport_functions::provider::{self, Provider};
+use skyport_functions::revocations::{self, Settled};
 use skyport_functions::{accounts, db, events, internal, oauth, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -36,9 +37,15 @@ async fn handle(req: Request) -> Response {
     }
 }
 
-/// What the user must do to revoke Skyport's access on the provider's side.
-fn revoke() -> String {
-    let words = Provider::load().map(|p| p.revoke).unwrap_or_default();
+/// What became of Skyport's access on the provider's side: revoked there
+/// (`revoked`), or what the user must do to revoke it.
+fn revoke(revoked: bool) -> String {
+    let provider = Provider::load().ok();
+    if revoked {
+        let name = provider.map(|p| p.name).unwrap_or_default();
+        return format!("Skyport no longer holds tokens for this account, and {name} has revoked the authorization it gave Skyport.");
+    }
+    let words = provider.map(|p| p.revoke).unwrap_or_default();
     format!("Skyport no longer holds tokens for this account. {words}")
         .trim_end()
         .to_string()
@@ -353,6 +360,7 @@ async fn delete_account(
     if deps.servers.is_empty() {
         let data = accounts::to_json(&accounts::load(db, org, id)?);
         db::transaction(db, || {
+            revocations::owe(db, id)?;
             db.execute(
                 "DELETE FROM accounts WHERE id = ? AND org_id = ?",
                 &[db::text(id), db::text(org)],
@@ -360,9 +368,16 @@ async fn delete_account(
             db.execute("DELETE FROM pending WHERE account_id = ?", &[db::text(id)])?;
             events::emit(db, org, "account.deleted", ("account", id), data)
         })?;
+        // The account is gone either way; its grant is revoked now, or by
+        // the upkeep once the provider answers.
+        let revoked = match (Config::load(), Keys::load()) {
+            (Ok(cfg), Ok(keys)) => revocations::settle(db, &cfg, &keys, id).await?,
+            _ => Settled::Later,
+        };
+        let revoked = revoked == Settled::Revoked;
         return Ok(json_response(
             200,
-            &json!({ "deleted": id, "revoke": revoke(), "detached": { "backup_targets": deps.backup_targets, "domains": deps.domains } }),
+            &json!({ "deleted": id, "authorization_revoked": revoked, "revoke": revoke(revoked), "detached": { "backup_targets": deps.backup_targets, "domains": deps.domains } }),
         ));
     }
     // The servers go through the servers function (service chaining), as
@@ -396,7 +411,7 @@ async fn delete_account(
     }
     Ok(json_response(
         202,
-        &json!({ "deleting": id, "operations": operations, "revoke": revoke(), "detached": { "backup_targets": deps.backup_targets, "domains": deps.domains } }),
+        &json!({ "deleting": id, "operations": operations, "revoke": revoke(false), "detached": { "backup_targets": deps.backup_targets, "domains": deps.domains } }),
     ))
 }
 

@@ -11,6 +11,8 @@
 //!   checks spread out, with backoff after errors: its refresh token is used
 //!   and its subscriptions and roles read again, so a revoked grant turns the
 //!   account Expired then.
+//! - A deleted account's grant is revoked at its provider, where the
+//!   deletion could not (`revocations`).
 //!
 //! Each run is bounded and takes organizations in turn.
 
@@ -21,7 +23,7 @@ use skyport_functions::crypto::Keys;
 use skyport_functions::db::{get_int, get_text, int, text};
 use skyport_functions::provider::own_accounts;
 use skyport_functions::schedule::{due, fair, put_off, seconds};
-use skyport_functions::{accounts, now};
+use skyport_functions::{accounts, now, revocations};
 use spin_sdk::sqlite::Connection;
 
 /// Accounts looked at per run, for each kind of upkeep.
@@ -116,6 +118,9 @@ pub async fn run(db: &Connection) -> Result<Value, ApiError> {
         out["checked"] = json!(out["checked"].as_i64().unwrap_or(0) + 1);
         put_off(db, "accounts", &id, now(), period, failures)?;
     }
+
+    // Deleted accounts' grants, revoked at the provider.
+    out["revoked"] = json!(revocations::settle_due(db, &cfg, &keys, PER_RUN).await?);
     out["errors"] = json!(errors);
     Ok(out)
 }

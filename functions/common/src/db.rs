@@ -199,6 +199,12 @@ fn migrations() -> Vec<Vec<Step>> {
             Step::Sql("ALTER TABLE accounts ADD COLUMN badges_withheld TEXT"),
             Step::Run(crate::accounts::store_every_badge),
         ],
+        // 15: a deleted account's grant is owed a revocation at its
+        // provider, recorded with the deletion and kept until revoked.
+        vec![Step::Sql(
+            "CREATE TABLE IF NOT EXISTS revocations (account_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, provider TEXT NOT NULL,
+                tokens TEXT NOT NULL, created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL)",
+        )],
     ]
 }
 

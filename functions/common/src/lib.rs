@@ -5,7 +5,8 @@
 //! fresh, `ops` is the one operation engine, `events` records what happened
 //! (the activity feed and the webhook outbox), `internal` carries the jobs
 //! component's calls, `schedule` paces and shares out the background checks,
-//! and `pages` renders the popup's closing page.
+//! `revocations` ends a deleted account's grant at its provider, and `pages`
+//! renders the popup's closing page.
 //!
 //! Provider specifics come from the plugins behind `skyport:identity` and
 //! `skyport:account` (imported here and wired in spin.toml), never from this crate.
@@ -22,6 +23,7 @@ pub mod ops;
 pub mod orgs;
 pub mod pages;
 pub mod provider;
+pub mod revocations;
 pub mod schedule;
 
 wit_bindgen::generate!({ path: "../../wit", world: "account-client", generate_all });

@@ -201,11 +201,12 @@ fn by_account(db: &Connection, org: &str, account: &str) -> Result<Option<String
     Ok(get_text(&r, 0, "provider"))
 }
 
-/// The providers other than this one that hold accounts: their instances
-/// do their share of the background work.
+/// The providers other than this one that hold accounts, or are owed the
+/// revocation of a deleted one's grant: their instances do their share of
+/// the background work.
 pub fn others(db: &Connection) -> Result<Vec<String>, ApiError> {
     let r = db.execute(
-        "SELECT DISTINCT provider FROM accounts WHERE provider != ? ORDER BY provider",
+        "SELECT provider FROM accounts WHERE provider != ?1 UNION SELECT provider FROM revocations WHERE provider != ?1 ORDER BY 1",
         &[text(&own_id()?)],
     )?;
     Ok(valid_ids(&r))
