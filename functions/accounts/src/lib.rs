@@ -371,7 +371,11 @@ async fn delete_account(
         // The account is gone either way; its grant is revoked now, or by
         // the upkeep once the provider answers.
         let revoked = match (Config::load(), Keys::load()) {
-            (Ok(cfg), Ok(keys)) => revocations::settle(db, &cfg, &keys, id).await?,
+            // A failure here must not fail a deletion already made: the
+            // revocation stays owed.
+            (Ok(cfg), Ok(keys)) => revocations::settle(db, &cfg, &keys, id)
+                .await
+                .unwrap_or(Settled::Later),
             _ => Settled::Later,
         };
         let revoked = revoked == Settled::Revoked;
