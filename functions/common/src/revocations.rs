@@ -29,8 +29,8 @@ pub enum Settled {
     Later,
 }
 
-/// Attempts before a revocation is given up: with [`backoff`], about a day
-/// and a half of the provider not answering.
+/// Attempts before a revocation is given up: with [`backoff`], about 29
+/// hours of the provider not answering.
 const ATTEMPTS: i64 = 16;
 
 /// Records that account `id`'s grant is owed a revocation; in the
