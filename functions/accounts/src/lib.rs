@@ -22,7 +22,7 @@ use skyport_functions::plugin_account;
 use skyport_functions::plugin_types::Session;
 use skyport_functions::provider::{self, Provider};
 use skyport_functions::revocations::{self, Settled};
-use skyport_functions::{accounts, db, events, internal, oauth, orgs};
+use skyport_functions::{accounts, db, internal, oauth, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
@@ -359,15 +359,7 @@ async fn delete_account(
     )?;
     if deps.servers.is_empty() {
         let data = accounts::to_json(&accounts::load(db, org, id)?);
-        db::transaction(db, || {
-            revocations::owe(db, id)?;
-            db.execute(
-                "DELETE FROM accounts WHERE id = ? AND org_id = ?",
-                &[db::text(id), db::text(org)],
-            )?;
-            db.execute("DELETE FROM pending WHERE account_id = ?", &[db::text(id)])?;
-            events::emit(db, org, "account.deleted", ("account", id), data)
-        })?;
+        db::transaction(db, || accounts::remove(db, org, id, data))?;
         // The account is gone either way; its grant is revoked now, or by
         // the upkeep once the provider answers.
         let revoked = match (Config::load(), Keys::load()) {

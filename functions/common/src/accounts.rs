@@ -445,6 +445,21 @@ pub fn store_tokens(
     Ok(())
 }
 
+/// Removes `org`'s account `id`, in the caller's transaction: its grant
+/// owed a revocation at the provider ([`crate::revocations`]), the sign-ins
+/// still waiting to reconnect it dropped, and `account.deleted` recorded
+/// with `data`. The one way an account goes, whether deleted at once or
+/// with its last server.
+pub fn remove(db: &Connection, org: &str, id: &str, data: Value) -> Result<(), ApiError> {
+    crate::revocations::owe(db, id)?;
+    db.execute(
+        "DELETE FROM accounts WHERE id = ? AND org_id = ?",
+        &[text(id), text(org)],
+    )?;
+    db.execute("DELETE FROM pending WHERE account_id = ?", &[text(id)])?;
+    crate::events::emit(db, org, "account.deleted", ("account", id), data)
+}
+
 /// Who connected an account: the provider's directory (or team) and user,
 /// and the user's name when the provider gave one.
 pub struct Owner<'a> {

@@ -25,7 +25,7 @@ use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
 use skyport_functions::plugin_types::Error as PluginError;
 use skyport_functions::provider;
-use skyport_functions::{accounts, events, internal, orgs, revocations};
+use skyport_functions::{accounts, events, internal, orgs};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::sqlite::{Connection, QueryResult};
@@ -362,21 +362,18 @@ impl ops::Handler for Compute {
                     ("server", &op.subject),
                     server_json(db, &op.subject)?,
                 )?;
-                // An account deleted with cascade goes with its last server,
-                // its grant owed a revocation (the accounts' upkeep does it).
+                // An account deleted with cascade goes with its last server
+                // (its grant's revocation is then the accounts' upkeep's).
                 let last = db.execute(
-                    "SELECT id FROM accounts WHERE status = 'Deleting' AND id = ? AND NOT EXISTS
+                    "SELECT id FROM accounts WHERE status = 'Deleting' AND id = ? AND org_id = ? AND NOT EXISTS
                      (SELECT 1 FROM servers WHERE account_id = ? AND status NOT IN ('deleted', 'failed'))",
-                    &[text(&op.account), text(&op.account)],
+                    &[text(&op.account), text(&op.org), text(&op.account)],
                 )?;
                 if !last.rows.is_empty() {
-                    revocations::owe(db, &op.account)?;
-                    db.execute("DELETE FROM accounts WHERE id = ?", &[text(&op.account)])?;
-                    events::emit(
+                    accounts::remove(
                         db,
                         &op.org,
-                        "account.deleted",
-                        ("account", &op.account),
+                        &op.account,
                         json!({ "id": op.account, "cascade": true }),
                     )?;
                 }
