@@ -2,7 +2,9 @@
 //! whatever its state: badges earned and withheld, a name that needs
 //! escaping, a stopped or failed server, a server from before admin users
 //! were kept, and accounts stored before their badges were (whose badges the
-//! list works out, and a migration then stores).
+//! list works out, and a migration then stores). A list reads each row's
+//! JSON as triggers stored it, so every test here also writes rows behind
+//! the app's back, as an older release or an operator would.
 
 mod support;
 
@@ -144,15 +146,20 @@ fn accounts_stored_before_their_badges_are_listed_and_then_migrated() {
         before
     );
 
-    // The database of the release before, which the new release opens:
-    // migration 14 stores them.
+    // The database of the release before badges were stored, which the
+    // new release opens: migration 14 stores them, and migration 16 each
+    // row's listed JSON with its triggers.
     let conn = db(&p);
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert!(version >= 14, "user_version {version}");
+    assert!(version >= 16, "user_version {version}");
     conn.execute_batch(
-        "ALTER TABLE accounts DROP COLUMN badges; ALTER TABLE accounts DROP COLUMN badges_withheld; PRAGMA user_version = 13;",
+        "DROP TRIGGER accounts_listed_insert; DROP TRIGGER accounts_listed_update;
+         DROP TRIGGER servers_listed_insert; DROP TRIGGER servers_listed_update;
+         ALTER TABLE accounts DROP COLUMN listed; ALTER TABLE servers DROP COLUMN listed;
+         ALTER TABLE accounts DROP COLUMN badges; ALTER TABLE accounts DROP COLUMN badges_withheld;
+         PRAGMA user_version = 13;",
     )
     .unwrap();
     // The new release starts on it.
@@ -169,6 +176,14 @@ fn accounts_stored_before_their_badges_are_listed_and_then_migrated() {
         )
         .unwrap();
     assert_eq!(stored, 2);
+    let listed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM accounts WHERE listed IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(listed, 2);
 }
 
 #[test]

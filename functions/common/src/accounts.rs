@@ -77,30 +77,6 @@ pub fn load(db: &Connection, org: &str, id: &str) -> Result<Account, ApiError> {
     Ok(from_row(&r, 0))
 }
 
-/// An account as a list shows it, written by SQLite from its row: the
-/// fields of [`Shown`] in the same order, the stored subscriptions and
-/// badges copied as they are. A page of 50 is then 50 strings handed over
-/// and joined, where it was 550 values handed over, the subscriptions
-/// parsed for their badges and everything written again. The small fields
-/// before and after the subscriptions are joined first, so the long text is
-/// copied twice, not once per field. Stored JSON is checked as it is
-/// copied; NULL for a row whose badges were never worked out (or whose
-/// JSON is damaged), which is then shown as a read shows it.
-const LISTED: &str = r#"CASE WHEN json_valid(badges) AND json_valid(badges_withheld) AND json_valid(subscriptions) THEN
-    ('{"badges":' || CASE status WHEN 'Active' THEN badges ELSE '[]' END
-    || ',"badges_withheld":' || badges_withheld
-    || ',"created_at":' || created_at
-    || ',"id":' || json_quote(id)
-    || ',"last_checked":' || COALESCE(last_checked, 'null')
-    || ',"provider":' || json_quote(provider)
-    || ',"status":' || json_quote(status)
-    || ',"status_reason":' || json_quote(status_reason)
-    || ',"subscriptions":')
-    || CASE WHEN substr(subscriptions, 1, 1) = '[' THEN subscriptions ELSE '[]' END
-    || (',"tenant_id":' || json_quote(tenant_id)
-    || ',"user":{"id":' || json_quote(user_id) || ',"name":' || json_quote(user_name) || '}}')
-    END"#;
-
 /// One page of the organization's accounts as the API shows them (JSON
 /// text each), oldest first, and the next cursor.
 pub fn list(
@@ -108,11 +84,12 @@ pub fn list(
     org: &str,
     page: &crate::api::Page,
 ) -> Result<(Vec<String>, Option<String>), ApiError> {
-    // Badges not worked out yet: shown as a single read shows it.
+    // The row's stored JSON (`crate::listed`); where it has none (badges
+    // not worked out yet), shown as a single read shows it.
     crate::db::page_of_json(
         db,
         "accounts",
-        LISTED,
+        "listed",
         "created_at",
         "id",
         "",

@@ -205,6 +205,10 @@ fn migrations() -> Vec<Vec<Step>> {
             "CREATE TABLE IF NOT EXISTS revocations (account_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, provider TEXT NOT NULL,
                 tokens TEXT NOT NULL, created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL)",
         )],
+        // 16: accounts and servers keep their JSON as lists show it,
+        // rewritten by triggers when a shown field changes, so a page reads
+        // it rather than writing it.
+        vec![Step::Run(crate::listed::add)],
     ]
 }
 

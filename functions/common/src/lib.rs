@@ -5,8 +5,8 @@
 //! fresh, `ops` is the one operation engine, `events` records what happened
 //! (the activity feed and the webhook outbox), `internal` carries the jobs
 //! component's calls, `schedule` paces and shares out the background checks,
-//! `revocations` ends a deleted account's grant at its provider, and `pages`
-//! renders the popup's closing page.
+//! `revocations` ends a deleted account's grant at its provider, `listed`
+//! keeps rows as lists show them, and `pages` renders the popup's closing page.
 //!
 //! Provider specifics come from the plugins behind `skyport:identity` and
 //! `skyport:account` (imported here and wired in spin.toml), never from this crate.
@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod db;
 pub mod events;
 pub mod internal;
+pub mod listed;
 pub mod oauth;
 pub mod ops;
 pub mod orgs;

@@ -171,29 +171,6 @@ const SERVER_KINDS: [&str; 7] = [
 /// What the API shows of a server, as read from `servers`.
 const SHOWN: &str = "id, account_id, subscription_id, name, region, size, status, status_reason, checked_at, public_ip, resources, admin_username, created_at";
 
-/// A server as a list shows it, written by SQLite from its row with the
-/// fields of [`Shown`] in the same order (its stored resources copied as
-/// they are), so a page is a string per server handed over and joined.
-/// NULL where [`shown`] has more to do: a failed server's error is another
-/// query, and a server made before admin users were kept shows the
-/// provider's default one.
-const LISTED: &str = r#"CASE WHEN status = 'failed' OR admin_username IS NULL THEN NULL ELSE
-    '{"account_id":' || json_quote(account_id)
-    || ',"admin_username":' || json_quote(admin_username)
-    || ',"checked_at":' || COALESCE(checked_at, 'null')
-    || ',"created_at":' || created_at
-    || ',"id":' || json_quote(id)
-    || ',"name":' || json_quote(name)
-    || ',"public_ip":' || json_quote(public_ip)
-    || ',"region":' || json_quote(region)
-    || ',"resources":' || CASE WHEN json_valid(resources) THEN resources ELSE 'null' END
-    || ',"size":' || json_quote(size)
-    || ',"ssh_command":' || CASE WHEN public_ip IS NULL THEN 'null' ELSE json_quote('ssh ' || admin_username || '@' || public_ip) END
-    || ',"status":' || json_quote(status)
-    || CASE WHEN status IN ('stopped', 'missing') AND status_reason IS NOT NULL THEN ',"status_reason":' || json_quote(status_reason) ELSE '' END
-    || ',"subscription_id":' || json_quote(subscription_id) || '}'
-    END"#;
-
 /// Server `id` as the API shows it (null once it is gone).
 pub(crate) fn server_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
     let r = db.execute(
@@ -976,7 +953,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let (list, next) = db::page_of_json(
                 &db,
                 "servers",
-                LISTED,
+                // Stored JSON (skyport_functions::listed), or none: then read.
+                "listed",
                 "created_at",
                 "id",
                 "AND status NOT IN ('deleted', 'retried')",
