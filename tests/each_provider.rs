@@ -3,7 +3,8 @@
 //! stopped, started, resized and deleted, a DNS record pointed at it and
 //! removed, backup storage set up, checked and detached (an Azure storage
 //! account, a DigitalOcean Space), access lost and regained, and the account
-//! deleted with a server it still has — one function, run for Azure, for
+//! deleted with a server it still has, every list showing each account and
+//! server as its own read does along the way — one function, run for Azure, for
 //! DigitalOcean by token and for DigitalOcean by OAuth, each against a
 //! deployment serving both providers.
 
@@ -263,6 +264,24 @@ fn server(p: &Product, id: &str) -> Value {
     s
 }
 
+/// Every account and server as the lists show them is what its own read
+/// answers: the rows' stored list JSON follows each change.
+fn listed_as_read(p: &Product) {
+    for (list, field) in [
+        ("/api/v1/accounts", "accounts"),
+        ("/api/v1/servers", "servers"),
+    ] {
+        let (status, v) = api(p, "GET", list, Value::Null);
+        assert_eq!(status, 200, "{v}");
+        for item in v[field].as_array().unwrap() {
+            let id = item["id"].as_str().unwrap();
+            let (status, read) = api(p, "GET", &format!("{list}/{id}"), Value::Null);
+            assert_eq!(status, 200, "{read}");
+            assert_eq!(item, &read, "{list}");
+        }
+    }
+}
+
 fn scenario(case: &Case) {
     let p = Product::start_with_example(World::default());
     let (id, scope) = (case.connect)(&p);
@@ -336,6 +355,7 @@ fn scenario(case: &Case) {
         ip.as_str(),
         "the address outlives power and resize: {s}"
     );
+    listed_as_read(&p);
 
     // A record pointed at the server, then removed.
     let (status, zones) = api(
@@ -514,9 +534,11 @@ fn scenario(case: &Case) {
     assert!(!e["error"]["remedy"].as_str().unwrap().is_empty(), "{e}");
     let (_, a) = api(&p, "GET", &format!("/api/v1/accounts/{id}"), Value::Null);
     assert_eq!(a["status"], "Expired", "{a}");
+    listed_as_read(&p);
     (case.regain)(&p, &id);
     let (_, a) = api(&p, "GET", &format!("/api/v1/accounts/{id}"), Value::Null);
     assert_eq!(a["status"], "Active", "{a}");
+    listed_as_read(&p);
 
     // The account deleted with its server: the server goes through its own
     // operation, then the account, and the provider holds nothing of it.
