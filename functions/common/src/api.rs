@@ -196,6 +196,38 @@ fn json_bytes(status: u16, body: Vec<u8>) -> Response {
         .build()
 }
 
+/// An answer whose body is JSON text already.
+pub fn json_text_response(status: u16, body: String) -> Response {
+    json_bytes(status, body.into_bytes())
+}
+
+/// `object` written as JSON, with `members` after its own: each value is
+/// JSON text copied as it is (stored JSON is not parsed to be written
+/// again), and a member whose value is `None` is left out.
+pub fn object_with_raw(object: &Value, members: &[(&str, Option<&str>)]) -> String {
+    let mut text = serde_json::to_string(object).unwrap_or_default();
+    if !text.ends_with('}') {
+        return text;
+    }
+    text.pop();
+    let size = members
+        .iter()
+        .map(|(k, v)| k.len() + v.map_or(0, str::len) + 4)
+        .sum::<usize>();
+    text.reserve(size + 1);
+    for (key, value) in members {
+        let Some(value) = value else { continue };
+        if text.len() > 1 {
+            text.push(',');
+        }
+        text.push_str(&Value::from(*key).to_string());
+        text.push(':');
+        text.push_str(value);
+    }
+    text.push('}');
+    text
+}
+
 /// [`page_response`] for items that are JSON text already (written by the
 /// query that read them): joined as they are, not parsed and written again.
 pub fn page_response_json(name: &'static str, items: &[String], next: Option<String>) -> Response {
@@ -521,6 +553,28 @@ fn percent_decode(s: &str, plus_is_space: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_members_follow_the_object_s_own() {
+        let v = json!({ "id": "op\"1", "progress": { "of": 2 } });
+        let text = object_with_raw(
+            &v,
+            &[
+                ("result", Some(r#"{"ip": "10.0.0.4"}"#)),
+                ("left out", None),
+                ("server", Some("null")),
+            ],
+        );
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            back,
+            json!({ "id": "op\"1", "progress": { "of": 2 }, "result": { "ip": "10.0.0.4" }, "server": null })
+        );
+        assert_eq!(
+            object_with_raw(&json!({}), &[("a", Some("1"))]),
+            r#"{"a":1}"#
+        );
+    }
 
     #[test]
     fn segments_ignore_leading_trailing_and_doubled_slashes() {

@@ -485,6 +485,20 @@ pub fn json(db: &Connection, id: &str) -> Result<Option<Value>, ApiError> {
 
 /// Row `i` of a query of [`SHOWN`] as clients see it.
 pub fn row_json(db: &Connection, r: &QueryResult, i: usize) -> Result<Value, ApiError> {
+    let (mut v, result) = row_parts(db, r, i)?;
+    if let Some(res) = result.and_then(|x| serde_json::from_str::<Value>(&x).ok()) {
+        v["result"] = res;
+    }
+    Ok(v)
+}
+
+/// [`row_json`] with the result left out of the value: the stored JSON
+/// text (checked to be JSON), for an answer that copies it in as it is.
+pub fn row_parts(
+    db: &Connection,
+    r: &QueryResult,
+    i: usize,
+) -> Result<(Value, Option<String>), ApiError> {
     let mut v = json!({
         "id": get_text(r, i, "id"), "kind": get_text(r, i, "kind"), "subject_id": get_text(r, i, "subject_id"),
         "status": get_text(r, i, "status"), "step": get_text(r, i, "step"),
@@ -508,16 +522,14 @@ pub fn row_json(db: &Connection, r: &QueryResult, i: usize) -> Result<Value, Api
             v["attempts"] = json!(get_int(r, i, "attempts"));
         }
     }
-    if let Some(res) = get_text(r, i, "result").and_then(|x| serde_json::from_str::<Value>(&x).ok())
-    {
-        v["result"] = res;
-    }
+    let result = get_text(r, i, "result")
+        .filter(|x| serde_json::from_str::<&serde_json::value::RawValue>(x).is_ok());
     if let Some(c) = get_text(r, i, "cleanup_id") {
         if let Some(cv) = json(db, &c)? {
             v["cleanup"] = cv;
         }
     }
-    Ok(v)
+    Ok((v, result))
 }
 
 /// A failed operation's error as an API error, with the status it was made with.

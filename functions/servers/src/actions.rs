@@ -9,7 +9,9 @@
 //! when it ends, the status, the event and the operation change together.
 
 use serde_json::{json, Value};
-use skyport_functions::api::{check_id, json_body, json_response, req_str, ApiError};
+use skyport_functions::api::{
+    check_id, json_body, json_response, json_text_response, req_str, ApiError,
+};
 use skyport_functions::db::{self, get_text, int, opt_text, text};
 use skyport_functions::ops::{self, Ended, NewOp, Op};
 use skyport_functions::plugin_types::Error as PluginError;
@@ -203,7 +205,7 @@ pub async fn request(
     if let Some(op) = one_at_a_time(db, id, |running, data| {
         same_action(kind, asked, running, data)
     })? {
-        return Ok(json_response(202, &operation_json(db, &op)?));
+        return Ok(json_text_response(202, operation_json(db, &op)?));
     }
     check_state(kind, &t.status)?;
     if let Some(size) = &size {
@@ -268,7 +270,7 @@ pub async fn request(
         ops::insert(db, &new, &progress(&planned))?;
         Ok(op_id.clone())
     })?;
-    Ok(json_response(202, &operation_json(db, &answer)?))
+    Ok(json_text_response(202, operation_json(db, &answer)?))
 }
 
 /// A plugin's refusal, with the remedy for a VM that is not the server's.

@@ -18,8 +18,8 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use skyport::compute::compute::{self as plugin, Operation, ServerSpec, Size};
 use skyport_functions::api::{
-    check_id, check_scope, json_body, json_response, opt_str, page, page_response,
-    page_response_json, query_param, req_str, segments, ApiError, Route,
+    check_id, check_scope, json_body, json_response, json_text_response, object_with_raw, opt_str,
+    page, page_response_json, query_param, req_str, segments, ApiError, Route,
 };
 use skyport_functions::db::{self, get_int, get_text, int, opt_text, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
@@ -115,8 +115,9 @@ fn step_error(kind: &str, e: PluginError) -> ApiError {
         .with("provider_code", json!(provider_code))
 }
 
-/// An operation as clients see it, with its server (for the server kinds).
-fn operation_json(db: &Connection, id: &str) -> Result<Value, ApiError> {
+/// An operation as clients see it (JSON text), with its server (for the
+/// server kinds).
+fn operation_json(db: &Connection, id: &str) -> Result<String, ApiError> {
     operations_json(db, &ops::shown(db, id)?)?
         .pop()
         .ok_or_else(|| ApiError::not_found("operation"))
@@ -130,34 +131,49 @@ fn server_of(op: &Value) -> Option<String> {
         .flatten()
 }
 
-/// Operations as clients see them (a page, or one), with their servers read
-/// in one query for all of them.
-fn operations_json(db: &Connection, r: &QueryResult) -> Result<Vec<Value>, ApiError> {
-    let mut list = (0..r.rows.len())
-        .map(|i| ops::row_json(db, r, i))
+/// Operations as clients see them (a page, or one; JSON text each), with
+/// their servers read in one query for all of them. The stored result and
+/// each server's stored list JSON are copied in as they are.
+fn operations_json(db: &Connection, r: &QueryResult) -> Result<Vec<String>, ApiError> {
+    let parts = (0..r.rows.len())
+        .map(|i| ops::row_parts(db, r, i))
         .collect::<Result<Vec<_>, _>>()?;
-    let ids: Vec<String> = list.iter().filter_map(server_of).collect();
+    let ids: Vec<String> = parts.iter().filter_map(|(v, _)| server_of(v)).collect();
     let mut servers = std::collections::HashMap::new();
     if !ids.is_empty() {
         let marks = vec!["?"; ids.len()].join(", ");
         let params: Vec<_> = ids.iter().map(|i| text(i)).collect();
         let found = db.execute(
-            &format!("SELECT {SHOWN} FROM servers WHERE id IN ({marks})"),
+            &format!("SELECT listed, {SHOWN} FROM servers WHERE id IN ({marks})"),
             &params,
         )?;
         for i in 0..found.rows.len() {
-            let server = shown(db, &found, i)?;
-            let id = server.id.clone();
-            servers.insert(id, serde_json::to_value(server).unwrap_or(Value::Null));
+            let listed = get_text(&found, i, "listed");
+            let json = match listed {
+                Some(listed) => listed,
+                None => serde_json::to_string(&shown(db, &found, i)?).unwrap_or_default(),
+            };
+            servers.insert(get_text(&found, i, "id").unwrap_or_default(), json);
         }
     }
-    for v in &mut list {
-        if let Some(server) = server_of(v) {
-            v["server_id"] = json!(server);
-            v["server"] = servers.get(&server).cloned().unwrap_or(Value::Null);
-        }
-    }
-    Ok(list)
+    Ok(parts
+        .iter()
+        .map(|(v, result)| {
+            let server = server_of(v);
+            let id = server.as_ref().map(|s| Value::from(s.as_str()).to_string());
+            let shown = server
+                .as_ref()
+                .map(|s| servers.get(s).map_or("null", String::as_str));
+            object_with_raw(
+                v,
+                &[
+                    ("result", result.as_deref()),
+                    ("server", shown),
+                    ("server_id", id.as_deref()),
+                ],
+            )
+        })
+        .collect())
 }
 
 /// The longest cloud-init document a server takes, in bytes.
@@ -511,7 +527,7 @@ async fn create_from(
         }
     };
     let op_id = match ops::claim_key(db, org, key, &ops::fingerprint(&b))? {
-        Key::Existing(id) => return Ok(json_response(202, &operation_json(db, &id)?)),
+        Key::Existing(id) => return Ok(json_text_response(202, operation_json(db, &id)?)),
         Key::Fresh(id) => id,
     };
     let refuse = |db: &Connection, e: ApiError| -> Result<Response, ApiError> {
@@ -708,7 +724,7 @@ async fn admit(
         };
         ops::insert(db, &new, &progress(&op))
     })?;
-    Ok(json_response(202, &operation_json(db, op_id)?))
+    Ok(json_text_response(202, operation_json(db, op_id)?))
 }
 
 /// The account to act for a server with: its own, or — when that one was
@@ -988,7 +1004,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         (Method::Delete, ["api", "v1", "servers", id]) => {
             check_id(id, "server")?;
             let op = delete(&db, &org, id).await?;
-            Ok(json_response(202, &operation_json(&db, &op)?))
+            Ok(json_text_response(202, operation_json(&db, &op)?))
         }
         (Method::Get, ["api", "v1", "operations"]) => {
             // Every function's operations share one table; the filter is one
@@ -1018,7 +1034,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 &org,
                 &page(&req)?,
             )?;
-            Ok(page_response(
+            Ok(page_response_json(
                 "operations",
                 &operations_json(&db, &r)?,
                 next,
@@ -1028,9 +1044,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             check_id(id, "operation")?;
             let (_, r) = ops::poll(&db, &org, id, &Compute, |k| SERVER_KINDS.contains(&k)).await?;
             let v = operations_json(&db, &r)?.pop();
-            Ok(json_response(
+            Ok(json_text_response(
                 200,
-                &v.ok_or_else(|| ApiError::not_found("operation"))?,
+                v.ok_or_else(|| ApiError::not_found("operation"))?,
             ))
         }
         (method, segments) => Err(ApiError::unrouted(
