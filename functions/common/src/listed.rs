@@ -94,3 +94,60 @@ pub(crate) fn install(db: &Connection) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TABLES;
+
+    /// The column names an expression reads: its words outside quoted
+    /// text, less SQL's own words and functions.
+    fn columns_read(expression: &str) -> Vec<String> {
+        const SQL: &[&str] = &[
+            "case",
+            "when",
+            "then",
+            "else",
+            "end",
+            "and",
+            "or",
+            "not",
+            "is",
+            "in",
+            "null",
+            "json_valid",
+            "json_quote",
+            "coalesce",
+            "substr",
+        ];
+        let mut outside = String::new();
+        let mut quoted = false;
+        for c in expression.chars() {
+            if c == '\'' {
+                quoted = !quoted;
+            } else if !quoted {
+                outside.push(c);
+            }
+        }
+        outside
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with(|c: char| c.is_ascii_alphabetic()))
+            .map(str::to_ascii_lowercase)
+            .filter(|w| !SQL.contains(&w.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn every_column_an_expression_reads_is_watched() {
+        for (table, expression, columns) in TABLES {
+            let watched: Vec<&str> = columns.split(", ").collect();
+            let read = columns_read(expression);
+            assert!(read.len() > 5, "{table}: {read:?}");
+            for column in read {
+                assert!(
+                    watched.contains(&column.as_str()),
+                    "{table}: `{column}` is shown but an update of it would not rewrite `listed`"
+                );
+            }
+        }
+    }
+}
