@@ -86,17 +86,9 @@ pub fn list(
 ) -> Result<(Vec<String>, Option<String>), ApiError> {
     // The row's stored JSON (`crate::listed`); where it has none (badges
     // not worked out yet), shown as a single read shows it.
-    crate::db::page_of_json(
-        db,
-        "accounts",
-        "listed",
-        "created_at",
-        "id",
-        "",
-        org,
-        page,
-        |id| Ok(to_json(&load(db, org, id)?).to_string()),
-    )
+    crate::db::page_of_json(db, "accounts", "created_at", "id", "", org, page, |id| {
+        Ok(to_json(&load(db, org, id)?).to_string())
+    })
 }
 
 /// The `badges` and `badges_withheld` columns (JSON arrays) for stored

@@ -440,15 +440,15 @@ pub fn page_rows(
     Ok((r, next))
 }
 
-/// [`page_rows`] for a `listed` expression that writes each row as the
-/// API shows it (JSON text, joined by [`crate::api::page_response_json`]),
-/// or NULL for a row that needs more than its columns: that one is shown by
-/// `fallback` from its `key`. The page's items in order, and the next cursor.
+/// [`page_rows`] for a table whose rows keep their JSON as the API shows
+/// them in a `listed` column ([`crate::listed`]; joined by
+/// [`crate::api::page_response_json`]), NULL for a row that needs more than
+/// its columns: that one is shown by `fallback` from its `key`. The page's
+/// items in order, and the next cursor.
 #[allow(clippy::too_many_arguments)]
 pub fn page_of_json(
     db: &Connection,
     table: &str,
-    listed: &str,
     time: &str,
     key: &str,
     filter: &str,
@@ -456,7 +456,7 @@ pub fn page_of_json(
     page: &Page,
     fallback: impl Fn(&str) -> Result<String, ApiError>,
 ) -> Result<(Vec<String>, Option<String>), ApiError> {
-    let columns = format!("{listed} AS listed, {key}, {time}");
+    let columns = format!("listed, {key}, {time}");
     let (r, next) = page_rows(db, table, &columns, time, key, filter, org, page)?;
     let mut items = Vec::with_capacity(r.rows.len());
     for row in r.rows {

@@ -969,13 +969,12 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let (list, next) = db::page_of_json(
                 &db,
                 "servers",
-                // Stored JSON (skyport_functions::listed), or none: then read.
-                "listed",
                 "created_at",
                 "id",
                 "AND status NOT IN ('deleted', 'retried')",
                 &org,
                 &page(&req)?,
+                // A server without stored JSON is shown as its read shows it.
                 |id| Ok(server_json(&db, id)?.to_string()),
             )?;
             Ok(page_response_json("servers", &list, next))
