@@ -267,19 +267,8 @@ fn server(p: &Product, id: &str) -> Value {
 /// Every account and server as the lists show them is what its own read
 /// answers: the rows' stored list JSON follows each change.
 fn listed_as_read(p: &Product) {
-    for (list, field) in [
-        ("/api/v1/accounts", "accounts"),
-        ("/api/v1/servers", "servers"),
-    ] {
-        let (status, v) = api(p, "GET", list, Value::Null);
-        assert_eq!(status, 200, "{v}");
-        for item in v[field].as_array().unwrap() {
-            let id = item["id"].as_str().unwrap();
-            let (status, read) = api(p, "GET", &format!("{list}/{id}"), Value::Null);
-            assert_eq!(status, 200, "{read}");
-            assert_eq!(item, &read, "{list}");
-        }
-    }
+    p.listed_as_read("/api/v1/accounts");
+    p.listed_as_read("/api/v1/servers");
 }
 
 fn scenario(case: &Case) {

@@ -451,6 +451,23 @@ impl Product {
         self.api_with(method, path, key, body, &[])
     }
 
+    /// Every item of the list at `list` (e.g. `/api/v1/servers`, its items
+    /// under the last segment's name), each checked against what its own
+    /// read at `{list}/{id}` answers: they must be the same. The items.
+    pub fn listed_as_read(&self, list: &str) -> Vec<Value> {
+        let (status, v) = self.api("GET", list, BOOTSTRAP_KEY, "");
+        assert_eq!(status, 200, "{v}");
+        let field = list.rsplit('/').next().unwrap_or_default();
+        let items = v[field].as_array().unwrap().clone();
+        for listed in &items {
+            let id = listed["id"].as_str().unwrap();
+            let (status, read) = self.api("GET", &format!("{list}/{id}"), BOOTSTRAP_KEY, "");
+            assert_eq!(status, 200, "{read}");
+            assert_eq!(listed, &read, "{list}: listed and read differ");
+        }
+        items
+    }
+
     /// [`Product::api`] with more request headers (`if-match` and the like).
     pub fn api_with(
         &self,
