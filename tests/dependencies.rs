@@ -47,6 +47,41 @@ fn a_dependency_satisfies_the_import() {
     );
 }
 
+/// How many times `caller`'s greeter dependency has been instantiated, by
+/// the host's metrics.
+fn greeter_instances(host: &Host) -> u64 {
+    let (_, metrics) = host.get("/metrics");
+    let line = "skyport_dependency_instantiation_seconds_count{component=\"caller\",dependency=\"skyport-test:greet/greeter@0.1.0\"} ";
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(line))
+        .map_or(0, |n| n.parse().expect("a count"))
+}
+
+#[test]
+fn a_dependency_is_instantiated_once_per_request_that_calls_it() {
+    let dir = TempDir::new("deps-lazy");
+    dir.write("spin.toml", &app("none"));
+    let opts = Opts {
+        args: vec!["--metrics".into(), "/metrics".into()],
+        ..Opts::default()
+    };
+    let host = Host::start(dir.path(), &opts);
+    // A request that calls nothing in the dependency never instantiates it.
+    assert_eq!(host.get("/plain"), (200, "No dependency called.".into()));
+    assert_eq!(greeter_instances(&host), 0);
+    // Each request that calls it gets an instance of its own, made once
+    // however many calls the request makes.
+    assert_eq!(
+        host.get("/both"),
+        (200, "Hello, Ada, from a dependency! (Tone::Warm)".into())
+    );
+    assert_eq!(greeter_instances(&host), 1);
+    assert_eq!(host.get("/tone").0, 200);
+    assert_eq!(host.get("/greet?name=Bo").0, 200);
+    assert_eq!(greeter_instances(&host), 3);
+}
+
 #[test]
 fn a_non_inheriting_dependency_cannot_use_host_capabilities() {
     for case in ["none", "hosts-only"] {

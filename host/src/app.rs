@@ -26,7 +26,7 @@ use crate::manifest::Manifest;
 use crate::metrics::Metrics;
 use crate::runtime_config::RuntimeConfig;
 use crate::state::{Grants, HostState};
-use crate::{deny, files};
+use crate::{deny, files, linking};
 
 /// How to load the app.
 #[derive(Debug, Clone, Default)]
@@ -188,41 +188,8 @@ impl App {
                 )
             })?;
 
-            let started = Instant::now();
-            let bytes = read_source(&mf, &field("source"), &c.source)?;
-            let bytes = if c.dependencies.is_empty() {
-                bytes
-            } else {
-                let mut deps = Vec::new();
-                for d in &c.dependencies {
-                    let dep_field = field(&format!("dependencies.\"{}\"", d.import));
-                    deps.push(compose::Dep {
-                        name: &d.name,
-                        bytes: read_source(&mf, &dep_field, &d.source)?,
-                        export: d.export.as_deref(),
-                        inherits: &d.inherits,
-                    });
-                }
-                compose::compose(id, &bytes, &deps).map_err(|e| {
-                    config_err(
-                        &mf,
-                        field("dependencies"),
-                        format!("failed to resolve dependencies for component {id:?}: {e}"),
-                        e.fix(),
-                    )
-                })?
-            };
-            let (component, how) = cache
-                .load(&runtime.engine, &bytes)
-                .map_err(|e| config_err(&mf, field("source"), format!("`{}` is not a valid Wasm component: {e:#}", c.source.display()), "build it for wasm32-wasip2 as a component (cargo build --target wasm32-wasip2)"))?;
-            tracing::info!(
-                component = %id,
-                "{} in {:.0?}",
-                if how == Compiled::FromCache { "loaded from the compile cache" } else { "compiled" },
-                started.elapsed()
-            );
-
-            let linker = linker_for(&runtime, &component, id)?;
+            let (component, linker) =
+                load_component(&mf, id, c, &runtime, &cache, &metrics, &field)?;
             let instance_pre = linker
                 .instantiate_pre(&component)
                 .map_err(|e| unsatisfied(&mf, id, &runtime, &component, e))?;
@@ -314,6 +281,111 @@ impl App {
             _databases: databases,
         })
     }
+}
+
+/// Reads, compiles and links component `id`: with its dependencies linked
+/// on demand (`linking.rs`) when their calls can pass through the host,
+/// composed into it as Spin composes them otherwise.
+fn load_component(
+    mf: &Path,
+    id: &str,
+    c: &crate::manifest::Component,
+    runtime: &Runtime,
+    cache: &CompileCache,
+    metrics: &Arc<Metrics>,
+    field: &dyn Fn(&str) -> String,
+) -> anyhow::Result<(Component, Linker<HostState>)> {
+    let bytes = read_source(mf, &field("source"), &c.source)?;
+    // One log line per compiled piece (the component, each dependency):
+    // whether it came from the compile cache, and how long it took.
+    let compile = |bytes: &[u8], source: &Path| {
+        let started = Instant::now();
+        let (component, how) =
+            cache.load(&runtime.engine, bytes).map_err(|e| {
+                config_err(
+                mf,
+                field("source"),
+                format!("`{}` is not a valid Wasm component: {e:#}", source.display()),
+                "build it for wasm32-wasip2 as a component (cargo build --target wasm32-wasip2)",
+            )
+            })?;
+        tracing::info!(
+            component = %id,
+            source = %source.display(),
+            "{} in {:.0?}",
+            if how == Compiled::FromCache { "loaded from the compile cache" } else { "compiled" },
+            started.elapsed()
+        );
+        anyhow::Ok(component)
+    };
+    if c.dependencies.is_empty() {
+        let component = compile(&bytes, &c.source)?;
+        let linker = linker_for(runtime, &component, id)?;
+        return Ok((component, linker));
+    }
+    let mut deps = Vec::new();
+    for d in &c.dependencies {
+        let dep_field = field(&format!("dependencies.\"{}\"", d.import));
+        deps.push(compose::Dep {
+            name: &d.name,
+            bytes: read_source(mf, &dep_field, &d.source)?,
+            export: d.export.as_deref(),
+            inherits: &d.inherits,
+        });
+    }
+    let refused = |e: compose::ComposeError| {
+        config_err(
+            mf,
+            field("dependencies"),
+            format!("failed to resolve dependencies for component {id:?}: {e}"),
+            e.fix(),
+        )
+    };
+    let plan = compose::plan(id, &bytes, &deps).map_err(refused)?;
+    let main = compile(&bytes, &c.source)?;
+    if !linking::passable(&runtime.engine, &main, &plan.links) {
+        let composed = compose::compose(id, &bytes, &deps).map_err(refused)?;
+        let component = compile(&composed, &c.source)?;
+        let linker = linker_for(runtime, &component, id)?;
+        return Ok((component, linker));
+    }
+    let mut dependencies = Vec::new();
+    for (planned, dep) in plan.dependencies.iter().zip(sorted_sources(c)) {
+        let component = compile(&planned.bytes, dep)?;
+        let pre = linker_for(runtime, &component, id)?
+            .instantiate_pre(&component)
+            .map_err(|e| {
+                config_err(
+                    mf,
+                    field("dependencies"),
+                    format!("dependency '{}' cannot be linked: {e:#}", planned.name),
+                    "build the dependency against wasi 0.2 and the interfaces skyport provides",
+                )
+            })?;
+        dependencies.push(Arc::new(linking::Dependency {
+            parent: id.to_string(),
+            name: planned.name.clone(),
+            component,
+            pre,
+            metrics: metrics.clone(),
+        }));
+    }
+    let mut linker = linker_for(runtime, &main, id)?;
+    linking::add_to_linker(
+        &mut linker,
+        &runtime.engine,
+        &main,
+        &plan.links,
+        &dependencies,
+    )?;
+    Ok((main, linker))
+}
+
+/// The dependencies' source files in the order `compose::plan` lists them.
+fn sorted_sources(c: &crate::manifest::Component) -> Vec<&Path> {
+    let mut deps: Vec<_> = c.dependencies.iter().collect();
+    deps.sort_by(|a, b| a.name.cmp(&b.name));
+    deps.iter().map(|d| d.source.as_path()).collect()
 }
 
 fn read_source(manifest: &Path, field: &str, path: &Path) -> anyhow::Result<Vec<u8>> {

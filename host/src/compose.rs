@@ -234,12 +234,20 @@ struct DependencyInfo {
     export: Option<String>,
 }
 
-/// Composes the component `id` with its dependencies, as Spin does; a
-/// component without dependencies is returned unchanged.
-pub fn compose(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, ComposeError> {
-    if deps.is_empty() {
-        return Ok(main.to_vec());
-    }
+/// What resolving a component's dependencies found, with every refusal Spin
+/// makes already made.
+struct Resolved {
+    graph: CompositionGraph,
+    main_world: WorldId,
+    main_instance: NodeId,
+    infos: Vec<DependencyInfo>,
+    /// Each import a dependency satisfies: (import, dependency, its export).
+    links: Vec<(String, usize, String)>,
+}
+
+/// Matches the dependencies to the component's imports and checks them, as
+/// Spin does before it composes: the same order, refusals and sentences.
+fn resolve(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Resolved, ComposeError> {
     let mut graph = CompositionGraph::new();
     let (main_world, main_instance) = register(&mut graph, id, main)?;
     let imports: Vec<String> = graph.types()[main_world].imports.keys().cloned().collect();
@@ -293,7 +301,7 @@ pub fn compose(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, Compo
 
     let mut cache = HashSet::new();
     let mut checker = SubtypeChecker::new(&mut cache);
-    let mut arguments = Vec::new();
+    let mut links = Vec::new();
     for (import, users) in mappings {
         let info = &infos[users[0]];
         let export = info.export.clone().unwrap_or_else(|| import.clone());
@@ -315,8 +323,34 @@ pub fn compose(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, Compo
                     info.name
                 ))
             })?;
+        links.push((import, users[0], export));
+    }
+    Ok(Resolved {
+        graph,
+        main_world,
+        main_instance,
+        infos,
+        links,
+    })
+}
+
+/// Composes the component `id` with its dependencies, as Spin does; a
+/// component without dependencies is returned unchanged.
+pub fn compose(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, ComposeError> {
+    if deps.is_empty() {
+        return Ok(main.to_vec());
+    }
+    let Resolved {
+        mut graph,
+        main_world,
+        main_instance,
+        infos,
+        links,
+    } = resolve(id, main, deps)?;
+    let mut arguments = Vec::new();
+    for (import, dep, export) in links {
         let node = graph
-            .alias_instance_export(info.instance, &export)
+            .alias_instance_export(infos[dep].instance, &export)
             .map_err(|e| ComposeError::Prepare(e.to_string()))?;
         arguments.push((import, node));
     }
@@ -325,19 +359,70 @@ pub fn compose(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, Compo
             .set_instantiation_argument(main_instance, &import, node)
             .map_err(|e| ComposeError::Prepare(e.to_string()))?;
     }
+    export_all(&mut graph, main_world, main_instance)?;
+    graph
+        .encode(Default::default())
+        .map_err(|e| ComposeError::Encode(format!("{e:#}")))
+}
 
-    let exports: Vec<String> = graph.types()[main_world].exports.keys().cloned().collect();
+/// A component's dependencies to link on demand (see `linking.rs`): each
+/// dependency on its own, cut off from what it does not inherit, and which
+/// of its exports satisfies which import.
+pub struct Plan {
+    /// Each dependency's component, in Spin's order.
+    pub dependencies: Vec<PlannedDependency>,
+    /// Each import a dependency satisfies: (import, dependency index, export).
+    pub links: Vec<(String, usize, String)>,
+}
+
+pub struct PlannedDependency {
+    /// The manifest's key, for messages.
+    pub name: String,
+    /// The dependency with its denied imports renamed, as in the composition.
+    pub bytes: Vec<u8>,
+}
+
+/// Checks `deps` exactly as [`compose`] does (same refusals), but leaves
+/// each dependency a component of its own instead of composing them.
+pub fn plan(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Plan, ComposeError> {
+    let Resolved { links, .. } = resolve(id, main, deps)?;
+    let mut ordered: Vec<&Dep<'_>> = deps.iter().collect();
+    ordered.sort_by(|a, b| a.name.cmp(b.name));
+    let mut dependencies = Vec::new();
+    for dep in ordered {
+        let mut graph = CompositionGraph::new();
+        let info = register_dependency(&mut graph, dep)?;
+        export_all(&mut graph, info.world, info.instance)?;
+        let bytes = graph
+            .encode(Default::default())
+            .map_err(|e| ComposeError::Encode(format!("{e:#}")))?;
+        dependencies.push(PlannedDependency {
+            name: info.name,
+            bytes,
+        });
+    }
+    Ok(Plan {
+        dependencies,
+        links,
+    })
+}
+
+/// Exports everything `instance` (of `world`) exports, under the same names.
+fn export_all(
+    graph: &mut CompositionGraph,
+    world: WorldId,
+    instance: NodeId,
+) -> Result<(), ComposeError> {
+    let exports: Vec<String> = graph.types()[world].exports.keys().cloned().collect();
     for export in exports {
         let node = graph
-            .alias_instance_export(main_instance, &export)
+            .alias_instance_export(instance, &export)
             .map_err(|e| ComposeError::Prepare(e.to_string()))?;
         graph
             .export(node, &export)
             .map_err(|e| ComposeError::Prepare(e.to_string()))?;
     }
-    graph
-        .encode(Default::default())
-        .map_err(|e| ComposeError::Encode(format!("{e:#}")))
+    Ok(())
 }
 
 /// Registers a component under `name` and instantiates it.

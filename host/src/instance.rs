@@ -58,6 +58,7 @@ pub fn new_store(
         cpu_used: std::time::Duration::ZERO,
         cpu_mark: None,
         killed: None,
+        dependencies: Vec::new(),
     };
     let mut store = Store::new(&app.runtime.engine, state);
     store.limiter(|s| &mut s.memory);

@@ -6,8 +6,9 @@
 //! manifest section, runtime-config section, linker setup and per-instance
 //! state; `manifest` and `runtime_config` read the two files and hand each
 //! capability its part; `app` turns them into pre-instantiated components
-//! (`dependencies` and `ids` check names as Spin does, `compose` and `deny`
-//! wire them, `engine` compiles and caches); `instance` makes one run's
+//! (`dependencies` and `ids` check names as Spin does, `compose` checks and
+//! plans dependencies, `linking` instantiates them on their first call and
+//! `deny` cuts off what they do not inherit, `engine` compiles and caches); `instance` makes one run's
 //! `Store` (`state`) with every capability's state.
 
 pub mod app;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod files;
 pub mod ids;
 pub mod instance;
+pub mod linking;
 pub mod manifest;
 pub mod metrics;
 pub mod plug;

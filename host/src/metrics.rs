@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests, durations, instantiation time, denied outbound
+//! Prometheus metrics: requests, durations, instantiation time (of components
+//! and of their dependencies), denied outbound
 //! calls, limit kills and requests refused before an instance existed,
 //! rendered in the text exposition format.
 //!
@@ -61,6 +62,7 @@ struct Inner {
     requests: BTreeMap<(String, u16), u64>,
     durations: BTreeMap<String, Histogram>,
     instantiation: BTreeMap<String, Histogram>,
+    dependencies: BTreeMap<(String, String), Histogram>,
     denied: BTreeMap<String, u64>,
     kills: BTreeMap<(String, &'static str), u64>,
     refusals: BTreeMap<(String, &'static str), u64>,
@@ -102,6 +104,16 @@ impl Metrics {
         self.with(|m| {
             m.instantiation
                 .entry(component.to_string())
+                .or_default()
+                .observe(took)
+        });
+    }
+
+    /// A dependency was instantiated on its first call in a request.
+    pub fn dependency_instantiated(&self, component: &str, dependency: &str, took: Duration) {
+        self.with(|m| {
+            m.dependencies
+                .entry((component.to_string(), dependency.to_string()))
                 .or_default()
                 .observe(took)
         });
@@ -159,6 +171,10 @@ impl Metrics {
             for (c, h) in &m.instantiation {
                 h.render(&mut out, "skyport_instantiation_seconds", &format!("component=\"{}\"", escape(c)));
             }
+            out.push_str("# HELP skyport_dependency_instantiation_seconds Time to instantiate a component's dependency, on the first call to it in a request.\n# TYPE skyport_dependency_instantiation_seconds histogram\n");
+            for ((c, d), h) in &m.dependencies {
+                h.render(&mut out, "skyport_dependency_instantiation_seconds", &format!("component=\"{}\",dependency=\"{}\"", escape(c), escape(d)));
+            }
             out.push_str("# HELP skyport_outbound_denied_total Outbound requests refused by allowed_outbound_hosts.\n# TYPE skyport_outbound_denied_total counter\n");
             for (c, n) in &m.denied {
                 let _ = writeln!(out, "skyport_outbound_denied_total{{component=\"{}\"}} {n}", escape(c));
@@ -198,6 +214,7 @@ mod tests {
         m.request("a", 200, Duration::from_millis(3));
         m.request("a", 200, Duration::from_millis(30));
         m.outbound_denied("a");
+        m.dependency_instantiated("a", "x:y/z@1.0.0", Duration::from_micros(20));
         m.limit_kill("b", "memory");
         m.refused("b", "concurrency");
         let text = m.render();
@@ -206,6 +223,9 @@ mod tests {
             .contains("skyport_request_duration_seconds_bucket{component=\"a\",le=\"0.005\"} 1"));
         assert!(text.contains("skyport_request_duration_seconds_count{component=\"a\"} 2"));
         assert!(text.contains("skyport_outbound_denied_total{component=\"a\"} 1"));
+        assert!(text.contains(
+            "skyport_dependency_instantiation_seconds_count{component=\"a\",dependency=\"x:y/z@1.0.0\"} 1"
+        ));
         assert!(text.contains("skyport_limit_kills_total{component=\"b\",limit=\"memory\"} 1"));
         assert!(text.contains("skyport_refusals_total{component=\"b\",reason=\"concurrency\"} 1"));
     }

@@ -93,6 +93,9 @@ pub struct HostState {
     /// The thread and its CPU clock at the last epoch check.
     pub cpu_mark: Option<(std::thread::ThreadId, std::time::Duration)>,
     pub killed: Option<Kill>,
+    /// The dependencies instantiated so far in this run, by index: each is
+    /// made on its first call (`linking.rs`).
+    pub dependencies: Vec<Option<wasmtime::component::Instance>>,
 }
 
 impl WasiView for HostState {
