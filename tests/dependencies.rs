@@ -150,3 +150,44 @@ source = "{greet-caller}"
         "{err}"
     );
 }
+
+#[test]
+fn a_dependency_passing_resources_is_composed_into_its_component() {
+    let dir = TempDir::new("deps-resource");
+    dir.write(
+        "spin.toml",
+        &support::manifest(
+            r#"
+spin_manifest_version = 2
+[application]
+name = "deps"
+[[trigger.http]]
+route = "/..."
+component = "counting"
+[component.counting]
+source = "{count-caller}"
+[component.counting.dependencies]
+"skyport-test:greet/counter@0.1.0" = { path = "{greeter}" }
+"#,
+        ),
+    );
+    let opts = Opts {
+        args: vec!["--metrics".into(), "/metrics".into()],
+        ..Opts::default()
+    };
+    let host = Host::start(dir.path(), &opts);
+    // The tally lives in the dependency; the caller holds a handle to it.
+    assert_eq!(host.get("/count?start=10"), (200, "16".into()));
+    assert_eq!(host.get("/count?start=1"), (200, "7".into()));
+    // Composed, the dependency is instantiated with its component, as Spin
+    // does it, not on its first call.
+    let (_, metrics) = host.get("/metrics");
+    assert!(
+        metrics.contains("skyport_requests_total{component=\"counting\",status=\"200\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("skyport_dependency_instantiation_seconds_count{component=\"counting\""),
+        "{metrics}"
+    );
+}

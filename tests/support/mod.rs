@@ -43,6 +43,8 @@ pub fn wasm_dir() -> &'static Path {
                     "-p",
                     "greet-caller",
                     "-p",
+                    "count-caller",
+                    "-p",
                     "kv-dns",
                     "-p",
                     "ticker",
@@ -108,10 +110,17 @@ impl Drop for TempDir {
     }
 }
 
-/// Replaces `{probe}`, `{hello}`, `{greeter}`, `{greet-caller}`, `{ticker}` with component paths.
+/// Replaces `{probe}`, `{hello}`, `{greeter}`, `{greet-caller}`, `{count-caller}`, `{ticker}` with component paths.
 pub fn manifest(text: &str) -> String {
     let mut out = text.to_string();
-    for name in ["probe", "hello", "greeter", "greet-caller", "ticker"] {
+    for name in [
+        "probe",
+        "hello",
+        "greeter",
+        "greet-caller",
+        "count-caller",
+        "ticker",
+    ] {
         out = out.replace(&format!("{{{name}}}"), &wasm(name));
     }
     out
