@@ -350,8 +350,9 @@ fn load_component(
         return Ok((component, linker));
     }
     let mut dependencies = Vec::new();
-    for (planned, dep) in plan.dependencies.iter().zip(sorted_sources(c)) {
-        let component = compile(&planned.bytes, dep)?;
+    for planned in &plan.dependencies {
+        let source = &c.dependencies[planned.index].source;
+        let component = compile(&planned.bytes, source)?;
         let pre = linker_for(runtime, &component, id)?
             .instantiate_pre(&component)
             .map_err(|e| {
@@ -379,13 +380,6 @@ fn load_component(
         &dependencies,
     )?;
     Ok((main, linker))
-}
-
-/// The dependencies' source files in the order `compose::plan` lists them.
-fn sorted_sources(c: &crate::manifest::Component) -> Vec<&Path> {
-    let mut deps: Vec<_> = c.dependencies.iter().collect();
-    deps.sort_by(|a, b| a.name.cmp(&b.name));
-    deps.iter().map(|d| d.source.as_path()).collect()
 }
 
 fn read_source(manifest: &Path, field: &str, path: &Path) -> anyhow::Result<Vec<u8>> {

@@ -252,13 +252,9 @@ fn resolve(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Resolved, ComposeE
     let (main_world, main_instance) = register(&mut graph, id, main)?;
     let imports: Vec<String> = graph.types()[main_world].imports.keys().cloned().collect();
 
-    // Spin keeps dependencies in a sorted map: compose in that order.
-    let mut ordered: Vec<&Dep<'_>> = deps.iter().collect();
-    ordered.sort_by(|a, b| a.name.cmp(b.name));
-
     let mut infos: Vec<DependencyInfo> = Vec::new();
     let mut mappings: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for dep in ordered {
+    for (_, dep) in in_spins_order(deps) {
         let mut matched = Vec::new();
         for import in &imports {
             if matches_import(dep.name, import).map_err(ComposeError::Prepare)? {
@@ -369,13 +365,16 @@ pub fn compose(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, Compo
 /// dependency on its own, cut off from what it does not inherit, and which
 /// of its exports satisfies which import.
 pub struct Plan {
-    /// Each dependency's component, in Spin's order.
+    /// Each dependency's component, in Spin's order (the order of `links`'
+    /// indices).
     pub dependencies: Vec<PlannedDependency>,
     /// Each import a dependency satisfies: (import, dependency index, export).
     pub links: Vec<(String, usize, String)>,
 }
 
 pub struct PlannedDependency {
+    /// Its position in the `deps` given to [`plan`].
+    pub index: usize,
     /// The manifest's key, for messages.
     pub name: String,
     /// The dependency with its denied imports renamed, as in the composition.
@@ -386,10 +385,8 @@ pub struct PlannedDependency {
 /// each dependency a component of its own instead of composing them.
 pub fn plan(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Plan, ComposeError> {
     let Resolved { links, .. } = resolve(id, main, deps)?;
-    let mut ordered: Vec<&Dep<'_>> = deps.iter().collect();
-    ordered.sort_by(|a, b| a.name.cmp(b.name));
     let mut dependencies = Vec::new();
-    for dep in ordered {
+    for (index, dep) in in_spins_order(deps) {
         let mut graph = CompositionGraph::new();
         let info = register_dependency(&mut graph, dep)?;
         export_all(&mut graph, info.world, info.instance)?;
@@ -397,6 +394,7 @@ pub fn plan(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Plan, ComposeErro
             .encode(Default::default())
             .map_err(|e| ComposeError::Encode(format!("{e:#}")))?;
         dependencies.push(PlannedDependency {
+            index,
             name: info.name,
             bytes,
         });
@@ -405,6 +403,14 @@ pub fn plan(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Plan, ComposeErro
         dependencies,
         links,
     })
+}
+
+/// The dependencies with their positions, in the order Spin composes them
+/// (it keeps them in a map sorted by name).
+fn in_spins_order<'a, 'd>(deps: &'a [Dep<'d>]) -> Vec<(usize, &'a Dep<'d>)> {
+    let mut ordered: Vec<(usize, &Dep<'_>)> = deps.iter().enumerate().collect();
+    ordered.sort_by(|a, b| a.1.name.cmp(b.1.name));
+    ordered
 }
 
 /// Exports everything `instance` (of `world`) exports, under the same names.
