@@ -378,7 +378,15 @@ fn load_component(
         &main,
         &plan.links,
         &dependencies,
-    )?;
+    )
+    .map_err(|e| {
+        config_err(
+            mf,
+            field("dependencies"),
+            format!("the dependencies of component {id:?} cannot be linked: {e:#}"),
+            "check that each dependency exports what its key names, with the types the component imports",
+        )
+    })?;
     Ok((main, linker))
 }
 

@@ -33,11 +33,15 @@ fn base_config() -> Config {
 
 fn pooling_config(max_memory: usize) -> PoolingAllocationConfig {
     let mut p = PoolingAllocationConfig::default();
-    // Sized like Spin's defaults: a thousand concurrent instances.
-    p.total_component_instances(1000);
+    // Sized like Spin's defaults: a thousand concurrent instances. A request
+    // that calls its dependencies holds one component instance per entry it
+    // calls (each made on its first call, `linking.rs`) and a second fiber
+    // stack for those calls, where a composition is one of each: instances
+    // and stacks are counted for that, memories as before.
+    p.total_component_instances(4000);
     p.total_memories(1000);
     p.total_tables(2000);
-    p.total_stacks(1000);
+    p.total_stacks(2000);
     p.total_core_instances(4000);
     p.max_core_instances_per_component(200);
     p.max_memories_per_component(32);

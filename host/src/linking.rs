@@ -9,7 +9,9 @@
 //! read, a refusal) no longer pays for instantiating it, which was about a
 //! third of a one-row read's CPU on the accounts component. Calls carrying
 //! resources, futures or streams cannot be passed through the host, so a
-//! component whose dependencies' interfaces have any is composed instead.
+//! component whose dependencies' interfaces have any is composed instead;
+//! so is one whose dependencies take or return bytes (`list<u8>`), which
+//! would be copied value by value.
 
 use std::sync::Arc;
 
@@ -57,14 +59,21 @@ fn plain_func(f: &ComponentFunc) -> bool {
     !f.async_() && f.params().all(|(_, t)| plain(&t)) && f.results().all(|t| plain(&t))
 }
 
-/// Whether a value of `ty` holds no handle: it can be lifted from one
-/// instance and lowered into another as it is.
+/// Whether a value of `ty` holds no handle and no bytes: it can be lifted
+/// from one instance and lowered into another as it is, at a cost in line
+/// with its size. A passed value is a tree of host values, a few dozen
+/// bytes each, and wasmtime caps a call's tree at 128 MiB: a few MiB of
+/// `list<u8>` would fail where Spin's composition copies it directly, so
+/// interfaces passing bytes are composed too.
 fn plain(ty: &Type) -> bool {
     match ty {
         Type::Own(_) | Type::Borrow(_) | Type::Future(_) | Type::Stream(_) | Type::ErrorContext => {
             false
         }
-        Type::List(l) => plain(&l.ty()),
+        Type::List(l) => {
+            let element = l.ty();
+            !matches!(element, Type::U8 | Type::S8) && plain(&element)
+        }
         Type::FixedLengthList(l) => plain(&l.ty()),
         Type::Map(m) => plain(&m.key()) && plain(&m.value()),
         Type::Record(r) => r.fields().all(|f| plain(&f.ty)),
@@ -86,6 +95,10 @@ pub fn add_to_linker(
     dependencies: &[Arc<Dependency>],
 ) -> anyhow::Result<()> {
     let ty = main.component_type();
+    // A dependency may satisfy an interface the host also provides (a Spin
+    // app can bring its own variables provider): its functions replace the
+    // host's, as they do in a composition.
+    linker.allow_shadowing(true);
     for (import, dep, export) in links {
         let dependency = &dependencies[*dep];
         let item = ty
@@ -121,6 +134,7 @@ pub fn add_to_linker(
             forward(&mut li, name, *dep, dependency, index)?;
         }
     }
+    linker.allow_shadowing(false);
     Ok(())
 }
 
