@@ -341,16 +341,16 @@ fn load_component(
             e.fix(),
         )
     };
-    let plan = compose::plan(id, &bytes, &deps).map_err(refused)?;
+    let resolved = compose::resolve(id, &bytes, &deps).map_err(refused)?;
     let main = compile(&bytes, &c.source)?;
-    if !linking::passable(&runtime.engine, &main, &plan.links) {
-        let composed = compose::compose(id, &bytes, &deps).map_err(refused)?;
+    if !linking::passable(&runtime.engine, &main, &resolved.links) {
+        let composed = resolved.compose().map_err(refused)?;
         let component = compile(&composed, &c.source)?;
         let linker = linker_for(runtime, &component, id)?;
         return Ok((component, linker));
     }
     let mut dependencies = Vec::new();
-    for planned in &plan.dependencies {
+    for planned in &compose::separately(&deps).map_err(refused)? {
         let source = &c.dependencies[planned.index].source;
         let component = compile(&planned.bytes, source)?;
         let pre = linker_for(runtime, &component, id)?
@@ -376,7 +376,7 @@ fn load_component(
         &mut linker,
         &runtime.engine,
         &main,
-        &plan.links,
+        &resolved.links,
         &dependencies,
     )
     .map_err(|e| {

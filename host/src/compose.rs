@@ -235,19 +235,21 @@ struct DependencyInfo {
 }
 
 /// What resolving a component's dependencies found, with every refusal Spin
-/// makes already made.
-struct Resolved {
+/// makes already made: ready to [compose](Resolved::compose), or to link on
+/// demand (`linking.rs`) with the dependencies built [`separately`].
+pub struct Resolved {
     graph: CompositionGraph,
     main_world: WorldId,
     main_instance: NodeId,
     infos: Vec<DependencyInfo>,
-    /// Each import a dependency satisfies: (import, dependency, its export).
-    links: Vec<(String, usize, String)>,
+    /// Each import a dependency satisfies: (import, dependency, its export),
+    /// the dependency by its place in Spin's order (as [`separately`] lists them).
+    pub links: Vec<(String, usize, String)>,
 }
 
 /// Matches the dependencies to the component's imports and checks them, as
 /// Spin does before it composes: the same order, refusals and sentences.
-fn resolve(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Resolved, ComposeError> {
+pub fn resolve(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Resolved, ComposeError> {
     let mut graph = CompositionGraph::new();
     let (main_world, main_instance) = register(&mut graph, id, main)?;
     let imports: Vec<String> = graph.types()[main_world].imports.keys().cloned().collect();
@@ -330,50 +332,38 @@ fn resolve(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Resolved, ComposeE
     })
 }
 
-/// Composes the component `id` with its dependencies, as Spin does; a
-/// component without dependencies is returned unchanged.
-pub fn compose(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Vec<u8>, ComposeError> {
-    if deps.is_empty() {
-        return Ok(main.to_vec());
-    }
-    let Resolved {
-        mut graph,
-        main_world,
-        main_instance,
-        infos,
-        links,
-    } = resolve(id, main, deps)?;
-    let mut arguments = Vec::new();
-    for (import, dep, export) in links {
-        let node = graph
-            .alias_instance_export(infos[dep].instance, &export)
-            .map_err(|e| ComposeError::Prepare(e.to_string()))?;
-        arguments.push((import, node));
-    }
-    for (import, node) in arguments {
+impl Resolved {
+    /// The component composed with its dependencies, as Spin composes it.
+    pub fn compose(self) -> Result<Vec<u8>, ComposeError> {
+        let Resolved {
+            mut graph,
+            main_world,
+            main_instance,
+            infos,
+            links,
+        } = self;
+        let mut arguments = Vec::new();
+        for (import, dep, export) in links {
+            let node = graph
+                .alias_instance_export(infos[dep].instance, &export)
+                .map_err(|e| ComposeError::Prepare(e.to_string()))?;
+            arguments.push((import, node));
+        }
+        for (import, node) in arguments {
+            graph
+                .set_instantiation_argument(main_instance, &import, node)
+                .map_err(|e| ComposeError::Prepare(e.to_string()))?;
+        }
+        export_all(&mut graph, main_world, main_instance)?;
         graph
-            .set_instantiation_argument(main_instance, &import, node)
-            .map_err(|e| ComposeError::Prepare(e.to_string()))?;
+            .encode(Default::default())
+            .map_err(|e| ComposeError::Encode(format!("{e:#}")))
     }
-    export_all(&mut graph, main_world, main_instance)?;
-    graph
-        .encode(Default::default())
-        .map_err(|e| ComposeError::Encode(format!("{e:#}")))
 }
 
-/// A component's dependencies to link on demand (see `linking.rs`): each
-/// dependency on its own, cut off from what it does not inherit, and which
-/// of its exports satisfies which import.
-pub struct Plan {
-    /// Each dependency's component, in Spin's order (the order of `links`'
-    /// indices).
-    pub dependencies: Vec<PlannedDependency>,
-    /// Each import a dependency satisfies: (import, dependency index, export).
-    pub links: Vec<(String, usize, String)>,
-}
-
+/// A dependency built to be instantiated on its own (see `linking.rs`).
 pub struct PlannedDependency {
-    /// Its position in the `deps` given to [`plan`].
+    /// Its position in the `deps` given to [`separately`].
     pub index: usize,
     /// The manifest's key, for messages.
     pub name: String,
@@ -381,10 +371,10 @@ pub struct PlannedDependency {
     pub bytes: Vec<u8>,
 }
 
-/// Checks `deps` exactly as [`compose`] does (same refusals), but leaves
-/// each dependency a component of its own instead of composing them.
-pub fn plan(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Plan, ComposeError> {
-    let Resolved { links, .. } = resolve(id, main, deps)?;
+/// Each dependency as a component of its own, cut off from what it does not
+/// inherit as in the composition, in Spin's order (the order of
+/// [`Resolved::links`]' indices).
+pub fn separately(deps: &[Dep<'_>]) -> Result<Vec<PlannedDependency>, ComposeError> {
     let mut dependencies = Vec::new();
     for (index, dep) in in_spins_order(deps) {
         let mut graph = CompositionGraph::new();
@@ -399,10 +389,7 @@ pub fn plan(id: &str, main: &[u8], deps: &[Dep<'_>]) -> Result<Plan, ComposeErro
             bytes,
         });
     }
-    Ok(Plan {
-        dependencies,
-        links,
-    })
+    Ok(dependencies)
 }
 
 /// The dependencies with their positions, in the order Spin composes them

@@ -104,19 +104,15 @@ pub fn add_to_linker(
         let item = ty
             .get_import(engine, import)
             .with_context(|| format!("the component does not import `{import}`"))?;
-        let ComponentItem::ComponentInstance(instance) = item.ty else {
-            // An import of a single function: the dependency's export of that name.
-            let index = dependency
-                .component
-                .get_export_index(None, export)
-                .with_context(|| format!("dependency '{}' has no `{export}`", dependency.name))?;
-            forward(&mut linker.root(), import, *dep, dependency, index)?;
-            continue;
-        };
-        let parent = dependency
+        let top = dependency
             .component
             .get_export_index(None, export)
             .with_context(|| format!("dependency '{}' has no `{export}`", dependency.name))?;
+        let ComponentItem::ComponentInstance(instance) = item.ty else {
+            // An import of a single function: the dependency's export of that name.
+            forward(&mut linker.root(), import, *dep, dependency, top)?;
+            continue;
+        };
         let mut li = linker.instance(import)?;
         for (name, e) in instance.exports(engine) {
             if !matches!(e.ty, ComponentItem::ComponentFunc(_)) {
@@ -124,7 +120,7 @@ pub fn add_to_linker(
             }
             let index = dependency
                 .component
-                .get_export_index(Some(&parent), name)
+                .get_export_index(Some(&top), name)
                 .with_context(|| {
                     format!(
                         "dependency '{}' has no `{name}` in `{export}`",
