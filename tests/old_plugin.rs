@@ -1,10 +1,12 @@
 //! A plugin built against an older 0.2.x keeps working. The example plugin
-//! is built as it would have been against `skyport:compute@0.2.0` (from the
-//! released interface in wit/released: no power, no resize). Named as the
-//! servers function's compute@0.2.1 it is refused at start with Spin's
-//! reason; composed behind the compute adapter (`skyport plug`) it serves
-//! the same function, by spin.toml alone: droplets are made and deleted,
-//! and the two things 0.2.0 has no words for are refused naming why.
+//! is built as it would have been against the 0.2.0 contract (from the
+//! released interfaces in wit/released): `skyport:compute@0.2.0`, no power,
+//! no resize, and `skyport:account@0.2.0`, tenants and subscriptions
+//! instead of the neutral scopes. Named as the functions' newer imports it
+//! is refused at start with Spin's reason; composed behind the matching
+//! adapter (`skyport plug`) it serves the same functions, by spin.toml
+//! alone: accounts connect and are checked, droplets are made and deleted,
+//! and the two things compute 0.2.0 has no words for are refused naming why.
 
 mod support;
 
@@ -28,7 +30,12 @@ fn old_plugin() -> &'static PathBuf {
         let target = root().join("target").join("wasm-components-0.2.0");
         let status = Command::new(env!("CARGO"))
             .args(["build", "--target", "wasm32-wasip2", "--profile", "wasm"])
-            .args(["-p", "digitalocean-droplets", "--features", "compute-0-2-0"])
+            .args([
+                "-p",
+                "digitalocean-droplets",
+                "--features",
+                "contract-0-2-0",
+            ])
             .arg("--target-dir")
             .arg(&target)
             .current_dir(root())
@@ -39,60 +46,87 @@ fn old_plugin() -> &'static PathBuf {
     })
 }
 
+/// `lines` with the path of the dependency `key` names replaced by
+/// `plugin`, where that path is the example's: the last such entry only,
+/// or with `every`, all of them.
+fn swap(lines: &str, key: &str, plugin: &str, every: bool) -> String {
+    let key = format!("\"{key}\" = {{ path = \"");
+    let mut out = lines.to_string();
+    let mut found = 0;
+    let mut from = out.len();
+    while let Some(at) = out[..from].rfind(&key) {
+        let start = at + key.len();
+        let end = start + out[start..].find('"').unwrap();
+        from = at;
+        if !out[start..end].ends_with("/digitalocean_droplets.wasm") {
+            continue;
+        }
+        out.replace_range(start..end, plugin);
+        found += 1;
+        if !every {
+            break;
+        }
+    }
+    assert!(found > 0, "the example names no {key}");
+    out
+}
+
 /// The example's spin.toml with servers-digitalocean's compute taken from
 /// `plugin` instead.
 fn with_compute(manifest: &str, plugin: &str) -> String {
-    let key = "\"skyport:compute/compute@0.2.1\" = { path = \"";
-    let lines = with_example(manifest);
-    let at = lines
-        .rfind(key)
-        .expect("the example names its compute plugin")
-        + key.len();
-    let end = at + lines[at..].find('"').unwrap();
-    format!("{}{plugin}{}", &lines[..at], &lines[end..])
+    swap(
+        &with_example(manifest),
+        "skyport:compute/compute@0.2.1",
+        plugin,
+        false,
+    )
 }
 
-#[test]
-fn a_compute_0_2_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
-    let old = old_plugin().display().to_string();
+/// The example's spin.toml with every DigitalOcean function's account
+/// scopes taken from `plugin` instead.
+fn with_scopes(manifest: &str, plugin: &str) -> String {
+    swap(
+        &with_example(manifest),
+        "skyport:account/scopes@0.2.1",
+        plugin,
+        true,
+    )
+}
 
-    // Alone, it cannot satisfy the function's import: refused with Spin's
-    // sentence, naming the export it lacks.
-    let dir = TempDir::new("old-plugin");
-    let manifest = std::fs::read_to_string(root().join("spin.toml"))
+/// The product's spin.toml, its components in the test build's directory.
+fn product_manifest() -> String {
+    std::fs::read_to_string(root().join("spin.toml"))
         .unwrap()
         .replace(
             "target/wasm32-wasip2/wasm",
             &product_wasm_dir().display().to_string(),
-        );
-    dir.write("spin.toml", &with_compute(&manifest, &old));
-    let err = support::start_fails(
-        dir.path(),
-        &Opts {
-            env: [
-                ("SPIN_VARIABLE_AZURE_CLIENT_ID", "x"),
-                ("SPIN_VARIABLE_AZURE_CLIENT_SECRET", "x"),
-                ("SPIN_VARIABLE_TOKEN_KEY", TOKEN_KEY),
-                ("SPIN_VARIABLE_BOOTSTRAP_API_KEY", BOOTSTRAP_KEY),
-                ("SPIN_VARIABLE_PUBLIC_URL", "http://127.0.0.1:3000"),
-            ]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-            ..Opts::default()
-        },
-    );
-    assert!(
-        err.contains("doesn't export 'skyport:compute/compute@0.2.1'"),
-        "{err}"
-    );
+        )
+}
 
-    // Composed behind the adapter, ahead of time, it serves the function.
-    let adapted = dir.path().join("droplets-adapted.wasm");
+/// The variables the product needs to start at all.
+fn start_opts() -> Opts {
+    Opts {
+        env: [
+            ("SPIN_VARIABLE_AZURE_CLIENT_ID", "x"),
+            ("SPIN_VARIABLE_AZURE_CLIENT_SECRET", "x"),
+            ("SPIN_VARIABLE_TOKEN_KEY", TOKEN_KEY),
+            ("SPIN_VARIABLE_BOOTSTRAP_API_KEY", BOOTSTRAP_KEY),
+            ("SPIN_VARIABLE_PUBLIC_URL", "http://127.0.0.1:3000"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        ..Opts::default()
+    }
+}
+
+/// `skyport plug <adapter> <old>`: the old plugin behind the adapter, in `dir`.
+fn plugged(dir: &TempDir, adapter: &str, old: &str) -> String {
+    let adapted = dir.path().join(format!("adapted-{adapter}"));
     let out = Command::new(env!("CARGO_BIN_EXE_skyport"))
         .arg("plug")
-        .arg(product_wasm_dir().join("compute_adapter.wasm"))
-        .arg(&old)
+        .arg(product_wasm_dir().join(adapter))
+        .arg(old)
         .arg("-o")
         .arg(&adapted)
         .output()
@@ -102,7 +136,25 @@ fn a_compute_0_2_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let adapted = adapted.display().to_string();
+    adapted.display().to_string()
+}
+
+#[test]
+fn a_compute_0_2_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
+    let old = old_plugin().display().to_string();
+
+    // Alone, it cannot satisfy the function's import: refused with Spin's
+    // sentence, naming the export it lacks.
+    let dir = TempDir::new("old-plugin");
+    dir.write("spin.toml", &with_compute(&product_manifest(), &old));
+    let err = support::start_fails(dir.path(), &start_opts());
+    assert!(
+        err.contains("doesn't export 'skyport:compute/compute@0.2.1'"),
+        "{err}"
+    );
+
+    // Composed behind the adapter, ahead of time, it serves the function.
+    let adapted = plugged(&dir, "compute_adapter.wasm", &old);
     let mut p = Product::start_with_manifest(World::default(), |m| with_compute(m, &adapted));
     p.opts
         .env
@@ -155,4 +207,61 @@ fn a_compute_0_2_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
     assert_eq!(status, 202, "{op}");
     let done = p.wait_operation(op["id"].as_str().unwrap());
     assert_eq!(done["status"], "succeeded", "{done}");
+}
+
+#[test]
+fn an_account_0_2_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
+    let old = old_plugin().display().to_string();
+
+    // Alone, its `account@0.2.0` cannot satisfy the functions' neutral
+    // import: refused with Spin's sentence, naming the export it lacks.
+    let dir = TempDir::new("old-account");
+    dir.write("spin.toml", &with_scopes(&product_manifest(), &old));
+    let err = support::start_fails(dir.path(), &start_opts());
+    assert!(
+        err.contains("doesn't export 'skyport:account/scopes@0.2.1'"),
+        "{err}"
+    );
+
+    // Behind the account adapter it serves sign-in by token and the
+    // account's checks, with every answer it gave under 0.2.0.
+    let adapted = plugged(&dir, "account_adapter.wasm", &old);
+    let mut p = Product::start_with_manifest(World::default(), |m| with_scopes(m, &adapted));
+    p.opts
+        .env
+        .push(("SPIN_VARIABLE_DIGITALOCEAN_API".into(), p.sim.url.clone()));
+    p.restart();
+
+    let body = json!({ "token": sim::digitalocean::SEED_TOKEN }).to_string();
+    let (status, v) = p.api(
+        "POST",
+        "/api/v1/accounts/digitalocean/connect",
+        BOOTSTRAP_KEY,
+        &body,
+    );
+    assert_eq!(status, 201, "{v}");
+    let account = &v["account"];
+    assert_eq!(account["status"], "Active", "{v}");
+    assert_eq!(
+        account["badges"],
+        json!(["Compute", "Storage", "DNS"]),
+        "{v}"
+    );
+    let team = &account["subscriptions"][0];
+    assert_eq!(team["state"], "Enabled", "{v}");
+    assert_eq!(team["role"], "API token", "{v}");
+    assert_eq!(team["tenant_id"], team["id"], "{v}");
+    assert_eq!(team["providers"], json!([]), "{v}");
+
+    // A refresh checks the team again through the adapter.
+    let id = account["id"].as_str().unwrap();
+    let (status, v) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["subscriptions"][0]["id"], team["id"], "{v}");
+    assert_eq!(v["badges"], json!(["Compute", "Storage", "DNS"]), "{v}");
 }

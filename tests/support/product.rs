@@ -66,6 +66,8 @@ pub fn product_wasm_dir() -> &'static PathBuf {
                     "digitalocean-spaces",
                     "-p",
                     "compute-adapter",
+                    "-p",
+                    "account-adapter",
                 ])
                 .arg("--target-dir")
                 .arg(&target)

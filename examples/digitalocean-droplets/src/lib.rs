@@ -12,7 +12,7 @@ mod ops;
 
 pub(crate) use digitalocean_api as api;
 
-#[cfg(not(feature = "compute-0-2-0"))]
+#[cfg(not(feature = "contract-0-2-0"))]
 wit_bindgen::generate!({
     path: "../../wit",
     inline: "
@@ -21,7 +21,7 @@ wit_bindgen::generate!({
         world plugin {
             export skyport:api-token/api-token@0.2.0;
             export skyport:identity/identity@0.2.0;
-            export skyport:account/account@0.2.0;
+            export skyport:account/scopes@0.2.1;
             export skyport:compute/compute@0.2.1;
             export skyport:prices/prices@0.1.0;
         }
@@ -32,16 +32,17 @@ wit_bindgen::generate!({
 });
 
 /// The compute interface this build exports.
-#[cfg(not(feature = "compute-0-2-0"))]
+#[cfg(not(feature = "contract-0-2-0"))]
 use exports::skyport::compute::compute;
 
-// The same plugin as one built before compute 0.2.1 existed: it exports
-// `skyport:compute/compute@0.2.0` (no power or resize), from the released
-// 0.2.0 interface kept in wit/released. The contract's tests build it so to
-// prove that such a plugin keeps working (through the compute adapter).
-#[cfg(feature = "compute-0-2-0")]
+// The same plugin as one built against the 0.2.0 contract: it exports
+// `skyport:compute/compute@0.2.0` (no power or resize) and
+// `skyport:account/account@0.2.0` (no scopes), from the released 0.2.0
+// interfaces kept in wit/released. The contract's tests build it so to
+// prove that such a plugin keeps working (through the adapters).
+#[cfg(feature = "contract-0-2-0")]
 wit_bindgen::generate!({
-    path: ["../../wit", "../../wit/released/compute-0.2.0"],
+    path: ["../../wit", "../../wit/released/account-0.2.0", "../../wit/released/compute-0.2.0"],
     inline: "
         package example:digitalocean-droplets;
 
@@ -58,13 +59,14 @@ wit_bindgen::generate!({
     with: { "skyport:types/types@0.2.0": digitalocean_api::types },
 });
 
-#[cfg(feature = "compute-0-2-0")]
+#[cfg(feature = "contract-0-2-0")]
 use exports::skyport::compute0_2_0::compute;
 
 use digitalocean_api::types::{Capability, Cloud, Error, Session};
-use exports::skyport::account::account::{
-    self, CapabilityStatus, Prerequisites, Subscription, Tenant,
-};
+#[cfg(not(feature = "contract-0-2-0"))]
+use exports::skyport::account::scopes;
+#[cfg(feature = "contract-0-2-0")]
+use exports::skyport::account0_2_0::account;
 use exports::skyport::api_token::api_token::{self, Owner};
 use exports::skyport::identity::identity::{
     self, CallbackOutcome, OauthEndpoints, Principal, TokenOutcome,
@@ -148,53 +150,90 @@ impl identity::Guest for Plugin {
     }
 }
 
-impl account::Guest for Plugin {
-    fn list_tenants(session: Session) -> Result<Vec<Tenant>, Error> {
+/// The team is the one scope a token reaches, and its own directory.
+#[cfg(not(feature = "contract-0-2-0"))]
+impl scopes::Guest for Plugin {
+    fn list_directories(session: Session) -> Result<Vec<scopes::Directory>, Error> {
         let (owner, _) = team(&session)?;
-        Ok(vec![Tenant {
+        Ok(vec![scopes::Directory {
             id: owner.id,
             name: owner.name,
             domain: None,
         }])
     }
 
-    /// The team is the one scope a token reaches.
-    fn list_subscriptions(session: Session) -> Result<Vec<Subscription>, Error> {
+    fn list_scopes(session: Session) -> Result<Vec<scopes::Scope>, Error> {
+        let (owner, status) = team(&session)?;
+        Ok(vec![scope(owner, &status)])
+    }
+
+    fn check(session: Session, scope_id: String) -> Result<scopes::Prerequisites, Error> {
+        let (owner, status) = owner(api::team_in(&session, &scope_id)?);
+        Ok(scopes::Prerequisites {
+            capabilities: capabilities(&status)
+                .map(|(capability, available, reason)| scopes::CapabilityStatus {
+                    capability,
+                    available,
+                    reason,
+                })
+                .collect(),
+            scope: scope(owner, &status),
+            role: Some(ROLE.into()),
+            can_write: true,
+            services: Vec::new(),
+        })
+    }
+
+    fn enable_service(_: Session, _: String, service: String) -> Result<scopes::Service, Error> {
+        Err(nothing_to_enable(&service))
+    }
+}
+
+#[cfg(not(feature = "contract-0-2-0"))]
+fn scope(owner: Owner, status: &str) -> scopes::Scope {
+    scopes::Scope {
+        state: state(status),
+        directory_id: owner.id.clone(),
+        id: owner.id,
+        name: owner.name,
+    }
+}
+
+// The same answers as one built before account 0.2.1 existed would give
+// them, in `skyport:account/account@0.2.0`'s words: a tenant for the
+// directory, a subscription for the scope.
+#[cfg(feature = "contract-0-2-0")]
+impl account::Guest for Plugin {
+    fn list_tenants(session: Session) -> Result<Vec<account::Tenant>, Error> {
+        let (owner, _) = team(&session)?;
+        Ok(vec![account::Tenant {
+            id: owner.id,
+            name: owner.name,
+            domain: None,
+        }])
+    }
+
+    fn list_subscriptions(session: Session) -> Result<Vec<account::Subscription>, Error> {
         let (owner, status) = team(&session)?;
         Ok(vec![subscription(owner, &status)])
     }
 
-    fn check(session: Session, subscription_id: String) -> Result<Prerequisites, Error> {
+    fn check(session: Session, subscription_id: String) -> Result<account::Prerequisites, Error> {
         let (owner, status) = owner(api::team_in(&session, &subscription_id)?);
-        let active = status == "active";
-        let reason = (!active).then(|| format!("The DigitalOcean account is {status}; droplets can be created and domains changed only when it is active (Billing, or the account's email verification)."));
-        Ok(Prerequisites {
+        Ok(account::Prerequisites {
+            capabilities: capabilities(&status)
+                .map(
+                    |(capability, available, reason)| account::CapabilityStatus {
+                        capability,
+                        available,
+                        reason,
+                    },
+                )
+                .collect(),
             subscription: subscription(owner, &status),
-            // DigitalOcean does not tell a token's scopes: a read-only one
-            // is found at its first write (403, answered with the fix).
-            role: Some("API token".into()),
+            role: Some(ROLE.into()),
             can_write: true,
             providers: Vec::new(),
-            capabilities: vec![
-                CapabilityStatus {
-                    capability: Capability::Compute,
-                    available: active,
-                    reason: reason.clone(),
-                },
-                // DNS and backup storage are every account's: the
-                // deployment lines serve them with plugins/digitalocean-dns
-                // and plugins/digitalocean-spaces.
-                CapabilityStatus {
-                    capability: Capability::Dns,
-                    available: active,
-                    reason: reason.clone(),
-                },
-                CapabilityStatus {
-                    capability: Capability::Storage,
-                    available: active,
-                    reason,
-                },
-            ],
         })
     }
 
@@ -203,25 +242,53 @@ impl account::Guest for Plugin {
         _: String,
         namespace: String,
     ) -> Result<account::Provider, Error> {
-        Err(Error::InvalidInput(api::detail(
-            "not_applicable",
-            "DigitalOcean has no resource providers to register.",
-            Some(&namespace),
-        )))
+        Err(nothing_to_enable(&namespace))
     }
 }
 
-fn subscription(owner: Owner, status: &str) -> Subscription {
-    Subscription {
-        state: if status == "active" {
-            "Enabled".into()
-        } else {
-            status.to_string()
-        },
+#[cfg(feature = "contract-0-2-0")]
+fn subscription(owner: Owner, status: &str) -> account::Subscription {
+    account::Subscription {
+        state: state(status),
         tenant_id: owner.id.clone(),
         id: owner.id,
         name: owner.name,
     }
+}
+
+/// What a token is to the platform. DigitalOcean does not tell a token's
+/// scopes: a read-only one is found at its first write (403, answered with
+/// the fix).
+const ROLE: &str = "API token";
+
+/// The team's state in the words the platform reads as usable (`Enabled`),
+/// or DigitalOcean's own when it is not active.
+fn state(status: &str) -> String {
+    if status == "active" {
+        "Enabled".into()
+    } else {
+        status.to_string()
+    }
+}
+
+/// Whether the team can serve each capability, and why not. DNS and backup
+/// storage are every account's: the deployment lines serve them with
+/// plugins/digitalocean-dns and plugins/digitalocean-spaces.
+fn capabilities(status: &str) -> impl Iterator<Item = (Capability, bool, Option<String>)> {
+    let active = status == "active";
+    let reason = (!active).then(|| format!("The DigitalOcean account is {status}; droplets can be created and domains changed only when it is active (Billing, or the account's email verification)."));
+    [Capability::Compute, Capability::Dns, Capability::Storage]
+        .into_iter()
+        .map(move |c| (c, active, reason.clone()))
+}
+
+/// DigitalOcean has nothing to switch on before a capability works.
+fn nothing_to_enable(name: &str) -> Error {
+    Error::InvalidInput(api::detail(
+        "not_applicable",
+        "DigitalOcean has no services to switch on: its capabilities need only an active account.",
+        Some(name),
+    ))
 }
 
 /// List prices need a token on DigitalOcean (they come with the sizes), so

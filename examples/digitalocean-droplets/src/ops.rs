@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use spin_sdk::http::Method;
 
 use crate::api::{self, detail, numeric_id, slug};
-#[cfg(not(feature = "compute-0-2-0"))]
+#[cfg(not(feature = "contract-0-2-0"))]
 use crate::compute::PowerAction;
 use crate::compute::{
     self, Operation, Price, Region, Server, ServerSpec, ServerState, ServerStatus, Size,
@@ -821,7 +821,7 @@ fn step(session: &Session, plan: &mut Plan) -> Result<(), Error> {
     Ok(())
 }
 
-#[cfg(not(feature = "compute-0-2-0"))]
+#[cfg(not(feature = "contract-0-2-0"))]
 fn power_kind(action: PowerAction) -> &'static str {
     match action {
         PowerAction::Start => "power_on",
@@ -875,7 +875,7 @@ fn to_size(v: &Value) -> Size {
 }
 
 /// The droplet named by the platform's server id, when it is `owner`'s.
-#[cfg_attr(feature = "compute-0-2-0", allow(dead_code))]
+#[cfg_attr(feature = "contract-0-2-0", allow(dead_code))]
 fn owned_droplet(session: &Session, server_id: &str, owner: &str) -> Result<(u64, Value), Error> {
     owner_ok(owner)?;
     let id = numeric_id("droplet", server_id)?;
@@ -1041,7 +1041,7 @@ impl compute::Guest for Plugin {
         Ok(state_of(d.as_ref(), &owner))
     }
 
-    #[cfg(not(feature = "compute-0-2-0"))]
+    #[cfg(not(feature = "contract-0-2-0"))]
     fn power_server(
         _session: Session,
         server_id: String,
@@ -1063,7 +1063,7 @@ impl compute::Guest for Plugin {
         Ok(plan.operation())
     }
 
-    #[cfg(not(feature = "compute-0-2-0"))]
+    #[cfg(not(feature = "contract-0-2-0"))]
     fn resize_sizes(
         session: Session,
         server_id: String,
@@ -1084,7 +1084,7 @@ impl compute::Guest for Plugin {
             .collect())
     }
 
-    #[cfg(not(feature = "compute-0-2-0"))]
+    #[cfg(not(feature = "contract-0-2-0"))]
     fn resize_server(
         _session: Session,
         server_id: String,

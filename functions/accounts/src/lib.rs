@@ -18,7 +18,7 @@ use skyport_functions::api::{
 };
 use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
-use skyport_functions::plugin_account;
+use skyport_functions::plugin_scopes;
 use skyport_functions::plugin_types::Session;
 use skyport_functions::provider::{self, Provider};
 use skyport_functions::revocations::{self, Settled};
@@ -175,12 +175,12 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 cloud: cfg.cloud.clone(),
                 access_token: tokens.access_token,
             };
-            let provider = plugin_account::register_provider(&session, sub, namespace)
+            let provider = plugin_scopes::enable_service(&session, sub, namespace)
                 .map_err(accounts::plugin_error)?;
             let a = accounts::recheck(&db, &cfg, &keys, &a).await?;
             Ok(json_response(
                 202,
-                &json!({ "provider": { "namespace": provider.namespace, "state": provider.state }, "account": accounts::to_json(&a) }),
+                &json!({ "provider": { "namespace": provider.name, "state": provider.state }, "account": accounts::to_json(&a) }),
             ))
         }
         (method, segments) => {

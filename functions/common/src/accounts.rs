@@ -13,8 +13,8 @@ use crate::config::Config;
 use crate::crypto::Keys;
 use crate::db::{get_int, get_text, int, text};
 use crate::oauth::{self, TokenFailure, Tokens};
-use crate::plugin_account as account;
 use crate::plugin_identity::TokenOutcome;
+use crate::plugin_scopes as scopes;
 use crate::plugin_types::{Capability, Error as PluginError, Session};
 
 /// Refresh this long before the access token expires.
@@ -359,7 +359,7 @@ pub async fn discover(cfg: &Config, tokens: &Tokens, home_tenant: &str) -> Resul
     if let Some((Ok(tenants), rt)) = tokens
         .refresh_token
         .as_deref()
-        .map(|rt| (account::list_tenants(&session), rt))
+        .map(|rt| (scopes::list_directories(&session), rt))
     {
         for t in tenants.into_iter().filter(|t| t.id != home_tenant) {
             if let Ok(other) = oauth::refresh(cfg, rt, &t.id).await {
@@ -379,16 +379,16 @@ pub async fn discover(cfg: &Config, tokens: &Tokens, home_tenant: &str) -> Resul
 pub fn check_all(sessions: &[Session]) -> Result<Value, ApiError> {
     let mut out = Vec::new();
     for s in sessions {
-        for sub in account::list_subscriptions(s).map_err(plugin_error)? {
-            let checked = account::check(s, &sub.id).map_err(plugin_error)?;
+        for sub in scopes::list_scopes(s).map_err(plugin_error)? {
+            let checked = scopes::check(s, &sub.id).map_err(plugin_error)?;
             out.push(json!({
                 "id": sub.id,
                 "name": sub.name,
-                "tenant_id": sub.tenant_id,
+                "tenant_id": sub.directory_id,
                 "state": sub.state,
                 "role": checked.role,
                 "can_write": checked.can_write,
-                "providers": checked.providers.iter().map(|p| json!({ "namespace": p.namespace, "state": p.state })).collect::<Vec<_>>(),
+                "providers": checked.services.iter().map(|p| json!({ "namespace": p.name, "state": p.state })).collect::<Vec<_>>(),
                 "capabilities": checked.capabilities.iter().map(|c| json!({ "capability": capability_name(c.capability), "available": c.available, "reason": c.reason })).collect::<Vec<_>>(),
             }));
         }

@@ -29,7 +29,7 @@ pub mod schedule;
 
 wit_bindgen::generate!({ path: "../../wit", world: "account-client", generate_all });
 
-pub use skyport::account::account as plugin_account;
+pub use skyport::account::scopes as plugin_scopes;
 pub use skyport::identity::identity as plugin_identity;
 pub use skyport::types::types as plugin_types;
 

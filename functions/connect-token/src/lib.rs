@@ -14,7 +14,7 @@ wit_bindgen::generate!({
     generate_all,
     with: {
         "skyport:types/types@0.2.0": skyport_functions::plugin_types,
-        "skyport:account/account@0.2.0": skyport_functions::plugin_account,
+        "skyport:account/scopes@0.2.1": skyport_functions::plugin_scopes,
     },
 });
 

@@ -21,10 +21,10 @@ use skyport_functions::config::Config;
 use skyport_functions::crypto::Keys;
 use skyport_functions::db::{self, get_int, get_text, int, text};
 use skyport_functions::pages::{render, Outcome};
-use skyport_functions::plugin_account;
 use skyport_functions::plugin_identity::{
     self as identity, CallbackOutcome, Principal, TokenOutcome,
 };
+use skyport_functions::plugin_scopes;
 use skyport_functions::plugin_types::Session;
 use skyport_functions::provider::Provider;
 use skyport_functions::{accounts, oauth, orgs};
@@ -529,7 +529,7 @@ fn principal(cfg: &Config, tokens: &oauth::Tokens) -> Result<Option<Principal>, 
         cloud: cfg.cloud.clone(),
         access_token: tokens.access_token.clone(),
     };
-    let tenants = plugin_account::list_tenants(&session).map_err(accounts::plugin_error)?;
+    let tenants = plugin_scopes::list_directories(&session).map_err(accounts::plugin_error)?;
     Ok(match tenants.as_slice() {
         [one] => Some(Principal {
             tenant_id: one.id.clone(),

@@ -1,11 +1,13 @@
-//! `skyport:account` through Azure Resource Manager.
+//! `skyport:account/scopes` through Azure Resource Manager: the scopes are
+//! subscriptions, their directories tenants, and the services a capability
+//! waits for resource providers to register.
 
 use azure_arm::names::{self, Name};
 use azure_arm::rbac;
 use serde_json::Value;
 
-use crate::exports::skyport::account::account::{
-    CapabilityStatus, Guest, Prerequisites, Provider, Subscription, Tenant,
+use crate::exports::skyport::account::scopes::{
+    CapabilityStatus, Directory, Guest, Prerequisites, Scope, Service,
 };
 use crate::Plugin;
 use azure_arm::contract::types::{Capability, Error, Session};
@@ -34,11 +36,12 @@ const NEEDS: &[(Capability, &[&str], &str)] = &[
     ),
 ];
 
-fn subscription(v: &Value) -> Subscription {
-    Subscription {
+/// A subscription as a scope.
+fn subscription(v: &Value) -> Scope {
+    Scope {
         id: v["subscriptionId"].as_str().unwrap_or_default().to_string(),
         name: v["displayName"].as_str().unwrap_or_default().to_string(),
-        tenant_id: v["tenantId"].as_str().unwrap_or_default().to_string(),
+        directory_id: v["tenantId"].as_str().unwrap_or_default().to_string(),
         state: v["state"].as_str().unwrap_or("Unknown").to_string(),
     }
 }
@@ -50,11 +53,12 @@ fn caller_oid(token: &str) -> Option<String> {
 }
 
 impl Guest for Plugin {
-    fn list_tenants(session: Session) -> Result<Vec<Tenant>, Error> {
+    /// The tenants the user belongs to.
+    fn list_directories(session: Session) -> Result<Vec<Directory>, Error> {
         with_arm(&session, |arm| arm.list("/tenants", SUBSCRIPTIONS_API)).map(|items| {
             items
                 .iter()
-                .map(|t| Tenant {
+                .map(|t| Directory {
                     id: t["tenantId"].as_str().unwrap_or_default().to_string(),
                     name: t["displayName"].as_str().unwrap_or_default().to_string(),
                     domain: t["defaultDomain"].as_str().map(str::to_string),
@@ -63,7 +67,8 @@ impl Guest for Plugin {
         })
     }
 
-    fn list_subscriptions(session: Session) -> Result<Vec<Subscription>, Error> {
+    /// The subscriptions of the token's tenant that the user has a role on.
+    fn list_scopes(session: Session) -> Result<Vec<Scope>, Error> {
         with_arm(&session, |arm| {
             arm.list("/subscriptions", SUBSCRIPTIONS_API)
         })
@@ -100,8 +105,8 @@ impl Guest for Plugin {
                     &format!("/subscriptions/{subscription_id}/providers/{ns}"),
                     RESOURCES_API,
                 )?;
-                providers.push(Provider {
-                    namespace: ns.to_string(),
+                providers.push(Service {
+                    name: ns.to_string(),
                     state: p["registrationState"]
                         .as_str()
                         .unwrap_or("NotRegistered")
@@ -112,7 +117,7 @@ impl Guest for Plugin {
             let capabilities = NEEDS
                 .iter()
                 .map(|(cap, needs, action)| {
-                    let missing: Vec<&str> = needs.iter().copied().filter(|ns| providers.iter().any(|p| p.namespace == *ns && p.state != "Registered")).collect();
+                    let missing: Vec<&str> = needs.iter().copied().filter(|ns| providers.iter().any(|p| p.name == *ns && p.state != "Registered")).collect();
                     let reason = if !usable_state {
                         Some(format!("The subscription is {}; it must be Enabled.", sub.state))
                     } else if !rbac::allows(&permissions, action) {
@@ -129,20 +134,21 @@ impl Guest for Plugin {
                 })
                 .collect();
             Ok(Prerequisites {
-                subscription: sub,
+                scope: sub,
                 role,
                 can_write,
-                providers,
+                services: providers,
                 capabilities,
             })
         })
     }
 
-    fn register_provider(
+    /// Registers a resource provider.
+    fn enable_service(
         session: Session,
         subscription_id: String,
         namespace: String,
-    ) -> Result<Provider, Error> {
+    ) -> Result<Service, Error> {
         with_arm(&session, |arm| {
             names::check(Name::Subscription, &subscription_id)?;
             names::check(Name::ProviderNamespace, &namespace)?;
@@ -151,8 +157,8 @@ impl Guest for Plugin {
                 RESOURCES_API,
                 None,
             )?;
-            Ok(Provider {
-                namespace: p["namespace"].as_str().unwrap_or(&namespace).to_string(),
+            Ok(Service {
+                name: p["namespace"].as_str().unwrap_or(&namespace).to_string(),
                 state: p["registrationState"]
                     .as_str()
                     .unwrap_or("Registering")

@@ -1,6 +1,6 @@
 //! The Azure account plugin: `identity.rs` describes the Microsoft identity
 //! platform's flow and the meaning of its errors; `account.rs` lists tenants
-//! and subscriptions and checks a subscription's prerequisites through ARM;
+//! and subscriptions (the contract's directories and scopes) and checks a subscription's prerequisites through ARM;
 //! `prices.rs` reads Azure's public list prices for estimates.
 //!
 //! It holds no state and no secrets: every call brings the cloud's endpoints
