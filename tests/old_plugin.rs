@@ -265,3 +265,70 @@ fn an_account_0_2_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
     assert_eq!(v["subscriptions"][0]["id"], team["id"], "{v}");
     assert_eq!(v["badges"], json!(["Compute", "Storage", "DNS"]), "{v}");
 }
+
+#[test]
+fn a_storage_0_2_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
+    // A backup storage plugin built against `skyport:storage@0.2.0`,
+    // keeping its accounts in a key-value store.
+    let old = support::wasm("kv-storage");
+    let with_storage = |m: &str, plugin: &str| {
+        let azure = m
+            .lines()
+            .find(|l| l.starts_with("\"skyport:storage/stores@0.2.1\""))
+            .expect("the storage function names its plugin")
+            .to_string();
+        m.replace(&azure, &format!("\"skyport:storage/stores@0.2.1\" = {{ path = \"{plugin}\", inherit_configuration = [\"key_value_stores\"] }}"))
+            .replace(
+                "[component.storage.variables]",
+                "key_value_stores = [\"default\"]\n[component.storage.variables]",
+            )
+    };
+
+    // Alone, it cannot satisfy the function's import.
+    let dir = TempDir::new("old-storage");
+    dir.write("spin.toml", &with_storage(&product_manifest(), &old));
+    let err = support::start_fails(dir.path(), &start_opts());
+    assert!(
+        err.contains("doesn't export 'skyport:storage/stores@0.2.1'"),
+        "{err}"
+    );
+
+    // Behind the storage adapter it serves a whole set-up: the account made
+    // and advanced, the container, the access check, the backup target.
+    let adapted = plugged(&dir, "storage_adapter.wasm", &old);
+    let p = Product::start_with_manifest(World::default(), |m| with_storage(m, &adapted));
+    let id = p.connect(BOOTSTRAP_KEY, sim::world::defaults::USERNAME);
+    let done = p.set_up_storage(&id, "skyportbackups");
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(
+        done["result"]["endpoint"], "kv://skyportbackups/backups",
+        "{done}"
+    );
+    let (status, list) = p.api(
+        "GET",
+        &format!(
+            "/api/v1/accounts/{id}/subscriptions/{}/storage/accounts",
+            sim::world::defaults::SUBSCRIPTION
+        ),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(
+        list["storage_accounts"][0]["containers"],
+        json!(["backups"]),
+        "{list}"
+    );
+
+    // 0.2.0's taken name (a code, no target) reaches the API as the taken
+    // name it is.
+    let body = json!({ "account_id": id, "subscription_id": sim::world::defaults::SUBSCRIPTION, "region": "westeurope", "storage_account": "takenelsewhere", "container": "backups" });
+    let (status, v) = p.api(
+        "POST",
+        "/api/v1/storage/setup",
+        BOOTSTRAP_KEY,
+        &body.to_string(),
+    );
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(v["error"]["code"], "storage_name_taken", "{v}");
+}

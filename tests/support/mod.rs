@@ -47,6 +47,8 @@ pub fn wasm_dir() -> &'static Path {
                     "-p",
                     "kv-dns",
                     "-p",
+                    "kv-storage",
+                    "-p",
                     "ticker",
                 ])
                 .arg("--target-dir")

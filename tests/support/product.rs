@@ -68,6 +68,8 @@ pub fn product_wasm_dir() -> &'static PathBuf {
                     "compute-adapter",
                     "-p",
                     "account-adapter",
+                    "-p",
+                    "storage-adapter",
                 ])
                 .arg("--target-dir")
                 .arg(&target)

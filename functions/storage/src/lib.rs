@@ -12,7 +12,7 @@ wit_bindgen::generate!({
 });
 
 use serde_json::{json, Value};
-use skyport::storage::storage::{self as plugin, Access, StorageAccount};
+use skyport::storage::stores::{self as plugin, Access, Store};
 use skyport_functions::api::{
     check_id, check_scope, json_body, json_response, opt_str, page, page_response, req_str,
     segments, ApiError, Route,
@@ -35,8 +35,8 @@ async fn handle(req: Request) -> Response {
     }
 }
 
-fn account_json(a: &StorageAccount) -> Value {
-    json!({ "id": a.id, "name": a.name, "region": a.region, "blob_endpoint": a.blob_endpoint, "state": a.state })
+fn account_json(a: &Store) -> Value {
+    json!({ "id": a.id, "name": a.name, "region": a.region, "blob_endpoint": a.endpoint, "state": a.state })
 }
 
 /// A storage name some provider could take: 3–63 lowercase letters, digits
@@ -104,7 +104,12 @@ impl ops::Handler for Setup {
             .await?
         {
             Ok(o) => o,
-            Err(e) => return Ok(failed_at("Creating the storage account failed", e)),
+            Err(e) => {
+                return Ok(failed_at(
+                    &format!("Creating the {} failed", provider::storage()),
+                    e,
+                ))
+            }
         };
         let progress = |step: &str, index: u32| Progress {
             token: made.token.clone(),
@@ -113,7 +118,7 @@ impl ops::Handler for Setup {
             of: 3,
             result: Value::Null,
         };
-        let Some(acct) = made.account.clone().filter(|_| made.done) else {
+        let Some(acct) = made.store.clone().filter(|_| made.done) else {
             return Ok(Next::Moved(progress(&made.step, 1)));
         };
         // Each call below may take a while: keep the lease, or stop if
@@ -122,18 +127,21 @@ impl ops::Handler for Setup {
             return Ok(Next::Moved(progress(&made.step, 1)));
         }
         if let Err(e) = accounts::call(db, &op.org, &op.account, |s| {
-            plugin::create_container(s, &acct.id, &container)
+            plugin::create_folder(s, &acct.id, &container)
         })
         .await?
         {
-            return Ok(failed_at("Creating the container failed", e));
+            return Ok(failed_at(
+                &format!("Creating the {} failed", provider::container()),
+                e,
+            ));
         }
         if !ops::renew(db, op)? {
             return Ok(Next::Moved(progress("Checking access", 2)));
         }
         Ok(match accounts::call(db, &op.org, &op.account, |s| plugin::verify_access(s, &acct.id, &container)).await? {
             Ok(Access::Verified) => Next::Done(Progress {
-                result: json!({ "storage_account_id": acct.id, "storage_account": acct.name, "region": acct.region, "endpoint": format!("{}{container}", acct.blob_endpoint) }),
+                result: json!({ "storage_account_id": acct.id, "storage_account": acct.name, "region": acct.region, "endpoint": format!("{}{container}", acct.endpoint) }),
                 ..progress("Access verified", 3)
             }),
             Ok(Access::NetworkDenied(detail)) => Next::Failed(
@@ -248,10 +256,10 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         ) => {
             check_scope(sub)?;
             let (list, containers) = accounts::call(&db, &org, id, |s| {
-                let list = plugin::list_accounts(s, sub)?;
+                let list = plugin::list_stores(s, sub)?;
                 let containers: Vec<Vec<String>> = list
                     .iter()
-                    .map(|a| plugin::list_containers(s, &a.id).unwrap_or_default())
+                    .map(|a| plugin::list_folders(s, &a.id).unwrap_or_default())
                     .collect();
                 Ok((list, containers))
             })
@@ -310,12 +318,12 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 None => skyport_functions::new_id(),
             };
             let planned = accounts::call(&db, &org, &account_id, |s| {
-                plugin::create_account(s, &sub, &group, &name, &region)
+                plugin::create_store(s, &sub, &group, &name, &region)
             })
             .await
             .and_then(|r| {
                 r.map_err(|e| match e {
-                    PluginError::Conflict(d) if d.code == "StorageAccountAlreadyTaken" => {
+                    PluginError::Conflict(d) if d.target.as_deref() == Some("name") => {
                         ApiError::new(
                             409,
                             "storage_name_taken",

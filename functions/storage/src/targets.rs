@@ -17,7 +17,7 @@ use skyport_functions::schedule::{due, next_check, put_off, seconds, tally};
 use skyport_functions::{accounts, events, now, provider};
 use spin_sdk::sqlite::{Connection, QueryResult};
 
-use crate::skyport::storage::storage::{self as plugin, Access};
+use crate::skyport::storage::stores::{self as plugin, Access};
 
 /// Targets checked per jobs run.
 const PER_RUN: i64 = 10;

@@ -1,4 +1,4 @@
-//! The Azure storage plugin: `skyport:storage` over ARM's
+//! The Azure storage plugin: `skyport:storage/stores` over ARM's
 //! `Microsoft.Storage` (accounts, keys, containers) and the Blob service's
 //! data plane (the access check), signed with SharedKey.
 
@@ -10,19 +10,21 @@ use azure_arm::names::{self, Name};
 use azure_arm::spin_transport::SpinTransport;
 use azure_arm::ArmError;
 use azure_arm::{blob, Request, Transport};
-use exports::skyport::storage::storage::{Access, Guest, Operation, StorageAccount};
+use exports::skyport::storage::stores::{Access, Guest, Operation, Store};
 use serde_json::{json, Value};
 
 const API: &str = "2023-05-01";
 const GROUPS_API: &str = "2021-04-01";
 const BLOB_VERSION: &str = "2025-01-05";
 
-fn account(v: &Value) -> StorageAccount {
-    StorageAccount {
+/// A storage account as a store; its blob endpoint is where its containers
+/// (the contract's folders) are.
+fn account(v: &Value) -> Store {
+    Store {
         id: v["id"].as_str().unwrap_or_default().to_string(),
         name: v["name"].as_str().unwrap_or_default().to_string(),
         region: v["location"].as_str().unwrap_or_default().to_string(),
-        blob_endpoint: v["properties"]["primaryEndpoints"]["blob"]
+        endpoint: v["properties"]["primaryEndpoints"]["blob"]
             .as_str()
             .unwrap_or_default()
             .to_string(),
@@ -73,22 +75,22 @@ fn creating(token: String) -> Operation {
         token,
         step: "Creating the storage account".into(),
         done: false,
-        account: None,
+        store: None,
     }
 }
 
 /// Where creation stands once ARM answers with the account (if it did):
 /// done when its provisioning state is `Succeeded`, else still creating.
-fn progress(account_id: &str, account: Option<StorageAccount>, made: Made) -> Operation {
+fn progress(account_id: &str, account: Option<Store>, made: Made) -> Operation {
     match account {
         Some(a) if a.state == "Succeeded" => Operation {
             token: token(account_id, None, made),
             step: "Created".into(),
             done: true,
-            account: Some(a),
+            store: Some(a),
         },
         account => Operation {
-            account,
+            store: account,
             ..creating(token(account_id, None, made))
         },
     }
@@ -123,7 +125,7 @@ fn account_path(id: &str) -> Result<String, ArmError> {
 struct Plugin;
 
 impl Guest for Plugin {
-    fn list_accounts(session: Session, scope: String) -> Result<Vec<StorageAccount>, wit::Error> {
+    fn list_stores(session: Session, scope: String) -> Result<Vec<Store>, wit::Error> {
         with_arm(&session, |arm| {
             names::check(Name::Subscription, &scope)?;
             arm.list(
@@ -162,7 +164,7 @@ impl Guest for Plugin {
         })
     }
 
-    fn create_account(
+    fn create_store(
         session: Session,
         scope: String,
         resource_group: String,
@@ -289,7 +291,7 @@ impl Guest for Plugin {
         })
     }
 
-    fn list_containers(session: Session, account_id: String) -> Result<Vec<String>, wit::Error> {
+    fn list_folders(session: Session, account_id: String) -> Result<Vec<String>, wit::Error> {
         with_arm(&session, |arm| {
             arm.list(
                 &format!(
@@ -306,11 +308,7 @@ impl Guest for Plugin {
         })
     }
 
-    fn create_container(
-        session: Session,
-        account_id: String,
-        name: String,
-    ) -> Result<(), wit::Error> {
+    fn create_folder(session: Session, account_id: String, name: String) -> Result<(), wit::Error> {
         with_arm(&session, |arm| {
             let account_id = account_path(&account_id)?;
             names::check(Name::Container, &name)?;
@@ -347,7 +345,7 @@ impl Guest for Plugin {
             .unwrap_or_default();
         let url = format!(
             "{}{container}/skyport-access-check-{}",
-            acct.blob_endpoint,
+            acct.endpoint,
             now.as_nanos()
         );
         let probe = b"skyport access check";

@@ -1,6 +1,6 @@
-//! The DigitalOcean Spaces plugin: `skyport:storage` over Spaces buckets.
-//! This file answers the contract — a storage account is a bucket (`region/
-//! bucket`), a container a folder in it; `s3.rs` sends signed S3 requests
+//! The DigitalOcean Spaces plugin: `skyport:storage/stores` over Spaces
+//! buckets. This file answers the contract — a store is a bucket (`region/
+//! bucket`), a folder a key prefix in it; `s3.rs` sends signed S3 requests
 //! and reads their answers, `keys.rs` makes the short-lived keys they are
 //! signed with, and `sigv4.rs` signs.
 //!
@@ -21,7 +21,7 @@ wit_bindgen::generate!({
 });
 
 use digitalocean_api::types::{Error, Session};
-use exports::skyport::storage::storage::{Access, Guest, Operation, StorageAccount};
+use exports::skyport::storage::stores::{Access, Guest, Operation, Store};
 use keys::{with_key, Grant};
 use s3::{detail, Space};
 use serde_json::{json, Value};
@@ -34,12 +34,12 @@ export!(Plugin);
 /// The state word of a bucket that answers.
 const READY: &str = "Succeeded";
 
-fn account(session: &Session, space: &Space) -> StorageAccount {
-    StorageAccount {
+fn account(session: &Session, space: &Space) -> Store {
+    Store {
         id: space.id(),
         name: space.bucket.clone(),
         region: space.region.clone(),
-        blob_endpoint: format!(
+        endpoint: format!(
             "{}/{}/",
             s3::endpoint(&session.cloud.management, &space.region),
             space.bucket
@@ -74,7 +74,7 @@ fn done(session: &Session, space: &Space, created: bool) -> Operation {
             "Using the team's Space".into()
         },
         done: true,
-        account: Some(account(session, space)),
+        store: Some(account(session, space)),
     }
 }
 
@@ -111,7 +111,9 @@ fn taken(name: &str, elsewhere: Option<&str>) -> Error {
         Some(r) => format!("A Space named `{name}` already exists in {r}."),
         None => format!("The bucket name `{name}` is taken by another DigitalOcean account; Spaces bucket names are unique across all of Spaces."),
     };
-    Error::Conflict(detail("StorageAccountAlreadyTaken", &message, Some("name")))
+    // S3's own code for a bucket name someone holds; the target is what the
+    // contract reads.
+    Error::Conflict(detail("BucketAlreadyExists", &message, Some("name")))
 }
 
 /// A listing: each object's key and size, and the folders (common
@@ -166,7 +168,7 @@ fn objects(
 }
 
 impl Guest for Plugin {
-    fn list_accounts(session: Session, scope: String) -> Result<Vec<StorageAccount>, Error> {
+    fn list_stores(session: Session, scope: String) -> Result<Vec<Store>, Error> {
         digitalocean_api::team_in(&session, &scope)?;
         with_key(&session, Grant::Team, |creds| {
             let at = s3::LISTING_REGION;
@@ -211,7 +213,7 @@ impl Guest for Plugin {
     /// Makes the bucket in `region`, or uses the team's own of that name
     /// there as it is. DigitalOcean has no resource groups: the group is
     /// not used.
-    fn create_account(
+    fn create_store(
         session: Session,
         scope: String,
         _resource_group: String,
@@ -309,7 +311,7 @@ impl Guest for Plugin {
     }
 
     /// The folders at the bucket's top.
-    fn list_containers(session: Session, account_id: String) -> Result<Vec<String>, Error> {
+    fn list_folders(session: Session, account_id: String) -> Result<Vec<String>, Error> {
         let space = Space::parse(&account_id)?;
         with_key(&session, Grant::ReadWrite(&space.bucket), |creds| {
             let listing = objects(&session, creds, &space, "", true)?;
@@ -322,7 +324,7 @@ impl Guest for Plugin {
     }
 
     /// A folder marker (`name/`, empty), unless the folder is already there.
-    fn create_container(session: Session, account_id: String, name: String) -> Result<(), Error> {
+    fn create_folder(session: Session, account_id: String, name: String) -> Result<(), Error> {
         let space = Space::parse(&account_id)?;
         let marker = format!("{}/", s3::folder(&name)?);
         with_key(&session, Grant::ReadWrite(&space.bucket), |creds| {
