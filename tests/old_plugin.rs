@@ -139,38 +139,40 @@ fn plugged(dir: &TempDir, adapter: &str, old: &str) -> String {
     adapted.display().to_string()
 }
 
-#[test]
-fn a_compute_0_2_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
-    let old = old_plugin().display().to_string();
-
-    // Alone, it cannot satisfy the function's import: refused with Spin's
-    // sentence, naming the export it lacks.
-    let dir = TempDir::new("old-plugin");
-    dir.write("spin.toml", &with_compute(&product_manifest(), &old));
+/// Checks that the product does not start on `manifest`, for want of
+/// `export`: Spin's sentence, naming the export the plugin lacks.
+fn refused_alone(dir: &TempDir, manifest: &str, export: &str) {
+    dir.write("spin.toml", manifest);
     let err = support::start_fails(dir.path(), &start_opts());
-    assert!(
-        err.contains("doesn't export 'skyport:compute/compute@0.2.1'"),
-        "{err}"
-    );
+    assert!(err.contains(&format!("doesn't export '{export}'")), "{err}");
+}
 
-    // Composed behind the adapter, ahead of time, it serves the function.
-    let adapted = plugged(&dir, "compute_adapter.wasm", &old);
-    let mut p = Product::start_with_manifest(World::default(), |m| with_compute(m, &adapted));
+/// The product on spin.toml changed by `edit`, the DigitalOcean API the
+/// emulator's.
+fn started(edit: impl FnOnce(&str) -> String) -> Product {
+    let mut p = Product::start_with_manifest(World::default(), edit);
     p.opts
         .env
         .push(("SPIN_VARIABLE_DIGITALOCEAN_API".into(), p.sim.url.clone()));
     p.restart();
+    p
+}
 
-    let body = json!({ "token": sim::digitalocean::SEED_TOKEN }).to_string();
-    let (status, v) = p.api(
-        "POST",
-        "/api/v1/accounts/digitalocean/connect",
-        BOOTSTRAP_KEY,
-        &body,
-    );
-    assert_eq!(status, 201, "{v}");
-    let id = v["account"]["id"].as_str().unwrap().to_string();
-    let team = v["account"]["subscriptions"][0]["id"]
+#[test]
+fn a_compute_0_2_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
+    let old = old_plugin().display().to_string();
+
+    // Alone, it cannot satisfy the function's import.
+    let dir = TempDir::new("old-plugin");
+    let manifest = with_compute(&product_manifest(), &old);
+    refused_alone(&dir, &manifest, "skyport:compute/compute@0.2.1");
+
+    // Composed behind the adapter, ahead of time, it serves the function.
+    let adapted = plugged(&dir, "compute_adapter.wasm", &old);
+    let p = started(|m| with_compute(m, &adapted));
+    let account = p.connect_digitalocean();
+    let id = account["id"].as_str().unwrap().to_string();
+    let team = account["subscriptions"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -214,44 +216,27 @@ fn an_account_0_2_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
     let old = old_plugin().display().to_string();
 
     // Alone, its `account@0.2.0` cannot satisfy the functions' neutral
-    // import: refused with Spin's sentence, naming the export it lacks.
+    // import.
     let dir = TempDir::new("old-account");
-    dir.write("spin.toml", &with_scopes(&product_manifest(), &old));
-    let err = support::start_fails(dir.path(), &start_opts());
-    assert!(
-        err.contains("doesn't export 'skyport:account/scopes@0.2.1'"),
-        "{err}"
-    );
+    let manifest = with_scopes(&product_manifest(), &old);
+    refused_alone(&dir, &manifest, "skyport:account/scopes@0.2.1");
 
     // Behind the account adapter it serves sign-in by token and the
     // account's checks, with every answer it gave under 0.2.0.
     let adapted = plugged(&dir, "account_adapter.wasm", &old);
-    let mut p = Product::start_with_manifest(World::default(), |m| with_scopes(m, &adapted));
-    p.opts
-        .env
-        .push(("SPIN_VARIABLE_DIGITALOCEAN_API".into(), p.sim.url.clone()));
-    p.restart();
-
-    let body = json!({ "token": sim::digitalocean::SEED_TOKEN }).to_string();
-    let (status, v) = p.api(
-        "POST",
-        "/api/v1/accounts/digitalocean/connect",
-        BOOTSTRAP_KEY,
-        &body,
-    );
-    assert_eq!(status, 201, "{v}");
-    let account = &v["account"];
-    assert_eq!(account["status"], "Active", "{v}");
+    let p = started(|m| with_scopes(m, &adapted));
+    let account = p.connect_digitalocean();
+    assert_eq!(account["status"], "Active", "{account}");
     assert_eq!(
         account["badges"],
         json!(["Compute", "Storage", "DNS"]),
-        "{v}"
+        "{account}"
     );
     let team = &account["subscriptions"][0];
-    assert_eq!(team["state"], "Enabled", "{v}");
-    assert_eq!(team["role"], "API token", "{v}");
-    assert_eq!(team["tenant_id"], team["id"], "{v}");
-    assert_eq!(team["providers"], json!([]), "{v}");
+    assert_eq!(team["state"], "Enabled", "{account}");
+    assert_eq!(team["role"], "API token", "{account}");
+    assert_eq!(team["tenant_id"], team["id"], "{account}");
+    assert_eq!(team["providers"], json!([]), "{account}");
 
     // A refresh checks the team again through the adapter.
     let id = account["id"].as_str().unwrap();
@@ -286,12 +271,8 @@ fn a_storage_0_2_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
 
     // Alone, it cannot satisfy the function's import.
     let dir = TempDir::new("old-storage");
-    dir.write("spin.toml", &with_storage(&product_manifest(), &old));
-    let err = support::start_fails(dir.path(), &start_opts());
-    assert!(
-        err.contains("doesn't export 'skyport:storage/stores@0.2.1'"),
-        "{err}"
-    );
+    let manifest = with_storage(&product_manifest(), &old);
+    refused_alone(&dir, &manifest, "skyport:storage/stores@0.2.1");
 
     // Behind the storage adapter it serves a whole set-up: the account made
     // and advanced, the container, the access check, the backup target.
