@@ -2,14 +2,14 @@
 //! operation leaves the key usable: a replay after the restart takes the key
 //! over and makes exactly one server under it; a key whose first request is
 //! still within its lease answers 503 `in_progress` until it can be taken.
+//! The same at either provider.
 
 mod support;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sim::world::defaults::*;
-use sim::World;
-use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+use support::clouds::{self, Cloud};
+use support::product::Product;
 
 /// Records `key` as a request that died before its operation existed,
 /// `age` seconds ago, directly in the app's database (the host is stopped).
@@ -45,12 +45,21 @@ fn dead_request(p: &mut Product, key: &str, body: &str, age: i64) -> String {
 }
 
 #[test]
-fn a_key_left_by_a_killed_request_is_taken_over() {
-    let mut p = Product::start(World::default());
-    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+fn azure() {
+    a_key_left_by_a_killed_request_is_taken_over(&clouds::AZURE);
+}
+
+#[test]
+fn digitalocean() {
+    a_key_left_by_a_killed_request_is_taken_over(&clouds::DIGITALOCEAN);
+}
+
+fn a_key_left_by_a_killed_request_is_taken_over(cloud: &Cloud) {
+    let mut p = clouds::start(str::to_string);
+    let (account, scope) = (cloud.connect)(&p);
 
     // Killed long enough ago: the replay takes over at once.
-    let body = server_spec(&account, "crash1", "eastus", "Standard_B2s");
+    let body = cloud.server_spec(&account, &scope, "crash1");
     let op = dead_request(&mut p, "crash-key-1", &body, 120);
     let (status, v) = p.create_server(&body, "crash-key-1");
     assert_eq!(status, 202, "{v}");
@@ -58,10 +67,10 @@ fn a_key_left_by_a_killed_request_is_taken_over() {
     assert_eq!(p.wait_operation(&op)["status"], "succeeded");
     let (status, again) = p.create_server(&body, "crash-key-1");
     assert_eq!((status, again["id"].as_str()), (202, Some(op.as_str())));
-    assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 1);
+    assert_eq!((cloud.servers)(&p), 1);
 
     // Killed a moment ago: in progress for a while, then taken over.
-    let body = server_spec(&account, "crash2", "eastus", "Standard_B2s");
+    let body = cloud.server_spec(&account, &scope, "crash2");
     let op = dead_request(&mut p, "crash-key-2", &body, 0);
     let (status, v) = p.create_server(&body, "crash-key-2");
     assert_eq!(status, 503, "{v}");
@@ -80,5 +89,5 @@ fn a_key_left_by_a_killed_request_is_taken_over() {
         );
     }
     assert_eq!(p.wait_operation(&op)["status"], "succeeded");
-    assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 2);
+    assert_eq!((cloud.servers)(&p), 2);
 }

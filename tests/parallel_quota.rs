@@ -1,36 +1,37 @@
 //! Ten servers created at once against a quota that fits five: preflight
 //! counts the servers still being created, so exactly five are admitted and
-//! five refused with `quota_exceeded` before anything is written.
+//! five refused with `quota_exceeded` before anything is written, at either
+//! provider (Azure's regional vCPU quota, DigitalOcean's droplet limit).
 
 mod support;
 
-use sim::world::defaults::*;
-use sim::{Command, World};
-use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+use support::clouds::{self, Cloud};
+use support::product::jobs_yearly;
 
 #[test]
-fn parallel_creates_past_the_quota_are_refused_at_preflight() {
+fn azure() {
+    parallel_creates_past_the_quota_are_refused_at_preflight(&clouds::AZURE);
+}
+
+#[test]
+fn digitalocean() {
+    parallel_creates_past_the_quota_are_refused_at_preflight(&clouds::DIGITALOCEAN);
+}
+
+fn parallel_creates_past_the_quota_are_refused_at_preflight(cloud: &Cloud) {
     // The jobs component would start advancing the admitted servers in the
     // background; here it runs once a year, so "still being created" and
     // "nothing written yet" hold for the whole test.
-    let p = Product::without_jobs(World::default());
-    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    // Standard_B2s has 2 vCPUs: ten cores fit five servers.
-    p.sim
-        .command(Command::SetQuota {
-            subscription: SUBSCRIPTION.into(),
-            name: "cores".into(),
-            location: Some("eastus".into()),
-            limit: 10,
-        })
-        .unwrap();
-    let answers: Vec<(u16, serde_json::Value)> = std::thread::scope(|scope| {
+    let p = clouds::start(jobs_yearly);
+    let (account, scope) = (cloud.connect)(&p);
+    (cloud.limit_servers)(&p, 5);
+    let answers: Vec<(u16, serde_json::Value)> = std::thread::scope(|threads| {
         let handles: Vec<_> = (0..10)
             .map(|i| {
-                let (p, account) = (&p, &account);
-                scope.spawn(move || {
+                let (p, account, scope) = (&p, &account, &scope);
+                threads.spawn(move || {
                     p.create_server(
-                        &server_spec(account, &format!("q{i}"), "eastus", "Standard_B2s"),
+                        &cloud.server_spec(account, scope, &format!("q{i}")),
                         &format!("quota-{i}"),
                     )
                 })
@@ -52,21 +53,12 @@ fn parallel_creates_past_the_quota_are_refused_at_preflight() {
             e["error"]["message"]
                 .as_str()
                 .unwrap()
-                .contains("still being created"),
+                .contains("being created"),
             "{e}"
         );
     }
     assert_eq!(
-        p.sim
-            .inventory()
-            .iter()
-            .filter(|r| r["type"] == "resourceGroups"
-                && r["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_ascii_lowercase()
-                    .contains("/resourcegroups/skyport-q"))
-            .count(),
+        (cloud.written)(&p),
         0,
         "nothing written yet: the operations have not been advanced"
     );

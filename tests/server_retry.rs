@@ -1,13 +1,11 @@
 //! A failed server says why and can be retried: the retry makes it again
 //! from the request that first made it, once per Idempotency-Key, and the
-//! failed attempt leaves the list.
+//! failed attempt leaves the list. The same at either provider.
 
 mod support;
 
-use sim::state::LroFailure;
-use sim::world::defaults::*;
-use sim::{Command, World};
-use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+use support::clouds::{self, Cloud};
+use support::product::{Product, BOOTSTRAP_KEY};
 
 fn retry(p: &Product, server: &str, key: &str) -> (u16, serde_json::Value) {
     let auth = format!("Bearer {BOOTSTRAP_KEY}");
@@ -21,22 +19,20 @@ fn retry(p: &Product, server: &str, key: &str) -> (u16, serde_json::Value) {
 }
 
 #[test]
-fn a_failed_server_is_retried_from_its_own_request() {
-    let p = Product::start(World::default());
-    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    p.sim
-        .command(Command::FailNextOperation {
-            failure: LroFailure {
-                path: "virtualMachines/again".into(),
-                code: "AllocationFailed".into(),
-                message: "Allocation failed.".into(),
-            },
-        })
-        .unwrap();
-    let (status, op) = p.create_server(
-        &server_spec(&account, "again", "westeurope", "Standard_B1s"),
-        "first",
-    );
+fn azure() {
+    a_failed_server_is_retried_from_its_own_request(&clouds::AZURE);
+}
+
+#[test]
+fn digitalocean() {
+    a_failed_server_is_retried_from_its_own_request(&clouds::DIGITALOCEAN);
+}
+
+fn a_failed_server_is_retried_from_its_own_request(cloud: &Cloud) {
+    let p = clouds::start(str::to_string);
+    let (account, scope) = (cloud.connect)(&p);
+    (cloud.fail_next_server)(&p, "again");
+    let (status, op) = p.create_server(&cloud.server_spec(&account, &scope, "again"), "first");
     assert_eq!(status, 202, "{op}");
     let done = p.wait_operation(op["id"].as_str().unwrap());
     assert_eq!(done["status"], "failed", "{done}");
@@ -55,7 +51,7 @@ fn a_failed_server_is_retried_from_its_own_request() {
     let done = p.wait_operation(op["id"].as_str().unwrap());
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["server"]["name"], "again");
-    assert_eq!(done["server"]["region"], "westeurope");
+    assert_eq!(done["server"]["region"], cloud.region);
     let new = done["server_id"].as_str().unwrap();
     assert_ne!(new, failed);
 
@@ -69,13 +65,10 @@ fn a_failed_server_is_retried_from_its_own_request() {
     assert_eq!(e["error"]["code"], "not_failed");
     let (status, e) = retry(&p, new, "retry-3");
     assert_eq!(status, 409, "{e}");
-    assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 1);
+    assert_eq!((cloud.servers)(&p), 1);
 
     // A key another request used is no licence to retry a running server.
-    let (status, _) = p.create_server(
-        &server_spec(&account, "second", "westeurope", "Standard_B2s"),
-        "second-1",
-    );
+    let (status, _) = p.create_server(&cloud.server_spec(&account, &scope, "second"), "second-1");
     assert_eq!(status, 202);
     let (status, e) = retry(&p, new, "second-1");
     assert_eq!(status, 409, "{e}");

@@ -3,6 +3,7 @@
 //! `product` adds the real app against the emulator.
 #![allow(dead_code)]
 
+pub mod clouds;
 pub mod product;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -179,6 +179,17 @@ pub const BOOTSTRAP_KEY: &str = "sk_bootstrap_test_0123456789";
 /// An OpenSSH public key for test servers.
 pub const SSH_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHb0c2t5cG9ydA== me@host";
 
+/// `manifest` with the jobs component run once a year instead of every ten
+/// seconds: nothing advances in the background.
+pub fn jobs_yearly(manifest: &str) -> String {
+    let yearly = manifest.replace(
+        "cron_expression = \"*/10 * * * * *\"",
+        "cron_expression = \"0 0 0 1 1 *\"",
+    );
+    assert_ne!(yearly, manifest, "spin.toml schedules the jobs component");
+    yearly
+}
+
 /// The body of `POST /api/v1/servers`.
 pub fn server_spec(account: &str, name: &str, region: &str, size: &str) -> String {
     serde_json::json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": region, "size": size, "name": name, "ssh_public_key": SSH_KEY, "cloud_init": "#cloud-config\npackages: [nginx]\n" }).to_string()
@@ -198,11 +209,16 @@ impl Product {
         Product::start_with_manifest(world, |m| m.to_string())
     }
 
-    /// Starts the product with the real spin.toml changed by `edit`.
     /// The product with the DigitalOcean lines of the example added
     /// ([`with_example`]), its API pointed at the emulator.
     pub fn start_with_example(world: World) -> Product {
-        let mut p = Product::start_with_manifest(world, with_example);
+        Product::start_with_example_and(world, with_example)
+    }
+
+    /// [`Product::start_with_example`] on the spin.toml `edit` makes of the
+    /// real one (which must add the example's lines).
+    pub fn start_with_example_and(world: World, edit: impl FnOnce(&str) -> String) -> Product {
+        let mut p = Product::start_with_manifest(world, edit);
         let env = example_env(&p.sim.url);
         p.opts.env.extend(env);
         p.register_digitalocean_callback();
@@ -330,6 +346,7 @@ impl Product {
         v["account"].clone()
     }
 
+    /// Starts the product with the real spin.toml changed by `edit`.
     pub fn start_with_manifest(world: World, edit: impl FnOnce(&str) -> String) -> Product {
         let sim = Sim::spawn(world).expect("the emulator starts");
         let dir = product_app(edit);
@@ -369,14 +386,7 @@ impl Product {
     /// The product with its background jobs once a year, so nothing moves
     /// but what the test's requests move.
     pub fn without_jobs(world: World) -> Product {
-        Product::start_with_manifest(world, |m| {
-            let yearly = m.replace(
-                "cron_expression = \"*/10 * * * * *\"",
-                "cron_expression = \"0 0 0 1 1 *\"",
-            );
-            assert_ne!(yearly, m, "spin.toml schedules the jobs component");
-            yearly
-        })
+        Product::start_with_manifest(world, jobs_yearly)
     }
 
     /// The product with its jobs component every second instead of every

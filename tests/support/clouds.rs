@@ -1,0 +1,238 @@
+//! The providers a scenario runs against, one [`Cloud`] each: how an account
+//! is connected, where its servers go, how a fault or a limit is set at the
+//! provider, and what the provider holds afterwards. A scenario written once
+//! against a `Cloud` runs for Azure and for DigitalOcean, both served by one
+//! deployment (the product's spin.toml plus the example's lines).
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+use sim::digitalocean::SEED_TEAM;
+use sim::state::{Fault, LroFailure};
+use sim::world::defaults::{SUBSCRIPTION, USERNAME};
+use sim::{Command, World};
+
+use super::product::{with_example, Product, BOOTSTRAP_KEY, SSH_KEY};
+
+/// What differs between providers, as the scenarios need it.
+pub struct Cloud {
+    pub name: &'static str,
+    /// A region servers go in, and a size with two vCPUs.
+    pub region: &'static str,
+    pub size: &'static str,
+    /// Where backup storage goes.
+    pub storage_region: &'static str,
+    /// A write that provisioning a server makes partway through (a path
+    /// fragment and its method): where a fault lands mid-server.
+    pub mid_provision: (&'static str, &'static str),
+    /// Connects an account: its id and the scope its resources go in.
+    pub connect: fn(&Product) -> (String, String),
+    /// Makes the provider fail the next server named `name` for good.
+    pub fail_next_server: fn(&Product, &str),
+    /// Lets the scope hold `n` two-vCPU servers at most, in `region`.
+    pub limit_servers: fn(&Product, u32),
+    /// How many servers the provider holds (VMs, droplets).
+    pub servers: fn(&Product) -> usize,
+    /// Makes the set-up of the store `name` end in polls, not in the
+    /// request that starts it.
+    pub slow_storage: fn(&Product, &str),
+    /// Checks that the provider holds one server, with one of each part a
+    /// server has, for each of `servers` (platform server ids), and nothing
+    /// for any other server: nothing made twice, nothing orphaned.
+    pub holds_only: fn(&Product, &BTreeSet<&str>),
+    /// How many things provisioning has written at all: what a server
+    /// refused before it began must leave at zero.
+    pub written: fn(&Product) -> usize,
+}
+
+pub const CLOUDS: [&Cloud; 2] = [&AZURE, &DIGITALOCEAN];
+
+impl Cloud {
+    /// The body of `POST /api/v1/servers` for a server `name` in `scope`.
+    pub fn server_spec(&self, account: &str, scope: &str, name: &str) -> String {
+        json!({ "account_id": account, "subscription_id": scope, "region": self.region, "size": self.size, "name": name, "ssh_public_key": SSH_KEY, "cloud_init": "#cloud-config\npackages: [nginx]\n" }).to_string()
+    }
+
+    /// Starts a backup storage set-up of a store `name` with the folder
+    /// `backups` in `scope`; answers the 202's operation.
+    pub fn start_storage(&self, p: &Product, account: &str, scope: &str, name: &str) -> Value {
+        p.start_storage(
+            account,
+            name,
+            json!({ "subscription_id": scope, "region": self.storage_region }),
+        )
+    }
+}
+
+/// The product serving both providers, its spin.toml further changed by
+/// `edit` (the jobs schedule, say).
+pub fn start(edit: impl FnOnce(&str) -> String) -> Product {
+    Product::start_with_example_and(World::default(), |m| edit(&with_example(m)))
+}
+
+pub const AZURE: Cloud = Cloud {
+    name: "Azure",
+    region: "eastus",
+    size: "Standard_B2s",
+    storage_region: "westeurope",
+    mid_provision: ("/publicIPAddresses/", "PUT"),
+    connect: |p| (p.connect(BOOTSTRAP_KEY, USERNAME), SUBSCRIPTION.into()),
+    fail_next_server: |p, name| {
+        p.sim
+            .command(Command::FailNextOperation {
+                failure: LroFailure {
+                    path: format!("virtualMachines/{name}"),
+                    code: "AllocationFailed".into(),
+                    message: "Allocation failed.".into(),
+                },
+            })
+            .unwrap();
+    },
+    limit_servers: |p, n| {
+        p.sim
+            .command(Command::SetQuota {
+                subscription: SUBSCRIPTION.into(),
+                name: "cores".into(),
+                location: Some(AZURE.region.into()),
+                limit: 2 * u64::from(n),
+            })
+            .unwrap();
+    },
+    // Creating a storage account is a long-running operation already.
+    slow_storage: |_, _| {},
+    servers: |p| p.count("Microsoft.Compute/virtualMachines"),
+    holds_only: |p, servers| {
+        for kind in [
+            "Microsoft.Compute/virtualMachines",
+            "Microsoft.Network/publicIPAddresses",
+            "Microsoft.Network/networkInterfaces",
+        ] {
+            let owners: Vec<String> = p
+                .sim
+                .inventory()
+                .iter()
+                .filter(|r| r["type"] == kind && r["provisioningState"] != "Deleting")
+                .map(|r| {
+                    r["tags"]["skyport-server"]
+                        .as_str()
+                        .unwrap_or("none")
+                        .to_string()
+                })
+                .collect();
+            let distinct: BTreeSet<&str> = owners.iter().map(String::as_str).collect();
+            assert_eq!(
+                (distinct.len(), owners.len()),
+                (servers.len(), servers.len()),
+                "one {kind} per server, none made twice: {owners:?}"
+            );
+            assert!(
+                distinct.iter().all(|o| servers.contains(o)),
+                "{kind} no server owns: {owners:?}"
+            );
+        }
+    },
+    written: |p| {
+        p.sim
+            .inventory()
+            .iter()
+            .filter(|r| {
+                r["type"] == "resourceGroups"
+                    && r["id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_ascii_lowercase()
+                        .contains("/resourcegroups/skyport-")
+            })
+            .count()
+    },
+};
+
+/// How many of `kind` the seed team holds, asked as its owner would.
+fn held(p: &Product, kind: &str) -> usize {
+    p.digitalocean("GET", &format!("/v2/{kind}"), None)["meta"]["total"]
+        .as_u64()
+        .unwrap_or_default() as usize
+}
+
+pub const DIGITALOCEAN: Cloud = Cloud {
+    name: "DigitalOcean",
+    region: "nyc3",
+    size: "s-2vcpu-2gb",
+    storage_region: "nyc3",
+    mid_provision: ("/v2/firewalls", "POST"),
+    connect: |p| {
+        (
+            p.connect_digitalocean()["id"].as_str().unwrap().to_string(),
+            SEED_TEAM.into(),
+        )
+    },
+    // DigitalOcean refuses a droplet it cannot place with a 422, for good.
+    fail_next_server: |p, _| {
+        p.sim
+            .command(Command::AddFault {
+                fault: Fault {
+                    path: "/v2/droplets".into(),
+                    method: Some("POST".into()),
+                    status: Some(422),
+                    count: Some(1),
+                    probability: None,
+                    latency_ms: None,
+                    drop_connection: false,
+                    retry_after: None,
+                },
+            })
+            .unwrap();
+    },
+    limit_servers: |p, n| {
+        p.sim.with_state(|s| {
+            for t in s.world.digitalocean.teams.iter_mut() {
+                // Each server takes a droplet and a reserved IP, and the
+                // team's limits bound both (three reserved IPs unless raised).
+                if t.uuid == SEED_TEAM {
+                    t.droplet_limit = n;
+                    t.reserved_ip_limit = n;
+                }
+            }
+        })
+    },
+    // A bucket is made at once; its folder's first writes answer 503 as
+    // often as the plugin tries at once (three), so the set-up waits and
+    // retries in a later poll.
+    slow_storage: |p, name| {
+        p.sim
+            .command(Command::AddFault {
+                fault: Fault {
+                    path: format!("/{name}/backups"),
+                    method: Some("PUT".into()),
+                    status: Some(503),
+                    count: Some(3),
+                    probability: None,
+                    latency_ms: None,
+                    drop_connection: false,
+                    retry_after: None,
+                },
+            })
+            .unwrap();
+    },
+    servers: |p| held(p, "droplets"),
+    holds_only: |p, servers| {
+        p.digitalocean_holds_only(servers);
+    },
+    written: |p| {
+        held(p, "droplets")
+            + held(p, "firewalls")
+            + held(p, "reserved_ips")
+            + p.digitalocean("GET", "/v2/account/keys", None)["ssh_keys"]
+                .as_array()
+                .map_or(0, |k| {
+                    k.iter()
+                        .filter(|k| {
+                            k["name"]
+                                .as_str()
+                                .is_some_and(|n| n.starts_with("skyport-"))
+                        })
+                        .count()
+                })
+    },
+};
