@@ -3,29 +3,44 @@
 //! them): the refusal lists what uses it; with `cascade=true` the servers are
 //! deleted through their operations, the rest detached, and the account goes
 //! with its last server — a server busy at that moment is deleted by the
-//! background jobs once its work ends.
+//! background jobs once its work ends. The same at either provider.
 
 mod support;
 
 use serde_json::json;
-use sim::world::defaults::*;
-use sim::World;
+use support::clouds::{self, Cloud};
 use support::product::{Product, BOOTSTRAP_KEY};
 
-#[test]
-fn an_account_in_use_is_refused_then_deleted_with_cascade() {
-    let p = Product::start(World::default());
-    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let done = p.provision(&account, "app1", "eastus", "Standard_B2s", "dep-1");
+/// Each scenario below, for each provider.
+macro_rules! for_each_cloud {
+    ($($scenario:ident),*) => {
+        mod azure {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(&super::clouds::AZURE);
+            })*
+        }
+        mod digitalocean {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(&super::clouds::DIGITALOCEAN);
+            })*
+        }
+    };
+}
+
+for_each_cloud!(
+    an_account_in_use_is_refused_then_deleted_with_cascade,
+    an_orphaned_server_is_deleted_once_the_account_is_reconnected,
+    a_busy_server_is_deleted_by_the_cascade_once_its_action_ends
+);
+
+fn an_account_in_use_is_refused_then_deleted_with_cascade(cloud: &Cloud) {
+    let p = clouds::start(str::to_string);
+    let (account, scope) = (cloud.connect)(&p);
+    let done = cloud.provision(&p, &account, &scope, "app1");
     let server = done["server"]["id"].as_str().unwrap().to_string();
-    let zone_id = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{DNS_RESOURCE_GROUP}/providers/Microsoft.Network/dnszones/{DNS_ZONE}");
-    let (status, d) = p.api(
-        "POST",
-        "/api/v1/dns/domains",
-        BOOTSTRAP_KEY,
-        &json!({ "account_id": account, "zone_id": zone_id }).to_string(),
-    );
-    assert_eq!(status, 201, "{d}");
+    let zone = cloud.choose_domain(&p, &account, &scope);
 
     let (status, e) = p.api(
         "DELETE",
@@ -36,7 +51,7 @@ fn an_account_in_use_is_refused_then_deleted_with_cascade() {
     assert_eq!(status, 409, "{e}");
     assert_eq!(e["error"]["code"], "account_in_use");
     assert_eq!(e["error"]["servers"][0]["id"], server.as_str());
-    assert_eq!(e["error"]["domains"][0]["name"], DNS_ZONE);
+    assert_eq!(e["error"]["domains"][0]["name"], zone.as_str());
     assert!(e["error"]["remedy"]
         .as_str()
         .unwrap()
@@ -48,7 +63,7 @@ fn an_account_in_use_is_refused_then_deleted_with_cascade() {
         "",
     );
     assert_eq!(status, 200, "the account stays");
-    assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 1);
+    assert_eq!((cloud.servers)(&p), 1);
 
     let (status, v) = p.api(
         "DELETE",
@@ -57,7 +72,7 @@ fn an_account_in_use_is_refused_then_deleted_with_cascade() {
         "",
     );
     assert_eq!(status, 202, "{v}");
-    assert_eq!(v["detached"]["domains"][0]["name"], DNS_ZONE);
+    assert_eq!(v["detached"]["domains"][0]["name"], zone.as_str());
     let op = v["operations"][0]["operation"]["id"]
         .as_str()
         .unwrap()
@@ -80,11 +95,7 @@ fn an_account_in_use_is_refused_then_deleted_with_cascade() {
     assert_eq!(status, 200, "{a}");
     assert_eq!(a["status"], "Deleting", "{a}");
     assert_eq!(p.wait_operation(&op)["status"], "succeeded");
-    assert_eq!(
-        p.count("Microsoft.Compute/virtualMachines"),
-        0,
-        "the server's VM is gone"
-    );
+    assert_eq!((cloud.servers)(&p), 0, "the server's VM is gone");
     let (status, _) = p.api(
         "GET",
         &format!("/api/v1/accounts/{account}"),
@@ -94,20 +105,16 @@ fn an_account_in_use_is_refused_then_deleted_with_cascade() {
     assert_eq!(status, 404, "the account went with its last server");
     let (_, domains) = p.api("GET", "/api/v1/dns/domains", BOOTSTRAP_KEY, "");
     assert_eq!(domains["domains"], json!([]));
-    assert!(
-        p.sim.inventory().iter().any(|r| r["name"] == DNS_ZONE),
-        "the user's zone stays"
-    );
+    assert!((cloud.has_zone)(&p, &zone), "the user's zone stays");
 }
 
 /// A server whose account disappeared (releases before this protection let
 /// that happen) is not stuck: it says what to do, and once an account that
 /// reaches its subscription is connected again, deleting it works.
-#[test]
-fn an_orphaned_server_is_deleted_once_the_account_is_reconnected() {
-    let mut p = Product::start(World::default());
-    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let done = p.provision(&account, "orphan", "eastus", "Standard_B2s", "orphan-1");
+fn an_orphaned_server_is_deleted_once_the_account_is_reconnected(cloud: &Cloud) {
+    let mut p = clouds::start(str::to_string);
+    let (account, scope) = (cloud.connect)(&p);
+    let done = cloud.provision(&p, &account, &scope, "orphan");
     let server = done["server"]["id"].as_str().unwrap().to_string();
     // The account vanishes underneath the server, as an old release allowed.
     let _ = p.host.child.kill();
@@ -125,12 +132,9 @@ fn an_orphaned_server_is_deleted_once_the_account_is_reconnected() {
     );
     assert_eq!(status, 409, "{e}");
     assert_eq!(e["error"]["code"], "account_gone");
-    assert!(e["error"]["remedy"]
-        .as_str()
-        .unwrap()
-        .contains(SUBSCRIPTION));
+    assert!(e["error"]["remedy"].as_str().unwrap().contains(&scope));
 
-    p.connect(BOOTSTRAP_KEY, USERNAME);
+    (cloud.connect)(&p);
     let (status, op) = p.api(
         "DELETE",
         &format!("/api/v1/servers/{server}"),
@@ -140,17 +144,16 @@ fn an_orphaned_server_is_deleted_once_the_account_is_reconnected() {
     assert_eq!(status, 202, "{op}");
     let done = p.wait_operation(op["id"].as_str().unwrap());
     assert_eq!(done["status"], "succeeded", "{done}");
-    assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 0);
+    assert_eq!((cloud.servers)(&p), 0);
 }
 
 /// A server busy with an action when its account is deleted with cascade
 /// is not left behind: the background jobs delete it once its action ends,
 /// and the account goes with it.
-#[test]
-fn a_busy_server_is_deleted_by_the_cascade_once_its_action_ends() {
-    let p = Product::with_jobs_every_second(&[]);
-    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let done = p.provision(&account, "busy", "eastus", "Standard_B2s", "busy-1");
+fn a_busy_server_is_deleted_by_the_cascade_once_its_action_ends(cloud: &Cloud) {
+    let p = Product::with_example_and_jobs_every_second(&[]);
+    let (account, scope) = (cloud.connect)(&p);
+    let done = cloud.provision(&p, &account, &scope, "busy");
     let server = done["server"]["id"].as_str().unwrap().to_string();
     let (status, stop) = p.api(
         "POST",
@@ -177,7 +180,7 @@ fn a_busy_server_is_deleted_by_the_cascade_once_its_action_ends() {
         s["status"] == "deleted"
     });
     assert_eq!(s["status"], "deleted", "{s}");
-    assert_eq!(p.count("Microsoft.Compute/virtualMachines"), 0);
+    assert_eq!((cloud.servers)(&p), 0);
     p.wait_until(&format!("/api/v1/accounts/{account}"), 30, |status, _| {
         status == 404
     });

@@ -37,6 +37,9 @@ pub struct Cloud {
     /// Makes the set-up of the store `name` end in polls, not in the
     /// request that starts it.
     pub slow_storage: fn(&Product, &str),
+    /// Whether the user's DNS zone (or domain) `name` is still at the
+    /// provider.
+    pub has_zone: fn(&Product, &str) -> bool,
     /// Checks that the provider holds one server, with one of each part a
     /// server has, for each of `servers` (platform server ids), and nothing
     /// for any other server: nothing made twice, nothing orphaned.
@@ -52,6 +55,36 @@ impl Cloud {
     /// The body of `POST /api/v1/servers` for a server `name` in `scope`.
     pub fn server_spec(&self, account: &str, scope: &str, name: &str) -> String {
         json!({ "account_id": account, "subscription_id": scope, "region": self.region, "size": self.size, "name": name, "ssh_public_key": SSH_KEY, "cloud_init": "#cloud-config\npackages: [nginx]\n" }).to_string()
+    }
+
+    /// Creates the server `name` and follows its operation to success.
+    pub fn provision(&self, p: &Product, account: &str, scope: &str, name: &str) -> Value {
+        let (status, op) = p.create_server(&self.server_spec(account, scope, name), name);
+        assert_eq!(status, 202, "{op}");
+        let done = p.wait_operation(op["id"].as_str().unwrap());
+        assert_eq!(done["status"], "succeeded", "{done}");
+        done
+    }
+
+    /// Chooses the scope's first DNS zone for the organization's domain,
+    /// as the console's quick setup does; the domain's name.
+    pub fn choose_domain(&self, p: &Product, account: &str, scope: &str) -> String {
+        let (status, zones) = p.api(
+            "GET",
+            &format!("/api/v1/accounts/{account}/subscriptions/{scope}/dns/zones"),
+            BOOTSTRAP_KEY,
+            "",
+        );
+        assert_eq!(status, 200, "{zones}");
+        let zone = &zones["zones"][0];
+        let (status, d) = p.api(
+            "POST",
+            "/api/v1/dns/domains",
+            BOOTSTRAP_KEY,
+            &json!({ "account_id": account, "zone_id": zone["id"] }).to_string(),
+        );
+        assert_eq!(status, 201, "{d}");
+        zone["name"].as_str().unwrap().to_string()
     }
 
     /// Starts a backup storage set-up of a store `name` with the folder
@@ -99,6 +132,7 @@ pub const AZURE: Cloud = Cloud {
             })
             .unwrap();
     },
+    has_zone: |p, name| p.sim.inventory().iter().any(|r| r["name"] == name),
     // Creating a storage account is a long-running operation already.
     slow_storage: |_, _| {},
     servers: |p| p.count("Microsoft.Compute/virtualMachines"),
@@ -195,6 +229,11 @@ pub const DIGITALOCEAN: Cloud = Cloud {
                 }
             }
         })
+    },
+    has_zone: |p, name| {
+        p.digitalocean("GET", "/v2/domains", None)["domains"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|d| d["name"] == name))
     },
     // A bucket is made at once; its folder's first writes answer 503 as
     // often as the plugin tries at once (three), so the set-up waits and

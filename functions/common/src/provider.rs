@@ -128,6 +128,37 @@ fn unset() -> ApiError {
     )
 }
 
+/// A row a request's path names: `<prefix>/<value>/…` is the row of `table`
+/// whose `key` is `value`.
+pub struct Named<'a> {
+    prefix: &'a str,
+    table: &'a str,
+    key: &'a str,
+    scope: Option<&'a str>,
+}
+
+impl<'a> Named<'a> {
+    pub const fn row(prefix: &'a str, table: &'a str, key: &'a str) -> Named<'a> {
+        Named {
+            prefix,
+            table,
+            key,
+            scope: None,
+        }
+    }
+
+    /// The row keeps its scope in `column`: when its own account is gone
+    /// (deleted by a release before accounts in use were protected), the
+    /// request is the provider's whose account of the organization reaches
+    /// that scope, the account that can adopt the row.
+    pub const fn scoped(self, column: &'a str) -> Named<'a> {
+        Named {
+            scope: Some(column),
+            ..self
+        }
+    }
+}
+
 /// The answer of `function`'s instance for another provider when the
 /// request of `org` is about an account of that provider, passed on to it
 /// as it came (`<function>-<provider>`, by Spin's service chaining:
@@ -139,7 +170,7 @@ pub async fn answered_elsewhere(
     org: &str,
     req: &Request,
     function: &str,
-    rows: &[(&str, &str, &str)],
+    rows: &[Named<'_>],
 ) -> Result<Option<Response>, ApiError> {
     let Some(theirs) = provider_of(db, org, req, rows)? else {
         return Ok(None);
@@ -163,22 +194,32 @@ fn provider_of(
     db: &Connection,
     org: &str,
     req: &Request,
-    rows: &[(&str, &str, &str)],
+    rows: &[Named<'_>],
 ) -> Result<Option<String>, ApiError> {
     let path: Vec<&str> = crate::api::segments(req.path());
     if let ["api", "v1", "accounts", account, ..] = path.as_slice() {
         return by_account(db, org, account);
     }
-    let named = rows.iter().find_map(|(prefix, table, key)| {
-        let prefix = crate::api::segments(prefix);
-        (path.len() > prefix.len() && path.starts_with(&prefix))
-            .then(|| (table, key, path[prefix.len()]))
+    let named = rows.iter().find_map(|n| {
+        let prefix = crate::api::segments(n.prefix);
+        (path.len() > prefix.len() && path.starts_with(&prefix)).then(|| (n, path[prefix.len()]))
     });
-    if let Some((table, key, value)) = named {
+    if let Some((n, value)) = named {
+        // Table and column names are the functions' own constants.
+        let adopter = match n.scope {
+            Some(scope) => format!(
+                "(SELECT o.provider FROM accounts o WHERE o.org_id = t.org_id AND o.status != 'Deleting'
+                   AND EXISTS (SELECT 1 FROM json_each(o.subscriptions) s WHERE lower(json_extract(s.value, '$.id')) = lower(t.{scope}))
+                 ORDER BY o.created_at DESC LIMIT 1)"
+            ),
+            None => "NULL".into(),
+        };
         let r = db.execute(
             &format!(
-                "SELECT a.provider FROM {table} t JOIN accounts a ON a.id = t.account_id
-                 WHERE t.{key} = ? AND t.org_id = ?"
+                "SELECT COALESCE(a.provider, {adopter}) AS provider FROM {table} t LEFT JOIN accounts a ON a.id = t.account_id
+                 WHERE t.{key} = ? AND t.org_id = ?",
+                table = n.table,
+                key = n.key,
             ),
             &[text(&value.to_ascii_lowercase()), text(org)],
         )?;

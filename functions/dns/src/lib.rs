@@ -378,8 +378,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         &req,
         "dns",
         &[
-            ("api/v1/dns/domains", "dns_domains", "name"),
-            ("api/v1/dns/operations", "operations", "id"),
+            provider::Named::row("api/v1/dns/domains", "dns_domains", "name"),
+            provider::Named::row("api/v1/dns/operations", "operations", "id"),
         ],
     )
     .await?

@@ -757,7 +757,9 @@ fn account_for(
             409,
             "account_gone",
             "The account this server was created with is no longer connected.",
-            &format!("Connect an account of {} that can reach {} {sub} (the same user is fine), then try again.", provider::name(), provider::scope()),
+            // Which provider's is not known any more: an account of any
+            // provider that reaches the scope takes the server over.
+            &format!("Connect again an account that can reach `{sub}`, where the server is (the same user is fine), then try again."),
         ));
     };
     db.execute(
@@ -925,8 +927,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         &req,
         "servers",
         &[
-            ("api/v1/servers", "servers", "id"),
-            ("api/v1/operations", "operations", "id"),
+            provider::Named::row("api/v1/servers", "servers", "id").scoped("subscription_id"),
+            provider::Named::row("api/v1/operations", "operations", "id"),
         ],
     )
     .await?

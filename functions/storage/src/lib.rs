@@ -241,8 +241,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         &req,
         "storage",
         &[
-            ("api/v1/storage/operations", "operations", "id"),
-            ("api/v1/storage/targets", "backup_targets", "id"),
+            provider::Named::row("api/v1/storage/operations", "operations", "id"),
+            provider::Named::row("api/v1/storage/targets", "backup_targets", "id"),
         ],
     )
     .await?
