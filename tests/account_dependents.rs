@@ -8,26 +8,8 @@
 mod support;
 
 use serde_json::json;
-use support::clouds::{self, Cloud};
+use support::clouds::{self, for_each_cloud, Cloud};
 use support::product::{Product, BOOTSTRAP_KEY};
-
-/// Each scenario below, for each provider.
-macro_rules! for_each_cloud {
-    ($($scenario:ident),*) => {
-        mod azure {
-            $(#[test]
-            fn $scenario() {
-                super::$scenario(&super::clouds::AZURE);
-            })*
-        }
-        mod digitalocean {
-            $(#[test]
-            fn $scenario() {
-                super::$scenario(&super::clouds::DIGITALOCEAN);
-            })*
-        }
-    };
-}
 
 for_each_cloud!(
     an_account_in_use_is_refused_then_deleted_with_cascade,

@@ -8,7 +8,7 @@ mod support;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use support::clouds::{self, Cloud};
+use support::clouds::{self, for_each_cloud, Cloud};
 use support::product::Product;
 
 /// Records `key` as a request that died before its operation existed,
@@ -44,15 +44,7 @@ fn dead_request(p: &mut Product, key: &str, body: &str, age: i64) -> String {
     op
 }
 
-#[test]
-fn azure() {
-    a_key_left_by_a_killed_request_is_taken_over(&clouds::AZURE);
-}
-
-#[test]
-fn digitalocean() {
-    a_key_left_by_a_killed_request_is_taken_over(&clouds::DIGITALOCEAN);
-}
+for_each_cloud!(a_key_left_by_a_killed_request_is_taken_over);
 
 fn a_key_left_by_a_killed_request_is_taken_over(cloud: &Cloud) {
     let mut p = clouds::start(str::to_string);

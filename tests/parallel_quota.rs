@@ -5,18 +5,10 @@
 
 mod support;
 
-use support::clouds::{self, Cloud};
+use support::clouds::{self, for_each_cloud, Cloud};
 use support::product::jobs_yearly;
 
-#[test]
-fn azure() {
-    parallel_creates_past_the_quota_are_refused_at_preflight(&clouds::AZURE);
-}
-
-#[test]
-fn digitalocean() {
-    parallel_creates_past_the_quota_are_refused_at_preflight(&clouds::DIGITALOCEAN);
-}
+for_each_cloud!(parallel_creates_past_the_quota_are_refused_at_preflight);
 
 fn parallel_creates_past_the_quota_are_refused_at_preflight(cloud: &Cloud) {
     // The jobs component would start advancing the admitted servers in the

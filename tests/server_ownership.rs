@@ -2,13 +2,17 @@
 //! a group unique per server, tagged with the server's and the organization's
 //! ids; a name a live server has is refused; clean-up and delete touch only
 //! what carries the server's tag, and never a group holding anything else.
+//! A name in use is refused at either provider; the groups are Azure's.
 
 mod support;
+
+use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 use sim::arm::store::{self, Group};
 use sim::world::defaults::*;
 use sim::World;
+use support::clouds::{self, for_each_cloud, Cloud};
 use support::product::{server_spec, Product, BOOTSTRAP_KEY};
 
 fn groups(p: &Product, prefix: &str) -> Vec<Value> {
@@ -42,44 +46,35 @@ fn running_server(p: &Product, account: &str, name: &str, region: &str, key: &st
     s
 }
 
-#[test]
-fn a_name_in_use_is_refused_and_the_first_server_is_untouched() {
-    let p = Product::start(World::default());
-    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let first = running_server(&p, &account, "web1", "eastus", "k-1");
+for_each_cloud!(a_name_in_use_is_refused_and_the_first_server_is_untouched);
+
+fn a_name_in_use_is_refused_and_the_first_server_is_untouched(cloud: &Cloud) {
+    let p = clouds::start(str::to_string);
+    let (account, scope) = (cloud.connect)(&p);
+    let first = cloud.provision(&p, &account, &scope, "web1");
+    let first_id = first["server"]["id"].as_str().unwrap().to_string();
 
     // The same name in another region, and in the same region.
-    for (region, key) in [("westus2", "k-2"), ("eastus", "k-3")] {
+    for (region, key) in [(cloud.other_region, "k-2"), (cloud.region, "k-3")] {
         let (status, e) =
-            p.create_server(&server_spec(&account, "web1", region, "Standard_B2s"), key);
+            p.create_server(&cloud.server_spec_in(&account, &scope, "web1", region), key);
         assert_eq!(status, 409, "{e}");
         assert_eq!(e["error"]["code"], "name_taken");
-        assert_eq!(e["error"]["server_id"], first["id"]);
+        assert_eq!(e["error"]["server_id"], first_id.as_str());
     }
     // A replay of the first key is still the first server's operation.
-    let (status, op) = p.create_server(
-        &server_spec(&account, "web1", "eastus", "Standard_B2s"),
-        "k-1",
-    );
+    let (status, op) = p.create_server(&cloud.server_spec(&account, &scope, "web1"), "web1");
     assert_eq!(status, 202, "{op}");
-    assert_eq!(op["server"]["id"], first["id"]);
+    assert_eq!(op["server"]["id"], first_id.as_str());
 
     let (_, s) = p.api(
         "GET",
-        &format!("/api/v1/servers/{}", first["id"].as_str().unwrap()),
+        &format!("/api/v1/servers/{first_id}"),
         BOOTSTRAP_KEY,
         "",
     );
     assert_eq!(s["status"], "running");
-    assert_eq!(groups(&p, "skyport-web1").len(), 1, "one group for web1");
-    assert_eq!(
-        p.sim
-            .inventory()
-            .iter()
-            .filter(|r| r["type"] == "Microsoft.Compute/virtualMachines")
-            .count(),
-        1
-    );
+    (cloud.holds_only)(&p, &BTreeSet::from([first_id.as_str()]));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::clouds::{self, Cloud};
+use support::clouds::{self, for_each_cloud, Cloud};
 use support::product::{Product, BOOTSTRAP_KEY};
 
 fn retry(p: &Product, server: &str, key: &str) -> (u16, serde_json::Value) {
@@ -18,15 +18,7 @@ fn retry(p: &Product, server: &str, key: &str) -> (u16, serde_json::Value) {
     (status, serde_json::from_str(&text).unwrap())
 }
 
-#[test]
-fn azure() {
-    a_failed_server_is_retried_from_its_own_request(&clouds::AZURE);
-}
-
-#[test]
-fn digitalocean() {
-    a_failed_server_is_retried_from_its_own_request(&clouds::DIGITALOCEAN);
-}
+for_each_cloud!(a_failed_server_is_retried_from_its_own_request);
 
 fn a_failed_server_is_retried_from_its_own_request(cloud: &Cloud) {
     let p = clouds::start(str::to_string);

@@ -12,18 +12,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sim::state::Fault;
 use sim::Command;
-use support::clouds::{self, Cloud};
+use support::clouds::{self, for_each_cloud, Cloud};
 use support::product::BOOTSTRAP_KEY;
 
-#[test]
-fn azure() {
-    a_stale_poll_cannot_write_back_an_older_step(&clouds::AZURE);
-}
-
-#[test]
-fn digitalocean() {
-    a_stale_poll_cannot_write_back_an_older_step(&clouds::DIGITALOCEAN);
-}
+for_each_cloud!(a_stale_poll_cannot_write_back_an_older_step);
 
 fn a_stale_poll_cannot_write_back_an_older_step(cloud: &Cloud) {
     let mut p = clouds::start(str::to_string);

@@ -6,18 +6,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::clouds::{self, Cloud};
+use support::clouds::{self, for_each_cloud, Cloud};
 use support::product::BOOTSTRAP_KEY;
 
-#[test]
-fn azure() {
-    parallel_polls_make_exactly_one_backup_target(&clouds::AZURE);
-}
-
-#[test]
-fn digitalocean() {
-    parallel_polls_make_exactly_one_backup_target(&clouds::DIGITALOCEAN);
-}
+for_each_cloud!(parallel_polls_make_exactly_one_backup_target);
 
 fn parallel_polls_make_exactly_one_backup_target(cloud: &Cloud) {
     let p = clouds::start(str::to_string);

@@ -20,6 +20,8 @@ pub struct Cloud {
     pub name: &'static str,
     /// A region servers go in, and a size with two vCPUs.
     pub region: &'static str,
+    /// Another region.
+    pub other_region: &'static str,
     pub size: &'static str,
     /// Where backup storage goes.
     pub storage_region: &'static str,
@@ -51,10 +53,37 @@ pub struct Cloud {
 
 pub const CLOUDS: [&Cloud; 2] = [&AZURE, &DIGITALOCEAN];
 
+/// Tests `azure::<scenario>` and `digitalocean::<scenario>` for each named
+/// scenario, a function of the test file taking the `&Cloud` to run on.
+#[allow(unused_macros)]
+macro_rules! for_each_cloud {
+    ($($scenario:ident),* $(,)?) => {
+        mod azure {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(&$crate::support::clouds::AZURE);
+            })*
+        }
+        mod digitalocean {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(&$crate::support::clouds::DIGITALOCEAN);
+            })*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use for_each_cloud;
+
 impl Cloud {
     /// The body of `POST /api/v1/servers` for a server `name` in `scope`.
     pub fn server_spec(&self, account: &str, scope: &str, name: &str) -> String {
-        json!({ "account_id": account, "subscription_id": scope, "region": self.region, "size": self.size, "name": name, "ssh_public_key": SSH_KEY, "cloud_init": "#cloud-config\npackages: [nginx]\n" }).to_string()
+        self.server_spec_in(account, scope, name, self.region)
+    }
+
+    /// [`Cloud::server_spec`] in `region`.
+    pub fn server_spec_in(&self, account: &str, scope: &str, name: &str, region: &str) -> String {
+        json!({ "account_id": account, "subscription_id": scope, "region": region, "size": self.size, "name": name, "ssh_public_key": SSH_KEY, "cloud_init": "#cloud-config\npackages: [nginx]\n" }).to_string()
     }
 
     /// Creates the server `name` and follows its operation to success.
@@ -107,6 +136,7 @@ pub fn start(edit: impl FnOnce(&str) -> String) -> Product {
 pub const AZURE: Cloud = Cloud {
     name: "Azure",
     region: "eastus",
+    other_region: "westus2",
     size: "Standard_B2s",
     storage_region: "westeurope",
     mid_provision: ("/publicIPAddresses/", "PUT"),
@@ -192,6 +222,7 @@ fn held(p: &Product, kind: &str) -> usize {
 pub const DIGITALOCEAN: Cloud = Cloud {
     name: "DigitalOcean",
     region: "nyc3",
+    other_region: "ams3",
     size: "s-2vcpu-2gb",
     storage_region: "nyc3",
     mid_provision: ("/v2/firewalls", "POST"),
