@@ -8,8 +8,8 @@
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
-use sim::digitalocean::SEED_TEAM;
-use sim::state::{Fault, LroFailure};
+use sim::digitalocean::{SEED_TEAM, SEED_TOKEN};
+use sim::state::{Fault, LroFailure, Revocation};
 use sim::world::defaults::{SUBSCRIPTION, USERNAME};
 use sim::{Command, World};
 
@@ -36,6 +36,11 @@ pub struct Cloud {
     pub limit_servers: fn(&Product, u32),
     /// How many servers the provider holds (VMs, droplets).
     pub servers: fn(&Product) -> usize,
+    /// The provider stops honouring the account's grant or token (a
+    /// password changed, a token revoked), and words one of which its
+    /// reason then carries.
+    pub lose_access: fn(&Product),
+    pub lost_because: &'static [&'static str],
     /// Makes the set-up of the store `name` end in polls, not in the
     /// request that starts it.
     pub slow_storage: fn(&Product, &str),
@@ -163,6 +168,15 @@ pub const AZURE: Cloud = Cloud {
             .unwrap();
     },
     has_zone: |p, name| p.sim.inventory().iter().any(|r| r["name"] == name),
+    lose_access: |p| {
+        p.sim
+            .command(Command::Revoke {
+                user: USERNAME.into(),
+                reason: Revocation::PasswordChange,
+            })
+            .unwrap();
+    },
+    lost_because: &["50173", "password"],
     // Creating a storage account is a long-running operation already.
     slow_storage: |_, _| {},
     servers: |p| p.count("Microsoft.Compute/virtualMachines"),
@@ -266,6 +280,14 @@ pub const DIGITALOCEAN: Cloud = Cloud {
             .as_array()
             .is_some_and(|d| d.iter().any(|d| d["name"] == name))
     },
+    lose_access: |p| {
+        p.sim
+            .command(Command::RevokeDigitalOceanToken {
+                token: SEED_TOKEN.into(),
+            })
+            .unwrap();
+    },
+    lost_because: &["token"],
     // A bucket is made at once; its folder's first writes answer 503 as
     // often as the plugin tries at once (three), so the set-up waits and
     // retries in a later poll.
