@@ -12,9 +12,9 @@ mod support;
 
 use serde_json::{json, Value};
 use sim::digitalocean::{SEED_DOMAIN, SEED_EMAIL, SEED_TEAM, SEED_TOKEN};
-use sim::state::Revocation;
 use sim::world::defaults::*;
 use sim::{Command, World};
+use support::clouds;
 use support::product::{Product, BOOTSTRAP_KEY, SSH_KEY};
 
 /// What differs between providers; everything else is the scenario's.
@@ -61,12 +61,7 @@ const AZURE: Case = Case {
         (id, SUBSCRIPTION.into())
     },
     lose_access: |p| {
-        p.sim
-            .command(Command::Revoke {
-                user: USERNAME.into(),
-                reason: Revocation::PasswordChange,
-            })
-            .unwrap();
+        (clouds::AZURE.lose_access)(p);
         // The last access token comes within its refresh margin.
         std::thread::sleep(std::time::Duration::from_millis(2100));
     },
@@ -110,13 +105,7 @@ const DIGITALOCEAN: Case = Case {
             SEED_TEAM.to_string(),
         )
     },
-    lose_access: |p| {
-        p.sim
-            .command(Command::RevokeDigitalOceanToken {
-                token: SEED_TOKEN.into(),
-            })
-            .unwrap();
-    },
+    lose_access: clouds::DIGITALOCEAN.lose_access,
     regain: |p, id| {
         p.sim
             .command(Command::AddDigitalOceanTeam {
