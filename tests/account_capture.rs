@@ -3,7 +3,8 @@
 //! redeem, with its own key, from the window it opened; a refused callback
 //! never spends a legitimate sign-in; the redirect URI comes from
 //! configuration, never from the Host header; the callback page cannot be
-//! framed, leaks no referrer and drops the code from history.
+//! framed, leaks no referrer and drops the code from history. A link sent
+//! to a victim captures nothing at either provider.
 
 mod support;
 
@@ -11,6 +12,7 @@ use std::io::{Read, Write};
 
 use sim::world::defaults::*;
 use sim::World;
+use support::clouds::{self, for_each_cloud, Cloud};
 use support::product::{Product, BOOTSTRAP_KEY};
 
 fn state_of(authorize_url: &str) -> String {
@@ -22,15 +24,17 @@ fn state_of(authorize_url: &str) -> String {
         .unwrap()
 }
 
-#[test]
-fn a_sign_in_link_sent_to_a_victim_captures_nothing() {
-    let p = Product::start(World::default());
+for_each_cloud!(a_sign_in_link_sent_to_a_victim_captures_nothing);
+
+fn a_sign_in_link_sent_to_a_victim_captures_nothing(cloud: &Cloud) {
+    let p = clouds::start(str::to_string);
+    let oauth = &cloud.oauth;
     // Organization B starts a connection and sends the link to a victim.
     let attacker = p.new_org("Mallory Hosting");
-    let url = p.start_connect(&attacker, None);
+    let url = (oauth.start)(&p, &attacker);
     // The victim signs in and accepts, in a browser holding no key of B.
-    let (status, html, outcome) = p.sign_in(&url, USERNAME, "accept");
-    assert_eq!((status, outcome.as_str()), (200, "signed_in"), "{html}");
+    let (html, outcome) = (oauth.consent)(&p, &url);
+    assert_eq!(outcome, "signed_in", "{html}");
     assert!(
         html.contains("return to the Skyport window"),
         "the victim is told nothing was connected here: {html}"
@@ -39,7 +43,7 @@ fn a_sign_in_link_sent_to_a_victim_captures_nothing() {
     let (_, list) = p.api("GET", "/api/v1/accounts", &attacker, "");
     assert_eq!(list["accounts"], serde_json::json!([]), "{list}");
     // Another organization cannot redeem it either, even with the claim in hand.
-    let (status, v) = p.claim(BOOTSTRAP_KEY, &html);
+    let (status, v) = oauth.claim(&p, BOOTSTRAP_KEY, &html);
     assert_eq!(
         (status, v["error"]["code"].as_str()),
         (404, Some("claim_not_found")),
@@ -50,20 +54,20 @@ fn a_sign_in_link_sent_to_a_victim_captures_nothing() {
     // A claim needs a key at all.
     let (status, _) = p.api(
         "POST",
-        "/api/v1/accounts/azure/claim",
+        oauth.claim_path,
         "",
         &serde_json::json!({ "claim": Product::claim_of(&html) }).to_string(),
     );
     assert_eq!(status, 401);
 
     // The legitimate flow: the starting client claims with its own key, once.
-    let url = p.start_connect(BOOTSTRAP_KEY, None);
-    let (_, html, outcome) = p.sign_in(&url, USERNAME, "accept");
+    let url = (oauth.start)(&p, BOOTSTRAP_KEY);
+    let (html, outcome) = (oauth.consent)(&p, &url);
     assert_eq!(outcome, "signed_in");
-    let (status, v) = p.claim(BOOTSTRAP_KEY, &html);
+    let (status, v) = oauth.claim(&p, BOOTSTRAP_KEY, &html);
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["account"]["status"], "Active", "{v}");
-    let (status, v) = p.claim(BOOTSTRAP_KEY, &html);
+    let (status, v) = oauth.claim(&p, BOOTSTRAP_KEY, &html);
     assert_eq!(status, 404, "a claim is single-use: {v}");
     let (_, list) = p.api("GET", "/api/v1/accounts", BOOTSTRAP_KEY, "");
     assert_eq!(list["accounts"].as_array().unwrap().len(), 1);

@@ -28,6 +28,8 @@ pub struct Cloud {
     /// A write that provisioning a server makes partway through (a path
     /// fragment and its method): where a fault lands mid-server.
     pub mid_provision: (&'static str, &'static str),
+    /// Its sign-in by OAuth.
+    pub oauth: OAuth,
     /// Connects an account: its id and the scope its resources go in.
     pub connect: fn(&Product) -> (String, String),
     /// Makes the provider fail the next server named `name` for good.
@@ -54,6 +56,26 @@ pub struct Cloud {
     /// How many things provisioning has written at all: what a server
     /// refused before it began must leave at zero.
     pub written: fn(&Product) -> usize,
+}
+
+/// A provider's sign-in by OAuth, as the console drives it.
+pub struct OAuth {
+    /// Where a claim is redeemed.
+    pub claim_path: &'static str,
+    /// Starts a sign-in with an organization's key: the provider's
+    /// authorization URL.
+    pub start: fn(&Product, &str) -> String,
+    /// The user consents at that URL (the seed user, the seed team); the
+    /// page Skyport's callback answers with, and its outcome.
+    pub consent: fn(&Product, &str) -> (String, String),
+}
+
+impl OAuth {
+    /// Redeems the claim of a finished sign-in's page with `key`.
+    pub fn claim(&self, p: &Product, key: &str, html: &str) -> (u16, Value) {
+        let body = json!({ "claim": Product::claim_of(html) }).to_string();
+        p.api("POST", self.claim_path, key, &body)
+    }
 }
 
 pub const CLOUDS: [&Cloud; 2] = [&AZURE, &DIGITALOCEAN];
@@ -145,6 +167,15 @@ pub const AZURE: Cloud = Cloud {
     size: "Standard_B2s",
     storage_region: "westeurope",
     mid_provision: ("/publicIPAddresses/", "PUT"),
+    oauth: OAuth {
+        claim_path: "/api/v1/accounts/azure/claim",
+        start: |p, key| p.start_connect(key, None),
+        consent: |p, url| {
+            let (status, html, outcome) = p.sign_in(url, USERNAME, "accept");
+            assert_eq!(status, 200, "{html}");
+            (html, outcome)
+        },
+    },
     connect: |p| (p.connect(BOOTSTRAP_KEY, USERNAME), SUBSCRIPTION.into()),
     fail_next_server: |p, name| {
         p.sim
@@ -240,6 +271,11 @@ pub const DIGITALOCEAN: Cloud = Cloud {
     size: "s-2vcpu-2gb",
     storage_region: "nyc3",
     mid_provision: ("/v2/firewalls", "POST"),
+    oauth: OAuth {
+        claim_path: "/api/v1/accounts/digitalocean/claim",
+        start: |p, key| p.start_connect_digitalocean(key, None),
+        consent: |p, url| p.authorize_digitalocean(url, SEED_TEAM, "authorize"),
+    },
     connect: |p| {
         (
             p.connect_digitalocean()["id"].as_str().unwrap().to_string(),

@@ -773,22 +773,32 @@ impl Product {
         team: &str,
         decision: &str,
     ) -> (String, String) {
+        let url = self.start_connect_digitalocean(BOOTSTRAP_KEY, reconnect);
+        self.authorize_digitalocean(&url, team, decision)
+    }
+
+    /// Starts a DigitalOcean sign-in (or, with `reconnect`, a reconnect)
+    /// with `key`; the authorization page's URL, checked for what Skyport
+    /// asks of DigitalOcean.
+    pub fn start_connect_digitalocean(&self, key: &str, reconnect: Option<&str>) -> String {
         let (status, v) = match reconnect {
-            Some(id) => self.api(
-                "POST",
-                &format!("/api/v1/accounts/{id}/reconnect"),
-                BOOTSTRAP_KEY,
-                "",
-            ),
-            None => self.api(
-                "POST",
-                "/api/v1/accounts/digitalocean/connect",
-                BOOTSTRAP_KEY,
-                "",
-            ),
+            Some(id) => self.api("POST", &format!("/api/v1/accounts/{id}/reconnect"), key, ""),
+            None => self.api("POST", "/api/v1/accounts/digitalocean/connect", key, ""),
         };
         assert_eq!(status, 201, "{v}");
-        let authorize = url::Url::parse(v["authorize_url"].as_str().unwrap()).unwrap();
+        v["authorize_url"].as_str().unwrap().to_string()
+    }
+
+    /// Answers DigitalOcean's authorization page at `url` for `team` with
+    /// `decision`; gives the page Skyport's callback answers with and its
+    /// outcome.
+    pub fn authorize_digitalocean(
+        &self,
+        url: &str,
+        team: &str,
+        decision: &str,
+    ) -> (String, String) {
+        let authorize = url::Url::parse(url).unwrap();
         assert_eq!(authorize.path(), "/v1/oauth/authorize", "{authorize}");
         let asked: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
         let param = |k: &str| {
@@ -840,13 +850,13 @@ impl Product {
     }
 
     pub fn claim_digitalocean(&self, html: &str) -> (u16, Value) {
+        self.claim_digitalocean_with(BOOTSTRAP_KEY, html)
+    }
+
+    /// Redeems a DigitalOcean sign-in's claim with `key`.
+    pub fn claim_digitalocean_with(&self, key: &str, html: &str) -> (u16, Value) {
         let body = serde_json::json!({ "claim": Product::claim_of(html) }).to_string();
-        self.api(
-            "POST",
-            "/api/v1/accounts/digitalocean/claim",
-            BOOTSTRAP_KEY,
-            &body,
-        )
+        self.api("POST", "/api/v1/accounts/digitalocean/claim", key, &body)
     }
 
     /// A second organization's API key.
