@@ -4,13 +4,13 @@
 //! never spends a legitimate sign-in; the redirect URI comes from
 //! configuration, never from the Host header; the callback page cannot be
 //! framed, leaks no referrer and drops the code from history. A link sent
-//! to a victim captures nothing at either provider.
+//! to a victim captures nothing, and a refused callback spends nothing, at
+//! either provider.
 
 mod support;
 
 use std::io::{Read, Write};
 
-use sim::world::defaults::*;
 use sim::World;
 use support::clouds::{self, for_each_cloud, Cloud};
 use support::product::{Product, BOOTSTRAP_KEY};
@@ -24,7 +24,10 @@ fn state_of(authorize_url: &str) -> String {
         .unwrap()
 }
 
-for_each_cloud!(a_sign_in_link_sent_to_a_victim_captures_nothing);
+for_each_cloud!(
+    a_sign_in_link_sent_to_a_victim_captures_nothing,
+    a_refused_callback_does_not_spend_the_sign_in
+);
 
 fn a_sign_in_link_sent_to_a_victim_captures_nothing(cloud: &Cloud) {
     let p = clouds::start(str::to_string);
@@ -75,12 +78,12 @@ fn a_sign_in_link_sent_to_a_victim_captures_nothing(cloud: &Cloud) {
     assert_eq!(list["accounts"], serde_json::json!([]));
 }
 
-#[test]
-fn a_refused_callback_does_not_spend_the_sign_in() {
-    let p = Product::start(World::default());
-    let url = p.start_connect(BOOTSTRAP_KEY, None);
+fn a_refused_callback_does_not_spend_the_sign_in(cloud: &Cloud) {
+    let p = clouds::start(str::to_string);
+    let oauth = &cloud.oauth;
+    let url = (oauth.start)(&p, BOOTSTRAP_KEY);
     let state = state_of(&url);
-    let callback = |q: &str| p.callback(&format!("{}/oauth/azure/callback?{q}", p.host.url));
+    let callback = |q: &str| p.callback(&format!("{}{}?{q}", p.host.url, oauth.callback_path));
     // Somebody holding the state tries to spoil it: a forged code, a forged
     // error, no code at all.
     assert_eq!(
@@ -96,9 +99,9 @@ fn a_refused_callback_does_not_spend_the_sign_in() {
     );
     assert_eq!(callback(&format!("state={state}")).2, "invalid_state");
     // The user's own sign-in still completes.
-    let (_, html, outcome) = p.sign_in(&url, USERNAME, "accept");
+    let (html, outcome) = (oauth.consent)(&p, &url);
     assert_eq!(outcome, "signed_in", "{html}");
-    let (status, v) = p.claim(BOOTSTRAP_KEY, &html);
+    let (status, v) = oauth.claim(&p, BOOTSTRAP_KEY, &html);
     assert_eq!(status, 201, "{v}");
     // Once redeemed, the state is spent.
     assert_eq!(

@@ -60,8 +60,10 @@ pub struct Cloud {
 
 /// A provider's sign-in by OAuth, as the console drives it.
 pub struct OAuth {
-    /// Where a claim is redeemed.
+    /// Where a claim is redeemed, and where the provider sends the browser
+    /// back.
     pub claim_path: &'static str,
+    pub callback_path: &'static str,
     /// Starts a sign-in with an organization's key: the provider's
     /// authorization URL.
     pub start: fn(&Product, &str) -> String,
@@ -169,6 +171,7 @@ pub const AZURE: Cloud = Cloud {
     mid_provision: ("/publicIPAddresses/", "PUT"),
     oauth: OAuth {
         claim_path: "/api/v1/accounts/azure/claim",
+        callback_path: "/oauth/azure/callback",
         start: |p, key| p.start_connect(key, None),
         consent: |p, url| {
             let (status, html, outcome) = p.sign_in(url, USERNAME, "accept");
@@ -273,6 +276,7 @@ pub const DIGITALOCEAN: Cloud = Cloud {
     mid_provision: ("/v2/firewalls", "POST"),
     oauth: OAuth {
         claim_path: "/api/v1/accounts/digitalocean/claim",
+        callback_path: "/oauth/digitalocean/callback",
         start: |p, key| p.start_connect_digitalocean(key, None),
         consent: |p, url| p.authorize_digitalocean(url, SEED_TEAM, "authorize"),
     },
