@@ -3,23 +3,16 @@
 //! per region, with their preflights and locks) all get an answer from the
 //! product: guests yield mid-transaction, and a statement waiting for a lock
 //! must not hold an async worker the lock's holder needs, or the waiters fail
-//! together with "database is locked" (a 500).
+//! together with "database is locked" (a 500). The creates run for both
+//! providers.
 
 mod support;
 
 use sim::world::defaults::*;
 use sim::world::{RoleAssignment, User};
-use sim::{Command, World};
-use support::product::{server_spec, Product, BOOTSTRAP_KEY};
-
-const REGIONS: [&str; 6] = [
-    "eastus",
-    "westus2",
-    "westeurope",
-    "northeurope",
-    "southeastasia",
-    "australiaeast",
-];
+use sim::World;
+use support::clouds::{self, for_each_cloud, Cloud};
+use support::product::{jobs_yearly, Product, BOOTSTRAP_KEY};
 
 #[test]
 fn parallel_sign_ins_are_all_claimed() {
@@ -117,33 +110,25 @@ fn one_users_sign_ins_claimed_at_once_make_one_account() {
     assert_eq!(p.events("account.connected", id).len(), CLAIMS);
 }
 
-#[test]
-fn concurrent_creates_in_every_region_are_all_answered() {
+for_each_cloud!(concurrent_creates_in_every_region_are_all_answered);
+
+fn concurrent_creates_in_every_region_are_all_answered(cloud: &Cloud) {
     // Only the requests write: the background jobs run once a year.
-    let p = Product::without_jobs(World::default());
-    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    for name in ["cores", "virtualMachines", "standardBSFamily"] {
-        p.sim
-            .command(Command::SetQuota {
-                subscription: SUBSCRIPTION.into(),
-                name: name.into(),
-                location: None,
-                limit: 1000,
-            })
-            .unwrap();
-    }
+    let p = clouds::start(jobs_yearly);
+    let (account, scope) = (cloud.connect)(&p);
+    (cloud.lift_limits)(&p);
     // Twelve clients, two per region, four servers each.
-    let answers: Vec<(String, u16, serde_json::Value)> = std::thread::scope(|scope| {
+    let answers: Vec<(String, u16, serde_json::Value)> = std::thread::scope(|threads| {
         let handles: Vec<_> = (0..12)
             .map(|c| {
-                let (p, account) = (&p, &account);
-                scope.spawn(move || {
-                    let region = REGIONS[c % REGIONS.len()];
+                let (p, account, scope) = (&p, &account, &scope);
+                threads.spawn(move || {
+                    let region = cloud.regions[c % cloud.regions.len()];
                     (0..4)
                         .map(|i| {
                             let name = format!("cw{c}x{i}");
                             let (status, v) = p.create_server(
-                                &server_spec(account, &name, region, "Standard_B1s"),
+                                &cloud.server_spec_in(account, scope, &name, region),
                                 &name,
                             );
                             (name, status, v)

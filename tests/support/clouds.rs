@@ -22,6 +22,8 @@ pub struct Cloud {
     pub region: &'static str,
     /// Another region.
     pub other_region: &'static str,
+    /// Six regions servers can go in.
+    pub regions: [&'static str; 6],
     pub size: &'static str,
     /// Where backup storage goes.
     pub storage_region: &'static str,
@@ -36,6 +38,8 @@ pub struct Cloud {
     pub fail_next_server: fn(&Product, &str),
     /// Lets the scope hold `n` two-vCPU servers at most, in `region`.
     pub limit_servers: fn(&Product, u32),
+    /// Lets the scope hold as many servers as a test makes, in every region.
+    pub lift_limits: fn(&Product),
     /// How many servers the provider holds (VMs, droplets).
     pub servers: fn(&Product) -> usize,
     /// The provider stops honouring the account's grant or token (a
@@ -166,6 +170,14 @@ pub const AZURE: Cloud = Cloud {
     name: "Azure",
     region: "eastus",
     other_region: "westus2",
+    regions: [
+        "eastus",
+        "westus2",
+        "westeurope",
+        "northeurope",
+        "southeastasia",
+        "australiaeast",
+    ],
     size: "Standard_B2s",
     storage_region: "westeurope",
     mid_provision: ("/publicIPAddresses/", "PUT"),
@@ -213,6 +225,18 @@ pub const AZURE: Cloud = Cloud {
     lost_because: &["50173", "password"],
     // Creating a storage account is a long-running operation already.
     slow_storage: |_, _| {},
+    lift_limits: |p| {
+        for name in ["cores", "virtualMachines", "standardBSFamily"] {
+            p.sim
+                .command(Command::SetQuota {
+                    subscription: SUBSCRIPTION.into(),
+                    name: name.into(),
+                    location: None,
+                    limit: 1000,
+                })
+                .unwrap();
+        }
+    },
     servers: |p| p.count("Microsoft.Compute/virtualMachines"),
     holds_only: |p, servers| {
         for kind in [
@@ -271,6 +295,7 @@ pub const DIGITALOCEAN: Cloud = Cloud {
     name: "DigitalOcean",
     region: "nyc3",
     other_region: "ams3",
+    regions: ["nyc1", "nyc3", "ams3", "sfo3", "lon1", "fra1"],
     size: "s-2vcpu-2gb",
     storage_region: "nyc3",
     mid_provision: ("/v2/firewalls", "POST"),
@@ -347,6 +372,7 @@ pub const DIGITALOCEAN: Cloud = Cloud {
             })
             .unwrap();
     },
+    lift_limits: |p| (DIGITALOCEAN.limit_servers)(p, 1000),
     servers: |p| held(p, "droplets"),
     holds_only: |p, servers| {
         p.digitalocean_holds_only(servers);
