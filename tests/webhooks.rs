@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sim::world::defaults::*;
+use support::clouds::{for_each_cloud, Cloud};
 use support::product::{server_spec, Product, BOOTSTRAP_KEY};
 
 /// What a receiver got: each request's headers and body.
@@ -174,6 +175,49 @@ fn wait_delivery(p: &Product, webhook: &str, kind: &str, status: &str) -> Value 
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+for_each_cloud!(a_servers_life_reaches_the_platform_signed);
+
+/// What the platform hears of an account and a server, whichever provider
+/// they are at: connected, ready and deleted, each signed.
+fn a_servers_life_reaches_the_platform_signed(cloud: &Cloud) {
+    let receiver = Receiver::start();
+    let p = Product::with_example_and_jobs_every_second(&[(
+        "SPIN_VARIABLE_WEBHOOK_RETRY_SCHEDULE",
+        "1,1,1",
+    )]);
+    let (status, hook) = p.api(
+        "POST",
+        "/api/v1/webhooks",
+        BOOTSTRAP_KEY,
+        &json!({ "url": receiver.url(), "events": ["account.connected", "server.ready", "server.deleted"] }).to_string(),
+    );
+    assert_eq!(status, 201, "{hook}");
+    let secret = hook["secret"].as_str().unwrap().to_string();
+    let (account, scope) = (cloud.connect)(&p);
+    let done = cloud.provision(&p, &account, &scope, "hooked");
+    let server = done["server_id"].as_str().unwrap().to_string();
+    let (status, op) = p.api(
+        "DELETE",
+        &format!("/api/v1/servers/{server}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 202, "{op}");
+    assert_eq!(
+        p.wait_operation(op["id"].as_str().unwrap())["status"],
+        "succeeded"
+    );
+    let connected = receiver.wait_for("account.connected", 30);
+    let ready = receiver.wait_for("server.ready", 30);
+    let deleted = receiver.wait_for("server.deleted", 30);
+    for (kind, (_, body)) in [("server.ready", &ready), ("server.deleted", &deleted)] {
+        let body: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["data"]["id"], server.as_str(), "{kind}: {body}");
+    }
+    let verdicts = verify(&secret, &[connected, ready, deleted]);
+    assert_eq!(verdicts, ["ok", "ok", "ok"], "{}", cloud.name);
 }
 
 #[test]
