@@ -232,6 +232,22 @@ fn default_admin() -> String {
     skyport_functions::config::get("default_admin_username").unwrap_or_else(|| "skyport".into())
 }
 
+/// Writes this provider's default admin user into its servers made before
+/// admin users were kept; how many. Until then a read shows the default,
+/// but a list may be answered by another provider's instance, which knows
+/// only its own default: once written, every instance shows the same user.
+fn keep_admin_users(db: &Connection) -> Result<i64, ApiError> {
+    db.execute(
+        &format!(
+            "UPDATE servers SET admin_username = ? WHERE admin_username IS NULL
+               AND account_id IN (SELECT id FROM accounts WHERE {})",
+            provider::own_accounts("")
+        ),
+        &[text(&default_admin())],
+    )?;
+    db::changes(db)
+}
+
 /// Row `i` of a query of [`SHOWN`] as the API shows it.
 fn shown(db: &Connection, r: &QueryResult, i: usize) -> Result<Shown, ApiError> {
     let id = get_text(r, i, "id").unwrap_or_default();
@@ -915,6 +931,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
         let mut done = ops::work(&db, &SERVER_KINDS, &Compute, internal::BUDGET).await?;
         done["watch"] = watch::run(&db).await?;
         done["cascade"] = finish_cascades(&db).await?;
+        done["admin_users"] = json!(keep_admin_users(&db)?);
         done["providers"] =
             internal::other_providers_share(&db, &req, "servers", internal::Share::Every).await?;
         return Ok(internal::answer(&done));
