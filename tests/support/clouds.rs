@@ -74,6 +74,11 @@ pub struct OAuth {
     /// The user consents at that URL (the seed user, the seed team); the
     /// page Skyport's callback answers with, and its outcome.
     pub consent: fn(&Product, &str) -> (String, String),
+    /// Connects an account by OAuth whose access token is about to expire
+    /// (within Skyport's refresh margin), later ones living long; its id.
+    pub connect_expiring: fn(&Product) -> String,
+    /// How many refresh-token grants the provider has answered.
+    pub refreshes: fn(&Product) -> usize,
 }
 
 impl OAuth {
@@ -190,6 +195,23 @@ pub const AZURE: Cloud = Cloud {
             assert_eq!(status, 200, "{html}");
             (html, outcome)
         },
+        connect_expiring: |p| {
+            let lifetime = |secs| Command::Settings {
+                lro_polls: None,
+                registration_polls: None,
+                retry_after_secs: None,
+                access_token_lifetime_secs: Some(secs),
+                page_size: None,
+                azurite_url: None,
+                refresh_token_idle_secs: None,
+            };
+            p.sim.command(lifetime(301)).unwrap();
+            let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+            p.sim.command(lifetime(3599)).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(2100));
+            id
+        },
+        refreshes: |p| p.refresh_grants(),
     },
     connect: |p| (p.connect(BOOTSTRAP_KEY, USERNAME), SUBSCRIPTION.into()),
     fail_next_server: |p, name| {
@@ -304,6 +326,31 @@ pub const DIGITALOCEAN: Cloud = Cloud {
         callback_path: "/oauth/digitalocean/callback",
         start: |p, key| p.start_connect_digitalocean(key, None),
         consent: |p, url| p.authorize_digitalocean(url, SEED_TEAM, "authorize"),
+        connect_expiring: |p| {
+            let lifetime = |secs| Command::DigitalOceanSettings {
+                action_polls: None,
+                rate_limit: None,
+                oauth_token_seconds: Some(secs),
+            };
+            p.sim.command(lifetime(301)).unwrap();
+            let (html, outcome) = p.sign_in_digitalocean(None, SEED_TEAM, "authorize");
+            assert_eq!(outcome, "signed_in", "{html}");
+            let (status, v) = p.claim_digitalocean(&html);
+            assert_eq!(status, 201, "{v}");
+            p.sim.command(lifetime(3600)).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(2100));
+            v["account"]["id"].as_str().unwrap().to_string()
+        },
+        // DigitalOcean rotates the refresh token at each use, so two
+        // refreshes at once would leave one holding a dead token.
+        refreshes: |p| {
+            p.sim
+                .requests()
+                .iter()
+                .filter(|r| r.path.starts_with("/v1/oauth/token"))
+                .filter(|r| r.grant.as_deref() == Some("refresh_token") && r.status == 200)
+                .count()
+        },
     },
     connect: |p| {
         (
