@@ -64,6 +64,18 @@ fn from_row(r: &QueryResult, i: usize) -> Account {
     }
 }
 
+/// SQL that keeps the accounts (the row `alias`) able to act for a
+/// resource in the scope `scope` (an SQL expression) whose own account is
+/// gone: not being deleted, and reaching the scope by their last check.
+/// Routing a request and adopting its server read the same rule, so a
+/// request goes to the provider whose instance can adopt the server.
+pub fn reaching(alias: &str, scope: &str) -> String {
+    format!(
+        "{alias}.status != 'Deleting'
+           AND EXISTS (SELECT 1 FROM json_each({alias}.subscriptions) s WHERE lower(json_extract(s.value, '$.id')) = lower({scope}))"
+    )
+}
+
 /// The organization's account `id`; another organization's answers 404.
 pub fn load(db: &Connection, org: &str, id: &str) -> Result<Account, ApiError> {
     crate::api::check_id(id, "account")?;

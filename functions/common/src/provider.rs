@@ -208,9 +208,9 @@ fn provider_of(
         // Table and column names are the functions' own constants.
         let adopter = match n.scope {
             Some(scope) => format!(
-                "(SELECT o.provider FROM accounts o WHERE o.org_id = t.org_id AND o.status != 'Deleting'
-                   AND EXISTS (SELECT 1 FROM json_each(o.subscriptions) s WHERE lower(json_extract(s.value, '$.id')) = lower(t.{scope}))
-                 ORDER BY o.created_at DESC LIMIT 1)"
+                "(SELECT o.provider FROM accounts o WHERE o.org_id = t.org_id AND {}
+                 ORDER BY o.created_at DESC LIMIT 1)",
+                crate::accounts::reaching("o", &format!("t.{scope}"))
             ),
             None => "NULL".into(),
         };

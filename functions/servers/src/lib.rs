@@ -763,9 +763,11 @@ fn account_for(
     }
     // Only an account of this instance's provider: the server is there.
     let other = db.execute(
-        "SELECT id FROM accounts WHERE org_id = ? AND provider = ? AND status != 'Deleting'
-           AND EXISTS (SELECT 1 FROM json_each(accounts.subscriptions) WHERE lower(json_extract(value, '$.id')) = lower(?))
-         ORDER BY created_at DESC LIMIT 1",
+        &format!(
+            "SELECT id FROM accounts a WHERE org_id = ? AND provider = ? AND {}
+             ORDER BY created_at DESC LIMIT 1",
+            accounts::reaching("a", "?")
+        ),
         &[text(org), text(&provider::own_id()?), text(sub)],
     )?;
     let Some(adopter) = get_text(&other, 0, "id") else {
