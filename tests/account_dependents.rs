@@ -117,14 +117,7 @@ fn an_orphaned_server_is_deleted_once_the_account_is_reconnected(cloud: &Cloud) 
     assert!(e["error"]["remedy"].as_str().unwrap().contains(&scope));
 
     (cloud.connect)(&p);
-    let (status, op) = p.api(
-        "DELETE",
-        &format!("/api/v1/servers/{server}"),
-        BOOTSTRAP_KEY,
-        "",
-    );
-    assert_eq!(status, 202, "{op}");
-    let done = p.wait_operation(op["id"].as_str().unwrap());
+    let done = p.delete_server(&server);
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!((cloud.servers)(&p), 0);
 }

@@ -315,14 +315,7 @@ fn a_token_provider_added_by_spin_toml_provisions_beside_azure() {
         Some(json!({ "type": "assign", "droplet_id": droplet_id })),
     );
     finish(&p, &assign);
-    let (status, op) = p.api(
-        "DELETE",
-        &format!("/api/v1/servers/{server}"),
-        BOOTSTRAP_KEY,
-        "",
-    );
-    assert_eq!(status, 202, "{op}");
-    let done = p.wait_operation(op["id"].as_str().unwrap());
+    let done = p.delete_server(&server);
     assert_eq!(done["status"], "succeeded", "{done}");
     let droplets = digitalocean(&p, "/v2/droplets", token);
     assert_eq!(

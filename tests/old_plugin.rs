@@ -200,14 +200,7 @@ fn a_compute_0_2_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
         "{status} {refusal}"
     );
 
-    let (status, op) = p.api(
-        "DELETE",
-        &format!("/api/v1/servers/{server}"),
-        BOOTSTRAP_KEY,
-        "",
-    );
-    assert_eq!(status, 202, "{op}");
-    let done = p.wait_operation(op["id"].as_str().unwrap());
+    let done = p.delete_server(&server);
     assert_eq!(done["status"], "succeeded", "{done}");
 }
 

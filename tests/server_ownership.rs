@@ -103,17 +103,7 @@ fn the_group_is_the_servers_own_and_tagged_with_its_ids() {
     assert_eq!(vm["tags"]["skyport-server"], server_id);
 
     // Deleting the server removes its group and nothing of the user's.
-    let (status, op) = p.api(
-        "DELETE",
-        &format!("/api/v1/servers/{server_id}"),
-        BOOTSTRAP_KEY,
-        "",
-    );
-    assert_eq!(status, 202, "{op}");
-    assert_eq!(
-        p.wait_operation(op["id"].as_str().unwrap())["status"],
-        "succeeded"
-    );
+    assert_eq!(p.delete_server(server_id)["status"], "succeeded");
     assert!(groups(&p, "skyport-backups-").is_empty());
     assert_eq!(
         groups(&p, "skyport-backups").len(),

@@ -198,17 +198,7 @@ fn a_servers_life_reaches_the_platform_signed(cloud: &Cloud) {
     let (account, scope) = (cloud.connect)(&p);
     let done = cloud.provision(&p, &account, &scope, "hooked");
     let server = done["server_id"].as_str().unwrap().to_string();
-    let (status, op) = p.api(
-        "DELETE",
-        &format!("/api/v1/servers/{server}"),
-        BOOTSTRAP_KEY,
-        "",
-    );
-    assert_eq!(status, 202, "{op}");
-    assert_eq!(
-        p.wait_operation(op["id"].as_str().unwrap())["status"],
-        "succeeded"
-    );
+    assert_eq!(p.delete_server(&server)["status"], "succeeded");
     let connected = receiver.wait_for("account.connected", 30);
     let ready = receiver.wait_for("server.ready", 30);
     let deleted = receiver.wait_for("server.deleted", 30);

@@ -126,11 +126,7 @@ impl Cloud {
 
     /// Creates the server `name` and follows its operation to success.
     pub fn provision(&self, p: &Product, account: &str, scope: &str, name: &str) -> Value {
-        let (status, op) = p.create_server(&self.server_spec(account, scope, name), name);
-        assert_eq!(status, 202, "{op}");
-        let done = p.wait_operation(op["id"].as_str().unwrap());
-        assert_eq!(done["status"], "succeeded", "{done}");
-        done
+        p.provision_spec(&self.server_spec(account, scope, name), name)
     }
 
     /// Chooses the scope's first DNS zone for the organization's domain,

@@ -533,11 +533,31 @@ impl Product {
         size: &str,
         key: &str,
     ) -> Value {
-        let (status, op) = self.create_server(&server_spec(account, name, region, size), key);
+        self.provision_spec(&server_spec(account, name, region, size), key)
+    }
+
+    /// Creates the server `body` describes, under the Idempotency-Key
+    /// `key`, and follows its operation to success; the ended operation.
+    pub fn provision_spec(&self, body: &str, key: &str) -> Value {
+        let (status, op) = self.create_server(body, key);
         assert_eq!(status, 202, "{op}");
         let done = self.wait_operation(op["id"].as_str().unwrap());
         assert_eq!(done["status"], "succeeded", "{done}");
         done
+    }
+
+    /// Deletes server `id` (`DELETE /api/v1/servers/{id}` answers 202 with
+    /// the operation) and follows the operation to its end; the ended
+    /// operation, for the caller to judge.
+    pub fn delete_server(&self, id: &str) -> Value {
+        let (status, op) = self.api(
+            "DELETE",
+            &format!("/api/v1/servers/{id}"),
+            BOOTSTRAP_KEY,
+            "",
+        );
+        assert_eq!(status, 202, "{op}");
+        self.wait_operation(op["id"].as_str().unwrap())
     }
 
     /// Polls an operation until it (and its clean-up) ends: each poll moves
