@@ -89,8 +89,6 @@ impl OAuth {
     }
 }
 
-pub const CLOUDS: [&Cloud; 2] = [&AZURE, &DIGITALOCEAN];
-
 /// Tests `azure::<scenario>` and `digitalocean::<scenario>` for each named
 /// scenario, a function of the test file taking the `&Cloud` to run on.
 #[allow(unused_macros)]
