@@ -70,6 +70,8 @@ pub fn product_wasm_dir() -> &'static PathBuf {
                     "account-adapter",
                     "-p",
                     "storage-adapter",
+                    "-p",
+                    "prices-adapter",
                 ])
                 .arg("--target-dir")
                 .arg(&target)

@@ -9,6 +9,8 @@
 //! holds no state; every call brings the API's base and the token.
 
 mod ops;
+#[cfg(not(feature = "contract-0-2-0"))]
+mod prices;
 
 pub(crate) use digitalocean_api as api;
 
@@ -23,7 +25,8 @@ wit_bindgen::generate!({
             export skyport:identity/identity@0.2.0;
             export skyport:account/scopes@0.2.1;
             export skyport:compute/compute@0.2.1;
-            export skyport:prices/prices@0.1.0;
+            export skyport:prices/prices@0.1.1;
+            export skyport:prices/account-prices@0.1.1;
         }
     ",
     world: "example:digitalocean-droplets/plugin",
@@ -37,12 +40,18 @@ use exports::skyport::compute::compute;
 
 // The same plugin as one built against the 0.2.0 contract: it exports
 // `skyport:compute/compute@0.2.0` (no power or resize) and
-// `skyport:account/account@0.2.0` (no scopes), from the released 0.2.0
+// `skyport:account/account@0.2.0` (no scopes) and
+// `skyport:prices/prices@0.1.0` (no account prices), from the released
 // interfaces kept in wit/released. The contract's tests build it so to
 // prove that such a plugin keeps working (through the adapters).
 #[cfg(feature = "contract-0-2-0")]
 wit_bindgen::generate!({
-    path: ["../../wit", "../../wit/released/account-0.2.0", "../../wit/released/compute-0.2.0"],
+    path: [
+        "../../wit",
+        "../../wit/released/account-0.2.0",
+        "../../wit/released/compute-0.2.0",
+        "../../wit/released/prices-0.1.0",
+    ],
     inline: "
         package example:digitalocean-droplets;
 
@@ -71,7 +80,8 @@ use exports::skyport::api_token::api_token::{self, Owner};
 use exports::skyport::identity::identity::{
     self, CallbackOutcome, OauthEndpoints, Principal, TokenOutcome,
 };
-use exports::skyport::prices::prices::{self, Item, Rate};
+#[cfg(feature = "contract-0-2-0")]
+use exports::skyport::prices0_1_0::prices::{self, Item, Rate};
 
 struct Plugin;
 
@@ -291,8 +301,9 @@ fn nothing_to_enable(name: &str) -> Error {
     ))
 }
 
-/// List prices need a token on DigitalOcean (they come with the sizes), so
-/// the session-less estimates have none to give.
+/// The 0.2.0 build's prices: none. Its droplets' prices need a session,
+/// which `prices@0.1.0` does not give (0.1.1's `account-prices` does).
+#[cfg(feature = "contract-0-2-0")]
 impl prices::Guest for Plugin {
     fn rates(_: String, _: String, _: Item) -> Result<Vec<Rate>, Error> {
         Ok(Vec::new())

@@ -854,7 +854,7 @@ fn state_of(droplet: Option<&Value>, owner: &str) -> ServerStatus {
     }
 }
 
-fn sizes(session: &Session) -> Result<Vec<Value>, Error> {
+pub(crate) fn sizes(session: &Session) -> Result<Vec<Value>, Error> {
     api::list(session, "/v2/sizes", "sizes")
 }
 

@@ -1,8 +1,10 @@
 //! Cost estimates, `GET /api/v1/costs[?account_id=…]`: for every server,
 //! backup target and DNS domain Skyport made or uses, what it costs a month
 //! as it is now and what it has cost so far, summed per account and for the
-//! organization — from the provider's public list prices (the account
-//! plugin's `rates`, kept a day), clearly estimates. Each provider's
+//! organization — from the provider's list prices (the account plugin's
+//! `account-prices`, read with the thing's account's session, for
+//! providers that give prices only behind sign-in, and kept a day),
+//! clearly estimates. Each provider's
 //! instance prices its own accounts with its own plugin; the instance
 //! asked merges the others' answers into its own ([`merge`]).
 //!
@@ -14,12 +16,14 @@
 
 use serde_json::{json, Value};
 use skyport_functions::api::{query_param, ApiError};
-use skyport_functions::config::prices_endpoint;
+use skyport_functions::config::{prices_endpoint, Config};
 use skyport_functions::db::{get_int, get_text, int, text};
 use skyport_functions::{accounts, now, provider};
 use spin_sdk::sqlite::Connection;
 
-use crate::skyport::prices::prices::{self as plugin, Billed, Item, Rate, Unit};
+use crate::skyport::prices::account_prices as plugin;
+use crate::skyport::prices::prices::{Billed, Item, Rate, Unit};
+use skyport_functions::plugin_types::Session;
 
 const HOURS_PER_MONTH: f64 = 730.0;
 /// List prices are read again after a day.
@@ -203,75 +207,111 @@ fn rate_of(v: &Value) -> Option<Rate> {
 /// servers of one size in one region read their rates once.
 type Memo = std::collections::HashMap<String, Vec<Rate>>;
 
-/// The rates of `item` in `region` at `own` (this instance's provider):
-/// kept for a day; read again after that, and the old ones used while the
-/// price list cannot be reached.
-fn rates(
-    db: &Connection,
-    memo: &mut Memo,
-    own: &str,
-    region: &str,
-    item: &Item,
-) -> Result<Vec<Rate>, ApiError> {
-    // Kept per provider: the same region or size name means another
-    // thing at another provider.
-    let key = match item {
-        Item::Server(size) => format!("{own}|{region}|server|{size}"),
-        Item::Storage => format!("{own}|{region}|storage"),
-        Item::DnsZone => format!("{own}||dns-zone"),
-        Item::Egress => format!("{own}|{region}|egress"),
-    };
-    if let Some(r) = memo.get(&key) {
-        return Ok(r.clone());
-    }
-    let found = kept_or_read(db, &key, region, item)?;
-    memo.insert(key, found.clone());
-    Ok(found)
+/// Where rates are read: this instance's provider (`own`), and the
+/// organization's account whose session reads them.
+struct Source<'a> {
+    db: &'a Connection,
+    org: &'a str,
+    own: String,
+    memo: Memo,
 }
 
-fn kept_or_read(
-    db: &Connection,
-    key: &str,
-    region: &str,
-    item: &Item,
-) -> Result<Vec<Rate>, ApiError> {
-    let r = db.execute(
-        "SELECT rates, fetched_at FROM price_rates WHERE key = ?",
-        &[text(key)],
-    )?;
-    let kept: Option<Vec<Rate>> = get_text(&r, 0, "rates")
-        .and_then(|t| serde_json::from_str::<Vec<Value>>(&t).ok())
-        .map(|l| l.iter().filter_map(rate_of).collect());
-    let t = now();
-    if let Some(k) = &kept {
-        if get_int(&r, 0, "fetched_at").unwrap_or(0) > t - FRESH_FOR {
-            return Ok(k.clone());
+impl Source<'_> {
+    /// The rates of `item` in `region`, read through `account`: kept for a
+    /// day; read again after that, and the old ones used while the price
+    /// list cannot be reached. List prices are the same for every account
+    /// of a provider, so they are kept per provider, not per account.
+    async fn rates(
+        &mut self,
+        account: &str,
+        region: &str,
+        item: &Item,
+    ) -> Result<Vec<Rate>, ApiError> {
+        // Kept per provider: the same region or size name means another
+        // thing at another provider.
+        let own = &self.own;
+        let key = match item {
+            Item::Server(size) => format!("{own}|{region}|server|{size}"),
+            Item::Storage => format!("{own}|{region}|storage"),
+            Item::DnsZone => format!("{own}||dns-zone"),
+            Item::Egress => format!("{own}|{region}|egress"),
+        };
+        if let Some(r) = self.memo.get(&key) {
+            return Ok(r.clone());
         }
+        let found = self.kept_or_read(&key, account, region, item).await?;
+        self.memo.insert(key, found.clone());
+        Ok(found)
     }
-    match plugin::rates(&prices_endpoint()?, region, item) {
-        Ok(list) => {
-            let stored: Vec<Value> = list.iter().map(rate_json).collect();
-            db.execute(
-                "INSERT INTO price_rates (key, rates, fetched_at) VALUES (?, ?, ?)
-                 ON CONFLICT (key) DO UPDATE SET rates = excluded.rates, fetched_at = excluded.fetched_at",
-                &[text(key), text(&json!(stored).to_string()), int(t)],
-            )?;
-            Ok(list)
+
+    async fn kept_or_read(
+        &self,
+        key: &str,
+        account: &str,
+        region: &str,
+        item: &Item,
+    ) -> Result<Vec<Rate>, ApiError> {
+        let db = self.db;
+        let r = db.execute(
+            "SELECT rates, fetched_at FROM price_rates WHERE key = ?",
+            &[text(key)],
+        )?;
+        let kept: Option<Vec<Rate>> = get_text(&r, 0, "rates")
+            .and_then(|t| serde_json::from_str::<Vec<Value>>(&t).ok())
+            .map(|l| l.iter().filter_map(rate_of).collect());
+        let t = now();
+        if let Some(k) = &kept {
+            if get_int(&r, 0, "fetched_at").unwrap_or(0) > t - FRESH_FOR {
+                return Ok(k.clone());
+            }
         }
-        Err(e) => match kept {
-            Some(k) => Ok(k),
-            None => Err(ApiError::new(
-                503,
-                "prices_unavailable",
-                &format!("The price list could not be read: {}", accounts::plugin_error(e).message),
-                "Try again in a minute; estimates need the provider's public price list once a day.",
-            )),
-        },
+        let endpoint = prices_endpoint()?;
+        let read = |s: &Session| plugin::rates(s, &endpoint, region, item);
+        // An account that cannot be signed in to (Expired, say) still
+        // prices what is public: a session without a token stands for none.
+        let answer = match accounts::call(db, self.org, account, read).await {
+            Ok(answer) => answer,
+            Err(_) => read(&Session {
+                cloud: Config::load()?.cloud,
+                access_token: String::new(),
+            }),
+        };
+        match answer {
+            Ok(list) => {
+                // An empty answer is not kept: it may be a session's lack,
+                // and another account's may price it.
+                if !list.is_empty() {
+                    let stored: Vec<Value> = list.iter().map(rate_json).collect();
+                    db.execute(
+                        "INSERT INTO price_rates (key, rates, fetched_at) VALUES (?, ?, ?)
+                         ON CONFLICT (key) DO UPDATE SET rates = excluded.rates, fetched_at = excluded.fetched_at",
+                        &[text(key), text(&json!(stored).to_string()), int(t)],
+                    )?;
+                }
+                Ok(if list.is_empty() {
+                    kept.unwrap_or(list)
+                } else {
+                    list
+                })
+            }
+            Err(e) => match kept {
+                Some(k) => Ok(k),
+                None => Err(ApiError::new(
+                    503,
+                    "prices_unavailable",
+                    &format!(
+                        "The price list could not be read: {}",
+                        accounts::plugin_error(e).message
+                    ),
+                    "Try again in a minute; estimates need the provider's list prices once a day.",
+                )),
+            },
+        }
     }
 }
 
 /// `GET /api/v1/costs[?account_id=…]`.
-pub fn estimate(
+pub async fn estimate(
     db: &Connection,
     org: &str,
     req: &spin_sdk::http::Request,
@@ -295,8 +335,15 @@ pub fn estimate(
         .into_iter()
         .chain(account.as_deref().map(text))
         .collect();
-    let mut memo = Memo::new();
+    let mut source = Source {
+        db,
+        org,
+        own: own.clone(),
+        memo: Memo::new(),
+    };
     let mut by_account: std::collections::BTreeMap<String, Value> = Default::default();
+    // What could not be priced, and why.
+    let mut unpriced = Vec::new();
     let mut currency: Option<String> = None;
     let mut add = |account: &str,
                    kind: &str,
@@ -351,8 +398,15 @@ pub fn estimate(
             (field("id"), field("region"), field("size"), field("status"));
         let stopped = status == "stopped" || status == "starting";
         let created = get_int(&s, i, "created_at").unwrap_or(t);
-        let mut list = rates(db, &mut memo, &own, &region, &Item::Server(size.clone()))?;
-        list.extend(rates(db, &mut memo, &own, &region, &Item::Egress)?);
+        let account = field("account_id");
+        let mut list = source
+            .rates(&account, &region, &Item::Server(size.clone()))
+            .await?;
+        if list.is_empty() {
+            unpriced.push(json!({ "server": id, "reason": format!(
+                "The price list has no price for size {size} in {region}: its compute, disk and address are left out.") }));
+        }
+        list.extend(source.rates(&account, &region, &Item::Egress).await?);
         let running = running_seconds(power.get(&id).map(Vec::as_slice).unwrap_or(&[]), t);
         let usage = Usage {
             hours_present: hours_between(created, t),
@@ -375,7 +429,6 @@ pub fn estimate(
         &format!("SELECT id, account_id, storage_account, container, region, verified_at FROM backup_targets WHERE org_id = ?1{} ORDER BY verified_at, id", only("account_id")),
         &params,
     )?;
-    let mut unpriced = Vec::new();
     for i in 0..b.rows.len() {
         let field = |k: &str| get_text(&b, i, k).unwrap_or_default();
         let Some(region) = get_text(&b, i, "region") else {
@@ -383,7 +436,9 @@ pub fn estimate(
             unpriced.push(json!({ "backup_target": field("id"), "reason": "Its storage account's region is not known; set the target up again to include it." }));
             continue;
         };
-        let list = rates(db, &mut memo, &own, &region, &Item::Storage)?;
+        let list = source
+            .rates(&field("account_id"), &region, &Item::Storage)
+            .await?;
         let usage = Usage {
             hours_present: hours_between(get_int(&b, i, "verified_at").unwrap_or(t), t),
             assumed: Assumed {
@@ -413,7 +468,9 @@ pub fn estimate(
     )?;
     for i in 0..d.rows.len() {
         let field = |k: &str| get_text(&d, i, k).unwrap_or_default();
-        let list = rates(db, &mut memo, &own, "", &Item::DnsZone)?;
+        let list = source
+            .rates(&field("account_id"), "", &Item::DnsZone)
+            .await?;
         let usage = Usage {
             hours_present: hours_between(get_int(&d, i, "created_at").unwrap_or(t), t),
             assumed: Assumed {

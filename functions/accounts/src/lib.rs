@@ -430,7 +430,7 @@ async fn costs_route(
             return internal::pass_on_marked(req, &format!("accounts-{}", account.provider)).await;
         }
     }
-    let mut estimate = costs::estimate(db, org, req)?;
+    let mut estimate = costs::estimate(db, org, req).await?;
     if query_param(req, "account_id").is_none() && !internal::was_passed_on(req) {
         for p in provider::others_in(db, org)? {
             let theirs = internal::pass_on_marked(req, &format!("accounts-{p}")).await;

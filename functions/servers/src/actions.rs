@@ -20,7 +20,7 @@ use spin_sdk::http::{Request, Response};
 use spin_sdk::sqlite::Connection;
 
 use crate::skyport::compute::compute::{self as plugin, PowerAction, Size};
-use crate::{account_for, operation_json, progress, server_json, sizes_json};
+use crate::{account_for, operation_json, priced_sizes, progress, server_json};
 
 /// The operations of this module.
 pub const KINDS: [&str; 4] = ["start", "stop", "restart", "resize"];
@@ -323,9 +323,10 @@ pub async fn sizes(db: &Connection, org: &str, id: &str) -> Result<Response, Api
     check_state("resize", &t.status)?;
     let account = account_for(db, org, id, &t.account, &t.sub)?;
     let sizes = sizes_of(db, org, &account, &t, id).await?;
+    let sizes = priced_sizes(db, org, &account, &sizes, &t.region).await;
     Ok(json_response(
         200,
-        &json!({ "server_id": id, "current": t.size, "region": t.region, "sizes": sizes_json(&sizes, &t.region) }),
+        &json!({ "server_id": id, "current": t.size, "region": t.region, "sizes": sizes }),
     ))
 }
 

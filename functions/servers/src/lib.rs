@@ -17,6 +17,7 @@ wit_bindgen::generate!({
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use skyport::compute::compute::{self as plugin, Operation, ServerSpec, Size};
+use skyport::prices::account_prices::{self as prices, SizePrice};
 use skyport_functions::api::{
     check_id, check_scope, json_body, json_response, json_text_response, object_with_raw, opt_str,
     page, page_response_json, query_param, req_str, segments, ApiError, Route,
@@ -787,17 +788,49 @@ fn account_for(
     Ok(adopter)
 }
 
-/// Sizes as the API shows them, each with its on-demand price in `region`.
-fn sizes_json(sizes: &[Size], region: &str) -> Vec<Value> {
+/// Sizes as the API shows them, priced through `account` (one call for
+/// them all). Unpriced sizes are still shown: a price list that cannot be
+/// read does not hide the catalogue.
+async fn priced_sizes(
+    db: &Connection,
+    org: &str,
+    account: &str,
+    sizes: &[Size],
+    region: &str,
+) -> Vec<Value> {
+    let names: Vec<String> = sizes.iter().map(|z| z.name.clone()).collect();
+    let endpoint = skyport_functions::config::prices_endpoint().unwrap_or_default();
+    let priced = accounts::call(db, org, account, |s| {
+        prices::size_prices(s, &endpoint, region, &names)
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
+    sizes_json(sizes, region, &priced)
+}
+
+/// Sizes as the API shows them, each with its on-demand price in `region`:
+/// from the account's price list (`priced`), else from compute's public
+/// `hourly-price` (plugins from before `account-prices`), else unpriced.
+fn sizes_json(sizes: &[Size], region: &str, priced: &[SizePrice]) -> Vec<Value> {
     // Without a price list the sizes are shown unpriced.
     let prices = skyport_functions::config::prices_endpoint().unwrap_or_default();
     sizes
         .iter()
         .map(|z| {
-            let price = plugin::hourly_price(&prices, region, &z.name).ok().flatten();
+            let price = priced
+                .iter()
+                .find(|p| p.size == z.name)
+                .map(|p| (p.hourly, p.monthly, p.currency.clone()))
+                .or_else(|| {
+                    let p = plugin::hourly_price(&prices, region, &z.name).ok().flatten()?;
+                    Some((p.hourly, p.hourly * 730.0, p.currency))
+                });
+            let cents = |v: f64| (v * 100.0).round() / 100.0;
             json!({ "name": z.name, "vcpus": z.vcpus, "memory_gb": z.memory_gb, "family": z.family,
-                "hourly_price": price.as_ref().map(|p| p.hourly), "currency": price.as_ref().map(|p| p.currency.clone()),
-                "monthly_estimate": price.as_ref().map(|p| (p.hourly * 730.0 * 100.0).round() / 100.0) })
+                "hourly_price": price.as_ref().map(|p| p.0), "currency": price.as_ref().map(|p| p.2.clone()),
+                "monthly_estimate": price.as_ref().map(|p| cents(p.1)) })
         })
         .collect()
 }
@@ -980,9 +1013,10 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             let sizes = accounts::call(&db, &org, id, |s| plugin::list_sizes(s, sub, &region))
                 .await?
                 .map_err(accounts::plugin_error)?;
+            let sizes = priced_sizes(&db, &org, id, &sizes, &region).await;
             Ok(json_response(
                 200,
-                &json!({ "region": region, "sizes": sizes_json(&sizes, &region) }),
+                &json!({ "region": region, "sizes": sizes }),
             ))
         }
         (Method::Post, ["api", "v1", "servers"]) => create(&db, &org, &req).await,

@@ -3,13 +3,16 @@
 //! OS disk (the 30 GiB Ubuntu image disk rounds up to E4) and its Standard
 //! static public IP; backup storage is hot LRS block blobs stored and
 //! written; a DNS zone is the public zone and its queries; egress is data
-//! sent out of the region, after the free first tier.
+//! sent out of the region, after the free first tier. The prices are
+//! public, so `account-prices` answers as `prices` does, its session
+//! unused.
 
 use azure_arm::names::{self, Name};
 use azure_arm::retail::{self, Tiered};
 use azure_arm::spin_transport::SpinTransport;
 use azure_arm::ArmError;
 
+use crate::exports::skyport::prices::account_prices::{self, SizePrice};
 use crate::exports::skyport::prices::prices::{Billed, Guest, Item, Rate, Unit};
 use crate::Plugin;
 use azure_arm::contract::types as wit;
@@ -75,12 +78,9 @@ fn rates(endpoint: &str, region: &str, item: &Item) -> Result<Vec<Rate>, ArmErro
     let transport = SpinTransport;
     let mut out = Vec::new();
     if let Item::Server(size) = item {
-        names::check(Name::VmSize, size)?;
-        let filter = format!("serviceName eq 'Virtual Machines' and armRegionName eq '{region}' and armSkuName eq '{size}' and priceType eq 'Consumption'");
-        let items = retail::items(&transport, endpoint, &filter)?;
         // A size the price list does not know has no compute line; its
         // disk and address are still priced.
-        if let Some((price, currency)) = retail::linux_on_demand(&items) {
+        if let Some((price, currency)) = retail::size_price(&transport, endpoint, region, size)? {
             out.push(Rate {
                 label: format!("Compute ({size}, Linux)"),
                 unit: Unit::Hour,
@@ -100,8 +100,46 @@ fn rates(endpoint: &str, region: &str, item: &Item) -> Result<Vec<Rate>, ArmErro
     Ok(out)
 }
 
+/// Azure prices a VM by the hour; a month is 730 of them.
+fn size_prices(endpoint: &str, region: &str, sizes: &[String]) -> Result<Vec<SizePrice>, ArmError> {
+    let mut out = Vec::new();
+    for size in sizes {
+        if let Some((hourly, currency)) =
+            retail::size_price(&SpinTransport, endpoint, region, size)?
+        {
+            out.push(SizePrice {
+                size: size.clone(),
+                hourly,
+                monthly: hourly * 730.0,
+                currency,
+            });
+        }
+    }
+    Ok(out)
+}
+
 impl Guest for Plugin {
     fn rates(prices_endpoint: String, region: String, item: Item) -> Result<Vec<Rate>, wit::Error> {
         rates(&prices_endpoint, &region, &item).map_err(azure_arm::contract::to_wit)
+    }
+}
+
+impl account_prices::Guest for Plugin {
+    fn rates(
+        _: wit::Session,
+        prices_endpoint: String,
+        region: String,
+        item: Item,
+    ) -> Result<Vec<Rate>, wit::Error> {
+        rates(&prices_endpoint, &region, &item).map_err(azure_arm::contract::to_wit)
+    }
+
+    fn size_prices(
+        _: wit::Session,
+        prices_endpoint: String,
+        region: String,
+        sizes: Vec<String>,
+    ) -> Result<Vec<SizePrice>, wit::Error> {
+        size_prices(&prices_endpoint, &region, &sizes).map_err(azure_arm::contract::to_wit)
     }
 }

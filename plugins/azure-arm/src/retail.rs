@@ -1,10 +1,12 @@
 //! The Azure Retail Prices API (public list prices, no token): `items` reads
 //! every page a filter answers, `linux_on_demand` picks a VM size's Linux
-//! pay-as-you-go price among its look-alikes, and `tiered` reads a meter's
-//! price and the units it gives free each month.
+//! pay-as-you-go price among its look-alikes (`size_price` asks for it),
+//! and `tiered` reads a meter's price and the units it gives free each
+//! month.
 
 use serde_json::Value;
 
+use crate::names::{self, Name};
 use crate::{enc, ArmError, Request, Transport};
 
 /// Pages followed at most: a filter Skyport writes answers one or two.
@@ -73,6 +75,21 @@ pub fn linux_on_demand(items: &[Value]) -> Option<(f64, String)> {
                 && i["isPrimaryMeterRegion"] != false
         })
         .map(price_of)
+}
+
+/// The Linux pay-as-you-go price of an hour of VM `size` in `region`, from
+/// the price list at `endpoint`; none for a size the list does not know.
+/// Both names are checked before they become part of the filter.
+pub fn size_price<T: Transport>(
+    t: &T,
+    endpoint: &str,
+    region: &str,
+    size: &str,
+) -> Result<Option<(f64, String)>, ArmError> {
+    names::check(Name::Region, region)?;
+    names::check(Name::VmSize, size)?;
+    let filter = format!("serviceName eq 'Virtual Machines' and armRegionName eq '{region}' and armSkuName eq '{size}' and priceType eq 'Consumption'");
+    Ok(linux_on_demand(&items(t, endpoint, &filter)?))
 }
 
 fn price_of(i: &Value) -> (f64, String) {

@@ -223,16 +223,14 @@ impl Guest for Plugin {
         region: String,
         size: String,
     ) -> Result<Option<Price>, wit::Error> {
-        names::check(Name::Region, &region).map_err(azure_arm::contract::to_wit)?;
-        names::check(Name::VmSize, &size).map_err(azure_arm::contract::to_wit)?;
-        let filter = format!("serviceName eq 'Virtual Machines' and armRegionName eq '{region}' and armSkuName eq '{size}' and priceType eq 'Consumption'");
-        let items = retail::items(
+        retail::size_price(
             &azure_arm::spin_transport::SpinTransport,
             &prices_endpoint,
-            &filter,
+            &region,
+            &size,
         )
-        .map_err(azure_arm::contract::to_wit)?;
-        Ok(retail::linux_on_demand(&items).map(|(hourly, currency)| Price { hourly, currency }))
+        .map(|p| p.map(|(hourly, currency)| Price { hourly, currency }))
+        .map_err(azure_arm::contract::to_wit)
     }
 
     fn preflight(session: Session, spec: ServerSpec) -> Result<(), wit::Error> {
