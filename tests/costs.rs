@@ -4,13 +4,20 @@
 //! storage and writes, a public zone and its queries — never a look-alike),
 //! per thing, per account and for the organization; a stopped server's
 //! compute costs nothing a month; and the prices are read once a day.
+//! At either provider, everything is priced as the catalogue prices it
+//! (DigitalOcean's prices come with its sizes, read with the account's
+//! session); and one organization's estimate holds both providers'
+//! accounts.
 
 mod support;
 
 use serde_json::Value;
 use sim::world::defaults::*;
 use sim::World;
+use support::clouds::{self, for_each_cloud, Cloud, AZURE, DIGITALOCEAN};
 use support::product::{Product, BOOTSTRAP_KEY};
+
+for_each_cloud!(everything_is_priced_as_the_catalogue_prices_it);
 
 fn line<'a>(lines: &'a Value, label_starts: &str) -> &'a Value {
     lines
@@ -221,4 +228,135 @@ fn everything_skyport_made_is_priced_per_thing_account_and_organization() {
         .filter(|r| r.path.starts_with("/api/retail/prices"))
         .count();
     assert_eq!(reads, again, "prices are kept for a day");
+}
+
+/// The catalogue's sizes in the cloud's region, through `account`.
+fn catalogue(p: &Product, cloud: &Cloud, account: &str, scope: &str) -> Vec<Value> {
+    let (status, sizes) = p.api(
+        "GET",
+        &format!(
+            "/api/v1/accounts/{account}/subscriptions/{scope}/compute/sizes?region={}",
+            cloud.region
+        ),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{sizes}");
+    sizes["sizes"].as_array().unwrap().clone()
+}
+
+fn everything_is_priced_as_the_catalogue_prices_it(cloud: &Cloud) {
+    let p = clouds::start(str::to_string);
+    let (account, scope) = (cloud.connect)(&p);
+
+    // Every size the catalogue lists has its price.
+    let sizes = catalogue(&p, cloud, &account, &scope);
+    assert!(!sizes.is_empty());
+    for z in &sizes {
+        assert!(
+            z["hourly_price"].as_f64().is_some_and(|h| h > 0.0)
+                && z["monthly_estimate"].as_f64().is_some_and(|m| m > 0.0)
+                && z["currency"] == "USD",
+            "{z}"
+        );
+    }
+    let size = sizes.iter().find(|z| z["name"] == cloud.size).unwrap();
+    let monthly = size["monthly_estimate"].as_f64().unwrap();
+
+    // A server, backup storage and a domain.
+    let server = cloud.provision(&p, &account, &scope, "priced")["server"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let op = cloud.start_storage(&p, &account, &scope, "skyportpriced1");
+    let done = p.wait_storage(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    cloud.choose_domain(&p, &account, &scope);
+
+    let c = costs(&p);
+    assert_eq!(c["unpriced"], serde_json::json!([]), "{c}");
+    assert_eq!(c["currency"], "USD");
+    let a = &c["accounts"][0];
+    assert_eq!(a["account_id"], account.as_str(), "{c}");
+    let month = |l: &Value| l["per_month"].as_f64().unwrap();
+
+    // The server's compute costs a month what the create form said.
+    let s = &a["servers"][0];
+    assert_eq!(s["id"], server.as_str());
+    let lines = s["lines"].as_array().unwrap();
+    let compute = lines
+        .iter()
+        .find(|l| close(month(l), monthly))
+        .unwrap_or_else(|| panic!("no line of {monthly} a month: {s}"));
+    let target = &a["backup_targets"][0];
+    assert!(month(target) > 0.0, "{target}");
+    let domain = &a["domains"][0];
+    assert!(!domain["lines"].as_array().unwrap().is_empty(), "{domain}");
+    let sum = month(s) + month(target) + month(domain);
+    assert!(close(month(a), sum), "{a}");
+    assert!(close(month(&c), sum), "{c}");
+
+    // Stopped, its compute is billed as the provider bills it.
+    let (status, op) = p.api(
+        "POST",
+        &format!("/api/v1/servers/{server}/stop"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 202, "{op}");
+    p.wait_operation(op["id"].as_str().unwrap());
+    let stopped = costs(&p)["accounts"][0]["servers"][0].clone();
+    assert_eq!(stopped["status"], "stopped", "{stopped}");
+    let label = compute["label"].as_str().unwrap();
+    let now = line(&stopped["lines"], label);
+    assert_eq!(
+        month(now),
+        if cloud.billed_while_stopped {
+            monthly
+        } else {
+            0.0
+        },
+        "{} bills a stopped server's {label}: {now}",
+        cloud.name
+    );
+}
+
+#[test]
+fn one_estimate_holds_both_providers_accounts() {
+    let p = clouds::start(str::to_string);
+    let mut accounts = Vec::new();
+    for (cloud, name) in [(&AZURE, "both-azure"), (&DIGITALOCEAN, "both-digitalocean")] {
+        let (account, scope) = (cloud.connect)(&p);
+        cloud.provision(&p, &account, &scope, name);
+        accounts.push(account);
+    }
+    let c = costs(&p);
+    assert_eq!(c["unpriced"], serde_json::json!([]), "{c}");
+    let listed = c["accounts"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{c}");
+    let mut sum = 0.0;
+    for id in &accounts {
+        let a = listed
+            .iter()
+            .find(|a| a["account_id"] == id.as_str())
+            .unwrap_or_else(|| panic!("{id} is not in {c}"));
+        let per_month = a["per_month"].as_f64().unwrap();
+        assert!(per_month > 0.0, "{a}");
+        sum += per_month;
+
+        // Each account alone, wherever the request lands.
+        let (status, one) = p.api(
+            "GET",
+            &format!("/api/v1/costs?account_id={id}"),
+            BOOTSTRAP_KEY,
+            "",
+        );
+        assert_eq!(status, 200, "{one}");
+        assert_eq!(one["accounts"].as_array().unwrap().len(), 1, "{one}");
+        assert!(
+            close(one["per_month"].as_f64().unwrap(), per_month),
+            "{one}"
+        );
+    }
+    assert!(close(c["per_month"].as_f64().unwrap(), sum), "{c}");
 }

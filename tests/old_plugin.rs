@@ -7,6 +7,9 @@
 //! adapter (`skyport plug`) it serves the same functions, by spin.toml
 //! alone: accounts connect and are checked, droplets are made and deleted,
 //! and the two things compute 0.2.0 has no words for are refused naming why.
+//! Its `skyport:prices@0.1.0` (no session, so no droplet prices) serves
+//! estimates and the catalogue behind the prices adapter, which say what
+//! they could not price.
 
 mod support;
 
@@ -88,6 +91,17 @@ fn with_scopes(manifest: &str, plugin: &str) -> String {
     swap(
         &with_example(manifest),
         "skyport:account/scopes@0.2.1",
+        plugin,
+        true,
+    )
+}
+
+/// The example's spin.toml with every DigitalOcean function's account
+/// prices taken from `plugin` instead.
+fn with_prices(manifest: &str, plugin: &str) -> String {
+    swap(
+        &with_example(manifest),
+        "skyport:prices/account-prices@0.1.1",
         plugin,
         true,
     )
@@ -305,4 +319,57 @@ fn a_storage_0_2_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
     );
     assert_eq!(status, 409, "{v}");
     assert_eq!(v["error"]["code"], "storage_name_taken", "{v}");
+}
+
+#[test]
+fn a_prices_0_1_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
+    let old = old_plugin().display().to_string();
+
+    // Alone, its `prices@0.1.0` has no `account-prices`.
+    let dir = TempDir::new("old-prices");
+    let manifest = with_prices(&product_manifest(), &old);
+    refused_alone(&dir, &manifest, "skyport:prices/account-prices@0.1.1");
+
+    // Behind the prices adapter it serves the catalogue and the estimate.
+    // It read prices without a session, so it has none for a droplet: the
+    // sizes are listed unpriced, and the estimate says what it left out.
+    let adapted = plugged(&dir, "prices_adapter.wasm", &old);
+    let p = started(|m| with_prices(m, &adapted));
+    let account = p.connect_digitalocean();
+    let id = account["id"].as_str().unwrap().to_string();
+    let team = account["subscriptions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, sizes) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{id}/subscriptions/{team}/compute/sizes?region=nyc3"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{sizes}");
+    let listed = sizes["sizes"].as_array().unwrap();
+    assert!(!listed.is_empty(), "{sizes}");
+    assert!(
+        listed.iter().all(|z| z["hourly_price"].is_null()),
+        "{sizes}"
+    );
+
+    let spec = json!({ "account_id": id, "subscription_id": team, "region": "nyc3", "size": "s-1vcpu-1gb", "name": "web-priced", "ssh_public_key": SSH_KEY }).to_string();
+    let server = p.provision_spec(&spec, "web-priced")["server"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, c) = p.api("GET", "/api/v1/costs", BOOTSTRAP_KEY, "");
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["accounts"][0]["servers"][0]["id"], server.as_str(), "{c}");
+    let unpriced = &c["unpriced"][0];
+    assert_eq!(unpriced["server"], server.as_str(), "{c}");
+    assert!(
+        unpriced["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no price for size s-1vcpu-1gb in nyc3"),
+        "{c}"
+    );
 }

@@ -27,6 +27,9 @@ pub struct Cloud {
     pub size: &'static str,
     /// Where backup storage goes.
     pub storage_region: &'static str,
+    /// Whether a stopped server's compute is still billed: a powered-off
+    /// droplet is; a VM Skyport stops is deallocated, and is not.
+    pub billed_while_stopped: bool,
     /// A write that provisioning a server makes partway through (a path
     /// fragment and its method): where a fault lands mid-server.
     pub mid_provision: (&'static str, &'static str),
@@ -179,6 +182,7 @@ pub const AZURE: Cloud = Cloud {
     ],
     size: "Standard_B2s",
     storage_region: "westeurope",
+    billed_while_stopped: false,
     mid_provision: ("/publicIPAddresses/", "PUT"),
     oauth: OAuth {
         claim_path: "/api/v1/accounts/azure/claim",
@@ -314,6 +318,7 @@ pub const DIGITALOCEAN: Cloud = Cloud {
     regions: ["nyc1", "nyc3", "ams3", "sfo3", "lon1", "fra1"],
     size: "s-2vcpu-2gb",
     storage_region: "nyc3",
+    billed_while_stopped: true,
     mid_provision: ("/v2/firewalls", "POST"),
     oauth: OAuth {
         claim_path: "/api/v1/accounts/digitalocean/claim",
