@@ -50,6 +50,13 @@ pub struct Cloud {
     /// reason then carries.
     pub lose_access: fn(&Product),
     pub lost_because: &'static [&'static str],
+    /// Words of the advice a deleted account's answer gives on revoking
+    /// Skyport's access at the provider.
+    pub revoke_words: &'static str,
+    /// Every credential the provider has issued to Skyport so far (tokens,
+    /// or what every token of its kind starts with), none of which may be
+    /// stored or logged in clear.
+    pub secrets: fn(&Product) -> Vec<String>,
     /// Makes the set-up of the store `name` end in polls, not in the
     /// request that starts it.
     pub slow_storage: fn(&Product, &str),
@@ -243,6 +250,15 @@ pub const AZURE: Cloud = Cloud {
             .unwrap();
     },
     lost_because: &["50173", "password"],
+    revoke_words: "Enterprise Applications",
+    // Refresh tokens by their value; access and ID tokens are JWTs, whose
+    // header starts so.
+    secrets: |p| {
+        let mut all: Vec<String> = p.sim.with_state(|s| s.grants.keys().cloned().collect());
+        assert!(!all.is_empty(), "no refresh token was issued");
+        all.extend(["eyJ0eXAi".to_string(), "eyJhbGci".to_string()]);
+        all
+    },
     // Creating a storage account is a long-running operation already.
     slow_storage: |_, _| {},
     lift_limits: |p| {
@@ -399,6 +415,17 @@ pub const DIGITALOCEAN: Cloud = Cloud {
             .unwrap();
     },
     lost_because: &["token"],
+    revoke_words: "API › Tokens",
+    // The team's token and every OAuth token issued.
+    secrets: |p| {
+        let mut all = vec![SEED_TOKEN.to_string()];
+        p.sim.with_state(|s| {
+            for g in s.digitalocean.oauth_grants.values() {
+                all.extend([g.access_token.clone(), g.refresh_token.clone()]);
+            }
+        });
+        all
+    },
     // A bucket is made at once; its folder's first writes answer 503 as
     // often as the plugin tries at once (three), so the set-up waits and
     // retries in a later poll.
