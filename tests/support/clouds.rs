@@ -89,6 +89,14 @@ pub struct OAuth {
     pub connect_expiring: fn(&Product) -> String,
     /// How many refresh-token grants the provider has answered.
     pub refreshes: fn(&Product) -> usize,
+    /// Connects an account by OAuth: its id and its scope.
+    pub connect: fn(&Product) -> (String, String),
+    /// The provider refuses the access tokens it issued so far before they
+    /// expire by its own clock (revoked or rotated early); the grant, and
+    /// so a refresh, still works.
+    pub expire_access_tokens: fn(&Product),
+    /// The provider ends the grant itself: a refresh is refused for good.
+    pub end_grant: fn(&Product),
 }
 
 impl OAuth {
@@ -217,6 +225,16 @@ pub const AZURE: Cloud = Cloud {
             id
         },
         refreshes: |p| p.refresh_grants(),
+        connect: |p| (p.connect(BOOTSTRAP_KEY, USERNAME), SUBSCRIPTION.into()),
+        expire_access_tokens: |p| p.sim.command(Command::ExpireAccessTokens).unwrap(),
+        end_grant: |p| {
+            p.sim
+                .command(Command::Revoke {
+                    user: USERNAME.into(),
+                    reason: Revocation::PasswordChange,
+                })
+                .unwrap();
+        },
     },
     connect: |p| (p.connect(BOOTSTRAP_KEY, USERNAME), SUBSCRIPTION.into()),
     fail_next_server: |p, name| {
@@ -327,6 +345,15 @@ fn held(p: &Product, kind: &str) -> usize {
         .unwrap_or_default() as usize
 }
 
+/// The seed team signed in by OAuth and claimed: the account's id.
+fn digitalocean_oauth_account(p: &Product) -> String {
+    let (html, outcome) = p.sign_in_digitalocean(None, SEED_TEAM, "authorize");
+    assert_eq!(outcome, "signed_in", "{html}");
+    let (status, v) = p.claim_digitalocean(&html);
+    assert_eq!(status, 201, "{v}");
+    v["account"]["id"].as_str().unwrap().to_string()
+}
+
 pub const DIGITALOCEAN: Cloud = Cloud {
     name: "DigitalOcean",
     region: "nyc3",
@@ -348,13 +375,10 @@ pub const DIGITALOCEAN: Cloud = Cloud {
                 oauth_token_seconds: Some(secs),
             };
             p.sim.command(lifetime(301)).unwrap();
-            let (html, outcome) = p.sign_in_digitalocean(None, SEED_TEAM, "authorize");
-            assert_eq!(outcome, "signed_in", "{html}");
-            let (status, v) = p.claim_digitalocean(&html);
-            assert_eq!(status, 201, "{v}");
+            let id = digitalocean_oauth_account(p);
             p.sim.command(lifetime(3600)).unwrap();
             std::thread::sleep(std::time::Duration::from_millis(2100));
-            v["account"]["id"].as_str().unwrap().to_string()
+            id
         },
         // DigitalOcean rotates the refresh token at each use, so two
         // refreshes at once would leave one holding a dead token.
@@ -365,6 +389,21 @@ pub const DIGITALOCEAN: Cloud = Cloud {
                 .filter(|r| r.path.starts_with("/v1/oauth/token"))
                 .filter(|r| r.grant.as_deref() == Some("refresh_token") && r.status == 200)
                 .count()
+        },
+        connect: |p| (digitalocean_oauth_account(p), SEED_TEAM.into()),
+        expire_access_tokens: |p| {
+            p.sim
+                .command(Command::ExpireDigitalOceanAccessTokens {
+                    team: SEED_TEAM.into(),
+                })
+                .unwrap();
+        },
+        end_grant: |p| {
+            p.sim
+                .command(Command::RevokeDigitalOceanGrants {
+                    team: SEED_TEAM.into(),
+                })
+                .unwrap();
         },
     },
     connect: |p| {
