@@ -387,6 +387,13 @@ pub fn container() -> String {
     get("provider_container").unwrap_or_else(|| "container".into())
 }
 
+/// Where the network rules of that storage are set, for a refused access
+/// check (`provider_network_rules`).
+pub fn network_rules() -> String {
+    get("provider_network_rules")
+        .unwrap_or_else(|| format!("the {}'s network rules in {}", storage(), portal()))
+}
+
 /// `word` with its first letter in capitals, to begin a sentence.
 pub fn capitalised(word: &str) -> String {
     let mut c = word.chars();

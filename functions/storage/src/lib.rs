@@ -145,7 +145,7 @@ impl ops::Handler for Setup {
                 ..progress("Access verified", 3)
             }),
             Ok(Access::NetworkDenied(detail)) => Next::Failed(
-                ApiError::new(403, "storage_access_denied", &format!("Storage access denied: {detail}."), "Allow the platform's addresses in the storage account's Networking › Firewalls and virtual networks (or allow all networks), then run the quick setup again.")
+                ApiError::new(403, "storage_access_denied", &format!("Storage access denied: {detail}."), &format!("Allow the platform's addresses in {} (or allow all networks), then run the quick setup again.", provider::network_rules()))
                     .with("step", json!("Access check refused")),
             ),
             Ok(Access::Failed(detail)) => Next::Failed(

@@ -25,7 +25,7 @@ const PER_RUN: i64 = 10;
 /// What a target's remedy is, by its status.
 fn remedy(status: &str) -> Option<String> {
     match status {
-        "access_denied" => Some("Allow the platform's addresses in the storage account's Networking › Firewalls and virtual networks (or allow all networks); the target is checked again within the hour, or at once with Check now.".into()),
+        "access_denied" => Some(format!("Allow the platform's addresses in {} (or allow all networks); the target is checked again within the hour, or at once with Check now.", provider::network_rules())),
         "check_failed" => Some(format!("Check the {} and its {} in {}; the target is checked again within the hour, or at once with Check now.", provider::storage(), provider::container(), provider::portal())),
         _ => None,
     }
