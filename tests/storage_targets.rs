@@ -1,14 +1,20 @@
-//! A backup target after its set-up: network rules that start refusing the
-//! platform turn it `access_denied` with the remedy and an event, with
-//! nobody calling the API; fixing them turns it `verified` again; Check now
-//! checks at once; and Detach forgets the target while the storage account
-//! and its container stay.
+//! A backup target after its set-up, at either provider: a store that
+//! starts refusing the platform (Azure's network rules denying, a Space
+//! refusing writes) turns the target `access_denied` or `check_failed` with
+//! the provider's remedy and an event, with nobody calling the API; fixing
+//! it turns the target `verified` again; Check now checks at once; and
+//! Detach forgets the target while the store and its folder stay.
 
 mod support;
 
 use serde_json::{json, Value};
-use sim::world::defaults::*;
-use support::product::{Product, BOOTSTRAP_KEY};
+use support::clouds::{self, for_each_cloud, Cloud};
+use support::product::{jobs_yearly, Product, BOOTSTRAP_KEY};
+
+for_each_cloud!(
+    a_target_its_store_locks_out_shows_it_and_recovers,
+    check_now_and_detach,
+);
 
 /// Checks target `id` now.
 fn check(p: &Product, id: &str) -> (u16, Value) {
@@ -20,43 +26,44 @@ fn check(p: &Product, id: &str) -> (u16, Value) {
     )
 }
 
-/// The product checking targets every 2 s, with one verified target: the
-/// product and the target.
-fn verified_target() -> (Product, Value) {
-    let p = Product::with_jobs_every_second(&[("SPIN_VARIABLE_STORAGE_CHECK_SECONDS", "2")]);
-    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let done = p.set_up_storage(&account, "skyporttarget01");
+/// Sets up the store `name` through a connected account: the account, its
+/// scope and the verified target.
+fn verified_target(p: &Product, cloud: &Cloud, name: &str) -> (String, String, Value) {
+    let (account, scope) = (cloud.connect)(p);
+    let op = cloud.start_storage(p, &account, &scope, name);
+    let done = p.wait_storage(op["id"].as_str().unwrap());
     assert_eq!(done["status"], "succeeded", "{done}");
-    let target = done["target"].clone();
+    let (status, targets) = p.api("GET", "/api/v1/storage/targets", BOOTSTRAP_KEY, "");
+    assert_eq!(status, 200, "{targets}");
+    let target = targets["targets"][0].clone();
     assert_eq!(target["status"], "verified", "{target}");
     assert_eq!(target["checked_at"], target["verified_at"], "{target}");
-    (p, target)
+    (account, scope, target)
 }
 
-#[test]
-fn a_target_the_network_rules_lock_out_shows_it_and_recovers() {
-    let (p, target) = verified_target();
+fn a_target_its_store_locks_out_shows_it_and_recovers(cloud: &Cloud) {
+    let p = Product::with_example_and_jobs_every_second(&[(
+        "SPIN_VARIABLE_STORAGE_CHECK_SECONDS",
+        "2",
+    )]);
+    let name = "skyporttarget01";
+    let (_, _, target) = verified_target(&p, cloud, name);
     let id = target["id"].as_str().unwrap();
     let path = format!("/api/v1/storage/targets/{id}");
+    let out = &cloud.locked_out;
 
-    p.set_storage_network("Deny");
+    (cloud.lock_out_storage)(&p, name, true);
     let t = p.wait_for(&path, 60, |v| v["status"] != "verified");
-    assert_eq!(t["status"], "access_denied", "{t}");
+    assert_eq!(t["status"], out.status, "{t}");
     assert!(
-        t["status_reason"]
-            .as_str()
-            .unwrap()
-            .starts_with("Storage access denied"),
+        t["status_reason"].as_str().unwrap().starts_with(out.reason),
         "{t}"
     );
-    assert!(
-        t["remedy"].as_str().unwrap().contains("allow all networks"),
-        "{t}"
-    );
-    let denied = p.events("storage.access_denied", id);
-    assert_eq!(denied.len(), 1, "one event for the change: {denied:?}");
+    assert!(t["remedy"].as_str().unwrap().contains(out.remedy), "{t}");
+    let events = p.events(out.event, id);
+    assert_eq!(events.len(), 1, "one event for the change: {events:?}");
 
-    p.set_storage_network("Allow");
+    (cloud.lock_out_storage)(&p, name, false);
     let t = p.wait_for(&path, 60, |v| v["status"] == "verified");
     assert!(t["status_reason"].is_null() && t["remedy"].is_null(), "{t}");
     assert!(t["checked_at"].as_i64().unwrap() >= target["verified_at"].as_i64().unwrap());
@@ -66,27 +73,26 @@ fn a_target_the_network_rules_lock_out_shows_it_and_recovers() {
         "ready at set-up and again now"
     );
     assert_eq!(
-        p.events("storage.access_denied", id).len(),
+        p.events(out.event, id).len(),
         1,
         "no event without a change"
     );
 }
 
-#[test]
-fn check_now_and_detach() {
-    let p = Product::without_jobs(sim::World::default());
-    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let done = p.set_up_storage(&account, "skyporttarget02");
-    let id = done["target"]["id"].as_str().unwrap().to_string();
+fn check_now_and_detach(cloud: &Cloud) {
+    let p = clouds::start(jobs_yearly);
+    let name = "skyporttarget02";
+    let (account, scope, target) = verified_target(&p, cloud, name);
+    let id = target["id"].as_str().unwrap().to_string();
 
-    p.set_storage_network("Deny");
+    (cloud.lock_out_storage)(&p, name, true);
     let (status, t) = check(&p, &id);
     assert_eq!(
         (status, t["status"].as_str()),
-        (200, Some("access_denied")),
+        (200, Some(cloud.locked_out.status)),
         "{t}"
     );
-    p.set_storage_network("Allow");
+    (cloud.lock_out_storage)(&p, name, false);
     let (status, t) = check(&p, &id);
     assert_eq!(
         (status, t["status"].as_str()),
@@ -94,17 +100,10 @@ fn check_now_and_detach() {
         "{t}"
     );
 
-    // The storage account deleted in the portal: the check fails with why,
-    // and says so once.
-    let kept = p.sim.with_state(|s| {
-        let key = s
-            .resources
-            .iter()
-            .find(|(_, r)| r.kind == "Microsoft.Storage/storageAccounts")
-            .map(|(k, _)| k.clone())
-            .unwrap();
-        s.resources.remove(&key).map(|r| (key, r)).unwrap()
-    });
+    // The store deleted in the portal: the check fails with why, and says
+    // so once.
+    let failed_before = p.events("storage.check_failed", &id).len();
+    let put_back = (cloud.remove_store)(&p, name);
     let (status, t) = check(&p, &id);
     assert_eq!(
         (status, t["status"].as_str()),
@@ -115,10 +114,11 @@ fn check_now_and_detach() {
         t["status_reason"].is_string() && t["remedy"].is_string(),
         "{t}"
     );
-    assert_eq!(p.events("storage.check_failed", &id).len(), 1);
-    p.sim.with_state(|s| {
-        s.resources.insert(kept.0.clone(), kept.1.clone());
-    });
+    assert_eq!(
+        p.events("storage.check_failed", &id).len(),
+        failed_before + 1
+    );
+    put_back(&p);
     let (_, t) = check(&p, &id);
     assert_eq!(t["status"], "verified", "{t}");
 
@@ -132,50 +132,27 @@ fn check_now_and_detach() {
         assert_eq!(p.api(m, &path, &other, "").0, 404, "{m} {path}");
     }
 
-    let (status, d) = p.api(
-        "DELETE",
-        &format!("/api/v1/storage/targets/{id}"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let target_path = format!("/api/v1/storage/targets/{id}");
+    let (status, d) = p.api("DELETE", &target_path, BOOTSTRAP_KEY, "");
     assert_eq!(status, 200, "{d}");
     assert_eq!(d["detached"]["id"], id.as_str());
-    assert_eq!(
-        p.api(
-            "GET",
-            &format!("/api/v1/storage/targets/{id}"),
-            BOOTSTRAP_KEY,
-            ""
-        )
-        .0,
-        404
-    );
-    assert_eq!(
-        p.api(
-            "DELETE",
-            &format!("/api/v1/storage/targets/{id}"),
-            BOOTSTRAP_KEY,
-            ""
-        )
-        .0,
-        404
-    );
+    assert_eq!(p.api("GET", &target_path, BOOTSTRAP_KEY, "").0, 404);
+    assert_eq!(p.api("DELETE", &target_path, BOOTSTRAP_KEY, "").0, 404);
     let (_, list) = p.api("GET", "/api/v1/storage/targets", BOOTSTRAP_KEY, "");
     assert_eq!(list["targets"], json!([]));
     assert_eq!(p.events("storage.detached", &id).len(), 1);
-    // The storage account and its container are the user's and stay.
-    let (_, accounts) = p.api(
+    // The store and its folder are the user's and stay.
+    let (_, stores) = p.api(
         "GET",
-        &format!("/api/v1/accounts/{account}/subscriptions/{SUBSCRIPTION}/storage/accounts"),
+        &format!("/api/v1/accounts/{account}/subscriptions/{scope}/storage/accounts"),
         BOOTSTRAP_KEY,
         "",
     );
-    assert_eq!(
-        accounts["storage_accounts"][0]["name"], "skyporttarget02",
-        "{accounts}"
-    );
-    assert_eq!(
-        accounts["storage_accounts"][0]["containers"],
-        json!(["backups"])
-    );
+    let store = stores["storage_accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is gone: {stores}"));
+    assert_eq!(store["containers"], json!(["backups"]), "{stores}");
 }

@@ -60,6 +60,15 @@ pub struct Cloud {
     /// Makes the set-up of the store `name` end in polls, not in the
     /// request that starts it.
     pub slow_storage: fn(&Product, &str),
+    /// Makes the access check of the store `name` fail (`true`) or pass
+    /// again (`false`), as its owner would: Azure's network rules denying,
+    /// a Space refusing Skyport's writes.
+    pub lock_out_storage: fn(&Product, &str, bool),
+    /// What a target locked out so then shows.
+    pub locked_out: LockedOut,
+    /// Removes the store `name` behind Skyport's back (in the portal); the
+    /// closure puts it back as it was.
+    pub remove_store: fn(&Product, &str) -> PutBack,
     /// Whether the user's DNS zone (or domain) `name` is still at the
     /// provider.
     pub has_zone: fn(&Product, &str) -> bool,
@@ -70,6 +79,19 @@ pub struct Cloud {
     /// How many things provisioning has written at all: what a server
     /// refused before it began must leave at zero.
     pub written: fn(&Product) -> usize,
+}
+
+/// Puts back what a test removed behind Skyport's back.
+pub type PutBack = Box<dyn FnOnce(&Product)>;
+
+/// What a backup target shows once its store refuses the access check.
+pub struct LockedOut {
+    pub status: &'static str,
+    /// How its reason starts, and words of its remedy.
+    pub reason: &'static str,
+    pub remedy: &'static str,
+    /// The event the change emits.
+    pub event: &'static str,
 }
 
 /// A provider's sign-in by OAuth, as the console drives it.
@@ -279,6 +301,31 @@ pub const AZURE: Cloud = Cloud {
     },
     // Creating a storage account is a long-running operation already.
     slow_storage: |_, _| {},
+    lock_out_storage: |p, _, locked| p.set_storage_network(if locked { "Deny" } else { "Allow" }),
+    locked_out: LockedOut {
+        status: "access_denied",
+        reason: "Storage access denied",
+        remedy: "allow all networks",
+        event: "storage.access_denied",
+    },
+    remove_store: |p, name| {
+        let kept = p.sim.with_state(|s| {
+            let key = s
+                .resources
+                .iter()
+                .find(|(_, r)| {
+                    r.kind == "Microsoft.Storage/storageAccounts" && r.body["name"] == name
+                })
+                .map(|(k, _)| k.clone())
+                .unwrap();
+            s.resources.remove(&key).map(|r| (key, r)).unwrap()
+        });
+        Box::new(move |p| {
+            p.sim.with_state(|s| {
+                s.resources.insert(kept.0, kept.1);
+            })
+        })
+    },
     lift_limits: |p| {
         for name in ["cores", "virtualMachines", "standardBSFamily"] {
             p.sim
@@ -468,6 +515,49 @@ pub const DIGITALOCEAN: Cloud = Cloud {
     // A bucket is made at once; its folder's first writes answer 503 as
     // often as the plugin tries at once (three), so the set-up waits and
     // retries in a later poll.
+    // A Space that refuses writes into its folder (a bucket policy, say):
+    // S3's AccessDenied, which fails the check in DigitalOcean's words.
+    lock_out_storage: |p, name, locked| {
+        let command = if locked {
+            Command::AddFault {
+                fault: Fault {
+                    path: format!("/{name}/backups/skyport-probe"),
+                    method: Some("PUT".into()),
+                    status: Some(403),
+                    count: None,
+                    probability: None,
+                    latency_ms: None,
+                    drop_connection: false,
+                    retry_after: None,
+                },
+            }
+        } else {
+            Command::ClearFaults
+        };
+        p.sim.command(command).unwrap();
+    },
+    locked_out: LockedOut {
+        status: "check_failed",
+        reason: "The access check failed",
+        remedy: "Spaces Object Storage",
+        event: "storage.check_failed",
+    },
+    remove_store: |p, name| {
+        let kept = p.sim.with_state(|s| {
+            let d = &mut s.digitalocean;
+            (d.buckets.remove(name).unwrap(), d.objects.remove(name))
+        });
+        let name = name.to_string();
+        Box::new(move |p| {
+            p.sim.with_state(|s| {
+                let d = &mut s.digitalocean;
+                d.buckets.insert(name.clone(), kept.0);
+                if let Some(objects) = kept.1 {
+                    d.objects.insert(name, objects);
+                }
+            })
+        })
+    },
     slow_storage: |p, name| {
         p.sim
             .command(Command::AddFault {
