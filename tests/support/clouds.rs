@@ -69,6 +69,10 @@ pub struct Cloud {
     /// Removes the store `name` behind Skyport's back (in the portal); the
     /// closure puts it back as it was.
     pub remove_store: fn(&Product, &str) -> PutBack,
+    /// The provider throttles every write of an `A` record `name` in the
+    /// zone (or domain) `zone` (429, try again at once) until its faults
+    /// are cleared.
+    pub throttle_record_writes: fn(&Product, &str, &str),
     /// Whether the user's DNS zone (or domain) `name` is still at the
     /// provider.
     pub has_zone: fn(&Product, &str) -> bool,
@@ -301,6 +305,23 @@ pub const AZURE: Cloud = Cloud {
     },
     // Creating a storage account is a long-running operation already.
     slow_storage: |_, _| {},
+    // A record set is one PUT, named by type and name.
+    throttle_record_writes: |p, zone, name| {
+        p.sim
+            .command(Command::AddFault {
+                fault: Fault {
+                    path: format!("/dnszones/{zone}/A/{name}"),
+                    method: Some("PUT".into()),
+                    status: Some(429),
+                    count: None,
+                    probability: None,
+                    latency_ms: None,
+                    drop_connection: false,
+                    retry_after: Some(0),
+                },
+            })
+            .unwrap();
+    },
     lock_out_storage: |p, _, locked| p.set_storage_network(if locked { "Deny" } else { "Allow" }),
     locked_out: LockedOut {
         status: "access_denied",
@@ -515,6 +536,23 @@ pub const DIGITALOCEAN: Cloud = Cloud {
     // A bucket is made at once; its folder's first writes answer 503 as
     // often as the plugin tries at once (three), so the set-up waits and
     // retries in a later poll.
+    // A new record is a POST to the domain's records, whatever its name.
+    throttle_record_writes: |p, zone, _| {
+        p.sim
+            .command(Command::AddFault {
+                fault: Fault {
+                    path: format!("/v2/domains/{zone}/records"),
+                    method: Some("POST".into()),
+                    status: Some(429),
+                    count: None,
+                    probability: None,
+                    latency_ms: None,
+                    drop_connection: false,
+                    retry_after: Some(0),
+                },
+            })
+            .unwrap();
+    },
     // A Space that refuses writes into its folder (a bucket policy, say):
     // S3's AccessDenied, which fails the check in DigitalOcean's words.
     lock_out_storage: |p, name, locked| {

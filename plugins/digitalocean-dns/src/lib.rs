@@ -335,24 +335,30 @@ impl Guest for Plugin {
         let wanted: Vec<String> = values.iter().map(|v| plain(kind, v, &domain)).collect();
         let before = current(&session, &domain, &name, kind)?;
         let writes = sets::plan(&before.records, &wanted, ttl);
-        // A set that already holds what is asked is written, whatever was
-        // read: nothing is overwritten, and a replay after a crash is done.
-        if !writes.is_empty() {
-            match &precondition {
-                Precondition::None => {}
-                Precondition::Absent if !sets::resumable(&before.records, None, &wanted, ttl) => {
-                    return Err(changed(kind, &name, "already exist"));
-                }
-                Precondition::Absent => {}
-                Precondition::Etag(e)
-                    if before.records.is_empty()
-                        || (*e != before.etag()
-                            && !sets::resumable(&before.records, Some(e), &wanted, ttl)) =>
-                {
-                    return Err(changed(kind, &name, "changed since they were read"));
-                }
-                Precondition::Etag(_) => {}
+        // The precondition holds as the contract words it, even when the set
+        // already holds what is asked: a create-only write of a set that
+        // exists, or one read with another etag, is a `conflict`. The
+        // caller knows whether it is resuming its own write, and checks the
+        // values then. Only a write stopped part way (some of its records
+        // made, none of anyone else's changed) is carried on here.
+        let done = writes.is_empty();
+        match &precondition {
+            Precondition::None => {}
+            Precondition::Absent
+                if !before.records.is_empty()
+                    && (done || !sets::resumable(&before.records, None, &wanted, ttl)) =>
+            {
+                return Err(changed(kind, &name, "already exist"));
             }
+            Precondition::Absent => {}
+            Precondition::Etag(e)
+                if before.records.is_empty()
+                    || (*e != before.etag()
+                        && (done || !sets::resumable(&before.records, Some(e), &wanted, ttl))) =>
+            {
+                return Err(changed(kind, &name, "changed since they were read"));
+            }
+            Precondition::Etag(_) => {}
         }
         let base = format!("/v2/domains/{domain}/records");
         for write in writes {
