@@ -1,12 +1,20 @@
 //! Connecting an Azure account: the popup flow to Active with three badges,
-//! and every way it can end otherwise.
+//! and every way it can end otherwise. At either provider, a sign-in's
+//! state is single-use and unforgeable, and an organization sees only its
+//! own accounts.
 
 mod support;
 
 use sim::state::SignInOutcome;
 use sim::world::defaults::*;
 use sim::{Command, World};
+use support::clouds::{self, for_each_cloud, Cloud};
 use support::product::{Product, BOOTSTRAP_KEY};
+
+for_each_cloud!(
+    state_is_single_use_and_unforgeable,
+    organizations_see_only_their_own_accounts,
+);
 
 #[test]
 fn connect_makes_an_active_account_with_three_badges() {
@@ -128,32 +136,18 @@ fn deny_and_admin_consent_are_reported_with_their_remedy() {
     );
 }
 
-#[test]
-fn state_is_single_use_expiring_and_unforgeable() {
-    let p = Product::start(World::default());
-    let url = p.start_connect(BOOTSTRAP_KEY, None);
-    let agent = ureq::AgentBuilder::new().redirects(0).build();
+fn state_is_single_use_and_unforgeable(cloud: &Cloud) {
+    let p = clouds::start(str::to_string);
+    let url = (cloud.oauth.start)(&p, BOOTSTRAP_KEY);
     // Capture the callback URL without opening it, to replay it.
-    let parsed = url::Url::parse(&url).unwrap();
-    let mut fields: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
-    fields.push(("user".into(), USERNAME.into()));
-    fields.push(("decision".into(), "accept".into()));
-    let pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let r = agent
-        .post(&format!("{}{}", p.sim.url, parsed.path()))
-        .send_form(&pairs)
-        .unwrap();
-    let callback = r.header("location").unwrap().to_string();
+    let callback = (cloud.oauth.sent_back)(&p, &url);
     assert_eq!(p.callback(&callback).2, "signed_in");
     let (status, html, outcome) = p.callback(&callback);
     assert_eq!((status, outcome.as_str()), (400, "invalid_state"), "{html}");
     assert!(html.contains("already used"));
     let forged = format!(
-        "{}/oauth/azure/callback?code=abc&state=forged-state",
-        p.host.url
+        "{}{}?code=abc&state=forged-state",
+        p.host.url, cloud.oauth.callback_path
     );
     assert_eq!(p.callback(&forged).2, "invalid_state");
     // Both refusals are recorded.
@@ -168,10 +162,9 @@ fn state_is_single_use_expiring_and_unforgeable() {
     );
 }
 
-#[test]
-fn organizations_see_only_their_own_accounts() {
-    let p = Product::start(World::default());
-    let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+fn organizations_see_only_their_own_accounts(cloud: &Cloud) {
+    let p = clouds::start(str::to_string);
+    let (id, scope) = (cloud.connect)(&p);
     let other = p.new_org("Other Co");
     let (status, list) = p.api("GET", "/api/v1/accounts", &other, "");
     assert_eq!(status, 200);
@@ -179,12 +172,27 @@ fn organizations_see_only_their_own_accounts() {
     for (method, path) in [
         ("GET", format!("/api/v1/accounts/{id}")),
         ("POST", format!("/api/v1/accounts/{id}/refresh")),
+        (
+            "GET",
+            format!("/api/v1/accounts/{id}/subscriptions/{scope}/compute/regions"),
+        ),
+        (
+            "GET",
+            format!("/api/v1/accounts/{id}/subscriptions/{scope}/dns/zones"),
+        ),
+        (
+            "GET",
+            format!("/api/v1/accounts/{id}/subscriptions/{scope}/storage/accounts"),
+        ),
+        ("GET", format!("/api/v1/costs?account_id={id}")),
         ("DELETE", format!("/api/v1/accounts/{id}")),
     ] {
         let (status, v) = p.api(method, &path, &other, "");
         assert_eq!(status, 404, "{method} {path}: {v}");
         assert_eq!(v["error"]["code"], "not_found");
     }
+    let (status, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
+    assert_eq!((status, a["status"].as_str()), (200, Some("Active")), "{a}");
     let (status, v) = p.api("GET", "/api/v1/accounts", "not-a-key", "");
     assert_eq!(status, 401);
     assert!(v["error"]["remedy"]

@@ -110,6 +110,9 @@ pub struct OAuth {
     /// The user consents at that URL (the seed user, the seed team); the
     /// page Skyport's callback answers with, and its outcome.
     pub consent: fn(&Product, &str) -> (String, String),
+    /// The user consents at that URL; where the provider then sends the
+    /// browser back (Skyport's callback with a code), not yet opened.
+    pub sent_back: fn(&Product, &str) -> String,
     /// Connects an account by OAuth whose access token is about to expire
     /// (within Skyport's refresh margin), later ones living long; its id.
     pub connect_expiring: fn(&Product) -> String,
@@ -234,6 +237,7 @@ pub const AZURE: Cloud = Cloud {
             assert_eq!(status, 200, "{html}");
             (html, outcome)
         },
+        sent_back: |p, url| p.sent_back(url, USERNAME, "accept"),
         connect_expiring: |p| {
             let lifetime = |secs| Command::Settings {
                 lro_polls: None,
@@ -436,6 +440,7 @@ pub const DIGITALOCEAN: Cloud = Cloud {
         callback_path: "/oauth/digitalocean/callback",
         start: |p, key| p.start_connect_digitalocean(key, None),
         consent: |p, url| p.authorize_digitalocean(url, SEED_TEAM, "authorize"),
+        sent_back: |p, url| p.sent_back_by_digitalocean(url, SEED_TEAM, "authorize"),
         connect_expiring: |p| {
             let lifetime = |secs| Command::DigitalOceanSettings {
                 action_polls: None,

@@ -709,6 +709,13 @@ impl Product {
         user: &str,
         decision: &str,
     ) -> (u16, String, String) {
+        self.callback(&self.sent_back(authorize_url, user, decision))
+    }
+
+    /// Answers the emulated Microsoft consent page at `authorize_url` as
+    /// `user` with `decision`; the URL the browser is then sent back to,
+    /// not yet opened.
+    pub fn sent_back(&self, authorize_url: &str, user: &str, decision: &str) -> String {
         let agent = ureq::AgentBuilder::new().redirects(0).build();
         let page = agent.get(authorize_url).call().expect("the consent page");
         assert_eq!(page.status(), 200);
@@ -744,7 +751,7 @@ impl Product {
                 .unwrap()
                 .replace("&amp;", "&")
         };
-        self.callback(&target)
+        target
     }
 
     /// Opens a callback URL on the host.
@@ -820,6 +827,16 @@ impl Product {
         team: &str,
         decision: &str,
     ) -> (String, String) {
+        let back = self.sent_back_by_digitalocean(url, team, decision);
+        let (status, html, outcome) = self.callback(&back);
+        assert_eq!(status, 200, "{html}");
+        (html, outcome)
+    }
+
+    /// Answers DigitalOcean's authorization page at `url` for `team` with
+    /// `decision`; the URL DigitalOcean sends the browser back to, not yet
+    /// opened.
+    pub fn sent_back_by_digitalocean(&self, url: &str, team: &str, decision: &str) -> String {
         let authorize = url::Url::parse(url).unwrap();
         assert_eq!(authorize.path(), "/v1/oauth/authorize", "{authorize}");
         let asked: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
@@ -865,10 +882,7 @@ impl Product {
             Err(e) => panic!("{e}"),
         };
         assert_eq!(answer.status(), 302, "DigitalOcean sends the browser back");
-        let back = answer.header("location").unwrap().to_string();
-        let (status, html, outcome) = self.callback(&back);
-        assert_eq!(status, 200, "{html}");
-        (html, outcome)
+        answer.header("location").unwrap().to_string()
     }
 
     pub fn claim_digitalocean(&self, html: &str) -> (u16, Value) {
