@@ -60,6 +60,18 @@ pub struct Cloud {
     /// Makes the set-up of the store `name` end in polls, not in the
     /// request that starts it.
     pub slow_storage: fn(&Product, &str),
+    /// Scripts passing failures, once each, on the safe calls of a storage
+    /// set-up (reading keys, writing and reading the probe), which the
+    /// set-up must ride out; words of the paths they land on.
+    pub storage_blips: fn(&Product) -> &'static [&'static str],
+    /// Makes the next request that begins making the store `name` fail
+    /// with a 503, once.
+    pub blip_store_creation: fn(&Product, &str),
+    /// Makes the next folder (container) made fail for good: the set-up
+    /// fails after making its store.
+    pub fail_next_folder: fn(&Product),
+    /// Whether the provider holds the store `name` (not being deleted).
+    pub holds_store: fn(&Product, &str) -> bool,
     /// Makes the access check of the store `name` fail (`true`) or pass
     /// again (`false`), as its owner would: Azure's network rules denying,
     /// a Space refusing Skyport's writes.
@@ -326,6 +338,45 @@ pub const AZURE: Cloud = Cloud {
             })
             .unwrap();
     },
+    storage_blips: |p| {
+        p.sim
+            .command(once("/listKeys", "POST", Some(503), false))
+            .unwrap();
+        p.sim
+            .command(once("skyport-access-check", "PUT", Some(500), false))
+            .unwrap();
+        p.sim
+            .command(once("skyport-access-check", "GET", None, true))
+            .unwrap();
+        &["listKeys", "skyport-access-check"]
+    },
+    blip_store_creation: |p, name| {
+        p.sim
+            .command(once(
+                &format!("/storageAccounts/{name}"),
+                "PUT",
+                Some(503),
+                false,
+            ))
+            .unwrap();
+    },
+    fail_next_folder: |p| {
+        p.sim
+            .command(once(
+                "/blobServices/default/containers/",
+                "PUT",
+                Some(400),
+                false,
+            ))
+            .unwrap();
+    },
+    holds_store: |p, name| {
+        p.sim.inventory().iter().any(|r| {
+            r["type"] == "Microsoft.Storage/storageAccounts"
+                && r["name"] == name
+                && r["provisioningState"] != "Deleting"
+        })
+    },
     lock_out_storage: |p, _, locked| p.set_storage_network(if locked { "Deny" } else { "Allow" }),
     locked_out: LockedOut {
         status: "access_denied",
@@ -415,6 +466,23 @@ fn held(p: &Product, kind: &str) -> usize {
     p.digitalocean("GET", &format!("/v2/{kind}"), None)["meta"]["total"]
         .as_u64()
         .unwrap_or_default() as usize
+}
+
+/// A fault on the next request whose path holds `path` (and of `method`):
+/// `status`, or a dropped connection.
+fn once(path: &str, method: &str, status: Option<u16>, drop_connection: bool) -> Command {
+    Command::AddFault {
+        fault: Fault {
+            path: path.into(),
+            method: Some(method.into()),
+            status,
+            count: Some(1),
+            probability: None,
+            latency_ms: None,
+            drop_connection,
+            retry_after: None,
+        },
+    }
 }
 
 /// The seed team signed in by OAuth and claimed: the account's id.
@@ -557,6 +625,35 @@ pub const DIGITALOCEAN: Cloud = Cloud {
                 },
             })
             .unwrap();
+    },
+    // Spaces keys are made for each call; the probe is an object.
+    storage_blips: |p| {
+        p.sim
+            .command(once("/v2/spaces/keys", "POST", Some(503), false))
+            .unwrap();
+        p.sim
+            .command(once("skyport-probe", "PUT", Some(500), false))
+            .unwrap();
+        p.sim
+            .command(once("skyport-probe", "GET", None, true))
+            .unwrap();
+        &["/v2/spaces/keys", "skyport-probe"]
+    },
+    // Every Spaces call begins by making its key.
+    blip_store_creation: |p, _| {
+        p.sim
+            .command(once("/v2/spaces/keys", "POST", Some(503), false))
+            .unwrap();
+    },
+    // A folder is an empty marker object (`backups/`).
+    fail_next_folder: |p| {
+        p.sim
+            .command(once("/backups/", "PUT", Some(400), false))
+            .unwrap();
+    },
+    holds_store: |p, name| {
+        p.sim
+            .with_state(|s| s.digitalocean.buckets.contains_key(name))
     },
     // A Space that refuses writes into its folder (a bucket policy, say):
     // S3's AccessDenied, which fails the check in DigitalOcean's words.

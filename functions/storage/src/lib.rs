@@ -76,16 +76,84 @@ fn with_target(db: &Connection, mut v: Value) -> Result<Value, ApiError> {
     Ok(v)
 }
 
+/// Why a store could not be made, for the client: a name taken elsewhere
+/// or against the provider's own rule in its words, else the plugin's
+/// error as every function words it.
+fn creation_error(e: PluginError, name: &str) -> ApiError {
+    match e {
+        PluginError::Conflict(d) if d.target.as_deref() == Some("name") => ApiError::new(
+            409,
+            "storage_name_taken",
+            &format!(
+                "The {} name `{name}` cannot be used: {}",
+                provider::storage(),
+                d.message
+            ),
+            &format!(
+                "Choose another name; {} names are unique across all of {}.",
+                provider::storage(),
+                provider::name()
+            ),
+        ),
+        PluginError::InvalidInput(d) if d.target.as_deref() == Some("name") => {
+            ApiError::bad_request(
+                "invalid_storage_name",
+                &d.message,
+                &format!(
+                    "Choose a name by that rule; {} names are unique across all of {}.",
+                    provider::storage(),
+                    provider::name()
+                ),
+            )
+        }
+        e => accounts::plugin_error(e),
+    }
+}
+
+/// Whether a plugin error passes (throttled, unavailable): tried again.
+fn transient(e: &PluginError) -> bool {
+    matches!(e, PluginError::Throttled(_) | PluginError::Unavailable(_))
+}
+
 /// A plugin error met at `step`: transient ones are retried later, the
 /// rest end the set-up with the guide's wording.
 fn failed_at(step: &str, e: PluginError) -> Next {
-    let transient = matches!(e, PluginError::Throttled(_) | PluginError::Unavailable(_));
+    let later = transient(&e);
     let err = accounts::plugin_error(e).with("step", json!(step));
-    if transient {
+    if later {
         Next::Later(err)
     } else {
         Next::Failed(err)
     }
+}
+
+/// The first step of a set-up whose start met a passing failure: the store
+/// begun now, with what the request asked for.
+async fn create(db: &Connection, op: &Op) -> Result<Next, ApiError> {
+    let c = &op.data["create"];
+    let field = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+    let (scope, group, name, region) = (
+        field("scope"),
+        field("group"),
+        field("name"),
+        field("region"),
+    );
+    let made = accounts::call(db, &op.org, &op.account, |s| {
+        plugin::create_store(s, &scope, &group, &name, &region)
+    })
+    .await?;
+    let step = format!("Creating the {} failed", provider::storage());
+    Ok(match made {
+        Ok(o) => Next::Moved(Progress {
+            token: o.token,
+            step: o.step,
+            index: 1,
+            of: 3,
+            result: Value::Null,
+        }),
+        Err(e) if transient(&e) => failed_at(&step, e),
+        Err(e) => Next::Failed(creation_error(e, &name).with("step", json!(step))),
+    })
 }
 
 /// Backup storage set-ups: the account's creation (one step per poll until
@@ -100,6 +168,9 @@ impl ops::Handler for Setup {
             .as_str()
             .unwrap_or_default()
             .to_string();
+        if op.token.is_empty() {
+            return create(db, op).await;
+        }
         let made = match accounts::call(db, &op.org, &op.account, |s| plugin::advance(s, &op.token))
             .await?
         {
@@ -192,6 +263,10 @@ impl ops::Handler for Setup {
     /// Removes what the set-up created — the storage account and group it
     /// made, never ones the user had.
     async fn undo(&self, db: &Connection, op: &Op) -> Result<(), ApiError> {
+        // A set-up that failed before its store was begun made nothing.
+        if op.token.is_empty() {
+            return Ok(());
+        }
         match accounts::call(db, &op.org, &op.account, |s| plugin::discard(s, &op.token)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => db::event(
@@ -317,45 +392,21 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 },
                 None => skyport_functions::new_id(),
             };
+            let creation = json!({ "scope": sub, "group": group, "name": name, "region": region });
             let planned = accounts::call(&db, &org, &account_id, |s| {
                 plugin::create_store(s, &sub, &group, &name, &region)
             })
             .await
-            .and_then(|r| {
-                r.map_err(|e| match e {
-                    PluginError::Conflict(d) if d.target.as_deref() == Some("name") => {
-                        ApiError::new(
-                            409,
-                            "storage_name_taken",
-                            &format!(
-                                "The {} name `{name}` cannot be used: {}",
-                                provider::storage(),
-                                d.message
-                            ),
-                            &format!(
-                                "Choose another name; {} names are unique across all of {}.",
-                                provider::storage(),
-                                provider::name()
-                            ),
-                        )
-                    }
-                    // The provider's own naming rule, in its words.
-                    PluginError::InvalidInput(d) if d.target.as_deref() == Some("name") => {
-                        ApiError::bad_request(
-                            "invalid_storage_name",
-                            &d.message,
-                            &format!(
-                                "Choose a name by that rule; {} names are unique across all of {}.",
-                                provider::storage(),
-                                provider::name()
-                            ),
-                        )
-                    }
-                    e => accounts::plugin_error(e),
-                })
+            .and_then(|r| match r {
+                Ok(op) => Ok(Some(op)),
+                // A passing failure does not lose the request: the set-up
+                // starts with the store still to make, tried again by the
+                // operation like any later step.
+                Err(e) if transient(&e) => Ok(None),
+                Err(e) => Err(creation_error(e, &name)),
             });
-            let op = match planned {
-                Ok(op) => op,
+            let planned = match planned {
+                Ok(p) => p,
                 Err(e) => {
                     if let Some(k) = &key {
                         ops::free_key(&db, &org, k, &id)?;
@@ -371,17 +422,24 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 kind: SETUP,
                 subject: &target,
                 account: &account_id,
-                data: json!({ "container": container }),
+                data: json!({ "container": container, "create": creation }),
+            };
+            let (token, step) = match &planned {
+                Some(op) => (op.token.clone(), op.step.clone()),
+                None => (
+                    String::new(),
+                    format!("Creating the {}", provider::storage()),
+                ),
             };
             let first = Progress {
-                token: op.token.clone(),
-                step: op.step.clone(),
+                token,
+                step,
                 index: 1,
                 of: 3,
                 result: Value::Null,
             };
             ops::insert(&db, &new, &first)?;
-            if op.done {
+            if planned.as_ref().is_none_or(|op| op.done) {
                 ops::advance(&db, &id, &Setup).await?;
             }
             Ok(json_response(202, &op_json(&db, &id)?))
