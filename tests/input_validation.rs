@@ -1,15 +1,17 @@
-//! Hostile input never becomes part of an Azure URL: every field of storage
-//! setup, DNS and servers that reaches ARM is checked against Azure's rules
-//! first — path and query characters, `..`, absolute URLs, NUL, markup,
-//! unicode, 60 KB values, wrong JSON types — and the emulator's request log
-//! shows that not one request was made while they were refused.
+//! Hostile input never becomes part of a provider's URL: every field of
+//! storage setup, DNS and servers that reaches Azure's ARM or DigitalOcean's
+//! API is checked against the provider's rules first — path and query
+//! characters, `..`, absolute URLs, NUL, markup, unicode, 60 KB values,
+//! wrong JSON types — and the emulator's request log shows that not one
+//! request was made while they were refused.
 
 mod support;
 
 use serde_json::{json, Value};
-use sim::world::defaults::*;
-use sim::World;
+use support::clouds::{self, for_each_cloud, Cloud};
 use support::product::{Product, BOOTSTRAP_KEY};
+
+for_each_cloud!(every_field_that_reaches_the_provider_is_checked_before_any_call);
 
 /// Values that would change a path or query, or are not names at all.
 fn hostile() -> Vec<String> {
@@ -84,10 +86,19 @@ fn no_requests_since_clear(p: &Product, what: &str) {
     );
 }
 
-#[test]
-fn every_field_that_reaches_arm_is_checked_before_any_call() {
-    let p = Product::start(World::default());
-    let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+fn every_field_that_reaches_the_provider_is_checked_before_any_call(cloud: &Cloud) {
+    let p = clouds::start(str::to_string);
+    let (id, scope) = (cloud.connect)(&p);
+    // The user's zone (or domain), read before the log is cleared.
+    let (status, zones) = p.api(
+        "GET",
+        &format!("/api/v1/accounts/{id}/subscriptions/{scope}/dns/zones"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 200, "{zones}");
+    let zone_id = zones["zones"][0]["id"].as_str().unwrap().to_string();
+    let zone = zones["zones"][0]["name"].as_str().unwrap().to_string();
     p.sim.with_state(|s| s.log.clear());
 
     let strings: Vec<Value> = hostile().into_iter().map(Value::String).collect();
@@ -96,21 +107,23 @@ fn every_field_that_reaches_arm_is_checked_before_any_call() {
 
     // Storage quick setup, including the group that named an NSG.
     let setup = json!({
-        "account_id": id, "subscription_id": SUBSCRIPTION, "region": "eastus",
+        "account_id": id, "subscription_id": scope, "region": cloud.storage_region,
         "storage_account": "skyportbackups7", "container": "backups", "resource_group": "rg",
     });
-    let mut groups = with_types.clone();
-    groups.push(json!(
-        "rg/providers/Microsoft.Network/networkSecurityGroups/web9-nsg?api-version=2024-05-01"
-    ));
-    refuses_each(
-        &p,
-        "POST",
-        "/api/v1/storage/setup",
-        &setup,
-        "resource_group",
-        &groups,
-    );
+    if cloud.store_group {
+        let mut groups = with_types.clone();
+        groups.push(json!(
+            "rg/providers/Microsoft.Network/networkSecurityGroups/web9-nsg?api-version=2024-05-01"
+        ));
+        refuses_each(
+            &p,
+            "POST",
+            "/api/v1/storage/setup",
+            &setup,
+            "resource_group",
+            &groups,
+        );
+    }
     for field in ["region", "storage_account", "container", "subscription_id"] {
         refuses_each(
             &p,
@@ -125,8 +138,8 @@ fn every_field_that_reaches_arm_is_checked_before_any_call() {
 
     // Servers: every part of the spec.
     let server = json!({
-        "account_id": id, "subscription_id": SUBSCRIPTION, "region": "eastus", "size": "Standard_B2s",
-        "name": "web1", "admin_username": "azureuser",
+        "account_id": id, "subscription_id": scope, "region": cloud.region, "size": cloud.size,
+        "name": "web1", "admin_username": cloud.admin_username,
         "ssh_public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk2bW9ja2tleWZvcnRlc3RzMDEyMzQ1Njc4OQ ada@example",
     });
     for field in [
@@ -139,9 +152,8 @@ fn every_field_that_reaches_arm_is_checked_before_any_call() {
         refuses_each(&p, "POST", "/api/v1/servers", &server, field, &with_types);
     }
     for region in ["a%2Fb", "east%00us", "%3Cscript%3E", "..", "eastus%3Fx%3D1"] {
-        let path = format!(
-            "/api/v1/accounts/{id}/subscriptions/{SUBSCRIPTION}/compute/sizes?region={region}"
-        );
+        let path =
+            format!("/api/v1/accounts/{id}/subscriptions/{scope}/compute/sizes?region={region}");
         let (status, answer) = request(&p, "GET", &path, &json!({}), None);
         assert!(
             (400..500).contains(&status),
@@ -150,17 +162,15 @@ fn every_field_that_reaches_arm_is_checked_before_any_call() {
     }
     no_requests_since_clear(&p, "servers");
 
-    // DNS: a zone id must be a DNS zone's resource id and nothing else.
-    let zone_id = format!(
-        "/subscriptions/{SUBSCRIPTION}/resourceGroups/{DNS_RESOURCE_GROUP}/providers/Microsoft.Network/dnszones/{DNS_ZONE}"
-    );
+    // DNS: a zone id must be a zone's id (Azure: its resource id;
+    // DigitalOcean: the domain) and nothing else.
     let mut zones = with_types.clone();
     zones.extend([
         json!(format!("{zone_id}?foo=bar")),
         json!(format!("{zone_id}/A/www")),
         json!(format!("https://evil.example{zone_id}")),
         json!(format!(
-            "/subscriptions/{SUBSCRIPTION}/resourceGroups/web9/providers/Microsoft.Network/networkSecurityGroups/web9-nsg"
+            "/subscriptions/{scope}/resourceGroups/web9/providers/Microsoft.Network/networkSecurityGroups/web9-nsg"
         )),
         json!(format!("{zone_id}/../../dnszones/other.com")),
     ]);
@@ -179,7 +189,7 @@ fn every_field_that_reaches_arm_is_checked_before_any_call() {
     let (status, d) = request(&p, "POST", "/api/v1/dns/domains", &domain, None);
     assert_eq!(status, 201, "{d}");
     p.sim.with_state(|s| s.log.clear());
-    let records = format!("/api/v1/dns/domains/{DNS_ZONE}/records/A");
+    let records = format!("/api/v1/dns/domains/{zone}/records/A");
     for name in ["a%2Fb", "a%3Fx", "a%23b", "..", "a%00b", "%C3%BC", "a%20b"] {
         let (status, answer) = request(
             &p,

@@ -27,6 +27,11 @@ pub struct Cloud {
     pub size: &'static str,
     /// Where backup storage goes.
     pub storage_region: &'static str,
+    /// Whether a store is filed in a group the request names (Azure's
+    /// resource groups); other providers ignore `resource_group`.
+    pub store_group: bool,
+    /// The user a server is reached as.
+    pub admin_username: &'static str,
     /// Whether a stopped server's compute is still billed: a powered-off
     /// droplet is; a VM Skyport stops is deallocated, and is not.
     pub billed_while_stopped: bool,
@@ -238,6 +243,8 @@ pub const AZURE: Cloud = Cloud {
     ],
     size: "Standard_B2s",
     storage_region: "westeurope",
+    store_group: true,
+    admin_username: "azureuser",
     billed_while_stopped: false,
     mid_provision: ("/publicIPAddresses/", "PUT"),
     oauth: OAuth {
@@ -501,6 +508,8 @@ pub const DIGITALOCEAN: Cloud = Cloud {
     regions: ["nyc1", "nyc3", "ams3", "sfo3", "lon1", "fra1"],
     size: "s-2vcpu-2gb",
     storage_region: "nyc3",
+    store_group: false,
+    admin_username: "root",
     billed_while_stopped: true,
     mid_provision: ("/v2/firewalls", "POST"),
     oauth: OAuth {
