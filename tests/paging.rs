@@ -1,15 +1,17 @@
 //! Lists are paged with an opaque cursor (`limit` ≤ 100, default 50, `next`
 //! in the answer): following `next` visits every item once, even while items
-//! are added between pages; bad limits and cursors are refused with a 400.
+//! are added between pages; bad limits and cursors are refused with a 400 —
+//! whichever provider's instance answers (a zone's records come from the
+//! provider, paged the same way).
 
 mod support;
 
 use std::collections::BTreeSet;
 
-use serde_json::json;
-use sim::world::defaults::*;
-use sim::World;
-use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+use support::clouds::{self, for_each_cloud, Cloud, AZURE, DIGITALOCEAN};
+use support::product::{Product, BOOTSTRAP_KEY};
+
+for_each_cloud!(lists_are_paged_and_stable);
 
 fn follow(p: &Product, path: &str, field: &str, limit: usize) -> (Vec<String>, usize) {
     let (mut seen, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
@@ -38,13 +40,13 @@ fn follow(p: &Product, path: &str, field: &str, limit: usize) -> (Vec<String>, u
     }
 }
 
-#[test]
-fn lists_are_paged_and_stable() {
-    let p = Product::start(World::default());
-    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+fn lists_are_paged_and_stable(cloud: &Cloud) {
+    let p = clouds::start(str::to_string);
+    let (account, scope) = (cloud.connect)(&p);
+    (cloud.lift_limits)(&p);
     for i in 0..5 {
         let (status, op) = p.create_server(
-            &server_spec(&account, &format!("pg{i}"), "eastus", "Standard_B1s"),
+            &cloud.server_spec(&account, &scope, &format!("pg{i}")),
             &format!("pg-{i}"),
         );
         assert_eq!(status, 202, "{op}");
@@ -60,10 +62,7 @@ fn lists_are_paged_and_stable() {
 
     // An insert between pages neither repeats nor hides what was there.
     let (_, first) = p.api("GET", "/api/v1/servers?limit=2", BOOTSTRAP_KEY, "");
-    let (status, _) = p.create_server(
-        &server_spec(&account, "pg-late", "eastus", "Standard_B1s"),
-        "pg-late",
-    );
+    let (status, _) = p.create_server(&cloud.server_spec(&account, &scope, "pg-late"), "pg-late");
     assert_eq!(status, 202);
     let mut ids: Vec<String> = first["servers"]
         .as_array()
@@ -132,36 +131,54 @@ fn lists_are_paged_and_stable() {
     }
 
     // The zone's records, paged the same way.
-    let zone_id = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{DNS_RESOURCE_GROUP}/providers/Microsoft.Network/dnszones/{DNS_ZONE}");
-    let (status, _) = p.api(
-        "POST",
-        "/api/v1/dns/domains",
-        BOOTSTRAP_KEY,
-        &json!({ "account_id": account, "zone_id": zone_id }).to_string(),
-    );
-    assert_eq!(status, 201);
+    let zone = cloud.choose_domain(&p, &account, &scope);
     for i in 0..3 {
         let (status, r) = p.api(
             "PUT",
-            &format!("/api/v1/dns/domains/{DNS_ZONE}/records/A/r{i}"),
+            &format!("/api/v1/dns/domains/{zone}/records/A/r{i}"),
             BOOTSTRAP_KEY,
-            &json!({ "ttl": 300, "values": ["203.0.113.9"] }).to_string(),
+            &serde_json::json!({ "ttl": 300, "values": ["203.0.113.9"] }).to_string(),
         );
         assert_eq!(status, 200, "{r}");
     }
     let (_, whole) = p.api(
         "GET",
-        &format!("/api/v1/dns/domains/{DNS_ZONE}/records?limit=100"),
+        &format!("/api/v1/dns/domains/{zone}/records?limit=100"),
         BOOTSTRAP_KEY,
         "",
     );
     let total = whole["records"].as_array().unwrap().len();
     let (records, _) = follow(
         &p,
-        &format!("/api/v1/dns/domains/{DNS_ZONE}/records"),
+        &format!("/api/v1/dns/domains/{zone}/records"),
         "records",
         1,
     );
     assert_eq!(records.len(), total);
     assert_eq!(records.iter().collect::<BTreeSet<_>>().len(), total);
+}
+
+/// One organization's servers at both providers page as one list, and so
+/// do its accounts and operations, whichever instance answers a page.
+#[test]
+fn both_providers_page_as_one_list() {
+    let p = clouds::start(str::to_string);
+    let mut made = BTreeSet::new();
+    for cloud in [&AZURE, &DIGITALOCEAN] {
+        let (account, scope) = (cloud.connect)(&p);
+        (cloud.lift_limits)(&p);
+        for i in 0..3 {
+            let name = format!("mix-{}-{i}", cloud.name.to_lowercase());
+            let (status, op) = p.create_server(&cloud.server_spec(&account, &scope, &name), &name);
+            assert_eq!(status, 202, "{op}");
+            made.insert(op["server_id"].as_str().unwrap().to_string());
+        }
+    }
+    let (servers, pages) = follow(&p, "/api/v1/servers", "servers", 2);
+    assert_eq!(pages, 3, "{servers:?}");
+    assert_eq!(servers.iter().cloned().collect::<BTreeSet<_>>(), made);
+    let (accounts, _) = follow(&p, "/api/v1/accounts", "accounts", 1);
+    assert_eq!(accounts.len(), 2, "{accounts:?}");
+    let (operations, _) = follow(&p, "/api/v1/operations", "operations", 4);
+    assert_eq!(operations.len(), 6, "{operations:?}");
 }
