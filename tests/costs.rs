@@ -194,14 +194,7 @@ fn everything_skyport_made_is_priced_per_thing_account_and_organization() {
 
     // Stopped (deallocated): its compute costs nothing a month; the disk
     // and the address still do.
-    let (status, op) = p.api(
-        "POST",
-        &format!("/api/v1/servers/{server}/stop"),
-        BOOTSTRAP_KEY,
-        "",
-    );
-    assert_eq!(status, 202, "{op}");
-    p.wait_operation(op["id"].as_str().unwrap());
+    p.power(&server, "stop");
     let s = costs(&p)["accounts"][0]["servers"][0].clone();
     assert_eq!(s["status"], "stopped");
     assert_eq!(month(line(&s["lines"], "Compute")), 0.0, "{s}");
@@ -297,14 +290,7 @@ fn everything_is_priced_as_the_catalogue_prices_it(cloud: &Cloud) {
     assert!(close(month(&c), sum), "{c}");
 
     // Stopped, its compute is billed as the provider bills it.
-    let (status, op) = p.api(
-        "POST",
-        &format!("/api/v1/servers/{server}/stop"),
-        BOOTSTRAP_KEY,
-        "",
-    );
-    assert_eq!(status, 202, "{op}");
-    p.wait_operation(op["id"].as_str().unwrap());
+    p.power(&server, "stop");
     let stopped = costs(&p)["accounts"][0]["servers"][0].clone();
     assert_eq!(stopped["status"], "stopped", "{stopped}");
     let label = compute["label"].as_str().unwrap();

@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 
 use serde_json::json;
 use sim::World;
+use support::clouds::DIGITALOCEAN;
 use support::product::{
     product_wasm_dir, with_example, Product, BOOTSTRAP_KEY, SSH_KEY, TOKEN_KEY,
 };
@@ -335,15 +336,14 @@ fn a_prices_0_1_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
     // sizes are listed unpriced, and the estimate says what it left out.
     let adapted = plugged(&dir, "prices_adapter.wasm", &old);
     let p = started(|m| with_prices(m, &adapted));
-    let account = p.connect_digitalocean();
-    let id = account["id"].as_str().unwrap().to_string();
-    let team = account["subscriptions"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let cloud = &DIGITALOCEAN;
+    let (id, team) = (cloud.connect)(&p);
     let (status, sizes) = p.api(
         "GET",
-        &format!("/api/v1/accounts/{id}/subscriptions/{team}/compute/sizes?region=nyc3"),
+        &format!(
+            "/api/v1/accounts/{id}/subscriptions/{team}/compute/sizes?region={}",
+            cloud.region
+        ),
         BOOTSTRAP_KEY,
         "",
     );
@@ -355,8 +355,7 @@ fn a_prices_0_1_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
         "{sizes}"
     );
 
-    let spec = json!({ "account_id": id, "subscription_id": team, "region": "nyc3", "size": "s-1vcpu-1gb", "name": "web-priced", "ssh_public_key": SSH_KEY }).to_string();
-    let server = p.provision_spec(&spec, "web-priced")["server"]["id"]
+    let server = cloud.provision(&p, &id, &team, "web-priced")["server"]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -365,11 +364,7 @@ fn a_prices_0_1_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
     assert_eq!(c["accounts"][0]["servers"][0]["id"], server.as_str(), "{c}");
     let unpriced = &c["unpriced"][0];
     assert_eq!(unpriced["server"], server.as_str(), "{c}");
-    assert!(
-        unpriced["reason"]
-            .as_str()
-            .unwrap()
-            .contains("no price for size s-1vcpu-1gb in nyc3"),
-        "{c}"
-    );
+    let reason = unpriced["reason"].as_str().unwrap();
+    let expected = format!("no price for size {} in {}", cloud.size, cloud.region);
+    assert!(reason.contains(&expected), "{c}");
 }

@@ -331,18 +331,11 @@ pub const AZURE: Cloud = Cloud {
     // A record set is one PUT, named by type and name.
     throttle_record_writes: |p, zone, name| {
         p.sim
-            .command(Command::AddFault {
-                fault: Fault {
-                    path: format!("/dnszones/{zone}/A/{name}"),
-                    method: Some("PUT".into()),
-                    status: Some(429),
-                    count: None,
-                    probability: None,
-                    latency_ms: None,
-                    drop_connection: false,
-                    retry_after: Some(0),
-                },
-            })
+            .command(until_cleared(
+                &format!("/dnszones/{zone}/A/{name}"),
+                "PUT",
+                429,
+            ))
             .unwrap();
     },
     storage_blips: |p| {
@@ -478,16 +471,39 @@ fn held(p: &Product, kind: &str) -> usize {
 /// A fault on the next request whose path holds `path` (and of `method`):
 /// `status`, or a dropped connection.
 fn once(path: &str, method: &str, status: Option<u16>, drop_connection: bool) -> Command {
+    times(1, path, method, status, drop_connection)
+}
+
+/// [`once`], for the next `n` such requests.
+fn times(n: u32, path: &str, method: &str, status: Option<u16>, drop_connection: bool) -> Command {
     Command::AddFault {
         fault: Fault {
             path: path.into(),
             method: Some(method.into()),
             status,
-            count: Some(1),
+            count: Some(n),
             probability: None,
             latency_ms: None,
             drop_connection,
             retry_after: None,
+        },
+    }
+}
+
+/// A fault on every request whose path holds `path` (and of `method`),
+/// answered `status` (with a retry at once, where the status asks for
+/// one) until the test clears the faults.
+fn until_cleared(path: &str, method: &str, status: u16) -> Command {
+    Command::AddFault {
+        fault: Fault {
+            path: path.into(),
+            method: Some(method.into()),
+            status: Some(status),
+            count: None,
+            probability: None,
+            latency_ms: None,
+            drop_connection: false,
+            retry_after: Some(0),
         },
     }
 }
@@ -565,18 +581,7 @@ pub const DIGITALOCEAN: Cloud = Cloud {
     // DigitalOcean refuses a droplet it cannot place with a 422, for good.
     fail_next_server: |p, _| {
         p.sim
-            .command(Command::AddFault {
-                fault: Fault {
-                    path: "/v2/droplets".into(),
-                    method: Some("POST".into()),
-                    status: Some(422),
-                    count: Some(1),
-                    probability: None,
-                    latency_ms: None,
-                    drop_connection: false,
-                    retry_after: None,
-                },
-            })
+            .command(once("/v2/droplets", "POST", Some(422), false))
             .unwrap();
     },
     limit_servers: |p, n| {
@@ -621,18 +626,11 @@ pub const DIGITALOCEAN: Cloud = Cloud {
     // A new record is a POST to the domain's records, whatever its name.
     throttle_record_writes: |p, zone, _| {
         p.sim
-            .command(Command::AddFault {
-                fault: Fault {
-                    path: format!("/v2/domains/{zone}/records"),
-                    method: Some("POST".into()),
-                    status: Some(429),
-                    count: None,
-                    probability: None,
-                    latency_ms: None,
-                    drop_connection: false,
-                    retry_after: Some(0),
-                },
-            })
+            .command(until_cleared(
+                &format!("/v2/domains/{zone}/records"),
+                "POST",
+                429,
+            ))
             .unwrap();
     },
     // Spaces keys are made for each call; the probe is an object.
@@ -668,18 +666,7 @@ pub const DIGITALOCEAN: Cloud = Cloud {
     // S3's AccessDenied, which fails the check in DigitalOcean's words.
     lock_out_storage: |p, name, locked| {
         let command = if locked {
-            Command::AddFault {
-                fault: Fault {
-                    path: format!("/{name}/backups/skyport-probe"),
-                    method: Some("PUT".into()),
-                    status: Some(403),
-                    count: None,
-                    probability: None,
-                    latency_ms: None,
-                    drop_connection: false,
-                    retry_after: None,
-                },
-            }
+            until_cleared(&format!("/{name}/backups/skyport-probe"), "PUT", 403)
         } else {
             Command::ClearFaults
         };
@@ -709,18 +696,13 @@ pub const DIGITALOCEAN: Cloud = Cloud {
     },
     slow_storage: |p, name| {
         p.sim
-            .command(Command::AddFault {
-                fault: Fault {
-                    path: format!("/{name}/backups"),
-                    method: Some("PUT".into()),
-                    status: Some(503),
-                    count: Some(3),
-                    probability: None,
-                    latency_ms: None,
-                    drop_connection: false,
-                    retry_after: None,
-                },
-            })
+            .command(times(
+                3,
+                &format!("/{name}/backups"),
+                "PUT",
+                Some(503),
+                false,
+            ))
             .unwrap();
     },
     lift_limits: |p| (DIGITALOCEAN.limit_servers)(p, 1000),

@@ -562,6 +562,19 @@ impl Product {
         self.wait_operation(op["id"].as_str().unwrap())
     }
 
+    /// Asks server `id` to `action` (`stop`, `start`, `restart`: 202 with
+    /// the operation) and follows the operation to its end.
+    pub fn power(&self, id: &str, action: &str) -> Value {
+        let (status, op) = self.api(
+            "POST",
+            &format!("/api/v1/servers/{id}/{action}"),
+            BOOTSTRAP_KEY,
+            "",
+        );
+        assert_eq!(status, 202, "{op}");
+        self.wait_operation(op["id"].as_str().unwrap())
+    }
+
     /// Polls an operation until it (and its clean-up) ends: each poll moves
     /// it one step, unless a request that died still holds its lease (then
     /// it waits for the lease to run out), so the bound is time, not polls.
