@@ -86,6 +86,12 @@ pub struct Cloud {
     /// Removes the store `name` behind Skyport's back (in the portal); the
     /// closure puts it back as it was.
     pub remove_store: fn(&Product, &str) -> PutBack,
+    /// The name servers a zone (or domain) is delegated to: how many, and
+    /// the first.
+    pub name_servers: (usize, &'static str),
+    /// Whether the provider holds a record of `kind` named `name` (relative,
+    /// `@` for the apex) in the zone (or domain) `zone`.
+    pub has_record: fn(&Product, &str, &str, &str) -> bool,
     /// The provider throttles every write of an `A` record `name` in the
     /// zone (or domain) `zone` (429, try again at once) until its faults
     /// are cleared.
@@ -328,6 +334,14 @@ pub const AZURE: Cloud = Cloud {
     },
     // Creating a storage account is a long-running operation already.
     slow_storage: |_, _| {},
+    name_servers: (4, "ns1-01.azure-dns.com"),
+    has_record: |p, zone, kind, name| {
+        let id = format!("{zone}/{kind}/{name}");
+        p.sim
+            .inventory()
+            .iter()
+            .any(|r| r["id"].as_str().unwrap_or_default().ends_with(&id))
+    },
     // A record set is one PUT, named by type and name.
     throttle_record_writes: |p, zone, name| {
         p.sim
@@ -623,6 +637,21 @@ pub const DIGITALOCEAN: Cloud = Cloud {
     // A bucket is made at once; its folder's first writes answer 503 as
     // often as the plugin tries at once (three), so the set-up waits and
     // retries in a later poll.
+    name_servers: (3, "ns1.digitalocean.com"),
+    // DigitalOcean's records filter takes the fully qualified name.
+    has_record: |p, zone, kind, name| {
+        let fqdn = if name == "@" {
+            zone.to_string()
+        } else {
+            format!("{name}.{zone}")
+        };
+        let v = p.digitalocean(
+            "GET",
+            &format!("/v2/domains/{zone}/records?type={kind}&name={fqdn}"),
+            None,
+        );
+        !v["domain_records"].as_array().unwrap().is_empty()
+    },
     // A new record is a POST to the domain's records, whatever its name.
     throttle_record_writes: |p, zone, _| {
         p.sim
