@@ -1,7 +1,9 @@
 //! Tokens refresh by themselves, one refresh per account at a time, and a
-//! dead grant turns the account Expired until it is reconnected. Twenty
-//! requests at once refresh once at either provider (DigitalOcean rotates
-//! its refresh tokens, so a second refresh would spend a dead one).
+//! dead grant turns the account Expired until it is reconnected; a passing
+//! failure of the token endpoint expires nothing — at either provider.
+//! Twenty requests at once refresh once (DigitalOcean rotates its refresh
+//! tokens, so a second refresh would spend a dead one). Microsoft's own
+//! case: a password change, and a reconnect as somebody else refused.
 
 mod support;
 
@@ -12,11 +14,18 @@ use sim::{Command, World};
 use support::clouds::{self, for_each_cloud, Cloud};
 use support::product::{Product, BOOTSTRAP_KEY};
 
-#[test]
-fn an_expiring_token_is_refreshed_silently() {
-    let p = Product::start(World::default());
-    let id = (clouds::AZURE.oauth.connect_expiring)(&p);
-    let before = p.refresh_grants();
+for_each_cloud!(
+    an_expiring_token_is_refreshed_silently,
+    twenty_concurrent_requests_cause_exactly_one_refresh,
+    an_expired_account_is_restored_by_reconnecting,
+    a_transient_failure_does_not_expire_the_account,
+);
+
+fn an_expiring_token_is_refreshed_silently(cloud: &Cloud) {
+    let p = clouds::start(str::to_string);
+    let id = (cloud.oauth.connect_expiring)(&p);
+    let refreshes = cloud.oauth.refreshes;
+    let before = refreshes(&p);
     let (status, a) = p.api(
         "POST",
         &format!("/api/v1/accounts/{id}/refresh"),
@@ -25,7 +34,7 @@ fn an_expiring_token_is_refreshed_silently() {
     );
     assert_eq!(status, 200, "{a}");
     assert_eq!(a["status"], "Active");
-    assert_eq!(p.refresh_grants(), before + 1);
+    assert_eq!(refreshes(&p), before + 1);
     // The new token is fresh: no further refresh.
     p.api(
         "POST",
@@ -33,10 +42,46 @@ fn an_expiring_token_is_refreshed_silently() {
         BOOTSTRAP_KEY,
         "",
     );
-    assert_eq!(p.refresh_grants(), before + 1);
+    assert_eq!(refreshes(&p), before + 1);
 }
 
-for_each_cloud!(twenty_concurrent_requests_cause_exactly_one_refresh);
+fn an_expired_account_is_restored_by_reconnecting(cloud: &Cloud) {
+    let p = clouds::start(str::to_string);
+    let id = (cloud.oauth.connect_expiring)(&p);
+    (cloud.oauth.end_grant)(&p);
+    let (status, e) = p.api(
+        "POST",
+        &format!("/api/v1/accounts/{id}/refresh"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["error"]["code"], "account_expired");
+    assert!(
+        e["error"]["remedy"].as_str().unwrap().contains("Reconnect"),
+        "{e}"
+    );
+    let (_, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
+    assert_eq!(a["status"], "Expired", "{a}");
+    assert_eq!(a["badges"], serde_json::json!([]));
+
+    // Reconnecting as the same user restores the same account.
+    let url = (cloud.oauth.reconnect)(&p, BOOTSTRAP_KEY, &id);
+    let (html, outcome) = (cloud.oauth.consent)(&p, &url);
+    assert_eq!(outcome, "signed_in", "{html}");
+    let (status, claimed) = cloud.oauth.claim(&p, BOOTSTRAP_KEY, &html);
+    assert_eq!(status, 200, "{claimed}");
+    let (_, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
+    assert_eq!(
+        (a["id"].as_str(), a["status"].as_str()),
+        (Some(id.as_str()), Some("Active")),
+        "{a}"
+    );
+    assert_eq!(
+        a["badges"],
+        serde_json::json!(["Compute", "Storage", "DNS"])
+    );
+}
 
 fn twenty_concurrent_requests_cause_exactly_one_refresh(cloud: &Cloud) {
     let p = clouds::start(str::to_string);
@@ -132,14 +177,13 @@ fn a_password_change_expires_the_account_until_reconnected() {
     );
 }
 
-#[test]
-fn a_transient_failure_does_not_expire_the_account() {
-    let p = Product::start(World::default());
-    let id = (clouds::AZURE.oauth.connect_expiring)(&p);
+fn a_transient_failure_does_not_expire_the_account(cloud: &Cloud) {
+    let p = clouds::start(str::to_string);
+    let id = (cloud.oauth.connect_expiring)(&p);
     p.sim
         .command(Command::AddFault {
             fault: sim::state::Fault {
-                path: "/oauth2/v2.0/token".into(),
+                path: cloud.oauth.token_path.into(),
                 method: None,
                 status: Some(503),
                 count: Some(1),

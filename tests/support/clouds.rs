@@ -149,6 +149,11 @@ pub struct OAuth {
     pub expire_access_tokens: fn(&Product),
     /// The provider ends the grant itself: a refresh is refused for good.
     pub end_grant: fn(&Product),
+    /// A piece of the path of the provider's token endpoint.
+    pub token_path: &'static str,
+    /// Starts a reconnect of account `id` with an organization's key: the
+    /// provider's authorization URL.
+    pub reconnect: fn(&Product, &str, &str) -> String,
 }
 
 impl OAuth {
@@ -282,6 +287,8 @@ pub const AZURE: Cloud = Cloud {
         refreshes: |p| p.refresh_grants(),
         connect: |p| (p.connect(BOOTSTRAP_KEY, USERNAME), SUBSCRIPTION.into()),
         expire_access_tokens: |p| p.sim.command(Command::ExpireAccessTokens).unwrap(),
+        token_path: "/oauth2/v2.0/token",
+        reconnect: |p, key, id| p.start_connect(key, Some(id)),
         end_grant: |p| {
             p.sim
                 .command(Command::Revoke {
@@ -578,6 +585,8 @@ pub const DIGITALOCEAN: Cloud = Cloud {
                 })
                 .unwrap();
         },
+        token_path: "/v1/oauth/token",
+        reconnect: |p, key, id| p.start_connect_digitalocean(key, Some(id)),
         end_grant: |p| {
             p.sim
                 .command(Command::RevokeDigitalOceanGrants {
