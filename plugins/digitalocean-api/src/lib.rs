@@ -94,13 +94,37 @@ pub fn call(
     body: Option<Value>,
 ) -> Result<Value, Error> {
     let verb = method.to_string();
+    calls(session, method, &verb, path, body)
+}
+
+/// [`call`] for a POST that may be repeated whatever became of an earlier
+/// try (one that makes a short-lived thing found again by its name, such as
+/// a temporary Spaces key): a server error or a lost answer is tried again
+/// as for a PUT.
+pub fn call_repeatable(
+    session: &Session,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, Error> {
+    calls(session, method, "PUT", path, body)
+}
+
+/// [`call`], retried by the rules for `verb`.
+fn calls(
+    session: &Session,
+    method: Method,
+    verb: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, Error> {
     let mut tried = 1;
     loop {
         let (error, failure) = match try_once(session, method.clone(), path, body.clone()) {
             Ok(v) => return Ok(v),
             Err(failed) => failed,
         };
-        match retry::wait(&verb, failure, tried) {
+        match retry::wait(verb, failure, tried) {
             Some(pause) => std::thread::sleep(pause),
             None => return Err(error),
         }

@@ -58,7 +58,8 @@ pub fn with_key<T>(
     f: impl FnOnce(&Credentials) -> Result<T, Error>,
 ) -> Result<T, Error> {
     sweep(session);
-    let made = digitalocean_api::call(
+    // A key made by a try whose answer was lost is swept by its name.
+    let made = digitalocean_api::call_repeatable(
         session,
         Method::Post,
         "/v2/spaces/keys",
