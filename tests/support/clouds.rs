@@ -13,7 +13,7 @@ use sim::state::{Fault, LroFailure, Revocation};
 use sim::world::defaults::{SUBSCRIPTION, USERNAME};
 use sim::{Command, World};
 
-use super::product::{with_example, Product, BOOTSTRAP_KEY, SSH_KEY};
+use super::product::{fault, with_example, Product, BOOTSTRAP_KEY, SSH_KEY};
 
 /// What differs between providers, as the scenarios need it.
 pub struct Cloud {
@@ -96,6 +96,15 @@ pub struct Cloud {
     /// zone (or domain) `zone` (429, try again at once) until its faults
     /// are cleared.
     pub throttle_record_writes: fn(&Product, &str, &str),
+    /// Scripts the fault matrix on the provider's API: throttling, server
+    /// errors, dropped connections and latency at a probability (seeded) on
+    /// each class of call a server, a store and a record make, and what the
+    /// provider refuses outright.
+    pub fault_matrix: fn(&Product),
+    /// Words a failed server's error carries, and words (another
+    /// provider's) it never does.
+    pub failures_say: &'static str,
+    pub failures_never_say: &'static [&'static str],
     /// Whether the user's DNS zone (or domain) `name` is still at the
     /// provider.
     pub has_zone: fn(&Product, &str) -> bool,
@@ -341,6 +350,24 @@ pub const AZURE: Cloud = Cloud {
     },
     // Creating a storage account is a long-running operation already.
     slow_storage: |_, _| {},
+    fault_matrix: |p| {
+        p.sim
+            .command(Command::SeedFaults { seed: 20261126 })
+            .unwrap();
+        for f in [
+            fault("/virtualnetworks/", Some(429), false, None, 0.6),
+            fault("/publicipaddresses/", Some(503), false, None, 0.3),
+            fault("/networkinterfaces/", Some(500), false, None, 0.6),
+            fault("/networksecuritygroups/", None, true, None, 0.3),
+            fault("/virtualmachines/", None, false, Some(40), 0.5),
+            fault("/storageaccounts/", Some(503), false, None, 0.5),
+            fault("/dnszones/", Some(429), false, None, 0.3),
+        ] {
+            p.sim.command(f).unwrap();
+        }
+    },
+    failures_say: "",
+    failures_never_say: &[],
     name_servers: (4, "ns1-01.azure-dns.com"),
     has_record: |p, zone, kind, name| {
         let id = format!("{zone}/{kind}/{name}");
@@ -646,6 +673,33 @@ pub const DIGITALOCEAN: Cloud = Cloud {
     // A bucket is made at once; its folder's first writes answer 503 as
     // often as the plugin tries at once (three), so the set-up waits and
     // retries in a later poll.
+    // Two reservations refused outright, first (the emulator applies the
+    // first rule a request matches): those creations fail, and their undo
+    // must take away the droplet, firewall and key they made.
+    fault_matrix: |p| {
+        p.sim
+            .command(Command::SeedFaults { seed: 20261128 })
+            .unwrap();
+        p.sim
+            .command(times(2, "/v2/reserved_ips", "POST", Some(422), false))
+            .unwrap();
+        for f in [
+            fault("/v2/droplets", Some(429), false, None, 0.2),
+            fault("/v2/actions/", None, true, None, 0.15),
+            fault("/v2/account/keys", Some(500), false, None, 0.2),
+            fault("/v2/firewalls", Some(429), false, None, 0.25),
+            fault("/v2/reserved_ips", Some(503), false, None, 0.25),
+            fault("/v2/tags", None, false, Some(40), 0.5),
+            fault("/v2/domains/", Some(429), false, None, 0.2),
+            fault("/v2/spaces/keys", Some(503), false, None, 0.3),
+            fault("/_spaces/", Some(500), false, None, 0.2),
+        ] {
+            p.sim.command(f).unwrap();
+        }
+    },
+    failures_say: "Droplet creation failed",
+    // In DigitalOcean's words: droplets and teams, not Azure's.
+    failures_never_say: &["VM", "subscription"],
     name_servers: (3, "ns1.digitalocean.com"),
     // DigitalOcean's records filter takes the fully qualified name.
     has_record: |p, zone, kind, name| {
