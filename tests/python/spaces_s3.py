@@ -55,7 +55,10 @@ if moto:
     direct = client("moto", "moto", url=moto, region_name="us-east-1")
     seen["in_moto"] = [o["Key"] for o in direct.list_objects_v2(Bucket=bucket).get("Contents", [])]
 seen["not_empty"] = code(lambda: s3.delete_bucket(Bucket=bucket))
-seen["wrong_secret"] = code(lambda: client(access, secret[:-1] + "x").list_buckets())
+# The last character changed, whatever it was (a secret ending in "x" made
+# "x" no change at all).
+wrong = secret[:-1] + ("y" if secret.endswith("x") else "x")
+seen["wrong_secret"] = code(lambda: client(access, wrong).list_buckets())
 seen["unknown_key"] = code(lambda: client("DO0000000000000000XX", secret).list_buckets())
 for key in seen["all_keys"]:
     s3.delete_object(Bucket=bucket, Key=key)
