@@ -69,6 +69,13 @@ pub struct Cloud {
     /// set-up (reading keys, writing and reading the probe), which the
     /// set-up must ride out; words of the paths they land on.
     pub storage_blips: fn(&Product) -> &'static [&'static str],
+    /// Probe objects (blobs) an access check left in the store `name`.
+    pub probes_left: fn(&Product, &str) -> usize,
+    /// Makes `name` a store name another customer of the provider holds.
+    pub take_store_name: fn(&Product, &str),
+    /// A store name other providers allow and this one does not, and
+    /// words of its rule.
+    pub unlawful_store_name: (&'static str, &'static str),
     /// Makes the next request that begins making the store `name` fail
     /// with a 503, once.
     pub blip_store_creation: fn(&Product, &str),
@@ -398,6 +405,12 @@ pub const AZURE: Cloud = Cloud {
             .unwrap();
         &["listKeys", "skyport-access-check"]
     },
+    probes_left: |p, _| p.sim.with_state(|s| s.blobs.len()),
+    take_store_name: |p, name| {
+        p.sim
+            .with_state(|s| s.world.taken_storage_names.push(name.to_string()))
+    },
+    unlawful_store_name: ("team-backups", "3–24 lowercase letters and digits"),
     blip_store_creation: |p, name| {
         p.sim
             .command(once(
@@ -738,6 +751,28 @@ pub const DIGITALOCEAN: Cloud = Cloud {
             .unwrap();
         &["/v2/spaces/keys", "skyport-probe"]
     },
+    probes_left: |p, name| {
+        p.sim.with_state(|s| {
+            s.digitalocean.objects.get(name).map_or(0, |o| {
+                o.keys().filter(|k| k.contains("skyport-probe")).count()
+            })
+        })
+    },
+    // Bucket names are one namespace across every team.
+    take_store_name: |p, name| {
+        p.sim.with_state(|s| {
+            s.digitalocean.buckets.insert(
+                name.to_string(),
+                sim::digitalocean::store::Bucket {
+                    name: name.to_string(),
+                    team: "0f4f3b8e-6c1f-4b0a-9a57-2d4d1f0e7c11".into(),
+                    region: "nyc3".into(),
+                    created_at: "2026-01-01T00:00:00Z".into(),
+                },
+            );
+        })
+    },
+    unlawful_store_name: ("two--hyphens", "single hyphens"),
     // Every Spaces call begins by making its key.
     blip_store_creation: |p, _| {
         p.sim
