@@ -25,14 +25,8 @@ fn put(
 fn zones_domains_and_records_with_etags(cloud: &Cloud) {
     let p = clouds::start(str::to_string);
     let (id, scope) = (cloud.connect)(&p);
-    let (status, zones) = p.api(
-        "GET",
-        &format!("/api/v1/accounts/{id}/subscriptions/{scope}/dns/zones"),
-        BOOTSTRAP_KEY,
-        "",
-    );
-    assert_eq!(status, 200, "{zones}");
-    let zone = &zones["zones"][0];
+    let zones = cloud.zones(&p, &id, &scope);
+    let zone = &zones[0];
     let (count, first) = cloud.name_servers;
     assert_eq!(
         zone["name_servers"].as_array().unwrap().len(),

@@ -90,15 +90,9 @@ fn every_field_that_reaches_the_provider_is_checked_before_any_call(cloud: &Clou
     let p = clouds::start(str::to_string);
     let (id, scope) = (cloud.connect)(&p);
     // The user's zone (or domain), read before the log is cleared.
-    let (status, zones) = p.api(
-        "GET",
-        &format!("/api/v1/accounts/{id}/subscriptions/{scope}/dns/zones"),
-        BOOTSTRAP_KEY,
-        "",
-    );
-    assert_eq!(status, 200, "{zones}");
-    let zone_id = zones["zones"][0]["id"].as_str().unwrap().to_string();
-    let zone = zones["zones"][0]["name"].as_str().unwrap().to_string();
+    let zones = cloud.zones(&p, &id, &scope);
+    let zone_id = zones[0]["id"].as_str().unwrap().to_string();
+    let zone = zones[0]["name"].as_str().unwrap().to_string();
     p.sim.with_state(|s| s.log.clear());
 
     let strings: Vec<Value> = hostile().into_iter().map(Value::String).collect();

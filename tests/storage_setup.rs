@@ -38,19 +38,8 @@ fn quick_setup_makes_a_store_and_folder_and_verifies_access(cloud: &Cloud) {
     assert_eq!(targets["targets"].as_array().unwrap().len(), 1);
     assert!((cloud.holds_store)(&p, name));
     assert_eq!((cloud.probes_left)(&p, name), 0, "the probe was deleted");
-    let (_, list) = p.api(
-        "GET",
-        &format!("/api/v1/accounts/{account}/subscriptions/{scope}/storage/accounts"),
-        BOOTSTRAP_KEY,
-        "",
-    );
-    let store = list["storage_accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("{list}"));
-    assert_eq!(store["containers"], json!(["backups"]));
+    let store = cloud.store(&p, &account, &scope, name);
+    assert_eq!(store["containers"], json!(["backups"]), "{store}");
 }
 
 fn a_taken_or_unlawful_name_is_refused_before_anything_is_made(cloud: &Cloud) {

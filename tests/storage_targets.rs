@@ -142,17 +142,6 @@ fn check_now_and_detach(cloud: &Cloud) {
     assert_eq!(list["targets"], json!([]));
     assert_eq!(p.events("storage.detached", &id).len(), 1);
     // The store and its folder are the user's and stay.
-    let (_, stores) = p.api(
-        "GET",
-        &format!("/api/v1/accounts/{account}/subscriptions/{scope}/storage/accounts"),
-        BOOTSTRAP_KEY,
-        "",
-    );
-    let store = stores["storage_accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("{name} is gone: {stores}"));
-    assert_eq!(store["containers"], json!(["backups"]), "{stores}");
+    let store = cloud.store(&p, &account, &scope, name);
+    assert_eq!(store["containers"], json!(["backups"]), "{store}");
 }

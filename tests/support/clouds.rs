@@ -218,9 +218,9 @@ impl Cloud {
         p.provision_spec(&self.server_spec(account, scope, name), name)
     }
 
-    /// Chooses the scope's first DNS zone for the organization's domain,
-    /// as the console's quick setup does; the domain's name.
-    pub fn choose_domain(&self, p: &Product, account: &str, scope: &str) -> String {
+    /// The DNS zones (or domains) the account reaches in `scope`, as the
+    /// API lists them.
+    pub fn zones(&self, p: &Product, account: &str, scope: &str) -> Vec<Value> {
         let (status, zones) = p.api(
             "GET",
             &format!("/api/v1/accounts/{account}/subscriptions/{scope}/dns/zones"),
@@ -228,7 +228,33 @@ impl Cloud {
             "",
         );
         assert_eq!(status, 200, "{zones}");
-        let zone = &zones["zones"][0];
+        zones["zones"].as_array().unwrap().clone()
+    }
+
+    /// The store `name` as the API lists the account's stores in `scope`
+    /// (with its folders); fails when it is not listed.
+    pub fn store(&self, p: &Product, account: &str, scope: &str, name: &str) -> Value {
+        let (status, stores) = p.api(
+            "GET",
+            &format!("/api/v1/accounts/{account}/subscriptions/{scope}/storage/accounts"),
+            BOOTSTRAP_KEY,
+            "",
+        );
+        assert_eq!(status, 200, "{stores}");
+        stores["storage_accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} is not listed: {stores}"))
+    }
+
+    /// Chooses the scope's first DNS zone for the organization's domain,
+    /// as the console's quick setup does; the domain's name.
+    pub fn choose_domain(&self, p: &Product, account: &str, scope: &str) -> String {
+        let zones = self.zones(p, account, scope);
+        let zone = &zones[0];
         let (status, d) = p.api(
             "POST",
             "/api/v1/dns/domains",
