@@ -49,20 +49,13 @@ fn an_expired_account_is_restored_by_reconnecting(cloud: &Cloud) {
     let p = clouds::start(str::to_string);
     let id = (cloud.oauth.connect_expiring)(&p);
     (cloud.oauth.end_grant)(&p);
-    let (status, e) = p.api(
+    let refused = p.api(
         "POST",
         &format!("/api/v1/accounts/{id}/refresh"),
         BOOTSTRAP_KEY,
         "",
     );
-    assert_eq!(status, 409, "{e}");
-    assert_eq!(e["error"]["code"], "account_expired");
-    assert!(
-        e["error"]["remedy"].as_str().unwrap().contains("Reconnect"),
-        "{e}"
-    );
-    let (_, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
-    assert_eq!(a["status"], "Expired", "{a}");
+    let a = p.expired(&id, refused);
     assert_eq!(a["badges"], serde_json::json!([]));
 
     // Reconnecting as the same user restores the same account.
@@ -137,20 +130,13 @@ fn a_password_change_expires_the_account_until_reconnected() {
             reason: Revocation::PasswordChange,
         })
         .unwrap();
-    let (status, e) = p.api(
+    let refused = p.api(
         "POST",
         &format!("/api/v1/accounts/{id}/refresh"),
         BOOTSTRAP_KEY,
         "",
     );
-    assert_eq!(status, 409, "{e}");
-    assert_eq!(e["error"]["code"], "account_expired");
-    assert!(
-        e["error"]["remedy"].as_str().unwrap().contains("Reconnect"),
-        "{e}"
-    );
-    let (_, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
-    assert_eq!(a["status"], "Expired");
+    let a = p.expired(&id, refused);
     assert!(
         a["status_reason"].as_str().unwrap().contains("password"),
         "{a}"

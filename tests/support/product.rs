@@ -552,27 +552,36 @@ impl Product {
     /// the operation) and follows the operation to its end; the ended
     /// operation, for the caller to judge.
     pub fn delete_server(&self, id: &str) -> Value {
-        let (status, op) = self.api(
-            "DELETE",
-            &format!("/api/v1/servers/{id}"),
-            BOOTSTRAP_KEY,
-            "",
-        );
-        assert_eq!(status, 202, "{op}");
-        self.wait_operation(op["id"].as_str().unwrap())
+        self.follow("DELETE", &format!("/api/v1/servers/{id}"))
     }
 
     /// Asks server `id` to `action` (`stop`, `start`, `restart`: 202 with
     /// the operation) and follows the operation to its end.
     pub fn power(&self, id: &str, action: &str) -> Value {
-        let (status, op) = self.api(
-            "POST",
-            &format!("/api/v1/servers/{id}/{action}"),
-            BOOTSTRAP_KEY,
-            "",
-        );
+        self.follow("POST", &format!("/api/v1/servers/{id}/{action}"))
+    }
+
+    /// Sends `method path` (no body), which answers 202 with an
+    /// operation, and follows the operation to its end.
+    fn follow(&self, method: &str, path: &str) -> Value {
+        let (status, op) = self.api(method, path, BOOTSTRAP_KEY, "");
         assert_eq!(status, 202, "{op}");
         self.wait_operation(op["id"].as_str().unwrap())
+    }
+
+    /// Checks that `answer` is the 409 `account_expired` with the Reconnect
+    /// remedy, and that account `id` now shows Expired; the account.
+    pub fn expired(&self, id: &str, answer: (u16, Value)) -> Value {
+        let (status, e) = answer;
+        assert_eq!(status, 409, "{e}");
+        assert_eq!(e["error"]["code"], "account_expired", "{e}");
+        assert!(
+            e["error"]["remedy"].as_str().unwrap().contains("Reconnect"),
+            "{e}"
+        );
+        let (_, a) = self.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
+        assert_eq!(a["status"], "Expired", "{a}");
+        a
     }
 
     /// Polls an operation until it (and its clean-up) ends: each poll moves
