@@ -807,15 +807,15 @@ async fn priced_sizes(
     .ok()
     .and_then(Result::ok)
     .unwrap_or_default();
-    sizes_json(sizes, region, &priced)
+    sizes_json(sizes, region, &endpoint, &priced)
 }
 
 /// Sizes as the API shows them, each with its on-demand price in `region`:
 /// from the account's price list (`priced`), else from compute's public
 /// `hourly-price` (plugins from before `account-prices`), else unpriced.
-fn sizes_json(sizes: &[Size], region: &str, priced: &[SizePrice]) -> Vec<Value> {
-    // Without a price list the sizes are shown unpriced.
-    let prices = skyport_functions::config::prices_endpoint().unwrap_or_default();
+/// The price list is at `prices` (empty when none is configured: the
+/// sizes are shown unpriced).
+fn sizes_json(sizes: &[Size], region: &str, prices: &str, priced: &[SizePrice]) -> Vec<Value> {
     sizes
         .iter()
         .map(|z| {
@@ -824,7 +824,7 @@ fn sizes_json(sizes: &[Size], region: &str, priced: &[SizePrice]) -> Vec<Value> 
                 .find(|p| p.size == z.name)
                 .map(|p| (p.hourly, p.monthly, p.currency.clone()))
                 .or_else(|| {
-                    let p = plugin::hourly_price(&prices, region, &z.name).ok().flatten()?;
+                    let p = plugin::hourly_price(prices, region, &z.name).ok().flatten()?;
                     Some((p.hourly, p.hourly * 730.0, p.currency))
                 });
             let cents = |v: f64| (v * 100.0).round() / 100.0;
