@@ -276,6 +276,12 @@ pub fn to_json(a: &Account) -> Value {
     serde_json::to_value(Shown::of(a, subs, badges, withheld)).unwrap_or(Value::Null)
 }
 
+/// Whether a plugin error passes (throttled, unavailable): an operation's
+/// step that meets one is tried again later rather than failed.
+pub fn transient(e: &PluginError) -> bool {
+    matches!(e, PluginError::Throttled(_) | PluginError::Unavailable(_))
+}
+
 /// The guide's wording for a plugin error, as an API error.
 pub fn plugin_error(e: PluginError) -> ApiError {
     let name = crate::provider::name;

@@ -220,9 +220,7 @@ impl ops::Handler for Records {
                     None => Next::Failed(conflict(PluginError::Conflict(d))),
                 }
             }
-            Err(e @ (PluginError::Throttled(_) | PluginError::Unavailable(_))) => {
-                Next::Later(accounts::plugin_error(e))
-            }
+            Err(e) if accounts::transient(&e) => Next::Later(accounts::plugin_error(e)),
             Err(e) => Next::Failed(conflict(e)),
         })
     }

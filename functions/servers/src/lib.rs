@@ -327,9 +327,7 @@ impl ops::Handler for Compute {
             Ok(o) if o.done => Next::Done(progress(&o)),
             Ok(o) => Next::Moved(progress(&o)),
             // Retries were exhausted for now; the engine tries again later.
-            Err(e @ (PluginError::Throttled(_) | PluginError::Unavailable(_))) => {
-                Next::Later(step_error(&op.kind, e))
-            }
+            Err(e) if accounts::transient(&e) => Next::Later(step_error(&op.kind, e)),
             Err(e) => Next::Failed(step_error(&op.kind, e)),
         })
     }

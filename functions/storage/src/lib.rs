@@ -110,15 +110,10 @@ fn creation_error(e: PluginError, name: &str) -> ApiError {
     }
 }
 
-/// Whether a plugin error passes (throttled, unavailable): tried again.
-fn transient(e: &PluginError) -> bool {
-    matches!(e, PluginError::Throttled(_) | PluginError::Unavailable(_))
-}
-
 /// A plugin error met at `step`: transient ones are retried later, the
 /// rest end the set-up with the guide's wording.
 fn failed_at(step: &str, e: PluginError) -> Next {
-    let later = transient(&e);
+    let later = accounts::transient(&e);
     let err = accounts::plugin_error(e).with("step", json!(step));
     if later {
         Next::Later(err)
@@ -151,7 +146,7 @@ async fn create(db: &Connection, op: &Op) -> Result<Next, ApiError> {
             of: 3,
             result: Value::Null,
         }),
-        Err(e) if transient(&e) => failed_at(&step, e),
+        Err(e) if accounts::transient(&e) => failed_at(&step, e),
         Err(e) => Next::Failed(creation_error(e, &name).with("step", json!(step))),
     })
 }
@@ -402,7 +397,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                 // A passing failure does not lose the request: the set-up
                 // starts with the store still to make, tried again by the
                 // operation like any later step.
-                Err(e) if transient(&e) => Ok(None),
+                Err(e) if accounts::transient(&e) => Ok(None),
                 Err(e) => Err(creation_error(e, &name)),
             });
             let planned = match planned {
