@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The product's own reads under load, beside the hello component in the same
 # run: `skyport up --sandbox` serves the app, bench/seed.py fills its
-# organization through the API (1 account and server, then ROWS of each), and
+# organization through the API, and
 # wrk loads GET /api/v1/accounts, /api/v1/servers, /api/v1/operations/{id}
 # (a finished one) and / (the console) on 127.0.0.1. Prints requests/s, p50
 # and p99 for each, and each one's ratio to hello's requests/s.
+#
+# Three organizations: 1 account and server, 50 of each (one whole page)
+# and ROWS of each. The 50-row one's list is the same answer as the ROWS
+# one's first page, so their ratio is what the organization's size costs;
+# the 1-row one's list is one item.
 #
 #   bench/app.sh [DURATION_SECONDS] [CONNECTIONS] [ROWS]
 #
@@ -16,9 +21,8 @@
 # With SKYPORT_BENCH_STATE=DIR the seeded state directories are kept in DIR
 # and a later run (of the same or a later build: the app migrates the
 # database on open) measures against them without seeding again. Besides
-# each list's default page (50), the ROWS organization is also read a page
-# of one row at a time (`?limit=1`), which sets its size against the
-# one-row organization's with the same work per answer.
+# each list's default page (50), every organization is also read a page of
+# one row at a time (`?limit=1`), the same work per answer at every size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
@@ -64,7 +68,7 @@ P=$(free_port)
 SKYPORT_LOG=warn target/release/skyport up --from "$WORK/hello.toml" --listen "127.0.0.1:$P" --cache-dir "$WORK/cache" >/dev/null 2>&1 & PIDS+=($!)
 wait_up "$P"; measure hello "http://127.0.0.1:$P/"; kill "${PIDS[-1]}"
 
-for rows in 1 "$ROWS"; do
+for rows in 1 50 "$ROWS"; do
   P=$(free_port)
   STATE="${SKYPORT_BENCH_STATE:-$WORK}/state-$rows"
   SKYPORT_LOG=warn target/release/skyport up --sandbox --from "$MANIFEST" --listen "127.0.0.1:$P" \
@@ -112,10 +116,10 @@ names = [("accounts", "GET /api/v1/accounts"), ("servers", "GET /api/v1/servers"
          ("accounts1", "GET /api/v1/accounts?limit=1"), ("servers1", "GET /api/v1/servers?limit=1"),
          ("operation", "GET /api/v1/operations/{id}"), ("console", "GET / (console)")]
 for key, label in names:
-    small = None
-    for n in ["1", rows]:
+    for n in ["1", "50", rows]:
         r = read(f"{key}-{n}")
-        small = small or r
         print(f"{label:<34}{n:>7}{r[0]:>10.0f}{r[1]:>9.2f}{r[2]:>9.2f}{r[3]:>9}{r[0] / hello[0]:>8.2f}")
-    print(f"{'':<34}{rows + ' / 1':>7}{read(f'{key}-{rows}')[0] / small[0]:>10.2f}")
+    big = read(f"{key}-{rows}")[0]
+    print(f"{'':<34}{rows + ' / 1':>7}{big / read(f'{key}-1')[0]:>10.2f}")
+    print(f"{'':<34}{rows + ' / 50':>7}{big / read(f'{key}-50')[0]:>10.2f}")
 PY
