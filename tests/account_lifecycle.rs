@@ -36,12 +36,7 @@ fn delete_removes_the_account_and_says_how_to_revoke_access(cloud: &Cloud) {
 fn accounts_survive_a_restart_and_tokens_are_never_in_clear(cloud: &Cloud) {
     let mut p = clouds::start(str::to_string);
     let (id, _) = (cloud.connect)(&p);
-    p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    p.refresh(&id);
     p.restart();
     let (status, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
     assert_eq!((status, a["status"].as_str()), (200, Some("Active")));
@@ -82,14 +77,6 @@ fn the_token_key_can_be_rotated(cloud: &Cloud) {
             p.opts.env.push((name.to_string(), v.to_string()));
         }
     };
-    let refresh = |p: &Product| {
-        p.api(
-            "POST",
-            &format!("/api/v1/accounts/{id}/refresh"),
-            BOOTSTRAP_KEY,
-            "",
-        )
-    };
     // Rotate: the new key is current, the old one previous; using the account re-seals.
     set(&mut p, "SPIN_VARIABLE_TOKEN_KEY", Some(new_key));
     set(
@@ -98,11 +85,11 @@ fn the_token_key_can_be_rotated(cloud: &Cloud) {
         Some(support::product::TOKEN_KEY),
     );
     p.restart();
-    assert_eq!(refresh(&p).0, 200);
+    assert_eq!(p.refresh(&id).0, 200);
     // The old key can go.
     set(&mut p, "SPIN_VARIABLE_TOKEN_KEY_PREVIOUS", None);
     p.restart();
-    let (status, a) = refresh(&p);
+    let (status, a) = p.refresh(&id);
     assert_eq!((status, a["status"].as_str()), (200, Some("Active")), "{a}");
     // Without the key that sealed them, tokens are not readable and the error says how to fix it.
     set(
@@ -111,7 +98,7 @@ fn the_token_key_can_be_rotated(cloud: &Cloud) {
         Some(support::product::TOKEN_KEY),
     );
     p.restart();
-    let (status, e) = refresh(&p);
+    let (status, e) = p.refresh(&id);
     assert_eq!(status, 500);
     assert!(
         e["error"]["remedy"]

@@ -29,15 +29,6 @@ fn zones(p: &Product, id: &str) -> String {
     v.to_string()
 }
 
-fn refresh(p: &Product, id: &str) -> (u16, Value) {
-    p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    )
-}
-
 /// Token requests the emulator answered at DigitalOcean's token endpoint,
 /// by grant type.
 fn token_grants(p: &Product, grant: &str) -> usize {
@@ -78,7 +69,7 @@ fn a_team_connected_by_oauth_refreshes_expires_and_reconnects() {
             team: SEED_TEAM.into(),
         })
         .unwrap();
-    let (status, v) = refresh(&p, &id);
+    let (status, v) = p.refresh(&id);
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["status"], "Active", "{v}");
     assert_eq!(token_grants(&p, "refresh_token"), 1);
@@ -94,7 +85,7 @@ fn a_team_connected_by_oauth_refreshes_expires_and_reconnects() {
             team: SEED_TEAM.into(),
         })
         .unwrap();
-    let (status, v) = refresh(&p, &id);
+    let (status, v) = p.refresh(&id);
     assert_eq!(status, 409, "{v}");
     assert_eq!(v["error"]["code"], "account_expired", "{v}");
     let a = account(&p, &id);

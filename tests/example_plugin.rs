@@ -528,12 +528,7 @@ fn a_token_reaches_only_its_own_account_and_a_new_one_brings_it_back() {
             .unwrap(),
         })
         .unwrap();
-    let (status, v) = p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let (status, v) = p.refresh(&id);
     assert_eq!((status, v["status"].as_str()), (200, Some("Active")), "{v}");
     assert!(
         p.sim
@@ -550,12 +545,7 @@ fn a_token_reaches_only_its_own_account_and_a_new_one_brings_it_back() {
             token: token.into(),
         })
         .unwrap();
-    let (status, v) = p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let (status, v) = p.refresh(&id);
     assert_eq!(
         (status, v["error"]["code"].as_str()),
         (409, Some("account_expired")),
@@ -580,12 +570,7 @@ fn a_token_reaches_only_its_own_account_and_a_new_one_brings_it_back() {
     // Its event says so too, as an OAuth reconnect's does.
     let connected = p.events("account.connected", &id);
     assert_eq!(connected[0]["data"]["reconnected"], true, "{connected:?}");
-    let (status, v) = p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let (status, v) = p.refresh(&id);
     assert_eq!((status, v["status"].as_str()), (200, Some("Active")), "{v}");
     let (_, servers) = p.api("GET", "/api/v1/servers", BOOTSTRAP_KEY, "");
     assert_eq!(servers["servers"][0]["status"], "running", "{servers}");

@@ -102,12 +102,7 @@ fn a_refresh_changes_the_listed_badges() {
             state: "Registered".into(),
         })
         .unwrap();
-    let (status, _) = p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let (status, _) = p.refresh(&id);
     assert_eq!(status, 200);
     let a = &p.listed_as_read("/api/v1/accounts")[0];
     assert_eq!(

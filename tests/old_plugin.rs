@@ -248,12 +248,7 @@ fn an_account_0_2_0_plugin_is_refused_alone_and_works_behind_the_adapter() {
 
     // A refresh checks the team again through the adapter.
     let id = account["id"].as_str().unwrap();
-    let (status, v) = p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let (status, v) = p.refresh(id);
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["subscriptions"][0]["id"], team["id"], "{v}");
     assert_eq!(v["badges"], json!(["Compute", "Storage", "DNS"]), "{v}");

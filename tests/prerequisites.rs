@@ -96,12 +96,7 @@ fn an_unregistered_provider_is_named_and_can_be_registered() {
     let (status, r) = p.api("POST", &format!("/api/v1/accounts/{id}/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Compute/register"), BOOTSTRAP_KEY, "");
     assert_eq!(status, 202, "{r}");
     // Registration completes over polls; the next check shows the badge.
-    let (_, a) = p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let (_, a) = p.refresh(&id);
     assert_eq!(
         a["badges"],
         serde_json::json!(["Compute", "Storage", "DNS"]),

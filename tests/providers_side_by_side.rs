@@ -289,12 +289,7 @@ fn an_account_is_only_ever_served_by_its_own_provider() {
     p.restart();
     let (_, list) = p.api("GET", "/api/v1/accounts", BOOTSTRAP_KEY, "");
     assert_eq!(list["accounts"][0]["provider"], "acme", "{list}");
-    let (status, v) = p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let (status, v) = p.refresh(&id);
     assert_eq!(status, 503, "{v}");
     assert_eq!(v["error"]["code"], "provider_not_served", "{v}");
     assert!(

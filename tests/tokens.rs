@@ -26,22 +26,12 @@ fn an_expiring_token_is_refreshed_silently(cloud: &Cloud) {
     let id = (cloud.oauth.connect_expiring)(&p);
     let refreshes = cloud.oauth.refreshes;
     let before = refreshes(&p);
-    let (status, a) = p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let (status, a) = p.refresh(&id);
     assert_eq!(status, 200, "{a}");
     assert_eq!(a["status"], "Active");
     assert_eq!(refreshes(&p), before + 1);
     // The new token is fresh: no further refresh.
-    p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    p.refresh(&id);
     assert_eq!(refreshes(&p), before + 1);
 }
 
@@ -49,12 +39,7 @@ fn an_expired_account_is_restored_by_reconnecting(cloud: &Cloud) {
     let p = clouds::start(str::to_string);
     let id = (cloud.oauth.connect_expiring)(&p);
     (cloud.oauth.end_grant)(&p);
-    let refused = p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let refused = p.refresh(&id);
     let a = p.expired(&id, refused);
     assert_eq!(a["badges"], serde_json::json!([]));
 
@@ -130,12 +115,7 @@ fn a_password_change_expires_the_account_until_reconnected() {
             reason: Revocation::PasswordChange,
         })
         .unwrap();
-    let refused = p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let refused = p.refresh(&id);
     let a = p.expired(&id, refused);
     assert!(
         a["status_reason"].as_str().unwrap().contains("password"),
@@ -180,20 +160,10 @@ fn a_transient_failure_does_not_expire_the_account(cloud: &Cloud) {
             },
         })
         .unwrap();
-    let (status, e) = p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let (status, e) = p.refresh(&id);
     assert_eq!(status, 503, "{e}");
     let (_, a) = p.api("GET", &format!("/api/v1/accounts/{id}"), BOOTSTRAP_KEY, "");
     assert_eq!(a["status"], "Active");
-    let (status, _) = p.api(
-        "POST",
-        &format!("/api/v1/accounts/{id}/refresh"),
-        BOOTSTRAP_KEY,
-        "",
-    );
+    let (status, _) = p.refresh(&id);
     assert_eq!(status, 200);
 }

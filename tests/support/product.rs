@@ -569,6 +569,17 @@ impl Product {
         self.wait_operation(op["id"].as_str().unwrap())
     }
 
+    /// `POST /api/v1/accounts/{id}/refresh` (the console's Check now) as
+    /// the first organization.
+    pub fn refresh(&self, id: &str) -> (u16, Value) {
+        self.api(
+            "POST",
+            &format!("/api/v1/accounts/{id}/refresh"),
+            BOOTSTRAP_KEY,
+            "",
+        )
+    }
+
     /// Checks that `answer` is the 409 `account_expired` with the Reconnect
     /// remedy, and that account `id` now shows Expired; the account.
     pub fn expired(&self, id: &str, answer: (u16, Value)) -> Value {
