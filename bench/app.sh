@@ -116,10 +116,11 @@ names = [("accounts", "GET /api/v1/accounts"), ("servers", "GET /api/v1/servers"
          ("accounts1", "GET /api/v1/accounts?limit=1"), ("servers1", "GET /api/v1/servers?limit=1"),
          ("operation", "GET /api/v1/operations/{id}"), ("console", "GET / (console)")]
 for key, label in names:
+    rps = {}
     for n in ["1", "50", rows]:
         r = read(f"{key}-{n}")
+        rps[n] = r[0]
         print(f"{label:<34}{n:>7}{r[0]:>10.0f}{r[1]:>9.2f}{r[2]:>9.2f}{r[3]:>9}{r[0] / hello[0]:>8.2f}")
-    big = read(f"{key}-{rows}")[0]
-    print(f"{'':<34}{rows + ' / 1':>7}{big / read(f'{key}-1')[0]:>10.2f}")
-    print(f"{'':<34}{rows + ' / 50':>7}{big / read(f'{key}-50')[0]:>10.2f}")
+    for n in ["1", "50"]:
+        print(f"{'':<34}{rows + ' / ' + n:>7}{rps[rows] / rps[n]:>10.2f}")
 PY
