@@ -3,7 +3,8 @@
 //! a backup target; a name another customer holds, or one against the
 //! provider's rule, refused before anything is made. Azure's own: the
 //! storage account is what the guide asks for and its keys are never
-//! stored, "Storage access denied" when its network rules refuse us, and
+//! stored, a container that is there already used as it is (never written
+//! over), "Storage access denied" when its network rules refuse us, and
 //! Azurite as the data plane.
 
 mod support;
@@ -138,6 +139,42 @@ fn an_azure_storage_account_is_what_the_guide_asks_for_and_its_keys_are_never_st
         .with_state(|s| s.storage_keys["skyportbackup01"][0].clone());
     let db = std::fs::read(p.dir.path().join(".spin").join("sqlite_db.db")).unwrap();
     assert!(!String::from_utf8_lossy(&db).contains(&key));
+}
+
+#[test]
+fn a_container_that_is_there_already_is_used_as_it_is() {
+    let p = Product::start(World::default());
+    let id = p.connect(BOOTSTRAP_KEY, USERNAME);
+    assert_eq!(
+        p.set_up_storage(&id, "skyportshared01")["status"],
+        "succeeded"
+    );
+    // The customer makes the container public in the portal; a second
+    // setup on it reads it and leaves it so.
+    let access = |set: Option<&str>| {
+        p.sim.with_state(|s| {
+            let c = s
+                .resources
+                .values_mut()
+                .find(|r| r.kind.ends_with("/containers"))
+                .unwrap();
+            if let Some(v) = set {
+                c.body["properties"]["publicAccess"] = json!(v);
+            }
+            c.body["properties"]["publicAccess"].clone()
+        })
+    };
+    access(Some("Blob"));
+    let before = p.sim.requests().len();
+    let done = p.set_up_storage(&id, "skyportshared01");
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let container_writes: Vec<_> = p.sim.requests()[before..]
+        .iter()
+        .filter(|r| r.method != "GET" && r.path.contains("/containers/"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(container_writes, Vec::<String>::new());
+    assert_eq!(access(None), "Blob");
 }
 
 #[test]

@@ -229,6 +229,23 @@ impl<'a, T: Transport> Arm<'a, T> {
         }
     }
 
+    /// PUTs `body` at `path` only where nothing is there yet: a resource
+    /// that exists (one the customer made, or chose) is read and left as it
+    /// is, never written over with Skyport's settings. `true` when it was
+    /// created.
+    pub fn create_unless_present(
+        &self,
+        path: &str,
+        api_version: &str,
+        body: &Value,
+    ) -> Result<bool, ArmError> {
+        if self.find(path, api_version)?.is_some() {
+            return Ok(false);
+        }
+        self.send("PUT", path, api_version, Some(body))?;
+        Ok(true)
+    }
+
     /// GETs every page of a list, following `nextLink`.
     pub fn list(&self, path: &str, api_version: &str) -> Result<Vec<Value>, ArmError> {
         let mut items = Vec::new();
@@ -408,6 +425,50 @@ mod tests {
         let arm = Arm::new("https://m.example", "tok", &t);
         assert!(arm.post("/x/register", "v", None).is_err());
         assert_eq!(t.seen.borrow().len(), 1);
+    }
+
+    #[test]
+    fn an_existing_resource_is_read_and_never_put_again() {
+        let t = Fake::new(vec![json(
+            200,
+            r#"{"name":"theirs","properties":{"publicAccess":"Blob"}}"#,
+        )]);
+        let arm = Arm::new("https://m.example", "tok", &t);
+        let mine = serde_json::json!({ "properties": { "publicAccess": "None" } });
+        assert!(!arm.create_unless_present("/c/theirs", "v", &mine).unwrap());
+        let seen = t.seen.borrow();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].method, "GET");
+    }
+
+    #[test]
+    fn a_missing_resource_is_created_and_a_failed_read_creates_nothing() {
+        let t = Fake::new(vec![
+            json(
+                404,
+                r#"{"error":{"code":"ContainerNotFound","message":"no"}}"#,
+            ),
+            json(201, r#"{"name":"mine"}"#),
+            json(
+                403,
+                r#"{"error":{"code":"AuthorizationFailed","message":"no"}}"#,
+            ),
+        ]);
+        let arm = Arm::new("https://m.example", "tok", &t);
+        let mine = serde_json::json!({ "properties": { "publicAccess": "None" } });
+        assert!(arm.create_unless_present("/c/mine", "v", &mine).unwrap());
+        assert_eq!(
+            arm.create_unless_present("/c/other", "v", &mine)
+                .unwrap_err()
+                .status,
+            403
+        );
+        let methods: Vec<_> = t.seen.borrow().iter().map(|r| r.method).collect();
+        assert_eq!(methods, ["GET", "PUT", "GET"]);
+        assert_eq!(
+            t.seen.borrow()[1].body.as_deref(),
+            Some(mine.to_string().as_bytes())
+        );
     }
 
     #[test]

@@ -215,19 +215,14 @@ impl Guest for Plugin {
             }
             // The group is created when missing, and left as it is when not.
             let group = format!("/subscriptions/{scope}/resourceGroups/{resource_group}");
-            let mut made = Made {
+            let made = Made {
                 account: true,
-                group: false,
-            };
-            if arm.find(&group, GROUPS_API)?.is_none() {
-                made.group = true;
-                arm.send(
-                    "PUT",
+                group: arm.create_unless_present(
                     &group,
                     GROUPS_API,
-                    Some(&json!({ "location": region, "tags": { "managed-by": "skyport" } })),
-                )?;
-            }
+                    &json!({ "location": region, "tags": { "managed-by": "skyport" } }),
+                )?,
+            };
             let id = format!("/subscriptions/{scope}/resourceGroups/{resource_group}/providers/Microsoft.Storage/storageAccounts/{name}");
             let body = json!({
                 "location": region, "kind": "StorageV2", "sku": { "name": "Standard_LRS" }, "tags": { "managed-by": "skyport" },
@@ -312,11 +307,12 @@ impl Guest for Plugin {
         with_arm(&session, |arm| {
             let account_id = account_path(&account_id)?;
             names::check(Name::Container, &name)?;
-            arm.send(
-                "PUT",
+            // A container that is there already (the customer's, perhaps
+            // public on purpose) is used as it is.
+            arm.create_unless_present(
                 &format!("{account_id}/blobServices/default/containers/{name}"),
                 API,
-                Some(&json!({ "properties": { "publicAccess": "None" } })),
+                &json!({ "properties": { "publicAccess": "None" } }),
             )
             .map(|_| ())
         })
