@@ -1,7 +1,9 @@
 //! Every resource Skyport creates belongs to exactly one server and says so:
 //! a group unique per server, tagged with the server's and the organization's
 //! ids; a name a live server has is refused; clean-up and delete touch only
-//! what carries the server's tag, and never a group holding anything else.
+//! what carries the server's tag, and never a group holding anything else
+//! (the server then keeps its status, and deleting it again once the group
+//! holds only its own succeeds).
 //! A name in use is refused at either provider; the groups are Azure's.
 
 mod support;
@@ -152,4 +154,72 @@ fn a_group_holding_anything_else_is_not_deleted() {
         .inventory()
         .iter()
         .any(|r| r["name"] == "users-own-ip"));
+    // The refusal is the deletion's, with what to do about it; the server,
+    // whose VM still runs, keeps its status, stays in the list, and cannot
+    // be "retried" into a second one.
+    assert_eq!(done["error"]["code"], "action_failed", "{done}");
+    let message = done["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Deleting the server failed: "),
+        "{message}"
+    );
+    assert!(
+        done["error"]["remedy"]
+            .as_str()
+            .unwrap()
+            .contains("then delete the server again"),
+        "{done}"
+    );
+    let (_, s) = p.api(
+        "GET",
+        &format!("/api/v1/servers/{server_id}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(s["status"], "running", "{s}");
+    let (_, list) = p.api("GET", "/api/v1/servers", BOOTSTRAP_KEY, "");
+    assert!(
+        list["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == server_id),
+        "{list}"
+    );
+    let auth = format!("Bearer {BOOTSTRAP_KEY}");
+    let (status, answer) = support::request(
+        "POST",
+        &format!("{}/api/v1/servers/{server_id}/retry", p.host.url),
+        &[("authorization", &auth), ("idempotency-key", "r1")],
+        "",
+    );
+    assert_eq!(status, 409, "{answer}");
+    let failed = p.events("server.action_failed", server_id);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["data"]["action"], "delete");
+    assert_eq!(failed[0]["data"]["status"], "running");
+    assert!(failed[0]["data"]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("users-own-ip"));
+    // Once the user moves their address out, deleting again succeeds.
+    p.sim.with_state(|s| {
+        let g = Group {
+            sub: SUBSCRIPTION.into(),
+            rg: group.clone(),
+        };
+        store::remove(
+            s,
+            &g.id("Microsoft.Network/publicIPAddresses", "users-own-ip"),
+        );
+    });
+    let (status, op) = p.api(
+        "DELETE",
+        &format!("/api/v1/servers/{server_id}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 202, "{op}");
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
 }

@@ -52,6 +52,7 @@ pub fn failed_words(kind: &str) -> Option<&'static str> {
         "stop" => Some("Stopping the server failed"),
         "restart" => Some("Restarting the server failed"),
         "resize" => Some("Resizing the server failed"),
+        "delete" => Some("Deleting the server failed"),
         _ => None,
     }
 }

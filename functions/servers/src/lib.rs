@@ -97,6 +97,9 @@ fn step_error(kind: &str, e: PluginError) -> ApiError {
                 "A policy your organization set in {name} forbids this; ask its administrators."
             )
         }
+        "ResourceGroupHoldsOtherResources" => format!(
+            "Move or delete, in {portal}, what the error names (Skyport did not make it and will not delete it), then delete the server again."
+        ),
         "VirtualMachineNotOwned" | "not_owned" => {
             format!("The {machine} in this server's place was replaced or re-tagged outside Skyport, so Skyport will not act on it: manage it in {portal}.")
         }
@@ -389,11 +392,31 @@ impl ops::Handler for Compute {
             ("cleanup", _) => {
                 db.execute("UPDATE servers SET status = 'failed', updated_at = ? WHERE id = ? AND status = 'cleaning up'", &[int(now), text(&op.subject)])?;
             }
-            (_, Ended::Failed(_)) => {
+            ("delete", Ended::Failed(e)) => {
+                // Nothing of it may have gone (a group that holds what is not
+                // Skyport's is refused before anything is deleted): the
+                // server is back at its earlier status, never `failed` — a
+                // retry would then make a second one and hide this one —
+                // and looked at again at once, so the watch shows what is
+                // left of it. A deletion begun before this rule kept no
+                // earlier status: `failed`, as then.
+                let from = op.data["from"].as_str().unwrap_or("failed");
                 db.execute(
-                    "UPDATE servers SET status = 'failed', updated_at = ? WHERE id = ?",
-                    &[int(now), text(&op.subject)],
+                    "UPDATE servers SET status = ?, observed = NULL, next_check_at = ?, updated_at = ? WHERE id = ? AND status = 'deleting'",
+                    &[text(from), int(now), int(now), text(&op.subject)],
                 )?;
+                if db::changes(db)? == 1 {
+                    let mut data = server_json(db, &op.subject)?;
+                    data["action"] = json!("delete");
+                    data["error"] = e.to_json();
+                    events::emit(
+                        db,
+                        &op.org,
+                        "server.action_failed",
+                        ("server", &op.subject),
+                        data,
+                    )?;
+                }
             }
             _ => {}
         }
@@ -887,7 +910,8 @@ async fn delete(db: &Connection, org: &str, id: &str) -> Result<String, ApiError
             kind: "delete",
             subject: id,
             account: &account,
-            data: json!({}),
+            // Where a failed deletion puts the server back.
+            data: json!({ "from": status }),
         };
         ops::insert(db, &new, &progress(&op))?;
         Ok(op_id.clone())
@@ -1107,5 +1131,46 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             &method,
             segments,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skyport_functions::plugin_types::Detail;
+
+    #[test]
+    fn a_refused_deletion_says_so_and_what_to_move() {
+        let e = step_error(
+            "delete",
+            PluginError::Conflict(Detail {
+                code: "ResourceGroupHoldsOtherResources".into(),
+                message: "The server's resource group also holds customer-ip that Skyport did not create for this server, so Skyport does not delete the group.".into(),
+                target: None,
+            }),
+        );
+        assert_eq!(e.code, "action_failed");
+        assert!(
+            e.message.starts_with(
+                "Deleting the server failed: The server's resource group also holds customer-ip"
+            ),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.remedy.contains("then delete the server again"),
+            "{}",
+            e.remedy
+        );
+        // A creation's failure keeps its own words.
+        let e = step_error(
+            "create",
+            PluginError::Conflict(Detail {
+                code: "Conflict".into(),
+                message: "no".into(),
+                target: None,
+            }),
+        );
+        assert_eq!(e.code, "provisioning_failed");
     }
 }
