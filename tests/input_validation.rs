@@ -220,6 +220,25 @@ fn every_field_that_reaches_the_provider_is_checked_before_any_call(cloud: &Clou
         "values",
         &[json!("203.0.113.10"), json!([1]), json!([{ "ip": "x" }])],
     );
+    // Values their record type cannot hold: refused, not cut down to what fits.
+    for (ty, values) in [
+        ("A", json!(["999.1.1.1"])),
+        ("AAAA", json!(["203.0.113.10"])),
+        ("CNAME", json!(["a.example.com", "b.example.com"])),
+        ("CNAME", json!(["http://evil.example/?x"])),
+        ("TXT", json!([""])),
+    ] {
+        let (status, answer) = request(
+            &p,
+            "PUT",
+            &format!("/api/v1/dns/domains/{zone}/records/{ty}/www"),
+            &json!({ "ttl": 300, "values": values }),
+            None,
+        );
+        assert_eq!(status, 400, "{ty} {values}: {answer}");
+        assert_eq!(answer["error"]["code"], "invalid_value", "{answer}");
+        assert_eq!(answer["error"]["field"], "values", "{answer}");
+    }
     no_requests_since_clear(&p, "DNS records");
 
     // A wrong type names the field.

@@ -103,6 +103,83 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
+/// What a record set of `kind` may hold, whatever the provider: addresses
+/// of its family, one host name for a CNAME, non-empty texts, each value
+/// once. Checked before an operation exists, so a value no provider takes
+/// gets its 400 at once (a provider's own limits are its plugin's).
+fn check_values(kind: RecordType, values: &[String]) -> Result<(), ApiError> {
+    let invalid = |message: String, remedy: &str| {
+        Err(ApiError::bad_request("invalid_value", &message, remedy).with("field", json!("values")))
+    };
+    if kind == RecordType::Cname && values.len() > 1 {
+        return invalid(
+            format!(
+                "A CNAME record has exactly one target; {} were given.",
+                values.len()
+            ),
+            "Send one host name, e.g. {\"values\": [\"web.example.net\"]}.",
+        );
+    }
+    if let Some((i, v)) = values
+        .iter()
+        .enumerate()
+        .find(|(i, v)| values[..*i].contains(v))
+    {
+        return invalid(
+            format!("`{}` is given twice (value {}).", clipped(v), i + 1),
+            "Give each value once.",
+        );
+    }
+    let (rule, example) = match kind {
+        RecordType::A => ("an IPv4 address", "203.0.113.10"),
+        RecordType::Aaaa => ("an IPv6 address", "2001:db8::10"),
+        RecordType::Cname => ("a host name", "web.example.net"),
+        RecordType::Txt => ("a non-empty text", "v=spf1 -all"),
+    };
+    let bad = values.iter().find(|v| match kind {
+        RecordType::A => v.parse::<std::net::Ipv4Addr>().is_err(),
+        RecordType::Aaaa => v.parse::<std::net::Ipv6Addr>().is_err(),
+        RecordType::Cname => !is_host_name(v),
+        RecordType::Txt => v.is_empty(),
+    });
+    match bad {
+        Some(v) => invalid(
+            format!(
+                "`{}` is not {rule}, as a {} record holds.",
+                clipped(v),
+                type_name(kind)
+            ),
+            &format!("Send {rule}, e.g. {{\"values\": [\"{example}\"]}}."),
+        ),
+        None => Ok(()),
+    }
+}
+
+/// A value as an error message quotes it: its first 64 characters, and an
+/// ellipsis where it goes on.
+fn clipped(v: &str) -> String {
+    match v.char_indices().nth(64) {
+        Some((at, _)) => format!("{}…", &v[..at]),
+        None => v.to_string(),
+    }
+}
+
+/// A fully qualified host name (the final dot optional): two or more labels
+/// of letters, digits, hyphens and underscores, none starting or ending with
+/// a hyphen.
+fn is_host_name(v: &str) -> bool {
+    let host = v.strip_suffix('.').unwrap_or(v);
+    host.len() <= 253
+        && host.contains('.')
+        && host.split('.').all(|l| {
+            (1..=63).contains(&l.len())
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 /// The organization's chosen domain: (account id, zone id).
 fn domain(
     db: &spin_sdk::sqlite::Connection,
@@ -489,6 +566,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                     "Send {\"ttl\": 300, \"values\": [\"203.0.113.10\"]}.",
                 ));
             }
+            check_values(record_type, &values)?;
             let ttl = opt_int(&body, "ttl", 1, i64::from(i32::MAX))?.unwrap_or(300) as u32;
             let precondition = precondition(&req, true)?;
             let (account, zone_id) = domain(&db, &org, name)?;
@@ -606,5 +684,56 @@ mod tests {
         ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn values_are_what_the_record_type_holds() {
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        for (kind, ok) in [
+            (RecordType::A, v(&["203.0.113.10", "198.51.100.1"])),
+            (RecordType::Aaaa, v(&["2001:db8::10"])),
+            (RecordType::Cname, v(&["web.example.net"])),
+            (RecordType::Cname, v(&["web.example.net."])),
+            (RecordType::Cname, v(&["_acme.example.net"])),
+            (RecordType::Txt, v(&["v=spf1 -all", "two words"])),
+        ] {
+            assert!(check_values(kind, &ok).is_ok(), "{ok:?}");
+        }
+        for (kind, bad) in [
+            (RecordType::A, v(&["999.1.1.1"])),
+            (RecordType::A, v(&["2001:db8::10"])),
+            (RecordType::A, v(&["203.0.113.10", "203.0.113.10"])),
+            (RecordType::Aaaa, v(&["203.0.113.10"])),
+            (RecordType::Cname, v(&["a.example.com", "b.example.com"])),
+            (RecordType::Cname, v(&["http://evil/?x"])),
+            (RecordType::Cname, v(&["web"])),
+            (RecordType::Cname, v(&["-web.example.net"])),
+            (RecordType::Cname, v(&["web..example.net"])),
+            (RecordType::Cname, v(&["web example.net"])),
+            (RecordType::Txt, v(&[""])),
+        ] {
+            let e = check_values(kind, &bad).unwrap_err();
+            assert_eq!(
+                (e.status, e.code.as_str()),
+                (400, "invalid_value"),
+                "{bad:?}"
+            );
+        }
+        let e =
+            check_values(RecordType::Cname, &v(&["a.example.com", "b.example.com"])).unwrap_err();
+        assert!(e.message.contains("exactly one target"), "{}", e.message);
+        let long = format!("{}.example.net", "a".repeat(300));
+        let e = check_values(RecordType::Cname, &[long]).unwrap_err();
+        assert!(
+            e.message.starts_with(&format!("`{}…`", "a".repeat(64))),
+            "{}",
+            e.message
+        );
+        let e = check_values(RecordType::A, &v(&["999.1.1.1"])).unwrap_err();
+        assert!(
+            e.message.contains("`999.1.1.1` is not an IPv4 address"),
+            "{}",
+            e.message
+        );
     }
 }
