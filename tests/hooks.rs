@@ -1,7 +1,8 @@
 //! Incoming hooks: a signed message (Standard Webhooks, signed here by the
 //! `standardwebhooks` package from PyPI) runs the hook's action once; a bad
 //! signature, a stale timestamp or a replayed webhook-id is refused and
-//! acts on nothing, and every attempt shows in the activity feed.
+//! acts on nothing, and every attempt shows in the activity feed. A hook
+//! naming another organization's account or domain is refused when made.
 
 mod support;
 
@@ -210,4 +211,34 @@ fn a_signed_message_acts_once_and_forgeries_act_never() {
         (400, Some("unknown_action")),
         "{e}"
     );
+}
+
+#[test]
+fn a_hook_naming_another_organizations_account_or_domain_is_refused() {
+    let p = Product::start(World::default());
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    p.choose_zone(&account);
+    let theirs = p.new_org("other");
+    for (action, params) in [
+        ("recheck_account", json!({ "account_id": account })),
+        (
+            "set_dns_record",
+            json!({ "domain": DNS_ZONE, "type": "A", "name": "deploy", "values": ["20.0.0.1"] }),
+        ),
+        (
+            "create_server",
+            json!({ "account_id": account, "subscription_id": SUBSCRIPTION, "region": "westeurope",
+                "size": "Standard_B1s", "name": "web", "ssh_public_key": "ssh-ed25519 AAAA x" }),
+        ),
+    ] {
+        let body = json!({ "action": action, "params": params }).to_string();
+        let (status, answer) = p.api("POST", "/api/v1/hooks", &theirs, &body);
+        assert_eq!(status, 404, "{action}: {answer}");
+        assert_eq!(answer["error"]["code"], "not_found", "{answer}");
+        // The organization that holds them makes the same hook.
+        let (status, answer) = p.api("POST", "/api/v1/hooks", BOOTSTRAP_KEY, &body);
+        assert_eq!(status, 201, "{action}: {answer}");
+    }
+    let (_, hooks) = p.api("GET", "/api/v1/hooks", &theirs, "");
+    assert_eq!(hooks["hooks"], json!([]), "{hooks}");
 }

@@ -288,10 +288,44 @@ pub fn json_of(db: &Connection, org: &str, id: &str) -> Result<Value, ApiError> 
     }))
 }
 
+/// Refuses a hook naming an account or DNS domain that is not the
+/// organization's: run, its action would only ever answer 404, so it is
+/// answered now. (Either may go later; the run then says so.)
+fn check_owned(db: &Connection, org: &str, p: &Value) -> Result<(), ApiError> {
+    if let Some(id) = p["account_id"].as_str() {
+        let r = db.execute(
+            "SELECT id FROM accounts WHERE id = ? AND org_id = ?",
+            &[text(id), text(org)],
+        )?;
+        if r.rows.is_empty() {
+            return Err(ApiError::not_found("account"));
+        }
+    }
+    if let Some(domain) = p["domain"].as_str() {
+        let r = db.execute(
+            "SELECT name FROM dns_domains WHERE org_id = ? AND name = ?",
+            &[text(org), text(&domain.to_ascii_lowercase())],
+        )?;
+        if r.rows.is_empty() {
+            return Err(ApiError::new(
+                404,
+                "not_found",
+                &format!(
+                    "`{}` is not one of your organization's DNS domains.",
+                    domain.chars().take(253).collect::<String>()
+                ),
+                "Choose its zone first (POST /api/v1/dns/domains), then make the hook.",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `POST /api/v1/hooks`: a new hook, with its secret (shown once).
 pub fn create(db: &Connection, org: &str, b: &Value) -> Result<Value, ApiError> {
     let action = req_str(b, "action", 40)?;
     check_params(action, &b["params"])?;
+    check_owned(db, org, &b["params"])?;
     let description = skyport_functions::api::opt_str(b, "description", 200)?;
     let id = skyport_functions::new_id();
     let secret = events::new_secret();
