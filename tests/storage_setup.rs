@@ -67,9 +67,12 @@ fn a_taken_or_unlawful_name_is_refused_before_anything_is_made(cloud: &Cloud) {
             .contains("`skyporttheirs1`"),
         "{e}"
     );
-    // Refused by every provider's rule.
+    // Refused by every provider's rule, with this provider's own rule as
+    // the remedy.
     let (status, e) = setup("Bad_Name");
     assert_eq!(status, 400, "{e}");
+    let (_, rule) = cloud.unlawful_store_name;
+    assert!(e["error"]["remedy"].as_str().unwrap().contains(rule), "{e}");
     // A name other providers allow but this one does not is refused by the
     // plugin, in the provider's rule, before it reaches a URL.
     let (unlawful, rule) = cloud.unlawful_store_name;

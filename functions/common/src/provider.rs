@@ -381,6 +381,19 @@ pub fn storage() -> String {
     get("provider_storage").unwrap_or_else(|| "storage account".into())
 }
 
+/// The provider's rule for a storage name, as a refusal states it
+/// (`provider_storage_rule`, e.g. "3–24 lowercase letters and digits");
+/// what every provider takes, and a pointer to its own rule, when unset.
+pub fn storage_rule() -> String {
+    get("provider_storage_rule").unwrap_or_else(|| {
+        format!(
+            "lowercase letters, digits and hyphens (3 to 63 of them, and {}'s own rule for a {})",
+            name(),
+            storage()
+        )
+    })
+}
+
 /// What the provider calls the part of that storage backups go in
 /// (`provider_container`, e.g. "folder"); "container" when unset.
 pub fn container() -> String {

@@ -361,9 +361,8 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                     "invalid_storage_name",
                     &format!("`{name}` is not a valid {} name.", provider::storage()),
                     &format!(
-                        "Use lowercase letters, digits and hyphens (3 to 63 of them, and {}'s own rule for a {}); the name must be unique across {}.",
-                        provider::name(),
-                        provider::storage(),
+                        "Use {}; the name must be unique across {}.",
+                        provider::storage_rule(),
                         provider::name()
                     ),
                 ));
