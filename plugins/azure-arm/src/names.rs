@@ -66,13 +66,24 @@ impl Name {
     }
 }
 
-fn invalid(kind: Name, value: &str) -> ArmError {
-    let shown: String = value
+/// A refused value as its message quotes it: escaped, and cut at `max`
+/// characters with an ellipsis, so a long value neither floods the message
+/// nor looks whole when it is not.
+fn shown(value: &str, max: usize) -> String {
+    let mut out: String = value
         .chars()
-        .take(80)
+        .take(max)
         .collect::<String>()
         .escape_debug()
         .to_string();
+    if value.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+fn invalid(kind: Name, value: &str) -> ArmError {
+    let shown = shown(value, 80);
     ArmError {
         status: 400,
         code: "InvalidInput".into(),
@@ -199,12 +210,9 @@ pub fn resource_id(
         "a resource id of the form /subscriptions/{{subscription}}/resourceGroups/{{group}}/providers/{namespace}/{kind}/{{name}}"
     );
     let wrong = |why: &str| {
-        let shown: String = id
-            .chars()
-            .take(120)
-            .collect::<String>()
-            .escape_debug()
-            .to_string();
+        // An id is quoted whole up to a long id's length: the wrong
+        // part is often at its end.
+        let shown = shown(id, 300);
         ArmError {
             status: 400,
             code: "InvalidResourceId".into(),
@@ -270,6 +278,21 @@ mod tests {
     use super::*;
 
     const SUB: &str = "8d2c1e44-1f3b-4c55-a3f2-6c1b9a0e7d10";
+
+    #[test]
+    fn a_long_value_is_quoted_cut_with_an_ellipsis_and_a_long_id_whole() {
+        let e = check(Name::StorageAccount, &"a".repeat(100)).unwrap_err();
+        assert!(
+            e.message.starts_with(&format!("`{}…`", "a".repeat(80))),
+            "{}",
+            e.message
+        );
+        let e = check(Name::StorageAccount, "ab").unwrap_err();
+        assert!(e.message.starts_with("`ab` "), "{}", e.message);
+        let id = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/dnsZones/contoso-apps.com/A/www");
+        let e = resource_id(&id, "Microsoft.Network", "dnsZones", Name::DnsZone, None).unwrap_err();
+        assert!(e.message.contains(&format!("`{id}`")), "{}", e.message);
+    }
 
     #[test]
     fn names_follow_azures_rules() {
