@@ -369,28 +369,40 @@ pub fn ended(db: &Connection, op: &Op, how: Ended<'_>) -> Result<(), ApiError> {
                 data,
             )
         }
-        Ended::Failed(e) => {
-            // Back where it was, and looked at again soon: the provider may
-            // have changed the machine before it refused (or it is gone).
-            db.execute(
-                "UPDATE servers SET status = ?, observed = NULL, next_check_at = ?, updated_at = ? WHERE id = ? AND status = ?",
-                &[text(&from), int(t), int(t), text(&op.subject), text(during(&op.kind))],
-            )?;
-            if db::changes(db)? != 1 {
-                return Ok(());
-            }
-            let mut data = server_json(db, &op.subject)?;
-            data["action"] = json!(op.kind);
-            data["error"] = e.to_json();
-            events::emit(
-                db,
-                &op.org,
-                "server.action_failed",
-                ("server", &op.subject),
-                data,
-            )
-        }
+        Ended::Failed(e) => failed(db, op, &from, during(&op.kind), e),
     }
+}
+
+/// An action or a deletion that failed: the server back at `from` (if it
+/// still shows `during`, the status the work gave it — else something newer
+/// won), looked at again soon, since the provider may have changed the
+/// machine before it refused (or it is gone), and `server.action_failed`
+/// announced with the work's kind and error.
+pub fn failed(
+    db: &Connection,
+    op: &Op,
+    from: &str,
+    during: &str,
+    e: &ApiError,
+) -> Result<(), ApiError> {
+    let t = now();
+    db.execute(
+        "UPDATE servers SET status = ?, observed = NULL, next_check_at = ?, updated_at = ? WHERE id = ? AND status = ?",
+        &[text(from), int(t), int(t), text(&op.subject), text(during)],
+    )?;
+    if db::changes(db)? != 1 {
+        return Ok(());
+    }
+    let mut data = server_json(db, &op.subject)?;
+    data["action"] = json!(op.kind);
+    data["error"] = e.to_json();
+    events::emit(
+        db,
+        &op.org,
+        "server.action_failed",
+        ("server", &op.subject),
+        data,
+    )
 }
 
 #[cfg(test)]

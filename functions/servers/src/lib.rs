@@ -397,26 +397,10 @@ impl ops::Handler for Compute {
                 // Skyport's is refused before anything is deleted): the
                 // server is back at its earlier status, never `failed` — a
                 // retry would then make a second one and hide this one —
-                // and looked at again at once, so the watch shows what is
-                // left of it. A deletion begun before this rule kept no
-                // earlier status: `failed`, as then.
+                // and the watch shows what is left of it. A deletion begun
+                // before this rule kept no earlier status: `failed`, as then.
                 let from = op.data["from"].as_str().unwrap_or("failed");
-                db.execute(
-                    "UPDATE servers SET status = ?, observed = NULL, next_check_at = ?, updated_at = ? WHERE id = ? AND status = 'deleting'",
-                    &[text(from), int(now), int(now), text(&op.subject)],
-                )?;
-                if db::changes(db)? == 1 {
-                    let mut data = server_json(db, &op.subject)?;
-                    data["action"] = json!("delete");
-                    data["error"] = e.to_json();
-                    events::emit(
-                        db,
-                        &op.org,
-                        "server.action_failed",
-                        ("server", &op.subject),
-                        data,
-                    )?;
-                }
+                actions::failed(db, op, from, "deleting", e)?;
             }
             _ => {}
         }
