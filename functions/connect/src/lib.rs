@@ -232,10 +232,17 @@ fn origin(url: &str) -> String {
 /// A directory an administrator can consent for: its tenant id (a GUID) or
 /// one of its verified domains. `common`, `organizations` and `consumers`
 /// name no one directory, so they are refused, as is anything that is not a
-/// domain name and could bend the URL it becomes part of.
+/// domain name and could bend the URL it becomes part of (or an address
+/// with more than one `@`).
 fn directory(value: &str) -> Option<String> {
     let v = value.trim().trim_start_matches('@').to_ascii_lowercase();
-    let v = v.rsplit('@').next().unwrap_or_default().to_string();
+    // An email address's domain; a value with more than one `@` is no
+    // address, and is not guessed at.
+    let v = match v.split_once('@') {
+        None => v,
+        Some((_, domain)) if !domain.contains('@') => domain.to_string(),
+        Some(_) => return None,
+    };
     let guid = {
         let parts: Vec<&str> = v.split('-').collect();
         parts.len() == 5
@@ -656,6 +663,7 @@ mod tests {
             "-a.com",
             "a..com",
             "con toso.com",
+            "a@b@c.com",
         ] {
             assert_eq!(directory(bad), None, "{bad}");
         }
