@@ -393,12 +393,13 @@ impl ops::Handler for Compute {
                 db.execute("UPDATE servers SET status = 'failed', updated_at = ? WHERE id = ? AND status = 'cleaning up'", &[int(now), text(&op.subject)])?;
             }
             ("delete", Ended::Failed(e)) => {
-                // Nothing of it may have gone (a group that holds what is not
-                // Skyport's is refused before anything is deleted): the
-                // server is back at its earlier status, never `failed` — a
-                // retry would then make a second one and hide this one —
-                // and the watch shows what is left of it. A deletion begun
-                // before this rule kept no earlier status: `failed`, as then.
+                // A refused deletion removed nothing (a group that holds what
+                // is not Skyport's is refused before any delete), and one that
+                // failed part way may have left the VM: the server is back at
+                // its earlier status, never `failed` — a retry would then make
+                // a second one and hide this one — and the watch shows what is
+                // left of it. A deletion begun before this rule kept no
+                // earlier status: `failed`, as then.
                 let from = op.data["from"].as_str().unwrap_or("failed");
                 actions::failed(db, op, from, "deleting", e)?;
             }
