@@ -3,13 +3,18 @@
 //! them): the refusal lists what uses it; with `cascade=true` the servers are
 //! deleted through their operations, the rest detached, and the account goes
 //! with its last server — a server busy at that moment is deleted by the
-//! background jobs once its work ends. The same at either provider.
+//! background jobs once its work ends. The same at either provider. A
+//! server whose deletion is refused (its group holds the customer's own
+//! resource) keeps the account, whose reason says so, and is not tried again
+//! on every jobs run; deleted again once resolved, the account goes with it.
 
 mod support;
 
 use serde_json::json;
+use sim::arm::store::{self, Group};
+use sim::world::defaults::*;
 use support::clouds::{self, for_each_cloud, Cloud};
-use support::product::{Product, BOOTSTRAP_KEY};
+use support::product::{server_spec, Product, BOOTSTRAP_KEY};
 
 for_each_cloud!(
     an_account_in_use_is_refused_then_deleted_with_cascade,
@@ -156,6 +161,87 @@ fn a_busy_server_is_deleted_by_the_cascade_once_its_action_ends(cloud: &Cloud) {
     });
     assert_eq!(s["status"], "deleted", "{s}");
     assert_eq!((cloud.servers)(&p), 0);
+    p.wait_until(&format!("/api/v1/accounts/{account}"), 30, |status, _| {
+        status == 404
+    });
+}
+
+#[test]
+fn a_refused_server_deletion_holds_the_account_and_is_not_repeated() {
+    let p = Product::with_jobs_every_second(&[]);
+    let account = p.connect(BOOTSTRAP_KEY, USERNAME);
+    let (status, op) = p.create_server(
+        &server_spec(&account, "api", "eastus", "Standard_B2s"),
+        "k-api",
+    );
+    assert_eq!(status, 202, "{op}");
+    let done = p.wait_operation(op["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let server = op["server"]["id"].as_str().unwrap().to_string();
+    // The customer puts an address of their own into the server's group.
+    let group = p
+        .sim
+        .inventory()
+        .into_iter()
+        .filter(|r| r["type"] == "resourceGroups")
+        .find_map(|r| {
+            r["name"]
+                .as_str()
+                .filter(|n| n.starts_with("skyport-api-"))
+                .map(str::to_string)
+        })
+        .unwrap();
+    let g = Group {
+        sub: SUBSCRIPTION.into(),
+        rg: group,
+    };
+    let ip = g.id("Microsoft.Network/publicIPAddresses", "users-own-ip");
+    p.sim.with_state(|s| {
+        store::put(s, "Microsoft.Network/publicIPAddresses", Some(&g), SUBSCRIPTION, &ip,
+            json!({ "id": ip, "name": "users-own-ip", "location": "eastus", "properties": { "provisioningState": "Succeeded" } }));
+    });
+    let (status, v) = p.api(
+        "DELETE",
+        &format!("/api/v1/accounts/{account}?cascade=true"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 202, "{v}");
+    let a = p.wait_for(&format!("/api/v1/accounts/{account}"), 60, |a| {
+        a["status_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("users-own-ip"))
+    });
+    assert_eq!(a["status"], "Deleting", "{a}");
+    assert!(
+        a["status_reason"].as_str().unwrap().contains("`api`"),
+        "{a}"
+    );
+    // Several jobs runs later, still one refused deletion and one event.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert_eq!(p.events("server.action_failed", &server).len(), 1);
+    let (_, s) = p.api(
+        "GET",
+        &format!("/api/v1/servers/{server}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(s["status"], "running", "{s}");
+    // Resolved, and deleted again: the account goes with its last server.
+    p.sim.with_state(|s| {
+        store::remove(s, &ip);
+    });
+    let (status, op) = p.api(
+        "DELETE",
+        &format!("/api/v1/servers/{server}"),
+        BOOTSTRAP_KEY,
+        "",
+    );
+    assert_eq!(status, 202, "{op}");
+    assert_eq!(
+        p.wait_operation(op["id"].as_str().unwrap())["status"],
+        "succeeded"
+    );
     p.wait_until(&format!("/api/v1/accounts/{account}"), 30, |status, _| {
         status == 404
     });

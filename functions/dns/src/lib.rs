@@ -120,10 +120,25 @@ fn check_values(kind: RecordType, values: &[String]) -> Result<(), ApiError> {
             "Send one host name, e.g. {\"values\": [\"web.example.net\"]}.",
         );
     }
+    // The same value however it is written: an address in its canonical
+    // form, a host name in lower case without its final dot.
+    let same = |v: &str| match kind {
+        RecordType::A => v
+            .parse::<std::net::Ipv4Addr>()
+            .map(|a| a.to_string())
+            .unwrap_or(v.into()),
+        RecordType::Aaaa => v
+            .parse::<std::net::Ipv6Addr>()
+            .map(|a| a.to_string())
+            .unwrap_or(v.into()),
+        RecordType::Cname => v.trim_end_matches('.').to_ascii_lowercase(),
+        RecordType::Txt => v.to_string(),
+    };
+    let seen: Vec<String> = values.iter().map(|v| same(v)).collect();
     if let Some((i, v)) = values
         .iter()
         .enumerate()
-        .find(|(i, v)| values[..*i].contains(v))
+        .find(|(i, _)| seen[..*i].contains(&seen[*i]))
     {
         return invalid(
             format!("`{}` is given twice (value {}).", clipped(v), i + 1),
@@ -155,13 +170,19 @@ fn check_values(kind: RecordType, values: &[String]) -> Result<(), ApiError> {
     }
 }
 
-/// A value as an error message quotes it: its first 64 characters, and an
-/// ellipsis where it goes on.
+/// A value as an error message quotes it: its first 64 characters,
+/// escaped, and an ellipsis where it goes on.
 fn clipped(v: &str) -> String {
-    match v.char_indices().nth(64) {
-        Some((at, _)) => format!("{}…", &v[..at]),
-        None => v.to_string(),
+    let mut out: String = v
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
+    if v.chars().nth(64).is_some() {
+        out.push('…');
     }
+    out
 }
 
 /// A fully qualified host name (the final dot optional): two or more labels
@@ -703,6 +724,11 @@ mod tests {
             (RecordType::A, v(&["999.1.1.1"])),
             (RecordType::A, v(&["2001:db8::10"])),
             (RecordType::A, v(&["203.0.113.10", "203.0.113.10"])),
+            (RecordType::Aaaa, v(&["2001:db8::10", "2001:DB8:0::10"])),
+            (
+                RecordType::Cname,
+                v(&["Web.example.net", "web.example.net."]),
+            ),
             (RecordType::Aaaa, v(&["203.0.113.10"])),
             (RecordType::Cname, v(&["a.example.com", "b.example.com"])),
             (RecordType::Cname, v(&["http://evil/?x"])),

@@ -402,6 +402,21 @@ impl ops::Handler for Compute {
                 // earlier status: `failed`, as then.
                 let from = op.data["from"].as_str().unwrap_or("failed");
                 actions::failed(db, op, from, "deleting", e)?;
+                // An account deleted with cascade waits for this server:
+                // its reason says so, and why, instead of "being deleted".
+                let name = server_json(db, &op.subject)?["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                db.execute(
+                    "UPDATE accounts SET status_reason = ?, updated_at = ? WHERE id = ? AND org_id = ? AND status = 'Deleting'",
+                    &[
+                        text(&format!("deleting its server `{name}` failed ({}); delete that server again once that is resolved, and the account goes with it", e.message)),
+                        int(now),
+                        text(&op.account),
+                        text(&op.org),
+                    ],
+                )?;
             }
             _ => {}
         }
@@ -608,7 +623,7 @@ async fn create_from(
 /// one is admitted (its own clean-up has already removed what it made).
 async fn retry(db: &Connection, org: &str, key: &str, id: &str) -> Result<Response, ApiError> {
     let r = db.execute(
-        "SELECT s.status, o.data, o.cleanup_id, c.status AS cleanup FROM servers s
+        "SELECT s.status, o.status AS created, o.data, o.cleanup_id, c.status AS cleanup FROM servers s
          JOIN operations o ON o.subject_id = s.id AND o.kind = 'create'
          LEFT JOIN operations c ON c.id = o.cleanup_id
          WHERE s.id = ? AND s.org_id = ?",
@@ -637,7 +652,12 @@ async fn retry(db: &Connection, org: &str, key: &str, id: &str) -> Result<Respon
         "SELECT 1 AS x FROM idempotency WHERE org_id = ? AND key = ? AND request = ?",
         &[text(org), text(key), text(&ops::fingerprint(&request))],
     )?;
-    if get_text(&r, 0, "status").as_deref() != Some("failed") && replayed.rows.is_empty() {
+    // Only a server whose creation failed: one that was made and then
+    // marked failed some other way (a deletion of an older release) still
+    // has its machine, and a retry would make a second.
+    let failed = get_text(&r, 0, "status").as_deref() == Some("failed")
+        && get_text(&r, 0, "created").as_deref() == Some("failed");
+    if !failed && replayed.rows.is_empty() {
         return Err(ApiError::new(
             409,
             "not_failed",
@@ -895,8 +915,9 @@ async fn delete(db: &Connection, org: &str, id: &str) -> Result<String, ApiError
             kind: "delete",
             subject: id,
             account: &account,
-            // Where a failed deletion puts the server back.
-            data: json!({ "from": status }),
+            // Where a failed deletion puts the server back (a deletion
+            // found unfinished from an older release: `failed`).
+            data: json!({ "from": if status == "deleting" { "failed" } else { status.as_str() } }),
         };
         ops::insert(db, &new, &progress(&op))?;
         Ok(op_id.clone())
@@ -906,12 +927,17 @@ async fn delete(db: &Connection, org: &str, id: &str) -> Result<String, ApiError
 
 /// Servers of accounts deleted with `cascade=true` that could not be deleted
 /// then (another operation was running on them): each is deleted once its
-/// own work has ended, so the account still goes with its last server.
+/// own work has ended, so the account still goes with its last server. One
+/// whose last deletion was refused (its group holds what is not Skyport's)
+/// is not tried again on its own: that would fail the same way on every
+/// run; the account's reason names it until the user deletes it again.
 async fn finish_cascades(db: &Connection) -> Result<Value, ApiError> {
     let r = db.execute(
         &format!("SELECT s.id, s.org_id FROM servers s JOIN accounts a ON a.id = s.account_id
          WHERE a.status = 'Deleting' AND {} AND s.status NOT IN ('deleted', 'deleting', 'failed', 'retried', 'cleaning up')
            AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.subject_id = s.id AND o.status = 'running')
+           AND (SELECT o.status FROM operations o WHERE o.subject_id = s.id AND o.kind = 'delete'
+                ORDER BY o.created_at DESC, o.rowid DESC LIMIT 1) IS NOT 'failed'
          ORDER BY s.updated_at LIMIT 10", provider::own_accounts("a")),
         &[],
     )?;
