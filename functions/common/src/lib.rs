@@ -16,6 +16,7 @@ pub mod api;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod domains;
 pub mod events;
 pub mod internal;
 pub mod listed;

@@ -20,7 +20,7 @@ use skyport_functions::api::{
 use skyport_functions::db::{self, get_text, int, text};
 use skyport_functions::ops::{self, Ended, Key, NewOp, Next, Op, Progress};
 use skyport_functions::plugin_types::Error as PluginError;
-use skyport_functions::{accounts, events, internal, orgs, provider};
+use skyport_functions::{accounts, domains, events, internal, orgs, provider};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::sqlite::Connection;
@@ -199,27 +199,6 @@ fn is_host_name(v: &str) -> bool {
                 && l.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
-}
-
-/// The organization's chosen domain: (account id, zone id).
-fn domain(
-    db: &spin_sdk::sqlite::Connection,
-    org: &str,
-    name: &str,
-) -> Result<(String, String), ApiError> {
-    let r = db.execute(
-        "SELECT account_id, zone_id FROM dns_domains WHERE org_id = ? AND name = ?",
-        &[text(org), text(&name.to_ascii_lowercase())],
-    )?;
-    match (get_text(&r, 0, "account_id"), get_text(&r, 0, "zone_id")) {
-        (Some(a), Some(z)) => Ok((a, z)),
-        _ => Err(ApiError::new(
-            404,
-            "not_found",
-            &format!("`{name}` is not one of your organization's DNS domains."),
-            "Choose a zone first: POST /api/v1/dns/domains.",
-        )),
-    }
 }
 
 /// The kind of a DNS change's operation.
@@ -528,7 +507,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             Ok(page_response("domains", &list, next))
         }
         (Method::Get, ["api", "v1", "dns", "domains", name]) => {
-            let (account, zone_id) = domain(&db, &org, name)?;
+            let (account, zone_id) = domains::chosen(&db, &org, name)?;
             let zone = accounts::call(&db, &org, &account, |s| plugin::get_zone(s, &zone_id))
                 .await?
                 .map_err(accounts::plugin_error)?;
@@ -538,7 +517,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             ))
         }
         (Method::Get, ["api", "v1", "dns", "domains", name, "records"]) => {
-            let (account, zone_id) = domain(&db, &org, name)?;
+            let (account, zone_id) = domains::chosen(&db, &org, name)?;
             let page = page(&req)?;
             let records =
                 accounts::call(&db, &org, &account, |s| plugin::list_records(s, &zone_id))
@@ -590,7 +569,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             check_values(record_type, &values)?;
             let ttl = opt_int(&body, "ttl", 1, i64::from(i32::MAX))?.unwrap_or(300) as u32;
             let precondition = precondition(&req, true)?;
-            let (account, zone_id) = domain(&db, &org, name)?;
+            let (account, zone_id) = domains::chosen(&db, &org, name)?;
             let change = Change {
                 zone_id,
                 name: rel.to_string(),
@@ -626,7 +605,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                     "Wait until its creation finishes, then try again.",
                 ));
             };
-            let (account, zone_id) = domain(&db, &org, name)?;
+            let (account, zone_id) = domains::chosen(&db, &org, name)?;
             let ttl = opt_int(&body, "ttl", 1, i64::from(i32::MAX))?.unwrap_or(300) as u32;
             let change = Change {
                 zone_id,
@@ -652,7 +631,7 @@ async fn route(req: Request) -> Result<Response, ApiError> {
                     found => found,
                 },
             };
-            let (account, zone_id) = domain(&db, &org, name)?;
+            let (account, zone_id) = domains::chosen(&db, &org, name)?;
             let change = Change {
                 zone_id,
                 name: rel.to_string(),

@@ -290,33 +290,14 @@ pub fn json_of(db: &Connection, org: &str, id: &str) -> Result<Value, ApiError> 
 
 /// Refuses a hook naming an account or DNS domain that is not the
 /// organization's: run, its action would only ever answer 404, so it is
-/// answered now. (Either may go later; the run then says so.)
+/// answered now, by the same lookups the action makes. (Either may go
+/// later; the run then says so.)
 fn check_owned(db: &Connection, org: &str, p: &Value) -> Result<(), ApiError> {
     if let Some(id) = p["account_id"].as_str() {
-        let r = db.execute(
-            "SELECT id FROM accounts WHERE id = ? AND org_id = ?",
-            &[text(id), text(org)],
-        )?;
-        if r.rows.is_empty() {
-            return Err(ApiError::not_found("account"));
-        }
+        skyport_functions::accounts::load(db, org, id)?;
     }
     if let Some(domain) = p["domain"].as_str() {
-        let r = db.execute(
-            "SELECT name FROM dns_domains WHERE org_id = ? AND name = ?",
-            &[text(org), text(&domain.to_ascii_lowercase())],
-        )?;
-        if r.rows.is_empty() {
-            return Err(ApiError::new(
-                404,
-                "not_found",
-                &format!(
-                    "`{}` is not one of your organization's DNS domains.",
-                    domain.chars().take(253).collect::<String>()
-                ),
-                "Choose its zone first (POST /api/v1/dns/domains), then make the hook.",
-            ));
-        }
+        skyport_functions::domains::chosen(db, org, domain)?;
     }
     Ok(())
 }
