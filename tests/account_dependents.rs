@@ -11,10 +11,10 @@
 mod support;
 
 use serde_json::json;
-use sim::arm::store::{self, Group};
+use sim::arm::store;
 use sim::world::defaults::*;
 use support::clouds::{self, for_each_cloud, Cloud};
-use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+use support::product::{Product, BOOTSTRAP_KEY};
 
 for_each_cloud!(
     an_account_in_use_is_refused_then_deleted_with_cascade,
@@ -170,36 +170,12 @@ fn a_busy_server_is_deleted_by_the_cascade_once_its_action_ends(cloud: &Cloud) {
 fn a_refused_server_deletion_holds_the_account_and_is_not_repeated() {
     let p = Product::with_jobs_every_second(&[]);
     let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let (status, op) = p.create_server(
-        &server_spec(&account, "api", "eastus", "Standard_B2s"),
-        "k-api",
-    );
-    assert_eq!(status, 202, "{op}");
-    let done = p.wait_operation(op["id"].as_str().unwrap());
-    assert_eq!(done["status"], "succeeded", "{done}");
-    let server = op["server"]["id"].as_str().unwrap().to_string();
+    let server = p.running_server(&account, "api", "eastus", "k-api")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // The customer puts an address of their own into the server's group.
-    let group = p
-        .sim
-        .inventory()
-        .into_iter()
-        .filter(|r| r["type"] == "resourceGroups")
-        .find_map(|r| {
-            r["name"]
-                .as_str()
-                .filter(|n| n.starts_with("skyport-api-"))
-                .map(str::to_string)
-        })
-        .unwrap();
-    let g = Group {
-        sub: SUBSCRIPTION.into(),
-        rg: group,
-    };
-    let ip = g.id("Microsoft.Network/publicIPAddresses", "users-own-ip");
-    p.sim.with_state(|s| {
-        store::put(s, "Microsoft.Network/publicIPAddresses", Some(&g), SUBSCRIPTION, &ip,
-            json!({ "id": ip, "name": "users-own-ip", "location": "eastus", "properties": { "provisioningState": "Succeeded" } }));
-    });
+    let ip = p.put_users_own_ip("api");
     let (status, v) = p.api(
         "DELETE",
         &format!("/api/v1/accounts/{account}?cascade=true"),

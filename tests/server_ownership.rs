@@ -15,7 +15,7 @@ use sim::arm::store::{self, Group};
 use sim::world::defaults::*;
 use sim::World;
 use support::clouds::{self, for_each_cloud, Cloud};
-use support::product::{server_spec, Product, BOOTSTRAP_KEY};
+use support::product::{Product, BOOTSTRAP_KEY};
 
 fn groups(p: &Product, prefix: &str) -> Vec<Value> {
     p.sim
@@ -30,22 +30,6 @@ fn groups(p: &Product, prefix: &str) -> Vec<Value> {
                 .contains(&format!("/resourcegroups/{prefix}"))
         })
         .collect()
-}
-
-fn running_server(p: &Product, account: &str, name: &str, region: &str, key: &str) -> Value {
-    let (status, op) = p.create_server(&server_spec(account, name, region, "Standard_B2s"), key);
-    assert_eq!(status, 202, "{op}");
-    let done = p.wait_operation(op["id"].as_str().unwrap());
-    assert_eq!(done["status"], "succeeded", "{done}");
-    let server = op["server"]["id"].as_str().unwrap().to_string();
-    let (_, s) = p.api(
-        "GET",
-        &format!("/api/v1/servers/{server}"),
-        BOOTSTRAP_KEY,
-        "",
-    );
-    assert_eq!(s["status"], "running", "{s}");
-    s
 }
 
 for_each_cloud!(a_name_in_use_is_refused_and_the_first_server_is_untouched);
@@ -90,7 +74,7 @@ fn the_group_is_the_servers_own_and_tagged_with_its_ids() {
         let id = g.id("Microsoft.Storage/storageAccounts", "userbackups");
         store::put(s, "Microsoft.Storage/storageAccounts", Some(&g), SUBSCRIPTION, &id, json!({ "id": id, "name": "userbackups", "location": "eastus" }));
     });
-    let server = running_server(&p, &account, "backups", "eastus", "k-b");
+    let server = p.running_server(&account, "backups", "eastus", "k-b");
     let server_id = server["id"].as_str().unwrap();
     let mine = groups(&p, "skyport-backups-");
     assert_eq!(mine.len(), 1, "a group of its own: {mine:?}");
@@ -122,18 +106,10 @@ fn the_group_is_the_servers_own_and_tagged_with_its_ids() {
 fn a_group_holding_anything_else_is_not_deleted() {
     let p = Product::start(World::default());
     let account = p.connect(BOOTSTRAP_KEY, USERNAME);
-    let server = running_server(&p, &account, "api", "eastus", "k-a");
+    let server = p.running_server(&account, "api", "eastus", "k-a");
     let server_id = server["id"].as_str().unwrap();
     // The user puts something of their own into the server's group.
-    let group = groups(&p, "skyport-api-")[0]["name"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    p.sim.with_state(|s| {
-        let g = Group { sub: SUBSCRIPTION.into(), rg: group.clone() };
-        let id = g.id("Microsoft.Network/publicIPAddresses", "users-own-ip");
-        store::put(s, "Microsoft.Network/publicIPAddresses", Some(&g), SUBSCRIPTION, &id, json!({ "id": id, "name": "users-own-ip", "location": "eastus", "properties": { "provisioningState": "Succeeded" } }));
-    });
+    let ip = p.put_users_own_ip("api");
     let delete = || {
         let (status, op) = p.api(
             "DELETE",
@@ -206,15 +182,6 @@ fn a_group_holding_anything_else_is_not_deleted() {
         .unwrap()
         .contains("users-own-ip"));
     // Once the user moves their address out, deleting again succeeds.
-    p.sim.with_state(|s| {
-        let g = Group {
-            sub: SUBSCRIPTION.into(),
-            rg: group.clone(),
-        };
-        store::remove(
-            s,
-            &g.id("Microsoft.Network/publicIPAddresses", "users-own-ip"),
-        );
-    });
+    p.sim.with_state(|s| store::remove(s, &ip));
     assert_eq!(delete()["status"], "succeeded");
 }

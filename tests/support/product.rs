@@ -506,6 +506,54 @@ impl Product {
         )
     }
 
+    /// An Azure server `name` (Standard_B2s) made and running: its read.
+    pub fn running_server(&self, account: &str, name: &str, region: &str, key: &str) -> Value {
+        let (status, op) =
+            self.create_server(&server_spec(account, name, region, "Standard_B2s"), key);
+        assert_eq!(status, 202, "{op}");
+        let done = self.wait_operation(op["id"].as_str().unwrap());
+        assert_eq!(done["status"], "succeeded", "{done}");
+        let server = op["server"]["id"].as_str().unwrap().to_string();
+        let (_, s) = self.api(
+            "GET",
+            &format!("/api/v1/servers/{server}"),
+            BOOTSTRAP_KEY,
+            "",
+        );
+        assert_eq!(s["status"], "running", "{s}");
+        s
+    }
+
+    /// The customer puts a public IP address of their own (`users-own-ip`)
+    /// into the resource group of the Azure server `name`, as in the
+    /// portal; its resource id, to take it out again.
+    pub fn put_users_own_ip(&self, name: &str) -> String {
+        use sim::arm::store::{self, Group};
+        let prefix = format!("skyport-{name}-");
+        let group = self
+            .sim
+            .inventory()
+            .into_iter()
+            .filter(|r| r["type"] == "resourceGroups")
+            .find_map(|r| {
+                r["name"]
+                    .as_str()
+                    .filter(|n| n.starts_with(&prefix))
+                    .map(str::to_string)
+            })
+            .expect("the server's group");
+        let g = Group {
+            sub: SUBSCRIPTION.into(),
+            rg: group,
+        };
+        let id = g.id("Microsoft.Network/publicIPAddresses", "users-own-ip");
+        self.sim.with_state(|s| {
+            store::put(s, "Microsoft.Network/publicIPAddresses", Some(&g), SUBSCRIPTION, &id,
+                json!({ "id": id, "name": "users-own-ip", "location": "eastus", "properties": { "provisioningState": "Succeeded" } }));
+        });
+        id
+    }
+
     /// `POST /api/v1/servers` with the bootstrap key and an Idempotency-Key.
     pub fn create_server(&self, body: &str, idempotency_key: &str) -> (u16, Value) {
         let auth = format!("Bearer {BOOTSTRAP_KEY}");
